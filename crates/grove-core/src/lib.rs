@@ -1,1 +1,49 @@
-//! Grove core.
+//! Grove's pure domain core: the coherence layer of a circle over Automerge documents.
+//!
+//! No I/O happens here: no clock, no disk, no network. Time, identity and randomness come
+//! in through [`Ctx`]; persistence is the caller's job through [`Circle::unsaved`].
+
+mod circle;
+mod clock;
+mod commitments;
+mod ctx;
+mod decisions;
+mod error;
+mod escalations;
+mod fields;
+mod principles;
+mod proposals;
+mod retros;
+mod reviews;
+mod roles;
+mod teams;
+mod values;
+mod words;
+
+pub use automerge;
+pub use circle::{
+    decision_doc, shard_doc, shard_period, Circle, CircleInfo, Unsaved, CORE_DOC, SCHEMA,
+};
+pub use clock::{Day, Timestamp, DAY_MS};
+pub use commitments::{Commitment, NewCommitment};
+pub use ctx::Ctx;
+pub use decisions::{
+    Decision, DecisionEdit, DecisionFilter, DecisionResult, HistoryEntry, NewDecision, Reader,
+};
+pub use error::{CoreError, ErrorKind, Result};
+pub use escalations::Escalation;
+pub use fields::{Conflict, MAX_TEXT};
+pub use principles::{Amendment, NewPrinciple, Principle, PrincipleVersion};
+pub use proposals::{NewProposal, Proposal, ProposalChange, Response, ResponseLogEntry};
+pub use retros::{NewRetro, Retro};
+pub use reviews::{NewReview, PrincipleChange, Review};
+pub use roles::{NewRole, Role, Rotation};
+pub use teams::{Member, Team};
+pub use values::{NewValue, Value, ValueEdit};
+pub use words::{
+    Answer, CommitmentStatus, DecisionStatus, EscalationStatus, Outcome, PrincipleStatus,
+    ProposalStatus, ReviewStatus, ValueStatus, Zone,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,384 @@
+//! A circle: one core document (values, principles, teams, members, escalations, proposals,
+//! roles, commitments, retros, reviews) plus one document per month of decisions.
+//!
+//! Why shards: Automerge loads a 100,000-decision document in ~1.7 s and 500 MB
+//! (see shared/performance.md); a circle opens by loading its small core document and only
+//! the months a view needs, and per-decision sync and save costs stay those of one month.
+//! Decisions live at the root map of their shard, keyed by id, so two devices that create
+//! the same month's shard independently merge without a conflicting parent object.
+
+use std::collections::BTreeMap;
+
+use automerge::transaction::Transactable as _;
+use automerge::{
+    transaction::{CommitOptions, Transaction},
+    ActorId, Automerge, ChangeHash, ObjId, ROOT,
+};
+
+use crate::clock::Timestamp;
+use crate::ctx::Ctx;
+use crate::error::{CoreError, Result};
+use crate::fields::{self, Fields};
+
+/// The key of the core document of every circle.
+pub const CORE_DOC: &str = "core";
+const SHARD_PREFIX: &str = "decisions/";
+/// Bumped when the document layout changes incompatibly; newer documents are refused.
+pub const SCHEMA: i64 = 1;
+
+/// Collections of the core document, created once with the circle.
+pub(crate) const COLLECTIONS: &[&str] = &[
+    "values",
+    "principles",
+    "teams",
+    "members",
+    "escalations",
+    "proposals",
+    "roles",
+    "commitments",
+    "retros",
+    "reviews",
+];
+
+/// The document key of the decision shard for `period` (`YYYY-MM`).
+pub fn shard_doc(period: &str) -> String {
+    format!("{SHARD_PREFIX}{period}")
+}
+
+/// The period of a decision shard's document key, if it is one.
+pub fn shard_period(doc: &str) -> Option<&str> {
+    doc.strip_prefix(SHARD_PREFIX)
+}
+
+/// The document key holding decision `id` (`d-YYYYMM-…`), or NotFound for a malformed id.
+pub fn decision_doc(id: &str) -> Result<String> {
+    let ym = id
+        .strip_prefix("d-")
+        .and_then(|rest| rest.get(0..6))
+        .filter(|ym| ym.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| CoreError::not_found("decision", id))?;
+    Ok(shard_doc(&format!("{}-{}", &ym[0..4], &ym[4..6])))
+}
+
+pub(crate) struct Doc {
+    pub(crate) am: Automerge,
+    saved: Vec<ChangeHash>,
+}
+
+impl Doc {
+    fn new(actor: &ActorId) -> Doc {
+        Doc {
+            am: Automerge::new().with_actor(actor.clone()),
+            saved: Vec::new(),
+        }
+    }
+
+    fn load(bytes: &[u8], actor: &ActorId) -> Result<Doc> {
+        let am = Automerge::load(bytes)
+            .map_err(|e| CoreError::Corrupt(format!("cannot load document: {e}")))?
+            .with_actor(actor.clone());
+        let saved = am.get_heads();
+        Ok(Doc { am, saved })
+    }
+}
+
+/// Name and provenance of a circle.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CircleInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub created_by: String,
+}
+
+/// Bytes to persist for one document: the changes since it was last marked saved.
+pub struct Unsaved {
+    pub doc: String,
+    pub bytes: Vec<u8>,
+    pub heads: Vec<ChangeHash>,
+}
+
+pub struct Circle {
+    id: String,
+    actor: ActorId,
+    pub(crate) core: Doc,
+    pub(crate) shards: BTreeMap<String, Doc>,
+}
+
+impl Circle {
+    /// Creates a new circle whose first member is `ctx.member`, named `member_name`.
+    pub fn create(
+        ctx: &mut Ctx<'_>,
+        actor: ActorId,
+        name: &str,
+        member_name: &str,
+        device: &str,
+    ) -> Result<Circle> {
+        let name = fields::required(name, "the circle's name")?;
+        let id = ctx.new_id("c");
+        let mut core = Doc::new(&actor);
+        let now = ctx.now;
+        let member = ctx.member.clone();
+        core.am
+            .transact_with(
+                |_| commit(now, "circle create"),
+                |tx| -> Result<()> {
+                    let meta = tx.put_object(ROOT, "meta", automerge::ObjType::Map)?;
+                    fields::put_str(tx, &meta, "id", &id)?;
+                    fields::put_str(tx, &meta, "name", &name)?;
+                    fields::put_time(tx, &meta, "created_at", now)?;
+                    fields::put_str(tx, &meta, "created_by", &member)?;
+                    tx.put(&meta, "schema", SCHEMA)?;
+                    for coll in COLLECTIONS {
+                        tx.put_object(ROOT, *coll, automerge::ObjType::Map)?;
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(|f| f.error)?;
+        let mut circle = Circle {
+            id,
+            actor,
+            core,
+            shards: BTreeMap::new(),
+        };
+        circle.join(ctx, member_name, device)?;
+        Ok(circle)
+    }
+
+    /// Opens a circle from its core document's bytes; decision shards are attached separately.
+    pub fn open(id: &str, core_bytes: &[u8], actor: ActorId) -> Result<Circle> {
+        let core = Doc::load(core_bytes, &actor)?;
+        let circle = Circle {
+            id: id.to_string(),
+            actor,
+            core,
+            shards: BTreeMap::new(),
+        };
+        let info = circle.info()?;
+        if info.id != id {
+            return Err(CoreError::Corrupt(format!(
+                "document of circle `{}` stored under `{id}`",
+                info.id
+            )));
+        }
+        Ok(circle)
+    }
+
+    /// Opens a circle from a whole-circle export (core bytes), returning it with its own id.
+    pub fn from_core_bytes(core_bytes: &[u8], actor: ActorId) -> Result<Circle> {
+        let core = Doc::load(core_bytes, &actor)?;
+        let mut circle = Circle {
+            id: String::new(),
+            actor,
+            core,
+            shards: BTreeMap::new(),
+        };
+        circle.id = circle.info()?.id;
+        // An imported document is new to this store: nothing of it is saved yet.
+        circle.core.saved.clear();
+        Ok(circle)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn info(&self) -> Result<CircleInfo> {
+        let meta = fields::child_map(&self.core.am, &ROOT, "meta")?;
+        let f = Fields::read(&self.core.am, &meta);
+        let schema = f.int("schema").unwrap_or(0);
+        if schema > SCHEMA {
+            return Err(CoreError::Corrupt(format!(
+                "schema {schema} is newer than this Grove understands ({SCHEMA}); update Grove"
+            )));
+        }
+        Ok(CircleInfo {
+            id: f.str("id"),
+            name: f.str("name"),
+            created_at: f.time("created_at"),
+            created_by: f.str("created_by"),
+        })
+    }
+
+    /// Attaches a stored decision shard (document key `decisions/YYYY-MM`).
+    pub fn attach(&mut self, doc: &str, bytes: &[u8]) -> Result<()> {
+        let period = shard_period(doc)
+            .ok_or_else(|| CoreError::Corrupt(format!("`{doc}` is not a decision shard")))?;
+        let loaded = Doc::load(bytes, &self.actor)?;
+        self.shards.insert(period.to_string(), loaded);
+        Ok(())
+    }
+
+    /// Whether the shard for this document key is in memory.
+    pub fn has_doc(&self, doc: &str) -> bool {
+        doc == CORE_DOC || shard_period(doc).is_some_and(|p| self.shards.contains_key(p))
+    }
+
+    /// Keys of every document in memory.
+    pub fn doc_keys(&self) -> Vec<String> {
+        let mut keys = vec![CORE_DOC.to_string()];
+        keys.extend(self.shards.keys().map(|p| shard_doc(p)));
+        keys
+    }
+
+    /// The Automerge document behind a key, for sync and export.
+    pub fn doc(&self, doc: &str) -> Option<&Automerge> {
+        if doc == CORE_DOC {
+            return Some(&self.core.am);
+        }
+        shard_period(doc)
+            .and_then(|p| self.shards.get(p))
+            .map(|d| &d.am)
+    }
+
+    /// Mutable access for the sync engine; creates an empty shard when a peer has a month
+    /// this device has not seen.
+    pub fn doc_mut(&mut self, doc: &str) -> Option<&mut Automerge> {
+        if doc == CORE_DOC {
+            return Some(&mut self.core.am);
+        }
+        let period = shard_period(doc)?;
+        if !valid_period(period) {
+            return None;
+        }
+        let actor = self.actor.clone();
+        Some(
+            &mut self
+                .shards
+                .entry(period.to_string())
+                .or_insert_with(|| Doc::new(&actor))
+                .am,
+        )
+    }
+
+    /// Changes not yet persisted, per document.
+    pub fn unsaved(&self) -> Vec<Unsaved> {
+        let mut out = Vec::new();
+        let docs = std::iter::once((CORE_DOC.to_string(), &self.core))
+            .chain(self.shards.iter().map(|(p, d)| (shard_doc(p), d)));
+        for (key, doc) in docs {
+            let heads = doc.am.get_heads();
+            if heads != doc.saved {
+                out.push(Unsaved {
+                    doc: key,
+                    bytes: doc.am.save_after(&doc.saved),
+                    heads,
+                });
+            }
+        }
+        out
+    }
+
+    /// Records that `heads` of `doc` are durable.
+    pub fn mark_saved(&mut self, doc: &str, heads: Vec<ChangeHash>) {
+        if doc == CORE_DOC {
+            self.core.saved = heads;
+        } else if let Some(d) = shard_period(doc).and_then(|p| self.shards.get_mut(p)) {
+            d.saved = heads;
+        }
+    }
+
+    /// A full snapshot of one document (for compaction and export).
+    pub fn snapshot(&self, doc: &str) -> Option<Vec<u8>> {
+        self.doc(doc).map(Automerge::save)
+    }
+
+    /// Merges another replica's document (import of an exported file).
+    pub fn merge_doc(&mut self, doc: &str, bytes: &[u8]) -> Result<()> {
+        let mut other = Automerge::load(bytes)
+            .map_err(|e| CoreError::Corrupt(format!("cannot load `{doc}`: {e}")))?;
+        let target = self
+            .doc_mut(doc)
+            .ok_or_else(|| CoreError::Corrupt(format!("`{doc}` is not a Grove document")))?;
+        target.merge(&mut other)?;
+        Ok(())
+    }
+
+    // ---- plumbing shared by the entity modules ----
+
+    pub(crate) fn coll(&self, name: &str) -> Result<ObjId> {
+        fields::child_map(&self.core.am, &ROOT, name)
+    }
+
+    /// Runs `f` in one transaction on the core document; on error nothing is written.
+    pub(crate) fn change_core<O>(
+        &mut self,
+        now: Timestamp,
+        what: &str,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<O>,
+    ) -> Result<O> {
+        self.core
+            .am
+            .transact_with(|_| commit(now, what), f)
+            .map(|s| s.result)
+            .map_err(|f| f.error)
+    }
+
+    /// Runs `f` in one transaction on the shard of `period`, creating the shard if needed.
+    pub(crate) fn change_shard<O>(
+        &mut self,
+        period: &str,
+        now: Timestamp,
+        what: &str,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<O>,
+    ) -> Result<O> {
+        let actor = self.actor.clone();
+        let doc = self
+            .shards
+            .entry(period.to_string())
+            .or_insert_with(|| Doc::new(&actor));
+        doc.am
+            .transact_with(|_| commit(now, what), f)
+            .map(|s| s.result)
+            .map_err(|f| f.error)
+    }
+
+    pub(crate) fn shard(&self, period: &str) -> Option<&Automerge> {
+        self.shards.get(period).map(|d| &d.am)
+    }
+
+    pub(crate) fn shards(&self) -> impl DoubleEndedIterator<Item = (&String, &Automerge)> {
+        self.shards.iter().map(|(p, d)| (p, &d.am))
+    }
+}
+
+fn commit(now: Timestamp, what: &str) -> CommitOptions {
+    CommitOptions::default()
+        .with_message(what.to_string())
+        .with_time(now.0 / 1000)
+}
+
+fn valid_period(p: &str) -> bool {
+    let b = p.as_bytes();
+    b.len() == 7
+        && b[4] == b'-'
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[5..].iter().all(u8::is_ascii_digit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decision_ids_route_to_their_month() {
+        assert_eq!(
+            decision_doc("d-202611-0123456789").unwrap(),
+            "decisions/2026-11"
+        );
+        assert!(decision_doc("v-0123456789").is_err());
+        assert!(decision_doc("d-20x611-0123").is_err());
+        assert!(decision_doc("d-").is_err());
+    }
+
+    #[test]
+    fn only_well_formed_shard_keys_are_created() {
+        let mut rng = rand::rngs::mock::StepRng::new(1, 7);
+        let mut ctx = Ctx::new(Timestamp(0), "m-1", &mut rng);
+        let mut c = Circle::create(&mut ctx, ActorId::random(), "Cell", "Ana", "dev").unwrap();
+        assert!(c.doc_mut("decisions/2026-11").is_some());
+        assert!(c.doc_mut("decisions/../etc").is_none());
+        assert!(c.doc_mut("other").is_none());
+    }
+}

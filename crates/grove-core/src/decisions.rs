@@ -1,0 +1,476 @@
+//! Decisions: the transparency layer — "the principle in play, the context, the choice made,
+//! the result" (seed 1, step 3). Each lives in its month's shard document.
+
+use std::collections::{BTreeMap, HashMap};
+
+use automerge::{transaction::Transactable, ObjId, ReadDoc, ROOT};
+use serde::{Deserialize, Serialize};
+
+use crate::circle::{self, Circle};
+use crate::clock::{Day, Timestamp};
+use crate::ctx::Ctx;
+use crate::error::{CoreError, Result};
+use crate::fields::{self, Conflict, Fields};
+use crate::words::{DecisionStatus, Outcome, Zone};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub id: String,
+    pub team: String,
+    pub author: String,
+    pub principles: Vec<String>,
+    pub context: String,
+    pub choice: String,
+    pub zone: Zone,
+    /// The author was not sure which zone applied (a sign of authority confusion).
+    pub zone_unsure: bool,
+    pub situation: Option<String>,
+    pub status: DecisionStatus,
+    pub result: Option<DecisionResult>,
+    /// When a result is expected.
+    pub result_due: Option<Day>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub links: Vec<String>,
+    pub readers: Vec<Reader>,
+    pub history: Vec<HistoryEntry>,
+    pub conflicts: Vec<Conflict>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionResult {
+    pub text: String,
+    pub outcome: Outcome,
+    pub at: Timestamp,
+    pub by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reader {
+    pub member: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    pub by: String,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewDecision {
+    pub team: String,
+    pub principles: Vec<String>,
+    pub context: String,
+    pub choice: String,
+    pub zone: Option<Zone>,
+    pub zone_unsure: bool,
+    pub situation: Option<String>,
+    pub result_due: Option<Day>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DecisionEdit {
+    pub context: Option<String>,
+    pub choice: Option<String>,
+    pub situation: Option<String>,
+}
+
+/// Every criterion is optional; all given must hold.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DecisionFilter {
+    pub team: Option<String>,
+    pub principle: Option<String>,
+    /// Decisions citing any principle derived from this value.
+    pub value: Option<String>,
+    pub zone: Option<Zone>,
+    pub status: Option<DecisionStatus>,
+    pub author: Option<String>,
+    pub situation: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Decisions this member has not read.
+    pub unread_by: Option<String>,
+    /// Case-insensitive words that must all appear in context, choice or result.
+    pub text: Option<String>,
+}
+
+const EDITABLE: &[&str] = &[
+    "context",
+    "choice",
+    "situation",
+    "result_text",
+    "result_outcome",
+];
+const READ: &str = "read:";
+const LINK: &str = "link:";
+const HISTORY: &str = "history:";
+
+impl Circle {
+    /// Logs a decision; a centre zone also raises an escalation. Returns the decision id.
+    pub fn log_decision(&mut self, ctx: &mut Ctx<'_>, new: NewDecision) -> Result<String> {
+        self.team(&new.team)?;
+        let mut principles: Vec<String> = Vec::new();
+        for p in &new.principles {
+            let p = p.trim().to_string();
+            if !principles.contains(&p) {
+                principles.push(p);
+            }
+        }
+        if principles.is_empty() {
+            return Err(CoreError::invalid(
+                "a decision must name at least one principle in play",
+            ));
+        }
+        self.check_citable(&principles)?;
+        let context = fields::required(&new.context, "a decision's context")?;
+        let choice = fields::required(&new.choice, "the choice made")?;
+        let situation = fields::optional(new.situation.as_deref(), "the situation key")?
+            .map(|s| s.to_lowercase());
+        let zone = new.zone.unwrap_or(Zone::Local);
+        let period = ctx.now.period();
+        let id = ctx.new_id(&format!("d-{}", period.replace('-', "")));
+        let (now, member) = (ctx.now, ctx.member.clone());
+        self.change_shard(&period, now, "decision log", |tx| {
+            let d = tx.put_object(ROOT, id.as_str(), automerge::ObjType::Map)?;
+            fields::put_str(tx, &d, "team", &new.team)?;
+            fields::put_str(tx, &d, "author", &member)?;
+            fields::put_list(tx, &d, "principles", &principles)?;
+            fields::put_str(tx, &d, "context", &context)?;
+            fields::put_str(tx, &d, "choice", &choice)?;
+            fields::put_str(tx, &d, "zone", zone.as_str())?;
+            if new.zone_unsure {
+                tx.put(&d, "zone_unsure", true)?;
+            }
+            fields::put_opt_str(tx, &d, "situation", situation.as_deref())?;
+            if let Some(due) = new.result_due {
+                fields::put_str(tx, &d, "result_due", &due.to_string())?;
+            }
+            fields::put_time(tx, &d, "created_at", now)?;
+            Ok(())
+        })?;
+        if zone.escalates() {
+            self.raise_escalation(ctx, &id, zone)?;
+        }
+        Ok(id)
+    }
+
+    pub fn record_result(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        id: &str,
+        text: &str,
+        outcome: Outcome,
+    ) -> Result<()> {
+        let text = fields::required(text, "the result")?;
+        let (period, obj) = self.decision_obj(id)?;
+        let (now, member) = (ctx.now, ctx.member.clone());
+        let rng_tag = ctx.new_id("h");
+        self.change_shard(&period, now, "decision result", |tx| {
+            fields::put_str(tx, &obj, "result_text", &text)?;
+            fields::put_str(tx, &obj, "result_outcome", outcome.as_str())?;
+            fields::put_time(tx, &obj, "result_at", now)?;
+            fields::put_str(tx, &obj, "result_by", &member)?;
+            fields::put_time(tx, &obj, "updated_at", now)?;
+            history(tx, &obj, now, &member, &rng_tag, &format!("recorded result: {outcome}"))
+        })
+    }
+
+    pub fn edit_decision(&mut self, ctx: &mut Ctx<'_>, id: &str, edit: DecisionEdit) -> Result<()> {
+        let context = edit
+            .context
+            .as_deref()
+            .map(|c| fields::required(c, "a decision's context"))
+            .transpose()?;
+        let choice = edit
+            .choice
+            .as_deref()
+            .map(|c| fields::required(c, "the choice made"))
+            .transpose()?;
+        let situation = edit.situation.as_deref().map(|s| s.trim().to_lowercase());
+        let mut changed = Vec::new();
+        if context.is_some() {
+            changed.push("context");
+        }
+        if choice.is_some() {
+            changed.push("choice");
+        }
+        if situation.is_some() {
+            changed.push("situation");
+        }
+        if changed.is_empty() {
+            return Err(CoreError::invalid(
+                "nothing to change: give a new context, choice or situation",
+            ));
+        }
+        let (period, obj) = self.decision_obj(id)?;
+        let (now, member) = (ctx.now, ctx.member.clone());
+        let tag = ctx.new_id("h");
+        self.change_shard(&period, now, "decision edit", |tx| {
+            fields::put_opt_str(tx, &obj, "context", context.as_deref())?;
+            fields::put_opt_str(tx, &obj, "choice", choice.as_deref())?;
+            fields::put_opt_str(tx, &obj, "situation", situation.as_deref())?;
+            fields::put_time(tx, &obj, "updated_at", now)?;
+            history(tx, &obj, now, &member, &tag, &format!("edited {}", changed.join(", ")))
+        })
+    }
+
+    /// Marks the decision read by `ctx.member`. Returns false if they had read it already
+    /// (the first reading time is kept).
+    pub fn mark_read(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Result<bool> {
+        let (period, obj) = self.decision_obj(id)?;
+        let key = format!("{READ}{}", ctx.member);
+        let doc = self
+            .shard(&period)
+            .ok_or_else(|| CoreError::not_found("decision", id))?;
+        if doc.get(&obj, key.as_str())?.is_some() {
+            return Ok(false);
+        }
+        let now = ctx.now;
+        self.change_shard(&period, now, "decision read", |tx| {
+            tx.put(&obj, key.as_str(), now.0)?;
+            Ok(())
+        })?;
+        Ok(true)
+    }
+
+    /// Links decision `id` to `other` (e.g. "this follows from that").
+    pub fn link_decisions(&mut self, ctx: &mut Ctx<'_>, id: &str, other: &str) -> Result<()> {
+        if id == other {
+            return Err(CoreError::invalid("a decision cannot link to itself"));
+        }
+        self.decision_obj(other)?;
+        let (period, obj) = self.decision_obj(id)?;
+        let (now, member) = (ctx.now, ctx.member.clone());
+        let tag = ctx.new_id("h");
+        self.change_shard(&period, now, "decision link", |tx| {
+            tx.put(&obj, format!("{LINK}{other}").as_str(), true)?;
+            history(tx, &obj, now, &member, &tag, &format!("linked to {other}"))
+        })
+    }
+
+    pub fn decision(&self, id: &str) -> Result<Decision> {
+        let (period, obj) = self.decision_obj(id)?;
+        let doc = self
+            .shard(&period)
+            .ok_or_else(|| CoreError::not_found("decision", id))?;
+        Ok(read_decision(doc, id, &obj, true))
+    }
+
+    /// Decisions in the loaded shards matching `filter`, newest first.
+    pub fn decisions(&self, filter: &DecisionFilter) -> Result<Vec<Decision>> {
+        let value_principles: Option<Vec<String>> = match &filter.value {
+            Some(v) => {
+                self.value(v)?;
+                Some(
+                    self.principles()?
+                        .into_iter()
+                        .filter(|p| p.values.iter().any(|pv| pv == v))
+                        .map(|p| p.id)
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        let words: Vec<String> = filter
+            .text
+            .as_deref()
+            .map(|t| t.split_whitespace().map(str::to_lowercase).collect())
+            .unwrap_or_default();
+        let situation = filter.situation.as_deref().map(|s| s.trim().to_lowercase());
+        let mut out = Vec::new();
+        for (period, doc) in self.shards().rev() {
+            if let Some(until) = filter.until {
+                if period.as_str() > until.period().as_str() {
+                    continue;
+                }
+            }
+            if let Some(since) = filter.since {
+                if period.as_str() < since.period().as_str() {
+                    continue;
+                }
+            }
+            for item in doc.map_range(ROOT, ..) {
+                if !matches!(item.value, automerge::ValueRef::Object(_)) {
+                    continue;
+                }
+                let d = read_decision(doc, &item.key, &item.id(), false);
+                if matches_filter(&d, filter, value_principles.as_deref(), &words, situation.as_deref()) {
+                    out.push(d);
+                }
+            }
+        }
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(out)
+    }
+
+    /// How many loaded decisions cite each principle.
+    pub fn citations(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for (_, doc) in self.shards() {
+            for item in doc.map_range(ROOT, ..) {
+                if let automerge::ValueRef::Object(_) = item.value {
+                    let obj = item.id();
+                    if let Ok(Some((_, list))) = doc.get(&obj, "principles") {
+                        for p in fields::str_list(doc, Some(&list)) {
+                            *counts.entry(p).or_insert(0) += 1;
+                        }
+                    }
+                }
+            }
+        }
+        counts
+    }
+
+    /// Decision counts per loaded month, oldest first.
+    pub fn decision_counts(&self) -> BTreeMap<String, usize> {
+        self.shards()
+            .map(|(p, doc)| {
+                let n = doc
+                    .map_range(ROOT, ..)
+                    .filter(|i| matches!(i.value, automerge::ValueRef::Object(_)))
+                    .count();
+                (p.clone(), n)
+            })
+            .collect()
+    }
+
+    /// The shard period and object of decision `id`; NotFound if absent or its shard is not loaded.
+    fn decision_obj(&self, id: &str) -> Result<(String, ObjId)> {
+        let doc_key = circle::decision_doc(id)?;
+        let period = circle::shard_period(&doc_key)
+            .map(str::to_string)
+            .ok_or_else(|| CoreError::not_found("decision", id))?;
+        let doc = self
+            .shard(&period)
+            .ok_or_else(|| CoreError::not_found("decision", id))?;
+        let obj = fields::entity(doc, &ROOT, id)?.ok_or_else(|| CoreError::not_found("decision", id))?;
+        Ok((period, obj))
+    }
+}
+
+fn history<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    now: Timestamp,
+    member: &str,
+    tag: &str,
+    what: &str,
+) -> Result<()> {
+    // Keyed by time then a random tag: concurrent entries from two devices both survive and
+    // sort chronologically.
+    let key = format!("{HISTORY}{:013}:{member}:{tag}", now.0.max(0));
+    tx.put(obj, key.as_str(), what)?;
+    Ok(())
+}
+
+fn matches_filter(
+    d: &Decision,
+    f: &DecisionFilter,
+    value_principles: Option<&[String]>,
+    words: &[String],
+    situation: Option<&str>,
+) -> bool {
+    if f.team.as_ref().is_some_and(|t| *t != d.team)
+        || f.principle.as_ref().is_some_and(|p| !d.principles.contains(p))
+        || f.zone.is_some_and(|z| z != d.zone)
+        || f.status.is_some_and(|s| s != d.status)
+        || f.author.as_ref().is_some_and(|a| *a != d.author)
+        || f.since.is_some_and(|s| d.created_at < s)
+        || f.until.is_some_and(|u| d.created_at > u)
+        || situation.is_some_and(|s| d.situation.as_deref() != Some(s))
+        || f
+            .unread_by
+            .as_ref()
+            .is_some_and(|m| d.readers.iter().any(|r| r.member == *m))
+    {
+        return false;
+    }
+    if let Some(vp) = value_principles {
+        if !d.principles.iter().any(|p| vp.contains(p)) {
+            return false;
+        }
+    }
+    if !words.is_empty() {
+        let hay = format!(
+            "{} {} {}",
+            d.context,
+            d.choice,
+            d.result.as_ref().map(|r| r.text.as_str()).unwrap_or("")
+        )
+        .to_lowercase();
+        if !words.iter().all(|w| hay.contains(w.as_str())) {
+            return false;
+        }
+    }
+    true
+}
+
+fn read_decision<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId, with_conflicts: bool) -> Decision {
+    let f = Fields::read(doc, obj);
+    let result = match (f.opt_str("result_text"), f.opt_str("result_outcome")) {
+        (Some(text), Some(outcome)) => Some(DecisionResult {
+            text,
+            outcome: Outcome::from_stored(&outcome, Outcome::Mixed),
+            at: f.time("result_at"),
+            by: f.str("result_by"),
+        }),
+        _ => None,
+    };
+    let mut readers: Vec<Reader> = f
+        .prefixed(READ)
+        .into_iter()
+        .map(|(member, at)| Reader {
+            member,
+            at: Timestamp(at.parse().unwrap_or_default()),
+        })
+        .collect();
+    readers.sort_by(|a, b| a.at.cmp(&b.at).then(a.member.cmp(&b.member)));
+    let history = f
+        .prefixed(HISTORY)
+        .into_iter()
+        .map(|(key, what)| {
+            let mut parts = key.splitn(3, ':');
+            let at = Timestamp(parts.next().and_then(|t| t.parse().ok()).unwrap_or_default());
+            let by = parts.next().unwrap_or_default().to_string();
+            HistoryEntry { at, by, what }
+        })
+        .collect();
+    Decision {
+        id: id.to_string(),
+        team: f.str("team"),
+        author: f.str("author"),
+        principles: fields::str_list(doc, f.obj("principles")),
+        context: f.str("context"),
+        choice: f.str("choice"),
+        zone: Zone::from_stored(&f.str("zone"), Zone::Local),
+        zone_unsure: f.bool("zone_unsure"),
+        situation: f.opt_str("situation"),
+        status: if result.is_some() {
+            DecisionStatus::Resulted
+        } else {
+            DecisionStatus::Open
+        },
+        result,
+        result_due: f.opt_str("result_due").and_then(|d| Day::parse(&d).ok()),
+        created_at: f.time("created_at"),
+        updated_at: f.opt_time("updated_at").unwrap_or(f.time("created_at")),
+        links: f.prefixed(LINK).into_iter().map(|(k, _)| k).collect(),
+        readers,
+        history,
+        conflicts: if with_conflicts {
+            f.conflicts(doc, obj, EDITABLE)
+        } else {
+            // Listing marks conflicts cheaply: the field names only, values on `show`.
+            EDITABLE
+                .iter()
+                .filter(|k| f.is_conflicted(k))
+                .map(|k| Conflict {
+                    field: (*k).to_string(),
+                    values: Vec::new(),
+                })
+                .collect()
+        },
+    }
+}

@@ -1,0 +1,142 @@
+//! Escalations: decisions in a centre zone land in the stewards' inbox (seed 1, step 5).
+//! "Escalations are rare and respected": each records who acknowledged it and when.
+
+use automerge::transaction::Transactable as _;
+use automerge::{ObjId, ReadDoc};
+use serde::{Deserialize, Serialize};
+
+use crate::circle::Circle;
+use crate::clock::Timestamp;
+use crate::ctx::Ctx;
+use crate::error::{CoreError, Result};
+use crate::fields::{self, Conflict, Fields};
+use crate::words::{EscalationStatus, Zone};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub id: String,
+    pub decision: String,
+    pub zone: Zone,
+    pub raised_by: String,
+    pub raised_at: Timestamp,
+    pub status: EscalationStatus,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<Timestamp>,
+    pub response: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<Timestamp>,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Escalation {
+    /// How long it has waited for (or waited until) acknowledgement, in milliseconds.
+    pub fn waiting_ms(&self, now: Timestamp) -> i64 {
+        let until = self.acknowledged_at.or(self.resolved_at).unwrap_or(now);
+        (until.0 - self.raised_at.0).max(0)
+    }
+}
+
+impl Circle {
+    pub(crate) fn raise_escalation(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        decision: &str,
+        zone: Zone,
+    ) -> Result<String> {
+        let id = ctx.new_id("e");
+        let coll = self.coll("escalations")?;
+        let (now, member) = (ctx.now, ctx.member.clone());
+        self.change_core(now, "escalation raise", |tx| {
+            let e = tx.put_object(&coll, id.as_str(), automerge::ObjType::Map)?;
+            fields::put_str(tx, &e, "decision", decision)?;
+            fields::put_str(tx, &e, "zone", zone.as_str())?;
+            fields::put_str(tx, &e, "raised_by", &member)?;
+            fields::put_time(tx, &e, "raised_at", now)?;
+            fields::put_str(tx, &e, "status", EscalationStatus::Open.as_str())?;
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    pub fn acknowledge_escalation(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Result<()> {
+        let e = self.escalation(id)?;
+        if e.status != EscalationStatus::Open {
+            return Err(CoreError::state(format!(
+                "escalation `{id}` is already {}",
+                e.status
+            )));
+        }
+        let obj = self.escalation_obj(id)?;
+        let (now, member) = (ctx.now, ctx.member.clone());
+        self.change_core(now, "escalation ack", |tx| {
+            fields::put_str(tx, &obj, "status", EscalationStatus::Acknowledged.as_str())?;
+            fields::put_str(tx, &obj, "acknowledged_by", &member)?;
+            fields::put_time(tx, &obj, "acknowledged_at", now)
+        })
+    }
+
+    pub fn resolve_escalation(&mut self, ctx: &mut Ctx<'_>, id: &str, response: &str) -> Result<()> {
+        let response = fields::required(response, "the response to an escalation")?;
+        let e = self.escalation(id)?;
+        if e.status == EscalationStatus::Resolved {
+            return Err(CoreError::state(format!(
+                "escalation `{id}` is already resolved"
+            )));
+        }
+        let obj = self.escalation_obj(id)?;
+        let (now, member) = (ctx.now, ctx.member.clone());
+        self.change_core(now, "escalation resolve", |tx| {
+            if e.acknowledged_at.is_none() {
+                // Resolving is also acknowledging: waiting time ends here.
+                fields::put_str(tx, &obj, "acknowledged_by", &member)?;
+                fields::put_time(tx, &obj, "acknowledged_at", now)?;
+            }
+            fields::put_str(tx, &obj, "status", EscalationStatus::Resolved.as_str())?;
+            fields::put_str(tx, &obj, "response", &response)?;
+            fields::put_str(tx, &obj, "resolved_by", &member)?;
+            fields::put_time(tx, &obj, "resolved_at", now)
+        })
+    }
+
+    /// All escalations, oldest first.
+    pub fn escalations(&self) -> Result<Vec<Escalation>> {
+        let coll = self.coll("escalations")?;
+        let doc = &self.core.am;
+        let mut out: Vec<Escalation> = doc
+            .map_range(&coll, ..)
+            .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
+            .map(|item| read_escalation(doc, &item.key, &item.id()))
+            .collect();
+        out.sort_by(|a, b| a.raised_at.cmp(&b.raised_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    pub fn escalation(&self, id: &str) -> Result<Escalation> {
+        let obj = self.escalation_obj(id)?;
+        Ok(read_escalation(&self.core.am, id, &obj))
+    }
+
+    fn escalation_obj(&self, id: &str) -> Result<ObjId> {
+        let coll = self.coll("escalations")?;
+        fields::entity(&self.core.am, &coll, id)?
+            .ok_or_else(|| CoreError::not_found("escalation", id))
+    }
+}
+
+fn read_escalation<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Escalation {
+    let f = Fields::read(doc, obj);
+    Escalation {
+        id: id.to_string(),
+        decision: f.str("decision"),
+        zone: Zone::from_stored(&f.str("zone"), Zone::CentreAwareness),
+        raised_by: f.str("raised_by"),
+        raised_at: f.time("raised_at"),
+        status: EscalationStatus::from_stored(&f.str("status"), EscalationStatus::Open),
+        acknowledged_by: f.opt_str("acknowledged_by"),
+        acknowledged_at: f.opt_time("acknowledged_at"),
+        response: f.opt_str("response"),
+        resolved_by: f.opt_str("resolved_by"),
+        resolved_at: f.opt_time("resolved_at"),
+        conflicts: f.conflicts(doc, obj, &["response", "status"]),
+    }
+}
