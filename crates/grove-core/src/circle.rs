@@ -82,6 +82,17 @@ impl Doc {
     }
 }
 
+/// A document loaded from bytes but not yet part of a circle.
+pub struct LoadedDoc(Automerge);
+
+impl LoadedDoc {
+    pub fn load(bytes: &[u8]) -> Result<LoadedDoc> {
+        Automerge::load(bytes)
+            .map(LoadedDoc)
+            .map_err(|e| CoreError::Corrupt(format!("cannot load document: {e}")))
+    }
+}
+
 /// Name and provenance of a circle.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CircleInfo {
@@ -203,10 +214,19 @@ impl Circle {
 
     /// Attaches a stored decision shard (document key `decisions/YYYY-MM`).
     pub fn attach(&mut self, doc: &str, bytes: &[u8]) -> Result<()> {
+        let loaded = LoadedDoc::load(bytes)?;
+        self.attach_loaded(doc, loaded)
+    }
+
+    /// Attaches a shard loaded with [`LoadedDoc::load`], possibly on another thread: loading
+    /// is the expensive part of opening a large circle and parallelises across shards.
+    pub fn attach_loaded(&mut self, doc: &str, loaded: LoadedDoc) -> Result<()> {
         let period = shard_period(doc)
+            .filter(|p| valid_period(p))
             .ok_or_else(|| CoreError::Corrupt(format!("`{doc}` is not a decision shard")))?;
-        let loaded = Doc::load(bytes, &self.actor)?;
-        self.shards.insert(period.to_string(), loaded);
+        let am = loaded.0.with_actor(self.actor.clone());
+        let saved = am.get_heads();
+        self.shards.insert(period.to_string(), Doc { am, saved });
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! No I/O happens here: no clock, no disk, no network. Time, identity and randomness come
 //! in through [`Ctx`]; persistence is the caller's job through [`Circle::unsaved`].
 
+pub mod archive;
 mod circle;
 mod clock;
 mod commitments;
@@ -22,7 +23,7 @@ mod words;
 
 pub use automerge;
 pub use circle::{
-    decision_doc, shard_doc, shard_period, Circle, CircleInfo, Unsaved, CORE_DOC, SCHEMA,
+    decision_doc, shard_doc, shard_period, Circle, CircleInfo, LoadedDoc, Unsaved, CORE_DOC, SCHEMA,
 };
 pub use clock::{Day, Timestamp, DAY_MS};
 pub use commitments::{Commitment, NewCommitment};
@@ -46,4 +47,4 @@ pub use words::{
 };
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,0 +1,150 @@
+//! The whole-circle file of `grove circle export` / `import`: every document of a circle
+//! in one file. The format is ours, so decoding is strict: any file that is not exactly
+//! what `encode` writes is refused before anything is merged.
+//!
+//! Layout: `GROVE-CIRCLE\0`, version byte, document count (u32 BE), then per document its
+//! key (u16 BE length + UTF-8) and its saved bytes (u64 BE length + bytes).
+
+use crate::circle::{shard_period, Circle, CORE_DOC};
+use crate::error::{CoreError, Result};
+
+const MAGIC: &[u8] = b"GROVE-CIRCLE\0";
+const VERSION: u8 = 1;
+const MAX_KEY: usize = 128;
+/// Far above any real circle (100,000 decisions save to ~25 MB), low enough to refuse a
+/// length field that would make us allocate the machine away.
+const MAX_DOC: u64 = 1 << 30;
+const MAX_DOCS: u32 = 100_000;
+
+/// Every document of the circle in memory, saved whole.
+pub fn encode(circle: &Circle) -> Vec<u8> {
+    let keys = circle.doc_keys();
+    let mut out = Vec::new();
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&(keys.len() as u32).to_be_bytes());
+    for key in keys {
+        let bytes = circle.snapshot(&key).unwrap_or_default();
+        out.extend_from_slice(&(key.len() as u16).to_be_bytes());
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+        out.extend_from_slice(&bytes);
+    }
+    out
+}
+
+/// The (document key, bytes) pairs of an archive; the core document comes first.
+pub fn decode(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
+    let bad = |why: &str| CoreError::invalid(format!("not a Grove circle file: {why}"));
+    let mut r = Reader { data, pos: 0 };
+    if r.take(MAGIC.len()).ok() != Some(MAGIC) {
+        return Err(bad("it does not start with the Grove circle header"));
+    }
+    let version = r.take(1).map_err(|_| bad("truncated"))?[0];
+    if version != VERSION {
+        return Err(CoreError::invalid(format!(
+            "this circle file has format version {version}; this Grove reads version {VERSION}"
+        )));
+    }
+    let count = u32::from_be_bytes(r.array().map_err(|_| bad("truncated"))?);
+    if count == 0 || count > MAX_DOCS {
+        return Err(bad("implausible document count"));
+    }
+    let mut docs: Vec<(String, Vec<u8>)> = Vec::new();
+    for _ in 0..count {
+        let klen = u16::from_be_bytes(r.array().map_err(|_| bad("truncated"))?) as usize;
+        if klen == 0 || klen > MAX_KEY {
+            return Err(bad("implausible document name"));
+        }
+        let key = std::str::from_utf8(r.take(klen).map_err(|_| bad("truncated"))?)
+            .map_err(|_| bad("document name is not text"))?
+            .to_string();
+        if key != CORE_DOC && shard_period(&key).is_none() {
+            return Err(bad("unknown document name"));
+        }
+        if docs.iter().any(|(k, _)| *k == key) {
+            return Err(bad("a document appears twice"));
+        }
+        let dlen = u64::from_be_bytes(r.array().map_err(|_| bad("truncated"))?);
+        if dlen > MAX_DOC || dlen as usize > r.remaining() {
+            return Err(bad("truncated or oversized document"));
+        }
+        let bytes = r.take(dlen as usize).map_err(|_| bad("truncated"))?.to_vec();
+        docs.push((key, bytes));
+    }
+    if r.remaining() != 0 {
+        return Err(bad("unexpected bytes after the last document"));
+    }
+    docs.sort_by_key(|(k, _)| k != CORE_DOC);
+    if docs.first().map(|(k, _)| k.as_str()) != Some(CORE_DOC) {
+        return Err(bad("it has no core document"));
+    }
+    Ok(docs)
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], ()> {
+        let end = self.pos.checked_add(n).ok_or(())?;
+        let slice = self.data.get(self.pos..end).ok_or(())?;
+        self.pos = end;
+        Ok(slice)
+    }
+
+    fn array<const N: usize>(&mut self) -> std::result::Result<[u8; N], ()> {
+        self.take(N)?.try_into().map_err(|_| ())
+    }
+
+    fn remaining(&self) -> usize {
+        self.data.len() - self.pos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{add_team, add_value, Device};
+    use proptest::prelude::*;
+
+    #[test]
+    fn roundtrip_keeps_every_document() {
+        let mut d = Device::new_circle("ana");
+        add_value(&mut d, "Care");
+        add_team(&mut d, "Kitchen");
+        let data = encode(&d.circle);
+        let docs = decode(&data).unwrap();
+        assert_eq!(docs[0].0, "core");
+        let c = Circle::from_core_bytes(&docs[0].1, automerge::ActorId::random()).unwrap();
+        assert_eq!(c.id(), d.circle.id());
+        assert_eq!(c.values().unwrap(), d.circle.values().unwrap());
+    }
+
+    #[test]
+    fn damaged_files_are_refused() {
+        let d = Device::new_circle("ana");
+        let data = encode(&d.circle);
+        assert!(decode(b"hello").is_err());
+        assert!(decode(&data[..data.len() - 1]).is_err(), "truncated");
+        let mut extra = data.clone();
+        extra.push(0);
+        assert!(decode(&extra).is_err(), "trailing bytes");
+        let mut v2 = data.clone();
+        v2[MAGIC.len()] = 9;
+        assert!(decode(&v2).unwrap_err().to_string().contains("version 9"));
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(data in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode(&data);
+            let mut framed = MAGIC.to_vec();
+            framed.push(VERSION);
+            framed.extend_from_slice(&data);
+            let _ = decode(&framed);
+        }
+    }
+}
