@@ -1,1 +1,79 @@
-//! Grove store.
+//! Grove's persistence: the [`Store`] trait, [`SledStore`] on disk and [`MemStore`] in memory.
+//!
+//! The store holds opaque bytes. Its callers keep Automerge documents as a full snapshot
+//! followed by incremental chunks, and Automerge loads their concatenation, so `load` returns
+//! exactly that and `compact` swaps in a new snapshot once the chunks pile up.
+//!
+//! # Key layout in sled
+//!
+//! Tree `docs` (names never contain NUL, which makes 0x00 a safe separator):
+//!
+//! ```text
+//! circle 0x00 doc 0x00 0x00             -> snapshot
+//! circle 0x00 doc 0x00 0x01 seq(u64 BE) -> chunk number seq, 0-based, in append order
+//! circle 0x00 doc 0x00 0x02             -> tally: chunks(u64 BE) bytes(u64 BE)
+//! ```
+//!
+//! A document exists while it has a snapshot or a chunk. `append` writes a chunk and the
+//! tally in one batch; `compact` removes every chunk and the tally and writes the snapshot
+//! in one batch, so a crash shows either the old or the new state of the document.
+//!
+//! Tree `meta`: UTF-8 key -> value. Keys under [`circle_meta_prefix`] belong to that circle
+//! and go with it in `delete_circle`.
+//!
+//! Every write is flushed (fsync) before it returns Ok, so an acknowledged write survives a
+//! crash or kill -9. The files' layout in the directory, and how a rewrite of the database
+//! gives disk space back, are described in the `home` module.
+
+mod error;
+mod home;
+mod keys;
+mod mem_store;
+mod names;
+mod sled_store;
+
+pub use error::{StoreError, StoreErrorKind};
+pub use mem_store::MemStore;
+pub use names::circle_meta_prefix;
+pub use sled_store::{Reclaimed, SledStore, RECLAIM_FACTOR, RECLAIM_FLOOR};
+
+/// Where Grove keeps documents and small metadata. Implementations are interchangeable:
+/// MemStore and SledStore answer every call the same way.
+pub trait Store: Send + Sync + 'static {
+    /// Circle ids that have at least one document, sorted.
+    fn circles(&self) -> Result<Vec<String>, StoreError>;
+    /// Document keys of a circle (e.g. "core", "decisions/2026-11"), sorted.
+    fn docs(&self, circle: &str) -> Result<Vec<String>, StoreError>;
+    /// The document's bytes: the snapshot followed by every chunk appended since, in order;
+    /// None if absent.
+    fn load(&self, circle: &str, doc: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Appends one incremental chunk. Durable when it returns Ok (survives kill -9). After an
+    /// error the chunk may or may not be stored; appending it again is safe for Automerge,
+    /// which ignores changes it already has.
+    fn append(&self, circle: &str, doc: &str, chunk: &[u8]) -> Result<(), StoreError>;
+    /// Atomically replaces the snapshot and drops all chunks (compaction). Durable on Ok.
+    fn compact(&self, circle: &str, doc: &str, snapshot: &[u8]) -> Result<(), StoreError>;
+    /// How many chunks / bytes are pending since the last snapshot (callers decide when to
+    /// compact).
+    fn pending(&self, circle: &str, doc: &str) -> Result<Pending, StoreError>;
+    /// Removes every document of the circle and every meta key under
+    /// [`circle_meta_prefix`]`(circle)`, atomically.
+    fn delete_circle(&self, circle: &str) -> Result<(), StoreError>;
+    /// Small key/value metadata (identity, sync states, settings).
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Durable on Ok.
+    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Durable on Ok; deleting an absent key is Ok.
+    fn delete_meta(&self, key: &str) -> Result<(), StoreError>;
+    /// Every meta entry whose key starts with `prefix`, sorted by key.
+    fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Bytes the store occupies on disk (0 for MemStore).
+    fn size_on_disk(&self) -> Result<u64, StoreError>;
+}
+
+/// What has accumulated since the last snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pending {
+    pub chunks: u64,
+    pub bytes: u64,
+}

@@ -1,0 +1,328 @@
+//! The store's files inside the directory it is given, and the pointer swap that lets a
+//! rewritten database replace the old one atomically.
+//!
+//! ```text
+//! DIR/store.lock      held (flock) for as long as a SledStore is open
+//! DIR/store.current   "store-db-N\n": the one live database; replaced by rename
+//! DIR/store-db-N/     the live sled database
+//! DIR/store-db-M/     M != N: a rewrite that crashed before or after the swap; removed on open
+//! ```
+//!
+//! A rewrite builds `store-db-(N+1)` completely, syncs it, then renames a new pointer file
+//! over `store.current`. The rename is the commit point: a crash before it leaves the pointer
+//! on the old database, a crash after it on the new one, and each is whole. This is the
+//! CURRENT-file scheme of LevelDB; swapping directories by renaming them instead would need
+//! sled to be closed, and sled may keep its files (and their lock) open from background
+//! threads for a while after the Db is dropped.
+//!
+//! The names start with "store" so the directory can be shared with other files of the
+//! Grove home; only these entries are ever touched or counted.
+
+use std::fs::{self, File, TryLockError};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::StoreError;
+
+const LOCK: &str = "store.lock";
+const CURRENT: &str = "store.current";
+const CURRENT_TMP: &str = "store.current.tmp";
+const DB_PREFIX: &str = "store-db-";
+
+pub(crate) struct Home {
+    dir: PathBuf,
+    /// Held, never read: the flock lives as long as this file handle.
+    _lock: File,
+}
+
+/// Which database to open, decided from what a previous run left behind.
+pub(crate) struct Resolved {
+    pub generation: u64,
+    /// The pointer file does not exist yet and must be written once the database is open.
+    pub fresh: bool,
+}
+
+impl Home {
+    /// Creates the directory if needed and takes the exclusive lock.
+    pub fn lock(dir: &Path) -> Result<Home, StoreError> {
+        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, "creating the directory", e))?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK))
+            .map_err(|e| StoreError::io(dir, "opening the lock file", e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    dir: dir.to_path_buf(),
+                })
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(StoreError::io(dir, "locking the directory", e))
+            }
+        }
+        Ok(Home {
+            dir: dir.to_path_buf(),
+            _lock: file,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn db_path(&self, generation: u64) -> PathBuf {
+        self.dir.join(format!("{DB_PREFIX}{generation}"))
+    }
+
+    /// Finds the live database and removes what an interrupted rewrite left behind.
+    pub fn resolve(&self) -> Result<Resolved, StoreError> {
+        let others = self.db_generations()?;
+        let current = match fs::read_to_string(self.dir.join(CURRENT)) {
+            Ok(text) => Some(self.parse_current(&text)?),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(self.io("reading store.current", e)),
+        };
+        let resolved = match current {
+            Some(generation) => {
+                if !others.contains(&generation) {
+                    return Err(StoreError::corrupt(
+                        &self.dir,
+                        format!("store.current names {DB_PREFIX}{generation}, which is missing"),
+                    ));
+                }
+                Resolved {
+                    generation,
+                    fresh: false,
+                }
+            }
+            // The pointer is written right after the first database is created and before
+            // anything is acknowledged, so without it only that first database can exist.
+            None if others.iter().all(|&g| g == 1) => Resolved {
+                generation: 1,
+                fresh: true,
+            },
+            None => {
+                return Err(StoreError::corrupt(
+                    &self.dir,
+                    "store.current is missing but databases exist",
+                ))
+            }
+        };
+        for generation in others.into_iter().filter(|&g| g != resolved.generation) {
+            tracing::info!(generation, dir = %self.dir.display(), "removing a database left by an interrupted rewrite");
+            self.remove_db(generation);
+        }
+        // Left only by a crash before the rename; the rename never happened, so it is stale.
+        match fs::remove_file(self.dir.join(CURRENT_TMP)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                tracing::warn!(error = %e, "could not remove store.current.tmp");
+            }
+            _ => {}
+        }
+        Ok(resolved)
+    }
+
+    fn parse_current(&self, text: &str) -> Result<u64, StoreError> {
+        text.trim_end()
+            .strip_prefix(DB_PREFIX)
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| {
+                StoreError::corrupt(
+                    &self.dir,
+                    format!("store.current holds {text:?} instead of a database name"),
+                )
+            })
+    }
+
+    fn db_generations(&self) -> Result<Vec<u64>, StoreError> {
+        let entries = fs::read_dir(&self.dir).map_err(|e| self.io("listing the directory", e))?;
+        let mut generations = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| self.io("listing the directory", e))?;
+            let name = entry.file_name();
+            if let Some(n) = name.to_str().and_then(|n| n.strip_prefix(DB_PREFIX)) {
+                if let Ok(generation) = n.parse() {
+                    generations.push(generation);
+                }
+            }
+        }
+        Ok(generations)
+    }
+
+    /// Points store.current at `generation`. Returns Ok once the rename is done, since from
+    /// then on the new database is the live one whether or not the directory sync succeeds.
+    pub fn set_current(&self, generation: u64) -> Result<(), StoreError> {
+        let tmp = self.dir.join(CURRENT_TMP);
+        let write = || -> io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            writeln!(f, "{DB_PREFIX}{generation}")?;
+            f.sync_all()
+        };
+        write().map_err(|e| self.io("writing store.current.tmp", e))?;
+        fs::rename(&tmp, self.dir.join(CURRENT))
+            .map_err(|e| self.io("replacing store.current", e))?;
+        if let Err(e) = sync_dir(&self.dir) {
+            tracing::warn!(error = %e, dir = %self.dir.display(), "could not sync the directory after the swap");
+        }
+        Ok(())
+    }
+
+    /// Syncs every file and directory of a database, and the entry naming it, so the pointer
+    /// never points at a database whose files are not all on disk.
+    pub fn sync_db(&self, generation: u64) -> Result<(), StoreError> {
+        sync_tree(&self.db_path(generation))
+            .and_then(|()| sync_dir(&self.dir))
+            .map_err(|e| self.io("syncing the rewritten database", e))
+    }
+
+    /// Best effort: a leftover costs disk space until the next open, never correctness.
+    pub fn remove_db(&self, generation: u64) {
+        let path = self.db_path(generation);
+        match fs::remove_dir_all(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                tracing::warn!(error = %e, path = %path.display(), "could not remove an old database; it will be retried on the next open");
+            }
+            _ => {}
+        }
+    }
+
+    /// Bytes allocated on disk to the store's own entries in the directory.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        let entries = fs::read_dir(&self.dir).map_err(|e| self.io("measuring disk use", e))?;
+        let mut total = 0;
+        for entry in entries {
+            let entry = entry.map_err(|e| self.io("measuring disk use", e))?;
+            if entry.file_name().to_string_lossy().starts_with("store") {
+                total += disk_usage(&entry.path()).map_err(|e| self.io("measuring disk use", e))?;
+            }
+        }
+        Ok(total)
+    }
+
+    fn io(&self, doing: &'static str, e: io::Error) -> StoreError {
+        StoreError::io(&self.dir, doing, e)
+    }
+}
+
+/// Files may vanish while sled cleans up behind us; those count as zero.
+fn disk_usage(path: &Path) -> io::Result<u64> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut total = allocated(&meta);
+    if meta.is_dir() {
+        for entry in fs::read_dir(path)? {
+            total += disk_usage(&entry?.path())?;
+        }
+    }
+    Ok(total)
+}
+
+/// Allocated blocks rather than length: what `du` shows and what the disk actually loses.
+#[cfg(unix)]
+fn allocated(meta: &fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.blocks() * 512
+}
+
+#[cfg(not(unix))]
+fn allocated(meta: &fs::Metadata) -> u64 {
+    meta.len()
+}
+
+fn sync_tree(path: &Path) -> io::Result<()> {
+    if fs::metadata(path)?.is_dir() {
+        for entry in fs::read_dir(path)? {
+            sync_tree(&entry?.path())?;
+        }
+        sync_dir(path)
+    } else {
+        File::open(path)?.sync_all()
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
+}
+
+/// Windows cannot open a directory as a file; NTFS journals renames itself.
+#[cfg(not(unix))]
+fn sync_dir(_path: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreErrorKind;
+
+    #[test]
+    fn second_lock_in_the_same_process_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Home::lock(dir.path()).unwrap();
+        let err = Home::lock(dir.path()).err().unwrap();
+        assert_eq!(err.kind(), StoreErrorKind::Locked, "flock is per open file");
+    }
+
+    #[test]
+    fn resolve_keeps_the_current_database_and_drops_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::lock(dir.path()).unwrap();
+        for g in [3, 4, 5] {
+            fs::create_dir(home.db_path(g)).unwrap();
+        }
+        fs::write(dir.path().join(CURRENT_TMP), "store-db-5\n").unwrap();
+        home.set_current(4).unwrap();
+        let r = home.resolve().unwrap();
+        assert_eq!((r.generation, r.fresh), (4, false));
+        assert!(home.db_path(4).exists());
+        assert!(!home.db_path(3).exists() && !home.db_path(5).exists());
+        assert!(!dir.path().join(CURRENT_TMP).exists());
+    }
+
+    #[test]
+    fn missing_pointer_with_only_the_first_database_adopts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::lock(dir.path()).unwrap();
+        fs::create_dir(home.db_path(1)).unwrap();
+        let r = home.resolve().unwrap();
+        assert_eq!((r.generation, r.fresh), (1, true));
+        assert!(
+            home.db_path(1).exists(),
+            "must not delete what may hold data"
+        );
+    }
+
+    #[test]
+    fn pointer_to_a_missing_database_is_corrupt_not_a_fresh_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::lock(dir.path()).unwrap();
+        home.set_current(2).unwrap();
+        assert_eq!(
+            home.resolve().err().unwrap().kind(),
+            StoreErrorKind::Corrupt
+        );
+        fs::write(dir.path().join(CURRENT), "garbage").unwrap();
+        assert_eq!(
+            home.resolve().err().unwrap().kind(),
+            StoreErrorKind::Corrupt
+        );
+    }
+
+    #[test]
+    fn size_counts_only_store_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::lock(dir.path()).unwrap();
+        fs::write(dir.path().join("other-file"), vec![1u8; 1 << 20]).unwrap();
+        assert!(home.size_on_disk().unwrap() < 1 << 20);
+        fs::create_dir(home.db_path(1)).unwrap();
+        fs::write(home.db_path(1).join("x"), vec![1u8; 1 << 20]).unwrap();
+        assert!(home.size_on_disk().unwrap() >= 1 << 20);
+    }
+}

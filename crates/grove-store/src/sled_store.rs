@@ -1,0 +1,454 @@
+//! SledStore: the Store contract on a sled database, with the rewrite that gives disk space
+//! back.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+
+use sled::transaction::TransactionError;
+use sled::{Batch, Db, Transactional, Tree};
+
+use crate::home::Home;
+use crate::keys::{self, Tally};
+use crate::names::{check_circle, check_doc, check_meta_key, circle_meta_prefix};
+use crate::{Pending, Store, StoreError};
+
+/// A rewrite is worth it only past this size, so small stores never pay for one.
+pub const RECLAIM_FLOOR: u64 = 64 * 1024 * 1024;
+/// ...and only when the files are this many times larger than the data they hold.
+pub const RECLAIM_FACTOR: u64 = 4;
+
+const DOCS_TREE: &str = "docs";
+const META_TREE: &str = "meta";
+
+/// Disk use around a rewrite of the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reclaimed {
+    pub before: u64,
+    pub after: u64,
+}
+
+struct Live {
+    generation: u64,
+    db: Db,
+    docs: Tree,
+    meta: Tree,
+}
+
+/// A Store on sled files in a directory. One process at a time: a second open of the same
+/// directory fails with [`StoreErrorKind::Locked`](crate::StoreErrorKind::Locked).
+pub struct SledStore {
+    /// Written only by a rewrite, which swaps in a new database.
+    live: RwLock<Live>,
+    /// Serialises writers: `append` reads the tally before writing it back.
+    writer: Mutex<()>,
+    /// Declared last so the directory lock is released only after sled is dropped.
+    home: Home,
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`, finishing or discarding an interrupted rewrite,
+    /// then rewrites the database if it has grown past `max(RECLAIM_FLOOR, RECLAIM_FACTOR x
+    /// live bytes)`.
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        let home = Home::lock(dir)?;
+        let resolved = home.resolve()?;
+        let live = open_db(&home, resolved.generation)?;
+        if resolved.fresh {
+            home.set_current(resolved.generation)?;
+        }
+        let store = SledStore {
+            live: RwLock::new(live),
+            writer: Mutex::new(()),
+            home,
+        };
+        // Failing to reclaim costs disk space, not data: the store stays usable.
+        if let Err(e) = store.reclaim_if_bloated() {
+            tracing::warn!(error = %e, "could not give disk space back");
+        }
+        Ok(store)
+    }
+
+    /// The directory the store was opened in.
+    pub fn dir(&self) -> &Path {
+        self.home.dir()
+    }
+
+    /// Bytes of keys and values held, what a fresh rewrite would need at least.
+    pub fn live_bytes(&self) -> Result<u64, StoreError> {
+        let live = self.live();
+        let mut total = 0u64;
+        for name in live.db.tree_names() {
+            let tree = live
+                .db
+                .open_tree(&name)
+                .map_err(|e| self.sled("measuring live data", e))?;
+            for kv in tree.iter() {
+                let (k, v) = kv.map_err(|e| self.sled("measuring live data", e))?;
+                total += (k.len() + v.len()) as u64;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Rewrites the database if its files exceed `max(RECLAIM_FLOOR, RECLAIM_FACTOR x live
+    /// bytes)`; None when it did not need to.
+    pub fn reclaim_if_bloated(&self) -> Result<Option<Reclaimed>, StoreError> {
+        let size = self.home.size_on_disk()?;
+        if size <= RECLAIM_FLOOR {
+            return Ok(None);
+        }
+        let live_bytes = self.live_bytes()?;
+        if size <= RECLAIM_FACTOR.saturating_mul(live_bytes) {
+            return Ok(None);
+        }
+        tracing::info!(
+            size,
+            live_bytes,
+            "rewriting the store to give disk space back"
+        );
+        self.reclaim().map(Some)
+    }
+
+    /// Rewrites every tree into a fresh database and swaps it in, giving back the space sled
+    /// keeps after compaction. Blocks every other call while it runs; a crash at any point
+    /// leaves either the old or the new database, both complete.
+    pub fn reclaim(&self) -> Result<Reclaimed, StoreError> {
+        let mut live = self.live.write().unwrap_or_else(PoisonError::into_inner);
+        let before = self.home.size_on_disk()?;
+        let generation = live.generation + 1;
+        // A leftover of an earlier failed attempt in this process; open would have removed it.
+        self.home.remove_db(generation);
+
+        let fresh = match open_db(&self.home, generation)
+            .and_then(|fresh| self.copy_into(&live.db, &fresh).map(|()| fresh))
+        {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                self.home.remove_db(generation);
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.home.sync_db(generation) {
+            drop(fresh);
+            self.home.remove_db(generation);
+            return Err(e);
+        }
+        if let Err(e) = self.home.set_current(generation) {
+            drop(fresh);
+            self.home.remove_db(generation);
+            return Err(e);
+        }
+
+        let old = std::mem::replace(&mut *live, fresh);
+        let old_generation = old.generation;
+        drop(old);
+        self.home.remove_db(old_generation);
+        let after = self.home.size_on_disk()?;
+        tracing::info!(before, after, generation, "store rewritten");
+        Ok(Reclaimed { before, after })
+    }
+
+    fn copy_into(&self, from: &Db, to: &Live) -> Result<(), StoreError> {
+        let doing = "rewriting the database";
+        for name in from.tree_names() {
+            let src = from.open_tree(&name).map_err(|e| self.sled(doing, e))?;
+            let dst = to.db.open_tree(&name).map_err(|e| self.sled(doing, e))?;
+            for kv in src.iter() {
+                let (k, v) = kv.map_err(|e| self.sled(doing, e))?;
+                dst.insert(k, v).map_err(|e| self.sled(doing, e))?;
+            }
+        }
+        to.db.flush().map_err(|e| self.sled(doing, e))?;
+        // The swap discards the old database, so prove the copy is exact before it happens.
+        let want = from.checksum().map_err(|e| self.sled(doing, e))?;
+        let got = to.db.checksum().map_err(|e| self.sled(doing, e))?;
+        if want != got {
+            return Err(StoreError::Internal {
+                dir: self.home.dir().to_path_buf(),
+                detail: format!(
+                    "the rewritten database differs from the original (crc {got:08x} != {want:08x}); the original was kept"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn live(&self) -> RwLockReadGuard<'_, Live> {
+        // A panic while holding the write lock happens before the swap or after it, never
+        // halfway, so the value behind a poisoned lock is still a whole database.
+        self.live.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn writer(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn sled(&self, doing: &'static str, e: sled::Error) -> StoreError {
+        StoreError::sled(self.home.dir(), doing, e)
+    }
+
+    fn corrupt(&self, detail: impl Into<String>) -> StoreError {
+        StoreError::corrupt(self.home.dir(), detail)
+    }
+
+    fn flush(&self, live: &Live, doing: &'static str) -> Result<(), StoreError> {
+        live.db.flush().map(drop).map_err(|e| self.sled(doing, e))
+    }
+
+    fn tally(&self, live: &Live, circle: &str, doc: &str) -> Result<Tally, StoreError> {
+        match live
+            .docs
+            .get(keys::tally(circle, doc))
+            .map_err(|e| self.sled("reading a chunk count", e))?
+        {
+            None => Ok(Tally::default()),
+            Some(v) => Tally::decode(&v).ok_or_else(|| {
+                self.corrupt(format!("the chunk count of {circle}/{doc} is malformed"))
+            }),
+        }
+    }
+
+    fn utf8(&self, bytes: &[u8], what: &str) -> Result<String, StoreError> {
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| self.corrupt(format!("a stored {what} is not UTF-8")))
+    }
+
+    /// Lists the names found right after `prefix`, seeking past each name's keys instead of
+    /// reading them (a document can hold many chunks).
+    fn names_after(
+        &self,
+        tree: &Tree,
+        prefix: &[u8],
+        what: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut names = Vec::new();
+        let mut from = prefix.to_vec();
+        loop {
+            let next = tree
+                .range(from.as_slice()..)
+                .next()
+                .transpose()
+                .map_err(|e| self.sled("listing", e))?;
+            let Some((key, _)) = next else { break };
+            if !key.starts_with(prefix) {
+                break;
+            }
+            let name = keys::name_after(&key, prefix)
+                .ok_or_else(|| self.corrupt(format!("a {what} key has no separator")))?;
+            let name = self.utf8(name, what)?;
+            let mut name_prefix = prefix.to_vec();
+            name_prefix.extend_from_slice(name.as_bytes());
+            name_prefix.push(keys::SEP);
+            from = keys::past(&name_prefix);
+            names.push(name);
+        }
+        Ok(names)
+    }
+}
+
+fn open_db(home: &Home, generation: u64) -> Result<Live, StoreError> {
+    let dir = home.dir();
+    let doing = "opening the database";
+    let config = sled::Config::new()
+        .path(home.db_path(generation))
+        .mode(sled::Mode::LowSpace);
+    // sled 0.34 can panic on some damaged files instead of returning an error.
+    let db = match catch_unwind(AssertUnwindSafe(|| config.open())) {
+        Ok(db) => db.map_err(|e| StoreError::sled(dir, doing, e))?,
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "sled panicked".to_owned());
+            return Err(StoreError::corrupt(
+                dir,
+                format!("sled could not read the database: {detail}"),
+            ));
+        }
+    };
+    let docs = db
+        .open_tree(DOCS_TREE)
+        .map_err(|e| StoreError::sled(dir, doing, e))?;
+    let meta = db
+        .open_tree(META_TREE)
+        .map_err(|e| StoreError::sled(dir, doing, e))?;
+    Ok(Live {
+        generation,
+        db,
+        docs,
+        meta,
+    })
+}
+
+impl Store for SledStore {
+    fn circles(&self) -> Result<Vec<String>, StoreError> {
+        self.names_after(&self.live().docs, &[], "circle id")
+    }
+
+    fn docs(&self, circle: &str) -> Result<Vec<String>, StoreError> {
+        check_circle(circle)?;
+        self.names_after(
+            &self.live().docs,
+            &keys::circle_prefix(circle),
+            "document key",
+        )
+    }
+
+    fn load(&self, circle: &str, doc: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        check_circle(circle)?;
+        check_doc(doc)?;
+        let live = self.live();
+        let prefix = keys::doc_prefix(circle, doc);
+        let mut bytes: Option<Vec<u8>> = None;
+        let mut next_seq = 0u64;
+        for kv in live.docs.scan_prefix(&prefix) {
+            let (key, value) = kv.map_err(|e| self.sled("loading a document", e))?;
+            let tail = &key[prefix.len()..];
+            match tail.split_first() {
+                Some((&keys::TAG_SNAPSHOT, [])) => {}
+                Some((&keys::TAG_CHUNK, seq)) => {
+                    // A gap means a chunk went missing, and Automerge would load the rest
+                    // without complaint, silently dropping changes.
+                    if seq != next_seq.to_be_bytes() {
+                        return Err(
+                            self.corrupt(format!("chunk {next_seq} of {circle}/{doc} is missing"))
+                        );
+                    }
+                    next_seq += 1;
+                }
+                Some((&keys::TAG_TALLY, [])) => continue,
+                _ => {
+                    return Err(self.corrupt(format!("an unknown key under {circle}/{doc}")));
+                }
+            }
+            bytes.get_or_insert_with(Vec::new).extend_from_slice(&value);
+        }
+        Ok(bytes)
+    }
+
+    fn append(&self, circle: &str, doc: &str, chunk: &[u8]) -> Result<(), StoreError> {
+        check_circle(circle)?;
+        check_doc(doc)?;
+        let _writer = self.writer();
+        let live = self.live();
+        let tally = self.tally(&live, circle, doc)?;
+        let mut batch = Batch::default();
+        batch.insert(keys::chunk(circle, doc, tally.chunks), chunk);
+        let tally = Tally {
+            chunks: tally.chunks + 1,
+            bytes: tally.bytes + chunk.len() as u64,
+        };
+        batch.insert(keys::tally(circle, doc), &tally.encode());
+        live.docs
+            .apply_batch(batch)
+            .map_err(|e| self.sled("appending a chunk", e))?;
+        self.flush(&live, "appending a chunk")
+    }
+
+    fn compact(&self, circle: &str, doc: &str, snapshot: &[u8]) -> Result<(), StoreError> {
+        check_circle(circle)?;
+        check_doc(doc)?;
+        let _writer = self.writer();
+        let live = self.live();
+        let mut batch = Batch::default();
+        for key in live
+            .docs
+            .scan_prefix(keys::chunk_prefix(circle, doc))
+            .keys()
+        {
+            batch.remove(key.map_err(|e| self.sled("compacting", e))?);
+        }
+        batch.remove(keys::tally(circle, doc));
+        batch.insert(keys::snapshot(circle, doc), snapshot);
+        live.docs
+            .apply_batch(batch)
+            .map_err(|e| self.sled("compacting", e))?;
+        self.flush(&live, "compacting")
+    }
+
+    fn pending(&self, circle: &str, doc: &str) -> Result<Pending, StoreError> {
+        check_circle(circle)?;
+        check_doc(doc)?;
+        let tally = self.tally(&self.live(), circle, doc)?;
+        Ok(Pending {
+            chunks: tally.chunks,
+            bytes: tally.bytes,
+        })
+    }
+
+    fn delete_circle(&self, circle: &str) -> Result<(), StoreError> {
+        check_circle(circle)?;
+        let doing = "deleting a circle";
+        let _writer = self.writer();
+        let live = self.live();
+        let mut docs = Batch::default();
+        for key in live.docs.scan_prefix(keys::circle_prefix(circle)).keys() {
+            docs.remove(key.map_err(|e| self.sled(doing, e))?);
+        }
+        let mut meta = Batch::default();
+        for key in live.meta.scan_prefix(circle_meta_prefix(circle)).keys() {
+            meta.remove(key.map_err(|e| self.sled(doing, e))?);
+        }
+        // One transaction so a crash never leaves a circle's sync states without its docs.
+        (&live.docs, &live.meta)
+            .transaction(|(d, m)| {
+                d.apply_batch(&docs)?;
+                m.apply_batch(&meta)?;
+                Ok(())
+            })
+            .map_err(|e: TransactionError<()>| match e {
+                TransactionError::Storage(e) => self.sled(doing, e),
+                TransactionError::Abort(()) => StoreError::Internal {
+                    dir: self.home.dir().to_path_buf(),
+                    detail: "the delete transaction aborted".to_owned(),
+                },
+            })?;
+        self.flush(&live, doing)
+    }
+
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        check_meta_key(key)?;
+        let value = self
+            .live()
+            .meta
+            .get(key)
+            .map_err(|e| self.sled("reading metadata", e))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        check_meta_key(key)?;
+        let _writer = self.writer();
+        let live = self.live();
+        live.meta
+            .insert(key, value)
+            .map_err(|e| self.sled("writing metadata", e))?;
+        self.flush(&live, "writing metadata")
+    }
+
+    fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
+        check_meta_key(key)?;
+        let _writer = self.writer();
+        let live = self.live();
+        live.meta
+            .remove(key)
+            .map_err(|e| self.sled("deleting metadata", e))?;
+        self.flush(&live, "deleting metadata")
+    }
+
+    fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let live = self.live();
+        let mut out = Vec::new();
+        for kv in live.meta.scan_prefix(prefix) {
+            let (k, v) = kv.map_err(|e| self.sled("listing metadata", e))?;
+            out.push((self.utf8(&k, "meta key")?, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.home.size_on_disk()
+    }
+}
