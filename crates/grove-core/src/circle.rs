@@ -45,6 +45,11 @@ pub fn shard_doc(period: &str) -> String {
     format!("{SHARD_PREFIX}{period}")
 }
 
+/// The document key of the shard where a decision logged at `now` goes.
+pub fn circle_doc_for_month(now: Timestamp) -> String {
+    shard_doc(&now.period())
+}
+
 /// The period of a decision shard's document key, if it is one.
 pub fn shard_period(doc: &str) -> Option<&str> {
     doc.strip_prefix(SHARD_PREFIX)

@@ -1,0 +1,66 @@
+//! The one error type every Grove client sees. Messages are meant for people: they say what
+//! went wrong and what to do, without naming CLI flags or buttons.
+
+use grove_core::{CoreError, ErrorKind};
+use grove_store::{StoreError, StoreErrorKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeErrorKind {
+    NotFound,
+    Invalid,
+    State,
+    NoCircle,
+    AmbiguousCircle,
+    Locked,
+    DiskFull,
+    Corrupt,
+    Io,
+    Stopped,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("there is no circle here yet: create one or import one")]
+    NoCircle,
+    #[error("there are {} circles here; say which one: {}", .0.len(), .0.join(", "))]
+    AmbiguousCircle(Vec<String>),
+    #[error("no circle `{0}` here")]
+    UnknownCircle(String),
+    #[error("{0}")]
+    Io(String),
+    #[error("the Grove node has stopped; restart Grove")]
+    Stopped,
+}
+
+impl NodeError {
+    pub fn kind(&self) -> NodeErrorKind {
+        match self {
+            NodeError::Core(e) => match e.kind() {
+                ErrorKind::NotFound => NodeErrorKind::NotFound,
+                ErrorKind::Invalid => NodeErrorKind::Invalid,
+                ErrorKind::State => NodeErrorKind::State,
+                ErrorKind::Corrupt => NodeErrorKind::Corrupt,
+            },
+            NodeError::Store(e) => match e.kind() {
+                StoreErrorKind::Locked => NodeErrorKind::Locked,
+                StoreErrorKind::DiskFull => NodeErrorKind::DiskFull,
+                StoreErrorKind::Corrupt => NodeErrorKind::Corrupt,
+                StoreErrorKind::InvalidName => NodeErrorKind::Invalid,
+                _ => NodeErrorKind::Io,
+            },
+            NodeError::NoCircle => NodeErrorKind::NoCircle,
+            NodeError::AmbiguousCircle(_) => NodeErrorKind::AmbiguousCircle,
+            NodeError::UnknownCircle(_) => NodeErrorKind::NotFound,
+            NodeError::Io(_) => NodeErrorKind::Io,
+            NodeError::Stopped => NodeErrorKind::Stopped,
+        }
+    }
+}
+
+pub type Result<T, E = NodeError> = std::result::Result<T, E>;

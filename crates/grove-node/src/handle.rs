@@ -1,0 +1,437 @@
+//! The API every client uses: a cloneable [`NodeHandle`] that sends jobs over a bounded
+//! channel to the event loop owning the documents, and [`CircleHandle`] for one circle.
+//!
+//! Every async method is cancel-safe in the sense that dropping its future never leaves a
+//! document half-changed: a job either runs whole on the event loop or not at all (a job
+//! already sent still runs; its reply is then dropped).
+
+use grove_core::{
+    archive, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus, Ctx, Day,
+    Decision, DecisionEdit, DecisionFilter, Escalation, Member, NewCommitment, NewDecision,
+    NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, Proposal,
+    Retro, Review, Role, Team, Value, ValueEdit,
+};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::dto::{CircleSummary, Me, PrincipleView};
+use crate::error::{NodeError, Result};
+use crate::state::{Need, NodeState};
+use crate::{demo, NodeEvent};
+
+pub(crate) type Job = Box<dyn FnOnce(&mut NodeState) + Send>;
+
+#[derive(Clone)]
+pub struct NodeHandle {
+    pub(crate) jobs: mpsc::Sender<Job>,
+    pub(crate) events: broadcast::Sender<NodeEvent>,
+}
+
+impl NodeHandle {
+    async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut NodeState) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |state| {
+                let _ = tx.send(f(state));
+            }))
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        rx.await.map_err(|_| NodeError::Stopped)?
+    }
+
+    /// Events (circle changed, …) for live views. Lagging receivers skip ahead.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+
+    /// A handle on one circle: by id or name, or `None` for the only circle.
+    pub fn circle(&self, sel: Option<String>) -> CircleHandle {
+        CircleHandle {
+            node: self.clone(),
+            sel,
+        }
+    }
+
+    /// This device: member id, device key, display name.
+    pub async fn me(&self) -> Result<Me> {
+        self.run(|s| {
+            Ok(Me {
+                member: s.identity.member(),
+                device: s.identity.device(),
+                name: s.identity.name.clone(),
+            })
+        })
+        .await
+    }
+
+    /// Sets this device's display name, here and in every circle it belongs to.
+    pub async fn set_name(&self, name: String) -> Result<()> {
+        self.run(move |s| {
+            let name = name.trim().to_string();
+            if name.is_empty() {
+                return Err(NodeError::Core(grove_core::CoreError::Invalid(
+                    "a display name cannot be empty".into(),
+                )));
+            }
+            let store = s.store.clone();
+            s.identity.set_name(store.as_ref(), &name)?;
+            for id in s.circle_ids()? {
+                s.mutate(Some(&id), Need::Core, |c, ctx| c.rename_member(ctx, &name))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn create_circle(&self, name: String) -> Result<CircleInfo> {
+        self.run(move |s| {
+            let actor = s.identity.actor();
+            let device = s.identity.device();
+            let display = s.identity.name.clone();
+            let (now, member, rng) = s.ctx_parts();
+            let mut ctx = Ctx::new(now, member, rng);
+            let circle = Circle::create(&mut ctx, actor, &name, &display, &device)?;
+            let info = circle.info()?;
+            let id = s.adopt(circle)?;
+            s.compact_all(&id)?;
+            Ok(info)
+        })
+        .await
+    }
+
+    pub async fn circles(&self) -> Result<Vec<CircleSummary>> {
+        self.run(|s| {
+            let mut out = Vec::new();
+            for id in s.circle_ids()? {
+                s.open(&id)?;
+                let months = s.store.docs(&id)?.len().saturating_sub(1);
+                let c = s.loaded(&id)?;
+                out.push(CircleSummary {
+                    info: c.info()?,
+                    members: c.members()?.len(),
+                    values: c.values()?.len(),
+                    months,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Imports a whole-circle file: a new circle is added, a known one is merged.
+    pub async fn import_circle(&self, data: Vec<u8>) -> Result<CircleInfo> {
+        self.run(move |s| {
+            let docs = archive::decode(&data)?;
+            let Some((_, core)) = docs.first() else {
+                return Err(NodeError::Core(grove_core::CoreError::Invalid(
+                    "the circle file holds no documents".into(),
+                )));
+            };
+            let incoming = Circle::from_core_bytes(core, s.identity.actor())?;
+            let id = incoming.id().to_string();
+            let known = s.circle_ids()?.contains(&id);
+            if known {
+                s.prepare(Some(&id), &Need::All)?;
+                let circle = s.circle_mut(&id)?;
+                for (key, bytes) in &docs {
+                    circle.merge_doc(key, bytes)?;
+                }
+            } else {
+                let mut circle = incoming;
+                for (key, bytes) in docs.iter().skip(1) {
+                    circle.attach(key, bytes)?;
+                    // Attached bytes are not yet in this store: mark them unsaved.
+                    circle.mark_saved(key, Vec::new());
+                }
+                s.adopt(circle)?;
+            }
+            let device = s.identity.device();
+            let display = s.identity.name.clone();
+            s.mutate(Some(&id), Need::Core, |c, ctx| c.join(ctx, &display, &device))?;
+            s.compact_all(&id)?;
+            Ok(s.loaded(&id)?.info()?)
+        })
+        .await
+    }
+
+    /// Seeds a realistic circle (teams, values, principles, members, a year of decisions
+    /// with results, reads and escalations) for trying Grove, tests and benchmarks.
+    pub async fn demo(&self, name: String, decisions: usize) -> Result<CircleInfo> {
+        self.run(move |s| demo::seed(s, &name, decisions)).await
+    }
+
+    /// Bytes the store occupies on disk.
+    pub async fn disk_usage(&self) -> Result<u64> {
+        self.run(|s| Ok(s.store.size_on_disk()?)).await
+    }
+}
+
+/// Operations on one circle. Cheap to clone; each call resolves the circle afresh.
+#[derive(Clone)]
+pub struct CircleHandle {
+    node: NodeHandle,
+    sel: Option<String>,
+}
+
+macro_rules! change {
+    ($self:ident, $need:expr, |$c:ident, $ctx:ident| $body:expr) => {{
+        let sel = $self.sel.clone();
+        $self
+            .node
+            .run(move |s| s.mutate(sel.as_deref(), $need, |$c, $ctx| $body))
+            .await
+    }};
+}
+
+macro_rules! read {
+    ($self:ident, $need:expr, |$c:ident| $body:expr) => {{
+        let sel = $self.sel.clone();
+        $self
+            .node
+            .run(move |s| s.query(sel.as_deref(), $need, |$c, _| $body))
+            .await
+    }};
+}
+
+impl CircleHandle {
+    pub async fn info(&self) -> Result<CircleInfo> {
+        read!(self, Need::Core, |c| c.info())
+    }
+
+    /// The whole circle as one file (every document), for `import_circle` elsewhere.
+    pub async fn export(&self) -> Result<Vec<u8>> {
+        read!(self, Need::All, |c| Ok(archive::encode(c)))
+    }
+
+    // ---- values ----
+    pub async fn add_value(&self, new: NewValue) -> Result<String> {
+        change!(self, Need::Core, |c, ctx| c.add_value(ctx, new))
+    }
+    pub async fn edit_value(&self, id: String, edit: ValueEdit) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.edit_value(ctx, &id, edit))
+    }
+    /// Returns the principles that went under review because of it.
+    pub async fn retire_value(&self, id: String) -> Result<Vec<String>> {
+        change!(self, Need::Core, |c, ctx| c.retire_value(ctx, &id))
+    }
+    pub async fn values(&self) -> Result<Vec<Value>> {
+        read!(self, Need::Core, |c| c.values())
+    }
+    pub async fn value(&self, id: String) -> Result<Value> {
+        read!(self, Need::Core, |c| c.value(&id))
+    }
+
+    // ---- principles ----
+    pub async fn add_principle(&self, new: NewPrinciple) -> Result<String> {
+        change!(self, Need::Core, |c, ctx| c.add_principle(ctx, new))
+    }
+    pub async fn amend_principle(&self, id: String, amendment: Amendment) -> Result<usize> {
+        change!(self, Need::Core, |c, ctx| c.amend_principle(ctx, &id, amendment, None))
+    }
+    pub async fn retire_principle(&self, id: String, reason: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.retire_principle(ctx, &id, &reason))
+    }
+    pub async fn supersede_principle(&self, old: String, by: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.supersede_principle(ctx, &old, &by))
+    }
+    /// Principles with how many decisions cite each (reads the whole log).
+    pub async fn principles(&self) -> Result<Vec<PrincipleView>> {
+        read!(self, Need::All, |c| {
+            let counts = c.citations();
+            Ok(c.principles()?
+                .into_iter()
+                .map(|p| PrincipleView {
+                    citations: counts.get(&p.id).copied().unwrap_or(0),
+                    principle: p,
+                })
+                .collect())
+        })
+    }
+    pub async fn principle(&self, id: String) -> Result<PrincipleView> {
+        read!(self, Need::All, |c| {
+            let principle = c.principle(&id)?;
+            Ok(PrincipleView {
+                citations: c.citations().get(&id).copied().unwrap_or(0),
+                principle,
+            })
+        })
+    }
+
+    // ---- teams and members ----
+    pub async fn add_team(&self, name: String, domain: Option<String>) -> Result<String> {
+        change!(self, Need::Core, |c, ctx| c.add_team(ctx, &name, domain.as_deref()))
+    }
+    /// Adds a member (this device's member when `None`) to a team.
+    pub async fn join_team(&self, team: String, member: Option<String>) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| {
+            let m = member.unwrap_or_else(|| ctx.member.clone());
+            c.team_add_member(ctx, &team, &m)
+        })
+    }
+    pub async fn leave_team(&self, team: String, member: Option<String>) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| {
+            let m = member.unwrap_or_else(|| ctx.member.clone());
+            c.team_remove_member(ctx, &team, &m)
+        })
+    }
+    pub async fn teams(&self) -> Result<Vec<Team>> {
+        read!(self, Need::Core, |c| c.teams())
+    }
+    pub async fn members(&self) -> Result<Vec<Member>> {
+        read!(self, Need::Core, |c| c.members())
+    }
+
+    // ---- decisions ----
+    pub async fn log_decision(&self, new: NewDecision) -> Result<String> {
+        change!(self, Need::ThisMonth, |c, ctx| c.log_decision(ctx, new))
+    }
+    pub async fn record_result(&self, id: String, text: String, outcome: Outcome) -> Result<()> {
+        let need = Need::Decisions(vec![id.clone()]);
+        change!(self, need, |c, ctx| c.record_result(ctx, &id, &text, outcome))
+    }
+    pub async fn edit_decision(&self, id: String, edit: DecisionEdit) -> Result<()> {
+        let need = Need::Decisions(vec![id.clone()]);
+        change!(self, need, |c, ctx| c.edit_decision(ctx, &id, edit))
+    }
+    /// Marks a decision read by this device's member; false if it already was.
+    pub async fn mark_read(&self, id: String) -> Result<bool> {
+        let need = Need::Decisions(vec![id.clone()]);
+        change!(self, need, |c, ctx| c.mark_read(ctx, &id))
+    }
+    pub async fn link_decisions(&self, id: String, other: String) -> Result<()> {
+        let need = Need::Decisions(vec![id.clone(), other.clone()]);
+        change!(self, need, |c, ctx| c.link_decisions(ctx, &id, &other))
+    }
+    pub async fn decision(&self, id: String) -> Result<Decision> {
+        let need = Need::Decisions(vec![id.clone()]);
+        read!(self, need, |c| c.decision(&id))
+    }
+    /// Decisions matching the filter, newest first; `limit` caps how many come back.
+    pub async fn decisions(
+        &self,
+        filter: DecisionFilter,
+        limit: Option<usize>,
+    ) -> Result<Vec<Decision>> {
+        read!(self, Need::All, |c| {
+            let mut all = c.decisions(&filter)?;
+            if let Some(n) = limit {
+                all.truncate(n);
+            }
+            Ok(all)
+        })
+    }
+
+    // ---- escalations ----
+    pub async fn escalations(&self) -> Result<Vec<Escalation>> {
+        read!(self, Need::Core, |c| c.escalations())
+    }
+    pub async fn acknowledge_escalation(&self, id: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.acknowledge_escalation(ctx, &id))
+    }
+    pub async fn resolve_escalation(&self, id: String, response: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.resolve_escalation(ctx, &id, &response))
+    }
+
+    // ---- proposals ----
+    pub async fn open_proposal(&self, new: NewProposal) -> Result<String> {
+        change!(self, Need::Core, |c, ctx| c.open_proposal(ctx, new))
+    }
+    pub async fn respond(&self, id: String, answer: Answer, reason: Option<String>) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.respond(ctx, &id, answer, reason.as_deref()))
+    }
+    pub async fn resolve_objection(&self, id: String, member: String, note: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.resolve_objection(ctx, &id, &member, &note))
+    }
+    /// Passes the proposal, applying its change; returns what it changed.
+    pub async fn pass_proposal(&self, id: String) -> Result<Option<String>> {
+        change!(self, Need::Core, |c, ctx| c.pass_proposal(ctx, &id))
+    }
+    pub async fn withdraw_proposal(&self, id: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.withdraw_proposal(ctx, &id))
+    }
+    pub async fn edit_proposal_body(&self, id: String, body: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.edit_proposal_body(ctx, &id, &body))
+    }
+    pub async fn proposals(&self) -> Result<Vec<Proposal>> {
+        read!(self, Need::Core, |c| c.proposals())
+    }
+    pub async fn proposal(&self, id: String) -> Result<Proposal> {
+        read!(self, Need::Core, |c| c.proposal(&id))
+    }
+
+    // ---- roles ----
+    pub async fn add_role(&self, new: NewRole) -> Result<String> {
+        change!(self, Need::Core, |c, ctx| c.add_role(ctx, new))
+    }
+    pub async fn assign_role(&self, id: String, member: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.assign_role(ctx, &id, &member))
+    }
+    pub async fn rotate_role(&self, id: String) -> Result<String> {
+        change!(self, Need::Core, |c, ctx| c.rotate_role(ctx, &id))
+    }
+    pub async fn set_role_queue(&self, id: String, queue: Vec<String>) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.set_role_queue(ctx, &id, &queue))
+    }
+    pub async fn roles(&self) -> Result<Vec<Role>> {
+        read!(self, Need::Core, |c| c.roles())
+    }
+    pub async fn role(&self, id: String) -> Result<Role> {
+        read!(self, Need::Core, |c| c.role(&id))
+    }
+
+    // ---- commitments ----
+    pub async fn add_commitment(&self, new: NewCommitment) -> Result<String> {
+        let need = Need::Decisions(new.decision.iter().cloned().collect());
+        change!(self, need, |c, ctx| c.add_commitment(ctx, new))
+    }
+    pub async fn set_commitment_status(&self, id: String, status: CommitmentStatus) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.set_commitment_status(ctx, &id, status))
+    }
+    pub async fn commitments(&self) -> Result<Vec<Commitment>> {
+        read!(self, Need::Core, |c| c.commitments())
+    }
+
+    // ---- retros ----
+    pub async fn add_retro(&self, new: NewRetro) -> Result<String> {
+        change!(self, Need::Core, |c, ctx| c.add_retro(ctx, new))
+    }
+    pub async fn retros(&self) -> Result<Vec<Retro>> {
+        read!(self, Need::Core, |c| c.retros())
+    }
+
+    // ---- reviews ----
+    pub async fn open_review(&self, new: NewReview) -> Result<String> {
+        change!(self, Need::Core, |c, ctx| c.open_review(ctx, new))
+    }
+    pub async fn add_agenda_item(&self, id: String, item: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.add_agenda_item(ctx, &id, &item))
+    }
+    pub async fn add_participant(&self, id: String, member: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.add_participant(ctx, &id, &member))
+    }
+    pub async fn review_change(
+        &self,
+        id: String,
+        principle: String,
+        amendment: Amendment,
+    ) -> Result<usize> {
+        change!(self, Need::Core, |c, ctx| c.review_change(ctx, &id, &principle, amendment))
+    }
+    pub async fn add_learning(&self, id: String, learning: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.add_learning(ctx, &id, &learning))
+    }
+    pub async fn edit_review_notes(&self, id: String, notes: String) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.edit_review_notes(ctx, &id, &notes))
+    }
+    pub async fn close_review(&self, id: String, next: Day) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.close_review(ctx, &id, next))
+    }
+    pub async fn reviews(&self) -> Result<Vec<Review>> {
+        read!(self, Need::Core, |c| c.reviews())
+    }
+    pub async fn review(&self, id: String) -> Result<Review> {
+        read!(self, Need::Core, |c| c.review(&id))
+    }
+}

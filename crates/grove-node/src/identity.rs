@@ -1,0 +1,76 @@
+//! This device's identity: an Ed25519 key created on first run and kept in the store, the
+//! member id derived from it, and the display name people see.
+
+use ed25519_dalek::SigningKey;
+use grove_core::automerge::ActorId;
+use grove_store::Store;
+use rand::rngs::OsRng;
+
+use crate::error::{NodeError, Result};
+
+const KEY: &str = "identity/device-key";
+const NAME: &str = "identity/name";
+
+pub(crate) struct Identity {
+    key: SigningKey,
+    pub(crate) name: String,
+}
+
+impl Identity {
+    pub(crate) fn load_or_create(store: &dyn Store) -> Result<Identity> {
+        let key = match store.get_meta(KEY)? {
+            Some(bytes) => {
+                let secret: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                    NodeError::Io(
+                        "this device's key in the Grove home is damaged; restore the home from a backup"
+                            .into(),
+                    )
+                })?;
+                SigningKey::from_bytes(&secret)
+            }
+            None => {
+                let key = SigningKey::generate(&mut OsRng);
+                store.put_meta(KEY, key.as_bytes())?;
+                key
+            }
+        };
+        let name = match store.get_meta(NAME)? {
+            Some(n) => String::from_utf8_lossy(&n).into_owned(),
+            None => default_name(),
+        };
+        Ok(Identity { key, name })
+    }
+
+    pub(crate) fn set_name(&mut self, store: &dyn Store, name: &str) -> Result<()> {
+        store.put_meta(NAME, name.as_bytes())?;
+        self.name = name.to_string();
+        Ok(())
+    }
+
+    /// The device's public key, hex: how the device is named in member records.
+    pub(crate) fn device(&self) -> String {
+        data_encoding::HEXLOWER.encode(self.key.verifying_key().as_bytes())
+    }
+
+    /// The member id this device acts as: derived from the first device's key, so it needs
+    /// no coordination to be unique.
+    pub(crate) fn member(&self) -> String {
+        let pk = self.key.verifying_key();
+        let short = data_encoding::BASE32_NOPAD.encode(&pk.as_bytes()[..10]);
+        format!("m-{}", short.to_lowercase())
+    }
+
+    /// Automerge actor id bound to the device key, so every change names its device.
+    pub(crate) fn actor(&self) -> ActorId {
+        ActorId::from(self.key.verifying_key().as_bytes().as_slice())
+    }
+}
+
+fn default_name() -> String {
+    ["GROVE_NAME", "USER", "USERNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|n| n.trim().to_string())
+        .find(|n| !n.is_empty())
+        .unwrap_or_else(|| "me".to_string())
+}

@@ -1,0 +1,285 @@
+//! What the node's event loop owns: the store, this device's identity and the open circles.
+//! Every job the handle sends runs here, one at a time, so no lock guards a document.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use grove_core::{
+    circle_doc_for_month, decision_doc, shard_period, Circle, Ctx, LoadedDoc, Timestamp, CORE_DOC,
+};
+use grove_store::Store;
+use rand::rngs::StdRng;
+use tokio::sync::broadcast;
+use tracing::{debug, warn};
+
+use crate::error::{NodeError, Result};
+use crate::identity::Identity;
+use crate::NodeEvent;
+
+/// Incremental chunks a document may gather before it is rewritten as one snapshot: loading
+/// many small chunks is far slower than loading one snapshot.
+const COMPACT_AFTER_CHUNKS: u64 = 256;
+
+pub(crate) type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// Which documents of a circle a job needs in memory.
+pub(crate) enum Need {
+    Core,
+    /// The shards holding these decisions.
+    Decisions(Vec<String>),
+    /// The shard of the current month (where a new decision goes).
+    ThisMonth,
+    /// Every shard: lists and counts over the whole log.
+    All,
+}
+
+pub(crate) struct NodeState {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) identity: Identity,
+    circles: HashMap<String, Circle>,
+    rng: StdRng,
+    clock: Clock,
+    events: broadcast::Sender<NodeEvent>,
+}
+
+impl NodeState {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        identity: Identity,
+        rng: StdRng,
+        clock: Clock,
+        events: broadcast::Sender<NodeEvent>,
+    ) -> Self {
+        NodeState {
+            store,
+            identity,
+            circles: HashMap::new(),
+            rng,
+            clock,
+            events,
+        }
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// The id of the circle `sel` names (an id or a unique name), or the only circle.
+    pub(crate) fn resolve(&mut self, sel: Option<&str>) -> Result<String> {
+        let ids = self.store.circles()?;
+        match sel.map(str::trim) {
+            Some(s) if ids.iter().any(|id| id == s) => Ok(s.to_string()),
+            Some(s) => {
+                let lower = s.to_lowercase();
+                let mut found = Vec::new();
+                for id in &ids {
+                    self.open(id)?;
+                    let name = self.loaded(id)?.info()?.name;
+                    if name.to_lowercase() == lower {
+                        found.push(id.clone());
+                    }
+                }
+                match found.len() {
+                    1 => Ok(found.remove(0)),
+                    0 => Err(NodeError::UnknownCircle(s.to_string())),
+                    _ => Err(NodeError::AmbiguousCircle(found)),
+                }
+            }
+            None => match ids.len() {
+                0 => Err(NodeError::NoCircle),
+                1 => Ok(ids[0].clone()),
+                _ => Err(NodeError::AmbiguousCircle(ids)),
+            },
+        }
+    }
+
+    pub(crate) fn circle_ids(&self) -> Result<Vec<String>> {
+        Ok(self.store.circles()?)
+    }
+
+    /// Opens the circle's core document if it is not in memory yet.
+    pub(crate) fn open(&mut self, id: &str) -> Result<()> {
+        if self.circles.contains_key(id) {
+            return Ok(());
+        }
+        let bytes = self
+            .store
+            .load(id, CORE_DOC)?
+            .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?;
+        let circle = Circle::open(id, &bytes, self.identity.actor())?;
+        self.circles.insert(id.to_string(), circle);
+        Ok(())
+    }
+
+    pub(crate) fn loaded(&self, id: &str) -> Result<&Circle> {
+        self.circles
+            .get(id)
+            .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))
+    }
+
+    /// Resolves, opens and loads what `need` asks for; returns the circle id.
+    pub(crate) fn prepare(&mut self, sel: Option<&str>, need: &Need) -> Result<String> {
+        let id = self.resolve(sel)?;
+        self.open(&id)?;
+        let wanted: Vec<String> = match need {
+            Need::Core => Vec::new(),
+            Need::Decisions(ids) => ids
+                .iter()
+                .filter_map(|d| decision_doc(d).ok())
+                .collect(),
+            Need::ThisMonth => vec![circle_doc_for_month(self.now())],
+            Need::All => self.store.docs(&id)?,
+        };
+        let circle = self.loaded(&id)?;
+        let missing: Vec<String> = wanted
+            .into_iter()
+            .filter(|k| k != CORE_DOC && shard_period(k).is_some() && !circle.has_doc(k))
+            .collect();
+        if !missing.is_empty() {
+            self.load_shards(&id, missing)?;
+        }
+        Ok(id)
+    }
+
+    /// Loads shards in parallel: Automerge's load is the cost of opening a large circle, and
+    /// months are independent documents.
+    fn load_shards(&mut self, id: &str, keys: Vec<String>) -> Result<()> {
+        let store = &self.store;
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .min(keys.len());
+        let chunk = keys.len().div_ceil(threads.max(1));
+        let results: Vec<Result<Option<(String, LoadedDoc)>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = keys
+                .chunks(chunk.max(1))
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|key| match store.load(id, key)? {
+                                Some(bytes) => Ok(Some((key.clone(), LoadedDoc::load(&bytes)?))),
+                                None => Ok(None),
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![Err(NodeError::Io("a loading thread failed".into()))]
+                    })
+                })
+                .collect()
+        });
+        let circle = self
+            .circles
+            .get_mut(id)
+            .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?;
+        for r in results {
+            if let Some((key, doc)) = r? {
+                circle.attach_loaded(&key, doc)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a change on a circle, then persists what it wrote.
+    pub(crate) fn mutate<R>(
+        &mut self,
+        sel: Option<&str>,
+        need: Need,
+        f: impl FnOnce(&mut Circle, &mut Ctx<'_>) -> grove_core::Result<R>,
+    ) -> Result<R> {
+        let id = self.prepare(sel, &need)?;
+        let now = self.now();
+        let member = self.identity.member();
+        let circle = self
+            .circles
+            .get_mut(&id)
+            .ok_or_else(|| NodeError::UnknownCircle(id.clone()))?;
+        let mut ctx = Ctx::new(now, member, &mut self.rng);
+        let result = f(circle, &mut ctx);
+        // Persist even after an error: a multi-step change may have committed its first steps.
+        self.persist(&id)?;
+        Ok(result?)
+    }
+
+    /// Runs a read-only query on a circle.
+    pub(crate) fn query<R>(
+        &mut self,
+        sel: Option<&str>,
+        need: Need,
+        f: impl FnOnce(&Circle, &Identity) -> grove_core::Result<R>,
+    ) -> Result<R> {
+        let id = self.prepare(sel, &need)?;
+        let circle = self.loaded(&id)?;
+        Ok(f(circle, &self.identity)?)
+    }
+
+    pub(crate) fn ctx_parts(&mut self) -> (Timestamp, String, &mut StdRng) {
+        let now = self.now();
+        (now, self.identity.member(), &mut self.rng)
+    }
+
+    /// Adds a circle that exists only in memory (created or imported) and persists it.
+    pub(crate) fn adopt(&mut self, circle: Circle) -> Result<String> {
+        let id = circle.id().to_string();
+        self.circles.insert(id.clone(), circle);
+        self.persist(&id)?;
+        Ok(id)
+    }
+
+    pub(crate) fn circle_mut(&mut self, id: &str) -> Result<&mut Circle> {
+        self.circles
+            .get_mut(id)
+            .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))
+    }
+
+    /// Writes every unsaved change of the circle; compacts documents whose chunks piled up.
+    pub(crate) fn persist(&mut self, id: &str) -> Result<()> {
+        let circle = self
+            .circles
+            .get_mut(id)
+            .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?;
+        let unsaved = circle.unsaved();
+        if unsaved.is_empty() {
+            return Ok(());
+        }
+        let mut docs = Vec::new();
+        for u in unsaved {
+            self.store.append(id, &u.doc, &u.bytes)?;
+            circle.mark_saved(&u.doc, u.heads);
+            let pending = self.store.pending(id, &u.doc)?;
+            if pending.chunks >= COMPACT_AFTER_CHUNKS {
+                if let Some(snapshot) = circle.snapshot(&u.doc) {
+                    debug!(circle = id, doc = %u.doc, chunks = pending.chunks, "compacting");
+                    if let Err(e) = self.store.compact(id, &u.doc, &snapshot) {
+                        // The chunks are durable; compaction can wait for the next write.
+                        warn!(circle = id, doc = %u.doc, error = %e, "compaction failed");
+                    }
+                }
+            }
+            docs.push(u.doc);
+        }
+        // Nobody listening is fine: the CLI has no subscribers.
+        let _ = self.events.send(NodeEvent::CircleChanged {
+            circle: id.to_string(),
+            docs,
+        });
+        Ok(())
+    }
+
+    /// Rewrites every document of the circle as one snapshot.
+    pub(crate) fn compact_all(&mut self, id: &str) -> Result<()> {
+        self.persist(id)?;
+        let circle = self.loaded(id)?;
+        for key in circle.doc_keys() {
+            if let Some(snapshot) = circle.snapshot(&key) {
+                self.store.compact(id, &key, &snapshot)?;
+            }
+        }
+        Ok(())
+    }
+}
