@@ -69,7 +69,10 @@ pub fn decode(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
         if dlen > MAX_DOC || dlen as usize > r.remaining() {
             return Err(bad("truncated or oversized document"));
         }
-        let bytes = r.take(dlen as usize).map_err(|_| bad("truncated"))?.to_vec();
+        let bytes = r
+            .take(dlen as usize)
+            .map_err(|_| bad("truncated"))?
+            .to_vec();
         docs.push((key, bytes));
     }
     if r.remaining() != 0 {

@@ -122,7 +122,10 @@ mod tests {
         let t = Timestamp(1_795_308_000_000);
         assert_eq!(t.period(), "2026-11");
         assert_eq!(t.day().to_string(), "2026-11-22");
-        assert_eq!(Day::parse("2026-11-22").unwrap().start().period(), "2026-11");
+        assert_eq!(
+            Day::parse("2026-11-22").unwrap().start().period(),
+            "2026-11"
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub struct Commitment {
 
 impl Commitment {
     pub fn overdue(&self, now: Timestamp) -> bool {
-        self.status == CommitmentStatus::Open && self.due.is_some_and(|d| d.start().plus_days(1) <= now)
+        self.status == CommitmentStatus::Open
+            && self.due.is_some_and(|d| d.start().plus_days(1) <= now)
     }
 }
 
@@ -75,7 +76,9 @@ impl Circle {
     ) -> Result<()> {
         let c = self.commitment(id)?;
         if c.status == status {
-            return Err(CoreError::state(format!("commitment `{id}` is already {status}")));
+            return Err(CoreError::state(format!(
+                "commitment `{id}` is already {status}"
+            )));
         }
         let obj = self.commitment_obj(id)?;
         let now = ctx.now;

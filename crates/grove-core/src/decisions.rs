@@ -173,7 +173,14 @@ impl Circle {
             fields::put_time(tx, &obj, "result_at", now)?;
             fields::put_str(tx, &obj, "result_by", &member)?;
             fields::put_time(tx, &obj, "updated_at", now)?;
-            history(tx, &obj, now, &member, &rng_tag, &format!("recorded result: {outcome}"))
+            history(
+                tx,
+                &obj,
+                now,
+                &member,
+                &rng_tag,
+                &format!("recorded result: {outcome}"),
+            )
         })
     }
 
@@ -212,7 +219,14 @@ impl Circle {
             fields::put_opt_str(tx, &obj, "choice", choice.as_deref())?;
             fields::put_opt_str(tx, &obj, "situation", situation.as_deref())?;
             fields::put_time(tx, &obj, "updated_at", now)?;
-            history(tx, &obj, now, &member, &tag, &format!("edited {}", changed.join(", ")))
+            history(
+                tx,
+                &obj,
+                now,
+                &member,
+                &tag,
+                &format!("edited {}", changed.join(", ")),
+            )
         })
     }
 
@@ -296,7 +310,13 @@ impl Circle {
                     continue;
                 }
                 let d = read_decision(doc, &item.key, &item.id(), false);
-                if matches_filter(&d, filter, value_principles.as_deref(), &words, situation.as_deref()) {
+                if matches_filter(
+                    &d,
+                    filter,
+                    value_principles.as_deref(),
+                    &words,
+                    situation.as_deref(),
+                ) {
                     out.push(d);
                 }
             }
@@ -345,7 +365,8 @@ impl Circle {
         let doc = self
             .shard(&period)
             .ok_or_else(|| CoreError::not_found("decision", id))?;
-        let obj = fields::entity(doc, &ROOT, id)?.ok_or_else(|| CoreError::not_found("decision", id))?;
+        let obj =
+            fields::entity(doc, &ROOT, id)?.ok_or_else(|| CoreError::not_found("decision", id))?;
         Ok((period, obj))
     }
 }
@@ -373,15 +394,16 @@ fn matches_filter(
     situation: Option<&str>,
 ) -> bool {
     if f.team.as_ref().is_some_and(|t| *t != d.team)
-        || f.principle.as_ref().is_some_and(|p| !d.principles.contains(p))
+        || f.principle
+            .as_ref()
+            .is_some_and(|p| !d.principles.contains(p))
         || f.zone.is_some_and(|z| z != d.zone)
         || f.status.is_some_and(|s| s != d.status)
         || f.author.as_ref().is_some_and(|a| *a != d.author)
         || f.since.is_some_and(|s| d.created_at < s)
         || f.until.is_some_and(|u| d.created_at > u)
         || situation.is_some_and(|s| d.situation.as_deref() != Some(s))
-        || f
-            .unread_by
+        || f.unread_by
             .as_ref()
             .is_some_and(|m| d.readers.iter().any(|r| r.member == *m))
     {
@@ -432,7 +454,12 @@ fn read_decision<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId, with_conflicts: boo
         .into_iter()
         .map(|(key, what)| {
             let mut parts = key.splitn(3, ':');
-            let at = Timestamp(parts.next().and_then(|t| t.parse().ok()).unwrap_or_default());
+            let at = Timestamp(
+                parts
+                    .next()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or_default(),
+            );
             let by = parts.next().unwrap_or_default().to_string();
             HistoryEntry { at, by, what }
         })

@@ -75,7 +75,12 @@ impl Circle {
         })
     }
 
-    pub fn resolve_escalation(&mut self, ctx: &mut Ctx<'_>, id: &str, response: &str) -> Result<()> {
+    pub fn resolve_escalation(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        id: &str,
+        response: &str,
+    ) -> Result<()> {
         let response = fields::required(response, "the response to an escalation")?;
         let e = self.escalation(id)?;
         if e.status == EscalationStatus::Resolved {

@@ -23,7 +23,8 @@ mod words;
 
 pub use automerge;
 pub use circle::{
-    circle_doc_for_month, decision_doc, shard_doc, shard_period, Circle, CircleInfo, LoadedDoc, Unsaved, CORE_DOC, SCHEMA,
+    circle_doc_for_month, decision_doc, shard_doc, shard_period, Circle, CircleInfo, LoadedDoc,
+    Unsaved, CORE_DOC, SCHEMA,
 };
 pub use clock::{Day, Timestamp, DAY_MS};
 pub use commitments::{Commitment, NewCommitment};

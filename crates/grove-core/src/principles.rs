@@ -230,7 +230,12 @@ impl Circle {
         self.change_core(now, "principle supersede", |tx| {
             fields::put_str(tx, &old_obj, "status", PrincipleStatus::Retired.as_str())?;
             fields::put_str(tx, &old_obj, "superseded_by", by)?;
-            fields::put_str(tx, &old_obj, "retired_reason", &format!("superseded by {by}"))?;
+            fields::put_str(
+                tx,
+                &old_obj,
+                "retired_reason",
+                &format!("superseded by {by}"),
+            )?;
             fields::put_time(tx, &old_obj, "updated_at", now)?;
             fields::put_str(tx, &new_obj, "supersedes", old)?;
             fields::put_time(tx, &new_obj, "updated_at", now)?;

@@ -192,7 +192,11 @@ impl Circle {
         let obj = self.proposal_obj(id)?;
         let (now, member) = (ctx.now, ctx.member.clone());
         let tag = ctx.new_id("l");
-        let previous = p.responses.iter().find(|r| r.member == member).map(|r| r.answer);
+        let previous = p
+            .responses
+            .iter()
+            .find(|r| r.member == member)
+            .map(|r| r.answer);
         let what = match (previous, answer) {
             (Some(Answer::Objection), a) if a != Answer::Objection => {
                 format!("withdrew objection; now {a}")
@@ -204,7 +208,12 @@ impl Circle {
         };
         self.change_core(now, "proposal respond", |tx| {
             fields::put_str(tx, &obj, &format!("{ANSWER}{member}"), answer.as_str())?;
-            fields::put_str(tx, &obj, &format!("{REASON}{member}"), reason.as_deref().unwrap_or(""))?;
+            fields::put_str(
+                tx,
+                &obj,
+                &format!("{REASON}{member}"),
+                reason.as_deref().unwrap_or(""),
+            )?;
             fields::put_time(tx, &obj, &format!("{ANSWERED_AT}{member}"), now)?;
             // A fresh answer is not covered by an earlier resolution.
             fields::put_str(tx, &obj, &format!("{RESOLUTION}{member}"), "")?;
@@ -239,7 +248,12 @@ impl Circle {
             fields::put_str(tx, &obj, &format!("{RESOLUTION}{member}"), &note)?;
             fields::put_str(tx, &obj, &format!("{RESOLVED_BY}{member}"), &by)?;
             let key = format!("{LOG}{:013}:{by}:{tag}", now.0.max(0));
-            fields::put_str(tx, &obj, &key, &format!("resolved {member}'s objection: {note}"))
+            fields::put_str(
+                tx,
+                &obj,
+                &key,
+                &format!("resolved {member}'s objection: {note}"),
+            )
         })
     }
 
@@ -383,9 +397,8 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
         },
         _ => ProposalChange::General,
     };
-    let lookup = |prefix: &str, member: &str| -> Option<String> {
-        f.opt_str(&format!("{prefix}{member}"))
-    };
+    let lookup =
+        |prefix: &str, member: &str| -> Option<String> { f.opt_str(&format!("{prefix}{member}")) };
     let mut responses: Vec<Response> = f
         .prefixed(ANSWER)
         .into_iter()
@@ -407,7 +420,12 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
         .into_iter()
         .map(|(key, what)| {
             let mut parts = key.splitn(3, ':');
-            let at = Timestamp(parts.next().and_then(|t| t.parse().ok()).unwrap_or_default());
+            let at = Timestamp(
+                parts
+                    .next()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or_default(),
+            );
             let member = parts.next().unwrap_or_default().to_string();
             ResponseLogEntry { at, member, what }
         })

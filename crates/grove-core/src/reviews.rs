@@ -225,7 +225,11 @@ fn read_review<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Option<Review> {
         id: id.to_string(),
         date,
         status: ReviewStatus::from_stored(&f.str("status"), ReviewStatus::Open),
-        participants: f.prefixed(PARTICIPANT).into_iter().map(|(m, _)| m).collect(),
+        participants: f
+            .prefixed(PARTICIPANT)
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect(),
         agenda: fields::str_list(doc, f.obj("agenda")),
         changes,
         learnings: fields::str_list(doc, f.obj("learnings")),

@@ -34,11 +34,20 @@ pub struct Member {
 }
 
 impl Circle {
-    pub fn add_team(&mut self, ctx: &mut Ctx<'_>, name: &str, domain: Option<&str>) -> Result<String> {
+    pub fn add_team(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        name: &str,
+        domain: Option<&str>,
+    ) -> Result<String> {
         let name = fields::required(name, "a team's name")?;
         let domain = fields::optional(domain, "a team's domain")?;
         let lower = name.to_lowercase();
-        if let Some(t) = self.teams()?.iter().find(|t| t.name.to_lowercase() == lower) {
+        if let Some(t) = self
+            .teams()?
+            .iter()
+            .find(|t| t.name.to_lowercase() == lower)
+        {
             return Err(CoreError::invalid(format!(
                 "a team named `{}` already exists ({})",
                 t.name, t.id
@@ -70,7 +79,12 @@ impl Circle {
         })
     }
 
-    pub fn team_remove_member(&mut self, ctx: &mut Ctx<'_>, team: &str, member: &str) -> Result<()> {
+    pub fn team_remove_member(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        team: &str,
+        member: &str,
+    ) -> Result<()> {
         let t = self.team_obj(team)?;
         let members = fields::child_map(&self.core.am, &t, "members")?;
         if self.core.am.get(&members, member)?.is_none() {

@@ -43,7 +43,7 @@ macro_rules! vocabulary {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
     };
@@ -139,7 +139,10 @@ mod tests {
             assert_eq!(z.as_str().parse::<Zone>().unwrap(), *z);
         }
         let err = "centre".parse::<Zone>().unwrap_err().to_string();
-        assert!(err.contains("centre-awareness") && err.contains("local"), "{err}");
+        assert!(
+            err.contains("centre-awareness") && err.contains("local"),
+            "{err}"
+        );
         assert_eq!(Zone::from_stored("future-zone", Zone::Local), Zone::Local);
     }
 }

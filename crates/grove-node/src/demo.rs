@@ -3,8 +3,8 @@
 
 use grove_core::{
     Amendment, Answer, Circle, CircleInfo, Ctx, Day, NewCommitment, NewDecision, NewPrinciple,
-    NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, ProposalChange, Timestamp,
-    Zone, DAY_MS,
+    NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, ProposalChange, Timestamp, Zone,
+    DAY_MS,
 };
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -99,13 +99,34 @@ const CHOICES: &[&str] = &[
     "We met in the park and used the phone tree to tell everyone.",
 ];
 const RESULTS: &[(&str, Outcome)] = &[
-    ("The increase was cut to 8% after the collective letter.", Outcome::Worked),
-    ("The family kept their flat for now; the case continues.", Outcome::Mixed),
-    ("The article ran without names; two new tenants joined.", Outcome::Worked),
-    ("We ran short again the week after; the plan needs more drivers.", Outcome::Failed),
-    ("It worked, but it took more of our time than expected.", Outcome::Mixed),
-    ("The agent stopped calling; nobody was exposed.", Outcome::Worked),
-    ("The argument flared up again at the next assembly.", Outcome::Failed),
+    (
+        "The increase was cut to 8% after the collective letter.",
+        Outcome::Worked,
+    ),
+    (
+        "The family kept their flat for now; the case continues.",
+        Outcome::Mixed,
+    ),
+    (
+        "The article ran without names; two new tenants joined.",
+        Outcome::Worked,
+    ),
+    (
+        "We ran short again the week after; the plan needs more drivers.",
+        Outcome::Failed,
+    ),
+    (
+        "It worked, but it took more of our time than expected.",
+        Outcome::Mixed,
+    ),
+    (
+        "The agent stopped calling; nobody was exposed.",
+        Outcome::Worked,
+    ),
+    (
+        "The argument flared up again at the next assembly.",
+        Outcome::Failed,
+    ),
 ];
 
 /// The share of decisions per zone, out of 20: mostly local, rarely the centre.
@@ -123,7 +144,11 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     let now = s.now();
     let start = Timestamp(now.0 - 365 * DAY_MS);
     let me = s.identity.member();
-    let (actor, device, my_name) = (s.identity.actor(), s.identity.device(), s.identity.name.clone());
+    let (actor, device, my_name) = (
+        s.identity.actor(),
+        s.identity.device(),
+        s.identity.name.clone(),
+    );
     let mut t = start;
     macro_rules! ctx {
         ($member:expr) => {{
@@ -264,7 +289,10 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
         &mut ctx!(me.clone()),
         NewReview {
             date: t.day(),
-            agenda: vec!["Food shortages keep recurring".into(), "Press requests".into()],
+            agenda: vec![
+                "Food shortages keep recurring".into(),
+                "Press requests".into(),
+            ],
             participants: people.iter().take(4).cloned().collect(),
         },
     )?;
@@ -280,8 +308,16 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
             },
         )?;
     }
-    circle.add_learning(&mut ctx!(me.clone()), &review, "Plan collections a week ahead")?;
-    circle.close_review(&mut ctx!(me.clone()), &review, Day(Timestamp(now.0 + 50 * DAY_MS).day().0))?;
+    circle.add_learning(
+        &mut ctx!(me.clone()),
+        &review,
+        "Plan collections a week ahead",
+    )?;
+    circle.close_review(
+        &mut ctx!(me.clone()),
+        &review,
+        Day(Timestamp(now.0 + 50 * DAY_MS).day().0),
+    )?;
 
     t = Timestamp(now.0 - 6 * DAY_MS);
     let proposal = circle.open_proposal(
@@ -297,16 +333,33 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
             },
         },
     )?;
-    circle.respond(&mut ctx!(people[1].clone()), &proposal, Answer::Consent, None)?;
+    circle.respond(
+        &mut ctx!(people[1].clone()),
+        &proposal,
+        Answer::Consent,
+        None,
+    )?;
     circle.respond(
         &mut ctx!(people[4].clone()),
         &proposal,
         Answer::Objection,
         Some("Some members are undocumented; even first names can identify them."),
     )?;
-    circle.respond(&mut ctx!(me.clone()), &proposal, Answer::Concern, Some("Who checks consent?"))?;
+    circle.respond(
+        &mut ctx!(me.clone()),
+        &proposal,
+        Answer::Concern,
+        Some("Who checks consent?"),
+    )?;
 
-    for (i, what) in ["Book the hall for the winter assembly", "Print 500 know-your-rights cards", "Call the housing lawyer back"].iter().enumerate() {
+    for (i, what) in [
+        "Book the hall for the winter assembly",
+        "Print 500 know-your-rights cards",
+        "Call the housing lawyer back",
+    ]
+    .iter()
+    .enumerate()
+    {
         circle.add_commitment(
             &mut ctx!(people[i].clone()),
             NewCommitment {

@@ -8,8 +8,8 @@
 use grove_core::{
     archive, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus, Ctx, Day,
     Decision, DecisionEdit, DecisionFilter, Escalation, Member, NewCommitment, NewDecision,
-    NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, Proposal,
-    Retro, Review, Role, Team, Value, ValueEdit,
+    NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, Proposal, Retro,
+    Review, Role, Team, Value, ValueEdit,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -149,7 +149,9 @@ impl NodeHandle {
             }
             let device = s.identity.device();
             let display = s.identity.name.clone();
-            s.mutate(Some(&id), Need::Core, |c, ctx| c.join(ctx, &display, &device))?;
+            s.mutate(Some(&id), Need::Core, |c, ctx| {
+                c.join(ctx, &display, &device)
+            })?;
             s.compact_all(&id)?;
             Ok(s.loaded(&id)?.info()?)
         })
@@ -228,13 +230,16 @@ impl CircleHandle {
         change!(self, Need::Core, |c, ctx| c.add_principle(ctx, new))
     }
     pub async fn amend_principle(&self, id: String, amendment: Amendment) -> Result<usize> {
-        change!(self, Need::Core, |c, ctx| c.amend_principle(ctx, &id, amendment, None))
+        change!(self, Need::Core, |c, ctx| c
+            .amend_principle(ctx, &id, amendment, None))
     }
     pub async fn retire_principle(&self, id: String, reason: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.retire_principle(ctx, &id, &reason))
+        change!(self, Need::Core, |c, ctx| c
+            .retire_principle(ctx, &id, &reason))
     }
     pub async fn supersede_principle(&self, old: String, by: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.supersede_principle(ctx, &old, &by))
+        change!(self, Need::Core, |c, ctx| c
+            .supersede_principle(ctx, &old, &by))
     }
     /// Principles with how many decisions cite each (reads the whole log).
     pub async fn principles(&self) -> Result<Vec<PrincipleView>> {
@@ -261,7 +266,11 @@ impl CircleHandle {
 
     // ---- teams and members ----
     pub async fn add_team(&self, name: String, domain: Option<String>) -> Result<String> {
-        change!(self, Need::Core, |c, ctx| c.add_team(ctx, &name, domain.as_deref()))
+        change!(self, Need::Core, |c, ctx| c.add_team(
+            ctx,
+            &name,
+            domain.as_deref()
+        ))
     }
     /// Adds a member (this device's member when `None`) to a team.
     pub async fn join_team(&self, team: String, member: Option<String>) -> Result<()> {
@@ -289,7 +298,8 @@ impl CircleHandle {
     }
     pub async fn record_result(&self, id: String, text: String, outcome: Outcome) -> Result<()> {
         let need = Need::Decisions(vec![id.clone()]);
-        change!(self, need, |c, ctx| c.record_result(ctx, &id, &text, outcome))
+        change!(self, need, |c, ctx| c
+            .record_result(ctx, &id, &text, outcome))
     }
     pub async fn edit_decision(&self, id: String, edit: DecisionEdit) -> Result<()> {
         let need = Need::Decisions(vec![id.clone()]);
@@ -328,10 +338,12 @@ impl CircleHandle {
         read!(self, Need::Core, |c| c.escalations())
     }
     pub async fn acknowledge_escalation(&self, id: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.acknowledge_escalation(ctx, &id))
+        change!(self, Need::Core, |c, ctx| c
+            .acknowledge_escalation(ctx, &id))
     }
     pub async fn resolve_escalation(&self, id: String, response: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.resolve_escalation(ctx, &id, &response))
+        change!(self, Need::Core, |c, ctx| c
+            .resolve_escalation(ctx, &id, &response))
     }
 
     // ---- proposals ----
@@ -339,10 +351,16 @@ impl CircleHandle {
         change!(self, Need::Core, |c, ctx| c.open_proposal(ctx, new))
     }
     pub async fn respond(&self, id: String, answer: Answer, reason: Option<String>) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.respond(ctx, &id, answer, reason.as_deref()))
+        change!(self, Need::Core, |c, ctx| c.respond(
+            ctx,
+            &id,
+            answer,
+            reason.as_deref()
+        ))
     }
     pub async fn resolve_objection(&self, id: String, member: String, note: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.resolve_objection(ctx, &id, &member, &note))
+        change!(self, Need::Core, |c, ctx| c
+            .resolve_objection(ctx, &id, &member, &note))
     }
     /// Passes the proposal, applying its change; returns what it changed.
     pub async fn pass_proposal(&self, id: String) -> Result<Option<String>> {
@@ -352,7 +370,8 @@ impl CircleHandle {
         change!(self, Need::Core, |c, ctx| c.withdraw_proposal(ctx, &id))
     }
     pub async fn edit_proposal_body(&self, id: String, body: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.edit_proposal_body(ctx, &id, &body))
+        change!(self, Need::Core, |c, ctx| c
+            .edit_proposal_body(ctx, &id, &body))
     }
     pub async fn proposals(&self) -> Result<Vec<Proposal>> {
         read!(self, Need::Core, |c| c.proposals())
@@ -372,7 +391,8 @@ impl CircleHandle {
         change!(self, Need::Core, |c, ctx| c.rotate_role(ctx, &id))
     }
     pub async fn set_role_queue(&self, id: String, queue: Vec<String>) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.set_role_queue(ctx, &id, &queue))
+        change!(self, Need::Core, |c, ctx| c
+            .set_role_queue(ctx, &id, &queue))
     }
     pub async fn roles(&self) -> Result<Vec<Role>> {
         read!(self, Need::Core, |c| c.roles())
@@ -387,7 +407,8 @@ impl CircleHandle {
         change!(self, need, |c, ctx| c.add_commitment(ctx, new))
     }
     pub async fn set_commitment_status(&self, id: String, status: CommitmentStatus) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.set_commitment_status(ctx, &id, status))
+        change!(self, Need::Core, |c, ctx| c
+            .set_commitment_status(ctx, &id, status))
     }
     pub async fn commitments(&self) -> Result<Vec<Commitment>> {
         read!(self, Need::Core, |c| c.commitments())
@@ -406,10 +427,12 @@ impl CircleHandle {
         change!(self, Need::Core, |c, ctx| c.open_review(ctx, new))
     }
     pub async fn add_agenda_item(&self, id: String, item: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.add_agenda_item(ctx, &id, &item))
+        change!(self, Need::Core, |c, ctx| c
+            .add_agenda_item(ctx, &id, &item))
     }
     pub async fn add_participant(&self, id: String, member: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.add_participant(ctx, &id, &member))
+        change!(self, Need::Core, |c, ctx| c
+            .add_participant(ctx, &id, &member))
     }
     pub async fn review_change(
         &self,
@@ -417,13 +440,16 @@ impl CircleHandle {
         principle: String,
         amendment: Amendment,
     ) -> Result<usize> {
-        change!(self, Need::Core, |c, ctx| c.review_change(ctx, &id, &principle, amendment))
+        change!(self, Need::Core, |c, ctx| c
+            .review_change(ctx, &id, &principle, amendment))
     }
     pub async fn add_learning(&self, id: String, learning: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.add_learning(ctx, &id, &learning))
+        change!(self, Need::Core, |c, ctx| c
+            .add_learning(ctx, &id, &learning))
     }
     pub async fn edit_review_notes(&self, id: String, notes: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c.edit_review_notes(ctx, &id, &notes))
+        change!(self, Need::Core, |c, ctx| c
+            .edit_review_notes(ctx, &id, &notes))
     }
     pub async fn close_review(&self, id: String, next: Day) -> Result<()> {
         change!(self, Need::Core, |c, ctx| c.close_review(ctx, &id, next))

@@ -123,10 +123,7 @@ impl NodeState {
         self.open(&id)?;
         let wanted: Vec<String> = match need {
             Need::Core => Vec::new(),
-            Need::Decisions(ids) => ids
-                .iter()
-                .filter_map(|d| decision_doc(d).ok())
-                .collect(),
+            Need::Decisions(ids) => ids.iter().filter_map(|d| decision_doc(d).ok()).collect(),
             Need::ThisMonth => vec![circle_doc_for_month(self.now())],
             Need::All => self.store.docs(&id)?,
         };

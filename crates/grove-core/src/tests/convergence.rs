@@ -46,9 +46,27 @@ fn pick<T: Clone>(items: &[T], i: u8) -> Option<T> {
 }
 
 fn apply(d: &mut Device, op: &Op) {
-    let values: Vec<String> = d.circle.values().unwrap().into_iter().map(|v| v.id).collect();
-    let principles: Vec<String> = d.circle.principles().unwrap().into_iter().map(|p| p.id).collect();
-    let teams: Vec<String> = d.circle.teams().unwrap().into_iter().map(|t| t.id).collect();
+    let values: Vec<String> = d
+        .circle
+        .values()
+        .unwrap()
+        .into_iter()
+        .map(|v| v.id)
+        .collect();
+    let principles: Vec<String> = d
+        .circle
+        .principles()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    let teams: Vec<String> = d
+        .circle
+        .teams()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     let decisions: Vec<String> = d
         .circle
         .decisions(&DecisionFilter::default())
@@ -63,21 +81,51 @@ fn apply(d: &mut Device, op: &Op) {
     // Refused operations are part of the test: they must leave nothing behind.
     let _ = match op {
         Op::AddValue(n) => c
-            .add_value(&mut ctx, NewValue { title: format!("{member} value {n}"), statement: "s".into(), ..Default::default() })
+            .add_value(
+                &mut ctx,
+                NewValue {
+                    title: format!("{member} value {n}"),
+                    statement: "s".into(),
+                    ..Default::default()
+                },
+            )
             .map(|_| ()),
         Op::EditValue(i, n) => match pick(&values, *i) {
-            Some(v) => c.edit_value(&mut ctx, &v, ValueEdit { statement: Some(format!("{member} {n}")), ..Default::default() }),
+            Some(v) => c.edit_value(
+                &mut ctx,
+                &v,
+                ValueEdit {
+                    statement: Some(format!("{member} {n}")),
+                    ..Default::default()
+                },
+            ),
             None => Ok(()),
         },
         Op::AddPrinciple(i) => match pick(&values, *i) {
             Some(v) => c
-                .add_principle(&mut ctx, NewPrinciple { values: vec![v], statement: format!("p by {member}"), ..Default::default() })
+                .add_principle(
+                    &mut ctx,
+                    NewPrinciple {
+                        values: vec![v],
+                        statement: format!("p by {member}"),
+                        ..Default::default()
+                    },
+                )
                 .map(|_| ()),
             None => Ok(()),
         },
         Op::Amend(i, n) => match pick(&principles, *i) {
             Some(p) => c
-                .amend_principle(&mut ctx, &p, crate::Amendment { statement: format!("{member} says {n}"), guidance: None, reason: "r".into() }, None)
+                .amend_principle(
+                    &mut ctx,
+                    &p,
+                    crate::Amendment {
+                        statement: format!("{member} says {n}"),
+                        guidance: None,
+                        reason: "r".into(),
+                    },
+                    None,
+                )
                 .map(|_| ()),
             None => Ok(()),
         },
@@ -90,7 +138,11 @@ fn apply(d: &mut Device, op: &Op) {
                         principles: vec![p],
                         context: "ctx".into(),
                         choice: "choice".into(),
-                        zone: Some(if *centre { Zone::CentreAwareness } else { Zone::Local }),
+                        zone: Some(if *centre {
+                            Zone::CentreAwareness
+                        } else {
+                            Zone::Local
+                        }),
                         ..Default::default()
                     },
                 )
@@ -98,7 +150,16 @@ fn apply(d: &mut Device, op: &Op) {
             _ => Ok(()),
         },
         Op::Result(i, ok) => match pick(&decisions, *i) {
-            Some(x) => c.record_result(&mut ctx, &x, "r", if *ok { Outcome::Worked } else { Outcome::Failed }),
+            Some(x) => c.record_result(
+                &mut ctx,
+                &x,
+                "r",
+                if *ok {
+                    Outcome::Worked
+                } else {
+                    Outcome::Failed
+                },
+            ),
             None => Ok(()),
         },
         Op::Read(i) => match pick(&decisions, *i) {
@@ -106,14 +167,23 @@ fn apply(d: &mut Device, op: &Op) {
             None => Ok(()),
         },
         Op::EditChoice(i, n) => match pick(&decisions, *i) {
-            Some(x) => c.edit_decision(&mut ctx, &x, DecisionEdit { choice: Some(format!("{member} {n}")), ..Default::default() }),
+            Some(x) => c.edit_decision(
+                &mut ctx,
+                &x,
+                DecisionEdit {
+                    choice: Some(format!("{member} {n}")),
+                    ..Default::default()
+                },
+            ),
             None => Ok(()),
         },
         Op::Link(i, j) => match (pick(&decisions, *i), pick(&decisions, *j)) {
             (Some(a), Some(b)) => c.link_decisions(&mut ctx, &a, &b),
             _ => Ok(()),
         },
-        Op::AddTeam(n) => c.add_team(&mut ctx, &format!("{member} team {n}"), None).map(|_| ()),
+        Op::AddTeam(n) => c
+            .add_team(&mut ctx, &format!("{member} team {n}"), None)
+            .map(|_| ()),
         Op::Tick => {
             d.now += 20 * crate::DAY_MS;
             Ok(())

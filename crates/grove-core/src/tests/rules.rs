@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::{
-    Amendment, Answer, CommitmentStatus, DecisionEdit, DecisionFilter, DecisionStatus, Day,
-    ErrorKind, EscalationStatus, NewCommitment, NewProposal, NewRetro, NewReview, NewRole,
-    Outcome, PrincipleStatus, ProposalChange, ProposalStatus, ValueEdit, ValueStatus, Zone,
+    Amendment, Answer, CommitmentStatus, Day, DecisionEdit, DecisionFilter, DecisionStatus,
+    ErrorKind, EscalationStatus, NewCommitment, NewProposal, NewRetro, NewReview, NewRole, Outcome,
+    PrincipleStatus, ProposalChange, ProposalStatus, ValueEdit, ValueStatus, Zone,
 };
 
 fn seeded() -> (Device, String, String, String) {
@@ -40,7 +40,14 @@ fn a_value_needs_title_and_statement_and_unique_title() {
     let mut ctx = ctx!(d);
     let err = d
         .circle
-        .add_value(&mut ctx, NewValue { title: "Care".into(), statement: "  ".into(), ..Default::default() })
+        .add_value(
+            &mut ctx,
+            NewValue {
+                title: "Care".into(),
+                statement: "  ".into(),
+                ..Default::default()
+            },
+        )
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
     assert!(err.to_string().contains("statement"), "{err}");
@@ -48,7 +55,14 @@ fn a_value_needs_title_and_statement_and_unique_title() {
     let mut ctx = ctx!(d);
     let err = d
         .circle
-        .add_value(&mut ctx, NewValue { title: "care".into(), statement: "x".into(), ..Default::default() })
+        .add_value(
+            &mut ctx,
+            NewValue {
+                title: "care".into(),
+                statement: "x".into(),
+                ..Default::default()
+            },
+        )
         .unwrap_err();
     assert!(err.to_string().contains("already titled"), "{err}");
 }
@@ -58,13 +72,23 @@ fn editing_a_value_changes_only_given_fields() {
     let (mut d, v, _, _) = seeded();
     let mut ctx = ctx!(d);
     d.circle
-        .edit_value(&mut ctx, &v, ValueEdit { refuse: Some("Burnout".into()), ..Default::default() })
+        .edit_value(
+            &mut ctx,
+            &v,
+            ValueEdit {
+                refuse: Some("Burnout".into()),
+                ..Default::default()
+            },
+        )
         .unwrap();
     let value = d.circle.value(&v).unwrap();
     assert_eq!(value.title, "Care");
     assert_eq!(value.refuse.as_deref(), Some("Burnout"));
     let mut ctx = ctx!(d);
-    let err = d.circle.edit_value(&mut ctx, &v, ValueEdit::default()).unwrap_err();
+    let err = d
+        .circle
+        .edit_value(&mut ctx, &v, ValueEdit::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
 }
 
@@ -77,10 +101,19 @@ fn retiring_a_value_puts_its_orphaned_principles_under_review() {
     let orphaned = d.circle.retire_value(&mut ctx, &v).unwrap();
     assert_eq!(orphaned, vec![p.clone()]);
     assert_eq!(d.circle.value(&v).unwrap().status, ValueStatus::Retired);
-    assert_eq!(d.circle.principle(&p).unwrap().status, PrincipleStatus::UnderReview);
-    assert_eq!(d.circle.principle(&shared).unwrap().status, PrincipleStatus::Active);
+    assert_eq!(
+        d.circle.principle(&p).unwrap().status,
+        PrincipleStatus::UnderReview
+    );
+    assert_eq!(
+        d.circle.principle(&shared).unwrap().status,
+        PrincipleStatus::Active
+    );
     let mut ctx = ctx!(d);
-    assert_eq!(d.circle.retire_value(&mut ctx, &v).unwrap_err().kind(), ErrorKind::State);
+    assert_eq!(
+        d.circle.retire_value(&mut ctx, &v).unwrap_err().kind(),
+        ErrorKind::State
+    );
 }
 
 #[test]
@@ -91,19 +124,40 @@ fn a_principle_cannot_cite_a_retired_or_unknown_value() {
     let mut ctx = ctx!(d);
     let err = d
         .circle
-        .add_principle(&mut ctx, NewPrinciple { values: vec![v.clone()], statement: "x".into(), ..Default::default() })
+        .add_principle(
+            &mut ctx,
+            NewPrinciple {
+                values: vec![v.clone()],
+                statement: "x".into(),
+                ..Default::default()
+            },
+        )
         .unwrap_err();
     assert!(err.to_string().contains("retired"), "{err}");
     let mut ctx = ctx!(d);
     let err = d
         .circle
-        .add_principle(&mut ctx, NewPrinciple { values: vec!["v-nope".into()], statement: "x".into(), ..Default::default() })
+        .add_principle(
+            &mut ctx,
+            NewPrinciple {
+                values: vec!["v-nope".into()],
+                statement: "x".into(),
+                ..Default::default()
+            },
+        )
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     let mut ctx = ctx!(d);
     let err = d
         .circle
-        .add_principle(&mut ctx, NewPrinciple { values: vec![], statement: "x".into(), ..Default::default() })
+        .add_principle(
+            &mut ctx,
+            NewPrinciple {
+                values: vec![],
+                statement: "x".into(),
+                ..Default::default()
+            },
+        )
         .unwrap_err();
     assert!(err.to_string().contains("at least one value"), "{err}");
 }
@@ -117,7 +171,11 @@ fn amending_keeps_every_version_with_its_reason() {
         .amend_principle(
             &mut ctx,
             &p,
-            Amendment { statement: "Look after each other, and yourself.".into(), guidance: None, reason: "Burnout last winter".into() },
+            Amendment {
+                statement: "Look after each other, and yourself.".into(),
+                guidance: None,
+                reason: "Burnout last winter".into(),
+            },
             None,
         )
         .unwrap();
@@ -127,18 +185,39 @@ fn amending_keeps_every_version_with_its_reason() {
     assert_eq!(pr.versions.len(), 2);
     assert_eq!(pr.versions[0].statement, "Look after each other first.");
     assert_eq!(pr.versions[0].reason, None);
-    assert_eq!(pr.versions[1].reason.as_deref(), Some("Burnout last winter"));
+    assert_eq!(
+        pr.versions[1].reason.as_deref(),
+        Some("Burnout last winter")
+    );
     // An amendment without a reason, or one that changes nothing, is refused.
     let mut ctx = ctx!(d);
     let err = d
         .circle
-        .amend_principle(&mut ctx, &p, Amendment { statement: "New".into(), guidance: None, reason: " ".into() }, None)
+        .amend_principle(
+            &mut ctx,
+            &p,
+            Amendment {
+                statement: "New".into(),
+                guidance: None,
+                reason: " ".into(),
+            },
+            None,
+        )
         .unwrap_err();
     assert!(err.to_string().contains("reason"), "{err}");
     let mut ctx = ctx!(d);
     let err = d
         .circle
-        .amend_principle(&mut ctx, &p, Amendment { statement: pr.statement.clone(), guidance: None, reason: "r".into() }, None)
+        .amend_principle(
+            &mut ctx,
+            &p,
+            Amendment {
+                statement: pr.statement.clone(),
+                guidance: None,
+                reason: "r".into(),
+            },
+            None,
+        )
         .unwrap_err();
     assert!(err.to_string().contains("changes nothing"), "{err}");
 }
@@ -151,19 +230,39 @@ fn superseding_retires_the_old_principle_and_points_citations_to_the_new() {
         .circle
         .add_principle(
             &mut ctx,
-            NewPrinciple { values: vec![v], statement: "Care is shared work.".into(), guidance: None, supersedes: Some(p.clone()) },
+            NewPrinciple {
+                values: vec![v],
+                statement: "Care is shared work.".into(),
+                guidance: None,
+                supersedes: Some(p.clone()),
+            },
         )
         .unwrap();
     let old = d.circle.principle(&p).unwrap();
     assert_eq!(old.status, PrincipleStatus::Retired);
     assert_eq!(old.superseded_by.as_deref(), Some(p2.as_str()));
-    assert_eq!(d.circle.principle(&p2).unwrap().supersedes.as_deref(), Some(p.as_str()));
+    assert_eq!(
+        d.circle.principle(&p2).unwrap().supersedes.as_deref(),
+        Some(p.as_str())
+    );
     let mut ctx = ctx!(d);
     let err = d
         .circle
-        .log_decision(&mut ctx, NewDecision { team: t, principles: vec![p], context: "c".into(), choice: "x".into(), ..Default::default() })
+        .log_decision(
+            &mut ctx,
+            NewDecision {
+                team: t,
+                principles: vec![p],
+                context: "c".into(),
+                choice: "x".into(),
+                ..Default::default()
+            },
+        )
         .unwrap_err();
-    assert!(err.to_string().contains(&p2), "the error points to the successor: {err}");
+    assert!(
+        err.to_string().contains(&p2),
+        "the error points to the successor: {err}"
+    );
 }
 
 #[test]
@@ -172,12 +271,26 @@ fn retire_and_supersede_existing_principles() {
     let p2 = add_principle(&mut d, &[&v], "Rest is part of the work.");
     let mut ctx = ctx!(d);
     d.circle.supersede_principle(&mut ctx, &p, &p2).unwrap();
-    assert_eq!(d.circle.principle(&p).unwrap().status, PrincipleStatus::Retired);
+    assert_eq!(
+        d.circle.principle(&p).unwrap().status,
+        PrincipleStatus::Retired
+    );
     let mut ctx = ctx!(d);
-    assert_eq!(d.circle.retire_principle(&mut ctx, &p, "again").unwrap_err().kind(), ErrorKind::State);
+    assert_eq!(
+        d.circle
+            .retire_principle(&mut ctx, &p, "again")
+            .unwrap_err()
+            .kind(),
+        ErrorKind::State
+    );
     let mut ctx = ctx!(d);
-    d.circle.retire_principle(&mut ctx, &p2, "No longer needed").unwrap();
-    assert_eq!(d.circle.principle(&p2).unwrap().retired_reason.as_deref(), Some("No longer needed"));
+    d.circle
+        .retire_principle(&mut ctx, &p2, "No longer needed")
+        .unwrap();
+    assert_eq!(
+        d.circle.principle(&p2).unwrap().retired_reason.as_deref(),
+        Some("No longer needed")
+    );
 }
 
 #[test]
@@ -193,24 +306,75 @@ fn team_names_are_unique_and_membership_is_a_set() {
     assert_eq!(d.circle.team(&t).unwrap().members, vec![me.clone()]);
     assert_eq!(d.circle.member(&me).unwrap().teams, vec![t.clone()]);
     let mut ctx = ctx!(d);
-    assert_eq!(d.circle.team_add_member(&mut ctx, &t, "m-ghost").unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        d.circle
+            .team_add_member(&mut ctx, &t, "m-ghost")
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
 }
 
 #[test]
 fn logging_a_decision_validates_team_principles_and_text() {
     let (mut d, _, p, t) = seeded();
     let cases: Vec<(NewDecision, &str)> = vec![
-        (NewDecision { team: "t-none".into(), principles: vec![p.clone()], context: "c".into(), choice: "x".into(), ..Default::default() }, "team"),
-        (NewDecision { team: t.clone(), principles: vec![], context: "c".into(), choice: "x".into(), ..Default::default() }, "principle"),
-        (NewDecision { team: t.clone(), principles: vec![p.clone()], context: "".into(), choice: "x".into(), ..Default::default() }, "context"),
-        (NewDecision { team: t.clone(), principles: vec![p.clone()], context: "c".into(), choice: " ".into(), ..Default::default() }, "choice"),
+        (
+            NewDecision {
+                team: "t-none".into(),
+                principles: vec![p.clone()],
+                context: "c".into(),
+                choice: "x".into(),
+                ..Default::default()
+            },
+            "team",
+        ),
+        (
+            NewDecision {
+                team: t.clone(),
+                principles: vec![],
+                context: "c".into(),
+                choice: "x".into(),
+                ..Default::default()
+            },
+            "principle",
+        ),
+        (
+            NewDecision {
+                team: t.clone(),
+                principles: vec![p.clone()],
+                context: "".into(),
+                choice: "x".into(),
+                ..Default::default()
+            },
+            "context",
+        ),
+        (
+            NewDecision {
+                team: t.clone(),
+                principles: vec![p.clone()],
+                context: "c".into(),
+                choice: " ".into(),
+                ..Default::default()
+            },
+            "choice",
+        ),
     ];
     for (new, word) in cases {
         let mut ctx = ctx!(d);
         let err = d.circle.log_decision(&mut ctx, new).unwrap_err();
-        assert!(err.to_string().contains(word), "expected `{word}` in: {err}");
+        assert!(
+            err.to_string().contains(word),
+            "expected `{word}` in: {err}"
+        );
     }
-    assert!(d.circle.decisions(&DecisionFilter::default()).unwrap().is_empty(), "failed logs leave nothing behind");
+    assert!(
+        d.circle
+            .decisions(&DecisionFilter::default())
+            .unwrap()
+            .is_empty(),
+        "failed logs leave nothing behind"
+    );
 }
 
 #[test]
@@ -235,18 +399,38 @@ fn escalations_are_acknowledged_then_resolved_with_timestamps() {
     d.circle.acknowledge_escalation(&mut ctx, &e).unwrap();
     let ack_at = d.now;
     let mut ctx = ctx!(d);
-    assert_eq!(d.circle.acknowledge_escalation(&mut ctx, &e).unwrap_err().kind(), ErrorKind::State);
+    assert_eq!(
+        d.circle
+            .acknowledge_escalation(&mut ctx, &e)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::State
+    );
     let mut ctx = ctx!(d);
-    assert!(d.circle.resolve_escalation(&mut ctx, &e, "").is_err(), "a response is required");
+    assert!(
+        d.circle.resolve_escalation(&mut ctx, &e, "").is_err(),
+        "a response is required"
+    );
     let mut ctx = ctx!(d);
-    d.circle.resolve_escalation(&mut ctx, &e, "Go ahead, we back you").unwrap();
+    d.circle
+        .resolve_escalation(&mut ctx, &e, "Go ahead, we back you")
+        .unwrap();
     let esc = d.circle.escalation(&e).unwrap();
     assert_eq!(esc.status, EscalationStatus::Resolved);
     assert_eq!(esc.acknowledged_at, Some(Timestamp(ack_at)));
     assert_eq!(esc.resolved_at, Some(Timestamp(d.now)));
-    assert_eq!(esc.waiting_ms(Timestamp(d.now + 99_999)), ack_at - esc.raised_at.0);
+    assert_eq!(
+        esc.waiting_ms(Timestamp(d.now + 99_999)),
+        ack_at - esc.raised_at.0
+    );
     let mut ctx = ctx!(d);
-    assert_eq!(d.circle.resolve_escalation(&mut ctx, &e, "again").unwrap_err().kind(), ErrorKind::State);
+    assert_eq!(
+        d.circle
+            .resolve_escalation(&mut ctx, &e, "again")
+            .unwrap_err()
+            .kind(),
+        ErrorKind::State
+    );
 }
 
 #[test]
@@ -255,18 +439,29 @@ fn results_reads_links_and_history() {
     let a = log(&mut d, &t, &[&p], Zone::Local);
     let b = log(&mut d, &t, &[&p], Zone::Local);
     let mut ctx = ctx!(d);
-    d.circle.record_result(&mut ctx, &a, "Rent stayed flat", Outcome::Worked).unwrap();
+    d.circle
+        .record_result(&mut ctx, &a, "Rent stayed flat", Outcome::Worked)
+        .unwrap();
     let mut ctx = ctx!(d);
     assert!(d.circle.mark_read(&mut ctx, &a).unwrap());
     let first_read = d.now;
     let mut ctx = ctx!(d);
-    assert!(!d.circle.mark_read(&mut ctx, &a).unwrap(), "second read is a no-op");
+    assert!(
+        !d.circle.mark_read(&mut ctx, &a).unwrap(),
+        "second read is a no-op"
+    );
     let mut ctx = ctx!(d);
     d.circle.link_decisions(&mut ctx, &b, &a).unwrap();
     let mut ctx = ctx!(d);
     assert!(d.circle.link_decisions(&mut ctx, &b, &b).is_err());
     let mut ctx = ctx!(d);
-    assert_eq!(d.circle.link_decisions(&mut ctx, &b, "d-202611-zzzzzzzzzz").unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        d.circle
+            .link_decisions(&mut ctx, &b, "d-202611-zzzzzzzzzz")
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
     let da = d.circle.decision(&a).unwrap();
     assert_eq!(da.status, DecisionStatus::Resulted);
     assert_eq!(da.result.as_ref().unwrap().outcome, Outcome::Worked);
@@ -286,20 +481,84 @@ fn filters_select_by_every_criterion() {
     let a = log(&mut d, &t, &[&p], Zone::Local);
     let b = log(&mut d, &t2, &[&p2], Zone::CentreAwareness);
     let mut ctx = ctx!(d);
-    d.circle.record_result(&mut ctx, &b, "It backfired", Outcome::Failed).unwrap();
+    d.circle
+        .record_result(&mut ctx, &b, "It backfired", Outcome::Failed)
+        .unwrap();
     let ids = |f: DecisionFilter| -> Vec<String> {
-        d.circle.decisions(&f).unwrap().into_iter().map(|x| x.id).collect()
+        d.circle
+            .decisions(&f)
+            .unwrap()
+            .into_iter()
+            .map(|x| x.id)
+            .collect()
     };
-    assert_eq!(ids(DecisionFilter::default()), vec![b.clone(), a.clone()], "newest first");
-    assert_eq!(ids(DecisionFilter { team: Some(t.clone()), ..Default::default() }), vec![a.clone()]);
-    assert_eq!(ids(DecisionFilter { principle: Some(p2.clone()), ..Default::default() }), vec![b.clone()]);
-    assert_eq!(ids(DecisionFilter { value: Some(v.clone()), ..Default::default() }), vec![a.clone()]);
-    assert_eq!(ids(DecisionFilter { zone: Some(Zone::CentreAwareness), ..Default::default() }), vec![b.clone()]);
-    assert_eq!(ids(DecisionFilter { status: Some(DecisionStatus::Open), ..Default::default() }), vec![a.clone()]);
-    assert_eq!(ids(DecisionFilter { text: Some("BACKFIRED".into()), ..Default::default() }), vec![b.clone()]);
-    assert_eq!(ids(DecisionFilter { unread_by: Some("ana".into()), ..Default::default() }).len(), 2);
-    assert!(ids(DecisionFilter { since: Some(Timestamp(d.now + 1)), ..Default::default() }).is_empty());
-    assert!(d.circle.decisions(&DecisionFilter { value: Some("v-none".into()), ..Default::default() }).is_err());
+    assert_eq!(
+        ids(DecisionFilter::default()),
+        vec![b.clone(), a.clone()],
+        "newest first"
+    );
+    assert_eq!(
+        ids(DecisionFilter {
+            team: Some(t.clone()),
+            ..Default::default()
+        }),
+        vec![a.clone()]
+    );
+    assert_eq!(
+        ids(DecisionFilter {
+            principle: Some(p2.clone()),
+            ..Default::default()
+        }),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        ids(DecisionFilter {
+            value: Some(v.clone()),
+            ..Default::default()
+        }),
+        vec![a.clone()]
+    );
+    assert_eq!(
+        ids(DecisionFilter {
+            zone: Some(Zone::CentreAwareness),
+            ..Default::default()
+        }),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        ids(DecisionFilter {
+            status: Some(DecisionStatus::Open),
+            ..Default::default()
+        }),
+        vec![a.clone()]
+    );
+    assert_eq!(
+        ids(DecisionFilter {
+            text: Some("BACKFIRED".into()),
+            ..Default::default()
+        }),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        ids(DecisionFilter {
+            unread_by: Some("ana".into()),
+            ..Default::default()
+        })
+        .len(),
+        2
+    );
+    assert!(ids(DecisionFilter {
+        since: Some(Timestamp(d.now + 1)),
+        ..Default::default()
+    })
+    .is_empty());
+    assert!(d
+        .circle
+        .decisions(&DecisionFilter {
+            value: Some("v-none".into()),
+            ..Default::default()
+        })
+        .is_err());
 }
 
 #[test]
@@ -310,7 +569,10 @@ fn decisions_are_sharded_by_month() {
     let jan = log(&mut d, &t, &[&p], Zone::Local);
     assert!(nov.starts_with("d-202611-"), "{nov}");
     assert!(jan.starts_with("d-202701-"), "{jan}");
-    assert_eq!(d.circle.doc_keys(), vec!["core", "decisions/2026-11", "decisions/2027-01"]);
+    assert_eq!(
+        d.circle.doc_keys(),
+        vec!["core", "decisions/2026-11", "decisions/2027-01"]
+    );
     let counts = d.circle.decision_counts();
     assert_eq!(counts.values().sum::<usize>(), 2);
     assert_eq!(d.circle.citations().get(&p), Some(&2));
@@ -328,24 +590,40 @@ fn consent_round_objection_blocks_until_withdrawn_or_resolved() {
             NewProposal {
                 title: "Soften the care principle".into(),
                 body: "We keep burning out.".into(),
-                change: ProposalChange::AmendPrinciple { principle: p.clone(), statement: "Care, including for ourselves.".into(), guidance: None, reason: "Burnout".into() },
+                change: ProposalChange::AmendPrinciple {
+                    principle: p.clone(),
+                    statement: "Care, including for ourselves.".into(),
+                    guidance: None,
+                    reason: "Burnout".into(),
+                },
             },
         )
         .unwrap();
     sync_pair(&mut d, &mut b);
     let mut ctx = ctx!(b);
-    assert!(b.circle.respond(&mut ctx, &pr, Answer::Objection, None).is_err(), "an objection needs a reason");
+    assert!(
+        b.circle
+            .respond(&mut ctx, &pr, Answer::Objection, None)
+            .is_err(),
+        "an objection needs a reason"
+    );
     let mut ctx = ctx!(b);
-    b.circle.respond(&mut ctx, &pr, Answer::Objection, Some("Too vague")).unwrap();
+    b.circle
+        .respond(&mut ctx, &pr, Answer::Objection, Some("Too vague"))
+        .unwrap();
     let mut ctx = ctx!(d);
-    d.circle.respond(&mut ctx, &pr, Answer::Consent, None).unwrap();
+    d.circle
+        .respond(&mut ctx, &pr, Answer::Consent, None)
+        .unwrap();
     sync_pair(&mut d, &mut b);
     let mut ctx = ctx!(d);
     let err = d.circle.pass_proposal(&mut ctx, &pr).unwrap_err();
     assert!(err.to_string().contains("Too vague"), "{err}");
     // Ben withdraws by answering again.
     let mut ctx = ctx!(b);
-    b.circle.respond(&mut ctx, &pr, Answer::Consent, None).unwrap();
+    b.circle
+        .respond(&mut ctx, &pr, Answer::Consent, None)
+        .unwrap();
     sync_pair(&mut d, &mut b);
     let mut ctx = ctx!(d);
     let outcome = d.circle.pass_proposal(&mut ctx, &pr).unwrap();
@@ -355,9 +633,18 @@ fn consent_round_objection_blocks_until_withdrawn_or_resolved() {
     assert_eq!(principle.versions[1].source.as_deref(), Some(pr.as_str()));
     let proposal = d.circle.proposal(&pr).unwrap();
     assert_eq!(proposal.status, ProposalStatus::Passed);
-    assert!(proposal.log.iter().any(|l| l.what.contains("withdrew objection")));
+    assert!(proposal
+        .log
+        .iter()
+        .any(|l| l.what.contains("withdrew objection")));
     let mut ctx = ctx!(d);
-    assert_eq!(d.circle.respond(&mut ctx, &pr, Answer::Consent, None).unwrap_err().kind(), ErrorKind::State);
+    assert_eq!(
+        d.circle
+            .respond(&mut ctx, &pr, Answer::Consent, None)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::State
+    );
 }
 
 #[test]
@@ -368,22 +655,44 @@ fn a_resolved_objection_no_longer_blocks_and_consent_is_needed() {
         .circle
         .open_proposal(
             &mut ctx,
-            NewProposal { title: "New principle".into(), body: String::new(), change: ProposalChange::NewPrinciple { values: vec![v], statement: "Rotate hard jobs.".into(), guidance: None } },
+            NewProposal {
+                title: "New principle".into(),
+                body: String::new(),
+                change: ProposalChange::NewPrinciple {
+                    values: vec![v],
+                    statement: "Rotate hard jobs.".into(),
+                    guidance: None,
+                },
+            },
         )
         .unwrap();
     let mut ctx = ctx!(d);
-    assert!(d.circle.pass_proposal(&mut ctx, &pr).unwrap_err().to_string().contains("consented"));
+    assert!(d
+        .circle
+        .pass_proposal(&mut ctx, &pr)
+        .unwrap_err()
+        .to_string()
+        .contains("consented"));
     let mut ctx = ctx!(d);
-    d.circle.respond(&mut ctx, &pr, Answer::Objection, Some("Who rotates?")).unwrap();
+    d.circle
+        .respond(&mut ctx, &pr, Answer::Objection, Some("Who rotates?"))
+        .unwrap();
     let me = d.member.clone();
     let mut ctx = ctx!(d);
-    d.circle.resolve_objection(&mut ctx, &pr, &me, "Added a rota to the guidance").unwrap();
+    d.circle
+        .resolve_objection(&mut ctx, &pr, &me, "Added a rota to the guidance")
+        .unwrap();
     let mut ctx = ctx!(d);
-    assert!(d.circle.pass_proposal(&mut ctx, &pr).is_err(), "a resolved objection is not a consent");
+    assert!(
+        d.circle.pass_proposal(&mut ctx, &pr).is_err(),
+        "a resolved objection is not a consent"
+    );
     let before = d.circle.principles().unwrap().len();
     let mut b = d.replica("ben", 3);
     let mut ctx = ctx!(b);
-    b.circle.respond(&mut ctx, &pr, Answer::Consent, None).unwrap();
+    b.circle
+        .respond(&mut ctx, &pr, Answer::Consent, None)
+        .unwrap();
     let mut ctx = ctx!(b);
     b.circle.pass_proposal(&mut ctx, &pr).unwrap();
     assert_eq!(b.circle.principles().unwrap().len(), before + 1);
@@ -400,7 +709,14 @@ fn roles_rotate_through_their_queue() {
         .circle
         .add_role(
             &mut ctx,
-            NewRole { name: "Facilitator".into(), purpose: "Hold the meeting".into(), accountabilities: vec!["Agenda".into()], holder: Some(ana.clone()), term_days: Some(30), queue: vec!["ben".into()] },
+            NewRole {
+                name: "Facilitator".into(),
+                purpose: "Hold the meeting".into(),
+                accountabilities: vec!["Agenda".into()],
+                holder: Some(ana.clone()),
+                term_days: Some(30),
+                queue: vec!["ben".into()],
+            },
         )
         .unwrap();
     let role = d.circle.role(&r).unwrap();
@@ -413,7 +729,18 @@ fn roles_rotate_through_their_queue() {
     assert_eq!(role.rotations.len(), 1);
     assert_eq!(role.rotations[0].from.as_deref(), Some(ana.as_str()));
     let mut ctx = ctx!(d);
-    assert!(d.circle.add_role(&mut ctx, NewRole { name: "x".into(), purpose: "y".into(), term_days: Some(0), ..Default::default() }).is_err());
+    assert!(d
+        .circle
+        .add_role(
+            &mut ctx,
+            NewRole {
+                name: "x".into(),
+                purpose: "y".into(),
+                term_days: Some(0),
+                ..Default::default()
+            }
+        )
+        .is_err());
 }
 
 #[test]
@@ -424,55 +751,134 @@ fn commitments_track_status_and_overdue() {
     let mut ctx = ctx!(d);
     let c = d
         .circle
-        .add_commitment(&mut ctx, NewCommitment { who: me.clone(), what: "Book the hall".into(), due: Some(Day::parse("2026-11-23").unwrap()), decision: Some(dec) })
+        .add_commitment(
+            &mut ctx,
+            NewCommitment {
+                who: me.clone(),
+                what: "Book the hall".into(),
+                due: Some(Day::parse("2026-11-23").unwrap()),
+                decision: Some(dec),
+            },
+        )
         .unwrap();
     let commitment = d.circle.commitment(&c).unwrap();
     assert!(!commitment.overdue(Timestamp(d.now)));
     assert!(commitment.overdue(Timestamp(d.now).plus_days(3)));
     let mut ctx = ctx!(d);
-    d.circle.set_commitment_status(&mut ctx, &c, CommitmentStatus::Done).unwrap();
-    assert!(!d.circle.commitment(&c).unwrap().overdue(Timestamp(d.now).plus_days(3)));
+    d.circle
+        .set_commitment_status(&mut ctx, &c, CommitmentStatus::Done)
+        .unwrap();
+    assert!(!d
+        .circle
+        .commitment(&c)
+        .unwrap()
+        .overdue(Timestamp(d.now).plus_days(3)));
     let mut ctx = ctx!(d);
-    assert!(d.circle.add_commitment(&mut ctx, NewCommitment { who: me, what: "x".into(), due: None, decision: Some("d-202611-0000000000".into()) }).is_err());
+    assert!(d
+        .circle
+        .add_commitment(
+            &mut ctx,
+            NewCommitment {
+                who: me,
+                what: "x".into(),
+                due: None,
+                decision: Some("d-202611-0000000000".into())
+            }
+        )
+        .is_err());
 }
 
 #[test]
 fn retros_and_reviews_regenerate_principles() {
     let (mut d, _, p, t) = seeded();
     let mut ctx = ctx!(d);
-    assert!(d.circle.add_retro(&mut ctx, NewRetro { team: t.clone(), ..Default::default() }).is_err());
+    assert!(d
+        .circle
+        .add_retro(
+            &mut ctx,
+            NewRetro {
+                team: t.clone(),
+                ..Default::default()
+            }
+        )
+        .is_err());
     let mut ctx = ctx!(d);
     d.circle
-        .add_retro(&mut ctx, NewRetro { team: t, went_well: "Meals".into(), didnt: "Rota".into(), change: "Split shifts".into(), principles: vec![p.clone()] })
+        .add_retro(
+            &mut ctx,
+            NewRetro {
+                team: t,
+                went_well: "Meals".into(),
+                didnt: "Rota".into(),
+                change: "Split shifts".into(),
+                principles: vec![p.clone()],
+            },
+        )
         .unwrap();
     assert_eq!(d.circle.retros().unwrap()[0].principles, vec![p.clone()]);
     let mut ctx = ctx!(d);
     let rv = d
         .circle
-        .open_review(&mut ctx, NewReview { date: Day::parse("2026-12-01").unwrap(), agenda: vec!["Care principle".into()], participants: vec!["ana".into()] })
+        .open_review(
+            &mut ctx,
+            NewReview {
+                date: Day::parse("2026-12-01").unwrap(),
+                agenda: vec!["Care principle".into()],
+                participants: vec!["ana".into()],
+            },
+        )
         .unwrap();
     let mut ctx = ctx!(d);
     let v = d
         .circle
-        .review_change(&mut ctx, &rv, &p, Amendment { statement: "Care in shifts.".into(), guidance: None, reason: "Rota failed".into() })
+        .review_change(
+            &mut ctx,
+            &rv,
+            &p,
+            Amendment {
+                statement: "Care in shifts.".into(),
+                guidance: None,
+                reason: "Rota failed".into(),
+            },
+        )
         .unwrap();
     assert_eq!(v, 2);
     let mut ctx = ctx!(d);
-    d.circle.add_learning(&mut ctx, &rv, "Small shifts work").unwrap();
+    d.circle
+        .add_learning(&mut ctx, &rv, "Small shifts work")
+        .unwrap();
     let mut ctx = ctx!(d);
-    d.circle.edit_review_notes(&mut ctx, &rv, "We met in the back room.").unwrap();
+    d.circle
+        .edit_review_notes(&mut ctx, &rv, "We met in the back room.")
+        .unwrap();
     let mut ctx = ctx!(d);
-    assert!(d.circle.close_review(&mut ctx, &rv, Day::parse("2026-11-30").unwrap()).is_err(), "next must be later");
+    assert!(
+        d.circle
+            .close_review(&mut ctx, &rv, Day::parse("2026-11-30").unwrap())
+            .is_err(),
+        "next must be later"
+    );
     let mut ctx = ctx!(d);
-    d.circle.close_review(&mut ctx, &rv, Day::parse("2027-03-01").unwrap()).unwrap();
+    d.circle
+        .close_review(&mut ctx, &rv, Day::parse("2027-03-01").unwrap())
+        .unwrap();
     let review = d.circle.review(&rv).unwrap();
     assert_eq!(review.changes[0].before, "Look after each other first.");
     assert_eq!(review.changes[0].after, "Care in shifts.");
     assert_eq!(review.learnings, vec!["Small shifts work".to_string()]);
     assert_eq!(review.notes, "We met in the back room.");
-    assert_eq!(d.circle.principle(&p).unwrap().versions[1].source.as_deref(), Some(rv.as_str()));
+    assert_eq!(
+        d.circle.principle(&p).unwrap().versions[1]
+            .source
+            .as_deref(),
+        Some(rv.as_str())
+    );
     let mut ctx = ctx!(d);
-    assert_eq!(d.circle.add_learning(&mut ctx, &rv, "late").is_ok(), true, "learnings may follow a closed review");
+    assert_eq!(
+        d.circle.add_learning(&mut ctx, &rv, "late").is_ok(),
+        true,
+        "learnings may follow a closed review"
+    );
 }
 
 #[test]
@@ -481,20 +887,51 @@ fn concurrent_edits_of_one_field_stay_visible_until_someone_picks() {
     let dec = log(&mut a, &t, &[&p], Zone::Local);
     let mut b = a.replica("ben", 5);
     let mut ctx = ctx!(a);
-    a.circle.edit_decision(&mut ctx, &dec, DecisionEdit { choice: Some("Meet on Monday".into()), ..Default::default() }).unwrap();
+    a.circle
+        .edit_decision(
+            &mut ctx,
+            &dec,
+            DecisionEdit {
+                choice: Some("Meet on Monday".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     let mut ctx = ctx!(b);
-    b.circle.edit_decision(&mut ctx, &dec, DecisionEdit { choice: Some("Meet on Tuesday".into()), ..Default::default() }).unwrap();
+    b.circle
+        .edit_decision(
+            &mut ctx,
+            &dec,
+            DecisionEdit {
+                choice: Some("Meet on Tuesday".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     sync_pair(&mut a, &mut b);
     let da = a.circle.decision(&dec).unwrap();
     assert_eq!(da, b.circle.decision(&dec).unwrap(), "replicas agree");
-    let conflict = da.conflicts.iter().find(|c| c.field == "choice").expect("conflict is visible");
+    let conflict = da
+        .conflicts
+        .iter()
+        .find(|c| c.field == "choice")
+        .expect("conflict is visible");
     let mut vals = conflict.values.clone();
     vals.sort();
     assert_eq!(vals, vec!["Meet on Monday", "Meet on Tuesday"]);
     assert_eq!(da.history.len(), 2, "both edits are in the history");
     // Picking one resolves the conflict everywhere.
     let mut ctx = ctx!(a);
-    a.circle.edit_decision(&mut ctx, &dec, DecisionEdit { choice: Some("Meet on Tuesday".into()), ..Default::default() }).unwrap();
+    a.circle
+        .edit_decision(
+            &mut ctx,
+            &dec,
+            DecisionEdit {
+                choice: Some("Meet on Tuesday".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     sync_pair(&mut a, &mut b);
     assert!(b.circle.decision(&dec).unwrap().conflicts.is_empty());
 }
@@ -509,7 +946,14 @@ fn concurrent_readers_are_all_kept() {
     let mut ctx = ctx!(b);
     b.circle.mark_read(&mut ctx, &dec).unwrap();
     sync_pair(&mut a, &mut b);
-    let readers: Vec<String> = a.circle.decision(&dec).unwrap().readers.into_iter().map(|r| r.member).collect();
+    let readers: Vec<String> = a
+        .circle
+        .decision(&dec)
+        .unwrap()
+        .readers
+        .into_iter()
+        .map(|r| r.member)
+        .collect();
     assert_eq!(readers.len(), 2, "{readers:?}");
 }
 
@@ -523,7 +967,13 @@ fn same_month_shards_created_on_two_devices_merge_without_losing_decisions() {
     let db = log(&mut b, &t, &[&p], Zone::Local);
     sync_pair(&mut a, &mut b);
     for dev in [&a, &b] {
-        let ids: Vec<String> = dev.circle.decisions(&DecisionFilter::default()).unwrap().into_iter().map(|d| d.id).collect();
+        let ids: Vec<String> = dev
+            .circle
+            .decisions(&DecisionFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
         assert!(ids.contains(&da) && ids.contains(&db), "{ids:?}");
     }
 }
@@ -548,9 +998,17 @@ fn documents_survive_save_and_incremental_reload() {
     let id = d.circle.id().to_string();
     let mut reopened = Circle::open(&id, &store["core"], actor("ana")).unwrap();
     assert!(reopened.decision(&dec).is_err(), "shard not attached yet");
-    reopened.attach("decisions/2026-11", &store["decisions/2026-11"]).unwrap();
-    assert_eq!(reopened.decision(&dec).unwrap(), d.circle.decision(&dec).unwrap());
+    reopened
+        .attach("decisions/2026-11", &store["decisions/2026-11"])
+        .unwrap();
+    assert_eq!(
+        reopened.decision(&dec).unwrap(),
+        d.circle.decision(&dec).unwrap()
+    );
     assert_eq!(reopened.escalations().unwrap().len(), 1);
-    assert!(Circle::open("c-other", &store["core"], actor("ana")).is_err(), "id mismatch is refused");
+    assert!(
+        Circle::open("c-other", &store["core"], actor("ana")).is_err(),
+        "id mismatch is refused"
+    );
     assert!(Circle::open(&id, b"garbage", actor("ana")).is_err());
 }

@@ -1,0 +1,506 @@
+//! The command line, as clap sees it. Names here are the CLI contract.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use grove_node::core::{
+    Answer, CommitmentStatus, Day, DecisionStatus, EscalationStatus, Outcome, Zone,
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "grove",
+    version,
+    about = "Grove: a circle's values, principles and decision log, peer to peer"
+)]
+pub struct Cli {
+    /// The Grove home directory (default: $GROVE_HOME, else the OS data directory)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print machine-readable JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The circle to work on, by id or name (default: the only circle)
+    #[arg(long, global = true, value_name = "ID")]
+    pub circle: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create, list, export and import circles
+    #[command(subcommand)]
+    Circle(CircleCmd),
+    /// This device's member and the circle's members
+    #[command(subcommand)]
+    Member(MemberCmd),
+    /// Values: what the circle protects and refuses
+    #[command(subcommand)]
+    Value(ValueCmd),
+    /// Principles derived from values, with their version history
+    #[command(subcommand)]
+    Principle(PrincipleCmd),
+    /// Teams (pods, squads, cells)
+    #[command(subcommand)]
+    Team(TeamCmd),
+    /// The decision log
+    #[command(subcommand)]
+    Decision(DecisionCmd),
+    /// The stewards' inbox of centre-zone decisions
+    #[command(subcommand)]
+    Escalation(EscalationCmd),
+    /// Proposals and their consent rounds
+    #[command(subcommand)]
+    Proposal(ProposalCmd),
+    /// Roles, holders and rotation
+    #[command(subcommand)]
+    Role(RoleCmd),
+    /// The public accountability board
+    #[command(subcommand)]
+    Commitment(CommitmentCmd),
+    /// Retrospectives
+    #[command(subcommand)]
+    Retro(RetroCmd),
+    /// Regeneration reviews
+    #[command(subcommand)]
+    Review(ReviewCmd),
+    /// Seed a realistic demo circle: teams, values, principles, a year of decisions
+    Demo {
+        /// How many decisions to log over the past year
+        #[arg(long, default_value_t = 500)]
+        decisions: usize,
+        /// The demo circle's name
+        #[arg(long, default_value = "Tenants' Union (demo)")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CircleCmd {
+    /// Create a circle; prints its id
+    Create { name: String },
+    /// List the circles in this home
+    List,
+    /// Show the current circle
+    Show,
+    /// Write the whole circle to a file (for `circle import` on another device)
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Import a circle file: adds a new circle or merges into the same circle
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MemberCmd {
+    /// This device: member id, device key, display name
+    Me,
+    /// Change this device's display name
+    Rename { name: String },
+    /// The circle's members
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ValueCmd {
+    /// Add a value; prints its id
+    Add {
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        statement: String,
+        /// What the value protects
+        #[arg(long)]
+        protect: Option<String>,
+        /// What the value refuses
+        #[arg(long)]
+        refuse: Option<String>,
+        #[arg(long = "example")]
+        examples: Vec<String>,
+    },
+    /// Edit a value (also how a conflicting concurrent edit is settled)
+    Edit {
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        statement: Option<String>,
+        #[arg(long)]
+        protect: Option<String>,
+        #[arg(long)]
+        refuse: Option<String>,
+    },
+    /// Retire a value; principles left without an active value go under review
+    Retire {
+        id: String,
+    },
+    List,
+    Show {
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PrincipleCmd {
+    /// Add a principle derived from one or more values; prints its id
+    Add {
+        #[arg(long = "value", required = true)]
+        values: Vec<String>,
+        #[arg(long)]
+        statement: String,
+        #[arg(long)]
+        guidance: Option<String>,
+        /// A principle this one replaces (it is retired)
+        #[arg(long)]
+        supersedes: Option<String>,
+    },
+    /// Amend a principle: a new version, with the reason kept in its history
+    Amend {
+        id: String,
+        #[arg(long)]
+        statement: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        guidance: Option<String>,
+    },
+    Retire {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Mark a principle as superseded by another existing one
+    Supersede {
+        id: String,
+        #[arg(long)]
+        by: String,
+    },
+    List,
+    Show {
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TeamCmd {
+    /// Add a team; prints its id
+    Add {
+        name: String,
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    List,
+    /// Add a member (default: you) to a team
+    Join {
+        team: String,
+        #[arg(long)]
+        member: Option<String>,
+    },
+    /// Remove a member (default: you) from a team
+    Leave {
+        team: String,
+        #[arg(long)]
+        member: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DecisionCmd {
+    /// Log a decision; prints its id
+    Log {
+        #[arg(long)]
+        team: String,
+        #[arg(long = "principle", required = true)]
+        principles: Vec<String>,
+        #[arg(long)]
+        context: String,
+        #[arg(long)]
+        choice: String,
+        #[arg(long, default_value = "local")]
+        zone: Zone,
+        /// You were not sure which zone applies
+        #[arg(long)]
+        unsure_zone: bool,
+        /// A short key naming the kind of situation (e.g. eviction-notice)
+        #[arg(long)]
+        situation: Option<String>,
+        /// When the result should be known (YYYY-MM-DD)
+        #[arg(long, value_parser = parse_day)]
+        result_due: Option<Day>,
+    },
+    /// Record how a decision turned out
+    Result {
+        id: String,
+        #[arg(long)]
+        text: String,
+        #[arg(long)]
+        outcome: Outcome,
+    },
+    /// Mark a decision as read by you
+    Read {
+        id: String,
+    },
+    /// Link a decision to another
+    Link {
+        id: String,
+        other: String,
+    },
+    /// Edit a decision's text (also how a conflicting concurrent edit is settled)
+    Edit {
+        id: String,
+        #[arg(long)]
+        context: Option<String>,
+        #[arg(long)]
+        choice: Option<String>,
+        #[arg(long)]
+        situation: Option<String>,
+    },
+    List(DecisionListArgs),
+    /// Show a decision with its history and readers
+    Show {
+        id: String,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+pub struct DecisionListArgs {
+    #[arg(long)]
+    pub team: Option<String>,
+    #[arg(long)]
+    pub principle: Option<String>,
+    #[arg(long)]
+    pub value: Option<String>,
+    #[arg(long)]
+    pub zone: Option<Zone>,
+    #[arg(long)]
+    pub status: Option<DecisionStatus>,
+    #[arg(long)]
+    pub author: Option<String>,
+    #[arg(long)]
+    pub situation: Option<String>,
+    /// Logged on or after this day (YYYY-MM-DD)
+    #[arg(long, value_parser = parse_day)]
+    pub since: Option<Day>,
+    /// Logged on or before this day (YYYY-MM-DD)
+    #[arg(long, value_parser = parse_day)]
+    pub until: Option<Day>,
+    /// Only decisions you have not read
+    #[arg(long)]
+    pub unread: bool,
+    /// Words that must appear in the context, choice or result
+    #[arg(long)]
+    pub search: Option<String>,
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EscalationCmd {
+    List {
+        #[arg(long)]
+        status: Option<EscalationStatus>,
+    },
+    /// Acknowledge an escalation (you have seen it)
+    Ack { id: String },
+    /// Resolve an escalation with a response
+    Resolve {
+        id: String,
+        #[arg(long)]
+        response: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProposalCmd {
+    /// Open a proposal; prints its id. With --amend it amends a principle when passed;
+    /// with --value (and no --amend) it adds a new principle when passed.
+    Open {
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        body: String,
+        /// The principle the proposal amends
+        #[arg(long, requires_all = ["statement", "reason"], conflicts_with = "values")]
+        amend: Option<String>,
+        /// Values a proposed new principle derives from
+        #[arg(long = "value", requires = "statement")]
+        values: Vec<String>,
+        #[arg(long)]
+        statement: Option<String>,
+        #[arg(long)]
+        guidance: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Answer a proposal: consent, concern or objection (with a reason)
+    Respond {
+        id: String,
+        #[arg(long)]
+        answer: Answer,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Record that a member's objection was resolved
+    Resolve {
+        id: String,
+        #[arg(long)]
+        member: String,
+        #[arg(long)]
+        note: String,
+    },
+    /// Pass a proposal (no standing objection, at least one consent) and apply it
+    Pass {
+        id: String,
+    },
+    Withdraw {
+        id: String,
+    },
+    List,
+    Show {
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RoleCmd {
+    /// Add a role; prints its id
+    Add {
+        name: String,
+        #[arg(long)]
+        purpose: String,
+        #[arg(long = "accountability")]
+        accountabilities: Vec<String>,
+        #[arg(long)]
+        holder: Option<String>,
+        #[arg(long)]
+        term_days: Option<i64>,
+        #[arg(long = "queue")]
+        queue: Vec<String>,
+    },
+    /// Give a role to a member
+    Assign {
+        id: String,
+        member: String,
+    },
+    /// Hand the role to the next in its queue
+    Rotate {
+        id: String,
+    },
+    /// Set the rotation queue
+    Queue {
+        id: String,
+        members: Vec<String>,
+    },
+    List,
+    Show {
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CommitmentCmd {
+    /// Add a commitment; prints its id
+    Add {
+        #[arg(long)]
+        what: String,
+        /// Who commits (default: you)
+        #[arg(long)]
+        who: Option<String>,
+        #[arg(long, value_parser = parse_day)]
+        due: Option<Day>,
+        #[arg(long)]
+        decision: Option<String>,
+    },
+    Done {
+        id: String,
+    },
+    Drop {
+        id: String,
+    },
+    Reopen {
+        id: String,
+    },
+    List {
+        #[arg(long)]
+        who: Option<String>,
+        #[arg(long)]
+        status: Option<CommitmentStatus>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetroCmd {
+    /// Add a retrospective; prints its id
+    Add {
+        #[arg(long)]
+        team: String,
+        #[arg(long, default_value = "")]
+        went_well: String,
+        #[arg(long, default_value = "")]
+        didnt: String,
+        #[arg(long, default_value = "")]
+        change: String,
+        #[arg(long = "principle")]
+        principles: Vec<String>,
+    },
+    List {
+        #[arg(long)]
+        team: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReviewCmd {
+    /// Open a review; prints its id
+    Open {
+        #[arg(long, value_parser = parse_day)]
+        date: Day,
+        #[arg(long = "agenda")]
+        agenda: Vec<String>,
+        #[arg(long = "participant")]
+        participants: Vec<String>,
+    },
+    /// Add an agenda item
+    Agenda {
+        id: String,
+        item: String,
+    },
+    /// Amend a principle within the review (before/after recorded)
+    Change {
+        id: String,
+        #[arg(long)]
+        principle: String,
+        #[arg(long)]
+        statement: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        guidance: Option<String>,
+    },
+    /// Record a learning
+    Learning {
+        id: String,
+        text: String,
+    },
+    /// Replace the review's notes
+    Notes {
+        id: String,
+        text: String,
+    },
+    /// Close the review and set the next date
+    Close {
+        id: String,
+        #[arg(long, value_parser = parse_day)]
+        next: Day,
+    },
+    List,
+    Show {
+        id: String,
+    },
+}
+
+fn parse_day(s: &str) -> Result<Day, String> {
+    Day::parse(s).map_err(|e| e.to_string())
+}

@@ -1,0 +1,678 @@
+//! Each command: parse what it needs, call the node, print the answer.
+
+use anyhow::{Context, Result};
+use grove_node::core::{
+    Amendment, CommitmentStatus, DecisionEdit, DecisionFilter, NewCommitment, NewDecision,
+    NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, ProposalChange, ValueEdit,
+};
+use grove_node::{CircleHandle, NodeHandle};
+
+use crate::args::*;
+use crate::print::{self, Names, Out};
+
+pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &Out) -> Result<()> {
+    let c = node.circle(circle);
+    match cmd {
+        Command::Circle(cmd) => circle_cmd(node, &c, cmd, out).await,
+        Command::Member(cmd) => member_cmd(node, &c, cmd, out).await,
+        Command::Value(cmd) => value_cmd(&c, cmd, out).await,
+        Command::Principle(cmd) => principle_cmd(&c, cmd, out).await,
+        Command::Team(cmd) => team_cmd(&c, cmd, out).await,
+        Command::Decision(cmd) => decision_cmd(node, &c, cmd, out).await,
+        Command::Escalation(cmd) => escalation_cmd(&c, cmd, out).await,
+        Command::Proposal(cmd) => proposal_cmd(&c, cmd, out).await,
+        Command::Role(cmd) => role_cmd(&c, cmd, out).await,
+        Command::Commitment(cmd) => commitment_cmd(node, &c, cmd, out).await,
+        Command::Retro(cmd) => retro_cmd(&c, cmd, out).await,
+        Command::Review(cmd) => review_cmd(&c, cmd, out).await,
+        Command::Demo { decisions, name } => {
+            let info = node.demo(name, decisions).await?;
+            out.id(&info.id)
+        }
+    }
+}
+
+async fn names(c: &CircleHandle) -> Result<Names> {
+    Ok(Names::new(&c.members().await?))
+}
+
+async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &Out) -> Result<()> {
+    match cmd {
+        CircleCmd::Create { name } => out.id(&node.create_circle(name).await?.id),
+        CircleCmd::List => out.list(
+            &node.circles().await?,
+            "no circles yet: create one with `grove circle create NAME`",
+            |s| {
+                format!(
+                    "{}  {}  ({} members, {} values, {} months of decisions)",
+                    s.info.id, s.info.name, s.members, s.values, s.months
+                )
+            },
+        ),
+        CircleCmd::Show => out.show(&c.info().await?, |i| {
+            format!(
+                "{}  {}\n  created {} by {}\n",
+                i.id, i.name, i.created_at, i.created_by
+            )
+        }),
+        CircleCmd::Export { out: path } => {
+            let data = c.export().await?;
+            write_atomically(&path, &data)?;
+            out.done(&format!("wrote {} bytes to {}", data.len(), path.display()))
+        }
+        CircleCmd::Import { file } => {
+            let data =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let info = node.import_circle(data).await?;
+            out.id(&info.id)
+        }
+    }
+}
+
+/// Writes beside the target and renames, so an interrupted export never leaves half a file
+/// under the name the user asked for.
+fn write_atomically(path: &std::path::Path, data: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("grove-partial");
+    std::fs::write(&tmp, data).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+async fn member_cmd(node: &NodeHandle, c: &CircleHandle, cmd: MemberCmd, out: &Out) -> Result<()> {
+    match cmd {
+        MemberCmd::Me => out.show(&node.me().await?, |m| {
+            format!("{}  {}\n  device {}\n", m.member, m.name, m.device)
+        }),
+        MemberCmd::Rename { name } => {
+            node.set_name(name.clone()).await?;
+            out.done(&format!("you are now {name}"))
+        }
+        MemberCmd::List => {
+            let members = c.members().await?;
+            out.list(&members, "no members", |m| {
+                format!(
+                    "{}  {}  ({} device(s), teams: {})",
+                    m.id,
+                    m.name,
+                    m.devices.len(),
+                    m.teams.join(", ")
+                )
+            })
+        }
+    }
+}
+
+async fn value_cmd(c: &CircleHandle, cmd: ValueCmd, out: &Out) -> Result<()> {
+    match cmd {
+        ValueCmd::Add {
+            title,
+            statement,
+            protect,
+            refuse,
+            examples,
+        } => {
+            let id = c
+                .add_value(NewValue {
+                    title,
+                    statement,
+                    protect,
+                    refuse,
+                    examples,
+                })
+                .await?;
+            out.id(&id)
+        }
+        ValueCmd::Edit {
+            id,
+            title,
+            statement,
+            protect,
+            refuse,
+        } => {
+            c.edit_value(
+                id.clone(),
+                ValueEdit {
+                    title,
+                    statement,
+                    protect,
+                    refuse,
+                },
+            )
+            .await?;
+            out.done(&format!("edited {id}"))
+        }
+        ValueCmd::Retire { id } => {
+            let orphaned = c.retire_value(id.clone()).await?;
+            let note = if orphaned.is_empty() {
+                String::new()
+            } else {
+                format!("; now under review: {}", orphaned.join(", "))
+            };
+            out.done(&format!("retired {id}{note}"))
+        }
+        ValueCmd::List => out.list(
+            &c.values().await?,
+            "no values yet: add one with `grove value add`",
+            |v| {
+                format!(
+                    "{}  [{}] {}: {}",
+                    v.id,
+                    v.status,
+                    v.title,
+                    print::truncate(&v.statement, 70)
+                )
+            },
+        ),
+        ValueCmd::Show { id } => out.show(&c.value(id).await?, print::value),
+    }
+}
+
+async fn principle_cmd(c: &CircleHandle, cmd: PrincipleCmd, out: &Out) -> Result<()> {
+    match cmd {
+        PrincipleCmd::Add {
+            values,
+            statement,
+            guidance,
+            supersedes,
+        } => {
+            let id = c
+                .add_principle(NewPrinciple {
+                    values,
+                    statement,
+                    guidance,
+                    supersedes,
+                })
+                .await?;
+            out.id(&id)
+        }
+        PrincipleCmd::Amend {
+            id,
+            statement,
+            reason,
+            guidance,
+        } => {
+            let v = c
+                .amend_principle(
+                    id.clone(),
+                    Amendment {
+                        statement,
+                        guidance,
+                        reason,
+                    },
+                )
+                .await?;
+            if out.json {
+                println!("{}", serde_json::json!({ "id": id, "version": v }));
+                Ok(())
+            } else {
+                out.done(&format!("{id} is now at version {v}"))
+            }
+        }
+        PrincipleCmd::Retire { id, reason } => {
+            c.retire_principle(id.clone(), reason).await?;
+            out.done(&format!("retired {id}"))
+        }
+        PrincipleCmd::Supersede { id, by } => {
+            c.supersede_principle(id.clone(), by.clone()).await?;
+            out.done(&format!("{id} is superseded by {by}"))
+        }
+        PrincipleCmd::List => out.list(
+            &c.principles().await?,
+            "no principles yet: add one with `grove principle add`",
+            |p| {
+                format!(
+                    "{}  v{} [{}] {} (from {}; cited {}x)",
+                    p.principle.id,
+                    p.principle.version(),
+                    p.principle.status,
+                    print::truncate(&p.principle.statement, 60),
+                    p.principle.values.join(", "),
+                    p.citations
+                )
+            },
+        ),
+        PrincipleCmd::Show { id } => {
+            let names = names(c).await?;
+            out.show(&c.principle(id).await?, |p| {
+                print::principle(&p.principle, p.citations, &names)
+            })
+        }
+    }
+}
+
+async fn team_cmd(c: &CircleHandle, cmd: TeamCmd, out: &Out) -> Result<()> {
+    match cmd {
+        TeamCmd::Add { name, domain } => out.id(&c.add_team(name, domain).await?),
+        TeamCmd::List => {
+            let names = names(c).await?;
+            out.list(
+                &c.teams().await?,
+                "no teams yet: add one with `grove team add NAME`",
+                |t| {
+                    let members: Vec<String> = t.members.iter().map(|m| names.of(m)).collect();
+                    format!(
+                        "{}  {}{}  members: {}",
+                        t.id,
+                        t.name,
+                        t.domain
+                            .as_deref()
+                            .map(|d| format!(" — {d}"))
+                            .unwrap_or_default(),
+                        if members.is_empty() {
+                            "none".into()
+                        } else {
+                            members.join(", ")
+                        }
+                    )
+                },
+            )
+        }
+        TeamCmd::Join { team, member } => {
+            c.join_team(team.clone(), member).await?;
+            out.done(&format!("joined {team}"))
+        }
+        TeamCmd::Leave { team, member } => {
+            c.leave_team(team.clone(), member).await?;
+            out.done(&format!("left {team}"))
+        }
+    }
+}
+
+async fn decision_cmd(
+    node: &NodeHandle,
+    c: &CircleHandle,
+    cmd: DecisionCmd,
+    out: &Out,
+) -> Result<()> {
+    match cmd {
+        DecisionCmd::Log {
+            team,
+            principles,
+            context,
+            choice,
+            zone,
+            unsure_zone,
+            situation,
+            result_due,
+        } => {
+            let id = c
+                .log_decision(NewDecision {
+                    team,
+                    principles,
+                    context,
+                    choice,
+                    zone: Some(zone),
+                    zone_unsure: unsure_zone,
+                    situation,
+                    result_due,
+                })
+                .await?;
+            out.id(&id)
+        }
+        DecisionCmd::Result { id, text, outcome } => {
+            c.record_result(id.clone(), text, outcome).await?;
+            out.done(&format!("recorded the result of {id}"))
+        }
+        DecisionCmd::Read { id } => {
+            let first = c.mark_read(id.clone()).await?;
+            out.done(&if first {
+                format!("marked {id} as read")
+            } else {
+                format!("you had already read {id}")
+            })
+        }
+        DecisionCmd::Link { id, other } => {
+            c.link_decisions(id.clone(), other.clone()).await?;
+            out.done(&format!("linked {id} to {other}"))
+        }
+        DecisionCmd::Edit {
+            id,
+            context,
+            choice,
+            situation,
+        } => {
+            c.edit_decision(
+                id.clone(),
+                DecisionEdit {
+                    context,
+                    choice,
+                    situation,
+                },
+            )
+            .await?;
+            out.done(&format!("edited {id}"))
+        }
+        DecisionCmd::List(a) => {
+            let me = if a.unread {
+                Some(node.me().await?.member)
+            } else {
+                None
+            };
+            let filter = DecisionFilter {
+                team: a.team,
+                principle: a.principle,
+                value: a.value,
+                zone: a.zone,
+                status: a.status,
+                author: a.author,
+                situation: a.situation,
+                since: a.since.map(|d| d.start()),
+                until: a.until.map(|d| d.start().plus_days(1)),
+                unread_by: me,
+                text: a.search,
+            };
+            let decisions = c.decisions(filter, a.limit).await?;
+            let names = if out.json {
+                Names::new(&[])
+            } else {
+                names(c).await?
+            };
+            out.list(&decisions, "no decisions match", |d| {
+                print::decision_line(d, &names)
+            })
+        }
+        DecisionCmd::Show { id } => {
+            let names = names(c).await?;
+            out.show(&c.decision(id).await?, |d| print::decision(d, &names))
+        }
+    }
+}
+
+async fn escalation_cmd(c: &CircleHandle, cmd: EscalationCmd, out: &Out) -> Result<()> {
+    match cmd {
+        EscalationCmd::List { status } => {
+            let names = names(c).await?;
+            let mut list = c.escalations().await?;
+            list.retain(|e| status.is_none_or(|s| e.status == s));
+            out.list(&list, "no escalations", |e| {
+                print::escalation_line(e, out.now, &names)
+            })
+        }
+        EscalationCmd::Ack { id } => {
+            c.acknowledge_escalation(id.clone()).await?;
+            out.done(&format!("acknowledged {id}"))
+        }
+        EscalationCmd::Resolve { id, response } => {
+            c.resolve_escalation(id.clone(), response).await?;
+            out.done(&format!("resolved {id}"))
+        }
+    }
+}
+
+async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<()> {
+    match cmd {
+        ProposalCmd::Open {
+            title,
+            body,
+            amend,
+            values,
+            statement,
+            guidance,
+            reason,
+        } => {
+            let change = match (amend, values.is_empty(), statement) {
+                (Some(principle), _, Some(statement)) => ProposalChange::AmendPrinciple {
+                    principle,
+                    statement,
+                    guidance,
+                    reason: reason.unwrap_or_default(),
+                },
+                (None, false, Some(statement)) => ProposalChange::NewPrinciple {
+                    values,
+                    statement,
+                    guidance,
+                },
+                _ => ProposalChange::General,
+            };
+            out.id(&c
+                .open_proposal(NewProposal {
+                    title,
+                    body,
+                    change,
+                })
+                .await?)
+        }
+        ProposalCmd::Respond { id, answer, reason } => {
+            c.respond(id.clone(), answer, reason).await?;
+            out.done(&format!("recorded your {answer} on {id}"))
+        }
+        ProposalCmd::Resolve { id, member, note } => {
+            c.resolve_objection(id.clone(), member.clone(), note)
+                .await?;
+            out.done(&format!("{member}'s objection to {id} is resolved"))
+        }
+        ProposalCmd::Pass { id } => {
+            let outcome = c.pass_proposal(id.clone()).await?;
+            out.done(&format!(
+                "{id} passed{}",
+                outcome.map(|o| format!(": {o}")).unwrap_or_default()
+            ))
+        }
+        ProposalCmd::Withdraw { id } => {
+            c.withdraw_proposal(id.clone()).await?;
+            out.done(&format!("withdrew {id}"))
+        }
+        ProposalCmd::List => out.list(&c.proposals().await?, "no proposals", |p| {
+            let objections = p.standing_objections().len();
+            format!(
+                "{}  [{}] {}  ({} answer(s){})",
+                p.id,
+                p.status,
+                p.title,
+                p.responses.len(),
+                if objections > 0 {
+                    format!(", {objections} objection(s) standing")
+                } else {
+                    String::new()
+                }
+            )
+        }),
+        ProposalCmd::Show { id } => {
+            let names = names(c).await?;
+            out.show(&c.proposal(id).await?, |p| print::proposal(p, &names))
+        }
+    }
+}
+
+async fn role_cmd(c: &CircleHandle, cmd: RoleCmd, out: &Out) -> Result<()> {
+    match cmd {
+        RoleCmd::Add {
+            name,
+            purpose,
+            accountabilities,
+            holder,
+            term_days,
+            queue,
+        } => out.id(&c
+            .add_role(NewRole {
+                name,
+                purpose,
+                accountabilities,
+                holder,
+                term_days,
+                queue,
+            })
+            .await?),
+        RoleCmd::Assign { id, member } => {
+            c.assign_role(id.clone(), member.clone()).await?;
+            out.done(&format!("{member} now holds {id}"))
+        }
+        RoleCmd::Rotate { id } => {
+            let next = c.rotate_role(id.clone()).await?;
+            out.done(&format!("{next} now holds {id}"))
+        }
+        RoleCmd::Queue { id, members } => {
+            c.set_role_queue(id.clone(), members).await?;
+            out.done(&format!("set the rotation queue of {id}"))
+        }
+        RoleCmd::List => {
+            let names = names(c).await?;
+            out.list(&c.roles().await?, "no roles yet", |r| {
+                let holder = r
+                    .holder
+                    .as_deref()
+                    .map(|h| names.of(h))
+                    .unwrap_or_else(|| "vacant".into());
+                let ends = r
+                    .term_ends()
+                    .map(|t| format!(", term ends {}", print::day(t)))
+                    .unwrap_or_default();
+                format!("{}  {} — {}{}", r.id, r.name, holder, ends)
+            })
+        }
+        RoleCmd::Show { id } => {
+            let names = names(c).await?;
+            out.show(&c.role(id).await?, |r| print::role(r, &names))
+        }
+    }
+}
+
+async fn commitment_cmd(
+    node: &NodeHandle,
+    c: &CircleHandle,
+    cmd: CommitmentCmd,
+    out: &Out,
+) -> Result<()> {
+    let set = |id: String, status: CommitmentStatus| async move {
+        c.set_commitment_status(id.clone(), status).await?;
+        out.done(&format!("{id} is {status}"))
+    };
+    match cmd {
+        CommitmentCmd::Add {
+            what,
+            who,
+            due,
+            decision,
+        } => {
+            let who = match who {
+                Some(w) => w,
+                None => node.me().await?.member,
+            };
+            out.id(&c
+                .add_commitment(NewCommitment {
+                    who,
+                    what,
+                    due,
+                    decision,
+                })
+                .await?)
+        }
+        CommitmentCmd::Done { id } => set(id, CommitmentStatus::Done).await,
+        CommitmentCmd::Drop { id } => set(id, CommitmentStatus::Dropped).await,
+        CommitmentCmd::Reopen { id } => set(id, CommitmentStatus::Open).await,
+        CommitmentCmd::List { who, status } => {
+            let names = names(c).await?;
+            let mut list = c.commitments().await?;
+            list.retain(|x| {
+                who.as_ref().is_none_or(|w| x.who == *w) && status.is_none_or(|s| x.status == s)
+            });
+            out.list(&list, "no commitments", |x| {
+                print::commitment_line(x, out.now, &names)
+            })
+        }
+    }
+}
+
+async fn retro_cmd(c: &CircleHandle, cmd: RetroCmd, out: &Out) -> Result<()> {
+    match cmd {
+        RetroCmd::Add {
+            team,
+            went_well,
+            didnt,
+            change,
+            principles,
+        } => out.id(&c
+            .add_retro(NewRetro {
+                team,
+                went_well,
+                didnt,
+                change,
+                principles,
+            })
+            .await?),
+        RetroCmd::List { team } => {
+            let mut list = c.retros().await?;
+            list.retain(|r| team.as_ref().is_none_or(|t| r.team == *t));
+            out.list(&list, "no retros", |r| {
+                format!(
+                    "{}  {} team {}\n  went well: {}\n  didn't:    {}\n  change:    {}",
+                    r.id,
+                    print::day(r.at),
+                    r.team,
+                    r.went_well,
+                    r.didnt,
+                    r.change
+                )
+            })
+        }
+    }
+}
+
+async fn review_cmd(c: &CircleHandle, cmd: ReviewCmd, out: &Out) -> Result<()> {
+    match cmd {
+        ReviewCmd::Open {
+            date,
+            agenda,
+            participants,
+        } => out.id(&c
+            .open_review(NewReview {
+                date,
+                agenda,
+                participants,
+            })
+            .await?),
+        ReviewCmd::Agenda { id, item } => {
+            c.add_agenda_item(id.clone(), item).await?;
+            out.done(&format!("added to the agenda of {id}"))
+        }
+        ReviewCmd::Change {
+            id,
+            principle,
+            statement,
+            reason,
+            guidance,
+        } => {
+            let v = c
+                .review_change(
+                    id,
+                    principle.clone(),
+                    Amendment {
+                        statement,
+                        guidance,
+                        reason,
+                    },
+                )
+                .await?;
+            out.done(&format!("{principle} is now at version {v}"))
+        }
+        ReviewCmd::Learning { id, text } => {
+            c.add_learning(id.clone(), text).await?;
+            out.done(&format!("recorded a learning in {id}"))
+        }
+        ReviewCmd::Notes { id, text } => {
+            c.edit_review_notes(id.clone(), text).await?;
+            out.done(&format!("updated the notes of {id}"))
+        }
+        ReviewCmd::Close { id, next } => {
+            c.close_review(id.clone(), next).await?;
+            out.done(&format!("closed {id}; next review on {next}"))
+        }
+        ReviewCmd::List => out.list(&c.reviews().await?, "no reviews yet", |r| {
+            format!(
+                "{}  {} [{}]  {} agenda item(s), {} change(s){}",
+                r.id,
+                r.date,
+                r.status,
+                r.agenda.len(),
+                r.changes.len(),
+                r.next_date
+                    .map(|d| format!(", next {d}"))
+                    .unwrap_or_default()
+            )
+        }),
+        ReviewCmd::Show { id } => {
+            let names = names(c).await?;
+            out.show(&c.review(id).await?, |r| print::review(r, &names))
+        }
+    }
+}
