@@ -1,1 +1,244 @@
-fn main() {}
+//! Grove's bench: prints Grove's figures beside the Automerge limits of
+//! shared/performance.md, measured side by side in this run. Never a timed test.
+//!
+//!     cargo run --release -p grove-tests --bin grove-bench -- [--sizes 10000,100000] [--log 10000]
+//!
+//! Cold opens run in a child process (this binary with `cold-open HOME`), so their memory
+//! figures are those of a fresh process.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use grove_node::core::automerge::{transaction::Transactable, Automerge, ObjType, ROOT};
+use grove_node::core::{DecisionFilter, NewDecision, NewPrinciple, NewValue, Zone};
+use grove_node::Node;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("cold-open") {
+        let home = args.get(2).context("cold-open needs a home directory")?;
+        return cold_open(Path::new(home));
+    }
+    let sizes = flag(&args, "--sizes")
+        .unwrap_or_else(|| "10000,100000".into())
+        .split(',')
+        .map(|s| s.trim().parse::<usize>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("--sizes takes numbers separated by commas")?;
+    let log_n: usize = flag(&args, "--log")
+        .map(|s| s.parse())
+        .transpose()
+        .context("--log takes a number")?
+        .unwrap_or(10_000);
+
+    println!("Grove bench — {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!();
+    println!("| figure | decisions | Grove | limit (Automerge alone) | ratio |");
+    println!("| --- | --: | --: | --: | --: |");
+    if log_n > 0 {
+        let (total, per) = log_one_by_one(log_n)?;
+        println!("| log decisions one by one (each durable before the next) | {log_n} | {total:.2} s ({per:.2} ms each) | | |");
+    }
+    for n in sizes {
+        let home = tempfile::tempdir()?;
+        let t = Instant::now();
+        seed(home.path(), n)?;
+        let seeded = t.elapsed().as_secs_f64();
+        let disk = dir_size(home.path())?;
+        let limit = automerge_limit(n)?;
+        let cold = run_cold_open(home.path())?;
+        println!("| seed a circle (demo, one batch) | {n} | {seeded:.2} s | | |");
+        println!(
+            "| cold open: core + newest month, first 50 decisions | {n} | {:.0} ms, {:.0} MB RSS | {:.0} ms (load whole doc) | {:.2} |",
+            cold.first_page_ms, cold.rss_first_mb, limit.load_ms, cold.first_page_ms / limit.load_ms
+        );
+        println!(
+            "| cold load of the whole log (every month) | {n} | {:.0} ms, {:.0} MB peak RSS | {:.0} ms | {:.2} |",
+            cold.full_ms, cold.peak_mb, limit.load_ms, cold.full_ms / limit.load_ms
+        );
+        println!("| `decision list` over the whole log (warm) | {n} | {:.0} ms | | |", cold.list_warm_ms);
+        println!("| filtered list (one team, warm) | {n} | {:.0} ms | | |", cold.filtered_ms);
+        println!(
+            "| bytes on disk per decision (sled, after compaction) | {n} | {} B | {} B (saved doc) | {:.2} |",
+            disk / n as u64,
+            limit.bytes / n,
+            (disk as f64 / n as f64) / (limit.bytes as f64 / n as f64)
+        );
+    }
+    Ok(())
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn seed(home: &Path, n: usize) -> Result<()> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let node = Node::builder().home(home).spawn()?;
+        node.demo("Bench".into(), n).await?;
+        anyhow::Ok(())
+    })?;
+    // Dropping the runtime stops the event loop and closes the store before the child opens it.
+    drop(rt);
+    Ok(())
+}
+
+fn log_one_by_one(n: usize) -> Result<(f64, f64)> {
+    let home = tempfile::tempdir()?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let node = Node::builder().home(home.path()).spawn()?;
+        node.create_circle("Log bench".into()).await?;
+        let c = node.circle(None);
+        let v = c
+            .add_value(NewValue { title: "Care".into(), statement: "We care.".into(), ..Default::default() })
+            .await?;
+        let p = c
+            .add_principle(NewPrinciple { values: vec![v], statement: "Care first.".into(), ..Default::default() })
+            .await?;
+        let team = c.add_team("Kitchen".into(), None).await?;
+        let t = Instant::now();
+        for i in 0..n {
+            c.log_decision(NewDecision {
+                team: team.clone(),
+                principles: vec![p.clone()],
+                context: format!("Situation number {i}: the landlord raised the rent again."),
+                choice: "We organised a building meeting and wrote a collective letter.".into(),
+                zone: Some(Zone::Local),
+                ..Default::default()
+            })
+            .await?;
+        }
+        let total = t.elapsed().as_secs_f64();
+        anyhow::Ok((total, total * 1000.0 / n as f64))
+    })
+}
+
+struct Cold {
+    first_page_ms: f64,
+    rss_first_mb: f64,
+    full_ms: f64,
+    list_warm_ms: f64,
+    filtered_ms: f64,
+    peak_mb: f64,
+}
+
+fn run_cold_open(home: &Path) -> Result<Cold> {
+    let exe = std::env::current_exe()?;
+    let out = std::process::Command::new(exe).arg("cold-open").arg(home).output()?;
+    if !out.status.success() {
+        bail!("cold-open failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let nums: Vec<f64> = text.split_whitespace().map(|s| s.parse()).collect::<Result<_, _>>()?;
+    let [first_page_ms, rss_first_mb, full_ms, list_warm_ms, filtered_ms, peak_mb] = nums[..] else {
+        bail!("cold-open printed {text}");
+    };
+    Ok(Cold { first_page_ms, rss_first_mb, full_ms, list_warm_ms, filtered_ms, peak_mb })
+}
+
+/// In a fresh process: open the home and show the first screen, then load everything.
+fn cold_open(home: &Path) -> Result<()> {
+    let t = Instant::now();
+    let rt = runtime()?;
+    let (first, rss_first, full, warm, filtered) = rt.block_on(async {
+        let node = Node::builder().home(home).spawn()?;
+        let c = node.circle(None);
+        let page = c.recent_decisions(DecisionFilter::default(), 50).await?;
+        let first = t.elapsed().as_secs_f64() * 1000.0;
+        if page.len() != 50 {
+            bail!("expected a first page of 50 decisions, got {}", page.len());
+        }
+        let rss_first = mem_mb("VmRSS:");
+        let t2 = Instant::now();
+        let all = c.decisions(DecisionFilter::default(), None).await?;
+        let full = first + t2.elapsed().as_secs_f64() * 1000.0;
+        let t3 = Instant::now();
+        let again = c.decisions(DecisionFilter::default(), None).await?;
+        let warm = t3.elapsed().as_secs_f64() * 1000.0;
+        if all.len() != again.len() {
+            bail!("lists disagree");
+        }
+        let team = all.first().map(|d| d.team.clone());
+        let t4 = Instant::now();
+        c.decisions(DecisionFilter { team, ..Default::default() }, None).await?;
+        let filtered = t4.elapsed().as_secs_f64() * 1000.0;
+        anyhow::Ok((first, rss_first, full, warm, filtered))
+    })?;
+    println!("{first} {rss_first} {full} {warm} {filtered} {}", mem_mb("VmHWM:"));
+    Ok(())
+}
+
+fn mem_mb(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+struct Limit {
+    load_ms: f64,
+    bytes: usize,
+}
+
+/// shared/performance.md's reference shape: one document, a root map of decisions keyed by
+/// id, each a map of 8 scalar strings (~850 B as JSON).
+fn automerge_limit(n: usize) -> Result<Limit> {
+    let mut doc = Automerge::new();
+    // Varied text, as real entries are: repeated filler would compress to nothing.
+    const WORDS: &[&str] = &[
+        "rent", "meeting", "tenants", "landlord", "letter", "food", "bank", "queue", "family",
+        "eviction", "notice", "phone", "tree", "volunteer", "assembly", "press", "police",
+        "venue", "donation", "legal", "support", "kitchen", "outreach", "we", "the", "a", "and",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut text = |len: usize| -> String {
+        (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                WORDS[(seed % WORDS.len() as u64) as usize]
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    doc.transact::<_, _, grove_node::core::automerge::AutomergeError>(|tx| {
+        for i in 0..n {
+            let d = tx.put_object(ROOT, format!("d-{i:08}").as_str(), ObjType::Map)?;
+            for f in ["team", "author", "principles", "context", "choice", "zone", "result", "created_at"] {
+                tx.put(&d, f, format!("{f} {i} {}", text(16)))?;
+            }
+        }
+        Ok(())
+    })
+    .map_err(|f| anyhow::anyhow!("{:?}", f.error))?;
+    let bytes = doc.save();
+    let t = Instant::now();
+    let loaded = Automerge::load(&bytes)?;
+    let load_ms = t.elapsed().as_secs_f64() * 1000.0;
+    drop(loaded);
+    Ok(Limit { load_ms, bytes: bytes.len() })
+}
+
+fn dir_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() { dir_size(&entry.path())? } else { meta.len() };
+    }
+    Ok(total)
+}

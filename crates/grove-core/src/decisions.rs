@@ -274,53 +274,34 @@ impl Circle {
 
     /// Decisions in the loaded shards matching `filter`, newest first.
     pub fn decisions(&self, filter: &DecisionFilter) -> Result<Vec<Decision>> {
-        let value_principles: Option<Vec<String>> = match &filter.value {
-            Some(v) => {
-                self.value(v)?;
-                Some(
-                    self.principles()?
-                        .into_iter()
-                        .filter(|p| p.values.iter().any(|pv| pv == v))
-                        .map(|p| p.id)
-                        .collect(),
-                )
-            }
-            None => None,
-        };
-        let words: Vec<String> = filter
-            .text
-            .as_deref()
-            .map(|t| t.split_whitespace().map(str::to_lowercase).collect())
-            .unwrap_or_default();
-        let situation = filter.situation.as_deref().map(|s| s.trim().to_lowercase());
+        let periods: Vec<String> = self
+            .shards()
+            .rev()
+            .map(|(p, _)| p.clone())
+            .filter(|p| {
+                filter.until.is_none_or(|u| p.as_str() <= u.period().as_str())
+                    && filter.since.is_none_or(|s| p.as_str() >= s.period().as_str())
+            })
+            .collect();
         let mut out = Vec::new();
-        for (period, doc) in self.shards().rev() {
-            if let Some(until) = filter.until {
-                if period.as_str() > until.period().as_str() {
-                    continue;
-                }
-            }
-            if let Some(since) = filter.since {
-                if period.as_str() < since.period().as_str() {
-                    continue;
-                }
-            }
-            for item in doc.map_range(ROOT, ..) {
-                if !matches!(item.value, automerge::ValueRef::Object(_)) {
-                    continue;
-                }
-                let d = read_decision(doc, &item.key, &item.id(), false);
-                if matches_filter(
-                    &d,
-                    filter,
-                    value_principles.as_deref(),
-                    &words,
-                    situation.as_deref(),
-                ) {
-                    out.push(d);
-                }
-            }
+        for p in periods {
+            out.extend(self.decisions_in(&p, filter)?);
         }
+        Ok(out)
+    }
+
+    /// Decisions of one loaded month matching `filter`, newest first (empty if not loaded).
+    pub fn decisions_in(&self, period: &str, filter: &DecisionFilter) -> Result<Vec<Decision>> {
+        let Some(doc) = self.shard(period) else {
+            return Ok(Vec::new());
+        };
+        let prepared = Prepared::new(self, filter)?;
+        let mut out: Vec<Decision> = doc
+            .map_range(ROOT, ..)
+            .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
+            .map(|item| read_decision(doc, &item.key, &item.id(), false))
+            .filter(|d| prepared.matches(d, filter))
+            .collect();
         out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         Ok(out)
     }
@@ -384,6 +365,51 @@ fn history<T: Transactable>(
     let key = format!("{HISTORY}{:013}:{member}:{tag}", now.0.max(0));
     tx.put(obj, key.as_str(), what)?;
     Ok(())
+}
+
+/// A filter with its lookups done once, not once per decision.
+struct Prepared {
+    value_principles: Option<Vec<String>>,
+    words: Vec<String>,
+    situation: Option<String>,
+}
+
+impl Prepared {
+    fn new(circle: &Circle, filter: &DecisionFilter) -> Result<Prepared> {
+        let value_principles = match &filter.value {
+            Some(v) => {
+                circle.value(v)?;
+                Some(
+                    circle
+                        .principles()?
+                        .into_iter()
+                        .filter(|p| p.values.iter().any(|pv| pv == v))
+                        .map(|p| p.id)
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        Ok(Prepared {
+            value_principles,
+            words: filter
+                .text
+                .as_deref()
+                .map(|t| t.split_whitespace().map(str::to_lowercase).collect())
+                .unwrap_or_default(),
+            situation: filter.situation.as_deref().map(|s| s.trim().to_lowercase()),
+        })
+    }
+
+    fn matches(&self, d: &Decision, f: &DecisionFilter) -> bool {
+        matches_filter(
+            d,
+            f,
+            self.value_principles.as_deref(),
+            &self.words,
+            self.situation.as_deref(),
+        )
+    }
 }
 
 fn matches_filter(

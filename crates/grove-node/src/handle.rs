@@ -6,7 +6,7 @@
 //! already sent still runs; its reply is then dropped).
 
 use grove_core::{
-    archive, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus, Ctx, Day,
+    archive, shard_doc, shard_period, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus, Ctx, Day,
     Decision, DecisionEdit, DecisionFilter, Escalation, Member, NewCommitment, NewDecision,
     NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, Proposal, Retro,
     Review, Role, Team, Value, ValueEdit,
@@ -331,6 +331,38 @@ impl CircleHandle {
             }
             Ok(all)
         })
+    }
+
+    /// The newest `limit` decisions matching the filter, loading months newest first and
+    /// stopping once it has enough: what a timeline's first screen needs on a cold start.
+    pub async fn recent_decisions(
+        &self,
+        filter: DecisionFilter,
+        limit: usize,
+    ) -> Result<Vec<Decision>> {
+        let sel = self.sel.clone();
+        self.node
+            .run(move |s| {
+                let id = s.prepare(sel.as_deref(), &Need::Core)?;
+                let mut months: Vec<String> = s
+                    .store
+                    .docs(&id)?
+                    .iter()
+                    .filter_map(|k| shard_period(k).map(str::to_string))
+                    .collect();
+                months.sort_unstable_by(|a, b| b.cmp(a));
+                let mut out = Vec::new();
+                for month in months {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    s.ensure_docs(&id, vec![shard_doc(&month)])?;
+                    out.extend(s.loaded(&id)?.decisions_in(&month, &filter)?);
+                }
+                out.truncate(limit);
+                Ok(out)
+            })
+            .await
     }
 
     // ---- escalations ----

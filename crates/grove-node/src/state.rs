@@ -127,15 +127,21 @@ impl NodeState {
             Need::ThisMonth => vec![circle_doc_for_month(self.now())],
             Need::All => self.store.docs(&id)?,
         };
-        let circle = self.loaded(&id)?;
+        self.ensure_docs(&id, wanted)?;
+        Ok(id)
+    }
+
+    /// Loads the listed documents of an open circle that are not in memory yet.
+    pub(crate) fn ensure_docs(&mut self, id: &str, wanted: Vec<String>) -> Result<()> {
+        let circle = self.loaded(id)?;
         let missing: Vec<String> = wanted
             .into_iter()
             .filter(|k| k != CORE_DOC && shard_period(k).is_some() && !circle.has_doc(k))
             .collect();
         if !missing.is_empty() {
-            self.load_shards(&id, missing)?;
+            self.load_shards(id, missing)?;
         }
-        Ok(id)
+        Ok(())
     }
 
     /// Loads shards in parallel: Automerge's load is the cost of opening a large circle, and
