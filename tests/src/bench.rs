@@ -32,7 +32,12 @@ fn main() -> Result<()> {
         .context("--log takes a number")?
         .unwrap_or(10_000);
 
-    println!("Grove bench — {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "Grove bench — {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     println!();
     println!("| figure | decisions | Grove | limit (Automerge alone) | ratio |");
     println!("| --- | --: | --: | --: | --: |");
@@ -57,8 +62,14 @@ fn main() -> Result<()> {
             "| cold load of the whole log (every month) | {n} | {:.0} ms, {:.0} MB peak RSS | {:.0} ms | {:.2} |",
             cold.full_ms, cold.peak_mb, limit.load_ms, cold.full_ms / limit.load_ms
         );
-        println!("| `decision list` over the whole log (warm) | {n} | {:.0} ms | | |", cold.list_warm_ms);
-        println!("| filtered list (one team, warm) | {n} | {:.0} ms | | |", cold.filtered_ms);
+        println!(
+            "| `decision list` over the whole log (warm) | {n} | {:.0} ms | | |",
+            cold.list_warm_ms
+        );
+        println!(
+            "| filtered list (one team, warm) | {n} | {:.0} ms | | |",
+            cold.filtered_ms
+        );
         println!(
             "| bytes on disk per decision (sled, after compaction) | {n} | {} B | {} B (saved doc) | {:.2} |",
             disk / n as u64,
@@ -70,11 +81,16 @@ fn main() -> Result<()> {
 }
 
 fn flag(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn seed(home: &Path, n: usize) -> Result<()> {
@@ -97,10 +113,18 @@ fn log_one_by_one(n: usize) -> Result<(f64, f64)> {
         node.create_circle("Log bench".into()).await?;
         let c = node.circle(None);
         let v = c
-            .add_value(NewValue { title: "Care".into(), statement: "We care.".into(), ..Default::default() })
+            .add_value(NewValue {
+                title: "Care".into(),
+                statement: "We care.".into(),
+                ..Default::default()
+            })
             .await?;
         let p = c
-            .add_principle(NewPrinciple { values: vec![v], statement: "Care first.".into(), ..Default::default() })
+            .add_principle(NewPrinciple {
+                values: vec![v],
+                statement: "Care first.".into(),
+                ..Default::default()
+            })
             .await?;
         let team = c.add_team("Kitchen".into(), None).await?;
         let t = Instant::now();
@@ -131,16 +155,30 @@ struct Cold {
 
 fn run_cold_open(home: &Path) -> Result<Cold> {
     let exe = std::env::current_exe()?;
-    let out = std::process::Command::new(exe).arg("cold-open").arg(home).output()?;
+    let out = std::process::Command::new(exe)
+        .arg("cold-open")
+        .arg(home)
+        .output()?;
     if !out.status.success() {
         bail!("cold-open failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let nums: Vec<f64> = text.split_whitespace().map(|s| s.parse()).collect::<Result<_, _>>()?;
-    let [first_page_ms, rss_first_mb, full_ms, list_warm_ms, filtered_ms, peak_mb] = nums[..] else {
+    let nums: Vec<f64> = text
+        .split_whitespace()
+        .map(|s| s.parse())
+        .collect::<Result<_, _>>()?;
+    let [first_page_ms, rss_first_mb, full_ms, list_warm_ms, filtered_ms, peak_mb] = nums[..]
+    else {
         bail!("cold-open printed {text}");
     };
-    Ok(Cold { first_page_ms, rss_first_mb, full_ms, list_warm_ms, filtered_ms, peak_mb })
+    Ok(Cold {
+        first_page_ms,
+        rss_first_mb,
+        full_ms,
+        list_warm_ms,
+        filtered_ms,
+        peak_mb,
+    })
 }
 
 /// In a fresh process: open the home and show the first screen, then load everything.
@@ -167,11 +205,21 @@ fn cold_open(home: &Path) -> Result<()> {
         }
         let team = all.first().map(|d| d.team.clone());
         let t4 = Instant::now();
-        c.decisions(DecisionFilter { team, ..Default::default() }, None).await?;
+        c.decisions(
+            DecisionFilter {
+                team,
+                ..Default::default()
+            },
+            None,
+        )
+        .await?;
         let filtered = t4.elapsed().as_secs_f64() * 1000.0;
         anyhow::Ok((first, rss_first, full, warm, filtered))
     })?;
-    println!("{first} {rss_first} {full} {warm} {filtered} {}", mem_mb("VmHWM:"));
+    println!(
+        "{first} {rss_first} {full} {warm} {filtered} {}",
+        mem_mb("VmHWM:")
+    );
     Ok(())
 }
 
@@ -199,9 +247,33 @@ fn automerge_limit(n: usize) -> Result<Limit> {
     let mut doc = Automerge::new();
     // Varied text, as real entries are: repeated filler would compress to nothing.
     const WORDS: &[&str] = &[
-        "rent", "meeting", "tenants", "landlord", "letter", "food", "bank", "queue", "family",
-        "eviction", "notice", "phone", "tree", "volunteer", "assembly", "press", "police",
-        "venue", "donation", "legal", "support", "kitchen", "outreach", "we", "the", "a", "and",
+        "rent",
+        "meeting",
+        "tenants",
+        "landlord",
+        "letter",
+        "food",
+        "bank",
+        "queue",
+        "family",
+        "eviction",
+        "notice",
+        "phone",
+        "tree",
+        "volunteer",
+        "assembly",
+        "press",
+        "police",
+        "venue",
+        "donation",
+        "legal",
+        "support",
+        "kitchen",
+        "outreach",
+        "we",
+        "the",
+        "a",
+        "and",
     ];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut text = |len: usize| -> String {
@@ -218,7 +290,16 @@ fn automerge_limit(n: usize) -> Result<Limit> {
     doc.transact::<_, _, grove_node::core::automerge::AutomergeError>(|tx| {
         for i in 0..n {
             let d = tx.put_object(ROOT, format!("d-{i:08}").as_str(), ObjType::Map)?;
-            for f in ["team", "author", "principles", "context", "choice", "zone", "result", "created_at"] {
+            for f in [
+                "team",
+                "author",
+                "principles",
+                "context",
+                "choice",
+                "zone",
+                "result",
+                "created_at",
+            ] {
                 tx.put(&d, f, format!("{f} {i} {}", text(16)))?;
             }
         }
@@ -230,7 +311,10 @@ fn automerge_limit(n: usize) -> Result<Limit> {
     let loaded = Automerge::load(&bytes)?;
     let load_ms = t.elapsed().as_secs_f64() * 1000.0;
     drop(loaded);
-    Ok(Limit { load_ms, bytes: bytes.len() })
+    Ok(Limit {
+        load_ms,
+        bytes: bytes.len(),
+    })
 }
 
 fn dir_size(dir: &Path) -> Result<u64> {
@@ -238,7 +322,11 @@ fn dir_size(dir: &Path) -> Result<u64> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let meta = entry.metadata()?;
-        total += if meta.is_dir() { dir_size(&entry.path())? } else { meta.len() };
+        total += if meta.is_dir() {
+            dir_size(&entry.path())?
+        } else {
+            meta.len()
+        };
     }
     Ok(total)
 }

@@ -279,8 +279,12 @@ impl Circle {
             .rev()
             .map(|(p, _)| p.clone())
             .filter(|p| {
-                filter.until.is_none_or(|u| p.as_str() <= u.period().as_str())
-                    && filter.since.is_none_or(|s| p.as_str() >= s.period().as_str())
+                filter
+                    .until
+                    .is_none_or(|u| p.as_str() <= u.period().as_str())
+                    && filter
+                        .since
+                        .is_none_or(|s| p.as_str() >= s.period().as_str())
             })
             .collect();
         let mut out = Vec::new();

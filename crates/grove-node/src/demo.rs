@@ -138,9 +138,9 @@ const ZONES: &[(Zone, u32)] = &[
 ];
 
 pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<CircleInfo> {
-    let mut rng = StdRng::seed_from_u64(0x67_72_6f_76_65);
+    let mut rng = StdRng::seed_from_u64(0x0067_726f_7665);
     // Ids draw from their own stream so choosing content and naming entities do not contend.
-    let mut id_rng = StdRng::seed_from_u64(0x69_64);
+    let mut id_rng = StdRng::seed_from_u64(0x6964);
     let now = s.now();
     let start = Timestamp(now.0 - 365 * DAY_MS);
     let me = s.identity.member();

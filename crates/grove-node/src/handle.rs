@@ -6,10 +6,10 @@
 //! already sent still runs; its reply is then dropped).
 
 use grove_core::{
-    archive, shard_doc, shard_period, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus, Ctx, Day,
-    Decision, DecisionEdit, DecisionFilter, Escalation, Member, NewCommitment, NewDecision,
-    NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, Proposal, Retro,
-    Review, Role, Team, Value, ValueEdit,
+    archive, shard_doc, shard_period, Amendment, Answer, Circle, CircleInfo, Commitment,
+    CommitmentStatus, Ctx, Day, Decision, DecisionEdit, DecisionFilter, Escalation, Member,
+    NewCommitment, NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue,
+    Outcome, Proposal, Retro, Review, Role, Team, Value, ValueEdit,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
