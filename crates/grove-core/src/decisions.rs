@@ -269,7 +269,7 @@ impl Circle {
         let doc = self
             .shard(&period)
             .ok_or_else(|| CoreError::not_found("decision", id))?;
-        Ok(read_decision(doc, id, &obj, true))
+        Ok(read_decision(doc, id, &obj))
     }
 
     /// Decisions in the loaded shards matching `filter`, newest first.
@@ -300,10 +300,19 @@ impl Circle {
             return Ok(Vec::new());
         };
         let prepared = Prepared::new(self, filter)?;
-        let mut out: Vec<Decision> = doc
-            .map_range(ROOT, ..)
-            .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
-            .map(|item| read_decision(doc, &item.key, &item.id(), false))
+        let automerge::hydrate::Value::Map(root) = doc.hydrate(None) else {
+            return Err(CoreError::Corrupt(format!("decision shard {period} is not a map")));
+        };
+        let mut out: Vec<Decision> = root
+            .iter()
+            .filter_map(|(id, mv)| match &mv.value {
+                automerge::hydrate::Value::Map(m) => {
+                    let f = Fields::hydrated(m);
+                    let conflicts = conflict_names(&f);
+                    Some(decision_from(doc, id, f, conflicts))
+                }
+                _ => None,
+            })
             .filter(|d| prepared.matches(d, filter))
             .collect();
         out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
@@ -459,8 +468,25 @@ fn matches_filter(
     true
 }
 
-fn read_decision<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId, with_conflicts: bool) -> Decision {
+fn read_decision<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Decision {
     let f = Fields::read(doc, obj);
+    let conflicts = f.conflicts(doc, obj, EDITABLE);
+    decision_from(doc, id, f, conflicts)
+}
+
+/// Listing marks conflicts cheaply: the field names only; `show` gives the values.
+fn conflict_names(f: &Fields) -> Vec<Conflict> {
+    EDITABLE
+        .iter()
+        .filter(|k| f.is_conflicted(k))
+        .map(|k| Conflict {
+            field: (*k).to_string(),
+            values: Vec::new(),
+        })
+        .collect()
+}
+
+fn decision_from<D: ReadDoc>(doc: &D, id: &str, f: Fields, conflicts: Vec<Conflict>) -> Decision {
     let result = match (f.opt_str("result_text"), f.opt_str("result_outcome")) {
         (Some(text), Some(outcome)) => Some(DecisionResult {
             text,
@@ -498,7 +524,7 @@ fn read_decision<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId, with_conflicts: boo
         id: id.to_string(),
         team: f.str("team"),
         author: f.str("author"),
-        principles: fields::str_list(doc, f.obj("principles")),
+        principles: f.list(doc, "principles"),
         context: f.str("context"),
         choice: f.str("choice"),
         zone: Zone::from_stored(&f.str("zone"), Zone::Local),
@@ -516,18 +542,6 @@ fn read_decision<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId, with_conflicts: boo
         links: f.prefixed(LINK).into_iter().map(|(k, _)| k).collect(),
         readers,
         history,
-        conflicts: if with_conflicts {
-            f.conflicts(doc, obj, EDITABLE)
-        } else {
-            // Listing marks conflicts cheaply: the field names only, values on `show`.
-            EDITABLE
-                .iter()
-                .filter(|k| f.is_conflicted(k))
-                .map(|k| Conflict {
-                    field: (*k).to_string(),
-                    values: Vec::new(),
-                })
-                .collect()
-        },
+        conflicts,
     }
 }
