@@ -15,7 +15,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GROVE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // automerge logs its own load failures at ERROR; the error we print already
+                // carries that text, and a second, differently shaped line confuses scripts.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,automerge=off")),
         )
         .with_writer(std::io::stderr)
         .init();

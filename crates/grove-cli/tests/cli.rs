@@ -1,0 +1,1774 @@
+//! The `grove` binary as a user and a script see it: every command, its `--json` shape, the
+//! effect it leaves for later commands, exit codes (0 ok, 1 failed, 2 usage) and one-line
+//! `error:` messages. One test binary on purpose: each extra one costs a link on small CI
+//! machines. Tests are scenarios sharing a circle, because each run of `grove` costs a process.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value as Json;
+use tempfile::TempDir;
+
+/// One Grove home in a temp directory, and ways to run `grove` on it.
+struct Grove {
+    dir: TempDir,
+}
+
+impl Grove {
+    fn new() -> Grove {
+        Grove {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// A file path next to the home, for exports.
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("grove").unwrap();
+        // The user's real home must never leak into a test, nor a test into it.
+        cmd.env_remove("GROVE_HOME")
+            .env_remove("GROVE_LOG")
+            .arg("--home")
+            .arg(self.home())
+            .args(args);
+        cmd
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "`grove {}` should succeed, got {:?}; stderr: {stderr}",
+            args.join(" "),
+            out.status.code()
+        );
+        assert!(!stderr.contains("panicked"), "panic in {args:?}: {stderr}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command with `--json` that must succeed; returns its parsed stdout.
+    fn json(&self, args: &[&str]) -> Json {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.ok(&all);
+        serde_json::from_str(&out).unwrap_or_else(|e| {
+            panic!(
+                "`grove {}` printed invalid JSON ({e}): {out}",
+                all.join(" ")
+            )
+        })
+    }
+
+    /// A `--json` list command: the output must be an array.
+    fn list(&self, args: &[&str]) -> Vec<Json> {
+        match self.json(args) {
+            Json::Array(items) => items,
+            other => panic!(
+                "`grove {}` should print a JSON array, got {other}",
+                args.join(" ")
+            ),
+        }
+    }
+
+    /// A create command: `--json` prints `{"id": ...}`; returns the id.
+    fn create(&self, args: &[&str]) -> String {
+        let v = self.json(args);
+        let id = v["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("`grove {}` should print an id, got {v}", args.join(" ")));
+        assert!(!id.is_empty(), "an empty id from {args:?}");
+        id.to_string()
+    }
+
+    /// A change with nothing to return: `--json` prints `{"ok": true, "message": ...}`.
+    fn done(&self, args: &[&str]) -> String {
+        let v = self.json(args);
+        assert_eq!(v["ok"], true, "{args:?} printed {v}");
+        v["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{args:?} printed no message: {v}"))
+            .to_string()
+    }
+
+    /// Runs a command that must fail with `code`; returns stderr after checking it is a
+    /// message starting with `error:` (one line unless clap adds its usage block) and no panic.
+    fn fail(&self, code: i32, args: &[&str]) -> String {
+        let out = self.cmd(args).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "`grove {}` should exit {code}; stderr: {stderr}",
+            args.join(" ")
+        );
+        assert!(!stderr.contains("panicked"), "panic in {args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: "),
+            "stderr of {args:?} should start with `error: `: {stderr}"
+        );
+        if code == 1 {
+            assert_eq!(
+                stderr.trim_end().lines().count(),
+                1,
+                "a failure of {args:?} should be one line: {stderr}"
+            );
+        }
+        assert!(
+            out.stdout.is_empty(),
+            "a failing {args:?} should print nothing on stdout"
+        );
+        stderr
+    }
+
+    fn me(&self) -> String {
+        self.json(&["member", "me"])["member"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+fn ids(items: &[Json]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn strs(v: &Json) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A circle with one value, one principle derived from it and one team.
+struct Basics {
+    value: String,
+    principle: String,
+    team: String,
+}
+
+fn basics(g: &Grove) -> Basics {
+    g.create(&["circle", "create", "Test circle"]);
+    let value = g.create(&[
+        "value",
+        "add",
+        "--title",
+        "Care",
+        "--statement",
+        "We look after each other.",
+    ]);
+    let principle = g.create(&[
+        "principle",
+        "add",
+        "--value",
+        &value,
+        "--statement",
+        "Ask before acting for someone.",
+    ]);
+    let team = g.create(&["team", "add", "Kitchen"]);
+    Basics {
+        value,
+        principle,
+        team,
+    }
+}
+
+fn log(g: &Grove, team: &str, principle: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "decision",
+        "log",
+        "--team",
+        team,
+        "--principle",
+        principle,
+        "--context",
+        "Something happened.",
+        "--choice",
+        "We did something.",
+    ];
+    args.extend_from_slice(extra);
+    g.create(&args)
+}
+
+#[test]
+fn circles_members_and_teams() {
+    let g = Grove::new();
+    assert!(
+        g.list(&["circle", "list"]).is_empty(),
+        "a new home has no circles"
+    );
+    g.ok(&["circle", "list"]);
+
+    let id = g.create(&["circle", "create", "Tenants"]);
+    let circles = g.list(&["circle", "list"]);
+    assert_eq!(ids(&circles), vec![id.clone()]);
+    assert_eq!(circles[0]["name"], "Tenants");
+    assert_eq!(circles[0]["members"], 1, "the creator is the only member");
+    assert_eq!(circles[0]["values"], 0);
+    let show = g.json(&["circle", "show"]);
+    assert_eq!(show["id"], id.as_str());
+    assert_eq!(show["name"], "Tenants");
+    let me = g.json(&["member", "me"]);
+    let member = me["member"].as_str().unwrap().to_string();
+    assert!(!me["device"].as_str().unwrap().is_empty());
+    assert_eq!(show["created_by"], member.as_str());
+
+    // Human output of a create command is the bare id, so scripts can capture it.
+    let human = g.ok(&["team", "add", "Outreach", "--domain", "Door-knocking"]);
+    let outreach = human.trim().to_string();
+    assert!(!outreach.contains(' ') && !outreach.is_empty(), "{human}");
+
+    g.done(&["member", "rename", "Noor"]);
+    assert_eq!(g.json(&["member", "me"])["name"], "Noor");
+    let members = g.list(&["member", "list"]);
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0]["id"], member.as_str());
+    assert_eq!(
+        members[0]["name"], "Noor",
+        "renaming reaches the circle's member list"
+    );
+    g.fail(1, &["member", "rename", "  "]);
+
+    let kitchen = g.create(&["team", "add", "Kitchen", "--domain", "Meals"]);
+    g.fail(1, &["team", "add", "kitchen"]); // names are unique regardless of case
+    let teams = g.list(&["team", "list"]);
+    assert_eq!(
+        sorted(ids(&teams)),
+        sorted(vec![kitchen.clone(), outreach.clone()])
+    );
+    let k = teams.iter().find(|t| t["id"] == kitchen.as_str()).unwrap();
+    assert_eq!(k["name"], "Kitchen");
+    assert_eq!(k["domain"], "Meals");
+    assert!(strs(&k["members"]).is_empty());
+
+    g.done(&["team", "join", &kitchen]);
+    g.done(&["team", "join", &outreach, "--member", &member]);
+    let teams = g.list(&["team", "list"]);
+    for t in &teams {
+        assert_eq!(strs(&t["members"]), vec![member.clone()], "{t}");
+    }
+    let mine = strs(&g.list(&["member", "list"])[0]["teams"]);
+    assert_eq!(
+        sorted(mine),
+        sorted(vec![kitchen.clone(), outreach.clone()])
+    );
+
+    g.done(&["team", "leave", &kitchen]);
+    let teams = g.list(&["team", "list"]);
+    let k = teams.iter().find(|t| t["id"] == kitchen.as_str()).unwrap();
+    assert!(strs(&k["members"]).is_empty(), "left the team: {k}");
+    let err = g.fail(1, &["team", "leave", &kitchen]);
+    assert!(err.contains("not in team"), "{err}");
+    g.fail(1, &["team", "join", &kitchen, "--member", "m-nobody"]);
+}
+
+#[test]
+fn values_and_principles_with_their_history() {
+    let g = Grove::new();
+    g.create(&["circle", "create", "Values"]);
+    let care = g.create(&[
+        "value",
+        "add",
+        "--title",
+        "Care",
+        "--statement",
+        "We look after each other.",
+        "--protect",
+        "Dignity",
+        "--refuse",
+        "Charity with conditions",
+        "--example",
+        "Share food",
+        "--example",
+        "Ask first",
+    ]);
+    let v = g.json(&["value", "show", &care]);
+    assert_eq!(v["title"], "Care");
+    assert_eq!(v["statement"], "We look after each other.");
+    assert_eq!(v["protect"], "Dignity");
+    assert_eq!(v["refuse"], "Charity with conditions");
+    assert_eq!(strs(&v["examples"]), vec!["Share food", "Ask first"]);
+    assert_eq!(v["status"], "active");
+    assert_eq!(v["author"], g.me().as_str());
+
+    g.done(&[
+        "value",
+        "edit",
+        &care,
+        "--title",
+        "Mutual care",
+        "--refuse",
+        "Pity",
+    ]);
+    let v = g.json(&["value", "show", &care]);
+    assert_eq!(v["title"], "Mutual care");
+    assert_eq!(v["refuse"], "Pity");
+    assert_eq!(
+        v["statement"], "We look after each other.",
+        "untouched fields stay"
+    );
+    g.fail(1, &["value", "edit", &care]); // nothing to change
+
+    let safety = g.create(&[
+        "value",
+        "add",
+        "--title",
+        "Safety",
+        "--statement",
+        "No one is exposed.",
+    ]);
+    assert_eq!(
+        ids(&g.list(&["value", "list"])),
+        vec![care.clone(), safety.clone()]
+    );
+
+    let p1 = g.create(&[
+        "principle",
+        "add",
+        "--value",
+        &care,
+        "--statement",
+        "Ask what people need.",
+        "--guidance",
+        "Listen first.",
+    ]);
+    let p = g.json(&["principle", "show", &p1]);
+    assert_eq!(p["statement"], "Ask what people need.");
+    assert_eq!(p["guidance"], "Listen first.");
+    assert_eq!(strs(&p["values"]), vec![care.clone()]);
+    assert_eq!(p["status"], "active");
+    assert_eq!(p["citations"], 0);
+    assert_eq!(p["versions"].as_array().unwrap().len(), 1);
+
+    let amended = g.json(&[
+        "principle",
+        "amend",
+        &p1,
+        "--statement",
+        "Ask what people need, then act.",
+        "--reason",
+        "Asking alone helped no one.",
+    ]);
+    assert_eq!(amended["id"], p1.as_str());
+    assert_eq!(amended["version"], 2);
+    let p = g.json(&["principle", "show", &p1]);
+    assert_eq!(p["statement"], "Ask what people need, then act.");
+    let versions = p["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2, "the old version is kept: {p}");
+    assert_eq!(versions[0]["statement"], "Ask what people need.");
+    assert_eq!(versions[1]["version"], 2);
+    assert_eq!(versions[1]["reason"], "Asking alone helped no one.");
+    g.fail(
+        1,
+        &[
+            "principle",
+            "amend",
+            &p1,
+            "--statement",
+            "x",
+            "--reason",
+            " ",
+        ],
+    );
+    g.fail(2, &["principle", "amend", &p1, "--statement", "x"]); // --reason is required
+
+    // Both values: still has an active value when one is retired.
+    let p2 = g.create(&[
+        "principle",
+        "add",
+        "--value",
+        &care,
+        "--value",
+        &safety,
+        "--statement",
+        "Two people go together.",
+    ]);
+    let p3 = g.create(&[
+        "principle",
+        "add",
+        "--value",
+        &safety,
+        "--statement",
+        "Keep names private.",
+    ]);
+    let p4 = g.create(&[
+        "principle",
+        "add",
+        "--value",
+        &safety,
+        "--statement",
+        "Keep names and addresses private.",
+        "--supersedes",
+        &p3,
+    ]);
+    let old = g.json(&["principle", "show", &p3]);
+    assert_eq!(old["status"], "retired");
+    assert_eq!(old["superseded_by"], p4.as_str());
+    assert_eq!(
+        g.json(&["principle", "show", &p4])["supersedes"],
+        p3.as_str()
+    );
+
+    let p5 = g.create(&[
+        "principle",
+        "add",
+        "--value",
+        &safety,
+        "--statement",
+        "Meet in public places.",
+    ]);
+    g.done(&["principle", "supersede", &p5, "--by", &p2]);
+    let p = g.json(&["principle", "show", &p5]);
+    assert_eq!(p["status"], "retired");
+    assert_eq!(p["superseded_by"], p2.as_str());
+    assert_eq!(
+        g.json(&["principle", "show", &p2])["supersedes"],
+        p5.as_str()
+    );
+
+    let p6 = g.create(&[
+        "principle",
+        "add",
+        "--value",
+        &care,
+        "--statement",
+        "Cook for everyone.",
+    ]);
+    g.done(&[
+        "principle",
+        "retire",
+        &p6,
+        "--reason",
+        "We closed the kitchen.",
+    ]);
+    let p = g.json(&["principle", "show", &p6]);
+    assert_eq!(p["status"], "retired");
+    assert_eq!(p["retired_reason"], "We closed the kitchen.");
+    g.fail(1, &["principle", "retire", &p6, "--reason", "again"]);
+    g.fail(2, &["principle", "retire", &p6]); // --reason is required
+
+    let list = g.list(&["principle", "list"]);
+    assert_eq!(
+        sorted(ids(&list)),
+        sorted(vec![p1.clone(), p2.clone(), p3, p4.clone(), p5, p6])
+    );
+    assert!(list.iter().all(|p| p["citations"].is_number()), "{list:?}");
+
+    // Retiring Safety leaves p4 without an active value (under review); p2 still has Care.
+    let msg = g.done(&["value", "retire", &safety]);
+    assert!(
+        msg.contains(&p4),
+        "the message names what went under review: {msg}"
+    );
+    assert_eq!(g.json(&["value", "show", &safety])["status"], "retired");
+    assert_eq!(
+        g.json(&["principle", "show", &p4])["status"],
+        "under-review"
+    );
+    assert_eq!(g.json(&["principle", "show", &p2])["status"], "active");
+    g.fail(1, &["value", "retire", &safety]);
+
+    let err = g.fail(
+        1,
+        &["principle", "add", "--value", &safety, "--statement", "New"],
+    );
+    assert!(err.contains("retired"), "{err}");
+    let err = g.fail(
+        1,
+        &["value", "add", "--title", "Honesty", "--statement", "   "],
+    );
+    assert!(err.contains("statement cannot be empty"), "{err}");
+    let err = g.fail(
+        1,
+        &["principle", "add", "--value", &care, "--statement", ""],
+    );
+    assert!(err.contains("cannot be empty"), "{err}");
+    g.fail(2, &["principle", "add", "--statement", "No value"]);
+    g.fail(2, &["value", "add", "--title", "No statement"]);
+}
+
+#[test]
+fn decisions_every_command_and_filter() {
+    let g = Grove::new();
+    let b = basics(&g);
+    let me = g.me();
+    let other_value = g.create(&[
+        "value",
+        "add",
+        "--title",
+        "Honesty",
+        "--statement",
+        "We say what happened.",
+    ]);
+    let other_principle = g.create(&[
+        "principle",
+        "add",
+        "--value",
+        &other_value,
+        "--statement",
+        "Record results.",
+    ]);
+    let comms = g.create(&["team", "add", "Comms"]);
+
+    let d1 = g.create(&[
+        "decision",
+        "log",
+        "--team",
+        &b.team,
+        "--principle",
+        &b.principle,
+        "--context",
+        "The boiler in block C broke.",
+        "--choice",
+        "Call the plumber ourselves.",
+        "--situation",
+        "Repair-Request",
+        "--result-due",
+        "2031-02-03",
+    ]);
+    let d2 = g.create(&[
+        "decision",
+        "log",
+        "--team",
+        &comms,
+        "--principle",
+        &other_principle,
+        "--context",
+        "A journalist asked for photos.",
+        "--choice",
+        "No faces in pictures.",
+        "--zone",
+        "principle-check",
+        "--situation",
+        "press-request",
+    ]);
+    let d3 = g.create(&[
+        "decision",
+        "log",
+        "--team",
+        &b.team,
+        "--principle",
+        &other_principle,
+        "--principle",
+        &b.principle,
+        "--context",
+        "Police came to the meeting.",
+        "--choice",
+        "We ended the meeting.",
+        "--zone",
+        "centre-intervention",
+        "--unsure-zone",
+    ]);
+
+    let all = g.list(&["decision", "list"]);
+    assert_eq!(
+        sorted(ids(&all)),
+        sorted(vec![d1.clone(), d2.clone(), d3.clone()])
+    );
+    for d in &all {
+        for key in [
+            "id",
+            "team",
+            "author",
+            "principles",
+            "context",
+            "choice",
+            "zone",
+            "status",
+            "result",
+            "created_at",
+        ] {
+            assert!(d.get(key).is_some(), "a listed decision lacks `{key}`: {d}");
+        }
+        assert_eq!(d["author"], me.as_str());
+        assert_eq!(d["status"], "open");
+        assert!(d["result"].is_null());
+    }
+    let first = all.iter().find(|d| d["id"] == d1.as_str()).unwrap();
+    assert_eq!(first["team"], b.team.as_str());
+    assert_eq!(strs(&first["principles"]), vec![b.principle.clone()]);
+    assert_eq!(first["context"], "The boiler in block C broke.");
+    assert_eq!(first["choice"], "Call the plumber ourselves.");
+    assert_eq!(first["zone"], "local", "local is the default zone");
+    assert_eq!(
+        first["situation"], "repair-request",
+        "situation keys are lower-cased"
+    );
+    assert_eq!(first["result_due"], "2031-02-03");
+    let third = g.json(&["decision", "show", &d3]);
+    assert_eq!(third["zone"], "centre-intervention");
+    assert_eq!(third["zone_unsure"], true);
+    assert_eq!(strs(&third["principles"]).len(), 2);
+
+    // Newest first; --limit keeps the head of that order.
+    let created: Vec<&str> = all
+        .iter()
+        .map(|d| d["created_at"].as_str().unwrap())
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] >= w[1]), "{created:?}");
+    let limited = g.list(&["decision", "list", "--limit", "2"]);
+    assert_eq!(ids(&limited), ids(&all)[..2].to_vec());
+
+    // result
+    let msg = g.done(&[
+        "decision",
+        "result",
+        &d1,
+        "--text",
+        "The plumber fixed it within a day.",
+        "--outcome",
+        "worked",
+    ]);
+    assert!(msg.contains(&d1), "{msg}");
+    let d = g.json(&["decision", "show", &d1]);
+    assert_eq!(d["status"], "resulted");
+    assert_eq!(d["result"]["outcome"], "worked");
+    assert_eq!(d["result"]["text"], "The plumber fixed it within a day.");
+    assert_eq!(d["result"]["by"], me.as_str());
+    g.fail(
+        2,
+        &[
+            "decision",
+            "result",
+            &d1,
+            "--text",
+            "x",
+            "--outcome",
+            "great",
+        ],
+    );
+    g.fail(
+        1,
+        &[
+            "decision",
+            "result",
+            &d1,
+            "--text",
+            " ",
+            "--outcome",
+            "mixed",
+        ],
+    );
+
+    // read: once marks, twice is a no-op that keeps the first reading.
+    g.done(&["decision", "read", &d2]);
+    let readers = g.json(&["decision", "show", &d2])["readers"].clone();
+    assert_eq!(readers.as_array().unwrap().len(), 1);
+    assert_eq!(readers[0]["member"], me.as_str());
+    let again = g.done(&["decision", "read", &d2]);
+    assert!(again.contains("already"), "{again}");
+    assert_eq!(g.json(&["decision", "show", &d2])["readers"], readers);
+
+    // link
+    g.done(&["decision", "link", &d3, &d2]);
+    let d = g.json(&["decision", "show", &d3]);
+    assert_eq!(strs(&d["links"]), vec![d2.clone()]);
+    let history: Vec<String> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["what"].as_str().unwrap().to_string())
+        .collect();
+    assert!(history.iter().any(|h| h.contains(&d2)), "{history:?}");
+    g.fail(1, &["decision", "link", &d3, &d3]);
+    g.fail(1, &["decision", "link", &d3, "d-209901-nothere"]);
+
+    // edit
+    g.done(&[
+        "decision",
+        "edit",
+        &d2,
+        "--choice",
+        "No faces, no names.",
+        "--situation",
+        "Press",
+    ]);
+    let d = g.json(&["decision", "show", &d2]);
+    assert_eq!(d["choice"], "No faces, no names.");
+    assert_eq!(d["situation"], "press");
+    assert_eq!(d["context"], "A journalist asked for photos.");
+    assert!(
+        d["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["what"].as_str().unwrap().contains("choice")),
+        "the edit is in the history: {d}"
+    );
+    g.fail(1, &["decision", "edit", &d2]);
+    g.fail(1, &["decision", "edit", &d2, "--context", "  "]);
+
+    // Human `show` names the reader and the result.
+    let human = g.ok(&["decision", "show", &d1]);
+    assert!(human.contains("worked"), "{human}");
+    assert!(human.contains("read by:"), "{human}");
+
+    // Every filter.
+    let filter = |args: &[&str]| {
+        let mut all = vec!["decision", "list"];
+        all.extend_from_slice(args);
+        sorted(ids(&g.list(&all)))
+    };
+    let both = |a: &String, b: &String| sorted(vec![a.clone(), b.clone()]);
+    assert_eq!(filter(&["--team", &b.team]), both(&d1, &d3));
+    assert_eq!(filter(&["--team", &comms]), vec![d2.clone()]);
+    assert_eq!(filter(&["--principle", &b.principle]), both(&d1, &d3));
+    assert_eq!(filter(&["--principle", &other_principle]), both(&d2, &d3));
+    assert_eq!(filter(&["--value", &b.value]), both(&d1, &d3));
+    assert_eq!(filter(&["--value", &other_value]), both(&d2, &d3));
+    assert_eq!(filter(&["--zone", "local"]), vec![d1.clone()]);
+    assert_eq!(filter(&["--zone", "principle-check"]), vec![d2.clone()]);
+    assert_eq!(filter(&["--zone", "centre-intervention"]), vec![d3.clone()]);
+    assert!(filter(&["--zone", "centre-awareness"]).is_empty());
+    assert_eq!(filter(&["--status", "resulted"]), vec![d1.clone()]);
+    assert_eq!(filter(&["--status", "open"]), both(&d2, &d3));
+    assert_eq!(filter(&["--author", &me]).len(), 3);
+    assert!(filter(&["--author", "m-someoneelse"]).is_empty());
+    assert_eq!(filter(&["--situation", "repair-request"]), vec![d1.clone()]);
+    assert_eq!(filter(&["--situation", "PRESS"]), vec![d2.clone()]);
+    assert_eq!(filter(&["--unread"]), both(&d1, &d3));
+    assert_eq!(filter(&["--search", "boiler"]), vec![d1.clone()]);
+    assert_eq!(
+        filter(&["--search", "PLUMBER day"]),
+        vec![d1.clone()],
+        "all words, any case, result text included"
+    );
+    assert!(filter(&["--search", "boiler journalist"]).is_empty());
+    assert_eq!(filter(&["--limit", "1"]).len(), 1);
+    assert!(filter(&["--limit", "0"]).is_empty());
+    let today = &first["created_at"].as_str().unwrap()[..10];
+    assert_eq!(filter(&["--since", today]).len(), 3);
+    assert_eq!(
+        filter(&["--until", today]).len(),
+        3,
+        "--until includes the whole day"
+    );
+    assert_eq!(
+        filter(&["--since", "2000-01-01", "--until", "2000-12-31"]),
+        Vec::<String>::new()
+    );
+    assert!(filter(&["--since", "2999-01-01"]).is_empty());
+    assert_eq!(
+        filter(&["--team", &b.team, "--zone", "local", "--status", "resulted"]),
+        vec![d1.clone()],
+        "filters combine"
+    );
+
+    // The principle's citation count follows the log.
+    assert_eq!(g.json(&["principle", "show", &b.principle])["citations"], 2);
+
+    // Citing a retired principle points at its successor.
+    let successor = g.create(&[
+        "principle",
+        "add",
+        "--value",
+        &b.value,
+        "--statement",
+        "Ask, then act.",
+        "--supersedes",
+        &b.principle,
+    ]);
+    let err = g.fail(
+        1,
+        &[
+            "decision",
+            "log",
+            "--team",
+            &b.team,
+            "--principle",
+            &b.principle,
+            "--context",
+            "c",
+            "--choice",
+            "c",
+        ],
+    );
+    assert!(err.contains("retired") && err.contains(&successor), "{err}");
+
+    // Usage errors exit 2; bad input that clap cannot see exits 1.
+    g.fail(
+        2,
+        &[
+            "decision",
+            "log",
+            "--team",
+            &b.team,
+            "--context",
+            "c",
+            "--choice",
+            "c",
+        ],
+    );
+    let err = g.fail(
+        2,
+        &[
+            "decision",
+            "log",
+            "--team",
+            &b.team,
+            "--principle",
+            &successor,
+            "--context",
+            "c",
+            "--choice",
+            "c",
+            "--zone",
+            "centre",
+        ],
+    );
+    assert!(
+        err.contains("centre-awareness"),
+        "the error lists the zones: {err}"
+    );
+    let err = g.fail(2, &["decision", "list", "--since", "2025-13-01"]);
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+    g.fail(2, &["decision", "list", "--until", "yesterday"]);
+    g.fail(2, &["decision", "list", "--status", "closed"]);
+    g.fail(2, &["decision", "list", "--limit", "-1"]);
+    g.fail(
+        2,
+        &[
+            "decision",
+            "log",
+            "--team",
+            &b.team,
+            "--principle",
+            &successor,
+            "--context",
+            "c",
+            "--choice",
+            "c",
+            "--result-due",
+            "03/02/2031",
+        ],
+    );
+    g.fail(
+        1,
+        &[
+            "decision",
+            "log",
+            "--team",
+            "t-nope",
+            "--principle",
+            &successor,
+            "--context",
+            "c",
+            "--choice",
+            "c",
+        ],
+    );
+    let err = g.fail(
+        1,
+        &[
+            "decision",
+            "log",
+            "--team",
+            &b.team,
+            "--principle",
+            &successor,
+            "--context",
+            " ",
+            "--choice",
+            "c",
+        ],
+    );
+    assert!(err.contains("context cannot be empty"), "{err}");
+    g.fail(1, &["decision", "list", "--value", "v-nope"]);
+}
+
+#[test]
+fn escalations_and_proposals() {
+    let g = Grove::new();
+    let b = basics(&g);
+    let me = g.me();
+
+    // Only centre zones escalate.
+    log(&g, &b.team, &b.principle, &["--zone", "principle-check"]);
+    assert!(g.list(&["escalation", "list"]).is_empty());
+    let aware = log(&g, &b.team, &b.principle, &["--zone", "centre-awareness"]);
+    let urgent = log(
+        &g,
+        &b.team,
+        &b.principle,
+        &["--zone", "centre-intervention"],
+    );
+    let list = g.list(&["escalation", "list"]);
+    assert_eq!(list.len(), 2);
+    let find = |list: &[Json], decision: &str| -> Json {
+        list.iter()
+            .find(|e| e["decision"] == decision)
+            .unwrap_or_else(|| panic!("no escalation for {decision}: {list:?}"))
+            .clone()
+    };
+    let e1 = find(&list, &aware);
+    let e2 = find(&list, &urgent);
+    assert_eq!(e1["zone"], "centre-awareness");
+    assert_eq!(e2["zone"], "centre-intervention");
+    assert_eq!(e1["status"], "open");
+    assert_eq!(e1["raised_by"], me.as_str());
+    let (e1, e2) = (
+        e1["id"].as_str().unwrap().to_string(),
+        e2["id"].as_str().unwrap().to_string(),
+    );
+
+    g.done(&["escalation", "ack", &e1]);
+    let e = find(&g.list(&["escalation", "list"]), &aware);
+    assert_eq!(e["status"], "acknowledged");
+    assert_eq!(e["acknowledged_by"], me.as_str());
+    g.fail(1, &["escalation", "ack", &e1]);
+    g.done(&[
+        "escalation",
+        "resolve",
+        &e2,
+        "--response",
+        "Stewards are on it.",
+    ]);
+    let e = find(&g.list(&["escalation", "list"]), &urgent);
+    assert_eq!(e["status"], "resolved");
+    assert_eq!(e["response"], "Stewards are on it.");
+    assert!(
+        !e["acknowledged_at"].is_null(),
+        "resolving also acknowledges"
+    );
+    g.fail(1, &["escalation", "resolve", &e2, "--response", "again"]);
+    g.fail(1, &["escalation", "resolve", &e1, "--response", " "]);
+    g.fail(2, &["escalation", "resolve", &e1]);
+    assert_eq!(
+        ids(&g.list(&["escalation", "list", "--status", "acknowledged"])),
+        vec![e1]
+    );
+    assert_eq!(
+        ids(&g.list(&["escalation", "list", "--status", "resolved"])),
+        vec![e2]
+    );
+    assert!(g
+        .list(&["escalation", "list", "--status", "open"])
+        .is_empty());
+    g.fail(2, &["escalation", "list", "--status", "pending"]);
+
+    // A general proposal through objection, resolution and consent.
+    let general = g.create(&[
+        "proposal",
+        "open",
+        "--title",
+        "Meet on Tuesdays",
+        "--body",
+        "Mondays clash with the food bank.",
+    ]);
+    let err = g.fail(
+        1,
+        &["proposal", "respond", &general, "--answer", "objection"],
+    );
+    assert!(err.contains("reason"), "{err}");
+    g.fail(1, &["proposal", "respond", &general, "--answer", "concern"]);
+    g.fail(2, &["proposal", "respond", &general, "--answer", "maybe"]);
+    g.done(&[
+        "proposal",
+        "respond",
+        &general,
+        "--answer",
+        "objection",
+        "--reason",
+        "Tuesdays I work late.",
+    ]);
+    let err = g.fail(1, &["proposal", "pass", &general]);
+    assert!(
+        err.contains("objection") && err.contains("Tuesdays I work late."),
+        "names the standing objection: {err}"
+    );
+    let p = g.json(&["proposal", "show", &general]);
+    assert_eq!(p["status"], "open");
+    assert_eq!(p["responses"][0]["answer"], "objection");
+    g.done(&[
+        "proposal",
+        "resolve",
+        &general,
+        "--member",
+        &me,
+        "--note",
+        "We start at 8pm.",
+    ]);
+    let p = g.json(&["proposal", "show", &general]);
+    assert_eq!(p["responses"][0]["resolution"], "We start at 8pm.");
+    g.fail(
+        1,
+        &[
+            "proposal", "resolve", &general, "--member", &me, "--note", "twice",
+        ],
+    );
+    let err = g.fail(1, &["proposal", "pass", &general]);
+    assert!(err.contains("consent"), "passing needs a consent: {err}");
+    g.done(&["proposal", "respond", &general, "--answer", "consent"]);
+    g.done(&["proposal", "pass", &general]);
+    let p = g.json(&["proposal", "show", &general]);
+    assert_eq!(p["status"], "passed");
+    assert_eq!(p["change"]["kind"], "general");
+    assert_eq!(p["closed_by"], me.as_str());
+    g.fail(1, &["proposal", "respond", &general, "--answer", "consent"]);
+    g.fail(1, &["proposal", "pass", &general]);
+
+    // Amending a principle: applied when passed, with the proposal as the version's source.
+    let amend = g.create(&[
+        "proposal",
+        "open",
+        "--title",
+        "Sharpen the principle",
+        "--amend",
+        &b.principle,
+        "--statement",
+        "Ask, then act within a day.",
+        "--reason",
+        "People waited too long.",
+    ]);
+    assert_eq!(
+        g.json(&["principle", "show", &b.principle])["versions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "nothing changes before the proposal passes"
+    );
+    g.done(&["proposal", "respond", &amend, "--answer", "consent"]);
+    let msg = g.done(&["proposal", "pass", &amend]);
+    assert!(msg.contains("version 2"), "{msg}");
+    let p = g.json(&["principle", "show", &b.principle]);
+    assert_eq!(p["statement"], "Ask, then act within a day.");
+    assert_eq!(p["versions"][1]["reason"], "People waited too long.");
+    assert_eq!(p["versions"][1]["source"], amend.as_str());
+    let shown = g.json(&["proposal", "show", &amend]);
+    assert_eq!(shown["change"]["kind"], "amend-principle");
+    assert_eq!(shown["change"]["principle"], b.principle.as_str());
+
+    // A new principle from values.
+    let new = g.create(&[
+        "proposal",
+        "open",
+        "--title",
+        "A principle on money",
+        "--value",
+        &b.value,
+        "--statement",
+        "Spend in the open.",
+        "--guidance",
+        "Post receipts.",
+    ]);
+    g.done(&["proposal", "respond", &new, "--answer", "consent"]);
+    g.done(&["proposal", "pass", &new]);
+    let shown = g.json(&["proposal", "show", &new]);
+    assert_eq!(shown["change"]["kind"], "new-principle");
+    assert_eq!(strs(&shown["change"]["values"]), vec![b.value.clone()]);
+    let added = g
+        .list(&["principle", "list"])
+        .into_iter()
+        .find(|p| p["statement"] == "Spend in the open.")
+        .expect("the passed proposal added its principle");
+    assert_eq!(added["guidance"], "Post receipts.");
+    assert!(
+        shown["outcome"]
+            .as_str()
+            .unwrap()
+            .contains(added["id"].as_str().unwrap()),
+        "{shown}"
+    );
+
+    // Withdraw.
+    let dropped = g.create(&["proposal", "open", "--title", "Buy a van"]);
+    g.done(&["proposal", "withdraw", &dropped]);
+    assert_eq!(
+        g.json(&["proposal", "show", &dropped])["status"],
+        "withdrawn"
+    );
+    g.fail(1, &["proposal", "withdraw", &dropped]);
+
+    let list = g.list(&["proposal", "list"]);
+    assert_eq!(
+        sorted(ids(&list)),
+        sorted(vec![general, amend, new, dropped])
+    );
+
+    // Usage: --amend needs --statement and --reason; it cannot be combined with --value.
+    g.fail(
+        2,
+        &["proposal", "open", "--title", "x", "--amend", &b.principle],
+    );
+    g.fail(
+        2,
+        &[
+            "proposal",
+            "open",
+            "--title",
+            "x",
+            "--amend",
+            &b.principle,
+            "--statement",
+            "s",
+            "--reason",
+            "r",
+            "--value",
+            &b.value,
+        ],
+    );
+    g.fail(
+        2,
+        &["proposal", "open", "--title", "x", "--value", &b.value],
+    );
+    g.fail(1, &["proposal", "open", "--title", " "]);
+    g.fail(
+        1,
+        &[
+            "proposal",
+            "open",
+            "--title",
+            "x",
+            "--amend",
+            "p-nope",
+            "--statement",
+            "s",
+            "--reason",
+            "r",
+        ],
+    );
+}
+
+#[test]
+fn roles_commitments_retros_and_reviews() {
+    let g = Grove::new();
+    let b = basics(&g);
+    let me = g.me();
+
+    let role = g.create(&[
+        "role",
+        "add",
+        "Facilitator",
+        "--purpose",
+        "Hold assemblies.",
+        "--accountability",
+        "Agenda",
+        "--accountability",
+        "Timekeeping",
+        "--term-days",
+        "90",
+        "--queue",
+        &me,
+    ]);
+    let r = g.json(&["role", "show", &role]);
+    assert_eq!(r["name"], "Facilitator");
+    assert_eq!(r["purpose"], "Hold assemblies.");
+    assert_eq!(strs(&r["accountabilities"]), vec!["Agenda", "Timekeeping"]);
+    assert_eq!(r["term_days"], 90);
+    assert!(r["holder"].is_null(), "no --holder: vacant");
+    assert_eq!(strs(&r["queue"]), vec![me.clone()]);
+
+    g.done(&["role", "assign", &role, &me]);
+    let r = g.json(&["role", "show", &role]);
+    assert_eq!(r["holder"], me.as_str());
+    assert!(!r["term_started"].is_null());
+    let err = g.fail(1, &["role", "assign", &role, &me]);
+    assert!(err.contains("already holds"), "{err}");
+
+    let msg = g.done(&["role", "rotate", &role]);
+    assert!(msg.contains(&me), "{msg}");
+    let r = g.json(&["role", "show", &role]);
+    assert_eq!(r["holder"], me.as_str());
+    assert!(strs(&r["queue"]).is_empty(), "the queue moved on: {r}");
+    assert!(!r["rotations"].as_array().unwrap().is_empty(), "{r}");
+    let err = g.fail(1, &["role", "rotate", &role]);
+    assert!(err.contains("queue"), "{err}");
+    g.done(&["role", "queue", &role, &me]);
+    assert_eq!(
+        strs(&g.json(&["role", "show", &role])["queue"]),
+        vec![me.clone()]
+    );
+    g.fail(1, &["role", "queue", &role, "m-nobody"]);
+    g.fail(1, &["role", "assign", &role, "m-nobody"]);
+    g.fail(
+        1,
+        &[
+            "role",
+            "add",
+            "Treasurer",
+            "--purpose",
+            "Money",
+            "--holder",
+            "m-nobody",
+        ],
+    );
+    g.fail(
+        1,
+        &[
+            "role",
+            "add",
+            "Treasurer",
+            "--purpose",
+            "Money",
+            "--term-days",
+            "0",
+        ],
+    );
+    g.fail(
+        2,
+        &[
+            "role",
+            "add",
+            "Treasurer",
+            "--purpose",
+            "Money",
+            "--term-days",
+            "ninety",
+        ],
+    );
+    g.fail(2, &["role", "add", "Treasurer"]);
+    let treasurer = g.create(&[
+        "role",
+        "add",
+        "Treasurer",
+        "--purpose",
+        "Money",
+        "--holder",
+        &me,
+    ]);
+    assert_eq!(
+        sorted(ids(&g.list(&["role", "list"]))),
+        sorted(vec![role.clone(), treasurer])
+    );
+
+    // Commitments
+    let d = log(&g, &b.team, &b.principle, &[]);
+    let k = g.create(&[
+        "commitment",
+        "add",
+        "--what",
+        "Book the hall",
+        "--due",
+        "2031-01-15",
+        "--decision",
+        &d,
+    ]);
+    let list = g.list(&["commitment", "list"]);
+    assert_eq!(ids(&list), vec![k.clone()]);
+    assert_eq!(list[0]["who"], me.as_str(), "defaults to you");
+    assert_eq!(list[0]["what"], "Book the hall");
+    assert_eq!(list[0]["due"], "2031-01-15");
+    assert_eq!(list[0]["decision"], d.as_str());
+    assert_eq!(list[0]["status"], "open");
+    let status = |g: &Grove| g.list(&["commitment", "list"])[0]["status"].clone();
+    g.done(&["commitment", "done", &k]);
+    assert_eq!(status(&g), "done");
+    g.fail(1, &["commitment", "done", &k]);
+    assert_eq!(
+        ids(&g.list(&["commitment", "list", "--status", "done"])),
+        vec![k.clone()]
+    );
+    assert!(g
+        .list(&["commitment", "list", "--status", "open"])
+        .is_empty());
+    g.done(&["commitment", "drop", &k]);
+    assert_eq!(status(&g), "dropped");
+    g.done(&["commitment", "reopen", &k]);
+    assert_eq!(status(&g), "open");
+    assert_eq!(
+        ids(&g.list(&["commitment", "list", "--who", &me])),
+        vec![k.clone()]
+    );
+    assert!(g
+        .list(&["commitment", "list", "--who", "m-other"])
+        .is_empty());
+    g.fail(
+        1,
+        &["commitment", "add", "--what", "x", "--who", "m-nobody"],
+    );
+    g.fail(
+        1,
+        &[
+            "commitment",
+            "add",
+            "--what",
+            "x",
+            "--decision",
+            "d-209901-nothere",
+        ],
+    );
+    g.fail(1, &["commitment", "add", "--what", " "]);
+    g.fail(2, &["commitment", "add", "--what", "x", "--due", "soon"]);
+    g.fail(2, &["commitment", "list", "--status", "late"]);
+
+    // Retros
+    let other_team = g.create(&["team", "add", "Outreach"]);
+    let rt = g.create(&[
+        "retro",
+        "add",
+        "--team",
+        &b.team,
+        "--went-well",
+        "People came.",
+        "--didnt",
+        "We ran late.",
+        "--change",
+        "Start on time.",
+        "--principle",
+        &b.principle,
+    ]);
+    let rt2 = g.create(&[
+        "retro",
+        "add",
+        "--team",
+        &other_team,
+        "--change",
+        "More flyers.",
+    ]);
+    let list = g.list(&["retro", "list"]);
+    assert_eq!(sorted(ids(&list)), sorted(vec![rt.clone(), rt2.clone()]));
+    let r = list.iter().find(|r| r["id"] == rt.as_str()).unwrap();
+    assert_eq!(r["went_well"], "People came.");
+    assert_eq!(r["didnt"], "We ran late.");
+    assert_eq!(r["change"], "Start on time.");
+    assert_eq!(strs(&r["principles"]), vec![b.principle.clone()]);
+    assert_eq!(
+        ids(&g.list(&["retro", "list", "--team", &b.team])),
+        vec![rt]
+    );
+    assert_eq!(
+        ids(&g.list(&["retro", "list", "--team", &other_team])),
+        vec![rt2]
+    );
+    let err = g.fail(1, &["retro", "add", "--team", &b.team]);
+    assert!(err.contains("at least one"), "{err}");
+    g.fail(1, &["retro", "add", "--team", "t-nope", "--change", "x"]);
+    g.fail(2, &["retro", "add", "--change", "x"]);
+
+    // Reviews
+    let rv = g.create(&[
+        "review",
+        "open",
+        "--date",
+        "2031-03-01",
+        "--agenda",
+        "Principles in tension",
+        "--participant",
+        &me,
+    ]);
+    g.done(&["review", "agenda", &rv, "Retired values"]);
+    let v = g.json(&[
+        "review",
+        "change",
+        &rv,
+        "--principle",
+        &b.principle,
+        "--statement",
+        "Ask first, always.",
+        "--reason",
+        "We skipped asking.",
+    ]);
+    assert_eq!(v["ok"], true, "{v}");
+    g.done(&["review", "learning", &rv, "Asking takes a minute."]);
+    g.done(&["review", "notes", &rv, "Good turnout."]);
+    let r = g.json(&["review", "show", &rv]);
+    assert_eq!(r["date"], "2031-03-01");
+    assert_eq!(r["status"], "open");
+    assert_eq!(strs(&r["participants"]), vec![me.clone()]);
+    assert_eq!(
+        strs(&r["agenda"]),
+        vec!["Principles in tension", "Retired values"]
+    );
+    assert_eq!(r["changes"][0]["principle"], b.principle.as_str());
+    assert_eq!(r["changes"][0]["before"], "Ask before acting for someone.");
+    assert_eq!(r["changes"][0]["after"], "Ask first, always.");
+    assert_eq!(r["changes"][0]["reason"], "We skipped asking.");
+    assert_eq!(strs(&r["learnings"]), vec!["Asking takes a minute."]);
+    assert_eq!(r["notes"], "Good turnout.");
+    let p = g.json(&["principle", "show", &b.principle]);
+    assert_eq!(
+        p["statement"], "Ask first, always.",
+        "the review amended the principle"
+    );
+    assert_eq!(p["versions"][1]["source"], rv.as_str());
+
+    let err = g.fail(1, &["review", "close", &rv, "--next", "2031-02-01"]);
+    assert!(err.contains("must come after"), "{err}");
+    g.done(&["review", "close", &rv, "--next", "2031-06-01"]);
+    let r = g.json(&["review", "show", &rv]);
+    assert_eq!(r["status"], "closed");
+    assert_eq!(r["next_date"], "2031-06-01");
+    let err = g.fail(1, &["review", "agenda", &rv, "Late item"]);
+    assert!(err.contains("closed"), "{err}");
+    assert_eq!(ids(&g.list(&["review", "list"])), vec![rv]);
+    g.fail(2, &["review", "open", "--date", "1 March"]);
+    g.fail(2, &["review", "open"]);
+    g.fail(
+        1,
+        &[
+            "review",
+            "open",
+            "--date",
+            "2031-01-01",
+            "--participant",
+            "m-nobody",
+        ],
+    );
+}
+
+#[test]
+fn demo_seeds_a_lived_in_circle() {
+    let g = Grove::new();
+    let id = g.create(&["demo", "--decisions", "60", "--name", "Demo union"]);
+    let circles = g.list(&["circle", "list"]);
+    assert_eq!(ids(&circles), vec![id]);
+    assert_eq!(circles[0]["name"], "Demo union");
+    assert!(circles[0]["members"].as_u64().unwrap() > 1, "{circles:?}");
+    assert!(!g.list(&["team", "list"]).is_empty());
+    assert!(!g.list(&["value", "list"]).is_empty());
+    assert!(!g.list(&["principle", "list"]).is_empty());
+    assert!(!g.list(&["escalation", "list"]).is_empty());
+    let decisions = g.list(&["decision", "list"]);
+    assert_eq!(decisions.len(), 60);
+    assert!(
+        decisions.iter().any(|d| d["status"] == "resulted"),
+        "the demo records results"
+    );
+    let authors: std::collections::BTreeSet<&str> = decisions
+        .iter()
+        .map(|d| d["author"].as_str().unwrap())
+        .collect();
+    assert!(
+        authors.len() > 1,
+        "several members log decisions: {authors:?}"
+    );
+
+    // --author narrows to one member's decisions.
+    let someone = *authors.iter().next().unwrap();
+    let theirs = g.list(&["decision", "list", "--author", someone]);
+    assert!(!theirs.is_empty() && theirs.len() < decisions.len());
+    assert!(theirs.iter().all(|d| d["author"] == someone));
+    // The demo spans months: --since a far past day keeps all, --until it keeps none.
+    assert_eq!(
+        g.list(&["decision", "list", "--since", "2000-01-01"]).len(),
+        60
+    );
+    assert!(g
+        .list(&["decision", "list", "--until", "2000-01-01"])
+        .is_empty());
+
+    // A real rotation between members: the next in the queue takes over, the holder queues.
+    let role = g
+        .list(&["role", "list"])
+        .into_iter()
+        .find(|r| !r["holder"].is_null() && !r["queue"].as_array().unwrap().is_empty())
+        .expect("the demo has a held role with a rotation queue");
+    let rid = role["id"].as_str().unwrap();
+    let holder = role["holder"].as_str().unwrap().to_string();
+    let queue = strs(&role["queue"]);
+    g.done(&["role", "rotate", rid]);
+    let after = g.json(&["role", "show", rid]);
+    assert_eq!(after["holder"], queue[0].as_str());
+    assert_eq!(strs(&after["queue"]).last(), Some(&holder));
+}
+
+#[test]
+fn errors_are_one_line_with_a_remedy() {
+    let g = Grove::new();
+    // No circle yet: says how to get one.
+    let err = g.fail(1, &["value", "list"]);
+    assert!(
+        err.contains("grove circle create") && err.contains("grove circle import"),
+        "{err}"
+    );
+    g.fail(1, &["decision", "list"]);
+    g.fail(1, &["circle", "show"]);
+
+    // Unknown ids, for each kind of thing.
+    basics(&g);
+    for args in [
+        &["value", "show", "v-nope"][..],
+        &["value", "edit", "v-nope", "--title", "x"],
+        &["value", "retire", "v-nope"],
+        &["principle", "show", "p-nope"],
+        &[
+            "principle",
+            "amend",
+            "p-nope",
+            "--statement",
+            "s",
+            "--reason",
+            "r",
+        ],
+        &["principle", "supersede", "p-nope", "--by", "p-other"],
+        &["team", "join", "t-nope"],
+        &["decision", "show", "d-202601-nope"],
+        &["decision", "show", "garbage"],
+        &["decision", "read", "d-202601-nope"],
+        &[
+            "decision",
+            "result",
+            "d-1",
+            "--text",
+            "t",
+            "--outcome",
+            "worked",
+        ],
+        &["escalation", "ack", "e-nope"],
+        &["proposal", "show", "pr-nope"],
+        &["proposal", "pass", "pr-nope"],
+        &["role", "show", "r-nope"],
+        &["role", "rotate", "r-nope"],
+        &["commitment", "done", "k-nope"],
+        &["review", "show", "rv-nope"],
+        &["review", "notes", "rv-nope", "x"],
+    ] {
+        let err = g.fail(1, args);
+        assert!(
+            err.contains(args[2]),
+            "the message names the unknown id: {err}"
+        );
+        assert!(err.contains("list"), "says how to find the id: {err}");
+    }
+
+    // Usage errors: clap's exit code 2.
+    g.fail(2, &["frobnicate"]);
+    // A bare command group prints its help (clap's convention), still as a usage error.
+    g.cmd(&["value"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Usage:").and(predicate::str::contains("panicked").not()));
+    g.fail(2, &["value", "show"]);
+    g.fail(2, &["decision", "list", "--bogus"]);
+    g.ok(&["--help"]);
+    g.ok(&["decision", "list", "--help"]);
+    Command::cargo_bin("grove")
+        .unwrap()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn two_circles_need_circle_flag() {
+    let g = Grove::new();
+    let a = g.create(&["circle", "create", "Alpha"]);
+    let b = g.create(&["circle", "create", "Beta"]);
+    let err = g.fail(1, &["value", "list"]);
+    assert!(
+        err.contains(&a) && err.contains(&b) && err.contains("--circle"),
+        "lists the circles and the flag: {err}"
+    );
+    g.fail(1, &["circle", "show"]);
+
+    let v = g.create(&[
+        "--circle",
+        &a,
+        "value",
+        "add",
+        "--title",
+        "Care",
+        "--statement",
+        "s",
+    ]);
+    assert_eq!(ids(&g.list(&["--circle", &a, "value", "list"])), vec![v]);
+    assert!(
+        g.list(&["--circle", &b, "value", "list"]).is_empty(),
+        "circles do not share values"
+    );
+    assert_eq!(
+        g.json(&["--circle", "beta", "circle", "show"])["id"],
+        b.as_str(),
+        "by name, any case"
+    );
+    let err = g.fail(1, &["--circle", "Gamma", "value", "list"]);
+    assert!(err.contains("Gamma"), "{err}");
+
+    // Two circles with one name: the name is ambiguous, ids still work.
+    let a2 = g.create(&["circle", "create", "Alpha"]);
+    let err = g.fail(1, &["--circle", "Alpha", "value", "list"]);
+    assert!(
+        err.contains(&a) && err.contains(&a2) && err.contains("--circle"),
+        "{err}"
+    );
+    assert!(g.list(&["--circle", &a2, "value", "list"]).is_empty());
+}
+
+/// The ids of every decision in the log, sorted, for comparing two homes.
+fn decision_ids(g: &Grove) -> Vec<String> {
+    sorted(ids(&g.list(&["decision", "list"])))
+}
+
+#[test]
+fn export_import_roundtrip_and_merge() {
+    let a = Grove::new();
+    let b = basics(&a);
+    let d1 = log(&a, &b.team, &b.principle, &[]);
+    let d2 = log(&a, &b.team, &b.principle, &["--zone", "centre-awareness"]);
+    a.done(&[
+        "decision",
+        "result",
+        &d1,
+        "--text",
+        "Fine.",
+        "--outcome",
+        "mixed",
+    ]);
+    let file = a.file("circle.grove");
+    let path = file.to_str().unwrap();
+    a.done(&["circle", "export", "--out", path]);
+    assert!(std::fs::metadata(&file).unwrap().len() > 0);
+    assert_no_partial_files(a.dir.path());
+    let circle = a.json(&["circle", "show"])["id"].clone();
+
+    let other = Grove::new();
+    other.done(&["member", "rename", "Tomás"]);
+    let imported = other.create(&["circle", "import", path]);
+    assert_eq!(
+        imported,
+        circle.as_str().unwrap(),
+        "the same circle, not a copy"
+    );
+    assert_eq!(decision_ids(&other), sorted(vec![d1.clone(), d2.clone()]));
+    let shown = other.json(&["decision", "show", &d1]);
+    assert_eq!(shown["status"], "resulted");
+    assert_eq!(shown["result"]["text"], "Fine.");
+    assert_eq!(other.list(&["escalation", "list"]).len(), 1);
+    assert_eq!(ids(&other.list(&["value", "list"])), vec![b.value.clone()]);
+    let members = other.list(&["member", "list"]);
+    assert_eq!(
+        members.len(),
+        2,
+        "the importer joins the circle: {members:?}"
+    );
+    assert!(members.iter().any(|m| m["name"] == "Tomás"));
+
+    // The second home adds a decision and sends the circle back.
+    let d3 = log(&other, &b.team, &b.principle, &[]);
+    other.done(&["decision", "read", &d1]);
+    let back = other.file("back.grove");
+    other.done(&["circle", "export", "--out", back.to_str().unwrap()]);
+    assert_eq!(
+        a.create(&["circle", "import", back.to_str().unwrap()]),
+        imported
+    );
+    assert_eq!(
+        decision_ids(&a),
+        sorted(vec![d1.clone(), d2.clone(), d3.clone()]),
+        "merged, nothing duplicated"
+    );
+    assert_eq!(
+        a.list(&["circle", "list"]).len(),
+        1,
+        "merged into the same circle"
+    );
+    assert_eq!(a.list(&["member", "list"]).len(), 2);
+    let tomas = other.me();
+    let readers = a.json(&["decision", "show", &d1])["readers"].clone();
+    assert!(
+        readers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["member"] == tomas.as_str()),
+        "the other member's reading travelled back: {readers}"
+    );
+
+    // Importing the old file again changes nothing.
+    a.create(&["circle", "import", path]);
+    assert_eq!(decision_ids(&a), sorted(vec![d1, d2, d3]));
+    assert_eq!(a.list(&["escalation", "list"]).len(), 1);
+    assert_eq!(a.list(&["value", "list"]).len(), 1);
+    assert_eq!(a.list(&["team", "list"]).len(), 1);
+}
+
+fn assert_no_partial_files(dir: &Path) {
+    let partial: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with("grove-partial"))
+        .collect();
+    assert!(partial.is_empty(), "export left a partial file behind");
+}
+
+#[test]
+fn bad_import_files_leave_the_circle_untouched() {
+    let g = Grove::new();
+    let b = basics(&g);
+    let d = log(&g, &b.team, &b.principle, &[]);
+    let good = g.file("good.grove");
+    g.done(&["circle", "export", "--out", good.to_str().unwrap()]);
+    let bytes = std::fs::read(&good).unwrap();
+    let before = (g.list(&["circle", "list"]), decision_ids(&g));
+
+    let garbage = g.file("garbage.grove");
+    std::fs::write(&garbage, b"this is not a circle\n\x00\xff").unwrap();
+    let empty = g.file("empty.grove");
+    std::fs::write(&empty, b"").unwrap();
+    let truncated = g.file("truncated.grove");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0xff;
+    flipped[bytes.len() / 2] ^= 0xff;
+    let corrupt = g.file("corrupt.grove");
+    std::fs::write(&corrupt, &flipped).unwrap();
+
+    let err = g.fail(1, &["circle", "import", garbage.to_str().unwrap()]);
+    assert!(err.contains("not a Grove circle file"), "{err}");
+    g.fail(1, &["circle", "import", empty.to_str().unwrap()]);
+    g.fail(1, &["circle", "import", truncated.to_str().unwrap()]);
+    g.fail(1, &["circle", "import", corrupt.to_str().unwrap()]);
+    let missing = g.file("missing.grove");
+    let err = g.fail(1, &["circle", "import", missing.to_str().unwrap()]);
+    assert!(err.contains("cannot read"), "{err}");
+    g.fail(2, &["circle", "import"]);
+    g.fail(2, &["circle", "export"]);
+    let unwritable = g.file("no/such/dir/out.grove");
+    g.fail(
+        1,
+        &["circle", "export", "--out", unwritable.to_str().unwrap()],
+    );
+
+    assert_eq!((g.list(&["circle", "list"]), decision_ids(&g)), before);
+    assert_eq!(g.json(&["decision", "show", &d])["id"], d.as_str());
+    // The real file still imports (merges) after all that.
+    g.create(&["circle", "import", good.to_str().unwrap()]);
+    assert_eq!(decision_ids(&g), vec![d]);
+}
+
+#[test]
+fn a_home_in_use_is_refused_clearly() {
+    let g = Grove::new();
+    g.create(&["circle", "create", "Busy"]);
+    // Hold the store's lock file the way a running grove process does (see grove-store's
+    // home.rs): deterministic, unlike racing a second long-running grove.
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(g.home().join("store.lock"))
+        .expect("a used home has a store.lock");
+    lock.try_lock().expect("no one else holds the lock");
+    let err = g.fail(1, &["circle", "list"]);
+    assert!(err.contains("in use by another grove process"), "{err}");
+    g.fail(1, &["value", "add", "--title", "t", "--statement", "s"]);
+    drop(lock);
+    assert_eq!(
+        g.list(&["circle", "list"]).len(),
+        1,
+        "usable once the lock is released"
+    );
+    assert!(
+        g.list(&["value", "list"]).is_empty(),
+        "the refused write did not happen"
+    );
+}
