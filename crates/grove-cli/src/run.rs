@@ -73,7 +73,7 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
 /// under the name the user asked for.
 fn write_atomically(path: &std::path::Path, data: &[u8]) -> Result<()> {
     let tmp = path.with_extension("grove-partial");
-    std::fs::write(&tmp, data).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::write(&tmp, data).with_context(|| format!("cannot write {}", path.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
