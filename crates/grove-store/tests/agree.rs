@@ -74,7 +74,7 @@ fn apply(s: &dyn Store, op: &Op) {
 proptest! {
     // Each case opens real sled files and fsyncs every write; a few dozen cases keep the
     // suite fast while still mixing every operation.
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
     #[test]
     fn mem_and_sled_agree(ops in proptest::collection::vec(op(), 1..30)) {
