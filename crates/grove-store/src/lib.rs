@@ -25,9 +25,18 @@
 //!
 //! The write counters are what let `open` tell lost data from a crash: see `home::Seal`.
 //!
-//! Every write is flushed (fsync) before it returns Ok, so an acknowledged write survives a
-//! crash or kill -9. The files' layout in the directory, and how a rewrite of the database
-//! gives disk space back, are described in the `home` module.
+//! Every write is synced to disk (sled's flush, then fsync of its files) before it returns
+//! Ok, so an acknowledged write survives kill -9 and power loss.
+//!
+//! # Files
+//!
+//! In the directory given to [`SledStore::open`]: `store.lock` (held while open),
+//! `store.current` (names the live database), `store-db-N/` (the sled database) and
+//! `store.seal` (write counts at the last clean close, so damage that sled would silently
+//! drop is reported as [`StoreErrorKind::Corrupt`]). sled never gives space back, so
+//! [`SledStore::reclaim`] rewrites the database into `store-db-(N+1)/` and renames a new
+//! `store.current` into place; `open` does it when the files outgrow the data (see
+//! [`RECLAIM_FLOOR`]). A crash at any point leaves the old or the new database, whole.
 
 mod error;
 mod home;
