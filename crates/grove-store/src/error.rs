@@ -60,12 +60,15 @@ pub enum StoreError {
         source: io::Error,
     },
 
-    #[error("I/O error on the Grove home at {} while {doing}: {source}", dir.display())]
+    #[error(
+        "I/O error on the Grove home at {} while {doing}: {cause}; check the disk and retry",
+        dir.display()
+    )]
     Io {
         dir: PathBuf,
         doing: &'static str,
-        #[source]
-        source: io::Error,
+        /// In the message rather than a `source`, so a printed chain does not repeat it.
+        cause: io::Error,
     },
 
     #[error("invalid {what} {name:?}: {reason}")]
@@ -110,7 +113,11 @@ impl StoreError {
         } else if source.kind() == io::ErrorKind::PermissionDenied {
             StoreError::PermissionDenied { dir, source }
         } else {
-            StoreError::Io { dir, doing, source }
+            StoreError::Io {
+                dir,
+                doing,
+                cause: source,
+            }
         }
     }
 

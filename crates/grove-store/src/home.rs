@@ -6,6 +6,7 @@
 //! DIR/store.current   "store-db-N\n": the one live database; replaced by rename
 //! DIR/store-db-N/     the live sled database
 //! DIR/store-db-M/     M != N: a rewrite that crashed before or after the swap; removed on open
+//! DIR/store.seal      write counts at the last clean close (see `Seal`)
 //! ```
 //!
 //! A rewrite builds `store-db-(N+1)` completely, syncs it, then renames a new pointer file
@@ -18,6 +19,8 @@
 //! The names start with "store" so the directory can be shared with other files of the
 //! Grove home; only these entries are ever touched or counted.
 
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::fs::{self, File, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -28,6 +31,20 @@ const LOCK: &str = "store.lock";
 const CURRENT: &str = "store.current";
 const CURRENT_TMP: &str = "store.current.tmp";
 const DB_PREFIX: &str = "store-db-";
+const SEAL: &str = "store.seal";
+const SEAL_TMP: &str = "store.seal.tmp";
+
+/// How many writes each tree had received when the store was last closed cleanly.
+///
+/// sled cannot tell a torn write from damage: on reopen it silently drops everything from
+/// the first bad checksum on, down to an empty database. Every write bumps a counter in its
+/// tree, and every write is flushed before it is acknowledged, so a database whose counters
+/// are below the seal has lost acknowledged writes: that is corruption, not a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Seal {
+    pub docs: u64,
+    pub meta: u64,
+}
 
 pub(crate) struct Home {
     dir: PathBuf,
@@ -80,8 +97,8 @@ impl Home {
     /// Finds the live database and removes what an interrupted rewrite left behind.
     pub fn resolve(&self) -> Result<Resolved, StoreError> {
         let others = self.db_generations()?;
-        let current = match fs::read_to_string(self.dir.join(CURRENT)) {
-            Ok(text) => Some(self.parse_current(&text)?),
+        let current = match fs::read(self.dir.join(CURRENT)) {
+            Ok(bytes) => Some(self.parse_current(&bytes)?),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(self.io("reading store.current", e)),
         };
@@ -125,7 +142,8 @@ impl Home {
         Ok(resolved)
     }
 
-    fn parse_current(&self, text: &str) -> Result<u64, StoreError> {
+    fn parse_current(&self, bytes: &[u8]) -> Result<u64, StoreError> {
+        let text = String::from_utf8_lossy(bytes);
         text.trim_end()
             .strip_prefix(DB_PREFIX)
             .and_then(|n| n.parse().ok())
@@ -168,6 +186,44 @@ impl Home {
             tracing::warn!(error = %e, dir = %self.dir.display(), "could not sync the directory after the swap");
         }
         Ok(())
+    }
+
+    /// None when no clean close was recorded; an unreadable seal only costs the check.
+    pub fn read_seal(&self) -> Option<Seal> {
+        let text = match fs::read_to_string(self.dir.join(SEAL)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read store.seal; skipping the check for lost writes");
+                return None;
+            }
+        };
+        let mut fields = text.split_whitespace();
+        let mut next = |name: &str| {
+            fields
+                .next()
+                .and_then(|f| f.strip_prefix(name))
+                .and_then(|n| n.parse().ok())
+        };
+        match (next("docs="), next("meta=")) {
+            (Some(docs), Some(meta)) => Some(Seal { docs, meta }),
+            _ => {
+                tracing::warn!(
+                    text,
+                    "store.seal is malformed; skipping the check for lost writes"
+                );
+                None
+            }
+        }
+    }
+
+    pub fn write_seal(&self, seal: Seal) -> io::Result<()> {
+        let tmp = self.dir.join(SEAL_TMP);
+        let mut f = File::create(&tmp)?;
+        writeln!(f, "docs={} meta={}", seal.docs, seal.meta)?;
+        f.sync_all()?;
+        fs::rename(&tmp, self.dir.join(SEAL))?;
+        sync_dir(&self.dir)
     }
 
     /// Syncs every file and directory of a database, and the entry naming it, so the pointer
@@ -233,6 +289,30 @@ fn allocated(meta: &fs::Metadata) -> u64 {
 #[cfg(not(unix))]
 fn allocated(meta: &fs::Metadata) -> u64 {
     meta.len()
+}
+
+/// Syncs the blob files (values and pages over ~128 KiB) not in `synced`, then their
+/// directory, and forgets blobs sled has deleted. sled may delete one while we list them.
+pub(crate) fn sync_blobs(dir: &Path, synced: &mut HashSet<OsString>) -> io::Result<()> {
+    let mut present = HashSet::with_capacity(synced.len());
+    let mut new = false;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !synced.contains(&name) {
+            match File::open(entry.path()).and_then(|f| f.sync_data()) {
+                Ok(()) => new = true,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        present.insert(name);
+    }
+    *synced = present;
+    if new {
+        sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 fn sync_tree(path: &Path) -> io::Result<()> {
@@ -313,6 +393,21 @@ mod tests {
             home.resolve().err().unwrap().kind(),
             StoreErrorKind::Corrupt
         );
+    }
+
+    #[test]
+    fn seal_roundtrips_and_a_bad_one_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::lock(dir.path()).unwrap();
+        assert_eq!(home.read_seal(), None);
+        let seal = Seal {
+            docs: 7,
+            meta: 1 << 40,
+        };
+        home.write_seal(seal).unwrap();
+        assert_eq!(home.read_seal(), Some(seal));
+        fs::write(dir.path().join(SEAL), "docs=x").unwrap();
+        assert_eq!(home.read_seal(), None);
     }
 
     #[test]

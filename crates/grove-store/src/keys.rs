@@ -11,6 +11,10 @@ pub(crate) const TAG_TALLY: u8 = 0x02;
 /// The byte after SEP: `prefix ++ PAST` sorts after every key that starts with `prefix ++ SEP`.
 pub(crate) const PAST: u8 = 0x01;
 
+/// Counts the writes made to its tree (one such key in `docs` and one in `meta`). 0xFF never
+/// occurs in UTF-8, so no name can collide with it, and it sorts after every name.
+pub(crate) const OPS: &[u8] = &[0xFF];
+
 /// `circle 0x00`: every key of the circle starts with this.
 pub(crate) fn circle_prefix(circle: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(circle.len() + 1);

@@ -12,18 +12,31 @@
 //! circle 0x00 doc 0x00 0x00             -> snapshot
 //! circle 0x00 doc 0x00 0x01 seq(u64 BE) -> chunk number seq, 0-based, in append order
 //! circle 0x00 doc 0x00 0x02             -> tally: chunks(u64 BE) bytes(u64 BE)
+//! 0xFF                                  -> write counter (u64 BE), bumped by every write
 //! ```
 //!
 //! A document exists while it has a snapshot or a chunk. `append` writes a chunk and the
 //! tally in one batch; `compact` removes every chunk and the tally and writes the snapshot
 //! in one batch, so a crash shows either the old or the new state of the document.
 //!
-//! Tree `meta`: UTF-8 key -> value. Keys under [`circle_meta_prefix`] belong to that circle
-//! and go with it in `delete_circle`.
+//! Tree `meta`: UTF-8 key -> value, plus the same 0xFF write counter (no UTF-8 string can
+//! equal it). Keys under [`circle_meta_prefix`] belong to that circle and go with it in
+//! `delete_circle`.
 //!
-//! Every write is flushed (fsync) before it returns Ok, so an acknowledged write survives a
-//! crash or kill -9. The files' layout in the directory, and how a rewrite of the database
-//! gives disk space back, are described in the `home` module.
+//! The write counters are what let `open` tell lost data from a crash: see `home::Seal`.
+//!
+//! Every write is synced to disk (sled's flush, then fsync of its files) before it returns
+//! Ok, so an acknowledged write survives kill -9 and power loss.
+//!
+//! # Files
+//!
+//! In the directory given to [`SledStore::open`]: `store.lock` (held while open),
+//! `store.current` (names the live database), `store-db-N/` (the sled database) and
+//! `store.seal` (write counts at the last clean close, so damage that sled would silently
+//! drop is reported as [`StoreErrorKind::Corrupt`]). sled never gives space back, so
+//! [`SledStore::reclaim`] rewrites the database into `store-db-(N+1)/` and renames a new
+//! `store.current` into place; `open` does it when the files outgrow the data (see
+//! [`RECLAIM_FLOOR`]). A crash at any point leaves the old or the new database, whole.
 
 mod error;
 mod home;

@@ -1,14 +1,17 @@
 //! SledStore: the Store contract on a sled database, with the rewrite that gives disk space
 //! back.
 
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use sled::transaction::TransactionError;
 use sled::{Batch, Db, Transactional, Tree};
 
-use crate::home::Home;
+use crate::home::{sync_blobs, Home, Seal};
 use crate::keys::{self, Tally};
 use crate::names::{check_circle, check_doc, check_meta_key, circle_meta_prefix};
 use crate::{Pending, Store, StoreError};
@@ -31,6 +34,11 @@ pub struct Reclaimed {
 struct Live {
     generation: u64,
     db: Db,
+    /// sled's log file, opened again to fsync it (see `SledStore::flush`).
+    db_file: File,
+    blobs: PathBuf,
+    /// Blob files are written once and never changed, so each needs syncing only once.
+    synced_blobs: Mutex<HashSet<OsString>>,
     docs: Tree,
     meta: Tree,
 }
@@ -56,6 +64,19 @@ impl SledStore {
         let live = open_db(&home, resolved.generation)?;
         if resolved.fresh {
             home.set_current(resolved.generation)?;
+        } else if let Some(seal) = home.read_seal() {
+            let found = seal_of(&home, &live)?;
+            if found.docs < seal.docs || found.meta < seal.meta {
+                return Err(StoreError::corrupt(
+                    home.dir(),
+                    format!(
+                        "it records {} document and {} metadata writes but had {} and {} when \
+                         last closed, so sled dropped damaged data; if you restored an older \
+                         copy on purpose, delete store.seal and open it again",
+                        found.docs, found.meta, seal.docs, seal.meta
+                    ),
+                ));
+            }
         }
         let store = SledStore {
             live: RwLock::new(live),
@@ -192,8 +213,29 @@ impl SledStore {
         StoreError::corrupt(self.home.dir(), detail)
     }
 
+    /// sled's flush only survives a crash of this process: on Linux it ends in
+    /// sync_file_range, which neither flushes the drive's cache nor records a grown file
+    /// size, and it never syncs its blob files (values over ~128 KiB). A laptop losing power
+    /// must not lose acknowledged writes, so the files are synced here as well.
     fn flush(&self, live: &Live, doing: &'static str) -> Result<(), StoreError> {
-        live.db.flush().map(drop).map_err(|e| self.sled(doing, e))
+        live.db.flush().map_err(|e| self.sled(doing, e))?;
+        live.db_file
+            .sync_data()
+            .and_then(|()| {
+                let mut synced = live
+                    .synced_blobs
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                sync_blobs(&live.blobs, &mut synced)
+            })
+            .map_err(|e| StoreError::io(self.home.dir(), doing, e))
+    }
+
+    /// Adds the tree's write counter, bumped, to a batch for that tree.
+    fn bump(&self, tree: &Tree, batch: &mut Batch) -> Result<(), StoreError> {
+        let ops = read_ops(self.home.dir(), tree)?;
+        batch.insert(keys::OPS, &ops.saturating_add(1).to_be_bytes());
+        Ok(())
     }
 
     fn tally(&self, live: &Live, circle: &str, doc: &str) -> Result<Tally, StoreError> {
@@ -231,7 +273,7 @@ impl SledStore {
                 .transpose()
                 .map_err(|e| self.sled("listing", e))?;
             let Some((key, _)) = next else { break };
-            if !key.starts_with(prefix) {
+            if !key.starts_with(prefix) || key == keys::OPS {
                 break;
             }
             let name = keys::name_after(&key, prefix)
@@ -244,6 +286,44 @@ impl SledStore {
             names.push(name);
         }
         Ok(names)
+    }
+}
+
+fn read_ops(dir: &Path, tree: &Tree) -> Result<u64, StoreError> {
+    let doing = "reading the write counter";
+    match tree
+        .get(keys::OPS)
+        .map_err(|e| StoreError::sled(dir, doing, e))?
+    {
+        None => Ok(0),
+        Some(v) => <[u8; 8]>::try_from(v.as_ref())
+            .map(u64::from_be_bytes)
+            .map_err(|_| StoreError::corrupt(dir, "a write counter is malformed")),
+    }
+}
+
+fn seal_of(home: &Home, live: &Live) -> Result<Seal, StoreError> {
+    Ok(Seal {
+        docs: read_ops(home.dir(), &live.docs)?,
+        meta: read_ops(home.dir(), &live.meta)?,
+    })
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        let live = self.live();
+        // A seal must never claim more than is on disk, so only seal what a flush confirmed.
+        let sealed = self
+            .flush(&live, "closing")
+            .and_then(|()| seal_of(&self.home, &live))
+            .and_then(|seal| {
+                self.home
+                    .write_seal(seal)
+                    .map_err(|e| StoreError::io(self.home.dir(), "writing store.seal", e))
+            });
+        if let Err(e) = sealed {
+            tracing::warn!(error = %e, "could not record a clean close; the next open cannot check for lost writes");
+        }
     }
 }
 
@@ -274,9 +354,19 @@ fn open_db(home: &Home, generation: u64) -> Result<Live, StoreError> {
     let meta = db
         .open_tree(META_TREE)
         .map_err(|e| StoreError::sled(dir, doing, e))?;
+    // Names of sled's files, fixed in sled 0.34's Config::db_path and blob_path.
+    let path = home.db_path(generation);
+    let db_file = File::options()
+        .read(true)
+        .write(true)
+        .open(path.join("db"))
+        .map_err(|e| StoreError::io(dir, doing, e))?;
     Ok(Live {
         generation,
         db,
+        db_file,
+        blobs: path.join("blobs"),
+        synced_blobs: Mutex::new(HashSet::new()),
         docs,
         meta,
     })
@@ -341,6 +431,7 @@ impl Store for SledStore {
             bytes: tally.bytes + chunk.len() as u64,
         };
         batch.insert(keys::tally(circle, doc), &tally.encode());
+        self.bump(&live.docs, &mut batch)?;
         live.docs
             .apply_batch(batch)
             .map_err(|e| self.sled("appending a chunk", e))?;
@@ -362,6 +453,7 @@ impl Store for SledStore {
         }
         batch.remove(keys::tally(circle, doc));
         batch.insert(keys::snapshot(circle, doc), snapshot);
+        self.bump(&live.docs, &mut batch)?;
         live.docs
             .apply_batch(batch)
             .map_err(|e| self.sled("compacting", e))?;
@@ -391,6 +483,8 @@ impl Store for SledStore {
         for key in live.meta.scan_prefix(circle_meta_prefix(circle)).keys() {
             meta.remove(key.map_err(|e| self.sled(doing, e))?);
         }
+        self.bump(&live.docs, &mut docs)?;
+        self.bump(&live.meta, &mut meta)?;
         // One transaction so a crash never leaves a circle's sync states without its docs.
         (&live.docs, &live.meta)
             .transaction(|(d, m)| {
@@ -422,8 +516,11 @@ impl Store for SledStore {
         check_meta_key(key)?;
         let _writer = self.writer();
         let live = self.live();
+        let mut batch = Batch::default();
+        batch.insert(key, value);
+        self.bump(&live.meta, &mut batch)?;
         live.meta
-            .insert(key, value)
+            .apply_batch(batch)
             .map_err(|e| self.sled("writing metadata", e))?;
         self.flush(&live, "writing metadata")
     }
@@ -432,8 +529,11 @@ impl Store for SledStore {
         check_meta_key(key)?;
         let _writer = self.writer();
         let live = self.live();
+        let mut batch = Batch::default();
+        batch.remove(key);
+        self.bump(&live.meta, &mut batch)?;
         live.meta
-            .remove(key)
+            .apply_batch(batch)
             .map_err(|e| self.sled("deleting metadata", e))?;
         self.flush(&live, "deleting metadata")
     }
@@ -443,6 +543,9 @@ impl Store for SledStore {
         let mut out = Vec::new();
         for kv in live.meta.scan_prefix(prefix) {
             let (k, v) = kv.map_err(|e| self.sled("listing metadata", e))?;
+            if k == keys::OPS {
+                continue;
+            }
             out.push((self.utf8(&k, "meta key")?, v.to_vec()));
         }
         Ok(out)
