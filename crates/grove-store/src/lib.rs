@@ -82,6 +82,11 @@ pub trait Store: Send + Sync + 'static {
     fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Bytes the store occupies on disk (0 for MemStore).
     fn size_on_disk(&self) -> Result<u64, StoreError>;
+    /// Gives disk space back now (after bulk writes), if the store can; None if it cannot
+    /// or need not.
+    fn reclaim_space(&self) -> Result<Option<Reclaimed>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// What has accumulated since the last snapshot.

@@ -554,4 +554,8 @@ impl Store for SledStore {
     fn size_on_disk(&self) -> Result<u64, StoreError> {
         self.home.size_on_disk()
     }
+
+    fn reclaim_space(&self) -> Result<Option<Reclaimed>, StoreError> {
+        self.reclaim().map(Some)
+    }
 }
