@@ -17,6 +17,7 @@ mod proposals;
 mod retros;
 mod reviews;
 mod roles;
+pub mod sync;
 mod teams;
 mod values;
 mod words;

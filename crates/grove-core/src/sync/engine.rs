@@ -1,0 +1,525 @@
+//! The engine: per-peer, per-document automerge sync sessions, driven by [`Input`]s and
+//! answered with [`Effect`]s. See the module docs of [`crate::sync`] for the protocol.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use automerge::sync::{State, SyncDoc};
+use automerge::{Automerge, ChangeHash};
+use tracing::{debug, warn};
+
+use super::envelope::{is_valid_doc_key, AnnouncedDoc, Envelope, EnvelopeError};
+
+/// Where a document lives: a circle and the document's key inside it
+/// (e.g. `"core"`, `"decisions/2026-11"`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DocAddr {
+    pub circle: String,
+    pub doc: String,
+}
+
+impl DocAddr {
+    pub fn new(circle: impl Into<String>, doc: impl Into<String>) -> Self {
+        Self {
+            circle: circle.into(),
+            doc: doc.into(),
+        }
+    }
+}
+
+impl fmt::Display for DocAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.circle, self.doc)
+    }
+}
+
+/// The documents the engine syncs. The caller owns them (the engine holds only sync
+/// sessions), so the same documents serve the domain layer and the store.
+pub trait Docs {
+    /// The document at `addr`, if held.
+    fn get(&self, addr: &DocAddr) -> Option<&Automerge>;
+    /// The document at `addr`, if held, for applying a peer's changes.
+    fn get_mut(&mut self, addr: &DocAddr) -> Option<&mut Automerge>;
+    /// A peer has a document we lack: create it empty and return it, or return `None` to
+    /// refuse (circle not held, key the domain does not accept). Called only after
+    /// [`Docs::get`] returned `None`. Persisting the empty document is the caller's choice;
+    /// the engine asks for [`Effect::Persist`] once content arrives.
+    fn create(&mut self, addr: &DocAddr) -> Option<&mut Automerge>;
+    /// The keys of every document held in `circle`, in any order. Keys must satisfy
+    /// [`super::is_valid_doc_key`]; others are skipped with a warning.
+    fn doc_keys(&self, circle: &str) -> Vec<String>;
+}
+
+/// Something that happened, for the engine to react to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input<P> {
+    /// A connection to `peer` is up. `circles` are the circles we both hold (the transport
+    /// has already checked membership); `sync_states` are the states the engine asked to
+    /// save ([`Effect::SaveSyncState`]) in earlier sessions with this peer. Connecting an
+    /// already connected peer starts a fresh session.
+    PeerConnected {
+        peer: P,
+        circles: Vec<String>,
+        sync_states: Vec<(DocAddr, Vec<u8>)>,
+    },
+    /// The connection to `peer` is gone; frames from it are ignored until it reconnects.
+    PeerDisconnected { peer: P },
+    /// A frame (an encoded [`Envelope`]) arrived from `peer` for `circle`.
+    Received {
+        peer: P,
+        circle: String,
+        bytes: Vec<u8>,
+    },
+    /// The document at `addr` changed locally (including: was just created).
+    LocalChange { addr: DocAddr },
+    /// Restart every sync session with every peer, so frames lost in transit are made good.
+    /// Drive it from a timer (every 30–60 s is plenty; it costs one announce per peer and
+    /// circle when nothing differs) and after any send the transport reports as failed.
+    Resync,
+}
+
+/// Something the caller must do, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect<P> {
+    /// Send `bytes` (an encoded [`Envelope`], which names the document) to `peer` as a frame
+    /// of `circle`. Frames on one connection must arrive in order; a lost frame is made
+    /// good by the next [`Input::Resync`].
+    Send {
+        peer: P,
+        circle: String,
+        bytes: Vec<u8>,
+    },
+    /// A peer's changes were applied to `addr`: save it (incrementally).
+    Persist { addr: DocAddr },
+    /// `addr` has new content from a peer: refresh whatever shows it.
+    Changed { addr: DocAddr },
+    /// Save this sync state for (`peer`, `addr`) and hand it back in
+    /// [`Input::PeerConnected`], so a reconnect sends only what is new. Saving it after the
+    /// document is safe even if the document's save is lost: automerge notices the peer's
+    /// claim is ahead of us and falls back to a full exchange.
+    SaveSyncState {
+        peer: P,
+        addr: DocAddr,
+        bytes: Vec<u8>,
+    },
+    /// `peer` broke the protocol. The engine has already forgotten it; the caller should
+    /// drop the connection and may report or ban the peer.
+    Misbehaved { peer: P, reason: PeerFault },
+}
+
+/// How a peer broke the sync protocol.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeerFault {
+    #[error("sent an undecodable sync frame: {0}")]
+    Envelope(#[from] EnvelopeError),
+    #[error("sent a sync frame for circle {circle:?}, which we do not share with it")]
+    CircleNotShared { circle: String },
+    #[error("sent changes for {addr} that automerge refused: {reason}")]
+    BadChanges { addr: DocAddr, reason: String },
+}
+
+/// The sans-I/O sync engine. `P` identifies a peer (a public key, a libp2p peer id, a test
+/// index); `Ord` keeps every iteration, and so every simulation, deterministic.
+#[derive(Debug)]
+pub struct Engine<P> {
+    peers: BTreeMap<P, Peer>,
+}
+
+#[derive(Debug, Default)]
+struct Peer {
+    circles: BTreeSet<String>,
+    sessions: BTreeMap<DocAddr, Session>,
+}
+
+/// One automerge sync session plus what the engine adds to survive lost frames.
+#[derive(Debug, Default)]
+struct Session {
+    state: State,
+    /// Changes the peer asked for although we believed we had sent them. Asked for again
+    /// in its next message, they were lost: see [`Session::received`].
+    asked_while_sent: BTreeSet<ChangeHash>,
+}
+
+impl Session {
+    fn restored(state: State) -> Self {
+        Self {
+            state,
+            asked_while_sent: BTreeSet::new(),
+        }
+    }
+
+    /// Forgets everything but what both sides are known to share, exactly as a session
+    /// restored from saved bytes would. `sent_hashes` goes too: that is what makes automerge
+    /// send again whatever a lost frame carried.
+    fn restart(&mut self) {
+        let shared_heads = std::mem::take(&mut self.state.shared_heads);
+        *self = Self::restored(State {
+            shared_heads,
+            ..State::new()
+        });
+    }
+
+    /// Whether to hold back unprompted messages (for local changes, relays) until the peer
+    /// answers: it has not told us its heads in this session yet, or it is still loading
+    /// the whole document we sent. Each extra message would be answered with stale empty
+    /// heads, and automerge answers empty heads with the whole document, again and again.
+    /// Held-back changes ride on our reply to the peer's answer, which is sure to come: a
+    /// fresh session always answers, and loading a document changes the peer's heads.
+    fn awaiting_reply(&self) -> bool {
+        self.state.in_flight && matches!(self.state.their_heads.as_deref(), None | Some([]))
+    }
+
+    /// Called after each received message. Automerge never resends a change it sent in this
+    /// session, so when a frame carrying one is lost the peer asks for it by hash and we
+    /// answer with nothing, forever: two peers trading empty messages. A change asked for in
+    /// two messages in a row was lost (one request can merely cross the change in flight),
+    /// so we forget having sent it and the reply carries it again.
+    fn received(&mut self) {
+        let need: BTreeSet<ChangeHash> = self.state.their_need.iter().flatten().copied().collect();
+        for hash in self.asked_while_sent.intersection(&need) {
+            self.state.sent_hashes.remove(hash);
+        }
+        self.asked_while_sent = need
+            .into_iter()
+            .filter(|hash| self.state.sent_hashes.contains(hash))
+            .collect();
+    }
+}
+
+impl<P> Default for Engine<P> {
+    fn default() -> Self {
+        Self {
+            peers: BTreeMap::new(),
+        }
+    }
+}
+
+impl<P: Clone + Ord + fmt::Debug> Engine<P> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The peers with a live session.
+    pub fn peers(&self) -> impl Iterator<Item = &P> {
+        self.peers.keys()
+    }
+
+    /// Reacts to one input; the returned effects must be carried out in order.
+    pub fn handle<D: Docs + ?Sized>(&mut self, docs: &mut D, input: Input<P>) -> Vec<Effect<P>> {
+        let mut out = Vec::new();
+        match input {
+            Input::PeerConnected {
+                peer,
+                circles,
+                sync_states,
+            } => self.connect(docs, peer, circles, sync_states, &mut out),
+            Input::PeerDisconnected { peer } => {
+                self.peers.remove(&peer);
+            }
+            Input::Received {
+                peer,
+                circle,
+                bytes,
+            } => self.receive(docs, peer, circle, &bytes, &mut out),
+            Input::LocalChange { addr } => self.local_change(docs, &addr, &mut out),
+            Input::Resync => self.resync(docs, &mut out),
+        }
+        out
+    }
+
+    fn connect<D: Docs + ?Sized>(
+        &mut self,
+        docs: &D,
+        peer: P,
+        circles: Vec<String>,
+        sync_states: Vec<(DocAddr, Vec<u8>)>,
+        out: &mut Vec<Effect<P>>,
+    ) {
+        let mut state = Peer {
+            circles: circles.into_iter().collect(),
+            sessions: BTreeMap::new(),
+        };
+        for (addr, bytes) in sync_states {
+            if !state.circles.contains(&addr.circle) {
+                continue;
+            }
+            match State::decode(&bytes) {
+                Ok(session) => {
+                    state.sessions.insert(addr, Session::restored(session));
+                }
+                // Our own saved bytes are damaged; a full exchange repairs it, so go on.
+                Err(e) => warn!(?peer, %addr, error = %e, "ignoring unreadable saved sync state"),
+            }
+        }
+        let circles: Vec<String> = state.circles.iter().cloned().collect();
+        self.peers.insert(peer.clone(), state);
+        for circle in circles {
+            announce(docs, &peer, &circle, false, out);
+        }
+    }
+
+    fn resync<D: Docs + ?Sized>(&mut self, docs: &D, out: &mut Vec<Effect<P>>) {
+        for (peer, state) in &mut self.peers {
+            for session in state.sessions.values_mut() {
+                session.restart();
+            }
+            for circle in &state.circles {
+                announce(docs, peer, circle, true, out);
+            }
+        }
+    }
+
+    fn local_change<D: Docs + ?Sized>(
+        &mut self,
+        docs: &D,
+        addr: &DocAddr,
+        out: &mut Vec<Effect<P>>,
+    ) {
+        let Some(doc) = docs.get(addr) else {
+            warn!(%addr, "local change reported for a document the caller does not hold");
+            return;
+        };
+        if !is_valid_doc_key(&addr.doc) {
+            warn!(%addr, "not syncing a document whose key cannot go on the wire");
+            return;
+        }
+        for (peer, state) in &mut self.peers {
+            if state.circles.contains(&addr.circle) {
+                let session = state.sessions.entry(addr.clone()).or_default();
+                if !session.awaiting_reply() {
+                    push_sync(doc, session, peer, addr, out);
+                }
+            }
+        }
+    }
+
+    fn receive<D: Docs + ?Sized>(
+        &mut self,
+        docs: &mut D,
+        peer: P,
+        circle: String,
+        bytes: &[u8],
+        out: &mut Vec<Effect<P>>,
+    ) {
+        let Some(state) = self.peers.get(&peer) else {
+            // A frame that was in flight when the connection went away.
+            debug!(?peer, "ignoring a frame from a peer without a session");
+            return;
+        };
+        if !state.circles.contains(&circle) {
+            self.fault(peer, PeerFault::CircleNotShared { circle }, out);
+            return;
+        }
+        match Envelope::decode(bytes) {
+            Err(e) => self.fault(peer, e.into(), out),
+            Ok(Envelope::Announce {
+                docs: theirs,
+                restarted,
+            }) => self.on_announce(docs, &peer, &circle, theirs, restarted, out),
+            Ok(Envelope::Sync { doc, message }) => {
+                let addr = DocAddr { circle, doc };
+                self.on_sync(docs, peer, addr, message, out)
+            }
+        }
+    }
+
+    fn on_announce<D: Docs + ?Sized>(
+        &mut self,
+        docs: &mut D,
+        peer: &P,
+        circle: &str,
+        theirs: Vec<AnnouncedDoc>,
+        restarted: bool,
+        out: &mut Vec<Effect<P>>,
+    ) {
+        let Some(state) = self.peers.get_mut(peer) else {
+            return;
+        };
+        if restarted {
+            for (addr, session) in &mut state.sessions {
+                if addr.circle == circle {
+                    session.restart();
+                }
+            }
+            announce(docs, peer, circle, false, out);
+        }
+        // Documents only we hold are listed in our own announce; the peer fetches them.
+        for AnnouncedDoc {
+            key,
+            heads: their_heads,
+        } in theirs
+        {
+            let addr = DocAddr {
+                circle: circle.to_owned(),
+                doc: key,
+            };
+            let Some(doc) = get_or_create(docs, &addr) else {
+                continue;
+            };
+            let session = state.sessions.entry(addr.clone()).or_default();
+            let our_heads = doc.get_heads();
+            if our_heads == their_heads {
+                // Identical documents need no exchange; remember the agreement so the next
+                // session's bloom filter covers only what comes after it.
+                if session.state.shared_heads != their_heads {
+                    session.state.shared_heads = their_heads;
+                    out.push(Effect::SaveSyncState {
+                        peer: peer.clone(),
+                        addr: addr.clone(),
+                        bytes: session.state.encode(),
+                    });
+                }
+                continue;
+            }
+            // Both sides compare the same two head lists, so exactly one starts the
+            // exchange. Were both to start, their first messages would cross, and a peer
+            // with an empty document would be sent the whole document twice. Empty heads
+            // sort first: the side lacking the document asks for it. If an announce was
+            // stale, the change that made it so has already started an exchange.
+            if our_heads < their_heads && !session.awaiting_reply() {
+                push_sync(doc, session, peer, &addr, out);
+            }
+        }
+    }
+
+    fn on_sync<D: Docs + ?Sized>(
+        &mut self,
+        docs: &mut D,
+        peer: P,
+        addr: DocAddr,
+        message: automerge::sync::Message,
+        out: &mut Vec<Effect<P>>,
+    ) {
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if get_or_create(docs, &addr).is_none() {
+            return;
+        }
+        let Some(doc) = docs.get_mut(&addr) else {
+            return;
+        };
+        let session = state.sessions.entry(addr.clone()).or_default();
+        let heads_before = doc.get_heads();
+        let shared_before = session.state.shared_heads.clone();
+        // Seam for authorisation: verifying each change's author and signature belongs
+        // here, before the changes reach the document.
+        if let Err(e) = doc.receive_sync_message(&mut session.state, message) {
+            let reason = e.to_string();
+            self.fault(peer, PeerFault::BadChanges { addr, reason }, out);
+            return;
+        }
+        session.received();
+        let changed = doc.get_heads() != heads_before;
+        if changed {
+            out.push(Effect::Persist { addr: addr.clone() });
+        }
+        if session.state.shared_heads != shared_before {
+            out.push(Effect::SaveSyncState {
+                peer: peer.clone(),
+                addr: addr.clone(),
+                bytes: session.state.encode(),
+            });
+        }
+        if changed {
+            out.push(Effect::Changed { addr: addr.clone() });
+        }
+        let doc: &Automerge = doc;
+        push_sync(doc, session, &peer, &addr, out);
+        if changed {
+            // Pass the news on to everyone else in the circle.
+            for (other, state) in &mut self.peers {
+                if *other != peer && state.circles.contains(&addr.circle) {
+                    let session = state.sessions.entry(addr.clone()).or_default();
+                    if !session.awaiting_reply() {
+                        push_sync(doc, session, other, &addr, out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn fault(&mut self, peer: P, reason: PeerFault, out: &mut Vec<Effect<P>>) {
+        warn!(?peer, %reason, "peer broke the sync protocol; dropping it");
+        self.peers.remove(&peer);
+        out.push(Effect::Misbehaved { peer, reason });
+    }
+}
+
+fn push_sync<P: Clone>(
+    doc: &Automerge,
+    session: &mut Session,
+    peer: &P,
+    addr: &DocAddr,
+    out: &mut Vec<Effect<P>>,
+) {
+    let Some(message) = doc.generate_sync_message(&mut session.state) else {
+        return;
+    };
+    let envelope = Envelope::Sync {
+        doc: addr.doc.clone(),
+        message,
+    };
+    match envelope.encode() {
+        Ok(bytes) => out.push(Effect::Send {
+            peer: peer.clone(),
+            circle: addr.circle.clone(),
+            bytes,
+        }),
+        Err(e) => warn!(%addr, error = %e, "cannot encode a sync frame"),
+    }
+}
+
+fn announce<P: Clone, D: Docs + ?Sized>(
+    docs: &D,
+    peer: &P,
+    circle: &str,
+    restarted: bool,
+    out: &mut Vec<Effect<P>>,
+) {
+    let listed = local_keys(docs, circle)
+        .into_iter()
+        .filter_map(|key| {
+            let heads = docs.get(&DocAddr::new(circle, key.as_str()))?.get_heads();
+            Some(AnnouncedDoc { key, heads })
+        })
+        .collect();
+    let envelope = Envelope::Announce {
+        docs: listed,
+        restarted,
+    };
+    match envelope.encode() {
+        Ok(bytes) => out.push(Effect::Send {
+            peer: peer.clone(),
+            circle: circle.to_owned(),
+            bytes,
+        }),
+        Err(e) => warn!(circle, error = %e, "cannot announce this circle's documents"),
+    }
+}
+
+/// The caller's document keys for `circle`, sorted, deduplicated, wire-valid.
+fn local_keys<D: Docs + ?Sized>(docs: &D, circle: &str) -> BTreeSet<String> {
+    docs.doc_keys(circle)
+        .into_iter()
+        .filter(|key| {
+            let ok = is_valid_doc_key(key);
+            if !ok {
+                warn!(
+                    circle,
+                    key, "not syncing a document whose key cannot go on the wire"
+                );
+            }
+            ok
+        })
+        .collect()
+}
+
+fn get_or_create<'d, D: Docs + ?Sized>(docs: &'d mut D, addr: &DocAddr) -> Option<&'d Automerge> {
+    if docs.get(addr).is_none() && docs.create(addr).is_none() {
+        debug!(%addr, "not creating a document a peer has");
+        return None;
+    }
+    docs.get(addr)
+}
