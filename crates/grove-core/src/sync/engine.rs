@@ -139,6 +139,9 @@ struct Session {
     /// Changes the peer asked for although we believed we had sent them. Asked for again
     /// in its next message, they were lost: see [`Session::received`].
     asked_while_sent: BTreeSet<ChangeHash>,
+    /// We sent every change we have to a peer whose document was empty, and it has not yet
+    /// told us non-empty heads: see [`Session::is_stale`].
+    sent_everything: bool,
 }
 
 impl Session {
@@ -146,6 +149,7 @@ impl Session {
         Self {
             state,
             asked_while_sent: BTreeSet::new(),
+            sent_everything: false,
         }
     }
 
@@ -170,12 +174,28 @@ impl Session {
         self.state.in_flight && matches!(self.state.their_heads.as_deref(), None | Some([]))
     }
 
+    /// Whether `message` was sent before the peer loaded everything we sent it. It still
+    /// says "I have nothing", and automerge would answer with the whole document again; the
+    /// document already on its way answers it. It carries nothing else: a peer with no
+    /// changes has none to send.
+    fn is_stale(&self, message: &automerge::sync::Message) -> bool {
+        self.sent_everything && message.heads.is_empty() && message.changes.is_empty()
+    }
+
     /// Called after each received message. Automerge never resends a change it sent in this
     /// session, so when a frame carrying one is lost the peer asks for it by hash and we
     /// answer with nothing, forever: two peers trading empty messages. A change asked for in
     /// two messages in a row was lost (one request can merely cross the change in flight),
     /// so we forget having sent it and the reply carries it again.
     fn received(&mut self) {
+        if self
+            .state
+            .their_heads
+            .as_ref()
+            .is_some_and(|h| !h.is_empty())
+        {
+            self.sent_everything = false;
+        }
         let need: BTreeSet<ChangeHash> = self.state.their_need.iter().flatten().copied().collect();
         for hash in self.asked_while_sent.intersection(&need) {
             self.state.sent_hashes.remove(hash);
@@ -401,6 +421,10 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             return;
         };
         let session = state.sessions.entry(addr.clone()).or_default();
+        if session.is_stale(&message) {
+            debug!(?peer, %addr, "ignoring a message sent before the peer loaded our document");
+            return;
+        }
         let heads_before = doc.get_heads();
         let shared_before = session.state.shared_heads.clone();
         // Seam for authorisation: verifying each change's author and signature belongs
@@ -454,9 +478,13 @@ fn push_sync<P: Clone>(
     addr: &DocAddr,
     out: &mut Vec<Effect<P>>,
 ) {
+    let to_empty_peer = session.state.their_heads.as_deref() == Some(&[]);
     let Some(message) = doc.generate_sync_message(&mut session.state) else {
         return;
     };
+    if to_empty_peer && !message.changes.is_empty() {
+        session.sent_everything = true;
+    }
     let envelope = Envelope::Sync {
         doc: addr.doc.clone(),
         message,

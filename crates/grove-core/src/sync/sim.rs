@@ -78,6 +78,11 @@ impl MemDocs {
     pub fn holds(&self, circle: &str) -> bool {
         self.circles.contains(circle)
     }
+
+    /// Puts `doc` at `addr`, replacing what was there: for simulating a lost save.
+    pub fn replace(&mut self, addr: DocAddr, doc: Automerge) {
+        self.docs.insert(addr, doc);
+    }
 }
 
 impl Docs for MemDocs {
@@ -197,6 +202,11 @@ impl<R: RngCore> Sim<R> {
 
     pub fn node(&self, id: NodeId) -> &SimNode {
         &self.nodes[id]
+    }
+
+    /// The node's documents, to change behind the engine's back (a crash, a restore).
+    pub fn docs_mut(&mut self, id: NodeId) -> &mut MemDocs {
+        &mut self.nodes[id].docs
     }
 
     pub fn nodes(&self) -> &[SimNode] {
@@ -380,20 +390,6 @@ impl<R: RngCore> Sim<R> {
 
     fn send(&mut self, from: NodeId, to: NodeId, circle: String, bytes: Vec<u8>) {
         self.stats.frames_sent += 1;
-        eprintln!(
-            "DBG {from}->{to} {} {:?}",
-            bytes.len(),
-            super::Envelope::decode(&bytes).map(|e| match e {
-                super::Envelope::Sync { message, .. } => format!(
-                    "sync heads={} need={} have={} changes={:?}",
-                    message.heads.len(),
-                    message.need.len(),
-                    message.have.len(),
-                    message.changes.iter().map(|c| c.len()).collect::<Vec<_>>()
-                ),
-                a => format!("{a:?}").chars().take(60).collect(),
-            })
-        );
         self.stats.bytes_sent += bytes.len() as u64;
         let link = self.links.get(&key(from, to)).copied().unwrap_or_default();
         if !link.connected || link.partitioned || self.chance(self.faults.drop_percent) {

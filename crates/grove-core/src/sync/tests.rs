@@ -315,6 +315,48 @@ fn reconnecting_with_nothing_new_sends_one_announce_each_way() {
     assert_converged(&s, CIRCLE);
 }
 
+#[test]
+fn edits_during_a_first_sync_do_not_resend_the_whole_document() {
+    let mut s = sim(10);
+    let a = s.add_node(&[CIRCLE]);
+    let b = s.add_node(&[CIRCLE]);
+    for id in 0..100 {
+        s.edit(a, &addr("core"), decision(id)).unwrap();
+    }
+    s.connect(a, b);
+    // Edits made while the first exchange is under way, each with frames still in flight:
+    // every message they cause is answered with empty heads until b has loaded the
+    // document, and automerge answers empty heads with the whole document.
+    for id in 100..110 {
+        s.edit(a, &addr("core"), decision(id)).unwrap();
+        s.step_n(1);
+    }
+    s.run_until_quiet(QUIET).unwrap();
+    assert_converged(&s, CIRCLE);
+    let sent = s.take_stats().bytes_sent;
+    let doc_size = s.node(a).docs.get(&addr("core")).unwrap().save().len() as u64;
+    assert!(
+        2 * sent < 3 * doc_size,
+        "sent {sent} B to sync a {doc_size} B document: the whole document went out more than once"
+    );
+}
+
+#[test]
+fn a_lost_document_save_is_repaired_despite_a_newer_saved_sync_state() {
+    let mut s = synced_pair(11);
+    s.edit(0, &addr("core"), put("x", 1)).unwrap();
+    s.run_until_quiet(QUIET).unwrap();
+    let before = s.node(1).docs.get(&addr("core")).unwrap().clone();
+    s.edit(0, &addr("core"), put("y", 2)).unwrap();
+    s.run_until_quiet(QUIET).unwrap();
+    s.disconnect(0, 1);
+    // Node 1 saved its sync state but crashed before saving the document.
+    s.docs_mut(1).replace(addr("core"), before);
+    s.connect(0, 1);
+    s.run_until_quiet(QUIET).unwrap();
+    assert_converged(&s, CIRCLE);
+}
+
 fn engine_with_peer() -> (Engine<u8>, sim::MemDocs) {
     let mut docs = sim::MemDocs::new(automerge::ActorId::from([1u8; 16]), [CIRCLE.to_owned()]);
     let mut engine = Engine::new();
