@@ -64,7 +64,8 @@ pub enum Input<P> {
     },
     /// The connection to `peer` is gone; frames from it are ignored until it reconnects.
     PeerDisconnected { peer: P },
-    /// A frame (an encoded [`Envelope`]) arrived from `peer` for `circle`.
+    /// A frame (an encoded [`Envelope`]) arrived from `peer` for `circle`. Feed a
+    /// connection's frames in the order they arrived, and only after its `PeerConnected`.
     Received {
         peer: P,
         circle: String,
@@ -73,8 +74,9 @@ pub enum Input<P> {
     /// The document at `addr` changed locally (including: was just created).
     LocalChange { addr: DocAddr },
     /// Restart every sync session with every peer, so frames lost in transit are made good.
-    /// Drive it from a timer (every 30–60 s is plenty; it costs one announce per peer and
-    /// circle when nothing differs) and after any send the transport reports as failed.
+    /// Drive it from a timer (every 30–60 s is plenty; when nothing differs it costs two
+    /// small announces per peer and circle) and after any send the transport reports as
+    /// failed.
     Resync,
 }
 

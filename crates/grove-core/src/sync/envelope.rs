@@ -1,19 +1,4 @@
 //! The engine's wire envelope: what one frame between two peers in one circle carries.
-//!
-//! Layout (all integers big-endian, every length checked, nothing may trail):
-//!
-//! ```text
-//! version: u8 = 1
-//! kind:    u8   1 = Announce, 2 = Sync
-//! Announce: flags: u8 (bit 0: restarted; the other bits must be 0),
-//!           count: u16, then `count` times, keys strictly ascending:
-//!             key_len: u8, key: key_len bytes, head_count: u16, heads: head_count × 32 bytes
-//!             (heads strictly ascending)
-//! Sync:     key_len: u8, key: key_len bytes, then an automerge sync message to the end
-//! ```
-//!
-//! Fixed-width integers and the strict ordering give every envelope exactly one encoding, so
-//! a decoder that accepts a frame also proves the peer speaks this protocol.
 
 use automerge::sync::Message;
 use automerge::ChangeHash;
@@ -35,6 +20,21 @@ const FLAG_RESTARTED: u8 = 1;
 const HASH_LEN: usize = 32;
 
 /// One frame of the sync protocol, for one circle (the circle travels beside the frame).
+///
+/// Layout (all integers big-endian, every length checked, nothing may follow an announce):
+///
+/// ```text
+/// version: u8 = 1
+/// kind:    u8   1 = Announce, 2 = Sync
+/// Announce: flags: u8 (bit 0: restarted; the other bits must be 0),
+///           count: u16, then `count` times, keys strictly ascending:
+///             key_len: u8, key: key_len bytes, head_count: u16, heads: head_count × 32 bytes
+///             (heads strictly ascending)
+/// Sync:     key_len: u8, key: key_len bytes, then an automerge sync message to the end
+/// ```
+///
+/// Fixed-width integers and the strict ordering give every announce exactly one encoding,
+/// which keeps the decoder small and easy to check against garbage.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Envelope {
     /// "These are all my documents in this circle, with their heads." Sent on connect.

@@ -12,29 +12,51 @@
 //! # Protocol
 //!
 //! Every frame belongs to one circle (carried beside the frame, so the transport can check
-//! membership without decoding it) and holds one [`Envelope`]:
+//! membership without decoding it) and holds one [`Envelope`] (whose docs give the wire layout).
 //!
-//! * `Announce` lists every document the sender holds in the circle, with its heads, and
-//!   means "I restarted my sync sessions with you for this circle". It is sent when a peer
-//!   connects and on every [`Input::Resync`]. The receiver restarts its own sessions too,
-//!   creates the documents it lacks (empty; see [`Docs::create`]), and starts an exchange
-//!   only for documents whose heads differ — so reconnecting with nothing new costs one
-//!   small frame per circle each way, however many documents a circle has.
+//! * `Announce` lists every document the sender holds in the circle, with its heads. Both
+//!   sides send one when a peer connects. The receiver creates the documents it lacks
+//!   (empty; see [`Docs::create`]) and compares heads: equal documents need nothing more,
+//!   and for a differing one exactly one side starts an exchange, the one whose sorted
+//!   heads compare lower (both sides compare the same two lists, and an empty document
+//!   sorts first, so the side lacking a document asks for it). Reconnecting with nothing
+//!   new therefore costs one small frame per circle each way, however many documents the
+//!   circle has.
+//! * `Announce` with `restarted` is sent on [`Input::Resync`]: the sender restarted its
+//!   sessions with the receiver in that circle; the receiver restarts its own and answers
+//!   with a plain `Announce`, after which both proceed as on connect.
 //! * `Sync` carries one automerge sync message for one document. Receiving it for a
-//!   document we lack creates the document, so a new document (a new period shard) spreads
-//!   to peers as soon as its first change is synced.
+//!   document we lack creates the document, so a new document (a new period shard)
+//!   spreads as soon as its first change is synced.
 //!
-//! A document that changes because of a peer's message is offered to every other
-//! connected peer sharing the circle, so changes travel across several hops.
+//! A document changed by a peer's message is offered to every other connected peer
+//! sharing the circle, so changes travel across several hops.
+//!
+//! The runtime must feed `PeerConnected` before any `Received` from that peer (frames
+//! from a peer without a session are dropped) and deliver each connection's frames in
+//! order.
 //!
 //! # Loss and recovery
 //!
-//! Automerge's sync protocol assumes an ordered, reliable stream and stalls when a frame is
-//! lost (it waits for a reply that never comes, and it never resends what it believes it
-//! sent). The runtime recovers by feeding [`Input::Resync`] on a timer (every 30–60 s) and
-//! whenever the transport reports a failed send: every session restarts keeping only its
-//! shared heads, and the announce makes the peer restart too. Saved sync states
-//! ([`Effect::SaveSyncState`]) make a reconnect exchange only what is new.
+//! Automerge's sync protocol assumes an ordered, reliable stream. The engine adds what it
+//! needs to survive less:
+//!
+//! * A lost frame can leave a session waiting for a reply that never comes. The runtime
+//!   feeds [`Input::Resync`] on a timer (every 30–60 s) and whenever the transport reports
+//!   a failed send: every session restarts keeping only its shared heads, `sent_hashes`
+//!   included, so whatever the lost frame carried is sent again. With nothing to repair a
+//!   resync costs two small frames per peer and circle.
+//! * Automerge never resends a change within a session, so a lost change would have both
+//!   peers trade empty messages forever while one keeps asking for it. A change the peer
+//!   asks for in two messages in a row is sent again.
+//! * A peer with an empty document answers every message with empty heads until it has
+//!   loaded the whole document we sent, and automerge answers empty heads with the whole
+//!   document. The engine holds back unprompted messages until the peer's first answer
+//!   and ignores empty-heads messages that predate the document, so a fresh peer is sent
+//!   the document once.
+//!
+//! Saved sync states ([`Effect::SaveSyncState`]) make a reconnect exchange only what is
+//! new.
 //!
 //! # Misbehaving peers
 //!

@@ -357,6 +357,79 @@ fn a_lost_document_save_is_repaired_despite_a_newer_saved_sync_state() {
     assert_converged(&s, CIRCLE);
 }
 
+#[test]
+fn a_peers_change_is_persisted_before_it_is_shown_and_answered() {
+    let mut docs = [
+        sim::MemDocs::new(automerge::ActorId::from([1u8; 16]), [CIRCLE.to_owned()]),
+        sim::MemDocs::new(automerge::ActorId::from([2u8; 16]), [CIRCLE.to_owned()]),
+    ];
+    let doc = docs[0].create(&addr("core")).unwrap();
+    let mut tx = doc.transaction();
+    tx.put(ROOT, "k", "v").unwrap();
+    tx.commit();
+    let mut engines: [Engine<usize>; 2] = [Engine::new(), Engine::new()];
+    let mut frames = std::collections::VecDeque::new();
+    let mut effects_of_b = Vec::new();
+    for me in 0..2 {
+        let input = Input::PeerConnected {
+            peer: 1 - me,
+            circles: vec![CIRCLE.into()],
+            sync_states: vec![],
+        };
+        frames.extend(
+            engines[me]
+                .handle(&mut docs[me], input)
+                .into_iter()
+                .map(|e| (me, e)),
+        );
+    }
+    while let Some((from, effect)) = frames.pop_front() {
+        let Effect::Send {
+            peer: to,
+            circle,
+            bytes,
+        } = effect
+        else {
+            continue;
+        };
+        let input = Input::Received {
+            peer: from,
+            circle,
+            bytes,
+        };
+        let effects = engines[to].handle(&mut docs[to], input);
+        if to == 1 {
+            effects_of_b.push(effects.clone());
+        }
+        frames.extend(effects.into_iter().map(|e| (to, e)));
+    }
+    assert_eq!(
+        docs[1].get(&addr("core")).unwrap().get_heads(),
+        docs[0].get(&addr("core")).unwrap().get_heads(),
+        "b must end with a's document"
+    );
+    let applying: Vec<&Vec<Effect<usize>>> = effects_of_b
+        .iter()
+        .filter(|effects| effects.iter().any(|e| matches!(e, Effect::Persist { .. })))
+        .collect();
+    assert_eq!(
+        applying.len(),
+        1,
+        "one message carried a's change: {effects_of_b:?}"
+    );
+    let kinds: Vec<&str> = applying[0]
+        .iter()
+        .map(|e| match e {
+            Effect::Persist { .. } => "persist",
+            Effect::SaveSyncState { .. } => "save-sync-state",
+            Effect::Changed { .. } => "changed",
+            Effect::Send { .. } => "send",
+            Effect::Misbehaved { .. } => "misbehaved",
+        })
+        .collect();
+    assert_eq!(kinds, ["persist", "save-sync-state", "changed", "send"]);
+}
+
 fn engine_with_peer() -> (Engine<u8>, sim::MemDocs) {
     let mut docs = sim::MemDocs::new(automerge::ActorId::from([1u8; 16]), [CIRCLE.to_owned()]);
     let mut engine = Engine::new();
@@ -535,7 +608,7 @@ fn edit(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: std::env::var("SYNC_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(32), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("SYNC_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(64), ..ProptestConfig::default() })]
 
     /// Whatever the network did, once it heals and every node resyncs, all converge.
     #[test]
