@@ -301,7 +301,9 @@ impl Circle {
         };
         let prepared = Prepared::new(self, filter)?;
         let automerge::hydrate::Value::Map(root) = doc.hydrate(None) else {
-            return Err(CoreError::Corrupt(format!("decision shard {period} is not a map")));
+            return Err(CoreError::Corrupt(format!(
+                "decision shard {period} is not a map"
+            )));
         };
         let mut out: Vec<Decision> = root
             .iter()
