@@ -34,9 +34,11 @@ pub(crate) struct Behaviour {
 /// Builds the swarm: TCP and QUIC, Noise, Yamux, the relay client transport, and the
 /// behaviours above as `config` switches them on. Must run inside a tokio runtime.
 pub(crate) fn build_swarm(config: &Config) -> Result<Swarm<Behaviour>, NetError> {
-    let transport_err = |what| move |e: noise::Error| NetError::Transport {
-        what,
-        reason: e.to_string(),
+    let transport_err = |what| {
+        move |e: noise::Error| NetError::Transport {
+            what,
+            reason: e.to_string(),
+        }
     };
     let swarm = SwarmBuilder::with_existing_identity(config.keypair.clone())
         .with_tokio()
@@ -52,16 +54,19 @@ pub(crate) fn build_swarm(config: &Config) -> Result<Swarm<Behaviour>, NetError>
         .with_behaviour(|key, relay_client| {
             let peer_id = key.public().to_peer_id();
             let mdns = if config.mdns {
-                Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)?)
+                Some(mdns::tokio::Behaviour::new(
+                    mdns::Config::default(),
+                    peer_id,
+                )?)
             } else {
                 None
             };
             let relay_server = config
                 .relay_server
                 .then(|| relay::Behaviour::new(peer_id, relay::Config::default()));
-            let rendezvous_server = config.rendezvous_server.then(|| {
-                rendezvous::server::Behaviour::new(rendezvous::server::Config::default())
-            });
+            let rendezvous_server = config
+                .rendezvous_server
+                .then(|| rendezvous::server::Behaviour::new(rendezvous::server::Config::default()));
             let behaviour: Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> =
                 Ok(Behaviour {
                     relay_client,
@@ -70,10 +75,7 @@ pub(crate) fn build_swarm(config: &Config) -> Result<Swarm<Behaviour>, NetError>
                     autonat: autonat::Behaviour::new(peer_id, autonat::Config::default()),
                     identify: identify::Behaviour::new(
                         identify::Config::new(IDENTIFY_PROTOCOL.to_owned(), key.public())
-                            .with_agent_version(format!(
-                                "grove/{}",
-                                env!("CARGO_PKG_VERSION")
-                            )),
+                            .with_agent_version(format!("grove/{}", env!("CARGO_PKG_VERSION"))),
                     ),
                     ping: ping::Behaviour::default(),
                     mdns: mdns.into(),

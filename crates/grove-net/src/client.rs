@@ -112,7 +112,9 @@ impl Client {
             .send(Outgoing { frame, done })
             .await
             .map_err(|_| NetError::ConnectionClosed(peer))?;
-        outcome.await.map_err(|_| NetError::ConnectionClosed(peer))?
+        outcome
+            .await
+            .map_err(|_| NetError::ConnectionClosed(peer))?
     }
 
     /// Peers we have at least one connection to, allowed or not.
@@ -139,7 +141,10 @@ impl Client {
     ///
     /// Cancel-safe in that dropping it leaves no half-done state, but the new set may already
     /// be in force.
-    pub async fn set_allowed_peers(&self, allowed: Option<HashSet<PeerId>>) -> Result<(), NetError> {
+    pub async fn set_allowed_peers(
+        &self,
+        allowed: Option<HashSet<PeerId>>,
+    ) -> Result<(), NetError> {
         self.request(|reply| Command::SetAllowedPeers { allowed, reply })
             .await
     }

@@ -125,12 +125,7 @@ mod tests {
         let b = keypair_from_ed25519_secret([7; 32]).unwrap();
         assert_eq!(a.public().to_peer_id(), b.public().to_peer_id());
 
-        let public: [u8; 32] = a
-            .clone()
-            .try_into_ed25519()
-            .unwrap()
-            .public()
-            .to_bytes();
+        let public: [u8; 32] = a.clone().try_into_ed25519().unwrap().public().to_bytes();
         assert_eq!(
             peer_id_from_ed25519_public(public).unwrap(),
             a.public().to_peer_id(),

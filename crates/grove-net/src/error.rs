@@ -12,7 +12,9 @@ pub enum NetError {
     InvalidConfig(String),
     #[error("could not set up the {what} transport: {reason}")]
     Transport { what: &'static str, reason: String },
-    #[error("cannot listen on {addr}: {reason}; check that the address is local and the port is free")]
+    #[error(
+        "cannot listen on {addr}: {reason}; check that the address is local and the port is free"
+    )]
     Listen { addr: Multiaddr, reason: String },
     #[error("could not dial {addr}: {reason}")]
     Dial { addr: Multiaddr, reason: String },

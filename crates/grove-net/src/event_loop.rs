@@ -107,10 +107,12 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
     let mut swarm = build_swarm(&config)?;
     let mut listening = HashMap::new();
     for addr in &config.listen_addrs {
-        let id = swarm.listen_on(addr.clone()).map_err(|e| NetError::Listen {
-            addr: addr.clone(),
-            reason: e.to_string(),
-        })?;
+        let id = swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NetError::Listen {
+                addr: addr.clone(),
+                reason: e.to_string(),
+            })?;
         if !addr.iter().any(|p| p == Protocol::P2pCircuit) {
             listening.insert(id, addr.clone());
         }
@@ -255,14 +257,14 @@ impl EventLoop {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
             }
             Command::ListenOn { addr, reply } => {
-                let result = self
-                    .swarm
-                    .listen_on(addr.clone())
-                    .map(|_| ())
-                    .map_err(|e| NetError::Listen {
-                        addr,
-                        reason: e.to_string(),
-                    });
+                let result =
+                    self.swarm
+                        .listen_on(addr.clone())
+                        .map(|_| ())
+                        .map_err(|e| NetError::Listen {
+                            addr,
+                            reason: e.to_string(),
+                        });
                 let _ = reply.send(result);
             }
             Command::Dial { addr, reply } => self.dial(addr, reply),
@@ -375,7 +377,11 @@ impl EventLoop {
     }
 
     fn on_writer_exit(&mut self, exit: WriterExit) {
-        if self.writers.get(&exit.peer).is_some_and(|w| w.id == exit.id) {
+        if self
+            .writers
+            .get(&exit.peer)
+            .is_some_and(|w| w.id == exit.id)
+        {
             self.writers.remove(&exit.peer);
         }
         match exit.result {
@@ -424,8 +430,7 @@ impl EventLoop {
         }
         match outcome {
             ReadOutcome::Chunk(body) => {
-                let decoded =
-                    wire::decode_chunk(&body).and_then(|c| inbound.reassembler.push(c));
+                let decoded = wire::decode_chunk(&body).and_then(|c| inbound.reassembler.push(c));
                 match decoded {
                     Ok(frame) => {
                         if let Some(frame) = frame {

@@ -103,8 +103,7 @@ pub(crate) async fn run_writer(
 }
 
 async fn write_frame(stream: &mut Stream, frame: &wire::Frame) -> io::Result<()> {
-    let chunks =
-        wire::encode(frame).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let chunks = wire::encode(frame).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     for chunk in chunks {
         stream.write_all(&chunk).await?;
     }

@@ -188,7 +188,9 @@ impl Iterator for Chunks<'_> {
         }
         let payload = &self.frame.payload;
         let first = self.offset == 0;
-        let end = payload.len().min(self.offset.saturating_add(self.chunk_len));
+        let end = payload
+            .len()
+            .min(self.offset.saturating_add(self.chunk_len));
         let piece = &payload[self.offset..end];
         let last = end == payload.len();
 
@@ -458,7 +460,11 @@ mod tests {
         assert_eq!(chunks.len(), 4, "3 full chunks and a 5-byte tail");
         for c in &chunks {
             let len = body_len(c[..4].try_into().unwrap()).unwrap();
-            assert_eq!(len + PREFIX_LEN, c.len(), "prefix must count the body exactly");
+            assert_eq!(
+                len + PREFIX_LEN,
+                c.len(),
+                "prefix must count the body exactly"
+            );
         }
         assert_eq!(decode_all(&chunks.concat()).unwrap(), vec![f]);
     }

@@ -83,7 +83,10 @@ async fn connected_to(node: &mut Node, to: PeerId) {
 /// sending needs the sender's loop to have seen it.
 async fn connect(a: &mut Node, b: &mut Node) {
     let peer = guard("dial", a.client.dial(b.addr.clone())).await.unwrap();
-    assert_eq!(peer, b.peer, "the dial must reach the peer its address names");
+    assert_eq!(
+        peer, b.peer,
+        "the dial must reach the peer its address names"
+    );
     connected_to(a, b.peer).await;
     connected_to(b, a.peer).await;
 }
@@ -145,7 +148,11 @@ async fn three_peers_exchange_frames_concurrently() {
     connect(&mut c, &mut a).await;
     connect(&mut c, &mut b).await;
 
-    let nodes = [(a.client.clone(), a.peer), (b.client.clone(), b.peer), (c.client.clone(), c.peer)];
+    let nodes = [
+        (a.client.clone(), a.peer),
+        (b.client.clone(), b.peer),
+        (c.client.clone(), c.peer),
+    ];
     let mut sends = Vec::new();
     for (from, from_peer) in &nodes {
         for (_, to_peer) in &nodes {
@@ -155,7 +162,11 @@ async fn three_peers_exchange_frames_concurrently() {
             let (from, to_peer) = (from.clone(), *to_peer);
             // Sized above one chunk so chunks of different senders could interleave if the
             // receiver mixed up streams.
-            let frame = Frame::new(from_peer.to_string(), to_peer.to_string(), pattern(1_500_000, 3));
+            let frame = Frame::new(
+                from_peer.to_string(),
+                to_peer.to_string(),
+                pattern(1_500_000, 3),
+            );
             sends.push(tokio::spawn(async move { from.send(to_peer, frame).await }));
         }
     }
@@ -168,10 +179,17 @@ async fn three_peers_exchange_frames_concurrently() {
                 _ => None,
             })
             .await;
-            assert_eq!(frame.circle, peer.to_string(), "frame must come from its sender");
+            assert_eq!(
+                frame.circle,
+                peer.to_string(),
+                "frame must come from its sender"
+            );
             assert_eq!(frame.doc, me.to_string(), "frame must reach its addressee");
             assert_eq!(frame.payload, pattern(1_500_000, 3));
-            assert!(senders.insert(peer), "each peer sent exactly one frame to {me}");
+            assert!(
+                senders.insert(peer),
+                "each peer sent exactly one frame to {me}"
+            );
         }
     }
     for send in sends {
@@ -198,7 +216,10 @@ async fn two_peers_exchange_frames_over_quic() {
     // Several chunks, to cover reassembly over QUIC streams too.
     let frame = Frame::new("circle", "doc", pattern(3 * 1024 * 1024 + 17, 9));
     a.client.send(b.peer, frame.clone()).await.unwrap();
-    assert!(received_from(&mut b, a.peer).await == frame, "QUIC frame must arrive unchanged");
+    assert!(
+        received_from(&mut b, a.peer).await == frame,
+        "QUIC frame must arrive unchanged"
+    );
     b.client
         .send(a.peer, Frame::new("circle", "doc", b"ack".to_vec()))
         .await
@@ -229,7 +250,10 @@ async fn rogue_writes(target: &Node, garbage: &[u8]) -> (PeerId, libp2p::Stream)
             swarm.select_next_some().await;
         }
     });
-    let mut stream = control.open_stream(target.peer, SYNC_PROTOCOL).await.unwrap();
+    let mut stream = control
+        .open_stream(target.peer, SYNC_PROTOCOL)
+        .await
+        .unwrap();
     stream.write_all(garbage).await.unwrap();
     stream.flush().await.unwrap();
     (rogue, stream)
@@ -279,7 +303,14 @@ async fn a_peer_writing_garbage_is_dropped_while_another_keeps_being_served() {
 async fn a_chunk_announcing_more_than_the_limit_gets_the_peer_dropped() {
     let mut a = start_tcp().await;
     // A well-formed first chunk whose announced total exceeds the 256 MiB bound.
-    let mut body = vec![grove_net::wire::VERSION, grove_net::wire::FLAG_FIRST, 1, b'c', 1, b'd'];
+    let mut body = vec![
+        grove_net::wire::VERSION,
+        grove_net::wire::FLAG_FIRST,
+        1,
+        b'c',
+        1,
+        b'd',
+    ];
     body.extend_from_slice(&(grove_net::wire::MAX_PAYLOAD_LEN as u64 + 1).to_be_bytes());
     let mut bytes = (body.len() as u32).to_be_bytes().to_vec();
     bytes.extend_from_slice(&body);
@@ -355,11 +386,15 @@ async fn disconnect_and_shutdown() {
     connect(&mut a, &mut b).await;
 
     a.client.disconnect(b.peer).await.unwrap();
-    wait_for(&mut b, "the disconnect", |e| match e {
-        Event::PeerDisconnected { peer } if peer == a.peer => Some(()),
-        _ => None,
-    })
-    .await;
+    // Both sides report it; `a` must have seen it before it refuses to send.
+    let (a_peer, b_peer) = (a.peer, b.peer);
+    for (node, other) in [(&mut a, b_peer), (&mut b, a_peer)] {
+        wait_for(node, "the disconnect", |e| match e {
+            Event::PeerDisconnected { peer } if peer == other => Some(()),
+            _ => None,
+        })
+        .await;
+    }
     match a.client.send(b.peer, Frame::new("c", "d", vec![1])).await {
         Err(NetError::NotConnected(peer)) => assert_eq!(peer, b.peer),
         other => panic!("sending after a disconnect must fail, got {other:?}"),
@@ -380,7 +415,9 @@ async fn invalid_frames_are_refused_before_any_io() {
     let stranger = Keypair::generate_ed25519().public().to_peer_id();
     let long_id = "x".repeat(grove_net::wire::MAX_ID_LEN + 1);
     assert!(matches!(
-        a.client.send(stranger, Frame::new(long_id, "d", vec![])).await,
+        a.client
+            .send(stranger, Frame::new(long_id, "d", vec![]))
+            .await,
         Err(NetError::Frame(_))
     ));
 }
