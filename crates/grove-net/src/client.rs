@@ -27,6 +27,10 @@ pub(crate) enum Command {
         addr: Multiaddr,
         reply: oneshot::Sender<Result<(), NetError>>,
     },
+    AddExternalAddress {
+        addr: Multiaddr,
+        reply: oneshot::Sender<()>,
+    },
     Dial {
         addr: Multiaddr,
         reply: oneshot::Sender<Result<PeerId, NetError>>,
@@ -83,6 +87,17 @@ impl Client {
     pub async fn listen_on(&self, addr: Multiaddr) -> Result<(), NetError> {
         self.request(|reply| Command::ListenOn { addr, reply })
             .await?
+    }
+
+    /// Declares an address we are reachable at (e.g. a `grove serve` host's public address
+    /// learned at runtime). A relay server hands out reservations only once it has one, and
+    /// rendezvous registrations carry them.
+    ///
+    /// Cancel-safe in that dropping it leaves no half-done state, but the address may already
+    /// have been added.
+    pub async fn add_external_address(&self, addr: Multiaddr) -> Result<(), NetError> {
+        self.request(|reply| Command::AddExternalAddress { addr, reply })
+            .await
     }
 
     /// Dials `addr` and waits until the connection is up, returning the remote peer id. If

@@ -22,7 +22,11 @@ pub struct Config {
     pub external_addrs: Vec<Multiaddr>,
     /// Find peers on the local network by multicast DNS.
     pub mdns: bool,
-    /// Relay connections for other peers (circuit relay v2). For always-on nodes.
+    /// Relay connections for other peers (circuit relay v2). For always-on nodes. The relay
+    /// accepts reservations only once it knows an external address: set `external_addrs` or
+    /// call [`crate::Client::add_external_address`]. libp2p's default circuit limits apply
+    /// (short circuits with few bytes: enough to coordinate a DCUtR hole punch, not to carry a
+    /// full sync), so an open relay costs its host little.
     pub relay_server: bool,
     /// Serve as a rendezvous point where peers register and discover each other.
     pub rendezvous_server: bool,

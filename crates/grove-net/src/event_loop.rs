@@ -1,7 +1,10 @@
 //! The task that owns the swarm: runs commands from [`Client`]s, turns swarm activity into
 //! [`Event`]s, and drives every `/grove/sync/1` stream.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    time::Duration,
+};
 
 use futures::{
     future::{AbortHandle, Abortable, BoxFuture},
@@ -39,6 +42,9 @@ const WRITER_QUEUE_LEN: usize = 8;
 /// Stop reading inbound streams while this many events wait for the owner, so a slow owner
 /// slows peers down (through stream flow control) instead of growing memory.
 const OUTBOX_HIGH_WATER: usize = 8;
+/// How often to ask rendezvous points for peers again. Peers that arrive later find the
+/// earlier ones at once; this only closes the gap when two register at the same moment.
+const REDISCOVER_EVERY: Duration = Duration::from_secs(5 * 60);
 
 type ReadStep = BoxFuture<'static, (Inbound, ReadOutcome)>;
 
@@ -78,6 +84,7 @@ pub struct EventLoop {
     pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, NetError>>)>,
     rendezvous_points: HashMap<PeerId, Multiaddr>,
     rendezvous_namespace: rendezvous::Namespace,
+    rediscover: tokio::time::Interval,
 }
 
 /// Starts the network: builds the swarm, starts listening, and returns once every listener
@@ -138,6 +145,11 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         pending_dials: HashMap::new(),
         rendezvous_points,
         rendezvous_namespace,
+        rediscover: {
+            let mut every = tokio::time::interval(REDISCOVER_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every
+        },
     };
     event_loop.wait_until_listening(listening).await?;
     let points: Vec<Multiaddr> = event_loop.rendezvous_points.values().cloned().collect();
@@ -216,6 +228,9 @@ impl EventLoop {
                     self.on_read(inbound, outcome);
                 }
                 Some(exit) = self.writer_tasks.next() => self.on_writer_exit(exit),
+                _ = self.rediscover.tick(), if !self.rendezvous_points.is_empty() => {
+                    self.rediscover();
+                }
                 // An owned permit keeps this branch from borrowing `self` across the others.
                 permit = self.events.clone().reserve_owned(), if !self.outbox.is_empty() => match permit {
                     Ok(permit) => {
@@ -266,6 +281,10 @@ impl EventLoop {
                             reason: e.to_string(),
                         });
                 let _ = reply.send(result);
+            }
+            Command::AddExternalAddress { addr, reply } => {
+                self.add_external_address(addr);
+                let _ = reply.send(());
             }
             Command::Dial { addr, reply } => self.dial(addr, reply),
             Command::WriterFor { peer, reply } => {
@@ -481,6 +500,11 @@ impl EventLoop {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 info!(%address, "listening");
+                if address.iter().any(|p| p == Protocol::P2pCircuit) {
+                    // A relay reservation: reachable through the relay by construction, and
+                    // the only address a node behind NAT can register at a rendezvous point.
+                    self.add_external_address(address.clone());
+                }
                 self.emit(Event::ListenAddr { addr: address });
             }
             SwarmEvent::ConnectionEstablished {
@@ -532,15 +556,7 @@ impl EventLoop {
             }
             SwarmEvent::ExternalAddrConfirmed { address } => {
                 info!(%address, "external address confirmed");
-                let points: Vec<PeerId> = self
-                    .rendezvous_points
-                    .keys()
-                    .filter(|p| self.swarm.is_connected(p))
-                    .copied()
-                    .collect();
-                for point in points {
-                    self.register_at(point);
-                }
+                self.register_at_connected_points();
             }
             SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
             other => trace!(event = ?other, "swarm event"),
@@ -612,8 +628,40 @@ impl EventLoop {
         }
     }
 
+    fn add_external_address(&mut self, addr: Multiaddr) {
+        info!(%addr, "external address added");
+        // The swarm tells the behaviours but reports no event for addresses added by hand.
+        self.swarm.add_external_address(addr);
+        self.register_at_connected_points();
+    }
+
+    fn connected_rendezvous_points(&self) -> Vec<PeerId> {
+        self.rendezvous_points
+            .keys()
+            .filter(|p| self.swarm.is_connected(p))
+            .copied()
+            .collect()
+    }
+
+    fn register_at_connected_points(&mut self) {
+        for point in self.connected_rendezvous_points() {
+            self.register_at(point);
+        }
+    }
+
+    /// Asks the rendezvous points again, for peers that registered after we last asked.
+    fn rediscover(&mut self) {
+        for point in self.connected_rendezvous_points() {
+            self.discover_at(point);
+        }
+    }
+
     fn use_rendezvous_point(&mut self, point: PeerId) {
         self.register_at(point);
+        self.discover_at(point);
+    }
+
+    fn discover_at(&mut self, point: PeerId) {
         self.swarm.behaviour_mut().rendezvous_client.discover(
             Some(self.rendezvous_namespace.clone()),
             None,

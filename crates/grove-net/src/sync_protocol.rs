@@ -14,6 +14,7 @@ use std::{
 
 use libp2p::{
     core::{transport::PortUse, upgrade::ReadyUpgrade, Endpoint},
+    multiaddr::Protocol,
     swarm::{
         handler::{
             ConnectionEvent, DialUpgradeError, FullyNegotiatedInbound, FullyNegotiatedOutbound,
@@ -42,9 +43,16 @@ pub(crate) enum SyncEvent {
     },
 }
 
+/// A connection, and whether it runs through a relay.
+#[derive(Debug, Clone, Copy)]
+struct Conn {
+    id: ConnectionId,
+    relayed: bool,
+}
+
 #[derive(Default)]
 pub(crate) struct SyncBehaviour {
-    connections: HashMap<PeerId, Vec<ConnectionId>>,
+    connections: HashMap<PeerId, Vec<Conn>>,
     opening: HashMap<OpenId, ConnectionId>,
     next_id: u64,
     pending: VecDeque<ToSwarm<SyncEvent, OpenId>>,
@@ -55,8 +63,10 @@ impl SyncBehaviour {
     /// `None` when there is no connection to `peer` (we never dial for a stream: dialling is
     /// the owner's decision).
     pub(crate) fn open_stream(&mut self, peer: PeerId) -> Option<OpenId> {
-        // The newest connection: an older one may be a relayed one that DCUtR replaced.
-        let connection = *self.connections.get(&peer)?.last()?;
+        // Prefer a direct connection (relayed circuits have tight byte limits), and among
+        // those the newest, e.g. the one DCUtR just punched.
+        let conns = self.connections.get(&peer)?;
+        let connection = conns.iter().rev().find(|c| !c.relayed).or(conns.last())?.id;
         let id = OpenId(self.next_id);
         self.next_id += 1;
         self.opening.insert(id, connection);
@@ -97,14 +107,19 @@ impl NetworkBehaviour for SyncBehaviour {
     fn on_swarm_event(&mut self, event: FromSwarm) {
         match event {
             FromSwarm::ConnectionEstablished(e) => {
-                self.connections
-                    .entry(e.peer_id)
-                    .or_default()
-                    .push(e.connection_id);
+                let relayed = e
+                    .endpoint
+                    .get_remote_address()
+                    .iter()
+                    .any(|p| p == Protocol::P2pCircuit);
+                self.connections.entry(e.peer_id).or_default().push(Conn {
+                    id: e.connection_id,
+                    relayed,
+                });
             }
             FromSwarm::ConnectionClosed(e) => {
                 if let Some(conns) = self.connections.get_mut(&e.peer_id) {
-                    conns.retain(|c| *c != e.connection_id);
+                    conns.retain(|c| c.id != e.connection_id);
                     if conns.is_empty() {
                         self.connections.remove(&e.peer_id);
                     }

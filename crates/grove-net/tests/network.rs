@@ -227,6 +227,64 @@ async fn two_peers_exchange_frames_over_quic() {
     assert_eq!(received_from(&mut a, b.peer).await.payload, b"ack");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_reachable_only_through_a_relay_exchanges_frames() {
+    let mut relay_config = Config::loopback(Keypair::generate_ed25519());
+    relay_config.relay_server = true;
+    let relay = start(relay_config).await;
+    // A relay hands out reservations only once it knows it is reachable.
+    let relay_listen = relay.client.listen_addrs().await.unwrap().remove(0);
+    relay
+        .client
+        .add_external_address(relay_listen)
+        .await
+        .unwrap();
+
+    let mut a = start_tcp().await;
+    a.client
+        .listen_on(relay.addr.clone().with(Protocol::P2pCircuit))
+        .await
+        .unwrap();
+    let circuit = wait_for(&mut a, "a relay reservation", |e| match e {
+        Event::ListenAddr { addr } if addr.iter().any(|p| p == Protocol::P2pCircuit) => Some(addr),
+        _ => None,
+    })
+    .await;
+
+    assert_eq!(
+        circuit.iter().last(),
+        Some(Protocol::P2p(a.peer)),
+        "a relayed listen address names its owner"
+    );
+
+    let mut b = start_tcp().await;
+    let peer = guard("dial via relay", b.client.dial(circuit))
+        .await
+        .unwrap();
+    assert_eq!(peer, a.peer);
+    let addr = wait_for(&mut b, "the relayed connection", |e| match e {
+        Event::PeerConnected { peer, addr } if peer == a.peer => Some(addr),
+        _ => None,
+    })
+    .await;
+    assert!(
+        addr.iter().any(|p| p == Protocol::P2pCircuit),
+        "the first connection must run through the relay: {addr}"
+    );
+    connected_to(&mut a, b.peer).await;
+
+    b.client
+        .send(a.peer, Frame::new("c", "d", b"via relay".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut a, b.peer).await.payload, b"via relay");
+    a.client
+        .send(b.peer, Frame::new("c", "d", b"and back".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut b, a.peer).await.payload, b"and back");
+}
+
 /// A libp2p node that speaks `/grove/sync/1` only to write whatever it is told to.
 /// Returns the rogue's id and its stream, which the caller keeps open so that the target acts
 /// on the garbage itself rather than on the stream ending.
