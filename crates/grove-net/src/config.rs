@@ -1,4 +1,4 @@
-use std::{fmt, time::Duration};
+use std::{collections::HashSet, fmt, time::Duration};
 
 use libp2p::{
     identity::{self, Keypair},
@@ -33,6 +33,9 @@ pub struct Config {
     /// Rendezvous points to register at and discover peers from; each must end in
     /// `/p2p/<peer id>`.
     pub rendezvous_points: Vec<Multiaddr>,
+    /// Peers allowed to exchange frames with us from the start; `None` allows all. Change it
+    /// later with [`crate::Client::set_allowed_peers`].
+    pub allowed_peers: Option<HashSet<PeerId>>,
     /// Namespace to register and discover under at the rendezvous points.
     pub rendezvous_namespace: String,
     /// How long a connection with no open streams stays up.
@@ -63,6 +66,7 @@ impl Config {
             relay_server: false,
             rendezvous_server: false,
             rendezvous_points: Vec::new(),
+            allowed_peers: None,
             rendezvous_namespace: "grove".to_owned(),
             idle_connection_timeout: Duration::from_secs(60),
             command_capacity: 64,
@@ -96,6 +100,7 @@ impl fmt::Debug for Config {
             .field("relay_server", &self.relay_server)
             .field("rendezvous_server", &self.rendezvous_server)
             .field("rendezvous_points", &self.rendezvous_points)
+            .field("allowed_peers", &self.allowed_peers)
             .field("rendezvous_namespace", &self.rendezvous_namespace)
             .field("idle_connection_timeout", &self.idle_connection_timeout)
             .field("command_capacity", &self.command_capacity)

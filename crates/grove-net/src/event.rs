@@ -15,6 +15,8 @@ pub enum Event {
     /// mDNS or a rendezvous point told us where `peer` can be reached. Allowed peers are
     /// dialled automatically; others are only reported.
     PeerDiscovered { peer: PeerId, addr: Multiaddr },
+    /// We registered at a rendezvous point, so peers asking it can now find us.
+    Registered { rendezvous_point: PeerId },
     /// A whole frame from an allowed peer.
     Received { peer: PeerId, frame: Frame },
     /// `peer` broke the protocol; its streams were closed and it was disconnected.

@@ -18,7 +18,7 @@ use libp2p::{
     rendezvous,
     swarm::{
         dial_opts::{DialOpts, PeerCondition},
-        ConnectionId, Stream, SwarmEvent,
+        ConnectionId, DialError, Stream, SwarmEvent,
     },
     Multiaddr, PeerId, Swarm,
 };
@@ -54,6 +54,12 @@ struct WriterExit {
     result: Result<Result<(), String>, futures::future::Aborted>,
 }
 
+struct DeferredListen {
+    relay: PeerId,
+    addr: Multiaddr,
+    reply: oneshot::Sender<Result<(), NetError>>,
+}
+
 struct Writer {
     id: u64,
     queue: WriterQueue,
@@ -82,6 +88,8 @@ pub struct EventLoop {
     opening: HashMap<OpenId, oneshot::Sender<Result<Stream, String>>>,
     next_writer_id: u64,
     pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, NetError>>)>,
+    /// Relay circuit listens waiting for a connection to their relay; see [`Self::listen_on`].
+    deferred_listens: Vec<DeferredListen>,
     rendezvous_points: HashMap<PeerId, Multiaddr>,
     rendezvous_namespace: rendezvous::Namespace,
     rediscover: tokio::time::Interval,
@@ -135,7 +143,7 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         commands,
         events,
         outbox: VecDeque::new(),
-        allowed: None,
+        allowed: config.allowed_peers.clone(),
         readers: FuturesUnordered::new(),
         inbound_counts: HashMap::new(),
         writers: HashMap::new(),
@@ -143,6 +151,7 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         opening: HashMap::new(),
         next_writer_id: 0,
         pending_dials: HashMap::new(),
+        deferred_listens: Vec::new(),
         rendezvous_points,
         rendezvous_namespace,
         rediscover: {
@@ -271,17 +280,7 @@ impl EventLoop {
             Command::ListenAddrs { reply } => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
             }
-            Command::ListenOn { addr, reply } => {
-                let result =
-                    self.swarm
-                        .listen_on(addr.clone())
-                        .map(|_| ())
-                        .map_err(|e| NetError::Listen {
-                            addr,
-                            reason: e.to_string(),
-                        });
-                let _ = reply.send(result);
-            }
+            Command::ListenOn { addr, reply } => self.listen_on(addr, reply),
             Command::AddExternalAddress { addr, reply } => {
                 self.add_external_address(addr);
                 let _ = reply.send(());
@@ -318,6 +317,61 @@ impl EventLoop {
             }
         }
         Flow::Continue
+    }
+
+    /// Listening on a relay circuit while a dial to that relay is under way makes libp2p's
+    /// relay transport give up at once (its own dial is refused as redundant) and close the
+    /// listener. So a circuit listen waits until we are connected to its relay.
+    fn listen_on(&mut self, addr: Multiaddr, reply: oneshot::Sender<Result<(), NetError>>) {
+        if let Some((relay, relay_addr)) = relay_of(&addr) {
+            if !self.swarm.is_connected(&relay) {
+                let opts = DialOpts::peer_id(relay)
+                    .addresses(vec![relay_addr])
+                    .condition(PeerCondition::DisconnectedAndNotDialing)
+                    .build();
+                match self.swarm.dial(opts) {
+                    Ok(()) | Err(DialError::DialPeerConditionFalse(_)) => {
+                        self.deferred_listens
+                            .push(DeferredListen { relay, addr, reply });
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(NetError::Listen {
+                            addr,
+                            reason: format!("cannot reach the relay: {e}"),
+                        }));
+                    }
+                }
+                return;
+            }
+        }
+        let result = self
+            .swarm
+            .listen_on(addr.clone())
+            .map(|_| ())
+            .map_err(|e| NetError::Listen {
+                addr,
+                reason: e.to_string(),
+            });
+        let _ = reply.send(result);
+    }
+
+    /// Starts the circuit listens waiting for `relay` (connected) or fails them (unreachable).
+    fn resume_listens(&mut self, relay: PeerId, unreachable: Option<&str>) {
+        let (ready, waiting) = std::mem::take(&mut self.deferred_listens)
+            .into_iter()
+            .partition(|d| d.relay == relay);
+        self.deferred_listens = waiting;
+        for DeferredListen { addr, reply, .. } in ready {
+            match unreachable {
+                None => self.listen_on(addr, reply),
+                Some(reason) => {
+                    let _ = reply.send(Err(NetError::Listen {
+                        addr,
+                        reason: format!("cannot reach the relay: {reason}"),
+                    }));
+                }
+            }
+        }
     }
 
     fn dial(&mut self, addr: Multiaddr, reply: oneshot::Sender<Result<PeerId, NetError>>) {
@@ -527,6 +581,7 @@ impl EventLoop {
                 if self.rendezvous_points.contains_key(&peer_id) {
                     self.use_rendezvous_point(peer_id);
                 }
+                self.resume_listens(peer_id, None);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -545,6 +600,9 @@ impl EventLoop {
                 peer_id,
                 error,
             } => {
+                if let Some(peer) = peer_id.filter(|p| !self.swarm.is_connected(p)) {
+                    self.resume_listens(peer, Some(&error.to_string()));
+                }
                 if let Some((addr, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Err(NetError::Dial {
                         addr,
@@ -558,6 +616,12 @@ impl EventLoop {
                 info!(%address, "external address confirmed");
                 self.register_at_connected_points();
             }
+            SwarmEvent::ListenerClosed {
+                addresses,
+                reason: Err(error),
+                ..
+            } => warn!(?addresses, %error, "listener failed"),
+            SwarmEvent::ListenerError { error, .. } => warn!(%error, "listener error"),
             SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
             other => trace!(event = ?other, "swarm event"),
         }
@@ -620,6 +684,15 @@ impl EventLoop {
                         }
                     }
                 }
+            }
+            BehaviourEvent::RendezvousClient(rendezvous::client::Event::Registered {
+                rendezvous_node,
+                ..
+            }) => {
+                debug!(point = %rendezvous_node, "registered at rendezvous point");
+                self.emit(Event::Registered {
+                    rendezvous_point: rendezvous_node,
+                });
             }
             BehaviourEvent::RendezvousClient(event) => debug!(?event, "rendezvous"),
             BehaviourEvent::Identify(event) => trace!(?event, "identify"),
@@ -684,6 +757,52 @@ impl EventLoop {
     }
 }
 
+/// The relay of a circuit address `<relay addr>/p2p/<relay>/p2p-circuit[/...]`: its peer id
+/// and the address to dial it at.
+fn relay_of(addr: &Multiaddr) -> Option<(PeerId, Multiaddr)> {
+    let mut relay_addr = Multiaddr::empty();
+    let mut relay = None;
+    for protocol in addr.iter() {
+        if protocol == Protocol::P2pCircuit {
+            return relay.map(|peer| (peer, relay_addr));
+        }
+        if let Protocol::P2p(peer) = protocol {
+            relay = Some(peer);
+        }
+        relay_addr.push(protocol);
+    }
+    None
+}
+
 fn remote_addr(endpoint: &ConnectedPoint) -> Multiaddr {
     endpoint.get_remote_address().clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relay_of_a_circuit_address_is_the_peer_before_p2p_circuit() {
+        let relay = PeerId::random();
+        let target = PeerId::random();
+        let relay_addr: Multiaddr = format!("/ip4/10.0.0.1/tcp/4001/p2p/{relay}")
+            .parse()
+            .unwrap();
+        let circuit = relay_addr
+            .clone()
+            .with(Protocol::P2pCircuit)
+            .with(Protocol::P2p(target));
+        assert_eq!(relay_of(&circuit), Some((relay, relay_addr)));
+        assert_eq!(
+            relay_of(&"/ip4/127.0.0.1/tcp/1".parse().unwrap()),
+            None,
+            "a direct address has no relay"
+        );
+        assert_eq!(
+            relay_of(&"/ip4/127.0.0.1/tcp/1/p2p-circuit".parse().unwrap()),
+            None,
+            "a circuit without a relay id cannot be resolved"
+        );
+    }
 }

@@ -285,6 +285,57 @@ async fn a_peer_reachable_only_through_a_relay_exchanges_frames() {
     assert_eq!(received_from(&mut b, a.peer).await.payload, b"and back");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_find_each_other_through_a_rendezvous_point() {
+    // An always-on node: rendezvous point and relay.
+    let mut serve_config = Config::loopback(Keypair::generate_ed25519());
+    serve_config.rendezvous_server = true;
+    serve_config.relay_server = true;
+    let serve = start(serve_config).await;
+    let serve_listen = serve.client.listen_addrs().await.unwrap().remove(0);
+    serve
+        .client
+        .add_external_address(serve_listen)
+        .await
+        .unwrap();
+
+    let a_key = Keypair::generate_ed25519();
+    let a_peer = a_key.public().to_peer_id();
+    let mut a_config = Config::loopback(a_key);
+    a_config.rendezvous_points = vec![serve.addr.clone()];
+    let mut a = start(a_config).await;
+    // Behind a NAT the relayed address is what a member can register.
+    a.client
+        .listen_on(serve.addr.clone().with(Protocol::P2pCircuit))
+        .await
+        .unwrap();
+    wait_for(&mut a, "registration", |e| match e {
+        Event::Registered { rendezvous_point } if rendezvous_point == serve.peer => Some(()),
+        _ => None,
+    })
+    .await;
+
+    let mut b_config = Config::loopback(Keypair::generate_ed25519());
+    b_config.rendezvous_points = vec![serve.addr.clone()];
+    b_config.allowed_peers = Some(HashSet::from([a_peer]));
+    let mut b = start(b_config).await;
+    let found = wait_for(&mut b, "discovery of a", |e| match e {
+        Event::PeerDiscovered { peer, addr } => Some((peer, addr)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(found.0, a_peer, "only a registered: {found:?}");
+    // b dials a by itself because a is an allowed peer.
+    connected_to(&mut b, a_peer).await;
+    connected_to(&mut a, b.peer).await;
+
+    b.client
+        .send(a_peer, Frame::new("c", "d", b"found you".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut a, b.peer).await.payload, b"found you");
+}
+
 /// A libp2p node that speaks `/grove/sync/1` only to write whatever it is told to.
 /// Returns the rogue's id and its stream, which the caller keeps open so that the target acts
 /// on the garbage itself rather than on the stream ending.
