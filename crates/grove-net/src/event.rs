@@ -21,7 +21,8 @@ pub enum Event {
     Received { peer: PeerId, frame: Frame },
     /// `peer` broke the protocol; its streams were closed and it was disconnected.
     Misbehaved { peer: PeerId, reason: Misbehaviour },
-    /// `peer` is not allowed and tried to send us frames; its stream was closed.
+    /// `peer` is not allowed and tried to send us frames; its stream was closed. Reported once
+    /// per connection however many streams it opens.
     Refused { peer: PeerId },
 }
 

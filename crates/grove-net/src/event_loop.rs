@@ -83,6 +83,8 @@ pub struct EventLoop {
     allowed: Option<HashSet<PeerId>>,
     readers: FuturesUnordered<ReadStep>,
     inbound_counts: HashMap<PeerId, usize>,
+    /// Peers already reported as refused since they connected.
+    refused_reported: HashSet<PeerId>,
     writers: HashMap<PeerId, Writer>,
     writer_tasks: FuturesUnordered<BoxFuture<'static, WriterExit>>,
     opening: HashMap<OpenId, oneshot::Sender<Result<Stream, String>>>,
@@ -146,6 +148,7 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         allowed: config.allowed_peers.clone(),
         readers: FuturesUnordered::new(),
         inbound_counts: HashMap::new(),
+        refused_reported: HashSet::new(),
         writers: HashMap::new(),
         writer_tasks: FuturesUnordered::new(),
         opening: HashMap::new(),
@@ -468,7 +471,7 @@ impl EventLoop {
         if !self.is_allowed(&peer) {
             debug!(%peer, "refusing a stream from a peer that is not allowed");
             drop(stream);
-            self.emit(Event::Refused { peer });
+            self.refused(peer);
             return;
         }
         let count = self.inbound_counts.entry(peer).or_default();
@@ -498,7 +501,7 @@ impl EventLoop {
         if !self.is_allowed(&peer) {
             // Membership changed while the stream was open.
             self.close_inbound(inbound);
-            self.emit(Event::Refused { peer });
+            self.refused(peer);
             return;
         }
         match outcome {
@@ -531,6 +534,14 @@ impl EventLoop {
                 debug!(%peer, error = %e, "inbound stream failed");
                 self.close_inbound(inbound);
             }
+        }
+    }
+
+    /// Reports a refused peer once per connection, so a peer that keeps opening streams
+    /// cannot flood the owner with events.
+    fn refused(&mut self, peer: PeerId) {
+        if self.refused_reported.insert(peer) {
+            self.emit(Event::Refused { peer });
         }
     }
 
@@ -592,6 +603,7 @@ impl EventLoop {
                 if num_established == 0 {
                     debug!(peer = %peer_id, cause = ?cause, "disconnected");
                     self.stop_writer(&peer_id);
+                    self.refused_reported.remove(&peer_id);
                     self.emit(Event::PeerDisconnected { peer: peer_id });
                 }
             }

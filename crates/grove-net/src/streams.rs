@@ -87,15 +87,16 @@ pub(crate) async fn run_writer(
         }
     };
     while let Some(Outgoing { frame, done }) = queue.recv().await {
-        let result = write_frame(&mut stream, &frame).await;
-        let failure = result.as_ref().err().map(ToString::to_string);
-        let _ = done.send(result.map_err(|e| NetError::Send {
-            peer,
-            reason: e.to_string(),
-        }));
-        if let Some(reason) = failure {
+        if let Err(e) = write_frame(&mut stream, &frame).await {
+            let reason = e.to_string();
+            let _ = done.send(Err(NetError::Send {
+                peer,
+                reason: reason.clone(),
+            }));
+            // Frames still queued fail with ConnectionClosed when the queue drops.
             return Err(reason);
         }
+        let _ = done.send(Ok(()));
     }
     // Best effort: the peer sees a clean end of stream rather than a reset.
     let _ = stream.close().await;

@@ -489,6 +489,37 @@ async fn frames_from_and_to_a_peer_that_is_not_allowed_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_is_refused_on_its_open_stream() {
+    let mut a = start_tcp().await;
+    let mut b = start_tcp().await;
+    connect(&mut b, &mut a).await;
+    b.client
+        .send(a.peer, Frame::new("c", "d", b"while a member".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(
+        received_from(&mut a, b.peer).await.payload,
+        b"while a member"
+    );
+
+    a.client
+        .set_allowed_peers(Some(HashSet::new()))
+        .await
+        .unwrap();
+    // b's stream is already open; the next frame on it must still be refused.
+    b.client
+        .send(a.peer, Frame::new("c", "d", b"after removal".to_vec()))
+        .await
+        .unwrap();
+    wait_for(&mut a, "the removed member to be refused", |e| match e {
+        Event::Refused { peer } if peer == b.peer => Some(()),
+        Event::Received { .. } => panic!("a removed member's frame was delivered"),
+        _ => None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_and_shutdown() {
     let mut a = start_tcp().await;
     let mut b = start_tcp().await;
