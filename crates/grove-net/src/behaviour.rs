@@ -8,10 +8,11 @@ use libp2p::{
 
 use crate::{sync_protocol::SyncBehaviour, Config, NetError};
 
-/// Our one application protocol. Frames travel over raw streams (see [`crate::sync_protocol`]) rather than
+/// Our one application protocol, carrying [`crate::wire`] chunks over raw streams rather than
 /// request-response: a full-document sync message can be 25+ MB, request-response caps
 /// messages at 10 MiB and buffers each whole, while a stream lets us write bounded chunks
-/// back to back and apply backpressure through the muxer's flow control.
+/// back to back and apply backpressure through the muxer's flow control. (Why our own
+/// stream behaviour rather than libp2p-stream: see the `sync_protocol` module.)
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/grove/sync/1");
 
 /// Sent in identify so peers (and humans reading logs) can tell Grove nodes apart.
