@@ -1,0 +1,151 @@
+use std::{collections::HashSet, fmt, time::Duration};
+
+use libp2p::{
+    identity::{self, Keypair},
+    multiaddr::Protocol,
+    Multiaddr, PeerId,
+};
+
+use crate::NetError;
+
+/// How to start the network. Build with [`Config::new`] and change the fields you need.
+#[derive(Clone)]
+pub struct Config {
+    /// The node's identity. The caller keeps it (see [`keypair_from_ed25519_secret`]) so the
+    /// peer id survives restarts.
+    pub keypair: Keypair,
+    /// Where to listen. Default: all interfaces, any port, TCP and QUIC. A relayed address
+    /// (`<relay addr>/p2p/<relay id>/p2p-circuit`) makes the node reachable through a relay.
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Addresses the operator knows we are reachable at (e.g. a `grove serve` host's public
+    /// address). Announced to peers and rendezvous points without waiting for AutoNAT.
+    pub external_addrs: Vec<Multiaddr>,
+    /// Find peers on the local network by multicast DNS.
+    pub mdns: bool,
+    /// Relay connections for other peers (circuit relay v2). For always-on nodes. The relay
+    /// accepts reservations only once it knows an external address: set `external_addrs` or
+    /// call [`crate::Client::add_external_address`]. libp2p's default circuit limits apply
+    /// (short circuits with few bytes: enough to coordinate a DCUtR hole punch, not to carry a
+    /// full sync), so an open relay costs its host little.
+    pub relay_server: bool,
+    /// Serve as a rendezvous point where peers register and discover each other.
+    pub rendezvous_server: bool,
+    /// Rendezvous points to register at and discover peers from; each must end in
+    /// `/p2p/<peer id>`.
+    pub rendezvous_points: Vec<Multiaddr>,
+    /// Peers allowed to exchange frames with us from the start; `None` allows all. Change it
+    /// later with [`crate::Client::set_allowed_peers`].
+    pub allowed_peers: Option<HashSet<PeerId>>,
+    /// Namespace to register and discover under at the rendezvous points.
+    pub rendezvous_namespace: String,
+    /// How long a connection with no open streams stays up.
+    pub idle_connection_timeout: Duration,
+    /// Capacity of the command channel from [`crate::Client`]s to the event loop.
+    pub command_capacity: usize,
+    /// Capacity of the event channel out of the event loop. Inbound frames wait (and peers are
+    /// slowed by stream flow control) while it is full.
+    pub event_capacity: usize,
+}
+
+impl Config {
+    /// Defaults for a desktop node: listen everywhere on TCP and QUIC, mDNS on, no server roles.
+    pub fn new(keypair: Keypair) -> Self {
+        Self {
+            keypair,
+            listen_addrs: vec![
+                Multiaddr::empty()
+                    .with(Protocol::Ip4([0, 0, 0, 0].into()))
+                    .with(Protocol::Tcp(0)),
+                Multiaddr::empty()
+                    .with(Protocol::Ip4([0, 0, 0, 0].into()))
+                    .with(Protocol::Udp(0))
+                    .with(Protocol::QuicV1),
+            ],
+            external_addrs: Vec::new(),
+            mdns: true,
+            relay_server: false,
+            rendezvous_server: false,
+            rendezvous_points: Vec::new(),
+            allowed_peers: None,
+            rendezvous_namespace: "grove".to_owned(),
+            idle_connection_timeout: Duration::from_secs(60),
+            command_capacity: 64,
+            event_capacity: 64,
+        }
+    }
+
+    /// Loopback TCP only, mDNS off: for tests and benches that must not touch the LAN.
+    pub fn loopback(keypair: Keypair) -> Self {
+        Self {
+            listen_addrs: vec![Multiaddr::empty()
+                .with(Protocol::Ip4([127, 0, 0, 1].into()))
+                .with(Protocol::Tcp(0))],
+            mdns: false,
+            ..Self::new(keypair)
+        }
+    }
+
+    pub fn local_peer_id(&self) -> PeerId {
+        self.keypair.public().to_peer_id()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("peer_id", &self.local_peer_id())
+            .field("listen_addrs", &self.listen_addrs)
+            .field("external_addrs", &self.external_addrs)
+            .field("mdns", &self.mdns)
+            .field("relay_server", &self.relay_server)
+            .field("rendezvous_server", &self.rendezvous_server)
+            .field("rendezvous_points", &self.rendezvous_points)
+            .field("allowed_peers", &self.allowed_peers)
+            .field("rendezvous_namespace", &self.rendezvous_namespace)
+            .field("idle_connection_timeout", &self.idle_connection_timeout)
+            .field("command_capacity", &self.command_capacity)
+            .field("event_capacity", &self.event_capacity)
+            .finish()
+    }
+}
+
+/// Builds the libp2p identity from a 32-byte ed25519 secret that the node keeps in its own
+/// store. The same secret always gives the same [`PeerId`].
+pub fn keypair_from_ed25519_secret(mut secret: [u8; 32]) -> Result<Keypair, NetError> {
+    // libp2p zeroes the buffer it is given; `secret` is our own copy.
+    Keypair::ed25519_from_bytes(&mut secret).map_err(|e| NetError::InvalidKey(e.to_string()))
+}
+
+/// The [`PeerId`] of the member whose ed25519 public key is `public`, for building the set of
+/// allowed peers from a circle's member list.
+pub fn peer_id_from_ed25519_public(public: [u8; 32]) -> Result<PeerId, NetError> {
+    let key = identity::ed25519::PublicKey::try_from_bytes(&public)
+        .map_err(|e| NetError::InvalidKey(e.to_string()))?;
+    Ok(identity::PublicKey::from(key).to_peer_id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_secret_gives_the_same_peer_id_and_matches_its_public_key() {
+        let a = keypair_from_ed25519_secret([7; 32]).unwrap();
+        let b = keypair_from_ed25519_secret([7; 32]).unwrap();
+        assert_eq!(a.public().to_peer_id(), b.public().to_peer_id());
+
+        let public: [u8; 32] = a.clone().try_into_ed25519().unwrap().public().to_bytes();
+        assert_eq!(
+            peer_id_from_ed25519_public(public).unwrap(),
+            a.public().to_peer_id(),
+            "a member's peer id must be derivable from its public key alone"
+        );
+    }
+
+    #[test]
+    fn different_secrets_give_different_peer_ids() {
+        let a = keypair_from_ed25519_secret([1; 32]).unwrap();
+        let b = keypair_from_ed25519_secret([2; 32]).unwrap();
+        assert_ne!(a.public().to_peer_id(), b.public().to_peer_id());
+    }
+}

@@ -1,0 +1,820 @@
+//! The task that owns the swarm: runs commands from [`Client`]s, turns swarm activity into
+//! [`Event`]s, and drives every `/grove/sync/1` stream.
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    time::Duration,
+};
+
+use futures::{
+    future::{AbortHandle, Abortable, BoxFuture},
+    stream::FuturesUnordered,
+    FutureExt as _, StreamExt as _,
+};
+use libp2p::{
+    core::{transport::ListenerId, ConnectedPoint},
+    mdns,
+    multiaddr::Protocol,
+    rendezvous,
+    swarm::{
+        dial_opts::{DialOpts, PeerCondition},
+        ConnectionId, DialError, Stream, SwarmEvent,
+    },
+    Multiaddr, PeerId, Swarm,
+};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, trace, warn};
+
+use crate::{
+    behaviour::{build_swarm, Behaviour, BehaviourEvent},
+    client::{Command, Outgoing, WriterQueue},
+    streams::{read_chunk, run_writer, Inbound, ReadOutcome},
+    sync_protocol::{OpenId, SyncEvent},
+    wire::{self, Reassembler},
+    Client, Config, Event, Misbehaviour, NetError,
+};
+
+/// Concurrent inbound streams one peer may hold open. A well-behaved peer uses one; a few
+/// more cover a stream being replaced while the old one winds down.
+pub const MAX_INBOUND_STREAMS_PER_PEER: usize = 4;
+/// Frames that may wait in one peer's writer queue; senders beyond that wait for room.
+const WRITER_QUEUE_LEN: usize = 8;
+/// Stop reading inbound streams while this many events wait for the owner, so a slow owner
+/// slows peers down (through stream flow control) instead of growing memory.
+const OUTBOX_HIGH_WATER: usize = 8;
+/// How often to ask rendezvous points for peers again. Peers that arrive later find the
+/// earlier ones at once; this only closes the gap when two register at the same moment.
+const REDISCOVER_EVERY: Duration = Duration::from_secs(5 * 60);
+
+type ReadStep = BoxFuture<'static, (Inbound, ReadOutcome)>;
+
+struct WriterExit {
+    peer: PeerId,
+    id: u64,
+    result: Result<Result<(), String>, futures::future::Aborted>,
+}
+
+struct DeferredListen {
+    relay: PeerId,
+    addr: Multiaddr,
+    reply: oneshot::Sender<Result<(), NetError>>,
+}
+
+struct Writer {
+    id: u64,
+    queue: WriterQueue,
+    abort: AbortHandle,
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Owns the swarm. Run it with [`EventLoop::run`] (the caller decides on which task); it
+/// returns after [`Client::shutdown`] or once every [`Client`] is dropped.
+pub struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<Event>,
+    /// Events produced but not yet taken by the owner; see [`OUTBOX_HIGH_WATER`].
+    outbox: VecDeque<Event>,
+    /// `None`: every peer is allowed.
+    allowed: Option<HashSet<PeerId>>,
+    readers: FuturesUnordered<ReadStep>,
+    inbound_counts: HashMap<PeerId, usize>,
+    /// Peers already reported as refused since they connected.
+    refused_reported: HashSet<PeerId>,
+    writers: HashMap<PeerId, Writer>,
+    writer_tasks: FuturesUnordered<BoxFuture<'static, WriterExit>>,
+    opening: HashMap<OpenId, oneshot::Sender<Result<Stream, String>>>,
+    next_writer_id: u64,
+    pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, NetError>>)>,
+    /// Relay circuit listens waiting for a connection to their relay; see [`Self::listen_on`].
+    deferred_listens: Vec<DeferredListen>,
+    rendezvous_points: HashMap<PeerId, Multiaddr>,
+    rendezvous_namespace: rendezvous::Namespace,
+    rediscover: tokio::time::Interval,
+}
+
+/// Starts the network: builds the swarm, starts listening, and returns once every listener
+/// (other than relay circuits, which wait on the relay) has its first address, so
+/// [`Client::listen_addrs`] is useful at once. Must be called inside a tokio runtime.
+///
+/// Returns the client handle, the bounded stream of events (keep reading it: inbound frames
+/// wait while it is full), and the event loop, which the caller must run.
+pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, EventLoop), NetError> {
+    if config.command_capacity == 0 || config.event_capacity == 0 {
+        return Err(NetError::InvalidConfig(
+            "command_capacity and event_capacity must be at least 1".to_owned(),
+        ));
+    }
+    let rendezvous_namespace = rendezvous::Namespace::new(config.rendezvous_namespace.clone())
+        .map_err(|e| NetError::InvalidConfig(format!("rendezvous namespace: {e}")))?;
+    let mut rendezvous_points = HashMap::new();
+    for addr in &config.rendezvous_points {
+        let Some(Protocol::P2p(peer)) = addr.iter().last() else {
+            return Err(NetError::InvalidConfig(format!(
+                "rendezvous point {addr} must end in /p2p/<peer id>"
+            )));
+        };
+        rendezvous_points.insert(peer, addr.clone());
+    }
+
+    let mut swarm = build_swarm(&config)?;
+    let mut listening = HashMap::new();
+    for addr in &config.listen_addrs {
+        let id = swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NetError::Listen {
+                addr: addr.clone(),
+                reason: e.to_string(),
+            })?;
+        if !addr.iter().any(|p| p == Protocol::P2pCircuit) {
+            listening.insert(id, addr.clone());
+        }
+    }
+    for addr in &config.external_addrs {
+        swarm.add_external_address(addr.clone());
+    }
+
+    let (commands_tx, commands) = mpsc::channel(config.command_capacity);
+    let (events, events_rx) = mpsc::channel(config.event_capacity);
+    let mut event_loop = EventLoop {
+        swarm,
+        commands,
+        events,
+        outbox: VecDeque::new(),
+        allowed: config.allowed_peers.clone(),
+        readers: FuturesUnordered::new(),
+        inbound_counts: HashMap::new(),
+        refused_reported: HashSet::new(),
+        writers: HashMap::new(),
+        writer_tasks: FuturesUnordered::new(),
+        opening: HashMap::new(),
+        next_writer_id: 0,
+        pending_dials: HashMap::new(),
+        deferred_listens: Vec::new(),
+        rendezvous_points,
+        rendezvous_namespace,
+        rediscover: {
+            let mut every = tokio::time::interval(REDISCOVER_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every
+        },
+    };
+    event_loop.wait_until_listening(listening).await?;
+    let points: Vec<Multiaddr> = event_loop.rendezvous_points.values().cloned().collect();
+    for addr in points {
+        if let Err(e) = event_loop.swarm.dial(addr.clone()) {
+            warn!(%addr, error = %e, "cannot dial rendezvous point");
+        }
+    }
+    let client = Client {
+        commands: commands_tx,
+        local_peer_id: *event_loop.swarm.local_peer_id(),
+    };
+    Ok((client, events_rx, event_loop))
+}
+
+impl EventLoop {
+    async fn wait_until_listening(
+        &mut self,
+        mut pending: HashMap<ListenerId, Multiaddr>,
+    ) -> Result<(), NetError> {
+        while !pending.is_empty() {
+            let event = self.swarm.select_next_some().await;
+            match &event {
+                SwarmEvent::NewListenAddr { listener_id, .. } => {
+                    pending.remove(listener_id);
+                }
+                SwarmEvent::ListenerClosed {
+                    listener_id,
+                    reason,
+                    ..
+                } => {
+                    if let Some(addr) = pending.remove(listener_id) {
+                        return Err(NetError::Listen {
+                            addr,
+                            reason: match reason {
+                                Ok(()) => "the listener closed".to_owned(),
+                                Err(e) => e.to_string(),
+                            },
+                        });
+                    }
+                }
+                SwarmEvent::ListenerError { listener_id, error } => {
+                    if let Some(addr) = pending.remove(listener_id) {
+                        return Err(NetError::Listen {
+                            addr,
+                            reason: error.to_string(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+            self.on_swarm_event(event);
+        }
+        Ok(())
+    }
+
+    /// Runs until [`Client::shutdown`] or until every [`Client`] is dropped.
+    ///
+    /// Cancel-safe in that dropping it stops the network cleanly (connections close, pending
+    /// calls fail with [`NetError::Shutdown`]); it cannot be resumed.
+    pub async fn run(mut self) {
+        loop {
+            tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(command) => {
+                        if let Flow::Stop = self.on_command(command) {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                Some((inbound, outcome)) = self.readers.next(),
+                    if self.outbox.len() < OUTBOX_HIGH_WATER =>
+                {
+                    self.on_read(inbound, outcome);
+                }
+                Some(exit) = self.writer_tasks.next() => self.on_writer_exit(exit),
+                _ = self.rediscover.tick(), if !self.rendezvous_points.is_empty() => {
+                    self.rediscover();
+                }
+                // An owned permit keeps this branch from borrowing `self` across the others.
+                permit = self.events.clone().reserve_owned(), if !self.outbox.is_empty() => match permit {
+                    Ok(permit) => {
+                        if let Some(event) = self.outbox.pop_front() {
+                            permit.send(event);
+                        }
+                    }
+                    // Nobody listens any more; keep serving commands without piling up events.
+                    Err(_) => self.outbox.clear(),
+                },
+            }
+        }
+        for (_, writer) in self.writers.drain() {
+            writer.abort.abort();
+        }
+        debug!("network event loop stopped");
+    }
+
+    fn emit(&mut self, event: Event) {
+        if !self.events.is_closed() {
+            self.outbox.push_back(event);
+        }
+    }
+
+    fn is_allowed(&self, peer: &PeerId) -> bool {
+        self.allowed.as_ref().is_none_or(|set| set.contains(peer))
+    }
+
+    /// Discovered peers are dialled only when membership names them: with no allowed set we do
+    /// not know who belongs, and dialling every libp2p node on the LAN would be rude.
+    fn should_auto_dial(&self, peer: &PeerId) -> bool {
+        self.allowed.as_ref().is_some_and(|set| set.contains(peer))
+            && !self.swarm.is_connected(peer)
+    }
+
+    fn on_command(&mut self, command: Command) -> Flow {
+        match command {
+            Command::ListenAddrs { reply } => {
+                let _ = reply.send(self.swarm.listeners().cloned().collect());
+            }
+            Command::ListenOn { addr, reply } => self.listen_on(addr, reply),
+            Command::AddExternalAddress { addr, reply } => {
+                self.add_external_address(addr);
+                let _ = reply.send(());
+            }
+            Command::Dial { addr, reply } => self.dial(addr, reply),
+            Command::WriterFor { peer, reply } => {
+                let _ = reply.send(self.writer_for(peer));
+            }
+            Command::ConnectedPeers { reply } => {
+                let _ = reply.send(self.swarm.connected_peers().copied().collect());
+            }
+            Command::Disconnect { peer, reply } => {
+                self.stop_writer(&peer);
+                // Err only means we were not connected, which is what the caller wants.
+                let _ = self.swarm.disconnect_peer_id(peer);
+                let _ = reply.send(());
+            }
+            Command::SetAllowedPeers { allowed, reply } => {
+                self.allowed = allowed;
+                let refused: Vec<PeerId> = self
+                    .writers
+                    .keys()
+                    .filter(|p| !self.is_allowed(p))
+                    .copied()
+                    .collect();
+                for peer in refused {
+                    self.stop_writer(&peer);
+                }
+                let _ = reply.send(());
+            }
+            Command::Shutdown { reply } => {
+                let _ = reply.send(());
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Listening on a relay circuit while a dial to that relay is under way makes libp2p's
+    /// relay transport give up at once (its own dial is refused as redundant) and close the
+    /// listener. So a circuit listen waits until we are connected to its relay.
+    fn listen_on(&mut self, addr: Multiaddr, reply: oneshot::Sender<Result<(), NetError>>) {
+        if let Some((relay, relay_addr)) = relay_of(&addr) {
+            if !self.swarm.is_connected(&relay) {
+                let opts = DialOpts::peer_id(relay)
+                    .addresses(vec![relay_addr])
+                    .condition(PeerCondition::DisconnectedAndNotDialing)
+                    .build();
+                match self.swarm.dial(opts) {
+                    Ok(()) | Err(DialError::DialPeerConditionFalse(_)) => {
+                        self.deferred_listens
+                            .push(DeferredListen { relay, addr, reply });
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(NetError::Listen {
+                            addr,
+                            reason: format!("cannot reach the relay: {e}"),
+                        }));
+                    }
+                }
+                return;
+            }
+        }
+        let result = self
+            .swarm
+            .listen_on(addr.clone())
+            .map(|_| ())
+            .map_err(|e| NetError::Listen {
+                addr,
+                reason: e.to_string(),
+            });
+        let _ = reply.send(result);
+    }
+
+    /// Starts the circuit listens waiting for `relay` (connected) or fails them (unreachable).
+    fn resume_listens(&mut self, relay: PeerId, unreachable: Option<&str>) {
+        let (ready, waiting) = std::mem::take(&mut self.deferred_listens)
+            .into_iter()
+            .partition(|d| d.relay == relay);
+        self.deferred_listens = waiting;
+        for DeferredListen { addr, reply, .. } in ready {
+            match unreachable {
+                None => self.listen_on(addr, reply),
+                Some(reason) => {
+                    let _ = reply.send(Err(NetError::Listen {
+                        addr,
+                        reason: format!("cannot reach the relay: {reason}"),
+                    }));
+                }
+            }
+        }
+    }
+
+    fn dial(&mut self, addr: Multiaddr, reply: oneshot::Sender<Result<PeerId, NetError>>) {
+        let opts = match addr.iter().last() {
+            Some(Protocol::P2p(peer)) => {
+                if self.swarm.is_connected(&peer) {
+                    let _ = reply.send(Ok(peer));
+                    return;
+                }
+                // Naming the peer makes the swarm check that the remote really is that peer.
+                // `Always`: a dial already under way (e.g. after mDNS) must not fail this one.
+                DialOpts::peer_id(peer)
+                    .addresses(vec![addr.clone()])
+                    .condition(PeerCondition::Always)
+                    .build()
+            }
+            _ => DialOpts::unknown_peer_id().address(addr.clone()).build(),
+        };
+        let connection_id = opts.connection_id();
+        match self.swarm.dial(opts) {
+            Ok(()) => {
+                self.pending_dials.insert(connection_id, (addr, reply));
+            }
+            Err(e) => {
+                let _ = reply.send(Err(NetError::Dial {
+                    addr,
+                    reason: e.to_string(),
+                }));
+            }
+        }
+    }
+
+    fn writer_for(&mut self, peer: PeerId) -> Result<WriterQueue, NetError> {
+        if !self.is_allowed(&peer) {
+            return Err(NetError::NotAllowed(peer));
+        }
+        if !self.swarm.is_connected(&peer) {
+            return Err(NetError::NotConnected(peer));
+        }
+        if let Some(writer) = self.writers.get(&peer) {
+            // A writer that failed but whose exit we have not handled yet has a closed queue.
+            if !writer.queue.is_closed() {
+                return Ok(writer.queue.clone());
+            }
+        }
+        let Some(open_id) = self.swarm.behaviour_mut().sync.open_stream(peer) else {
+            return Err(NetError::NotConnected(peer));
+        };
+        let (stream_tx, stream_rx) = oneshot::channel();
+        self.opening.insert(open_id, stream_tx);
+        let (queue, queue_rx) = mpsc::channel::<Outgoing>(WRITER_QUEUE_LEN);
+        let (abort, registration) = AbortHandle::new_pair();
+        let id = self.next_writer_id;
+        self.next_writer_id += 1;
+        let task = Abortable::new(run_writer(peer, stream_rx, queue_rx), registration)
+            .map(move |result| WriterExit { peer, id, result });
+        self.writer_tasks.push(task.boxed());
+        if let Some(old) = self.writers.insert(
+            peer,
+            Writer {
+                id,
+                queue: queue.clone(),
+                abort,
+            },
+        ) {
+            old.abort.abort();
+        }
+        Ok(queue)
+    }
+
+    /// Drops the peer's writer: its stream is reset and queued frames fail.
+    fn stop_writer(&mut self, peer: &PeerId) {
+        if let Some(writer) = self.writers.remove(peer) {
+            writer.abort.abort();
+        }
+    }
+
+    fn on_writer_exit(&mut self, exit: WriterExit) {
+        if self
+            .writers
+            .get(&exit.peer)
+            .is_some_and(|w| w.id == exit.id)
+        {
+            self.writers.remove(&exit.peer);
+        }
+        match exit.result {
+            Ok(Ok(())) => trace!(peer = %exit.peer, "writer finished"),
+            Ok(Err(reason)) => debug!(peer = %exit.peer, %reason, "writer failed"),
+            Err(_) => trace!(peer = %exit.peer, "writer stopped"),
+        }
+    }
+
+    fn accept_stream(&mut self, peer: PeerId, stream: Stream) {
+        if !self.is_allowed(&peer) {
+            debug!(%peer, "refusing a stream from a peer that is not allowed");
+            drop(stream);
+            self.refused(peer);
+            return;
+        }
+        let count = self.inbound_counts.entry(peer).or_default();
+        if *count >= MAX_INBOUND_STREAMS_PER_PEER {
+            drop(stream);
+            self.misbehaved(
+                peer,
+                Misbehaviour::TooManyStreams {
+                    limit: MAX_INBOUND_STREAMS_PER_PEER,
+                },
+            );
+            return;
+        }
+        *count += 1;
+        self.readers.push(
+            read_chunk(Inbound {
+                peer,
+                stream,
+                reassembler: Reassembler::new(),
+            })
+            .boxed(),
+        );
+    }
+
+    fn on_read(&mut self, mut inbound: Inbound, outcome: ReadOutcome) {
+        let peer = inbound.peer;
+        if !self.is_allowed(&peer) {
+            // Membership changed while the stream was open.
+            self.close_inbound(inbound);
+            self.refused(peer);
+            return;
+        }
+        match outcome {
+            ReadOutcome::Chunk(body) => {
+                let decoded = wire::decode_chunk(&body).and_then(|c| inbound.reassembler.push(c));
+                match decoded {
+                    Ok(frame) => {
+                        if let Some(frame) = frame {
+                            self.emit(Event::Received { peer, frame });
+                        }
+                        self.readers.push(read_chunk(inbound).boxed());
+                    }
+                    Err(e) => {
+                        self.close_inbound(inbound);
+                        self.misbehaved(peer, Misbehaviour::Wire(e));
+                    }
+                }
+            }
+            ReadOutcome::Invalid(e) => {
+                self.close_inbound(inbound);
+                self.misbehaved(peer, Misbehaviour::Wire(e));
+            }
+            ReadOutcome::Closed => {
+                if !inbound.reassembler.is_idle() {
+                    debug!(%peer, "stream ended inside a frame; the partial frame is dropped");
+                }
+                self.close_inbound(inbound);
+            }
+            ReadOutcome::Failed(e) => {
+                debug!(%peer, error = %e, "inbound stream failed");
+                self.close_inbound(inbound);
+            }
+        }
+    }
+
+    /// Reports a refused peer once per connection, so a peer that keeps opening streams
+    /// cannot flood the owner with events.
+    fn refused(&mut self, peer: PeerId) {
+        if self.refused_reported.insert(peer) {
+            self.emit(Event::Refused { peer });
+        }
+    }
+
+    fn close_inbound(&mut self, inbound: Inbound) {
+        if let Some(count) = self.inbound_counts.get_mut(&inbound.peer) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.inbound_counts.remove(&inbound.peer);
+            }
+        }
+    }
+
+    fn misbehaved(&mut self, peer: PeerId, reason: Misbehaviour) {
+        warn!(%peer, %reason, "peer broke the sync protocol; disconnecting it");
+        self.stop_writer(&peer);
+        let _ = self.swarm.disconnect_peer_id(peer);
+        self.emit(Event::Misbehaved { peer, reason });
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                info!(%address, "listening");
+                if address.iter().any(|p| p == Protocol::P2pCircuit) {
+                    // A relay reservation: reachable through the relay by construction, and
+                    // the only address a node behind NAT can register at a rendezvous point.
+                    self.add_external_address(address.clone());
+                }
+                self.emit(Event::ListenAddr { addr: address });
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                if let Some((_, reply)) = self.pending_dials.remove(&connection_id) {
+                    let _ = reply.send(Ok(peer_id));
+                }
+                if num_established.get() == 1 {
+                    debug!(peer = %peer_id, "connected");
+                    self.emit(Event::PeerConnected {
+                        peer: peer_id,
+                        addr: remote_addr(&endpoint),
+                    });
+                }
+                if self.rendezvous_points.contains_key(&peer_id) {
+                    self.use_rendezvous_point(peer_id);
+                }
+                self.resume_listens(peer_id, None);
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                cause,
+                ..
+            } => {
+                if num_established == 0 {
+                    debug!(peer = %peer_id, cause = ?cause, "disconnected");
+                    self.stop_writer(&peer_id);
+                    self.refused_reported.remove(&peer_id);
+                    self.emit(Event::PeerDisconnected { peer: peer_id });
+                }
+            }
+            SwarmEvent::OutgoingConnectionError {
+                connection_id,
+                peer_id,
+                error,
+            } => {
+                if let Some(peer) = peer_id.filter(|p| !self.swarm.is_connected(p)) {
+                    self.resume_listens(peer, Some(&error.to_string()));
+                }
+                if let Some((addr, reply)) = self.pending_dials.remove(&connection_id) {
+                    let _ = reply.send(Err(NetError::Dial {
+                        addr,
+                        reason: error.to_string(),
+                    }));
+                } else {
+                    debug!(peer = ?peer_id, %error, "outgoing connection failed");
+                }
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                info!(%address, "external address confirmed");
+                self.register_at_connected_points();
+            }
+            SwarmEvent::ListenerClosed {
+                addresses,
+                reason: Err(error),
+                ..
+            } => warn!(?addresses, %error, "listener failed"),
+            SwarmEvent::ListenerError { error, .. } => warn!(%error, "listener error"),
+            SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
+            other => trace!(event = ?other, "swarm event"),
+        }
+    }
+
+    fn on_behaviour_event(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Sync(SyncEvent::Inbound { peer, stream }) => {
+                self.accept_stream(peer, stream)
+            }
+            BehaviourEvent::Sync(SyncEvent::Opened { id, result }) => {
+                if let Some(tx) = self.opening.remove(&id) {
+                    // The writer may be gone already; the stream then just drops.
+                    let _ = tx.send(result);
+                }
+            }
+            BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
+                let mut to_dial = HashSet::new();
+                for (peer, addr) in found {
+                    self.swarm.add_peer_address(peer, addr.clone());
+                    if self.should_auto_dial(&peer) {
+                        to_dial.insert(peer);
+                    }
+                    self.emit(Event::PeerDiscovered { peer, addr });
+                }
+                for peer in to_dial {
+                    // The swarm asks mDNS for the addresses it just reported.
+                    let opts = DialOpts::peer_id(peer)
+                        .condition(PeerCondition::DisconnectedAndNotDialing)
+                        .build();
+                    if let Err(e) = self.swarm.dial(opts) {
+                        debug!(%peer, error = %e, "not dialling a discovered peer");
+                    }
+                }
+            }
+            BehaviourEvent::RendezvousClient(rendezvous::client::Event::Discovered {
+                registrations,
+                ..
+            }) => {
+                let me = *self.swarm.local_peer_id();
+                for registration in registrations {
+                    let peer = registration.record.peer_id();
+                    if peer == me {
+                        continue;
+                    }
+                    let addrs = registration.record.addresses().to_vec();
+                    for addr in &addrs {
+                        self.emit(Event::PeerDiscovered {
+                            peer,
+                            addr: addr.clone(),
+                        });
+                    }
+                    if self.should_auto_dial(&peer) {
+                        let opts = DialOpts::peer_id(peer)
+                            .addresses(addrs)
+                            .condition(PeerCondition::DisconnectedAndNotDialing)
+                            .build();
+                        if let Err(e) = self.swarm.dial(opts) {
+                            debug!(%peer, error = %e, "not dialling a discovered peer");
+                        }
+                    }
+                }
+            }
+            BehaviourEvent::RendezvousClient(rendezvous::client::Event::Registered {
+                rendezvous_node,
+                ..
+            }) => {
+                debug!(point = %rendezvous_node, "registered at rendezvous point");
+                self.emit(Event::Registered {
+                    rendezvous_point: rendezvous_node,
+                });
+            }
+            BehaviourEvent::RendezvousClient(event) => debug!(?event, "rendezvous"),
+            BehaviourEvent::Identify(event) => trace!(?event, "identify"),
+            BehaviourEvent::Ping(event) => trace!(?event, "ping"),
+            other => debug!(event = ?other, "behaviour event"),
+        }
+    }
+
+    fn add_external_address(&mut self, addr: Multiaddr) {
+        info!(%addr, "external address added");
+        // The swarm tells the behaviours but reports no event for addresses added by hand.
+        self.swarm.add_external_address(addr);
+        self.register_at_connected_points();
+    }
+
+    fn connected_rendezvous_points(&self) -> Vec<PeerId> {
+        self.rendezvous_points
+            .keys()
+            .filter(|p| self.swarm.is_connected(p))
+            .copied()
+            .collect()
+    }
+
+    fn register_at_connected_points(&mut self) {
+        for point in self.connected_rendezvous_points() {
+            self.register_at(point);
+        }
+    }
+
+    /// Asks the rendezvous points again, for peers that registered after we last asked.
+    fn rediscover(&mut self) {
+        for point in self.connected_rendezvous_points() {
+            self.discover_at(point);
+        }
+    }
+
+    fn use_rendezvous_point(&mut self, point: PeerId) {
+        self.register_at(point);
+        self.discover_at(point);
+    }
+
+    fn discover_at(&mut self, point: PeerId) {
+        self.swarm.behaviour_mut().rendezvous_client.discover(
+            Some(self.rendezvous_namespace.clone()),
+            None,
+            None,
+            point,
+        );
+    }
+
+    fn register_at(&mut self, point: PeerId) {
+        let namespace = self.rendezvous_namespace.clone();
+        if let Err(e) = self
+            .swarm
+            .behaviour_mut()
+            .rendezvous_client
+            .register(namespace, point, None)
+        {
+            // Usually: no confirmed external address yet. We retry when one is confirmed.
+            debug!(%point, error = %e, "not registering at rendezvous point yet");
+        }
+    }
+}
+
+/// The relay of a circuit address `<relay addr>/p2p/<relay>/p2p-circuit[/...]`: its peer id
+/// and the address to dial it at.
+fn relay_of(addr: &Multiaddr) -> Option<(PeerId, Multiaddr)> {
+    let mut relay_addr = Multiaddr::empty();
+    let mut relay = None;
+    for protocol in addr.iter() {
+        if protocol == Protocol::P2pCircuit {
+            return relay.map(|peer| (peer, relay_addr));
+        }
+        if let Protocol::P2p(peer) = protocol {
+            relay = Some(peer);
+        }
+        relay_addr.push(protocol);
+    }
+    None
+}
+
+fn remote_addr(endpoint: &ConnectedPoint) -> Multiaddr {
+    endpoint.get_remote_address().clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relay_of_a_circuit_address_is_the_peer_before_p2p_circuit() {
+        let relay = PeerId::random();
+        let target = PeerId::random();
+        let relay_addr: Multiaddr = format!("/ip4/10.0.0.1/tcp/4001/p2p/{relay}")
+            .parse()
+            .unwrap();
+        let circuit = relay_addr
+            .clone()
+            .with(Protocol::P2pCircuit)
+            .with(Protocol::P2p(target));
+        assert_eq!(relay_of(&circuit), Some((relay, relay_addr)));
+        assert_eq!(
+            relay_of(&"/ip4/127.0.0.1/tcp/1".parse().unwrap()),
+            None,
+            "a direct address has no relay"
+        );
+        assert_eq!(
+            relay_of(&"/ip4/127.0.0.1/tcp/1/p2p-circuit".parse().unwrap()),
+            None,
+            "a circuit without a relay id cannot be resolved"
+        );
+    }
+}

@@ -1,0 +1,563 @@
+//! Real swarms on 127.0.0.1 exchanging frames. Every wait is on an event; the only timeout is
+//! a guard that turns a hang into a failure with a message.
+
+use std::{collections::HashSet, future::Future, time::Duration};
+
+use futures::{AsyncWriteExt as _, StreamExt as _};
+use grove_net::{
+    Client, Config, Event, Frame, Keypair, Misbehaviour, Multiaddr, NetError, PeerId, Protocol,
+    SYNC_PROTOCOL,
+};
+use tokio::{sync::mpsc, task::JoinHandle};
+
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+struct Node {
+    client: Client,
+    events: mpsc::Receiver<Event>,
+    peer: PeerId,
+    addr: Multiaddr,
+    task: JoinHandle<()>,
+}
+
+async fn start(config: Config) -> Node {
+    let (client, events, event_loop) = grove_net::new(config).await.unwrap();
+    let task = tokio::spawn(event_loop.run());
+    let addr = client
+        .listen_addrs()
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("new() returns only once listeners have addresses");
+    let peer = client.local_peer_id();
+    Node {
+        client,
+        events,
+        peer,
+        addr: addr.with(Protocol::P2p(peer)),
+        task,
+    }
+}
+
+async fn start_tcp() -> Node {
+    start(Config::loopback(Keypair::generate_ed25519())).await
+}
+
+async fn guard<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(HANG_GUARD, fut)
+        .await
+        .unwrap_or_else(|_| panic!("still waiting for {what} after {HANG_GUARD:?}"))
+}
+
+/// Waits for the first event `pick` accepts, skipping the others.
+async fn wait_for<T>(node: &mut Node, what: &str, mut pick: impl FnMut(Event) -> Option<T>) -> T {
+    guard(what, async {
+        loop {
+            let event = node.events.recv().await.expect("event loop stopped");
+            if let Some(found) = pick(event) {
+                return found;
+            }
+        }
+    })
+    .await
+}
+
+async fn received_from(node: &mut Node, from: PeerId) -> Frame {
+    wait_for(node, "a frame", |e| match e {
+        Event::Received { peer, frame } if peer == from => Some(frame),
+        _ => None,
+    })
+    .await
+}
+
+async fn connected_to(node: &mut Node, to: PeerId) {
+    wait_for(node, "a connection", |e| match e {
+        Event::PeerConnected { peer, .. } if peer == to => Some(()),
+        _ => None,
+    })
+    .await
+}
+
+/// Connects `a` to `b` and waits until both event loops know of the connection, since
+/// sending needs the sender's loop to have seen it.
+async fn connect(a: &mut Node, b: &mut Node) {
+    let peer = guard("dial", a.client.dial(b.addr.clone())).await.unwrap();
+    assert_eq!(
+        peer, b.peer,
+        "the dial must reach the peer its address names"
+    );
+    connected_to(a, b.peer).await;
+    connected_to(b, a.peer).await;
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_peers_exchange_frames_over_tcp() {
+    let mut a = start_tcp().await;
+    let mut b = start_tcp().await;
+    connect(&mut a, &mut b).await;
+
+    let to_b = Frame::new("circle-1", "values", b"hello b".to_vec());
+    let to_a = Frame::new("circle-1", "decisions", b"hello a".to_vec());
+    a.client.send(b.peer, to_b.clone()).await.unwrap();
+    b.client.send(a.peer, to_a.clone()).await.unwrap();
+    assert_eq!(received_from(&mut b, a.peer).await, to_b);
+    assert_eq!(received_from(&mut a, b.peer).await, to_a);
+
+    let mut peers = a.client.connected_peers().await.unwrap();
+    peers.dedup();
+    assert_eq!(peers, vec![b.peer]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_30_mb_payload_is_chunked_and_arrives_whole_and_in_order() {
+    let mut a = start_tcp().await;
+    let mut b = start_tcp().await;
+    connect(&mut a, &mut b).await;
+
+    let big = Frame::new("circle", "doc", pattern(30 * 1024 * 1024, 7));
+    let after = Frame::new("circle", "doc", b"after the big one".to_vec());
+    let sender = a.client.clone();
+    let (b_peer, big_copy, after_copy) = (b.peer, big.clone(), after.clone());
+    let sending = tokio::spawn(async move {
+        sender.send(b_peer, big_copy).await?;
+        sender.send(b_peer, after_copy).await
+    });
+
+    let first = received_from(&mut b, a.peer).await;
+    assert!(
+        first == big,
+        "the 30 MB frame must arrive first and unchanged (got {first:?})"
+    );
+    assert_eq!(received_from(&mut b, a.peer).await, after);
+    guard("sends", sending).await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_peers_exchange_frames_concurrently() {
+    let mut a = start_tcp().await;
+    let mut b = start_tcp().await;
+    let mut c = start_tcp().await;
+    connect(&mut b, &mut a).await;
+    connect(&mut c, &mut a).await;
+    connect(&mut c, &mut b).await;
+
+    let nodes = [
+        (a.client.clone(), a.peer),
+        (b.client.clone(), b.peer),
+        (c.client.clone(), c.peer),
+    ];
+    let mut sends = Vec::new();
+    for (from, from_peer) in &nodes {
+        for (_, to_peer) in &nodes {
+            if from_peer == to_peer {
+                continue;
+            }
+            let (from, to_peer) = (from.clone(), *to_peer);
+            // Sized above one chunk so chunks of different senders could interleave if the
+            // receiver mixed up streams.
+            let frame = Frame::new(
+                from_peer.to_string(),
+                to_peer.to_string(),
+                pattern(1_500_000, 3),
+            );
+            sends.push(tokio::spawn(async move { from.send(to_peer, frame).await }));
+        }
+    }
+    for node in [&mut a, &mut b, &mut c] {
+        let me = node.peer;
+        let mut senders = HashSet::new();
+        while senders.len() < 2 {
+            let (peer, frame) = wait_for(node, "frames from both other peers", |e| match e {
+                Event::Received { peer, frame } => Some((peer, frame)),
+                _ => None,
+            })
+            .await;
+            assert_eq!(
+                frame.circle,
+                peer.to_string(),
+                "frame must come from its sender"
+            );
+            assert_eq!(frame.doc, me.to_string(), "frame must reach its addressee");
+            assert_eq!(frame.payload, pattern(1_500_000, 3));
+            assert!(
+                senders.insert(peer),
+                "each peer sent exactly one frame to {me}"
+            );
+        }
+    }
+    for send in sends {
+        guard("sends", send).await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_peers_exchange_frames_over_quic() {
+    let quic_config = || {
+        let mut config = Config::loopback(Keypair::generate_ed25519());
+        config.listen_addrs = vec!["/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap()];
+        config
+    };
+    let mut a = start(quic_config()).await;
+    let mut b = start(quic_config()).await;
+    assert!(
+        a.addr.iter().any(|p| p == Protocol::QuicV1),
+        "the node must listen on QUIC only: {}",
+        a.addr
+    );
+    connect(&mut a, &mut b).await;
+
+    // Several chunks, to cover reassembly over QUIC streams too.
+    let frame = Frame::new("circle", "doc", pattern(3 * 1024 * 1024 + 17, 9));
+    a.client.send(b.peer, frame.clone()).await.unwrap();
+    assert!(
+        received_from(&mut b, a.peer).await == frame,
+        "QUIC frame must arrive unchanged"
+    );
+    b.client
+        .send(a.peer, Frame::new("circle", "doc", b"ack".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut a, b.peer).await.payload, b"ack");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_reachable_only_through_a_relay_exchanges_frames() {
+    let mut relay_config = Config::loopback(Keypair::generate_ed25519());
+    relay_config.relay_server = true;
+    let relay = start(relay_config).await;
+    // A relay hands out reservations only once it knows it is reachable.
+    let relay_listen = relay.client.listen_addrs().await.unwrap().remove(0);
+    relay
+        .client
+        .add_external_address(relay_listen)
+        .await
+        .unwrap();
+
+    let mut a = start_tcp().await;
+    a.client
+        .listen_on(relay.addr.clone().with(Protocol::P2pCircuit))
+        .await
+        .unwrap();
+    let circuit = wait_for(&mut a, "a relay reservation", |e| match e {
+        Event::ListenAddr { addr } if addr.iter().any(|p| p == Protocol::P2pCircuit) => Some(addr),
+        _ => None,
+    })
+    .await;
+
+    assert_eq!(
+        circuit.iter().last(),
+        Some(Protocol::P2p(a.peer)),
+        "a relayed listen address names its owner"
+    );
+
+    let mut b = start_tcp().await;
+    let peer = guard("dial via relay", b.client.dial(circuit))
+        .await
+        .unwrap();
+    assert_eq!(peer, a.peer);
+    let addr = wait_for(&mut b, "the relayed connection", |e| match e {
+        Event::PeerConnected { peer, addr } if peer == a.peer => Some(addr),
+        _ => None,
+    })
+    .await;
+    assert!(
+        addr.iter().any(|p| p == Protocol::P2pCircuit),
+        "the first connection must run through the relay: {addr}"
+    );
+    connected_to(&mut a, b.peer).await;
+
+    b.client
+        .send(a.peer, Frame::new("c", "d", b"via relay".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut a, b.peer).await.payload, b"via relay");
+    a.client
+        .send(b.peer, Frame::new("c", "d", b"and back".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut b, a.peer).await.payload, b"and back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_find_each_other_through_a_rendezvous_point() {
+    // An always-on node: rendezvous point and relay.
+    let mut serve_config = Config::loopback(Keypair::generate_ed25519());
+    serve_config.rendezvous_server = true;
+    serve_config.relay_server = true;
+    let serve = start(serve_config).await;
+    let serve_listen = serve.client.listen_addrs().await.unwrap().remove(0);
+    serve
+        .client
+        .add_external_address(serve_listen)
+        .await
+        .unwrap();
+
+    let a_key = Keypair::generate_ed25519();
+    let a_peer = a_key.public().to_peer_id();
+    let mut a_config = Config::loopback(a_key);
+    a_config.rendezvous_points = vec![serve.addr.clone()];
+    let mut a = start(a_config).await;
+    // Behind a NAT the relayed address is what a member can register.
+    a.client
+        .listen_on(serve.addr.clone().with(Protocol::P2pCircuit))
+        .await
+        .unwrap();
+    wait_for(&mut a, "registration", |e| match e {
+        Event::Registered { rendezvous_point } if rendezvous_point == serve.peer => Some(()),
+        _ => None,
+    })
+    .await;
+
+    let mut b_config = Config::loopback(Keypair::generate_ed25519());
+    b_config.rendezvous_points = vec![serve.addr.clone()];
+    b_config.allowed_peers = Some(HashSet::from([a_peer]));
+    let mut b = start(b_config).await;
+    let found = wait_for(&mut b, "discovery of a", |e| match e {
+        Event::PeerDiscovered { peer, addr } => Some((peer, addr)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(found.0, a_peer, "only a registered: {found:?}");
+    // b dials a by itself because a is an allowed peer.
+    connected_to(&mut b, a_peer).await;
+    connected_to(&mut a, b.peer).await;
+
+    b.client
+        .send(a_peer, Frame::new("c", "d", b"found you".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut a, b.peer).await.payload, b"found you");
+}
+
+/// A libp2p node that speaks `/grove/sync/1` only to write whatever it is told to.
+/// Returns the rogue's id and its stream, which the caller keeps open so that the target acts
+/// on the garbage itself rather than on the stream ending.
+async fn rogue_writes(target: &Node, garbage: &[u8]) -> (PeerId, libp2p::Stream) {
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| libp2p_stream::Behaviour::new())
+        .unwrap()
+        .build();
+    let rogue = *swarm.local_peer_id();
+    let mut control = swarm.behaviour().new_control();
+    swarm.dial(target.addr.clone()).unwrap();
+    tokio::spawn(async move {
+        loop {
+            swarm.select_next_some().await;
+        }
+    });
+    let mut stream = control
+        .open_stream(target.peer, SYNC_PROTOCOL)
+        .await
+        .unwrap();
+    stream.write_all(garbage).await.unwrap();
+    stream.flush().await.unwrap();
+    (rogue, stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_writing_garbage_is_dropped_while_another_keeps_being_served() {
+    let mut a = start_tcp().await;
+    let mut b = start_tcp().await;
+    connect(&mut b, &mut a).await;
+    b.client
+        .send(a.peer, Frame::new("c", "d", b"before".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut a, b.peer).await.payload, b"before");
+
+    let (rogue, _stream) = rogue_writes(&a, b"GET / HTTP/1.1\r\nHost: grove\r\n\r\n").await;
+    let reason = wait_for(&mut a, "the rogue to be reported", |e| match e {
+        Event::Misbehaved { peer, reason } if peer == rogue => Some(reason),
+        Event::Received { peer, .. } if peer == rogue => panic!("garbage must never be delivered"),
+        _ => None,
+    })
+    .await;
+    assert!(
+        matches!(reason, Misbehaviour::Wire(_)),
+        "garbage is a wire error, got {reason}"
+    );
+    wait_for(&mut a, "the rogue to be disconnected", |e| match e {
+        Event::PeerDisconnected { peer } if peer == rogue => Some(()),
+        _ => None,
+    })
+    .await;
+
+    b.client
+        .send(a.peer, Frame::new("c", "d", b"after".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut a, b.peer).await.payload, b"after");
+    a.client
+        .send(b.peer, Frame::new("c", "d", b"still here".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut b, a.peer).await.payload, b"still here");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_announcing_more_than_the_limit_gets_the_peer_dropped() {
+    let mut a = start_tcp().await;
+    // A well-formed first chunk whose announced total exceeds the 256 MiB bound.
+    let mut body = vec![
+        grove_net::wire::VERSION,
+        grove_net::wire::FLAG_FIRST,
+        1,
+        b'c',
+        1,
+        b'd',
+    ];
+    body.extend_from_slice(&(grove_net::wire::MAX_PAYLOAD_LEN as u64 + 1).to_be_bytes());
+    let mut bytes = (body.len() as u32).to_be_bytes().to_vec();
+    bytes.extend_from_slice(&body);
+
+    let (rogue, _stream) = rogue_writes(&a, &bytes).await;
+    let reason = wait_for(&mut a, "the rogue to be reported", |e| match e {
+        Event::Misbehaved { peer, reason } if peer == rogue => Some(reason),
+        _ => None,
+    })
+    .await;
+    assert!(
+        matches!(
+            reason,
+            Misbehaviour::Wire(grove_net::wire::WireError::PayloadTooLarge { .. })
+        ),
+        "got {reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_from_and_to_a_peer_that_is_not_allowed_are_refused() {
+    let mut a = start_tcp().await;
+    let mut b = start_tcp().await;
+    let mut outsider = start_tcp().await;
+    a.client
+        .set_allowed_peers(Some(HashSet::from([b.peer])))
+        .await
+        .unwrap();
+    connect(&mut b, &mut a).await;
+    connect(&mut outsider, &mut a).await;
+
+    // The outsider's send may succeed locally (bytes written before the reset arrives) or
+    // fail; either way `a` must refuse the stream.
+    let _ = outsider
+        .client
+        .send(a.peer, Frame::new("c", "d", b"let me in".to_vec()))
+        .await;
+    wait_for(&mut a, "the outsider to be refused", |e| match e {
+        Event::Refused { peer } if peer == outsider.peer => Some(()),
+        Event::Received { peer, .. } if peer == outsider.peer => {
+            panic!("a frame from a peer that is not allowed was delivered")
+        }
+        _ => None,
+    })
+    .await;
+
+    match a
+        .client
+        .send(outsider.peer, Frame::new("c", "d", b"secret".to_vec()))
+        .await
+    {
+        Err(NetError::NotAllowed(peer)) => assert_eq!(peer, outsider.peer),
+        other => panic!("sending to a peer that is not allowed must fail, got {other:?}"),
+    }
+
+    b.client
+        .send(a.peer, Frame::new("c", "d", b"member".to_vec()))
+        .await
+        .unwrap();
+    let from_member = wait_for(&mut a, "the member's frame", |e| match e {
+        Event::Received { peer, frame } if peer == b.peer => Some(frame),
+        Event::Received { peer, .. } => panic!("frame from unexpected peer {peer}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(from_member.payload, b"member");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_is_refused_on_its_open_stream() {
+    let mut a = start_tcp().await;
+    let mut b = start_tcp().await;
+    connect(&mut b, &mut a).await;
+    b.client
+        .send(a.peer, Frame::new("c", "d", b"while a member".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(
+        received_from(&mut a, b.peer).await.payload,
+        b"while a member"
+    );
+
+    a.client
+        .set_allowed_peers(Some(HashSet::new()))
+        .await
+        .unwrap();
+    // b's stream is already open; the next frame on it must still be refused.
+    b.client
+        .send(a.peer, Frame::new("c", "d", b"after removal".to_vec()))
+        .await
+        .unwrap();
+    wait_for(&mut a, "the removed member to be refused", |e| match e {
+        Event::Refused { peer } if peer == b.peer => Some(()),
+        Event::Received { .. } => panic!("a removed member's frame was delivered"),
+        _ => None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_and_shutdown() {
+    let mut a = start_tcp().await;
+    let mut b = start_tcp().await;
+    connect(&mut a, &mut b).await;
+
+    a.client.disconnect(b.peer).await.unwrap();
+    // Both sides report it; `a` must have seen it before it refuses to send.
+    let (a_peer, b_peer) = (a.peer, b.peer);
+    for (node, other) in [(&mut a, b_peer), (&mut b, a_peer)] {
+        wait_for(node, "the disconnect", |e| match e {
+            Event::PeerDisconnected { peer } if peer == other => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+    match a.client.send(b.peer, Frame::new("c", "d", vec![1])).await {
+        Err(NetError::NotConnected(peer)) => assert_eq!(peer, b.peer),
+        other => panic!("sending after a disconnect must fail, got {other:?}"),
+    }
+
+    a.client.shutdown().await.unwrap();
+    guard("the event loop to stop", a.task).await.unwrap();
+    assert!(matches!(
+        a.client.connected_peers().await,
+        Err(NetError::Shutdown)
+    ));
+    a.client.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_frames_are_refused_before_any_io() {
+    let a = start_tcp().await;
+    let stranger = Keypair::generate_ed25519().public().to_peer_id();
+    let long_id = "x".repeat(grove_net::wire::MAX_ID_LEN + 1);
+    assert!(matches!(
+        a.client
+            .send(stranger, Frame::new(long_id, "d", vec![]))
+            .await,
+        Err(NetError::Frame(_))
+    ));
+}
