@@ -2,6 +2,7 @@
 //! the result" (seed 1, step 3). Each lives in its month's shard document.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, PoisonError};
 
 use automerge::{transaction::Transactable, ObjId, ReadDoc, ROOT};
 use serde::{Deserialize, Serialize};
@@ -296,16 +297,35 @@ impl Circle {
 
     /// Decisions of one loaded month matching `filter`, newest first (empty if not loaded).
     pub fn decisions_in(&self, period: &str, filter: &DecisionFilter) -> Result<Vec<Decision>> {
-        let Some(doc) = self.shard(period) else {
-            return Ok(Vec::new());
-        };
+        let rows = self.month_rows(period)?;
         let prepared = Prepared::new(self, filter)?;
+        Ok(rows
+            .iter()
+            .filter(|d| prepared.matches(d, filter))
+            .cloned()
+            .collect())
+    }
+
+    /// Every decision of a month, newest first, read once per version of the month's
+    /// document: filtering a large log again (the desktop's filters, repeated `list`s) then
+    /// costs a scan of ready rows, not a re-read of Automerge.
+    fn month_rows(&self, period: &str) -> Result<Arc<Vec<Decision>>> {
+        let Some(doc) = self.shard(period) else {
+            return Ok(Arc::default());
+        };
+        let heads = doc.get_heads();
+        let mut cache = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((cached_heads, rows)) = cache.get(period) {
+            if *cached_heads == heads {
+                return Ok(rows.clone());
+            }
+        }
         let automerge::hydrate::Value::Map(root) = doc.hydrate(None) else {
             return Err(CoreError::Corrupt(format!(
                 "decision shard {period} is not a map"
             )));
         };
-        let mut out: Vec<Decision> = root
+        let mut rows: Vec<Decision> = root
             .iter()
             .filter_map(|(id, mv)| match &mv.value {
                 automerge::hydrate::Value::Map(m) => {
@@ -315,10 +335,11 @@ impl Circle {
                 }
                 _ => None,
             })
-            .filter(|d| prepared.matches(d, filter))
             .collect();
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        Ok(out)
+        rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        let rows = Arc::new(rows);
+        cache.insert(period.to_string(), (heads, rows.clone()));
+        Ok(rows)
     }
 
     /// How many loaded decisions cite each principle.
