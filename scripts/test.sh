@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# C toolchain for the crates that build C (ring, used by QUIC), installed on a fresh machine.
+if ! command -v cc >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  $sudo apt-get install -y --no-install-recommends build-essential pkg-config
+fi
+
 # rustfmt and clippy come with the toolchain; add them where a minimal profile left them out.
 if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
