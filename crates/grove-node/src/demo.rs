@@ -129,11 +129,12 @@ const RESULTS: &[(&str, Outcome)] = &[
     ),
 ];
 
-/// The share of decisions per zone, out of 20: mostly local, rarely the centre.
+/// The share of decisions per zone, out of 100: mostly local, rarely the centre
+/// ("escalations are rare and respected").
 const ZONES: &[(Zone, u32)] = &[
-    (Zone::Local, 14),
-    (Zone::PrincipleCheck, 3),
-    (Zone::CentreAwareness, 2),
+    (Zone::Local, 78),
+    (Zone::PrincipleCheck, 17),
+    (Zone::CentreAwareness, 4),
     (Zone::CentreIntervention, 1),
 ];
 
