@@ -49,12 +49,18 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
                 )
             },
         ),
-        CircleCmd::Show => out.show(&c.info().await?, |i| {
-            format!(
-                "{}  {}\n  created {} by {}\n",
-                i.id, i.name, i.created_at, i.created_by
-            )
-        }),
+        CircleCmd::Show => {
+            let names = names(c).await?;
+            out.show(&c.info().await?, |i| {
+                format!(
+                    "{}  {}\n  created {} by {}\n",
+                    i.id,
+                    i.name,
+                    i.created_at,
+                    names.of(&i.created_by)
+                )
+            })
+        }
         CircleCmd::Export { out: path } => {
             let data = c.export().await?;
             write_atomically(&path, &data)?;
