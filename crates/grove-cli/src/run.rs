@@ -367,7 +367,11 @@ async fn decision_cmd(
                 unread_by: me,
                 text: a.search,
             };
-            let decisions = c.decisions(filter, a.limit).await?;
+            // With a limit only the newest months need loading.
+            let decisions = match a.limit {
+                Some(n) => c.recent_decisions(filter, n).await?,
+                None => c.decisions(filter, None).await?,
+            };
             let names = if out.json {
                 Names::new(&[])
             } else {
