@@ -4,6 +4,7 @@
 //! starts one event loop that owns every document; the returned [`NodeHandle`] is how
 //! everything else talks to it.
 
+pub mod control;
 mod demo;
 mod docs;
 mod dto;
