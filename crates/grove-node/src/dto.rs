@@ -38,6 +38,9 @@ pub struct PeerStatus {
     pub connected: bool,
     /// The address of the current connection.
     pub addr: Option<String>,
+    /// Sync payload bytes sent to and received from the peer on the current connection.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
     /// Circles shared with the peer, now or in an earlier connection.
     pub circles: Vec<PeerCircle>,
 }

@@ -48,6 +48,9 @@ struct Link {
     shared: BTreeSet<String>,
     /// Shared circles known to be in sync right now.
     synced: BTreeSet<String>,
+    /// Payload bytes of the frames exchanged on this connection.
+    sent: u64,
+    received: u64,
 }
 
 /// The networking half of the node's state.
@@ -245,6 +248,8 @@ impl NodeState {
                 theirs: None,
                 shared: BTreeSet::new(),
                 synced: BTreeSet::new(),
+                sent: 0,
+                received: 0,
             },
         ) {
             old.writer.abort();
@@ -272,10 +277,11 @@ impl NodeState {
     }
 
     fn on_frame(&mut self, peer: PeerId, frame: Frame) {
-        let Some(link) = self.net.as_ref().and_then(|n| n.links.get(&peer)) else {
+        let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) else {
             debug!(%peer, "dropping a frame from a peer we have no link with");
             return;
         };
+        link.received += frame.payload.len() as u64;
         if frame.circle == CONTROL_CIRCLE {
             if frame.doc != HELLO_DOC {
                 return self.misbehaved(peer, format!("unknown control frame {:?}", frame.doc));
@@ -462,10 +468,11 @@ impl NodeState {
     }
 
     fn send_frame(&mut self, peer: PeerId, frame: Frame) {
-        let Some(link) = self.net.as_ref().and_then(|n| n.links.get(&peer)) else {
+        let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) else {
             debug!(%peer, "not sending to a peer that is gone");
             return;
         };
+        link.sent += frame.payload.len() as u64;
         if let Err(e) = link.queue.try_send(frame) {
             warn!(%peer, error = %e, "the peer does not keep up; dropping a frame until the next resync");
         }
@@ -539,6 +546,8 @@ impl NodeState {
                     peer,
                     connected: false,
                     addr: None,
+                    bytes_sent: 0,
+                    bytes_received: 0,
                     circles: Vec::new(),
                 });
                 status.circles.push(PeerCircle {
@@ -555,10 +564,14 @@ impl NodeState {
                     peer: peer.to_string(),
                     connected: true,
                     addr: None,
+                    bytes_sent: 0,
+                    bytes_received: 0,
                     circles: Vec::new(),
                 });
                 status.connected = true;
                 status.addr = Some(link.addr.to_string());
+                status.bytes_sent = link.sent;
+                status.bytes_received = link.received;
                 for circle in &link.shared {
                     let in_sync = link.synced.contains(circle);
                     match status.circles.iter_mut().find(|c| &c.circle == circle) {
