@@ -72,7 +72,11 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
             peers: peers.clone(),
             mdns: !no_mdns,
         };
-        return report(serve::serve(options).await);
+        return match serve::serve(options).await {
+            // Held by a node: it answers that it already serves this home.
+            Err(e) if is_locked(&e) => forward(cli.home.as_deref(), argv, e).await,
+            other => report(other),
+        };
     }
     // Only these need peers; every other command works on the store alone.
     let networked = matches!(
@@ -89,7 +93,7 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
     let node = match builder.start().await {
         Ok(node) => node,
         Err(e) if e.kind() == NodeErrorKind::Locked => {
-            return forward(cli.home.as_deref(), argv, e).await;
+            return forward(cli.home.as_deref(), argv, e.into()).await;
         }
         Err(e) => return report(Err(e.into())),
     };
@@ -102,10 +106,10 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
 }
 
 /// The home is held by a running node: have it run the command.
-async fn forward(home: Option<&std::path::Path>, argv: Vec<String>, locked: NodeError) -> u8 {
+async fn forward(home: Option<&std::path::Path>, argv: Vec<String>, locked: anyhow::Error) -> u8 {
     let home = match grove_node::resolve_home(home) {
         Ok(home) => home,
-        Err(_) => return report(Err(locked.into())),
+        Err(_) => return report(Err(locked)),
     };
     match control::call(&home, &ControlRequest { argv }).await {
         Ok(reply) => {
@@ -115,6 +119,11 @@ async fn forward(home: Option<&std::path::Path>, argv: Vec<String>, locked: Node
         }
         Err(e) => report(Err(e.into())),
     }
+}
+
+fn is_locked(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<NodeError>()
+        .is_some_and(|e| e.kind() == NodeErrorKind::Locked)
 }
 
 fn report(result: anyhow::Result<()>) -> u8 {
