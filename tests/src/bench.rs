@@ -1,7 +1,12 @@
 //! Grove's bench: prints Grove's figures beside the Automerge limits of
 //! shared/performance.md, measured side by side in this run. Never a timed test.
 //!
-//!     cargo run --release -p grove-tests --bin grove-bench -- [--sizes 10000,100000] [--log 10000]
+//!     cargo run --release -p grove-tests --bin grove-bench -- [--only open,log,sync,converge]
+//!         [--sizes 10000,100000] [--log 10000] [--sync-sizes 10000,100000] [--nodes 20]
+//!
+//! `--only` runs the named sections alone: `open` (seed, cold open, lists, disk), `log`
+//! (logging one by one), `sync` (full and incremental sync between two nodes over loopback
+//! libp2p against automerge's sync API alone), `converge` (N nodes in a line).
 //!
 //! Cold opens run in a child process (this binary with `cold-open HOME`), so their memory
 //! figures are those of a fresh process.
@@ -14,23 +19,57 @@ use grove_node::core::automerge::{transaction::Transactable, Automerge, ObjType,
 use grove_node::core::{DecisionFilter, NewDecision, NewPrinciple, NewValue, Zone};
 use grove_node::Node;
 
+mod sync_bench;
+
+fn numbers(text: &str, what: &str) -> Result<Vec<usize>> {
+    text.split(',')
+        .map(|s| s.trim().parse::<usize>())
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{what} takes numbers separated by commas"))
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("cold-open") {
         let home = args.get(2).context("cold-open needs a home directory")?;
         return cold_open(Path::new(home));
     }
-    let sizes = flag(&args, "--sizes")
-        .unwrap_or_else(|| "10000,100000".into())
-        .split(',')
-        .map(|s| s.trim().parse::<usize>())
-        .collect::<Result<Vec<_>, _>>()
-        .context("--sizes takes numbers separated by commas")?;
-    let log_n: usize = flag(&args, "--log")
-        .map(|s| s.parse())
-        .transpose()
-        .context("--log takes a number")?
-        .unwrap_or(10_000);
+    let only = flag(&args, "--only").unwrap_or_else(|| "open,log,sync,converge".into());
+    let run = |section: &str| only.split(',').any(|s| s.trim() == section);
+    let sizes = if run("open") {
+        numbers(
+            &flag(&args, "--sizes").unwrap_or_else(|| "10000,100000".into()),
+            "--sizes",
+        )?
+    } else {
+        Vec::new()
+    };
+    let log_n: usize = if run("log") {
+        flag(&args, "--log")
+            .map(|s| s.parse())
+            .transpose()
+            .context("--log takes a number")?
+            .unwrap_or(10_000)
+    } else {
+        0
+    };
+    let sync_sizes = if run("sync") {
+        numbers(
+            &flag(&args, "--sync-sizes").unwrap_or_else(|| "10000,100000".into()),
+            "--sync-sizes",
+        )?
+    } else {
+        Vec::new()
+    };
+    let converge_n: usize = if run("converge") {
+        flag(&args, "--nodes")
+            .map(|s| s.parse())
+            .transpose()
+            .context("--nodes takes a number")?
+            .unwrap_or(20)
+    } else {
+        0
+    };
 
     println!(
         "Grove bench — {} cores",
@@ -76,6 +115,34 @@ fn main() -> Result<()> {
             limit.bytes / n,
             (disk as f64 / n as f64) / (limit.bytes as f64 / n as f64)
         );
+    }
+    if !sync_sizes.is_empty() || converge_n > 0 {
+        let rt = runtime()?;
+        for n in sync_sizes {
+            let f = rt.block_on(sync_bench::full_sync(n))?;
+            println!(
+                "| full sync to a fresh peer (loopback libp2p, saved to sled) | {n} | {:.2} s, {:.1} MB | {:.2} s, {:.1} MB (automerge sync API in-process) | {:.2} |",
+                f.networked_s,
+                f.bytes as f64 / 1e6,
+                f.limit_s,
+                f.limit_bytes as f64 / 1e6,
+                f.networked_s / f.limit_s
+            );
+            println!(
+                "| one new decision reaches a synced peer (latency, bytes A to B) | {n} | {:.1} ms, {} B | {:.1} ms, {} B (both ways) | {:.1} |",
+                f.incremental_ms,
+                f.incremental_bytes,
+                f.limit_incremental_ms,
+                f.limit_incremental_bytes,
+                f.incremental_ms / f.limit_incremental_ms.max(0.001)
+            );
+        }
+        if converge_n > 0 {
+            let secs = rt.block_on(sync_bench::converge_line(converge_n))?;
+            println!(
+                "| {converge_n} nodes in a line converge (one offline decision each) | {converge_n} nodes | {secs:.2} s | | |"
+            );
+        }
     }
     Ok(())
 }

@@ -65,6 +65,33 @@ pub enum Command {
     /// Regeneration reviews
     #[command(subcommand)]
     Review(ReviewCmd),
+    /// Run this device's node in the foreground: sync with peers, relay for members behind
+    /// NAT, and serve other `grove` commands on this home. Stop it with Ctrl-C.
+    Serve {
+        /// Listen on this multiaddr (repeatable; default: every interface, TCP and QUIC)
+        #[arg(long = "listen", value_name = "MULTIADDR")]
+        listen: Vec<String>,
+        /// Dial this peer at start (repeatable)
+        #[arg(long = "peer", value_name = "MULTIADDR")]
+        peers: Vec<String>,
+        /// Do not look for peers on the local network (mDNS)
+        #[arg(long)]
+        no_mdns: bool,
+    },
+    /// Remember peers' addresses
+    #[command(subcommand)]
+    Peer(PeerCmd),
+    /// Peers: connected now, and when each shared circle last synced
+    Peers,
+    /// Connect to a peer, sync every circle you both hold, and exit once in sync
+    Sync {
+        /// The peer's multiaddr, e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3KooW…
+        #[arg(long, value_name = "MULTIADDR")]
+        peer: String,
+        /// Give up after this many seconds
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        timeout: u64,
+    },
     /// Seed a realistic demo circle: teams, values, principles, a year of decisions
     Demo {
         /// How many decisions to log over the past year
@@ -91,6 +118,15 @@ pub enum CircleCmd {
     },
     /// Import a circle file: adds a new circle or merges into the same circle
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PeerCmd {
+    /// Remember a peer's multiaddr (dialled whenever the node starts) and connect to it now
+    Add {
+        #[arg(value_name = "MULTIADDR")]
+        addr: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,12 +3,18 @@
 mod args;
 mod print;
 mod run;
+mod serve;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
+use grove_node::control::{self, ControlRequest};
 use grove_node::{Node, NodeError, NodeErrorKind};
+
+/// How long a one-shot command waits for its last frames to reach a peer before exiting.
+const FLUSH_GRACE: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
     // clap exits with 2 on usage errors and 0 for --help/--version.
@@ -33,35 +39,105 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(execute(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", message(&e));
-            ExitCode::from(1)
-        }
-    }
+    // Forwarded to a serving node as given; clap has already accepted it.
+    let argv: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let code = runtime.block_on(execute(cli, argv));
+    ExitCode::from(code)
 }
 
-async fn execute(cli: args::Cli) -> anyhow::Result<()> {
+fn now() -> grove_node::core::Timestamp {
+    grove_node::core::Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default(),
+    )
+}
+
+/// Runs the command and returns the exit code.
+async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
+    if let args::Command::Serve {
+        listen,
+        peers,
+        no_mdns,
+    } = &cli.command
+    {
+        let options = serve::Options {
+            home: cli.home.clone(),
+            json: cli.json,
+            listen: listen.clone(),
+            peers: peers.clone(),
+            mdns: !no_mdns,
+        };
+        return match serve::serve(options).await {
+            // Held by a node: it answers that it already serves this home.
+            Err(e) if is_locked(&e) => forward(cli.home.as_deref(), argv, e).await,
+            other => report(other),
+        };
+    }
+    // Only these need peers; every other command works on the store alone.
+    let networked = matches!(
+        cli.command,
+        args::Command::Sync { .. } | args::Command::Peer(_)
+    );
     let mut builder = Node::builder();
     if let Some(home) = &cli.home {
         builder = builder.home(home);
     }
-    let node = builder.spawn()?;
-    let out = print::Out {
-        json: cli.json,
-        now: grove_node::core::Timestamp(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or_default(),
-        ),
+    if networked {
+        builder = builder.network(true).mdns(false).no_listen();
+    }
+    let node = match builder.start().await {
+        Ok(node) => node,
+        Err(e) if e.kind() == NodeErrorKind::Locked => {
+            return forward(cli.home.as_deref(), argv, e.into()).await;
+        }
+        Err(e) => return report(Err(e.into())),
     };
-    run::run(&node, cli.circle, cli.command, &out).await
+    let out = print::Out::stdout(cli.json, now());
+    let result = run::run(&node, cli.circle, cli.command, &out).await;
+    if networked {
+        let _ = node.shutdown_network(FLUSH_GRACE).await;
+    }
+    report(result)
+}
+
+/// The home is held by a running node: have it run the command.
+async fn forward(home: Option<&std::path::Path>, argv: Vec<String>, locked: anyhow::Error) -> u8 {
+    let home = match grove_node::resolve_home(home) {
+        Ok(home) => home,
+        Err(_) => return report(Err(locked)),
+    };
+    match control::call(&home, &ControlRequest { argv }).await {
+        Ok(reply) => {
+            let _ = std::io::stdout().write_all(reply.stdout.as_bytes());
+            let _ = std::io::stderr().write_all(reply.stderr.as_bytes());
+            u8::try_from(reply.code).unwrap_or(1)
+        }
+        Err(e) => report(Err(e.into())),
+    }
+}
+
+fn is_locked(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<NodeError>()
+        .is_some_and(|e| e.kind() == NodeErrorKind::Locked)
+}
+
+fn report(result: anyhow::Result<()>) -> u8 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {}", message(&e));
+            1
+        }
+    }
 }
 
 /// One line: the error, and for errors whose remedy is a flag, that flag.
-fn message(e: &anyhow::Error) -> String {
+pub(crate) fn message(e: &anyhow::Error) -> String {
     let Some(node) = e.downcast_ref::<NodeError>() else {
         return format!("{e:#}");
     };

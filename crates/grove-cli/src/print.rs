@@ -2,25 +2,77 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use grove_node::core::{
     Commitment, Decision, Escalation, Member, Principle, Proposal, Review, Role, Timestamp, Value,
 };
+use grove_node::PeerStatus;
 use serde::Serialize;
 
 pub struct Out {
     pub json: bool,
     pub now: Timestamp,
+    sink: Sink,
+}
+
+/// Where output goes: the terminal, or a buffer when a serving node runs a command for
+/// another `grove` process and sends the output back.
+enum Sink {
+    Stdout,
+    Buffer(Arc<Mutex<Vec<u8>>>),
 }
 
 impl Out {
+    pub fn stdout(json: bool, now: Timestamp) -> Out {
+        Out {
+            json,
+            now,
+            sink: Sink::Stdout,
+        }
+    }
+
+    /// Output captured in the returned buffer.
+    pub fn buffer(json: bool, now: Timestamp) -> (Out, Arc<Mutex<Vec<u8>>>) {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let out = Out {
+            json,
+            now,
+            sink: Sink::Buffer(buf.clone()),
+        };
+        (out, buf)
+    }
+
+    /// Writes `text` as is.
+    pub fn text(&self, text: &str) {
+        match &self.sink {
+            Sink::Stdout => {
+                let mut stdout = std::io::stdout().lock();
+                // A closed pipe (`grove … | head`) is the reader's choice, not an error.
+                let _ = stdout.write_all(text.as_bytes());
+                let _ = stdout.flush();
+            }
+            Sink::Buffer(buf) => {
+                if let Ok(mut buf) = buf.lock() {
+                    buf.extend_from_slice(text.as_bytes());
+                }
+            }
+        }
+    }
+
+    /// Writes `text` and a newline.
+    pub fn line(&self, text: &str) {
+        self.text(&format!("{text}\n"));
+    }
+
     /// A created entity: its id alone, so scripts can capture it.
     pub fn id(&self, id: &str) -> Result<()> {
         if self.json {
-            println!("{}", serde_json::json!({ "id": id }));
+            self.line(&serde_json::json!({ "id": id }).to_string());
         } else {
-            println!("{id}");
+            self.line(id);
         }
         Ok(())
     }
@@ -28,18 +80,18 @@ impl Out {
     /// A change with nothing to return.
     pub fn done(&self, message: &str) -> Result<()> {
         if self.json {
-            println!("{}", serde_json::json!({ "ok": true, "message": message }));
+            self.line(&serde_json::json!({ "ok": true, "message": message }).to_string());
         } else {
-            println!("{message}");
+            self.line(message);
         }
         Ok(())
     }
 
     pub fn show<T: Serialize>(&self, item: &T, human: impl FnOnce(&T) -> String) -> Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(item)?);
+            self.line(&serde_json::to_string_pretty(item)?);
         } else {
-            print!("{}", human(item));
+            self.text(&human(item));
         }
         Ok(())
     }
@@ -51,15 +103,15 @@ impl Out {
         line: impl Fn(&T) -> String,
     ) -> Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(items)?);
+            self.line(&serde_json::to_string_pretty(items)?);
         } else if items.is_empty() {
-            println!("{empty}");
+            self.line(empty);
         } else {
             let mut s = String::new();
             for item in items {
                 let _ = writeln!(s, "{}", line(item));
             }
-            print!("{s}");
+            self.text(&s);
         }
         Ok(())
     }
@@ -422,4 +474,24 @@ pub fn truncate(s: &str, n: usize) -> String {
         let cut: String = s.chars().take(n.saturating_sub(1)).collect();
         format!("{cut}…")
     }
+}
+
+pub fn peer(p: &PeerStatus) -> String {
+    let mut s = match &p.addr {
+        Some(addr) if p.connected => format!("{}  connected via {addr}", p.peer),
+        _ => format!("{}  not connected", p.peer),
+    };
+    for c in &p.circles {
+        let state = if c.in_sync {
+            "in sync".to_string()
+        } else if let Some(at) = c.last_sync {
+            format!("last in sync {at}")
+        } else if p.connected {
+            "syncing".to_string()
+        } else {
+            "never synced".to_string()
+        };
+        let _ = write!(s, "\n  {}: {state}", c.circle);
+    }
+    s
 }

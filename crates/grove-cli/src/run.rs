@@ -1,11 +1,11 @@
 //! Each command: parse what it needs, call the node, print the answer.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use grove_node::core::{
     Amendment, CommitmentStatus, DecisionEdit, DecisionFilter, NewCommitment, NewDecision,
     NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, ProposalChange, ValueEdit,
 };
-use grove_node::{CircleHandle, NodeHandle};
+use grove_node::{CircleHandle, NodeErrorKind, NodeHandle};
 
 use crate::args::*;
 use crate::print::{self, Names, Out};
@@ -29,6 +29,67 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
             let info = node.demo(name, decisions).await?;
             out.id(&info.id)
         }
+        Command::Peer(PeerCmd::Add { addr }) => match node.add_peer(&addr).await {
+            Ok(Some(peer)) => out.done(&format!("remembered {addr}; connected to peer {peer}")),
+            Ok(None) => out.done(&format!(
+                "remembered {addr}; the node dials it whenever it starts"
+            )),
+            Err(e) if e.kind() == NodeErrorKind::Network => out.done(&format!(
+                "remembered {addr}, but cannot reach it now ({e}); the node dials it whenever it starts"
+            )),
+            Err(e) => Err(e.into()),
+        },
+        Command::Peers => out.list(
+            &node.peers().await?,
+            "no peers yet: `grove sync --peer MULTIADDR` or `grove serve`",
+            print::peer,
+        ),
+        Command::Sync { peer, timeout } => {
+            let wait = std::time::Duration::from_secs(timeout);
+            match tokio::time::timeout(wait, node.sync_with(&peer)).await {
+                Ok(report) => {
+                    let report = report?;
+                    out.show(&report, |r| {
+                        format!("in sync with {}: {}\n", r.peer, r.circles.join(", "))
+                    })
+                }
+                Err(_) => bail!(
+                    "not in sync with {peer} after {timeout} s: {}",
+                    sync_shortfall(node).await
+                ),
+            }
+        }
+        Command::Serve { .. } => bail!(
+            "a grove node already serves this home; stop it before starting another"
+        ),
+    }
+}
+
+/// Why a sync has not finished, for the timeout message.
+async fn sync_shortfall(node: &NodeHandle) -> String {
+    let Ok(peers) = node.peers().await else {
+        return "the node stopped".into();
+    };
+    let connected: Vec<_> = peers.iter().filter(|p| p.connected).collect();
+    let behind: Vec<String> = connected
+        .iter()
+        .flat_map(|p| {
+            p.circles
+                .iter()
+                .filter(|c| !c.in_sync)
+                .map(|c| c.circle.clone())
+        })
+        .collect();
+    if connected.is_empty() {
+        "the connection closed".into()
+    } else if behind.is_empty() {
+        "the peer has not said which circles it holds; is it a Grove node of the same version?"
+            .into()
+    } else {
+        format!(
+            "still exchanging {} (a large circle can take longer: raise --timeout)",
+            behind.join(", ")
+        )
     }
 }
 
@@ -208,7 +269,7 @@ async fn principle_cmd(c: &CircleHandle, cmd: PrincipleCmd, out: &Out) -> Result
                 )
                 .await?;
             if out.json {
-                println!("{}", serde_json::json!({ "id": id, "version": v }));
+                out.line(&serde_json::json!({ "id": id, "version": v }).to_string());
                 Ok(())
             } else {
                 out.done(&format!("{id} is now at version {v}"))

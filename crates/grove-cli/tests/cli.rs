@@ -1760,6 +1760,10 @@ fn a_home_in_use_is_refused_clearly() {
     lock.try_lock().expect("no one else holds the lock");
     let err = g.fail(1, &["circle", "list"]);
     assert!(err.contains("in use by another grove process"), "{err}");
+    assert!(
+        err.contains("grove.sock"),
+        "a held home with no serving node names the control socket it tried: {err}"
+    );
     g.fail(1, &["value", "add", "--title", "t", "--statement", "s"]);
     drop(lock);
     assert_eq!(
@@ -1770,5 +1774,182 @@ fn a_home_in_use_is_refused_clearly() {
     assert!(
         g.list(&["value", "list"]).is_empty(),
         "the refused write did not happen"
+    );
+}
+
+/// A running `grove serve` child process, stopped with SIGTERM when dropped.
+struct Served {
+    child: std::process::Child,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Served {
+    /// The next JSON line `grove serve --json` prints.
+    fn next_event(&mut self) -> Json {
+        use std::io::BufRead as _;
+        let mut line = String::new();
+        let n = self.stdout.read_line(&mut line).unwrap();
+        assert!(n > 0, "grove serve ended its output early");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"))
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn serve(g: &Grove) -> (Served, String) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("grove"))
+        .env_remove("GROVE_HOME")
+        .env_remove("GROVE_LOG")
+        .arg("--home")
+        .arg(g.home())
+        .args([
+            "serve",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--no-mdns",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut served = Served { child, stdout };
+    let started = served.next_event();
+    assert_eq!(
+        started["type"], "started",
+        "first line of grove serve: {started}"
+    );
+    let addr = started["addrs"][0].as_str().unwrap().to_string();
+    assert!(
+        addr.starts_with("/ip4/127.0.0.1/tcp/") && addr.contains("/p2p/"),
+        "a dialable address with the peer id: {addr}"
+    );
+    assert_eq!(
+        started["recorded"][0].as_str(),
+        addr.split("/p2p/").next(),
+        "serve records its address in the circle"
+    );
+    (served, addr)
+}
+
+#[test]
+fn serve_sync_peers_and_peer_add() {
+    let a = Grove::new();
+    let b = Grove::new();
+    let circle = a.create(&["circle", "create", "Tenants"]);
+    let file = a.file("circle.grove");
+    a.done(&["circle", "export", "--out", file.to_str().unwrap()]);
+    b.create(&["circle", "import", file.to_str().unwrap()]);
+    let b_value = b.create(&["value", "add", "--title", "Care", "--statement", "We care."]);
+
+    let (mut served, addr) = serve(&a);
+    // Commands on a served home go through the node instead of failing on the lock.
+    let a_value = a.create(&["value", "add", "--title", "Rest", "--statement", "We rest."]);
+    assert_eq!(ids(&a.list(&["value", "list"])), vec![a_value.clone()]);
+    let err = a.fail(1, &["serve"]);
+    assert!(err.contains("already serves this home"), "{err}");
+    assert!(
+        a.home().join("grove.sock").exists(),
+        "the control socket lives in the home"
+    );
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(a.home().join("grove.sock"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "only the owner may use the control socket"
+        );
+    }
+
+    let report = b.json(&["sync", "--peer", &addr, "--timeout", "60"]);
+    assert_eq!(strs(&report["circles"]), vec![circle.clone()]);
+    assert!(addr.ends_with(report["peer"].as_str().unwrap()));
+    assert_eq!(
+        sorted(ids(&a.list(&["value", "list"]))),
+        sorted(vec![a_value.clone(), b_value.clone()]),
+        "the served node received B's value"
+    );
+    assert_eq!(
+        sorted(ids(&b.list(&["value", "list"]))),
+        sorted(vec![a_value, b_value]),
+        "B received the served node's value"
+    );
+
+    // B remembers when it last synced; the served node saw B connect and sync.
+    let peers = b.list(&["peers"]);
+    assert_eq!(peers.len(), 1, "{peers:?}");
+    assert_eq!(peers[0]["connected"], false);
+    assert_eq!(peers[0]["circles"][0]["circle"], circle.as_str());
+    assert!(peers[0]["circles"][0]["last_sync"].is_string(), "{peers:?}");
+    let seen: Vec<String> = std::iter::from_fn(|| Some(served.next_event()))
+        .map(|e| e["type"].as_str().unwrap_or_default().to_string())
+        .take_while(|t| t != "peer-synced")
+        .collect();
+    assert!(
+        seen.contains(&"peer-connected".to_string()),
+        "events before the sync: {seen:?}"
+    );
+
+    let added = b.done(&["peer", "add", &addr]);
+    assert!(added.contains("connected to peer"), "{added}");
+
+    // Errors: an address that is not one, a timeout, a peer sharing no circle.
+    let err = b.fail(1, &["sync", "--peer", "not-an-address"]);
+    assert!(err.contains("multiaddr"), "{err}");
+    let err = b.fail(1, &["sync", "--peer", &addr, "--timeout", "0"]);
+    assert!(
+        err.contains("not in sync") && err.contains("after 0 s"),
+        "{err}"
+    );
+    let stranger = Grove::new();
+    stranger.create(&["circle", "create", "Other"]);
+    let err = stranger.fail(1, &["sync", "--peer", &addr, "--timeout", "60"]);
+    assert!(err.contains("holds none of this home's circles"), "{err}");
+
+    let status = served.terminate();
+    assert!(
+        status.success(),
+        "grove serve stops cleanly on SIGTERM: {status:?}"
+    );
+    let rest: Vec<String> = std::iter::from_fn(|| {
+        use std::io::BufRead as _;
+        let mut line = String::new();
+        (served.stdout.read_line(&mut line).unwrap() > 0).then_some(line)
+    })
+    .collect();
+    assert!(
+        rest.last()
+            .is_some_and(|l| l.contains(r#""type":"stopped""#)),
+        "grove serve says it stopped, last: {rest:?}"
+    );
+    assert!(
+        !a.home().join("grove.sock").exists(),
+        "the control socket goes away with the node"
+    );
+    assert_eq!(
+        a.list(&["value", "list"]).len(),
+        2,
+        "the home opens directly again"
     );
 }

@@ -39,6 +39,7 @@ pub(crate) const COLLECTIONS: &[&str] = &[
     "commitments",
     "retros",
     "reviews",
+    "nodes",
 ];
 
 /// The document key of the decision shard for `period` (`YYYY-MM`).

@@ -12,6 +12,7 @@ mod decisions;
 mod error;
 mod escalations;
 mod fields;
+mod nodes;
 mod principles;
 mod proposals;
 mod retros;
@@ -36,6 +37,7 @@ pub use decisions::{
 pub use error::{CoreError, ErrorKind, Result};
 pub use escalations::Escalation;
 pub use fields::{Conflict, MAX_TEXT};
+pub use nodes::{KnownNode, MAX_NODE_ADDRS};
 pub use principles::{Amendment, NewPrinciple, Principle, PrincipleVersion};
 pub use proposals::{NewProposal, Proposal, ProposalChange, Response, ResponseLogEntry};
 pub use retros::{NewRetro, Retro};

@@ -1,6 +1,6 @@
 //! Views the API returns beyond the core's own entities (which are DTOs already).
 
-use grove_core::{CircleInfo, Principle};
+use grove_core::{CircleInfo, Principle, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,4 +28,44 @@ pub struct PrincipleView {
     pub principle: Principle,
     /// How many decisions cite it.
     pub citations: usize,
+}
+
+/// A peer this node is connected to or has synced with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    /// The peer's network identity (libp2p peer id).
+    pub peer: String,
+    pub connected: bool,
+    /// The address of the current connection.
+    pub addr: Option<String>,
+    /// Sync payload bytes sent to and received from the peer on the current connection.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Circles shared with the peer, now or in an earlier connection.
+    pub circles: Vec<PeerCircle>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerCircle {
+    pub circle: String,
+    /// Known to be identical on both sides right now.
+    pub in_sync: bool,
+    /// When the circle was last known to be in sync with the peer.
+    pub last_sync: Option<Timestamp>,
+}
+
+/// The outcome of a completed [`crate::NodeHandle::sync_with`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub peer: String,
+    /// The circles now in sync with the peer.
+    pub circles: Vec<String>,
+}
+
+/// This node on the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetInfo {
+    pub peer: String,
+    /// Addresses to dial this node at, each ending in `/p2p/<peer>`.
+    pub addrs: Vec<String>,
 }

@@ -17,6 +17,9 @@ pub enum NodeErrorKind {
     Corrupt,
     Io,
     Stopped,
+    /// Networking: off in this node, an address that cannot be parsed or reached, a peer
+    /// that went away.
+    Network,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +39,12 @@ pub enum NodeError {
     Io(String),
     #[error("the Grove node has stopped; restart Grove")]
     Stopped,
+    #[error("this Grove node runs without networking; start one with networking (`grove serve`) to reach peers")]
+    NetworkOff,
+    #[error("`{addr}` is not a network address ({reason}); write it as a multiaddr, e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3KooW…")]
+    InvalidAddress { addr: String, reason: String },
+    #[error("{0}")]
+    Net(String),
 }
 
 impl NodeError {
@@ -59,6 +68,8 @@ impl NodeError {
             NodeError::UnknownCircle(_) => NodeErrorKind::NotFound,
             NodeError::Io(_) => NodeErrorKind::Io,
             NodeError::Stopped => NodeErrorKind::Stopped,
+            NodeError::NetworkOff | NodeError::Net(_) => NodeErrorKind::Network,
+            NodeError::InvalidAddress { .. } => NodeErrorKind::Invalid,
         }
     }
 }

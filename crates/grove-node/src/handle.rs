@@ -7,16 +7,17 @@
 
 use grove_core::{
     archive, shard_doc, shard_period, Amendment, Answer, Circle, CircleInfo, Commitment,
-    CommitmentStatus, Ctx, Day, Decision, DecisionEdit, DecisionFilter, Escalation, Member,
-    NewCommitment, NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue,
-    Outcome, Proposal, Retro, Review, Role, Team, Value, ValueEdit,
+    CommitmentStatus, Ctx, Day, Decision, DecisionEdit, DecisionFilter, Escalation, KnownNode,
+    Member, NewCommitment, NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole,
+    NewValue, Outcome, Proposal, Retro, Review, Role, Team, Value, ValueEdit,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::dto::{CircleSummary, Me, PrincipleView};
+use crate::dto::{CircleSummary, Me, NetInfo, PeerStatus, PrincipleView, SyncReport};
 use crate::error::{NodeError, Result};
+use crate::network::with_peer;
 use crate::state::{Need, NodeState};
-use crate::{demo, NodeEvent};
+use crate::{demo, parse_addr, NodeEvent};
 
 pub(crate) type Job = Box<dyn FnOnce(&mut NodeState) + Send>;
 
@@ -200,6 +201,19 @@ macro_rules! read {
 impl CircleHandle {
     pub async fn info(&self) -> Result<CircleInfo> {
         read!(self, Need::Core, |c| c.info())
+    }
+
+    /// Every document of the circle with its heads (hex change hashes, sorted): two
+    /// replicas with equal heads hold identical documents.
+    pub async fn doc_heads(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        read!(self, Need::All, |c| Ok(c
+            .doc_keys()
+            .into_iter()
+            .filter_map(|k| {
+                let heads = c.doc(&k)?.get_heads();
+                Some((k, heads.iter().map(ToString::to_string).collect()))
+            })
+            .collect()))
     }
 
     /// The whole circle as one file (every document), for `import_circle` elsewhere.
@@ -491,5 +505,182 @@ impl CircleHandle {
     }
     pub async fn review(&self, id: String) -> Result<Review> {
         read!(self, Need::Core, |c| c.review(&id))
+    }
+}
+
+/// Networking: peers, sync, this node's addresses. Every method fails with
+/// [`NodeError::NetworkOff`] on a node started without networking.
+impl NodeHandle {
+    async fn client(&self) -> Result<grove_net::Client> {
+        self.run(|s| {
+            s.net
+                .as_ref()
+                .map(|n| n.client.clone())
+                .ok_or(NodeError::NetworkOff)
+        })
+        .await
+    }
+
+    /// Whether this node syncs with peers.
+    pub async fn is_networked(&self) -> Result<bool> {
+        self.run(|s| Ok(s.net.is_some())).await
+    }
+
+    /// This node's peer id and the addresses it listens on.
+    pub async fn net_info(&self) -> Result<NetInfo> {
+        self.run(|s| {
+            let net = s.net.as_ref().ok_or(NodeError::NetworkOff)?;
+            let peer = net.client.local_peer_id();
+            Ok(NetInfo {
+                peer: peer.to_string(),
+                addrs: net
+                    .listen
+                    .iter()
+                    .map(|a| with_peer(a.clone(), peer).to_string())
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    /// Connects to `addr` and returns the peer's id once the connection is up. Syncing
+    /// starts by itself; see [`Self::sync_with`] to wait for it.
+    pub async fn dial(&self, addr: &str) -> Result<String> {
+        let addr = parse_addr(addr)?;
+        let client = self.client().await?;
+        let peer = client
+            .dial(addr.clone())
+            .await
+            .map_err(|e| NodeError::Net(format!("cannot reach {addr}: {e}")))?;
+        Ok(peer.to_string())
+    }
+
+    /// Remembers `addr` (dialled again whenever the node starts with networking) and, when
+    /// networking is on, dials it now. Returns the peer id if it was reached.
+    pub async fn add_peer(&self, addr: &str) -> Result<Option<String>> {
+        let parsed = parse_addr(addr)?;
+        let networked = self
+            .run(move |s| {
+                s.remember_peer(&parsed)?;
+                Ok(s.net.is_some())
+            })
+            .await?;
+        if !networked {
+            return Ok(None);
+        }
+        self.dial(addr).await.map(Some)
+    }
+
+    /// Closes every connection to `peer` (a peer id). It is dialled again only when asked
+    /// or when the node restarts.
+    pub async fn disconnect(&self, peer: &str) -> Result<()> {
+        let peer: grove_net::PeerId = peer
+            .parse()
+            .map_err(|_| NodeError::Net(format!("`{peer}` is not a peer id")))?;
+        let client = self.client().await?;
+        client
+            .disconnect(peer)
+            .await
+            .map_err(|e| NodeError::Net(e.to_string()))
+    }
+
+    /// Peers connected now and peers synced with before, with each shared circle's state.
+    pub async fn peers(&self) -> Result<Vec<PeerStatus>> {
+        self.run(|s| s.peer_statuses()).await
+    }
+
+    /// Connects to `addr` and waits until every circle both sides hold is in sync. Fails if
+    /// the peer holds none of our circles or disconnects first. It does not time out by
+    /// itself: wrap it in a timeout. Cancel-safe.
+    pub async fn sync_with(&self, addr: &str) -> Result<SyncReport> {
+        let mut events = self.subscribe();
+        let peer_text = self.dial(addr).await?;
+        let peer: grove_net::PeerId = peer_text.parse().map_err(|_| {
+            NodeError::Net(format!("the network returned a bad peer id {peer_text}"))
+        })?;
+        loop {
+            let progress = self.run(move |s| Ok(s.sync_progress(&peer))).await?;
+            if let Some(p) = progress {
+                if p.hello && p.shared.is_empty() {
+                    return Err(NodeError::Net(format!(
+                        "peer {peer} holds none of this home's circles; until members can invite \
+                         each other, copy a circle over with `grove circle export` and \
+                         `grove circle import`"
+                    )));
+                }
+                if p.hello && p.synced.len() == p.shared.len() {
+                    return Ok(SyncReport {
+                        peer: peer_text,
+                        circles: p.synced,
+                    });
+                }
+            }
+            match events.recv().await {
+                Ok(NodeEvent::PeerDisconnected { peer: gone }) if gone == peer_text => {
+                    return Err(NodeError::Net(format!(
+                        "peer {peer} disconnected before every shared circle was in sync"
+                    )));
+                }
+                Ok(NodeEvent::PeerMisbehaved { peer: bad, reason }) if bad == peer_text => {
+                    return Err(NodeError::Net(format!(
+                        "peer {peer} broke the sync protocol: {reason}"
+                    )));
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return Err(NodeError::Stopped),
+            }
+        }
+    }
+
+    /// Records this node's listen addresses in every circle it holds, so members learn where
+    /// to reach it by syncing. For always-on nodes. Returns the addresses recorded.
+    pub async fn announce_addresses(&self) -> Result<Vec<String>> {
+        self.run(|s| {
+            let net = s.net.as_ref().ok_or(NodeError::NetworkOff)?;
+            let peer = net.client.local_peer_id().to_string();
+            let addrs = s.addresses_to_announce();
+            if addrs.is_empty() {
+                return Ok(addrs);
+            }
+            for id in s.circle_ids()? {
+                let (peer, addrs) = (peer.clone(), addrs.clone());
+                s.mutate(Some(&id), Need::Core, move |c, ctx| {
+                    c.announce_node(ctx, &peer, &addrs)
+                })?;
+            }
+            Ok(addrs)
+        })
+        .await
+    }
+
+    /// The always-on nodes a circle knows of.
+    pub async fn known_nodes(&self, circle: Option<String>) -> Result<Vec<KnownNode>> {
+        self.run(move |s| s.query(circle.as_deref(), Need::Core, |c, _| c.known_nodes()))
+            .await
+    }
+
+    /// Stops networking after writing the frames already queued (for at most `grace`), so
+    /// a peer gets our last answer. The node keeps serving local calls.
+    pub async fn shutdown_network(&self, grace: std::time::Duration) -> Result<()> {
+        let Some((client, writers)) = self
+            .run(|s| {
+                Ok(s.net.take().map(|mut net| {
+                    let writers = net.close_writers();
+                    (net.client.clone(), writers)
+                }))
+            })
+            .await?
+        else {
+            return Ok(());
+        };
+        let _ = tokio::time::timeout(grace, futures_join_all(writers)).await;
+        let _ = client.shutdown().await;
+        Ok(())
+    }
+}
+
+async fn futures_join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for handle in handles {
+        let _ = handle.await;
     }
 }

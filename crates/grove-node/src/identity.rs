@@ -47,6 +47,11 @@ impl Identity {
         Ok(())
     }
 
+    /// The device's secret key: also its network identity, so a peer id names one device.
+    pub(crate) fn secret(&self) -> [u8; 32] {
+        self.key.to_bytes()
+    }
+
     /// The device's public key, hex: how the device is named in member records.
     pub(crate) fn device(&self) -> String {
         data_encoding::HEXLOWER.encode(self.key.verifying_key().as_bytes())

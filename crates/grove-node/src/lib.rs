@@ -4,22 +4,28 @@
 //! starts one event loop that owns every document; the returned [`NodeHandle`] is how
 //! everything else talks to it.
 
+pub mod control;
 mod demo;
+mod docs;
 mod dto;
 mod error;
 mod handle;
+mod hello;
 mod identity;
+mod network;
 mod state;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use grove_store::{MemStore, SledStore, Store};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
-pub use dto::{CircleSummary, Me, PrincipleView};
+pub use dto::{CircleSummary, Me, NetInfo, PeerCircle, PeerStatus, PrincipleView, SyncReport};
 pub use error::{NodeError, NodeErrorKind, Result};
 pub use grove_core as core;
 pub use handle::{CircleHandle, NodeHandle};
@@ -28,8 +34,18 @@ pub use handle::{CircleHandle, NodeHandle};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum NodeEvent {
-    /// Documents of a circle changed (a local change or, later, a peer's).
+    /// Documents of a circle changed (a local change or a peer's).
     CircleChanged { circle: String, docs: Vec<String> },
+    /// The node listens on a new address.
+    Listening { addr: String },
+    /// A peer said hello; `circles` are the circles both hold, which are now being synced.
+    PeerConnected { peer: String, circles: Vec<String> },
+    /// The connection to a peer closed.
+    PeerDisconnected { peer: String },
+    /// A circle is now identical on this node and the peer.
+    PeerSynced { peer: String, circle: String },
+    /// A peer broke the protocol and was disconnected; others are served as before.
+    PeerMisbehaved { peer: String, reason: String },
 }
 
 /// Where Grove keeps its data: the explicit directory, else `GROVE_HOME`, else the OS data
@@ -54,15 +70,40 @@ impl Node {
     }
 }
 
-#[derive(Default)]
 pub struct NodeBuilder {
     home: Option<PathBuf>,
     in_memory: bool,
     clock: Option<state::Clock>,
+    network: bool,
+    listen: Option<Vec<String>>,
+    peers: Vec<String>,
+    mdns: bool,
+    always_on: bool,
+    resync_every: Duration,
+}
+
+impl Default for NodeBuilder {
+    fn default() -> Self {
+        NodeBuilder {
+            home: None,
+            in_memory: false,
+            clock: None,
+            network: false,
+            listen: None,
+            peers: Vec::new(),
+            mdns: true,
+            always_on: false,
+            resync_every: RESYNC_EVERY,
+        }
+    }
 }
 
 /// Jobs waiting for the event loop; senders wait when it is full (backpressure).
 const JOB_QUEUE: usize = 64;
+/// How often every sync session restarts, to make good frames lost in transit (the
+/// engine's docs ask for 30–60 s; with nothing to repair it costs two small frames per peer
+/// and circle).
+const RESYNC_EVERY: Duration = Duration::from_secs(45);
 
 impl NodeBuilder {
     /// Keep data in this directory (a sled store).
@@ -83,8 +124,108 @@ impl NodeBuilder {
         self
     }
 
-    /// Opens the store and starts the event loop. Must be called inside a tokio runtime.
+    /// Sync with peers over the network (default: off, as one-shot commands need no peers).
+    pub fn network(mut self, on: bool) -> Self {
+        self.network = on;
+        self
+    }
+
+    /// Listen on this multiaddr (repeatable). Default with networking: every interface, any
+    /// port, TCP and QUIC.
+    pub fn listen(mut self, addr: impl Into<String>) -> Self {
+        self.listen.get_or_insert_with(Vec::new).push(addr.into());
+        self
+    }
+
+    /// Listen nowhere: the node only dials out.
+    pub fn no_listen(mut self) -> Self {
+        self.listen = Some(Vec::new());
+        self
+    }
+
+    /// Dial this multiaddr once started (repeatable).
+    pub fn peer(mut self, addr: impl Into<String>) -> Self {
+        self.peers.push(addr.into());
+        self
+    }
+
+    /// Find peers on the local network by multicast DNS (default: on).
+    pub fn mdns(mut self, on: bool) -> Self {
+        self.mdns = on;
+        self
+    }
+
+    /// An always-on member node (`grove serve`): also relays connections for members behind
+    /// NAT and serves as their rendezvous point.
+    pub fn always_on(mut self, on: bool) -> Self {
+        self.always_on = on;
+        self
+    }
+
+    /// How often sync sessions restart to repair lost frames (default 45 s).
+    pub fn resync_every(mut self, every: Duration) -> Self {
+        self.resync_every = every;
+        self
+    }
+
+    /// Opens the store, starts networking if asked, and starts the event loop; returns once
+    /// the node listens. Must be called inside a multi-threaded tokio runtime.
+    pub async fn start(self) -> Result<NodeHandle> {
+        if !self.network {
+            return self.spawn_inner(None);
+        }
+        let listen = match &self.listen {
+            Some(addrs) => Some(parse_addrs(addrs)?),
+            None => None,
+        };
+        let peers = parse_addrs(&self.peers)?;
+        let (store, identity) = self.open_store()?;
+        let keypair = grove_net::keypair_from_ed25519_secret(identity.secret())
+            .map_err(|e| NodeError::Net(e.to_string()))?;
+        let mut config = grove_net::Config::new(keypair);
+        if let Some(listen) = listen {
+            config.listen_addrs = listen;
+        }
+        config.mdns = self.mdns;
+        config.relay_server = self.always_on;
+        config.rendezvous_server = self.always_on;
+        let (client, events, event_loop) = grove_net::new(config)
+            .await
+            .map_err(|e| NodeError::Net(e.to_string()))?;
+        tokio::spawn(event_loop.run());
+        let listening = client
+            .listen_addrs()
+            .await
+            .map_err(|e| NodeError::Net(e.to_string()))?;
+        self.spawn_with(
+            store,
+            identity,
+            Some(NetStart {
+                client,
+                events,
+                listening,
+                peers,
+            }),
+        )
+    }
+
+    /// Opens the store and starts the event loop, without networking (see [`Self::start`]).
+    /// Must be called inside a tokio runtime.
     pub fn spawn(self) -> Result<NodeHandle> {
+        if self.network {
+            return Err(NodeError::Net(
+                "a node with networking starts with `start().await`, not `spawn()`".into(),
+            ));
+        }
+        self.spawn_inner(None)
+    }
+
+    fn spawn_inner(self, net: Option<NetStart>) -> Result<NodeHandle> {
+        let (store, identity) = self.open_store()?;
+        self.spawn_with(store, identity, net)
+    }
+
+    fn open_store(&self) -> Result<(Arc<dyn Store>, identity::Identity)> {
         let store: Arc<dyn Store> = if self.in_memory {
             Arc::new(MemStore::new())
         } else {
@@ -98,9 +239,18 @@ impl NodeBuilder {
             Arc::new(SledStore::open(&home)?)
         };
         let identity = identity::Identity::load_or_create(store.as_ref())?;
+        Ok((store, identity))
+    }
+
+    fn spawn_with(
+        self,
+        store: Arc<dyn Store>,
+        identity: identity::Identity,
+        net: Option<NetStart>,
+    ) -> Result<NodeHandle> {
         let clock = self.clock.unwrap_or_else(|| Arc::new(wall_clock));
-        let (events, _) = broadcast::channel(256);
-        let (jobs, mut rx) = mpsc::channel::<handle::Job>(JOB_QUEUE);
+        let (events, _) = broadcast::channel(1024);
+        let (jobs, rx) = mpsc::channel::<handle::Job>(JOB_QUEUE);
         let mut state = state::NodeState::new(
             store,
             identity,
@@ -108,15 +258,105 @@ impl NodeBuilder {
             clock,
             events.clone(),
         );
-        tokio::spawn(async move {
-            while let Some(job) = rx.recv().await {
+        let (failures_tx, failures) = mpsc::channel(network::FAILURE_QUEUE);
+        let mut net_events = None;
+        if let Some(start) = net {
+            state.net = Some(network::Network::new(
+                start.client,
+                start.listening,
+                failures_tx,
+            ));
+            let mut dial = start.peers;
+            dial.extend(state.known_addresses());
+            dial.sort();
+            dial.dedup();
+            state.dial_in_background(dial);
+            net_events = Some(start.events);
+        }
+        tokio::spawn(event_loop(
+            state,
+            rx,
+            net_events,
+            failures,
+            self.resync_every,
+        ));
+        Ok(NodeHandle { jobs, events })
+    }
+}
+
+struct NetStart {
+    client: grove_net::Client,
+    events: mpsc::Receiver<grove_net::Event>,
+    listening: Vec<grove_net::Multiaddr>,
+    peers: Vec<grove_net::Multiaddr>,
+}
+
+fn parse_addrs(addrs: &[String]) -> Result<Vec<grove_net::Multiaddr>> {
+    addrs.iter().map(|a| parse_addr(a)).collect()
+}
+
+pub(crate) fn parse_addr(addr: &str) -> Result<grove_net::Multiaddr> {
+    addr.trim()
+        .parse::<grove_net::Multiaddr>()
+        .map_err(|e| NodeError::InvalidAddress {
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// The node's one event loop: jobs from handles, network events, the resync timer and failed
+/// sends, each handled to the end before the next, so no lock guards a document.
+async fn event_loop(
+    mut state: state::NodeState,
+    mut jobs: mpsc::Receiver<handle::Job>,
+    mut net_events: Option<mpsc::Receiver<grove_net::Event>>,
+    mut failures: mpsc::Receiver<grove_net::PeerId>,
+    resync_every: Duration,
+) {
+    let networked = net_events.is_some();
+    let mut resync =
+        tokio::time::interval_at(tokio::time::Instant::now() + resync_every, resync_every);
+    resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            job = jobs.recv() => match job {
                 // Jobs do synchronous disk and CPU work; tell the runtime so other tasks
                 // keep running on the remaining workers.
-                tokio::task::block_in_place(|| job(&mut state));
+                Some(job) => tokio::task::block_in_place(|| job(&mut state)),
+                None => break,
+            },
+            event = recv_net(&mut net_events) => match event {
+                Some(event) => tokio::task::block_in_place(|| state.on_net_event(event)),
+                None => {
+                    tracing::debug!("the network stopped");
+                    net_events = None;
+                }
+            },
+            _ = resync.tick(), if networked => {
+                tokio::task::block_in_place(|| state.on_resync());
             }
-            tracing::debug!("node event loop stopped: every handle dropped");
-        });
-        Ok(NodeHandle { jobs, events })
+            Some(peer) = failures.recv() => {
+                let mut peers = HashSet::from([peer]);
+                while let Ok(peer) = failures.try_recv() {
+                    peers.insert(peer);
+                }
+                tokio::task::block_in_place(|| state.on_send_failed(peers));
+            }
+        }
+    }
+    if let Some(net) = state.net.as_mut() {
+        let _ = net.client.shutdown().await;
+    }
+    tracing::debug!("node event loop stopped: every handle dropped");
+}
+
+/// The next network event; pending forever when networking is off or has stopped.
+async fn recv_net(
+    events: &mut Option<mpsc::Receiver<grove_net::Event>>,
+) -> Option<grove_net::Event> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

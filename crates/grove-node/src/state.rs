@@ -14,6 +14,7 @@ use tracing::{debug, warn};
 
 use crate::error::{NodeError, Result};
 use crate::identity::Identity;
+use crate::network::Network;
 use crate::NodeEvent;
 
 /// Incremental chunks a document may gather before it is rewritten as one snapshot: loading
@@ -36,10 +37,12 @@ pub(crate) enum Need {
 pub(crate) struct NodeState {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) identity: Identity,
-    circles: HashMap<String, Circle>,
+    pub(crate) circles: HashMap<String, Circle>,
     rng: StdRng,
     clock: Clock,
-    events: broadcast::Sender<NodeEvent>,
+    pub(crate) events: broadcast::Sender<NodeEvent>,
+    /// Present when the node syncs with peers.
+    pub(crate) net: Option<Network>,
 }
 
 impl NodeState {
@@ -57,6 +60,7 @@ impl NodeState {
             rng,
             clock,
             events,
+            net: None,
         }
     }
 
@@ -231,6 +235,7 @@ impl NodeState {
         let id = circle.id().to_string();
         self.circles.insert(id.clone(), circle);
         self.persist(&id)?;
+        self.circles_changed();
         Ok(id)
     }
 
@@ -240,15 +245,37 @@ impl NodeState {
             .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))
     }
 
-    /// Writes every unsaved change of the circle; compacts documents whose chunks piled up.
+    /// Writes every unsaved local change of the circle, tells views, and offers the changed
+    /// documents to connected peers.
     pub(crate) fn persist(&mut self, id: &str) -> Result<()> {
+        let docs = self.write_unsaved(id)?;
+        if docs.is_empty() {
+            return Ok(());
+        }
+        // Nobody listening is fine: the CLI has no subscribers.
+        let _ = self.events.send(NodeEvent::CircleChanged {
+            circle: id.to_string(),
+            docs: docs.clone(),
+        });
+        self.local_change(id, &docs);
+        Ok(())
+    }
+
+    /// Writes changes a peer sent; the sync engine already passes them on and reports them.
+    pub(crate) fn persist_received(&mut self, id: &str) -> Result<()> {
+        self.write_unsaved(id).map(drop)
+    }
+
+    /// Writes every unsaved change of the circle; compacts documents whose chunks piled up.
+    /// Returns the keys of the documents written.
+    fn write_unsaved(&mut self, id: &str) -> Result<Vec<String>> {
         let circle = self
             .circles
             .get_mut(id)
             .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?;
         let unsaved = circle.unsaved();
         if unsaved.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut docs = Vec::new();
         for u in unsaved {
@@ -266,12 +293,7 @@ impl NodeState {
             }
             docs.push(u.doc);
         }
-        // Nobody listening is fine: the CLI has no subscribers.
-        let _ = self.events.send(NodeEvent::CircleChanged {
-            circle: id.to_string(),
-            docs,
-        });
-        Ok(())
+        Ok(docs)
     }
 
     /// Rewrites every document of the circle as one snapshot.

@@ -131,6 +131,9 @@ pub struct Engine<P> {
 #[derive(Debug, Default)]
 struct Peer {
     circles: BTreeSet<String>,
+    /// Circles whose announce arrived in this connection: we know which documents the peer
+    /// holds there.
+    announced: BTreeSet<String>,
     sessions: BTreeMap<DocAddr, Session>,
 }
 
@@ -144,6 +147,9 @@ struct Session {
     /// We sent every change we have to a peer whose document was empty, and it has not yet
     /// told us non-empty heads: see [`Session::is_stale`].
     sent_everything: bool,
+    /// The peer's heads as it last told us (in an announce or a sync message): what
+    /// [`Engine::in_sync`] compares with ours.
+    peer_heads: Option<Vec<ChangeHash>>,
 }
 
 impl Session {
@@ -152,6 +158,7 @@ impl Session {
             state,
             asked_while_sent: BTreeSet::new(),
             sent_everything: false,
+            peer_heads: None,
         }
     }
 
@@ -160,10 +167,14 @@ impl Session {
     /// send again whatever a lost frame carried.
     fn restart(&mut self) {
         let shared_heads = std::mem::take(&mut self.state.shared_heads);
+        // What the peer told us is still true: keeping it stops `in_sync` from flickering
+        // on every resync.
+        let peer_heads = self.peer_heads.take();
         *self = Self::restored(State {
             shared_heads,
             ..State::new()
         });
+        self.peer_heads = peer_heads;
     }
 
     /// Whether to hold back unprompted messages (for local changes, relays) until the peer
@@ -227,6 +238,38 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         self.peers.keys()
     }
 
+    /// Whether `circle` is known to be in sync with `peer`: the peer announced its documents
+    /// in this connection, and for every document we hold in the circle, the heads the peer
+    /// last told us equal ours. It turns false as soon as either side changes and true again
+    /// once the exchange that follows completes, so a one-shot sync can wait for it.
+    pub fn in_sync<D: Docs + ?Sized>(&self, docs: &D, peer: &P, circle: &str) -> bool {
+        let Some(state) = self.peers.get(peer) else {
+            return false;
+        };
+        if !state.circles.contains(circle) || !state.announced.contains(circle) {
+            return false;
+        }
+        docs.doc_keys(circle)
+            .into_iter()
+            .filter(|key| is_valid_doc_key(key))
+            .all(|key| {
+                let addr = DocAddr::new(circle, key);
+                let Some(doc) = docs.get(&addr) else {
+                    return true;
+                };
+                state
+                    .sessions
+                    .get(&addr)
+                    .and_then(|s| s.peer_heads.as_ref())
+                    .is_some_and(|theirs| *theirs == doc.get_heads())
+            })
+    }
+
+    /// The circles shared with `peer` in its current connection, if it has one.
+    pub fn peer_circles(&self, peer: &P) -> Option<impl Iterator<Item = &String>> {
+        self.peers.get(peer).map(|state| state.circles.iter())
+    }
+
     /// Reacts to one input; the returned effects must be carried out in order.
     pub fn handle<D: Docs + ?Sized>(&mut self, docs: &mut D, input: Input<P>) -> Vec<Effect<P>> {
         let mut out = Vec::new();
@@ -260,6 +303,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
     ) {
         let mut state = Peer {
             circles: circles.into_iter().collect(),
+            announced: BTreeSet::new(),
             sessions: BTreeMap::new(),
         };
         for (addr, bytes) in sync_states {
@@ -358,6 +402,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         let Some(state) = self.peers.get_mut(peer) else {
             return;
         };
+        state.announced.insert(circle.to_owned());
         if restarted {
             for (addr, session) in &mut state.sessions {
                 if addr.circle == circle {
@@ -380,6 +425,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
                 continue;
             };
             let session = state.sessions.entry(addr.clone()).or_default();
+            session.peer_heads = Some(their_heads.clone());
             let our_heads = doc.get_heads();
             if our_heads == their_heads {
                 // Identical documents need no exchange; remember the agreement so the next
@@ -437,6 +483,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             return;
         }
         session.received();
+        session.peer_heads = session.state.their_heads.clone();
         let changed = doc.get_heads() != heads_before;
         if changed {
             out.push(Effect::Persist { addr: addr.clone() });

@@ -661,5 +661,51 @@ proptest! {
         s.resync_all();
         s.run_until_quiet(QUIET).unwrap();
         assert_converged(&s, CIRCLE);
+        assert_connected_pairs_in_sync(&s);
     }
+}
+
+/// Every connected pair reports the circle in sync, both ways.
+fn assert_connected_pairs_in_sync(s: &Sim<StdRng>) {
+    let n = s.nodes().len();
+    for a in 0..n {
+        for b in 0..n {
+            if a != b && s.is_connected(a, b) {
+                let node = s.node(a);
+                assert!(
+                    node.engine.in_sync(&node.docs, &b, CIRCLE),
+                    "node {a} must see {CIRCLE} in sync with {b} once converged"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn in_sync_turns_false_on_a_local_change_and_true_once_exchanged() {
+    let mut s = synced_pair(21);
+    assert!(
+        !s.node(0).engine.in_sync(&s.node(0).docs, &1, CIRCLE),
+        "nothing is known before the peer's announce arrives"
+    );
+    s.run_until_quiet(QUIET).unwrap();
+    assert_connected_pairs_in_sync(&s);
+    s.edit(0, &addr("core"), put("x", 1)).unwrap();
+    s.edit(1, &addr("decisions/2026-11"), decision(1)).unwrap();
+    assert!(
+        !s.node(0).engine.in_sync(&s.node(0).docs, &1, CIRCLE),
+        "a local change the peer has not acknowledged is not in sync"
+    );
+    assert!(!s.node(1).engine.in_sync(&s.node(1).docs, &0, CIRCLE));
+    s.run_until_quiet(QUIET).unwrap();
+    assert_converged(&s, CIRCLE);
+    assert_connected_pairs_in_sync(&s);
+    s.resync_all();
+    assert_connected_pairs_in_sync(&s);
+    assert!(
+        !s.node(0)
+            .engine
+            .in_sync(&s.node(0).docs, &1, "another-circle"),
+        "a circle not shared is never in sync"
+    );
 }

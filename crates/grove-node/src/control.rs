@@ -1,0 +1,155 @@
+//! The control socket: while a node runs on a home (it holds the store's lock), other
+//! clients on the same machine reach it through `<home>/grove.sock` instead of failing on
+//! the lock. A client sends one request line (JSON) and reads one reply line (JSON).
+//!
+//! What a request means is the serving client's business (the CLI forwards its argv); this
+//! module only carries it. The socket is a Unix socket with mode 0600 inside the home, so
+//! only the home's owner can use it.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::task::JoinHandle;
+use tracing::{debug, warn};
+
+use crate::error::{NodeError, Result};
+
+/// Largest request a server reads: an argv, far below this.
+const MAX_REQUEST: u64 = 1024 * 1024;
+
+/// The control socket of a home.
+pub fn control_socket(home: &Path) -> PathBuf {
+    home.join("grove.sock")
+}
+
+/// A command for the node serving a home.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlRequest {
+    pub argv: Vec<String>,
+}
+
+/// What the command printed and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlReply {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+/// Sends `request` to the node serving `home` and returns its reply. Fails with a
+/// [`NodeError::Io`] saying so when nothing answers on the socket.
+pub async fn call(home: &Path, request: &ControlRequest) -> Result<ControlReply> {
+    let path = control_socket(home);
+    let unreachable = |e: std::io::Error| {
+        NodeError::Io(format!(
+            "the Grove home at {} is in use by another grove process, and nothing answers on \
+             its control socket {} ({e}); wait for that process to finish, or stop it",
+            home.display(),
+            path.display()
+        ))
+    };
+    let stream = UnixStream::connect(&path).await.map_err(unreachable)?;
+    let (read, mut write) = stream.into_split();
+    let mut line = serde_json::to_vec(request).map_err(|e| NodeError::Io(e.to_string()))?;
+    line.push(b'\n');
+    write.write_all(&line).await.map_err(unreachable)?;
+    write.shutdown().await.map_err(unreachable)?;
+    let mut reply = String::new();
+    BufReader::new(read)
+        .read_line(&mut reply)
+        .await
+        .map_err(unreachable)?;
+    serde_json::from_str(&reply).map_err(|e| {
+        NodeError::Io(format!(
+            "the grove process serving {} sent a reply this grove cannot read ({e}); \
+             are both the same version?",
+            home.display()
+        ))
+    })
+}
+
+/// A running control socket; dropping it stops serving and removes the socket file.
+pub struct ControlServer {
+    path: PathBuf,
+    task: JoinHandle<()>,
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Serves `handler` on the control socket of `home`. Call only while holding the home's
+/// store (a started node): a socket file left there by a process that died is replaced.
+pub fn serve_control<F, Fut>(home: &Path, handler: F) -> Result<ControlServer>
+where
+    F: Fn(ControlRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ControlReply> + Send + 'static,
+{
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = control_socket(home);
+    let io = |what: &str, e: std::io::Error| {
+        NodeError::Io(format!(
+            "cannot {what} the control socket {}: {e}",
+            path.display()
+        ))
+    };
+    // Bind under a temporary name, restrict it, then move it into place, so the socket is
+    // never reachable with wider permissions.
+    let staging = home.join(format!("grove.sock.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&staging);
+    let listener = UnixListener::bind(&staging).map_err(|e| io("create", e))?;
+    std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| io("restrict", e))?;
+    std::fs::rename(&staging, &path).map_err(|e| io("place", e))?;
+    let handler = Arc::new(handler);
+    let task = tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    let handler = handler.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = answer(stream, handler.as_ref()).await {
+                            debug!(error = %e, "control connection failed");
+                        }
+                    });
+                }
+                Err(e) => {
+                    warn!(error = %e, "control socket stopped accepting");
+                    return;
+                }
+            }
+        }
+    });
+    Ok(ControlServer { path, task })
+}
+
+async fn answer<F, Fut>(stream: UnixStream, handler: &F) -> std::io::Result<()>
+where
+    F: Fn(ControlRequest) -> Fut,
+    Fut: Future<Output = ControlReply>,
+{
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(read.take(MAX_REQUEST))
+        .read_line(&mut line)
+        .await?;
+    let reply = match serde_json::from_str::<ControlRequest>(&line) {
+        Ok(request) => handler(request).await,
+        Err(e) => ControlReply {
+            stdout: String::new(),
+            stderr: format!("error: unreadable control request: {e}\n"),
+            code: 2,
+        },
+    };
+    let mut out = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;
+    out.push(b'\n');
+    write.write_all(&out).await?;
+    write.shutdown().await
+}

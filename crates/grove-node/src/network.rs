@@ -1,0 +1,662 @@
+//! Peer-to-peer sync inside the node's event loop: grove-net's events become sync-engine
+//! inputs, and the engine's effects become frames, saves and [`NodeEvent`]s.
+//!
+//! A connection goes through two steps. When the transport reports it, each side sends a
+//! hello (see [`crate::hello`]) listing the circles it holds, as the first frame on the
+//! connection. When the peer's hello arrives, the circles both hold are loaded whole and
+//! handed to the engine as `PeerConnected`; frames of the connection arrive in order, so the
+//! peer's engine frames always follow its hello. Circles only one side holds are not synced
+//! and are no fault of the peer.
+//!
+//! Frames to a peer go through one writer task per peer, so a slow peer never holds up the
+//! event loop, and frames to one peer keep their order.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use grove_core::sync::{DocAddr, Effect, Engine, Input};
+use grove_core::Timestamp;
+use grove_net::{Client, Event, Frame, Multiaddr, PeerId, Protocol};
+use grove_store::circle_meta_prefix;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::docs::CircleDocs;
+use crate::dto::{PeerCircle, PeerStatus};
+use crate::error::Result;
+use crate::hello::{self, CONTROL_CIRCLE, HELLO_DOC, SYNC_DOC};
+use crate::state::NodeState;
+use crate::NodeEvent;
+
+/// Frames that may wait for one peer's writer. Far above what the engine produces in one
+/// exchange (it holds back unprompted messages until the peer answers); if a peer stops
+/// reading altogether, frames beyond this are dropped and the periodic resync resends them.
+const PEER_QUEUE: usize = 1024;
+/// Failed-send reports waiting for the event loop; more are redundant (one resync covers them).
+pub(crate) const FAILURE_QUEUE: usize = 64;
+/// Meta key prefix of peer addresses remembered with `grove peer add`.
+const PEERS_PREFIX: &str = "peers/";
+
+/// What the event loop knows of one connected peer.
+struct Link {
+    addr: Multiaddr,
+    queue: mpsc::Sender<Frame>,
+    writer: JoinHandle<()>,
+    /// The circles the peer holds, once its hello arrived.
+    theirs: Option<BTreeSet<String>>,
+    /// Circles synced with the peer (held by both), as handed to the engine.
+    shared: BTreeSet<String>,
+    /// Shared circles known to be in sync right now.
+    synced: BTreeSet<String>,
+    /// Payload bytes of the frames exchanged on this connection.
+    sent: u64,
+    received: u64,
+}
+
+/// The networking half of the node's state.
+pub(crate) struct Network {
+    pub(crate) client: Client,
+    engine: Engine<PeerId>,
+    links: HashMap<PeerId, Link>,
+    pub(crate) listen: Vec<Multiaddr>,
+    failures: mpsc::Sender<PeerId>,
+    /// Peers being dialled because discovery found them, so each is dialled once.
+    dialing: HashSet<PeerId>,
+}
+
+impl Network {
+    pub(crate) fn new(
+        client: Client,
+        listen: Vec<Multiaddr>,
+        failures: mpsc::Sender<PeerId>,
+    ) -> Self {
+        Network {
+            client,
+            engine: Engine::new(),
+            links: HashMap::new(),
+            listen,
+            failures,
+            dialing: HashSet::new(),
+        }
+    }
+
+    /// Stops every writer, handing back their tasks so a shutdown can wait for queued
+    /// frames to be written.
+    pub(crate) fn close_writers(&mut self) -> Vec<JoinHandle<()>> {
+        self.links.drain().map(|(_, link)| link.writer).collect()
+    }
+}
+
+fn sync_prefix(circle: &str, peer: &PeerId) -> String {
+    format!("{}sync/{peer}/", circle_meta_prefix(circle))
+}
+
+fn last_sync_prefix(circle: &str) -> String {
+    format!("{}last-sync/", circle_meta_prefix(circle))
+}
+
+/// Writes frames to one peer in order, reporting failures so the loop can resync.
+fn spawn_writer(
+    client: Client,
+    peer: PeerId,
+    failures: mpsc::Sender<PeerId>,
+) -> (mpsc::Sender<Frame>, JoinHandle<()>) {
+    let (queue, mut frames) = mpsc::channel::<Frame>(PEER_QUEUE);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = frames.recv().await {
+            if let Err(e) = client.send(peer, frame).await {
+                debug!(%peer, error = %e, "sending a frame failed");
+                // Full means a report is already waiting; one resync covers both.
+                let _ = failures.try_send(peer);
+            }
+        }
+    });
+    (queue, writer)
+}
+
+/// Spawns a dial whose outcome only matters through the events it causes.
+fn spawn_dial(client: Client, addr: Multiaddr) {
+    tokio::spawn(async move {
+        match client.dial(addr.clone()).await {
+            Ok(peer) => debug!(%addr, %peer, "dialled"),
+            Err(e) => info!(%addr, error = %e, "could not reach a known address"),
+        }
+    });
+}
+
+impl NodeState {
+    fn emit(&self, event: NodeEvent) {
+        // Nobody listening is fine: one-shot commands have no subscribers.
+        let _ = self.events.send(event);
+    }
+
+    /// The circles this home holds, for hellos.
+    fn held_circles(&self) -> BTreeSet<String> {
+        match self.store.circles() {
+            Ok(ids) => ids.into_iter().collect(),
+            Err(e) => {
+                warn!(error = %e, "cannot list circles; announcing none");
+                BTreeSet::new()
+            }
+        }
+    }
+
+    /// Addresses worth dialling when the node starts: remembered peers and every known
+    /// always-on node of the circles held here (except ourselves).
+    pub(crate) fn known_addresses(&mut self) -> Vec<Multiaddr> {
+        let mut out = Vec::new();
+        match self.store.meta_with_prefix(PEERS_PREFIX) {
+            Ok(entries) => out.extend(
+                entries
+                    .into_iter()
+                    .filter_map(|(k, _)| k[PEERS_PREFIX.len()..].parse().ok()),
+            ),
+            Err(e) => warn!(error = %e, "cannot read remembered peers"),
+        }
+        let me = self
+            .net
+            .as_ref()
+            .map(|n| n.client.local_peer_id().to_string());
+        for id in self.held_circles() {
+            if let Err(e) = self.open(&id) {
+                warn!(circle = %id, error = %e, "cannot open circle to read its known nodes");
+                continue;
+            }
+            let Ok(nodes) = self.loaded(&id).and_then(|c| Ok(c.known_nodes()?)) else {
+                continue;
+            };
+            for node in nodes.into_iter().filter(|n| Some(&n.peer) != me.as_ref()) {
+                let Ok(peer) = node.peer.parse::<PeerId>() else {
+                    continue;
+                };
+                out.extend(
+                    node.addrs
+                        .iter()
+                        .filter_map(|a| a.parse::<Multiaddr>().ok())
+                        .map(|a| with_peer(a, peer)),
+                );
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    pub(crate) fn dial_in_background(&self, addrs: Vec<Multiaddr>) {
+        if let Some(net) = &self.net {
+            for addr in addrs {
+                spawn_dial(net.client.clone(), addr);
+            }
+        }
+    }
+
+    pub(crate) fn remember_peer(&self, addr: &Multiaddr) -> Result<()> {
+        self.store
+            .put_meta(&format!("{PEERS_PREFIX}{addr}"), &[])
+            .map_err(Into::into)
+    }
+
+    pub(crate) fn on_net_event(&mut self, event: Event) {
+        match event {
+            Event::ListenAddr { addr } => {
+                if let Some(net) = self.net.as_mut() {
+                    if !net.listen.contains(&addr) {
+                        net.listen.push(addr.clone());
+                    }
+                }
+                self.emit(NodeEvent::Listening {
+                    addr: addr.to_string(),
+                });
+            }
+            Event::PeerConnected { peer, addr } => self.on_connected(peer, addr),
+            Event::PeerDisconnected { peer } => self.on_disconnected(peer),
+            Event::PeerDiscovered { peer, addr } => {
+                let Some(net) = self.net.as_mut() else { return };
+                if !net.links.contains_key(&peer) && net.dialing.insert(peer) {
+                    debug!(%peer, %addr, "dialling a discovered peer");
+                    spawn_dial(net.client.clone(), with_peer(addr, peer));
+                }
+            }
+            Event::Received { peer, frame } => self.on_frame(peer, frame),
+            Event::Misbehaved { peer, reason } => {
+                warn!(%peer, %reason, "peer broke the wire protocol and was disconnected");
+                self.emit(NodeEvent::PeerMisbehaved {
+                    peer: peer.to_string(),
+                    reason: reason.to_string(),
+                });
+            }
+            Event::Refused { peer } => debug!(%peer, "refused a peer that is not allowed"),
+            other => debug!(event = ?other, "network event"),
+        }
+    }
+
+    fn on_connected(&mut self, peer: PeerId, addr: Multiaddr) {
+        let circles = self.held_circles();
+        let Some(net) = self.net.as_mut() else { return };
+        net.dialing.remove(&peer);
+        let (queue, writer) = spawn_writer(net.client.clone(), peer, net.failures.clone());
+        debug!(%peer, %addr, "connected; sending hello");
+        let hello = Frame::new(CONTROL_CIRCLE, HELLO_DOC, hello::encode(&circles));
+        // A fresh queue has room.
+        let _ = queue.try_send(hello);
+        if let Some(old) = net.links.insert(
+            peer,
+            Link {
+                addr,
+                queue,
+                writer,
+                theirs: None,
+                shared: BTreeSet::new(),
+                synced: BTreeSet::new(),
+                sent: 0,
+                received: 0,
+            },
+        ) {
+            old.writer.abort();
+        }
+    }
+
+    fn on_disconnected(&mut self, peer: PeerId) {
+        let now = self.now();
+        let Some(net) = self.net.as_mut() else { return };
+        net.dialing.remove(&peer);
+        let Some(link) = net.links.remove(&peer) else {
+            return;
+        };
+        net.engine.handle(
+            &mut CircleDocs(&mut self.circles),
+            Input::PeerDisconnected { peer },
+        );
+        for circle in &link.synced {
+            self.save_last_sync(circle, &peer, now);
+        }
+        debug!(%peer, "disconnected");
+        self.emit(NodeEvent::PeerDisconnected {
+            peer: peer.to_string(),
+        });
+    }
+
+    fn on_frame(&mut self, peer: PeerId, frame: Frame) {
+        let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) else {
+            debug!(%peer, "dropping a frame from a peer we have no link with");
+            return;
+        };
+        link.received += frame.payload.len() as u64;
+        if frame.circle == CONTROL_CIRCLE {
+            if frame.doc != HELLO_DOC {
+                return self.misbehaved(peer, format!("unknown control frame {:?}", frame.doc));
+            }
+            match hello::decode(&frame.payload) {
+                Ok(theirs) => {
+                    if let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) {
+                        link.theirs = Some(theirs);
+                    }
+                    self.connect_engine(peer);
+                }
+                Err(e) => self.misbehaved(peer, format!("sent an invalid hello: {e}")),
+            }
+            return;
+        }
+        if link.theirs.is_none() {
+            return self.misbehaved(peer, "sent sync frames before its hello".into());
+        }
+        if frame.doc != SYNC_DOC {
+            return self.misbehaved(
+                peer,
+                format!("sent a frame for unknown doc {:?}", frame.doc),
+            );
+        }
+        if !link.shared.contains(&frame.circle) {
+            // Sent before our updated hello reached it; the next session covers it.
+            debug!(%peer, circle = %frame.circle, "dropping a frame for a circle not shared");
+            return;
+        }
+        let circle = frame.circle.clone();
+        self.engine_input(Input::Received {
+            peer,
+            circle: frame.circle,
+            bytes: frame.payload,
+        });
+        self.refresh_sync_status(&circle);
+    }
+
+    /// Hands the peer to the engine with the circles both sides hold, or again if that set
+    /// changed (a circle was added on either side).
+    fn connect_engine(&mut self, peer: PeerId) {
+        let ours = self.held_circles();
+        let Some(theirs) = self
+            .net
+            .as_ref()
+            .and_then(|n| n.links.get(&peer))
+            .and_then(|l| l.theirs.clone())
+        else {
+            return;
+        };
+        let mut shared: BTreeSet<String> = ours.intersection(&theirs).cloned().collect();
+        let already = self
+            .net
+            .as_ref()
+            .and_then(|n| n.engine.peer_circles(&peer))
+            .map(|c| c.cloned().collect::<BTreeSet<String>>());
+        if already.as_ref() == Some(&shared) {
+            return;
+        }
+        // The engine syncs what is in memory: load every shard of a shared circle first.
+        shared.retain(|id| match self.load_whole(id) {
+            Ok(()) => true,
+            Err(e) => {
+                warn!(circle = %id, error = %e, "cannot load circle; not syncing it");
+                false
+            }
+        });
+        let mut sync_states = Vec::new();
+        for circle in &shared {
+            let prefix = sync_prefix(circle, &peer);
+            match self.store.meta_with_prefix(&prefix) {
+                Ok(entries) => sync_states.extend(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (DocAddr::new(circle.as_str(), &k[prefix.len()..]), v)),
+                ),
+                Err(e) => warn!(circle = %circle, error = %e, "cannot read saved sync states"),
+            }
+        }
+        if let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) {
+            link.shared = shared.clone();
+            link.synced.clear();
+        }
+        info!(%peer, circles = ?shared, "syncing with peer");
+        self.engine_input(Input::PeerConnected {
+            peer,
+            circles: shared.iter().cloned().collect(),
+            sync_states,
+        });
+        self.emit(NodeEvent::PeerConnected {
+            peer: peer.to_string(),
+            circles: shared.iter().cloned().collect(),
+        });
+        for circle in &shared {
+            self.refresh_sync_status(circle);
+        }
+    }
+
+    /// Opens the circle with every shard in memory.
+    fn load_whole(&mut self, id: &str) -> Result<()> {
+        self.open(id)?;
+        let docs = self.store.docs(id)?;
+        self.ensure_docs(id, docs)
+    }
+
+    /// Our set of circles changed: tell every peer, and sync newly shared circles.
+    pub(crate) fn circles_changed(&mut self) {
+        let circles = self.held_circles();
+        let Some(net) = self.net.as_ref() else { return };
+        let peers: Vec<PeerId> = net.links.keys().copied().collect();
+        for peer in &peers {
+            let frame = Frame::new(CONTROL_CIRCLE, HELLO_DOC, hello::encode(&circles));
+            self.send_frame(*peer, frame);
+        }
+        for peer in peers {
+            self.connect_engine(peer);
+        }
+    }
+
+    /// Documents of `circle` changed locally and were saved.
+    pub(crate) fn local_change(&mut self, circle: &str, docs: &[String]) {
+        if self.net.is_none() {
+            return;
+        }
+        for doc in docs {
+            self.engine_input(Input::LocalChange {
+                addr: DocAddr::new(circle, doc.as_str()),
+            });
+        }
+        self.refresh_sync_status(circle);
+    }
+
+    pub(crate) fn on_resync(&mut self) {
+        if self.net.is_some() {
+            debug!("resync");
+            self.engine_input(Input::Resync);
+        }
+    }
+
+    /// Sends to these peers failed; if any is still connected, a frame may be lost.
+    pub(crate) fn on_send_failed(&mut self, peers: HashSet<PeerId>) {
+        let connected = self
+            .net
+            .as_ref()
+            .is_some_and(|n| peers.iter().any(|p| n.links.contains_key(p)));
+        if connected {
+            self.on_resync();
+        }
+    }
+
+    fn engine_input(&mut self, input: Input<PeerId>) {
+        let Some(net) = self.net.as_mut() else { return };
+        let effects = net.engine.handle(&mut CircleDocs(&mut self.circles), input);
+        self.apply(effects);
+    }
+
+    fn apply(&mut self, effects: Vec<Effect<PeerId>>) {
+        for effect in effects {
+            match effect {
+                Effect::Send {
+                    peer,
+                    circle,
+                    bytes,
+                } => self.send_frame(peer, Frame::new(circle, SYNC_DOC, bytes)),
+                Effect::Persist { addr } => {
+                    if let Err(e) = self.persist_received(&addr.circle) {
+                        warn!(%addr, error = %e, "cannot save a peer's changes; they stay in memory and are saved with the next change");
+                    }
+                }
+                Effect::Changed { addr } => self.emit(NodeEvent::CircleChanged {
+                    circle: addr.circle,
+                    docs: vec![addr.doc],
+                }),
+                Effect::SaveSyncState { peer, addr, bytes } => {
+                    let key = format!("{}{}", sync_prefix(&addr.circle, &peer), addr.doc);
+                    if let Err(e) = self.store.put_meta(&key, &bytes) {
+                        // Only costs a fuller exchange on the next connection.
+                        warn!(%addr, error = %e, "cannot save sync state");
+                    }
+                }
+                Effect::Misbehaved { peer, reason } => self.misbehaved(peer, reason.to_string()),
+            }
+        }
+    }
+
+    fn send_frame(&mut self, peer: PeerId, frame: Frame) {
+        let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) else {
+            debug!(%peer, "not sending to a peer that is gone");
+            return;
+        };
+        link.sent += frame.payload.len() as u64;
+        if let Err(e) = link.queue.try_send(frame) {
+            warn!(%peer, error = %e, "the peer does not keep up; dropping a frame until the next resync");
+        }
+    }
+
+    fn misbehaved(&mut self, peer: PeerId, reason: String) {
+        warn!(%peer, %reason, "peer broke the sync protocol; disconnecting it");
+        let Some(net) = self.net.as_mut() else { return };
+        if let Some(link) = net.links.remove(&peer) {
+            link.writer.abort();
+        }
+        net.engine.handle(
+            &mut CircleDocs(&mut self.circles),
+            Input::PeerDisconnected { peer },
+        );
+        let client = net.client.clone();
+        tokio::spawn(async move {
+            let _ = client.disconnect(peer).await;
+        });
+        self.emit(NodeEvent::PeerMisbehaved {
+            peer: peer.to_string(),
+            reason,
+        });
+    }
+
+    /// Re-checks which peers `circle` is in sync with, announcing each that just got there.
+    fn refresh_sync_status(&mut self, circle: &str) {
+        let now = self.now();
+        let Some(net) = self.net.as_mut() else { return };
+        let docs = CircleDocs(&mut self.circles);
+        let mut reached = Vec::new();
+        for (peer, link) in net.links.iter_mut() {
+            if !link.shared.contains(circle) {
+                continue;
+            }
+            if net.engine.in_sync(&docs, peer, circle) {
+                if link.synced.insert(circle.to_owned()) {
+                    reached.push(*peer);
+                }
+            } else {
+                link.synced.remove(circle);
+            }
+        }
+        for peer in reached {
+            self.save_last_sync(circle, &peer, now);
+            self.emit(NodeEvent::PeerSynced {
+                peer: peer.to_string(),
+                circle: circle.to_owned(),
+            });
+        }
+    }
+
+    fn save_last_sync(&self, circle: &str, peer: &PeerId, at: Timestamp) {
+        let key = format!("{}{peer}", last_sync_prefix(circle));
+        if let Err(e) = self.store.put_meta(&key, &at.0.to_be_bytes()) {
+            warn!(circle, error = %e, "cannot save the time of the last sync");
+        }
+    }
+
+    /// Connected peers and peers synced with before, with their circles.
+    pub(crate) fn peer_statuses(&mut self) -> Result<Vec<PeerStatus>> {
+        let mut out: HashMap<String, PeerStatus> = HashMap::new();
+        for circle in self.held_circles() {
+            let prefix = last_sync_prefix(&circle);
+            for (key, value) in self.store.meta_with_prefix(&prefix)? {
+                let peer = key[prefix.len()..].to_string();
+                let at = <[u8; 8]>::try_from(value.as_slice())
+                    .ok()
+                    .map(|b| Timestamp(i64::from_be_bytes(b)));
+                let status = out.entry(peer.clone()).or_insert_with(|| PeerStatus {
+                    peer,
+                    connected: false,
+                    addr: None,
+                    bytes_sent: 0,
+                    bytes_received: 0,
+                    circles: Vec::new(),
+                });
+                status.circles.push(PeerCircle {
+                    circle: circle.clone(),
+                    in_sync: false,
+                    last_sync: at,
+                });
+            }
+        }
+        if let Some(net) = &self.net {
+            let now = self.now();
+            for (peer, link) in &net.links {
+                let status = out.entry(peer.to_string()).or_insert_with(|| PeerStatus {
+                    peer: peer.to_string(),
+                    connected: true,
+                    addr: None,
+                    bytes_sent: 0,
+                    bytes_received: 0,
+                    circles: Vec::new(),
+                });
+                status.connected = true;
+                status.addr = Some(link.addr.to_string());
+                status.bytes_sent = link.sent;
+                status.bytes_received = link.received;
+                for circle in &link.shared {
+                    let in_sync = link.synced.contains(circle);
+                    match status.circles.iter_mut().find(|c| &c.circle == circle) {
+                        Some(c) => {
+                            c.in_sync = in_sync;
+                            if in_sync {
+                                c.last_sync = Some(now);
+                            }
+                        }
+                        None => status.circles.push(PeerCircle {
+                            circle: circle.clone(),
+                            in_sync,
+                            last_sync: in_sync.then_some(now),
+                        }),
+                    }
+                }
+            }
+        }
+        let mut list: Vec<PeerStatus> = out.into_values().collect();
+        for status in &mut list {
+            status.circles.sort_by(|a, b| a.circle.cmp(&b.circle));
+        }
+        list.sort_by(|a, b| b.connected.cmp(&a.connected).then(a.peer.cmp(&b.peer)));
+        Ok(list)
+    }
+
+    /// Where a sync with `peer` stands: `None` while we have no link with it.
+    pub(crate) fn sync_progress(&self, peer: &PeerId) -> Option<SyncProgress> {
+        let link = self.net.as_ref()?.links.get(peer)?;
+        Some(SyncProgress {
+            hello: link.theirs.is_some(),
+            shared: link.shared.iter().cloned().collect(),
+            synced: link.synced.iter().cloned().collect(),
+        })
+    }
+
+    /// The addresses this node listens on, for recording in its circles: specific
+    /// interfaces only, and loopback only when there is nothing else.
+    pub(crate) fn addresses_to_announce(&self) -> Vec<String> {
+        let Some(net) = &self.net else {
+            return Vec::new();
+        };
+        let usable: Vec<&Multiaddr> = net
+            .listen
+            .iter()
+            .filter(|a| !a.iter().any(|p| matches!(p, Protocol::P2pCircuit)))
+            .filter(|a| !is_unspecified(a))
+            .collect();
+        let public: Vec<&Multiaddr> = usable.iter().copied().filter(|a| !is_loopback(a)).collect();
+        let chosen = if public.is_empty() { usable } else { public };
+        let mut out: Vec<String> = chosen.into_iter().map(ToString::to_string).collect();
+        out.sort();
+        out.dedup();
+        out.truncate(grove_core::MAX_NODE_ADDRS);
+        out
+    }
+}
+
+/// How far a sync with one peer has come.
+pub(crate) struct SyncProgress {
+    pub(crate) hello: bool,
+    pub(crate) shared: Vec<String>,
+    pub(crate) synced: Vec<String>,
+}
+
+fn is_loopback(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| match p {
+        Protocol::Ip4(ip) => ip.is_loopback(),
+        Protocol::Ip6(ip) => ip.is_loopback(),
+        _ => false,
+    })
+}
+
+fn is_unspecified(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| match p {
+        Protocol::Ip4(ip) => ip.is_unspecified(),
+        Protocol::Ip6(ip) => ip.is_unspecified(),
+        _ => false,
+    })
+}
+
+/// `addr` ending in `/p2p/<peer>`, so the dial checks it reaches that peer.
+pub(crate) fn with_peer(addr: Multiaddr, peer: PeerId) -> Multiaddr {
+    match addr.iter().last() {
+        Some(Protocol::P2p(_)) => addr,
+        _ => addr.with(Protocol::P2p(peer)),
+    }
+}

@@ -1,0 +1,289 @@
+//! Start, connect, kill and restart real Grove nodes; wait on their events with bounded
+//! timeouts so a failure fails instead of hanging.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use grove_node::{Node, NodeEvent, NodeHandle};
+use tokio::sync::broadcast;
+
+/// How long any single wait may take before the test fails. Generous: debug builds on two
+/// shared cores are slow, and a bound only has to turn a hang into a failure.
+pub const WAIT: Duration = Duration::from_secs(90);
+
+/// A running node.
+pub struct TestNode {
+    pub name: String,
+    pub home: PathBuf,
+    pub handle: NodeHandle,
+    events: broadcast::Receiver<NodeEvent>,
+    /// This node's peer id.
+    pub peer: String,
+    /// An address to dial it at (loopback TCP, ending in /p2p/<peer>).
+    pub addr: String,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// Runs `fut` or fails after [`WAIT`], saying what it was waiting for.
+pub async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(WAIT, fut)
+        .await
+        .map_err(|_| anyhow!("still waiting for {what} after {WAIT:?}"))
+}
+
+impl TestNode {
+    /// Starts a node on `home` (created if missing) with networking on loopback, mDNS off.
+    pub async fn start(name: &str, home: &Path) -> Result<TestNode> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name(format!("node-{name}"))
+            .enable_all()
+            .build()?;
+        let builder = Node::builder()
+            .home(home)
+            .network(true)
+            .mdns(false)
+            .listen("/ip4/127.0.0.1/tcp/0");
+        let handle = runtime
+            .spawn(builder.start())
+            .await
+            .context("the node's start task failed")??;
+        let events = handle.subscribe();
+        let info = handle.net_info().await?;
+        let addr = info
+            .addrs
+            .first()
+            .cloned()
+            .context("a started node listens somewhere")?;
+        Ok(TestNode {
+            name: name.to_string(),
+            home: home.to_path_buf(),
+            handle,
+            events,
+            peer: info.peer,
+            addr,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// Kills the node as abruptly as one process can: its runtime goes away with whatever
+    /// was in flight. Returns once its store is closed, so it can be restarted.
+    pub async fn kill(mut self) -> Result<PathBuf> {
+        let mut events = self.handle.subscribe();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+        let home = self.home.clone();
+        drop(self);
+        // Every sender of the node's events is gone once its state, and so its store, is.
+        bounded("the killed node to close its store", async {
+            loop {
+                match events.recv().await {
+                    Err(broadcast::error::RecvError::Closed) => return,
+                    _ => continue,
+                }
+            }
+        })
+        .await?;
+        Ok(home)
+    }
+
+    /// Connects to `other` and waits until this node has said hello to it.
+    pub async fn connect(&mut self, other: &TestNode) -> Result<()> {
+        let peer = bounded("a dial", self.handle.dial(&other.addr)).await??;
+        if peer != other.peer {
+            bail!("dialled {} but reached {peer}", other.peer);
+        }
+        Ok(())
+    }
+
+    /// Waits for the first event `pick` accepts, skipping others.
+    pub async fn wait_for<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&NodeEvent) -> Option<T>,
+    ) -> Result<T> {
+        let what = format!("{} to see {what}", self.name);
+        let events = &mut self.events;
+        bounded(&what, async {
+            loop {
+                match events.recv().await {
+                    Ok(event) => {
+                        if let Some(found) = pick(&event) {
+                            return Ok(found);
+                        }
+                    }
+                    // Lagging only skips events; the waits below re-check state as well.
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => bail!("the node stopped"),
+                }
+            }
+        })
+        .await?
+    }
+
+    /// Every document of `circle` with its heads.
+    pub async fn heads(&self, circle: &str) -> Result<BTreeMap<String, Vec<String>>> {
+        Ok(self
+            .handle
+            .circle(Some(circle.to_string()))
+            .doc_heads()
+            .await?)
+    }
+}
+
+/// Waits until every node holds `circle` with exactly the same documents and heads.
+/// Re-checks after any event on any of them, so it never misses the moment.
+pub async fn converged(circle: &str, nodes: &[&TestNode]) -> Result<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
+    let forwarders: Vec<tokio::task::JoinHandle<()>> = nodes
+        .iter()
+        .map(|n| {
+            let mut events = n.handle.subscribe();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while !matches!(
+                    events.recv().await,
+                    Err(broadcast::error::RecvError::Closed)
+                ) {
+                    let _ = tx.try_send(());
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let result = bounded(
+        &format!("{circle} to converge on {} nodes", nodes.len()),
+        async {
+            loop {
+                let first = nodes[0].heads(circle).await?;
+                let mut same = true;
+                for n in &nodes[1..] {
+                    if n.heads(circle).await? != first {
+                        same = false;
+                        break;
+                    }
+                }
+                if same {
+                    return Ok(());
+                }
+                if rx.recv().await.is_none() {
+                    bail!("every node stopped");
+                }
+            }
+        },
+    )
+    .await;
+    for f in forwarders {
+        f.abort();
+    }
+    result?
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// What a circle needs before decisions can be logged in it.
+#[derive(Debug, Clone)]
+pub struct Basics {
+    pub circle: String,
+    pub team: String,
+    pub principle: String,
+}
+
+/// Creates a circle with a value, a principle and a team on `node`.
+pub async fn create_circle(node: &TestNode, name: &str) -> Result<Basics> {
+    use grove_node::core::{NewPrinciple, NewValue};
+    let info = node.handle.create_circle(name.to_string()).await?;
+    let c = node.handle.circle(Some(info.id.clone()));
+    let value = c
+        .add_value(NewValue {
+            title: "Care".into(),
+            statement: "We look after each other.".into(),
+            ..Default::default()
+        })
+        .await?;
+    let principle = c
+        .add_principle(NewPrinciple {
+            values: vec![value],
+            statement: "Ask before deciding for someone.".into(),
+            ..Default::default()
+        })
+        .await?;
+    let team = c.add_team("Kitchen".into(), None).await?;
+    Ok(Basics {
+        circle: info.id,
+        team,
+        principle,
+    })
+}
+
+/// Logs a decision; returns its id.
+pub async fn log(node: &TestNode, b: &Basics, text: &str) -> Result<String> {
+    use grove_node::core::{NewDecision, Zone};
+    Ok(node
+        .handle
+        .circle(Some(b.circle.clone()))
+        .log_decision(NewDecision {
+            team: b.team.clone(),
+            principles: vec![b.principle.clone()],
+            context: format!("{text}: the situation as it stood."),
+            choice: format!("{text}: what we chose."),
+            zone: Some(Zone::Local),
+            ..Default::default()
+        })
+        .await?)
+}
+
+/// Copies the circle from `from` to `to` the way two devices get the same circle until
+/// members can invite each other: export and import of the whole circle file.
+pub async fn copy_circle(from: &TestNode, to: &TestNode, circle: &str) -> Result<()> {
+    let data = from
+        .handle
+        .circle(Some(circle.to_string()))
+        .export()
+        .await?;
+    to.handle.import_circle(data).await?;
+    Ok(())
+}
+
+/// Copies only the circle's core document, so `to` holds the circle but none of its
+/// decisions: a fresh peer that must fetch the whole log by syncing.
+pub async fn copy_core_only(from: &TestNode, to: &TestNode, circle: &str) -> Result<()> {
+    use grove_node::core::{archive, automerge::ActorId, Circle, CORE_DOC};
+    let data = from
+        .handle
+        .circle(Some(circle.to_string()))
+        .export()
+        .await?;
+    let docs = archive::decode(&data)?;
+    let core = docs
+        .iter()
+        .find(|(k, _)| k == CORE_DOC)
+        .context("an export holds the core document")?;
+    let only_core = Circle::from_core_bytes(&core.1, ActorId::random())?;
+    to.handle.import_circle(archive::encode(&only_core)).await?;
+    Ok(())
+}
+
+/// Decision ids of the circle on `node`, sorted.
+pub async fn decision_ids(node: &TestNode, circle: &str) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = node
+        .handle
+        .circle(Some(circle.to_string()))
+        .decisions(Default::default(), None)
+        .await?
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    ids.sort();
+    Ok(ids)
+}

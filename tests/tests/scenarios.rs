@@ -1,0 +1,279 @@
+//! Real Grove nodes syncing over libp2p on 127.0.0.1, never a mocked network. Every wait is on
+//! node events and bounded, so a failure fails instead of hanging. One test binary on purpose.
+
+use anyhow::Result;
+use grove_node::NodeEvent;
+use grove_tests::harness::{
+    bounded, converged, copy_circle, copy_core_only, create_circle, decision_ids, log, TestNode,
+};
+use tempfile::TempDir;
+
+async fn nodes(dir: &TempDir, names: &[&str]) -> Result<Vec<TestNode>> {
+    let mut out = Vec::new();
+    for name in names {
+        out.push(TestNode::start(name, &dir.path().join(name)).await?);
+    }
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_converge_after_concurrent_offline_edits() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut n = nodes(&dir, &["a", "b", "c"]).await?;
+    let basics = create_circle(&n[0], "Tenants").await?;
+    copy_circle(&n[0], &n[1], &basics.circle).await?;
+    copy_circle(&n[0], &n[2], &basics.circle).await?;
+
+    // Offline: nobody is connected yet, and each logs its own decisions.
+    let mut expected = Vec::new();
+    for (i, node) in n.iter().enumerate() {
+        for k in 0..3 {
+            expected.push(log(node, &basics, &format!("node {i} decision {k}")).await?);
+        }
+    }
+    let c = n[2].addr.clone();
+    let (a, rest) = n.split_at_mut(1);
+    a[0].handle.dial(&rest[0].addr).await?;
+    rest[0].handle.dial(&c).await?;
+
+    converged(&basics.circle, &[&n[0], &n[1], &n[2]]).await?;
+    expected.sort();
+    for node in &n {
+        assert_eq!(
+            decision_ids(node, &basics.circle).await?,
+            expected,
+            "{} must hold every node's decisions",
+            node.name
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_with_edits_on_both_sides_heals_to_identical_documents() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut n = nodes(&dir, &["a", "b", "c"]).await?;
+    let basics = create_circle(&n[0], "Food bank").await?;
+    copy_circle(&n[0], &n[1], &basics.circle).await?;
+    copy_circle(&n[0], &n[2], &basics.circle).await?;
+    let (b_addr, c_peer) = (n[1].addr.clone(), n[2].peer.clone());
+    n[0].handle.dial(&b_addr).await?;
+    n[1].handle.dial(&n[2].addr).await?;
+    log(&n[0], &basics, "before the split").await?;
+    converged(&basics.circle, &[&n[0], &n[1], &n[2]]).await?;
+
+    // Partition: A–B | C.
+    n[1].handle.disconnect(&c_peer).await?;
+    let b_peer = n[1].peer.clone();
+    n[2].wait_for("B go away", |e| match e {
+        NodeEvent::PeerDisconnected { peer } if *peer == b_peer => Some(()),
+        _ => None,
+    })
+    .await?;
+    let left = log(&n[0], &basics, "left side").await?;
+    let right = log(&n[2], &basics, "right side").await?;
+    // Concurrent edits of the same value on both sides must merge too.
+    let value = n[0]
+        .handle
+        .circle(Some(basics.circle.clone()))
+        .values()
+        .await?[0]
+        .id
+        .clone();
+    for (node, title) in [(0, "Care (left)"), (2, "Care (right)")] {
+        n[node]
+            .handle
+            .circle(Some(basics.circle.clone()))
+            .edit_value(
+                value.clone(),
+                grove_node::core::ValueEdit {
+                    title: Some(title.into()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+    }
+    converged(&basics.circle, &[&n[0], &n[1]]).await?;
+    assert!(
+        !decision_ids(&n[0], &basics.circle).await?.contains(&right),
+        "the right side's decision cannot cross the partition"
+    );
+
+    // Heal.
+    n[2].handle.dial(&n[0].addr).await?;
+    converged(&basics.circle, &[&n[0], &n[1], &n[2]]).await?;
+    for node in &n {
+        let ids = decision_ids(node, &basics.circle).await?;
+        assert!(
+            ids.contains(&left) && ids.contains(&right),
+            "{} must hold both sides' decisions after healing",
+            node.name
+        );
+    }
+    let merged = n[2]
+        .handle
+        .circle(Some(basics.circle.clone()))
+        .value(value)
+        .await?;
+    assert_eq!(
+        merged.conflicts.len(),
+        1,
+        "the concurrent title edits are kept as one conflict for people to settle"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_sync_resumes_from_its_sled_dir_and_converges() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let n = nodes(&dir, &["a", "b"]).await?;
+    let mut n = n.into_iter();
+    let (a, mut b) = (n.next().unwrap(), n.next().unwrap());
+    let big = a.handle.demo("Big circle".into(), 3000).await?;
+    copy_core_only(&a, &b, &big.id).await?;
+
+    b.handle.dial(&a.addr).await?;
+    // Kill B as soon as the first month of decisions lands: the rest is still in flight.
+    b.wait_for("the first month arrive", |e| match e {
+        NodeEvent::CircleChanged { docs, .. }
+            if docs.iter().any(|d| d.starts_with("decisions/")) =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await?;
+    let home = b.kill().await?;
+
+    let b = TestNode::start("b-restarted", &home).await?;
+    let partial = decision_ids(&b, &big.id).await?.len();
+    assert!(
+        partial < decision_ids(&a, &big.id).await?.len(),
+        "the kill must have happened mid-sync ({partial} decisions had arrived)"
+    );
+    b.handle.dial(&a.addr).await?;
+    converged(&big.id, &[&a, &b]).await?;
+    assert_eq!(
+        decision_ids(&b, &big.id).await?,
+        decision_ids(&a, &big.id).await?
+    );
+    Ok(())
+}
+
+/// A libp2p peer that opens `/grove/sync/1` to `target` and writes `bytes` on it.
+async fn rogue_writes(target: &TestNode, bytes: Vec<u8>) -> Result<(String, libp2p::Stream)> {
+    use futures::{AsyncWriteExt as _, StreamExt as _};
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )?
+        .with_behaviour(|_| libp2p_stream::Behaviour::new())?
+        .build();
+    let rogue = *swarm.local_peer_id();
+    let mut control = swarm.behaviour().new_control();
+    let target_addr: libp2p::Multiaddr = target.addr.parse()?;
+    let target_peer: libp2p::PeerId = target.peer.parse()?;
+    swarm.dial(target_addr)?;
+    tokio::spawn(async move {
+        loop {
+            swarm.select_next_some().await;
+        }
+    });
+    let mut stream = bounded(
+        "the rogue's stream",
+        control.open_stream(target_peer, grove_net::SYNC_PROTOCOL),
+    )
+    .await??;
+    stream.write_all(&bytes).await?;
+    stream.flush().await?;
+    Ok((rogue.to_string(), stream))
+}
+
+/// Well-framed `/grove/sync/1` chunks carrying `frame`.
+fn framed(frame: &grove_net::Frame) -> Vec<u8> {
+    grove_net::wire::encode(frame).unwrap().flatten().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_sending_garbage_are_dropped_without_harming_the_others() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut n = nodes(&dir, &["a", "b"]).await?;
+    let basics = create_circle(&n[0], "Garden").await?;
+    copy_circle(&n[0], &n[1], &basics.circle).await?;
+    let a_addr = n[0].addr.clone();
+    n[1].handle.dial(&a_addr).await?;
+    log(&n[1], &basics, "before the rogues").await?;
+    converged(&basics.circle, &[&n[0], &n[1]]).await?;
+
+    // Bytes that are not the wire format at all.
+    let (rogue, _stream) =
+        rogue_writes(&n[0], b"GET / HTTP/1.1\r\nHost: grove\r\n\r\n".to_vec()).await?;
+    n[0].wait_for("the first rogue dropped", |e| match e {
+        NodeEvent::PeerMisbehaved { peer, .. } if *peer == rogue => Some(()),
+        _ => None,
+    })
+    .await?;
+
+    // Well-framed, with a valid hello naming our circle, then a sync frame of garbage.
+    let mut bytes = framed(&grove_net::Frame::new(
+        "grove/control",
+        "hello",
+        [
+            &[1u8, 0, 1, basics.circle.len() as u8][..],
+            basics.circle.as_bytes(),
+        ]
+        .concat(),
+    ));
+    bytes.extend(framed(&grove_net::Frame::new(
+        basics.circle.as_str(),
+        "sync",
+        b"\x01\x02not an envelope".to_vec(),
+    )));
+    let (rogue2, _stream2) = rogue_writes(&n[0], bytes).await?;
+    let reason = n[0]
+        .wait_for("the second rogue dropped", |e| match e {
+            NodeEvent::PeerMisbehaved { peer, reason } if *peer == rogue2 => Some(reason.clone()),
+            _ => None,
+        })
+        .await?;
+    assert!(
+        reason.contains("undecodable"),
+        "a garbage envelope is the engine's undecodable frame, got: {reason}"
+    );
+
+    // The honest peer is still served, both ways.
+    let from_b = log(&n[1], &basics, "after the rogues, from b").await?;
+    let from_a = log(&n[0], &basics, "after the rogues, from a").await?;
+    converged(&basics.circle, &[&n[0], &n[1]]).await?;
+    let ids = decision_ids(&n[0], &basics.circle).await?;
+    assert!(ids.contains(&from_b) && ids.contains(&from_a));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_nodes_in_a_line_converge() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let names: Vec<String> = (0..20).map(|i| format!("n{i:02}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let n = nodes(&dir, &names).await?;
+    let basics = create_circle(&n[0], "Line").await?;
+    for node in &n[1..] {
+        copy_circle(&n[0], node, &basics.circle).await?;
+    }
+    let mut expected = Vec::new();
+    for (i, node) in n.iter().enumerate() {
+        expected.push(log(node, &basics, &format!("from node {i}")).await?);
+    }
+    for i in 1..n.len() {
+        n[i].handle.dial(&n[i - 1].addr).await?;
+    }
+    let all: Vec<&TestNode> = n.iter().collect();
+    converged(&basics.circle, &all).await?;
+    expected.sort();
+    assert_eq!(decision_ids(&n[0], &basics.circle).await?, expected);
+    assert_eq!(decision_ids(&n[19], &basics.circle).await?, expected);
+    Ok(())
+}
