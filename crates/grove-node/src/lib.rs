@@ -9,6 +9,7 @@ mod dto;
 mod error;
 mod handle;
 mod identity;
+mod insight;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -22,7 +23,9 @@ use tokio::sync::{broadcast, mpsc};
 pub use dto::{CircleSummary, Me, PrincipleView};
 pub use error::{NodeError, NodeErrorKind, Result};
 pub use grove_core as core;
+pub use grove_search as search;
 pub use handle::{CircleHandle, NodeHandle};
+pub use insight::RaiseTension;
 
 /// What a live view needs to know to refresh itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

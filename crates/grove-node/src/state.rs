@@ -40,6 +40,8 @@ pub(crate) struct NodeState {
     rng: StdRng,
     clock: Clock,
     events: broadcast::Sender<NodeEvent>,
+    /// Derived views (search index, tension inputs) per circle; rebuilt from the log.
+    pub(crate) insight: crate::insight::Caches,
 }
 
 impl NodeState {
@@ -57,6 +59,7 @@ impl NodeState {
             rng,
             clock,
             events,
+            insight: Default::default(),
         }
     }
 
