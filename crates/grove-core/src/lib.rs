@@ -48,10 +48,10 @@ pub use tensions::{
     Evidence, Tension, TensionClosure, TensionInputs, TensionKind, FAILURES_IN_A_ROW,
     MAX_ACTIVE_VALUES, MAX_PRINCIPLES_PER_VALUE, TEAMS_STRUGGLING,
 };
+pub use values::{NewValue, Value, ValueEdit};
 pub use vitality::{
     Band, DecayCategory, Figure, Replant, Trend, Vitality, VitalityInputs, WeekCount,
 };
-pub use values::{NewValue, Value, ValueEdit};
 pub use words::{
     Answer, CommitmentStatus, DecisionStatus, EscalationStatus, Outcome, PrincipleStatus,
     ProposalStatus, ReviewStatus, ValueStatus, Zone,

@@ -161,7 +161,11 @@ impl Circle {
         let id = ctx.new_id("tn");
         let (now, member) = (ctx.now, ctx.member.clone());
         self.change_core(now, "tension raise", |tx| {
-            let t = tx.put_object(ROOT, format!("{RAISED}{id}").as_str(), automerge::ObjType::Map)?;
+            let t = tx.put_object(
+                ROOT,
+                format!("{RAISED}{id}").as_str(),
+                automerge::ObjType::Map,
+            )?;
             fields::put_str(tx, &t, "title", &title)?;
             fields::put_str(tx, &t, "summary", &summary)?;
             fields::put_opt_str(tx, &t, "subject", subject.as_deref())?;
@@ -373,7 +377,11 @@ fn decision_evidence(d: &Decision, note: impl Into<String>) -> Evidence {
 }
 
 /// The detected tensions (open, before closures are applied).
-fn detect(circle: &Circle, decisions: &[&Decision], inputs: &TensionInputs) -> Result<Vec<Tension>> {
+fn detect(
+    circle: &Circle,
+    decisions: &[&Decision],
+    inputs: &TensionInputs,
+) -> Result<Vec<Tension>> {
     let mut out = Vec::new();
     divergence(decisions, inputs, &mut out);
     shared_struggle(circle, decisions, inputs, &mut out)?;
@@ -565,10 +573,11 @@ fn failing_principles(
         }
         ds.sort_by_key(|d| std::cmp::Reverse(d.result.as_ref().map(|r| r.at)));
         let latest = &ds[..FAILURES_IN_A_ROW];
-        if !latest
-            .iter()
-            .all(|d| d.result.as_ref().is_some_and(|r| r.outcome == Outcome::Failed))
-        {
+        if !latest.iter().all(|d| {
+            d.result
+                .as_ref()
+                .is_some_and(|r| r.outcome == Outcome::Failed)
+        }) {
             continue;
         }
         let mut t = tension(
@@ -654,11 +663,13 @@ fn proliferation(circle: &Circle, out: &mut Vec<Tension>) -> Result<()> {
             TensionKind::Proliferation,
             "te-values".into(),
             format!("{} active values", values.len()),
-            format!(
-                "more than {MAX_ACTIVE_VALUES} values: a few commitments guide, many dilute"
-            ),
+            format!("more than {MAX_ACTIVE_VALUES} values: a few commitments guide, many dilute"),
         );
-        t.since = values.iter().map(|v| v.created_at).max().unwrap_or_default();
+        t.since = values
+            .iter()
+            .map(|v| v.created_at)
+            .max()
+            .unwrap_or_default();
         t.evidence = values
             .iter()
             .map(|v| Evidence {

@@ -341,7 +341,9 @@ impl<'a> Facts<'a> {
             *detail.entry(d.team.clone()).or_default() += 1.0;
             n += 1;
         }
-        let prev = self.in_window(Timestamp(end.0 - window * DAY_MS), window).count();
+        let prev = self
+            .in_window(Timestamp(end.0 - window * DAY_MS), window)
+            .count();
         for v in detail.values_mut() {
             *v = (*v / weeks * 10.0).round() / 10.0;
         }
@@ -383,7 +385,10 @@ impl<'a> Facts<'a> {
         let read = ds.iter().filter(|d| self.read_outside(d, end)).count();
         let share = pct(read, ds.len());
         let (b, reason) = if ds.is_empty() {
-            (Band::Healthy, "no decisions in the window to read".to_string())
+            (
+                Band::Healthy,
+                "no decisions in the window to read".to_string(),
+            )
         } else {
             let b = band(share, 50.0, 20.0, false);
             let why = match b {
@@ -391,7 +396,13 @@ impl<'a> Facts<'a> {
                 Band::Watch => "fewer than half the decisions are read outside their team",
                 Band::Healthy => "most decisions are read outside their team",
             };
-            (b, format!("{read} of {} decisions read outside their team: {why}", ds.len()))
+            (
+                b,
+                format!(
+                    "{read} of {} decisions read outside their team: {why}",
+                    ds.len()
+                ),
+            )
         };
         figure(
             "read-coverage",
@@ -533,11 +544,15 @@ impl<'a> Facts<'a> {
             "{} escalations waiting; median time to acknowledge {}",
             waiting.len(),
             match hours {
-                Some(h) => format!("{:.1} days{}", h / 24.0, match b {
-                    Band::Decay => ": escalations are not taken seriously",
-                    Band::Watch => ": the centre is slow to answer",
-                    Band::Healthy => "",
-                }),
+                Some(h) => format!(
+                    "{:.1} days{}",
+                    h / 24.0,
+                    match b {
+                        Band::Decay => ": escalations are not taken seriously",
+                        Band::Watch => ": the centre is slow to answer",
+                        Band::Healthy => "",
+                    }
+                ),
                 None => "— none raised in the window".to_string(),
             }
         );
@@ -602,11 +617,7 @@ impl<'a> Facts<'a> {
 
     fn reviews_overdue(&self, end: Timestamp, cycle: i64) -> Figure {
         let today = end.day();
-        let held: Vec<_> = self
-            .reviews
-            .iter()
-            .filter(|r| r.opened_at <= end)
-            .collect();
+        let held: Vec<_> = self.reviews.iter().filter(|r| r.opened_at <= end).collect();
         // The next review is due at the date the last closed one set, or one cycle after
         // the circle began if none was ever held.
         let in_progress = held.iter().any(|r| r.closed_at.is_none_or(|c| c > end));

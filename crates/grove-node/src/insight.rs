@@ -110,9 +110,7 @@ fn tension_inputs(
 impl CircleHandle {
     async fn insight<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&Circle, &mut CircleCache, grove_core::Timestamp) -> Result<R>
-            + Send
-            + 'static,
+        f: impl FnOnce(&Circle, &mut CircleCache, grove_core::Timestamp) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         let sel = self.sel.clone();
         self.node
@@ -181,8 +179,7 @@ impl CircleHandle {
                 let items = with_insight(s, sel.as_deref(), |c, cache, now| {
                     let inputs = tension_inputs(c, cache, now)?;
                     let agenda = c.review(&review)?.agenda;
-                    Ok(c
-                        .tension_agenda(&inputs)?
+                    Ok(c.tension_agenda(&inputs)?
                         .into_iter()
                         .filter(|i| !agenda.contains(i))
                         .collect::<Vec<_>>())

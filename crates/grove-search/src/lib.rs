@@ -139,7 +139,10 @@ impl SearchIndex {
         let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
             .filter(RemoveLongFilter::limit(40))
             .filter(LowerCaser)
-            .filter(StopWordFilter::new(Language::English).unwrap_or_else(|| StopWordFilter::remove(Vec::new())))
+            .filter(
+                StopWordFilter::new(Language::English)
+                    .unwrap_or_else(|| StopWordFilter::remove(Vec::new())),
+            )
             .filter(Stemmer::new(Language::English))
             .build();
         index.tokenizers().register(ANALYZER, analyzer);
@@ -266,7 +269,15 @@ impl SearchIndex {
             )?;
         }
         for p in c.proposals()? {
-            self.add_entity("proposal", &p.id, &p.title, &[&p.body], p.opened_at, None, &[])?;
+            self.add_entity(
+                "proposal",
+                &p.id,
+                &p.title,
+                &[&p.body],
+                p.opened_at,
+                None,
+                &[],
+            )?;
         }
         for r in c.reviews()? {
             let mut bodies: Vec<&str> = r.agenda.iter().map(String::as_str).collect();
@@ -278,7 +289,15 @@ impl SearchIndex {
             }
             let principles: Vec<String> = r.changes.iter().map(|c| c.principle.clone()).collect();
             let title = format!("Review of {}", r.date);
-            self.add_entity("review", &r.id, &title, &bodies, r.opened_at, None, &principles)?;
+            self.add_entity(
+                "review",
+                &r.id,
+                &title,
+                &bodies,
+                r.opened_at,
+                None,
+                &principles,
+            )?;
         }
         for r in c.retros()? {
             let title = format!("Retro: {}", first_line(&r.change, &r.didnt, &r.went_well));
@@ -329,12 +348,12 @@ impl SearchIndex {
             }
         }
         if q.since.is_some() || q.until.is_some() {
-            let lo = q
-                .since
-                .map_or(Bound::Unbounded, |t| Bound::Included(Term::from_field_i64(f.at, t.0)));
-            let hi = q
-                .until
-                .map_or(Bound::Unbounded, |t| Bound::Included(Term::from_field_i64(f.at, t.0)));
+            let lo = q.since.map_or(Bound::Unbounded, |t| {
+                Bound::Included(Term::from_field_i64(f.at, t.0))
+            });
+            let hi = q.until.map_or(Bound::Unbounded, |t| {
+                Bound::Included(Term::from_field_i64(f.at, t.0))
+            });
             parts.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
         }
         let query = BooleanQuery::new(parts);
@@ -428,10 +447,7 @@ impl SearchIndex {
         }
         let query = BooleanQuery::new(parts);
         let searcher = self.reader.searcher();
-        let top = searcher.search(
-            &query,
-            &TopDocs::with_limit(limit.max(1)).order_by_score(),
-        )?;
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         let mut out = Vec::new();
         for (score, addr) in top {
             let doc = self.stored(addr)?;
@@ -487,7 +503,8 @@ impl SearchIndex {
             let should: Vec<(Occur, Box<dyn Query>)> = terms
                 .into_iter()
                 .map(|t| {
-                    let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs));
+                    let q: Box<dyn Query> =
+                        Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs));
                     (Occur::Should, q)
                 })
                 .collect();
