@@ -84,15 +84,14 @@ pub async fn tension_cmd(c: &CircleHandle, cmd: TensionCmd, out: &Out) -> Result
             summary,
             about,
             evidence,
-        } => out.id(
-            &c.raise_tension(RaiseTension {
+        } => out.id(&c
+            .raise_tension(RaiseTension {
                 title,
                 summary,
                 subject: about,
                 evidence,
             })
-            .await?,
-        ),
+            .await?),
         TensionCmd::Address { id, source, note } => {
             c.address_tension(id.clone(), source.clone(), note).await?;
             out.done(&format!("{id} addressed by {source}"))

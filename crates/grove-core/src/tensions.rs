@@ -439,6 +439,7 @@ fn divergence(decisions: &[&Decision], inputs: &TensionInputs, out: &mut Vec<Ten
         out.push(t);
     }
     let by_id: HashMap<&str, &Decision> = decisions.iter().map(|d| (d.id.as_str(), *d)).collect();
+    let from = inputs.now.0 - inputs.cycle_ms();
     let mut seen = BTreeSet::new();
     for (x, y) in &inputs.similar {
         let (Some(a), Some(b)) = (by_id.get(x.as_str()), by_id.get(y.as_str())) else {
@@ -447,11 +448,15 @@ fn divergence(decisions: &[&Decision], inputs: &TensionInputs, out: &mut Vec<Ten
         let (a, b) = if a.id <= b.id { (a, b) } else { (b, a) };
         let same_principles =
             a.principles.iter().collect::<BTreeSet<_>>() == b.principles.iter().collect();
-        // A shared situation key is already covered above.
-        let same_situation = a.situation.is_some() && a.situation == b.situation;
+        // Situation keys, when both have one, say whether the situations are the same:
+        // the same key is covered above, different keys mean the teams saw them as different.
+        let both_keyed = a.situation.is_some() && b.situation.is_some();
+        // Old pairs are history, not a live tension: only pairs within the review cycle.
+        let recent = a.created_at.0 >= from && b.created_at.0 >= from;
         if a.team == b.team
             || !same_principles
-            || same_situation
+            || both_keyed
+            || !recent
             || normalise(&a.choice) == normalise(&b.choice)
             || !seen.insert((a.id.clone(), b.id.clone()))
         {

@@ -32,7 +32,7 @@ const MAX_TERMS: usize = 40;
 const PRINCIPLE_BOOST: f32 = 3.0;
 /// A pair is "highly similar" when the other decision scores this share of the decision's
 /// score against itself (BM25 scores are not normalised; self-match is the natural scale).
-pub const SIMILAR_SHARE: f32 = 0.6;
+pub const SIMILAR_SHARE: f32 = 0.75;
 /// Decisions examined for similar pairs, most recent first: a bound on the work a tension
 /// refresh does on a very large log.
 pub const SIMILAR_SCAN: usize = 500;
