@@ -2,9 +2,12 @@
 //! shared/performance.md, measured side by side in this run. Never a timed test.
 //!
 //!     cargo run --release -p grove-tests --bin grove-bench -- [--sizes 10000,100000] [--log 10000]
+//!     cargo run --release -p grove-tests --bin grove-bench -- --insight   (search and vitality only)
 //!
 //! Cold opens run in a child process (this binary with `cold-open HOME`), so their memory
 //! figures are those of a fresh process.
+
+mod insight_bench;
 
 use std::path::Path;
 use std::time::Instant;
@@ -26,6 +29,9 @@ fn main() -> Result<()> {
         .map(|s| s.trim().parse::<usize>())
         .collect::<Result<Vec<_>, _>>()
         .context("--sizes takes numbers separated by commas")?;
+    if args.iter().any(|a| a == "--insight") {
+        return insight_bench::run(&sizes);
+    }
     let log_n: usize = flag(&args, "--log")
         .map(|s| s.parse())
         .transpose()
