@@ -25,6 +25,9 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         Command::Commitment(cmd) => commitment_cmd(node, &c, cmd, out).await,
         Command::Retro(cmd) => retro_cmd(&c, cmd, out).await,
         Command::Review(cmd) => review_cmd(&c, cmd, out).await,
+        Command::Tension(cmd) => crate::insight::tension_cmd(&c, cmd, out).await,
+        Command::Vitality { window } => crate::insight::vitality(&c, window, out).await,
+        Command::Search(a) => crate::insight::search(&c, a, out).await,
         Command::Demo { decisions, name } => {
             let info = node.demo(name, decisions).await?;
             out.id(&info.id)
@@ -442,6 +445,7 @@ async fn decision_cmd(
                 print::decision_line(d, &names)
             })
         }
+        DecisionCmd::Related { id, limit } => crate::insight::related(c, id, limit, out).await,
         DecisionCmd::Show { id } => {
             let names = names(c).await?;
             out.show(&c.decision(id).await?, |d| print::decision(d, &names))

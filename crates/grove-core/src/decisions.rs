@@ -309,7 +309,7 @@ impl Circle {
     /// Every decision of a month, newest first, read once per version of the month's
     /// document: filtering a large log again (the desktop's filters, repeated `list`s) then
     /// costs a scan of ready rows, not a re-read of Automerge.
-    fn month_rows(&self, period: &str) -> Result<Arc<Vec<Decision>>> {
+    pub(crate) fn month_rows(&self, period: &str) -> Result<Arc<Vec<Decision>>> {
         let Some(doc) = self.shard(period) else {
             return Ok(Arc::default());
         };

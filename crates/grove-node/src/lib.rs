@@ -13,6 +13,7 @@ mod handle;
 mod hello;
 mod identity;
 mod network;
+mod insight;
 mod state;
 
 use std::collections::HashSet;
@@ -28,7 +29,9 @@ use tokio::sync::{broadcast, mpsc};
 pub use dto::{CircleSummary, Me, NetInfo, PeerCircle, PeerStatus, PrincipleView, SyncReport};
 pub use error::{NodeError, NodeErrorKind, Result};
 pub use grove_core as core;
+pub use grove_search as search;
 pub use handle::{CircleHandle, NodeHandle};
+pub use insight::RaiseTension;
 
 /// What a live view needs to know to refresh itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
