@@ -226,12 +226,15 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
 
     // A year of decisions, evenly spread, with results for most of the older ones.
     let span = (now.0 - start.0 - 10 * DAY_MS).max(1);
-    let step = span / decisions.max(1) as i64;
+    // The insight signs below log a few decisions of their own; together they make `decisions`.
+    let planted = PLANTED.min(decisions);
+    let background = decisions - planted;
+    let step = span / background.max(1) as i64;
     let zone_pool: Vec<Zone> = ZONES
         .iter()
         .flat_map(|(z, n)| std::iter::repeat_n(*z, *n as usize))
         .collect();
-    for i in 0..decisions {
+    for i in 0..background {
         t = Timestamp(start.0 + DAY_MS + i as i64 * step);
         let team_i = rng.gen_range(0..teams.len());
         let author = people[(team_i + TEAMS.len() * rng.gen_range(0..2)) % people.len()].clone();
@@ -388,6 +391,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
         &mut circle,
         &mut id_rng,
         now,
+        planted,
         &me,
         &people,
         &teams,
@@ -402,6 +406,9 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     Ok(s.loaded(&id)?.info()?)
 }
 
+/// Decisions `seed_tensions` logs: three teams failing under one principle.
+const PLANTED: usize = 3;
+
 /// Signs the insight views should find in the demo: a principle whose decisions keep
 /// failing (c), principle proliferation under one value (e), decisions unsure of their zone
 /// and unread (decay signs), and a tension raised by hand.
@@ -410,6 +417,7 @@ fn seed_tensions(
     circle: &mut Circle,
     rng: &mut StdRng,
     now: Timestamp,
+    planted: usize,
     me: &str,
     people: &[String],
     teams: &[String],
@@ -425,7 +433,7 @@ fn seed_tensions(
         *t = Timestamp(t.0 + 3_600_000);
         *t
     };
-    for (i, team) in teams.iter().enumerate().take(3) {
+    for (i, team) in teams.iter().enumerate().take(planted) {
         let author = people[(i + 1) % people.len()].clone();
         let id = circle.log_decision(
             &mut Ctx::new(next(&mut t), author.clone(), &mut *rng),
