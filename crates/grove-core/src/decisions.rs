@@ -14,6 +14,7 @@ use crate::fields::{self, Conflict, Fields};
 use crate::words::{DecisionStatus, Outcome, Zone};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Decision {
     pub id: String,
     pub team: String,
@@ -38,6 +39,7 @@ pub struct Decision {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DecisionResult {
     pub text: String,
     pub outcome: Outcome,
@@ -46,12 +48,14 @@ pub struct DecisionResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reader {
     pub member: String,
     pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryEntry {
     pub at: Timestamp,
     pub by: String,
@@ -59,6 +63,7 @@ pub struct HistoryEntry {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewDecision {
     pub team: String,
     pub principles: Vec<String>,
@@ -71,6 +76,7 @@ pub struct NewDecision {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DecisionEdit {
     pub context: Option<String>,
     pub choice: Option<String>,
@@ -79,6 +85,7 @@ pub struct DecisionEdit {
 
 /// Every criterion is optional; all given must hold.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DecisionFilter {
     pub team: Option<String>,
     pub principle: Option<String>,

@@ -26,6 +26,7 @@ pub use handle::{CircleHandle, NodeHandle};
 
 /// What a live view needs to know to refresh itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum NodeEvent {
     /// Documents of a circle changed (a local change or, later, a peer's).
