@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { WebDriver } from "./webdriver.mjs";
+import { Keys, WebDriver } from "./webdriver.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = resolve(process.env.GROVE_DESKTOP_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug/grove-desktop"));
@@ -42,6 +42,22 @@ async function driverReady() {
   throw new Error("tauri-driver did not start listening within 30 s");
 }
 
+// A failing step leaves a picture of the window behind, to see what a person would have seen.
+const artifacts = resolve(process.env.GROVE_E2E_ARTIFACTS ?? join(tmpdir(), "grove-e2e-artifacts"));
+function step(name, fn) {
+  it(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      mkdirSync(artifacts, { recursive: true });
+      const file = join(artifacts, `${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
+      await wd?.screenshot().then((png) => writeFileSync(file, png)).catch(() => {});
+      e.message += ` (window at failure: ${file})`;
+      throw e;
+    }
+  });
+}
+
 const rowCount = () => wd.exec("return document.querySelectorAll('.list .entry').length;");
 const summary = () => wd.textOf("#log-summary");
 
@@ -57,7 +73,6 @@ describe("the Grove window", () => {
       XDG_CONFIG_HOME: join(home, "config"),
       // WebKit's sandbox needs user namespaces that containers and CI often lack.
       WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS: "1",
-      WEBKIT_DISABLE_COMPOSITING_MODE: "1",
     };
     driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
       env,
@@ -74,18 +89,18 @@ describe("the Grove window", () => {
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
-  it("opens on first run with everything defaulted, and creates a circle", async () => {
+  step("opens on first run with everything defaulted, and creates a circle", async () => {
     await wd.waitForElement("#fr-circle");
     const name = await wd.exec("return document.querySelector('#fr-name').value;");
     assert.ok(name.length > 0, "the display name must be defaulted, not asked for");
     await shot("first-run");
     await wd.fill("#fr-circle", "Riverside Bakery");
     await wd.click("form button[type=submit]");
-    await wd.waitForText("#circle-pick", "Riverside Bakery");
+    await wd.waitFor("the new circle to open", async () => (await wd.selectedText("#circle-pick")) === "Riverside Bakery");
     await wd.waitForText("#log-summary", "0 decisions");
   });
 
-  it("adds a value and a principle", async () => {
+  step("adds a value and a principle", async () => {
     await wd.click("button[data-view=values]");
     await wd.fill("#nv-title", "Care");
     await wd.fill("#nv-statement", "We look after each other and our neighbours.");
@@ -97,7 +112,7 @@ describe("the Grove window", () => {
     assert.match(await wd.textOf(".principle"), /0 citations/);
   });
 
-  it("keeps what was typed when logging fails, with a readable error", async () => {
+  step("keeps what was typed when logging fails, with a readable error", async () => {
     await wd.click("button[data-view=new]");
     await wd.fill("#ld-context", "The Saturday queue runs out the door by ten.");
     await wd.fill("#ld-choice", "Open at seven on Saturdays");
@@ -108,21 +123,21 @@ describe("the Grove window", () => {
     assert.equal(await wd.exec("return document.querySelector('#ld-context').value;"), "The Saturday queue runs out the door by ten.");
   });
 
-  it("logs a decision from the keyboard and shows it in the log, unread", async () => {
-    await wd.type("#ld-psearch", "rest\n");
+  step("logs a decision from the keyboard and shows it in the log, unread", async () => {
+    await wd.type("#ld-psearch", `rest${Keys.enter}`);
     await wd.waitForText(".chips", "Rest before rush");
     await wd.click("input[name=zone][value=local]");
     await wd.fill("#ld-situation", "opening-hours");
-    await wd.waitForText("fieldset", "decide and log it");
+    await wd.waitForText("#ld-zones", "decide and log it");
     await shot("log-a-decision");
-    await wd.type("#ld-choice", "\uE009\uE007"); // Ctrl+Enter saves
+    await wd.type("#ld-choice", Keys.control + Keys.enter + Keys.release); // Ctrl+Enter saves
     await wd.waitForText("#log-summary", "1 decision, 1 unread");
     assert.match(await wd.textOf(".list"), /Open at seven on Saturdays/);
   });
 
-  it("filters and searches the log", async () => {
+  step("filters and searches the log", async () => {
     await wd.click("button[data-view=new]");
-    await wd.type("#ld-psearch", "rest\n");
+    await wd.type("#ld-psearch", `rest${Keys.enter}`);
     await wd.fill("#ld-context", "Two bakers asked for longer breaks.");
     await wd.fill("#ld-choice", "Add a second break mid-shift");
     await wd.click("input[name=zone][value=centre-awareness]");
@@ -145,17 +160,17 @@ describe("the Grove window", () => {
     assert.equal(await rowCount(), 2);
   });
 
-  it("opens a decision, which marks it read", async () => {
+  step("opens a decision, which marks it read", async () => {
     await wd.click(".list .entry.unread");
     await wd.waitForElement("#detail-choice");
     await wd.waitFor("one fewer unread", async () => /1 unread/.test(await summary()));
     await shot("decision-log");
   });
 
-  it("shows the other views on a demo circle", async () => {
+  step("shows the other views on a demo circle", async () => {
     await wd.click("header button");
     await wd.click("section button:not([type])");
-    await wd.waitForText("#circle-pick", "Demo circle", 120_000);
+    await wd.waitFor("the demo circle to open", async () => (await wd.selectedText("#circle-pick")) === "Demo circle", 120_000);
     await wd.waitForText("#log-summary", "2,000 decisions", 60_000);
     await shot("demo-log");
     for (const view of ["values", "escalations", "proposals", "roles", "commitments", "reviews", "members", "peers"]) {

@@ -6,6 +6,9 @@ const ELEMENT = "element-6066-11e4-a5ec-4b5ba9cbb5bb";
 // W3C names the key ELEMENT; some drivers still answer with the legacy "ELEMENT" key.
 const elementId = (ref) => ref[ELEMENT] ?? ref.ELEMENT ?? Object.values(ref)[0];
 
+/** Keys as WebDriver types them. */
+export const Keys = { enter: "\uE007", control: "\uE009", release: "\uE000", backspace: "\uE003" };
+
 export class WebDriver {
   constructor(url, sessionId) {
     this.url = url;
@@ -74,6 +77,11 @@ export class WebDriver {
     return this.exec("const el = document.querySelector(arguments[0]); return el ? el.innerText : '';", css);
   }
 
+  /** The text of the chosen option of a <select>. */
+  async selectedText(css) {
+    return this.exec("const s = document.querySelector(arguments[0]); return s && s.selectedOptions[0] ? s.selectedOptions[0].text : '';", css);
+  }
+
   async click(css) {
     const el = await this.waitForElement(css);
     await this.cmd("POST", `/element/${el}/click`, {});
@@ -84,9 +92,9 @@ export class WebDriver {
     await this.cmd("POST", `/element/${el}/value`, { text });
   }
 
+  /** Empties a field the way a person does (select all, delete), so the page sees input events. */
   async clear(css) {
-    const el = await this.waitForElement(css);
-    await this.cmd("POST", `/element/${el}/clear`, {});
+    await this.type(css, Keys.control + "a" + Keys.release + Keys.backspace);
   }
 
   async fill(css, text) {
