@@ -178,11 +178,18 @@ describe("the Grove window", () => {
       await wd.waitForElement("main .view h1");
       await shot(view);
     }
-    // 200% zoom: navigation moves above the content and nothing needs sideways scrolling.
+    // 200% zoom, as Ctrl + sets it: navigation moves above the content, filters fold away,
+    // and nothing needs sideways scrolling.
     await wd.click("button[data-view=log]");
-    await wd.exec("document.documentElement.style.zoom = '2';");
+    await wd.exec("window.__TAURI_INTERNALS__.invoke('plugin:webview|set_webview_zoom', { value: 2 });");
+    await wd.waitFor("the page to zoom to 200%", async () => (await wd.exec("return window.innerWidth;")) <= 640);
     await wd.waitForElement(".list .entry");
+    const sideways = await wd.exec("return document.documentElement.scrollWidth - window.innerWidth;");
+    assert.ok(sideways <= 0, `at 200% the log must not scroll sideways (overflows by ${sideways}px)`);
     await shot("log-zoom-200");
-    await wd.exec("document.documentElement.style.zoom = '';");
+    await wd.click("button.toggle");
+    await wd.waitForElement("#filter-fields.open");
+    await shot("filters-zoom-200");
+    await wd.exec("window.__TAURI_INTERNALS__.invoke('plugin:webview|set_webview_zoom', { value: 1 });");
   });
 });
