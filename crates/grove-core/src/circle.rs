@@ -102,6 +102,7 @@ impl LoadedDoc {
 
 /// Name and provenance of a circle.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CircleInfo {
     pub id: String,
     pub name: String,

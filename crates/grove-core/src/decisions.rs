@@ -15,6 +15,7 @@ use crate::fields::{self, Conflict, Fields};
 use crate::words::{DecisionStatus, Outcome, Zone};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Decision {
     pub id: String,
     pub team: String,
@@ -39,6 +40,7 @@ pub struct Decision {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DecisionResult {
     pub text: String,
     pub outcome: Outcome,
@@ -47,12 +49,14 @@ pub struct DecisionResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reader {
     pub member: String,
     pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryEntry {
     pub at: Timestamp,
     pub by: String,
@@ -60,6 +64,7 @@ pub struct HistoryEntry {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewDecision {
     pub team: String,
     pub principles: Vec<String>,
@@ -72,6 +77,7 @@ pub struct NewDecision {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DecisionEdit {
     pub context: Option<String>,
     pub choice: Option<String>,
@@ -80,6 +86,7 @@ pub struct DecisionEdit {
 
 /// Every criterion is optional; all given must hold.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DecisionFilter {
     pub team: Option<String>,
     pub principle: Option<String>,

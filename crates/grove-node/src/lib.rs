@@ -12,8 +12,8 @@ mod error;
 mod handle;
 mod hello;
 mod identity;
-mod network;
 mod insight;
+mod network;
 mod state;
 
 use std::collections::HashSet;
@@ -35,6 +35,7 @@ pub use insight::RaiseTension;
 
 /// What a live view needs to know to refresh itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum NodeEvent {
     /// Documents of a circle changed (a local change or a peer's).
