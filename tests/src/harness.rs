@@ -91,11 +91,21 @@ impl TestNode {
         Ok(home)
     }
 
-    /// Connects to `other` and waits until this node has said hello to it.
-    pub async fn connect(&mut self, other: &TestNode) -> Result<()> {
-        let peer = bounded("a dial", self.handle.dial(&other.addr)).await??;
-        if peer != other.peer {
-            bail!("dialled {} but reached {peer}", other.peer);
+    /// Stops the node cleanly: its event loop ends (closing the network and the store)
+    /// before its runtime goes away.
+    pub async fn stop(mut self) -> Result<()> {
+        let mut events = self.handle.subscribe();
+        let runtime = self.runtime.take();
+        drop(self);
+        bounded("the node to stop", async {
+            while !matches!(
+                events.recv().await,
+                Err(broadcast::error::RecvError::Closed)
+            ) {}
+        })
+        .await?;
+        if let Some(runtime) = runtime {
+            runtime.shutdown_background();
         }
         Ok(())
     }
