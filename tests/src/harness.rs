@@ -91,11 +91,21 @@ impl TestNode {
         Ok(home)
     }
 
-    /// Connects to `other` and waits until this node has said hello to it.
-    pub async fn connect(&mut self, other: &TestNode) -> Result<()> {
-        let peer = bounded("a dial", self.handle.dial(&other.addr)).await??;
-        if peer != other.peer {
-            bail!("dialled {} but reached {peer}", other.peer);
+    /// Stops the node cleanly: its event loop ends (closing the network and the store)
+    /// before its runtime goes away.
+    pub async fn stop(mut self) -> Result<()> {
+        let mut events = self.handle.subscribe();
+        let runtime = self.runtime.take();
+        drop(self);
+        bounded("the node to stop", async {
+            while !matches!(
+                events.recv().await,
+                Err(broadcast::error::RecvError::Closed)
+            ) {}
+        })
+        .await?;
+        if let Some(runtime) = runtime {
+            runtime.shutdown_background();
         }
         Ok(())
     }
@@ -123,6 +133,42 @@ impl TestNode {
             }
         })
         .await?
+    }
+
+    /// Whether this node has a live sync connection to `peer` (hello exchanged).
+    pub async fn connected_to(&self, peer: &str) -> Result<bool> {
+        Ok(self
+            .handle
+            .peers()
+            .await?
+            .iter()
+            .any(|p| p.peer == peer && p.connected))
+    }
+
+    /// Waits until this node is connected to `peer`, re-checking after each event.
+    pub async fn wait_connected(&mut self, peer: &str) -> Result<()> {
+        let what = format!("{} to connect to {peer}", self.name);
+        bounded(&what, async {
+            while !self.connected_to(peer).await? {
+                if let Err(broadcast::error::RecvError::Closed) = self.events.recv().await {
+                    bail!("the node stopped");
+                }
+            }
+            Ok(())
+        })
+        .await?
+    }
+
+    /// Payload bytes received from `peer` on the current connection.
+    pub async fn bytes_from(&self, peer: &str) -> Result<u64> {
+        Ok(self
+            .handle
+            .peers()
+            .await?
+            .into_iter()
+            .find(|p| p.peer == peer && p.connected)
+            .map(|p| p.bytes_received)
+            .unwrap_or(0))
     }
 
     /// Every document of `circle` with its heads.

@@ -90,6 +90,8 @@ pub async fn full_sync(n: usize) -> Result<FullSync> {
 
     // The limit for one new decision: an established session, one change.
     let (limit_incremental_ms, limit_incremental_bytes) = incremental_limit(&docs)?;
+    a.stop().await?;
+    b.stop().await?;
     Ok(FullSync {
         networked_s,
         limit_s,
@@ -267,5 +269,9 @@ pub async fn converge_line(n: usize) -> Result<f64> {
     }
     let all: Vec<&TestNode> = nodes.iter().collect();
     converged(&basics.circle, &all).await?;
-    Ok(start.elapsed().as_secs_f64())
+    let secs = start.elapsed().as_secs_f64();
+    for node in nodes {
+        node.stop().await?;
+    }
+    Ok(secs)
 }

@@ -157,6 +157,69 @@ async fn a_node_killed_mid_sync_resumes_from_its_sled_dir_and_converges() -> Res
         decision_ids(&b, &big.id).await?,
         decision_ids(&a, &big.id).await?
     );
+
+    // Saved sync states: reconnecting after one new decision exchanges about that decision,
+    // not the 3000 before it.
+    let mut b = b;
+    let a_peer = a.peer.clone();
+    b.handle.disconnect(&a_peer).await?;
+    b.wait_for("A go away", |e| match e {
+        NodeEvent::PeerDisconnected { peer } if *peer == a_peer => Some(()),
+        _ => None,
+    })
+    .await?;
+    let basics = grove_tests::harness::Basics {
+        circle: big.id.clone(),
+        team: a.handle.circle(Some(big.id.clone())).teams().await?[0]
+            .id
+            .clone(),
+        principle: a.handle.circle(Some(big.id.clone())).principles().await?[0]
+            .principle
+            .id
+            .clone(),
+    };
+    log(&a, &basics, "while apart").await?;
+    b.handle.dial(&a.addr).await?;
+    converged(&big.id, &[&a, &b]).await?;
+    let reconnect_bytes = b.bytes_from(&a.peer).await?;
+    assert!(
+        reconnect_bytes < 20_000,
+        "a reconnect must send only what is new, got {reconnect_bytes} bytes"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_always_on_nodes_address_travels_in_the_circle_and_is_dialled_on_start() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let n = nodes(&dir, &["server", "laptop"]).await?;
+    let mut n = n.into_iter();
+    let (server, laptop) = (n.next().unwrap(), n.next().unwrap());
+    let basics = create_circle(&server, "Union").await?;
+    copy_circle(&server, &laptop, &basics.circle).await?;
+    let recorded = server.handle.announce_addresses().await?;
+    assert_eq!(
+        recorded,
+        vec![server.addr.split("/p2p/").next().unwrap().to_string()],
+        "the server records its loopback listen address"
+    );
+
+    laptop.handle.dial(&server.addr).await?;
+    converged(&basics.circle, &[&server, &laptop]).await?;
+    let known = laptop
+        .handle
+        .known_nodes(Some(basics.circle.clone()))
+        .await?;
+    assert_eq!(known.len(), 1);
+    assert_eq!(known[0].peer, server.peer);
+    assert_eq!(known[0].addrs, recorded);
+
+    // Restarted, the laptop finds the server by itself.
+    let home = laptop.kill().await?;
+    let mut laptop = TestNode::start("laptop-again", &home).await?;
+    laptop.wait_connected(&server.peer).await?;
+    log(&server, &basics, "after the restart").await?;
+    converged(&basics.circle, &[&server, &laptop]).await?;
     Ok(())
 }
 

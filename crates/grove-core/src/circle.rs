@@ -296,9 +296,17 @@ impl Circle {
         for (key, doc) in docs {
             let heads = doc.am.get_heads();
             if heads != doc.saved {
+                // A document with nothing saved yet (a month fetched from a peer) is saved
+                // whole: Automerge's compressed format is ~10x smaller and ~3x faster to
+                // write than the same changes one by one, and the store loads both alike.
+                let bytes = if doc.saved.is_empty() {
+                    doc.am.save()
+                } else {
+                    doc.am.save_after(&doc.saved)
+                };
                 out.push(Unsaved {
                     doc: key,
-                    bytes: doc.am.save_after(&doc.saved),
+                    bytes,
                     heads,
                 });
             }
