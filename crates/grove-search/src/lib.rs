@@ -218,6 +218,7 @@ impl SearchIndex {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn add_entity(
         &self,
         kind: &str,
