@@ -13,6 +13,8 @@ use rand::{Rng, SeedableRng};
 use crate::error::Result;
 use crate::state::NodeState;
 
+/// Decisions of the demo whose results all failed under one principle (tension c).
+const FAILING_STREAK: usize = 3;
 const PEOPLE: &[&str] = &["Noor", "Tomás", "Aiko", "Femi", "Lena", "Ravi", "Marta"];
 const TEAMS: &[(&str, &str)] = &[
     ("Kitchen", "Community meals and the food bank"),
@@ -139,6 +141,9 @@ const ZONES: &[(Zone, u32)] = &[
 ];
 
 pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<CircleInfo> {
+    // The last few decisions are the failing streak of `seed_tensions`, within the count.
+    let failing = FAILING_STREAK.min(decisions);
+    let decisions = decisions - failing;
     let mut rng = StdRng::seed_from_u64(0x0067_726f_7665);
     // Ids draw from their own stream so choosing content and naming entities do not contend.
     let mut id_rng = StdRng::seed_from_u64(0x6964);
@@ -388,6 +393,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
         &mut circle,
         &mut id_rng,
         now,
+        failing,
         &me,
         &people,
         &teams,
@@ -410,6 +416,7 @@ fn seed_tensions(
     circle: &mut Circle,
     rng: &mut StdRng,
     now: Timestamp,
+    failing_streak: usize,
     me: &str,
     people: &[String],
     teams: &[String],
@@ -425,7 +432,7 @@ fn seed_tensions(
         *t = Timestamp(t.0 + 3_600_000);
         *t
     };
-    for (i, team) in teams.iter().enumerate().take(3) {
+    for (i, team) in teams.iter().cycle().enumerate().take(failing_streak) {
         let author = people[(i + 1) % people.len()].clone();
         let id = circle.log_decision(
             &mut Ctx::new(next(&mut t), author.clone(), &mut *rng),
