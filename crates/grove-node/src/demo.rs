@@ -13,6 +13,8 @@ use rand::{Rng, SeedableRng};
 use crate::error::Result;
 use crate::state::NodeState;
 
+/// Decisions of the demo whose results all failed under one principle (tension c).
+const FAILING_STREAK: usize = 3;
 const PEOPLE: &[&str] = &["Noor", "Tomás", "Aiko", "Femi", "Lena", "Ravi", "Marta"];
 const TEAMS: &[(&str, &str)] = &[
     ("Kitchen", "Community meals and the food bank"),
@@ -139,6 +141,9 @@ const ZONES: &[(Zone, u32)] = &[
 ];
 
 pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<CircleInfo> {
+    // The last few decisions are the failing streak of `seed_tensions`, within the count.
+    let failing = FAILING_STREAK.min(decisions);
+    let decisions = decisions - failing;
     let mut rng = StdRng::seed_from_u64(0x0067_726f_7665);
     // Ids draw from their own stream so choosing content and naming entities do not contend.
     let mut id_rng = StdRng::seed_from_u64(0x6964);
@@ -226,15 +231,12 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
 
     // A year of decisions, evenly spread, with results for most of the older ones.
     let span = (now.0 - start.0 - 10 * DAY_MS).max(1);
-    // The insight signs below log a few decisions of their own; together they make `decisions`.
-    let planted = PLANTED.min(decisions);
-    let background = decisions - planted;
-    let step = span / background.max(1) as i64;
+    let step = span / decisions.max(1) as i64;
     let zone_pool: Vec<Zone> = ZONES
         .iter()
         .flat_map(|(z, n)| std::iter::repeat_n(*z, *n as usize))
         .collect();
-    for i in 0..background {
+    for i in 0..decisions {
         t = Timestamp(start.0 + DAY_MS + i as i64 * step);
         let team_i = rng.gen_range(0..teams.len());
         let author = people[(team_i + TEAMS.len() * rng.gen_range(0..2)) % people.len()].clone();
@@ -391,7 +393,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
         &mut circle,
         &mut id_rng,
         now,
-        planted,
+        failing,
         &me,
         &people,
         &teams,
@@ -406,9 +408,6 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     Ok(s.loaded(&id)?.info()?)
 }
 
-/// Decisions `seed_tensions` logs: three teams failing under one principle.
-const PLANTED: usize = 3;
-
 /// Signs the insight views should find in the demo: a principle whose decisions keep
 /// failing (c), principle proliferation under one value (e), decisions unsure of their zone
 /// and unread (decay signs), and a tension raised by hand.
@@ -417,7 +416,7 @@ fn seed_tensions(
     circle: &mut Circle,
     rng: &mut StdRng,
     now: Timestamp,
-    planted: usize,
+    failing_streak: usize,
     me: &str,
     people: &[String],
     teams: &[String],
@@ -433,7 +432,7 @@ fn seed_tensions(
         *t = Timestamp(t.0 + 3_600_000);
         *t
     };
-    for (i, team) in teams.iter().enumerate().take(planted) {
+    for (i, team) in teams.iter().cycle().enumerate().take(failing_streak) {
         let author = people[(i + 1) % people.len()].clone();
         let id = circle.log_decision(
             &mut Ctx::new(next(&mut t), author.clone(), &mut *rng),

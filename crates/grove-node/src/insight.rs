@@ -34,10 +34,15 @@ pub(crate) struct Caches {
     circles: HashMap<String, CircleCache>,
 }
 
+/// Every document's key with its heads: what a derived view was computed at.
+type Heads = Vec<(String, Vec<ChangeHash>)>;
+/// Pairs of decision ids.
+type Pairs = Vec<(String, String)>;
+
 struct CircleCache {
     search: SearchIndex,
     /// Similar-context pairs with the heads of every document they were computed at.
-    similar: Option<(Vec<(String, Vec<ChangeHash>)>, Vec<(String, String)>)>,
+    similar: Option<(Heads, Pairs)>,
 }
 
 fn search_err(e: SearchError) -> NodeError {
@@ -49,7 +54,7 @@ fn search_err(e: SearchError) -> NodeError {
     }
 }
 
-fn all_heads(c: &Circle) -> Vec<(String, Vec<ChangeHash>)> {
+fn all_heads(c: &Circle) -> Heads {
     c.doc_keys()
         .into_iter()
         .filter_map(|k| c.doc(&k).map(|d| (k.clone(), d.get_heads())))

@@ -218,6 +218,7 @@ impl SearchIndex {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn add_entity(
         &self,
         kind: &str,
@@ -555,4 +556,201 @@ fn first_line<'a>(a: &'a str, b: &'a str, c: &'a str) -> &'a str {
         .find(|s| !s.trim().is_empty())
         .and_then(|s| s.lines().next())
         .unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use grove_core::automerge::ActorId;
+    use grove_core::{Ctx, NewDecision, NewPrinciple, NewValue};
+    use rand::{rngs::StdRng, SeedableRng};
+
+    struct Fixture {
+        circle: Circle,
+        rng: StdRng,
+        now: i64,
+        p: Vec<String>,
+        teams: Vec<String>,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            let mut rng = StdRng::seed_from_u64(7);
+            let now = 1_795_305_600_000;
+            let mut ctx = Ctx::new(Timestamp(now), "ana", &mut rng);
+            let mut circle =
+                Circle::create(&mut ctx, ActorId::from(&b"ana"[..]), "C", "Ana", "dev").unwrap();
+            let v = circle
+                .add_value(
+                    &mut ctx,
+                    NewValue {
+                        title: "Care".into(),
+                        statement: "We care for the commons.".into(),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            let p = ["Ask first.", "Share the load."]
+                .iter()
+                .map(|s| {
+                    circle
+                        .add_principle(
+                            &mut ctx,
+                            NewPrinciple {
+                                values: vec![v.clone()],
+                                statement: s.to_string(),
+                                ..Default::default()
+                            },
+                        )
+                        .unwrap()
+                })
+                .collect();
+            let teams = ["Kitchen", "Garden"]
+                .iter()
+                .map(|t| circle.add_team(&mut ctx, t, None).unwrap())
+                .collect();
+            Fixture {
+                circle,
+                rng,
+                now,
+                p,
+                teams,
+            }
+        }
+
+        fn log(&mut self, team: usize, p: usize, context: &str, choice: &str) -> String {
+            self.now += 1000;
+            let mut ctx = Ctx::new(Timestamp(self.now), "ana", &mut self.rng);
+            self.circle
+                .log_decision(
+                    &mut ctx,
+                    NewDecision {
+                        team: self.teams[team].clone(),
+                        principles: vec![self.p[p].clone()],
+                        context: context.into(),
+                        choice: choice.into(),
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+        }
+    }
+
+    #[test]
+    fn search_ranks_filters_and_follows_the_log() {
+        let mut f = Fixture::new();
+        let a = f.log(
+            0,
+            0,
+            "The landlord raised the rent again",
+            "We organise a meeting",
+        );
+        let b = f.log(
+            1,
+            1,
+            "Volunteers are tired of the rent collection",
+            "We rotate",
+        );
+        let mut idx = SearchIndex::new().unwrap();
+        assert_eq!(
+            idx.refresh(&f.circle).unwrap(),
+            2,
+            "core and one month indexed"
+        );
+        assert_eq!(
+            idx.refresh(&f.circle).unwrap(),
+            0,
+            "unchanged heads: nothing to redo"
+        );
+        let hits = idx
+            .search(&SearchQuery {
+                text: "landlord rent".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(hits[0].id, a, "both words beat one: {hits:?}");
+        assert!(hits.iter().any(|h| h.id == b), "any word finds the other");
+        let only_garden = idx
+            .search(&SearchQuery {
+                text: "rent".into(),
+                team: Some(f.teams[1].clone()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            only_garden.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
+            vec![b]
+        );
+        let values = idx
+            .search(&SearchQuery {
+                text: "commons".into(),
+                kind: Some("value".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(values.len(), 1);
+        assert_eq!(values[0].title, "Care");
+        // A new decision shows up after a refresh; only its month is redone.
+        let c = f.log(0, 0, "A leak in the roof", "Call the roofer");
+        assert_eq!(idx.refresh(&f.circle).unwrap(), 1);
+        let hits = idx
+            .search(&SearchQuery {
+                text: "roof".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].id, c);
+    }
+
+    #[test]
+    fn related_prefers_shared_principles_and_similar_pairs_cross_teams() {
+        let mut f = Fixture::new();
+        let a = f.log(
+            0,
+            0,
+            "A volunteer is burnt out after the food bank",
+            "Rest a month",
+        );
+        let b = f.log(
+            1,
+            0,
+            "A volunteer is burnt out after the food bank shift",
+            "Share shifts",
+        );
+        let c = f.log(1, 1, "A volunteer is burnt out", "Share shifts");
+        let d = f.log(0, 1, "The boiler broke in winter", "Buy heaters");
+        let mut idx = SearchIndex::new().unwrap();
+        idx.refresh(&f.circle).unwrap();
+        let da = f.circle.decision(&a).unwrap();
+        let rel = idx.related(&da, 10).unwrap();
+        assert_eq!(rel[0].id, b, "same principle and context first: {rel:?}");
+        assert_eq!(rel[0].shared_principles, vec![f.p[0].clone()]);
+        assert!(rel.iter().all(|r| r.id != a), "never itself");
+        assert!(rel.iter().any(|r| r.id == c));
+        // A draft finds how others applied the same principle.
+        let draft = Draft {
+            principles: vec![f.p[1].clone()],
+            context: "heating".into(),
+            choice: "heaters".into(),
+        };
+        assert_eq!(idx.related_to_draft(&draft, None, 3).unwrap()[0].id, d);
+        let all: Vec<Decision> = [&a, &b, &c, &d]
+            .iter()
+            .map(|id| f.circle.decision(id).unwrap())
+            .collect();
+        let refs: Vec<&Decision> = all.iter().collect();
+        let pairs = idx.similar_pairs(&refs).unwrap();
+        let ab = if a < b {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        };
+        assert!(pairs.contains(&ab), "{pairs:?}");
+        // c shares the context but not the principle; d shares neither.
+        assert!(pairs.iter().all(|(x, y)| ![x, y].contains(&&d)));
+        assert!(pairs
+            .iter()
+            .all(|(x, y)| !([x, y].contains(&&c) && [x, y].contains(&&a))));
+    }
 }

@@ -241,7 +241,7 @@ fn b_lookalike_three_results_from_one_team_or_retros_that_went_well() {
         let id = decide(&mut w.d, &t0, &w.p, None, "Context", "Choice");
         result(&mut w.d, &id, Outcome::Failed);
     }
-    for t in w.teams[1..3].to_vec() {
+    for t in w.teams[1..3].iter().cloned() {
         let mut ctx = ctx!(w.d);
         w.d.circle
             .add_retro(
