@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every Grove check: formatting, lints, and all tests. Installs what it needs.
+# Runs every Grove check: formatting, lints, all Rust tests, and the desktop app's checks
+# (vitest, bindings drift, the real window driven over WebDriver under Xvfb).
+# Installs what it needs on a fresh Debian/Ubuntu machine (apt-get, npm ci, tauri-driver).
 # Usage: bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +14,12 @@ fi
 echo "== cargo fmt --check"
 cargo fmt --all --check
 
+# System packages, the UI build and every desktop check (the window needs ui/dist, and the
+# workspace lint below includes the desktop crate, which needs WebKitGTK).
+bash scripts/desktop-ci.sh
+
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
-cargo test --workspace --locked
+cargo test --workspace --exclude grove-desktop --locked

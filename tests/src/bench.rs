@@ -7,9 +7,12 @@
 //! `--only` runs the named sections alone: `open` (seed, cold open, lists, disk), `log`
 //! (logging one by one), `sync` (full and incremental sync between two nodes over loopback
 //! libp2p against automerge's sync API alone), `converge` (N nodes in a line).
+//!     cargo run --release -p grove-tests --bin grove-bench -- --insight [--sizes …]   (search and vitality only)
 //!
 //! Cold opens run in a child process (this binary with `cold-open HOME`), so their memory
 //! figures are those of a fresh process.
+
+mod insight_bench;
 
 use std::path::Path;
 use std::time::Instant;
@@ -33,6 +36,13 @@ fn main() -> Result<()> {
     if args.get(1).map(String::as_str) == Some("cold-open") {
         let home = args.get(2).context("cold-open needs a home directory")?;
         return cold_open(Path::new(home));
+    }
+    if args.iter().any(|a| a == "--insight") {
+        let sizes = numbers(
+            &flag(&args, "--sizes").unwrap_or_else(|| "10000,100000".into()),
+            "--sizes",
+        )?;
+        return insight_bench::run(&sizes);
     }
     let only = flag(&args, "--only").unwrap_or_else(|| "open,log,sync,converge".into());
     let run = |section: &str| only.split(',').any(|s| s.trim() == section);

@@ -92,6 +92,17 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         timeout: u64,
     },
+    /// Tensions: detected from the log, or raised by hand
+    #[command(subcommand)]
+    Tension(crate::insight::TensionCmd),
+    /// The circle's signs of life and decay, with bands, trends and the replant alert
+    Vitality {
+        /// The window, in days, each figure is computed over
+        #[arg(long, default_value_t = 30)]
+        window: i64,
+    },
+    /// Full-text search over every decision, value, principle, proposal, review and retro
+    Search(crate::insight::SearchArgs),
     /// Seed a realistic demo circle: teams, values, principles, a year of decisions
     Demo {
         /// How many decisions to log over the past year
@@ -294,6 +305,12 @@ pub enum DecisionCmd {
         situation: Option<String>,
     },
     List(DecisionListArgs),
+    /// Decisions most like this one: how others applied the same principles
+    Related {
+        id: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
     /// Show a decision with its history and readers
     Show {
         id: String,

@@ -1,6 +1,7 @@
 //! The `grove` command: every Grove feature, headless.
 
 mod args;
+mod insight;
 mod print;
 mod run;
 mod serve;

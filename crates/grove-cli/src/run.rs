@@ -25,6 +25,9 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         Command::Commitment(cmd) => commitment_cmd(node, &c, cmd, out).await,
         Command::Retro(cmd) => retro_cmd(&c, cmd, out).await,
         Command::Review(cmd) => review_cmd(&c, cmd, out).await,
+        Command::Tension(cmd) => crate::insight::tension_cmd(&c, cmd, out).await,
+        Command::Vitality { window } => crate::insight::vitality(&c, window, out).await,
+        Command::Search(a) => crate::insight::search(&c, a, out).await,
         Command::Demo { decisions, name } => {
             let info = node.demo(name, decisions).await?;
             out.id(&info.id)
@@ -110,12 +113,18 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
                 )
             },
         ),
-        CircleCmd::Show => out.show(&c.info().await?, |i| {
-            format!(
-                "{}  {}\n  created {} by {}\n",
-                i.id, i.name, i.created_at, i.created_by
-            )
-        }),
+        CircleCmd::Show => {
+            let names = names(c).await?;
+            out.show(&c.info().await?, |i| {
+                format!(
+                    "{}  {}\n  created {} by {}\n",
+                    i.id,
+                    i.name,
+                    i.created_at,
+                    names.of(&i.created_by)
+                )
+            })
+        }
         CircleCmd::Export { out: path } => {
             let data = c.export().await?;
             write_atomically(&path, &data)?;
@@ -422,7 +431,11 @@ async fn decision_cmd(
                 unread_by: me,
                 text: a.search,
             };
-            let decisions = c.decisions(filter, a.limit).await?;
+            // With a limit only the newest months need loading.
+            let decisions = match a.limit {
+                Some(n) => c.recent_decisions(filter, n).await?,
+                None => c.decisions(filter, None).await?,
+            };
             let names = if out.json {
                 Names::new(&[])
             } else {
@@ -432,6 +445,7 @@ async fn decision_cmd(
                 print::decision_line(d, &names)
             })
         }
+        DecisionCmd::Related { id, limit } => crate::insight::related(c, id, limit, out).await,
         DecisionCmd::Show { id } => {
             let names = names(c).await?;
             out.show(&c.decision(id).await?, |d| print::decision(d, &names))

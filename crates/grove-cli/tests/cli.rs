@@ -1953,3 +1953,159 @@ fn serve_sync_peers_and_peer_add() {
         "the home opens directly again"
     );
 }
+
+#[test]
+fn tensions_detected_raised_gathered_and_addressed() {
+    let g = Grove::new();
+    let b = basics(&g);
+    let garden = g.create(&["team", "add", "Garden"]);
+    let a = log(&g, &b.team, &b.principle, &["--situation", "rent-rise"]);
+    g.create(&[
+        "decision",
+        "log",
+        "--team",
+        &garden,
+        "--principle",
+        &b.principle,
+        "--context",
+        "Something happened.",
+        "--choice",
+        "We did the opposite.",
+        "--situation",
+        "rent-rise",
+    ]);
+    let list = g.list(&["tension", "list"]);
+    let t = list
+        .iter()
+        .find(|t| t["id"] == "ta-rent-rise")
+        .unwrap_or_else(|| panic!("two teams chose differently: {list:?}"));
+    assert_eq!(t["kind"], "divergence");
+    assert!(t["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["id"] == a.as_str()));
+    let human = g.ok(&["tension", "show", "ta-rent-rise"]);
+    assert!(human.contains("evidence:") && human.contains(&a), "{human}");
+
+    let raised = g.create(&[
+        "tension",
+        "raise",
+        "Meetings run late",
+        "--summary",
+        "We never end on time",
+        "--evidence",
+        &a,
+    ]);
+    let shown = g.json(&["tension", "show", &raised]);
+    assert_eq!(shown["kind"], "raised");
+    assert_eq!(shown["open"], true);
+    assert_eq!(shown["evidence"][0]["id"], a.as_str());
+
+    let review = g.create(&["review", "open", "--date", "2026-12-01"]);
+    let msg = g.done(&["tension", "gather", &review]);
+    assert!(msg.starts_with("2 open tensions"), "{msg}");
+    let agenda = strs(&g.json(&["review", "show", &review])["agenda"]);
+    assert!(agenda.iter().any(|i| i.contains(&raised)), "{agenda:?}");
+    // Gathering twice adds nothing new.
+    assert!(g
+        .done(&["tension", "gather", &review])
+        .starts_with("0 open"));
+
+    g.done(&[
+        "tension",
+        "address",
+        &raised,
+        "--by",
+        &review,
+        "--note",
+        "ends at nine",
+    ]);
+    let open = ids(&g.list(&["tension", "list"]));
+    assert!(
+        !open.contains(&raised),
+        "an addressed tension leaves the open list"
+    );
+    let all = g.list(&["tension", "list", "--all"]);
+    let closed = all.iter().find(|t| t["id"] == raised.as_str()).unwrap();
+    assert_eq!(closed["closed"]["source"], review.as_str());
+
+    g.fail(1, &["tension", "show", "ta-nope"]);
+    g.fail(1, &["tension", "address", &raised, "--by", "nothing"]);
+    g.fail(1, &["tension", "raise", " "]);
+}
+
+#[test]
+fn vitality_search_and_related_over_the_demo() {
+    let g = Grove::new();
+    g.create(&["demo", "--decisions", "80"]);
+    let v = g.json(&["vitality", "--window", "30"]);
+    let figures = v["figures"].as_array().unwrap();
+    let keys: Vec<&str> = figures.iter().map(|f| f["key"].as_str().unwrap()).collect();
+    for key in [
+        "decision-velocity",
+        "read-coverage",
+        "escalations-waiting",
+        "principles-never-cited",
+        "principles-unchanged",
+        "past-due-no-result",
+        "zone-unsure",
+        "reviews-overdue",
+        "roles-expired",
+    ] {
+        assert!(keys.contains(&key), "vitality lacks {key}: {keys:?}");
+    }
+    for f in figures {
+        assert!(
+            ["healthy", "watch", "decay"].contains(&f["band"].as_str().unwrap()),
+            "{f}"
+        );
+        assert!(
+            !f["reason"].as_str().unwrap().is_empty(),
+            "every band says why: {f}"
+        );
+    }
+    assert_eq!(v["weeks"].as_array().unwrap().len(), 12);
+    let human = g.ok(&["vitality"]);
+    assert!(human.contains("Read outside the author's team"), "{human}");
+    // The demo shows decay and tensions of several kinds.
+    assert!(
+        figures.iter().any(|f| f["band"] == "decay"),
+        "the demo shows decay signs"
+    );
+    let kinds: Vec<String> = g
+        .list(&["tension", "list"])
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap().to_string())
+        .collect();
+    for k in ["divergence", "failing-principle", "proliferation", "raised"] {
+        assert!(
+            kinds.iter().any(|x| x == k),
+            "the demo shows a {k} tension: {kinds:?}"
+        );
+    }
+
+    let hits = g.list(&["search", "landlord", "--kind", "decision", "--limit", "5"]);
+    assert!(!hits.is_empty() && hits.len() <= 5, "{hits:?}");
+    assert!(hits.iter().all(|h| h["kind"] == "decision"));
+    let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "ranked: {scores:?}"
+    );
+    let values = g.list(&["search", "aid", "--kind", "value"]);
+    assert!(
+        values.iter().any(|h| h["title"] == "Mutual aid"),
+        "{values:?}"
+    );
+    assert!(g.list(&["search", "zzzznothing"]).is_empty());
+
+    let id = hits[0]["id"].as_str().unwrap().to_string();
+    let related = g.list(&["decision", "related", &id, "--limit", "3"]);
+    assert!(!related.is_empty() && related.len() <= 3);
+    assert!(
+        related.iter().all(|r| r["id"] != id.as_str()),
+        "a decision is not related to itself"
+    );
+    g.fail(1, &["decision", "related", "d-209901-nope"]);
+}

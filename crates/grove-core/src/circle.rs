@@ -7,7 +7,8 @@
 //! Decisions live at the root map of their shard, keyed by id, so two devices that create
 //! the same month's shard independently merge without a conflicting parent object.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use automerge::transaction::Transactable as _;
 use automerge::{
@@ -101,6 +102,7 @@ impl LoadedDoc {
 
 /// Name and provenance of a circle.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CircleInfo {
     pub id: String,
     pub name: String,
@@ -120,7 +122,12 @@ pub struct Circle {
     actor: ActorId,
     pub(crate) core: Doc,
     pub(crate) shards: BTreeMap<String, Doc>,
+    /// Decoded decisions per month, with the heads they were read at: a derived view,
+    /// rebuilt whenever the month's document changes, never persisted.
+    pub(crate) rows: Mutex<HashMap<String, MonthRows>>,
 }
+
+pub(crate) type MonthRows = (Vec<ChangeHash>, Arc<Vec<crate::Decision>>);
 
 impl Circle {
     /// Creates a new circle whose first member is `ctx.member`, named `member_name`.
@@ -158,6 +165,7 @@ impl Circle {
             actor,
             core,
             shards: BTreeMap::new(),
+            rows: Mutex::default(),
         };
         circle.join(ctx, member_name, device)?;
         Ok(circle)
@@ -171,6 +179,7 @@ impl Circle {
             actor,
             core,
             shards: BTreeMap::new(),
+            rows: Mutex::default(),
         };
         let info = circle.info()?;
         if info.id != id {
@@ -190,6 +199,7 @@ impl Circle {
             actor,
             core,
             shards: BTreeMap::new(),
+            rows: Mutex::default(),
         };
         circle.id = circle.info()?.id;
         // An imported document is new to this store: nothing of it is saved yet.

@@ -9,6 +9,7 @@ use crate::error::{CoreError, Result};
 
 /// Milliseconds since the Unix epoch, UTC. Serialised as RFC 3339 so JSON output is readable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Timestamp(pub i64);
 
 pub const DAY_MS: i64 = 86_400_000;
@@ -71,6 +72,7 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 /// A calendar day, for due dates and review dates. Written `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Day(pub Date);
 
 const DAY_FORMAT: &[time::format_description::FormatItem<'static>] =

@@ -12,6 +12,7 @@ use crate::fields::{self, Conflict, Fields};
 use crate::words::CommitmentStatus;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Commitment {
     pub id: String,
     pub who: String,
@@ -33,6 +34,7 @@ impl Commitment {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewCommitment {
     pub who: String,
     pub what: String,

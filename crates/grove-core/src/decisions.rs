@@ -2,6 +2,7 @@
 //! the result" (seed 1, step 3). Each lives in its month's shard document.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, PoisonError};
 
 use automerge::{transaction::Transactable, ObjId, ReadDoc, ROOT};
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use crate::fields::{self, Conflict, Fields};
 use crate::words::{DecisionStatus, Outcome, Zone};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Decision {
     pub id: String,
     pub team: String,
@@ -38,6 +40,7 @@ pub struct Decision {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DecisionResult {
     pub text: String,
     pub outcome: Outcome,
@@ -46,12 +49,14 @@ pub struct DecisionResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reader {
     pub member: String,
     pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryEntry {
     pub at: Timestamp,
     pub by: String,
@@ -59,6 +64,7 @@ pub struct HistoryEntry {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewDecision {
     pub team: String,
     pub principles: Vec<String>,
@@ -71,6 +77,7 @@ pub struct NewDecision {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DecisionEdit {
     pub context: Option<String>,
     pub choice: Option<String>,
@@ -79,6 +86,7 @@ pub struct DecisionEdit {
 
 /// Every criterion is optional; all given must hold.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DecisionFilter {
     pub team: Option<String>,
     pub principle: Option<String>,
@@ -296,16 +304,35 @@ impl Circle {
 
     /// Decisions of one loaded month matching `filter`, newest first (empty if not loaded).
     pub fn decisions_in(&self, period: &str, filter: &DecisionFilter) -> Result<Vec<Decision>> {
-        let Some(doc) = self.shard(period) else {
-            return Ok(Vec::new());
-        };
+        let rows = self.month_rows(period)?;
         let prepared = Prepared::new(self, filter)?;
+        Ok(rows
+            .iter()
+            .filter(|d| prepared.matches(d, filter))
+            .cloned()
+            .collect())
+    }
+
+    /// Every decision of a month, newest first, read once per version of the month's
+    /// document: filtering a large log again (the desktop's filters, repeated `list`s) then
+    /// costs a scan of ready rows, not a re-read of Automerge.
+    pub(crate) fn month_rows(&self, period: &str) -> Result<Arc<Vec<Decision>>> {
+        let Some(doc) = self.shard(period) else {
+            return Ok(Arc::default());
+        };
+        let heads = doc.get_heads();
+        let mut cache = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((cached_heads, rows)) = cache.get(period) {
+            if *cached_heads == heads {
+                return Ok(rows.clone());
+            }
+        }
         let automerge::hydrate::Value::Map(root) = doc.hydrate(None) else {
             return Err(CoreError::Corrupt(format!(
                 "decision shard {period} is not a map"
             )));
         };
-        let mut out: Vec<Decision> = root
+        let mut rows: Vec<Decision> = root
             .iter()
             .filter_map(|(id, mv)| match &mv.value {
                 automerge::hydrate::Value::Map(m) => {
@@ -315,10 +342,11 @@ impl Circle {
                 }
                 _ => None,
             })
-            .filter(|d| prepared.matches(d, filter))
             .collect();
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        Ok(out)
+        rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        let rows = Arc::new(rows);
+        cache.insert(period.to_string(), (heads, rows.clone()));
+        Ok(rows)
     }
 
     /// How many loaded decisions cite each principle.

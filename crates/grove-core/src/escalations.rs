@@ -13,6 +13,7 @@ use crate::fields::{self, Conflict, Fields};
 use crate::words::{EscalationStatus, Zone};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Escalation {
     pub id: String,
     pub decision: String,

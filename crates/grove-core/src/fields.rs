@@ -15,6 +15,7 @@ use crate::error::{CoreError, Result};
 
 /// A field that holds more than one value because devices edited it concurrently.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conflict {
     pub field: String,
     /// Every concurrent value; the first is the one shown by default.

@@ -20,7 +20,9 @@ mod reviews;
 mod roles;
 pub mod sync;
 mod teams;
+mod tensions;
 mod values;
+mod vitality;
 mod words;
 
 pub use automerge;
@@ -44,7 +46,14 @@ pub use retros::{NewRetro, Retro};
 pub use reviews::{NewReview, PrincipleChange, Review};
 pub use roles::{NewRole, Role, Rotation};
 pub use teams::{Member, Team};
+pub use tensions::{
+    Evidence, Tension, TensionClosure, TensionInputs, TensionKind, FAILURES_IN_A_ROW,
+    MAX_ACTIVE_VALUES, MAX_PRINCIPLES_PER_VALUE, TEAMS_STRUGGLING,
+};
 pub use values::{NewValue, Value, ValueEdit};
+pub use vitality::{
+    Band, DecayCategory, Figure, Replant, Trend, Vitality, VitalityInputs, WeekCount,
+};
 pub use words::{
     Answer, CommitmentStatus, DecisionStatus, EscalationStatus, Outcome, PrincipleStatus,
     ProposalStatus, ReviewStatus, ValueStatus, Zone,

@@ -13,6 +13,7 @@ use crate::fields::{self, Conflict, Fields};
 use crate::words::{PrincipleStatus, ValueStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Principle {
     pub id: String,
     pub statement: String,
@@ -39,6 +40,7 @@ impl Principle {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PrincipleVersion {
     pub version: usize,
     pub statement: String,
@@ -52,6 +54,7 @@ pub struct PrincipleVersion {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewPrinciple {
     pub values: Vec<String>,
     pub statement: String,
@@ -60,6 +63,7 @@ pub struct NewPrinciple {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Amendment {
     pub statement: String,
     /// `None` keeps the current guidance.

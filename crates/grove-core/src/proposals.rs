@@ -15,6 +15,7 @@ use crate::words::{Answer, ProposalStatus};
 
 /// What passing the proposal changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ProposalChange {
     /// A decision or agreement needing consent; passing records it, nothing else changes.
@@ -33,6 +34,7 @@ pub enum ProposalChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Proposal {
     pub id: String,
     pub title: String,
@@ -63,6 +65,7 @@ impl Proposal {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Response {
     pub member: String,
     pub answer: Answer,
@@ -74,6 +77,7 @@ pub struct Response {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResponseLogEntry {
     pub at: Timestamp,
     pub member: String,
@@ -81,6 +85,7 @@ pub struct ResponseLogEntry {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewProposal {
     pub title: String,
     pub body: String,

@@ -12,6 +12,7 @@ use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Retro {
     pub id: String,
     pub team: String,
@@ -24,6 +25,7 @@ pub struct Retro {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewRetro {
     pub team: String,
     pub went_well: String,

@@ -14,6 +14,7 @@ use crate::principles::Amendment;
 use crate::words::ReviewStatus;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Review {
     pub id: String,
     pub date: Day,
@@ -31,6 +32,7 @@ pub struct Review {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PrincipleChange {
     pub principle: String,
     pub before: String,
@@ -41,6 +43,7 @@ pub struct PrincipleChange {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewReview {
     pub date: Day,
     pub agenda: Vec<String>,

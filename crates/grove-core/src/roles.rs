@@ -12,6 +12,7 @@ use crate::error::{CoreError, Result};
 use crate::fields::{self, Conflict, Fields};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Role {
     pub id: String,
     pub name: String,
@@ -40,6 +41,7 @@ impl Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rotation {
     pub at: Timestamp,
     pub from: Option<String>,
@@ -47,6 +49,7 @@ pub struct Rotation {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewRole {
     pub name: String,
     pub purpose: String,

@@ -11,6 +11,7 @@ use crate::error::{CoreError, Result};
 use crate::fields::{self, Conflict, Fields};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Team {
     pub id: String,
     pub name: String,
@@ -23,6 +24,7 @@ pub struct Team {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Member {
     pub id: String,
     pub name: String,

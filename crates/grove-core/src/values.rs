@@ -12,6 +12,7 @@ use crate::fields::{self, Conflict, Fields};
 use crate::words::{PrincipleStatus, ValueStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Value {
     pub id: String,
     pub title: String,
@@ -28,6 +29,7 @@ pub struct Value {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewValue {
     pub title: String,
     pub statement: String,
@@ -38,6 +40,7 @@ pub struct NewValue {
 
 /// Fields to change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ValueEdit {
     pub title: Option<String>,
     pub statement: Option<String>,

@@ -13,6 +13,8 @@ use rand::{Rng, SeedableRng};
 use crate::error::Result;
 use crate::state::NodeState;
 
+/// Decisions of the demo whose results all failed under one principle (tension c).
+const FAILING_STREAK: usize = 3;
 const PEOPLE: &[&str] = &["Noor", "Tomás", "Aiko", "Femi", "Lena", "Ravi", "Marta"];
 const TEAMS: &[(&str, &str)] = &[
     ("Kitchen", "Community meals and the food bank"),
@@ -129,15 +131,19 @@ const RESULTS: &[(&str, Outcome)] = &[
     ),
 ];
 
-/// The share of decisions per zone, out of 20: mostly local, rarely the centre.
+/// The share of decisions per zone, out of 100: mostly local, rarely the centre
+/// ("escalations are rare and respected").
 const ZONES: &[(Zone, u32)] = &[
-    (Zone::Local, 14),
-    (Zone::PrincipleCheck, 3),
-    (Zone::CentreAwareness, 2),
+    (Zone::Local, 78),
+    (Zone::PrincipleCheck, 17),
+    (Zone::CentreAwareness, 4),
     (Zone::CentreIntervention, 1),
 ];
 
 pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<CircleInfo> {
+    // The last few decisions are the failing streak of `seed_tensions`, within the count.
+    let failing = FAILING_STREAK.min(decisions);
+    let decisions = decisions - failing;
     let mut rng = StdRng::seed_from_u64(0x0067_726f_7665);
     // Ids draw from their own stream so choosing content and naming entities do not contend.
     let mut id_rng = StdRng::seed_from_u64(0x6964);
@@ -383,10 +389,92 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
             },
         )?;
     }
+    seed_tensions(
+        &mut circle,
+        &mut id_rng,
+        now,
+        failing,
+        &me,
+        &people,
+        &teams,
+        &principles,
+        &values,
+    )?;
     let id = s.adopt(circle)?;
     s.compact_all(&id)?;
     // A bulk write leaves sled's files far larger than the data; give the space back now
     // rather than at the next start.
     s.store.reclaim_space()?;
     Ok(s.loaded(&id)?.info()?)
+}
+
+/// Signs the insight views should find in the demo: a principle whose decisions keep
+/// failing (c), principle proliferation under one value (e), decisions unsure of their zone
+/// and unread (decay signs), and a tension raised by hand.
+#[allow(clippy::too_many_arguments)]
+fn seed_tensions(
+    circle: &mut Circle,
+    rng: &mut StdRng,
+    now: Timestamp,
+    failing_streak: usize,
+    me: &str,
+    people: &[String],
+    teams: &[String],
+    principles: &[String],
+    values: &[String],
+) -> Result<()> {
+    let (Some(failing), Some(value)) = (principles.last(), values.first()) else {
+        return Ok(());
+    };
+    // The newest results in the log, so they are the principle's latest.
+    let mut t = Timestamp(now.0 - DAY_MS);
+    let next = |t: &mut Timestamp| {
+        *t = Timestamp(t.0 + 3_600_000);
+        *t
+    };
+    for (i, team) in teams.iter().cycle().enumerate().take(failing_streak) {
+        let author = people[(i + 1) % people.len()].clone();
+        let id = circle.log_decision(
+            &mut Ctx::new(next(&mut t), author.clone(), &mut *rng),
+            NewDecision {
+                team: team.clone(),
+                principles: vec![failing.clone()],
+                context: "A member's landlord refused repairs and threatened a no-fault eviction."
+                    .into(),
+                choice: "We wrote a formal letter citing the repair obligations.".into(),
+                zone: Some(Zone::PrincipleCheck),
+                zone_unsure: true,
+                situation: None,
+                result_due: None,
+            },
+        )?;
+        circle.record_result(
+            &mut Ctx::new(next(&mut t), author, &mut *rng),
+            &id,
+            "The landlord ignored the letter; the repairs were not made.",
+            Outcome::Failed,
+        )?;
+    }
+    for statement in [
+        "Answer every request for help within a day.",
+        "Keep a list of skills members offer.",
+    ] {
+        circle.add_principle(
+            &mut Ctx::new(next(&mut t), me.to_string(), &mut *rng),
+            NewPrinciple {
+                values: vec![value.clone()],
+                statement: statement.into(),
+                guidance: None,
+                supersedes: None,
+            },
+        )?;
+    }
+    circle.raise_tension(
+        &mut Ctx::new(next(&mut t), people[3 % people.len()].clone(), &mut *rng),
+        "Outreach and Legal support give tenants different advice",
+        "Tenants hear 'withhold rent' from one team and 'never withhold' from the other.",
+        Some(failing),
+        &[],
+    )?;
+    Ok(())
 }

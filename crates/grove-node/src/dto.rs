@@ -4,6 +4,7 @@ use grove_core::{CircleInfo, Principle, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CircleSummary {
     #[serde(flatten)]
     pub info: CircleInfo,
@@ -15,6 +16,7 @@ pub struct CircleSummary {
 
 /// This device and the member it acts as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Me {
     pub member: String,
     /// The device's public key (hex).
@@ -23,6 +25,7 @@ pub struct Me {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PrincipleView {
     #[serde(flatten)]
     pub principle: Principle,

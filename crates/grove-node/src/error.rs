@@ -5,6 +5,7 @@ use grove_core::{CoreError, ErrorKind};
 use grove_store::{StoreError, StoreErrorKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum NodeErrorKind {
     NotFound,

@@ -28,7 +28,7 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
-    async fn run<R: Send + 'static>(
+    pub(crate) async fn run<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut NodeState) -> Result<R> + Send + 'static,
     ) -> Result<R> {
@@ -174,8 +174,8 @@ impl NodeHandle {
 /// Operations on one circle. Cheap to clone; each call resolves the circle afresh.
 #[derive(Clone)]
 pub struct CircleHandle {
-    node: NodeHandle,
-    sel: Option<String>,
+    pub(crate) node: NodeHandle,
+    pub(crate) sel: Option<String>,
 }
 
 macro_rules! change {

@@ -12,6 +12,7 @@ mod error;
 mod handle;
 mod hello;
 mod identity;
+mod insight;
 mod network;
 mod state;
 
@@ -28,10 +29,13 @@ use tokio::sync::{broadcast, mpsc};
 pub use dto::{CircleSummary, Me, NetInfo, PeerCircle, PeerStatus, PrincipleView, SyncReport};
 pub use error::{NodeError, NodeErrorKind, Result};
 pub use grove_core as core;
+pub use grove_search as search;
 pub use handle::{CircleHandle, NodeHandle};
+pub use insight::RaiseTension;
 
 /// What a live view needs to know to refresh itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum NodeEvent {
     /// Documents of a circle changed (a local change or a peer's).

@@ -43,6 +43,8 @@ pub(crate) struct NodeState {
     pub(crate) events: broadcast::Sender<NodeEvent>,
     /// Present when the node syncs with peers.
     pub(crate) net: Option<Network>,
+    /// Derived views (search index, tension inputs) per circle; rebuilt from the log.
+    pub(crate) insight: crate::insight::Caches,
 }
 
 impl NodeState {
@@ -61,6 +63,7 @@ impl NodeState {
             clock,
             events,
             net: None,
+            insight: Default::default(),
         }
     }
 

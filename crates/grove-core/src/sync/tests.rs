@@ -661,6 +661,11 @@ proptest! {
         s.resync_all();
         s.run_until_quiet(QUIET).unwrap();
         assert_converged(&s, CIRCLE);
+        // A node only learns a peer's heads from that peer: one that converged through a
+        // third node may hold stale ones. With nothing changing any more, one more round
+        // of announcements must leave every pair knowing it is in sync.
+        s.resync_all();
+        s.run_until_quiet(QUIET).unwrap();
         assert_connected_pairs_in_sync(&s);
     }
 }

@@ -1,6 +1,7 @@
 //! Tests of the domain core: one test binary, a fixture of simulated devices.
 
 mod convergence;
+mod insight;
 mod rules;
 
 use automerge::ActorId;

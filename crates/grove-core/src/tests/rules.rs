@@ -1011,3 +1011,24 @@ fn documents_survive_save_and_incremental_reload() {
     );
     assert!(Circle::open(&id, b"garbage", actor("ana")).is_err());
 }
+
+#[test]
+fn listing_reflects_changes_made_after_an_earlier_listing() {
+    let (mut d, _, p, t) = seeded();
+    let a = log(&mut d, &t, &[&p], Zone::Local);
+    let before = d.circle.decisions(&DecisionFilter::default()).unwrap();
+    assert_eq!(before[0].status, DecisionStatus::Open);
+    let mut ctx = ctx!(d);
+    d.circle
+        .record_result(&mut ctx, &a, "Fine", Outcome::Worked)
+        .unwrap();
+    let b = log(&mut d, &t, &[&p], Zone::Local);
+    let after = d.circle.decisions(&DecisionFilter::default()).unwrap();
+    assert_eq!(after.len(), 2, "the new decision is listed");
+    assert_eq!(after[0].id, b);
+    assert_eq!(
+        after[1].status,
+        DecisionStatus::Resulted,
+        "the result is listed"
+    );
+}

@@ -1,0 +1,707 @@
+//! Vitality: the seed's signs of life and decay (section 8), each a figure over a chosen
+//! window with its trend and a healthy / watch / decay band, and the replant alert when
+//! more than one category decays. A derived view: computed from the log on demand, never
+//! stored.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::circle::Circle;
+use crate::clock::{Timestamp, DAY_MS};
+use crate::decisions::Decision;
+use crate::error::Result;
+use crate::words::PrincipleStatus;
+
+/// The seed's four categories of decay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecayCategory {
+    /// "Principles become liturgy … decisions get logged but no one reads the logs."
+    Liturgy,
+    /// "Local optimization harms the whole silently … the feedback loop has broken."
+    SilentHarm,
+    /// "Authority confusion emerges."
+    AuthorityConfusion,
+    /// "Centre withdraws into irrelevance … stops tending principles."
+    CentreWithdrawal,
+}
+
+impl DecayCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecayCategory::Liturgy => "liturgy",
+            DecayCategory::SilentHarm => "silent-harm",
+            DecayCategory::AuthorityConfusion => "authority-confusion",
+            DecayCategory::CentreWithdrawal => "centre-withdrawal",
+        }
+    }
+
+    /// What the seed recommends when this category decays.
+    pub fn recommendation(self) -> &'static str {
+        match self {
+            DecayCategory::Liturgy => "rebuild the transparency layer with fresh eyes: read each other's decisions, retire principles nobody uses",
+            DecayCategory::SilentHarm => "close the feedback loop: record results of past-due decisions and surface the costs as principle tensions",
+            DecayCategory::AuthorityConfusion => "make the zones and the escalation path clear again, and answer waiting escalations",
+            DecayCategory::CentreWithdrawal => "make principle regeneration visible and mandatory: hold the overdue review, rotate expired roles",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Band {
+    Healthy,
+    Watch,
+    Decay,
+}
+
+impl Band {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Band::Healthy => "healthy",
+            Band::Watch => "watch",
+            Band::Decay => "decay",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trend {
+    Up,
+    Down,
+    Flat,
+}
+
+/// One sign, as of now and as of one window earlier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    /// Stable key, e.g. `read-coverage`.
+    pub key: String,
+    pub label: String,
+    pub category: DecayCategory,
+    pub value: f64,
+    pub unit: String,
+    pub previous: f64,
+    pub trend: Trend,
+    pub band: Band,
+    /// Why this band, in words.
+    pub reason: String,
+    /// Per-team or per-item breakdown where one helps (e.g. velocity per team).
+    pub detail: BTreeMap<String, f64>,
+    /// Ids behind the figure (e.g. the principles never cited).
+    pub items: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replant {
+    pub categories: Vec<DecayCategory>,
+    pub message: String,
+    pub recommendations: Vec<String>,
+}
+
+/// Decisions logged in one week, for a velocity chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeekCount {
+    pub week_start: Timestamp,
+    pub decisions: usize,
+    pub read_outside_team: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vitality {
+    pub now: Timestamp,
+    pub window_days: i64,
+    pub figures: Vec<Figure>,
+    pub decaying: Vec<DecayCategory>,
+    pub replant: Option<Replant>,
+    /// The last twelve weeks, oldest first.
+    pub weeks: Vec<WeekCount>,
+    /// Waiting time of each escalation raised in the window, in hours (for a histogram).
+    pub escalation_waits_hours: Vec<f64>,
+}
+
+/// Inputs of the vitality view.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct VitalityInputs {
+    pub now: Timestamp,
+    /// Window length in days (0 means 30).
+    pub window_days: i64,
+    /// Review cycle in days (0 means 90).
+    pub cycle_days: i64,
+}
+
+impl VitalityInputs {
+    fn window(&self) -> i64 {
+        if self.window_days > 0 {
+            self.window_days
+        } else {
+            30
+        }
+    }
+    fn cycle(&self) -> i64 {
+        if self.cycle_days > 0 {
+            self.cycle_days
+        } else {
+            90
+        }
+    }
+}
+
+impl Circle {
+    /// Every decision of the loaded months, as ready rows (no copy of the log).
+    pub(crate) fn all_rows(&self) -> Result<Vec<Arc<Vec<Decision>>>> {
+        let periods: Vec<String> = self.shards().map(|(p, _)| p.clone()).collect();
+        periods.iter().map(|p| self.month_rows(p)).collect()
+    }
+
+    pub fn vitality(&self, inputs: VitalityInputs) -> Result<Vitality> {
+        let rows = self.all_rows()?;
+        let decisions: Vec<&Decision> = rows.iter().flat_map(|r| r.iter()).collect();
+        let ctx = Facts::gather(self, &decisions)?;
+        let window = inputs.window();
+        let now = inputs.now;
+        let before = Timestamp(now.0 - window * DAY_MS);
+        let cur = ctx.figures(now, window, inputs.cycle());
+        let prev = ctx.figures(before, window, inputs.cycle());
+        let figures: Vec<Figure> = cur
+            .into_iter()
+            .zip(prev)
+            .map(|(mut f, p)| {
+                f.previous = p.value;
+                f.trend = if (f.value - p.value).abs() < 1e-9 {
+                    Trend::Flat
+                } else if f.value > p.value {
+                    Trend::Up
+                } else {
+                    Trend::Down
+                };
+                f
+            })
+            .collect();
+        let decaying: Vec<DecayCategory> = figures
+            .iter()
+            .filter(|f| f.band == Band::Decay)
+            .map(|f| f.category)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let replant = (decaying.len() > 1).then(|| Replant {
+            message: format!(
+                "decay in {} categories ({}): the pattern has become hollow. Replant by re-convening practitioners around values: what do we actually protect? what does coherence look like now?",
+                decaying.len(),
+                decaying.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            recommendations: decaying.iter().map(|c| c.recommendation().to_string()).collect(),
+            categories: decaying.clone(),
+        });
+        Ok(Vitality {
+            now,
+            window_days: window,
+            weeks: ctx.weeks(now),
+            escalation_waits_hours: ctx.escalation_waits(now, window),
+            figures,
+            decaying,
+            replant,
+        })
+    }
+}
+
+/// What the figures are computed from, gathered once.
+struct Facts<'a> {
+    decisions: &'a [&'a Decision],
+    team_members: HashMap<String, BTreeSet<String>>,
+    escalations: Vec<crate::Escalation>,
+    principles: Vec<crate::Principle>,
+    citations: HashMap<&'a str, Vec<Timestamp>>,
+    reviews: Vec<crate::Review>,
+    roles: Vec<crate::Role>,
+    created: Timestamp,
+}
+
+fn band(value: f64, watch: f64, decay: f64, higher_is_worse: bool) -> Band {
+    let worse = |a: f64, b: f64| if higher_is_worse { a >= b } else { a <= b };
+    if worse(value, decay) {
+        Band::Decay
+    } else if worse(value, watch) {
+        Band::Watch
+    } else {
+        Band::Healthy
+    }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn pct(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 * 100.0 / whole as f64).round()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn figure(
+    key: &str,
+    label: &str,
+    category: DecayCategory,
+    value: f64,
+    unit: &str,
+    band: Band,
+    reason: String,
+    items: Vec<String>,
+) -> Figure {
+    Figure {
+        key: key.into(),
+        label: label.into(),
+        category,
+        value,
+        unit: unit.into(),
+        previous: 0.0,
+        trend: Trend::Flat,
+        band,
+        reason,
+        detail: BTreeMap::new(),
+        items,
+    }
+}
+
+impl<'a> Facts<'a> {
+    fn gather(circle: &Circle, decisions: &'a [&'a Decision]) -> Result<Facts<'a>> {
+        let team_members = circle
+            .teams()?
+            .into_iter()
+            .map(|t| (t.id, t.members.into_iter().collect()))
+            .collect();
+        let mut citations: HashMap<&str, Vec<Timestamp>> = HashMap::new();
+        for d in decisions {
+            for p in &d.principles {
+                citations.entry(p.as_str()).or_default().push(d.created_at);
+            }
+        }
+        Ok(Facts {
+            decisions,
+            team_members,
+            escalations: circle.escalations()?,
+            principles: circle.principles()?,
+            citations,
+            reviews: circle.reviews()?,
+            roles: circle.roles()?,
+            created: circle.info()?.created_at,
+        })
+    }
+
+    fn read_outside(&self, d: &Decision, by: Timestamp) -> bool {
+        let team = self.team_members.get(&d.team);
+        d.readers.iter().any(|r| {
+            r.at <= by && r.member != d.author && !team.is_some_and(|t| t.contains(&r.member))
+        })
+    }
+
+    fn in_window(&self, end: Timestamp, window: i64) -> impl Iterator<Item = &&'a Decision> {
+        let start = Timestamp(end.0 - window * DAY_MS);
+        self.decisions
+            .iter()
+            .filter(move |d| d.created_at > start && d.created_at <= end)
+    }
+
+    /// Every figure as of `end`, over the `window` days before it.
+    fn figures(&self, end: Timestamp, window: i64, cycle: i64) -> Vec<Figure> {
+        vec![
+            self.velocity(end, window),
+            self.read_coverage(end, window),
+            self.never_cited(end, window),
+            self.past_due(end),
+            self.zone_unsure(end, window),
+            self.escalations_waiting(end, window),
+            self.unchanged(end, cycle),
+            self.reviews_overdue(end, cycle),
+            self.roles_expired(end),
+        ]
+    }
+
+    fn velocity(&self, end: Timestamp, window: i64) -> Figure {
+        let weeks = window as f64 / 7.0;
+        let mut detail: BTreeMap<String, f64> = BTreeMap::new();
+        let mut n = 0usize;
+        for d in self.in_window(end, window) {
+            *detail.entry(d.team.clone()).or_default() += 1.0;
+            n += 1;
+        }
+        let prev = self
+            .in_window(Timestamp(end.0 - window * DAY_MS), window)
+            .count();
+        for v in detail.values_mut() {
+            *v = (*v / weeks * 10.0).round() / 10.0;
+        }
+        let value = (n as f64 / weeks * 10.0).round() / 10.0;
+        let (b, reason) = if n == 0 {
+            (Band::Decay, "no decisions logged in the window".to_string())
+        } else if prev > 0 && (n as f64) < prev as f64 * 0.5 {
+            (
+                Band::Decay,
+                format!("{n} decisions, less than half the {prev} of the window before"),
+            )
+        } else if prev > 0 && (n as f64) < prev as f64 * 0.8 {
+            (
+                Band::Watch,
+                format!("{n} decisions, down from {prev} the window before"),
+            )
+        } else {
+            (
+                Band::Healthy,
+                format!("{n} decisions in the window ({prev} the window before)"),
+            )
+        };
+        let mut f = figure(
+            "decision-velocity",
+            "Decision velocity",
+            DecayCategory::Liturgy,
+            value,
+            "decisions/week",
+            b,
+            reason,
+            Vec::new(),
+        );
+        f.detail = detail;
+        f
+    }
+
+    fn read_coverage(&self, end: Timestamp, window: i64) -> Figure {
+        let ds: Vec<_> = self.in_window(end, window).collect();
+        let read = ds.iter().filter(|d| self.read_outside(d, end)).count();
+        let share = pct(read, ds.len());
+        let (b, reason) = if ds.is_empty() {
+            (
+                Band::Healthy,
+                "no decisions in the window to read".to_string(),
+            )
+        } else {
+            let b = band(share, 50.0, 20.0, false);
+            let why = match b {
+                Band::Decay => "decisions get logged but almost no one outside the team reads them",
+                Band::Watch => "fewer than half the decisions are read outside their team",
+                Band::Healthy => "most decisions are read outside their team",
+            };
+            (
+                b,
+                format!(
+                    "{read} of {} decisions read outside their team: {why}",
+                    ds.len()
+                ),
+            )
+        };
+        figure(
+            "read-coverage",
+            "Read outside the author's team",
+            DecayCategory::Liturgy,
+            share,
+            "%",
+            b,
+            reason,
+            Vec::new(),
+        )
+    }
+
+    fn never_cited(&self, end: Timestamp, window: i64) -> Figure {
+        // A principle younger than the window has not had its chance yet.
+        let old_enough = Timestamp(end.0 - window * DAY_MS);
+        let items: Vec<String> = self
+            .principles
+            .iter()
+            .filter(|p| p.status == PrincipleStatus::Active && p.created_at <= old_enough)
+            .filter(|p| {
+                !self
+                    .citations
+                    .get(p.id.as_str())
+                    .is_some_and(|c| c.iter().any(|t| *t <= end))
+            })
+            .map(|p| p.id.clone())
+            .collect();
+        let n = items.len();
+        let b = band(n as f64, 1.0, 2.0, true);
+        let reason = match n {
+            0 => "every established principle is cited by a decision".to_string(),
+            _ => format!("{n} active principles never cited by any decision: guidance no one uses"),
+        };
+        figure(
+            "principles-never-cited",
+            "Principles never cited",
+            DecayCategory::Liturgy,
+            n as f64,
+            "principles",
+            b,
+            reason,
+            items,
+        )
+    }
+
+    fn past_due(&self, end: Timestamp) -> Figure {
+        let today = end.day();
+        let items: Vec<String> = self
+            .decisions
+            .iter()
+            .filter(|d| d.created_at <= end)
+            .filter(|d| d.result_due.is_some_and(|due| due < today))
+            .filter(|d| d.result.as_ref().is_none_or(|r| r.at > end))
+            .map(|d| d.id.clone())
+            .collect();
+        let due = self
+            .decisions
+            .iter()
+            .filter(|d| d.created_at <= end && d.result_due.is_some_and(|due| due < today))
+            .count();
+        let share = pct(items.len(), due);
+        let b = if items.is_empty() {
+            Band::Healthy
+        } else {
+            band(share, 0.0, 25.0, true)
+        };
+        let reason = if items.is_empty() {
+            "every decision past its due date has a recorded result".to_string()
+        } else {
+            format!(
+                "{} of {due} decisions past due have no recorded result: the feedback loop is breaking",
+                items.len()
+            )
+        };
+        figure(
+            "past-due-no-result",
+            "Past due with no result",
+            DecayCategory::SilentHarm,
+            items.len() as f64,
+            "decisions",
+            b,
+            reason,
+            items,
+        )
+    }
+
+    fn zone_unsure(&self, end: Timestamp, window: i64) -> Figure {
+        let ds: Vec<_> = self.in_window(end, window).collect();
+        let unsure: Vec<String> = ds
+            .iter()
+            .filter(|d| d.zone_unsure)
+            .map(|d| d.id.clone())
+            .collect();
+        let share = pct(unsure.len(), ds.len());
+        let b = band(share, 10.0, 25.0, true);
+        let reason = format!(
+            "{} of {} decisions logged unsure of their zone{}",
+            unsure.len(),
+            ds.len(),
+            match b {
+                Band::Decay => ": teams are not sure what authority they hold",
+                Band::Watch => ": some doubt about who decides",
+                Band::Healthy => "",
+            }
+        );
+        figure(
+            "zone-unsure",
+            "Unsure of their zone",
+            DecayCategory::AuthorityConfusion,
+            share,
+            "%",
+            b,
+            reason,
+            unsure,
+        )
+    }
+
+    fn escalation_waits(&self, end: Timestamp, window: i64) -> Vec<f64> {
+        let start = Timestamp(end.0 - window * DAY_MS);
+        self.escalations
+            .iter()
+            .filter(|e| e.raised_at > start && e.raised_at <= end)
+            .map(|e| wait_as_of(e, end) as f64 / 3_600_000.0)
+            .collect()
+    }
+
+    fn escalations_waiting(&self, end: Timestamp, window: i64) -> Figure {
+        let waiting: Vec<String> = self
+            .escalations
+            .iter()
+            .filter(|e| e.raised_at <= end && ack_at(e).is_none_or(|a| a > end))
+            .map(|e| e.id.clone())
+            .collect();
+        let hours = median(self.escalation_waits(end, window));
+        let days = hours.map(|h| h / 24.0).unwrap_or(0.0);
+        let b = band(days, 2.0, 7.0, true);
+        let reason = format!(
+            "{} escalations waiting; median time to acknowledge {}",
+            waiting.len(),
+            match hours {
+                Some(h) => format!(
+                    "{:.1} days{}",
+                    h / 24.0,
+                    match b {
+                        Band::Decay => ": escalations are not taken seriously",
+                        Band::Watch => ": the centre is slow to answer",
+                        Band::Healthy => "",
+                    }
+                ),
+                None => "— none raised in the window".to_string(),
+            }
+        );
+        let mut f = figure(
+            "escalations-waiting",
+            "Escalations waiting",
+            DecayCategory::AuthorityConfusion,
+            (days * 10.0).round() / 10.0,
+            "days median to acknowledge",
+            b,
+            reason,
+            waiting.clone(),
+        );
+        f.detail.insert("waiting".into(), waiting.len() as f64);
+        f
+    }
+
+    fn unchanged(&self, end: Timestamp, cycle: i64) -> Figure {
+        let limit = Timestamp(end.0 - 2 * cycle * DAY_MS);
+        let active: Vec<_> = self
+            .principles
+            .iter()
+            .filter(|p| p.status == PrincipleStatus::Active && p.created_at <= end)
+            .collect();
+        let items: Vec<String> = active
+            .iter()
+            .filter(|p| {
+                let last = p
+                    .versions
+                    .iter()
+                    .map(|v| v.at)
+                    .filter(|at| *at <= end)
+                    .max()
+                    .unwrap_or(p.created_at);
+                last < limit
+            })
+            .map(|p| p.id.clone())
+            .collect();
+        let share = pct(items.len(), active.len());
+        let b = if items.is_empty() {
+            Band::Healthy
+        } else {
+            band(share, 0.0, 50.0, true)
+        };
+        let reason = format!(
+            "{} of {} active principles unchanged for more than two review cycles ({} days)",
+            items.len(),
+            active.len(),
+            2 * cycle
+        );
+        figure(
+            "principles-unchanged",
+            "Principles unchanged for two cycles",
+            DecayCategory::CentreWithdrawal,
+            items.len() as f64,
+            "principles",
+            b,
+            reason,
+            items,
+        )
+    }
+
+    fn reviews_overdue(&self, end: Timestamp, cycle: i64) -> Figure {
+        let today = end.day();
+        let held: Vec<_> = self.reviews.iter().filter(|r| r.opened_at <= end).collect();
+        // The next review is due at the date the last closed one set, or one cycle after
+        // the circle began if none was ever held.
+        let in_progress = held.iter().any(|r| r.closed_at.is_none_or(|c| c > end));
+        let last_closed = held
+            .iter()
+            .filter(|r| r.closed_at.is_some_and(|c| c <= end))
+            .max_by_key(|r| r.date);
+        let due = match (in_progress, last_closed) {
+            (true, _) => None,
+            (false, Some(r)) => r.next_date.map(|d| d.start()),
+            (false, None) => Some(self.created.plus_days(cycle)),
+        };
+        let overdue_days = due
+            .filter(|d| *d < today.start())
+            .map(|d| (today.start().0 - d.0) / DAY_MS)
+            .unwrap_or(0);
+        let b = if overdue_days == 0 {
+            Band::Healthy
+        } else {
+            band(overdue_days as f64, 0.0, 14.0, true)
+        };
+        let reason = match (overdue_days, due) {
+            (0, _) => "no review is overdue".to_string(),
+            (n, Some(d)) => format!("the review due {} is {n} days overdue", d.day()),
+            (n, None) => format!("a review is {n} days overdue"),
+        };
+        figure(
+            "reviews-overdue",
+            "Review overdue",
+            DecayCategory::CentreWithdrawal,
+            overdue_days as f64,
+            "days",
+            b,
+            reason,
+            Vec::new(),
+        )
+    }
+
+    fn roles_expired(&self, end: Timestamp) -> Figure {
+        let items: Vec<String> = self
+            .roles
+            .iter()
+            .filter(|r| r.created_at <= end && r.term_ends().is_some_and(|t| t < end))
+            .map(|r| r.id.clone())
+            .collect();
+        let n = items.len();
+        let b = band(n as f64, 1.0, 2.0, true);
+        let reason = match n {
+            0 => "every role term is current".to_string(),
+            _ => format!("{n} role terms expired without rotation: authority hardens"),
+        };
+        figure(
+            "roles-expired",
+            "Role terms expired",
+            DecayCategory::CentreWithdrawal,
+            n as f64,
+            "roles",
+            b,
+            reason,
+            items,
+        )
+    }
+
+    fn weeks(&self, now: Timestamp) -> Vec<WeekCount> {
+        (0..12)
+            .rev()
+            .map(|i| {
+                let end = Timestamp(now.0 - i * 7 * DAY_MS);
+                let ds: Vec<_> = self.in_window(end, 7).collect();
+                WeekCount {
+                    week_start: Timestamp(end.0 - 7 * DAY_MS),
+                    decisions: ds.len(),
+                    read_outside_team: ds.iter().filter(|d| self.read_outside(d, now)).count(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn ack_at(e: &crate::Escalation) -> Option<Timestamp> {
+    e.acknowledged_at.or(e.resolved_at)
+}
+
+fn wait_as_of(e: &crate::Escalation, end: Timestamp) -> i64 {
+    let until = ack_at(e).filter(|a| *a <= end).unwrap_or(end);
+    (until.0 - e.raised_at.0).max(0)
+}

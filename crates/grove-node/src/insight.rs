@@ -1,0 +1,244 @@
+//! Coherence insight on the handle: tensions, vitality, search and related decisions.
+//!
+//! Everything here is derived from the circle's documents on this device. The search index
+//! and the similar-context pairs are cached in memory per circle and refreshed when a
+//! document's heads move; nothing derived is ever written to the store.
+
+use std::collections::HashMap;
+
+use grove_core::automerge::ChangeHash;
+use grove_core::{Circle, Decision, Tension, TensionInputs, Vitality, VitalityInputs};
+use grove_search::{Draft, Related, SearchError, SearchHit, SearchIndex, SearchQuery};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{NodeError, Result};
+use crate::handle::CircleHandle;
+use crate::state::{Need, NodeState};
+
+/// A tension raised by hand.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RaiseTension {
+    pub title: String,
+    pub summary: String,
+    /// The principle (p-…) or value (v-…) it is about, if any.
+    pub subject: Option<String>,
+    /// Ids of decisions or other entities that show it.
+    pub evidence: Vec<String>,
+}
+
+/// Review cycle assumed by detection and vitality (the seed's "quarterly").
+const CYCLE_DAYS: i64 = 90;
+
+#[derive(Default)]
+pub(crate) struct Caches {
+    circles: HashMap<String, CircleCache>,
+}
+
+/// Every document's key with its heads: what a derived view was computed at.
+type Heads = Vec<(String, Vec<ChangeHash>)>;
+/// Pairs of decision ids.
+type Pairs = Vec<(String, String)>;
+
+struct CircleCache {
+    search: SearchIndex,
+    /// Similar-context pairs with the heads of every document they were computed at.
+    similar: Option<(Heads, Pairs)>,
+}
+
+fn search_err(e: SearchError) -> NodeError {
+    match e {
+        SearchError::Core(c) => NodeError::Core(c),
+        other => NodeError::Io(format!(
+            "{other}; restart Grove to rebuild the search index"
+        )),
+    }
+}
+
+fn all_heads(c: &Circle) -> Heads {
+    c.doc_keys()
+        .into_iter()
+        .filter_map(|k| c.doc(&k).map(|d| (k.clone(), d.get_heads())))
+        .collect()
+}
+
+/// Runs `f` with the circle (every month loaded) and its fresh derived caches.
+fn with_insight<R>(
+    s: &mut NodeState,
+    sel: Option<&str>,
+    f: impl FnOnce(&Circle, &mut CircleCache, grove_core::Timestamp) -> Result<R>,
+) -> Result<R> {
+    let id = s.prepare(sel, &Need::All)?;
+    let now = s.now();
+    let mut caches = std::mem::take(&mut s.insight);
+    let result = (|| {
+        let circle = s.loaded(&id)?;
+        let cache = match caches.circles.entry(id.clone()) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(CircleCache {
+                search: SearchIndex::new().map_err(search_err)?,
+                similar: None,
+            }),
+        };
+        cache.search.refresh(circle).map_err(search_err)?;
+        f(circle, cache, now)
+    })();
+    s.insight = caches;
+    result
+}
+
+fn similar_pairs(circle: &Circle, cache: &mut CircleCache) -> Result<Vec<(String, String)>> {
+    let heads = all_heads(circle);
+    if let Some((at, pairs)) = &cache.similar {
+        if *at == heads {
+            return Ok(pairs.clone());
+        }
+    }
+    let all = circle.decisions(&grove_core::DecisionFilter::default())?;
+    let refs: Vec<&Decision> = all.iter().collect();
+    let pairs = cache.search.similar_pairs(&refs).map_err(search_err)?;
+    cache.similar = Some((heads, pairs.clone()));
+    Ok(pairs)
+}
+
+fn tension_inputs(
+    circle: &Circle,
+    cache: &mut CircleCache,
+    now: grove_core::Timestamp,
+) -> Result<TensionInputs> {
+    Ok(TensionInputs {
+        now,
+        cycle_days: CYCLE_DAYS,
+        similar: similar_pairs(circle, cache)?,
+    })
+}
+
+impl CircleHandle {
+    async fn insight<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Circle, &mut CircleCache, grove_core::Timestamp) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let sel = self.sel.clone();
+        self.node
+            .run(move |s| with_insight(s, sel.as_deref(), f))
+            .await
+    }
+
+    /// Every tension, detected and raised: open first, newest first.
+    pub async fn tensions(&self) -> Result<Vec<Tension>> {
+        self.insight(|c, cache, now| {
+            let inputs = tension_inputs(c, cache, now)?;
+            Ok(c.tensions(&inputs)?)
+        })
+        .await
+    }
+
+    pub async fn tension(&self, id: String) -> Result<Tension> {
+        self.insight(move |c, cache, now| {
+            let inputs = tension_inputs(c, cache, now)?;
+            Ok(c.tension(&id, &inputs)?)
+        })
+        .await
+    }
+
+    /// Raises a tension by hand; returns its id.
+    pub async fn raise_tension(&self, raise: RaiseTension) -> Result<String> {
+        let sel = self.sel.clone();
+        self.node
+            .run(move |s| {
+                s.mutate(sel.as_deref(), Need::All, |c, ctx| {
+                    c.raise_tension(
+                        ctx,
+                        &raise.title,
+                        &raise.summary,
+                        raise.subject.as_deref(),
+                        &raise.evidence,
+                    )
+                })
+            })
+            .await
+    }
+
+    /// Records that a review (rv-…) or a passed proposal (pr-…) addressed a tension.
+    pub async fn address_tension(
+        &self,
+        id: String,
+        source: String,
+        note: Option<String>,
+    ) -> Result<()> {
+        let sel = self.sel.clone();
+        self.node
+            .run(move |s| {
+                s.mutate(sel.as_deref(), Need::Core, |c, ctx| {
+                    c.address_tension(ctx, &id, &source, note.as_deref())
+                })
+            })
+            .await
+    }
+
+    /// Adds every open tension not already there to an open review's agenda; returns the
+    /// items added.
+    pub async fn gather_tensions(&self, review: String) -> Result<Vec<String>> {
+        let sel = self.sel.clone();
+        self.node
+            .run(move |s| {
+                let items = with_insight(s, sel.as_deref(), |c, cache, now| {
+                    let inputs = tension_inputs(c, cache, now)?;
+                    let agenda = c.review(&review)?.agenda;
+                    Ok(c.tension_agenda(&inputs)?
+                        .into_iter()
+                        .filter(|i| !agenda.contains(i))
+                        .collect::<Vec<_>>())
+                })?;
+                s.mutate(sel.as_deref(), Need::Core, |c, ctx| {
+                    for item in &items {
+                        c.add_agenda_item(ctx, &review, item)?;
+                    }
+                    Ok(items)
+                })
+            })
+            .await
+    }
+
+    /// The signs of life and decay over the last `window_days` (default 30).
+    pub async fn vitality(&self, window_days: Option<i64>) -> Result<Vitality> {
+        let sel = self.sel.clone();
+        self.node
+            .run(move |s| {
+                let now = s.now();
+                s.query(sel.as_deref(), Need::All, |c, _| {
+                    c.vitality(VitalityInputs {
+                        now,
+                        window_days: window_days.unwrap_or(30),
+                        cycle_days: CYCLE_DAYS,
+                    })
+                })
+            })
+            .await
+    }
+
+    /// Ranked full-text search over every entity of the circle.
+    pub async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>> {
+        self.insight(move |_, cache, _| cache.search.search(&query).map_err(search_err))
+            .await
+    }
+
+    /// Decisions most like decision `id` (itself excluded).
+    pub async fn related(&self, id: String, limit: usize) -> Result<Vec<Related>> {
+        self.insight(move |c, cache, _| {
+            let d = c.decision(&id)?;
+            cache.search.related(&d, limit).map_err(search_err)
+        })
+        .await
+    }
+
+    /// Decisions most like a draft being written: how others applied the same principle.
+    pub async fn related_to_draft(&self, draft: Draft, limit: usize) -> Result<Vec<Related>> {
+        self.insight(move |_, cache, _| {
+            cache
+                .search
+                .related_to_draft(&draft, None, limit)
+                .map_err(search_err)
+        })
+        .await
+    }
+}

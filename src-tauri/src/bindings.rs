@@ -1,0 +1,74 @@
+//! The TypeScript bindings of every type the window exchanges with the node, rendered into
+//! one file (ui/src/bindings.ts). The test below fails when the committed file drifts;
+//! `GROVE_UPDATE_BINDINGS=1 cargo test -p grove-desktop bindings` rewrites it.
+
+use grove_node::core::*;
+use grove_node::{CircleSummary, Me, NodeErrorKind, NodeEvent, PrincipleView};
+use ts_rs::{Config, TS};
+
+use crate::events::{NODE_EVENT, NODE_RESYNC};
+use crate::{CommandError, DecisionRow, ZoneInfo, COMMAND_NAMES};
+
+macro_rules! decls {
+    ($cfg:ident; $($t:ty),* $(,)?) => {
+        vec![$(<$t as TS>::decl(&$cfg)),*]
+    };
+}
+
+pub fn render() -> String {
+    // Timestamps, counts and term lengths travel as JSON numbers, not bigints.
+    let cfg = Config::new().with_large_int("number");
+    let mut decls = decls![cfg;
+        Amendment, Answer, CircleInfo, CircleSummary, CommandError, Commitment, CommitmentStatus,
+        Conflict, Day, Decision, DecisionEdit, DecisionFilter, DecisionResult, DecisionRow,
+        DecisionStatus, Escalation, EscalationStatus, HistoryEntry, Me, Member, NewCommitment,
+        NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue,
+        NodeErrorKind, NodeEvent, Outcome, Principle, PrincipleChange, PrincipleStatus,
+        PrincipleVersion, PrincipleView, Proposal, ProposalChange, ProposalStatus, Reader,
+        Response, ResponseLogEntry, Retro, Review, ReviewStatus, Role, Rotation, Team, Timestamp,
+        Value, ValueEdit, ValueStatus, Zone, ZoneInfo,
+    ];
+    decls.sort();
+    let mut out = String::from(
+        "// Generated from the Rust types by `GROVE_UPDATE_BINDINGS=1 cargo test -p grove-desktop bindings`.\n\
+         // Do not edit: CI fails when this file and the Rust types disagree.\n\n",
+    );
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(d.trim());
+        out.push_str("\n\n");
+    }
+    out.push_str("/** Every command the desktop shell answers. */\nexport const COMMANDS = [\n");
+    for name in COMMAND_NAMES {
+        out.push_str(&format!("  \"{name}\",\n"));
+    }
+    out.push_str("] as const;\nexport type Command = (typeof COMMANDS)[number];\n\n");
+    out.push_str(&format!(
+        "/** Window event carrying a NodeEvent. */\nexport const NODE_EVENT = \"{NODE_EVENT}\";\n"
+    ));
+    out.push_str(&format!(
+        "/** Window event asking every view to re-query (events were missed). */\nexport const NODE_RESYNC = \"{NODE_RESYNC}\";\n"
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    #[test]
+    fn bindings_match_the_rust_types() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings.ts");
+        let fresh = super::render();
+        if std::env::var_os("GROVE_UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "ui/src/bindings.ts is out of date with the Rust types: run \
+             `GROVE_UPDATE_BINDINGS=1 cargo test -p grove-desktop bindings` and commit it"
+        );
+    }
+}

@@ -1,0 +1,360 @@
+//! One Tauri command per node operation: arguments in, one NodeHandle / CircleHandle call,
+//! its result out. Circle commands name their circle by id so the window can switch.
+
+use grove_node::core::{
+    Amendment, Answer, CircleInfo, Commitment, CommitmentStatus, Day, Decision, DecisionEdit,
+    DecisionFilter, Escalation, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
+    NewRetro, NewReview, NewRole, NewValue, Outcome, Proposal, Retro, Review, Role, Team, Value,
+    ValueEdit,
+};
+use grove_node::{CircleHandle, CircleSummary, Me, NodeHandle, PrincipleView};
+use tauri::State;
+
+use crate::error::{CommandError, CommandResult};
+use crate::views::{self, DecisionRow, ZoneInfo};
+
+/// The node this window talks to, or why it could not start (shown instead of the app).
+pub struct Desktop {
+    pub node: Result<NodeHandle, CommandError>,
+}
+
+impl Desktop {
+    fn node(&self) -> CommandResult<&NodeHandle> {
+        self.node.as_ref().map_err(Clone::clone)
+    }
+
+    fn circle(&self, id: String) -> CommandResult<CircleHandle> {
+        Ok(self.node()?.circle(Some(id)))
+    }
+}
+
+type S<'a> = State<'a, Desktop>;
+
+// ---- the node ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn me(s: S<'_>) -> CommandResult<Me> {
+    Ok(s.node()?.me().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_name(s: S<'_>, name: String) -> CommandResult<()> {
+    Ok(s.node()?.set_name(name).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn circles(s: S<'_>) -> CommandResult<Vec<CircleSummary>> {
+    Ok(s.node()?.circles().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn create_circle(s: S<'_>, name: String) -> CommandResult<CircleInfo> {
+    Ok(s.node()?.create_circle(name).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn demo(s: S<'_>, name: String, decisions: usize) -> CommandResult<CircleInfo> {
+    Ok(s.node()?.demo(name, decisions).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn disk_usage(s: S<'_>) -> CommandResult<u64> {
+    Ok(s.node()?.disk_usage().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub fn zones() -> Vec<ZoneInfo> {
+    views::zones()
+}
+
+// ---- values and principles ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn values(s: S<'_>, circle: String) -> CommandResult<Vec<Value>> {
+    Ok(s.circle(circle)?.values().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_value(s: S<'_>, circle: String, new: NewValue) -> CommandResult<String> {
+    Ok(s.circle(circle)?.add_value(new).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn edit_value(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    edit: ValueEdit,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.edit_value(id, edit).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn retire_value(s: S<'_>, circle: String, id: String) -> CommandResult<Vec<String>> {
+    Ok(s.circle(circle)?.retire_value(id).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn principles(s: S<'_>, circle: String) -> CommandResult<Vec<PrincipleView>> {
+    Ok(s.circle(circle)?.principles().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_principle(s: S<'_>, circle: String, new: NewPrinciple) -> CommandResult<String> {
+    Ok(s.circle(circle)?.add_principle(new).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn amend_principle(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    amendment: Amendment,
+) -> CommandResult<usize> {
+    Ok(s.circle(circle)?.amend_principle(id, amendment).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn retire_principle(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    reason: String,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.retire_principle(id, reason).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn supersede_principle(
+    s: S<'_>,
+    circle: String,
+    old: String,
+    by: String,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.supersede_principle(old, by).await?)
+}
+
+// ---- teams and members ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn teams(s: S<'_>, circle: String) -> CommandResult<Vec<Team>> {
+    Ok(s.circle(circle)?.teams().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_team(
+    s: S<'_>,
+    circle: String,
+    name: String,
+    domain: Option<String>,
+) -> CommandResult<String> {
+    Ok(s.circle(circle)?.add_team(name, domain).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn join_team(
+    s: S<'_>,
+    circle: String,
+    team: String,
+    member: Option<String>,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.join_team(team, member).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn leave_team(
+    s: S<'_>,
+    circle: String,
+    team: String,
+    member: Option<String>,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.leave_team(team, member).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn members(s: S<'_>, circle: String) -> CommandResult<Vec<Member>> {
+    Ok(s.circle(circle)?.members().await?)
+}
+
+// ---- decisions ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn log_decision(s: S<'_>, circle: String, new: NewDecision) -> CommandResult<String> {
+    Ok(s.circle(circle)?.log_decision(new).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn record_result(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    text: String,
+    outcome: Outcome,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.record_result(id, text, outcome).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn edit_decision(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    edit: DecisionEdit,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.edit_decision(id, edit).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn mark_read(s: S<'_>, circle: String, id: String) -> CommandResult<bool> {
+    Ok(s.circle(circle)?.mark_read(id).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn link_decisions(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    other: String,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.link_decisions(id, other).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn decision(s: S<'_>, circle: String, id: String) -> CommandResult<Decision> {
+    Ok(s.circle(circle)?.decision(id).await?)
+}
+/// The log, newest first, as slim rows marked read or unread for this device's member.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn decision_rows(
+    s: S<'_>,
+    circle: String,
+    filter: DecisionFilter,
+    limit: Option<usize>,
+) -> CommandResult<Vec<DecisionRow>> {
+    let me = s.node()?.me().await?.member;
+    let all = s.circle(circle)?.decisions(filter, limit).await?;
+    Ok(all.into_iter().map(|d| DecisionRow::new(d, &me)).collect())
+}
+
+// ---- escalations ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn escalations(s: S<'_>, circle: String) -> CommandResult<Vec<Escalation>> {
+    Ok(s.circle(circle)?.escalations().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn acknowledge_escalation(s: S<'_>, circle: String, id: String) -> CommandResult<()> {
+    Ok(s.circle(circle)?.acknowledge_escalation(id).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn resolve_escalation(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    response: String,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.resolve_escalation(id, response).await?)
+}
+
+// ---- proposals ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn proposals(s: S<'_>, circle: String) -> CommandResult<Vec<Proposal>> {
+    Ok(s.circle(circle)?.proposals().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn open_proposal(s: S<'_>, circle: String, new: NewProposal) -> CommandResult<String> {
+    Ok(s.circle(circle)?.open_proposal(new).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn respond(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    answer: Answer,
+    reason: Option<String>,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.respond(id, answer, reason).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn resolve_objection(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    member: String,
+    note: String,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?
+        .resolve_objection(id, member, note)
+        .await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn pass_proposal(s: S<'_>, circle: String, id: String) -> CommandResult<Option<String>> {
+    Ok(s.circle(circle)?.pass_proposal(id).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn withdraw_proposal(s: S<'_>, circle: String, id: String) -> CommandResult<()> {
+    Ok(s.circle(circle)?.withdraw_proposal(id).await?)
+}
+
+// ---- roles ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn roles(s: S<'_>, circle: String) -> CommandResult<Vec<Role>> {
+    Ok(s.circle(circle)?.roles().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_role(s: S<'_>, circle: String, new: NewRole) -> CommandResult<String> {
+    Ok(s.circle(circle)?.add_role(new).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn assign_role(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    member: String,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.assign_role(id, member).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn rotate_role(s: S<'_>, circle: String, id: String) -> CommandResult<String> {
+    Ok(s.circle(circle)?.rotate_role(id).await?)
+}
+
+// ---- commitments ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn commitments(s: S<'_>, circle: String) -> CommandResult<Vec<Commitment>> {
+    Ok(s.circle(circle)?.commitments().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_commitment(s: S<'_>, circle: String, new: NewCommitment) -> CommandResult<String> {
+    Ok(s.circle(circle)?.add_commitment(new).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_commitment_status(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    status: CommitmentStatus,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.set_commitment_status(id, status).await?)
+}
+
+// ---- retros and reviews ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn retros(s: S<'_>, circle: String) -> CommandResult<Vec<Retro>> {
+    Ok(s.circle(circle)?.retros().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_retro(s: S<'_>, circle: String, new: NewRetro) -> CommandResult<String> {
+    Ok(s.circle(circle)?.add_retro(new).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn reviews(s: S<'_>, circle: String) -> CommandResult<Vec<Review>> {
+    Ok(s.circle(circle)?.reviews().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn open_review(s: S<'_>, circle: String, new: NewReview) -> CommandResult<String> {
+    Ok(s.circle(circle)?.open_review(new).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_agenda_item(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    item: String,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.add_agenda_item(id, item).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_learning(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    learning: String,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.add_learning(id, learning).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn close_review(s: S<'_>, circle: String, id: String, next: Day) -> CommandResult<()> {
+    Ok(s.circle(circle)?.close_review(id, next).await?)
+}

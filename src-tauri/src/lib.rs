@@ -1,0 +1,123 @@
+//! Grove's desktop shell: starts a node on the default home, exposes it to the window as
+//! thin commands, and forwards node events so views refresh live. No business logic here.
+
+pub mod bindings;
+mod commands;
+mod error;
+mod events;
+mod views;
+
+pub use error::{CommandError, CommandResult};
+pub use views::{DecisionRow, ZoneInfo};
+
+use tauri::Manager;
+
+/// Every command the window may call. One list feeds both the invoke handler and the
+/// `Command` type in the generated bindings, so the two cannot disagree.
+macro_rules! with_commands {
+    ($then:ident) => {
+        $then![
+            me,
+            set_name,
+            circles,
+            create_circle,
+            demo,
+            disk_usage,
+            zones,
+            values,
+            add_value,
+            edit_value,
+            retire_value,
+            principles,
+            add_principle,
+            amend_principle,
+            retire_principle,
+            supersede_principle,
+            teams,
+            add_team,
+            join_team,
+            leave_team,
+            members,
+            log_decision,
+            record_result,
+            edit_decision,
+            mark_read,
+            link_decisions,
+            decision,
+            decision_rows,
+            escalations,
+            acknowledge_escalation,
+            resolve_escalation,
+            proposals,
+            open_proposal,
+            respond,
+            resolve_objection,
+            pass_proposal,
+            withdraw_proposal,
+            roles,
+            add_role,
+            assign_role,
+            rotate_role,
+            commitments,
+            add_commitment,
+            set_commitment_status,
+            retros,
+            add_retro,
+            reviews,
+            open_review,
+            add_agenda_item,
+            add_learning,
+            close_review
+        ]
+    };
+}
+
+macro_rules! handler {
+    ($($name:ident),* $(,)?) => {
+        tauri::generate_handler![$(commands::$name),*]
+    };
+}
+
+macro_rules! names {
+    ($($name:ident),* $(,)?) => {
+        &[$(stringify!($name)),*]
+    };
+}
+
+/// The names of every command, in the order the handler lists them.
+pub const COMMAND_NAMES: &[&str] = with_commands!(names);
+
+/// Opens the window on the node at the default home (`GROVE_HOME`, else the OS data dir).
+pub fn run() {
+    init_tracing();
+    let result = tauri::Builder::default()
+        .setup(|app| {
+            let node = tauri::async_runtime::block_on(async { start_node() });
+            if let Ok(node) = &node {
+                events::forward(app.handle().clone(), node.subscribe());
+            }
+            app.manage(commands::Desktop { node });
+            Ok(())
+        })
+        .invoke_handler(with_commands!(handler))
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        tracing::error!("Grove's window could not run: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Must run inside the async runtime: the node spawns its event loop there. A failure is
+/// kept and shown in the window (e.g. another Grove already holds the home).
+fn start_node() -> Result<grove_node::NodeHandle, CommandError> {
+    let home = grove_node::resolve_home(None)?;
+    tracing::info!(home = %home.display(), "starting the Grove node");
+    let node = grove_node::Node::builder().home(home).spawn()?;
+    Ok(node)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}

@@ -1,0 +1,291 @@
+// Generated from the Rust types by `GROVE_UPDATE_BINDINGS=1 cargo test -p grove-desktop bindings`.
+// Do not edit: CI fails when this file and the Rust types disagree.
+
+export type Amendment = { statement: string, 
+/**
+ * `None` keeps the current guidance.
+ */
+guidance: string | null, reason: string, };
+
+export type Answer = "consent" | "concern" | "objection";
+
+export type CircleInfo = { id: string, name: string, created_at: Timestamp, created_by: string, };
+
+export type CircleSummary = { members: number, values: number, 
+/**
+ * Months that have decisions.
+ */
+months: number, id: string, name: string, created_at: Timestamp, created_by: string, };
+
+export type CommandError = { kind: NodeErrorKind, message: string, };
+
+export type Commitment = { id: string, who: string, what: string, due: Day | null, status: CommitmentStatus, decision: string | null, author: string, created_at: Timestamp, updated_at: Timestamp, conflicts: Array<Conflict>, };
+
+export type CommitmentStatus = "open" | "done" | "dropped";
+
+export type Conflict = { field: string, 
+/**
+ * Every concurrent value; the first is the one shown by default.
+ */
+values: Array<string>, };
+
+export type Day = string;
+
+export type Decision = { id: string, team: string, author: string, principles: Array<string>, context: string, choice: string, zone: Zone, 
+/**
+ * The author was not sure which zone applied (a sign of authority confusion).
+ */
+zone_unsure: boolean, situation: string | null, status: DecisionStatus, result: DecisionResult | null, 
+/**
+ * When a result is expected.
+ */
+result_due: Day | null, created_at: Timestamp, updated_at: Timestamp, links: Array<string>, readers: Array<Reader>, history: Array<HistoryEntry>, conflicts: Array<Conflict>, };
+
+export type DecisionEdit = { context: string | null, choice: string | null, situation: string | null, };
+
+export type DecisionFilter = { team: string | null, principle: string | null, 
+/**
+ * Decisions citing any principle derived from this value.
+ */
+value: string | null, zone: Zone | null, status: DecisionStatus | null, author: string | null, situation: string | null, since: Timestamp | null, until: Timestamp | null, 
+/**
+ * Decisions this member has not read.
+ */
+unread_by: string | null, 
+/**
+ * Case-insensitive words that must all appear in context, choice or result.
+ */
+text: string | null, };
+
+export type DecisionResult = { text: string, outcome: Outcome, at: Timestamp, by: string, };
+
+export type DecisionRow = { id: string, team: string, author: string, principles: Array<string>, choice: string, zone: Zone, zone_unsure: boolean, situation: string | null, status: DecisionStatus, created_at: Timestamp, 
+/**
+ * Whether this device's member has read it.
+ */
+read: boolean, };
+
+export type DecisionStatus = "open" | "resulted";
+
+export type Escalation = { id: string, decision: string, zone: Zone, raised_by: string, raised_at: Timestamp, status: EscalationStatus, acknowledged_by: string | null, acknowledged_at: Timestamp | null, response: string | null, resolved_by: string | null, resolved_at: Timestamp | null, conflicts: Array<Conflict>, };
+
+export type EscalationStatus = "open" | "acknowledged" | "resolved";
+
+export type HistoryEntry = { at: Timestamp, by: string, what: string, };
+
+export type Me = { member: string, 
+/**
+ * The device's public key (hex).
+ */
+device: string, name: string, };
+
+export type Member = { id: string, name: string, 
+/**
+ * Device public keys (hex) that act for this member.
+ */
+devices: Array<string>, teams: Array<string>, joined_at: Timestamp, conflicts: Array<Conflict>, };
+
+export type NewCommitment = { who: string, what: string, due: Day | null, 
+/**
+ * The decision it follows from; the caller checks it exists (it may live in a shard).
+ */
+decision: string | null, };
+
+export type NewDecision = { team: string, principles: Array<string>, context: string, choice: string, zone: Zone | null, zone_unsure: boolean, situation: string | null, result_due: Day | null, };
+
+export type NewPrinciple = { values: Array<string>, statement: string, guidance: string | null, supersedes: string | null, };
+
+export type NewProposal = { title: string, body: string, change: ProposalChange, };
+
+export type NewRetro = { team: string, went_well: string, didnt: string, change: string, principles: Array<string>, };
+
+export type NewReview = { date: Day, agenda: Array<string>, participants: Array<string>, };
+
+export type NewRole = { name: string, purpose: string, accountabilities: Array<string>, holder: string | null, term_days: number | null, queue: Array<string>, };
+
+export type NewValue = { title: string, statement: string, protect: string | null, refuse: string | null, examples: Array<string>, };
+
+export type NodeErrorKind = "not-found" | "invalid" | "state" | "no-circle" | "ambiguous-circle" | "locked" | "disk-full" | "corrupt" | "io" | "stopped";
+
+export type NodeEvent = { "type": "circle-changed", circle: string, docs: Array<string>, };
+
+export type Outcome = "worked" | "mixed" | "failed";
+
+export type Principle = { id: string, statement: string, guidance: string | null, 
+/**
+ * The values it derives from.
+ */
+values: Array<string>, status: PrincipleStatus, supersedes: string | null, superseded_by: string | null, retired_reason: string | null, author: string, created_at: Timestamp, updated_at: Timestamp, 
+/**
+ * Oldest first; the first is the principle as created.
+ */
+versions: Array<PrincipleVersion>, conflicts: Array<Conflict>, };
+
+export type PrincipleChange = { principle: string, before: string, after: string, reason: string, by: string, at: Timestamp, };
+
+export type PrincipleStatus = "active" | "under-review" | "retired";
+
+export type PrincipleVersion = { version: number, statement: string, guidance: string | null, 
+/**
+ * Why it changed (absent for the first version).
+ */
+reason: string | null, author: string, at: Timestamp, 
+/**
+ * The proposal or review that made the change, if any.
+ */
+source: string | null, };
+
+export type PrincipleView = { 
+/**
+ * How many decisions cite it.
+ */
+citations: number, id: string, statement: string, guidance: string | null, 
+/**
+ * The values it derives from.
+ */
+values: Array<string>, status: PrincipleStatus, supersedes: string | null, superseded_by: string | null, retired_reason: string | null, author: string, created_at: Timestamp, updated_at: Timestamp, 
+/**
+ * Oldest first; the first is the principle as created.
+ */
+versions: Array<PrincipleVersion>, conflicts: Array<Conflict>, };
+
+export type Proposal = { id: string, title: string, 
+/**
+ * Co-written prose (Automerge Text).
+ */
+body: string, change: ProposalChange, status: ProposalStatus, opened_by: string, opened_at: Timestamp, closed_by: string | null, closed_at: Timestamp | null, 
+/**
+ * What passing did, e.g. "principle p-… amended to version 3".
+ */
+outcome: string | null, 
+/**
+ * Each member's current answer.
+ */
+responses: Array<Response>, 
+/**
+ * Every answer ever given, oldest first.
+ */
+log: Array<ResponseLogEntry>, };
+
+export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle", principle: string, statement: string, guidance: string | null, reason: string, } | { "kind": "new-principle", values: Array<string>, statement: string, guidance: string | null, };
+
+export type ProposalStatus = "open" | "passed" | "withdrawn";
+
+export type Reader = { member: string, at: Timestamp, };
+
+export type Response = { member: string, answer: Answer, reason: string | null, at: Timestamp, 
+/**
+ * How the objection was resolved, and by whom.
+ */
+resolution: string | null, resolved_by: string | null, };
+
+export type ResponseLogEntry = { at: Timestamp, member: string, what: string, };
+
+export type Retro = { id: string, team: string, went_well: string, didnt: string, change: string, principles: Array<string>, author: string, at: Timestamp, };
+
+export type Review = { id: string, date: Day, status: ReviewStatus, participants: Array<string>, agenda: Array<string>, changes: Array<PrincipleChange>, learnings: Array<string>, 
+/**
+ * Co-written prose (Automerge Text).
+ */
+notes: string, next_date: Day | null, opened_by: string, opened_at: Timestamp, closed_at: Timestamp | null, };
+
+export type ReviewStatus = "open" | "closed";
+
+export type Role = { id: string, name: string, purpose: string, accountabilities: Array<string>, holder: string | null, 
+/**
+ * Length of a term in days; `None` for an open-ended role.
+ */
+term_days: number | null, term_started: Timestamp | null, 
+/**
+ * Who holds it next, in order.
+ */
+queue: Array<string>, rotations: Array<Rotation>, author: string, created_at: Timestamp, conflicts: Array<Conflict>, };
+
+export type Rotation = { at: Timestamp, from: string | null, to: string, };
+
+export type Team = { id: string, name: string, 
+/**
+ * The domain the team owns.
+ */
+domain: string | null, members: Array<string>, author: string, created_at: Timestamp, conflicts: Array<Conflict>, };
+
+export type Timestamp = string;
+
+export type Value = { id: string, title: string, statement: string, protect: string | null, refuse: string | null, examples: Array<string>, status: ValueStatus, author: string, created_at: Timestamp, updated_at: Timestamp, 
+/**
+ * Fields two devices edited concurrently; edit the field to pick.
+ */
+conflicts: Array<Conflict>, };
+
+export type ValueEdit = { title: string | null, statement: string | null, protect: string | null, refuse: string | null, };
+
+export type ValueStatus = "active" | "retired";
+
+export type Zone = "local" | "principle-check" | "centre-awareness" | "centre-intervention";
+
+export type ZoneInfo = { zone: Zone, explain: string, 
+/**
+ * Whether logging in this zone lands in the stewards' escalation inbox.
+ */
+escalates: boolean, };
+
+/** Every command the desktop shell answers. */
+export const COMMANDS = [
+  "me",
+  "set_name",
+  "circles",
+  "create_circle",
+  "demo",
+  "disk_usage",
+  "zones",
+  "values",
+  "add_value",
+  "edit_value",
+  "retire_value",
+  "principles",
+  "add_principle",
+  "amend_principle",
+  "retire_principle",
+  "supersede_principle",
+  "teams",
+  "add_team",
+  "join_team",
+  "leave_team",
+  "members",
+  "log_decision",
+  "record_result",
+  "edit_decision",
+  "mark_read",
+  "link_decisions",
+  "decision",
+  "decision_rows",
+  "escalations",
+  "acknowledge_escalation",
+  "resolve_escalation",
+  "proposals",
+  "open_proposal",
+  "respond",
+  "resolve_objection",
+  "pass_proposal",
+  "withdraw_proposal",
+  "roles",
+  "add_role",
+  "assign_role",
+  "rotate_role",
+  "commitments",
+  "add_commitment",
+  "set_commitment_status",
+  "retros",
+  "add_retro",
+  "reviews",
+  "open_review",
+  "add_agenda_item",
+  "add_learning",
+  "close_review",
+] as const;
+export type Command = (typeof COMMANDS)[number];
+
+/** Window event carrying a NodeEvent. */
+export const NODE_EVENT = "node-event";
+/** Window event asking every view to re-query (events were missed). */
+export const NODE_RESYNC = "node-resync";

@@ -1,0 +1,35 @@
+// Ids to the names people recognise.
+import type { Member, PrincipleView, Team, Value } from "../bindings";
+
+export interface Lookups {
+  members: Member[];
+  teams: Team[];
+  values: Value[];
+  principles: PrincipleView[];
+}
+
+export function memberName(l: Lookups, id: string): string {
+  return l.members.find((m) => m.id === id)?.name || id;
+}
+export function teamName(l: Lookups, id: string): string {
+  return l.teams.find((t) => t.id === id)?.name || id;
+}
+export function valueTitle(l: Lookups, id: string): string {
+  return l.values.find((v) => v.id === id)?.title || id;
+}
+export function principleStatement(l: Lookups, id: string): string {
+  return l.principles.find((p) => p.id === id)?.statement || id;
+}
+/** "statement — value, value": what the principle picker shows for each principle. */
+export function principleLabel(l: Lookups, p: PrincipleView): string {
+  const values = p.values.map((v) => valueTitle(l, v)).join(", ");
+  return values ? `${p.statement} — ${values}` : p.statement;
+}
+
+/** Principles whose statement or value titles contain every typed word. */
+export function searchPrinciples(l: Lookups, query: string, includeRetired = false): PrincipleView[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  return l.principles.filter(
+    (p) => (includeRetired || p.status !== "retired") && words.every((w) => principleLabel(l, p).toLowerCase().includes(w)),
+  );
+}
