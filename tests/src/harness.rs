@@ -37,6 +37,15 @@ pub async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> Result<T> {
 impl TestNode {
     /// Starts a node on `home` (created if missing) with networking on loopback, mDNS off.
     pub async fn start(name: &str, home: &Path) -> Result<TestNode> {
+        Self::start_with(name, home, false).await
+    }
+
+    /// Starts an always-on node (`grove serve`): also a relay and rendezvous point.
+    pub async fn start_always_on(name: &str, home: &Path) -> Result<TestNode> {
+        Self::start_with(name, home, true).await
+    }
+
+    async fn start_with(name: &str, home: &Path, always_on: bool) -> Result<TestNode> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name(format!("node-{name}"))
@@ -46,6 +55,7 @@ impl TestNode {
             .home(home)
             .network(true)
             .mdns(false)
+            .always_on(always_on)
             .listen("/ip4/127.0.0.1/tcp/0");
         let handle = runtime
             .spawn(builder.start())

@@ -192,9 +192,8 @@ async fn a_node_killed_mid_sync_resumes_from_its_sled_dir_and_converges() -> Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_always_on_nodes_address_travels_in_the_circle_and_is_dialled_on_start() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let n = nodes(&dir, &["server", "laptop"]).await?;
-    let mut n = n.into_iter();
-    let (server, laptop) = (n.next().unwrap(), n.next().unwrap());
+    let server = TestNode::start_always_on("server", &dir.path().join("server")).await?;
+    let laptop = TestNode::start("laptop", &dir.path().join("laptop")).await?;
     let basics = create_circle(&server, "Union").await?;
     copy_circle(&server, &laptop, &basics.circle).await?;
     let recorded = server.handle.announce_addresses().await?;
@@ -218,6 +217,24 @@ async fn an_always_on_nodes_address_travels_in_the_circle_and_is_dialled_on_star
     let home = laptop.kill().await?;
     let mut laptop = TestNode::start("laptop-again", &home).await?;
     laptop.wait_connected(&server.peer).await?;
+    // ...and takes a relayed address through it, for members who cannot reach it directly.
+    let mut relayed = None;
+    while relayed.is_none() {
+        let info = laptop.handle.net_info().await?;
+        relayed = info.addrs.into_iter().find(|a| a.contains("/p2p-circuit"));
+        if relayed.is_none() {
+            laptop
+                .wait_for("a listen address", |e| {
+                    matches!(e, NodeEvent::Listening { .. }).then_some(())
+                })
+                .await?;
+        }
+    }
+    let relayed = relayed.unwrap_or_default();
+    assert!(
+        relayed.contains(&server.peer),
+        "the relayed address goes through the server: {relayed}"
+    );
     log(&server, &basics, "after the restart").await?;
     converged(&basics.circle, &[&server, &laptop]).await?;
     Ok(())

@@ -635,22 +635,32 @@ impl NodeHandle {
     /// Records this node's listen addresses in every circle it holds, so members learn where
     /// to reach it by syncing. For always-on nodes. Returns the addresses recorded.
     pub async fn announce_addresses(&self) -> Result<Vec<String>> {
-        self.run(|s| {
-            let net = s.net.as_ref().ok_or(NodeError::NetworkOff)?;
-            let peer = net.client.local_peer_id().to_string();
-            let addrs = s.addresses_to_announce();
-            if addrs.is_empty() {
-                return Ok(addrs);
+        let recorded = self
+            .run(|s| {
+                let net = s.net.as_ref().ok_or(NodeError::NetworkOff)?;
+                let peer = net.client.local_peer_id().to_string();
+                let addrs = s.addresses_to_announce();
+                if addrs.is_empty() {
+                    return Ok(addrs);
+                }
+                for id in s.circle_ids()? {
+                    let (peer, addrs) = (peer.clone(), addrs.clone());
+                    s.mutate(Some(&id), Need::Core, move |c, ctx| {
+                        c.announce_node(ctx, &peer, &addrs)
+                    })?;
+                }
+                Ok(addrs)
+            })
+            .await?;
+        // What we tell members to dial is what we claim to be reachable at: the relay hands
+        // out reservations and rendezvous registrations carry only such addresses.
+        let client = self.client().await?;
+        for addr in &recorded {
+            if let Ok(addr) = parse_addr(addr) {
+                let _ = client.add_external_address(addr).await;
             }
-            for id in s.circle_ids()? {
-                let (peer, addrs) = (peer.clone(), addrs.clone());
-                s.mutate(Some(&id), Need::Core, move |c, ctx| {
-                    c.announce_node(ctx, &peer, &addrs)
-                })?;
-            }
-            Ok(addrs)
-        })
-        .await
+        }
+        Ok(recorded)
     }
 
     /// The always-on nodes a circle knows of.

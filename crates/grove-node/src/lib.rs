@@ -193,10 +193,29 @@ impl NodeBuilder {
         config.mdns = self.mdns;
         config.relay_server = self.always_on;
         config.rendezvous_server = self.always_on;
+        // Members' always-on nodes, as recorded in the circles: where a node behind NAT
+        // registers to be found and takes a relayed address to be reachable. A node that
+        // only dials out (one-shot sync) needs neither.
+        let me = config.local_peer_id();
+        let relays = if self.always_on || self.listen.as_ref().is_some_and(Vec::is_empty) {
+            Vec::new()
+        } else {
+            network::always_on_nodes(store.as_ref(), &identity, me)
+        };
+        config.rendezvous_points = relays.clone();
         let (client, events, event_loop) = grove_net::new(config)
             .await
             .map_err(|e| NodeError::Net(e.to_string()))?;
         tokio::spawn(event_loop.run());
+        for relay in relays {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let circuit = relay.with(grove_net::Protocol::P2pCircuit);
+                if let Err(e) = client.listen_on(circuit.clone()).await {
+                    tracing::info!(%circuit, error = %e, "no relayed address through this node");
+                }
+            });
+        }
         let listening = client
             .listen_addrs()
             .await

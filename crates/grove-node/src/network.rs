@@ -95,6 +95,38 @@ fn last_sync_prefix(circle: &str) -> String {
     format!("{}last-sync/", circle_meta_prefix(circle))
 }
 
+/// Addresses (ending in `/p2p/<peer>`) of the always-on nodes recorded in the circles held
+/// in `store`, except `me`; one per node, so each is used once as rendezvous point and relay.
+pub(crate) fn always_on_nodes(
+    store: &dyn grove_store::Store,
+    identity: &crate::identity::Identity,
+    me: PeerId,
+) -> Vec<Multiaddr> {
+    let mut out: HashMap<PeerId, Multiaddr> = HashMap::new();
+    for id in store.circles().unwrap_or_default() {
+        let Ok(Some(bytes)) = store.load(&id, grove_core::CORE_DOC) else {
+            continue;
+        };
+        let Ok(circle) = grove_core::Circle::open(&id, &bytes, identity.actor()) else {
+            continue;
+        };
+        for node in circle.known_nodes().unwrap_or_default() {
+            let Ok(peer) = node.peer.parse::<PeerId>() else {
+                continue;
+            };
+            if peer == me {
+                continue;
+            }
+            if let Some(addr) = node.addrs.iter().find_map(|a| a.parse::<Multiaddr>().ok()) {
+                out.insert(peer, with_peer(addr, peer));
+            }
+        }
+    }
+    let mut list: Vec<Multiaddr> = out.into_values().collect();
+    list.sort();
+    list
+}
+
 /// Writes frames to one peer in order, reporting failures so the loop can resync.
 fn spawn_writer(
     client: Client,
