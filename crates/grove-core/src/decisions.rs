@@ -405,7 +405,7 @@ fn history<T: Transactable>(
 ) -> Result<()> {
     // Keyed by time then a random tag: concurrent entries from two devices both survive and
     // sort chronologically.
-    let key = format!("{HISTORY}{:013}:{member}:{tag}", now.0.max(0));
+    let key = fields::timeline_key(HISTORY, now, member, tag);
     tx.put(obj, key.as_str(), what)?;
     Ok(())
 }
@@ -536,19 +536,9 @@ fn decision_from<D: ReadDoc>(doc: &D, id: &str, f: Fields, conflicts: Vec<Confli
         .collect();
     readers.sort_by(|a, b| a.at.cmp(&b.at).then(a.member.cmp(&b.member)));
     let history = f
-        .prefixed(HISTORY)
+        .timeline(HISTORY)
         .into_iter()
-        .map(|(key, what)| {
-            let mut parts = key.splitn(3, ':');
-            let at = Timestamp(
-                parts
-                    .next()
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or_default(),
-            );
-            let by = parts.next().unwrap_or_default().to_string();
-            HistoryEntry { at, by, what }
-        })
+        .map(|(at, by, what)| HistoryEntry { at, by, what })
         .collect();
     Decision {
         id: id.to_string(),

@@ -157,6 +157,25 @@ impl Fields {
             .collect()
     }
 
+    /// Entries of a timeline stored as keys `PREFIX{at:013}:{who}:{tag}` (see
+    /// [`timeline_key`]), oldest first: (when, who, what).
+    pub(crate) fn timeline(&self, prefix: &str) -> Vec<(Timestamp, String, String)> {
+        self.prefixed(prefix)
+            .into_iter()
+            .map(|(key, what)| {
+                let mut parts = key.splitn(3, ':');
+                let at = Timestamp(
+                    parts
+                        .next()
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or_default(),
+                );
+                let who = parts.next().unwrap_or_default().to_string();
+                (at, who, what)
+            })
+            .collect()
+    }
+
     pub(crate) fn obj(&self, key: &str) -> Option<&ObjId> {
         self.objects.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
@@ -233,6 +252,12 @@ fn scalar_to_string(s: &ScalarValue) -> String {
         ScalarValue::Boolean(b) => b.to_string(),
         other => other.to_string(),
     }
+}
+
+/// The key of a timeline entry: time first (zero-padded, so keys sort chronologically),
+/// then who and a random tag, so concurrent entries from two devices both survive.
+pub(crate) fn timeline_key(prefix: &str, at: Timestamp, who: &str, tag: &str) -> String {
+    format!("{prefix}{:013}:{who}:{tag}", at.0.max(0))
 }
 
 /// The child map `key` of `parent`, or a Corrupt error naming what is missing.

@@ -223,7 +223,7 @@ impl Circle {
             // A fresh answer is not covered by an earlier resolution.
             fields::put_str(tx, &obj, &format!("{RESOLUTION}{member}"), "")?;
             fields::put_str(tx, &obj, &format!("{RESOLVED_BY}{member}"), "")?;
-            let key = format!("{LOG}{:013}:{member}:{tag}", now.0.max(0));
+            let key = fields::timeline_key(LOG, now, &member, &tag);
             fields::put_str(tx, &obj, &key, &what)
         })
     }
@@ -252,7 +252,7 @@ impl Circle {
         self.change_core(now, "proposal resolve objection", |tx| {
             fields::put_str(tx, &obj, &format!("{RESOLUTION}{member}"), &note)?;
             fields::put_str(tx, &obj, &format!("{RESOLVED_BY}{member}"), &by)?;
-            let key = format!("{LOG}{:013}:{by}:{tag}", now.0.max(0));
+            let key = fields::timeline_key(LOG, now, &by, &tag);
             fields::put_str(
                 tx,
                 &obj,
@@ -421,19 +421,9 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
         .collect();
     responses.sort_by(|a, b| a.at.cmp(&b.at).then(a.member.cmp(&b.member)));
     let log = f
-        .prefixed(LOG)
+        .timeline(LOG)
         .into_iter()
-        .map(|(key, what)| {
-            let mut parts = key.splitn(3, ':');
-            let at = Timestamp(
-                parts
-                    .next()
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or_default(),
-            );
-            let member = parts.next().unwrap_or_default().to_string();
-            ResponseLogEntry { at, member, what }
-        })
+        .map(|(at, member, what)| ResponseLogEntry { at, member, what })
         .collect();
     Proposal {
         id: id.to_string(),
