@@ -103,6 +103,9 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
     if networked {
         let _ = node.shutdown_network(FLUSH_GRACE).await;
     }
+    // Stop the node's loop before the runtime goes away, so none of its timers is polled
+    // during runtime shutdown.
+    let _ = node.stop().await;
     report(result)
 }
 

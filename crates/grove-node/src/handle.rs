@@ -42,6 +42,20 @@ impl NodeHandle {
         rx.await.map_err(|_| NodeError::Stopped)?
     }
 
+    /// Stops the node: the event loop finishes the job in hand, shuts networking down and
+    /// closes the store, then this returns. Later calls on any handle fail with Stopped.
+    /// Call it before dropping the runtime, so no task of the node outlives it.
+    pub async fn stop(&self) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.run(move |s| {
+            s.stop = Some(tx);
+            Ok(())
+        })
+        .await?;
+        let _ = rx.await;
+        Ok(())
+    }
+
     /// Events (circle changed, …) for live views. Lagging receivers skip ahead.
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()

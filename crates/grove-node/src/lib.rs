@@ -345,7 +345,12 @@ async fn event_loop(
             job = jobs.recv() => match job {
                 // Jobs do synchronous disk and CPU work; tell the runtime so other tasks
                 // keep running on the remaining workers.
-                Some(job) => tokio::task::block_in_place(|| job(&mut state)),
+                Some(job) => {
+                    tokio::task::block_in_place(|| job(&mut state));
+                    if state.stop.is_some() {
+                        break;
+                    }
+                }
                 None => break,
             },
             event = recv_net(&mut net_events) => match event {
@@ -370,7 +375,13 @@ async fn event_loop(
     if let Some(net) = state.net.as_mut() {
         let _ = net.client.shutdown().await;
     }
-    tracing::debug!("node event loop stopped: every handle dropped");
+    let stopped = state.stop.take();
+    // Close the store (and everything else the state owns) before saying we stopped.
+    drop(state);
+    if let Some(tx) = stopped {
+        let _ = tx.send(());
+    }
+    tracing::debug!("node event loop stopped");
 }
 
 /// The next network event; pending forever when networking is off or has stopped.

@@ -43,6 +43,9 @@ pub(crate) struct NodeState {
     pub(crate) events: broadcast::Sender<NodeEvent>,
     /// Present when the node syncs with peers.
     pub(crate) net: Option<Network>,
+    /// Set by `NodeHandle::stop`: the loop ends after the current job and fires it once
+    /// everything it owns is closed.
+    pub(crate) stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// Derived views (search index, tension inputs) per circle; rebuilt from the log.
     pub(crate) insight: crate::insight::Caches,
 }
@@ -63,6 +66,7 @@ impl NodeState {
             clock,
             events,
             net: None,
+            stop: None,
             insight: Default::default(),
         }
     }
