@@ -22,6 +22,12 @@ pub enum StoreErrorKind {
     InvalidName,
     /// sled reported a misuse or a bug of its own.
     Internal,
+    /// The store is encrypted and no passphrase was given.
+    PassphraseNeeded,
+    /// The passphrase given does not open the store.
+    WrongPassphrase,
+    /// A passphrase was given for a store that is not encrypted.
+    NotEncrypted,
 }
 
 #[non_exhaustive]
@@ -83,6 +89,26 @@ pub enum StoreError {
         dir.display()
     )]
     Internal { dir: PathBuf, detail: String },
+
+    #[error(
+        "the Grove home at {} is encrypted; give its passphrase (set GROVE_PASSPHRASE, or \
+         type it when asked)",
+        dir.display()
+    )]
+    PassphraseNeeded { dir: PathBuf },
+
+    #[error(
+        "wrong passphrase for the Grove home at {}; nothing was read or changed; try again",
+        dir.display()
+    )]
+    WrongPassphrase { dir: PathBuf },
+
+    #[error(
+        "the Grove home at {} is not encrypted, yet a passphrase was given; unset \
+         GROVE_PASSPHRASE, or encrypt the home first by setting a passphrase",
+        dir.display()
+    )]
+    NotEncrypted { dir: PathBuf },
 }
 
 impl StoreError {
@@ -95,6 +121,9 @@ impl StoreError {
             StoreError::Io { .. } => StoreErrorKind::Io,
             StoreError::InvalidName { .. } => StoreErrorKind::InvalidName,
             StoreError::Internal { .. } => StoreErrorKind::Internal,
+            StoreError::PassphraseNeeded { .. } => StoreErrorKind::PassphraseNeeded,
+            StoreError::WrongPassphrase { .. } => StoreErrorKind::WrongPassphrase,
+            StoreError::NotEncrypted { .. } => StoreErrorKind::NotEncrypted,
         }
     }
 

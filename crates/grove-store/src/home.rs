@@ -142,6 +142,15 @@ impl Home {
         Ok(resolved)
     }
 
+    /// The generation store.current names, without touching anything (unlike `resolve`).
+    pub fn peek_current(&self) -> Result<Option<u64>, StoreError> {
+        match fs::read(self.dir.join(CURRENT)) {
+            Ok(bytes) => self.parse_current(&bytes).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io("reading store.current", e)),
+        }
+    }
+
     fn parse_current(&self, bytes: &[u8]) -> Result<u64, StoreError> {
         let text = String::from_utf8_lossy(bytes);
         text.trim_end()

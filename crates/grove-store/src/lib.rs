@@ -37,7 +37,26 @@
 //! [`SledStore::reclaim`] rewrites the database into `store-db-(N+1)/` and renames a new
 //! `store.current` into place; `open` does it when the files outgrow the data (see
 //! [`RECLAIM_FLOOR`]). A crash at any point leaves the old or the new database, whole.
+//!
+//! # Encryption at rest
+//!
+//! [`SledStore::open_with`] given a passphrase creates (or opens) an encrypted store: every
+//! value, the write counters included, is sealed with XChaCha20-Poly1305 under a key derived
+//! by Argon2id, bound to its tree and key (see `crypt.rs` for the formats). The header with
+//! the salt and a check value sits in each generation's directory, so
+//! [`SledStore::set_passphrase`] rewrites into a new generation and a crash leaves the store
+//! whole under the old passphrase or the new one. The passphrase is checked before anything
+//! is written.
+//!
+//! What an encrypted store still shows to someone holding the files: the keys, which sled
+//! needs in order for its scans. Those are circle ids, document names (`core`,
+//! `decisions/YYYY-MM`: which months have decisions), chunk counts per document, meta key
+//! names (which include the multiaddrs of remembered peers, `peers/<addr>`, and the peer ids
+//! a circle syncs with, `circle/<id>/sync/<peer>/`), and every value's size. After
+//! `set_passphrase` the old generation's files are deleted, not overwritten: their blocks
+//! may still hold the old (or plaintext) data until the file system reuses them.
 
+mod crypt;
 mod error;
 mod home;
 mod keys;

@@ -1,16 +1,18 @@
 //! SledStore: the Store contract on a sled database, with the rewrite that gives disk space
 //! back.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use sled::transaction::TransactionError;
 use sled::{Batch, Db, Transactional, Tree};
 
+use crate::crypt::{self, Cipher, Header, TreeTag, Unlock};
 use crate::home::{sync_blobs, Home, Seal};
 use crate::keys::{self, Tally};
 use crate::names::{check_circle, check_doc, check_meta_key, circle_meta_prefix};
@@ -31,8 +33,17 @@ pub struct Reclaimed {
     pub after: u64,
 }
 
+/// The key of an encrypted generation and the header it was derived with (written into
+/// every generation a rewrite makes under the same passphrase).
+struct Crypt {
+    cipher: Cipher,
+    header: Header,
+}
+
 struct Live {
     generation: u64,
+    /// None for an unencrypted store.
+    crypt: Option<Arc<Crypt>>,
     db: Db,
     /// sled's log file, opened again to fsync it (see `SledStore::flush`).
     db_file: File,
@@ -41,6 +52,22 @@ struct Live {
     synced_blobs: Mutex<HashSet<OsString>>,
     docs: Tree,
     meta: Tree,
+}
+
+impl Live {
+    fn seal<'v>(&self, tree: TreeTag, key: &[u8], value: &'v [u8]) -> Option<Cow<'v, [u8]>> {
+        match &self.crypt {
+            None => Some(Cow::Borrowed(value)),
+            Some(c) => c.cipher.seal(tree, key, value).map(Cow::Owned),
+        }
+    }
+
+    fn unseal<'v>(&self, tree: TreeTag, key: &[u8], value: &'v [u8]) -> Option<Cow<'v, [u8]>> {
+        match &self.crypt {
+            None => Some(Cow::Borrowed(value)),
+            Some(c) => c.cipher.open(tree, key, value).map(Cow::Owned),
+        }
+    }
 }
 
 /// A Store on sled files in a directory. One process at a time: a second open of the same
@@ -59,9 +86,20 @@ impl SledStore {
     /// then rewrites the database if it has grown past `max(RECLAIM_FLOOR, RECLAIM_FACTOR x
     /// live bytes)`.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        SledStore::open_with(dir, None)
+    }
+
+    /// Opens (or creates) the store in `dir` like [`SledStore::open`], with a passphrase for
+    /// an encrypted store. A new store given a passphrase is created encrypted. The
+    /// passphrase is checked before anything in the directory is written: a wrong one fails
+    /// with [`StoreErrorKind::WrongPassphrase`](crate::StoreErrorKind::WrongPassphrase), a
+    /// missing one with `PassphraseNeeded`, and one given for an unencrypted store with
+    /// `NotEncrypted`.
+    pub fn open_with(dir: &Path, passphrase: Option<&str>) -> Result<SledStore, StoreError> {
         let home = Home::lock(dir)?;
+        let crypt = unlock(&home, passphrase)?;
         let resolved = home.resolve()?;
-        let live = open_db(&home, resolved.generation)?;
+        let live = open_db(&home, resolved.generation, crypt)?;
         if resolved.fresh {
             home.set_current(resolved.generation)?;
         } else if let Some(seal) = home.read_seal() {
@@ -93,6 +131,30 @@ impl SledStore {
     /// The directory the store was opened in.
     pub fn dir(&self) -> &Path {
         self.home.dir()
+    }
+
+    /// Whether values are sealed under a passphrase.
+    pub fn is_encrypted(&self) -> bool {
+        self.live().crypt.is_some()
+    }
+
+    /// Re-seals every value under a new passphrase (`None`: store them unencrypted) by
+    /// rewriting the database into a new generation, so a crash at any point leaves the
+    /// store whole under the old passphrase or the new one. The space the old files held is
+    /// freed but not overwritten: see the crate docs.
+    pub fn set_passphrase(&self, new: Option<&str>) -> Result<(), StoreError> {
+        let crypt = match new {
+            None => None,
+            Some(passphrase) => {
+                let (cipher, header) =
+                    Cipher::create(passphrase.as_bytes()).map_err(|e| StoreError::Internal {
+                        dir: self.home.dir().to_path_buf(),
+                        detail: format!("cannot derive a key: {e:?}"),
+                    })?;
+                Some(Arc::new(Crypt { cipher, header }))
+            }
+        };
+        self.rewrite(Some(crypt)).map(drop)
     }
 
     /// Bytes of keys and values held, what a fresh rewrite would need at least.
@@ -135,15 +197,32 @@ impl SledStore {
     /// keeps after compaction. Blocks every other call while it runs; a crash at any point
     /// leaves either the old or the new database, both complete.
     pub fn reclaim(&self) -> Result<Reclaimed, StoreError> {
+        self.rewrite(None)
+    }
+
+    /// Rewrites the database into the next generation: under the same key (`recrypt` None,
+    /// an exact copy) or re-sealed under another (or none).
+    fn rewrite(&self, recrypt: Option<Option<Arc<Crypt>>>) -> Result<Reclaimed, StoreError> {
         let mut live = self.live.write().unwrap_or_else(PoisonError::into_inner);
         let before = self.home.size_on_disk()?;
         let generation = live.generation + 1;
         // A leftover of an earlier failed attempt in this process; open would have removed it.
         self.home.remove_db(generation);
 
-        let fresh = match open_db(&self.home, generation)
-            .and_then(|fresh| self.copy_into(&live.db, &fresh).map(|()| fresh))
-        {
+        let reseal = recrypt.is_some();
+        let crypt = recrypt.unwrap_or_else(|| live.crypt.clone());
+        let made = self
+            .write_header(generation, crypt.as_deref())
+            .and_then(|()| {
+                let fresh = open_db(&self.home, generation, crypt)?;
+                if reseal {
+                    self.copy_resealed(&live, &fresh)?;
+                } else {
+                    self.copy_into(&live.db, &fresh)?;
+                }
+                Ok(fresh)
+            });
+        let fresh = match made {
             Ok(fresh) => fresh,
             Err(e) => {
                 self.home.remove_db(generation);
@@ -168,6 +247,93 @@ impl SledStore {
         let after = self.home.size_on_disk()?;
         tracing::info!(before, after, generation, "store rewritten");
         Ok(Reclaimed { before, after })
+    }
+
+    fn write_header(&self, generation: u64, crypt: Option<&Crypt>) -> Result<(), StoreError> {
+        match crypt {
+            None => Ok(()),
+            Some(c) => crypt::write_header(&self.home.db_path(generation), &c.header)
+                .map_err(|e| StoreError::io(self.home.dir(), "writing the encryption header", e)),
+        }
+    }
+
+    /// Copies every value opened under `from`'s key and sealed under `to`'s, then checks
+    /// that every value of the copy opens to what the original held.
+    fn copy_resealed(&self, from: &Live, to: &Live) -> Result<(), StoreError> {
+        let doing = "re-sealing the database";
+        for name in from.db.tree_names() {
+            let tag = tree_tag(&name);
+            let src = from.db.open_tree(&name).map_err(|e| self.sled(doing, e))?;
+            let dst = to.db.open_tree(&name).map_err(|e| self.sled(doing, e))?;
+            for kv in src.iter() {
+                let (k, v) = kv.map_err(|e| self.sled(doing, e))?;
+                let value = match tag {
+                    None => v.to_vec(),
+                    Some(tag) => {
+                        let plain = self.unseal(from, tag, &k, &v)?;
+                        self.seal(to, tag, &k, &plain)?.into_owned()
+                    }
+                };
+                dst.insert(k, value).map_err(|e| self.sled(doing, e))?;
+            }
+        }
+        to.db.flush().map_err(|e| self.sled(doing, e))?;
+        for name in from.db.tree_names() {
+            let tag = tree_tag(&name);
+            let src = from.db.open_tree(&name).map_err(|e| self.sled(doing, e))?;
+            let dst = to.db.open_tree(&name).map_err(|e| self.sled(doing, e))?;
+            if src.len() != dst.len() {
+                return Err(self.internal("the re-sealed database has a different entry count"));
+            }
+            for (a, b) in src.iter().zip(dst.iter()) {
+                let (ka, va) = a.map_err(|e| self.sled(doing, e))?;
+                let (kb, vb) = b.map_err(|e| self.sled(doing, e))?;
+                let same = ka == kb
+                    && match tag {
+                        None => va == vb,
+                        Some(tag) => {
+                            self.unseal(from, tag, &ka, &va)? == self.unseal(to, tag, &kb, &vb)?
+                        }
+                    };
+                if !same {
+                    return Err(self.internal("the re-sealed database differs from the original"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn internal(&self, detail: &str) -> StoreError {
+        StoreError::Internal {
+            dir: self.home.dir().to_path_buf(),
+            detail: format!("{detail}; the original was kept"),
+        }
+    }
+
+    fn seal<'v>(
+        &self,
+        live: &Live,
+        tree: TreeTag,
+        key: &[u8],
+        value: &'v [u8],
+    ) -> Result<Cow<'v, [u8]>, StoreError> {
+        live.seal(tree, key, value)
+            .ok_or_else(|| self.internal("a value is too large to encrypt"))
+    }
+
+    fn unseal<'v>(
+        &self,
+        live: &Live,
+        tree: TreeTag,
+        key: &[u8],
+        value: &'v [u8],
+    ) -> Result<Cow<'v, [u8]>, StoreError> {
+        live.unseal(tree, key, value).ok_or_else(|| {
+            self.corrupt(format!(
+                "a stored value under {:?} fails its integrity check (damaged or moved)",
+                String::from_utf8_lossy(key)
+            ))
+        })
     }
 
     fn copy_into(&self, from: &Db, to: &Live) -> Result<(), StoreError> {
@@ -232,22 +398,27 @@ impl SledStore {
     }
 
     /// Adds the tree's write counter, bumped, to a batch for that tree.
-    fn bump(&self, tree: &Tree, batch: &mut Batch) -> Result<(), StoreError> {
-        let ops = read_ops(self.home.dir(), tree)?;
-        batch.insert(keys::OPS, &ops.saturating_add(1).to_be_bytes());
+    fn bump(&self, live: &Live, tag: TreeTag, batch: &mut Batch) -> Result<(), StoreError> {
+        let ops = read_ops(self.home.dir(), live, tag)?;
+        let ops = ops.saturating_add(1).to_be_bytes();
+        let value = self.seal(live, tag, keys::OPS, &ops)?;
+        batch.insert(keys::OPS, &*value);
         Ok(())
     }
 
     fn tally(&self, live: &Live, circle: &str, doc: &str) -> Result<Tally, StoreError> {
+        let key = keys::tally(circle, doc);
         match live
             .docs
-            .get(keys::tally(circle, doc))
+            .get(&key)
             .map_err(|e| self.sled("reading a chunk count", e))?
         {
             None => Ok(Tally::default()),
-            Some(v) => Tally::decode(&v).ok_or_else(|| {
-                self.corrupt(format!("the chunk count of {circle}/{doc} is malformed"))
-            }),
+            Some(v) => {
+                Tally::decode(&self.unseal(live, TreeTag::Docs, &key, &v)?).ok_or_else(|| {
+                    self.corrupt(format!("the chunk count of {circle}/{doc} is malformed"))
+                })
+            }
         }
     }
 
@@ -289,24 +460,86 @@ impl SledStore {
     }
 }
 
-fn read_ops(dir: &Path, tree: &Tree) -> Result<u64, StoreError> {
+fn read_ops(dir: &Path, live: &Live, tag: TreeTag) -> Result<u64, StoreError> {
     let doing = "reading the write counter";
+    let tree = match tag {
+        TreeTag::Docs => &live.docs,
+        TreeTag::Meta => &live.meta,
+    };
     match tree
         .get(keys::OPS)
         .map_err(|e| StoreError::sled(dir, doing, e))?
     {
         None => Ok(0),
-        Some(v) => <[u8; 8]>::try_from(v.as_ref())
+        Some(v) => live
+            .unseal(tag, keys::OPS, &v)
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
             .map(u64::from_be_bytes)
-            .map_err(|_| StoreError::corrupt(dir, "a write counter is malformed")),
+            .ok_or_else(|| StoreError::corrupt(dir, "a write counter is malformed")),
     }
 }
 
 fn seal_of(home: &Home, live: &Live) -> Result<Seal, StoreError> {
     Ok(Seal {
-        docs: read_ops(home.dir(), &live.docs)?,
-        meta: read_ops(home.dir(), &live.meta)?,
+        docs: read_ops(home.dir(), live, TreeTag::Docs)?,
+        meta: read_ops(home.dir(), live, TreeTag::Meta)?,
     })
+}
+
+fn tree_tag(name: &[u8]) -> Option<TreeTag> {
+    match name {
+        n if n == DOCS_TREE.as_bytes() => Some(TreeTag::Docs),
+        n if n == META_TREE.as_bytes() => Some(TreeTag::Meta),
+        _ => None,
+    }
+}
+
+/// Checks the passphrase against the live generation's header before anything in the
+/// directory is written; creates the header of a new store given a passphrase.
+fn unlock(home: &Home, passphrase: Option<&str>) -> Result<Option<Arc<Crypt>>, StoreError> {
+    let dir = home.dir();
+    let current = home.peek_current()?;
+    let db_dir = home.db_path(current.unwrap_or(1));
+    let header = crypt::read_header(&db_dir)
+        .map_err(|e| StoreError::io(dir, "reading the encryption header", e))?
+        .map_err(|text| {
+            StoreError::corrupt(
+                dir,
+                format!(
+                    "its encryption header {} is malformed: {text:?}",
+                    db_dir.join(crypt::HEADER_FILE).display()
+                ),
+            )
+        })?;
+    let unlock_err = |e: Unlock| match e {
+        Unlock::Wrong => StoreError::WrongPassphrase {
+            dir: dir.to_path_buf(),
+        },
+        Unlock::BadParams(detail) => {
+            StoreError::corrupt(dir, format!("its encryption header is unusable: {detail}"))
+        }
+    };
+    match (header, passphrase) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(StoreError::PassphraseNeeded {
+            dir: dir.to_path_buf(),
+        }),
+        (Some(header), Some(passphrase)) => {
+            let cipher = Cipher::unlock(passphrase.as_bytes(), &header).map_err(unlock_err)?;
+            Ok(Some(Arc::new(Crypt { cipher, header })))
+        }
+        // Only a store with no database yet is created encrypted: sealing values that are
+        // already there takes a rewrite (`set_passphrase`).
+        (None, Some(passphrase)) if current.is_none() && !db_dir.exists() => {
+            let (cipher, header) = Cipher::create(passphrase.as_bytes()).map_err(unlock_err)?;
+            crypt::write_header(&db_dir, &header)
+                .map_err(|e| StoreError::io(dir, "writing the encryption header", e))?;
+            Ok(Some(Arc::new(Crypt { cipher, header })))
+        }
+        (None, Some(_)) => Err(StoreError::NotEncrypted {
+            dir: dir.to_path_buf(),
+        }),
+    }
 }
 
 impl Drop for SledStore {
@@ -327,7 +560,7 @@ impl Drop for SledStore {
     }
 }
 
-fn open_db(home: &Home, generation: u64) -> Result<Live, StoreError> {
+fn open_db(home: &Home, generation: u64, crypt: Option<Arc<Crypt>>) -> Result<Live, StoreError> {
     let dir = home.dir();
     let doing = "opening the database";
     let config = sled::Config::new()
@@ -363,6 +596,7 @@ fn open_db(home: &Home, generation: u64) -> Result<Live, StoreError> {
         .map_err(|e| StoreError::io(dir, doing, e))?;
     Ok(Live {
         generation,
+        crypt,
         db,
         db_file,
         blobs: path.join("blobs"),
@@ -413,6 +647,7 @@ impl Store for SledStore {
                     return Err(self.corrupt(format!("an unknown key under {circle}/{doc}")));
                 }
             }
+            let value = self.unseal(&live, TreeTag::Docs, &key, &value)?;
             bytes.get_or_insert_with(Vec::new).extend_from_slice(&value);
         }
         Ok(bytes)
@@ -425,13 +660,18 @@ impl Store for SledStore {
         let live = self.live();
         let tally = self.tally(&live, circle, doc)?;
         let mut batch = Batch::default();
-        batch.insert(keys::chunk(circle, doc, tally.chunks), chunk);
+        let chunk_key = keys::chunk(circle, doc, tally.chunks);
+        let sealed = self.seal(&live, TreeTag::Docs, &chunk_key, chunk)?;
+        batch.insert(chunk_key, &*sealed);
         let tally = Tally {
             chunks: tally.chunks + 1,
             bytes: tally.bytes + chunk.len() as u64,
         };
-        batch.insert(keys::tally(circle, doc), &tally.encode());
-        self.bump(&live.docs, &mut batch)?;
+        let tally_key = keys::tally(circle, doc);
+        let tally = tally.encode();
+        let sealed = self.seal(&live, TreeTag::Docs, &tally_key, &tally)?;
+        batch.insert(tally_key, &*sealed);
+        self.bump(&live, TreeTag::Docs, &mut batch)?;
         live.docs
             .apply_batch(batch)
             .map_err(|e| self.sled("appending a chunk", e))?;
@@ -452,8 +692,10 @@ impl Store for SledStore {
             batch.remove(key.map_err(|e| self.sled("compacting", e))?);
         }
         batch.remove(keys::tally(circle, doc));
-        batch.insert(keys::snapshot(circle, doc), snapshot);
-        self.bump(&live.docs, &mut batch)?;
+        let key = keys::snapshot(circle, doc);
+        let sealed = self.seal(&live, TreeTag::Docs, &key, snapshot)?;
+        batch.insert(key, &*sealed);
+        self.bump(&live, TreeTag::Docs, &mut batch)?;
         live.docs
             .apply_batch(batch)
             .map_err(|e| self.sled("compacting", e))?;
@@ -483,8 +725,8 @@ impl Store for SledStore {
         for key in live.meta.scan_prefix(circle_meta_prefix(circle)).keys() {
             meta.remove(key.map_err(|e| self.sled(doing, e))?);
         }
-        self.bump(&live.docs, &mut docs)?;
-        self.bump(&live.meta, &mut meta)?;
+        self.bump(&live, TreeTag::Docs, &mut docs)?;
+        self.bump(&live, TreeTag::Meta, &mut meta)?;
         // One transaction so a crash never leaves a circle's sync states without its docs.
         (&live.docs, &live.meta)
             .transaction(|(d, m)| {
@@ -504,12 +746,18 @@ impl Store for SledStore {
 
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         check_meta_key(key)?;
-        let value = self
-            .live()
+        let live = self.live();
+        let value = live
             .meta
             .get(key)
             .map_err(|e| self.sled("reading metadata", e))?;
-        Ok(value.map(|v| v.to_vec()))
+        value
+            .map(|v| {
+                Ok(self
+                    .unseal(&live, TreeTag::Meta, key.as_bytes(), &v)?
+                    .into_owned())
+            })
+            .transpose()
     }
 
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
@@ -517,8 +765,9 @@ impl Store for SledStore {
         let _writer = self.writer();
         let live = self.live();
         let mut batch = Batch::default();
-        batch.insert(key, value);
-        self.bump(&live.meta, &mut batch)?;
+        let sealed = self.seal(&live, TreeTag::Meta, key.as_bytes(), value)?;
+        batch.insert(key, &*sealed);
+        self.bump(&live, TreeTag::Meta, &mut batch)?;
         live.meta
             .apply_batch(batch)
             .map_err(|e| self.sled("writing metadata", e))?;
@@ -531,7 +780,7 @@ impl Store for SledStore {
         let live = self.live();
         let mut batch = Batch::default();
         batch.remove(key);
-        self.bump(&live.meta, &mut batch)?;
+        self.bump(&live, TreeTag::Meta, &mut batch)?;
         live.meta
             .apply_batch(batch)
             .map_err(|e| self.sled("deleting metadata", e))?;
@@ -546,7 +795,8 @@ impl Store for SledStore {
             if k == keys::OPS {
                 continue;
             }
-            out.push((self.utf8(&k, "meta key")?, v.to_vec()));
+            let v = self.unseal(&live, TreeTag::Meta, &k, &v)?.into_owned();
+            out.push((self.utf8(&k, "meta key")?, v));
         }
         Ok(out)
     }

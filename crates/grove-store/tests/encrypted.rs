@@ -1,0 +1,231 @@
+//! Encryption at rest on real sled files: roundtrip, wrong and missing passphrases leave the
+//! files untouched, passphrase changes, and no plaintext on disk.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use grove_store::{SledStore, Store, StoreErrorKind};
+
+const DECISION: &[u8] = b"We meet at the library on Thursdays; the landlord must not know";
+const DEVICE_KEY: &[u8] = b"0123456789abcdef-device-secret!!";
+
+/// Every file under `dir` with its bytes.
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.insert(path.clone(), fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn any_file_contains(dir: &Path, needle: &[u8]) -> bool {
+    files(dir).values().any(|bytes| contains(bytes, needle))
+}
+
+fn write_sample(s: &SledStore) {
+    s.append("c-1", "core", b"core-bytes").unwrap();
+    s.append("c-1", "decisions/2026-11", DECISION).unwrap();
+    s.compact("c-1", "core", b"core-snapshot").unwrap();
+    s.put_meta("identity/device-key", DEVICE_KEY).unwrap();
+    s.put_meta("circle/c-1/last-sync/p", b"when").unwrap();
+}
+
+fn check_sample(s: &SledStore) {
+    assert_eq!(s.circles().unwrap(), vec!["c-1"]);
+    assert_eq!(s.load("c-1", "core").unwrap().unwrap(), b"core-snapshot");
+    assert_eq!(
+        s.load("c-1", "decisions/2026-11").unwrap().unwrap(),
+        DECISION
+    );
+    assert_eq!(s.pending("c-1", "decisions/2026-11").unwrap().chunks, 1);
+    assert_eq!(
+        s.get_meta("identity/device-key").unwrap().unwrap(),
+        DEVICE_KEY
+    );
+    assert_eq!(
+        s.meta_with_prefix("circle/c-1/").unwrap(),
+        vec![("circle/c-1/last-sync/p".to_string(), b"when".to_vec())]
+    );
+}
+
+fn encrypted_home(passphrase: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SledStore::open_with(dir.path(), Some(passphrase)).unwrap();
+    assert!(s.is_encrypted());
+    write_sample(&s);
+    drop(s);
+    dir
+}
+
+#[test]
+fn encrypted_store_roundtrips_and_holds_no_plaintext() {
+    let dir = encrypted_home("correct horse");
+    let s = SledStore::open_with(dir.path(), Some("correct horse")).unwrap();
+    check_sample(&s);
+    drop(s);
+    assert!(
+        !any_file_contains(dir.path(), DECISION),
+        "a decision's text is on disk in the clear"
+    );
+    assert!(
+        !any_file_contains(dir.path(), DEVICE_KEY),
+        "the device key is on disk in the clear"
+    );
+
+    // The same check finds plaintext in an unencrypted store, so it can fail.
+    let plain = tempfile::tempdir().unwrap();
+    let s = SledStore::open(plain.path()).unwrap();
+    write_sample(&s);
+    drop(s);
+    assert!(any_file_contains(plain.path(), DECISION));
+}
+
+#[test]
+fn wrong_or_missing_passphrase_fails_and_changes_nothing() {
+    let dir = encrypted_home("correct horse");
+    let before = files(dir.path());
+
+    let err = SledStore::open_with(dir.path(), Some("wrong horse"))
+        .err()
+        .unwrap();
+    assert_eq!(err.kind(), StoreErrorKind::WrongPassphrase);
+    assert!(err.to_string().contains("wrong passphrase"), "{err}");
+    assert!(
+        err.to_string().contains("nothing was read or changed"),
+        "{err}"
+    );
+
+    let err = SledStore::open(dir.path()).err().unwrap();
+    assert_eq!(err.kind(), StoreErrorKind::PassphraseNeeded);
+    assert!(err.to_string().contains("GROVE_PASSPHRASE"), "{err}");
+
+    assert_eq!(
+        files(dir.path()),
+        before,
+        "a refused open wrote to the home"
+    );
+    let s = SledStore::open_with(dir.path(), Some("correct horse")).unwrap();
+    check_sample(&s);
+}
+
+#[test]
+fn passphrase_change_reseals_everything() {
+    let dir = encrypted_home("old pass");
+    let current = || fs::read_to_string(dir.path().join("store.current")).unwrap();
+    let generation = current();
+    let s = SledStore::open_with(dir.path(), Some("old pass")).unwrap();
+    s.set_passphrase(Some("new pass")).unwrap();
+    check_sample(&s);
+    s.append("c-1", "core", b"after-change").unwrap();
+    drop(s);
+    assert_ne!(current(), generation, "the change is a new generation");
+
+    let err = SledStore::open_with(dir.path(), Some("old pass"))
+        .err()
+        .unwrap();
+    assert_eq!(err.kind(), StoreErrorKind::WrongPassphrase);
+    let s = SledStore::open_with(dir.path(), Some("new pass")).unwrap();
+    assert_eq!(
+        s.load("c-1", "core").unwrap().unwrap(),
+        b"core-snapshotafter-change"
+    );
+    assert_eq!(
+        s.get_meta("identity/device-key").unwrap().unwrap(),
+        DEVICE_KEY
+    );
+    drop(s);
+    assert!(!any_file_contains(dir.path(), DECISION));
+}
+
+#[test]
+fn an_unencrypted_store_can_be_encrypted_and_decrypted() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SledStore::open(dir.path()).unwrap();
+    write_sample(&s);
+    drop(s);
+    let err = SledStore::open_with(dir.path(), Some("pw")).err().unwrap();
+    assert_eq!(
+        err.kind(),
+        StoreErrorKind::NotEncrypted,
+        "a passphrase must not be silently ignored"
+    );
+
+    let s = SledStore::open(dir.path()).unwrap();
+    assert!(!s.is_encrypted());
+    s.set_passphrase(Some("pw")).unwrap();
+    assert!(s.is_encrypted());
+    drop(s);
+    assert!(!any_file_contains(dir.path(), DECISION));
+    assert_eq!(
+        SledStore::open(dir.path()).err().unwrap().kind(),
+        StoreErrorKind::PassphraseNeeded
+    );
+
+    let s = SledStore::open_with(dir.path(), Some("pw")).unwrap();
+    check_sample(&s);
+    s.set_passphrase(None).unwrap();
+    drop(s);
+    let s = SledStore::open(dir.path()).unwrap();
+    check_sample(&s);
+}
+
+#[test]
+fn reclaim_keeps_an_encrypted_store_encrypted() {
+    let dir = encrypted_home("pw");
+    let s = SledStore::open_with(dir.path(), Some("pw")).unwrap();
+    s.reclaim().unwrap();
+    check_sample(&s);
+    drop(s);
+    assert_eq!(
+        SledStore::open(dir.path()).err().unwrap().kind(),
+        StoreErrorKind::PassphraseNeeded
+    );
+    let s = SledStore::open_with(dir.path(), Some("pw")).unwrap();
+    check_sample(&s);
+}
+
+#[test]
+fn an_interrupted_change_leaves_the_old_passphrase_working() {
+    let dir = encrypted_home("old pass");
+    // What a crash before the swap leaves: a half-made next generation with its own header.
+    let next = dir.path().join("store-db-2");
+    fs::create_dir(&next).unwrap();
+    fs::write(next.join("grove-crypt"), "grove-crypt v1\ngarbage\n").unwrap();
+    let s = SledStore::open_with(dir.path(), Some("old pass")).unwrap();
+    check_sample(&s);
+    assert!(!next.exists(), "the leftover generation is removed");
+}
+
+#[test]
+fn a_moved_value_is_refused_as_corrupt() {
+    let dir = encrypted_home("pw");
+    // Swap two sealed meta values behind the store's back: each is bound to its key.
+    {
+        let current = fs::read_to_string(dir.path().join("store.current")).unwrap();
+        let db = sled::open(dir.path().join(current.trim())).unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        let a = meta.get("identity/device-key").unwrap().unwrap();
+        meta.insert("circle/c-1/last-sync/p", a).unwrap();
+        db.flush().unwrap();
+    }
+    let s = SledStore::open_with(dir.path(), Some("pw")).unwrap();
+    let err = s.get_meta("circle/c-1/last-sync/p").unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Corrupt);
+    assert_eq!(
+        s.get_meta("identity/device-key").unwrap().unwrap(),
+        DEVICE_KEY
+    );
+}
