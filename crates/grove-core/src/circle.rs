@@ -40,6 +40,7 @@ pub(crate) const COLLECTIONS: &[&str] = &[
     "retros",
     "reviews",
     "nodes",
+    "keys",
 ];
 
 /// The document key of the decision shard for `period` (`YYYY-MM`).
@@ -168,6 +169,7 @@ impl Circle {
             rows: Mutex::default(),
         };
         circle.join(ctx, member_name, device)?;
+        circle.rotate_key(ctx)?;
         Ok(circle)
     }
 

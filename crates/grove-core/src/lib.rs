@@ -12,6 +12,7 @@ mod decisions;
 mod error;
 mod escalations;
 mod fields;
+mod keys;
 mod nodes;
 mod principles;
 mod proposals;
@@ -39,6 +40,7 @@ pub use decisions::{
 pub use error::{CoreError, ErrorKind, Result};
 pub use escalations::Escalation;
 pub use fields::{Conflict, MAX_TEXT};
+pub use keys::CIRCLE_KEY_LEN;
 pub use nodes::{KnownNode, MAX_NODE_ADDRS};
 pub use principles::{Amendment, NewPrinciple, Principle, PrincipleVersion};
 pub use proposals::{NewProposal, Proposal, ProposalChange, Response, ResponseLogEntry};
