@@ -4,6 +4,7 @@
 //! in through [`Ctx`]; persistence is the caller's job through [`Circle::unsaved`].
 
 pub mod archive;
+pub mod bundle;
 mod circle;
 mod clock;
 mod commitments;
