@@ -18,6 +18,9 @@ pub enum NodeErrorKind {
     Corrupt,
     Io,
     Stopped,
+    /// The home is encrypted and the passphrase is missing or wrong, or a passphrase was
+    /// given for a home that is not encrypted.
+    Passphrase,
     /// Networking: off in this node, an address that cannot be parsed or reached, a peer
     /// that went away.
     Network,
@@ -46,6 +49,9 @@ pub enum NodeError {
     InvalidAddress { addr: String, reason: String },
     #[error("{0}")]
     Net(String),
+    /// A bundle was refused (foreign, not from a member device, or not this circle).
+    #[error("{0}")]
+    Bundle(String),
 }
 
 impl NodeError {
@@ -62,6 +68,9 @@ impl NodeError {
                 StoreErrorKind::DiskFull => NodeErrorKind::DiskFull,
                 StoreErrorKind::Corrupt => NodeErrorKind::Corrupt,
                 StoreErrorKind::InvalidName => NodeErrorKind::Invalid,
+                StoreErrorKind::PassphraseNeeded
+                | StoreErrorKind::WrongPassphrase
+                | StoreErrorKind::NotEncrypted => NodeErrorKind::Passphrase,
                 _ => NodeErrorKind::Io,
             },
             NodeError::NoCircle => NodeErrorKind::NoCircle,
@@ -71,6 +80,7 @@ impl NodeError {
             NodeError::Stopped => NodeErrorKind::Stopped,
             NodeError::NetworkOff | NodeError::Net(_) => NodeErrorKind::Network,
             NodeError::InvalidAddress { .. } => NodeErrorKind::Invalid,
+            NodeError::Bundle(_) => NodeErrorKind::Invalid,
         }
     }
 }

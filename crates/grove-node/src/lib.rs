@@ -4,6 +4,7 @@
 //! starts one event loop that owns every document; the returned [`NodeHandle`] is how
 //! everything else talks to it.
 
+mod bundle;
 pub mod control;
 mod demo;
 mod docs;
@@ -14,6 +15,7 @@ mod hello;
 mod identity;
 mod insight;
 mod network;
+mod passphrase;
 mod state;
 
 use std::collections::HashSet;
@@ -32,6 +34,7 @@ pub use grove_core as core;
 pub use grove_search as search;
 pub use handle::{CircleHandle, NodeHandle};
 pub use insight::RaiseTension;
+pub use passphrase::{change_passphrase, home_is_encrypted};
 
 /// What a live view needs to know to refresh itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +79,7 @@ impl Node {
 
 pub struct NodeBuilder {
     home: Option<PathBuf>,
+    passphrase: Option<zeroize::Zeroizing<String>>,
     in_memory: bool,
     clock: Option<state::Clock>,
     network: bool,
@@ -90,6 +94,7 @@ impl Default for NodeBuilder {
     fn default() -> Self {
         NodeBuilder {
             home: None,
+            passphrase: None,
             in_memory: false,
             clock: None,
             network: false,
@@ -113,6 +118,14 @@ impl NodeBuilder {
     /// Keep data in this directory (a sled store).
     pub fn home(mut self, dir: impl Into<PathBuf>) -> Self {
         self.home = Some(dir.into());
+        self
+    }
+
+    /// The passphrase of an encrypted home; a new home given one is created encrypted.
+    /// Opening fails with [`NodeErrorKind::Passphrase`] when it is wrong, missing for an
+    /// encrypted home, or given for a home that is not encrypted. Ignored in memory.
+    pub fn passphrase(mut self, passphrase: impl Into<String>) -> Self {
+        self.passphrase = Some(zeroize::Zeroizing::new(passphrase.into()));
         self
     }
 
@@ -259,7 +272,8 @@ impl NodeBuilder {
                     home.display()
                 ))
             })?;
-            Arc::new(SledStore::open(&home)?)
+            let passphrase = self.passphrase.as_ref().map(|p| p.as_str());
+            Arc::new(SledStore::open_with(&home, passphrase)?)
         };
         let identity = identity::Identity::load_or_create(store.as_ref())?;
         Ok((store, identity))

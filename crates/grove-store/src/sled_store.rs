@@ -133,6 +133,19 @@ impl SledStore {
         self.home.dir()
     }
 
+    /// Whether the store in `dir` is encrypted, without opening it (false when there is
+    /// none). Fails with `Locked` while another process has it open.
+    pub fn is_encrypted_at(dir: &Path) -> Result<bool, StoreError> {
+        if !dir.exists() {
+            return Ok(false);
+        }
+        let home = Home::lock(dir)?;
+        let db_dir = home.db_path(home.peek_current()?.unwrap_or(1));
+        let header = crypt::read_header(&db_dir)
+            .map_err(|e| StoreError::io(dir, "reading the encryption header", e))?;
+        Ok(!matches!(header, Ok(None)))
+    }
+
     /// Whether values are sealed under a passphrase.
     pub fn is_encrypted(&self) -> bool {
         self.live().crypt.is_some()

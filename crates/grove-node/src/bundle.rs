@@ -1,0 +1,207 @@
+//! Sneakernet: a circle sealed into a bundle file that only members can open
+//! (`grove bundle export`), and its import, which merges it only after every check passed.
+
+use ed25519_dalek::SigningKey;
+use grove_core::automerge::ActorId;
+use grove_core::{archive, bundle, Circle, CircleInfo, LoadedDoc, CIRCLE_KEY_LEN};
+use rand::rngs::OsRng;
+use rand::RngCore as _;
+use zeroize::Zeroizing;
+
+use crate::error::{NodeError, Result};
+use crate::handle::{CircleHandle, NodeHandle};
+use crate::state::{Need, NodeState};
+
+impl CircleHandle {
+    /// The whole circle sealed with its current circle key (created first for a circle
+    /// from before keys) and signed by this device: a file for `NodeHandle::import_bundle`
+    /// on another member's device.
+    pub async fn export_bundle(&self) -> Result<Vec<u8>> {
+        let sel = self.sel.clone();
+        self.node
+            .run(move |s| {
+                let (key_id, key, archive) = s.mutate(sel.as_deref(), Need::All, |c, ctx| {
+                    let key_id = c.ensure_key(ctx)?;
+                    let key = c.circle_key_by_id(&key_id).map(Zeroizing::new);
+                    Ok((key_id, key, Zeroizing::new(archive::encode(c))))
+                })?;
+                let key = key.ok_or_else(|| {
+                    NodeError::Bundle("the circle's key could not be read back".into())
+                })?;
+                let mut nonce = [0u8; bundle::NONCE_LEN];
+                OsRng.fill_bytes(&mut nonce);
+                let device = SigningKey::from_bytes(&s.identity.secret());
+                Ok(bundle::seal(&archive, &key_id, &key, nonce, &device)?)
+            })
+            .await
+    }
+}
+
+impl NodeHandle {
+    /// Merges a bundle into the circle it belongs to. Refused, with the circle untouched,
+    /// unless the signature holds, this home has a circle holding the bundle's key, the
+    /// exporting device is one of that circle's member devices, and the content opens and
+    /// is that circle.
+    pub async fn import_bundle(&self, data: Vec<u8>) -> Result<CircleInfo> {
+        self.run(move |s| import(s, &data)).await
+    }
+}
+
+fn import(s: &mut NodeState, data: &[u8]) -> Result<CircleInfo> {
+    let signed = bundle::decode(data)?;
+    let (id, key) = circle_holding(s, &signed.key_id)?.ok_or_else(|| {
+        NodeError::Bundle(
+            "this bundle is sealed with a key that none of the circles here holds: it belongs \
+             to a circle this device is not a member of (or to a newer key: sync first); \
+             nothing was imported"
+                .into(),
+        )
+    })?;
+    // TODO(auth): once removal lands, accept only current member devices
+    // (`Circle::is_current_device`).
+    let exporter_is_member = s
+        .loaded(&id)?
+        .members()?
+        .iter()
+        .any(|m| m.devices.iter().any(|d| *d == signed.device));
+    if !exporter_is_member {
+        return Err(NodeError::Bundle(format!(
+            "this bundle was exported by device {}, which is not a member device of this \
+             circle; nothing was imported",
+            signed.device
+        )));
+    }
+    let archive = Zeroizing::new(signed.open(&key)?);
+    let docs = archive::decode(&archive)?;
+    let Some((_, core)) = docs.first() else {
+        return Err(NodeError::Bundle("the bundle holds no documents".into()));
+    };
+    let incoming = Circle::from_core_bytes(core, ActorId::random())?;
+    if incoming.id() != id {
+        return Err(NodeError::Bundle(format!(
+            "this bundle holds circle {} but is sealed with a key of circle {id}; nothing was \
+             imported",
+            incoming.id()
+        )));
+    }
+    // Every document must load before the first merge, so a bad one changes nothing.
+    for (_, bytes) in &docs {
+        LoadedDoc::load(bytes)?;
+    }
+    s.prepare(Some(&id), &Need::All)?;
+    let circle = s.circle_mut(&id)?;
+    for (key, bytes) in &docs {
+        circle.merge_doc(key, bytes)?;
+    }
+    s.persist(&id)?;
+    Ok(s.loaded(&id)?.info()?)
+}
+
+/// The circle (id) whose keys include `key_id`, with that key.
+fn circle_holding(
+    s: &mut NodeState,
+    key_id: &str,
+) -> Result<Option<(String, Zeroizing<[u8; CIRCLE_KEY_LEN]>)>> {
+    for id in s.circle_ids()? {
+        s.open(&id)?;
+        if let Some(key) = s.loaded(&id)?.circle_key_by_id(key_id) {
+            return Ok(Some((id, Zeroizing::new(key))));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Node, NodeErrorKind};
+    use grove_core::NewValue;
+
+    fn value(title: &str) -> NewValue {
+        NewValue {
+            title: title.into(),
+            statement: format!("{title} matters"),
+            protect: None,
+            refuse: None,
+            examples: Vec::new(),
+        }
+    }
+
+    /// Two in-memory nodes holding the same circle, shared by a circle file.
+    async fn pair() -> (NodeHandle, NodeHandle, String) {
+        let a = Node::builder().in_memory().spawn().unwrap();
+        let b = Node::builder().in_memory().spawn().unwrap();
+        let id = a.create_circle("Cell".into()).await.unwrap().id;
+        let file = a.circle(None).export().await.unwrap();
+        b.import_circle(file).await.unwrap();
+        (a, b, id)
+    }
+
+    async fn titles(n: &NodeHandle) -> Vec<String> {
+        let mut t: Vec<String> = n
+            .circle(None)
+            .values()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|v| v.title)
+            .collect();
+        t.sort();
+        t
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_members_bundle_merges() {
+        let (a, b, id) = pair().await;
+        a.circle(None).add_value(value("Care")).await.unwrap();
+        let data = a.circle(None).export_bundle().await.unwrap();
+        let info = b.import_bundle(data).await.unwrap();
+        assert_eq!(info.id, id);
+        assert_eq!(titles(&b).await, vec!["Care"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn refused_bundles_leave_the_circle_untouched() {
+        let (a, b, _) = pair().await;
+        a.circle(None).add_value(value("Care")).await.unwrap();
+        let good = a.circle(None).export_bundle().await.unwrap();
+        let before = b.circle(None).doc_heads().await.unwrap();
+
+        let mut tampered = good.clone();
+        let mid = tampered.len() / 2;
+        tampered[mid] ^= 1;
+        let err = b.import_bundle(tampered).await.unwrap_err();
+        assert!(err.to_string().contains("tampered"), "{err}");
+
+        let err = b
+            .import_bundle(good[..good.len() - 10].to_vec())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
+
+        // A bundle of a circle this node is not in.
+        let c = Node::builder().in_memory().spawn().unwrap();
+        c.create_circle("Other".into()).await.unwrap();
+        let foreign = c.circle(None).export_bundle().await.unwrap();
+        let err = b.import_bundle(foreign).await.unwrap_err();
+        assert_eq!(err.kind(), NodeErrorKind::Invalid);
+        assert!(err.to_string().contains("not a member of"), "{err}");
+
+        // Sealed with the right key but signed by a device that is no member's.
+        let (key_id, key) = a
+            .run(|s| {
+                let id = s.circle_ids()?.remove(0);
+                Ok(s.loaded(&id)?.circle_key().unwrap())
+            })
+            .await
+            .unwrap();
+        let archive = a.circle(None).export().await.unwrap();
+        let outsider = SigningKey::from_bytes(&[42; 32]);
+        let forged = bundle::seal(&archive, &key_id, &key, [1; 24], &outsider).unwrap();
+        let err = b.import_bundle(forged).await.unwrap_err();
+        assert!(err.to_string().contains("not a member device"), "{err}");
+
+        assert_eq!(b.circle(None).doc_heads().await.unwrap(), before);
+        assert!(titles(&b).await.is_empty());
+    }
+}
