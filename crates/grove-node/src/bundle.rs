@@ -63,7 +63,7 @@ fn import(s: &mut NodeState, data: &[u8]) -> Result<CircleInfo> {
         .loaded(&id)?
         .members()?
         .iter()
-        .any(|m| m.devices.iter().any(|d| *d == signed.device));
+        .any(|m| m.devices.contains(&signed.device));
     if !exporter_is_member {
         return Err(NodeError::Bundle(format!(
             "this bundle was exported by device {}, which is not a member device of this \
