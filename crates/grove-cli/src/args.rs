@@ -103,6 +103,18 @@ pub enum Command {
     },
     /// Full-text search over every decision, value, principle, proposal, review and retro
     Search(crate::insight::SearchArgs),
+    /// Create this device's Grove home and identity; `--passphrase` encrypts it at rest
+    Init {
+        /// Encrypt the home with a passphrase (taken from GROVE_PASSPHRASE, else asked for)
+        #[arg(long)]
+        passphrase: bool,
+    },
+    /// Set, change or remove the passphrase that encrypts this home at rest
+    #[command(subcommand)]
+    Passphrase(PassphraseCmd),
+    /// Encrypted, signed circle files to carry between members' devices (no network)
+    #[command(subcommand)]
+    Bundle(BundleCmd),
     /// Seed a realistic demo circle: teams, values, principles, a year of decisions
     Demo {
         /// How many decisions to log over the past year
@@ -128,6 +140,30 @@ pub enum CircleCmd {
         out: PathBuf,
     },
     /// Import a circle file: adds a new circle or merges into the same circle
+    Import { file: PathBuf },
+}
+
+/// The current passphrase comes from GROVE_PASSPHRASE and the new one from
+/// GROVE_NEW_PASSPHRASE; on a terminal, either is asked for when not set.
+#[derive(Subcommand, Debug)]
+pub enum PassphraseCmd {
+    /// Encrypt a home that is not encrypted yet
+    Set,
+    /// Re-encrypt the home under a new passphrase
+    Change,
+    /// Store the home unencrypted again
+    Remove,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BundleCmd {
+    /// Write the circle, sealed with its key and signed by this device, to a file that only
+    /// the circle's members can import
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Merge a bundle into its circle; foreign or tampered bundles are refused
     Import { file: PathBuf },
 }
 

@@ -2,6 +2,7 @@
 
 mod args;
 mod insight;
+mod passphrase;
 mod print;
 mod run;
 mod serve;
@@ -60,6 +61,26 @@ fn now() -> grove_node::core::Timestamp {
 
 /// Runs the command and returns the exit code.
 async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
+    match &cli.command {
+        args::Command::Init { passphrase } => {
+            let out = print::Out::stdout(cli.json, now());
+            return report(passphrase::init(cli.home.as_deref(), *passphrase, &out).await);
+        }
+        args::Command::Passphrase(cmd) => {
+            let out = print::Out::stdout(cli.json, now());
+            return match passphrase::command(cli.home.as_deref(), cmd, &out) {
+                Err(e) if is_locked(&e) => report(Err(e.context(
+                    "stop the grove node serving this home before changing its passphrase",
+                ))),
+                other => report(other),
+            };
+        }
+        _ => {}
+    }
+    let secret = match passphrase::for_opening(cli.home.as_deref()) {
+        Ok(secret) => secret,
+        Err(e) => return report(Err(e)),
+    };
     if let args::Command::Serve {
         listen,
         peers,
@@ -72,6 +93,7 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
             listen: listen.clone(),
             peers: peers.clone(),
             mdns: !no_mdns,
+            passphrase: secret.map(|s| s.to_string()),
         };
         return match serve::serve(options).await {
             // Held by a node: it answers that it already serves this home.
@@ -90,6 +112,9 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
     }
     if networked {
         builder = builder.network(true).mdns(false).no_listen();
+    }
+    if let Some(secret) = &secret {
+        builder = builder.passphrase(secret.as_str());
     }
     let node = match builder.start().await {
         Ok(node) => node,

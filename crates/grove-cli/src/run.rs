@@ -65,6 +65,25 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         Command::Serve { .. } => bail!(
             "a grove node already serves this home; stop it before starting another"
         ),
+        Command::Bundle(BundleCmd::Export { out: path }) => {
+            let data = c.export_bundle().await?;
+            write_atomically(&path, &data)?;
+            out.done(&format!(
+                "wrote a bundle of {} bytes to {}",
+                data.len(),
+                path.display()
+            ))
+        }
+        Command::Bundle(BundleCmd::Import { file }) => {
+            let data =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let info = node.import_bundle(data).await?;
+            out.done(&format!("merged the bundle into {} ({})", info.name, info.id))
+        }
+        Command::Init { .. } | Command::Passphrase(_) => bail!(
+            "a grove node is serving this home; stop it before initialising the home or \
+             changing its passphrase"
+        ),
     }
 }
 

@@ -19,6 +19,7 @@ pub struct Options {
     pub listen: Vec<String>,
     pub peers: Vec<String>,
     pub mdns: bool,
+    pub passphrase: Option<String>,
 }
 
 pub async fn serve(options: Options) -> Result<()> {
@@ -28,6 +29,9 @@ pub async fn serve(options: Options) -> Result<()> {
         .network(true)
         .always_on(true)
         .mdns(options.mdns);
+    if let Some(passphrase) = options.passphrase {
+        builder = builder.passphrase(passphrase);
+    }
     for addr in &options.listen {
         builder = builder.listen(addr);
     }

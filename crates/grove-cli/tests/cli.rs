@@ -13,12 +13,24 @@ use tempfile::TempDir;
 /// One Grove home in a temp directory, and ways to run `grove` on it.
 struct Grove {
     dir: TempDir,
+    /// Environment variables every later command gets (passphrases).
+    env: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Grove {
     fn new() -> Grove {
         Grove {
             dir: tempfile::tempdir().unwrap(),
+            env: Default::default(),
+        }
+    }
+
+    /// Sets (or with None, removes) a variable for every later command.
+    fn set_env(&self, key: &str, value: Option<&str>) {
+        let mut env = self.env.borrow_mut();
+        env.retain(|(k, _)| k != key);
+        if let Some(v) = value {
+            env.push((key.to_string(), v.to_string()));
         }
     }
 
@@ -36,9 +48,14 @@ impl Grove {
         // The user's real home must never leak into a test, nor a test into it.
         cmd.env_remove("GROVE_HOME")
             .env_remove("GROVE_LOG")
+            .env_remove("GROVE_PASSPHRASE")
+            .env_remove("GROVE_NEW_PASSPHRASE")
             .arg("--home")
             .arg(self.home())
             .args(args);
+        for (k, v) in self.env.borrow().iter() {
+            cmd.env(k, v);
+        }
         cmd
     }
 
@@ -2108,4 +2125,189 @@ fn vitality_search_and_related_over_the_demo() {
         "a decision is not related to itself"
     );
     g.fail(1, &["decision", "related", "d-209901-nope"]);
+}
+
+/// Every file under `dir` with its bytes.
+fn files(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn any_file_contains(dir: &Path, needle: &[u8]) -> bool {
+    files(dir)
+        .values()
+        .any(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+}
+
+#[test]
+fn an_encrypted_home_opens_only_with_its_passphrase() {
+    let g = Grove::new();
+    let err = g.fail(1, &["init", "--passphrase"]);
+    assert!(err.contains("GROVE_PASSPHRASE"), "{err}");
+    assert!(
+        !g.home().join("store.current").exists(),
+        "nothing was created"
+    );
+
+    g.set_env("GROVE_PASSPHRASE", Some("first secret"));
+    let init = g.json(&["init", "--passphrase"]);
+    assert_eq!(init["encrypted"], true, "{init}");
+    let member = init["member"].as_str().unwrap().to_string();
+    g.create(&["circle", "create", "Rent strike cell"]);
+    let value = g.create(&[
+        "value",
+        "add",
+        "--title",
+        "Discretion",
+        "--statement",
+        "The landlord never learns who organises.",
+    ]);
+    assert_eq!(
+        g.me(),
+        member,
+        "the device key is kept in the encrypted home"
+    );
+    assert!(!any_file_contains(&g.home(), b"Rent strike cell"));
+    assert!(!any_file_contains(&g.home(), b"landlord never learns"));
+
+    let before = files(&g.home());
+    g.set_env("GROVE_PASSPHRASE", None);
+    let err = g.fail(1, &["circle", "list"]);
+    assert!(
+        err.contains("is encrypted") && err.contains("GROVE_PASSPHRASE"),
+        "{err}"
+    );
+    g.set_env("GROVE_PASSPHRASE", Some("wrong secret"));
+    let err = g.fail(1, &["value", "list"]);
+    assert!(err.contains("wrong passphrase"), "{err}");
+    assert!(err.contains("nothing was read or changed"), "{err}");
+    assert_eq!(files(&g.home()), before, "a refused open changed the home");
+
+    // Change: the old passphrase opens it no more, the new one does.
+    g.set_env("GROVE_PASSPHRASE", Some("first secret"));
+    let err = g.fail(1, &["passphrase", "change"]);
+    assert!(err.contains("GROVE_NEW_PASSPHRASE"), "{err}");
+    g.set_env("GROVE_NEW_PASSPHRASE", Some("second secret"));
+    g.done(&["passphrase", "change"]);
+    g.set_env("GROVE_NEW_PASSPHRASE", None);
+    let err = g.fail(1, &["value", "list"]);
+    assert!(err.contains("wrong passphrase"), "{err}");
+    g.set_env("GROVE_PASSPHRASE", Some("second secret"));
+    assert_eq!(ids(&g.list(&["value", "list"])), vec![value.clone()]);
+    assert_eq!(g.me(), member);
+    assert!(!any_file_contains(&g.home(), b"landlord never learns"));
+
+    // Removing it stores the home in the clear again.
+    g.done(&["passphrase", "remove"]);
+    g.set_env("GROVE_PASSPHRASE", None);
+    assert_eq!(ids(&g.list(&["value", "list"])), vec![value]);
+}
+
+#[test]
+fn an_unencrypted_home_can_be_encrypted_later() {
+    let g = Grove::new();
+    let init = g.json(&["init"]);
+    assert_eq!(init["encrypted"], false, "{init}");
+    g.create(&["circle", "create", "Open cell"]);
+
+    g.set_env("GROVE_PASSPHRASE", Some("pw"));
+    let err = g.fail(1, &["circle", "list"]);
+    assert!(err.contains("not encrypted"), "{err}");
+    let err = g.fail(1, &["passphrase", "change"]);
+    assert!(err.contains("not encrypted"), "{err}");
+    g.set_env("GROVE_PASSPHRASE", None);
+
+    g.set_env("GROVE_NEW_PASSPHRASE", Some("now secret"));
+    g.done(&["passphrase", "set"]);
+    g.set_env("GROVE_NEW_PASSPHRASE", None);
+    let err = g.fail(1, &["passphrase", "set"]);
+    assert!(err.contains("already encrypted"), "{err}");
+    g.fail(1, &["circle", "list"]);
+    g.set_env("GROVE_PASSPHRASE", Some("now secret"));
+    assert_eq!(g.list(&["circle", "list"]).len(), 1);
+    assert!(!any_file_contains(&g.home(), b"Open cell"));
+}
+
+#[test]
+fn bundles_carry_a_circle_between_members_and_refuse_the_rest() {
+    let a = Grove::new();
+    let b = basics(&a);
+    let d1 = log(&a, &b.team, &b.principle, &[]);
+    let shared = a.file("circle.grove");
+    a.done(&["circle", "export", "--out", shared.to_str().unwrap()]);
+    let other = Grove::new();
+    // The other member's home is encrypted: bundles need no passphrase of their own.
+    other.set_env("GROVE_PASSPHRASE", Some("theirs"));
+    other.create(&["circle", "import", shared.to_str().unwrap()]);
+
+    let d2 = log(&a, &b.team, &b.principle, &[]);
+    let bundle = a.file("circle.bundle");
+    let msg = a.done(&["bundle", "export", "--out", bundle.to_str().unwrap()]);
+    assert!(msg.contains("bundle"), "{msg}");
+    assert_no_partial_files(a.dir.path());
+    let bytes = std::fs::read(&bundle).unwrap();
+    assert!(
+        !bytes
+            .windows(b"We did something.".len())
+            .any(|w| w == b"We did something."),
+        "a bundle is sealed"
+    );
+
+    // Refused bundles leave the circle as it was.
+    let before = (
+        other.list(&["circle", "list"]),
+        decision_ids(&other),
+        other.list(&["member", "list"]),
+    );
+    let write = |name: &str, data: &[u8]| {
+        let path = other.file(name);
+        std::fs::write(&path, data).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 0x01;
+    let err = other.fail(1, &["bundle", "import", &write("tampered", &flipped)]);
+    assert!(err.contains("tampered"), "{err}");
+    let err = other.fail(
+        1,
+        &[
+            "bundle",
+            "import",
+            &write("short", &bytes[..bytes.len() - 1]),
+        ],
+    );
+    assert!(err.contains("truncated"), "{err}");
+    let err = other.fail(1, &["bundle", "import", shared.to_str().unwrap()]);
+    assert!(err.contains("not a Grove bundle"), "{err}");
+    let stranger = Grove::new();
+    stranger.create(&["circle", "create", "Elsewhere"]);
+    let foreign = stranger.file("foreign.bundle");
+    stranger.done(&["bundle", "export", "--out", foreign.to_str().unwrap()]);
+    let err = other.fail(1, &["bundle", "import", foreign.to_str().unwrap()]);
+    assert!(err.contains("not a member of"), "{err}");
+    assert_eq!(
+        (
+            other.list(&["circle", "list"]),
+            decision_ids(&other),
+            other.list(&["member", "list"]),
+        ),
+        before
+    );
+
+    // The member's bundle merges, and importing it twice changes nothing more.
+    other.done(&["bundle", "import", bundle.to_str().unwrap()]);
+    assert_eq!(decision_ids(&other), sorted(vec![d1.clone(), d2.clone()]));
+    other.done(&["bundle", "import", bundle.to_str().unwrap()]);
+    assert_eq!(decision_ids(&other), sorted(vec![d1, d2]));
 }
