@@ -6,6 +6,9 @@ fn with_each_store(check: impl Fn(&dyn Store)) {
     check(&MemStore::new());
     let dir = tempfile::tempdir().unwrap();
     check(&SledStore::open(dir.path()).unwrap());
+    // Sealing every value must not change a single answer.
+    let dir = tempfile::tempdir().unwrap();
+    check(&SledStore::open_with(dir.path(), Some("contract")).unwrap());
 }
 
 #[test]
