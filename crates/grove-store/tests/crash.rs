@@ -11,6 +11,9 @@ use grove_store::{SledStore, Store, StoreErrorKind};
 const DIR_ENV: &str = "GROVE_STORE_CRASH_DIR";
 /// When set, the child also rewrites the database (reclaim) after every this many appends.
 const RECLAIM_ENV: &str = "GROVE_STORE_CRASH_RECLAIM_EVERY";
+/// When set, the store is encrypted and the child changes its passphrase (to `pass-K`,
+/// K = 1, 2, …) after every this many appends.
+const REKEY_ENV: &str = "GROVE_STORE_CRASH_REKEY_EVERY";
 const CHILD: &str = "crash_child";
 /// Appends acknowledged before the kill; enough to span several compactions.
 const KILL_AFTER: u64 = 150;
@@ -36,7 +39,9 @@ fn crash_child() {
         return;
     };
     let reclaim_every: Option<u64> = std::env::var(RECLAIM_ENV).ok().map(|n| n.parse().unwrap());
-    let store = SledStore::open(Path::new(&dir)).unwrap();
+    let rekey_every: Option<u64> = std::env::var(REKEY_ENV).ok().map(|n| n.parse().unwrap());
+    let store = SledStore::open_with(Path::new(&dir), rekey_every.map(|_| "pass-0")).unwrap();
+    let mut rekeyed = 0;
     let mut out = std::io::stdout().lock();
     let mut written = Vec::new();
     // Runs until killed; the bound only stops a child whose parent has died.
@@ -56,6 +61,14 @@ fn crash_child() {
         if reclaim_every.is_some_and(|every| n % every == 0) {
             store.reclaim().unwrap();
         }
+        if rekey_every.is_some_and(|every| n % every == every - 1) {
+            rekeyed += 1;
+            store
+                .set_passphrase(Some(&format!("pass-{rekeyed}")))
+                .unwrap();
+            writeln!(out, "rekeyed {rekeyed}").unwrap();
+            out.flush().unwrap();
+        }
     }
 }
 
@@ -64,19 +77,38 @@ fn acknowledged_writes_survive_kill_9() {
     kill_child_and_check(None);
 }
 
+/// A passphrase change killed at any point leaves the store whole under the last
+/// acknowledged passphrase or the one being set, never neither.
+#[test]
+fn acknowledged_writes_survive_kill_9_during_passphrase_changes() {
+    kill_child_and_check(Some(Mode::Rekey(15)));
+}
+
 /// A process killed between rewrites leaves a store that opens with every acked write; each
 /// step inside a rewrite is covered by tests/swap.rs, which builds those states directly.
 #[test]
 fn acknowledged_writes_survive_kill_9_during_rewrites() {
-    kill_child_and_check(Some(10));
+    kill_child_and_check(Some(Mode::Reclaim(10)));
 }
 
-fn kill_child_and_check(reclaim_every: Option<u64>) {
+enum Mode {
+    Reclaim(u64),
+    Rekey(u64),
+}
+
+fn kill_child_and_check(mode: Option<Mode>) {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut command = Command::new(exe);
-    if let Some(every) = reclaim_every {
-        command.env(RECLAIM_ENV, every.to_string());
+    let rekeying = matches!(mode, Some(Mode::Rekey(_)));
+    match mode {
+        Some(Mode::Reclaim(every)) => {
+            command.env(RECLAIM_ENV, every.to_string());
+        }
+        Some(Mode::Rekey(every)) => {
+            command.env(REKEY_ENV, every.to_string());
+        }
+        None => {}
     }
     let mut child = command
         .args([
@@ -94,8 +126,13 @@ fn kill_child_and_check(reclaim_every: Option<u64>) {
     let stdout = child.stdout.take().unwrap();
 
     let mut last_acked = None;
+    let mut rekeyed = 0u64;
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
+        if let Some(k) = line.strip_prefix("rekeyed ") {
+            rekeyed = k.parse().unwrap();
+            continue;
+        }
         let Some(n) = line.strip_prefix("acked ") else {
             continue; // the test harness's own output
         };
@@ -121,7 +158,21 @@ fn kill_child_and_check(reclaim_every: Option<u64>) {
         "the child stopped early ({status}) after acking {last_acked}; see its stderr above"
     );
 
-    let store = SledStore::open(dir.path()).unwrap();
+    let store = if rekeying {
+        let acked = format!("pass-{rekeyed}");
+        match SledStore::open_with(dir.path(), Some(&acked)) {
+            Ok(store) => store,
+            Err(e) if e.kind() == StoreErrorKind::WrongPassphrase => {
+                SledStore::open_with(dir.path(), Some(&format!("pass-{}", rekeyed + 1)))
+                    .unwrap_or_else(|e| {
+                        panic!("neither pass-{rekeyed} nor the next one opens the store: {e}")
+                    })
+            }
+            Err(e) => panic!("the store does not open after a killed passphrase change: {e}"),
+        }
+    } else {
+        SledStore::open(dir.path()).unwrap()
+    };
     let bytes = store.load("circle", "core").unwrap().unwrap();
     // The append after the last ack may or may not have landed; anything else is loss or
     // corruption.
