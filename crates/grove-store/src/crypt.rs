@@ -16,8 +16,11 @@
 //! A sealed value is `VERSION ++ nonce(24) ++ ciphertext ++ tag(16)`, with the tree and the
 //! key as associated data, so a value moved to another key (or tree) fails to open.
 //!
-//! Keys stay in the clear (sled needs their order for prefix scans): see the crate docs
-//! for what they reveal.
+//! Names inside keys (circle ids, document names, segments of meta keys) are replaced by
+//! tokens, `~` + HMAC-SHA256(names key, name) truncated to 120 bits in base32: equal names
+//! give equal tokens, so sled's prefix scans still work, and the `names` tree maps each
+//! token back to its name, sealed. The value key and the names key are the two halves of
+//! the 64-byte Argon2id output.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -27,7 +30,9 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::rand_core::RngCore;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use data_encoding::HEXLOWER;
+use data_encoding::{BASE32HEX_NOPAD, HEXLOWER};
+use hmac::{Hmac, KeyInit as _, Mac as _};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 /// The header's file name inside a database directory (sled ignores files it did not make).
@@ -40,6 +45,10 @@ const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 const SALT_LEN: usize = 16;
+/// Bytes of the HMAC kept in a token: 120 bits, no collision among a home's names.
+const TOKEN_BYTES: usize = 15;
+/// Every token starts with it; no name Grove writes does.
+pub(crate) const TOKEN_MARK: char = '~';
 
 /// RFC 9106's second recommended setting (64 MiB, 3 passes), one lane: costly to guess at
 /// scale, still well under a second on a laptop.
@@ -57,6 +66,8 @@ const MAX_P_COST: u32 = 16;
 pub(crate) enum TreeTag {
     Docs,
     Meta,
+    /// The token -> name map.
+    Names,
 }
 
 impl TreeTag {
@@ -64,6 +75,7 @@ impl TreeTag {
         match self {
             TreeTag::Docs => b'd',
             TreeTag::Meta => b'm',
+            TreeTag::Names => b'n',
         }
     }
 }
@@ -138,6 +150,7 @@ pub(crate) enum Unlock {
 /// The AEAD keyed by the passphrase-derived key.
 pub(crate) struct Cipher {
     aead: XChaCha20Poly1305,
+    names: Hmac<Sha256>,
 }
 
 impl Cipher {
@@ -169,15 +182,27 @@ impl Cipher {
     }
 
     fn derive(passphrase: &[u8], header: &Header) -> Result<Cipher, Unlock> {
-        let params = Params::new(header.m_cost, header.t_cost, header.p_cost, Some(32))
+        let params = Params::new(header.m_cost, header.t_cost, header.p_cost, Some(64))
             .map_err(|e| Unlock::BadParams(e.to_string()))?;
-        let mut key = Zeroizing::new([0u8; 32]);
+        let mut key = Zeroizing::new([0u8; 64]);
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
             .hash_password_into(passphrase, &header.salt, key.as_mut())
             .map_err(|e| Unlock::BadParams(e.to_string()))?;
-        let aead = XChaCha20Poly1305::new_from_slice(key.as_ref())
+        let aead = XChaCha20Poly1305::new_from_slice(&key[..32])
             .map_err(|e| Unlock::BadParams(e.to_string()))?;
-        Ok(Cipher { aead })
+        let names = <Hmac<Sha256>>::new_from_slice(&key[32..])
+            .map_err(|e| Unlock::BadParams(e.to_string()))?;
+        Ok(Cipher { aead, names })
+    }
+
+    /// The token that stands for `name` in keys.
+    pub fn token(&self, name: &str) -> String {
+        let mac = self.names.clone().chain_update(name.as_bytes()).finalize();
+        let bytes = mac.into_bytes();
+        let mut token = String::with_capacity(1 + 24);
+        token.push(TOKEN_MARK);
+        token.push_str(&BASE32HEX_NOPAD.encode(&bytes[..TOKEN_BYTES]).to_lowercase());
+        token
     }
 
     /// None only for a value too large for the cipher (~256 GiB), which sled cannot hold.

@@ -48,13 +48,14 @@
 //! whole under the old passphrase or the new one. The passphrase is checked before anything
 //! is written.
 //!
-//! What an encrypted store still shows to someone holding the files: the keys, which sled
-//! needs in order for its scans. Those are circle ids, document names (`core`,
-//! `decisions/YYYY-MM`: which months have decisions), chunk counts per document, meta key
-//! names (which include the multiaddrs of remembered peers, `peers/<addr>`, and the peer ids
-//! a circle syncs with, `circle/<id>/sync/<peer>/`), and every value's size. After
-//! `set_passphrase` the old generation's files are deleted, not overwritten: their blocks
-//! may still hold the old (or plaintext) data until the file system reuses them.
+//! Names inside keys (circle ids, document names, every segment of a meta key) are stored
+//! as keyed-hash tokens, with the names themselves sealed in a `names` tree, so the files
+//! show no circle id, month, peer id or peer address. What they still show to someone
+//! holding them: how many circles, documents per circle and meta keys there are, how many
+//! segments each meta key has, chunk counts, the size of every value, and which keys share
+//! a name (equal names give equal tokens). After `set_passphrase` the old generation's
+//! files are deleted, not overwritten: their blocks may still hold the old (or plaintext)
+//! data until the file system reuses them.
 
 mod crypt;
 mod error;

@@ -25,6 +25,8 @@ pub const RECLAIM_FACTOR: u64 = 4;
 
 const DOCS_TREE: &str = "docs";
 const META_TREE: &str = "meta";
+/// Encrypted stores only: token -> sealed name (see `crypt`).
+const NAMES_TREE: &str = "names";
 
 /// Disk use around a rewrite of the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,9 +54,37 @@ struct Live {
     synced_blobs: Mutex<HashSet<OsString>>,
     docs: Tree,
     meta: Tree,
+    names: Tree,
 }
 
 impl Live {
+    /// What stands for `name` in keys: the name itself, or its token when encrypted.
+    fn tok<'n>(&self, name: &'n str) -> Cow<'n, str> {
+        match &self.crypt {
+            None => Cow::Borrowed(name),
+            Some(c) => Cow::Owned(c.cipher.token(name)),
+        }
+    }
+
+    /// A meta key as stored: each `/`-separated segment replaced by its token.
+    fn meta_key<'k>(&self, key: &'k str) -> Cow<'k, str> {
+        match &self.crypt {
+            None => Cow::Borrowed(key),
+            Some(c) => Cow::Owned(
+                key.split('/')
+                    .map(|seg| {
+                        if seg.is_empty() {
+                            String::new()
+                        } else {
+                            c.cipher.token(seg)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            ),
+        }
+    }
+
     fn seal<'v>(&self, tree: TreeTag, key: &[u8], value: &'v [u8]) -> Option<Cow<'v, [u8]>> {
         match &self.crypt {
             None => Some(Cow::Borrowed(value)),
@@ -280,34 +310,47 @@ impl SledStore {
             let dst = to.db.open_tree(&name).map_err(|e| self.sled(doing, e))?;
             for kv in src.iter() {
                 let (k, v) = kv.map_err(|e| self.sled(doing, e))?;
-                let value = match tag {
-                    None => v.to_vec(),
+                match tag {
+                    // Rebuilt by `register` as the keys that use its names are copied.
+                    Some(TreeTag::Names) => {}
+                    None => {
+                        dst.insert(k, v).map_err(|e| self.sled(doing, e))?;
+                    }
                     Some(tag) => {
                         let plain = self.unseal(from, tag, &k, &v)?;
-                        self.seal(to, tag, &k, &plain)?.into_owned()
+                        let key = self.translate_key(from, to, tag, &k)?;
+                        let value = self.seal(to, tag, &key, &plain)?.into_owned();
+                        dst.insert(key, value).map_err(|e| self.sled(doing, e))?;
                     }
-                };
-                dst.insert(k, value).map_err(|e| self.sled(doing, e))?;
+                }
             }
         }
         to.db.flush().map_err(|e| self.sled(doing, e))?;
         for name in from.db.tree_names() {
             let tag = tree_tag(&name);
+            if matches!(tag, Some(TreeTag::Names)) {
+                continue;
+            }
             let src = from.db.open_tree(&name).map_err(|e| self.sled(doing, e))?;
             let dst = to.db.open_tree(&name).map_err(|e| self.sled(doing, e))?;
             if src.len() != dst.len() {
                 return Err(self.internal("the re-sealed database has a different entry count"));
             }
-            for (a, b) in src.iter().zip(dst.iter()) {
-                let (ka, va) = a.map_err(|e| self.sled(doing, e))?;
-                let (kb, vb) = b.map_err(|e| self.sled(doing, e))?;
-                let same = ka == kb
-                    && match tag {
-                        None => va == vb,
-                        Some(tag) => {
-                            self.unseal(from, tag, &ka, &va)? == self.unseal(to, tag, &kb, &vb)?
-                        }
-                    };
+            for kv in src.iter() {
+                let (k, v) = kv.map_err(|e| self.sled(doing, e))?;
+                let (key, want) = match tag {
+                    None => (k.to_vec(), v.to_vec()),
+                    Some(tag) => (
+                        self.translate_key(from, to, tag, &k)?,
+                        self.unseal(from, tag, &k, &v)?.into_owned(),
+                    ),
+                };
+                let got = dst.get(&key).map_err(|e| self.sled(doing, e))?;
+                let same = match (got, tag) {
+                    (None, _) => false,
+                    (Some(got), None) => *got == *want,
+                    (Some(got), Some(tag)) => *self.unseal(to, tag, &key, &got)? == *want,
+                };
                 if !same {
                     return Err(self.internal("the re-sealed database differs from the original"));
                 }
@@ -347,6 +390,112 @@ impl SledStore {
                 String::from_utf8_lossy(key)
             ))
         })
+    }
+
+    /// The name a stored name stands for (itself, or the name behind its token).
+    fn real_name(&self, live: &Live, stored: &str) -> Result<String, StoreError> {
+        if live.crypt.is_none() {
+            return Ok(stored.to_owned());
+        }
+        let sealed = live
+            .names
+            .get(stored.as_bytes())
+            .map_err(|e| self.sled("reading a name", e))?
+            .ok_or_else(|| self.corrupt(format!("the name behind token {stored} is missing")))?;
+        let plain = self.unseal(live, TreeTag::Names, stored.as_bytes(), &sealed)?;
+        self.utf8(&plain, "name")
+    }
+
+    fn real_names(&self, live: &Live, stored: Vec<String>) -> Result<Vec<String>, StoreError> {
+        if live.crypt.is_none() {
+            return Ok(stored);
+        }
+        let mut names = stored
+            .iter()
+            .map(|s| self.real_name(live, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        names.sort();
+        Ok(names)
+    }
+
+    fn real_meta_key(&self, live: &Live, stored: &str) -> Result<String, StoreError> {
+        if live.crypt.is_none() {
+            return Ok(stored.to_owned());
+        }
+        let segments = stored
+            .split('/')
+            .map(|seg| {
+                if seg.is_empty() {
+                    Ok(String::new())
+                } else {
+                    self.real_name(live, seg)
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(segments.join("/"))
+    }
+
+    /// Records the names behind the tokens a write is about to use (encrypted stores). The
+    /// flush that acknowledges the write makes them durable with it, and sled recovers its
+    /// log in order, so a key never outlives the record of its names.
+    fn register<'a>(
+        &self,
+        live: &Live,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), StoreError> {
+        let Some(c) = &live.crypt else {
+            return Ok(());
+        };
+        for name in names.into_iter().filter(|n| !n.is_empty()) {
+            let token = c.cipher.token(name);
+            let known = live
+                .names
+                .contains_key(token.as_bytes())
+                .map_err(|e| self.sled("recording a name", e))?;
+            if !known {
+                let sealed = self.seal(live, TreeTag::Names, token.as_bytes(), name.as_bytes())?;
+                live.names
+                    .insert(token.as_bytes(), &*sealed)
+                    .map_err(|e| self.sled("recording a name", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A key of `tag`'s tree as `from` stores it, as `to` stores it; records its names in
+    /// `to`.
+    fn translate_key(
+        &self,
+        from: &Live,
+        to: &Live,
+        tag: TreeTag,
+        key: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        if key == keys::OPS {
+            return Ok(key.to_vec());
+        }
+        match tag {
+            TreeTag::Docs => {
+                let mut parts = key.splitn(3, |&b| b == keys::SEP);
+                let (Some(circle), Some(doc), Some(rest)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(self.corrupt("a document key has no separators"));
+                };
+                let circle = self.real_name(from, &self.utf8(circle, "circle id")?)?;
+                let doc = self.real_name(from, &self.utf8(doc, "document key")?)?;
+                self.register(to, [circle.as_str(), doc.as_str()])?;
+                let mut k = keys::doc_prefix(&to.tok(&circle), &to.tok(&doc));
+                k.extend_from_slice(rest);
+                Ok(k)
+            }
+            TreeTag::Meta => {
+                let real = self.real_meta_key(from, &self.utf8(key, "meta key")?)?;
+                self.register(to, real.split('/'))?;
+                Ok(to.meta_key(&real).into_owned().into_bytes())
+            }
+            TreeTag::Names => Ok(key.to_vec()),
+        }
     }
 
     fn copy_into(&self, from: &Db, to: &Live) -> Result<(), StoreError> {
@@ -478,6 +627,7 @@ fn read_ops(dir: &Path, live: &Live, tag: TreeTag) -> Result<u64, StoreError> {
     let tree = match tag {
         TreeTag::Docs => &live.docs,
         TreeTag::Meta => &live.meta,
+        TreeTag::Names => &live.names,
     };
     match tree
         .get(keys::OPS)
@@ -503,6 +653,7 @@ fn tree_tag(name: &[u8]) -> Option<TreeTag> {
     match name {
         n if n == DOCS_TREE.as_bytes() => Some(TreeTag::Docs),
         n if n == META_TREE.as_bytes() => Some(TreeTag::Meta),
+        n if n == NAMES_TREE.as_bytes() => Some(TreeTag::Names),
         _ => None,
     }
 }
@@ -600,6 +751,9 @@ fn open_db(home: &Home, generation: u64, crypt: Option<Arc<Crypt>>) -> Result<Li
     let meta = db
         .open_tree(META_TREE)
         .map_err(|e| StoreError::sled(dir, doing, e))?;
+    let names = db
+        .open_tree(NAMES_TREE)
+        .map_err(|e| StoreError::sled(dir, doing, e))?;
     // Names of sled's files, fixed in sled 0.34's Config::db_path and blob_path.
     let path = home.db_path(generation);
     let db_file = File::options()
@@ -616,28 +770,33 @@ fn open_db(home: &Home, generation: u64, crypt: Option<Arc<Crypt>>) -> Result<Li
         synced_blobs: Mutex::new(HashSet::new()),
         docs,
         meta,
+        names,
     })
 }
 
 impl Store for SledStore {
     fn circles(&self) -> Result<Vec<String>, StoreError> {
-        self.names_after(&self.live().docs, &[], "circle id")
+        let live = self.live();
+        let stored = self.names_after(&live.docs, &[], "circle id")?;
+        self.real_names(&live, stored)
     }
 
     fn docs(&self, circle: &str) -> Result<Vec<String>, StoreError> {
         check_circle(circle)?;
-        self.names_after(
-            &self.live().docs,
-            &keys::circle_prefix(circle),
+        let live = self.live();
+        let stored = self.names_after(
+            &live.docs,
+            &keys::circle_prefix(&live.tok(circle)),
             "document key",
-        )
+        )?;
+        self.real_names(&live, stored)
     }
 
     fn load(&self, circle: &str, doc: &str) -> Result<Option<Vec<u8>>, StoreError> {
         check_circle(circle)?;
         check_doc(doc)?;
         let live = self.live();
-        let prefix = keys::doc_prefix(circle, doc);
+        let prefix = keys::doc_prefix(&live.tok(circle), &live.tok(doc));
         let mut bytes: Option<Vec<u8>> = None;
         let mut next_seq = 0u64;
         for kv in live.docs.scan_prefix(&prefix) {
@@ -671,16 +830,18 @@ impl Store for SledStore {
         check_doc(doc)?;
         let _writer = self.writer();
         let live = self.live();
-        let tally = self.tally(&live, circle, doc)?;
+        self.register(&live, [circle, doc])?;
+        let (circle, doc) = (live.tok(circle), live.tok(doc));
+        let tally = self.tally(&live, &circle, &doc)?;
         let mut batch = Batch::default();
-        let chunk_key = keys::chunk(circle, doc, tally.chunks);
+        let chunk_key = keys::chunk(&circle, &doc, tally.chunks);
         let sealed = self.seal(&live, TreeTag::Docs, &chunk_key, chunk)?;
         batch.insert(chunk_key, &*sealed);
         let tally = Tally {
             chunks: tally.chunks + 1,
             bytes: tally.bytes + chunk.len() as u64,
         };
-        let tally_key = keys::tally(circle, doc);
+        let tally_key = keys::tally(&circle, &doc);
         let tally = tally.encode();
         let sealed = self.seal(&live, TreeTag::Docs, &tally_key, &tally)?;
         batch.insert(tally_key, &*sealed);
@@ -696,16 +857,18 @@ impl Store for SledStore {
         check_doc(doc)?;
         let _writer = self.writer();
         let live = self.live();
+        self.register(&live, [circle, doc])?;
+        let (circle, doc) = (live.tok(circle), live.tok(doc));
         let mut batch = Batch::default();
         for key in live
             .docs
-            .scan_prefix(keys::chunk_prefix(circle, doc))
+            .scan_prefix(keys::chunk_prefix(&circle, &doc))
             .keys()
         {
             batch.remove(key.map_err(|e| self.sled("compacting", e))?);
         }
-        batch.remove(keys::tally(circle, doc));
-        let key = keys::snapshot(circle, doc);
+        batch.remove(keys::tally(&circle, &doc));
+        let key = keys::snapshot(&circle, &doc);
         let sealed = self.seal(&live, TreeTag::Docs, &key, snapshot)?;
         batch.insert(key, &*sealed);
         self.bump(&live, TreeTag::Docs, &mut batch)?;
@@ -718,7 +881,8 @@ impl Store for SledStore {
     fn pending(&self, circle: &str, doc: &str) -> Result<Pending, StoreError> {
         check_circle(circle)?;
         check_doc(doc)?;
-        let tally = self.tally(&self.live(), circle, doc)?;
+        let live = self.live();
+        let tally = self.tally(&live, &live.tok(circle), &live.tok(doc))?;
         Ok(Pending {
             chunks: tally.chunks,
             bytes: tally.bytes,
@@ -731,11 +895,20 @@ impl Store for SledStore {
         let _writer = self.writer();
         let live = self.live();
         let mut docs = Batch::default();
-        for key in live.docs.scan_prefix(keys::circle_prefix(circle)).keys() {
+        for key in live
+            .docs
+            .scan_prefix(keys::circle_prefix(&live.tok(circle)))
+            .keys()
+        {
             docs.remove(key.map_err(|e| self.sled(doing, e))?);
         }
         let mut meta = Batch::default();
-        for key in live.meta.scan_prefix(circle_meta_prefix(circle)).keys() {
+        let meta_prefix = circle_meta_prefix(circle);
+        for key in live
+            .meta
+            .scan_prefix(live.meta_key(&meta_prefix).as_bytes())
+            .keys()
+        {
             meta.remove(key.map_err(|e| self.sled(doing, e))?);
         }
         self.bump(&live, TreeTag::Docs, &mut docs)?;
@@ -760,9 +933,10 @@ impl Store for SledStore {
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         check_meta_key(key)?;
         let live = self.live();
+        let key = live.meta_key(key);
         let value = live
             .meta
-            .get(key)
+            .get(key.as_bytes())
             .map_err(|e| self.sled("reading metadata", e))?;
         value
             .map(|v| {
@@ -777,9 +951,11 @@ impl Store for SledStore {
         check_meta_key(key)?;
         let _writer = self.writer();
         let live = self.live();
+        self.register(&live, key.split('/'))?;
+        let key = live.meta_key(key);
         let mut batch = Batch::default();
         let sealed = self.seal(&live, TreeTag::Meta, key.as_bytes(), value)?;
-        batch.insert(key, &*sealed);
+        batch.insert(key.as_bytes(), &*sealed);
         self.bump(&live, TreeTag::Meta, &mut batch)?;
         live.meta
             .apply_batch(batch)
@@ -792,7 +968,7 @@ impl Store for SledStore {
         let _writer = self.writer();
         let live = self.live();
         let mut batch = Batch::default();
-        batch.remove(key);
+        batch.remove(live.meta_key(key).as_bytes());
         self.bump(&live, TreeTag::Meta, &mut batch)?;
         live.meta
             .apply_batch(batch)
@@ -802,15 +978,24 @@ impl Store for SledStore {
 
     fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let live = self.live();
+        // Tokens keep whole segments' order, not characters': scan from the last whole
+        // segment of the prefix and filter on the names.
+        let whole = prefix.rfind('/').map_or("", |i| &prefix[..=i]);
+        let stored_prefix = live.meta_key(whole);
         let mut out = Vec::new();
-        for kv in live.meta.scan_prefix(prefix) {
+        for kv in live.meta.scan_prefix(stored_prefix.as_bytes()) {
             let (k, v) = kv.map_err(|e| self.sled("listing metadata", e))?;
             if k == keys::OPS {
                 continue;
             }
+            let key = self.real_meta_key(&live, &self.utf8(&k, "meta key")?)?;
+            if !key.starts_with(prefix) {
+                continue;
+            }
             let v = self.unseal(&live, TreeTag::Meta, &k, &v)?.into_owned();
-            out.push((self.utf8(&k, "meta key")?, v));
+            out.push((key, v));
         }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 

@@ -98,4 +98,33 @@ proptest! {
             prop_assert_eq!(observe(&mem), observe(sled.as_ref().unwrap()), "after {:?}", op);
         }
     }
+
+    /// The same on an encrypted store, where names in keys are tokens; its rewrites also
+    /// change the passphrase, which re-tokenises every key.
+    #[test]
+    fn mem_and_encrypted_sled_agree(ops in proptest::collection::vec(op(), 1..30)) {
+        let dir = tempfile::tempdir().unwrap();
+        let mem = MemStore::new();
+        let mut pass = 0;
+        let mut sled = Some(SledStore::open_with(dir.path(), Some("pass-0")).unwrap());
+        for op in &ops {
+            match op {
+                Op::Reopen => {
+                    drop(sled.take());
+                    let p = format!("pass-{pass}");
+                    sled = Some(SledStore::open_with(dir.path(), Some(&p)).unwrap());
+                }
+                Op::Reclaim => {
+                    pass += 1;
+                    let p = format!("pass-{pass}");
+                    sled.as_ref().unwrap().set_passphrase(Some(&p)).unwrap();
+                }
+                _ => {
+                    apply(&mem, op);
+                    apply(sled.as_ref().unwrap(), op);
+                }
+            }
+            prop_assert_eq!(observe(&mem), observe(sled.as_ref().unwrap()), "after {:?}", op);
+        }
+    }
 }
