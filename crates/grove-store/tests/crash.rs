@@ -127,7 +127,8 @@ fn kill_child_and_check(mode: Option<Mode>) {
 
     let mut last_acked = None;
     let mut rekeyed = 0u64;
-    for line in BufReader::new(stdout).lines() {
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(k) = line.strip_prefix("rekeyed ") {
             rekeyed = k.parse().unwrap();
@@ -152,6 +153,16 @@ fn kill_child_and_check(mode: Option<Mode>) {
     }
     child.kill().unwrap(); // SIGKILL on Unix: no destructor, no flush, no seal
     let status = child.wait().unwrap();
+    // The child kept writing between our last read and the kill: what it acknowledged in
+    // that gap still sits in the pipe, and those acks count too.
+    for line in lines {
+        let line = line.unwrap();
+        if let Some(k) = line.strip_prefix("rekeyed ") {
+            rekeyed = k.parse().unwrap();
+        } else if let Some(n) = line.strip_prefix("acked ") {
+            last_acked = Some(n.parse().unwrap());
+        }
+    }
     let last_acked = last_acked.expect("the child acknowledged nothing; see its stderr above");
     assert!(
         last_acked >= KILL_AFTER,
