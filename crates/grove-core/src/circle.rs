@@ -20,6 +20,8 @@ use crate::clock::Timestamp;
 use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
+use crate::sync::signing::{self, ChangeSignature, SignedChange};
+use ed25519_dalek::SigningKey;
 
 /// The key of the core document of every circle.
 pub const CORE_DOC: &str = "core";
@@ -71,13 +73,23 @@ pub fn decision_doc(id: &str) -> Result<String> {
 pub(crate) struct Doc {
     pub(crate) am: Automerge,
     saved: Vec<ChangeHash>,
+    /// Signatures of this document's changes (see [`crate::sync::signing`]), and which of
+    /// them the store does not hold yet.
+    sigs: HashMap<ChangeHash, ChangeSignature>,
+    unsaved_sigs: Vec<ChangeHash>,
 }
 
 impl Doc {
     fn new(actor: &ActorId) -> Doc {
+        Doc::with(Automerge::new().with_actor(actor.clone()), Vec::new())
+    }
+
+    fn with(am: Automerge, saved: Vec<ChangeHash>) -> Doc {
         Doc {
-            am: Automerge::new().with_actor(actor.clone()),
-            saved: Vec::new(),
+            am,
+            saved,
+            sigs: HashMap::new(),
+            unsaved_sigs: Vec::new(),
         }
     }
 
@@ -86,7 +98,13 @@ impl Doc {
             .map_err(|e| CoreError::Corrupt(format!("cannot load document: {e}")))?
             .with_actor(actor.clone());
         let saved = am.get_heads();
-        Ok(Doc { am, saved })
+        Ok(Doc::with(am, saved))
+    }
+
+    fn add_sig(&mut self, hash: ChangeHash, sig: ChangeSignature) {
+        if self.sigs.insert(hash, sig) != Some(sig) {
+            self.unsaved_sigs.push(hash);
+        }
     }
 }
 
@@ -116,6 +134,8 @@ pub struct Unsaved {
     pub doc: String,
     pub bytes: Vec<u8>,
     pub heads: Vec<ChangeHash>,
+    /// Change signatures the store does not hold yet (also for an unchanged document).
+    pub signatures: Vec<(ChangeHash, ChangeSignature)>,
 }
 
 pub struct Circle {
@@ -126,15 +146,49 @@ pub struct Circle {
     /// Decoded decisions per month, with the heads they were read at: a derived view,
     /// rebuilt whenever the month's document changes, never persisted.
     pub(crate) rows: Mutex<HashMap<String, MonthRows>>,
+    /// This device's key: every local change is signed with it as it is made.
+    signer: Option<SigningKey>,
 }
 
 pub(crate) type MonthRows = (Vec<ChangeHash>, Arc<Vec<crate::Decision>>);
 
 impl Circle {
-    /// Creates a new circle whose first member is `ctx.member`, named `member_name`.
+    /// Creates a new circle whose first member (and steward) is `ctx.member`, named
+    /// `member_name`, acting from the device of `key`; every change is signed with it.
+    pub fn create_signed(
+        ctx: &mut Ctx<'_>,
+        key: &SigningKey,
+        name: &str,
+        member_name: &str,
+    ) -> Result<Circle> {
+        let device = signing::device_hex(key);
+        Circle::create_inner(
+            ctx,
+            signing::device_actor(key),
+            Some(key.clone()),
+            name,
+            member_name,
+            &device,
+        )
+    }
+
+    /// Creates a new circle whose first member (and steward) is `ctx.member`, named
+    /// `member_name`, without signing its changes: for tests and tools that never share
+    /// the circle. Peers refuse unsigned changes.
     pub fn create(
         ctx: &mut Ctx<'_>,
         actor: ActorId,
+        name: &str,
+        member_name: &str,
+        device: &str,
+    ) -> Result<Circle> {
+        Circle::create_inner(ctx, actor, None, name, member_name, device)
+    }
+
+    fn create_inner(
+        ctx: &mut Ctx<'_>,
+        actor: ActorId,
+        signer: Option<SigningKey>,
         name: &str,
         member_name: &str,
         device: &str,
@@ -144,7 +198,8 @@ impl Circle {
         let mut core = Doc::new(&actor);
         let now = ctx.now;
         let member = ctx.member.clone();
-        core.am
+        let created = core
+            .am
             .transact_with(
                 |_| commit(now, "circle create"),
                 |tx| -> Result<()> {
@@ -161,14 +216,19 @@ impl Circle {
                 },
             )
             .map_err(|f| f.error)?;
+        if let (Some(key), Some(hash)) = (&signer, created.hash) {
+            core.add_sig(hash, signing::sign_change(key, &hash));
+        }
         let mut circle = Circle {
             id,
             actor,
             core,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
+            signer,
         };
         circle.join(ctx, member_name, device)?;
+        circle.set_role(now, &member, crate::members::STEWARD)?;
         circle.rotate_key(ctx)?;
         Ok(circle)
     }
@@ -182,6 +242,7 @@ impl Circle {
             core,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
+            signer: None,
         };
         let info = circle.info()?;
         if info.id != id {
@@ -202,6 +263,7 @@ impl Circle {
             core,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
+            signer: None,
         };
         circle.id = circle.info()?.id;
         // An imported document is new to this store: nothing of it is saved yet.
@@ -209,8 +271,106 @@ impl Circle {
         Ok(circle)
     }
 
+    /// A circle this device holds nothing of yet (joining): an empty core document that a
+    /// peer's sync fills. [`Circle::info`] fails until it has.
+    pub fn empty(id: &str, actor: ActorId) -> Circle {
+        Circle {
+            id: id.to_string(),
+            core: Doc::new(&actor),
+            actor,
+            shards: BTreeMap::new(),
+            rows: Mutex::default(),
+            signer: None,
+        }
+    }
+
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Signs every later local change with this device key (whose public key must be the
+    /// circle's actor id, or peers will refuse the changes).
+    pub fn set_signer(&mut self, key: SigningKey) {
+        self.signer = Some(key);
+    }
+
+    /// The signature held for change `hash` of document `doc`.
+    pub fn signature(&self, doc: &str, hash: &ChangeHash) -> Option<ChangeSignature> {
+        self.doc_entry(doc)?.sigs.get(hash).copied()
+    }
+
+    /// Records signatures of `doc`'s changes (from the store, a peer or an archive; the
+    /// caller has verified them). Unknown documents are ignored.
+    pub fn add_signatures(
+        &mut self,
+        doc: &str,
+        sigs: impl IntoIterator<Item = (ChangeHash, ChangeSignature)>,
+    ) {
+        if let Some(d) = self.doc_entry_mut(doc) {
+            for (hash, sig) in sigs {
+                d.add_sig(hash, sig);
+            }
+        }
+    }
+
+    /// Records signatures already held by the store (so they are not saved again).
+    pub fn load_signatures(
+        &mut self,
+        doc: &str,
+        sigs: impl IntoIterator<Item = (ChangeHash, ChangeSignature)>,
+    ) {
+        if let Some(d) = self.doc_entry_mut(doc) {
+            d.sigs.extend(sigs);
+        }
+    }
+
+    /// The changes of `doc` after `since` (all for an empty `since`), each with the
+    /// signature held for it.
+    pub fn signed_changes(&self, doc: &str, since: &[ChangeHash]) -> Vec<SignedChange> {
+        let Some(d) = self.doc_entry(doc) else {
+            return Vec::new();
+        };
+        d.am.get_changes(since)
+            .into_iter()
+            .map(|change| {
+                let signature = d.sigs.get(&change.hash()).copied();
+                SignedChange { change, signature }
+            })
+            .collect()
+    }
+
+    /// Signs this device's own changes that have no signature yet (circles from before
+    /// signing); returns how many were signed.
+    pub fn sign_own_changes(&mut self) -> usize {
+        let Some(key) = self.signer.clone() else {
+            return 0;
+        };
+        let docs = std::iter::once(&mut self.core).chain(self.shards.values_mut());
+        let mut signed = 0;
+        for d in docs {
+            for change in d.am.get_changes(&[]) {
+                let hash = change.hash();
+                if *change.actor_id() == self.actor && !d.sigs.contains_key(&hash) {
+                    d.add_sig(hash, signing::sign_change(&key, &hash));
+                    signed += 1;
+                }
+            }
+        }
+        signed
+    }
+
+    fn doc_entry(&self, doc: &str) -> Option<&Doc> {
+        if doc == CORE_DOC {
+            return Some(&self.core);
+        }
+        shard_period(doc).and_then(|p| self.shards.get(p))
+    }
+
+    fn doc_entry_mut(&mut self, doc: &str) -> Option<&mut Doc> {
+        if doc == CORE_DOC {
+            return Some(&mut self.core);
+        }
+        shard_period(doc).and_then(|p| self.shards.get_mut(p))
     }
 
     pub fn info(&self) -> Result<CircleInfo> {
@@ -244,7 +404,7 @@ impl Circle {
             .ok_or_else(|| CoreError::Corrupt(format!("`{doc}` is not a decision shard")))?;
         let am = loaded.0.with_actor(self.actor.clone());
         let saved = am.get_heads();
-        self.shards.insert(period.to_string(), Doc { am, saved });
+        self.shards.insert(period.to_string(), Doc::with(am, saved));
         Ok(())
     }
 
@@ -297,7 +457,19 @@ impl Circle {
             .chain(self.shards.iter().map(|(p, d)| (shard_doc(p), d)));
         for (key, doc) in docs {
             let heads = doc.am.get_heads();
-            if heads != doc.saved {
+            let signatures: Vec<(ChangeHash, ChangeSignature)> = doc
+                .unsaved_sigs
+                .iter()
+                .filter_map(|h| doc.sigs.get(h).map(|s| (*h, *s)))
+                .collect();
+            if heads == doc.saved && !signatures.is_empty() {
+                out.push(Unsaved {
+                    doc: key,
+                    bytes: Vec::new(),
+                    heads,
+                    signatures,
+                });
+            } else if heads != doc.saved {
                 // A document with nothing saved yet (a month fetched from a peer) is saved
                 // whole: Automerge's compressed format is ~10x smaller and ~3x faster to
                 // write than the same changes one by one, and the store loads both alike.
@@ -310,6 +482,7 @@ impl Circle {
                     doc: key,
                     bytes,
                     heads,
+                    signatures,
                 });
             }
         }
@@ -317,10 +490,15 @@ impl Circle {
     }
 
     /// Records that `heads` of `doc` are durable.
+    /// Signatures count as saved with the document.
     pub fn mark_saved(&mut self, doc: &str, heads: Vec<ChangeHash>) {
-        if doc == CORE_DOC {
-            self.core.saved = heads;
-        } else if let Some(d) = shard_period(doc).and_then(|p| self.shards.get_mut(p)) {
+        if let Some(d) = self.doc_entry_mut(doc) {
+            if heads.is_empty() {
+                // Nothing of this document is in the store: its signatures are not either.
+                d.unsaved_sigs = d.sigs.keys().copied().collect();
+            } else {
+                d.unsaved_sigs.clear();
+            }
             d.saved = heads;
         }
     }
@@ -354,11 +532,15 @@ impl Circle {
         what: &str,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<O>,
     ) -> Result<O> {
-        self.core
+        let done = self
+            .core
             .am
             .transact_with(|_| commit(now, what), f)
-            .map(|s| s.result)
-            .map_err(|f| f.error)
+            .map_err(|f| f.error)?;
+        if let (Some(key), Some(hash)) = (&self.signer, done.hash) {
+            self.core.add_sig(hash, signing::sign_change(key, &hash));
+        }
+        Ok(done.result)
     }
 
     /// Runs `f` in one transaction on the shard of `period`, creating the shard if needed.
@@ -374,10 +556,14 @@ impl Circle {
             .shards
             .entry(period.to_string())
             .or_insert_with(|| Doc::new(&actor));
-        doc.am
+        let done = doc
+            .am
             .transact_with(|_| commit(now, what), f)
-            .map(|s| s.result)
-            .map_err(|f| f.error)
+            .map_err(|f| f.error)?;
+        if let (Some(key), Some(hash)) = (&self.signer, done.hash) {
+            doc.add_sig(hash, signing::sign_change(key, &hash));
+        }
+        Ok(done.result)
     }
 
     pub(crate) fn shard(&self, period: &str) -> Option<&Automerge> {

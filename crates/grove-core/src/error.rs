@@ -29,13 +29,17 @@ pub enum CoreError {
     Corrupt(String),
     #[error("the circle document could not be read or changed: {0}")]
     Automerge(#[from] AutomergeError),
+    /// Changes refused by authorisation: a bad or missing signature, an author who is not a
+    /// member device. Nothing of them was merged.
+    #[error("refused changes: {0}")]
+    Unauthorized(#[from] crate::sync::AuthError),
 }
 
 impl CoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             CoreError::NotFound { .. } => ErrorKind::NotFound,
-            CoreError::Invalid(_) => ErrorKind::Invalid,
+            CoreError::Invalid(_) | CoreError::Unauthorized(_) => ErrorKind::Invalid,
             CoreError::State(_) => ErrorKind::State,
             CoreError::Corrupt(_) | CoreError::Automerge(_) => ErrorKind::Corrupt,
         }

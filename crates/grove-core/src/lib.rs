@@ -4,6 +4,7 @@
 //! in through [`Ctx`]; persistence is the caller's job through [`Circle::unsaved`].
 
 pub mod archive;
+mod authorize;
 pub mod bundle;
 mod circle;
 mod clock;
@@ -14,6 +15,7 @@ mod error;
 mod escalations;
 mod fields;
 mod keys;
+mod members;
 mod nodes;
 mod principles;
 mod proposals;
@@ -42,6 +44,7 @@ pub use error::{CoreError, ErrorKind, Result};
 pub use escalations::Escalation;
 pub use fields::{Conflict, MAX_TEXT};
 pub use keys::CIRCLE_KEY_LEN;
+pub use members::{MemberStanding, Membership};
 pub use nodes::{KnownNode, MAX_NODE_ADDRS};
 pub use principles::{Amendment, NewPrinciple, Principle, PrincipleVersion};
 pub use proposals::{NewProposal, Proposal, ProposalChange, Response, ResponseLogEntry};

@@ -6,9 +6,12 @@ use std::fmt;
 
 use automerge::sync::{State, SyncDoc};
 use automerge::{Automerge, ChangeHash};
+
+use crate::circle::CORE_DOC;
 use tracing::{debug, warn};
 
 use super::envelope::{is_valid_doc_key, AnnouncedDoc, Envelope, EnvelopeError};
+use super::signing::{self, AuthError, ChangeSignature, SignedChange};
 
 /// Where a document lives: a circle and the document's key inside it
 /// (e.g. `"core"`, `"decisions/2026-11"`).
@@ -48,6 +51,18 @@ pub trait Docs {
     /// The keys of every document held in `circle`, in any order. Keys must satisfy
     /// [`super::is_valid_doc_key`]; others are skipped with a warning.
     fn doc_keys(&self, circle: &str) -> Vec<String>;
+    /// The signature held for change `hash` of `addr`, sent beside the change.
+    fn signature(&self, _addr: &DocAddr, _hash: &ChangeHash) -> Option<ChangeSignature> {
+        None
+    }
+    /// Checks a peer's changes for `addr` before any is applied (signatures, authors);
+    /// see [`crate::Circle::authorize_merge`]. The default accepts everything: only for
+    /// documents that are not a circle's (simulations, tests).
+    fn authorize(&self, _addr: &DocAddr, _changes: &[SignedChange]) -> Result<(), AuthError> {
+        Ok(())
+    }
+    /// Keeps the signatures of changes just applied to `addr`.
+    fn add_signatures(&mut self, _addr: &DocAddr, _sigs: Vec<(ChangeHash, ChangeSignature)>) {}
 }
 
 /// Something that happened, for the engine to react to.
@@ -119,6 +134,8 @@ pub enum PeerFault {
     CircleNotShared { circle: String },
     #[error("sent changes for {addr} that automerge refused: {reason}")]
     BadChanges { addr: DocAddr, reason: String },
+    #[error("sent changes for {addr} that are not authorised: {reason}")]
+    Unauthorized { addr: DocAddr, reason: AuthError },
 }
 
 /// The sans-I/O sync engine. `P` identifies a peer (a public key, a libp2p peer id, a test
@@ -128,6 +145,19 @@ pub struct Engine<P> {
     peers: BTreeMap<P, Peer>,
 }
 
+/// Most messages held back per peer: a peer whose authors stay unknown for this long is
+/// not waiting for an admission.
+const MAX_DEFERRED: usize = 1024;
+
+/// A sync message held back because an author is not (yet) a member here: its admission
+/// may be in a core change still on its way. Retried whenever the circle's core changes.
+#[derive(Debug)]
+struct Deferred {
+    addr: DocAddr,
+    message: automerge::sync::Message,
+    signatures: Vec<(ChangeHash, ChangeSignature)>,
+}
+
 #[derive(Debug, Default)]
 struct Peer {
     circles: BTreeSet<String>,
@@ -135,6 +165,8 @@ struct Peer {
     /// holds there.
     announced: BTreeSet<String>,
     sessions: BTreeMap<DocAddr, Session>,
+    /// Messages waiting for their authors' admission, in arrival order.
+    deferred: Vec<Deferred>,
 }
 
 /// One automerge sync session plus what the engine adds to survive lost frames.
@@ -287,7 +319,12 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
                 circle,
                 bytes,
             } => self.receive(docs, peer, circle, &bytes, &mut out),
-            Input::LocalChange { addr } => self.local_change(docs, &addr, &mut out),
+            Input::LocalChange { addr } => {
+                self.local_change(docs, &addr, &mut out);
+                if addr.doc == CORE_DOC {
+                    self.retry_deferred(docs, &addr.circle, &mut out);
+                }
+            }
             Input::Resync => self.resync(docs, &mut out),
         }
         out
@@ -305,6 +342,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             circles: circles.into_iter().collect(),
             announced: BTreeSet::new(),
             sessions: BTreeMap::new(),
+            deferred: Vec::new(),
         };
         for (addr, bytes) in sync_states {
             if !state.circles.contains(&addr.circle) {
@@ -354,7 +392,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             if state.circles.contains(&addr.circle) {
                 let session = state.sessions.entry(addr.clone()).or_default();
                 if !session.awaiting_reply() {
-                    push_sync(doc, session, peer, addr, out);
+                    push_sync(docs, doc, session, peer, addr, out);
                 }
             }
         }
@@ -383,9 +421,28 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
                 docs: theirs,
                 restarted,
             }) => self.on_announce(docs, &peer, &circle, theirs, restarted, out),
-            Ok(Envelope::Sync { doc, message }) => {
+            Ok(Envelope::Sync {
+                doc,
+                message,
+                signatures,
+            }) => {
                 let addr = DocAddr { circle, doc };
-                self.on_sync(docs, peer, addr, message, out)
+                let queued = self
+                    .peers
+                    .get(&peer)
+                    .is_some_and(|s| s.deferred.iter().any(|d| d.addr == addr));
+                if queued {
+                    // Keep this connection's order for the document.
+                    if let Some(state) = self.peers.get_mut(&peer) {
+                        state.deferred.push(Deferred {
+                            addr,
+                            message,
+                            signatures,
+                        });
+                    }
+                    return;
+                }
+                self.on_sync(docs, peer, addr, message, signatures, out);
             }
         }
     }
@@ -421,7 +478,10 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
                 circle: circle.to_owned(),
                 doc: key,
             };
-            let Some(doc) = get_or_create(docs, &addr) else {
+            if get_or_create(docs, &addr).is_none() {
+                continue;
+            }
+            let Some(doc) = docs.get(&addr) else {
                 continue;
             };
             let session = state.sessions.entry(addr.clone()).or_default();
@@ -446,41 +506,91 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             // sort first: the side lacking the document asks for it. If an announce was
             // stale, the change that made it so has already started an exchange.
             if our_heads < their_heads && !session.awaiting_reply() {
-                push_sync(doc, session, peer, &addr, out);
+                push_sync(&*docs, doc, session, peer, &addr, out);
             }
         }
+        self.retry_deferred(docs, circle, out);
     }
 
+    /// Applies one sync message, after checking every change it carries. Returns whether
+    /// the message was deferred (its authors may yet be admitted).
     fn on_sync<D: Docs + ?Sized>(
         &mut self,
         docs: &mut D,
         peer: P,
         addr: DocAddr,
         message: automerge::sync::Message,
+        signatures: Vec<(ChangeHash, ChangeSignature)>,
         out: &mut Vec<Effect<P>>,
-    ) {
-        let Some(state) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        if get_or_create(docs, &addr).is_none() {
-            return;
+    ) -> bool {
+        if !self.peers.contains_key(&peer) || get_or_create(docs, &addr).is_none() {
+            return false;
         }
+        let changes = match signing::message_changes(&message) {
+            Ok(changes) => changes,
+            Err(reason) => {
+                self.fault(peer, PeerFault::BadChanges { addr, reason }, out);
+                return false;
+            }
+        };
+        let mut message = message;
+        let mut applied_sigs = Vec::new();
+        if !changes.is_empty() {
+            let sigs: BTreeMap<ChangeHash, ChangeSignature> = signatures.iter().copied().collect();
+            let signed: Vec<SignedChange> = changes
+                .iter()
+                .map(|change| SignedChange {
+                    signature: sigs.get(&change.hash()).copied(),
+                    change: change.clone(),
+                })
+                .collect();
+            if let Err(reason) = docs.authorize(&addr, &signed) {
+                // Core changes arrive in causal order, with any admission they need.
+                if reason.may_resolve_later()
+                    && addr.doc != CORE_DOC
+                    && !self.core_in_sync(docs, &peer, &addr.circle)
+                {
+                    debug!(?peer, %addr, %reason, "holding changes until their author's admission arrives");
+                    if let Some(state) = self.peers.get_mut(&peer) {
+                        if state.deferred.len() < MAX_DEFERRED {
+                            state.deferred.push(Deferred {
+                                addr,
+                                message,
+                                signatures,
+                            });
+                            return true;
+                        }
+                    }
+                    self.fault(peer, PeerFault::Unauthorized { addr, reason }, out);
+                    return false;
+                }
+                self.fault(peer, PeerFault::Unauthorized { addr, reason }, out);
+                return false;
+            }
+            applied_sigs = signed
+                .iter()
+                .filter_map(|sc| sc.signature.map(|s| (sc.change.hash(), s)))
+                .collect();
+            // Apply exactly what was verified, however the peer framed it.
+            message = signing::with_changes(message, &changes);
+        }
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return false;
+        };
         let Some(doc) = docs.get_mut(&addr) else {
-            return;
+            return false;
         };
         let session = state.sessions.entry(addr.clone()).or_default();
         if session.is_stale(&message) {
             debug!(?peer, %addr, "ignoring a message sent before the peer loaded our document");
-            return;
+            return false;
         }
         let heads_before = doc.get_heads();
         let shared_before = session.state.shared_heads.clone();
-        // Seam for authorisation: verifying each change's author and signature belongs
-        // here, before the changes reach the document.
         if let Err(e) = doc.receive_sync_message(&mut session.state, message) {
             let reason = e.to_string();
             self.fault(peer, PeerFault::BadChanges { addr, reason }, out);
-            return;
+            return false;
         }
         session.received();
         session.peer_heads = session.state.their_heads.clone();
@@ -498,16 +608,90 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         if changed {
             out.push(Effect::Changed { addr: addr.clone() });
         }
-        let doc: &Automerge = doc;
-        push_sync(doc, session, &peer, &addr, out);
-        if changed {
-            // Pass the news on to everyone else in the circle.
-            for (other, state) in &mut self.peers {
-                if *other != peer && state.circles.contains(&addr.circle) {
-                    let session = state.sessions.entry(addr.clone()).or_default();
-                    if !session.awaiting_reply() {
-                        push_sync(doc, session, other, &addr, out);
+        if !applied_sigs.is_empty() {
+            docs.add_signatures(&addr, applied_sigs);
+        }
+        {
+            let docs: &D = docs;
+            let Some(doc) = docs.get(&addr) else {
+                return false;
+            };
+            if let Some(session) = self
+                .peers
+                .get_mut(&peer)
+                .and_then(|s| s.sessions.get_mut(&addr))
+            {
+                push_sync(docs, doc, session, &peer, &addr, out);
+            }
+            if changed {
+                // Pass the news on to everyone else in the circle.
+                for (other, state) in &mut self.peers {
+                    if *other != peer && state.circles.contains(&addr.circle) {
+                        let session = state.sessions.entry(addr.clone()).or_default();
+                        if !session.awaiting_reply() {
+                            push_sync(docs, doc, session, other, &addr, out);
+                        }
                     }
+                }
+            }
+        }
+        if addr.doc == CORE_DOC {
+            // New members, or the proof that an author is unknown to the peer too.
+            self.retry_deferred(docs, &addr.circle, out);
+        }
+        false
+    }
+
+    /// Whether the core document of `circle` is known to equal `peer`'s: then an author
+    /// unknown here is unknown to the peer too, and its changes cannot become valid.
+    fn core_in_sync<D: Docs + ?Sized>(&self, docs: &D, peer: &P, circle: &str) -> bool {
+        let addr = DocAddr::new(circle, CORE_DOC);
+        let (Some(state), Some(doc)) = (self.peers.get(peer), docs.get(&addr)) else {
+            return false;
+        };
+        state
+            .sessions
+            .get(&addr)
+            .and_then(|s| s.peer_heads.as_ref())
+            .is_some_and(|theirs| *theirs == doc.get_heads())
+    }
+
+    /// Tries again the messages held back in `circle` now that its core changed: each
+    /// peer's, in order, stopping at the first one that is still held for its document.
+    fn retry_deferred<D: Docs + ?Sized>(
+        &mut self,
+        docs: &mut D,
+        circle: &str,
+        out: &mut Vec<Effect<P>>,
+    ) {
+        let waiting: Vec<P> = self
+            .peers
+            .iter()
+            .filter(|(_, s)| s.deferred.iter().any(|d| d.addr.circle == circle))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for peer in waiting {
+            let Some(state) = self.peers.get_mut(&peer) else {
+                continue;
+            };
+            let (mine, rest): (Vec<Deferred>, Vec<Deferred>) = std::mem::take(&mut state.deferred)
+                .into_iter()
+                .partition(|d| d.addr.circle == circle);
+            state.deferred = rest;
+            let mut held: BTreeSet<DocAddr> = BTreeSet::new();
+            for d in mine {
+                if held.contains(&d.addr) {
+                    if let Some(state) = self.peers.get_mut(&peer) {
+                        state.deferred.push(d);
+                    }
+                    continue;
+                }
+                let addr = d.addr.clone();
+                if self.on_sync(docs, peer.clone(), d.addr, d.message, d.signatures, out) {
+                    held.insert(addr);
+                }
+                if !self.peers.contains_key(&peer) {
+                    break;
                 }
             }
         }
@@ -520,7 +704,8 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
     }
 }
 
-fn push_sync<P: Clone>(
+fn push_sync<P: Clone, D: Docs + ?Sized>(
+    docs: &D,
     doc: &Automerge,
     session: &mut Session,
     peer: &P,
@@ -534,9 +719,23 @@ fn push_sync<P: Clone>(
     if to_empty_peer && !message.changes.is_empty() {
         session.sent_everything = true;
     }
+    let mut signatures: Vec<(ChangeHash, ChangeSignature)> =
+        match signing::message_changes(&message) {
+            Ok(changes) => changes
+                .iter()
+                .filter_map(|c| docs.signature(addr, &c.hash()).map(|s| (c.hash(), s)))
+                .collect(),
+            Err(e) => {
+                warn!(%addr, error = %e, "cannot read the changes of our own sync message");
+                Vec::new()
+            }
+        };
+    signatures.sort_by_key(|(hash, _)| *hash);
+    signatures.dedup_by_key(|(hash, _)| *hash);
     let envelope = Envelope::Sync {
         doc: addr.doc.clone(),
         message,
+        signatures,
     };
     match envelope.encode() {
         Ok(bytes) => out.push(Effect::Send {

@@ -3,8 +3,11 @@
 use automerge::sync::Message;
 use automerge::ChangeHash;
 
-/// The only envelope version this build reads and writes.
-pub const ENVELOPE_VERSION: u8 = 1;
+use super::signing::{ChangeSignature, SIGNATURE_LEN};
+
+/// The only envelope version this build reads and writes (2: sync frames carry change
+/// signatures).
+pub const ENVELOPE_VERSION: u8 = 2;
 /// Longest document key, in bytes.
 pub const MAX_DOC_KEY_LEN: usize = 128;
 /// Most documents one announce may list: far above any real circle, low enough that a
@@ -24,13 +27,16 @@ const HASH_LEN: usize = 32;
 /// Layout (all integers big-endian, every length checked, nothing may follow an announce):
 ///
 /// ```text
-/// version: u8 = 1
+/// version: u8 = 2
 /// kind:    u8   1 = Announce, 2 = Sync
 /// Announce: flags: u8 (bit 0: restarted; the other bits must be 0),
 ///           count: u16, then `count` times, keys strictly ascending:
 ///             key_len: u8, key: key_len bytes, head_count: u16, heads: head_count × 32 bytes
 ///             (heads strictly ascending)
-/// Sync:     key_len: u8, key: key_len bytes, then an automerge sync message to the end
+/// Sync:     key_len: u8, key: key_len bytes,
+///           sig_count: u32, then `sig_count` times (change hashes strictly ascending):
+///             change hash: 32 bytes, Ed25519 signature: 64 bytes
+///           then an automerge sync message to the end
 /// ```
 ///
 /// Fixed-width integers and the strict ordering give every announce exactly one encoding,
@@ -44,8 +50,13 @@ pub enum Envelope {
         docs: Vec<AnnouncedDoc>,
         restarted: bool,
     },
-    /// One automerge sync message for one document of the circle.
-    Sync { doc: String, message: Message },
+    /// One automerge sync message for one document of the circle, with the signature of
+    /// every change it carries (see [`super::signing`]), sorted by change hash.
+    Sync {
+        doc: String,
+        message: Message,
+        signatures: Vec<(ChangeHash, ChangeSignature)>,
+    },
 }
 
 /// One document listed in an [`Envelope::Announce`].
@@ -95,6 +106,10 @@ pub enum EnvelopeError {
     HeadsNotAscending { key: String },
     #[error("malformed automerge sync message: {reason}")]
     SyncMessage { reason: String },
+    #[error("sync frame lists {count} signatures, more than its bytes can hold")]
+    TooManySignatures { count: usize },
+    #[error("sync frame lists change signatures out of order or twice")]
+    SignaturesNotAscending,
 }
 
 /// Whether `key` may name a document on the wire. Callers must keep their document keys
@@ -148,9 +163,26 @@ impl Envelope {
                     }
                 }
             }
-            Envelope::Sync { doc, message } => {
+            Envelope::Sync {
+                doc,
+                message,
+                signatures,
+            } => {
                 out.push(KIND_SYNC);
                 put_key(&mut out, &doc)?;
+                if signatures.windows(2).any(|w| w[0].0 >= w[1].0) {
+                    return Err(EnvelopeError::SignaturesNotAscending);
+                }
+                let count = u32::try_from(signatures.len()).map_err(|_| {
+                    EnvelopeError::TooManySignatures {
+                        count: signatures.len(),
+                    }
+                })?;
+                out.extend_from_slice(&count.to_be_bytes());
+                for (hash, sig) in &signatures {
+                    out.extend_from_slice(&hash.0);
+                    out.extend_from_slice(sig);
+                }
                 out.extend_from_slice(&message.encode());
             }
         }
@@ -209,6 +241,18 @@ impl Envelope {
             }
             KIND_SYNC => {
                 let doc = r.key()?;
+                let count = r.u32("signature count")? as usize;
+                if count.saturating_mul(HASH_LEN + SIGNATURE_LEN) > r.rest.len() {
+                    return Err(EnvelopeError::TooManySignatures { count });
+                }
+                let mut signatures: Vec<(ChangeHash, ChangeSignature)> = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let hash = ChangeHash(r.array("change hash")?);
+                    if signatures.last().is_some_and(|(prev, _)| *prev >= hash) {
+                        return Err(EnvelopeError::SignaturesNotAscending);
+                    }
+                    signatures.push((hash, r.array("signature")?));
+                }
                 if r.rest.is_empty() {
                     return Err(EnvelopeError::Truncated {
                         what: "sync message",
@@ -217,7 +261,11 @@ impl Envelope {
                 let message = Message::decode(r.rest).map_err(|e| EnvelopeError::SyncMessage {
                     reason: e.to_string(),
                 })?;
-                Ok(Envelope::Sync { doc, message })
+                Ok(Envelope::Sync {
+                    doc,
+                    message,
+                    signatures,
+                })
             }
             found => Err(EnvelopeError::UnknownKind { found }),
         }
@@ -260,6 +308,17 @@ impl<'a> Reader<'a> {
     fn u16(&mut self, what: &'static str) -> Result<u16, EnvelopeError> {
         let b = self.take(2, what)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self, what: &'static str) -> Result<u32, EnvelopeError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], EnvelopeError> {
+        self.take(N, what)?
+            .try_into()
+            .map_err(|_| EnvelopeError::Truncated { what })
     }
 
     fn key(&mut self) -> Result<String, EnvelopeError> {
@@ -330,6 +389,12 @@ mod tests {
             Envelope::Sync {
                 doc: "decisions/2026-11".into(),
                 message: some_message(),
+                signatures: vec![],
+            },
+            Envelope::Sync {
+                doc: "core".into(),
+                message: some_message(),
+                signatures: vec![(hash(1), [7; 64]), (hash(2), [8; 64])],
             },
         ] {
             let bytes = env.clone().encode().unwrap();
@@ -345,8 +410,8 @@ mod tests {
     fn rejects_empty_and_unknown_version_and_kind() {
         assert_eq!(Envelope::decode(&[]), Err(EnvelopeError::Empty));
         assert_eq!(
-            Envelope::decode(&[2, KIND_SYNC]),
-            Err(EnvelopeError::UnsupportedVersion { found: 2 })
+            Envelope::decode(&[1, KIND_SYNC]),
+            Err(EnvelopeError::UnsupportedVersion { found: 1 })
         );
         assert_eq!(
             Envelope::decode(&[ENVELOPE_VERSION]),
@@ -392,6 +457,7 @@ mod tests {
         for key in [&b""[..], b"has space", b"\xff\xfe", &[b'a'; 129][..]] {
             let mut bytes = vec![ENVELOPE_VERSION, KIND_SYNC, key.len() as u8];
             bytes.extend_from_slice(key);
+            bytes.extend([0, 0, 0, 0]);
             bytes.extend(some_message().encode());
             assert!(
                 matches!(
@@ -462,15 +528,54 @@ mod tests {
     #[test]
     fn rejects_missing_or_garbage_sync_message() {
         assert_eq!(
-            Envelope::decode(&[ENVELOPE_VERSION, KIND_SYNC, 1, b'a']),
+            Envelope::decode(&[ENVELOPE_VERSION, KIND_SYNC, 1, b'a', 0, 0, 0, 0]),
             Err(EnvelopeError::Truncated {
                 what: "sync message"
             })
         );
         assert!(matches!(
-            Envelope::decode(&[ENVELOPE_VERSION, KIND_SYNC, 1, b'a', 0x42, 0xff]),
+            Envelope::decode(&[ENVELOPE_VERSION, KIND_SYNC, 1, b'a', 0, 0, 0, 0, 0x42, 0xff]),
             Err(EnvelopeError::SyncMessage { .. })
         ));
+    }
+
+    #[test]
+    fn rejects_bad_signature_lists() {
+        let mut huge = vec![ENVELOPE_VERSION, KIND_SYNC, 1, b'a', 0xff, 0xff, 0xff, 0xff];
+        huge.extend(some_message().encode());
+        assert_eq!(
+            Envelope::decode(&huge),
+            Err(EnvelopeError::TooManySignatures { count: 0xffff_ffff })
+        );
+        let unsorted = Envelope::Sync {
+            doc: "core".into(),
+            message: some_message(),
+            signatures: vec![(hash(2), [0; 64]), (hash(1), [0; 64])],
+        };
+        assert_eq!(
+            unsorted.encode(),
+            Err(EnvelopeError::SignaturesNotAscending)
+        );
+        let mut dup = vec![ENVELOPE_VERSION, KIND_SYNC, 1, b'a', 0, 0, 0, 2];
+        for _ in 0..2 {
+            dup.extend([5; 32]);
+            dup.extend([0; 64]);
+        }
+        dup.extend(some_message().encode());
+        assert_eq!(
+            Envelope::decode(&dup),
+            Err(EnvelopeError::SignaturesNotAscending)
+        );
+        let good = Envelope::Sync {
+            doc: "core".into(),
+            message: some_message(),
+            signatures: vec![(hash(1), [7; 64])],
+        }
+        .encode()
+        .unwrap();
+        for len in 0..good.len() - some_message().encode().len() {
+            assert!(Envelope::decode(&good[..len]).is_err(), "prefix {len}");
+        }
     }
 
     #[test]
@@ -478,6 +583,7 @@ mod tests {
         let bad_key = Envelope::Sync {
             doc: "no spaces".into(),
             message: some_message(),
+            signatures: vec![],
         };
         assert!(matches!(
             bad_key.encode(),

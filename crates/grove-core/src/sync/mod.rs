@@ -64,18 +64,29 @@
 //! automerge refuses yield [`Effect::Misbehaved`]; the engine forgets the peer and the
 //! runtime should drop the connection. No input can make the engine panic.
 //!
-//! Authorisation of individual changes (author membership, signatures) is not done yet;
-//! its seam is where `Engine` applies a received sync message.
+//! # Authorisation
+//!
+//! Every `Sync` frame carries the signature of each change it holds ([`signing`]). Before
+//! applying a message the engine asks [`Docs::authorize`] (for circles:
+//! [`crate::Circle::authorize_merge`]) and applies exactly the changes it checked. A bad
+//! signature or a removed author is [`PeerFault::Unauthorized`]. An author who is not a
+//! member *yet* may be admitted by a core change still on its way, so such a message is
+//! held and retried whenever the circle's core document changes; it becomes a fault once
+//! our core equals the peer's and the author is still unknown.
 
+mod circles;
 mod engine;
 mod envelope;
+pub mod signing;
 pub mod sim;
 
+pub use circles::CircleDocs;
 pub use engine::{DocAddr, Docs, Effect, Engine, Input, PeerFault};
 pub use envelope::{
     is_valid_doc_key, AnnouncedDoc, Envelope, EnvelopeError, ENVELOPE_VERSION, MAX_ANNOUNCED_DOCS,
     MAX_ANNOUNCED_HEADS, MAX_DOC_KEY_LEN,
 };
+pub use signing::{AuthError, ChangeSignature, SignedChange};
 
 #[cfg(test)]
 mod tests;

@@ -525,6 +525,7 @@ fn changes_automerge_refuses_are_misbehaviour() {
     let frame = Envelope::Sync {
         doc: "core".into(),
         message,
+        signatures: vec![],
     }
     .encode()
     .unwrap();

@@ -1,5 +1,6 @@
 //! Tests of the domain core: one test binary, a fixture of simulated devices.
 
+mod auth;
 mod convergence;
 mod insight;
 mod rules;

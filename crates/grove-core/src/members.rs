@@ -1,0 +1,374 @@
+//! Who belongs to a circle: which member devices may read and write it, who holds the
+//! steward role, and who was removed (and when).
+//!
+//! A member record in the core document's `members` collection holds, beside its name and
+//! `devices` (device public key hex → time added), an optional `role` (`"steward"`) and,
+//! once removed, `removed_at` and `removed_by`. Removal never deletes the record: changes a
+//! member made before `removed_at` stay valid, and its devices stay recognisable, so their
+//! later changes can be refused by name.
+
+use automerge::transaction::Transactable as _;
+use automerge::{ObjType, ReadDoc, ROOT};
+
+use crate::circle::Circle;
+use crate::clock::Timestamp;
+use crate::ctx::Ctx;
+use crate::error::{CoreError, Result};
+use crate::fields::{self, Fields};
+
+pub(crate) const STEWARD: &str = "steward";
+/// A device is named by its Ed25519 public key, lower-case hex.
+const DEVICE_HEX_LEN: usize = 64;
+
+/// Membership as of one state of the core document: a derived view, cheap to build.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Membership {
+    members: Vec<MemberState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MemberState {
+    id: String,
+    devices: Vec<String>,
+    steward: bool,
+    removed_at: Option<Timestamp>,
+}
+
+impl Membership {
+    /// Whether `device` (hex) belongs to a member who has not been removed.
+    pub fn is_current_device(&self, device: &str) -> bool {
+        self.owner(device).is_some_and(|m| m.removed_at.is_none())
+    }
+
+    /// The member `device` acts for, removed or not.
+    pub fn device_member(&self, device: &str) -> Option<String> {
+        self.owner(device).map(|m| m.id.clone())
+    }
+
+    /// Every device of every member who has not been removed, sorted.
+    pub fn current_devices(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .members
+            .iter()
+            .filter(|m| m.removed_at.is_none())
+            .flat_map(|m| m.devices.iter().cloned())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// When the member owning `device` was removed, if it was.
+    pub fn removed_at(&self, device: &str) -> Option<Timestamp> {
+        self.owner(device).and_then(|m| m.removed_at)
+    }
+
+    /// Whether `member` is a current member (known and not removed).
+    pub fn is_current_member(&self, member: &str) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.id == member && m.removed_at.is_none())
+    }
+
+    /// When `member` was removed, if it was.
+    pub fn member_removed_at(&self, member: &str) -> Option<Timestamp> {
+        self.members
+            .iter()
+            .find(|m| m.id == member)
+            .and_then(|m| m.removed_at)
+    }
+
+    /// Whether `member` holds the steward role and has not been removed.
+    pub fn is_steward(&self, member: &str) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.id == member && m.steward && m.removed_at.is_none())
+    }
+
+    /// Current stewards, sorted.
+    pub fn stewards(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .filter(|m| m.steward && m.removed_at.is_none())
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
+    /// The member listing `device`; members are sorted by id, so if a device were ever
+    /// listed twice every replica picks the same owner.
+    fn owner(&self, device: &str) -> Option<&MemberState> {
+        self.members
+            .iter()
+            .find(|m| m.devices.iter().any(|d| d == device))
+    }
+
+    /// Reads membership from any state of a core document (also a scratch copy while
+    /// authorising a batch). A document without members yields an empty membership.
+    pub(crate) fn read<D: ReadDoc>(doc: &D) -> Membership {
+        let Ok(Some((automerge::Value::Object(ObjType::Map), coll))) = doc.get(ROOT, "members")
+        else {
+            return Membership::default();
+        };
+        let mut members: Vec<MemberState> = doc
+            .map_range(&coll, ..)
+            .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
+            .map(|item| {
+                let f = Fields::read(doc, &item.id());
+                MemberState {
+                    id: item.key.to_string(),
+                    devices: fields::key_set(doc, f.obj("devices")),
+                    steward: f.opt_str("role").as_deref() == Some(STEWARD),
+                    removed_at: f.opt_time("removed_at"),
+                }
+            })
+            .collect();
+        // Circles from before roles: their creator is the steward.
+        if !members.iter().any(|m| m.steward) {
+            let creator = fields::child_map(doc, &ROOT, "meta")
+                .map(|meta| Fields::read(doc, &meta).str("created_by"))
+                .unwrap_or_default();
+            for m in members.iter_mut().filter(|m| m.id == creator) {
+                m.steward = true;
+            }
+        }
+        members.sort_by(|a, b| a.id.cmp(&b.id));
+        Membership { members }
+    }
+}
+
+/// Role and removal of one member, for listings (`grove member list`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MemberStanding {
+    pub id: String,
+    pub role: Option<String>,
+    pub removed_at: Option<Timestamp>,
+    pub removed_by: Option<String>,
+}
+
+impl Circle {
+    /// Who may read and write this circle, as of the current core document.
+    pub fn membership(&self) -> Membership {
+        Membership::read(&self.core.am)
+    }
+
+    /// Whether `member` is a current steward (may remove members).
+    pub fn is_steward(&self, member: &str) -> bool {
+        self.membership().is_steward(member)
+    }
+
+    /// Role and removal of `member`.
+    pub fn standing(&self, member: &str) -> Result<MemberStanding> {
+        let coll = self.coll("members")?;
+        let obj = fields::entity(&self.core.am, &coll, member)?
+            .ok_or_else(|| CoreError::not_found("member", member))?;
+        let f = Fields::read(&self.core.am, &obj);
+        let steward = self.is_steward(member) || {
+            let removed = f.opt_time("removed_at").is_some();
+            removed && f.opt_str("role").as_deref() == Some(STEWARD)
+        };
+        Ok(MemberStanding {
+            id: member.to_string(),
+            role: steward.then(|| STEWARD.to_string()),
+            removed_at: f.opt_time("removed_at"),
+            removed_by: f.opt_str("removed_by"),
+        })
+    }
+
+    /// A current member (`ctx.member`) admits `member_id`, named `name`, with one device.
+    /// Admitting a current member again adds the device (if new) and is otherwise a no-op.
+    pub fn admit_member(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        member_id: &str,
+        name: &str,
+        device_hex: &str,
+    ) -> Result<()> {
+        let name = fields::required(name, "a display name")?;
+        let device = valid_device(device_hex)?;
+        valid_member_id(member_id)?;
+        let ms = self.membership();
+        self.require_current(&ms, &ctx.member, "admit members")?;
+        if let Some(at) = ms.member_removed_at(member_id) {
+            return Err(CoreError::state(format!(
+                "member `{member_id}` was removed from this circle on {at}; a removed member \
+                 cannot be admitted again under the same id"
+            )));
+        }
+        if ms.is_current_member(member_id) {
+            return self.add_device(ctx, member_id, &device);
+        }
+        refuse_foreign_device(&ms, &device, member_id)?;
+        let coll = self.coll("members")?;
+        let (now, by) = (ctx.now, ctx.member.clone());
+        self.change_core(now, "member admit", |tx| {
+            let m = tx.put_object(&coll, member_id, ObjType::Map)?;
+            fields::put_str(tx, &m, "name", &name)?;
+            let devices = tx.put_object(&m, "devices", ObjType::Map)?;
+            tx.put(&devices, device.as_str(), now.0)?;
+            fields::put_time(tx, &m, "joined_at", now)?;
+            fields::put_str(tx, &m, "admitted_by", &by)?;
+            Ok(())
+        })
+    }
+
+    /// Adds `device_hex` to current member `member_id` (linking a second device). Done by
+    /// the member itself (from a device it already has) or by a steward; idempotent.
+    pub fn add_device(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        member_id: &str,
+        device_hex: &str,
+    ) -> Result<()> {
+        let device = valid_device(device_hex)?;
+        let ms = self.membership();
+        self.require_current(&ms, &ctx.member, "add devices")?;
+        if ctx.member != member_id && !ms.is_steward(&ctx.member) {
+            return Err(CoreError::state(format!(
+                "only `{member_id}` itself or a steward may add a device to `{member_id}`"
+            )));
+        }
+        if !ms.is_current_member(member_id) {
+            return Err(match ms.member_removed_at(member_id) {
+                Some(at) => CoreError::state(format!(
+                    "member `{member_id}` was removed on {at}; its devices cannot change"
+                )),
+                None => CoreError::not_found("member", member_id),
+            });
+        }
+        if ms.device_member(&device).as_deref() == Some(member_id) {
+            return Ok(());
+        }
+        refuse_foreign_device(&ms, &device, member_id)?;
+        let coll = self.coll("members")?;
+        let m = fields::entity(&self.core.am, &coll, member_id)?
+            .ok_or_else(|| CoreError::not_found("member", member_id))?;
+        let devices = fields::child_map(&self.core.am, &m, "devices")?;
+        let now = ctx.now;
+        self.change_core(now, "member device", |tx| {
+            tx.put(&devices, device.as_str(), now.0)?;
+            Ok(())
+        })
+    }
+
+    /// A steward (`ctx.member`) removes `member_id`: from now on its devices are refused and
+    /// their later changes rejected, and the circle key rotates. Removing the last steward
+    /// is refused (the circle would have nobody left to remove anyone).
+    pub fn remove_member(&mut self, ctx: &mut Ctx<'_>, member_id: &str) -> Result<()> {
+        let ms = self.membership();
+        if !ms.is_steward(&ctx.member) {
+            return Err(CoreError::state(format!(
+                "only a steward may remove members, and `{}` is not one (stewards: {})",
+                ctx.member,
+                ms.stewards().join(", ")
+            )));
+        }
+        if let Some(at) = ms.member_removed_at(member_id) {
+            return Err(CoreError::state(format!(
+                "member `{member_id}` was already removed on {at}"
+            )));
+        }
+        if !ms.is_current_member(member_id) {
+            return Err(CoreError::not_found("member", member_id));
+        }
+        if ms.stewards() == [member_id] {
+            return Err(CoreError::state(format!(
+                "`{member_id}` is the circle's last steward; make another member steward \
+                 before removing it"
+            )));
+        }
+        let coll = self.coll("members")?;
+        let m = fields::entity(&self.core.am, &coll, member_id)?
+            .ok_or_else(|| CoreError::not_found("member", member_id))?;
+        // The new key first: written while the remover is beyond doubt a member, and every
+        // device that sees the removal also sees the key the removed member lacks.
+        self.rotate_key(ctx)?;
+        let (now, by) = (ctx.now, ctx.member.clone());
+        self.change_core(now, "member remove", |tx| {
+            fields::put_time(tx, &m, "removed_at", now)?;
+            fields::put_str(tx, &m, "removed_by", &by)?;
+            Ok(())
+        })
+    }
+
+    /// Gives `member_id` the steward role (by a steward); idempotent.
+    pub fn make_steward(&mut self, ctx: &mut Ctx<'_>, member_id: &str) -> Result<()> {
+        let ms = self.membership();
+        if !ms.is_steward(&ctx.member) {
+            return Err(CoreError::state(format!(
+                "only a steward may name stewards, and `{}` is not one",
+                ctx.member
+            )));
+        }
+        if !ms.is_current_member(member_id) {
+            return Err(CoreError::not_found("member", member_id));
+        }
+        if ms.is_steward(member_id) {
+            return Ok(());
+        }
+        self.set_role(ctx.now, member_id, STEWARD)
+    }
+
+    pub(crate) fn set_role(&mut self, now: Timestamp, member_id: &str, role: &str) -> Result<()> {
+        let coll = self.coll("members")?;
+        let m = fields::entity(&self.core.am, &coll, member_id)?
+            .ok_or_else(|| CoreError::not_found("member", member_id))?;
+        self.change_core(now, "member role", |tx| {
+            fields::put_str(tx, &m, "role", role)
+        })
+    }
+
+    fn require_current(&self, ms: &Membership, member: &str, what: &str) -> Result<()> {
+        if ms.is_current_member(member) {
+            Ok(())
+        } else {
+            Err(CoreError::state(format!(
+                "only a current member may {what}, and `{member}` is not one"
+            )))
+        }
+    }
+}
+
+/// A device hex, normalised to lower case, or a clear error.
+pub(crate) fn valid_device(hex: &str) -> Result<String> {
+    let hex = hex.trim().to_ascii_lowercase();
+    if hex.len() != DEVICE_HEX_LEN || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(CoreError::invalid(format!(
+            "`{hex}` is not a device id: a device id is the 64 hex digits `grove device id` \
+             prints on that device"
+        )));
+    }
+    Ok(hex)
+}
+
+fn valid_member_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(format!("`{id}` is not a member id")))
+    }
+}
+
+fn refuse_foreign_device(ms: &Membership, device: &str, member_id: &str) -> Result<()> {
+    match ms.device_member(device) {
+        Some(owner) if owner != member_id => Err(CoreError::state(format!(
+            "device {device} already belongs to member `{owner}`"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Lower-case hex of bytes (device keys, actor ids).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}

@@ -1,0 +1,65 @@
+//! The documents of open circles as the engine sees them: what a node syncs.
+
+use std::collections::HashMap;
+
+use automerge::{Automerge, ChangeHash};
+
+use super::engine::{DocAddr, Docs};
+use super::signing::{AuthError, ChangeSignature, SignedChange};
+use crate::circle::Circle;
+use crate::error::CoreError;
+
+/// Lends the engine the documents of the open circles, their change signatures, and
+/// [`Circle::authorize_merge`] as the check on every peer's changes. A circle should be
+/// synced only once every one of its shards is in memory, so a document the circle lacks
+/// in memory is one it lacks on disk too.
+pub struct CircleDocs<'a>(pub &'a mut HashMap<String, Circle>);
+
+impl Docs for CircleDocs<'_> {
+    fn get(&self, addr: &DocAddr) -> Option<&Automerge> {
+        self.0.get(&addr.circle)?.doc(&addr.doc)
+    }
+
+    fn get_mut(&mut self, addr: &DocAddr) -> Option<&mut Automerge> {
+        let circle = self.0.get_mut(&addr.circle)?;
+        // `doc_mut` creates missing shards; only `create` may do that.
+        if !circle.has_doc(&addr.doc) {
+            return None;
+        }
+        circle.doc_mut(&addr.doc)
+    }
+
+    fn create(&mut self, addr: &DocAddr) -> Option<&mut Automerge> {
+        // Refuses keys that are not Grove documents; a peer's new month becomes a shard.
+        self.0.get_mut(&addr.circle)?.doc_mut(&addr.doc)
+    }
+
+    fn doc_keys(&self, circle: &str) -> Vec<String> {
+        self.0.get(circle).map(Circle::doc_keys).unwrap_or_default()
+    }
+
+    fn signature(&self, addr: &DocAddr, hash: &ChangeHash) -> Option<ChangeSignature> {
+        self.0.get(&addr.circle)?.signature(&addr.doc, hash)
+    }
+
+    fn authorize(&self, addr: &DocAddr, changes: &[SignedChange]) -> Result<(), AuthError> {
+        let Some(circle) = self.0.get(&addr.circle) else {
+            return Err(AuthError::Unreadable {
+                reason: format!("circle {} is not open here", addr.circle),
+            });
+        };
+        match circle.authorize_merge(&[(addr.doc.clone(), changes.to_vec())]) {
+            Ok(()) => Ok(()),
+            Err(CoreError::Unauthorized(e)) => Err(e),
+            Err(e) => Err(AuthError::Unreadable {
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn add_signatures(&mut self, addr: &DocAddr, sigs: Vec<(ChangeHash, ChangeSignature)>) {
+        if let Some(circle) = self.0.get_mut(&addr.circle) {
+            circle.add_signatures(&addr.doc, sigs);
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Change signatures: every Automerge change is authored under an actor id that IS its
+//! device's Ed25519 public key, and carries that key's signature over its hash, stored and
+//! sent beside it. A change's hash covers its content, deps, actor and timestamp, so the
+//! signature binds all of them; verifying under the actor id proves the device wrote it.
+//!
+//! Signed message: `b"grove/change/v1" || change hash (32 bytes)`.
+
+use automerge::{ActorId, Change, ChangeHash};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+
+use crate::members::hex;
+
+/// Domain separation: a change signature can never be replayed as any other Grove signature.
+pub const CHANGE_SIGNATURE_CONTEXT: &[u8] = b"grove/change/v1";
+pub const SIGNATURE_LEN: usize = 64;
+
+/// An Ed25519 signature over a change (see the module docs).
+pub type ChangeSignature = [u8; SIGNATURE_LEN];
+
+/// A change with the signature held for it, if any.
+#[derive(Debug, Clone)]
+pub struct SignedChange {
+    pub change: Change,
+    pub signature: Option<ChangeSignature>,
+}
+
+/// Why a change or a batch of changes was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    #[error("change {hash} has no signature")]
+    Unsigned { hash: ChangeHash },
+    #[error("change {hash} is not authored under a device key (actor id {actor})")]
+    NotADeviceKey { hash: ChangeHash, actor: String },
+    #[error("the signature of change {hash} does not verify under its author's key {device}")]
+    BadSignature { hash: ChangeHash, device: String },
+    #[error(
+        "change {hash} was written by device {device}, which is not a member device of this circle"
+    )]
+    NotAMember { hash: ChangeHash, device: String },
+    #[error("change {hash} was written by device {device} of member `{member}` after that member was removed")]
+    Removed {
+        hash: ChangeHash,
+        device: String,
+        member: String,
+    },
+    #[error("the circle's core document has more than one first change")]
+    TwoRoots,
+    #[error("changes that cannot be checked: {reason}")]
+    Unreadable { reason: String },
+}
+
+impl AuthError {
+    /// Whether the refusal may be lifted by core changes not yet received: an unknown
+    /// author may be admitted by one. Anything else is final.
+    pub fn may_resolve_later(&self) -> bool {
+        matches!(self, AuthError::NotAMember { .. })
+    }
+}
+
+/// The bytes a change signature covers.
+fn signed_bytes(hash: &ChangeHash) -> [u8; CHANGE_SIGNATURE_CONTEXT.len() + 32] {
+    let mut msg = [0u8; CHANGE_SIGNATURE_CONTEXT.len() + 32];
+    msg[..CHANGE_SIGNATURE_CONTEXT.len()].copy_from_slice(CHANGE_SIGNATURE_CONTEXT);
+    msg[CHANGE_SIGNATURE_CONTEXT.len()..].copy_from_slice(&hash.0);
+    msg
+}
+
+/// Signs the change with this hash as `key`'s device.
+pub fn sign_change(key: &SigningKey, hash: &ChangeHash) -> ChangeSignature {
+    key.sign(&signed_bytes(hash)).to_bytes()
+}
+
+/// The device (public key hex) an actor id names, if it is a well-formed Ed25519 key.
+pub fn actor_device(actor: &ActorId) -> Option<String> {
+    let bytes: [u8; 32] = actor.to_bytes().try_into().ok()?;
+    VerifyingKey::from_bytes(&bytes).ok()?;
+    Some(hex(&bytes))
+}
+
+/// The actor id of a device key: its public key bytes.
+pub fn device_actor(key: &SigningKey) -> ActorId {
+    ActorId::from(key.verifying_key().as_bytes().as_slice())
+}
+
+/// The public key hex of a device key, as member records name devices.
+pub fn device_hex(key: &SigningKey) -> String {
+    hex(key.verifying_key().as_bytes())
+}
+
+/// Checks `signature` over the change `hash` under `actor` (the change's author); returns
+/// the author's device hex.
+pub fn verify_change(
+    actor: &ActorId,
+    hash: &ChangeHash,
+    signature: Option<&ChangeSignature>,
+) -> Result<String, AuthError> {
+    let hash = *hash;
+    let not_key = || AuthError::NotADeviceKey {
+        hash,
+        actor: actor.to_hex_string(),
+    };
+    let bytes: [u8; 32] = actor.to_bytes().try_into().map_err(|_| not_key())?;
+    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| not_key())?;
+    let signature = signature.ok_or(AuthError::Unsigned { hash })?;
+    key.verify_strict(&signed_bytes(&hash), &Signature::from_bytes(signature))
+        .map_err(|_| AuthError::BadSignature {
+            hash,
+            device: hex(&bytes),
+        })?;
+    Ok(hex(&bytes))
+}
+
+/// The changes an automerge sync message carries, parsed chunk by chunk: a change (plain
+/// or compressed) or a whole saved document. Anything else (a bundle chunk, trailing
+/// bytes) is refused: Grove peers never send it, and what is applied must be exactly what
+/// was verified (see [`with_changes`]).
+pub fn message_changes(message: &automerge::sync::Message) -> Result<Vec<Change>, String> {
+    let mut out = Vec::new();
+    for chunk_list in message.changes.iter() {
+        let mut rest = chunk_list;
+        while !rest.is_empty() {
+            let (chunk, tail) = split_chunk(rest)?;
+            rest = tail;
+            match chunk.get(8) {
+                Some(0) => {
+                    let doc = automerge::Automerge::load(chunk)
+                        .map_err(|e| format!("unreadable document chunk: {e}"))?;
+                    out.extend(doc.get_changes(&[]));
+                }
+                Some(1 | 2) => out
+                    .push(Change::try_from(chunk).map_err(|e| format!("unreadable change: {e}"))?),
+                other => return Err(format!("unexpected chunk type {other:?}")),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `message` carrying exactly `changes` (as plain change chunks) instead of its own bytes.
+pub fn with_changes(
+    mut message: automerge::sync::Message,
+    changes: &[Change],
+) -> automerge::sync::Message {
+    message.changes = changes
+        .iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect::<Vec<_>>()
+        .into();
+    message
+}
+
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+
+/// One storage chunk off the front of `bytes`: magic (4), checksum (4), type (1), data
+/// length (ULEB128), data.
+fn split_chunk(bytes: &[u8]) -> Result<(&[u8], &[u8]), String> {
+    if bytes.len() < 9 || bytes[..4] != CHUNK_MAGIC {
+        return Err("not an automerge chunk".into());
+    }
+    let mut len: u64 = 0;
+    let mut pos = 9;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(pos).ok_or("truncated chunk header")?;
+        pos += 1;
+        len |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        if shift >= 56 {
+            return Err("chunk length overflows".into());
+        }
+    }
+    let end = usize::try_from(len)
+        .ok()
+        .and_then(|l| pos.checked_add(l))
+        .filter(|&e| e <= bytes.len())
+        .ok_or("truncated chunk")?;
+    Ok(bytes.split_at(end))
+}
+
+/// [`verify_change`] for a [`SignedChange`].
+pub fn verify(signed: &SignedChange) -> Result<String, AuthError> {
+    verify_change(
+        signed.change.actor_id(),
+        &signed.change.hash(),
+        signed.signature.as_ref(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable as _;
+    use automerge::{Automerge, ROOT};
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn change_by(key: &SigningKey) -> Change {
+        let mut doc = Automerge::new().with_actor(device_actor(key));
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "k", "v").unwrap();
+        tx.commit();
+        doc.get_changes(&[]).remove(0)
+    }
+
+    #[test]
+    fn a_signature_verifies_only_for_its_change_and_author() {
+        let ana = key(1);
+        let change = change_by(&ana);
+        let sig = sign_change(&ana, &change.hash());
+        let device = verify_change(change.actor_id(), &change.hash(), Some(&sig)).unwrap();
+        assert_eq!(device, device_hex(&ana));
+
+        let other = change_by(&ana);
+        let err = verify_change(other.actor_id(), &ChangeHash([9; 32]), Some(&sig)).unwrap_err();
+        assert!(matches!(err, AuthError::BadSignature { .. }), "{err}");
+
+        // Ben signs a change claiming Ana's actor id: it does not verify under Ana's key.
+        let forged = sign_change(&key(2), &change.hash());
+        let err = verify_change(change.actor_id(), &change.hash(), Some(&forged)).unwrap_err();
+        assert!(matches!(err, AuthError::BadSignature { .. }), "{err}");
+
+        let err = verify_change(change.actor_id(), &change.hash(), None).unwrap_err();
+        assert!(matches!(err, AuthError::Unsigned { .. }));
+
+        let not_key = ActorId::from(b"actor-ana".as_slice());
+        let err = verify_change(&not_key, &change.hash(), Some(&sig)).unwrap_err();
+        assert!(matches!(err, AuthError::NotADeviceKey { .. }));
+    }
+
+    #[test]
+    fn message_changes_are_found_in_every_message_form() {
+        use automerge::sync::{State, SyncDoc};
+        let ana = key(1);
+        let mut doc = Automerge::new().with_actor(device_actor(&ana));
+        for i in 0..5 {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "k", i).unwrap();
+            tx.commit();
+        }
+        let all: Vec<ChangeHash> = doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        // A fresh peer gets the whole document (a document chunk).
+        let mut theirs = Automerge::new();
+        let (mut ours_state, mut their_state) = (State::new(), State::new());
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            if let Some(m) = doc.generate_sync_message(&mut ours_state) {
+                let changes = message_changes(&m).unwrap();
+                seen.extend(changes.iter().map(|c| c.hash()));
+                let m = with_changes(m, &changes);
+                theirs.receive_sync_message(&mut their_state, m).unwrap();
+            }
+            if let Some(m) = theirs.generate_sync_message(&mut their_state) {
+                doc.receive_sync_message(&mut ours_state, m).unwrap();
+            }
+        }
+        assert_eq!(theirs.get_heads(), doc.get_heads());
+        seen.sort();
+        let mut all = all;
+        all.sort();
+        assert_eq!(seen, all);
+        // Then one new change travels as a change chunk.
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "k", 99).unwrap();
+        tx.commit();
+        let m = doc.generate_sync_message(&mut ours_state).unwrap();
+        let changes = message_changes(&m).unwrap();
+        assert_eq!(changes.len(), 1);
+    }
+
+    #[test]
+    fn garbage_chunks_are_refused() {
+        assert!(split_chunk(&[0; 3]).is_err());
+        let mut c = CHUNK_MAGIC.to_vec();
+        c.extend([
+            0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+        ]);
+        assert!(split_chunk(&c).is_err());
+        let mut c = CHUNK_MAGIC.to_vec();
+        c.extend([0, 0, 0, 0, 1, 5, 1, 2]);
+        assert!(split_chunk(&c).is_err(), "truncated data");
+    }
+
+    #[test]
+    fn the_signature_is_domain_separated() {
+        let ana = key(1);
+        let hash = ChangeHash([3; 32]);
+        // A plain signature over the bare hash must not pass as a change signature.
+        let bare = ana.sign(&hash.0).to_bytes();
+        let actor = device_actor(&ana);
+        assert!(verify_change(&actor, &hash, Some(&bare)).is_err());
+        assert_eq!(actor_device(&actor), Some(device_hex(&ana)));
+    }
+}

@@ -1,0 +1,640 @@
+//! Membership rules, change signatures and `authorize_merge`, with real device keys.
+
+use automerge::ActorId;
+use ed25519_dalek::SigningKey;
+use rand::{rngs::StdRng, SeedableRng};
+
+use super::T0;
+use crate::archive;
+use crate::sync::signing::{self, AuthError, SignedChange};
+use crate::{Circle, CoreError, Ctx, NewValue, Timestamp, CORE_DOC};
+
+/// One device with a real key, acting as one member.
+struct Dev {
+    key: SigningKey,
+    member: String,
+    circle: Circle,
+    rng: StdRng,
+    now: i64,
+}
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn hex(key: &SigningKey) -> String {
+    signing::device_hex(key)
+}
+
+impl Dev {
+    fn found(seed: u8, member: &str) -> Dev {
+        let key = key(seed);
+        let mut rng = StdRng::seed_from_u64(u64::from(seed));
+        let mut ctx = Ctx::new(Timestamp(T0), member, &mut rng);
+        let circle = Circle::create_signed(&mut ctx, &key, "The Cell", member).unwrap();
+        Dev {
+            key,
+            member: member.into(),
+            circle,
+            rng,
+            now: T0,
+        }
+    }
+
+    /// A device that receives `from`'s whole circle through an archive, checked first.
+    fn receive(seed: u8, member: &str, from: &Dev) -> Dev {
+        let key = key(seed);
+        let circle = import(&from.circle, &key).unwrap();
+        Dev {
+            key,
+            member: member.into(),
+            circle,
+            rng: StdRng::seed_from_u64(u64::from(seed) + 100),
+            now: from.now + 1000,
+        }
+    }
+
+    fn act<O>(
+        &mut self,
+        f: impl FnOnce(&mut Circle, &mut Ctx<'_>) -> crate::Result<O>,
+    ) -> crate::Result<O> {
+        self.now += 1000;
+        let mut ctx = Ctx::new(Timestamp(self.now), self.member.clone(), &mut self.rng);
+        f(&mut self.circle, &mut ctx)
+    }
+
+    fn add_value(&mut self, title: &str) -> crate::Result<String> {
+        self.act(|c, ctx| {
+            c.add_value(
+                ctx,
+                NewValue {
+                    title: title.into(),
+                    statement: format!("We hold to {title}."),
+                    ..Default::default()
+                },
+            )
+        })
+    }
+}
+
+/// What an import does: authorise the archive against an empty circle, then build it.
+fn import(from: &Circle, key: &SigningKey) -> crate::Result<Circle> {
+    let docs = archive::decode_signed(&archive::encode(from))?;
+    let batch = archive::signed_batch(&docs)?;
+    Circle::empty(from.id(), signing::device_actor(key)).authorize_merge(&batch)?;
+    let mut circle = Circle::from_core_bytes(&docs[0].bytes, signing::device_actor(key))?;
+    circle.add_signatures(CORE_DOC, docs[0].signatures.iter().copied());
+    circle.set_signer(key.clone());
+    Ok(circle)
+}
+
+/// The changes `to` lacks from `from`, per document, with signatures.
+fn news(from: &Circle, to: &Circle) -> Vec<(String, Vec<SignedChange>)> {
+    from.doc_keys()
+        .into_iter()
+        .map(|k| {
+            let have = to.doc(&k).map(|d| d.get_heads()).unwrap_or_default();
+            let changes = from
+                .signed_changes(&k, &[])
+                .into_iter()
+                .filter(|sc| !have.contains(&sc.change.hash()))
+                .collect();
+            (k, changes)
+        })
+        .collect()
+}
+
+fn merge(from: &Circle, to: &mut Circle) -> crate::Result<()> {
+    let batch = news(from, to);
+    to.authorize_merge(&batch)?;
+    for k in from.doc_keys() {
+        to.merge_doc(&k, &from.snapshot(&k).unwrap())?;
+        let sigs: Vec<_> = from
+            .signed_changes(&k, &[])
+            .into_iter()
+            .filter_map(|sc| sc.signature.map(|s| (sc.change.hash(), s)))
+            .collect();
+        to.add_signatures(&k, sigs);
+    }
+    Ok(())
+}
+
+fn auth_err(r: crate::Result<()>) -> AuthError {
+    match r {
+        Err(CoreError::Unauthorized(e)) => e,
+        other => panic!("expected an authorisation refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_founder_is_the_first_steward_and_a_current_device() {
+    let ana = Dev::found(1, "m-ana");
+    let ms = ana.circle.membership();
+    assert!(ms.is_current_device(&hex(&ana.key)));
+    assert_eq!(ms.device_member(&hex(&ana.key)).as_deref(), Some("m-ana"));
+    assert_eq!(ms.current_devices(), vec![hex(&ana.key)]);
+    assert_eq!(ms.removed_at(&hex(&ana.key)), None);
+    assert!(ana.circle.is_steward("m-ana"));
+    assert!(!ms.is_current_device(&hex(&key(2))));
+}
+
+#[test]
+fn admission_is_by_current_members_idempotent_and_validated() {
+    let mut ana = Dev::found(1, "m-ana");
+    let ben = hex(&key(2));
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &ben))
+        .unwrap();
+    let heads = ana.circle.doc(CORE_DOC).unwrap().get_heads();
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &ben.to_uppercase()))
+        .unwrap();
+    assert_eq!(
+        ana.circle.doc(CORE_DOC).unwrap().get_heads(),
+        heads,
+        "idempotent"
+    );
+    assert!(ana.circle.membership().is_current_device(&ben));
+    assert!(!ana.circle.is_steward("m-ben"));
+
+    let err = ana
+        .act(|c, ctx| c.admit_member(ctx, "m-cat", "Cat", "not-a-key"))
+        .unwrap_err();
+    assert!(err.to_string().contains("not a device id"), "{err}");
+    let err = ana
+        .act(|c, ctx| c.admit_member(ctx, "m-cat", "Cat", &ben))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("already belongs to member `m-ben`"),
+        "{err}"
+    );
+
+    // Someone who is not a member cannot admit anyone.
+    let mut stranger = Dev::receive(9, "m-zed", &ana);
+    let err = stranger
+        .act(|c, ctx| c.admit_member(ctx, "m-cat", "Cat", &hex(&key(3))))
+        .unwrap_err();
+    assert!(err.to_string().contains("only a current member"), "{err}");
+}
+
+#[test]
+fn a_member_links_a_second_device_but_not_someone_elses() {
+    let mut ana = Dev::found(1, "m-ana");
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
+        .unwrap();
+    let mut ben = Dev::receive(2, "m-ben", &ana);
+    ben.act(|c, ctx| c.add_device(ctx, "m-ben", &hex(&key(22))))
+        .unwrap();
+    assert_eq!(
+        ben.circle
+            .membership()
+            .device_member(&hex(&key(22)))
+            .as_deref(),
+        Some("m-ben")
+    );
+    let err = ben
+        .act(|c, ctx| c.add_device(ctx, "m-ana", &hex(&key(23))))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("only `m-ana` itself or a steward"),
+        "{err}"
+    );
+    // The steward may.
+    ana.act(|c, ctx| c.add_device(ctx, "m-ben", &hex(&key(24))))
+        .unwrap();
+}
+
+#[test]
+fn only_a_steward_removes_and_removal_rotates_the_key() {
+    let mut ana = Dev::found(1, "m-ana");
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
+        .unwrap();
+    let mut ben = Dev::receive(2, "m-ben", &ana);
+    let err = ben.act(|c, ctx| c.remove_member(ctx, "m-ana")).unwrap_err();
+    assert!(err.to_string().contains("only a steward"), "{err}");
+
+    let (old_key, _) = ana.circle.circle_key().unwrap();
+    ana.act(|c, ctx| c.remove_member(ctx, "m-ben")).unwrap();
+    let (new_key, _) = ana.circle.circle_key().unwrap();
+    assert_ne!(old_key, new_key, "the circle key rotates");
+    let ms = ana.circle.membership();
+    assert!(!ms.is_current_device(&hex(&key(2))));
+    assert_eq!(ms.device_member(&hex(&key(2))).as_deref(), Some("m-ben"));
+    assert_eq!(ms.removed_at(&hex(&key(2))), Some(Timestamp(ana.now)));
+    let standing = ana.circle.standing("m-ben").unwrap();
+    assert_eq!(standing.removed_by.as_deref(), Some("m-ana"));
+
+    let err = ana.act(|c, ctx| c.remove_member(ctx, "m-ben")).unwrap_err();
+    assert!(err.to_string().contains("already removed"), "{err}");
+    let err = ana
+        .act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
+        .unwrap_err();
+    assert!(err.to_string().contains("was removed"), "{err}");
+    let err = ana.act(|c, ctx| c.remove_member(ctx, "m-ana")).unwrap_err();
+    assert!(err.to_string().contains("last steward"), "{err}");
+
+    // With a second steward, the first may go.
+    ana.act(|c, ctx| c.admit_member(ctx, "m-cat", "Cat", &hex(&key(3))))
+        .unwrap();
+    ana.act(|c, ctx| c.make_steward(ctx, "m-cat")).unwrap();
+    ana.act(|c, ctx| c.remove_member(ctx, "m-ana")).unwrap();
+    assert_eq!(
+        ana.circle.membership().stewards(),
+        vec!["m-cat".to_string()]
+    );
+}
+
+#[test]
+fn a_whole_circle_passes_into_an_empty_one() {
+    let mut ana = Dev::found(1, "m-ana");
+    ana.add_value("Care").unwrap();
+    // Admission and the new member's own changes arrive in one batch.
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
+        .unwrap();
+    let mut ben = Dev::receive(2, "m-ben", &ana);
+    ben.add_value("Courage").unwrap();
+    let carol = import(&ben.circle, &key(3)).expect("founder, admission, Ben's change");
+    assert_eq!(carol.values().unwrap().len(), 2);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    assert_eq!(ana.circle.values().unwrap().len(), 2);
+}
+
+#[test]
+fn unsigned_and_non_member_changes_are_refused() {
+    let ana = Dev::found(1, "m-ana");
+    // A stranger holds the circle (it saw an export) and writes to it.
+    let mut zed = Dev::receive(9, "m-zed", &ana);
+    zed.add_value("Chaos").unwrap();
+    let mut target = Dev::receive(3, "m-cat", &ana).circle;
+    let err = auth_err(merge(&zed.circle, &mut target));
+    assert!(matches!(err, AuthError::NotAMember { .. }), "{err}");
+    assert!(err.may_resolve_later());
+    assert_eq!(target.values().unwrap().len(), 0, "nothing merged");
+
+    // Even a self-join by the stranger does not make it a member.
+    zed.act(|c, ctx| c.join(ctx, "Zed", &hex(&key(9)))).unwrap();
+    let err = auth_err(merge(&zed.circle, &mut target));
+    assert!(matches!(err, AuthError::NotAMember { .. }), "{err}");
+
+    // An unsigned change (no signer) is refused whoever claims to write it.
+    let mut unsigned = Circle::from_core_bytes(
+        &ana.circle.snapshot(CORE_DOC).unwrap(),
+        signing::device_actor(&ana.key),
+    )
+    .unwrap();
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut ctx = Ctx::new(Timestamp(T0 + 9000), "m-ana", &mut rng);
+    unsigned
+        .add_value(
+            &mut ctx,
+            NewValue {
+                title: "Unsigned".into(),
+                statement: "x".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let err = auth_err(merge(&unsigned, &mut target));
+    assert!(matches!(err, AuthError::Unsigned { .. }), "{err}");
+}
+
+#[test]
+fn a_change_forged_under_another_members_actor_is_refused() {
+    let mut ana = Dev::found(1, "m-ana");
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
+        .unwrap();
+    let ben = Dev::receive(2, "m-ben", &ana);
+    // Ben writes under Ana's actor id and signs with his own key.
+    let mut forger = Circle::from_core_bytes(
+        &ben.circle.snapshot(CORE_DOC).unwrap(),
+        signing::device_actor(&ana.key),
+    )
+    .unwrap();
+    forger.set_signer(ben.key.clone());
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut ctx = Ctx::new(Timestamp(T0 + 50_000), "m-ana", &mut rng);
+    forger
+        .add_value(
+            &mut ctx,
+            NewValue {
+                title: "Forged".into(),
+                statement: "Ana never said this.".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let err = auth_err(merge(&forger, &mut ana.circle));
+    assert!(matches!(err, AuthError::BadSignature { .. }), "{err}");
+    assert!(!err.may_resolve_later());
+}
+
+#[test]
+fn a_removed_members_later_changes_are_refused_its_earlier_ones_kept() {
+    let mut ana = Dev::found(1, "m-ana");
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
+        .unwrap();
+    let mut ben = Dev::receive(2, "m-ben", &ana);
+    ben.add_value("Before").unwrap();
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    ana.now = ben.now + 5000;
+    ana.act(|c, ctx| c.remove_member(ctx, "m-ben")).unwrap();
+
+    // Ben, not having heard, writes after the removal time.
+    ben.now = ana.now + 5000;
+    ben.add_value("After").unwrap();
+    let err = auth_err(merge(&ben.circle, &mut ana.circle));
+    assert!(matches!(err, AuthError::Removed { .. }), "{err}");
+
+    // A third device receives everything at once: the removal in the same batch as the
+    // late change still refuses it.
+    let cat = Dev::receive(3, "m-cat", &ana);
+    let mut all = cat.circle;
+    let err = auth_err(merge(&ben.circle, &mut all));
+    assert!(matches!(err, AuthError::Removed { .. }), "{err}");
+    assert_eq!(all.values().unwrap().len(), 1, "the earlier change stays");
+}
+
+#[test]
+fn two_founders_are_refused() {
+    let ana = Dev::found(1, "m-ana");
+    let other = Dev::found(2, "m-ben");
+    let mut batch = news(&ana.circle, &Circle::empty("c-x", ActorId::random()));
+    batch[0]
+        .1
+        .extend(other.circle.signed_changes(CORE_DOC, &[]));
+    let err = auth_err(Circle::empty("c-x", ActorId::random()).authorize_merge(&batch));
+    assert_eq!(err, AuthError::TwoRoots);
+}
+
+#[test]
+fn archives_carry_signatures() {
+    let mut ana = Dev::found(1, "m-ana");
+    ana.add_value("Care").unwrap();
+    let docs = archive::decode_signed(&archive::encode(&ana.circle)).unwrap();
+    let core = &docs[0];
+    let changes = core.signed_changes().unwrap();
+    assert!(!changes.is_empty());
+    for sc in &changes {
+        assert_eq!(signing::verify(sc).unwrap(), hex(&ana.key));
+    }
+}
+
+// ---- the sync engine with real circles: what a node does with a peer's frames ----
+
+mod engine {
+    use std::collections::HashMap;
+
+    use automerge::sync::{State, SyncDoc as _};
+    use automerge::ReadDoc as _;
+
+    use super::*;
+    use crate::sync::{CircleDocs, DocAddr, Effect, Engine, Envelope, Input, PeerFault};
+    use crate::{NewDecision, NewPrinciple, Zone};
+
+    fn log_decision(d: &mut Dev) -> String {
+        let team = d.act(|c, ctx| c.add_team(ctx, "Kitchen", None)).unwrap();
+        let value = d.add_value("Care").unwrap();
+        let principle = d
+            .act(|c, ctx| {
+                c.add_principle(
+                    ctx,
+                    NewPrinciple {
+                        values: vec![value],
+                        statement: "We feed whoever comes.".into(),
+                        ..Default::default()
+                    },
+                )
+            })
+            .unwrap();
+        d.act(|c, ctx| {
+            c.log_decision(
+                ctx,
+                NewDecision {
+                    team,
+                    principles: vec![principle],
+                    context: "The landlord raised the rent.".into(),
+                    choice: "We organise a tenants' meeting.".into(),
+                    zone: Some(Zone::Local),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap()
+    }
+
+    /// A frame carrying every change of `from`'s document `doc`.
+    fn frame(from: &Circle, doc: &str) -> Vec<u8> {
+        frame_after(from, &[], doc)
+    }
+
+    /// A frame whose automerge message carries the changes (not just a bloom filter).
+    fn frame_with_changes(from: &Circle, to: &Circle, doc: &str) -> Vec<u8> {
+        let have = to.doc(doc).map(|d| d.get_heads()).unwrap_or_default();
+        frame_after(from, &have, doc)
+    }
+
+    fn frame_after(from: &Circle, have: &[automerge::ChangeHash], doc: &str) -> Vec<u8> {
+        let src = from.doc(doc).unwrap();
+        let changes = src.get_changes(have);
+        let mut state = State::new();
+        let mut message = src.generate_sync_message(&mut state).unwrap();
+        message = crate::sync::signing::with_changes(message, &changes);
+        let mut signatures: Vec<_> = changes
+            .iter()
+            .filter_map(|c| from.signature(doc, &c.hash()).map(|s| (c.hash(), s)))
+            .collect();
+        signatures.sort_by_key(|(h, _)| *h);
+        Envelope::Sync {
+            doc: doc.into(),
+            message,
+            signatures,
+        }
+        .encode()
+        .unwrap()
+    }
+
+    fn connect(
+        engine: &mut Engine<&'static str>,
+        docs: &mut CircleDocs<'_>,
+        peer: &'static str,
+        circle: &str,
+    ) {
+        engine.handle(
+            docs,
+            Input::PeerConnected {
+                peer,
+                circles: vec![circle.into()],
+                sync_states: vec![],
+            },
+        );
+    }
+
+    fn misbehaved(effects: &[Effect<&'static str>]) -> Option<PeerFault> {
+        effects.iter().find_map(|e| match e {
+            Effect::Misbehaved { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_forged_change_makes_the_peer_misbehave_and_is_not_applied() {
+        let mut ana = Dev::found(1, "m-ana");
+        ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
+            .unwrap();
+        let ben = Dev::receive(2, "m-ben", &ana);
+        let mut forger = Circle::from_core_bytes(
+            &ben.circle.snapshot(CORE_DOC).unwrap(),
+            signing::device_actor(&ana.key),
+        )
+        .unwrap();
+        forger.set_signer(ben.key.clone());
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut ctx = Ctx::new(Timestamp(T0 + 50_000), "m-ana", &mut rng);
+        forger
+            .add_value(
+                &mut ctx,
+                NewValue {
+                    title: "Forged".into(),
+                    statement: "Ana never said this.".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let id = ana.circle.id().to_string();
+        let mut circles = HashMap::from([(id.clone(), ana.circle)]);
+        let mut docs = CircleDocs(&mut circles);
+        let mut engine = Engine::new();
+        connect(&mut engine, &mut docs, "ben", &id);
+        let effects = engine.handle(
+            &mut docs,
+            Input::Received {
+                peer: "ben",
+                circle: id.clone(),
+                bytes: frame(&forger, CORE_DOC),
+            },
+        );
+        assert!(
+            matches!(misbehaved(&effects), Some(PeerFault::Unauthorized { .. })),
+            "{effects:?}"
+        );
+        assert_eq!(engine.peers().count(), 0, "the peer is dropped");
+        assert!(circles[&id].values().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_months_changes_wait_for_their_authors_admission() {
+        let mut ana = Dev::found(1, "m-ana");
+        let cat = Dev::receive(3, "m-cat", &ana);
+        ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
+            .unwrap();
+        let mut ben = Dev::receive(2, "m-ben", &ana);
+        let decision = log_decision(&mut ben);
+        let month = crate::decision_doc(&decision).unwrap();
+
+        let id = cat.circle.id().to_string();
+        let core_frame = frame_with_changes(&ben.circle, &cat.circle, CORE_DOC);
+        let month_frame = frame(&ben.circle, &month);
+        let mut circles = HashMap::from([(id.clone(), cat.circle)]);
+        let mut engine = Engine::new();
+        {
+            let mut docs = CircleDocs(&mut circles);
+            connect(&mut engine, &mut docs, "ben", &id);
+            // The month arrives before the core change that admits its author.
+            let effects = engine.handle(
+                &mut docs,
+                Input::Received {
+                    peer: "ben",
+                    circle: id.clone(),
+                    bytes: month_frame,
+                },
+            );
+            assert_eq!(misbehaved(&effects), None, "{effects:?}");
+        }
+        assert!(
+            circles[&id]
+                .doc(&month)
+                .is_none_or(|d| d.get_heads().is_empty()),
+            "held back"
+        );
+        {
+            let mut docs = CircleDocs(&mut circles);
+            let effects = engine.handle(
+                &mut docs,
+                Input::Received {
+                    peer: "ben",
+                    circle: id.clone(),
+                    bytes: core_frame,
+                },
+            );
+            assert_eq!(misbehaved(&effects), None, "{effects:?}");
+        }
+        let c = &circles[&id];
+        assert!(c.membership().is_current_device(&hex(&key(2))));
+        let addr = DocAddr::new(id.as_str(), month.as_str());
+        let held = c.doc(&addr.doc).unwrap();
+        assert!(
+            held.get_change_by_hash(&ben.circle.doc(&month).unwrap().get_heads()[0])
+                .is_some(),
+            "applied once the admission arrived"
+        );
+        // Signatures were kept beside the applied changes.
+        let head = held.get_heads()[0];
+        assert!(c.signature(&month, &head).is_some());
+    }
+
+    #[test]
+    fn an_unknown_author_with_the_core_in_sync_is_refused() {
+        let ana = Dev::found(1, "m-ana");
+        let mut zed = Dev::receive(9, "m-zed", &ana);
+        log_decision(&mut zed);
+        let id = ana.circle.id().to_string();
+        let month = zed
+            .circle
+            .doc_keys()
+            .into_iter()
+            .find(|k| k != CORE_DOC)
+            .unwrap();
+        // Zed's core holds its own (refused) changes; announce Ana's own core heads so
+        // the core is in sync as far as the engine knows.
+        let announce = Envelope::Announce {
+            docs: vec![crate::sync::AnnouncedDoc {
+                key: CORE_DOC.into(),
+                heads: ana.circle.doc(CORE_DOC).unwrap().get_heads(),
+            }],
+            restarted: false,
+        }
+        .encode()
+        .unwrap();
+        let month_frame = frame(&zed.circle, &month);
+        let mut circles = HashMap::from([(id.clone(), ana.circle)]);
+        let mut docs = CircleDocs(&mut circles);
+        let mut engine = Engine::new();
+        connect(&mut engine, &mut docs, "zed", &id);
+        let effects = engine.handle(
+            &mut docs,
+            Input::Received {
+                peer: "zed",
+                circle: id.clone(),
+                bytes: announce,
+            },
+        );
+        assert_eq!(misbehaved(&effects), None);
+        let effects = engine.handle(
+            &mut docs,
+            Input::Received {
+                peer: "zed",
+                circle: id.clone(),
+                bytes: month_frame,
+            },
+        );
+        assert!(
+            matches!(
+                misbehaved(&effects),
+                Some(PeerFault::Unauthorized {
+                    reason: AuthError::NotAMember { .. },
+                    ..
+                })
+            ),
+            "{effects:?}"
+        );
+    }
+}
