@@ -27,6 +27,31 @@ pub struct TestNode {
     runtime: Option<tokio::runtime::Runtime>,
 }
 
+/// A clock a test moves by hand; it starts at the wall-clock time.
+#[derive(Clone)]
+pub struct TestClock(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl Default for TestClock {
+    fn default() -> Self {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        TestClock(std::sync::Arc::new(ms.into()))
+    }
+}
+
+impl TestClock {
+    pub fn now(&self) -> grove_node::core::Timestamp {
+        grove_node::core::Timestamp(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.0
+            .fetch_add(by.as_millis() as i64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Runs `fut` or fails after [`WAIT`], saying what it was waiting for.
 pub async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> Result<T> {
     tokio::time::timeout(WAIT, fut)
@@ -45,18 +70,37 @@ impl TestNode {
         Self::start_with(name, home, true).await
     }
 
+    /// Starts a node whose clock is `clock`, so a test can move its time (e.g. past an
+    /// invite's expiry) without waiting.
+    pub async fn start_with_clock(name: &str, home: &Path, clock: &TestClock) -> Result<TestNode> {
+        let clock = clock.clone();
+        let builder = Self::builder(home, false).clock(move || clock.now());
+        Self::start_builder(name, home, builder).await
+    }
+
     async fn start_with(name: &str, home: &Path, always_on: bool) -> Result<TestNode> {
+        Self::start_builder(name, home, Self::builder(home, always_on)).await
+    }
+
+    fn builder(home: &Path, always_on: bool) -> grove_node::NodeBuilder {
+        Node::builder()
+            .home(home)
+            .network(true)
+            .mdns(false)
+            .always_on(always_on)
+            .listen("/ip4/127.0.0.1/tcp/0")
+    }
+
+    async fn start_builder(
+        name: &str,
+        home: &Path,
+        builder: grove_node::NodeBuilder,
+    ) -> Result<TestNode> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name(format!("node-{name}"))
             .enable_all()
             .build()?;
-        let builder = Node::builder()
-            .home(home)
-            .network(true)
-            .mdns(false)
-            .always_on(always_on)
-            .listen("/ip4/127.0.0.1/tcp/0");
         let handle = runtime
             .spawn(builder.start())
             .await

@@ -8,6 +8,8 @@ use grove_tests::harness::{
 };
 use tempfile::TempDir;
 
+mod invites;
+
 async fn nodes(dir: &TempDir, names: &[&str]) -> Result<Vec<TestNode>> {
     let mut out = Vec::new();
     for name in names {

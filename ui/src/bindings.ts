@@ -105,7 +105,7 @@ export type NewRole = { name: string, purpose: string, accountabilities: Array<s
 
 export type NewValue = { title: string, statement: string, protect: string | null, refuse: string | null, examples: Array<string>, };
 
-export type NodeErrorKind = "not-found" | "invalid" | "state" | "no-circle" | "ambiguous-circle" | "locked" | "disk-full" | "corrupt" | "io" | "stopped" | "passphrase" | "network";
+export type NodeErrorKind = "not-found" | "invalid" | "state" | "no-circle" | "ambiguous-circle" | "locked" | "disk-full" | "corrupt" | "io" | "stopped" | "passphrase" | "network" | "invite";
 
 export type NodeEvent = { "type": "circle-changed", circle: string, docs: Array<string>, };
 

@@ -115,6 +115,14 @@ pub enum Command {
     /// Encrypted, signed circle files to carry between members' devices (no network)
     #[command(subcommand)]
     Bundle(BundleCmd),
+    /// Invite people into the circle: create, list and revoke invite codes
+    #[command(subcommand)]
+    Invite(crate::invite::InviteCmd),
+    /// This member's devices: link another device
+    #[command(subcommand)]
+    Device(crate::invite::DeviceCmd),
+    /// Join a circle with an invite code (or link this device with a device-link code)
+    Join(crate::invite::JoinArgs),
     /// Seed a realistic demo circle: teams, values, principles, a year of decisions
     Demo {
         /// How many decisions to log over the past year

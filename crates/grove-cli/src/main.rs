@@ -2,6 +2,7 @@
 
 mod args;
 mod insight;
+mod invite;
 mod passphrase;
 mod print;
 mod run;
@@ -104,7 +105,7 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
     // Only these need peers; every other command works on the store alone.
     let networked = matches!(
         cli.command,
-        args::Command::Sync { .. } | args::Command::Peer(_)
+        args::Command::Sync { .. } | args::Command::Peer(_) | args::Command::Join(_)
     );
     let mut builder = Node::builder();
     if let Some(home) = &cli.home {

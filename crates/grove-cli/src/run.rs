@@ -80,6 +80,9 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
             let info = node.import_bundle(data).await?;
             out.done(&format!("merged the bundle into {} ({})", info.name, info.id))
         }
+        Command::Invite(cmd) => crate::invite::invite_cmd(&c, cmd, out).await,
+        Command::Device(cmd) => crate::invite::device_cmd(&c, cmd, out).await,
+        Command::Join(args) => crate::invite::join(node, args, out).await,
         Command::Init { .. } | Command::Passphrase(_) => bail!(
             "a grove node is serving this home; stop it before initialising the home or \
              changing its passphrase"

@@ -2311,3 +2311,104 @@ fn bundles_carry_a_circle_between_members_and_refuse_the_rest() {
     other.done(&["bundle", "import", bundle.to_str().unwrap()]);
     assert_eq!(decision_ids(&other), sorted(vec![d1, d2]));
 }
+
+/// A `grove serve` on a home that may hold no circle yet; returns once it listens.
+fn serve_any(g: &Grove) -> Served {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("grove"))
+        .env_remove("GROVE_HOME")
+        .env_remove("GROVE_LOG")
+        .arg("--home")
+        .arg(g.home())
+        .args([
+            "serve",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--no-mdns",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut served = Served { child, stdout };
+    assert_eq!(served.next_event()["type"], "started");
+    served
+}
+
+#[test]
+fn invites_joins_and_device_links() {
+    let a = Grove::new();
+    let circle = a.create(&["circle", "create", "Tenants"]);
+    // Without a running node nobody could reach the inviter: say how to fix that.
+    let err = a.fail(1, &["invite", "create"]);
+    assert!(err.contains("grove serve"), "{err}");
+
+    let (_served, _) = serve(&a);
+    let invite = a.json(&["invite", "create", "--expires", "2h", "--uses", "2"]);
+    let code = invite["code"].as_str().unwrap().to_string();
+    let invite_id = invite["id"].as_str().unwrap().to_string();
+    assert!(code.starts_with("grove1"), "{invite}");
+    assert_eq!(invite["max_uses"], 2);
+    assert_eq!(invite["circle"], circle.as_str());
+    assert_eq!(invite["kind"]["type"], "member");
+    assert!(invite["expires_at"].is_string(), "{invite}");
+    let text = a.ok(&["invite", "create"]);
+    assert!(
+        text.starts_with("grove1") && text.lines().count() == 1,
+        "the text output is the code alone: {text}"
+    );
+    let err = a.fail(2, &["invite", "create", "--expires", "3y"]);
+    assert!(err.contains("unit"), "{err}");
+
+    // A one-shot `grove join` reaches the serving inviter.
+    let b = Grove::new();
+    let joined = b.json(&["join", &code, "--name", "Bea", "--timeout", "60"]);
+    assert_eq!(joined["id"], circle.as_str());
+    let names: Vec<String> = b
+        .list(&["member", "list"])
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"Bea".to_string()), "{names:?}");
+    assert_eq!(names.len(), 2, "{names:?}");
+    let err = b.fail(1, &["join", &code, "--timeout", "60"]);
+    assert!(err.contains("already holds"), "{err}");
+
+    let listed = a.list(&["invite", "list"]);
+    let entry = listed
+        .iter()
+        .find(|i| i["id"] == invite_id.as_str())
+        .unwrap();
+    assert_eq!(entry["state"], "open", "one of two uses left: {entry}");
+    assert_eq!(entry["used_by"].as_array().unwrap().len(), 1);
+    let human = a.ok(&["invite", "list"]);
+    assert!(human.contains("used 1/2"), "{human}");
+
+    a.done(&["invite", "revoke", &invite_id]);
+    let c = Grove::new();
+    let err = c.fail(1, &["join", &code, "--timeout", "60"]);
+    assert!(err.contains("revoked"), "{err}");
+    let err = c.fail(1, &["join", &code[..code.len() - 12]]);
+    assert!(err.contains("incomplete"), "{err}");
+    let err = c.fail(1, &["join", "hello"]);
+    assert!(err.contains("not a Grove invite code"), "{err}");
+    assert!(
+        c.list(&["circle", "list"]).is_empty(),
+        "a failed join leaves nothing"
+    );
+
+    // A join forwarded to the joiner's own serving node.
+    let fresh = a.ok(&["invite", "create"]);
+    let served_c = serve_any(&c);
+    let joined = c.json(&["join", fresh.trim(), "--timeout", "60"]);
+    assert_eq!(joined["id"], circle.as_str());
+    drop(served_c);
+
+    // A device link: the new device acts as the same member.
+    let link = a.json(&["device", "link"]);
+    assert_eq!(link["kind"]["type"], "device");
+    let laptop = Grove::new();
+    laptop.json(&["join", link["code"].as_str().unwrap(), "--timeout", "60"]);
+    assert_eq!(laptop.me(), a.me());
+}

@@ -43,6 +43,7 @@ pub(crate) const COLLECTIONS: &[&str] = &[
     "reviews",
     "nodes",
     "keys",
+    "invites",
 ];
 
 /// The document key of the decision shard for `period` (`YYYY-MM`).

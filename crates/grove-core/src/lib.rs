@@ -14,6 +14,8 @@ mod decisions;
 mod error;
 mod escalations;
 mod fields;
+pub mod invite_code;
+mod invites;
 mod keys;
 mod members;
 mod nodes;
@@ -43,6 +45,11 @@ pub use decisions::{
 pub use error::{CoreError, ErrorKind, Result};
 pub use escalations::Escalation;
 pub use fields::{Conflict, MAX_TEXT};
+pub use invite_code::{CodeError, InviteCode, CODE_PREFIX, INVITE_SECRET_LEN, MAX_CODE_ADDRS};
+pub use invites::{
+    invite_verifier, join_proof, Admitted, Invite, InviteKind, InviteState, JoinRequest, Refusal,
+    JOIN_PROOF_LEN, MAX_INVITE_USES,
+};
 pub use keys::CIRCLE_KEY_LEN;
 pub use members::{MemberStanding, Membership};
 pub use nodes::{KnownNode, MAX_NODE_ADDRS};

@@ -124,6 +124,22 @@ pub fn peer_id_from_ed25519_public(public: [u8; 32]) -> Result<PeerId, NetError>
     Ok(identity::PublicKey::from(key).to_peer_id())
 }
 
+/// The ed25519 public key a peer id was made from, if it was made from one (every Grove
+/// device's is: the key travels inside the id, identity-hashed). The inverse of
+/// [`peer_id_from_ed25519_public`].
+pub fn ed25519_public_from_peer_id(peer: &PeerId) -> Option<[u8; 32]> {
+    let bytes = peer.to_bytes();
+    // An identity multihash: code 0, a one-byte length, then the protobuf-encoded key.
+    let (&[0, len], key) = bytes.split_first_chunk::<2>()? else {
+        return None;
+    };
+    if usize::from(len) != key.len() {
+        return None;
+    }
+    let public = identity::PublicKey::try_decode_protobuf(key).ok()?;
+    Some(public.try_into_ed25519().ok()?.to_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +156,12 @@ mod tests {
             a.public().to_peer_id(),
             "a member's peer id must be derivable from its public key alone"
         );
+        assert_eq!(
+            ed25519_public_from_peer_id(&a.public().to_peer_id()),
+            Some(public),
+            "and the key must be recoverable from the peer id"
+        );
+        assert_eq!(ed25519_public_from_peer_id(&PeerId::random()), None);
     }
 
     #[test]

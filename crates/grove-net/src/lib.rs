@@ -26,7 +26,9 @@ pub mod wire;
 
 pub use behaviour::SYNC_PROTOCOL;
 pub use client::Client;
-pub use config::{keypair_from_ed25519_secret, peer_id_from_ed25519_public, Config};
+pub use config::{
+    ed25519_public_from_peer_id, keypair_from_ed25519_secret, peer_id_from_ed25519_public, Config,
+};
 pub use error::NetError;
 pub use event::{Event, Misbehaviour};
 pub use event_loop::{new, EventLoop, MAX_INBOUND_STREAMS_PER_PEER};

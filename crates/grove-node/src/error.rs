@@ -24,6 +24,9 @@ pub enum NodeErrorKind {
     /// Networking: off in this node, an address that cannot be parsed or reached, a peer
     /// that went away.
     Network,
+    /// An invite code that is mistyped, incomplete or from a newer Grove, or an invite the
+    /// inviter refused (expired, used up, revoked, unknown, wrong secret).
+    Invite,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +55,9 @@ pub enum NodeError {
     /// A bundle was refused (foreign, not from a member device, or not this circle).
     #[error("{0}")]
     Bundle(String),
+    /// Joining a circle, or creating an invite, failed.
+    #[error(transparent)]
+    Invite(#[from] crate::join::InviteError),
 }
 
 impl NodeError {
@@ -81,6 +87,16 @@ impl NodeError {
             NodeError::NetworkOff | NodeError::Net(_) => NodeErrorKind::Network,
             NodeError::InvalidAddress { .. } => NodeErrorKind::Invalid,
             NodeError::Bundle(_) => NodeErrorKind::Invalid,
+            NodeError::Invite(e) => {
+                use crate::join::InviteError as E;
+                match e {
+                    E::Unreachable(_) | E::Lost | E::NoAnswer(_) | E::NotListening => {
+                        NodeErrorKind::Network
+                    }
+                    E::AlreadyHere(_) | E::Busy => NodeErrorKind::State,
+                    _ => NodeErrorKind::Invite,
+                }
+            }
         }
     }
 }

@@ -10,10 +10,14 @@ use crate::error::{NodeError, Result};
 
 const KEY: &str = "identity/device-key";
 const NAME: &str = "identity/name";
+/// Set when this device was linked to an existing member (`grove device link`).
+const MEMBER: &str = "identity/member";
 
 pub(crate) struct Identity {
     key: SigningKey,
     pub(crate) name: String,
+    /// The member this device was linked to; `None` for a member's first device.
+    linked: Option<String>,
 }
 
 impl Identity {
@@ -38,7 +42,17 @@ impl Identity {
             Some(n) => String::from_utf8_lossy(&n).into_owned(),
             None => default_name(),
         };
-        Ok(Identity { key, name })
+        let linked = store
+            .get_meta(MEMBER)?
+            .map(|m| String::from_utf8_lossy(&m).into_owned());
+        Ok(Identity { key, name, linked })
+    }
+
+    /// Makes this device act as `member` from now on: it was linked to that member.
+    pub(crate) fn set_member(&mut self, store: &dyn Store, member: &str) -> Result<()> {
+        store.put_meta(MEMBER, member.as_bytes())?;
+        self.linked = Some(member.to_string());
+        Ok(())
     }
 
     pub(crate) fn set_name(&mut self, store: &dyn Store, name: &str) -> Result<()> {
@@ -57,9 +71,12 @@ impl Identity {
         data_encoding::HEXLOWER.encode(self.key.verifying_key().as_bytes())
     }
 
-    /// The member id this device acts as: derived from the first device's key, so it needs
-    /// no coordination to be unique.
+    /// The member id this device acts as: the member it was linked to, else derived from
+    /// this (the member's first) device's key, so it needs no coordination to be unique.
     pub(crate) fn member(&self) -> String {
+        if let Some(m) = &self.linked {
+            return m.clone();
+        }
         let pk = self.key.verifying_key();
         let short = data_encoding::BASE32_NOPAD.encode(&pk.as_bytes()[..10]);
         format!("m-{}", short.to_lowercase())

@@ -14,6 +14,7 @@ mod handle;
 mod hello;
 mod identity;
 mod insight;
+mod join;
 mod network;
 mod passphrase;
 mod state;
@@ -34,6 +35,7 @@ pub use grove_core as core;
 pub use grove_search as search;
 pub use handle::{CircleHandle, NodeHandle};
 pub use insight::RaiseTension;
+pub use join::{InviteError, NewInvite};
 pub use passphrase::{change_passphrase, home_is_encrypted};
 
 /// What a live view needs to know to refresh itself.

@@ -25,6 +25,7 @@ use crate::docs::CircleDocs;
 use crate::dto::{PeerCircle, PeerStatus};
 use crate::error::Result;
 use crate::hello::{self, CONTROL_CIRCLE, HELLO_DOC, SYNC_DOC};
+use crate::join::{JOIN_DOC, JOIN_REPLY_DOC};
 use crate::state::NodeState;
 use crate::NodeEvent;
 
@@ -289,6 +290,8 @@ impl NodeState {
     }
 
     fn on_disconnected(&mut self, peer: PeerId) {
+        // Also after `misbehaved`, which has already dropped the link.
+        self.join_peer_gone(&peer);
         let now = self.now();
         let Some(net) = self.net.as_mut() else { return };
         net.dialing.remove(&peer);
@@ -315,8 +318,11 @@ impl NodeState {
         };
         link.received += frame.payload.len() as u64;
         if frame.circle == CONTROL_CIRCLE {
-            if frame.doc != HELLO_DOC {
-                return self.misbehaved(peer, format!("unknown control frame {:?}", frame.doc));
+            match frame.doc.as_str() {
+                HELLO_DOC => {}
+                JOIN_DOC => return self.on_join(peer, &frame.payload),
+                JOIN_REPLY_DOC => return self.on_join_reply(peer, &frame.payload),
+                other => return self.misbehaved(peer, format!("unknown control frame {other:?}")),
             }
             match hello::decode(&frame.payload) {
                 Ok(theirs) => {
@@ -499,7 +505,7 @@ impl NodeState {
         }
     }
 
-    fn send_frame(&mut self, peer: PeerId, frame: Frame) {
+    pub(crate) fn send_frame(&mut self, peer: PeerId, frame: Frame) {
         let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) else {
             debug!(%peer, "not sending to a peer that is gone");
             return;
@@ -510,7 +516,7 @@ impl NodeState {
         }
     }
 
-    fn misbehaved(&mut self, peer: PeerId, reason: String) {
+    pub(crate) fn misbehaved(&mut self, peer: PeerId, reason: String) {
         warn!(%peer, %reason, "peer broke the sync protocol; disconnecting it");
         let Some(net) = self.net.as_mut() else { return };
         if let Some(link) = net.links.remove(&peer) {

@@ -48,6 +48,8 @@ pub(crate) struct NodeState {
     pub(crate) stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// Derived views (search index, tension inputs) per circle; rebuilt from the log.
     pub(crate) insight: crate::insight::Caches,
+    /// Joins in flight, and join attempts by others.
+    pub(crate) joins: crate::join::Joins,
 }
 
 impl NodeState {
@@ -68,6 +70,7 @@ impl NodeState {
             net: None,
             stop: None,
             insight: Default::default(),
+            joins: Default::default(),
         }
     }
 
