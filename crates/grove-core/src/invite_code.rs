@@ -366,7 +366,9 @@ mod tests {
     #[test]
     fn a_checked_body_with_trailing_bytes_is_refused() {
         let text = sample().encode().unwrap();
-        let mut bytes = BASE32.decode(&text.as_bytes()[CODE_PREFIX.len()..]).unwrap();
+        let mut bytes = BASE32
+            .decode(&text.as_bytes()[CODE_PREFIX.len()..])
+            .unwrap();
         bytes.truncate(bytes.len() - CHECKSUM_LEN);
         bytes.push(0);
         let sum = checksum(&bytes);

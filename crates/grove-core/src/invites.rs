@@ -22,6 +22,7 @@ use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
 use crate::invite_code::INVITE_SECRET_LEN;
+use crate::members::{valid_device, valid_member_id, write_device, write_member};
 
 const INVITES: &str = "invites";
 const VERIFIER_INFO: &[u8] = b"grove/invite/verifier/v1";
@@ -85,8 +86,10 @@ pub enum Refusal {
     Revoked,
     #[error("member {0} is already in this circle with other devices; to add this device, have them create a device link")]
     MemberTaken(String),
-    #[error("this device already acts as another member in other circles; link a fresh Grove home, or a device of this same member")]
+    #[error("this device already acts as another member; link a fresh Grove home, or a device of this same member")]
     DeviceInUse,
+    #[error("this member was removed from the circle and cannot join again under the same id")]
+    Removed,
     #[error("the joiner's request is malformed: {0}")]
     Malformed(String),
 }
@@ -156,9 +159,11 @@ impl Circle {
         max_uses: u32,
         kind: InviteKind,
     ) -> Result<(String, [u8; INVITE_SECRET_LEN])> {
-        self.member(&ctx.member).map_err(|_| {
-            CoreError::state("only a member of this circle can invite people into it")
-        })?;
+        if !self.membership().is_current_member(&ctx.member) {
+            return Err(CoreError::state(
+                "only a current member of this circle can invite people into it",
+            ));
+        }
         if let InviteKind::Device { member } = &kind {
             if *member != ctx.member {
                 return Err(CoreError::invalid(
@@ -276,6 +281,17 @@ impl Circle {
         // The same device asking again (its first answer was lost) is admitted again
         // without using the invite up further.
         let retry = doc.get(&uses, request.device)?.is_some();
+        let ms = self.membership();
+        if !ms.is_current_member(&ctx.member) {
+            return Err(CoreError::state(format!(
+                "only a current member may admit people, and `{}` is not one",
+                ctx.member
+            )));
+        }
+        // An invite dies with its maker's membership.
+        if !retry && !ms.is_current_member(&invite.created_by) {
+            return Ok(Err(Refusal::Revoked));
+        }
         if !retry {
             match invite.state {
                 InviteState::Open => {}
@@ -284,69 +300,68 @@ impl Circle {
                 InviteState::UsedUp => return Ok(Err(Refusal::UsedUp)),
             }
         }
-        let member = match &invite.kind {
+        let device = match valid_device(request.device) {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(Refusal::Malformed(e.to_string()))),
+        };
+        let (member, name) = match &invite.kind {
             InviteKind::Device { member } => {
                 if !request.fresh && request.member != member {
                     return Ok(Err(Refusal::DeviceInUse));
                 }
-                member.clone()
+                if !ms.is_current_member(member) {
+                    return Ok(Err(Refusal::Revoked));
+                }
+                (member.clone(), String::new())
             }
             InviteKind::Member => {
-                if let Some(why) = bad_member_id(request.member) {
-                    return Ok(Err(Refusal::Malformed(why)));
+                if let Err(e) = valid_member_id(request.member) {
+                    return Ok(Err(Refusal::Malformed(e.to_string())));
                 }
-                if let Ok(m) = self.member(request.member) {
-                    if !m.devices.iter().any(|d| d == request.device) {
-                        return Ok(Err(Refusal::MemberTaken(request.member.to_string())));
-                    }
+                if ms.member_removed_at(request.member).is_some() {
+                    return Ok(Err(Refusal::Removed));
                 }
-                request.member.to_string()
+                let mine = ms.device_member(&device).as_deref() == Some(request.member);
+                if ms.is_current_member(request.member) && !mine {
+                    return Ok(Err(Refusal::MemberTaken(request.member.to_string())));
+                }
+                match fields::required(request.name, "a display name") {
+                    Ok(n) => (request.member.to_string(), n),
+                    Err(e) => return Ok(Err(Refusal::Malformed(e.to_string()))),
+                }
             }
         };
-        let name = match &invite.kind {
-            InviteKind::Member => match fields::required(request.name, "a display name") {
-                Ok(n) => n,
-                Err(e) => return Ok(Err(Refusal::Malformed(e.to_string()))),
-            },
-            InviteKind::Device { .. } => String::new(),
+        if ms
+            .device_member(&device)
+            .is_some_and(|owner| owner != member)
+        {
+            return Ok(Err(Refusal::DeviceInUse));
+        }
+        let admitted = Admitted {
+            member: member.clone(),
+            kind: invite.kind,
         };
         if retry {
-            return Ok(Ok(Admitted {
-                member,
-                kind: invite.kind,
-            }));
+            return Ok(Ok(admitted));
         }
         let members = self.coll("members")?;
-        let existing = fields::entity(&self.core.am, &members, &member)?;
-        let existing_devices = match &existing {
-            Some(m) => Some(fields::child_map(&self.core.am, m, "devices")?),
+        let existing = match fields::entity(&self.core.am, &members, &member)? {
+            Some(m) => Some(fields::child_map(&self.core.am, &m, "devices")?),
             None => None,
         };
-        if existing.is_none() && matches!(invite.kind, InviteKind::Device { .. }) {
-            return Ok(Err(Refusal::Unknown));
-        }
-        let now = ctx.now;
-        let (device, admitted) = (request.device.to_string(), member.clone());
-        self.change_core(now, "invite use", |tx| {
-            match existing_devices {
-                Some(devices) => {
-                    tx.put(&devices, device.as_str(), now.0)?;
-                }
-                None => {
-                    let m = tx.put_object(&members, admitted.as_str(), ObjType::Map)?;
-                    fields::put_str(tx, &m, "name", &name)?;
-                    let devices = tx.put_object(&m, "devices", ObjType::Map)?;
-                    tx.put(&devices, device.as_str(), now.0)?;
-                    fields::put_time(tx, &m, "joined_at", now)?;
-                }
+        let listed = ms.device_member(&device).is_some();
+        let (now, by) = (ctx.now, ctx.member.clone());
+        // "member …": authorisation re-reads membership after member changes.
+        self.change_core(now, "member admit by invite", |tx| {
+            match existing {
+                Some(_) if listed => {}
+                Some(devices) => write_device(tx, &devices, &device, now)?,
+                None => write_member(tx, &members, &member, &name, &device, now, &by)?,
             }
-            tx.put(&uses, device.as_str(), admitted.as_str())?;
+            tx.put(&uses, device.as_str(), member.as_str())?;
             Ok(())
         })?;
-        Ok(Ok(Admitted {
-            member,
-            kind: invite.kind,
-        }))
+        Ok(Ok(admitted))
     }
 
     fn invites_obj(&self) -> Result<Option<ObjId>> {
@@ -363,18 +378,6 @@ impl Circle {
             .ok_or_else(|| CoreError::not_found("invite", id))?;
         fields::entity(&self.core.am, &coll, id)?.ok_or_else(|| CoreError::not_found("invite", id))
     }
-}
-
-/// Why `id` cannot be a member id, if it cannot (`m-` and a few lower-case letters/digits).
-fn bad_member_id(id: &str) -> Option<String> {
-    let ok = id.len() <= 64
-        && id.strip_prefix("m-").is_some_and(|rest| {
-            !rest.is_empty()
-                && rest
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        });
-    (!ok).then(|| format!("`{id}` is not a member id"))
 }
 
 fn verifier<D: ReadDoc>(doc: &D, obj: &ObjId) -> Option<[u8; 32]> {
@@ -440,6 +443,15 @@ mod tests {
         Ctx::new(Timestamp(d.now + dt), d.member.clone(), rng)
     }
 
+    /// A joining device's id: 64 hex digits, as real device keys are named.
+    fn hexdev(name: &str) -> String {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(name.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     fn rng(seed: u64) -> rand::rngs::StdRng {
         rand::SeedableRng::seed_from_u64(seed)
     }
@@ -467,10 +479,10 @@ mod tests {
         dt: i64,
     ) -> std::result::Result<Admitted, Refusal> {
         let admitter = device(&d.member);
-        let proof = join_proof(&invite_verifier(id, secret), id, &device(joiner), &admitter);
+        let proof = join_proof(&invite_verifier(id, secret), id, &hexdev(joiner), &admitter);
         let mut r = rng(12);
         let mut ctx = ctx_at(d, &mut r, dt);
-        let joiner_device = device(joiner);
+        let joiner_device = hexdev(joiner);
         let member = format!("m-{joiner}");
         let request = JoinRequest {
             invite: id,
@@ -506,7 +518,7 @@ mod tests {
         );
         let ben = ana.circle.member("m-ben").unwrap();
         assert_eq!(ben.name, "ben");
-        assert_eq!(ben.devices, vec![device("ben")]);
+        assert_eq!(ben.devices, vec![hexdev("ben")]);
         let inv = ana.circle.invite(&id, Timestamp(ana.now + 20)).unwrap();
         assert_eq!(inv.used_by, vec!["m-ben".to_string()]);
         assert_eq!(inv.state, InviteState::UsedUp);
@@ -536,12 +548,12 @@ mod tests {
         let proof = join_proof(
             &invite_verifier(&id, &secret),
             &id,
-            &device("ben"),
+            &hexdev("ben"),
             "elsewhere",
         );
         let mut r = rng(3);
         let mut ctx = ctx_at(&ana, &mut r, 0);
-        let ben = device("ben");
+        let ben = hexdev("ben");
         let request = JoinRequest {
             invite: &id,
             member: "m-ben",
@@ -578,12 +590,12 @@ mod tests {
         let proof = join_proof(
             &invite_verifier(&id, &secret),
             &id,
-            &device("eve"),
+            &hexdev("eve"),
             &admitter,
         );
         let mut r = rng(5);
         let mut ctx = ctx_at(&ana, &mut r, 0);
-        let eve = device("eve");
+        let eve = hexdev("eve");
         let request = JoinRequest {
             invite: &id,
             member: "ana",
@@ -623,7 +635,7 @@ mod tests {
         );
         let mut devices = ana.circle.member("ana").unwrap().devices;
         devices.sort();
-        let mut expected = vec![device("ana"), device("laptop")];
+        let mut expected = vec![device("ana"), hexdev("laptop")];
         expected.sort();
         assert_eq!(devices, expected);
 
@@ -654,12 +666,12 @@ mod tests {
         let proof = join_proof(
             &invite_verifier(&id, &secret),
             &id,
-            &device("dan"),
+            &hexdev("dan"),
             &admitter,
         );
         let mut r = rng(7);
         let mut ctx = ctx_at(&bea, &mut r, 10);
-        let dan = device("dan");
+        let dan = hexdev("dan");
         let request = JoinRequest {
             invite: &id,
             member: "m-dan",
@@ -714,5 +726,65 @@ mod tests {
         let mut r = rng(9);
         let mut ctx = ctx_at(&ana, &mut r, 0);
         assert!(ana.circle.revoke_invite(&mut ctx, "i-none").is_err());
+    }
+
+    #[test]
+    fn an_admission_by_invite_passes_the_joiners_authorisation_and_forgery_does_not() {
+        use crate::archive;
+        use crate::sync::signing;
+        use ed25519_dalek::SigningKey;
+        let ana_key = SigningKey::from_bytes(&[1; 32]);
+        let ben_key = SigningKey::from_bytes(&[2; 32]);
+        let (ana, ben) = (signing::device_hex(&ana_key), signing::device_hex(&ben_key));
+        let mut r = rng(1);
+        let mut ctx = Ctx::new(Timestamp(crate::tests::T0), "m-ana", &mut r);
+        let mut circle = Circle::create_signed(&mut ctx, &ana_key, "Cell", "Ana").unwrap();
+        let (id, secret) = circle
+            .create_invite(&mut ctx, None, 1, InviteKind::Member)
+            .unwrap();
+        let proof = join_proof(&invite_verifier(&id, &secret), &id, &ben, &ana);
+        let request = JoinRequest {
+            invite: &id,
+            member: "m-ben",
+            name: "Ben",
+            device: &ben,
+            fresh: true,
+            proof: &proof,
+        };
+        circle
+            .admit_by_invite(&mut ctx, &request, &ana)
+            .unwrap()
+            .unwrap();
+        let check = |c: &Circle| {
+            let docs = archive::decode_signed(&archive::encode(c)).unwrap();
+            let batch = archive::signed_batch(&docs).unwrap();
+            Circle::empty(c.id(), signing::device_actor(&ben_key)).authorize_merge(&batch)
+        };
+        check(&circle).expect("the joiner accepts what the inviter sends");
+        assert!(circle.membership().is_current_device(&ben));
+
+        // An inviter that is no member cannot smuggle anyone in: its changes fail the check.
+        let mut r = rng(2);
+        let mut ctx = Ctx::new(Timestamp(crate::tests::T0), "m-mal", &mut r);
+        let mal_key = SigningKey::from_bytes(&[3; 32]);
+        let mut other = Circle::from_core_bytes(
+            &circle.snapshot(crate::CORE_DOC).unwrap(),
+            signing::device_actor(&mal_key),
+        )
+        .unwrap();
+        other.add_signatures(
+            crate::CORE_DOC,
+            circle
+                .signed_changes(crate::CORE_DOC, &[])
+                .into_iter()
+                .filter_map(|sc| sc.signature.map(|s| (sc.change.hash(), s))),
+        );
+        other.set_signer(mal_key);
+        other.rename_member(&mut ctx, "Mal").ok();
+        other.add_team(&mut ctx, "Takeover", None).unwrap();
+        assert!(
+            check(&other).is_err(),
+            "a non-member's change must be refused"
+        );
     }
 }

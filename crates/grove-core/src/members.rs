@@ -201,13 +201,7 @@ impl Circle {
         let coll = self.coll("members")?;
         let (now, by) = (ctx.now, ctx.member.clone());
         self.change_core(now, "member admit", |tx| {
-            let m = tx.put_object(&coll, member_id, ObjType::Map)?;
-            fields::put_str(tx, &m, "name", &name)?;
-            let devices = tx.put_object(&m, "devices", ObjType::Map)?;
-            tx.put(&devices, device.as_str(), now.0)?;
-            fields::put_time(tx, &m, "joined_at", now)?;
-            fields::put_str(tx, &m, "admitted_by", &by)?;
-            Ok(())
+            write_member(tx, &coll, member_id, &name, &device, now, &by)
         })
     }
 
@@ -245,8 +239,7 @@ impl Circle {
         let devices = fields::child_map(&self.core.am, &m, "devices")?;
         let now = ctx.now;
         self.change_core(now, "member device", |tx| {
-            tx.put(&devices, device.as_str(), now.0)?;
-            Ok(())
+            write_device(tx, &devices, &device, now)
         })
     }
 
@@ -328,6 +321,36 @@ impl Circle {
     }
 }
 
+/// A new member record: what admitting writes (also inside an invite's admission).
+pub(crate) fn write_member(
+    tx: &mut automerge::transaction::Transaction<'_>,
+    members: &automerge::ObjId,
+    member_id: &str,
+    name: &str,
+    device: &str,
+    now: Timestamp,
+    by: &str,
+) -> Result<()> {
+    let m = tx.put_object(members, member_id, ObjType::Map)?;
+    fields::put_str(tx, &m, "name", name)?;
+    let devices = tx.put_object(&m, "devices", ObjType::Map)?;
+    write_device(tx, &devices, device, now)?;
+    fields::put_time(tx, &m, "joined_at", now)?;
+    fields::put_str(tx, &m, "admitted_by", by)?;
+    Ok(())
+}
+
+/// One more device in a member's `devices` map.
+pub(crate) fn write_device(
+    tx: &mut automerge::transaction::Transaction<'_>,
+    devices: &automerge::ObjId,
+    device: &str,
+    now: Timestamp,
+) -> Result<()> {
+    tx.put(devices, device, now.0)?;
+    Ok(())
+}
+
 /// A device hex, normalised to lower case, or a clear error.
 pub(crate) fn valid_device(hex: &str) -> Result<String> {
     let hex = hex.trim().to_ascii_lowercase();
@@ -340,7 +363,7 @@ pub(crate) fn valid_device(hex: &str) -> Result<String> {
     Ok(hex)
 }
 
-fn valid_member_id(id: &str) -> Result<()> {
+pub(crate) fn valid_member_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id

@@ -603,6 +603,7 @@ fn refusal_code(r: &Refusal) -> u8 {
         Refusal::MemberTaken(_) => 6,
         Refusal::DeviceInUse => 7,
         Refusal::Malformed(_) => 8,
+        Refusal::Removed => 9,
         _ => 0,
     }
 }
@@ -617,6 +618,7 @@ fn refusal_from(code: u8, message: String, me: &str) -> Refusal {
         5 => Refusal::Revoked,
         6 => Refusal::MemberTaken(me.to_string()),
         7 => Refusal::DeviceInUse,
+        9 => Refusal::Removed,
         _ => Refusal::Malformed(clean(&message)),
     }
 }
