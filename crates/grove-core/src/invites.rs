@@ -9,7 +9,9 @@
 //! two devices at once merge instead of overwriting each other.
 //!
 //! The verifier sits in the core document that every member holds, so any member device
-//! can admit with it, as members may anyway; it gives an outsider nothing.
+//! can admit with it, as members may anyway; it gives an outsider nothing. Because a member
+//! who is later removed held the verifiers too, removing a member revokes every invite made
+//! before the removal.
 
 use automerge::transaction::Transactable as _;
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
@@ -218,11 +220,12 @@ impl Circle {
         let Some(coll) = self.invites_obj()? else {
             return Ok(Vec::new());
         };
+        let last_removal = self.last_removal();
         let doc = &self.core.am;
         let mut out: Vec<Invite> = doc
             .map_range(&coll, ..)
             .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
-            .map(|item| read_invite(doc, &item.key, &item.id(), now))
+            .map(|item| read_invite(doc, &item.key, &item.id(), now, last_removal))
             .collect();
         out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(out)
@@ -230,7 +233,13 @@ impl Circle {
 
     pub fn invite(&self, id: &str, now: Timestamp) -> Result<Invite> {
         let obj = self.invite_obj(id)?;
-        Ok(read_invite(&self.core.am, id, &obj, now))
+        Ok(read_invite(
+            &self.core.am,
+            id,
+            &obj,
+            now,
+            self.last_removal(),
+        ))
     }
 
     /// Revokes an invite: no one joins with it from then on (on every device once synced).
@@ -276,7 +285,7 @@ impl Circle {
         {
             return Ok(Err(Refusal::BadProof));
         }
-        let invite = read_invite(doc, request.invite, &obj, ctx.now);
+        let invite = read_invite(doc, request.invite, &obj, ctx.now, self.last_removal());
         let uses = fields::child_map(doc, &obj, "uses")?;
         // The same device asking again (its first answer was lost) is admitted again
         // without using the invite up further.
@@ -364,6 +373,15 @@ impl Circle {
         Ok(Ok(admitted))
     }
 
+    /// When a member was last removed, if ever.
+    fn last_removal(&self) -> Option<Timestamp> {
+        let members = self.members().ok()?;
+        members
+            .iter()
+            .filter_map(|m| self.standing(&m.id).ok()?.removed_at)
+            .max()
+    }
+
     fn invites_obj(&self) -> Result<Option<ObjId>> {
         match self.core.am.get(ROOT, INVITES)? {
             Some((Value::Object(ObjType::Map), obj)) => Ok(Some(obj)),
@@ -390,7 +408,15 @@ fn verifier<D: ReadDoc>(doc: &D, obj: &ObjId) -> Option<[u8; 32]> {
     }
 }
 
-fn read_invite<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId, now: Timestamp) -> Invite {
+/// `last_removal`: when a member was last removed; invites made before then count as
+/// revoked, because the removed member's devices held their verifiers.
+fn read_invite<D: ReadDoc>(
+    doc: &D,
+    id: &str,
+    obj: &ObjId,
+    now: Timestamp,
+    last_removal: Option<Timestamp>,
+) -> Invite {
     let f = Fields::read(doc, obj);
     let kind = match (f.str("kind").as_str(), f.opt_str("member")) {
         ("device", Some(member)) => InviteKind::Device { member },
@@ -411,7 +437,8 @@ fn read_invite<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId, now: Timestamp) -> In
         .and_then(|n| u32::try_from(n).ok())
         .unwrap_or(1);
     let expires_at = f.opt_time("expires_at");
-    let revoked = f.bool("revoked");
+    let created_at = f.time("created_at");
+    let revoked = f.bool("revoked") || last_removal.is_some_and(|t| created_at <= t);
     let state = if revoked {
         InviteState::Revoked
     } else if expires_at.is_some_and(|t| t <= now) {
@@ -425,7 +452,7 @@ fn read_invite<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId, now: Timestamp) -> In
         id: id.to_string(),
         kind,
         created_by: f.str("created_by"),
-        created_at: f.time("created_at"),
+        created_at,
         expires_at,
         max_uses,
         used_by,
@@ -786,5 +813,30 @@ mod tests {
             check(&other).is_err(),
             "a non-member's change must be refused"
         );
+    }
+
+    #[test]
+    fn removing_a_member_revokes_the_invites_made_before() {
+        use ed25519_dalek::SigningKey;
+        let ana_key = SigningKey::from_bytes(&[1; 32]);
+        let mut r = rng(1);
+        let t0 = crate::tests::T0;
+        let mut ctx = Ctx::new(Timestamp(t0), "m-ana", &mut r);
+        let mut circle = Circle::create_signed(&mut ctx, &ana_key, "Cell", "Ana").unwrap();
+        circle
+            .admit_member(&mut ctx, "m-bob", "Bob", &hexdev("bob"))
+            .unwrap();
+        let (old, _) = circle
+            .create_invite(&mut ctx, None, 5, InviteKind::Member)
+            .unwrap();
+        ctx.now = Timestamp(t0 + 1000);
+        circle.remove_member(&mut ctx, "m-bob").unwrap();
+        ctx.now = Timestamp(t0 + 2000);
+        let (new, _) = circle
+            .create_invite(&mut ctx, None, 5, InviteKind::Member)
+            .unwrap();
+        let at = Timestamp(t0 + 3000);
+        assert_eq!(circle.invite(&old, at).unwrap().state, InviteState::Revoked);
+        assert_eq!(circle.invite(&new, at).unwrap().state, InviteState::Open);
     }
 }
