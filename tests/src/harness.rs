@@ -346,6 +346,7 @@ pub async fn log(node: &TestNode, b: &Basics, text: &str) -> Result<String> {
 /// Copies the circle from `from` to `to` the way two devices get the same circle until
 /// members can invite each other: export and import of the whole circle file.
 pub async fn copy_circle(from: &TestNode, to: &TestNode, circle: &str) -> Result<()> {
+    admit(from, to, circle).await?;
     let data = from
         .handle
         .circle(Some(circle.to_string()))
@@ -358,19 +359,28 @@ pub async fn copy_circle(from: &TestNode, to: &TestNode, circle: &str) -> Result
 /// Copies only the circle's core document, so `to` holds the circle but none of its
 /// decisions: a fresh peer that must fetch the whole log by syncing.
 pub async fn copy_core_only(from: &TestNode, to: &TestNode, circle: &str) -> Result<()> {
-    use grove_node::core::{archive, automerge::ActorId, Circle, CORE_DOC};
+    use grove_node::core::{archive, CORE_DOC};
+    admit(from, to, circle).await?;
     let data = from
         .handle
         .circle(Some(circle.to_string()))
         .export()
         .await?;
-    let docs = archive::decode(&data)?;
-    let core = docs
-        .iter()
-        .find(|(k, _)| k == CORE_DOC)
-        .context("an export holds the core document")?;
-    let only_core = Circle::from_core_bytes(&core.1, ActorId::random())?;
-    to.handle.import_circle(archive::encode(&only_core)).await?;
+    let docs = archive::decode_signed(&data)?;
+    let core: Vec<_> = docs.into_iter().filter(|d| d.key == CORE_DOC).collect();
+    anyhow::ensure!(core.len() == 1, "an export holds the core document");
+    to.handle.import_circle(archive::encode_docs(&core)).await?;
+    Ok(())
+}
+
+/// `from` (a member) admits `to`'s device to the circle, as a member named after its
+/// node; a device already admitted is left as it is.
+pub async fn admit(from: &TestNode, to: &TestNode, circle: &str) -> Result<()> {
+    let me = to.handle.me().await?;
+    from.handle
+        .circle(Some(circle.to_string()))
+        .admit_member(me.device, me.name)
+        .await?;
     Ok(())
 }
 

@@ -35,6 +35,9 @@ pub enum Command {
     /// This device's member and the circle's members
     #[command(subcommand)]
     Member(MemberCmd),
+    /// This device
+    #[command(subcommand)]
+    Device(DeviceCmd),
     /// Values: what the circle protects and refuses
     #[command(subcommand)]
     Value(ValueCmd),
@@ -190,8 +193,25 @@ pub enum MemberCmd {
     Me,
     /// Change this device's display name
     Rename { name: String },
-    /// The circle's members
+    /// The circle's members, with their devices, role and removal
     List,
+    /// Admit a device (its `grove device id`) as a new member of the circle
+    Admit {
+        /// The new member's device id: 64 hex digits
+        device: String,
+        /// The new member's display name
+        #[arg(long)]
+        name: String,
+    },
+    /// Remove a member (by id or unique name): its devices are refused from now on and
+    /// the circle key rotates. Only a steward may.
+    Remove { member: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeviceCmd {
+    /// Print this device's id (its public key), which a member admits with `grove member admit`
+    Id,
 }
 
 #[derive(Subcommand, Debug)]

@@ -15,6 +15,10 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
     match cmd {
         Command::Circle(cmd) => circle_cmd(node, &c, cmd, out).await,
         Command::Member(cmd) => member_cmd(node, &c, cmd, out).await,
+        Command::Device(DeviceCmd::Id) => {
+            let me = node.me().await?;
+            out.show(&me, |m| format!("{}\n", m.device))
+        }
         Command::Value(cmd) => value_cmd(&c, cmd, out).await,
         Command::Principle(cmd) => principle_cmd(&c, cmd, out).await,
         Command::Team(cmd) => team_cmd(&c, cmd, out).await,
@@ -180,16 +184,38 @@ async fn member_cmd(node: &NodeHandle, c: &CircleHandle, cmd: MemberCmd, out: &O
             out.done(&format!("you are now {name}"))
         }
         MemberCmd::List => {
-            let members = c.members().await?;
+            let members = c.member_list().await?;
             out.list(&members, "no members", |m| {
-                format!(
-                    "{}  {}  ({} device(s), teams: {})",
-                    m.id,
-                    m.name,
-                    m.devices.len(),
-                    m.teams.join(", ")
-                )
+                let mut line = format!(
+                    "{}  {}{}  devices: {}  teams: {}",
+                    m.member.id,
+                    m.member.name,
+                    m.role
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default(),
+                    m.member.devices.join(", "),
+                    m.member.teams.join(", ")
+                );
+                if let Some(at) = m.removed_at {
+                    line.push_str(&format!(
+                        "  REMOVED {} by {}",
+                        crate::print::day(at),
+                        m.removed_by.as_deref().unwrap_or("?")
+                    ));
+                }
+                line
             })
+        }
+        MemberCmd::Admit { device, name } => {
+            let id = c.admit_member(device, name.clone()).await?;
+            out.done(&format!("admitted {name} as {id}"))
+        }
+        MemberCmd::Remove { member } => {
+            let id = c.remove_member(member).await?;
+            out.done(&format!(
+                "removed {id}: its devices are refused from now on and the circle key rotated"
+            ))
         }
     }
 }

@@ -1641,15 +1641,20 @@ fn export_import_roundtrip_and_merge() {
         "--outcome",
         "mixed",
     ]);
+    let other = Grove::new();
+    other.done(&["member", "rename", "Tomás"]);
     let file = a.file("circle.grove");
     let path = file.to_str().unwrap();
+    // Not yet admitted: the file is refused, saying how to get admitted.
+    a.done(&["circle", "export", "--out", path]);
+    let err = other.fail(1, &["circle", "import", path]);
+    assert!(err.contains("grove member admit"), "{err}");
+    admit(&a, &other, "Tomás");
     a.done(&["circle", "export", "--out", path]);
     assert!(std::fs::metadata(&file).unwrap().len() > 0);
     assert_no_partial_files(a.dir.path());
     let circle = a.json(&["circle", "show"])["id"].clone();
 
-    let other = Grove::new();
-    other.done(&["member", "rename", "Tomás"]);
     let imported = other.create(&["circle", "import", path]);
     assert_eq!(
         imported,
@@ -1663,11 +1668,7 @@ fn export_import_roundtrip_and_merge() {
     assert_eq!(other.list(&["escalation", "list"]).len(), 1);
     assert_eq!(ids(&other.list(&["value", "list"])), vec![b.value.clone()]);
     let members = other.list(&["member", "list"]);
-    assert_eq!(
-        members.len(),
-        2,
-        "the importer joins the circle: {members:?}"
-    );
+    assert_eq!(members.len(), 2, "the importer was admitted: {members:?}");
     assert!(members.iter().any(|m| m["name"] == "Tomás"));
 
     // The second home adds a decision and sends the circle back.
@@ -1709,6 +1710,14 @@ fn export_import_roundtrip_and_merge() {
     assert_eq!(a.list(&["team", "list"]).len(), 1);
 }
 
+/// `member` (a member's home) admits `joiner`'s device as a new member named `name`.
+fn admit(member: &Grove, joiner: &Grove, name: &str) {
+    let device = joiner.ok(&["device", "id"]).trim().to_string();
+    assert_eq!(device.len(), 64, "a device id is 64 hex digits: {device}");
+    let msg = member.done(&["member", "admit", &device, "--name", name]);
+    assert!(msg.contains(name), "{msg}");
+}
+
 fn assert_no_partial_files(dir: &Path) {
     let partial: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -1735,8 +1744,8 @@ fn bad_import_files_leave_the_circle_untouched() {
     let truncated = g.file("truncated.grove");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
     let mut flipped = bytes.clone();
-    let last = flipped.len() - 1;
-    flipped[last] ^= 0xff;
+    // Inside the core document's bytes (after the header and its name).
+    flipped[40] ^= 0xff;
     flipped[bytes.len() / 2] ^= 0xff;
     let corrupt = g.file("corrupt.grove");
     std::fs::write(&corrupt, &flipped).unwrap();
@@ -1872,6 +1881,8 @@ fn serve_sync_peers_and_peer_add() {
     let b = Grove::new();
     let circle = a.create(&["circle", "create", "Tenants"]);
     let file = a.file("circle.grove");
+    // A second home needs admission before it may hold the circle.
+    admit(&a, &b, "Bea");
     a.done(&["circle", "export", "--out", file.to_str().unwrap()]);
     b.create(&["circle", "import", file.to_str().unwrap()]);
     let b_value = b.create(&["value", "add", "--title", "Care", "--statement", "We care."]);
@@ -2245,10 +2256,11 @@ fn bundles_carry_a_circle_between_members_and_refuse_the_rest() {
     let b = basics(&a);
     let d1 = log(&a, &b.team, &b.principle, &[]);
     let shared = a.file("circle.grove");
-    a.done(&["circle", "export", "--out", shared.to_str().unwrap()]);
     let other = Grove::new();
     // The other member's home is encrypted: bundles need no passphrase of their own.
     other.set_env("GROVE_PASSPHRASE", Some("theirs"));
+    admit(&a, &other, "Other");
+    a.done(&["circle", "export", "--out", shared.to_str().unwrap()]);
     other.create(&["circle", "import", shared.to_str().unwrap()]);
 
     let d2 = log(&a, &b.team, &b.principle, &[]);

@@ -60,6 +60,30 @@ pub fn signed_batch(docs: &[ArchivedDoc]) -> Result<Vec<(String, Vec<SignedChang
         .collect()
 }
 
+/// Archived documents written back as an archive (e.g. a subset of another archive).
+pub fn encode_docs(docs: &[ArchivedDoc]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&(docs.len() as u32).to_be_bytes());
+    for d in docs {
+        put_doc(&mut out, &d.key, &d.bytes, &d.signatures);
+    }
+    out
+}
+
+fn put_doc(out: &mut Vec<u8>, key: &str, bytes: &[u8], sigs: &[(ChangeHash, ChangeSignature)]) {
+    out.extend_from_slice(&(key.len() as u16).to_be_bytes());
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(&(sigs.len() as u32).to_be_bytes());
+    for (hash, sig) in sigs {
+        out.extend_from_slice(&hash.0);
+        out.extend_from_slice(sig);
+    }
+}
+
 /// Every document of the circle in memory, saved whole, with every change signature held.
 pub fn encode(circle: &Circle) -> Vec<u8> {
     let keys = circle.doc_keys();
@@ -69,10 +93,6 @@ pub fn encode(circle: &Circle) -> Vec<u8> {
     out.extend_from_slice(&(keys.len() as u32).to_be_bytes());
     for key in keys {
         let bytes = circle.snapshot(&key).unwrap_or_default();
-        out.extend_from_slice(&(key.len() as u16).to_be_bytes());
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
-        out.extend_from_slice(&bytes);
         let sigs: Vec<(ChangeHash, ChangeSignature)> = circle
             .doc(&key)
             .map(|d| {
@@ -82,11 +102,7 @@ pub fn encode(circle: &Circle) -> Vec<u8> {
                     .collect()
             })
             .unwrap_or_default();
-        out.extend_from_slice(&(sigs.len() as u32).to_be_bytes());
-        for (hash, sig) in sigs {
-            out.extend_from_slice(&hash.0);
-            out.extend_from_slice(&sig);
-        }
+        put_doc(&mut out, &key, &bytes, &sigs);
     }
     out
 }

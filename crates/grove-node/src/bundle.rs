@@ -2,14 +2,14 @@
 //! (`grove bundle export`), and its import, which merges it only after every check passed.
 
 use ed25519_dalek::SigningKey;
-use grove_core::automerge::ActorId;
-use grove_core::{archive, bundle, Circle, CircleInfo, LoadedDoc, CIRCLE_KEY_LEN};
+use grove_core::{archive, bundle, CircleInfo, CIRCLE_KEY_LEN};
 use rand::rngs::OsRng;
 use rand::RngCore as _;
 use zeroize::Zeroizing;
 
 use crate::error::{NodeError, Result};
 use crate::handle::{CircleHandle, NodeHandle};
+use crate::import::merge_archive;
 use crate::state::{Need, NodeState};
 
 impl CircleHandle {
@@ -57,43 +57,23 @@ fn import(s: &mut NodeState, data: &[u8]) -> Result<CircleInfo> {
                 .into(),
         )
     })?;
-    // TODO(auth): once removal lands, accept only current member devices
-    // (`Circle::is_current_device`).
     let exporter_is_member = s
         .loaded(&id)?
-        .members()?
-        .iter()
-        .any(|m| m.devices.contains(&signed.device));
+        .membership()
+        .is_current_device(&signed.device);
     if !exporter_is_member {
         return Err(NodeError::Bundle(format!(
-            "this bundle was exported by device {}, which is not a member device of this \
-             circle; nothing was imported",
+            "this bundle was exported by device {}, which is not a current member device of \
+             this circle; nothing was imported",
             signed.device
         )));
     }
     let archive = Zeroizing::new(signed.open(&key)?);
-    let docs = archive::decode(&archive)?;
-    let Some((_, core)) = docs.first() else {
+    let docs = archive::decode_signed(&archive)?;
+    if docs.is_empty() {
         return Err(NodeError::Bundle("the bundle holds no documents".into()));
-    };
-    let incoming = Circle::from_core_bytes(core, ActorId::random())?;
-    if incoming.id() != id {
-        return Err(NodeError::Bundle(format!(
-            "this bundle holds circle {} but is sealed with a key of circle {id}; nothing was \
-             imported",
-            incoming.id()
-        )));
     }
-    // Every document must load before the first merge, so a bad one changes nothing.
-    for (_, bytes) in &docs {
-        LoadedDoc::load(bytes)?;
-    }
-    s.prepare(Some(&id), &Need::All)?;
-    let circle = s.circle_mut(&id)?;
-    for (key, bytes) in &docs {
-        circle.merge_doc(key, bytes)?;
-    }
-    s.persist(&id)?;
+    merge_archive(s, &docs, Some(&id))?;
     Ok(s.loaded(&id)?.info()?)
 }
 
@@ -132,6 +112,11 @@ mod tests {
         let a = Node::builder().in_memory().spawn().unwrap();
         let b = Node::builder().in_memory().spawn().unwrap();
         let id = a.create_circle("Cell".into()).await.unwrap().id;
+        let me = b.me().await.unwrap();
+        a.circle(None)
+            .admit_member(me.device, me.name)
+            .await
+            .unwrap();
         let file = a.circle(None).export().await.unwrap();
         b.import_circle(file).await.unwrap();
         (a, b, id)
@@ -199,7 +184,10 @@ mod tests {
         let outsider = SigningKey::from_bytes(&[42; 32]);
         let forged = bundle::seal(&archive, &key_id, &key, [1; 24], &outsider).unwrap();
         let err = b.import_bundle(forged).await.unwrap_err();
-        assert!(err.to_string().contains("not a member device"), "{err}");
+        assert!(
+            err.to_string().contains("not a current member device"),
+            "{err}"
+        );
 
         assert_eq!(b.circle(None).doc_heads().await.unwrap(), before);
         assert!(titles(&b).await.is_empty());

@@ -150,11 +150,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     let now = s.now();
     let start = Timestamp(now.0 - 365 * DAY_MS);
     let me = s.identity.member();
-    let (actor, device, my_name) = (
-        s.identity.actor(),
-        s.identity.device(),
-        s.identity.name.clone(),
-    );
+    let (key, my_name) = (s.identity.key().clone(), s.identity.name.clone());
     let mut t = start;
     macro_rules! ctx {
         ($member:expr) => {{
@@ -162,7 +158,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
             Ctx::new(t, $member, &mut id_rng)
         }};
     }
-    let mut circle = Circle::create(&mut ctx!(me.clone()), actor, name, &my_name, &device)?;
+    let mut circle = Circle::create_signed(&mut ctx!(me.clone()), &key, name, &my_name)?;
 
     let mut people = vec![me.clone()];
     for (i, p) in PEOPLE.iter().enumerate() {

@@ -24,6 +24,17 @@ pub struct Me {
     pub name: String,
 }
 
+/// A member with its role and removal (`grove member list`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberListing {
+    #[serde(flatten)]
+    pub member: grove_core::Member,
+    /// `steward`, or none.
+    pub role: Option<String>,
+    pub removed_at: Option<Timestamp>,
+    pub removed_by: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PrincipleView {

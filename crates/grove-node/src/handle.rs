@@ -13,7 +13,9 @@ use grove_core::{
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::dto::{CircleSummary, Me, NetInfo, PeerStatus, PrincipleView, SyncReport};
+use crate::dto::{
+    CircleSummary, Me, MemberListing, NetInfo, PeerStatus, PrincipleView, SyncReport,
+};
 use crate::error::{NodeError, Result};
 use crate::network::with_peer;
 use crate::state::{Need, NodeState};
@@ -102,12 +104,11 @@ impl NodeHandle {
 
     pub async fn create_circle(&self, name: String) -> Result<CircleInfo> {
         self.run(move |s| {
-            let actor = s.identity.actor();
-            let device = s.identity.device();
+            let key = s.identity.key().clone();
             let display = s.identity.name.clone();
             let (now, member, rng) = s.ctx_parts();
             let mut ctx = Ctx::new(now, member, rng);
-            let circle = Circle::create(&mut ctx, actor, &name, &display, &device)?;
+            let circle = Circle::create_signed(&mut ctx, &key, &name, &display)?;
             let info = circle.info()?;
             let id = s.adopt(circle)?;
             s.compact_all(&id)?;
@@ -135,38 +136,12 @@ impl NodeHandle {
         .await
     }
 
-    /// Imports a whole-circle file: a new circle is added, a known one is merged.
+    /// Imports a whole-circle file: a new circle is added (if this device is one of its
+    /// member devices), a known one is merged; every change is checked first.
     pub async fn import_circle(&self, data: Vec<u8>) -> Result<CircleInfo> {
         self.run(move |s| {
-            let docs = archive::decode(&data)?;
-            let Some((_, core)) = docs.first() else {
-                return Err(NodeError::Core(grove_core::CoreError::Invalid(
-                    "the circle file holds no documents".into(),
-                )));
-            };
-            let incoming = Circle::from_core_bytes(core, s.identity.actor())?;
-            let id = incoming.id().to_string();
-            let known = s.circle_ids()?.contains(&id);
-            if known {
-                s.prepare(Some(&id), &Need::All)?;
-                let circle = s.circle_mut(&id)?;
-                for (key, bytes) in &docs {
-                    circle.merge_doc(key, bytes)?;
-                }
-            } else {
-                let mut circle = incoming;
-                for (key, bytes) in docs.iter().skip(1) {
-                    circle.attach(key, bytes)?;
-                    // Attached bytes are not yet in this store: mark them unsaved.
-                    circle.mark_saved(key, Vec::new());
-                }
-                s.adopt(circle)?;
-            }
-            let device = s.identity.device();
-            let display = s.identity.name.clone();
-            s.mutate(Some(&id), Need::Core, |c, ctx| {
-                c.join(ctx, &display, &device)
-            })?;
+            let docs = archive::decode_signed(&data)?;
+            let id = crate::import::merge_archive(s, &docs, None)?;
             s.compact_all(&id)?;
             Ok(s.loaded(&id)?.info()?)
         })
@@ -182,6 +157,35 @@ impl NodeHandle {
     /// Bytes the store occupies on disk.
     pub async fn disk_usage(&self) -> Result<u64> {
         self.run(|s| Ok(s.store.size_on_disk()?)).await
+    }
+}
+
+/// The member a user named: an id, or a name that only one member has.
+fn resolve_member(c: &Circle, who: &str) -> grove_core::Result<String> {
+    let members = c.members()?;
+    let who = who.trim();
+    if members.iter().any(|m| m.id == who) {
+        return Ok(who.to_string());
+    }
+    let lower = who.to_lowercase();
+    let named: Vec<&Member> = members
+        .iter()
+        .filter(|m| m.name.to_lowercase() == lower)
+        .collect();
+    match named.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => Err(grove_core::CoreError::NotFound {
+            kind: "member",
+            id: who.to_string(),
+        }),
+        many => Err(grove_core::CoreError::Invalid(format!(
+            "{} members are named `{who}`: use the id ({})",
+            many.len(),
+            many.iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
     }
 }
 
@@ -318,6 +322,49 @@ impl CircleHandle {
     }
     pub async fn members(&self) -> Result<Vec<Member>> {
         read!(self, Need::Core, |c| c.members())
+    }
+
+    /// Members with their role and removal, for `grove member list`.
+    pub async fn member_list(&self) -> Result<Vec<MemberListing>> {
+        read!(self, Need::Core, |c| c
+            .members()?
+            .into_iter()
+            .map(|member| {
+                let standing = c.standing(&member.id)?;
+                Ok(MemberListing {
+                    member,
+                    role: standing.role,
+                    removed_at: standing.removed_at,
+                    removed_by: standing.removed_by,
+                })
+            })
+            .collect())
+    }
+
+    /// Admits the device `device` (hex, as `grove device id` prints it) as a new member
+    /// named `name`; returns the member id (derived from the device key, as that device
+    /// derives it itself).
+    pub async fn admit_member(&self, device: String, name: String) -> Result<String> {
+        let member = crate::identity::member_of_device_hex(&device).ok_or_else(|| {
+            NodeError::Core(grove_core::CoreError::Invalid(format!(
+                "`{device}` is not a device id: a device id is the 64 hex digits `grove device \
+                 id` prints on that device"
+            )))
+        })?;
+        let id = member.clone();
+        change!(self, Need::Core, |c, ctx| c
+            .admit_member(ctx, &id, &name, &device))?;
+        Ok(member)
+    }
+
+    /// Removes a member (by id or unique name); this device must act for a steward.
+    /// Returns the member id.
+    pub async fn remove_member(&self, who: String) -> Result<String> {
+        change!(self, Need::Core, |c, ctx| {
+            let id = resolve_member(c, &who)?;
+            c.remove_member(ctx, &id)?;
+            Ok(id)
+        })
     }
 
     // ---- decisions ----

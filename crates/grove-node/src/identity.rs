@@ -61,6 +61,11 @@ impl Identity {
         Ok(())
     }
 
+    /// The device key, which signs every change this device makes.
+    pub(crate) fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// The device's secret key: also its network identity, so a peer id names one device.
     pub(crate) fn secret(&self) -> [u8; 32] {
         self.key.to_bytes()
@@ -77,15 +82,27 @@ impl Identity {
         if let Some(m) = &self.linked {
             return m.clone();
         }
-        let pk = self.key.verifying_key();
-        let short = data_encoding::BASE32_NOPAD.encode(&pk.as_bytes()[..10]);
-        format!("m-{}", short.to_lowercase())
+        member_of_device(self.key.verifying_key().as_bytes())
     }
 
     /// Automerge actor id bound to the device key, so every change names its device.
     pub(crate) fn actor(&self) -> ActorId {
         ActorId::from(self.key.verifying_key().as_bytes().as_slice())
     }
+}
+
+/// The member id of a member whose first device has this public key.
+pub(crate) fn member_of_device(public_key: &[u8]) -> String {
+    let short = data_encoding::BASE32_NOPAD.encode(&public_key[..10.min(public_key.len())]);
+    format!("m-{}", short.to_lowercase())
+}
+
+/// The member id for a device given as hex (`grove device id`), or None if it is not hex.
+pub(crate) fn member_of_device_hex(hex: &str) -> Option<String> {
+    let bytes = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(hex.trim().as_bytes())
+        .ok()?;
+    (bytes.len() == 32).then(|| member_of_device(&bytes))
 }
 
 fn default_name() -> String {

@@ -13,10 +13,12 @@ mod error;
 mod handle;
 mod hello;
 mod identity;
+mod import;
 mod insight;
 mod join;
 mod network;
 mod passphrase;
+mod signatures;
 mod state;
 
 use std::collections::HashSet;
@@ -29,7 +31,9 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
-pub use dto::{CircleSummary, Me, NetInfo, PeerCircle, PeerStatus, PrincipleView, SyncReport};
+pub use dto::{
+    CircleSummary, Me, MemberListing, NetInfo, PeerCircle, PeerStatus, PrincipleView, SyncReport,
+};
 pub use error::{NodeError, NodeErrorKind, Result};
 pub use grove_core as core;
 pub use grove_search as search;

@@ -120,7 +120,10 @@ impl NodeState {
             .store
             .load(id, CORE_DOC)?
             .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?;
-        let circle = Circle::open(id, &bytes, self.identity.actor())?;
+        let mut circle = Circle::open(id, &bytes, self.identity.actor())?;
+        circle.set_signer(self.identity.key().clone());
+        let sigs = crate::signatures::load(self.store.as_ref(), id, CORE_DOC)?;
+        circle.load_signatures(CORE_DOC, sigs);
         self.circles.insert(id.to_string(), circle);
         Ok(())
     }
@@ -197,6 +200,8 @@ impl NodeState {
         for r in results {
             if let Some((key, doc)) = r? {
                 circle.attach_loaded(&key, doc)?;
+                let sigs = crate::signatures::load(store.as_ref(), id, &key)?;
+                circle.load_signatures(&key, sigs);
             }
         }
         Ok(())
@@ -241,7 +246,8 @@ impl NodeState {
     }
 
     /// Adds a circle that exists only in memory (created or imported) and persists it.
-    pub(crate) fn adopt(&mut self, circle: Circle) -> Result<String> {
+    pub(crate) fn adopt(&mut self, mut circle: Circle) -> Result<String> {
+        circle.set_signer(self.identity.key().clone());
         let id = circle.id().to_string();
         self.circles.insert(id.clone(), circle);
         self.persist(&id)?;
@@ -289,6 +295,12 @@ impl NodeState {
         }
         let mut docs = Vec::new();
         for u in unsaved {
+            // Signatures first: a change on disk without its signature could not be shared.
+            crate::signatures::save(self.store.as_ref(), id, &u.doc, &u.signatures)?;
+            if u.bytes.is_empty() {
+                circle.mark_saved(&u.doc, u.heads);
+                continue;
+            }
             self.store.append(id, &u.doc, &u.bytes)?;
             circle.mark_saved(&u.doc, u.heads);
             let pending = self.store.pending(id, &u.doc)?;
