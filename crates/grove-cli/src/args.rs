@@ -35,9 +35,6 @@ pub enum Command {
     /// This device's member and the circle's members
     #[command(subcommand)]
     Member(MemberCmd),
-    /// This device
-    #[command(subcommand)]
-    Device(DeviceCmd),
     /// Values: what the circle protects and refuses
     #[command(subcommand)]
     Value(ValueCmd),
@@ -121,7 +118,7 @@ pub enum Command {
     /// Invite people into the circle: create, list and revoke invite codes
     #[command(subcommand)]
     Invite(crate::invite::InviteCmd),
-    /// This member's devices: link another device
+    /// This device: its id, and linking another device to your member
     #[command(subcommand)]
     Device(crate::invite::DeviceCmd),
     /// Join a circle with an invite code (or link this device with a device-link code)
@@ -206,12 +203,6 @@ pub enum MemberCmd {
     /// Remove a member (by id or unique name): its devices are refused from now on and
     /// the circle key rotates. Only a steward may.
     Remove { member: String },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum DeviceCmd {
-    /// Print this device's id (its public key), which a member admits with `grove member admit`
-    Id,
 }
 
 #[derive(Subcommand, Debug)]

@@ -30,6 +30,8 @@ pub enum InviteCmd {
 pub enum DeviceCmd {
     /// Print a code that adds another device to your member (join with it there)
     Link,
+    /// Print this device's id (its public key), which a member admits with `grove member admit`
+    Id,
 }
 
 #[derive(Args, Debug)]
@@ -64,9 +66,15 @@ pub async fn invite_cmd(c: &CircleHandle, cmd: InviteCmd, out: &Out) -> Result<(
     }
 }
 
-pub async fn device_cmd(c: &CircleHandle, cmd: DeviceCmd, out: &Out) -> Result<()> {
+pub async fn device_cmd(
+    node: &NodeHandle,
+    c: &CircleHandle,
+    cmd: DeviceCmd,
+    out: &Out,
+) -> Result<()> {
     match cmd {
         DeviceCmd::Link => show_new(&c.create_device_link().await?, out),
+        DeviceCmd::Id => out.show(&node.me().await?, |m| format!("{}\n", m.device)),
     }
 }
 

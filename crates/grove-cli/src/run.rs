@@ -15,10 +15,6 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
     match cmd {
         Command::Circle(cmd) => circle_cmd(node, &c, cmd, out).await,
         Command::Member(cmd) => member_cmd(node, &c, cmd, out).await,
-        Command::Device(DeviceCmd::Id) => {
-            let me = node.me().await?;
-            out.show(&me, |m| format!("{}\n", m.device))
-        }
         Command::Value(cmd) => value_cmd(&c, cmd, out).await,
         Command::Principle(cmd) => principle_cmd(&c, cmd, out).await,
         Command::Team(cmd) => team_cmd(&c, cmd, out).await,
@@ -85,7 +81,7 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
             out.done(&format!("merged the bundle into {} ({})", info.name, info.id))
         }
         Command::Invite(cmd) => crate::invite::invite_cmd(&c, cmd, out).await,
-        Command::Device(cmd) => crate::invite::device_cmd(&c, cmd, out).await,
+        Command::Device(cmd) => crate::invite::device_cmd(node, &c, cmd, out).await,
         Command::Join(args) => crate::invite::join(node, args, out).await,
         Command::Init { .. } | Command::Passphrase(_) => bail!(
             "a grove node is serving this home; stop it before initialising the home or \
