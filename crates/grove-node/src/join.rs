@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use grove_core::{
     archive, invite_verifier, join_proof, Circle, CodeError, Invite, InviteCode, InviteKind,
-    JoinRequest, LoadedDoc, Refusal, Timestamp, JOIN_PROOF_LEN, MAX_CODE_ADDRS,
+    JoinRequest, Refusal, Timestamp, CORE_DOC, JOIN_PROOF_LEN, MAX_CODE_ADDRS,
 };
 use grove_net::{Frame, Multiaddr, PeerId, Protocol};
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,7 @@ use tracing::{debug, info, warn};
 use crate::error::{NodeError, Result};
 use crate::handle::{CircleHandle, NodeHandle};
 use crate::hello::CONTROL_CIRCLE;
+use crate::import::merge_archive;
 use crate::network::with_peer;
 use crate::state::{Need, NodeState};
 
@@ -539,12 +540,13 @@ impl NodeState {
         data: &[u8],
     ) -> Result<String> {
         let bad = |why: String| NodeError::from(InviteError::BadReply(why));
-        let docs = archive::decode(data).map_err(|e| bad(e.to_string()))?;
-        let (_, core) = docs
+        let docs = archive::decode_signed(data).map_err(|e| bad(e.to_string()))?;
+        let core = docs
             .first()
+            .filter(|d| d.key == CORE_DOC)
             .ok_or_else(|| bad("it holds no circle".into()))?;
-        let mut incoming =
-            Circle::from_core_bytes(core, self.identity.actor()).map_err(|e| bad(e.to_string()))?;
+        let incoming = Circle::from_core_bytes(&core.bytes, self.identity.actor())
+            .map_err(|e| bad(e.to_string()))?;
         if incoming.id() != circle {
             return Err(bad(format!(
                 "it holds circle {} instead of {circle}",
@@ -552,10 +554,10 @@ impl NodeState {
             )));
         }
         let device = self.identity.device();
-        let listed = incoming
-            .member(member)
-            .is_ok_and(|m| m.devices.contains(&device));
-        if !listed {
+        let membership = incoming.membership();
+        if membership.device_member(&device).as_deref() != Some(member)
+            || !membership.is_current_device(&device)
+        {
             return Err(bad(
                 "the circle it sent does not list this device as admitted".into(),
             ));
@@ -565,16 +567,10 @@ impl NodeState {
                 "it admitted member {member} instead of this device's"
             )));
         }
-        for (key, bytes) in docs.iter().skip(1) {
-            let loaded = LoadedDoc::load(bytes).map_err(|e| bad(e.to_string()))?;
-            incoming
-                .attach_loaded(key, loaded)
-                .map_err(|e| bad(e.to_string()))?;
-            // Attached bytes are not yet in this store: mark them unsaved.
-            incoming.mark_saved(key, Vec::new());
-        }
         let name = incoming.member_name(member);
-        let id = self.adopt(incoming)?;
+        // Every change checked (signatures, authors' membership) before anything is kept.
+        let id = merge_archive(self, &docs, Some(circle)).map_err(|e| bad(e.to_string()))?;
+
         if link && member != self.identity.member() {
             let store = self.store.clone();
             let linked = self
