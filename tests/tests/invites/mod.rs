@@ -237,3 +237,29 @@ async fn a_mistyped_code_fails_before_any_network_traffic() -> Result<()> {
     bea.handle.join(&grouped, None).await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_inviter_is_reported_with_what_to_do() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let ana = node(&dir, "ana").await?;
+    let bea = node(&dir, "bea").await?;
+    let basics = create_circle(&ana, "Cell").await?;
+    let invite = ana
+        .handle
+        .circle(Some(basics.circle.clone()))
+        .create_invite(None, 1)
+        .await?;
+    ana.stop().await?;
+
+    let err = bounded("the join to give up", bea.handle.join(&invite.code, None))
+        .await?
+        .unwrap_err();
+    assert_eq!(err.kind(), NodeErrorKind::Network, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("cannot reach the inviter") && text.contains("grove serve"),
+        "the message says what to do: {text}"
+    );
+    nothing_on(&bea).await?;
+    Ok(())
+}
