@@ -8,6 +8,7 @@ use grove_tests::harness::{
 };
 use tempfile::TempDir;
 
+mod auth;
 mod invites;
 
 async fn nodes(dir: &TempDir, names: &[&str]) -> Result<Vec<TestNode>> {
@@ -299,20 +300,17 @@ async fn peers_sending_garbage_are_dropped_without_harming_the_others() -> Resul
     })
     .await?;
 
-    // Well-framed, with a valid hello naming our circle, then a sync frame of garbage.
+    // Well-framed, with a hello guessing a circle tag, then a sync frame naming the circle
+    // in clear: a peer that is no member device is refused before any frame is decoded.
     let mut bytes = framed(&grove_net::Frame::new(
         "grove/control",
         "hello",
-        [
-            &[1u8, 0, 1, basics.circle.len() as u8][..],
-            basics.circle.as_bytes(),
-        ]
-        .concat(),
+        [&[2u8, 0, 1][..], &[7u8; 32]].concat(),
     ));
     bytes.extend(framed(&grove_net::Frame::new(
         basics.circle.as_str(),
         "sync",
-        b"\x01\x02not an envelope".to_vec(),
+        b"\x02\x02not an envelope".to_vec(),
     )));
     let (rogue2, _stream2) = rogue_writes(&n[0], bytes).await?;
     let reason = n[0]
@@ -322,8 +320,8 @@ async fn peers_sending_garbage_are_dropped_without_harming_the_others() -> Resul
         })
         .await?;
     assert!(
-        reason.contains("undecodable"),
-        "a garbage envelope is the engine's undecodable frame, got: {reason}"
+        reason.contains("member device of none"),
+        "a non-member's sync frames are refused, got: {reason}"
     );
 
     // The honest peer is still served, both ways.

@@ -108,7 +108,9 @@ async fn sync_shortfall(node: &NodeHandle) -> String {
     if connected.is_empty() {
         "the connection closed".into()
     } else if behind.is_empty() {
-        "the peer has not said which circles it holds; is it a Grove node of the same version?"
+        "the peer has not greeted this device: it serves circles only to their members' \
+         devices (ask a member to admit yours: `grove device id`), or it runs another Grove \
+         version"
             .into()
     } else {
         format!(

@@ -4,6 +4,7 @@
 //! starts one event loop that owns every document; the returned [`NodeHandle`] is how
 //! everything else talks to it.
 
+mod access;
 mod bundle;
 pub mod control;
 mod demo;
@@ -31,6 +32,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
+pub use access::circle_tag;
 pub use dto::{
     CircleSummary, Me, MemberListing, NetInfo, PeerCircle, PeerStatus, PrincipleView, SyncReport,
 };

@@ -2,11 +2,15 @@
 //! inputs, and the engine's effects become frames, saves and [`NodeEvent`]s.
 //!
 //! A connection goes through two steps. When the transport reports it, each side sends a
-//! hello (see [`crate::hello`]) listing the circles it holds, as the first frame on the
-//! connection. When the peer's hello arrives, the circles both hold are loaded whole and
-//! handed to the engine as `PeerConnected`; frames of the connection arrive in order, so the
-//! peer's engine frames always follow its hello. Circles only one side holds are not synced
-//! and are no fault of the peer.
+//! hello (see [`crate::hello`]) naming, by keyed tags, the circles it holds of which the
+//! peer is a current member device, as the first frame on the connection; a peer that is a
+//! member of none gets no hello at all (see [`crate::access`]). When the peer's hello
+//! arrives, the circles both hold and both admit the other to are loaded whole and handed
+//! to the engine as `PeerConnected`; frames of the connection arrive in order, so the
+//! peer's engine frames always follow its hello. Sync frames from a peer that is a member
+//! of none of our circles are a fault. Access is evaluated again whenever a circle's core
+//! document changes: a newly admitted device connected now is greeted and synced, a
+//! removed one is disconnected.
 //!
 //! Frames to a peer go through one writer task per peer, so a slow peer never holds up the
 //! event loop, and frames to one peer keep their order.
@@ -21,6 +25,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+use crate::access::{circle_tag, Tag};
 use crate::docs::CircleDocs;
 use crate::dto::{PeerCircle, PeerStatus};
 use crate::error::Result;
@@ -43,8 +48,10 @@ struct Link {
     addr: Multiaddr,
     queue: mpsc::Sender<Frame>,
     writer: JoinHandle<()>,
-    /// The circles the peer holds, once its hello arrived.
-    theirs: Option<BTreeSet<String>>,
+    /// The circle tags of the peer's hello, once it arrived.
+    theirs: Option<BTreeSet<Tag>>,
+    /// Circles our last hello to the peer named (those it is a member device of).
+    offered: BTreeSet<String>,
     /// Circles synced with the peer (held by both), as handed to the engine.
     shared: BTreeSet<String>,
     /// Shared circles known to be in sync right now.
@@ -163,7 +170,7 @@ impl NodeState {
         let _ = self.events.send(event);
     }
 
-    /// The circles this home holds, for hellos.
+    /// The circles this home holds.
     fn held_circles(&self) -> BTreeSet<String> {
         match self.store.circles() {
             Ok(ids) => ids.into_iter().collect(),
@@ -264,14 +271,10 @@ impl NodeState {
     }
 
     fn on_connected(&mut self, peer: PeerId, addr: Multiaddr) {
-        let circles = self.held_circles();
         let Some(net) = self.net.as_mut() else { return };
         net.dialing.remove(&peer);
         let (queue, writer) = spawn_writer(net.client.clone(), peer, net.failures.clone());
-        debug!(%peer, %addr, "connected; sending hello");
-        let hello = Frame::new(CONTROL_CIRCLE, HELLO_DOC, hello::encode(&circles));
-        // A fresh queue has room.
-        let _ = queue.try_send(hello);
+        debug!(%peer, %addr, "connected");
         if let Some(old) = net.links.insert(
             peer,
             Link {
@@ -279,6 +282,7 @@ impl NodeState {
                 queue,
                 writer,
                 theirs: None,
+                offered: BTreeSet::new(),
                 shared: BTreeSet::new(),
                 synced: BTreeSet::new(),
                 sent: 0,
@@ -287,6 +291,35 @@ impl NodeState {
         ) {
             old.writer.abort();
         }
+        self.offer(peer);
+    }
+
+    /// Sends `peer` a hello naming the circles it is a member device of, if that set
+    /// changed since the last one (and is not empty: an outsider is told nothing).
+    fn offer(&mut self, peer: PeerId) {
+        let circles = self.circles_for(&peer);
+        let Some(net) = self.net.as_mut() else { return };
+        let me = net.client.local_peer_id();
+        let Some(link) = net.links.get_mut(&peer) else {
+            return;
+        };
+        let names: BTreeSet<String> = circles.keys().cloned().collect();
+        if names == link.offered {
+            return;
+        }
+        link.offered = names;
+        if circles.is_empty() {
+            return;
+        }
+        let tags: BTreeSet<Tag> = circles
+            .iter()
+            .map(|(id, key)| circle_tag(key, id, &me, &peer))
+            .collect();
+        debug!(%peer, circles = circles.len(), "sending hello");
+        self.send_frame(
+            peer,
+            Frame::new(CONTROL_CIRCLE, HELLO_DOC, hello::encode(&tags)),
+        );
     }
 
     fn on_disconnected(&mut self, peer: PeerId) {
@@ -344,6 +377,12 @@ impl NodeState {
                 format!("sent a frame for unknown doc {:?}", frame.doc),
             );
         }
+        if !link.shared.contains(&frame.circle) && link.offered.is_empty() {
+            return self.misbehaved(
+                peer,
+                "sent sync frames but is a member device of none of our circles".into(),
+            );
+        }
         if !link.shared.contains(&frame.circle) {
             // Sent before our updated hello reached it; the next session covers it.
             debug!(%peer, circle = %frame.circle, "dropping a frame for a circle not shared");
@@ -361,16 +400,20 @@ impl NodeState {
     /// Hands the peer to the engine with the circles both sides hold, or again if that set
     /// changed (a circle was added on either side).
     fn connect_engine(&mut self, peer: PeerId) {
-        let ours = self.held_circles();
-        let Some(theirs) = self
-            .net
-            .as_ref()
-            .and_then(|n| n.links.get(&peer))
-            .and_then(|l| l.theirs.clone())
-        else {
+        let ours = self.circles_for(&peer);
+        let Some((theirs, me)) = self.net.as_ref().and_then(|n| {
+            let theirs = n.links.get(&peer)?.theirs.clone()?;
+            Some((theirs, n.client.local_peer_id()))
+        }) else {
             return;
         };
-        let mut shared: BTreeSet<String> = ours.intersection(&theirs).cloned().collect();
+        // A circle is shared when the peer is a member device of it here and its hello
+        // shows it holds the circle and counts us as a member device too.
+        let mut shared: BTreeSet<String> = ours
+            .iter()
+            .filter(|(id, key)| theirs.contains(&circle_tag(key, id, &peer, &me)))
+            .map(|(id, _)| id.clone())
+            .collect();
         let already = self
             .net
             .as_ref()
@@ -378,6 +421,10 @@ impl NodeState {
             .map(|c| c.cloned().collect::<BTreeSet<String>>());
         if already.as_ref() == Some(&shared) {
             return;
+        }
+        if shared.is_empty() && already.is_some_and(|a| !a.is_empty()) {
+            info!(%peer, "peer is no longer a member device of any circle we share; disconnecting");
+            return self.disconnect(peer);
         }
         // The engine syncs what is in memory: load every shard of a shared circle first.
         shared.retain(|id| match self.load_whole(id) {
@@ -425,14 +472,13 @@ impl NodeState {
         self.ensure_docs(id, docs)
     }
 
-    /// Our set of circles changed: tell every peer, and sync newly shared circles.
+    /// Our circles or who belongs to them changed: greet peers newly admitted, sync newly
+    /// shared circles, stop syncing circles a peer was removed from.
     pub(crate) fn circles_changed(&mut self) {
-        let circles = self.held_circles();
         let Some(net) = self.net.as_ref() else { return };
         let peers: Vec<PeerId> = net.links.keys().copied().collect();
         for peer in &peers {
-            let frame = Frame::new(CONTROL_CIRCLE, HELLO_DOC, hello::encode(&circles));
-            self.send_frame(*peer, frame);
+            self.offer(*peer);
         }
         for peer in peers {
             self.connect_engine(peer);
@@ -450,6 +496,28 @@ impl NodeState {
             });
         }
         self.refresh_sync_status(circle);
+        if docs.iter().any(|d| d == grove_core::CORE_DOC) {
+            self.circles_changed();
+        }
+    }
+
+    /// Ends the connection with `peer` without blaming it (it was removed from a circle).
+    fn disconnect(&mut self, peer: PeerId) {
+        let Some(net) = self.net.as_mut() else { return };
+        if let Some(link) = net.links.remove(&peer) {
+            link.writer.abort();
+        }
+        net.engine.handle(
+            &mut CircleDocs(&mut self.circles),
+            Input::PeerDisconnected { peer },
+        );
+        let client = net.client.clone();
+        tokio::spawn(async move {
+            let _ = client.disconnect(peer).await;
+        });
+        self.emit(NodeEvent::PeerDisconnected {
+            peer: peer.to_string(),
+        });
     }
 
     pub(crate) fn on_resync(&mut self) {
@@ -477,6 +545,7 @@ impl NodeState {
     }
 
     fn apply(&mut self, effects: Vec<Effect<PeerId>>) {
+        let mut core_changed = false;
         for effect in effects {
             match effect {
                 Effect::Send {
@@ -489,10 +558,13 @@ impl NodeState {
                         warn!(%addr, error = %e, "cannot save a peer's changes; they stay in memory and are saved with the next change");
                     }
                 }
-                Effect::Changed { addr } => self.emit(NodeEvent::CircleChanged {
-                    circle: addr.circle,
-                    docs: vec![addr.doc],
-                }),
+                Effect::Changed { addr } => {
+                    core_changed |= addr.doc == grove_core::CORE_DOC;
+                    self.emit(NodeEvent::CircleChanged {
+                        circle: addr.circle,
+                        docs: vec![addr.doc],
+                    })
+                }
                 Effect::SaveSyncState { peer, addr, bytes } => {
                     let key = format!("{}{}", sync_prefix(&addr.circle, &peer), addr.doc);
                     if let Err(e) = self.store.put_meta(&key, &bytes) {
@@ -502,6 +574,10 @@ impl NodeState {
                 }
                 Effect::Misbehaved { peer, reason } => self.misbehaved(peer, reason.to_string()),
             }
+        }
+        if core_changed {
+            // Someone may have been admitted or removed.
+            self.circles_changed();
         }
     }
 

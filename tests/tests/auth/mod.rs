@@ -1,0 +1,264 @@
+//! Circles keep outsiders out: real nodes (and peers played by hand over libp2p) on
+//! 127.0.0.1. An outsider learns nothing, a forged change is refused and its sender
+//! dropped, a removed member's device is cut off.
+
+use anyhow::{Context, Result};
+use grove_node::core::automerge::{self, transaction::Transactable as _};
+use grove_node::core::sync::{signing, Envelope};
+use grove_node::core::{archive, Circle, CORE_DOC};
+use grove_node::NodeEvent;
+use grove_tests::harness::{
+    bounded, converged, copy_circle, create_circle, decision_ids, log, TestNode,
+};
+
+async fn nodes(dir: &tempfile::TempDir, names: &[&str]) -> Result<Vec<TestNode>> {
+    let mut out = Vec::new();
+    for name in names {
+        out.push(TestNode::start(name, &dir.path().join(name)).await?);
+    }
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outsider_who_knows_the_address_and_circle_id_gets_nothing() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut n = nodes(&dir, &["member"]).await?;
+    let basics = create_circle(&n[0], "Cell").await?;
+    log(&n[0], &basics, "a secret plan").await?;
+
+    // The outsider greets with a guessed tag: a well-formed hello, so no fault yet.
+    let secret = [9u8; 32];
+    let outsider = grove_net::peer_id_from_ed25519_public(
+        *ed25519_dalek::SigningKey::from_bytes(&secret)
+            .verifying_key()
+            .as_bytes(),
+    )?
+    .to_string();
+    let hello = framed(&grove_net::Frame::new(
+        "grove/control",
+        "hello",
+        [&[2u8, 0, 1][..], &[7u8; 32]].concat(),
+    ));
+    let mut stream = play_peer(secret, &n[0], hello).await?;
+    let shared = n[0]
+        .wait_for("the outsider's hello handled", |e| match e {
+            NodeEvent::PeerConnected { peer, circles } if *peer == outsider => {
+                Some(circles.clone())
+            }
+            _ => None,
+        })
+        .await?;
+    assert!(shared.is_empty(), "no circle is shared with it: {shared:?}");
+    // Its connection and hello are handled: no hello, no frame of any kind went out.
+    let seen = n[0].handle.peers().await?;
+    let link = seen
+        .iter()
+        .find(|p| p.peer == outsider && p.connected)
+        .context("the member lists the outsider's connection")?;
+    assert_eq!(
+        link.bytes_sent, 0,
+        "nothing was sent to the outsider: {link:?}"
+    );
+    assert!(
+        link.circles.is_empty(),
+        "nothing is synced with it: {link:?}"
+    );
+
+    // Naming the circle by its id in a sync frame gets it dropped.
+    {
+        use futures::AsyncWriteExt as _;
+        let frame = framed(&grove_net::Frame::new(
+            basics.circle.as_str(),
+            "sync",
+            vec![2, 1, 0, 0, 0],
+        ));
+        stream.write_all(&frame).await?;
+        stream.flush().await?;
+    }
+    let reason = n[0]
+        .wait_for("the outsider dropped", |e| match e {
+            NodeEvent::PeerMisbehaved { peer, reason } if *peer == outsider => Some(reason.clone()),
+            _ => None,
+        })
+        .await?;
+    assert!(reason.contains("member device of none"), "{reason}");
+    Ok(())
+}
+
+/// A libp2p peer played by hand with a given device key: it says `frames` to `target`.
+async fn play_peer(secret: [u8; 32], target: &TestNode, bytes: Vec<u8>) -> Result<libp2p::Stream> {
+    use futures::{AsyncWriteExt as _, StreamExt as _};
+    let keypair = grove_net::keypair_from_ed25519_secret(secret)?;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )?
+        .with_behaviour(|_| libp2p_stream::Behaviour::new())?
+        .build();
+    let mut control = swarm.behaviour().new_control();
+    swarm.dial(target.addr.parse::<libp2p::Multiaddr>()?)?;
+    tokio::spawn(async move {
+        loop {
+            swarm.select_next_some().await;
+        }
+    });
+    let target_peer: libp2p::PeerId = target.peer.parse()?;
+    let mut stream = bounded(
+        "the played peer's stream",
+        control.open_stream(target_peer, grove_net::SYNC_PROTOCOL),
+    )
+    .await??;
+    stream.write_all(&bytes).await?;
+    stream.flush().await?;
+    Ok(stream)
+}
+
+fn framed(frame: &grove_net::Frame) -> Vec<u8> {
+    grove_net::wire::encode(frame).unwrap().flatten().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_forging_changes_under_another_members_actor_is_refused_and_dropped() -> Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let mut n = nodes(&dir, &["ana"]).await?;
+    let basics = create_circle(&n[0], "Cell").await?;
+    let circle = basics.circle.clone();
+    // The forger is a real member: its device is admitted.
+    let secret = [42u8; 32];
+    let forger_key = ed25519_dalek::SigningKey::from_bytes(&secret);
+    let device = signing::device_hex(&forger_key);
+    n[0].handle
+        .circle(Some(circle.clone()))
+        .admit_member(device, "Forger".into())
+        .await?;
+
+    // It writes a change under Ana's actor id and signs it with its own key.
+    let export = n[0].handle.circle(Some(circle.clone())).export().await?;
+    let docs = archive::decode_signed(&export)?;
+    let held = Circle::from_core_bytes(&docs[0].bytes, automerge::ActorId::random())?;
+    let first_key = held.circle_key_ids().into_iter().next().context("a key")?;
+    let key = held.circle_key_by_id(&first_key).context("the key")?;
+    let ana_device = n[0].handle.me().await?.device;
+    let ana_actor =
+        automerge::ActorId::from(data_encoding::HEXLOWER.decode(ana_device.as_bytes())?);
+    let mut doc = automerge::Automerge::load(&docs[0].bytes)?.with_actor(ana_actor);
+    let before = doc.get_heads();
+    {
+        let mut tx = doc.transaction();
+        tx.put(automerge::ROOT, "forged", "Ana never wrote this")?;
+        tx.commit();
+    }
+    let forged = doc.get_changes(&before);
+    let hash = forged[0].hash();
+    let message = {
+        use automerge::sync::SyncDoc as _;
+        let mut state = automerge::sync::State::new();
+        let m = doc.generate_sync_message(&mut state).context("a message")?;
+        signing::with_changes(m, &forged)
+    };
+    let sync = Envelope::Sync {
+        doc: CORE_DOC.into(),
+        message,
+        signatures: vec![(hash, signing::sign_change(&forger_key, &hash))],
+    }
+    .encode()?;
+    let me: libp2p::PeerId =
+        grove_net::peer_id_from_ed25519_public(*forger_key.verifying_key().as_bytes())?;
+    let ana: libp2p::PeerId = n[0].peer.parse()?;
+    let tag = grove_node::circle_tag(&key, &circle, &me, &ana);
+    let mut bytes = framed(&grove_net::Frame::new(
+        "grove/control",
+        "hello",
+        [&[2u8, 0, 1][..], &tag].concat(),
+    ));
+    bytes.extend(framed(&grove_net::Frame::new(
+        circle.as_str(),
+        "sync",
+        sync,
+    )));
+    let _stream = play_peer(secret, &n[0], bytes).await?;
+    let reason = n[0]
+        .wait_for("the forger dropped", |e| match e {
+            NodeEvent::PeerMisbehaved { peer, reason } if *peer == me.to_string() => {
+                Some(reason.clone())
+            }
+            _ => None,
+        })
+        .await?;
+    assert!(
+        reason.contains("not authorised") && reason.contains("does not verify"),
+        "{reason}"
+    );
+    let heads = n[0].heads(&circle).await?;
+    assert!(
+        !heads[CORE_DOC].contains(&hash.to_string()),
+        "the forged change was not applied"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_members_device_is_refused_and_its_new_changes_go_nowhere() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut n = nodes(&dir, &["a", "b", "c"]).await?;
+    let basics = create_circle(&n[0], "Cell").await?;
+    let circle = basics.circle.clone();
+    copy_circle(&n[0], &n[1], &circle).await?;
+    copy_circle(&n[0], &n[2], &circle).await?;
+    let a_addr = n[0].addr.clone();
+    n[1].handle.dial(&a_addr).await?;
+    n[2].handle.dial(&a_addr).await?;
+    let before = log(&n[1], &basics, "b, while a member").await?;
+    converged(&circle, &[&n[0], &n[1], &n[2]]).await?;
+
+    // a (the steward) removes b: a drops b's connection.
+    let b_peer = n[1].peer.clone();
+    let b_member = n[1].handle.me().await?.member;
+    n[0].handle
+        .circle(Some(circle.clone()))
+        .remove_member(b_member.clone())
+        .await?;
+    n[0].wait_for("b disconnected", |e| match e {
+        NodeEvent::PeerDisconnected { peer } if *peer == b_peer => Some(()),
+        _ => None,
+    })
+    .await?;
+    converged(&circle, &[&n[0], &n[2]]).await?;
+
+    // b writes on regardless and dials a again: a holds the connection but serves nothing.
+    let after = log(&n[1], &basics, "b, after removal").await?;
+    n[1].handle.dial(&a_addr).await?;
+    n[0].wait_connected(&b_peer).await?;
+    let listed = n[0].handle.peers().await?;
+    let link = listed
+        .iter()
+        .find(|p| p.peer == b_peer && p.connected)
+        .context("a lists b's new connection")?;
+    assert_eq!(link.bytes_sent, 0, "nothing is sent to b: {link:?}");
+    assert!(
+        link.circles.iter().all(|c| !c.in_sync),
+        "nothing is synced with b: {link:?}"
+    );
+    // c, a current member, converges with a again: b's late decision is on neither.
+    log(&n[2], &basics, "c, after the removal").await?;
+    converged(&circle, &[&n[0], &n[2]]).await?;
+    for node in [&n[0], &n[2]] {
+        let ids = decision_ids(node, &circle).await?;
+        assert!(ids.contains(&before), "b's earlier decision stays");
+        assert!(
+            !ids.contains(&after),
+            "b's decision after removal never arrives"
+        );
+    }
+    let members = n[0].handle.circle(Some(circle)).member_list().await?;
+    let b = members
+        .iter()
+        .find(|m| m.member.id == b_member)
+        .context("b is still listed")?;
+    assert!(b.removed_at.is_some());
+    Ok(())
+}
