@@ -167,7 +167,7 @@ responses: Array<Response>,
  */
 log: Array<ResponseLogEntry>, };
 
-export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle", principle: string, statement: string, guidance: string | null, reason: string, } | { "kind": "new-principle", values: Array<string>, statement: string, guidance: string | null, };
+export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle", principle: string, statement: string, guidance: string | null, reason: string, } | { "kind": "new-principle", values: Array<string>, statement: string, guidance: string | null, } | { "kind": "remove-member", member: string, };
 
 export type ProposalStatus = "open" | "passed" | "withdrawn";
 

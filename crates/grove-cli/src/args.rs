@@ -423,7 +423,8 @@ pub enum EscalationCmd {
 #[derive(Subcommand, Debug)]
 pub enum ProposalCmd {
     /// Open a proposal; prints its id. With --amend it amends a principle when passed;
-    /// with --value (and no --amend) it adds a new principle when passed.
+    /// with --value (and no --amend) it adds a new principle when passed; with
+    /// --remove-member it removes that member when passed.
     Open {
         #[arg(long)]
         title: String,
@@ -441,6 +442,9 @@ pub enum ProposalCmd {
         guidance: Option<String>,
         #[arg(long)]
         reason: Option<String>,
+        /// The member (id) the proposal removes when passed
+        #[arg(long, conflicts_with_all = ["amend", "values", "statement"])]
+        remove_member: Option<String>,
     },
     /// Answer a proposal: consent, concern or objection (with a reason)
     Respond {

@@ -494,9 +494,35 @@ async fn decision_cmd(
         DecisionCmd::Related { id, limit } => crate::insight::related(c, id, limit, out).await,
         DecisionCmd::Show { id } => {
             let names = names(c).await?;
-            out.show(&c.decision(id).await?, |d| print::decision(d, &names))
+            let shown = DecisionShown {
+                decision: c.decision(id.clone()).await?,
+                written_by: c.decision_writer(id).await?,
+            };
+            out.show(&shown, |s| {
+                let mut text = print::decision(&s.decision, &names);
+                text.push_str(&match &s.written_by {
+                    Some(w) => format!(
+                        "written by {} from device {}… (signature verified)\n",
+                        w.member
+                            .as_deref()
+                            .map(|m| names.of(m))
+                            .unwrap_or_else(|| "an unknown member".into()),
+                        &w.device[..16.min(w.device.len())]
+                    ),
+                    None => "written before devices signed their changes (unverified)\n".into(),
+                });
+                text
+            })
         }
     }
+}
+
+/// `grove decision show`: the decision and who wrote it.
+#[derive(serde::Serialize)]
+struct DecisionShown {
+    #[serde(flatten)]
+    decision: grove_node::core::Decision,
+    written_by: Option<grove_node::core::Writer>,
 }
 
 async fn escalation_cmd(c: &CircleHandle, cmd: EscalationCmd, out: &Out) -> Result<()> {
@@ -530,8 +556,12 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
             statement,
             guidance,
             reason,
+            remove_member,
         } => {
             let change = match (amend, values.is_empty(), statement) {
+                _ if remove_member.is_some() => ProposalChange::RemoveMember {
+                    member: remove_member.clone().unwrap_or_default(),
+                },
                 (Some(principle), _, Some(statement)) => ProposalChange::AmendPrinciple {
                     principle,
                     statement,

@@ -1664,6 +1664,13 @@ fn export_import_roundtrip_and_merge() {
     assert_eq!(decision_ids(&other), sorted(vec![d1.clone(), d2.clone()]));
     let shown = other.json(&["decision", "show", &d1]);
     assert_eq!(shown["status"], "resulted");
+    assert_eq!(
+        shown["written_by"]["member"],
+        a.me().as_str(),
+        "who wrote it, from its signed change: {shown}"
+    );
+    let text = other.ok(&["decision", "show", &d1]);
+    assert!(text.contains("signature verified"), "{text}");
     assert_eq!(shown["result"]["text"], "Fine.");
     assert_eq!(other.list(&["escalation", "list"]).len(), 1);
     assert_eq!(ids(&other.list(&["value", "list"])), vec![b.value.clone()]);

@@ -51,7 +51,7 @@ pub use invites::{
     JOIN_PROOF_LEN, MAX_INVITE_USES,
 };
 pub use keys::CIRCLE_KEY_LEN;
-pub use members::{MemberStanding, Membership};
+pub use members::{MemberStanding, Membership, Writer};
 pub use nodes::{KnownNode, MAX_NODE_ADDRS};
 pub use principles::{Amendment, NewPrinciple, Principle, PrincipleVersion};
 pub use proposals::{NewProposal, Proposal, ProposalChange, Response, ResponseLogEntry};

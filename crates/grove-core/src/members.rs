@@ -145,7 +145,36 @@ pub struct MemberStanding {
     pub removed_by: Option<String>,
 }
 
+/// Who wrote an entry: the device whose key authored the change that created it (every
+/// change is verified against its device's signature before it is applied), and the
+/// member that device belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Writer {
+    pub device: String,
+    pub member: Option<String>,
+}
+
 impl Circle {
+    /// Who created decision `id` (None for an entry written before devices signed).
+    pub fn decision_writer(&self, id: &str) -> Result<Option<Writer>> {
+        let doc = crate::circle::decision_doc(id)?;
+        let Some(am) = self.doc(&doc) else {
+            return Err(CoreError::not_found("decision", id));
+        };
+        let Some((_, obj)) = am.get(ROOT, id)? else {
+            return Err(CoreError::not_found("decision", id));
+        };
+        let automerge::ObjId::Id(_, actor, _) = obj else {
+            return Ok(None);
+        };
+        Ok(
+            crate::sync::signing::actor_device(&actor).map(|device| Writer {
+                member: self.membership().device_member(&device),
+                device,
+            }),
+        )
+    }
+
     /// Who may read and write this circle, as of the current core document.
     pub fn membership(&self) -> Membership {
         Membership::read(&self.core.am)
@@ -250,11 +279,18 @@ impl Circle {
         let ms = self.membership();
         if !ms.is_steward(&ctx.member) {
             return Err(CoreError::state(format!(
-                "only a steward may remove members, and `{}` is not one (stewards: {})",
+                "only a steward may remove members, and `{}` is not one (stewards: {}); or \
+                 open a proposal to remove them",
                 ctx.member,
                 ms.stewards().join(", ")
             )));
         }
+        self.remove_member_by_consent(ctx, member_id)
+    }
+
+    /// Whether `member_id` may be removed: a current member, not the last steward.
+    pub(crate) fn check_removable(&self, member_id: &str) -> Result<()> {
+        let ms = self.membership();
         if let Some(at) = ms.member_removed_at(member_id) {
             return Err(CoreError::state(format!(
                 "member `{member_id}` was already removed on {at}"
@@ -269,6 +305,16 @@ impl Circle {
                  before removing it"
             )));
         }
+        Ok(())
+    }
+
+    /// Removal with the authority already established (a steward, or a passed proposal).
+    pub(crate) fn remove_member_by_consent(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        member_id: &str,
+    ) -> Result<()> {
+        self.check_removable(member_id)?;
         let coll = self.coll("members")?;
         let m = fields::entity(&self.core.am, &coll, member_id)?
             .ok_or_else(|| CoreError::not_found("member", member_id))?;

@@ -31,6 +31,8 @@ pub enum ProposalChange {
         statement: String,
         guidance: Option<String>,
     },
+    /// Removes a member when passed: the circle's consent stands in for a steward.
+    RemoveMember { member: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,6 +140,10 @@ impl Circle {
                     fields::put_str(tx, &p, "statement", statement.trim())?;
                     fields::put_opt_str(tx, &p, "guidance", guidance.as_deref())?;
                 }
+                ProposalChange::RemoveMember { member } => {
+                    fields::put_str(tx, &p, "kind", "remove-member")?;
+                    fields::put_str(tx, &p, "member", member)?;
+                }
             }
             Ok(())
         })?;
@@ -172,6 +178,7 @@ impl Circle {
                 }
                 Ok(())
             }
+            ProposalChange::RemoveMember { member } => self.check_removable(member),
         }
     }
 
@@ -292,6 +299,10 @@ impl Circle {
         }
         let outcome = match &p.change {
             ProposalChange::General => None,
+            ProposalChange::RemoveMember { member } => {
+                self.remove_member_by_consent(ctx, member)?;
+                Some(format!("member {member} removed"))
+            }
             ProposalChange::AmendPrinciple {
                 principle,
                 statement,
@@ -399,6 +410,9 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
             values: fields::str_list(doc, f.obj("values")),
             statement: f.str("statement"),
             guidance: f.opt_str("guidance"),
+        },
+        "remove-member" => ProposalChange::RemoveMember {
+            member: f.str("member"),
         },
         _ => ProposalChange::General,
     };

@@ -393,6 +393,12 @@ impl CircleHandle {
         let need = Need::Decisions(vec![id.clone()]);
         read!(self, need, |c| c.decision(&id))
     }
+
+    /// Who wrote decision `id`: the device whose signed change created it, and its member.
+    pub async fn decision_writer(&self, id: String) -> Result<Option<grove_core::Writer>> {
+        let need = Need::Decisions(vec![id.clone()]);
+        read!(self, need, |c| c.decision_writer(&id))
+    }
     /// Decisions matching the filter, newest first; `limit` caps how many come back.
     pub async fn decisions(
         &self,

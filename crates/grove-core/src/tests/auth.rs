@@ -244,6 +244,55 @@ fn only_a_steward_removes_and_removal_rotates_the_key() {
 }
 
 #[test]
+fn a_passed_proposal_removes_a_member_without_a_steward() {
+    use crate::{Answer, NewProposal, ProposalChange};
+    let mut ana = Dev::found(1, "m-ana");
+    for (seed, m) in [(2u8, "m-ben"), (3, "m-cat")] {
+        ana.act(|c, ctx| c.admit_member(ctx, m, m, &hex(&key(seed))))
+            .unwrap();
+    }
+    let mut ben = Dev::receive(2, "m-ben", &ana);
+    let p = ben
+        .act(|c, ctx| {
+            c.open_proposal(
+                ctx,
+                NewProposal {
+                    title: "Cat leaves".into(),
+                    body: String::new(),
+                    change: ProposalChange::RemoveMember {
+                        member: "m-cat".into(),
+                    },
+                },
+            )
+        })
+        .unwrap();
+    ben.act(|c, ctx| c.respond(ctx, &p, Answer::Consent, None))
+        .unwrap();
+    let outcome = ben.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    assert_eq!(outcome.as_deref(), Some("member m-cat removed"));
+    assert!(!ben.circle.membership().is_current_device(&hex(&key(3))));
+    // Ben is no steward: directly he could not have.
+    let err = ben.act(|c, ctx| c.remove_member(ctx, "m-ana")).unwrap_err();
+    assert!(err.to_string().contains("open a proposal"), "{err}");
+    // Nor can a proposal remove the last steward.
+    let err = ben
+        .act(|c, ctx| {
+            c.open_proposal(
+                ctx,
+                NewProposal {
+                    title: "Ana leaves".into(),
+                    body: String::new(),
+                    change: ProposalChange::RemoveMember {
+                        member: "m-ana".into(),
+                    },
+                },
+            )
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("last steward"), "{err}");
+}
+
+#[test]
 fn a_whole_circle_passes_into_an_empty_one() {
     let mut ana = Dev::found(1, "m-ana");
     ana.add_value("Care").unwrap();
@@ -579,6 +628,19 @@ mod engine {
         // Signatures were kept beside the applied changes.
         let head = held.get_heads()[0];
         assert!(c.signature(&month, &head).is_some());
+    }
+
+    #[test]
+    fn a_decision_names_the_device_and_member_that_wrote_it() {
+        let mut ana = Dev::found(1, "m-ana");
+        ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
+            .unwrap();
+        let mut ben = Dev::receive(2, "m-ben", &ana);
+        let id = log_decision(&mut ben);
+        let w = ben.circle.decision_writer(&id).unwrap().unwrap();
+        assert_eq!(w.device, hex(&key(2)));
+        assert_eq!(w.member.as_deref(), Some("m-ben"));
+        assert!(ben.circle.decision_writer("d-202611-nothing").is_err());
     }
 
     #[test]
