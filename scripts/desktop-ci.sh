@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
 step() { printf '\n== %s ==\n' "$*"; }
 
 if [[ -z "${SKIP_INSTALL:-}" ]]; then
@@ -29,7 +30,6 @@ if [[ -z "${SKIP_INSTALL:-}" ]]; then
     cargo install tauri-driver --locked --version '^2'
   fi
 fi
-export PATH="$HOME/.cargo/bin:$PATH"
 
 step "ui: npm ci"
 (cd ui && npm ci --no-audit --no-fund)
@@ -44,10 +44,10 @@ step "ui: build"
 (cd ui && npm run build)
 
 step "bindings drift check and desktop unit tests"
-cargo test -p grove-desktop --features custom-protocol
+cargo test -p grove-desktop --features custom-protocol --locked
 
 step "desktop app build"
-cargo build -p grove-desktop --features custom-protocol
+cargo build -p grove-desktop --features custom-protocol --locked
 
 step "end-to-end: the real window under Xvfb"
 GROVE_DESKTOP_BIN="$CARGO_TARGET_DIR/debug/grove-desktop" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every Grove check: formatting, lints and all Rust tests of the engine, store,
-# network, CLI and multi-node scenarios. Installs what it needs on a fresh Debian/Ubuntu
-# machine. The desktop app's own checks: scripts/desktop-ci.sh.
+# Runs every Grove check: formatting, the desktop app's checks (scripts/desktop-ci.sh:
+# vitest, type check, bindings drift, the real window over WebDriver), lints, and all Rust
+# tests of the engine, store, network, CLI and multi-node scenarios. Installs what it needs
+# on a fresh Debian/Ubuntu machine.
 # Usage: bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,11 +22,26 @@ if ! command -v cc >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1; t
   $sudo apt-get install -y --no-install-recommends build-essential pkg-config
 fi
 
-# The desktop app's checks (scripts/desktop-ci.sh: vitest, bindings drift, the real window
-# over WebDriver) run separately until they are verified on the merged engine.
+# Node.js 20+ (npm ci, vitest, the WebDriver suite): the distribution's where it is new
+# enough (Debian 13, Ubuntu 24.10 and later); older releases need it from nodejs.org.
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if ! command -v npm >/dev/null 2>&1 || [ "$(node_major)" -lt 20 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends nodejs npm || true
+  if [ "$(node_major)" -lt 20 ]; then
+    echo "Grove's UI needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+    echo "Install it from https://nodejs.org (or your distribution's backports) and run this again." >&2
+    exit 1
+  fi
+fi
+
+echo "== desktop app"
+bash scripts/desktop-ci.sh
 
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --exclude grove-desktop --all-targets --locked -- -D warnings
+cargo clippy -p grove-desktop --features custom-protocol --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --exclude grove-desktop --locked

@@ -72,6 +72,8 @@ export class Session {
   }
 
   private async onChange(c: Change) {
+    // Peers coming and going change no data; their changes arrive as circle-changed.
+    if (c.type !== "circle-changed" && c.type !== "resync") return;
     if (c.type === "circle-changed" && c.circle !== this.circle) {
       await this.reloadCircles();
       return;

@@ -34,6 +34,21 @@ describe("the session", () => {
     s.dispose();
   });
 
+  it("re-queries on data changes and resyncs, not when peers merely come and go", async () => {
+    const fake = new FakeBackend();
+    await fake.call("create_circle", { name: "Bakery" });
+    const s = new Session(fake);
+    await s.start();
+    const before = s.version;
+    fake.emit({ type: "peer-connected", peer: "12D3KooW-peer", circles: [] });
+    fake.emit({ type: "listening", addr: "/ip4/127.0.0.1/tcp/4001" });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(s.version).toBe(before);
+    fake.emit({ type: "resync" });
+    await until("a resync to re-query", () => s.version > before);
+    s.dispose();
+  });
+
   it("shows why the node could not start instead of the app", async () => {
     const s = new Session({
       call: async () => {
