@@ -3,7 +3,8 @@
 //! `GROVE_UPDATE_BINDINGS=1 cargo test -p grove-desktop bindings` rewrites it.
 
 use grove_node::core::*;
-use grove_node::{CircleSummary, Me, NodeErrorKind, NodeEvent, PrincipleView};
+use grove_node::search::{Draft, Related};
+use grove_node::{CircleSummary, Me, NodeErrorKind, NodeEvent, PrincipleView, RaiseTension};
 use ts_rs::{Config, TS};
 
 use crate::events::{NODE_EVENT, NODE_RESYNC};
@@ -19,14 +20,16 @@ pub fn render() -> String {
     // Timestamps, counts and term lengths travel as JSON numbers, not bigints.
     let cfg = Config::new().with_large_int("number");
     let mut decls = decls![cfg;
-        Amendment, Answer, CircleInfo, CircleSummary, CommandError, Commitment, CommitmentStatus,
-        Conflict, Day, Decision, DecisionEdit, DecisionFilter, DecisionResult, DecisionRow,
-        DecisionStatus, Escalation, EscalationStatus, HistoryEntry, Me, Member, NewCommitment,
-        NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue,
-        NodeErrorKind, NodeEvent, Outcome, Principle, PrincipleChange, PrincipleStatus,
-        PrincipleVersion, PrincipleView, Proposal, ProposalChange, ProposalStatus, Reader,
-        Response, ResponseLogEntry, Retro, Review, ReviewStatus, Role, Rotation, Team, Timestamp,
-        Value, ValueEdit, ValueStatus, Zone, ZoneInfo,
+        Amendment, Answer, Band, CircleInfo, CircleSummary, CommandError, Commitment,
+        CommitmentStatus, Conflict, Day, DecayCategory, Decision, DecisionEdit, DecisionFilter,
+        DecisionResult, DecisionRow, DecisionStatus, Draft, Escalation, EscalationStatus, Evidence,
+        Figure, HistoryEntry, Me, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
+        NewRetro, NewReview, NewRole, NewValue, NodeErrorKind, NodeEvent, Outcome, Principle,
+        PrincipleChange, PrincipleStatus, PrincipleVersion, PrincipleView, Proposal,
+        ProposalChange, ProposalStatus, RaiseTension, Reader, Related, Replant, Response,
+        ResponseLogEntry, Retro, Review, ReviewStatus, Role, Rotation, Team, Tension,
+        TensionClosure, TensionKind, Timestamp, Trend, Value, ValueEdit, ValueStatus, Vitality,
+        WeekCount, Zone, ZoneInfo,
     ];
     decls.sort();
     let mut out = String::from(

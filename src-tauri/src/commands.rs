@@ -4,10 +4,11 @@
 use grove_node::core::{
     Amendment, Answer, CircleInfo, Commitment, CommitmentStatus, Day, Decision, DecisionEdit,
     DecisionFilter, Escalation, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
-    NewRetro, NewReview, NewRole, NewValue, Outcome, Proposal, Retro, Review, Role, Team, Value,
-    ValueEdit,
+    NewRetro, NewReview, NewRole, NewValue, Outcome, Proposal, Retro, Review, Role, Team, Tension,
+    Value, ValueEdit, Vitality,
 };
-use grove_node::{CircleHandle, CircleSummary, Me, NodeHandle, PrincipleView};
+use grove_node::search::{Draft, Related};
+use grove_node::{CircleHandle, CircleSummary, Me, NodeHandle, PrincipleView, RaiseTension};
 use tauri::State;
 
 use crate::error::{CommandError, CommandResult};
@@ -357,4 +358,59 @@ pub async fn add_learning(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn close_review(s: S<'_>, circle: String, id: String, next: Day) -> CommandResult<()> {
     Ok(s.circle(circle)?.close_review(id, next).await?)
+}
+
+// ---- insight: tensions, vitality, related decisions ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn tensions(s: S<'_>, circle: String) -> CommandResult<Vec<Tension>> {
+    Ok(s.circle(circle)?.tensions().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn raise_tension(s: S<'_>, circle: String, raise: RaiseTension) -> CommandResult<String> {
+    Ok(s.circle(circle)?.raise_tension(raise).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn address_tension(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    source: String,
+    note: Option<String>,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.address_tension(id, source, note).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn gather_tensions(
+    s: S<'_>,
+    circle: String,
+    review: String,
+) -> CommandResult<Vec<String>> {
+    Ok(s.circle(circle)?.gather_tensions(review).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn vitality(
+    s: S<'_>,
+    circle: String,
+    window_days: Option<i64>,
+) -> CommandResult<Vitality> {
+    Ok(s.circle(circle)?.vitality(window_days).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn related(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    limit: usize,
+) -> CommandResult<Vec<Related>> {
+    Ok(s.circle(circle)?.related(id, limit).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn related_to_draft(
+    s: S<'_>,
+    circle: String,
+    draft: Draft,
+    limit: usize,
+) -> CommandResult<Vec<Related>> {
+    Ok(s.circle(circle)?.related_to_draft(draft, limit).await?)
 }

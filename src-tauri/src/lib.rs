@@ -67,7 +67,14 @@ macro_rules! with_commands {
             open_review,
             add_agenda_item,
             add_learning,
-            close_review
+            close_review,
+            tensions,
+            raise_tension,
+            address_tension,
+            gather_tensions,
+            vitality,
+            related,
+            related_to_draft
         ]
     };
 }

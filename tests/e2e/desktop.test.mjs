@@ -58,6 +58,9 @@ function step(name, fn) {
   });
 }
 
+// Clicks scroll whatever holds the element, even boxes that hide their overflow; a
+// screenshot of a view starts from its top.
+const scrollToTop = () => wd.exec("for (const el of document.querySelectorAll('main, main *')) el.scrollTop = 0;");
 const rowCount = () => wd.exec("return document.querySelectorAll('.list .entry').length;");
 const summary = () => wd.textOf("#log-summary");
 
@@ -192,5 +195,57 @@ describe("the Grove window", () => {
     await wd.waitForElement("#filter-fields.open");
     await shot("filters-zoom-200");
     await wd.exec("window.__TAURI_INTERNALS__.invoke('plugin:webview|set_webview_zoom', { value: 1 });");
+    await wd.waitFor("the page back at 100%", async () => (await wd.exec("return window.innerWidth;")) > 1000);
+  });
+
+  step("shows the demo circle's vitality: nine figures in bands, with charts", async () => {
+    await wd.click("button[data-view=vitality]");
+    await wd.waitFor("nine figures", async () => (await wd.exec("return document.querySelectorAll('.figure').length;")) === 9);
+    const bands = await wd.exec("return [...document.querySelectorAll('.figure .band')].map((b) => b.className.split(' ')[1]);");
+    assert.ok(bands.every((b) => ["healthy", "watch", "decay"].includes(b)), `every figure has a band: ${bands}`);
+    assert.match(await wd.textOf("[data-key=decision-velocity]"), /decisions\/week/);
+    assert.ok((await wd.exec("return document.querySelectorAll('figure.chart svg').length;")) >= 3, "velocity, read coverage and waiting charts");
+    const lines = await wd.exec("return document.querySelectorAll('figure.chart path.line').length;");
+    assert.ok(lines >= 2, `velocity per team draws a line for each busy team (${lines} lines)`);
+    await scrollToTop();
+    await shot("vitality");
+  });
+
+  step("shows the demo circle's tensions with their evidence, raises one and marks it addressed", async () => {
+    await wd.click("button[data-view=tensions]");
+    await wd.waitForElement(".kind[data-kind=failing-principle] .tension");
+    assert.ok(await wd.find(".kind[data-kind=proliferation] .tension"), "principle proliferation is on the board");
+    // Evidence opens the decision it points to, next to the board.
+    await wd.click(".kind[data-kind=failing-principle] .evidence button.link");
+    await wd.waitForText("#detail-choice", "formal letter");
+    await wd.click("aside.detail button[aria-label='Close the decision']");
+
+    await wd.click("button[aria-controls=tn-raise]");
+    await wd.click("#tn-raise button[type=submit]");
+    const err = await wd.waitFor("an error next to the form", async () => (await wd.textOf("#tn-raise-error")) || null);
+    assert.match(err, /title/);
+    await wd.fill("#tn-title", "Night shifts keep skipping the two-person rule");
+    await wd.fill("#tn-evidence", "d-not-a-decision");
+    await wd.click("#tn-raise button[type=submit]");
+    await wd.waitFor("an error about the evidence", async () => /d-not-a-decision/.test(await wd.textOf("#tn-raise-error")));
+    assert.equal(await wd.exec("return document.querySelector('#tn-title').value;"), "Night shifts keep skipping the two-person rule", "what was typed is kept");
+    await wd.clear("#tn-evidence");
+    await wd.click("#tn-raise button[type=submit]");
+    await wd.waitForText(".kind[data-kind=raised]", "Night shifts keep skipping");
+
+    const article = "article[aria-label='Night shifts keep skipping the two-person rule']";
+    await wd.fill(`${article} input`, "Agreed at the review: pairs are rostered first");
+    await wd.click(`${article} button[type=submit]`);
+    await wd.waitForText("details.closed", "pairs are rostered first");
+    await scrollToTop();
+    await shot("tensions");
+  });
+
+  step("shows related decisions while logging one", async () => {
+    await wd.click("button[data-view=new]");
+    await wd.type("#ld-psearch", `two people${Keys.enter}`);
+    await wd.fill("#ld-context", "The landlord's agent asked to meet a member alone at the office.");
+    await wd.waitFor("related decisions", async () => (await wd.exec("return document.querySelectorAll('#ld-related .rel').length;")) > 0);
+    assert.match(await wd.textOf("#ld-related"), /also under Two people go to every confrontation/);
   });
 });

@@ -56,6 +56,13 @@ export interface Api {
   add_agenda_item: [{ circle: string; id: string; item: string }, null];
   add_learning: [{ circle: string; id: string; learning: string }, null];
   close_review: [{ circle: string; id: string; next: B.Day }, null];
+  tensions: [{ circle: string }, B.Tension[]];
+  raise_tension: [{ circle: string; raise: B.RaiseTension }, string];
+  address_tension: [{ circle: string; id: string; source: string; note: string | null }, null];
+  gather_tensions: [{ circle: string; review: string }, string[]];
+  vitality: [{ circle: string; window_days: number | null }, B.Vitality];
+  related: [{ circle: string; id: string; limit: number }, B.Related[]];
+  related_to_draft: [{ circle: string; draft: B.Draft; limit: number }, B.Related[]];
 }
 
 // Fails to compile when a command is added, renamed or removed in Rust but not here.

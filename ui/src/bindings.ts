@@ -9,6 +9,8 @@ guidance: string | null, reason: string, };
 
 export type Answer = "consent" | "concern" | "objection";
 
+export type Band = "healthy" | "watch" | "decay";
+
 export type CircleInfo = { id: string, name: string, created_at: Timestamp, created_by: string, };
 
 export type CircleSummary = { members: number, values: number, 
@@ -30,6 +32,8 @@ export type Conflict = { field: string,
 values: Array<string>, };
 
 export type Day = string;
+
+export type DecayCategory = "liturgy" | "silent-harm" | "authority-confusion" | "centre-withdrawal";
 
 export type Decision = { id: string, team: string, author: string, principles: Array<string>, context: string, choice: string, zone: Zone, 
 /**
@@ -67,9 +71,35 @@ read: boolean, };
 
 export type DecisionStatus = "open" | "resulted";
 
+export type Draft = { principles: Array<string>, context: string, choice: string, };
+
 export type Escalation = { id: string, decision: string, zone: Zone, raised_by: string, raised_at: Timestamp, status: EscalationStatus, acknowledged_by: string | null, acknowledged_at: Timestamp | null, response: string | null, resolved_by: string | null, resolved_at: Timestamp | null, conflicts: Array<Conflict>, };
 
 export type EscalationStatus = "open" | "acknowledged" | "resolved";
+
+export type Evidence = { 
+/**
+ * decision, retro, value or principle.
+ */
+kind: string, id: string, note: string, };
+
+export type Figure = { 
+/**
+ * Stable key, e.g. `read-coverage`.
+ */
+key: string, label: string, category: DecayCategory, value: number, unit: string, previous: number, trend: Trend, band: Band, 
+/**
+ * Why this band, in words.
+ */
+reason: string, 
+/**
+ * Per-team or per-item breakdown where one helps (e.g. velocity per team).
+ */
+detail: { [key in string]: number }, 
+/**
+ * Ids behind the figure (e.g. the principles never cited).
+ */
+items: Array<string>, };
 
 export type HistoryEntry = { at: Timestamp, by: string, what: string, };
 
@@ -107,7 +137,7 @@ export type NewValue = { title: string, statement: string, protect: string | nul
 
 export type NodeErrorKind = "not-found" | "invalid" | "state" | "no-circle" | "ambiguous-circle" | "locked" | "disk-full" | "corrupt" | "io" | "stopped" | "passphrase" | "network" | "invite";
 
-export type NodeEvent = { "type": "circle-changed", circle: string, docs: Array<string>, };
+export type NodeEvent = { "type": "circle-changed", circle: string, docs: Array<string>, } | { "type": "listening", addr: string, } | { "type": "peer-connected", peer: string, circles: Array<string>, } | { "type": "peer-disconnected", peer: string, } | { "type": "peer-synced", peer: string, circle: string, } | { "type": "peer-misbehaved", peer: string, reason: string, };
 
 export type Outcome = "worked" | "mixed" | "failed";
 
@@ -171,7 +201,25 @@ export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle"
 
 export type ProposalStatus = "open" | "passed" | "withdrawn";
 
+export type RaiseTension = { title: string, summary: string, 
+/**
+ * The principle (p-…) or value (v-…) it is about, if any.
+ */
+subject: string | null, 
+/**
+ * Ids of decisions or other entities that show it.
+ */
+evidence: Array<string>, };
+
 export type Reader = { member: string, at: Timestamp, };
+
+export type Related = { id: string, team: string, title: string, principles: Array<string>, 
+/**
+ * Principles it shares with the decision or draft.
+ */
+shared_principles: Array<string>, at: Timestamp, score: number, };
+
+export type Replant = { categories: Array<DecayCategory>, message: string, recommendations: Array<string>, };
 
 export type Response = { member: string, answer: Answer, reason: string | null, at: Timestamp, 
 /**
@@ -209,7 +257,31 @@ export type Team = { id: string, name: string,
  */
 domain: string | null, members: Array<string>, author: string, created_at: Timestamp, conflicts: Array<Conflict>, };
 
+export type Tension = { 
+/**
+ * Stable across recomputations: built from what the tension is about.
+ */
+id: string, kind: TensionKind, title: string, summary: string, 
+/**
+ * The principle or value it is about, if any: a review changing it closes the tension.
+ */
+subject: string | null, evidence: Array<Evidence>, 
+/**
+ * When the newest evidence appeared (or when it was raised).
+ */
+since: Timestamp, raised_by: string | null, open: boolean, closed: TensionClosure | null, };
+
+export type TensionClosure = { 
+/**
+ * The review or proposal that addressed it.
+ */
+source: string, at: Timestamp, by: string, note: string | null, };
+
+export type TensionKind = "divergence" | "shared-struggle" | "failing-principle" | "edit-conflict" | "proliferation" | "raised";
+
 export type Timestamp = string;
+
+export type Trend = "up" | "down" | "flat";
 
 export type Value = { id: string, title: string, statement: string, protect: string | null, refuse: string | null, examples: Array<string>, status: ValueStatus, author: string, created_at: Timestamp, updated_at: Timestamp, 
 /**
@@ -220,6 +292,22 @@ conflicts: Array<Conflict>, };
 export type ValueEdit = { title: string | null, statement: string | null, protect: string | null, refuse: string | null, };
 
 export type ValueStatus = "active" | "retired";
+
+export type Vitality = { now: Timestamp, window_days: number, figures: Array<Figure>, decaying: Array<DecayCategory>, replant: Replant | null, 
+/**
+ * The last twelve weeks, oldest first.
+ */
+weeks: Array<WeekCount>, 
+/**
+ * Waiting time of each escalation raised in the window, in hours (for a histogram).
+ */
+escalation_waits_hours: Array<number>, };
+
+export type WeekCount = { week_start: Timestamp, decisions: number, 
+/**
+ * The week's decisions by team id, for velocity per team over time.
+ */
+by_team: { [key in string]: number }, read_outside_team: number, };
 
 export type Zone = "local" | "principle-check" | "centre-awareness" | "centre-intervention";
 
@@ -282,6 +370,13 @@ export const COMMANDS = [
   "add_agenda_item",
   "add_learning",
   "close_review",
+  "tensions",
+  "raise_tension",
+  "address_tension",
+  "gather_tensions",
+  "vitality",
+  "related",
+  "related_to_draft",
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 

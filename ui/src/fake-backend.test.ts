@@ -83,3 +83,50 @@ describe("error conversion", () => {
     expect(toBackendError(new Error("")).message.length).toBeGreaterThan(10);
   });
 });
+
+describe("the in-memory backend's insight", () => {
+  it("raises a tension and closes it when a review addresses it", async () => {
+    const { b, circle, p } = await circleWithPrinciple();
+    await expect(b.call("raise_tension", { circle, raise: { title: " ", summary: "", subject: null, evidence: [] } })).rejects.toThrow(/title/);
+    const id = await b.call("raise_tension", { circle, raise: { title: "Breaks get skipped", summary: "", subject: p, evidence: [] } });
+    expect((await b.call("tensions", { circle })).map((t) => [t.id, t.open])).toEqual([[id, true]]);
+    await expect(b.call("address_tension", { circle, id, source: "x-1", note: null })).rejects.toThrow(/neither a review/);
+    const rv = await b.call("open_review", { circle, new: { date: "2026-12-01", agenda: [], participants: [] } });
+    await b.call("address_tension", { circle, id, source: rv, note: "Breaks are scheduled now" });
+    const [t] = await b.call("tensions", { circle });
+    expect(t.open).toBe(false);
+    expect(t.closed?.note).toBe("Breaks are scheduled now");
+  });
+
+  it("finds decisions related to a draft by shared principle and words", async () => {
+    const { b, circle, p, t } = await circleWithPrinciple();
+    const d = await b.call("log_decision", { circle, new: decision(t, p, "Close at four on Saturdays") });
+    const r = await b.call("related_to_draft", { circle, draft: { principles: [p], context: "", choice: "" }, limit: 5 });
+    expect(r.map((x) => [x.id, x.shared_principles])).toEqual([[d, [p]]]);
+    expect(await b.call("related_to_draft", { circle, draft: { principles: [], context: "nothing alike here", choice: "" }, limit: 5 })).toEqual([]);
+  });
+
+  it("counts this week's decisions per team for the velocity chart", async () => {
+    const { b, circle, p, t } = await circleWithPrinciple();
+    await b.call("log_decision", { circle, new: decision(t, p, "One") });
+    await b.call("log_decision", { circle, new: decision(t, p, "Two") });
+    const v = await b.call("vitality", { circle, window_days: 30 });
+    expect(v.weeks).toHaveLength(12);
+    expect(v.weeks[11].by_team).toEqual({ [t]: 2 });
+    expect(v.figures).toHaveLength(9);
+  });
+});
+
+describe("names in engine text", () => {
+  it("replace known ids and leave unknown ones", async () => {
+    const { withNames } = await import("./lib/names");
+    const l = {
+      members: [{ id: "m-abc", name: "Ada" }],
+      teams: [{ id: "t-k1", name: "Kitchen" }],
+      values: [{ id: "v-1", title: "Care" }],
+      principles: [{ id: "p-9", statement: "Rest before rush" }],
+    } as unknown as import("./lib/names").Lookups;
+    expect(withNames(l, "3 teams struggle under principle p-9: team t-k1, m-abc")).toBe("3 teams struggle under principle “Rest before rush”: team Kitchen, Ada");
+    expect(withNames(l, "value v-2 and d-202611-x1 stay")).toBe("value v-2 and d-202611-x1 stay");
+  });
+});

@@ -26,6 +26,8 @@ interface FakeCircle {
   commitments: B.Commitment[];
   retros: B.Retro[];
   reviews: B.Review[];
+  raised: B.Tension[];
+  addressed: Map<string, B.TensionClosure>;
 }
 
 const invalid = (m: string) => new BackendError("invalid", m);
@@ -81,6 +83,11 @@ export class FakeBackend implements Backend {
     this.changed(circle);
   }
 
+  /** Simulates any node event (a peer connecting, a resync request). */
+  emit(c: Change) {
+    for (const l of this.listeners) l(c);
+  }
+
   private handlers: Partial<Handlers> = {
     me: () => ({ ...this.me }),
     set_name: ({ name }) => {
@@ -109,7 +116,7 @@ export class FakeBackend implements Backend {
         info,
         members: [{ id: this.me.member, name: this.me.name, devices: [this.me.device], teams: [], joined_at: info.created_at, conflicts: [] }],
         teams: [], values: [], principles: [], decisions: [], escalations: [],
-        proposals: [], roles: [], commitments: [], retros: [], reviews: [],
+        proposals: [], roles: [], commitments: [], retros: [], reviews: [], raised: [], addressed: new Map(),
       });
       return info;
     },
@@ -295,7 +302,130 @@ export class FakeBackend implements Backend {
     commitments: ({ circle }) => this.circle(circle).commitments.map((k) => ({ ...k })),
     retros: ({ circle }) => this.circle(circle).retros.map((r) => ({ ...r })),
     reviews: ({ circle }) => this.circle(circle).reviews.map((r) => ({ ...r })),
+    open_review: ({ circle, new: n }) => {
+      const c = this.circle(circle);
+      const r: B.Review = {
+        id: this.id("rv"), date: n.date, status: "open", participants: [this.me.member], agenda: [...n.agenda], changes: [],
+        learnings: [], notes: "", next_date: null, opened_by: this.me.member, opened_at: this.now(), closed_at: null,
+      };
+      c.reviews.push(r);
+      this.changed(circle);
+      return r.id;
+    },
+    tensions: ({ circle }) => {
+      const c = this.circle(circle);
+      const all = [...this.detected(c), ...c.raised.map((t) => structuredClone(t))];
+      for (const t of all) {
+        const closed = c.addressed.get(t.id);
+        if (closed) Object.assign(t, { open: false, closed: { ...closed } });
+      }
+      return all.sort(
+        (a, b) => Number(b.open) - Number(a.open) || b.since.localeCompare(a.since),
+      );
+    },
+    raise_tension: ({ circle, raise }) => {
+      const c = this.circle(circle);
+      const title = required(raise.title, "a tension's title");
+      for (const e of raise.evidence) {
+        if (e.startsWith("d-") && !c.decisions.some((d) => d.id === e)) throw notFound("decision", e);
+      }
+      const t: B.Tension = {
+        id: this.id("tn"), kind: "raised", title, summary: raise.summary.trim(), subject: raise.subject || null,
+        evidence: raise.evidence.map((id) => ({ kind: id.startsWith("d-") ? "decision" : id.startsWith("p-") ? "principle" : "value", id, note: "" })),
+        since: this.now(), raised_by: this.me.member, open: true, closed: null,
+      };
+      c.raised.push(t);
+      this.changed(circle);
+      return t.id;
+    },
+    address_tension: ({ circle, id, source, note }) => {
+      const c = this.circle(circle);
+      if (source.startsWith("rv-")) {
+        if (!c.reviews.some((r) => r.id === source)) throw notFound("review", source);
+      } else if (source.startsWith("pr-")) {
+        const p = c.proposals.find((p) => p.id === source);
+        if (!p) throw notFound("proposal", source);
+        if (p.status !== "passed") throw new BackendError("state", `proposal \`${source}\` is ${p.status}: only a passed proposal addresses a tension`);
+      } else {
+        throw invalid(`\`${source}\` is neither a review (rv-…) nor a proposal (pr-…)`);
+      }
+      c.addressed.set(id, { source, at: this.now(), by: this.me.member, note: note?.trim() || null });
+      this.changed(circle);
+      return null;
+    },
+    vitality: ({ circle, window_days }) => this.vitalityOf(this.circle(circle), window_days ?? 30),
+    related_to_draft: ({ circle, draft, limit }) => {
+      const words = (s: string) => new Set(s.toLowerCase().split(/\W+/u).filter((w) => w.length >= 4));
+      const mine = words(`${draft.context} ${draft.choice}`);
+      return this.circle(circle)
+        .decisions.map((d) => {
+          const shared = d.principles.filter((p) => draft.principles.includes(p));
+          const common = [...words(`${d.context} ${d.choice}`)].filter((w) => mine.has(w)).length;
+          return { d, shared, score: shared.length * 2 + common };
+        })
+        .filter((r) => r.score > 0)
+        .sort((a, b) => b.score - a.score || b.d.created_at.localeCompare(a.d.created_at))
+        .slice(0, limit)
+        .map(({ d, shared, score }) => ({ id: d.id, team: d.team, title: d.choice, principles: [...d.principles], shared_principles: shared, at: d.created_at, score }));
+    },
   };
+
+  /** Divergence only (same situation, other team, other choice): enough for the UI. */
+  private detected(c: FakeCircle): B.Tension[] {
+    const out: B.Tension[] = [];
+    const seen = new Set<string>();
+    for (const a of c.decisions) {
+      for (const b of c.decisions) {
+        if (!a.situation || a.situation !== b.situation || a.team >= b.team || a.choice === b.choice) continue;
+        const id = `tn-div-${a.situation}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        out.push({
+          id, kind: "divergence", title: `Teams chose differently in \`${a.situation}\``, summary: `“${a.choice}” and “${b.choice}”`,
+          subject: null, evidence: [a, b].map((d) => ({ kind: "decision", id: d.id, note: d.choice })),
+          since: a.created_at > b.created_at ? a.created_at : b.created_at, raised_by: null, open: true, closed: null,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Velocity, read coverage and escalation waits from the log; the rest healthy. */
+  private vitalityOf(c: FakeCircle, windowDays: number): B.Vitality {
+    const WEEK = 7 * 86_400_000;
+    const now = this.clock;
+    const weeks: B.WeekCount[] = Array.from({ length: 12 }, (_, i) => {
+      const end = now - (11 - i) * WEEK;
+      const ds = c.decisions.filter((d) => Date.parse(d.created_at) > end - WEEK && Date.parse(d.created_at) <= end);
+      const by_team: Record<string, number> = {};
+      for (const d of ds) by_team[d.team] = (by_team[d.team] ?? 0) + 1;
+      const outside = ds.filter((d) => d.readers.some((r) => r.member !== d.author)).length;
+      return { week_start: new Date(end - WEEK).toISOString(), decisions: ds.length, by_team, read_outside_team: outside };
+    });
+    const inWindow = c.decisions.filter((d) => Date.parse(d.created_at) > now - windowDays * 86_400_000);
+    const figure = (key: string, label: string, category: B.DecayCategory, value: number, unit: string, band: B.Band, reason: string): B.Figure => ({
+      key, label, category, value, unit, previous: value, trend: "flat", band, reason, detail: {}, items: [],
+    });
+    const velocity = Math.round((inWindow.length / (windowDays / 7)) * 10) / 10;
+    const figures = [
+      figure("decision-velocity", "Decision velocity", "liturgy", velocity, "decisions/week", inWindow.length ? "healthy" : "decay",
+        inWindow.length ? `${inWindow.length} decisions in the window` : "no decisions logged in the window"),
+      figure("read-coverage", "Read outside the author's team", "liturgy", 0, "%", "healthy", "no decisions in the window to read"),
+      figure("principles-never-cited", "Principles never cited", "liturgy", 0, "principles", "healthy", "every established principle is cited by a decision"),
+      figure("past-due-no-result", "Past due with no result", "silent-harm", 0, "decisions", "healthy", "every decision past its due date has a recorded result"),
+      figure("zone-unsure", "Unsure of their zone", "authority-confusion", 0, "%", "healthy", "0 decisions logged unsure of their zone"),
+      figure("escalations-waiting", "Escalations waiting", "authority-confusion", 0, "days median to acknowledge", "healthy", "no escalation waiting"),
+      figure("principles-unchanged", "Principles unchanged for two cycles", "centre-withdrawal", 0, "principles", "healthy", "none"),
+      figure("reviews-overdue", "Review overdue", "centre-withdrawal", 0, "days", "healthy", "no review is overdue"),
+      figure("roles-expired", "Role terms expired", "centre-withdrawal", 0, "roles", "healthy", "every role term is current"),
+    ];
+    const decaying = [...new Set(figures.filter((f) => f.band === "decay").map((f) => f.category))];
+    const waits = c.escalations.map((e) => ((e.acknowledged_at ? Date.parse(e.acknowledged_at) : now) - Date.parse(e.raised_at)) / 3_600_000);
+    return {
+      now: new Date(now).toISOString(), window_days: windowDays, figures, decaying, weeks, escalation_waits_hours: waits,
+      replant: decaying.length > 1 ? { categories: decaying, message: "decay in more than one category", recommendations: [] } : null,
+    };
+  }
 
   async call<K extends keyof Api>(cmd: K, args: Api[K][0]): Promise<Api[K][1]> {
     const h = this.handlers[cmd] as ((a: Api[K][0]) => Api[K][1]) | undefined;

@@ -39,6 +39,7 @@ pub const TEAMS_STRUGGLING: usize = 3;
 pub const FAILURES_IN_A_ROW: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum TensionKind {
     /// (a) Two teams chose differently in the same situation.
@@ -76,6 +77,7 @@ impl std::fmt::Display for TensionKind {
 
 /// One piece of the log a tension rests on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Evidence {
     /// decision, retro, value or principle.
     pub kind: String,
@@ -84,6 +86,7 @@ pub struct Evidence {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TensionClosure {
     /// The review or proposal that addressed it.
     pub source: String,
@@ -93,6 +96,7 @@ pub struct TensionClosure {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Tension {
     /// Stable across recomputations: built from what the tension is about.
     pub id: String,

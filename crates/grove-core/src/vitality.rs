@@ -16,6 +16,7 @@ use crate::words::PrincipleStatus;
 
 /// The seed's four categories of decay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum DecayCategory {
     /// "Principles become liturgy … decisions get logged but no one reads the logs."
@@ -50,6 +51,7 @@ impl DecayCategory {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Band {
     Healthy,
@@ -68,6 +70,7 @@ impl Band {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Trend {
     Up,
@@ -77,6 +80,7 @@ pub enum Trend {
 
 /// One sign, as of now and as of one window earlier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Figure {
     /// Stable key, e.g. `read-coverage`.
     pub key: String,
@@ -96,6 +100,7 @@ pub struct Figure {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Replant {
     pub categories: Vec<DecayCategory>,
     pub message: String,
@@ -104,13 +109,17 @@ pub struct Replant {
 
 /// Decisions logged in one week, for a velocity chart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WeekCount {
     pub week_start: Timestamp,
     pub decisions: usize,
+    /// The week's decisions by team id, for velocity per team over time.
+    pub by_team: BTreeMap<String, usize>,
     pub read_outside_team: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Vitality {
     pub now: Timestamp,
     pub window_days: i64,
@@ -687,9 +696,14 @@ impl<'a> Facts<'a> {
             .map(|i| {
                 let end = Timestamp(now.0 - i * 7 * DAY_MS);
                 let ds: Vec<_> = self.in_window(end, 7).collect();
+                let mut by_team = BTreeMap::new();
+                for d in &ds {
+                    *by_team.entry(d.team.clone()).or_default() += 1;
+                }
                 WeekCount {
                     week_start: Timestamp(end.0 - 7 * DAY_MS),
                     decisions: ds.len(),
+                    by_team,
                     read_outside_team: ds.iter().filter(|d| self.read_outside(d, now)).count(),
                 }
             })

@@ -17,6 +17,7 @@ use crate::state::{Need, NodeState};
 
 /// A tension raised by hand.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RaiseTension {
     pub title: String,
     pub summary: String,

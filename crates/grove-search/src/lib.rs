@@ -50,6 +50,7 @@ pub type Result<T> = std::result::Result<T, SearchError>;
 
 /// What to search for; every filter is optional and all given must hold.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchQuery {
     /// Words, phrases in quotes, `+must -mustnot`; malformed syntax is read leniently.
     pub text: String,
@@ -65,6 +66,7 @@ pub struct SearchQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchHit {
     pub kind: String,
     pub id: String,
@@ -76,6 +78,7 @@ pub struct SearchHit {
 
 /// A decision not logged yet, or the parts of one that matter for "related".
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Draft {
     pub principles: Vec<String>,
     pub context: String,
@@ -83,6 +86,7 @@ pub struct Draft {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Related {
     pub id: String,
     pub team: String,

@@ -33,3 +33,16 @@ export function searchPrinciples(l: Lookups, query: string, includeRetired = fal
     (p) => (includeRetired || p.status !== "retired") && words.every((w) => principleLabel(l, p).toLowerCase().includes(w)),
   );
 }
+
+/** Engine text names things by id ("3 teams struggle under principle p-…"); people read
+ * names. Ids of members, teams, values and principles this circle knows are replaced. */
+export function withNames(l: Lookups, text: string): string {
+  return text.replace(/\b([mtvp])-[a-z0-9]+\b/g, (id, kind: string) => {
+    const name =
+      kind === "m" ? l.members.find((x) => x.id === id)?.name
+      : kind === "t" ? l.teams.find((x) => x.id === id)?.name
+      : kind === "v" ? l.values.find((x) => x.id === id)?.title
+      : l.principles.find((x) => x.id === id)?.statement;
+    return name ? (kind === "p" ? `“${name}”` : name) : id;
+  });
+}

@@ -493,6 +493,20 @@ fn vitality_of_a_lively_circle_is_healthy() {
         "no replant for a lively circle: {:?}",
         v.decaying
     );
+    // The velocity chart's per-team series must add up to the weekly totals.
+    let weeks = &v.weeks;
+    assert!(weeks
+        .iter()
+        .all(|wk| wk.by_team.values().sum::<usize>() == wk.decisions));
+    assert_eq!(
+        weeks
+            .iter()
+            .filter_map(|wk| wk.by_team.get(&w.teams[0]))
+            .sum::<usize>(),
+        20,
+        "every decision of the last 20 days is the kitchen's, and falls in the last 12 weeks"
+    );
+    assert!(weeks.iter().all(|wk| !wk.by_team.contains_key(&w.teams[1])));
 }
 
 #[test]

@@ -1,0 +1,114 @@
+// What the vitality dashboard derives from the engine's Vitality: how each figure reads,
+// whether its trend is good news, and the series its charts draw.
+import { bin } from "d3-array";
+import type { Band, DecayCategory, Figure, Vitality, WeekCount } from "../bindings";
+
+export const CATEGORY_LABELS: Record<DecayCategory, string> = {
+  liturgy: "Liturgy",
+  "silent-harm": "Silent harm",
+  "authority-confusion": "Authority confusion",
+  "centre-withdrawal": "Centre withdrawal",
+};
+
+export const BAND_LABELS: Record<Band, string> = { healthy: "Healthy", watch: "Watch", decay: "Decay" };
+
+/** Figures where more is a sign of life; for every other figure more is a sign of decay. */
+const MORE_IS_BETTER = new Set(["decision-velocity", "read-coverage"]);
+
+/** The figure's value as people read it: "42%", "3.5 decisions/week", "1 principle". */
+export function formatValue(f: Pick<Figure, "value" | "unit">, value = f.value): string {
+  const n = Number.isInteger(value) ? value.toLocaleString("en-GB") : value.toLocaleString("en-GB", { maximumFractionDigits: 1 });
+  if (f.unit === "%") return `${n}%`;
+  const unit = value === 1 ? f.unit.replace(/^(\w+?)s\b/, "$1") : f.unit;
+  return `${n} ${unit}`;
+}
+
+export type TrendTone = "better" | "worse" | "same";
+
+/** Whether the move since the window before is good news or bad. */
+export function trendTone(f: Pick<Figure, "key" | "trend">): TrendTone {
+  if (f.trend === "flat") return "same";
+  const up = f.trend === "up";
+  return up === MORE_IS_BETTER.has(f.key) ? "better" : "worse";
+}
+
+/** "↑ from 2.1 decisions/week" — what the trend arrow says, for eyes and screen readers. */
+export function trendLabel(f: Figure): string {
+  if (f.trend === "flat") return `→ unchanged from the window before`;
+  const arrow = f.trend === "up" ? "↑" : "↓";
+  return `${arrow} from ${formatValue(f, f.previous)}`;
+}
+
+/** The figures in the seed's four categories, in the order the seed names them. */
+export function byCategory(figures: Figure[]): { category: DecayCategory; label: string; figures: Figure[]; worst: Band }[] {
+  const order = Object.keys(CATEGORY_LABELS) as DecayCategory[];
+  const rank: Record<Band, number> = { healthy: 0, watch: 1, decay: 2 };
+  return order
+    .map((category) => {
+      const fs = figures.filter((f) => f.category === category);
+      const worst = fs.reduce<Band>((w, f) => (rank[f.band] > rank[w] ? f.band : w), "healthy");
+      return { category, label: CATEGORY_LABELS[category], figures: fs, worst };
+    })
+    .filter((c) => c.figures.length > 0);
+}
+
+export interface Point {
+  at: Date;
+  value: number;
+}
+export interface Series {
+  key: string;
+  label: string;
+  points: Point[];
+}
+
+/** Decisions per week for each team that decided anything in the twelve weeks, busiest
+ * first, each with a point for every week (zero where it logged nothing). */
+export function velocityByTeam(weeks: WeekCount[], teamName: (id: string) => string): Series[] {
+  const totals = new Map<string, number>();
+  for (const w of weeks) for (const [t, n] of Object.entries(w.by_team)) totals.set(t, (totals.get(t) ?? 0) + (n ?? 0));
+  return [...totals.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([team]) => ({
+      key: team,
+      label: teamName(team),
+      points: weeks.map((w) => ({ at: new Date(w.week_start), value: w.by_team[team] ?? 0 })),
+    }));
+}
+
+/** Share of each week's decisions read by someone outside the author's team, in percent;
+ * weeks without decisions have no point rather than a misleading zero. */
+export function readCoverage(weeks: WeekCount[]): Series {
+  return {
+    key: "read-coverage",
+    label: "Read outside the team",
+    points: weeks
+      .filter((w) => w.decisions > 0)
+      .map((w) => ({ at: new Date(w.week_start), value: Math.round((w.read_outside_team * 100) / w.decisions) })),
+  };
+}
+
+export interface WaitBin {
+  label: string;
+  count: number;
+}
+
+/** Hours-based buckets a steward thinks in. */
+const WAIT_EDGES = [1, 4, 24, 72, 168];
+const WAIT_LABELS = ["under 1 h", "1–4 h", "4–24 h", "1–3 days", "3–7 days", "over 7 days"];
+
+/** Escalation waiting times (hours) counted into the buckets above, every bucket present. */
+export function waitBins(hours: number[]): WaitBin[] {
+  const bins = bin<number, number>()
+    .domain([0, Infinity])
+    .thresholds(WAIT_EDGES)(hours.filter((h) => Number.isFinite(h) && h >= 0));
+  return WAIT_LABELS.map((label, i) => ({ label, count: bins[i]?.length ?? 0 }));
+}
+
+/** The dashboard's headline: replant, or how many categories are in each band. */
+export function headline(v: Vitality): string {
+  if (v.replant) return `Replant: ${v.replant.categories.map((c) => CATEGORY_LABELS[c].toLowerCase()).join(" and ")} decaying`;
+  if (v.decaying.length === 1) return `One sign of decay: ${CATEGORY_LABELS[v.decaying[0]].toLowerCase()}`;
+  const watching = v.figures.filter((f) => f.band === "watch").length;
+  return watching ? `Alive, ${watching} ${watching === 1 ? "sign" : "signs"} to watch` : "Alive: every sign is healthy";
+}
