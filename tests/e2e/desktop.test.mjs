@@ -205,6 +205,9 @@ describe("the Grove window", () => {
     assert.ok(bands.every((b) => ["healthy", "watch", "decay"].includes(b)), `every figure has a band: ${bands}`);
     assert.match(await wd.textOf("[data-key=decision-velocity]"), /decisions\/week/);
     assert.ok((await wd.exec("return document.querySelectorAll('figure.chart svg').length;")) >= 3, "velocity, read coverage and waiting charts");
+    // The demo decays in more than one category, so the replant alert says what to do.
+    assert.match(await wd.textOf("#vt-replant"), /What the seed recommends/);
+    assert.ok((await wd.exec("return document.querySelectorAll('#vt-replant li').length;")) >= 2, "one recommendation per decaying category");
     const lines = await wd.exec("return document.querySelectorAll('figure.chart path.line').length;");
     assert.ok(lines >= 2, `velocity per team draws a line for each busy team (${lines} lines)`);
     await scrollToTop();
@@ -214,7 +217,12 @@ describe("the Grove window", () => {
   step("shows the demo circle's tensions with their evidence, raises one and marks it addressed", async () => {
     await wd.click("button[data-view=tensions]");
     await wd.waitForElement(".kind[data-kind=failing-principle] .tension");
-    assert.ok(await wd.find(".kind[data-kind=proliferation] .tension"), "principle proliferation is on the board");
+    for (const kind of ["divergence", "shared-struggle", "edit-conflict", "proliferation", "raised"]) {
+      assert.ok(await wd.find(`.kind[data-kind=${kind}] .tension`), `a ${kind} tension is on the board`);
+    }
+    // The second device's concurrent rewording of a value, named, not by id.
+    const conflict = await wd.textOf(".kind[data-kind=edit-conflict]");
+    for (const part of [/Mutual aid/, /without conditions or paperwork/, /share what we have/]) assert.match(conflict, part);
     // Evidence opens the decision it points to, next to the board.
     await wd.click(".kind[data-kind=failing-principle] .evidence button.link");
     await wd.waitForText("#detail-choice", "formal letter");

@@ -2114,12 +2114,36 @@ fn vitality_search_and_related_over_the_demo() {
         .iter()
         .map(|t| t["kind"].as_str().unwrap().to_string())
         .collect();
-    for k in ["divergence", "failing-principle", "proliferation", "raised"] {
+    for k in [
+        "divergence",
+        "shared-struggle",
+        "failing-principle",
+        "edit-conflict",
+        "proliferation",
+        "raised",
+    ] {
         assert!(
             kinds.iter().any(|x| x == k),
             "the demo shows a {k} tension: {kinds:?}"
         );
     }
+    // More than one category decays, so the demo shows the replant alert.
+    let decaying = v["decaying"].as_array().unwrap();
+    assert!(decaying.len() > 1, "{decaying:?}");
+    assert!(
+        !v["replant"]["recommendations"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{}",
+        v["replant"]
+    );
+    // The conflicting edit came from a second device that is a member of the circle.
+    let members = g.list(&["member", "list"]);
+    assert!(
+        members.iter().any(|m| m["name"] == "Jo"),
+        "the second device's member: {members:?}"
+    );
 
     let hits = g.list(&["search", "landlord", "--kind", "decision", "--limit", "5"]);
     assert!(!hits.is_empty() && hits.len() <= 5, "{hits:?}");

@@ -1,16 +1,20 @@
 //! `grove demo`: a realistic circle to try Grove on, and the data set of tests, benchmarks
-//! and screenshots. Deterministic (fixed seed) apart from the device identity and "now".
+//! and screenshots. Deterministic (fixed seed) apart from the device identities (this one's
+//! and a second device's, whose key is made fresh) and "now".
 
+use ed25519_dalek::SigningKey;
+use grove_core::automerge::ActorId;
 use grove_core::{
     Amendment, Answer, Circle, CircleInfo, Ctx, Day, NewCommitment, NewDecision, NewPrinciple,
-    NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, ProposalChange, Timestamp, Zone,
-    DAY_MS,
+    NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, ProposalChange, Timestamp,
+    ValueEdit, Zone, CORE_DOC, DAY_MS,
 };
-use rand::rngs::StdRng;
+use rand::rngs::{OsRng, StdRng};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::error::Result;
+use crate::error::{NodeError, Result};
+use crate::identity;
 use crate::state::NodeState;
 
 /// Decisions of the demo whose results all failed under one principle (tension c).
@@ -404,9 +408,10 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     Ok(s.loaded(&id)?.info()?)
 }
 
-/// Signs the insight views should find in the demo: a principle whose decisions keep
-/// failing (c), principle proliferation under one value (e), decisions unsure of their zone
-/// and unread (decay signs), and a tension raised by hand.
+/// Signs the insight views should find in the demo, besides the divergent choices (a) the
+/// random log is full of: teams struggling (b) and a principle whose decisions keep failing
+/// (c), concurrent edits of a value from a second device (d), principle proliferation (e),
+/// a tension raised by hand, and decay in two categories (so the replant alert shows).
 #[allow(clippy::too_many_arguments)]
 fn seed_tensions(
     circle: &mut Circle,
@@ -451,12 +456,15 @@ fn seed_tensions(
             Outcome::Failed,
         )?;
     }
+    // Added four months ago and never cited since: liturgy (principles nobody uses), and
+    // with the expired role terms a second decaying category, so the replant alert shows.
+    let mut long_ago = Timestamp(now.0 - 120 * DAY_MS);
     for statement in [
         "Answer every request for help within a day.",
         "Keep a list of skills members offer.",
     ] {
         circle.add_principle(
-            &mut Ctx::new(next(&mut t), me.to_string(), &mut *rng),
+            &mut Ctx::new(next(&mut long_ago), me.to_string(), &mut *rng),
             NewPrinciple {
                 values: vec![value.clone()],
                 statement: statement.into(),
@@ -465,6 +473,7 @@ fn seed_tensions(
             },
         )?;
     }
+    edit_conflict(circle, rng, next(&mut t), me, value)?;
     circle.raise_tension(
         &mut Ctx::new(next(&mut t), people[3 % people.len()].clone(), &mut *rng),
         "Outreach and Legal support give tenants different advice",
@@ -472,5 +481,60 @@ fn seed_tensions(
         Some(failing),
         &[],
     )?;
+    Ok(())
+}
+
+/// (d) A second device, with its own Ed25519 key and so its own actor and member ids, joins
+/// the circle and rewords a value while this device rewords it too, neither having seen
+/// the other's edit: the merge keeps both versions, as two real laptops syncing would.
+fn edit_conflict(
+    circle: &mut Circle,
+    rng: &mut StdRng,
+    at: Timestamp,
+    me: &str,
+    value: &str,
+) -> Result<()> {
+    let key = SigningKey::generate(&mut OsRng);
+    let public = key.verifying_key();
+    let laptop = identity::member_of_device(public.as_bytes());
+    circle.admit_member(
+        &mut Ctx::new(at, me.to_string(), &mut *rng),
+        &laptop,
+        "Jo",
+        &data_encoding::HEXLOWER.encode(public.as_bytes()),
+    )?;
+    let core = circle
+        .snapshot(CORE_DOC)
+        .ok_or_else(|| NodeError::Io("the demo circle lost its core document".into()))?;
+    let mut other = Circle::from_core_bytes(&core, ActorId::from(public.as_bytes().as_slice()))?;
+    other.set_signer(key);
+    let at = Timestamp(at.0 + 60_000);
+    let reword = |statement: &str| ValueEdit {
+        statement: Some(statement.into()),
+        ..Default::default()
+    };
+    circle.edit_value(
+        &mut Ctx::new(at, me.to_string(), &mut *rng),
+        value,
+        reword("We meet needs directly, as equals, without conditions or paperwork."),
+    )?;
+    other.edit_value(
+        &mut Ctx::new(at, laptop, &mut *rng),
+        value,
+        reword("We meet needs directly and share what we have, without conditions."),
+    )?;
+    // Checked like a peer's changes: signed by a member's device, or refused.
+    let theirs = other.signed_changes(CORE_DOC, &[]);
+    circle.authorize_merge(&[(CORE_DOC.to_string(), theirs.clone())])?;
+    let bytes = other
+        .snapshot(CORE_DOC)
+        .ok_or_else(|| NodeError::Io("the second device lost its core document".into()))?;
+    circle.merge_doc(CORE_DOC, &bytes)?;
+    circle.add_signatures(
+        CORE_DOC,
+        theirs
+            .iter()
+            .filter_map(|sc| sc.signature.map(|sig| (sc.change.hash(), sig))),
+    );
     Ok(())
 }
