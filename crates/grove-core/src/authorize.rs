@@ -66,32 +66,63 @@ fn replay_core(core: Option<&Automerge>, fresh: &[&SignedChange]) -> Result<Memb
         }
         root = roots.first().map(|sc| signing::verify(sc)).transpose()?;
     }
+    // Read after every change, whatever its commit message says: a modified client could
+    // disguise a removal or a steward grant as any other edit.
     let mut membership = Membership::read(&scratch);
     for sc in causal_order(fresh) {
         let device = signing::verify(sc)?;
         let founding =
             root.as_deref() == Some(device.as_str()) && membership.device_member(&device).is_none();
         if !founding {
-            if membership.device_member(&device).is_none() {
-                // Admissions may have come earlier in this batch.
-                membership = Membership::read(&scratch);
-            }
             check_author(&membership, &device, sc)?;
         }
+        let before = membership;
         scratch
             .apply_changes([sc.change.clone()])
             .map_err(crate::error::CoreError::from)?;
-        // Membership changes come from `member …` and `circle …` commits; a disguised one
-        // still lands in the document and is read on the next miss or at the end.
-        if sc
-            .change
-            .message()
-            .is_some_and(|m| m.starts_with("member") || m.starts_with("circle"))
-        {
-            membership = Membership::read(&scratch);
+        membership = Membership::read(&scratch);
+        if !founding {
+            check_authority(&before, &membership, &scratch, &device, sc)?;
         }
     }
-    Ok(Membership::read(&scratch))
+    Ok(membership)
+}
+
+/// Removing a member and naming a steward are a steward's acts (a removal may also follow
+/// a passed proposal): the acting client checks this, and so does every receiver, so a
+/// modified client gains nothing by skipping the check.
+fn check_authority(
+    before: &Membership,
+    after: &Membership,
+    doc: &Automerge,
+    device: &str,
+    sc: &SignedChange,
+) -> std::result::Result<(), AuthError> {
+    let author = before.device_member(device).unwrap_or_default();
+    let steward = before.is_steward(&author);
+    let refuse = |what: String| AuthError::NotAllowed {
+        hash: sc.change.hash(),
+        device: device.to_string(),
+        what,
+    };
+    for member in after.removed_members() {
+        if before.member_removed_at(&member).is_none()
+            && !steward
+            && !crate::proposals::passed_removal(doc, &member)
+        {
+            return Err(refuse(format!(
+                "it removes member `{member}`, but `{author}` is no steward and no passed proposal removes them"
+            )));
+        }
+    }
+    for member in after.stewards() {
+        if !before.is_steward(&member) && !steward {
+            return Err(refuse(format!(
+                "it makes `{member}` a steward, but `{author}` is no steward"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_author(

@@ -85,6 +85,15 @@ impl Membership {
             .any(|m| m.id == member && m.steward && m.removed_at.is_none())
     }
 
+    /// Members who were removed, sorted.
+    pub fn removed_members(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .filter(|m| m.removed_at.is_some())
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
     /// Current stewards, sorted.
     pub fn stewards(&self) -> Vec<String> {
         self.members

@@ -297,12 +297,18 @@ impl Circle {
                 "no one has consented yet: a proposal passes with consent and no standing objection",
             ));
         }
+        if let ProposalChange::RemoveMember { member } = &p.change {
+            // Passed first, then the removal: every receiver checks that a removal by a
+            // non-steward follows a passed proposal (see `authorize`).
+            self.check_removable(member)?;
+            let outcome = format!("member {member} removed");
+            self.mark_passed(ctx, id, Some(&outcome))?;
+            self.remove_member_by_consent(ctx, member)?;
+            return Ok(Some(outcome));
+        }
         let outcome = match &p.change {
             ProposalChange::General => None,
-            ProposalChange::RemoveMember { member } => {
-                self.remove_member_by_consent(ctx, member)?;
-                Some(format!("member {member} removed"))
-            }
+            ProposalChange::RemoveMember { .. } => None,
             ProposalChange::AmendPrinciple {
                 principle,
                 statement,
@@ -338,15 +344,19 @@ impl Circle {
                 Some(format!("principle {pid} added"))
             }
         };
+        self.mark_passed(ctx, id, outcome.as_deref())?;
+        Ok(outcome)
+    }
+
+    fn mark_passed(&mut self, ctx: &mut Ctx<'_>, id: &str, outcome: Option<&str>) -> Result<()> {
         let obj = self.proposal_obj(id)?;
         let (now, member) = (ctx.now, ctx.member.clone());
         self.change_core(now, "proposal pass", |tx| {
             fields::put_str(tx, &obj, "status", ProposalStatus::Passed.as_str())?;
             fields::put_str(tx, &obj, "closed_by", &member)?;
             fields::put_time(tx, &obj, "closed_at", now)?;
-            fields::put_opt_str(tx, &obj, "outcome", outcome.as_deref())
-        })?;
-        Ok(outcome)
+            fields::put_opt_str(tx, &obj, "outcome", outcome)
+        })
     }
 
     pub fn withdraw_proposal(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Result<()> {
@@ -453,4 +463,19 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
         responses,
         log,
     }
+}
+
+/// Whether a core document (any state of it) holds a passed proposal removing `member`.
+pub(crate) fn passed_removal<D: ReadDoc>(doc: &D, member: &str) -> bool {
+    let Ok(coll) = fields::child_map(doc, &automerge::ROOT, "proposals") else {
+        return false;
+    };
+    doc.map_range(&coll, ..)
+        .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
+        .any(|item| {
+            let f = Fields::read(doc, &item.id());
+            f.str("kind") == "remove-member"
+                && f.str("member") == member
+                && f.str("status") == ProposalStatus::Passed.as_str()
+        })
 }

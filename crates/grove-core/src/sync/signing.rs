@@ -44,6 +44,12 @@ pub enum AuthError {
         device: String,
         member: String,
     },
+    #[error("change {hash} by device {device} is refused: {what}")]
+    NotAllowed {
+        hash: ChangeHash,
+        device: String,
+        what: String,
+    },
     #[error("the circle's core document has more than one first change")]
     TwoRoots,
     #[error("changes that cannot be checked: {reason}")]

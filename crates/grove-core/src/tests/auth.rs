@@ -700,3 +700,57 @@ mod engine {
         );
     }
 }
+
+#[test]
+fn a_removal_or_steward_grant_by_a_non_steward_is_refused_by_receivers() {
+    let mut ana = Dev::found(1, "m-ana");
+    for (seed, m) in [(2u8, "m-ben"), (3, "m-cat")] {
+        ana.act(|c, ctx| c.admit_member(ctx, m, m, &hex(&key(seed))))
+            .unwrap();
+    }
+    // A modified client skips the local steward check and writes the removal anyway.
+    let mut ben = Dev::receive(2, "m-ben", &ana);
+    ben.act(|c, ctx| c.remove_member_by_consent(ctx, "m-cat"))
+        .unwrap();
+    match auth_err(merge(&ben.circle, &mut ana.circle)) {
+        AuthError::NotAllowed { what, .. } => assert!(what.contains("no steward"), "{what}"),
+        other => panic!("expected NotAllowed, got {other:?}"),
+    }
+    assert!(
+        ana.circle.membership().is_current_device(&hex(&key(3))),
+        "the refused removal must not touch the receiver's circle"
+    );
+
+    let mut ben = Dev::receive(2, "m-ben", &ana);
+    let now = Timestamp(ben.now + 1000);
+    ben.circle
+        .set_role(now, "m-ben", crate::members::STEWARD)
+        .unwrap();
+    assert!(matches!(
+        auth_err(merge(&ben.circle, &mut ana.circle)),
+        AuthError::NotAllowed { .. }
+    ));
+
+    // The same removal after a passed proposal is taken everywhere.
+    use crate::{Answer, NewProposal, ProposalChange};
+    let mut ben = Dev::receive(2, "m-ben", &ana);
+    let p = ben
+        .act(|c, ctx| {
+            c.open_proposal(
+                ctx,
+                NewProposal {
+                    title: "Cat leaves".into(),
+                    body: String::new(),
+                    change: ProposalChange::RemoveMember {
+                        member: "m-cat".into(),
+                    },
+                },
+            )
+        })
+        .unwrap();
+    ben.act(|c, ctx| c.respond(ctx, &p, Answer::Consent, None))
+        .unwrap();
+    ben.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    assert!(!ana.circle.membership().is_current_device(&hex(&key(3))));
+}
