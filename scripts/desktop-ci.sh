@@ -46,9 +46,10 @@ step "ui: build"
 step "bindings drift check and desktop unit tests"
 cargo test -p grove-desktop --features custom-protocol --locked
 
-step "desktop app build"
+step "desktop app build, and the grove CLI the e2e peer runs"
 cargo build -p grove-desktop --features custom-protocol --locked
+cargo build -p grove-cli --locked
 
 step "end-to-end: the real window under Xvfb"
-GROVE_DESKTOP_BIN="$CARGO_TARGET_DIR/debug/grove-desktop" \
+GROVE_DESKTOP_BIN="$CARGO_TARGET_DIR/debug/grove-desktop" GROVE_BIN="$CARGO_TARGET_DIR/debug/grove" \
   xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-concurrency=1 tests/e2e/

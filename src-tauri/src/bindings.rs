@@ -4,7 +4,10 @@
 
 use grove_node::core::*;
 use grove_node::search::{Draft, Related};
-use grove_node::{CircleSummary, Me, NodeErrorKind, NodeEvent, PrincipleView, RaiseTension};
+use grove_node::{
+    CircleSummary, Me, MemberListing, NetInfo, NewInvite, NodeErrorKind, NodeEvent, PeerCircle,
+    PeerStatus, PrincipleView, RaiseTension,
+};
 use ts_rs::{Config, TS};
 
 use crate::events::{NODE_EVENT, NODE_RESYNC};
@@ -30,6 +33,7 @@ pub fn render() -> String {
         ResponseLogEntry, Retro, Review, ReviewStatus, Role, Rotation, Team, Tension,
         TensionClosure, TensionKind, Timestamp, Trend, Value, ValueEdit, ValueStatus, Vitality,
         WeekCount, Zone, ZoneInfo,
+        Invite, InviteKind, InviteState, MemberListing, NetInfo, NewInvite, PeerCircle, PeerStatus,
     ];
     decls.sort();
     let mut out = String::from(

@@ -1,6 +1,7 @@
 //! One Tauri command per node operation: arguments in, one NodeHandle / CircleHandle call,
 //! its result out. Circle commands name their circle by id so the window can switch.
 
+use grove_node::core::Invite;
 use grove_node::core::{
     Amendment, Answer, CircleInfo, Commitment, CommitmentStatus, Day, Decision, DecisionEdit,
     DecisionFilter, Escalation, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
@@ -8,7 +9,11 @@ use grove_node::core::{
     Value, ValueEdit, Vitality,
 };
 use grove_node::search::{Draft, Related};
-use grove_node::{CircleHandle, CircleSummary, Me, NodeHandle, PrincipleView, RaiseTension};
+use grove_node::{
+    CircleHandle, CircleSummary, Me, MemberListing, NetInfo, NewInvite, NodeHandle, PeerStatus,
+    PrincipleView, RaiseTension,
+};
+use std::time::Duration;
 use tauri::State;
 
 use crate::error::{CommandError, CommandResult};
@@ -413,4 +418,49 @@ pub async fn related_to_draft(
     limit: usize,
 ) -> CommandResult<Vec<Related>> {
     Ok(s.circle(circle)?.related_to_draft(draft, limit).await?)
+}
+
+// ---- network, membership and invites ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn net_info(s: S<'_>) -> CommandResult<NetInfo> {
+    Ok(s.node()?.net_info().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn peers(s: S<'_>) -> CommandResult<Vec<PeerStatus>> {
+    Ok(s.node()?.peers().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn member_list(s: S<'_>, circle: String) -> CommandResult<Vec<MemberListing>> {
+    Ok(s.circle(circle)?.member_list().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn remove_member(s: S<'_>, circle: String, member: String) -> CommandResult<String> {
+    Ok(s.circle(circle)?.remove_member(member).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn create_invite(
+    s: S<'_>,
+    circle: String,
+    expires_in_hours: Option<u32>,
+    uses: u32,
+) -> CommandResult<NewInvite> {
+    let expires_in = expires_in_hours.map(|h| Duration::from_secs(u64::from(h) * 3600));
+    Ok(s.circle(circle)?.create_invite(expires_in, uses).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn create_device_link(s: S<'_>, circle: String) -> CommandResult<NewInvite> {
+    Ok(s.circle(circle)?.create_device_link().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn invites(s: S<'_>, circle: String) -> CommandResult<Vec<Invite>> {
+    Ok(s.circle(circle)?.invites().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn revoke_invite(s: S<'_>, circle: String, id: String) -> CommandResult<()> {
+    Ok(s.circle(circle)?.revoke_invite(id).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn join(s: S<'_>, code: String, name: Option<String>) -> CommandResult<String> {
+    Ok(s.node()?.join(&code, name).await?)
 }

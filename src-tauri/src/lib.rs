@@ -74,7 +74,16 @@ macro_rules! with_commands {
             gather_tensions,
             vitality,
             related,
-            related_to_draft
+            related_to_draft,
+            net_info,
+            peers,
+            member_list,
+            remove_member,
+            create_invite,
+            create_device_link,
+            invites,
+            revoke_invite,
+            join
         ]
     };
 }
@@ -99,7 +108,7 @@ pub fn run() {
     init_tracing();
     let result = tauri::Builder::default()
         .setup(|app| {
-            let node = tauri::async_runtime::block_on(async { start_node() });
+            let node = tauri::async_runtime::block_on(start_node());
             if let Ok(node) = &node {
                 events::forward(app.handle().clone(), node.subscribe());
             }
@@ -116,11 +125,29 @@ pub fn run() {
 
 /// Must run inside the async runtime: the node spawns its event loop there. A failure is
 /// kept and shown in the window (e.g. another Grove already holds the home).
-fn start_node() -> Result<grove_node::NodeHandle, CommandError> {
+async fn start_node() -> Result<grove_node::NodeHandle, CommandError> {
     let home = grove_node::resolve_home(None)?;
     tracing::info!(home = %home.display(), "starting the Grove node");
-    let node = grove_node::Node::builder().home(home).spawn()?;
-    Ok(node)
+    let mut builder = grove_node::Node::builder()
+        .home(home)
+        .network(true)
+        .mdns(std::env::var("GROVE_MDNS").map_or(true, |v| v != "0"));
+    // Tests pin where the app listens; by default it listens everywhere on any port.
+    for addr in std::env::var("GROVE_LISTEN").unwrap_or_default().split(',') {
+        if !addr.trim().is_empty() {
+            builder = builder.listen(addr.trim());
+        }
+    }
+    match builder.start().await {
+        Ok(node) => Ok(node),
+        // Without the network Grove still works on this device: open offline, say why.
+        Err(e) if e.kind() == grove_node::NodeErrorKind::Network => {
+            tracing::warn!("networking could not start, so Grove runs offline: {e}");
+            let home = grove_node::resolve_home(None)?;
+            Ok(grove_node::Node::builder().home(home).spawn()?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn init_tracing() {

@@ -63,6 +63,15 @@ export interface Api {
   vitality: [{ circle: string; window_days: number | null }, B.Vitality];
   related: [{ circle: string; id: string; limit: number }, B.Related[]];
   related_to_draft: [{ circle: string; draft: B.Draft; limit: number }, B.Related[]];
+  net_info: [{}, B.NetInfo];
+  peers: [{}, B.PeerStatus[]];
+  member_list: [{ circle: string }, B.MemberListing[]];
+  remove_member: [{ circle: string; member: string }, string];
+  create_invite: [{ circle: string; expires_in_hours: number | null; uses: number }, B.NewInvite];
+  create_device_link: [{ circle: string }, B.NewInvite];
+  invites: [{ circle: string }, B.Invite[]];
+  revoke_invite: [{ circle: string; id: string }, null];
+  join: [{ code: string; name: string | null }, string];
 }
 
 // Fails to compile when a command is added, renamed or removed in Rust but not here.

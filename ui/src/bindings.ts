@@ -103,6 +103,16 @@ items: Array<string>, };
 
 export type HistoryEntry = { at: Timestamp, by: string, what: string, };
 
+export type Invite = { id: string, kind: InviteKind, created_by: string, created_at: Timestamp, expires_at: Timestamp | null, max_uses: number, 
+/**
+ * Members admitted with it, one entry per joining device.
+ */
+used_by: Array<string>, revoked: boolean, state: InviteState, };
+
+export type InviteKind = { "type": "member" } | { "type": "device", member: string, };
+
+export type InviteState = "open" | "expired" | "used-up" | "revoked";
+
 export type Me = { member: string, 
 /**
  * The device's public key (hex).
@@ -115,6 +125,22 @@ export type Member = { id: string, name: string,
  */
 devices: Array<string>, teams: Array<string>, joined_at: Timestamp, conflicts: Array<Conflict>, };
 
+export type MemberListing = { 
+/**
+ * `steward`, or none.
+ */
+role: string | null, removed_at: Timestamp | null, removed_by: string | null, id: string, name: string, 
+/**
+ * Device public keys (hex) that act for this member.
+ */
+devices: Array<string>, teams: Array<string>, joined_at: Timestamp, conflicts: Array<Conflict>, };
+
+export type NetInfo = { peer: string, 
+/**
+ * Addresses to dial this node at, each ending in `/p2p/<peer>`.
+ */
+addrs: Array<string>, };
+
 export type NewCommitment = { who: string, what: string, due: Day | null, 
 /**
  * The decision it follows from; the caller checks it exists (it may live in a shard).
@@ -122,6 +148,13 @@ export type NewCommitment = { who: string, what: string, due: Day | null,
 decision: string | null, };
 
 export type NewDecision = { team: string, principles: Array<string>, context: string, choice: string, zone: Zone | null, zone_unsure: boolean, situation: string | null, result_due: Day | null, };
+
+export type NewInvite = { id: string, 
+/**
+ * The code to share (`grove1…`), as text or a QR code. It holds the secret: share it
+ * only with the person it is for.
+ */
+code: string, circle: string, kind: InviteKind, expires_at: Timestamp | null, max_uses: number, };
 
 export type NewPrinciple = { values: Array<string>, statement: string, guidance: string | null, supersedes: string | null, };
 
@@ -140,6 +173,34 @@ export type NodeErrorKind = "not-found" | "invalid" | "state" | "no-circle" | "a
 export type NodeEvent = { "type": "circle-changed", circle: string, docs: Array<string>, } | { "type": "listening", addr: string, } | { "type": "peer-connected", peer: string, circles: Array<string>, } | { "type": "peer-disconnected", peer: string, } | { "type": "peer-synced", peer: string, circle: string, } | { "type": "peer-misbehaved", peer: string, reason: string, };
 
 export type Outcome = "worked" | "mixed" | "failed";
+
+export type PeerCircle = { circle: string, 
+/**
+ * Known to be identical on both sides right now.
+ */
+in_sync: boolean, 
+/**
+ * When the circle was last known to be in sync with the peer.
+ */
+last_sync: Timestamp | null, };
+
+export type PeerStatus = { 
+/**
+ * The peer's network identity (libp2p peer id).
+ */
+peer: string, connected: boolean, 
+/**
+ * The address of the current connection.
+ */
+addr: string | null, 
+/**
+ * Sync payload bytes sent to and received from the peer on the current connection.
+ */
+bytes_sent: number, bytes_received: number, 
+/**
+ * Circles shared with the peer, now or in an earlier connection.
+ */
+circles: Array<PeerCircle>, };
 
 export type Principle = { id: string, statement: string, guidance: string | null, 
 /**
@@ -377,6 +438,15 @@ export const COMMANDS = [
   "vitality",
   "related",
   "related_to_draft",
+  "net_info",
+  "peers",
+  "member_list",
+  "remove_member",
+  "create_invite",
+  "create_device_link",
+  "invites",
+  "revoke_invite",
+  "join",
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 

@@ -28,6 +28,8 @@ interface FakeCircle {
   reviews: B.Review[];
   raised: B.Tension[];
   addressed: Map<string, B.TensionClosure>;
+  invites: B.Invite[];
+  removed: Map<string, string>;
 }
 
 const invalid = (m: string) => new BackendError("invalid", m);
@@ -78,6 +80,25 @@ export class FakeBackend implements Backend {
     return p;
   }
 
+  /** Connected and earlier peers, as a test sets them. */
+  peerList: B.PeerStatus[] = [];
+  /** False: behave like a node whose networking could not start. */
+  networked = true;
+  /** Codes `join` accepts, with the circle each brings (a test plays the inviter). */
+  joinable = new Map<string, B.CircleInfo>();
+
+  private newInvite(circle: string, hours: number | null, uses: number, kind: B.InviteKind): B.NewInvite {
+    const c = this.circle(circle);
+    if (!this.networked) throw new BackendError("invite", "this device cannot be reached by the person you invite: it is not listening for connections");
+    if (uses < 1 || uses > 100) throw invalid("an invite is good for 1 to 100 uses");
+    const at = this.now();
+    const expires_at = hours == null ? null : new Date(Date.parse(at) + hours * 3_600_000).toISOString();
+    const id = this.id("i");
+    c.invites.push({ id, kind, created_by: this.me.member, created_at: at, expires_at, max_uses: uses, used_by: [], revoked: false, state: "open" });
+    this.changed(circle);
+    return { id, code: `grove1${id.toUpperCase()}FAKECODE`, circle, kind, expires_at, max_uses: uses };
+  }
+
   /** Simulates a change arriving from a peer (what a live view must pick up). */
   emitChange(circle: string) {
     this.changed(circle);
@@ -117,6 +138,7 @@ export class FakeBackend implements Backend {
         members: [{ id: this.me.member, name: this.me.name, devices: [this.me.device], teams: [], joined_at: info.created_at, conflicts: [] }],
         teams: [], values: [], principles: [], decisions: [], escalations: [],
         proposals: [], roles: [], commitments: [], retros: [], reviews: [], raised: [], addressed: new Map(),
+        invites: [], removed: new Map(),
       });
       return info;
     },
@@ -367,6 +389,58 @@ export class FakeBackend implements Backend {
         .sort((a, b) => b.score - a.score || b.d.created_at.localeCompare(a.d.created_at))
         .slice(0, limit)
         .map(({ d, shared, score }) => ({ id: d.id, team: d.team, title: d.choice, principles: [...d.principles], shared_principles: shared, at: d.created_at, score }));
+    },
+    net_info: () => {
+      if (!this.networked) throw new BackendError("network", "networking is off on this node");
+      return { peer: "12D3KooWFakeThisDevice", addrs: ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWFakeThisDevice"] };
+    },
+    peers: () => structuredClone(this.peerList),
+    member_list: ({ circle }) => {
+      const c = this.circle(circle);
+      return c.members.map((m) => ({
+        ...m,
+        role: m.id === c.info.created_by ? "steward" : null,
+        removed_at: c.removed.has(m.id) ? c.info.created_at : null,
+        removed_by: c.removed.get(m.id) ?? null,
+      }));
+    },
+    remove_member: ({ circle, member }) => {
+      const c = this.circle(circle);
+      if (c.info.created_by !== this.me.member) throw new BackendError("state", "only a steward can remove a member");
+      const m = c.members.find((m) => m.id === member || m.name === member);
+      if (!m) throw notFound("member", member);
+      if (m.id === this.me.member) throw invalid("you cannot remove yourself; ask another steward");
+      if (c.removed.has(m.id)) throw new BackendError("state", `${m.name} was already removed`);
+      c.removed.set(m.id, this.me.member);
+      this.changed(circle);
+      return m.id;
+    },
+    create_invite: ({ circle, expires_in_hours, uses }) => this.newInvite(circle, expires_in_hours, uses, { type: "member" }),
+    create_device_link: ({ circle }) => this.newInvite(circle, 1, 1, { type: "device", member: this.me.member }),
+    invites: ({ circle }) => this.circle(circle).invites.map((i) => ({ ...i })),
+    revoke_invite: ({ circle, id }) => {
+      const i = this.circle(circle).invites.find((i) => i.id === id);
+      if (!i) throw notFound("invite", id);
+      i.revoked = true;
+      i.state = "revoked";
+      this.changed(circle);
+      return null;
+    },
+    join: ({ code, name }) => {
+      if (!code.startsWith("grove1")) throw new BackendError("invite", "this is not a Grove invite code: a code starts with grove1");
+      const info = this.joinable.get(code);
+      if (!info) throw new BackendError("invite", "cannot reach the inviter at any address in the code");
+      if (this.circlesById.has(info.id)) throw new BackendError("invite", `this device already holds circle ${info.id}: there is nothing to join`);
+      const at = this.now();
+      this.circlesById.set(info.id, {
+        info,
+        members: [{ id: this.me.member, name: name ?? this.me.name, devices: [this.me.device], teams: [], joined_at: at, conflicts: [] }],
+        teams: [], values: [], principles: [], decisions: [], escalations: [],
+        proposals: [], roles: [], commitments: [], retros: [], reviews: [], raised: [], addressed: new Map(),
+        invites: [], removed: new Map(),
+      });
+      this.changed(info.id);
+      return info.id;
     },
   };
 

@@ -26,6 +26,7 @@ pub struct Me {
 
 /// A member with its role and removal (`grove member list`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberListing {
     #[serde(flatten)]
     pub member: grove_core::Member,
@@ -46,6 +47,7 @@ pub struct PrincipleView {
 
 /// A peer this node is connected to or has synced with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PeerStatus {
     /// The peer's network identity (libp2p peer id).
     pub peer: String,
@@ -60,6 +62,7 @@ pub struct PeerStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PeerCircle {
     pub circle: String,
     /// Known to be identical on both sides right now.
@@ -78,6 +81,7 @@ pub struct SyncReport {
 
 /// This node on the network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NetInfo {
     pub peer: String,
     /// Addresses to dial this node at, each ending in `/p2p/<peer>`.

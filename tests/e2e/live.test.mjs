@@ -1,0 +1,187 @@
+// The window live against a second, headless Grove: a `grove serve` peer on its own home
+// creates a circle and an invite; the app joins with the code from the first-run screen;
+// a decision logged on the peer appears in the app's log without a reload. Takes the
+// members (invite code and QR) and peers screenshots.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { WebDriver } from "./webdriver.mjs";
+
+const root = resolve(import.meta.dirname, "../..");
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
+const bin = resolve(process.env.GROVE_DESKTOP_BIN ?? join(targetDir, "debug/grove-desktop"));
+const grove = resolve(process.env.GROVE_BIN ?? join(targetDir, "debug/grove"));
+const shots = resolve(process.env.GROVE_SCREENSHOT_DIR ?? join(root, "docs/screenshots"));
+// Not the other suite's port: its driver may still be letting go of it.
+const port = Number(process.env.TAURI_DRIVER_PORT_LIVE ?? 4446);
+const driverUrl = `http://127.0.0.1:${port}`;
+
+let driver; // tauri-driver
+let wd; // the Grove window
+let served; // the peer's `grove serve`
+let dir;
+let peerHome;
+let code; // the peer's invite
+const ids = {};
+
+/** Runs `grove` on the peer's home; with `--json`, returns the parsed output. */
+function peer(...args) {
+  const out = execFileSync(grove, ["--home", peerHome, "--json", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, GROVE_HOME: "" },
+    timeout: 60_000,
+  });
+  return JSON.parse(out);
+}
+
+async function shot(name) {
+  mkdirSync(shots, { recursive: true });
+  writeFileSync(join(shots, `${name}.png`), await wd.screenshot());
+}
+
+async function driverReady() {
+  const until = Date.now() + 30_000;
+  while (Date.now() < until) {
+    if (driver.exitCode !== null) throw new Error(`tauri-driver exited with ${driver.exitCode}`);
+    try {
+      if ((await fetch(`${driverUrl}/status`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("tauri-driver did not start listening within 30 s");
+}
+
+/** Starts `grove serve` on the peer's home and waits for its "started" line. */
+function serve() {
+  const child = spawn(grove, ["--home", peerHome, "serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--json"], {
+    env: { ...process.env, GROVE_HOME: "" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((ok, fail) => {
+    const lines = createInterface({ input: child.stdout });
+    const timer = setTimeout(() => fail(new Error("grove serve did not start within 30 s")), 30_000);
+    child.once("exit", (code) => fail(new Error(`grove serve exited with ${code}`)));
+    lines.on("line", (line) => {
+      if (JSON.parse(line).type === "started") {
+        clearTimeout(timer);
+        ok(child);
+      }
+    });
+  });
+}
+
+const artifacts = resolve(process.env.GROVE_E2E_ARTIFACTS ?? join(tmpdir(), "grove-e2e-artifacts"));
+function step(name, fn) {
+  it(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      mkdirSync(artifacts, { recursive: true });
+      const file = join(artifacts, `live-${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
+      await wd?.screenshot().then((png) => writeFileSync(file, png)).catch(() => {});
+      e.message += ` (window at failure: ${file})`;
+      throw e;
+    }
+  });
+}
+
+describe("the Grove window with a peer", () => {
+  before(async () => {
+    assert.ok(existsSync(bin), `build the app first: ${bin} is missing`);
+    assert.ok(existsSync(grove), `build the CLI first (cargo build -p grove-cli): ${grove} is missing`);
+    dir = mkdtempSync(join(tmpdir(), "grove-e2e-live-"));
+    peerHome = join(dir, "peer");
+    peer("member", "rename", "Harbour server");
+    ids.circle = peer("circle", "create", "Harbour Co-op").id;
+    const value = peer("value", "add", "--title", "Solidarity", "--statement", "We stand with each other.").id;
+    ids.principle = peer("principle", "add", "--value", value, "--statement", "Share the load").id;
+    ids.team = peer("team", "add", "Kitchen").id;
+    served = await serve();
+    code = peer("invite", "create", "--expires", "2h", "--uses", "1").code;
+    assert.match(code, /^grove1/);
+
+    const env = {
+      ...process.env,
+      GROVE_HOME: join(dir, "app"),
+      GROVE_LISTEN: "/ip4/127.0.0.1/tcp/0",
+      GROVE_MDNS: "0",
+      XDG_DATA_HOME: join(dir, "data"),
+      XDG_CACHE_HOME: join(dir, "cache"),
+      XDG_CONFIG_HOME: join(dir, "config"),
+      WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS: "1",
+    };
+    driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
+      env,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    await driverReady();
+    wd = await WebDriver.start(driverUrl, { "tauri:options": { application: bin } });
+    await wd.setWindowRect({ width: 1280, height: 800 });
+  });
+
+  after(async () => {
+    await wd?.quit().catch(() => {});
+    driver?.kill();
+    served?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  step("says clearly when an invite code is mistyped", async () => {
+    await wd.waitForElement("#fr-invite");
+    await wd.fill("#fr-invite", code.slice(0, -12));
+    await wd.click("#fr-join");
+    const err = await wd.waitFor("an error next to the code", async () => (await wd.textOf("#fr-join-error")) || null);
+    assert.match(err, /incomplete|mistyped|check/i);
+    assert.doesNotMatch(err, /Error\(|\{|NodeError|Invite\(/, "errors must read as sentences");
+  });
+
+  step("joins the peer's circle with its invite code from the first-run screen", async () => {
+    await wd.fill("#fr-name", "Ada");
+    await wd.fill("#fr-invite", code);
+    await wd.click("#fr-join");
+    await wd.waitFor("the joined circle to open", async () => (await wd.selectedText("#circle-pick")) === "Harbour Co-op", 60_000);
+    await wd.waitForText("#net-state", "Online: 1 peer");
+  });
+
+  step("shows the peer connected and the circle in sync", async () => {
+    await wd.click("button[data-view=peers]");
+    await wd.waitForText("#peer-list", "connected");
+    await wd.waitForText("#peer-list", "Harbour Co-op: in sync");
+    await wd.waitForText("#sync-circles", "1 peer connected");
+    await shot("peers");
+  });
+
+  step("shows a decision logged on the peer without a reload", async () => {
+    await wd.click("button[data-view=log]");
+    await wd.waitForText("#log-summary", "0 decisions");
+    // Logged on the peer's home while it serves: forwarded to the running node over grove.sock.
+    peer("decision", "log", "--team", ids.team, "--principle", ids.principle,
+      "--context", "The kitchen sits empty on Sundays.", "--choice", "Open the harbour kitchen on Sundays");
+    await wd.waitForText("#log-summary", "1 decision", 60_000);
+    assert.match(await wd.textOf(".list"), /Open the harbour kitchen on Sundays/);
+  });
+
+  step("lists both members and creates an invite shown as text and QR code", async () => {
+    await wd.click("button[data-view=members]");
+    await wd.waitForText("ul[aria-label=Members]", "Harbour server");
+    assert.match(await wd.textOf("ul[aria-label=Members]"), /Ada/);
+    await wd.waitForText("ul[aria-label=Invites]", "used up");
+    await wd.click(".invite-form button[type=submit]");
+    const made = await wd.waitFor("the new code", async () => wd.exec("const t = document.querySelector('#invite-code'); return t && t.value;"));
+    assert.match(made, /^grove1/);
+    await wd.waitForElement(".qr svg");
+    await wd.waitForText("ul[aria-label=Invites]", "open");
+    await shot("members");
+  });
+
+  step("does not let a member who is not a steward remove anyone", async () => {
+    const buttons = await wd.exec("return [...document.querySelectorAll('.member button')].map((b) => b.innerText);");
+    assert.deepEqual(buttons, [], "only stewards are offered removal");
+  });
+});

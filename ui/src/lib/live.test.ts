@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import type { PeerStatus } from "../bindings";
+import { FakeBackend } from "../fake-backend";
+import { circleSync, cleanCode, inviteLine, networkLabel, shortPeer } from "./live";
+import { Session } from "./session.svelte";
+
+const peer = (id: string, connected: boolean, circles: PeerStatus["circles"]): PeerStatus => ({
+  peer: id, connected, addr: connected ? "/ip4/127.0.0.1/tcp/4001" : null, bytes_sent: 0, bytes_received: 0, circles,
+});
+
+async function until(what: string, check: () => boolean) {
+  for (let i = 0; i < 100; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+describe("sync state", () => {
+  it("counts connected peers per circle and keeps the latest sync", () => {
+    const peers = [
+      peer("a", true, [{ circle: "c1", in_sync: true, last_sync: "2026-11-30T10:00:00Z" }]),
+      peer("b", true, [{ circle: "c1", in_sync: false, last_sync: "2026-11-30T12:00:00Z" }]),
+      peer("c", false, [{ circle: "c1", in_sync: false, last_sync: "2026-11-29T12:00:00Z" }, { circle: "c2", in_sync: false, last_sync: null }]),
+    ];
+    expect(circleSync("c1", peers, false)).toEqual({ connected: 2, inSync: 1, lastSync: "2026-11-30T12:00:00Z", pending: false });
+    expect(circleSync("c1", peers, true).pending).toBe(true);
+    expect(circleSync("c2", peers, false)).toEqual({ connected: 0, inSync: 0, lastSync: null, pending: true });
+    expect(circleSync("c3", [], false).pending).toBe(true);
+  });
+
+  it("is offline without networking or without a connected peer", () => {
+    expect(networkLabel(false, [])).toEqual({ online: false, text: "Offline: networking is off" });
+    expect(networkLabel(true, [peer("a", false, [])]).online).toBe(false);
+    expect(networkLabel(true, [peer("a", true, []), peer("b", true, [])])).toEqual({ online: true, text: "Online: 2 peers" });
+  });
+
+  it("reads codes pasted with line breaks, and names peers briefly", () => {
+    expect(cleanCode("  grove1ABCD\n EFGH \t")).toBe("grove1ABCDEFGH");
+    expect(shortPeer("12D3KooWAbcdefghijklmnopqrstuvwxyz")).toBe("12D3KooW…uvwxyz");
+  });
+
+  it("describes an invite's state, uses and expiry", () => {
+    const line = inviteLine(
+      { id: "i1", kind: { type: "member" }, created_by: "m", created_at: "x", expires_at: "2026-12-01T00:00:00Z", max_uses: 2, used_by: ["m2"], revoked: false, state: "open" },
+      () => "tomorrow",
+    );
+    expect(line).toBe("open · used 1/2 · expires tomorrow");
+  });
+});
+
+describe("the session's live network state", () => {
+  it("follows peers connecting and syncing, and marks changes waiting for a peer", async () => {
+    const fake = new FakeBackend();
+    const c = await fake.call("create_circle", { name: "Bakery" });
+    const s = new Session(fake);
+    await s.start();
+    expect(s.networked).toBe(true);
+    expect(s.peers).toEqual([]);
+    await fake.call("add_value", { circle: c.id, new: { title: "Care", statement: "We look after each other", protect: null, refuse: null, examples: [] } });
+    await until("the change to wait for a peer", () => s.unsynced.has(c.id));
+
+    fake.peerList = [peer("p1", true, [{ circle: c.id, in_sync: true, last_sync: "2026-11-30T10:00:00Z" }])];
+    fake.emit({ type: "peer-connected", peer: "p1", circles: [c.id] });
+    await until("the peer to show", () => s.peers.length === 1);
+    fake.emit({ type: "peer-synced", peer: "p1", circle: c.id });
+    await until("the change to count as synced", () => !s.unsynced.has(c.id));
+    expect(circleSync(c.id, s.peers, s.unsynced.has(c.id))).toMatchObject({ inSync: 1, pending: false });
+
+    fake.peerList = [];
+    fake.emit({ type: "peer-disconnected", peer: "p1" });
+    await until("the peer to go", () => s.peers.length === 0);
+    s.dispose();
+  });
+
+  it("opens offline, not broken, when networking could not start", async () => {
+    const fake = new FakeBackend();
+    fake.networked = false;
+    await fake.call("create_circle", { name: "Bakery" });
+    const s = new Session(fake);
+    await s.start();
+    expect(s.fatal).toBeNull();
+    expect(s.networked).toBe(false);
+  });
+});
+
+describe("membership in the in-memory backend", () => {
+  it("creates, lists and revokes invites, and joins with a code", async () => {
+    const inviter = new FakeBackend();
+    const c = await inviter.call("create_circle", { name: "Harbour" });
+    const made = await inviter.call("create_invite", { circle: c.id, expires_in_hours: 24, uses: 2 });
+    expect(made.code.startsWith("grove1")).toBe(true);
+    expect((await inviter.call("invites", { circle: c.id }))[0].state).toBe("open");
+    await inviter.call("revoke_invite", { circle: c.id, id: made.id });
+    expect((await inviter.call("invites", { circle: c.id }))[0].state).toBe("revoked");
+
+    const joiner = new FakeBackend({ name: "Bea" });
+    await expect(joiner.call("join", { code: "hello", name: null })).rejects.toThrow(/not a Grove invite code/);
+    joiner.joinable.set(made.code, c);
+    expect(await joiner.call("join", { code: made.code, name: "Bea" })).toBe(c.id);
+    await expect(joiner.call("join", { code: made.code, name: "Bea" })).rejects.toThrow(/already holds/);
+  });
+
+  it("lets only a steward remove a member, never themselves", async () => {
+    const b = new FakeBackend();
+    const c = await b.call("create_circle", { name: "Harbour" });
+    const [me] = await b.call("member_list", { circle: c.id });
+    expect(me.role).toBe("steward");
+    await expect(b.call("remove_member", { circle: c.id, member: me.id })).rejects.toThrow(/yourself/);
+  });
+});
