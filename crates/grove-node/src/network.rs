@@ -501,9 +501,12 @@ impl NodeState {
         }
     }
 
-    /// Ends the connection with `peer` without blaming it (it was removed from a circle).
-    fn disconnect(&mut self, peer: PeerId) {
-        let Some(net) = self.net.as_mut() else { return };
+    /// Forgets `peer`'s link and sync sessions and closes the connection; false when the
+    /// node runs without networking.
+    fn drop_link(&mut self, peer: PeerId) -> bool {
+        let Some(net) = self.net.as_mut() else {
+            return false;
+        };
         if let Some(link) = net.links.remove(&peer) {
             link.writer.abort();
         }
@@ -515,6 +518,14 @@ impl NodeState {
         tokio::spawn(async move {
             let _ = client.disconnect(peer).await;
         });
+        true
+    }
+
+    /// Ends the connection with `peer` without blaming it (it was removed from a circle).
+    fn disconnect(&mut self, peer: PeerId) {
+        if !self.drop_link(peer) {
+            return;
+        }
         self.emit(NodeEvent::PeerDisconnected {
             peer: peer.to_string(),
         });
@@ -594,18 +605,9 @@ impl NodeState {
 
     pub(crate) fn misbehaved(&mut self, peer: PeerId, reason: String) {
         warn!(%peer, %reason, "peer broke the sync protocol; disconnecting it");
-        let Some(net) = self.net.as_mut() else { return };
-        if let Some(link) = net.links.remove(&peer) {
-            link.writer.abort();
+        if !self.drop_link(peer) {
+            return;
         }
-        net.engine.handle(
-            &mut CircleDocs(&mut self.circles),
-            Input::PeerDisconnected { peer },
-        );
-        let client = net.client.clone();
-        tokio::spawn(async move {
-            let _ = client.disconnect(peer).await;
-        });
         self.emit(NodeEvent::PeerMisbehaved {
             peer: peer.to_string(),
             reason,
