@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     wire::{self, Frame},
-    NetError,
+    NetError, Session,
 };
 
 /// A frame queued for one peer's writer, with where to report the outcome.
@@ -39,6 +39,7 @@ pub(crate) enum Command {
     /// sender and never the event loop.
     WriterFor {
         peer: PeerId,
+        session: Option<Session>,
         reply: oneshot::Sender<Result<WriterQueue, NetError>>,
     },
     ConnectedPeers {
@@ -117,10 +118,37 @@ impl Client {
     /// NOT cancel-safe: once the frame is queued, dropping this future does not take it back;
     /// it may or may not still be delivered.
     pub async fn send(&self, peer: PeerId, frame: Frame) -> Result<(), NetError> {
+        self.send_to(peer, None, frame).await
+    }
+
+    /// Like [`Client::send`], but only on `session`: once it has ended the frame is not sent
+    /// (on a newer connection to the peer either) and this fails with
+    /// [`NetError::SessionEnded`].
+    ///
+    /// NOT cancel-safe, like [`Client::send`].
+    pub async fn send_on(
+        &self,
+        peer: PeerId,
+        session: Session,
+        frame: Frame,
+    ) -> Result<(), NetError> {
+        self.send_to(peer, Some(session), frame).await
+    }
+
+    async fn send_to(
+        &self,
+        peer: PeerId,
+        session: Option<Session>,
+        frame: Frame,
+    ) -> Result<(), NetError> {
         // Refuse a malformed frame here, before it is queued behind other frames.
         wire::check_frame(&frame)?;
         let queue = self
-            .request(|reply| Command::WriterFor { peer, reply })
+            .request(|reply| Command::WriterFor {
+                peer,
+                session,
+                reply,
+            })
             .await??;
         let (done, outcome) = oneshot::channel();
         queue

@@ -1,6 +1,6 @@
 use libp2p::{Multiaddr, PeerId};
 
-use crate::wire::WireError;
+use crate::{wire::WireError, Session};
 
 /// Everything that can go wrong in grove-net, for callers to match on.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +22,8 @@ pub enum NetError {
     NotAllowed(PeerId),
     #[error("not connected to peer {0}; dial it first")]
     NotConnected(PeerId),
+    #[error("the session {session} with {peer} has ended; the frame was meant for a connection that is gone")]
+    SessionEnded { peer: PeerId, session: Session },
     #[error("could not open a /grove/sync/1 stream to {peer}: {reason}")]
     OpenStream { peer: PeerId, reason: String },
     #[error("sending to {peer} failed: {reason}")]

@@ -31,7 +31,7 @@ use crate::{
     streams::{read_chunk, run_writer, Inbound, ReadOutcome},
     sync_protocol::{OpenId, SyncEvent},
     wire::{self, Reassembler},
-    Client, Config, Event, Misbehaviour, NetError,
+    Client, Config, Event, Misbehaviour, NetError, Session,
 };
 
 /// Concurrent inbound streams one peer may hold open. A well-behaved peer uses one; a few
@@ -83,6 +83,9 @@ pub struct EventLoop {
     allowed: Option<HashSet<PeerId>>,
     readers: FuturesUnordered<ReadStep>,
     inbound_counts: HashMap<PeerId, usize>,
+    /// The session of each connected peer; see [`Session`].
+    sessions: HashMap<PeerId, Session>,
+    next_session: u64,
     /// Peers already reported as refused since they connected.
     refused_reported: HashSet<PeerId>,
     writers: HashMap<PeerId, Writer>,
@@ -148,6 +151,8 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         allowed: config.allowed_peers.clone(),
         readers: FuturesUnordered::new(),
         inbound_counts: HashMap::new(),
+        sessions: HashMap::new(),
+        next_session: 0,
         refused_reported: HashSet::new(),
         writers: HashMap::new(),
         writer_tasks: FuturesUnordered::new(),
@@ -289,8 +294,12 @@ impl EventLoop {
                 let _ = reply.send(());
             }
             Command::Dial { addr, reply } => self.dial(addr, reply),
-            Command::WriterFor { peer, reply } => {
-                let _ = reply.send(self.writer_for(peer));
+            Command::WriterFor {
+                peer,
+                session,
+                reply,
+            } => {
+                let _ = reply.send(self.writer_for(peer, session));
             }
             Command::ConnectedPeers { reply } => {
                 let _ = reply.send(self.swarm.connected_peers().copied().collect());
@@ -407,12 +416,23 @@ impl EventLoop {
         }
     }
 
-    fn writer_for(&mut self, peer: PeerId) -> Result<WriterQueue, NetError> {
+    fn writer_for(
+        &mut self,
+        peer: PeerId,
+        session: Option<Session>,
+    ) -> Result<WriterQueue, NetError> {
         if !self.is_allowed(&peer) {
             return Err(NetError::NotAllowed(peer));
         }
         if !self.swarm.is_connected(&peer) {
             return Err(NetError::NotConnected(peer));
+        }
+        // Writers are stopped when their session ends, so one that exists is of the current
+        // session, and a new one is opened on it.
+        if let Some(session) = session {
+            if self.sessions.get(&peer) != Some(&session) {
+                return Err(NetError::SessionEnded { peer, session });
+            }
         }
         if let Some(writer) = self.writers.get(&peer) {
             // A writer that failed but whose exit we have not handled yet has a closed queue.
@@ -474,6 +494,10 @@ impl EventLoop {
             self.refused(peer);
             return;
         }
+        let Some(&session) = self.sessions.get(&peer) else {
+            debug!(%peer, "dropping a stream whose connection is gone");
+            return;
+        };
         let count = self.inbound_counts.entry(peer).or_default();
         if *count >= MAX_INBOUND_STREAMS_PER_PEER {
             drop(stream);
@@ -489,6 +513,7 @@ impl EventLoop {
         self.readers.push(
             read_chunk(Inbound {
                 peer,
+                session,
                 stream,
                 reassembler: Reassembler::new(),
             })
@@ -510,7 +535,11 @@ impl EventLoop {
                 match decoded {
                     Ok(frame) => {
                         if let Some(frame) = frame {
-                            self.emit(Event::Received { peer, frame });
+                            self.emit(Event::Received {
+                                peer,
+                                session: inbound.session,
+                                frame,
+                            });
                         }
                         self.readers.push(read_chunk(inbound).boxed());
                     }
@@ -583,10 +612,14 @@ impl EventLoop {
                     let _ = reply.send(Ok(peer_id));
                 }
                 if num_established.get() == 1 {
-                    debug!(peer = %peer_id, "connected");
+                    let session = Session(self.next_session);
+                    self.next_session += 1;
+                    self.sessions.insert(peer_id, session);
+                    debug!(peer = %peer_id, %session, "connected");
                     self.emit(Event::PeerConnected {
                         peer: peer_id,
                         addr: remote_addr(&endpoint),
+                        session,
                     });
                 }
                 if self.rendezvous_points.contains_key(&peer_id) {
@@ -604,7 +637,21 @@ impl EventLoop {
                     debug!(peer = %peer_id, cause = ?cause, "disconnected");
                     self.stop_writer(&peer_id);
                     self.refused_reported.remove(&peer_id);
-                    self.emit(Event::PeerDisconnected { peer: peer_id });
+                    if let Some(session) = self.sessions.remove(&peer_id) {
+                        self.emit(Event::PeerDisconnected {
+                            peer: peer_id,
+                            session,
+                        });
+                    }
+                } else if let Some(&session) = self.sessions.get(&peer_id) {
+                    debug!(peer = %peer_id, cause = ?cause, "one of the peer's connections closed");
+                    // Its stream may have run over the closed connection; the next frame opens
+                    // one over a live connection.
+                    self.stop_writer(&peer_id);
+                    self.emit(Event::ConnectionLost {
+                        peer: peer_id,
+                        session,
+                    });
                 }
             }
             SwarmEvent::OutgoingConnectionError {

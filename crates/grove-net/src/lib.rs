@@ -30,7 +30,7 @@ pub use config::{
     ed25519_public_from_peer_id, keypair_from_ed25519_secret, peer_id_from_ed25519_public, Config,
 };
 pub use error::NetError;
-pub use event::{Event, Misbehaviour};
+pub use event::{Event, Misbehaviour, Session};
 pub use event_loop::{new, EventLoop, MAX_INBOUND_STREAMS_PER_PEER};
 pub use wire::Frame;
 

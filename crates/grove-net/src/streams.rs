@@ -10,13 +10,14 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{
     client::Outgoing,
     wire::{self, Reassembler, WireError},
-    NetError,
+    NetError, Session,
 };
 
 /// An inbound stream between reads. The event loop owns it while deciding what to do with the
 /// last chunk, so it can drop the stream (refused peer, misbehaviour) at any chunk boundary.
 pub(crate) struct Inbound {
     pub(crate) peer: PeerId,
+    pub(crate) session: Session,
     pub(crate) stream: Stream,
     pub(crate) reassembler: Reassembler,
 }

@@ -6,7 +6,7 @@ use std::{collections::HashSet, future::Future, time::Duration};
 use futures::{AsyncWriteExt as _, StreamExt as _};
 use grove_net::{
     Client, Config, Event, Frame, Keypair, Misbehaviour, Multiaddr, NetError, PeerId, Protocol,
-    SYNC_PROTOCOL,
+    Session, SYNC_PROTOCOL,
 };
 use tokio::{sync::mpsc, task::JoinHandle};
 
@@ -65,7 +65,7 @@ async fn wait_for<T>(node: &mut Node, what: &str, mut pick: impl FnMut(Event) ->
 
 async fn received_from(node: &mut Node, from: PeerId) -> Frame {
     wait_for(node, "a frame", |e| match e {
-        Event::Received { peer, frame } if peer == from => Some(frame),
+        Event::Received { peer, frame, .. } if peer == from => Some(frame),
         _ => None,
     })
     .await
@@ -175,7 +175,7 @@ async fn three_peers_exchange_frames_concurrently() {
         let mut senders = HashSet::new();
         while senders.len() < 2 {
             let (peer, frame) = wait_for(node, "frames from both other peers", |e| match e {
-                Event::Received { peer, frame } => Some((peer, frame)),
+                Event::Received { peer, frame, .. } => Some((peer, frame)),
                 _ => None,
             })
             .await;
@@ -263,7 +263,7 @@ async fn a_peer_reachable_only_through_a_relay_exchanges_frames() {
         .unwrap();
     assert_eq!(peer, a.peer);
     let addr = wait_for(&mut b, "the relayed connection", |e| match e {
-        Event::PeerConnected { peer, addr } if peer == a.peer => Some(addr),
+        Event::PeerConnected { peer, addr, .. } if peer == a.peer => Some(addr),
         _ => None,
     })
     .await;
@@ -391,7 +391,7 @@ async fn a_peer_writing_garbage_is_dropped_while_another_keeps_being_served() {
         "garbage is a wire error, got {reason}"
     );
     wait_for(&mut a, "the rogue to be disconnected", |e| match e {
-        Event::PeerDisconnected { peer } if peer == rogue => Some(()),
+        Event::PeerDisconnected { peer, .. } if peer == rogue => Some(()),
         _ => None,
     })
     .await;
@@ -480,7 +480,7 @@ async fn frames_from_and_to_a_peer_that_is_not_allowed_are_refused() {
         .await
         .unwrap();
     let from_member = wait_for(&mut a, "the member's frame", |e| match e {
-        Event::Received { peer, frame } if peer == b.peer => Some(frame),
+        Event::Received { peer, frame, .. } if peer == b.peer => Some(frame),
         Event::Received { peer, .. } => panic!("frame from unexpected peer {peer}"),
         _ => None,
     })
@@ -519,6 +519,74 @@ async fn a_removed_member_is_refused_on_its_open_stream() {
     .await;
 }
 
+/// The session `node` reports for its next connection to `to`.
+async fn session_with(node: &mut Node, to: PeerId) -> Session {
+    wait_for(node, "a connection", |e| match e {
+        Event::PeerConnected { peer, session, .. } if peer == to => Some(session),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_meant_for_an_ended_session_never_reaches_the_next_one() {
+    let mut a = start_tcp().await;
+    let mut b = start_tcp().await;
+    guard("dial", a.client.dial(b.addr.clone())).await.unwrap();
+    let first = session_with(&mut a, b.peer).await;
+    session_with(&mut b, a.peer).await;
+
+    a.client.disconnect(b.peer).await.unwrap();
+    let ended = wait_for(&mut a, "the disconnect", |e| match e {
+        Event::PeerDisconnected { peer, session } if peer == b.peer => Some(session),
+        _ => None,
+    })
+    .await;
+    assert_eq!(ended, first, "the disconnect ends the session it began");
+    wait_for(&mut b, "the disconnect", |e| match e {
+        Event::PeerDisconnected { peer, .. } if peer == a.peer => Some(()),
+        _ => None,
+    })
+    .await;
+
+    guard("dial again", a.client.dial(b.addr.clone()))
+        .await
+        .unwrap();
+    let second = session_with(&mut a, b.peer).await;
+    let b_second = session_with(&mut b, a.peer).await;
+    assert_ne!(second, first, "a new connection is a new session");
+
+    match a
+        .client
+        .send_on(b.peer, first, Frame::new("c", "d", b"stale".to_vec()))
+        .await
+    {
+        Err(NetError::SessionEnded { peer, session }) => {
+            assert_eq!((peer, session), (b.peer, first));
+        }
+        other => panic!("a frame for an ended session must not be sent, got {other:?}"),
+    }
+    let fresh = Frame::new("c", "d", b"fresh".to_vec());
+    a.client
+        .send_on(b.peer, second, fresh.clone())
+        .await
+        .unwrap();
+    let (session, frame) = wait_for(&mut b, "the fresh frame", |e| match e {
+        Event::Received {
+            peer,
+            session,
+            frame,
+        } if peer == a.peer => Some((session, frame)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        (session, frame),
+        (b_second, fresh),
+        "only the frame of the current session arrives, tagged with it"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_and_shutdown() {
     let mut a = start_tcp().await;
@@ -530,7 +598,7 @@ async fn disconnect_and_shutdown() {
     let (a_peer, b_peer) = (a.peer, b.peer);
     for (node, other) in [(&mut a, b_peer), (&mut b, a_peer)] {
         wait_for(node, "the disconnect", |e| match e {
-            Event::PeerDisconnected { peer } if peer == other => Some(()),
+            Event::PeerDisconnected { peer, .. } if peer == other => Some(()),
             _ => None,
         })
         .await;

@@ -8,18 +8,24 @@
 //! arrives, the circles both hold and both admit the other to are loaded whole and handed
 //! to the engine as `PeerConnected`; frames of the connection arrive in order, so the
 //! peer's engine frames always follow its hello. Sync frames from a peer that is a member
-//! of none of our circles are a fault. Access is evaluated again whenever a circle's core
+//! of none of our circles are a fault. A member device's sync frames before its hello are not:
+//! it may be carrying on a sync we know nothing of (we restarted and it has not noticed), so
+//! they are dropped and it is asked, once, with a fresh hello to start over (see
+//! [`crate::hello`]). Access is evaluated again whenever a circle's core
 //! document changes: a newly admitted device connected now is greeted and synced, a
 //! removed one is disconnected.
 //!
 //! Frames to a peer go through one writer task per peer, so a slow peer never holds up the
-//! event loop, and frames to one peer keep their order.
+//! event loop, and frames to one peer keep their order. A link belongs to one grove-net
+//! [`Session`]: frames queued for a session that has ended are not sent on the next one, and
+//! frames read on an ended session are dropped, since the peer may have restarted between
+//! the two and would take them for frames of the new one (sync frames before any hello).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use grove_core::sync::{DocAddr, Effect, Engine, Input};
-use grove_core::Timestamp;
-use grove_net::{Client, Event, Frame, Multiaddr, PeerId, Protocol};
+use grove_core::{Timestamp, CIRCLE_KEY_LEN};
+use grove_net::{Client, Event, Frame, Multiaddr, PeerId, Protocol, Session};
 use grove_store::circle_meta_prefix;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -45,6 +51,7 @@ const PEERS_PREFIX: &str = "peers/";
 
 /// What the event loop knows of one connected peer.
 struct Link {
+    session: Session,
     addr: Multiaddr,
     queue: mpsc::Sender<Frame>,
     writer: JoinHandle<()>,
@@ -52,6 +59,10 @@ struct Link {
     theirs: Option<BTreeSet<Tag>>,
     /// Circles our last hello to the peer named (those it is a member device of).
     offered: BTreeSet<String>,
+    /// Whether we sent the peer a hello on this link yet (the first one is fresh).
+    hello_sent: bool,
+    /// Whether we asked the peer to start over since its last hello (see [`NodeState::on_frame`]).
+    asked: bool,
     /// Circles synced with the peer (held by both), as handed to the engine.
     shared: BTreeSet<String>,
     /// Shared circles known to be in sync right now.
@@ -139,12 +150,13 @@ pub(crate) fn always_on_nodes(
 fn spawn_writer(
     client: Client,
     peer: PeerId,
+    session: Session,
     failures: mpsc::Sender<PeerId>,
 ) -> (mpsc::Sender<Frame>, JoinHandle<()>) {
     let (queue, mut frames) = mpsc::channel::<Frame>(PEER_QUEUE);
     let writer = tokio::spawn(async move {
         while let Some(frame) = frames.recv().await {
-            if let Err(e) = client.send(peer, frame).await {
+            if let Err(e) = client.send_on(peer, session, frame).await {
                 debug!(%peer, error = %e, "sending a frame failed");
                 // Full means a report is already waiting; one resync covers both.
                 let _ = failures.try_send(peer);
@@ -248,8 +260,19 @@ impl NodeState {
                     addr: addr.to_string(),
                 });
             }
-            Event::PeerConnected { peer, addr } => self.on_connected(peer, addr),
-            Event::PeerDisconnected { peer } => self.on_disconnected(peer),
+            Event::PeerConnected {
+                peer,
+                addr,
+                session,
+            } => self.on_connected(peer, addr, session),
+            Event::PeerDisconnected { peer, session } => self.on_disconnected(peer, session),
+            Event::ConnectionLost { peer, session } => {
+                // Frames may have been lost with it; a resync makes them good, and if the
+                // peer restarted behind it, reaches the new one, which then asks us to start
+                // over (see `on_frame`).
+                debug!(%peer, %session, "lost one of the connections to a peer; resyncing");
+                self.on_resync();
+            }
             Event::PeerDiscovered { peer, addr } => {
                 let Some(net) = self.net.as_mut() else { return };
                 if !net.links.contains_key(&peer) && net.dialing.insert(peer) {
@@ -257,7 +280,11 @@ impl NodeState {
                     spawn_dial(net.client.clone(), with_peer(addr, peer));
                 }
             }
-            Event::Received { peer, frame } => self.on_frame(peer, frame),
+            Event::Received {
+                peer,
+                session,
+                frame,
+            } => self.on_frame(peer, session, frame),
             Event::Misbehaved { peer, reason } => {
                 warn!(%peer, %reason, "peer broke the wire protocol and was disconnected");
                 self.emit(NodeEvent::PeerMisbehaved {
@@ -270,19 +297,22 @@ impl NodeState {
         }
     }
 
-    fn on_connected(&mut self, peer: PeerId, addr: Multiaddr) {
+    fn on_connected(&mut self, peer: PeerId, addr: Multiaddr, session: Session) {
         let Some(net) = self.net.as_mut() else { return };
         net.dialing.remove(&peer);
-        let (queue, writer) = spawn_writer(net.client.clone(), peer, net.failures.clone());
-        debug!(%peer, %addr, "connected");
+        let (queue, writer) = spawn_writer(net.client.clone(), peer, session, net.failures.clone());
+        debug!(%peer, %addr, %session, "connected");
         if let Some(old) = net.links.insert(
             peer,
             Link {
+                session,
                 addr,
                 queue,
                 writer,
                 theirs: None,
                 offered: BTreeSet::new(),
+                hello_sent: false,
+                asked: false,
                 shared: BTreeSet::new(),
                 synced: BTreeSet::new(),
                 sent: 0,
@@ -298,9 +328,7 @@ impl NodeState {
     /// changed since the last one (and is not empty: an outsider is told nothing).
     fn offer(&mut self, peer: PeerId) {
         let circles = self.circles_for(&peer);
-        let Some(net) = self.net.as_mut() else { return };
-        let me = net.client.local_peer_id();
-        let Some(link) = net.links.get_mut(&peer) else {
+        let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) else {
             return;
         };
         let names: BTreeSet<String> = circles.keys().cloned().collect();
@@ -311,23 +339,39 @@ impl NodeState {
         if circles.is_empty() {
             return;
         }
+        let fresh = !link.hello_sent;
+        link.hello_sent = true;
+        self.send_hello(peer, &circles, fresh);
+    }
+
+    fn send_hello(
+        &mut self,
+        peer: PeerId,
+        circles: &BTreeMap<String, [u8; CIRCLE_KEY_LEN]>,
+        fresh: bool,
+    ) {
+        let Some(net) = self.net.as_ref() else { return };
+        let me = net.client.local_peer_id();
         let tags: BTreeSet<Tag> = circles
             .iter()
             .map(|(id, key)| circle_tag(key, id, &me, &peer))
             .collect();
-        debug!(%peer, circles = circles.len(), "sending hello");
+        debug!(%peer, circles = circles.len(), fresh, "sending hello");
         self.send_frame(
             peer,
-            Frame::new(CONTROL_CIRCLE, HELLO_DOC, hello::encode(&tags)),
+            Frame::new(CONTROL_CIRCLE, HELLO_DOC, hello::encode(&tags, fresh)),
         );
     }
 
-    fn on_disconnected(&mut self, peer: PeerId) {
+    fn on_disconnected(&mut self, peer: PeerId, session: Session) {
         // Also after `misbehaved`, which has already dropped the link.
         self.join_peer_gone(&peer);
         let now = self.now();
         let Some(net) = self.net.as_mut() else { return };
         net.dialing.remove(&peer);
+        if net.links.get(&peer).is_none_or(|l| l.session != session) {
+            return;
+        }
         let Some(link) = net.links.remove(&peer) else {
             return;
         };
@@ -344,9 +388,15 @@ impl NodeState {
         });
     }
 
-    fn on_frame(&mut self, peer: PeerId, frame: Frame) {
-        let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) else {
-            debug!(%peer, "dropping a frame from a peer we have no link with");
+    fn on_frame(&mut self, peer: PeerId, session: Session, frame: Frame) {
+        let Some(link) = self
+            .net
+            .as_mut()
+            .and_then(|n| n.links.get_mut(&peer))
+            .filter(|l| l.session == session)
+        else {
+            // Read just before its connection went: it belongs to a sync that is over.
+            debug!(%peer, %session, "dropping a frame from a session that has ended");
             return;
         };
         link.received += frame.payload.len() as u64;
@@ -358,18 +408,25 @@ impl NodeState {
                 other => return self.misbehaved(peer, format!("unknown control frame {other:?}")),
             }
             match hello::decode(&frame.payload) {
-                Ok(theirs) => {
-                    if let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) {
-                        link.theirs = Some(theirs);
-                    }
-                    self.connect_engine(peer);
-                }
+                Ok(theirs) => self.on_hello(peer, theirs),
                 Err(e) => self.misbehaved(peer, format!("sent an invalid hello: {e}")),
             }
             return;
         }
         if link.theirs.is_none() {
-            return self.misbehaved(peer, "sent sync frames before its hello".into());
+            if link.offered.is_empty() {
+                return self.misbehaved(peer, "sent sync frames before its hello".into());
+            }
+            // A member device carrying on a sync we know nothing of, or whose hello went
+            // astray: its frames are meaningless here. Ask it to start over; once, so a
+            // peer that keeps sending cannot make us send in return.
+            let ask = !std::mem::replace(&mut link.asked, true);
+            debug!(%peer, ask, "dropping sync frames that came before the peer's hello");
+            if ask {
+                let circles = self.circles_for(&peer);
+                self.send_hello(peer, &circles, true);
+            }
+            return;
         }
         if frame.doc != SYNC_DOC {
             return self.misbehaved(
@@ -395,6 +452,31 @@ impl NodeState {
             bytes: frame.payload,
         });
         self.refresh_sync_status(&circle);
+    }
+
+    /// A fresh hello from a peer whose hello we already had means it started over (it
+    /// restarted, or it asks because our hello did not reach it): our sync with it is void,
+    /// so greet it again and sync from the saved states.
+    fn on_hello(&mut self, peer: PeerId, hello: hello::Hello) {
+        let Some(net) = self.net.as_mut() else { return };
+        let Some(link) = net.links.get_mut(&peer) else {
+            return;
+        };
+        let restarted = hello.fresh && link.theirs.is_some();
+        link.theirs = Some(hello.tags);
+        link.asked = false;
+        if restarted {
+            info!(%peer, "peer started its sync with us over; greeting it again");
+            link.offered.clear();
+            link.shared.clear();
+            link.synced.clear();
+            net.engine.handle(
+                &mut CircleDocs(&mut self.circles),
+                Input::PeerDisconnected { peer },
+            );
+            self.offer(peer);
+        }
+        self.connect_engine(peer);
     }
 
     /// Hands the peer to the engine with the circles both sides hold, or again if that set

@@ -37,7 +37,7 @@ async fn an_outsider_who_knows_the_address_and_circle_id_gets_nothing() -> Resul
     let hello = framed(&grove_net::Frame::new(
         "grove/control",
         "hello",
-        [&[2u8, 0, 1][..], &[7u8; 32]].concat(),
+        [&[3u8, 1, 0, 1][..], &[7u8; 32]].concat(),
     ));
     let mut stream = play_peer(secret, &n[0], hello).await?;
     let shared = n[0]
@@ -173,7 +173,7 @@ async fn a_member_forging_changes_under_another_members_actor_is_refused_and_dro
     let mut bytes = framed(&grove_net::Frame::new(
         "grove/control",
         "hello",
-        [&[2u8, 0, 1][..], &tag].concat(),
+        [&[3u8, 1, 0, 1][..], &tag].concat(),
     ));
     bytes.extend(framed(&grove_net::Frame::new(
         circle.as_str(),
