@@ -11,7 +11,7 @@ use grove_node::{
 use ts_rs::{Config, TS};
 
 use crate::events::{NODE_EVENT, NODE_RESYNC};
-use crate::{CommandError, DecisionRow, ZoneInfo, COMMAND_NAMES};
+use crate::{CommandError, DecisionRow, RowPage, ZoneInfo, COMMAND_NAMES};
 
 macro_rules! decls {
     ($cfg:ident; $($t:ty),* $(,)?) => {
@@ -30,7 +30,7 @@ pub fn render() -> String {
         NewRetro, NewReview, NewRole, NewValue, NodeErrorKind, NodeEvent, Outcome, Principle,
         PrincipleChange, PrincipleStatus, PrincipleVersion, PrincipleView, Proposal,
         ProposalChange, ProposalStatus, RaiseTension, Reader, Related, Replant, Response,
-        ResponseLogEntry, Retro, Review, ReviewStatus, Role, Rotation, Team, Tension,
+        ResponseLogEntry, Retro, Review, ReviewStatus, Role, Rotation, RowPage, Team, Tension,
         TensionClosure, TensionKind, Timestamp, Trend, Value, ValueEdit, ValueStatus, Vitality,
         WeekCount, Zone, ZoneInfo,
         Invite, InviteKind, InviteState, MemberListing, NetInfo, NewInvite, PeerCircle, PeerStatus,

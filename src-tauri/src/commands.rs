@@ -17,7 +17,7 @@ use std::time::Duration;
 use tauri::State;
 
 use crate::error::{CommandError, CommandResult};
-use crate::views::{self, DecisionRow, ZoneInfo};
+use crate::views::{self, RowPage, ZoneInfo};
 
 /// The node this window talks to, or why it could not start (shown instead of the app).
 pub struct Desktop {
@@ -206,17 +206,21 @@ pub async fn link_decisions(
 pub async fn decision(s: S<'_>, circle: String, id: String) -> CommandResult<Decision> {
     Ok(s.circle(circle)?.decision(id).await?)
 }
-/// The log, newest first, as slim rows marked read or unread for this device's member.
+/// A page of the log, newest first, as slim rows marked read or unread for this device's
+/// member (see `CircleHandle::decision_page` for `whole` and `complete`).
 #[tauri::command(rename_all = "snake_case")]
-pub async fn decision_rows(
+pub async fn decision_page(
     s: S<'_>,
     circle: String,
     filter: DecisionFilter,
-    limit: Option<usize>,
-) -> CommandResult<Vec<DecisionRow>> {
+    offset: usize,
+    limit: usize,
+    whole: bool,
+) -> CommandResult<RowPage> {
     let me = s.node()?.me().await?.member;
-    let all = s.circle(circle)?.decisions(filter, limit).await?;
-    Ok(all.into_iter().map(|d| DecisionRow::new(d, &me)).collect())
+    let page = s.circle(circle)?;
+    let page = page.decision_page(filter, offset, limit.min(views::MAX_PAGE), whole);
+    Ok(RowPage::new(page.await?, &me))
 }
 
 // ---- escalations ----

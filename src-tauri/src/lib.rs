@@ -8,7 +8,7 @@ mod events;
 mod views;
 
 pub use error::{CommandError, CommandResult};
-pub use views::{DecisionRow, ZoneInfo};
+pub use views::{DecisionRow, RowPage, ZoneInfo};
 
 use tauri::Manager;
 
@@ -44,7 +44,7 @@ macro_rules! with_commands {
             mark_read,
             link_decisions,
             decision,
-            decision_rows,
+            decision_page,
             escalations,
             acknowledge_escalation,
             resolve_escalation,

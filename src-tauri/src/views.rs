@@ -3,6 +3,7 @@
 //! and the zone vocabulary with its explanations.
 
 use grove_node::core::{Decision, DecisionStatus, Timestamp, Zone};
+use grove_node::DecisionPage;
 use serde::Serialize;
 
 /// How much of a decision's choice a log row carries; the full text comes with `decision`.
@@ -43,6 +44,36 @@ impl DecisionRow {
             situation: d.situation,
             status: d.status,
             created_at: d.created_at,
+        }
+    }
+}
+
+/// The most rows one page carries: a screenful many times over, never the whole log.
+pub const MAX_PAGE: usize = 1000;
+
+/// A window of the log: its rows, and the counts of the whole filtered log.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct RowPage {
+    /// Decisions matching the filter (a lower bound while `complete` is false).
+    pub total: usize,
+    /// Of those, how many this device's member has not read.
+    pub unread: usize,
+    /// Whether every month was counted; if not, ask again with `whole` for exact counts.
+    pub complete: bool,
+    pub rows: Vec<DecisionRow>,
+}
+
+impl RowPage {
+    pub fn new(page: DecisionPage, me: &str) -> RowPage {
+        RowPage {
+            total: page.total,
+            unread: page.unread,
+            complete: page.complete,
+            rows: page
+                .rows
+                .into_iter()
+                .map(|d| DecisionRow::new(d, me))
+                .collect(),
         }
     }
 }

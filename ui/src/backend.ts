@@ -32,7 +32,7 @@ export interface Api {
   mark_read: [{ circle: string; id: string }, boolean];
   link_decisions: [{ circle: string; id: string; other: string }, null];
   decision: [{ circle: string; id: string }, B.Decision];
-  decision_rows: [{ circle: string; filter: B.DecisionFilter; limit: number | null }, B.DecisionRow[]];
+  decision_page: [{ circle: string; filter: B.DecisionFilter; offset: number; limit: number; whole: boolean }, B.RowPage];
   escalations: [{ circle: string }, B.Escalation[]];
   acknowledge_escalation: [{ circle: string; id: string }, null];
   resolve_escalation: [{ circle: string; id: string; response: string }, null];

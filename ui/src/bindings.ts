@@ -312,6 +312,20 @@ queue: Array<string>, rotations: Array<Rotation>, author: string, created_at: Ti
 
 export type Rotation = { at: Timestamp, from: string | null, to: string, };
 
+export type RowPage = { 
+/**
+ * Decisions matching the filter (a lower bound while `complete` is false).
+ */
+total: number, 
+/**
+ * Of those, how many this device's member has not read.
+ */
+unread: number, 
+/**
+ * Whether every month was counted; if not, ask again with `whole` for exact counts.
+ */
+complete: boolean, rows: Array<DecisionRow>, };
+
 export type Team = { id: string, name: string, 
 /**
  * The domain the team owns.
@@ -407,7 +421,7 @@ export const COMMANDS = [
   "mark_read",
   "link_decisions",
   "decision",
-  "decision_rows",
+  "decision_page",
   "escalations",
   "acknowledge_escalation",
   "resolve_escalation",

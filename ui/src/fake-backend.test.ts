@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { BackendError, toBackendError, type Change } from "./backend";
+import type { DecisionFilter } from "./bindings";
 import { FakeBackend } from "./fake-backend";
 import { emptyFilters, toDecisionFilter } from "./lib/filters";
 import { searchPrinciples } from "./lib/names";
+
+const rows = async (b: FakeBackend, q: { circle: string; filter: DecisionFilter }) =>
+  (await b.call("decision_page", { ...q, offset: 0, limit: 1000, whole: true })).rows;
 
 async function circleWithPrinciple() {
   const b = new FakeBackend();
@@ -22,11 +26,11 @@ describe("the in-memory backend", () => {
     const { b, circle, v, p, t } = await circleWithPrinciple();
     await b.call("log_decision", { circle, new: decision(t, p, "Close at four on Saturdays") });
     await b.call("log_decision", { circle, new: decision(t, p, "Hire a weekend baker", "centre-awareness") });
-    const all = await b.call("decision_rows", { circle, filter: toDecisionFilter(emptyFilters(), "m-me"), limit: null });
+    const all = await rows(b, { circle, filter: toDecisionFilter(emptyFilters(), "m-me") });
     expect(all.map((r) => r.choice)).toEqual(["Hire a weekend baker", "Close at four on Saturdays"]);
-    const found = await b.call("decision_rows", { circle, filter: toDecisionFilter({ ...emptyFilters(), text: "saturdays CLOSE" }, "m-me"), limit: null });
+    const found = await rows(b, { circle, filter: toDecisionFilter({ ...emptyFilters(), text: "saturdays CLOSE" }, "m-me") });
     expect(found.map((r) => r.choice)).toEqual(["Close at four on Saturdays"]);
-    const byValue = await b.call("decision_rows", { circle, filter: toDecisionFilter({ ...emptyFilters(), value: v, zone: "centre-awareness" }, "m-me"), limit: null });
+    const byValue = await rows(b, { circle, filter: toDecisionFilter({ ...emptyFilters(), value: v, zone: "centre-awareness" }, "m-me") });
     expect(byValue).toHaveLength(1);
     expect(await b.call("escalations", { circle })).toHaveLength(1);
   });
@@ -36,7 +40,7 @@ describe("the in-memory backend", () => {
     const id = await b.call("log_decision", { circle, new: decision(t, p, "Buy a second mixer") });
     expect(await b.call("mark_read", { circle, id })).toBe(true);
     expect(await b.call("mark_read", { circle, id })).toBe(false);
-    const unread = await b.call("decision_rows", { circle, filter: toDecisionFilter({ ...emptyFilters(), unreadOnly: true }, "m-me"), limit: null });
+    const unread = await rows(b, { circle, filter: toDecisionFilter({ ...emptyFilters(), unreadOnly: true }, "m-me") });
     expect(unread).toHaveLength(0);
   });
 

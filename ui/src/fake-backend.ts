@@ -273,7 +273,7 @@ export class FakeBackend implements Backend {
       this.changed(circle);
       return null;
     },
-    decision_rows: ({ circle, filter: f, limit }) => {
+    decision_page: ({ circle, filter: f, offset, limit }) => {
       const c = this.circle(circle);
       const valuePrinciples = f.value ? c.principles.filter((p) => p.values.includes(f.value!)).map((p) => p.id) : null;
       const words = (f.text ?? "").toLowerCase().split(/\s+/).filter(Boolean);
@@ -296,7 +296,8 @@ export class FakeBackend implements Backend {
           zone_unsure: d.zone_unsure, situation: d.situation, status: d.status, created_at: d.created_at,
           read: d.readers.some((r) => r.member === this.me.member),
         }));
-      return limit == null ? rows : rows.slice(0, limit);
+      const unread = rows.filter((r) => !r.read).length;
+      return { total: rows.length, unread, complete: true, rows: rows.slice(offset, offset + limit) };
     },
     escalations: ({ circle }) => this.circle(circle).escalations.map((e) => ({ ...e })),
     acknowledge_escalation: ({ circle, id }) => {

@@ -104,6 +104,23 @@ pub struct DecisionFilter {
     pub text: Option<String>,
 }
 
+impl DecisionFilter {
+    /// Whether month `period` (`YYYY-MM`) can hold a match: the date bounds rule whole
+    /// months out before they are loaded.
+    pub fn may_match_month(&self, period: &str) -> bool {
+        self.until.is_none_or(|u| period <= u.period().as_str())
+            && self.since.is_none_or(|s| period >= s.period().as_str())
+    }
+}
+
+/// See [`Circle::decisions_window_in`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonthWindow {
+    pub matched: usize,
+    pub unread: usize,
+    pub rows: Vec<Decision>,
+}
+
 const EDITABLE: &[&str] = &[
     "context",
     "choice",
@@ -286,14 +303,7 @@ impl Circle {
             .shards()
             .rev()
             .map(|(p, _)| p.clone())
-            .filter(|p| {
-                filter
-                    .until
-                    .is_none_or(|u| p.as_str() <= u.period().as_str())
-                    && filter
-                        .since
-                        .is_none_or(|s| p.as_str() >= s.period().as_str())
-            })
+            .filter(|p| filter.may_match_month(p))
             .collect();
         let mut out = Vec::new();
         for p in periods {
@@ -311,6 +321,33 @@ impl Circle {
             .filter(|d| prepared.matches(d, filter))
             .cloned()
             .collect())
+    }
+
+    /// One month's share of a page of the filtered log: how many of its decisions match
+    /// (and how many of those `reader` has not read), and clones of only the matches at
+    /// positions `skip..skip + take`, so a page of a large log costs a scan of ready rows
+    /// plus the page itself.
+    pub fn decisions_window_in(
+        &self,
+        period: &str,
+        filter: &DecisionFilter,
+        skip: usize,
+        take: usize,
+        reader: &str,
+    ) -> Result<MonthWindow> {
+        let rows = self.month_rows(period)?;
+        let prepared = Prepared::new(self, filter)?;
+        let mut window = MonthWindow::default();
+        for d in rows.iter().filter(|d| prepared.matches(d, filter)) {
+            if window.matched >= skip && window.rows.len() < take {
+                window.rows.push(d.clone());
+            }
+            window.matched += 1;
+            if !d.readers.iter().any(|r| r.member == reader) {
+                window.unread += 1;
+            }
+        }
+        Ok(window)
     }
 
     /// Every decision of a month, newest first, read once per version of the month's

@@ -40,7 +40,8 @@ pub use clock::{Day, Timestamp, DAY_MS};
 pub use commitments::{Commitment, NewCommitment};
 pub use ctx::Ctx;
 pub use decisions::{
-    Decision, DecisionEdit, DecisionFilter, DecisionResult, HistoryEntry, NewDecision, Reader,
+    Decision, DecisionEdit, DecisionFilter, DecisionResult, HistoryEntry, MonthWindow, NewDecision,
+    Reader,
 };
 pub use error::{CoreError, ErrorKind, Result};
 pub use escalations::Escalation;

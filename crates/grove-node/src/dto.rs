@@ -1,6 +1,6 @@
 //! Views the API returns beyond the core's own entities (which are DTOs already).
 
-use grove_core::{CircleInfo, Principle, Timestamp};
+use grove_core::{CircleInfo, Decision, Principle, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,4 +86,17 @@ pub struct NetInfo {
     pub peer: String,
     /// Addresses to dial this node at, each ending in `/p2p/<peer>`.
     pub addrs: Vec<String>,
+}
+
+/// A window of the filtered log ([`crate::CircleHandle::decision_page`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecisionPage {
+    /// Decisions matching the filter (a lower bound while `complete` is false).
+    pub total: usize,
+    /// Of those, how many this device's member has not read (same caveat).
+    pub unread: usize,
+    /// Whether every month the filter can match was counted.
+    pub complete: bool,
+    /// The decisions at the asked positions, newest first.
+    pub rows: Vec<Decision>,
 }

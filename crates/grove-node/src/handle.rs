@@ -14,7 +14,7 @@ use grove_core::{
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::dto::{
-    CircleSummary, Me, MemberListing, NetInfo, PeerStatus, PrincipleView, SyncReport,
+    CircleSummary, DecisionPage, Me, MemberListing, NetInfo, PeerStatus, PrincipleView, SyncReport,
 };
 use crate::error::{NodeError, Result};
 use crate::network::with_peer;
@@ -442,6 +442,62 @@ impl CircleHandle {
                 }
                 out.truncate(limit);
                 Ok(out)
+            })
+            .await
+    }
+
+    /// Positions `offset..offset + limit` of the filtered log, newest first, with how many
+    /// decisions match and how many of those this device's member has not read. Months load
+    /// newest first until the page is full; with `whole` false the months after that are
+    /// counted only if already in memory, so a cold first screen costs the core and the
+    /// newest months (then `complete` is false and `total` a lower bound: ask again with
+    /// `whole` for the exact count, which loads every month the filter can match).
+    pub async fn decision_page(
+        &self,
+        filter: DecisionFilter,
+        offset: usize,
+        limit: usize,
+        whole: bool,
+    ) -> Result<DecisionPage> {
+        let sel = self.sel.clone();
+        self.node
+            .run(move |s| {
+                let id = s.prepare(sel.as_deref(), &Need::Core)?;
+                let mut months: Vec<String> = s
+                    .store
+                    .docs(&id)?
+                    .iter()
+                    .filter_map(|k| shard_period(k).map(str::to_string))
+                    .filter(|m| filter.may_match_month(m))
+                    .collect();
+                months.sort_unstable_by(|a, b| b.cmp(a));
+                if whole {
+                    s.ensure_docs(&id, months.iter().map(|m| shard_doc(m)).collect())?;
+                }
+                let me = s.identity.member();
+                let end = offset.saturating_add(limit);
+                let mut page = DecisionPage {
+                    complete: true,
+                    ..DecisionPage::default()
+                };
+                for month in months {
+                    if page.total >= end && !s.loaded(&id)?.has_doc(&shard_doc(&month)) {
+                        page.complete = false;
+                        break;
+                    }
+                    s.ensure_docs(&id, vec![shard_doc(&month)])?;
+                    let w = s.loaded(&id)?.decisions_window_in(
+                        &month,
+                        &filter,
+                        offset.saturating_sub(page.total),
+                        limit - page.rows.len(),
+                        &me,
+                    )?;
+                    page.total += w.matched;
+                    page.unread += w.unread;
+                    page.rows.extend(w.rows);
+                }
+                Ok(page)
             })
             .await
     }

@@ -34,7 +34,8 @@ use tokio::sync::{broadcast, mpsc};
 
 pub use access::circle_tag;
 pub use dto::{
-    CircleSummary, Me, MemberListing, NetInfo, PeerCircle, PeerStatus, PrincipleView, SyncReport,
+    CircleSummary, DecisionPage, Me, MemberListing, NetInfo, PeerCircle, PeerStatus, PrincipleView,
+    SyncReport,
 };
 pub use error::{NodeError, NodeErrorKind, Result};
 pub use grove_core as core;
