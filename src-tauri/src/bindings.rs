@@ -11,7 +11,7 @@ use grove_node::{
 use ts_rs::{Config, TS};
 
 use crate::events::{NODE_EVENT, NODE_RESYNC};
-use crate::{CommandError, DecisionRow, RowPage, ZoneInfo, COMMAND_NAMES};
+use crate::{CommandError, DecisionRow, HomeStatus, RowPage, ZoneInfo, COMMAND_NAMES};
 
 macro_rules! decls {
     ($cfg:ident; $($t:ty),* $(,)?) => {
@@ -26,7 +26,7 @@ pub fn render() -> String {
         Amendment, Answer, Band, CircleInfo, CircleSummary, CommandError, Commitment,
         CommitmentStatus, Conflict, Day, DecayCategory, Decision, DecisionEdit, DecisionFilter,
         DecisionResult, DecisionRow, DecisionStatus, Draft, Escalation, EscalationStatus, Evidence,
-        Figure, HistoryEntry, Me, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
+        Figure, HistoryEntry, HomeStatus, Me, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
         NewRetro, NewReview, NewRole, NewValue, NodeErrorKind, NodeEvent, Outcome, Principle,
         PrincipleChange, PrincipleStatus, PrincipleVersion, PrincipleView, Proposal,
         ProposalChange, ProposalStatus, RaiseTension, Reader, Related, Replant, Response,

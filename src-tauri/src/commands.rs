@@ -16,17 +16,18 @@ use grove_node::{
 use std::time::Duration;
 use tauri::State;
 
-use crate::error::{CommandError, CommandResult};
+use crate::error::CommandResult;
+use crate::home::{Home, HomeStatus};
 use crate::views::{self, RowPage, ZoneInfo};
 
-/// The node this window talks to, or why it could not start (shown instead of the app).
+/// The home this window shows: its node when running, or why it is not (locked, failed).
 pub struct Desktop {
-    pub node: Result<NodeHandle, CommandError>,
+    pub home: Home,
 }
 
 impl Desktop {
-    fn node(&self) -> CommandResult<&NodeHandle> {
-        self.node.as_ref().map_err(Clone::clone)
+    fn node(&self) -> CommandResult<NodeHandle> {
+        self.home.node()
     }
 
     fn circle(&self, id: String) -> CommandResult<CircleHandle> {
@@ -35,6 +36,30 @@ impl Desktop {
 }
 
 type S<'a> = State<'a, Desktop>;
+
+// ---- the home: lock, unlock, passphrase ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn home_status(s: S<'_>) -> CommandResult<HomeStatus> {
+    s.home.status()
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn unlock(s: S<'_>, passphrase: String) -> CommandResult<()> {
+    s.home.unlock(passphrase).await
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn lock(s: S<'_>) -> CommandResult<()> {
+    s.home.lock().await
+}
+/// Set (no `current`), change, or remove (no `new`) the passphrase sealing this home.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn change_passphrase(
+    s: S<'_>,
+    current: Option<String>,
+    new: Option<String>,
+) -> CommandResult<()> {
+    s.home.change_passphrase(current, new).await
+}
 
 // ---- the node ----
 

@@ -5,9 +5,11 @@ pub mod bindings;
 mod commands;
 mod error;
 mod events;
+mod home;
 mod views;
 
 pub use error::{CommandError, CommandResult};
+pub use home::HomeStatus;
 pub use views::{DecisionRow, RowPage, ZoneInfo};
 
 use tauri::Manager;
@@ -17,6 +19,10 @@ use tauri::Manager;
 macro_rules! with_commands {
     ($then:ident) => {
         $then![
+            home_status,
+            unlock,
+            lock,
+            change_passphrase,
             me,
             set_name,
             circles,
@@ -103,16 +109,19 @@ macro_rules! names {
 /// The names of every command, in the order the handler lists them.
 pub const COMMAND_NAMES: &[&str] = with_commands!(names);
 
-/// Opens the window on the node at the default home (`GROVE_HOME`, else the OS data dir).
+/// Opens the window on the node at the default home (`GROVE_HOME`, else the OS data dir);
+/// an encrypted home opens locked, on the Unlock screen.
 pub fn run() {
     init_tracing();
     let result = tauri::Builder::default()
         .setup(|app| {
-            let node = tauri::async_runtime::block_on(start_node());
-            if let Ok(node) = &node {
-                events::forward(app.handle().clone(), node.subscribe());
-            }
-            app.manage(commands::Desktop { node });
+            let window = app.handle().clone();
+            let forward = move |node: &grove_node::NodeHandle| {
+                events::forward(window.clone(), node.subscribe())
+            };
+            let dir = grove_node::resolve_home(None).map_err(CommandError::from);
+            let home = tauri::async_runtime::block_on(home::Home::open(dir, start(), forward));
+            app.manage(commands::Desktop { home });
             Ok(())
         })
         .invoke_handler(with_commands!(handler))
@@ -123,30 +132,19 @@ pub fn run() {
     }
 }
 
-/// Must run inside the async runtime: the node spawns its event loop there. A failure is
-/// kept and shown in the window (e.g. another Grove already holds the home).
-async fn start_node() -> Result<grove_node::NodeHandle, CommandError> {
-    let home = grove_node::resolve_home(None)?;
-    tracing::info!(home = %home.display(), "starting the Grove node");
-    let mut builder = grove_node::Node::builder()
-        .home(home)
-        .network(true)
-        .mdns(std::env::var("GROVE_MDNS").map_or(true, |v| v != "0"));
-    // Tests pin where the app listens; by default it listens everywhere on any port.
-    for addr in std::env::var("GROVE_LISTEN").unwrap_or_default().split(',') {
-        if !addr.trim().is_empty() {
-            builder = builder.listen(addr.trim());
-        }
-    }
-    match builder.start().await {
-        Ok(node) => Ok(node),
-        // Without the network Grove still works on this device: open offline, say why.
-        Err(e) if e.kind() == grove_node::NodeErrorKind::Network => {
-            tracing::warn!("networking could not start, so Grove runs offline: {e}");
-            let home = grove_node::resolve_home(None)?;
-            Ok(grove_node::Node::builder().home(home).spawn()?)
-        }
-        Err(e) => Err(e.into()),
+/// The app is a full peer: networking on, mDNS on unless `GROVE_MDNS=0`; tests pin where it
+/// listens with `GROVE_LISTEN`, by default it listens everywhere on any port.
+fn start() -> home::Start {
+    home::Start {
+        network: true,
+        mdns: std::env::var("GROVE_MDNS").map_or(true, |v| v != "0"),
+        listen: std::env::var("GROVE_LISTEN")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(String::from)
+            .collect(),
     }
 }
 

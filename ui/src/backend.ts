@@ -5,6 +5,10 @@ import type * as B from "./bindings";
 /** Arguments and result of every command. Keys must match the Rust command list exactly
  * (checked below against the generated `Command` type). */
 export interface Api {
+  home_status: [{}, B.HomeStatus];
+  unlock: [{ passphrase: string }, null];
+  lock: [{}, null];
+  change_passphrase: [{ current: string | null; new: string | null }, null];
   me: [{}, B.Me];
   set_name: [{ name: string }, null];
   circles: [{}, B.CircleSummary[]];

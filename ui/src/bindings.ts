@@ -103,6 +103,16 @@ items: Array<string>, };
 
 export type HistoryEntry = { at: Timestamp, by: string, what: string, };
 
+export type HomeStatus = { 
+/**
+ * The home is sealed under a passphrase (so it can be locked).
+ */
+encrypted: boolean, 
+/**
+ * The node is stopped until the passphrase is given.
+ */
+locked: boolean, };
+
 export type Invite = { id: string, kind: InviteKind, created_by: string, created_at: Timestamp, expires_at: Timestamp | null, max_uses: number, 
 /**
  * Members admitted with it, one entry per joining device.
@@ -394,6 +404,10 @@ escalates: boolean, };
 
 /** Every command the desktop shell answers. */
 export const COMMANDS = [
+  "home_status",
+  "unlock",
+  "lock",
+  "change_passphrase",
   "me",
   "set_name",
   "circles",

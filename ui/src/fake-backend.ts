@@ -32,6 +32,9 @@ interface FakeCircle {
   removed: Map<string, string>;
 }
 
+/** What a locked home still answers (the rest waits for the passphrase). */
+const WHILE_LOCKED = new Set<keyof Api>(["home_status", "unlock", "lock", "zones"]);
+
 const invalid = (m: string) => new BackendError("invalid", m);
 const notFound = (what: string, id: string) => new BackendError("not-found", `no ${what} \`${id}\``);
 function required(s: string, what: string): string {
@@ -44,6 +47,8 @@ export interface FakeOptions {
   /** Milliseconds since the epoch for "now"; advances by 1 ms per change. */
   now?: number;
   name?: string;
+  /** Start as an encrypted home sealed under this passphrase, locked. */
+  passphrase?: string;
 }
 
 export class FakeBackend implements Backend {
@@ -56,6 +61,21 @@ export class FakeBackend implements Backend {
   constructor(opts: FakeOptions = {}) {
     this.clock = opts.now ?? Date.UTC(2026, 10, 22, 9, 0, 0);
     this.me = { member: "m-me", device: "d-me", name: opts.name ?? "You" };
+    this.passphrase = opts.passphrase ?? null;
+    this.locked = this.passphrase !== null;
+  }
+
+  /** The passphrase the home is sealed under (null: unencrypted), and whether it is locked. */
+  passphrase: string | null;
+  locked: boolean;
+
+  private checkCurrent(current: string | null) {
+    if (this.passphrase === null && current !== null) {
+      throw new BackendError("passphrase", "the Grove home is not encrypted, yet a passphrase was given");
+    }
+    if (this.passphrase !== null && current !== this.passphrase) {
+      throw new BackendError("passphrase", "wrong passphrase for the Grove home; nothing was read or changed; try again");
+    }
   }
 
   private now(): string {
@@ -110,6 +130,25 @@ export class FakeBackend implements Backend {
   }
 
   private handlers: Partial<Handlers> = {
+    home_status: () => ({ encrypted: this.passphrase !== null, locked: this.locked }),
+    unlock: ({ passphrase }) => {
+      if (!this.locked) return null;
+      if (!passphrase) throw invalid("enter the passphrase");
+      this.checkCurrent(passphrase);
+      this.locked = false;
+      return null;
+    },
+    lock: () => {
+      if (this.passphrase === null) throw invalid("this home has no passphrase, so it cannot be locked: set one first");
+      this.locked = true;
+      return null;
+    },
+    change_passphrase: ({ current, new: next }) => {
+      if (next === "") throw invalid("the new passphrase cannot be empty");
+      this.checkCurrent(current);
+      this.passphrase = next;
+      return null;
+    },
     me: () => ({ ...this.me }),
     set_name: ({ name }) => {
       this.me.name = required(name, "a display name");
@@ -505,6 +544,7 @@ export class FakeBackend implements Backend {
   async call<K extends keyof Api>(cmd: K, args: Api[K][0]): Promise<Api[K][1]> {
     const h = this.handlers[cmd] as ((a: Api[K][0]) => Api[K][1]) | undefined;
     if (!h) throw new BackendError("unavailable", `\`${cmd}\` is not available in the in-memory backend`);
+    if (this.locked && !WHILE_LOCKED.has(cmd)) throw new BackendError("passphrase", "Grove is locked: enter the passphrase to open it");
     return h(args);
   }
 

@@ -43,7 +43,7 @@ pub use grove_search as search;
 pub use handle::{CircleHandle, NodeHandle};
 pub use insight::RaiseTension;
 pub use join::{InviteError, NewInvite};
-pub use passphrase::{change_passphrase, home_is_encrypted};
+pub use passphrase::{change_passphrase, check_passphrase, home_is_encrypted};
 
 /// What a live view needs to know to refresh itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

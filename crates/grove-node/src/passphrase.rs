@@ -34,6 +34,14 @@ pub fn home_is_encrypted(home: Option<&Path>) -> Result<bool> {
     Ok(SledStore::is_encrypted_at(&dir)?)
 }
 
+/// Whether `passphrase` opens the home (None: whether it is unencrypted), failing with the
+/// error opening it would give. Reads and writes nothing else and works while this process's
+/// node holds the home, so a client can check a passphrase before stopping to re-seal.
+pub fn check_passphrase(home: Option<&Path>, passphrase: Option<&str>) -> Result<()> {
+    let dir = resolve_home(home)?;
+    Ok(SledStore::check_passphrase_at(&dir, passphrase)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +68,11 @@ mod tests {
             let err = open(dir.path(), wrong).await.err().unwrap();
             assert_eq!(err.kind(), NodeErrorKind::Passphrase, "{err}");
         }
+        let node = open(dir.path(), Some("pw")).await.unwrap();
+        check_passphrase(Some(dir.path()), Some("pw")).unwrap();
+        let err = check_passphrase(Some(dir.path()), Some("nope")).unwrap_err();
+        assert_eq!(err.kind(), NodeErrorKind::Passphrase, "{err}");
+        node.stop().await.unwrap();
         change_passphrase(Some(dir.path()), Some("pw"), Some("new")).unwrap();
         assert!(change_passphrase(Some(dir.path()), Some("pw"), Some("x")).is_err());
         let node = open(dir.path(), Some("new")).await.unwrap();

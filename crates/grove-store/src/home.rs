@@ -91,7 +91,7 @@ impl Home {
     }
 
     pub fn db_path(&self, generation: u64) -> PathBuf {
-        self.dir.join(format!("{DB_PREFIX}{generation}"))
+        db_path(&self.dir, generation)
     }
 
     /// Finds the live database and removes what an interrupted rewrite left behind.
@@ -144,24 +144,11 @@ impl Home {
 
     /// The generation store.current names, without touching anything (unlike `resolve`).
     pub fn peek_current(&self) -> Result<Option<u64>, StoreError> {
-        match fs::read(self.dir.join(CURRENT)) {
-            Ok(bytes) => self.parse_current(&bytes).map(Some),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.io("reading store.current", e)),
-        }
+        peek_current(&self.dir)
     }
 
     fn parse_current(&self, bytes: &[u8]) -> Result<u64, StoreError> {
-        let text = String::from_utf8_lossy(bytes);
-        text.trim_end()
-            .strip_prefix(DB_PREFIX)
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| {
-                StoreError::corrupt(
-                    &self.dir,
-                    format!("store.current holds {text:?} instead of a database name"),
-                )
-            })
+        parse_current(&self.dir, bytes)
     }
 
     fn db_generations(&self) -> Result<Vec<u64>, StoreError> {
@@ -344,6 +331,34 @@ fn sync_dir(path: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn sync_dir(_path: &Path) -> io::Result<()> {
     Ok(())
+}
+
+/// The generation `dir`'s store.current names, read without taking the lock: for looking at
+/// a store another handle in this process holds open.
+pub(crate) fn peek_current(dir: &Path) -> Result<Option<u64>, StoreError> {
+    match fs::read(dir.join(CURRENT)) {
+        Ok(bytes) => parse_current(dir, &bytes).map(Some),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io(dir, "reading store.current", e)),
+    }
+}
+
+fn parse_current(dir: &Path, bytes: &[u8]) -> Result<u64, StoreError> {
+    let text = String::from_utf8_lossy(bytes);
+    text.trim_end()
+        .strip_prefix(DB_PREFIX)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            StoreError::corrupt(
+                dir,
+                format!("store.current holds {text:?} instead of a database name"),
+            )
+        })
+}
+
+/// The directory of database `generation` inside `dir`.
+pub(crate) fn db_path(dir: &Path, generation: u64) -> PathBuf {
+    dir.join(format!("{DB_PREFIX}{generation}"))
 }
 
 #[cfg(test)]

@@ -176,6 +176,28 @@ impl SledStore {
         Ok(!matches!(header, Ok(None)))
     }
 
+    /// Whether `passphrase` opens the store in `dir` (None: whether it is unencrypted),
+    /// failing as [`SledStore::open_with`] would. Unlike opening, it neither takes the lock
+    /// nor writes anything, so it works while this process holds the store open: a running
+    /// node checks a passphrase before it stops to re-seal. A store with no database yet
+    /// counts as unencrypted.
+    pub fn check_passphrase_at(dir: &Path, passphrase: Option<&str>) -> Result<(), StoreError> {
+        let current = crate::home::peek_current(dir)?;
+        let db_dir = crate::home::db_path(dir, current.unwrap_or(1));
+        match (live_header(dir, &db_dir)?, passphrase) {
+            (None, None) => Ok(()),
+            (Some(_), None) => Err(StoreError::PassphraseNeeded {
+                dir: dir.to_path_buf(),
+            }),
+            (Some(header), Some(passphrase)) => Cipher::unlock(passphrase.as_bytes(), &header)
+                .map(drop)
+                .map_err(|e| unlock_err(dir, e)),
+            (None, Some(_)) => Err(StoreError::NotEncrypted {
+                dir: dir.to_path_buf(),
+            }),
+        }
+    }
+
     /// Whether values are sealed under a passphrase.
     pub fn is_encrypted(&self) -> bool {
         self.live().crypt.is_some()
@@ -664,7 +686,34 @@ fn unlock(home: &Home, passphrase: Option<&str>) -> Result<Option<Arc<Crypt>>, S
     let dir = home.dir();
     let current = home.peek_current()?;
     let db_dir = home.db_path(current.unwrap_or(1));
-    let header = crypt::read_header(&db_dir)
+    match (live_header(dir, &db_dir)?, passphrase) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(StoreError::PassphraseNeeded {
+            dir: dir.to_path_buf(),
+        }),
+        (Some(header), Some(passphrase)) => {
+            let cipher =
+                Cipher::unlock(passphrase.as_bytes(), &header).map_err(|e| unlock_err(dir, e))?;
+            Ok(Some(Arc::new(Crypt { cipher, header })))
+        }
+        // Only a store with no database yet is created encrypted: sealing values that are
+        // already there takes a rewrite (`set_passphrase`).
+        (None, Some(passphrase)) if current.is_none() && !db_dir.exists() => {
+            let (cipher, header) =
+                Cipher::create(passphrase.as_bytes()).map_err(|e| unlock_err(dir, e))?;
+            crypt::write_header(&db_dir, &header)
+                .map_err(|e| StoreError::io(dir, "writing the encryption header", e))?;
+            Ok(Some(Arc::new(Crypt { cipher, header })))
+        }
+        (None, Some(_)) => Err(StoreError::NotEncrypted {
+            dir: dir.to_path_buf(),
+        }),
+    }
+}
+
+/// The encryption header of the database in `db_dir` (None: not encrypted).
+fn live_header(dir: &Path, db_dir: &Path) -> Result<Option<Header>, StoreError> {
+    crypt::read_header(db_dir)
         .map_err(|e| StoreError::io(dir, "reading the encryption header", e))?
         .map_err(|text| {
             StoreError::corrupt(
@@ -674,35 +723,17 @@ fn unlock(home: &Home, passphrase: Option<&str>) -> Result<Option<Arc<Crypt>>, S
                     db_dir.join(crypt::HEADER_FILE).display()
                 ),
             )
-        })?;
-    let unlock_err = |e: Unlock| match e {
+        })
+}
+
+fn unlock_err(dir: &Path, e: Unlock) -> StoreError {
+    match e {
         Unlock::Wrong => StoreError::WrongPassphrase {
             dir: dir.to_path_buf(),
         },
         Unlock::BadParams(detail) => {
             StoreError::corrupt(dir, format!("its encryption header is unusable: {detail}"))
         }
-    };
-    match (header, passphrase) {
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(StoreError::PassphraseNeeded {
-            dir: dir.to_path_buf(),
-        }),
-        (Some(header), Some(passphrase)) => {
-            let cipher = Cipher::unlock(passphrase.as_bytes(), &header).map_err(unlock_err)?;
-            Ok(Some(Arc::new(Crypt { cipher, header })))
-        }
-        // Only a store with no database yet is created encrypted: sealing values that are
-        // already there takes a rewrite (`set_passphrase`).
-        (None, Some(passphrase)) if current.is_none() && !db_dir.exists() => {
-            let (cipher, header) = Cipher::create(passphrase.as_bytes()).map_err(unlock_err)?;
-            crypt::write_header(&db_dir, &header)
-                .map_err(|e| StoreError::io(dir, "writing the encryption header", e))?;
-            Ok(Some(Arc::new(Crypt { cipher, header })))
-        }
-        (None, Some(_)) => Err(StoreError::NotEncrypted {
-            dir: dir.to_path_buf(),
-        }),
     }
 }
 

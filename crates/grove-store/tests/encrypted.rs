@@ -122,6 +122,44 @@ fn wrong_or_missing_passphrase_fails_and_changes_nothing() {
 }
 
 #[test]
+fn a_passphrase_is_checked_without_opening_or_writing_even_while_open() {
+    let dir = encrypted_home("correct horse");
+    let kind = |p| {
+        SledStore::check_passphrase_at(dir.path(), p)
+            .err()
+            .map(|e| e.kind())
+    };
+    let before = files(dir.path());
+    assert_eq!(kind(Some("correct horse")), None);
+    assert_eq!(
+        kind(Some("wrong horse")),
+        Some(StoreErrorKind::WrongPassphrase)
+    );
+    assert_eq!(kind(None), Some(StoreErrorKind::PassphraseNeeded));
+    assert_eq!(files(dir.path()), before, "a check wrote to the home");
+
+    // What a running node needs: the answer while the store is held open.
+    let s = SledStore::open_with(dir.path(), Some("correct horse")).unwrap();
+    assert_eq!(kind(Some("correct horse")), None);
+    assert_eq!(
+        kind(Some("wrong horse")),
+        Some(StoreErrorKind::WrongPassphrase)
+    );
+    check_sample(&s);
+
+    let plain = tempfile::tempdir().unwrap();
+    let p = SledStore::open(plain.path()).unwrap();
+    write_sample(&p);
+    SledStore::check_passphrase_at(plain.path(), None).unwrap();
+    assert_eq!(
+        SledStore::check_passphrase_at(plain.path(), Some("x"))
+            .err()
+            .map(|e| e.kind()),
+        Some(StoreErrorKind::NotEncrypted)
+    );
+}
+
+#[test]
 fn passphrase_change_reseals_everything() {
     let dir = encrypted_home("old pass");
     let current = || fs::read_to_string(dir.path().join("store.current")).unwrap();

@@ -2,7 +2,7 @@
 // and a version that bumps whenever the circle changes (here or, later, from a peer), so
 // views re-query instead of reloading.
 import { getContext, setContext } from "svelte";
-import type { CircleSummary, Me, PeerStatus, ZoneInfo } from "../bindings";
+import type { CircleSummary, HomeStatus, Me, PeerStatus, ZoneInfo } from "../bindings";
 import { toBackendError, type Backend, type Change } from "../backend";
 import type { Lookups } from "./names";
 
@@ -11,6 +11,8 @@ const LAST_CIRCLE = "grove.circle";
 
 export class Session {
   readonly backend: Backend;
+  /** Whether the home is encrypted, and locked (the window then shows only the Unlock screen). */
+  home = $state<HomeStatus>({ encrypted: false, locked: false });
   me = $state<Me | null>(null);
   circles = $state<CircleSummary[]>([]);
   circle = $state<string | null>(null);
@@ -37,14 +39,8 @@ export class Session {
 
   async start(): Promise<void> {
     try {
-      this.me = await this.backend.call("me", {});
-      this.zones = await this.backend.call("zones", {});
-      await this.reloadCircles();
-      const remembered = globalThis.localStorage?.getItem(LAST_CIRCLE);
-      const pick = this.circles.find((c) => c.id === remembered) ?? this.circles[0];
-      if (pick) await this.open(pick.id);
-      await this.reloadNetwork();
-      this.stop = await this.backend.subscribe((c) => void this.onChange(c));
+      this.home = await this.backend.call("home_status", {});
+      if (!this.home.locked) await this.load();
     } catch (e) {
       this.fatal = toBackendError(e).message;
     } finally {
@@ -52,8 +48,55 @@ export class Session {
     }
   }
 
+  /** Everything the views share, from a running node. */
+  private async load() {
+    this.me = await this.backend.call("me", {});
+    this.zones = await this.backend.call("zones", {});
+    await this.reloadCircles();
+    const remembered = globalThis.localStorage?.getItem(LAST_CIRCLE);
+    const pick = this.circles.find((c) => c.id === remembered) ?? this.circles[0];
+    if (pick) await this.open(pick.id);
+    await this.reloadNetwork();
+    this.stop ??= await this.backend.subscribe((c) => void this.onChange(c));
+  }
+
+  /** Opens a locked home; a wrong passphrase throws and leaves it locked. */
+  async unlock(passphrase: string) {
+    await this.backend.call("unlock", { passphrase });
+    this.home = await this.backend.call("home_status", {});
+    await this.load();
+  }
+
+  /** Stops the node and forgets everything read from it, back to the Unlock screen. */
+  async lock() {
+    await this.backend.call("lock", {});
+    // First, so the window goes straight to the Unlock screen with nothing of the app shown.
+    this.home = { encrypted: true, locked: true };
+    this.dispose();
+    this.me = null;
+    this.circles = [];
+    this.circle = null;
+    this.lookups = { members: [], teams: [], values: [], principles: [] };
+    this.addrs = [];
+    this.peers = [];
+    this.unsynced = new Set();
+    this.version += 1;
+  }
+
+  /** Sets (no `current`), changes, or removes (no `next`) the passphrase. The node restarts
+   * behind it, on new addresses. */
+  async changePassphrase(current: string | null, next: string | null) {
+    await this.backend.call("change_passphrase", { current, new: next });
+    this.home = await this.backend.call("home_status", {});
+    // An encrypted home keeps even the open circle's id off the webview's plain storage.
+    if (this.home.encrypted) globalThis.localStorage?.removeItem(LAST_CIRCLE);
+    else if (this.circle) globalThis.localStorage?.setItem(LAST_CIRCLE, this.circle);
+    await this.reloadNetwork().catch(() => {});
+  }
+
   dispose() {
     this.stop?.();
+    this.stop = null;
   }
 
   async reloadCircles() {
@@ -85,7 +128,7 @@ export class Session {
 
   async open(circle: string) {
     this.circle = circle;
-    globalThis.localStorage?.setItem(LAST_CIRCLE, circle);
+    if (!this.home.encrypted) globalThis.localStorage?.setItem(LAST_CIRCLE, circle);
     await this.reloadLookups();
     this.version += 1;
   }
