@@ -2,92 +2,16 @@
 // (a wrong passphrase shown as an error next to the field, the right one bringing the circle
 // back); and a home the CLI encrypted, unlocked in the app and decrypted again.
 // Takes the unlock screenshot.
-import { after, before, describe, it } from "node:test";
+import { after, before, describe } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { Keys, WebDriver } from "./webdriver.mjs";
+import { join } from "node:path";
+import { Keys } from "./webdriver.mjs";
+import { App, bin, cli, grove, removeDir, shots, step } from "./app.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
-const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
-const bin = resolve(process.env.GROVE_DESKTOP_BIN ?? join(targetDir, "debug/grove-desktop"));
-const grove = resolve(process.env.GROVE_BIN ?? join(targetDir, "debug/grove"));
-const shots = resolve(process.env.GROVE_SCREENSHOT_DIR ?? join(root, "docs/screenshots"));
 // Ports of their own: another suite's driver may still be letting go of its port.
 const basePort = Number(process.env.TAURI_DRIVER_PORT_LOCK ?? 4448);
-const artifacts = resolve(process.env.GROVE_E2E_ARTIFACTS ?? join(tmpdir(), "grove-e2e-artifacts"));
-
-/** Runs `grove` on `home` (with `passphrase` in GROVE_PASSPHRASE); returns its parsed --json output. */
-function cli(home, passphrase, ...args) {
-  const env = { ...process.env, GROVE_HOME: "", GROVE_PASSPHRASE: passphrase ?? "" };
-  if (passphrase == null) delete env.GROVE_PASSPHRASE;
-  const out = execFileSync(grove, ["--home", home, "--json", ...args], { encoding: "utf8", env, timeout: 60_000 });
-  return out.trim() ? JSON.parse(out) : null;
-}
-
-/** One Grove window on `dir`'s home, through its own tauri-driver. */
-class App {
-  constructor(dir, port) {
-    this.dir = dir;
-    this.port = port;
-  }
-
-  async start() {
-    const env = {
-      ...process.env,
-      GROVE_HOME: join(this.dir, "grove"),
-      GROVE_LISTEN: "/ip4/127.0.0.1/tcp/0",
-      GROVE_MDNS: "0",
-      XDG_DATA_HOME: join(this.dir, "data"),
-      XDG_CACHE_HOME: join(this.dir, "cache"),
-      XDG_CONFIG_HOME: join(this.dir, "config"),
-      WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS: "1",
-    };
-    delete env.GROVE_PASSPHRASE;
-    const url = `http://127.0.0.1:${this.port}`;
-    this.driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", String(this.port), "--native-port", String(this.port + 1)], {
-      env,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
-    const until = Date.now() + 30_000;
-    for (;;) {
-      if (this.driver.exitCode !== null) throw new Error(`tauri-driver exited with ${this.driver.exitCode}`);
-      try {
-        if ((await fetch(`${url}/status`)).ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > until) throw new Error("tauri-driver did not start listening within 30 s");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    this.wd = await WebDriver.start(url, { "tauri:options": { application: bin } });
-    await this.wd.setWindowRect({ width: 1280, height: 800 });
-    return this.wd;
-  }
-
-  async stop() {
-    await this.wd?.quit().catch(() => {});
-    this.driver?.kill();
-  }
-}
-
-let current; // the App the running step drives
-
-function step(name, fn) {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      mkdirSync(artifacts, { recursive: true });
-      const file = join(artifacts, `lock-${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
-      await current?.wd?.screenshot().then((png) => writeFileSync(file, png)).catch(() => {});
-      e.message += ` (window at failure: ${file})`;
-      throw e;
-    }
-  });
-}
 
 const focusedId = (wd) => wd.exec("return document.activeElement ? document.activeElement.id : '';");
 
@@ -105,13 +29,13 @@ describe("locking a home from the app", () => {
     const home = join(dir, "grove");
     cli(home, null, "circle", "create", "Lock Street Pantry");
     cli(home, null, "value", "add", "--title", "Dignity", "--statement", "Nobody has to explain why they need food.");
-    app = current = new App(dir, basePort);
+    app = new App(dir, basePort);
     wd = await app.start();
   });
 
   after(async () => {
     await app?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   });
 
   step("opens an unencrypted home straight away, with nothing to lock", async () => {
@@ -178,6 +102,13 @@ describe("locking a home from the app", () => {
       }
     }
   });
+
+  step("closed, the home opens in the CLI with the passphrase set in the app, and not without", async () => {
+    await app.stop();
+    const home = join(dir, "grove");
+    assert.deepEqual(cli(home, PASS, "circle", "list").map((c) => c.name), ["Lock Street Pantry"]);
+    assert.throws(() => cli(home, null, "circle", "list"), /encrypted/);
+  });
 });
 
 describe("a home the CLI encrypted", () => {
@@ -191,13 +122,13 @@ describe("a home the CLI encrypted", () => {
     const home = join(dir, "grove");
     cli(home, PASS, "init", "--passphrase");
     cli(home, PASS, "circle", "create", "Sealed Co-op");
-    app = current = new App(dir, basePort + 2);
+    app = new App(dir, basePort + 2);
     wd = await app.start();
   });
 
   after(async () => {
     await app?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   });
 
   step("opens on the Unlock screen and unlocks with Enter", async () => {

@@ -1,0 +1,114 @@
+// One Grove window on a home of its own, through its own tauri-driver, and the `grove` CLI on
+// the same home: shared by the suites that prepare a home with the CLI before opening it.
+import { it } from "node:test";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { WebDriver } from "./webdriver.mjs";
+
+const root = resolve(import.meta.dirname, "../..");
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
+export const bin = resolve(process.env.GROVE_DESKTOP_BIN ?? join(targetDir, "debug/grove-desktop"));
+export const grove = resolve(process.env.GROVE_BIN ?? join(targetDir, "debug/grove"));
+export const shots = resolve(process.env.GROVE_SCREENSHOT_DIR ?? join(root, "docs/screenshots"));
+const artifacts = resolve(process.env.GROVE_E2E_ARTIFACTS ?? join(tmpdir(), "grove-e2e-artifacts"));
+
+/** Runs `grove` on `home` (with `passphrase` in GROVE_PASSPHRASE); returns its parsed --json output. */
+export function cli(home, passphrase, ...args) {
+  const env = { ...process.env, GROVE_HOME: "", GROVE_PASSPHRASE: passphrase ?? "" };
+  if (passphrase == null) delete env.GROVE_PASSPHRASE;
+  const out = execFileSync(grove, ["--home", home, "--json", ...args], { encoding: "utf8", env, timeout: 60_000 });
+  return out.trim() ? JSON.parse(out) : null;
+}
+
+/** One Grove window on `dir`'s home, through its own tauri-driver. */
+export class App {
+  constructor(dir, port) {
+    this.dir = dir;
+    this.port = port;
+  }
+
+  /** Opens the window; it becomes the one failing steps take a picture of. */
+  async start() {
+    current = this;
+    const env = {
+      ...process.env,
+      GROVE_HOME: join(this.dir, "grove"),
+      GROVE_LISTEN: "/ip4/127.0.0.1/tcp/0",
+      GROVE_MDNS: "0",
+      XDG_DATA_HOME: join(this.dir, "data"),
+      XDG_CACHE_HOME: join(this.dir, "cache"),
+      XDG_CONFIG_HOME: join(this.dir, "config"),
+      WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS: "1",
+    };
+    delete env.GROVE_PASSPHRASE;
+    const url = `http://127.0.0.1:${this.port}`;
+    this.driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", String(this.port), "--native-port", String(this.port + 1)], {
+      env,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    const until = Date.now() + 30_000;
+    for (;;) {
+      if (this.driver.exitCode !== null) throw new Error(`tauri-driver exited with ${this.driver.exitCode}`);
+      try {
+        if ((await fetch(`${url}/status`)).ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > until) throw new Error("tauri-driver did not start listening within 30 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    this.wd = await WebDriver.start(url, { "tauri:options": { application: bin } });
+    await this.wd.setWindowRect({ width: 1280, height: 800 });
+    return this.wd;
+  }
+
+  /** Closes the window (the app exits with its last window), then waits until the app has
+   * let go of its home, so the home can be checked or removed. */
+  async stop() {
+    await this.wd?.cmd("DELETE", "/window").catch(() => {});
+    await this.wd?.quit().catch(() => {});
+    this.driver?.kill();
+    const home = join(this.dir, "grove");
+    const until = Date.now() + 30_000;
+    for (;;) {
+      try {
+        execFileSync(grove, ["--home", home, "device", "id"], { env: { ...process.env, GROVE_HOME: "", GROVE_PASSPHRASE: "" }, stdio: "pipe" });
+        return;
+      } catch (e) {
+        if (!/in use/.test(String(e.stderr))) return; // free (an encrypted home just wants its passphrase)
+      }
+      if (Date.now() > until) throw new Error(`the app still holds ${home} 30 s after its window closed`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+let current; // the App the running step drives
+
+/** A test step that leaves a picture of the window behind when it fails. */
+export function step(name, fn) {
+  it(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      mkdirSync(artifacts, { recursive: true });
+      const file = join(artifacts, `app-${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
+      await current?.wd?.screenshot().then((png) => writeFileSync(file, png)).catch(() => {});
+      e.message += ` (window at failure: ${file})`;
+      throw e;
+    }
+  });
+}
+
+/** Removes a suite's temp dir (after `App.stop`). A leftover temp dir is not a failure of the
+ * suite: WebKit's helper processes may still be writing their caches. */
+export function removeDir(dir) {
+  if (!dir) return;
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  } catch (e) {
+    console.warn(`left ${dir} behind: ${e.message}`);
+  }
+}

@@ -1,0 +1,71 @@
+// A steward removes a member in the real window: the circle is founded and a second member
+// admitted with the CLI on the app's home, then the Members view asks once more and records
+// the removal, which the node keeps across a re-query.
+import { after, before, describe } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App, bin, cli, grove, removeDir, step } from "./app.mjs";
+
+const port = Number(process.env.TAURI_DRIVER_PORT_MEMBERS ?? 4452);
+
+describe("a steward removing a member", () => {
+  let dir;
+  let app;
+  let wd;
+
+  before(async () => {
+    assert.ok(existsSync(bin), `build the app first: ${bin} is missing`);
+    assert.ok(existsSync(grove), `build the CLI first (cargo build -p grove-cli): ${grove} is missing`);
+    dir = mkdtempSync(join(tmpdir(), "grove-e2e-members-"));
+    const home = join(dir, "grove");
+    cli(home, null, "member", "rename", "Ada");
+    cli(home, null, "circle", "create", "Allotment Collective");
+    const device = cli(join(dir, "bea"), null, "device", "id").device;
+    cli(home, null, "member", "admit", device, "--name", "Bea");
+    app = new App(dir, port);
+    wd = await app.start();
+  });
+
+  after(async () => {
+    await app?.stop();
+    removeDir(dir);
+  });
+
+  const memberRow = (name) =>
+    wd.exec(
+      "const li = [...document.querySelectorAll('ul[aria-label=Members] .member')].find((l) => l.querySelector('strong').innerText === arguments[0]); return li ? li.innerText : '';",
+      name,
+    );
+
+  step("offers the founding steward removal of the other member, not of themselves", async () => {
+    await wd.waitFor("the circle to open", async () => (await wd.selectedText("#circle-pick")) === "Allotment Collective");
+    await wd.click("button[data-view=members]");
+    await wd.waitForText("ul[aria-label=Members]", "Bea");
+    const buttons = await wd.exec("return [...document.querySelectorAll('.member button')].map((b) => b.innerText);");
+    assert.deepEqual(buttons, ["Remove…"], "one Remove button, for Bea only");
+    assert.match(await memberRow("Bea"), /Remove…/);
+    assert.doesNotMatch(await memberRow("Ada"), /Remove/);
+  });
+
+  step("asks once more, and Cancel changes nothing", async () => {
+    await wd.click(".member button");
+    await wd.waitForText("[aria-label='Confirm removal']", "Remove Bea?");
+    await wd.exec("[...document.querySelectorAll('[aria-label=\"Confirm removal\"] button')].find((b) => b.innerText === 'Cancel').click();");
+    await wd.waitFor("the confirmation to close", async () => !(await wd.exec("return !!document.querySelector('[aria-label=\"Confirm removal\"]');")));
+    assert.doesNotMatch(await memberRow("Bea"), /removed/);
+  });
+
+  step("removes Bea: marked removed by Ada, and still so after the view re-queries", async () => {
+    await wd.click(".member button");
+    await wd.click("[aria-label='Confirm removal'] button.danger");
+    await wd.waitFor("Bea to be marked removed", async () => /removed/.test(await memberRow("Bea")), 30_000);
+    assert.match(await memberRow("Bea"), /removed .* by Ada/);
+    assert.equal(await wd.exec("return document.querySelectorAll('.member button').length;"), 0, "nobody left to remove");
+    await wd.click("button[data-view=log]");
+    await wd.click("button[data-view=members]");
+    await wd.waitForText("ul[aria-label=Members]", "Bea");
+    assert.match(await memberRow("Bea"), /removed/);
+  });
+});
