@@ -60,3 +60,29 @@ describe("locking and unlocking", () => {
     s.dispose();
   });
 });
+
+describe("the open circle on an encrypted home", () => {
+  it("is not remembered in the window's plain storage", async () => {
+    const store = new Map<string, string>();
+    const ls = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v), removeItem: (k: string) => void store.delete(k) };
+    const saved = globalThis.localStorage;
+    Object.defineProperty(globalThis, "localStorage", { value: ls, configurable: true });
+    try {
+      const fake = new FakeBackend();
+      await fake.call("create_circle", { name: "Bakery" });
+      const s = new Session(fake);
+      await s.start();
+      expect(store.size).toBe(1);
+      await s.changePassphrase(null, "river stone");
+      expect(store.size).toBe(0);
+      await s.lock();
+      await s.unlock("river stone");
+      expect(store.size).toBe(0);
+      await s.changePassphrase("river stone", null);
+      expect(store.size).toBe(1);
+      s.dispose();
+    } finally {
+      Object.defineProperty(globalThis, "localStorage", { value: saved, configurable: true });
+    }
+  });
+});

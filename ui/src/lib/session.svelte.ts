@@ -54,6 +54,8 @@ export class Session {
     this.zones = await this.backend.call("zones", {});
     await this.reloadCircles();
     const remembered = globalThis.localStorage?.getItem(LAST_CIRCLE);
+    // Left from before the home was encrypted (e.g. by the CLI): not kept in the clear.
+    if (this.home.encrypted) globalThis.localStorage?.removeItem(LAST_CIRCLE);
     const pick = this.circles.find((c) => c.id === remembered) ?? this.circles[0];
     if (pick) await this.open(pick.id);
     await this.reloadNetwork();
