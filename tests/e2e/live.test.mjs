@@ -1,7 +1,7 @@
 // The window live against a second, headless Grove: a `grove serve` peer on its own home
-// creates a circle and an invite; the app joins with the code from the first-run screen;
-// a decision logged on the peer appears in the app's log without a reload. Takes the
-// members (invite code and QR) and peers screenshots.
+// creates a circle and an invite; the app reads the code from a picture of its QR code on
+// the first-run screen and joins with it; a decision logged on the peer appears in the
+// app's log without a reload. Takes the members (invite code and QR) and peers screenshots.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -9,9 +9,12 @@ import { createInterface } from "node:readline";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { createRequire } from "node:module";
 import { WebDriver } from "./webdriver.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
+// The UI's own QR encoder (ui/node_modules) draws the picture a member would send.
+const QRCode = createRequire(join(root, "ui/package.json"))("qrcode");
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
 const bin = resolve(process.env.GROVE_DESKTOP_BIN ?? join(targetDir, "debug/grove-desktop"));
 const grove = resolve(process.env.GROVE_BIN ?? join(targetDir, "debug/grove"));
@@ -141,9 +144,27 @@ describe("the Grove window with a peer", () => {
     assert.doesNotMatch(err, /Error\(|\{|NodeError|Invite\(/, "errors must read as sentences");
   });
 
+  step("reads the invite from a picture of its QR code", async () => {
+    const notAnInvite = join(dir, "other-qr.png");
+    await QRCode.toFile(notAnInvite, "https://example.org/not-an-invite", { margin: 4, scale: 6 });
+    await wd.type("#fr-qr", notAnInvite);
+    const err = await wd.waitFor("the scan error", async () => (await wd.textOf("#fr-qr-error")) || null);
+    assert.match(err, /not a Grove invite/);
+
+    const picture = join(dir, "invite-qr.png");
+    await QRCode.toFile(picture, code, { errorCorrectionLevel: "M", margin: 4, scale: 6 });
+    await wd.type("#fr-qr", picture);
+    const read = await wd.waitFor("the code read into the field", async () =>
+      wd.exec("const t = document.querySelector('#fr-invite'); return t.value.startsWith('grove1') && t.value;"));
+    assert.equal(read, code);
+    assert.equal(await wd.textOf("#fr-qr-error"), "");
+    await wd.waitForText("#fr-qr-status", "Code read from the QR code");
+  });
+
   step("joins the peer's circle with its invite code from the first-run screen", async () => {
     await wd.fill("#fr-name", "Ada");
-    await wd.fill("#fr-invite", code);
+    // The code read from the QR picture is in the field; joining uses it as it is.
+    assert.equal(await wd.exec("return document.querySelector('#fr-invite').value;"), code);
     await wd.click("#fr-join");
     await wd.waitFor("the joined circle to open", async () => (await wd.selectedText("#circle-pick")) === "Harbour Co-op", 60_000);
     await wd.waitForText("#net-state", "Online: 1 peer");

@@ -112,8 +112,13 @@ export class WebDriver {
     );
   }
 
-  /** A PNG of the window, as bytes. */
+  /** A PNG of the window, as bytes. Waits for two frames first: a view just put in the
+   * page is not painted yet, and the first screenshot would show the one before it. */
   async screenshot() {
+    await this.cmd("POST", "/execute/async", {
+      script: "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+      args: [],
+    });
     const b64 = await this.cmd("GET", "/screenshot");
     return Buffer.from(b64, "base64");
   }
