@@ -19,6 +19,7 @@ mod insight;
 mod join;
 mod network;
 mod passphrase;
+mod ports;
 mod signatures;
 mod state;
 
@@ -209,8 +210,12 @@ impl NodeBuilder {
         let keypair = grove_net::keypair_from_ed25519_secret(identity.secret())
             .map_err(|e| NodeError::Net(e.to_string()))?;
         let mut config = grove_net::Config::new(keypair);
+        // Default addresses come back on last time's ports, so invite codes stay good.
+        let pinned = listen.is_none().then(|| ports::Ports::load(store.as_ref()));
         if let Some(listen) = listen {
             config.listen_addrs = listen;
+        } else if let Some(known) = pinned.filter(ports::Ports::is_known) {
+            config.listen_addrs = known.listen_addrs();
         }
         config.mdns = self.mdns;
         config.relay_server = self.always_on;
@@ -225,9 +230,16 @@ impl NodeBuilder {
             network::always_on_nodes(store.as_ref(), &identity, me)
         };
         config.rendezvous_points = relays.clone();
-        let (client, events, event_loop) = grove_net::new(config)
-            .await
-            .map_err(|e| NodeError::Net(e.to_string()))?;
+        let started = match grove_net::new(config.clone()).await {
+            // Another program took one of them meanwhile: any free port beats no network.
+            Err(e) if pinned.is_some_and(|p| p.is_known()) => {
+                tracing::info!(error = %e, "last time's listen ports are taken; choosing new ones");
+                config.listen_addrs = ports::Ports::default().listen_addrs();
+                grove_net::new(config).await
+            }
+            started => started,
+        };
+        let (client, events, event_loop) = started.map_err(|e| NodeError::Net(e.to_string()))?;
         tokio::spawn(event_loop.run());
         for relay in relays {
             let client = client.clone();
@@ -242,6 +254,14 @@ impl NodeBuilder {
             .listen_addrs()
             .await
             .map_err(|e| NodeError::Net(e.to_string()))?;
+        if let Some(before) = pinned {
+            let now = ports::Ports::of(&listening);
+            if now != before && now.is_known() {
+                if let Err(e) = now.save(store.as_ref()) {
+                    tracing::warn!(error = %e, "the listen ports could not be saved; the next start may choose new ones");
+                }
+            }
+        }
         self.spawn_with(
             store,
             identity,
