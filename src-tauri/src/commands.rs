@@ -459,6 +459,11 @@ pub async fn net_info(s: S<'_>) -> CommandResult<NetInfo> {
 pub async fn peers(s: S<'_>) -> CommandResult<Vec<PeerStatus>> {
     Ok(s.node()?.peers().await?)
 }
+/// Changes made on this device to the circle that no peer has yet.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn pending_changes(s: S<'_>, circle: String) -> CommandResult<usize> {
+    Ok(s.circle(circle)?.pending_changes().await?)
+}
 #[tauri::command(rename_all = "snake_case")]
 pub async fn member_list(s: S<'_>, circle: String) -> CommandResult<Vec<MemberListing>> {
     Ok(s.circle(circle)?.member_list().await?)

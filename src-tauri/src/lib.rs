@@ -83,6 +83,7 @@ macro_rules! with_commands {
             related_to_draft,
             net_info,
             peers,
+            pending_changes,
             member_list,
             remove_member,
             create_invite,

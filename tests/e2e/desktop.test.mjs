@@ -7,9 +7,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { removeDir } from "./app.mjs";
 import { Keys, WebDriver } from "./webdriver.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -90,9 +91,11 @@ describe("the Grove window", () => {
   });
 
   after(async () => {
+    // Closing the window makes the app exit (quitting the session alone may leave it running).
+    await wd?.cmd("DELETE", "/window").catch(() => {});
     await wd?.quit().catch(() => {});
     driver?.kill();
-    if (home) rmSync(home, { recursive: true, force: true });
+    removeDir(home);
   });
 
   step("opens on first run with everything defaulted, and creates a circle", async () => {

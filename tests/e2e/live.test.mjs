@@ -6,10 +6,11 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
+import { removeDir } from "./app.mjs";
 import { WebDriver } from "./webdriver.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -129,10 +130,12 @@ describe("the Grove window with a peer", () => {
   });
 
   after(async () => {
+    // Closing the window makes the app exit (quitting the session alone may leave it running).
+    await wd?.cmd("DELETE", "/window").catch(() => {});
     await wd?.quit().catch(() => {});
     driver?.kill();
     served?.kill();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   });
 
   step("says clearly when an invite code is mistyped", async () => {
@@ -204,5 +207,18 @@ describe("the Grove window with a peer", () => {
   step("does not let a member who is not a steward remove anyone", async () => {
     const buttons = await wd.exec("return [...document.querySelectorAll('.member button')].map((b) => b.innerText);");
     assert.deepEqual(buttons, [], "only stewards are offered removal");
+  });
+
+  step("counts changes made here that no peer has yet, from the node", async () => {
+    await wd.click("button[data-view=peers]");
+    await wd.waitForText("#peer-list", "Harbour Co-op: in sync");
+    await wd.waitFor("nothing pending once the peer has it all", async () => !(await wd.exec("return !!document.querySelector('#sync-circles .pending');")));
+    served.kill();
+    await wd.waitForText("#net-state", "Offline", 60_000);
+    await wd.click("button[data-view=members]");
+    await wd.click(".invite-form button[type=submit]");
+    await wd.waitForElement(".qr svg");
+    await wd.click("button[data-view=peers]");
+    await wd.waitFor("the new invite to count as pending", async () => /\d+ changes? made here that no peer has yet/.test(await wd.textOf("#sync-circles")), 30_000);
   });
 });

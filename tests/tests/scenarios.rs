@@ -419,3 +419,65 @@ async fn twenty_nodes_in_a_line_converge() -> Result<()> {
     assert_eq!(decision_ids(&n[19], &basics.circle).await?, expected);
     Ok(())
 }
+
+/// How many changes made on `node` to `circle` no peer holds yet.
+async fn pending(node: &TestNode, circle: &str) -> Result<usize> {
+    Ok(node
+        .handle
+        .circle(Some(circle.to_string()))
+        .pending_changes()
+        .await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_local_changes_count_while_offline_and_clear_once_a_peer_has_them() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut n = nodes(&dir, &["a", "b"]).await?;
+    let basics = create_circle(&n[0], "Allotment").await?;
+    copy_circle(&n[0], &n[1], &basics.circle).await?;
+    // B holds a copy, but no sync has told A so: everything A wrote is still pending.
+    let before = pending(&n[0], &basics.circle).await?;
+    assert!(before > 0, "a circle never synced is all pending");
+    assert_eq!(
+        pending(&n[1], &basics.circle).await?,
+        0,
+        "B made no change of its own"
+    );
+
+    log(&n[0], &basics, "offline one").await?;
+    log(&n[0], &basics, "offline two").await?;
+    let offline = pending(&n[0], &basics.circle).await?;
+    assert!(
+        offline >= before + 2,
+        "each decision logged offline adds a pending change ({before} -> {offline})"
+    );
+
+    let b_addr = n[1].addr.clone();
+    n[0].handle.dial(&b_addr).await?;
+    converged(&basics.circle, &[&n[0], &n[1]]).await?;
+    let circle = basics.circle.clone();
+    let a = &mut n[0];
+    let what = "A's pending changes to reach 0 once B synced";
+    bounded(what, async {
+        while pending(a, &circle).await? > 0 {
+            a.wait_for("any event", |_| Some(())).await?;
+        }
+        anyhow::Ok(())
+    })
+    .await??;
+
+    // Apart again: a new change is pending until the peer has it, and B's memory of the
+    // sync (its saved state) survives the disconnect on A's side.
+    let b_peer = n[1].peer.clone();
+    n[0].handle.disconnect(&b_peer).await?;
+    n[0].wait_for("B go away", |e| match e {
+        NodeEvent::PeerDisconnected { peer } if *peer == b_peer => Some(()),
+        _ => None,
+    })
+    .await?;
+    log(&n[0], &basics, "offline three").await?;
+    let again = pending(&n[0], &basics.circle).await?;
+    assert!(again > 0, "a change made after the sync waits for a peer");
+    assert!(again < offline, "what B already has is not pending again");
+    Ok(())
+}

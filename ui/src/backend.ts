@@ -69,6 +69,7 @@ export interface Api {
   related_to_draft: [{ circle: string; draft: B.Draft; limit: number }, B.Related[]];
   net_info: [{}, B.NetInfo];
   peers: [{}, B.PeerStatus[]];
+  pending_changes: [{ circle: string }, number];
   member_list: [{ circle: string }, B.MemberListing[]];
   remove_member: [{ circle: string; member: string }, string];
   create_invite: [{ circle: string; expires_in_hours: number | null; uses: number }, B.NewInvite];

@@ -468,6 +468,7 @@ export const COMMANDS = [
   "related_to_draft",
   "net_info",
   "peers",
+  "pending_changes",
   "member_list",
   "remove_member",
   "create_invite",

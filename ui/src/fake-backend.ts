@@ -92,6 +92,7 @@ export class FakeBackend implements Backend {
     return c;
   }
   private changed(circle: string) {
+    this.unsent.set(circle, (this.unsent.get(circle) ?? 0) + 1);
     for (const l of this.listeners) l({ type: "circle-changed", circle, docs: ["core"] });
   }
   private principle(c: FakeCircle, id: string): B.Principle {
@@ -100,6 +101,8 @@ export class FakeBackend implements Backend {
     return p;
   }
 
+  /** Changes per circle no peer has yet: each change adds one; a test clears it. */
+  unsent = new Map<string, number>();
   /** Connected and earlier peers, as a test sets them. */
   peerList: B.PeerStatus[] = [];
   /** False: behave like a node whose networking could not start. */
@@ -435,6 +438,10 @@ export class FakeBackend implements Backend {
       return { peer: "12D3KooWFakeThisDevice", addrs: ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWFakeThisDevice"] };
     },
     peers: () => structuredClone(this.peerList),
+    pending_changes: ({ circle }) => {
+      this.circle(circle);
+      return this.unsent.get(circle) ?? 0;
+    },
     member_list: ({ circle }) => {
       const c = this.circle(circle);
       return c.members.map((m) => ({

@@ -502,6 +502,30 @@ impl CircleHandle {
             .await
     }
 
+    /// Changes made on this device to this circle that no peer is known to hold yet (from
+    /// each peer's saved sync state, connected or not); 0 once any peer has them all.
+    /// Loads every month of the circle.
+    pub async fn pending_changes(&self) -> Result<usize> {
+        let sel = self.sel.clone();
+        self.node
+            .run(move |s| {
+                let id = s.prepare(sel.as_deref(), &Need::All)?;
+                let shared = crate::network::shared_heads(s.store.as_ref(), &id)?;
+                let actor = s.identity.actor();
+                let circle = s.loaded(&id)?;
+                Ok(circle
+                    .doc_keys()
+                    .iter()
+                    .filter_map(|k| Some((circle.doc(k)?, k)))
+                    .map(|(doc, k)| {
+                        let peers = shared.get(k).map(Vec::as_slice).unwrap_or_default();
+                        grove_core::sync::unshared_changes(doc, &actor, peers)
+                    })
+                    .sum())
+            })
+            .await
+    }
+
     // ---- escalations ----
     pub async fn escalations(&self) -> Result<Vec<Escalation>> {
         read!(self, Need::Core, |c| c.escalations())

@@ -23,6 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use grove_core::automerge::{self, ChangeHash};
 use grove_core::sync::{DocAddr, Effect, Engine, Input};
 use grove_core::{Timestamp, CIRCLE_KEY_LEN};
 use grove_net::{Client, Event, Frame, Multiaddr, PeerId, Protocol, Session};
@@ -108,6 +109,27 @@ impl Network {
 
 fn sync_prefix(circle: &str, peer: &PeerId) -> String {
     format!("{}sync/{peer}/", circle_meta_prefix(circle))
+}
+
+/// For each document of `circle`, the heads each peer that ever synced it is known to share
+/// with us (from the saved sync states). A state that does not decode counts as nothing
+/// shared: it only makes the pending figure err on the side of "not sent".
+pub(crate) fn shared_heads(
+    store: &dyn grove_store::Store,
+    circle: &str,
+) -> Result<HashMap<String, Vec<Vec<ChangeHash>>>> {
+    let prefix = format!("{}sync/", circle_meta_prefix(circle));
+    let mut out: HashMap<String, Vec<Vec<ChangeHash>>> = HashMap::new();
+    for (key, bytes) in store.meta_with_prefix(&prefix)? {
+        let Some((_peer, doc)) = key[prefix.len()..].split_once('/') else {
+            continue;
+        };
+        let heads = automerge::sync::State::decode(&bytes)
+            .map(|s| s.shared_heads)
+            .unwrap_or_default();
+        out.entry(doc.to_string()).or_default().push(heads);
+    }
+    Ok(out)
 }
 
 fn last_sync_prefix(circle: &str) -> String {

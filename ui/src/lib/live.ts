@@ -1,5 +1,4 @@
-// What the peers view and the header say about the network, from the node's peer list and
-// the changes this window has seen since the last sync.
+// What the peers view and the header say about the network, from the node's peer list.
 import type { Invite, PeerStatus } from "../bindings";
 
 /** One circle's sync state as a person needs it. */
@@ -10,15 +9,9 @@ export interface CircleSync {
   inSync: number;
   /** The latest time any peer was known to be in sync, or null if none ever was. */
   lastSync: string | null;
-  /** Changes here that no peer has confirmed yet. */
-  pending: boolean;
 }
 
-/**
- * `changedSinceSync`: a change to this circle was seen after its last sync with a peer
- * (the session tracks it from node events, since the node keeps no such counter).
- */
-export function circleSync(circle: string, peers: PeerStatus[], changedSinceSync: boolean): CircleSync {
+export function circleSync(circle: string, peers: PeerStatus[]): CircleSync {
   let connected = 0;
   let inSync = 0;
   let lastSync: string | null = null;
@@ -31,8 +24,12 @@ export function circleSync(circle: string, peers: PeerStatus[], changedSinceSync
     }
     if (c.last_sync && (!lastSync || c.last_sync > lastSync)) lastSync = c.last_sync;
   }
-  // A circle never synced lives only here, changed or not.
-  return { connected, inSync, lastSync, pending: changedSinceSync || lastSync === null };
+  return { connected, inSync, lastSync };
+}
+
+/** The node's count of changes made here that no peer has yet, as a person reads it. */
+export function pendingLabel(n: number): string {
+  return n === 1 ? "1 change made here that no peer has yet" : `${n.toLocaleString("en-GB")} changes made here that no peer has yet`;
 }
 
 /** The header's network indicator. */

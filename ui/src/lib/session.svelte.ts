@@ -24,8 +24,6 @@ export class Session {
   /** This device's addresses, for the peers view. */
   addrs = $state<string[]>([]);
   peers = $state<PeerStatus[]>([]);
-  /** Circles changed since a peer last confirmed holding the same: changes waiting to sync. */
-  unsynced = $state<Set<string>>(new Set());
   /** Set when the node could not start: the window shows only this. */
   fatal = $state<string | null>(null);
   loaded = $state(false);
@@ -81,7 +79,6 @@ export class Session {
     this.lookups = { members: [], teams: [], values: [], principles: [] };
     this.addrs = [];
     this.peers = [];
-    this.unsynced = new Set();
     this.version += 1;
   }
 
@@ -120,14 +117,6 @@ export class Session {
     }
   }
 
-  private markUnsynced(circle: string, changed: boolean) {
-    if (this.unsynced.has(circle) === changed) return;
-    const next = new Set(this.unsynced);
-    if (changed) next.add(circle);
-    else next.delete(circle);
-    this.unsynced = next;
-  }
-
   async open(circle: string) {
     this.circle = circle;
     if (!this.home.encrypted) globalThis.localStorage?.setItem(LAST_CIRCLE, circle);
@@ -148,8 +137,6 @@ export class Session {
   }
 
   private async onChange(c: Change) {
-    if (c.type === "circle-changed") this.markUnsynced(c.circle, true);
-    if (c.type === "peer-synced") this.markUnsynced(c.circle, false);
     if (c.type !== "circle-changed") {
       // Peers came, went or caught up: the header and the peers view follow.
       await this.reloadNetwork().catch(() => {});

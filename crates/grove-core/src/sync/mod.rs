@@ -79,6 +79,7 @@ mod engine;
 mod envelope;
 pub mod signing;
 pub mod sim;
+mod unshared;
 
 pub use circles::CircleDocs;
 pub use engine::{DocAddr, Docs, Effect, Engine, Input, PeerFault};
@@ -87,6 +88,7 @@ pub use envelope::{
     MAX_ANNOUNCED_HEADS, MAX_DOC_KEY_LEN,
 };
 pub use signing::{AuthError, ChangeSignature, SignedChange};
+pub use unshared::unshared_changes;
 
 #[cfg(test)]
 mod tests;
