@@ -16,7 +16,7 @@ use automerge::{Automerge, ChangeHash, ReadDoc};
 use crate::circle::{Circle, CORE_DOC};
 use crate::error::Result;
 use crate::members::Membership;
-use crate::sync::signing::{self, AuthError, SignedChange};
+use crate::sync::signing::{AuthError, SignedChange, Verifier};
 
 impl Circle {
     /// Checks a batch of `(document key, changes)` before any of it is merged: see the
@@ -40,12 +40,13 @@ impl Circle {
                 }
             }
         }
+        let mut verifier = Verifier::default();
         let membership = match core {
             Some(doc) if fresh_core.is_empty() => Membership::read(doc),
-            _ => replay_core(core, &fresh_core)?,
+            _ => replay_core(core, &fresh_core, &mut verifier)?,
         };
         for (_, sc) in others {
-            let device = signing::verify(sc)?;
+            let device = verifier.verify(sc)?;
             check_author(&membership, &device, sc)?;
         }
         Ok(())
@@ -53,7 +54,11 @@ impl Circle {
 }
 
 /// Verifies and replays `fresh` on a scratch copy of `core`; returns the membership after.
-fn replay_core(core: Option<&Automerge>, fresh: &[&SignedChange]) -> Result<Membership> {
+fn replay_core(
+    core: Option<&Automerge>,
+    fresh: &[&SignedChange],
+    verifier: &mut Verifier,
+) -> Result<Membership> {
     let mut scratch = core.cloned().unwrap_or_default();
     let mut root: Option<String> = None;
     if scratch.get_heads().is_empty() {
@@ -64,13 +69,13 @@ fn replay_core(core: Option<&Automerge>, fresh: &[&SignedChange]) -> Result<Memb
         if roots.len() > 1 {
             return Err(AuthError::TwoRoots.into());
         }
-        root = roots.first().map(|sc| signing::verify(sc)).transpose()?;
+        root = roots.first().map(|sc| verifier.verify(sc)).transpose()?;
     }
     // Read after every change, whatever its commit message says: a modified client could
     // disguise a removal or a steward grant as any other edit.
     let mut membership = Membership::read(&scratch);
     for sc in causal_order(fresh) {
-        let device = signing::verify(sc)?;
+        let device = verifier.verify(sc)?;
         let founding =
             root.as_deref() == Some(device.as_str()) && membership.device_member(&device).is_none();
         if !founding {

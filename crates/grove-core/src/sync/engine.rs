@@ -535,6 +535,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         };
         let mut message = message;
         let mut applied_sigs = Vec::new();
+        let mut reframe = None;
         if !changes.is_empty() {
             let sigs: BTreeMap<ChangeHash, ChangeSignature> = signatures.iter().copied().collect();
             let signed: Vec<SignedChange> = changes
@@ -571,8 +572,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
                 .iter()
                 .filter_map(|sc| sc.signature.map(|s| (sc.change.hash(), s)))
                 .collect();
-            // Apply exactly what was verified, however the peer framed it.
-            message = signing::with_changes(message, &changes);
+            reframe = Some(changes);
         }
         let Some(state) = self.peers.get_mut(&peer) else {
             return false;
@@ -580,6 +580,13 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         let Some(doc) = docs.get_mut(&addr) else {
             return false;
         };
+        if let Some(changes) = reframe {
+            // Apply exactly what was verified, however the peer framed it. A whole document
+            // loaded into an empty one is already exactly that, and loads far faster.
+            if !(doc.is_empty() && signing::is_whole_document(&message)) {
+                message = signing::with_changes(message, &changes);
+            }
+        }
         let session = state.sessions.entry(addr.clone()).or_default();
         if session.is_stale(&message) {
             debug!(?peer, %addr, "ignoring a message sent before the peer loaded our document");
@@ -720,10 +727,10 @@ fn push_sync<P: Clone, D: Docs + ?Sized>(
         session.sent_everything = true;
     }
     let mut signatures: Vec<(ChangeHash, ChangeSignature)> =
-        match signing::message_changes(&message) {
-            Ok(changes) => changes
-                .iter()
-                .filter_map(|c| docs.signature(addr, &c.hash()).map(|s| (c.hash(), s)))
+        match signing::generated_hashes(&message, doc) {
+            Ok(hashes) => hashes
+                .into_iter()
+                .filter_map(|hash| docs.signature(addr, &hash).map(|s| (hash, s)))
                 .collect(),
             Err(e) => {
                 warn!(%addr, error = %e, "cannot read the changes of our own sync message");

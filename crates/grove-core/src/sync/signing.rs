@@ -5,6 +5,8 @@
 //!
 //! Signed message: `b"grove/change/v1" || change hash (32 bytes)`.
 
+use std::collections::HashMap;
+
 use automerge::{ActorId, Change, ChangeHash};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
@@ -101,46 +103,128 @@ pub fn verify_change(
     hash: &ChangeHash,
     signature: Option<&ChangeSignature>,
 ) -> Result<String, AuthError> {
-    let hash = *hash;
-    let not_key = || AuthError::NotADeviceKey {
-        hash,
-        actor: actor.to_hex_string(),
-    };
-    let bytes: [u8; 32] = actor.to_bytes().try_into().map_err(|_| not_key())?;
-    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| not_key())?;
-    let signature = signature.ok_or(AuthError::Unsigned { hash })?;
-    key.verify_strict(&signed_bytes(&hash), &Signature::from_bytes(signature))
-        .map_err(|_| AuthError::BadSignature {
-            hash,
-            device: hex(&bytes),
-        })?;
-    Ok(hex(&bytes))
+    Verifier::default().verify_change(actor, hash, signature)
+}
+
+/// [`verify_change`] for many changes: each author's key is decompressed once, not once
+/// per change (a full sync verifies thousands of changes by a handful of devices).
+#[derive(Debug, Default)]
+pub struct Verifier {
+    /// Per actor id: its key and device hex, or `None` if it is not a device key.
+    keys: HashMap<ActorId, Option<(VerifyingKey, String)>>,
+}
+
+impl Verifier {
+    /// [`verify_change`], exactly as strict.
+    pub fn verify_change(
+        &mut self,
+        actor: &ActorId,
+        hash: &ChangeHash,
+        signature: Option<&ChangeSignature>,
+    ) -> Result<String, AuthError> {
+        let hash = *hash;
+        let key = self.keys.entry(actor.clone()).or_insert_with(|| {
+            let bytes: [u8; 32] = actor.to_bytes().try_into().ok()?;
+            let key = VerifyingKey::from_bytes(&bytes).ok()?;
+            Some((key, hex(&bytes)))
+        });
+        let Some((key, device)) = key else {
+            return Err(AuthError::NotADeviceKey {
+                hash,
+                actor: actor.to_hex_string(),
+            });
+        };
+        let signature = signature.ok_or(AuthError::Unsigned { hash })?;
+        key.verify_strict(&signed_bytes(&hash), &Signature::from_bytes(signature))
+            .map_err(|_| AuthError::BadSignature {
+                hash,
+                device: device.clone(),
+            })?;
+        Ok(device.clone())
+    }
+
+    /// [`verify`] through this verifier.
+    pub fn verify(&mut self, signed: &SignedChange) -> Result<String, AuthError> {
+        self.verify_change(
+            signed.change.actor_id(),
+            &signed.change.hash(),
+            signed.signature.as_ref(),
+        )
+    }
 }
 
 /// The changes an automerge sync message carries, parsed chunk by chunk: a change (plain
 /// or compressed) or a whole saved document. Anything else (a bundle chunk, trailing
 /// bytes) is refused: Grove peers never send it, and what is applied must be exactly what
-/// was verified (see [`with_changes`]).
+/// was verified (see [`with_changes`], [`is_whole_document`]).
 pub fn message_changes(message: &automerge::sync::Message) -> Result<Vec<Change>, String> {
     let mut out = Vec::new();
+    for_each_chunk(message, |chunk| {
+        match chunk.get(8) {
+            Some(0) => {
+                let doc = automerge::Automerge::load(chunk)
+                    .map_err(|e| format!("unreadable document chunk: {e}"))?;
+                out.extend(doc.get_changes(&[]));
+            }
+            Some(1 | 2) => {
+                out.push(Change::try_from(chunk).map_err(|e| format!("unreadable change: {e}"))?)
+            }
+            other => return Err(format!("unexpected chunk type {other:?}")),
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The hashes of the changes in `message`, which `doc` just generated: a whole-document
+/// chunk is `doc` saved, so its changes are all of `doc`'s, read from `doc`'s change graph
+/// instead of loading the chunk again.
+pub fn generated_hashes(
+    message: &automerge::sync::Message,
+    doc: &automerge::Automerge,
+) -> Result<Vec<ChangeHash>, String> {
+    let mut out = Vec::new();
+    for_each_chunk(message, |chunk| {
+        match chunk.get(8) {
+            Some(0) => out.extend(doc.get_changes_meta(&[]).into_iter().map(|m| m.hash)),
+            Some(1 | 2) => out.push(
+                Change::try_from(chunk)
+                    .map_err(|e| format!("unreadable change: {e}"))?
+                    .hash(),
+            ),
+            other => return Err(format!("unexpected chunk type {other:?}")),
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Whether `message` is one whole-document chunk and nothing else. Loaded into an empty
+/// document it yields exactly the changes [`message_changes`] read from it (automerge
+/// loads the same bytes the same way, checking the heads), so after those are verified the
+/// message can be applied as it came: one load instead of one change at a time.
+pub fn is_whole_document(message: &automerge::sync::Message) -> bool {
+    let mut chunks = message.changes.iter();
+    let (Some(only), None) = (chunks.next(), chunks.next()) else {
+        return false;
+    };
+    matches!(split_chunk(only), Ok((chunk, rest)) if rest.is_empty() && chunk.get(8) == Some(&0))
+}
+
+/// Calls `f` on every storage chunk of `message`, in order.
+fn for_each_chunk(
+    message: &automerge::sync::Message,
+    mut f: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<(), String> {
     for chunk_list in message.changes.iter() {
         let mut rest = chunk_list;
         while !rest.is_empty() {
             let (chunk, tail) = split_chunk(rest)?;
             rest = tail;
-            match chunk.get(8) {
-                Some(0) => {
-                    let doc = automerge::Automerge::load(chunk)
-                        .map_err(|e| format!("unreadable document chunk: {e}"))?;
-                    out.extend(doc.get_changes(&[]));
-                }
-                Some(1 | 2) => out
-                    .push(Change::try_from(chunk).map_err(|e| format!("unreadable change: {e}"))?),
-                other => return Err(format!("unexpected chunk type {other:?}")),
-            }
+            f(chunk)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// `message` carrying exactly `changes` (as plain change chunks) instead of its own bytes.
@@ -252,10 +336,15 @@ mod tests {
         let mut theirs = Automerge::new();
         let (mut ours_state, mut their_state) = (State::new(), State::new());
         let mut seen = Vec::new();
+        let mut whole_docs = 0;
         for _ in 0..10 {
             if let Some(m) = doc.generate_sync_message(&mut ours_state) {
                 let changes = message_changes(&m).unwrap();
-                seen.extend(changes.iter().map(|c| c.hash()));
+                let hashes: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+                // What the sender reads from its own document is what the receiver parses.
+                assert_eq!(generated_hashes(&m, &doc).unwrap(), hashes);
+                whole_docs += usize::from(is_whole_document(&m));
+                seen.extend(hashes);
                 let m = with_changes(m, &changes);
                 theirs.receive_sync_message(&mut their_state, m).unwrap();
             }
@@ -264,6 +353,7 @@ mod tests {
             }
         }
         assert_eq!(theirs.get_heads(), doc.get_heads());
+        assert_eq!(whole_docs, 1, "a fresh peer is sent the document once");
         seen.sort();
         let mut all = all;
         all.sort();
@@ -275,6 +365,46 @@ mod tests {
         let m = doc.generate_sync_message(&mut ours_state).unwrap();
         let changes = message_changes(&m).unwrap();
         assert_eq!(changes.len(), 1);
+        assert!(!is_whole_document(&m));
+        assert_eq!(generated_hashes(&m, &doc).unwrap(), vec![changes[0].hash()]);
+    }
+
+    #[test]
+    fn a_verifier_that_knows_the_key_still_checks_every_signature() {
+        let ana = key(1);
+        let good = change_by(&ana);
+        let other = {
+            let mut doc = Automerge::new().with_actor(device_actor(&ana));
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "k", "other").unwrap();
+            tx.commit();
+            doc.get_changes(&[]).remove(0)
+        };
+        assert_ne!(good.hash(), other.hash());
+        let mut verifier = Verifier::default();
+        let sig = sign_change(&ana, &good.hash());
+        assert_eq!(
+            verifier.verify_change(good.actor_id(), &good.hash(), Some(&sig)),
+            Ok(device_hex(&ana))
+        );
+        // Same author, cached key: a signature over another change, a forged one and none
+        // are refused exactly as a fresh check refuses them.
+        for sig in [Some(sig), Some(sign_change(&key(2), &other.hash())), None] {
+            assert_eq!(
+                verifier.verify_change(other.actor_id(), &other.hash(), sig.as_ref()),
+                verify_change(other.actor_id(), &other.hash(), sig.as_ref())
+            );
+            assert!(verifier
+                .verify_change(other.actor_id(), &other.hash(), sig.as_ref())
+                .is_err());
+        }
+        let not_key = ActorId::from(b"actor-ana".as_slice());
+        for _ in 0..2 {
+            let err = verifier
+                .verify_change(&not_key, &good.hash(), Some(&sig))
+                .unwrap_err();
+            assert!(matches!(err, AuthError::NotADeviceKey { .. }), "{err}");
+        }
     }
 
     #[test]
