@@ -5,8 +5,8 @@ use grove_node::core::Invite;
 use grove_node::core::{
     Amendment, Answer, CircleInfo, Commitment, CommitmentStatus, Day, Decision, DecisionEdit,
     DecisionFilter, Escalation, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
-    NewRetro, NewReview, NewRole, NewValue, Outcome, Proposal, Retro, Review, Role, Team, Tension,
-    Value, ValueEdit, Vitality,
+    NewRetro, NewReview, NewRole, NewValue, Outcome, Principle, Proposal, Retro, Review, Role,
+    Team, Tension, Value, ValueEdit, Vitality,
 };
 use grove_node::search::{Draft, Related};
 use grove_node::{
@@ -114,6 +114,11 @@ pub async fn edit_value(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn retire_value(s: S<'_>, circle: String, id: String) -> CommandResult<Vec<String>> {
     Ok(s.circle(circle)?.retire_value(id).await?)
+}
+/// Principles without their citation counts: cheap, for names and pickers.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn principle_list(s: S<'_>, circle: String) -> CommandResult<Vec<Principle>> {
+    Ok(s.circle(circle)?.principle_list().await?)
 }
 #[tauri::command(rename_all = "snake_case")]
 pub async fn principles(s: S<'_>, circle: String) -> CommandResult<Vec<PrincipleView>> {

@@ -35,6 +35,7 @@ macro_rules! with_commands {
             edit_value,
             retire_value,
             principles,
+            principle_list,
             add_principle,
             amend_principle,
             retire_principle,

@@ -21,6 +21,7 @@ export interface Api {
   edit_value: [{ circle: string; id: string; edit: B.ValueEdit }, null];
   retire_value: [{ circle: string; id: string }, string[]];
   principles: [{ circle: string }, B.PrincipleView[]];
+  principle_list: [{ circle: string }, B.Principle[]];
   add_principle: [{ circle: string; new: B.NewPrinciple }, string];
   amend_principle: [{ circle: string; id: string; amendment: B.Amendment }, number];
   retire_principle: [{ circle: string; id: string; reason: string }, null];

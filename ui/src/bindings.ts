@@ -420,6 +420,7 @@ export const COMMANDS = [
   "edit_value",
   "retire_value",
   "principles",
+  "principle_list",
   "add_principle",
   "amend_principle",
   "retire_principle",

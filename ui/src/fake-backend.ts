@@ -202,6 +202,7 @@ export class FakeBackend implements Backend {
       this.changed(circle);
       return v.id;
     },
+    principle_list: ({ circle }) => structuredClone(this.circle(circle).principles),
     principles: ({ circle }) => {
       const c = this.circle(circle);
       return c.principles.map((p) => ({

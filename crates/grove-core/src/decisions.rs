@@ -386,18 +386,18 @@ impl Circle {
         Ok(rows)
     }
 
-    /// How many loaded decisions cite each principle.
+    /// How many loaded decisions cite each principle. Counted from the per-month rows cache,
+    /// so asking again (the values view, each visit) costs a scan of ready rows.
     pub fn citations(&self) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
-        for (_, doc) in self.shards() {
-            for item in doc.map_range(ROOT, ..) {
-                if let automerge::ValueRef::Object(_) = item.value {
-                    let obj = item.id();
-                    if let Ok(Some((_, list))) = doc.get(&obj, "principles") {
-                        for p in fields::str_list(doc, Some(&list)) {
-                            *counts.entry(p).or_insert(0) += 1;
-                        }
-                    }
+        for (period, _) in self.shards() {
+            // A month that is not a map holds no decisions to count.
+            let Ok(rows) = self.month_rows(period) else {
+                continue;
+            };
+            for d in rows.iter() {
+                for p in &d.principles {
+                    *counts.entry(p.clone()).or_insert(0) += 1;
                 }
             }
         }

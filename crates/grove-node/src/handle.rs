@@ -9,7 +9,7 @@ use grove_core::{
     archive, shard_doc, shard_period, Amendment, Answer, Circle, CircleInfo, Commitment,
     CommitmentStatus, Ctx, Day, Decision, DecisionEdit, DecisionFilter, Escalation, KnownNode,
     Member, NewCommitment, NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole,
-    NewValue, Outcome, Proposal, Retro, Review, Role, Team, Value, ValueEdit,
+    NewValue, Outcome, Principle, Proposal, Retro, Review, Role, Team, Value, ValueEdit,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -272,6 +272,11 @@ impl CircleHandle {
     pub async fn supersede_principle(&self, old: String, by: String) -> Result<()> {
         change!(self, Need::Core, |c, ctx| c
             .supersede_principle(ctx, &old, &by))
+    }
+    /// Principles alone, from the core document: what names and pickers need, without
+    /// loading the log (a cold open must not wait for every month).
+    pub async fn principle_list(&self) -> Result<Vec<Principle>> {
+        read!(self, Need::Core, |c| c.principles())
     }
     /// Principles with how many decisions cite each (reads the whole log).
     pub async fn principles(&self) -> Result<Vec<PrincipleView>> {

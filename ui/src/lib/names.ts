@@ -1,11 +1,11 @@
 // Ids to the names people recognise.
-import type { Member, PrincipleView, Team, Value } from "../bindings";
+import type { Member, Principle, Team, Value } from "../bindings";
 
 export interface Lookups {
   members: Member[];
   teams: Team[];
   values: Value[];
-  principles: PrincipleView[];
+  principles: Principle[];
 }
 
 export function memberName(l: Lookups, id: string): string {
@@ -21,13 +21,13 @@ export function principleStatement(l: Lookups, id: string): string {
   return l.principles.find((p) => p.id === id)?.statement || id;
 }
 /** "statement — value, value": what the principle picker shows for each principle. */
-export function principleLabel(l: Lookups, p: PrincipleView): string {
+export function principleLabel(l: Lookups, p: Principle): string {
   const values = p.values.map((v) => valueTitle(l, v)).join(", ");
   return values ? `${p.statement} — ${values}` : p.statement;
 }
 
 /** Principles whose statement or value titles contain every typed word. */
-export function searchPrinciples(l: Lookups, query: string, includeRetired = false): PrincipleView[] {
+export function searchPrinciples(l: Lookups, query: string, includeRetired = false): Principle[] {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   return l.principles.filter(
     (p) => (includeRetired || p.status !== "retired") && words.every((w) => principleLabel(l, p).toLowerCase().includes(w)),

@@ -131,7 +131,9 @@ export class Session {
       this.backend.call("members", { circle }),
       this.backend.call("teams", { circle }),
       this.backend.call("values", { circle }),
-      this.backend.call("principles", { circle }),
+      // Without citation counts: those read every month of the log, and the first screen
+      // must not wait for that.
+      this.backend.call("principle_list", { circle }),
     ]);
     if (circle === this.circle) this.lookups = { members, teams, values, principles };
   }
