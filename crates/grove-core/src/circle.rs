@@ -340,26 +340,6 @@ impl Circle {
             .collect()
     }
 
-    /// Signs this device's own changes that have no signature yet (circles from before
-    /// signing); returns how many were signed.
-    pub fn sign_own_changes(&mut self) -> usize {
-        let Some(key) = self.signer.clone() else {
-            return 0;
-        };
-        let docs = std::iter::once(&mut self.core).chain(self.shards.values_mut());
-        let mut signed = 0;
-        for d in docs {
-            for change in d.am.get_changes(&[]) {
-                let hash = change.hash();
-                if *change.actor_id() == self.actor && !d.sigs.contains_key(&hash) {
-                    d.add_sig(hash, signing::sign_change(&key, &hash));
-                    signed += 1;
-                }
-            }
-        }
-        signed
-    }
-
     fn doc_entry(&self, doc: &str) -> Option<&Doc> {
         if doc == CORE_DOC {
             return Some(&self.core);
