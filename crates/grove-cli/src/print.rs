@@ -477,9 +477,13 @@ pub fn truncate(s: &str, n: usize) -> String {
 }
 
 pub fn peer(p: &PeerStatus) -> String {
+    let who = match &p.member {
+        Some(name) => format!("{name}'s device {}", p.peer),
+        None => p.peer.clone(),
+    };
     let mut s = match &p.addr {
-        Some(addr) if p.connected => format!("{}  connected via {addr}", p.peer),
-        _ => format!("{}  not connected", p.peer),
+        Some(addr) if p.connected => format!("{who}  connected via {addr}"),
+        _ => format!("{who}  not connected"),
     };
     for c in &p.circles {
         let state = if c.in_sync {

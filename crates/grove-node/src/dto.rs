@@ -51,6 +51,9 @@ pub struct PrincipleView {
 pub struct PeerStatus {
     /// The peer's network identity (libp2p peer id).
     pub peer: String,
+    /// The display name of the member whose device the peer is, as a circle shared with
+    /// it records them; none for a device no shared circle lists.
+    pub member: Option<String>,
     pub connected: bool,
     /// The address of the current connection.
     pub addr: Option<String>,

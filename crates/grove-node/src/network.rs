@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::access::{circle_tag, Tag};
+use crate::access::{circle_tag, peer_device, Tag};
 use crate::docs::CircleDocs;
 use crate::dto::{PeerCircle, PeerStatus};
 use crate::error::Result;
@@ -764,6 +764,7 @@ impl NodeState {
                     .map(|b| Timestamp(i64::from_be_bytes(b)));
                 let status = out.entry(peer.clone()).or_insert_with(|| PeerStatus {
                     peer,
+                    member: None,
                     connected: false,
                     addr: None,
                     bytes_sent: 0,
@@ -782,6 +783,7 @@ impl NodeState {
             for (peer, link) in &net.links {
                 let status = out.entry(peer.to_string()).or_insert_with(|| PeerStatus {
                     peer: peer.to_string(),
+                    member: None,
                     connected: true,
                     addr: None,
                     bytes_sent: 0,
@@ -813,9 +815,21 @@ impl NodeState {
         let mut list: Vec<PeerStatus> = out.into_values().collect();
         for status in &mut list {
             status.circles.sort_by(|a, b| a.circle.cmp(&b.circle));
+            status.member = self.peer_member_name(&status.peer, &status.circles);
         }
         list.sort_by(|a, b| b.connected.cmp(&a.connected).then(a.peer.cmp(&b.peer)));
         Ok(list)
+    }
+
+    /// Whose device `peer` is, by name, from the first shared circle that lists it.
+    fn peer_member_name(&mut self, peer: &str, circles: &[PeerCircle]) -> Option<String> {
+        let device = peer_device(&peer.parse::<PeerId>().ok()?)?;
+        circles.iter().find_map(|c| {
+            self.open(&c.circle).ok()?;
+            let circle = self.loaded(&c.circle).ok()?;
+            let member = circle.membership().device_member(&device)?;
+            Some(circle.member_name(&member))
+        })
     }
 
     /// Where a sync with `peer` stands: `None` while we have no link with it.

@@ -78,6 +78,18 @@ async fn a_joiner_is_admitted_by_invite_and_the_circle_converges_both_ways() -> 
         .circle(Some(basics.circle.clone()))
         .decision(from_ana)
         .await?;
+
+    // Each lists the other's device under the member's name, not only as a peer id.
+    let ana_me = ana.handle.me().await?;
+    for (node, other, name) in [(&ana, &bea, "Bea"), (&bea, &ana, ana_me.name.as_str())] {
+        let other_peer = other.handle.net_info().await?.peer;
+        let peers = node.handle.peers().await?;
+        let seen = peers
+            .iter()
+            .find(|p| p.peer == other_peer)
+            .context("the other device is listed")?;
+        assert_eq!(seen.member.as_deref(), Some(name), "{peers:?}");
+    }
     Ok(())
 }
 
