@@ -198,7 +198,12 @@ export type PeerStatus = {
 /**
  * The peer's network identity (libp2p peer id).
  */
-peer: string, connected: boolean, 
+peer: string, 
+/**
+ * The display name of the member whose device the peer is, as a circle shared with
+ * it records them; none for a device no shared circle lists.
+ */
+member: string | null, connected: boolean, 
 /**
  * The address of the current connection.
  */

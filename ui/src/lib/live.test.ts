@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { PeerStatus } from "../bindings";
 import { FakeBackend } from "../fake-backend";
-import { circleSync, cleanCode, inviteLine, networkLabel, pendingLabel, shortPeer } from "./live";
+import { circleSync, cleanCode, inviteLine, networkLabel, peerOwner, pendingLabel, shortPeer } from "./live";
 import { Session } from "./session.svelte";
 
 const peer = (id: string, connected: boolean, circles: PeerStatus["circles"]): PeerStatus => ({
-  peer: id, connected, addr: connected ? "/ip4/127.0.0.1/tcp/4001" : null, bytes_sent: 0, bytes_received: 0, circles,
+  peer: id, member: null, connected, addr: connected ? "/ip4/127.0.0.1/tcp/4001" : null, bytes_sent: 0, bytes_received: 0, circles,
 });
 
 async function until(what: string, check: () => boolean) {
@@ -42,6 +42,8 @@ describe("sync state", () => {
   it("reads codes pasted with line breaks, and names peers briefly", () => {
     expect(cleanCode("  grove1ABCD\n EFGH \t")).toBe("grove1ABCDEFGH");
     expect(shortPeer("12D3KooWAbcdefghijklmnopqrstuvwxyz")).toBe("12D3KooW…uvwxyz");
+    expect(peerOwner({ member: "Harbour server" })).toBe("Harbour server's device");
+    expect(peerOwner({ member: null })).toMatch(/no shared circle lists/);
   });
 
   it("describes an invite's state, uses and expiry", () => {

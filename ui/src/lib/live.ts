@@ -45,6 +45,11 @@ export function shortPeer(id: string): string {
   return id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id;
 }
 
+/** Whose device a peer is, as the circles shared with it record them. */
+export function peerOwner(p: Pick<PeerStatus, "member">): string {
+  return p.member ? `${p.member}'s device` : "A device no shared circle lists";
+}
+
 /** A pasted invite code without the spaces and line breaks chat apps and emails add. */
 export function cleanCode(text: string): string {
   return text.replace(/\s+/g, "");
