@@ -153,8 +153,7 @@ impl StoreError {
     pub(crate) fn sled(dir: &Path, doing: &'static str, err: sled::Error) -> Self {
         match err {
             sled::Error::Io(source) => {
-                // sled reports its own lock failure as a plain io error with this text.
-                if source.to_string().contains("could not acquire lock") {
+                if is_sled_lock(&source) {
                     StoreError::Locked {
                         dir: dir.to_path_buf(),
                     }
@@ -180,6 +179,11 @@ impl StoreError {
 fn is_disk_full(err: &io::Error) -> bool {
     const ENOSPC: i32 = 28;
     err.kind() == io::ErrorKind::StorageFull || (cfg!(unix) && err.raw_os_error() == Some(ENOSPC))
+}
+
+/// sled reports its own lock failure as a plain io error with this text.
+pub(crate) fn is_sled_lock(err: &std::io::Error) -> bool {
+    err.to_string().contains("could not acquire lock")
 }
 
 #[cfg(test)]

@@ -8,11 +8,13 @@ use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use sled::transaction::TransactionError;
 use sled::{Batch, Db, Transactional, Tree};
 
 use crate::crypt::{self, Cipher, Header, TreeTag, Unlock};
+use crate::error::is_sled_lock;
 use crate::home::{sync_blobs, Home, Seal};
 use crate::keys::{self, Tally};
 use crate::names::{check_circle, check_doc, check_meta_key, circle_meta_prefix};
@@ -755,6 +757,24 @@ impl Drop for SledStore {
     }
 }
 
+/// How long to wait for sled's own file lock, released late by a handle just dropped.
+const SLED_LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// Opens sled, waiting a little for its file lock. The caller holds the directory lock, so
+/// no other process can have this database open: a busy sled lock can only be a store this
+/// process just closed, whose sled threads let go of the file a moment after the drop.
+fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
+    let started = Instant::now();
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e)) if is_sled_lock(&e) && started.elapsed() < SLED_LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            done => return done,
+        }
+    }
+}
+
 fn open_db(home: &Home, generation: u64, crypt: Option<Arc<Crypt>>) -> Result<Live, StoreError> {
     let dir = home.dir();
     let doing = "opening the database";
@@ -762,7 +782,7 @@ fn open_db(home: &Home, generation: u64, crypt: Option<Arc<Crypt>>) -> Result<Li
         .path(home.db_path(generation))
         .mode(sled::Mode::LowSpace);
     // sled 0.34 can panic on some damaged files instead of returning an error.
-    let db = match catch_unwind(AssertUnwindSafe(|| config.open())) {
+    let db = match catch_unwind(AssertUnwindSafe(|| open_sled(&config))) {
         Ok(db) => db.map_err(|e| StoreError::sled(dir, doing, e))?,
         Err(panic) => {
             let detail = panic
