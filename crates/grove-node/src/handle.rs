@@ -6,10 +6,10 @@
 //! already sent still runs; its reply is then dropped).
 
 use grove_core::{
-    archive, shard_doc, shard_period, Amendment, Answer, Circle, CircleInfo, Commitment,
-    CommitmentStatus, Ctx, Day, Decision, DecisionEdit, DecisionFilter, Escalation, KnownNode,
-    Member, NewCommitment, NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole,
-    NewValue, Outcome, Principle, Proposal, Retro, Review, Role, Team, Value, ValueEdit,
+    archive, shard_doc, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus, Ctx,
+    Day, Decision, DecisionEdit, DecisionFilter, Escalation, KnownNode, Member, NewCommitment,
+    NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome,
+    Principle, Proposal, Retro, Review, Role, Team, Value, ValueEdit,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -430,13 +430,7 @@ impl CircleHandle {
         self.node
             .run(move |s| {
                 let id = s.prepare(sel.as_deref(), &Need::Core)?;
-                let mut months: Vec<String> = s
-                    .store
-                    .docs(&id)?
-                    .iter()
-                    .filter_map(|k| shard_period(k).map(str::to_string))
-                    .collect();
-                months.sort_unstable_by(|a, b| b.cmp(a));
+                let months = s.months_newest_first(&id)?;
                 let mut out = Vec::new();
                 for month in months {
                     if out.len() >= limit {
@@ -468,14 +462,8 @@ impl CircleHandle {
         self.node
             .run(move |s| {
                 let id = s.prepare(sel.as_deref(), &Need::Core)?;
-                let mut months: Vec<String> = s
-                    .store
-                    .docs(&id)?
-                    .iter()
-                    .filter_map(|k| shard_period(k).map(str::to_string))
-                    .filter(|m| filter.may_match_month(m))
-                    .collect();
-                months.sort_unstable_by(|a, b| b.cmp(a));
+                let mut months = s.months_newest_first(&id)?;
+                months.retain(|m| filter.may_match_month(m));
                 if whole {
                     s.ensure_docs(&id, months.iter().map(|m| shard_doc(m)).collect())?;
                 }

@@ -128,6 +128,19 @@ impl NodeState {
         Ok(())
     }
 
+    /// The months of circle `id` that hold decisions, newest first, from the store's list
+    /// of documents (nothing is loaded).
+    pub(crate) fn months_newest_first(&self, id: &str) -> Result<Vec<String>> {
+        let mut months: Vec<String> = self
+            .store
+            .docs(id)?
+            .iter()
+            .filter_map(|k| shard_period(k).map(str::to_string))
+            .collect();
+        months.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(months)
+    }
+
     pub(crate) fn loaded(&self, id: &str) -> Result<&Circle> {
         self.circles
             .get(id)
