@@ -87,6 +87,12 @@ export class App {
 
 let current; // the App the running step drives
 
+/** Saves a picture of the running step's window as docs/screenshots/NAME.png. */
+export async function shot(name) {
+  mkdirSync(shots, { recursive: true });
+  writeFileSync(join(shots, `${name}.png`), await current.wd.screenshot());
+}
+
 /** A test step that leaves a picture of the window behind when it fails. */
 export function step(name, fn) {
   it(name, async () => {

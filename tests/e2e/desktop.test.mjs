@@ -4,60 +4,19 @@
 //
 // Run through scripts/desktop-ci.sh, or by hand inside an X display:
 //   GROVE_DESKTOP_BIN=target/debug/grove-desktop node --test tests/e2e/
-import { after, before, describe, it } from "node:test";
+import { after, before, describe } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { removeDir } from "./app.mjs";
-import { Keys, WebDriver } from "./webdriver.mjs";
+import { join } from "node:path";
+import { App, bin, removeDir, shot, step } from "./app.mjs";
+import { Keys } from "./webdriver.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
-const bin = resolve(process.env.GROVE_DESKTOP_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug/grove-desktop"));
-const shots = resolve(process.env.GROVE_SCREENSHOT_DIR ?? join(root, "docs/screenshots"));
 const port = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
-const driverUrl = `http://127.0.0.1:${port}`;
 
-let driver; // the tauri-driver process
+let app; // the Grove window and its tauri-driver
 let wd; // the WebDriver session: one Grove window
 let home;
-
-async function shot(name) {
-  mkdirSync(shots, { recursive: true });
-  writeFileSync(join(shots, `${name}.png`), await wd.screenshot());
-}
-
-async function driverReady() {
-  const until = Date.now() + 30_000;
-  while (Date.now() < until) {
-    if (driver.exitCode !== null) throw new Error(`tauri-driver exited with ${driver.exitCode}`);
-    try {
-      const res = await fetch(`${driverUrl}/status`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("tauri-driver did not start listening within 30 s");
-}
-
-// A failing step leaves a picture of the window behind, to see what a person would have seen.
-const artifacts = resolve(process.env.GROVE_E2E_ARTIFACTS ?? join(tmpdir(), "grove-e2e-artifacts"));
-function step(name, fn) {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      mkdirSync(artifacts, { recursive: true });
-      const file = join(artifacts, `${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
-      await wd?.screenshot().then((png) => writeFileSync(file, png)).catch(() => {});
-      e.message += ` (window at failure: ${file})`;
-      throw e;
-    }
-  });
-}
 
 // Clicks scroll whatever holds the element, even boxes that hide their overflow; a
 // screenshot of a view starts from its top.
@@ -69,32 +28,12 @@ describe("the Grove window", () => {
   before(async () => {
     assert.ok(existsSync(bin), `build the app first: ${bin} is missing`);
     home = mkdtempSync(join(tmpdir(), "grove-e2e-"));
-    const env = {
-      ...process.env,
-      GROVE_HOME: join(home, "grove"),
-      // Loopback only and no multicast: the suite must not meet other Groves on the network.
-      GROVE_LISTEN: "/ip4/127.0.0.1/tcp/0",
-      GROVE_MDNS: "0",
-      XDG_DATA_HOME: join(home, "data"),
-      XDG_CACHE_HOME: join(home, "cache"),
-      XDG_CONFIG_HOME: join(home, "config"),
-      // WebKit's sandbox needs user namespaces that containers and CI often lack.
-      WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS: "1",
-    };
-    driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
-      env,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
-    await driverReady();
-    wd = await WebDriver.start(driverUrl, { "tauri:options": { application: bin } });
-    await wd.setWindowRect({ width: 1280, height: 800 });
+    app = new App(home, port);
+    wd = await app.start();
   });
 
   after(async () => {
-    // Closing the window makes the app exit (quitting the session alone may leave it running).
-    await wd?.cmd("DELETE", "/window").catch(() => {});
-    await wd?.quit().catch(() => {});
-    driver?.kill();
+    await app?.stop();
     removeDir(home);
   });
 

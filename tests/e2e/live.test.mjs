@@ -2,29 +2,23 @@
 // creates a circle and an invite; the app reads the code from a picture of its QR code on
 // the first-run screen and joins with it; a decision logged on the peer appears in the
 // app's log without a reload. Takes the members (invite code and QR) and peers screenshots.
-import { after, before, describe, it } from "node:test";
+import { after, before, describe } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
-import { removeDir } from "./app.mjs";
-import { WebDriver } from "./webdriver.mjs";
+import { App, bin, cli, grove, removeDir, shot, step } from "./app.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 // The UI's own QR encoder (ui/node_modules) draws the picture a member would send.
 const QRCode = createRequire(join(root, "ui/package.json"))("qrcode");
-const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
-const bin = resolve(process.env.GROVE_DESKTOP_BIN ?? join(targetDir, "debug/grove-desktop"));
-const grove = resolve(process.env.GROVE_BIN ?? join(targetDir, "debug/grove"));
-const shots = resolve(process.env.GROVE_SCREENSHOT_DIR ?? join(root, "docs/screenshots"));
 // Not the other suite's port: its driver may still be letting go of it.
 const port = Number(process.env.TAURI_DRIVER_PORT_LIVE ?? 4446);
-const driverUrl = `http://127.0.0.1:${port}`;
 
-let driver; // tauri-driver
+let app; // the Grove window and its tauri-driver
 let wd; // the Grove window
 let served; // the peer's `grove serve`
 let dir;
@@ -32,34 +26,8 @@ let peerHome;
 let code; // the peer's invite
 const ids = {};
 
-/** Runs `grove` on the peer's home; with `--json`, returns the parsed output. */
-function peer(...args) {
-  const out = execFileSync(grove, ["--home", peerHome, "--json", ...args], {
-    encoding: "utf8",
-    env: { ...process.env, GROVE_HOME: "" },
-    timeout: 60_000,
-  });
-  return JSON.parse(out);
-}
-
-async function shot(name) {
-  mkdirSync(shots, { recursive: true });
-  writeFileSync(join(shots, `${name}.png`), await wd.screenshot());
-}
-
-async function driverReady() {
-  const until = Date.now() + 30_000;
-  while (Date.now() < until) {
-    if (driver.exitCode !== null) throw new Error(`tauri-driver exited with ${driver.exitCode}`);
-    try {
-      if ((await fetch(`${driverUrl}/status`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("tauri-driver did not start listening within 30 s");
-}
+/** Runs `grove` on the peer's home; returns its parsed --json output. */
+const peer = (...args) => cli(peerHome, null, ...args);
 
 /** Starts `grove serve` on the peer's home and waits for its "started" line. */
 function serve() {
@@ -80,21 +48,6 @@ function serve() {
   });
 }
 
-const artifacts = resolve(process.env.GROVE_E2E_ARTIFACTS ?? join(tmpdir(), "grove-e2e-artifacts"));
-function step(name, fn) {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      mkdirSync(artifacts, { recursive: true });
-      const file = join(artifacts, `live-${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
-      await wd?.screenshot().then((png) => writeFileSync(file, png)).catch(() => {});
-      e.message += ` (window at failure: ${file})`;
-      throw e;
-    }
-  });
-}
-
 describe("the Grove window with a peer", () => {
   before(async () => {
     assert.ok(existsSync(bin), `build the app first: ${bin} is missing`);
@@ -110,30 +63,12 @@ describe("the Grove window with a peer", () => {
     code = peer("invite", "create", "--expires", "2h", "--uses", "1").code;
     assert.match(code, /^grove1/);
 
-    const env = {
-      ...process.env,
-      GROVE_HOME: join(dir, "app"),
-      GROVE_LISTEN: "/ip4/127.0.0.1/tcp/0",
-      GROVE_MDNS: "0",
-      XDG_DATA_HOME: join(dir, "data"),
-      XDG_CACHE_HOME: join(dir, "cache"),
-      XDG_CONFIG_HOME: join(dir, "config"),
-      WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS: "1",
-    };
-    driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
-      env,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
-    await driverReady();
-    wd = await WebDriver.start(driverUrl, { "tauri:options": { application: bin } });
-    await wd.setWindowRect({ width: 1280, height: 800 });
+    app = new App(dir, port);
+    wd = await app.start();
   });
 
   after(async () => {
-    // Closing the window makes the app exit (quitting the session alone may leave it running).
-    await wd?.cmd("DELETE", "/window").catch(() => {});
-    await wd?.quit().catch(() => {});
-    driver?.kill();
+    await app?.stop();
     served?.kill();
     removeDir(dir);
   });

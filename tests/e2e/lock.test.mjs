@@ -4,11 +4,11 @@
 // Takes the unlock screenshot.
 import { after, before, describe } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Keys } from "./webdriver.mjs";
-import { App, bin, cli, grove, removeDir, shots, step } from "./app.mjs";
+import { App, bin, cli, grove, removeDir, shot, step } from "./app.mjs";
 
 // Ports of their own: another suite's driver may still be letting go of its port.
 const basePort = Number(process.env.TAURI_DRIVER_PORT_LOCK ?? 4448);
@@ -65,8 +65,7 @@ describe("locking a home from the app", () => {
     await wd.waitFor("the passphrase field to have focus", async () => (await focusedId(wd)) === "unlock-passphrase");
     const text = await wd.textOf("body");
     assert.doesNotMatch(text, /Lock Street Pantry|Dignity/, "nothing of the circle may stay on screen");
-    mkdirSync(shots, { recursive: true });
-    writeFileSync(join(shots, "unlock.png"), await wd.screenshot());
+    await shot("unlock");
   });
 
   step("a wrong passphrase is an error next to the field, and the field stays to retry", async () => {
