@@ -6,8 +6,23 @@
 //! scratch copy of the core document, so an admission followed by the new member's changes
 //! in the same batch passes. Decision months have no causal link to the core, so their
 //! changes are checked against membership after the whole batch. A removed member's
-//! device is accepted only for changes timestamped before its removal. The root of trust
-//! is the author of the core document's first change: the circle's founder.
+//! device is accepted only for changes timestamped before the second of its removal
+//! (change times are whole seconds, so a change in that very second counts as after it).
+//! The root of trust is the author of the core document's first change: the circle's
+//! founder.
+//!
+//! Two kinds of failure are told apart. Garbage (a bad or missing signature, an author
+//! that is no device key, an unreadable batch) fails the whole batch: an honest device
+//! verified every change it holds, so whoever sent it is broken or hostile. A change the
+//! circle's rules forbid (a removed member writing after its removal, a removal by a
+//! non-steward) is *refused* on its own, with every change of the batch that depends on
+//! it, and the rest is kept: a member who relayed it before hearing of the removal acted
+//! in good faith and must not lose its own changes or its link for it (see
+//! [`Circle::purge_refused`] for how such a member later drops what it relayed).
+//!
+//! A signature is kept only once it verified: for a change this circle does not hold, or
+//! holds without a signature. A signature sent for a change held with one is checked
+//! too when it differs (a tampered file is refused whole) but never replaces it.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -16,48 +31,147 @@ use automerge::{Automerge, ChangeHash, ReadDoc};
 use crate::circle::{Circle, CORE_DOC};
 use crate::error::Result;
 use crate::members::Membership;
-use crate::sync::signing::{AuthError, SignedChange, Verifier};
+use crate::sync::signing::{AuthError, ChangeSignature, SignedChange, Verifier};
+
+/// What checking a batch found: the verified signatures worth keeping, and the changes
+/// refused. Only [`Circle::authorize_merge`] makes one, so a signature can reach a
+/// circle's store only through a check.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct Authorized {
+    sigs: BTreeMap<String, Vec<(ChangeHash, ChangeSignature)>>,
+    refused: Vec<RefusedChange>,
+}
+
+/// A change that is not applied, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedChange {
+    pub doc: String,
+    pub hash: ChangeHash,
+    pub reason: AuthError,
+}
+
+impl Authorized {
+    /// Changes refused (forbidden ones first in causal order, then those depending on them).
+    pub fn refused(&self) -> &[RefusedChange] {
+        &self.refused
+    }
+
+    /// Whether change `hash` was refused.
+    pub fn is_refused(&self, hash: &ChangeHash) -> bool {
+        self.refused.iter().any(|r| r.hash == *hash)
+    }
+
+    /// The hashes refused, for filtering a batch.
+    pub fn refused_hashes(&self) -> HashSet<ChangeHash> {
+        self.refused.iter().map(|r| r.hash).collect()
+    }
+
+    /// The devices whose own changes the rules forbid (not those that merely depend on
+    /// one): a peer that is one of them misbehaved itself, any other peer only relayed.
+    pub fn forbidden_authors(&self) -> BTreeSet<String> {
+        self.refused
+            .iter()
+            .filter_map(|r| r.reason.device().map(str::to_string))
+            .collect()
+    }
+
+    pub(crate) fn take_sigs(&mut self, doc: &str) -> Vec<(ChangeHash, ChangeSignature)> {
+        self.sigs.remove(doc).unwrap_or_default()
+    }
+
+    pub(crate) fn docs_with_sigs(&self) -> Vec<String> {
+        self.sigs.keys().cloned().collect()
+    }
+}
 
 impl Circle {
     /// Checks a batch of `(document key, changes)` before any of it is merged: see the
-    /// module docs. Changes this circle already holds pass unchecked (they were checked
-    /// when they arrived). Works on an empty circle too, where the batch's first core
-    /// change (its founder's) is the root of trust.
-    pub fn authorize_merge(&self, batch: &[(String, Vec<SignedChange>)]) -> Result<()> {
+    /// module docs. Works on an empty circle too, where the batch's first core change (its
+    /// founder's) is the root of trust. Fails on garbage; returns the refused changes
+    /// (which the caller must not apply) and the signatures to keep.
+    pub fn authorize_merge(&self, batch: &[(String, Vec<SignedChange>)]) -> Result<Authorized> {
         let core = self.doc(CORE_DOC);
+        let mut verifier = Verifier::default();
+        let mut out = Authorized::default();
         let mut fresh_core: Vec<&SignedChange> = Vec::new();
         let mut others: Vec<(&str, &SignedChange)> = Vec::new();
         for (doc, changes) in batch {
             let held = self.doc(doc);
             for sc in changes {
-                if held.is_some_and(|d| d.get_change_by_hash(&sc.change.hash()).is_some()) {
+                let hash = sc.change.hash();
+                if held.is_none_or(|d| d.get_change_by_hash(&hash).is_none()) {
+                    if doc == CORE_DOC {
+                        fresh_core.push(sc);
+                    } else {
+                        others.push((doc, sc));
+                    }
                     continue;
                 }
-                if doc == CORE_DOC {
-                    fresh_core.push(sc);
-                } else {
-                    others.push((doc, sc));
+                // Held already: its content was checked when it arrived; its signature is
+                // checked here unless it is the very one held.
+                let ours = self.signature(doc, &hash);
+                if sc.signature.is_none() || sc.signature == ours {
+                    continue;
+                }
+                verifier.verify(sc)?;
+                if ours.is_none() {
+                    if let Some(sig) = sc.signature {
+                        out.sigs.entry(doc.clone()).or_default().push((hash, sig));
+                    }
                 }
             }
         }
-        let mut verifier = Verifier::default();
         let membership = match core {
             Some(doc) if fresh_core.is_empty() => Membership::read(doc),
-            _ => replay_core(core, &fresh_core, &mut verifier)?,
+            _ => replay_core(core, &fresh_core, &mut verifier, &mut out)?,
         };
-        for (_, sc) in others {
+        let mut refused_here: HashSet<ChangeHash> = out.refused_hashes();
+        for (doc, sc) in causal_order_keyed(&others) {
             let device = verifier.verify(sc)?;
-            check_author(&membership, &device, sc)?;
+            let hash = sc.change.hash();
+            if let Some(on) = sc.change.deps().iter().find(|d| refused_here.contains(d)) {
+                refused_here.insert(hash);
+                out.refused.push(RefusedChange {
+                    doc: doc.to_string(),
+                    hash,
+                    reason: AuthError::DependsOnRefused { hash, on: *on },
+                });
+                continue;
+            }
+            match check_author(&membership, &device, sc) {
+                Ok(()) => keep_sig(&mut out, doc, sc),
+                Err(reason) if reason.is_forbidden() => {
+                    refused_here.insert(hash);
+                    out.refused.push(RefusedChange {
+                        doc: doc.to_string(),
+                        hash,
+                        reason,
+                    });
+                }
+                Err(reason) => return Err(reason.into()),
+            }
         }
-        Ok(())
+        Ok(out)
     }
 }
 
-/// Verifies and replays `fresh` on a scratch copy of `core`; returns the membership after.
+fn keep_sig(out: &mut Authorized, doc: &str, sc: &SignedChange) {
+    if let Some(sig) = sc.signature {
+        out.sigs
+            .entry(doc.to_string())
+            .or_default()
+            .push((sc.change.hash(), sig));
+    }
+}
+
+/// Verifies and replays `fresh` on a scratch copy of `core`, refusing forbidden changes
+/// (and what depends on them) into `out`; returns the membership after.
 fn replay_core(
     core: Option<&Automerge>,
     fresh: &[&SignedChange],
     verifier: &mut Verifier,
+    out: &mut Authorized,
 ) -> Result<Membership> {
     let mut scratch = core.cloned().unwrap_or_default();
     let mut root: Option<String> = None;
@@ -74,25 +188,64 @@ fn replay_core(
     // Read after every change, whatever its commit message says: a modified client could
     // disguise a removal or a steward grant as any other edit.
     let mut membership = Membership::read(&scratch);
+    let mut refused: HashSet<ChangeHash> = HashSet::new();
     for sc in causal_order(fresh) {
         let device = verifier.verify(sc)?;
+        let hash = sc.change.hash();
+        if let Some(on) = sc.change.deps().iter().find(|d| refused.contains(d)) {
+            refused.insert(hash);
+            out.refused.push(RefusedChange {
+                doc: CORE_DOC.to_string(),
+                hash,
+                reason: AuthError::DependsOnRefused { hash, on: *on },
+            });
+            continue;
+        }
         let founding =
             root.as_deref() == Some(device.as_str()) && membership.device_member(&device).is_none();
-        if !founding {
-            check_author(&membership, &device, sc)?;
-        }
-        let before = membership;
-        scratch
-            .apply_changes([sc.change.clone()])
-            .map_err(crate::error::CoreError::from)?;
-        membership = Membership::read(&scratch);
-        if !founding {
-            check_authority(&before, &membership, &scratch, &device, sc)?;
+        let verdict = if founding {
+            Ok(())
+        } else {
+            check_author(&membership, &device, sc)
+        };
+        let verdict = verdict.and_then(|()| {
+            let before = scratch.get_heads();
+            scratch
+                .apply_changes([sc.change.clone()])
+                .map_err(|e| AuthError::Unreadable {
+                    reason: e.to_string(),
+                })?;
+            let after = Membership::read(&scratch);
+            if !founding {
+                if let Err(e) = check_authority(&membership, &after, &scratch, &device, sc) {
+                    // Refused: the scratch copy goes back to where it was (rare, so the
+                    // copy is made only here).
+                    scratch = scratch
+                        .fork_at(&before)
+                        .map_err(|e| AuthError::Unreadable {
+                            reason: e.to_string(),
+                        })?;
+                    return Err(e);
+                }
+            }
+            membership = after;
+            Ok(())
+        });
+        match verdict {
+            Ok(()) => keep_sig(out, CORE_DOC, sc),
+            Err(reason) if reason.is_forbidden() => {
+                refused.insert(hash);
+                out.refused.push(RefusedChange {
+                    doc: CORE_DOC.to_string(),
+                    hash,
+                    reason,
+                });
+            }
+            Err(reason) => return Err(reason.into()),
         }
     }
     Ok(membership)
 }
-
 /// Removing a member and naming a steward are a steward's acts (a removal may also follow
 /// a passed proposal): the acting client checks this, and so does every receiver, so a
 /// modified client gains nothing by skipping the check.
@@ -143,8 +296,11 @@ fn check_author(
         });
     };
     if let Some(removed) = membership.removed_at(device) {
-        // Change times are whole seconds (see `circle::commit`).
-        if sc.change.timestamp().saturating_mul(1000) >= removed.0 {
+        // Change times are whole seconds (see `circle::commit`): one made in the second of
+        // the removal cannot be told from one made just after it, so it counts as after.
+        // (A change the remover had already seen is in the removal's causal past and is
+        // checked before the removal in the replay, so this never refuses one.)
+        if sc.change.timestamp() >= removed.0.div_euclid(1000) {
             return Err(AuthError::Removed {
                 hash,
                 device: device.to_string(),
@@ -153,6 +309,21 @@ fn check_author(
         }
     }
     Ok(())
+}
+
+/// [`causal_order`] for changes of several documents (deps never cross documents).
+fn causal_order_keyed<'a, 'b>(
+    changes: &[(&'b str, &'a SignedChange)],
+) -> Vec<(&'b str, &'a SignedChange)> {
+    let doc_of: BTreeMap<ChangeHash, &'b str> = changes
+        .iter()
+        .map(|(doc, sc)| (sc.change.hash(), *doc))
+        .collect();
+    let plain: Vec<&SignedChange> = changes.iter().map(|(_, sc)| *sc).collect();
+    causal_order(&plain)
+        .into_iter()
+        .filter_map(|sc| doc_of.get(&sc.change.hash()).map(|doc| (*doc, sc)))
+        .collect()
 }
 
 /// The changes ordered so each comes after those of its deps that are in the batch; ties

@@ -16,6 +16,7 @@ use automerge::{
     ActorId, Automerge, ChangeHash, ObjId, ROOT,
 };
 
+use crate::authorize::Authorized;
 use crate::clock::Timestamp;
 use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
@@ -102,8 +103,12 @@ impl Doc {
         Ok(Doc::with(am, saved))
     }
 
+    /// Records a signature for a change that has none yet. A change is signed once, so a
+    /// different signature later is at best a duplicate and at worst a forgery: the one
+    /// held stays (a bad one, once stored, would make every later export refused).
     fn add_sig(&mut self, hash: ChangeHash, sig: ChangeSignature) {
-        if self.sigs.insert(hash, sig) != Some(sig) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.sigs.entry(hash) {
+            e.insert(sig);
             self.unsaved_sigs.push(hash);
         }
     }
@@ -141,7 +146,7 @@ pub struct Unsaved {
 
 pub struct Circle {
     id: String,
-    actor: ActorId,
+    pub(crate) actor: ActorId,
     pub(crate) core: Doc,
     pub(crate) shards: BTreeMap<String, Doc>,
     /// Decoded decisions per month, with the heads they were read at: a derived view,
@@ -300,18 +305,43 @@ impl Circle {
         self.doc_entry(doc)?.sigs.get(hash).copied()
     }
 
-    /// Records signatures of `doc`'s changes (from the store, a peer or an archive; the
-    /// caller has verified them). Unknown documents are ignored.
-    pub fn add_signatures(
-        &mut self,
-        doc: &str,
-        sigs: impl IntoIterator<Item = (ChangeHash, ChangeSignature)>,
-    ) {
-        if let Some(d) = self.doc_entry_mut(doc) {
-            for (hash, sig) in sigs {
-                d.add_sig(hash, sig);
+    /// Keeps the signatures a check verified ([`Circle::authorize_merge`]), for documents
+    /// held now; a signature already held is never replaced.
+    pub fn keep_signatures(&mut self, verified: &mut Authorized) {
+        for doc in verified.docs_with_sigs() {
+            let sigs = verified.take_sigs(&doc);
+            if let Some(d) = self.doc_entry_mut(&doc) {
+                for (hash, sig) in sigs {
+                    d.add_sig(hash, sig);
+                }
             }
         }
+    }
+
+    /// Applies the changes of a checked `batch` that `verdict` did not refuse, then keeps
+    /// the signatures it verified. Documents the circle lacks are created (valid keys only).
+    pub fn apply_checked(
+        &mut self,
+        batch: Vec<(String, Vec<SignedChange>)>,
+        mut verdict: Authorized,
+    ) -> Result<()> {
+        let refused = verdict.refused_hashes();
+        for (doc, changes) in batch {
+            let keep: Vec<automerge::Change> = changes
+                .into_iter()
+                .filter(|sc| !refused.contains(&sc.change.hash()))
+                .map(|sc| sc.change)
+                .collect();
+            if keep.is_empty() {
+                continue;
+            }
+            let target = self
+                .doc_mut(&doc)
+                .ok_or_else(|| CoreError::Corrupt(format!("`{doc}` is not a Grove document")))?;
+            target.apply_changes(keep)?;
+        }
+        self.keep_signatures(&mut verdict);
+        Ok(())
     }
 
     /// Records signatures already held by the store (so they are not saved again).
@@ -500,6 +530,45 @@ impl Circle {
         Ok(())
     }
 
+    /// Takes a document out of the circle for a rebuild ([`Circle::purge_refused`]);
+    /// [`Circle::put_rebuilt`] puts its successor back.
+    pub(crate) fn take_doc(&mut self, key: &str) -> Option<Doc> {
+        if key == CORE_DOC {
+            let empty = Doc::new(&self.actor);
+            return Some(std::mem::replace(&mut self.core, empty));
+        }
+        shard_period(key).and_then(|p| self.shards.remove(p))
+    }
+
+    /// Puts a rebuilt document in place of `old`: the signatures of the changes it kept
+    /// come along, `rewrite` (this device's new change, if any) is signed, and nothing of
+    /// it counts as saved, so the caller writes it whole in place of the old one.
+    pub(crate) fn put_rebuilt(
+        &mut self,
+        key: &str,
+        am: Automerge,
+        old: Doc,
+        dropped: &std::collections::HashSet<ChangeHash>,
+        rewrite: Option<ChangeHash>,
+    ) {
+        let mut doc = Doc::with(am, Vec::new());
+        doc.sigs = old
+            .sigs
+            .into_iter()
+            .filter(|(hash, _)| !dropped.contains(hash))
+            .collect();
+        doc.unsaved_sigs = doc.sigs.keys().copied().collect();
+        if let (Some(key), Some(hash)) = (&self.signer, rewrite) {
+            doc.add_sig(hash, signing::sign_change(key, &hash));
+        }
+        match shard_period(key) {
+            Some(period) => {
+                self.shards.insert(period.to_string(), doc);
+            }
+            None => self.core = doc,
+        }
+    }
+
     // ---- plumbing shared by the entity modules ----
 
     pub(crate) fn coll(&self, name: &str) -> Result<ObjId> {
@@ -556,7 +625,7 @@ impl Circle {
     }
 }
 
-fn commit(now: Timestamp, what: &str) -> CommitOptions {
+pub(crate) fn commit(now: Timestamp, what: &str) -> CommitOptions {
     CommitOptions::default()
         .with_message(what.to_string())
         .with_time(now.0 / 1000)

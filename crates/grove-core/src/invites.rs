@@ -785,7 +785,12 @@ mod tests {
         let check = |c: &Circle| {
             let docs = archive::decode_signed(&archive::encode(c)).unwrap();
             let batch = archive::signed_batch(&docs).unwrap();
-            Circle::empty(c.id(), signing::device_actor(&ben_key)).authorize_merge(&batch)
+            Circle::empty(c.id(), signing::device_actor(&ben_key))
+                .authorize_merge(&batch)
+                .and_then(|v| match v.refused().first() {
+                    Some(r) => Err(r.reason.clone().into()),
+                    None => Ok(()),
+                })
         };
         check(&circle).expect("the joiner accepts what the inviter sends");
         assert!(circle.membership().is_current_device(&ben));
@@ -799,13 +804,14 @@ mod tests {
             signing::device_actor(&mal_key),
         )
         .unwrap();
-        other.add_signatures(
-            crate::CORE_DOC,
-            circle
-                .signed_changes(crate::CORE_DOC, &[])
-                .into_iter()
-                .filter_map(|sc| sc.signature.map(|s| (sc.change.hash(), s))),
-        );
+        let batch = vec![(
+            crate::CORE_DOC.to_string(),
+            circle.signed_changes(crate::CORE_DOC, &[]),
+        )];
+        let mut verified = Circle::empty(circle.id(), signing::device_actor(&mal_key))
+            .authorize_merge(&batch)
+            .unwrap();
+        other.keep_signatures(&mut verified);
         other.set_signer(mal_key);
         other.rename_member(&mut ctx, "Mal").ok();
         other.add_team(&mut ctx, "Takeover", None).unwrap();

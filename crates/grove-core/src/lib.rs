@@ -21,6 +21,7 @@ mod members;
 mod nodes;
 mod principles;
 mod proposals;
+mod purge;
 mod retros;
 mod reviews;
 mod roles;
@@ -31,6 +32,7 @@ mod values;
 mod vitality;
 mod words;
 
+pub use authorize::{Authorized, RefusedChange};
 pub use automerge;
 pub use circle::{
     circle_doc_for_month, decision_doc, shard_doc, shard_period, Circle, CircleInfo, LoadedDoc,
@@ -56,6 +58,7 @@ pub use members::{MemberStanding, Membership, Writer};
 pub use nodes::{KnownNode, MAX_NODE_ADDRS};
 pub use principles::{Amendment, NewPrinciple, Principle, PrincipleVersion};
 pub use proposals::{NewProposal, Proposal, ProposalChange, Response, ResponseLogEntry};
+pub use purge::Purged;
 pub use retros::{NewRetro, Retro};
 pub use reviews::{NewReview, PrincipleChange, Review};
 pub use roles::{NewRole, Role, Rotation};

@@ -524,17 +524,8 @@ fn edit_conflict(
         reword("We meet needs directly and share what we have, without conditions."),
     )?;
     // Checked like a peer's changes: signed by a member's device, or refused.
-    let theirs = other.signed_changes(CORE_DOC, &[]);
-    circle.authorize_merge(&[(CORE_DOC.to_string(), theirs.clone())])?;
-    let bytes = other
-        .snapshot(CORE_DOC)
-        .ok_or_else(|| NodeError::Io("the second device lost its core document".into()))?;
-    circle.merge_doc(CORE_DOC, &bytes)?;
-    circle.add_signatures(
-        CORE_DOC,
-        theirs
-            .iter()
-            .filter_map(|sc| sc.signature.map(|sig| (sc.change.hash(), sig))),
-    );
+    let batch = vec![(CORE_DOC.to_string(), other.signed_changes(CORE_DOC, &[]))];
+    let verdict = circle.authorize_merge(&batch)?;
+    circle.apply_checked(batch, verdict)?;
     Ok(())
 }

@@ -1,9 +1,15 @@
 //! Merging a whole-circle archive (an imported file or an opened bundle): every change is
 //! checked ([`Circle::authorize_merge`]) before anything is merged, and a circle new to
 //! this home is taken only if this device is one of its member devices.
+//!
+//! A file that fails the check (a bad signature anywhere, even on a change held here
+//! already) changes nothing. Changes the circle's rules forbid (a removed member's, written
+//! after its removal, and what was built on them) are left out and the rest is merged:
+//! the device that exported the file may have taken them in good faith.
 
 use grove_core::archive::{self, ArchivedDoc};
 use grove_core::{Circle, CoreError, CORE_DOC};
+use tracing::warn;
 
 use crate::error::{NodeError, Result};
 use crate::state::{Need, NodeState};
@@ -33,32 +39,49 @@ pub(crate) fn merge_archive(
     if s.circle_ids()?.contains(&id) {
         s.prepare(Some(&id), &Need::All)?;
         let circle = s.circle_mut(&id)?;
-        circle.authorize_merge(&batch)?;
-        for d in docs {
-            circle.merge_doc(&d.key, &d.bytes)?;
-            circle.add_signatures(&d.key, d.signatures.iter().copied());
-        }
+        let verdict = circle.authorize_merge(&batch)?;
+        report_refused(&id, &verdict);
+        circle.apply_checked(batch, verdict)?;
         s.persist(&id)?;
-    } else {
-        Circle::empty(&id, s.identity.actor()).authorize_merge(&batch)?;
-        let device = s.identity.device();
-        if !incoming.membership().is_current_device(&device) {
-            return Err(NodeError::Core(CoreError::State(format!(
-                "this device is not a member of circle `{}` ({id}), so it cannot hold it: ask a \
-                 member to run `grove member admit {device} --name <your name>`, then export \
-                 the circle again; nothing was imported",
-                incoming.info()?.name
-            ))));
-        }
+        return Ok(id);
+    }
+    let mut verdict = Circle::empty(&id, s.identity.actor()).authorize_merge(&batch)?;
+    report_refused(&id, &verdict);
+    let circle = if verdict.refused().is_empty() {
+        // The fast path: every document loads as saved.
         let mut circle = incoming;
-        circle.add_signatures(CORE_DOC, core.signatures.iter().copied());
         for d in docs.iter().skip(1) {
             circle.attach(&d.key, &d.bytes)?;
-            circle.add_signatures(&d.key, d.signatures.iter().copied());
             // Attached bytes are not yet in this store: mark them unsaved.
             circle.mark_saved(&d.key, Vec::new());
         }
-        s.adopt(circle)?;
+        circle.keep_signatures(&mut verdict);
+        circle
+    } else {
+        let mut circle = Circle::empty(&id, s.identity.actor());
+        circle.apply_checked(batch, verdict)?;
+        circle
+    };
+    let device = s.identity.device();
+    if !circle.membership().is_current_device(&device) {
+        return Err(NodeError::Core(CoreError::State(format!(
+            "this device is not a member of circle `{}` ({id}), so it cannot hold it: ask a \
+             member to run `grove member admit {device} --name <your name>`, then export \
+             the circle again; nothing was imported",
+            circle.info()?.name
+        ))));
     }
+    s.adopt(circle)?;
     Ok(id)
+}
+
+fn report_refused(circle: &str, verdict: &grove_core::Authorized) {
+    if let Some(first) = verdict.refused().first() {
+        warn!(
+            circle,
+            refused = verdict.refused().len(),
+            first = %first.reason,
+            "left out changes the circle's rules forbid"
+        );
+    }
 }

@@ -20,6 +20,7 @@ mod join;
 mod network;
 mod passphrase;
 mod ports;
+mod purge;
 mod signatures;
 mod state;
 

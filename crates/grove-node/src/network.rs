@@ -653,14 +653,14 @@ impl NodeState {
         }
     }
 
-    fn engine_input(&mut self, input: Input<PeerId>) {
+    pub(crate) fn engine_input(&mut self, input: Input<PeerId>) {
         let Some(net) = self.net.as_mut() else { return };
         let effects = net.engine.handle(&mut CircleDocs(&mut self.circles), input);
         self.apply(effects);
     }
 
     fn apply(&mut self, effects: Vec<Effect<PeerId>>) {
-        let mut core_changed = false;
+        let mut core_changed = BTreeSet::new();
         for effect in effects {
             match effect {
                 Effect::Send {
@@ -674,7 +674,9 @@ impl NodeState {
                     }
                 }
                 Effect::Changed { addr } => {
-                    core_changed |= addr.doc == grove_core::CORE_DOC;
+                    if addr.doc == grove_core::CORE_DOC {
+                        core_changed.insert(addr.circle.clone());
+                    }
                     self.emit(NodeEvent::CircleChanged {
                         circle: addr.circle,
                         docs: vec![addr.doc],
@@ -688,10 +690,18 @@ impl NodeState {
                     }
                 }
                 Effect::Misbehaved { peer, reason } => self.misbehaved(peer, reason.to_string()),
+                Effect::Refused {
+                    peer,
+                    addr,
+                    refused,
+                } => self.on_refused(peer, &addr, &refused),
             }
         }
-        if core_changed {
+        if !core_changed.is_empty() {
             // Someone may have been admitted or removed.
+            for circle in &core_changed {
+                self.purge_after_removal(circle);
+            }
             self.circles_changed();
         }
     }
@@ -704,6 +714,30 @@ impl NodeState {
         link.sent += frame.payload.len() as u64;
         if let Err(e) = link.queue.try_send(frame) {
             warn!(%peer, error = %e, "the peer does not keep up; dropping a frame until the next resync");
+        }
+    }
+
+    /// Some of `peer`'s changes for `addr` were refused and the rest applied. If a refused
+    /// change is the peer's own, it broke the circle's rules itself and is dropped; if it
+    /// only relayed another device's, it may not have heard of the rule yet (a removal on
+    /// its way to it) and keeps its link.
+    fn on_refused(&mut self, peer: PeerId, addr: &DocAddr, refused: &[grove_core::RefusedChange]) {
+        let Some(first) = refused.first() else { return };
+        let own = peer_device(&peer).is_some_and(|device| {
+            refused
+                .iter()
+                .any(|r| r.reason.device() == Some(device.as_str()))
+        });
+        if own {
+            self.misbehaved(
+                peer,
+                format!(
+                    "sent its own changes for {addr} that are not authorised: {}",
+                    first.reason
+                ),
+            );
+        } else {
+            warn!(%peer, %addr, refused = refused.len(), first = %first.reason, "refused changes a peer relayed; keeping the link and its other changes");
         }
     }
 

@@ -50,6 +50,9 @@ pub(crate) struct NodeState {
     pub(crate) insight: crate::insight::Caches,
     /// Joins in flight, and join attempts by others.
     pub(crate) joins: crate::join::Joins,
+    /// Per circle, the removed members whose later changes were last purged (see
+    /// [`crate::purge`]): a purge runs when a core change names one more.
+    pub(crate) removals_purged: HashMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl NodeState {
@@ -71,6 +74,7 @@ impl NodeState {
             stop: None,
             insight: Default::default(),
             joins: Default::default(),
+            removals_purged: HashMap::new(),
         }
     }
 
@@ -287,6 +291,9 @@ impl NodeState {
             docs: docs.clone(),
         });
         self.local_change(id, &docs);
+        if docs.iter().any(|d| d == CORE_DOC) {
+            self.purge_after_removal(id);
+        }
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use grove_node::core::sync::{signing, Envelope};
 use grove_node::core::{archive, Circle, CORE_DOC};
 use grove_node::NodeEvent;
 use grove_tests::harness::{
-    bounded, converged, copy_circle, create_circle, decision_ids, log, TestNode,
+    admit, bounded, converged, copy_circle, create_circle, decision_ids, log, TestNode,
 };
 
 async fn nodes(dir: &tempfile::TempDir, names: &[&str]) -> Result<Vec<TestNode>> {
@@ -260,5 +260,74 @@ async fn a_removed_members_device_is_refused_and_its_new_changes_go_nowhere() ->
         .find(|m| m.member.id == b_member)
         .context("b is still listed")?;
     assert!(b.removed_at.is_some());
+    Ok(())
+}
+
+/// The removal race: a removes c while b and c are away; c writes on, b syncs with c and
+/// builds on c's late change, then meets a. a refuses c's change but not b: the link stays,
+/// b drops c's change once it hears of the removal, writes its own again, and a gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_relayed_a_removed_members_change_keeps_its_link_and_its_own_changes(
+) -> Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("TEST_LOG"))
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir()?;
+    let n = nodes(&dir, &["a", "b", "c"]).await?;
+    let basics = create_circle(&n[0], "Cell").await?;
+    let circle = basics.circle.clone();
+    // Both admitted before either copy, so b and c know each other.
+    admit(&n[0], &n[1], &circle).await?;
+    admit(&n[0], &n[2], &circle).await?;
+    copy_circle(&n[0], &n[1], &circle).await?;
+    copy_circle(&n[0], &n[2], &circle).await?;
+    let c_member = n[2].handle.me().await?.member;
+    n[0].handle
+        .circle(Some(circle.clone()))
+        .remove_member(c_member)
+        .await?;
+
+    // c, not having heard, writes; b, not having heard either, takes it and writes on it.
+    let late = log(&n[2], &basics, "c, after removal").await?;
+    let c_addr = n[2].addr.clone();
+    n[1].handle.dial(&c_addr).await?;
+    converged(&circle, &[&n[1], &n[2]])
+        .await
+        .context("b and c converge")?;
+    assert!(decision_ids(&n[1], &circle).await?.contains(&late));
+    let honest = log(&n[1], &basics, "b, in good faith").await?;
+
+    // b meets a.
+    let b_peer = n[1].peer.clone();
+    let a_addr = n[0].addr.clone();
+    n[1].handle.dial(&a_addr).await?;
+    converged(&circle, &[&n[0], &n[1]])
+        .await
+        .context("a and b converge")?;
+    for node in [&n[0], &n[1]] {
+        let ids = decision_ids(node, &circle).await?;
+        assert!(
+            ids.contains(&honest),
+            "{}: b's own decision is there",
+            node.name
+        );
+        assert!(
+            !ids.contains(&late),
+            "{}: c's late decision is not",
+            node.name
+        );
+    }
+    assert!(
+        n[0].connected_to(&b_peer).await?,
+        "a keeps its link to b, which only relayed c's change"
+    );
+    // b's decision reads as b wrote it.
+    let d = n[0]
+        .handle
+        .circle(Some(circle.clone()))
+        .decision(honest.clone())
+        .await?;
+    assert_eq!(d.choice, "b, in good faith: what we chose.");
     Ok(())
 }

@@ -8,6 +8,7 @@ use super::engine::{DocAddr, Docs};
 use super::signing::{AuthError, ChangeSignature, SignedChange};
 use crate::circle::Circle;
 use crate::error::CoreError;
+use crate::Authorized;
 
 /// Lends the engine the documents of the open circles, their change signatures, and
 /// [`Circle::authorize_merge`] as the check on every peer's changes. A circle should be
@@ -42,14 +43,14 @@ impl Docs for CircleDocs<'_> {
         self.0.get(&addr.circle)?.signature(&addr.doc, hash)
     }
 
-    fn authorize(&self, addr: &DocAddr, changes: &[SignedChange]) -> Result<(), AuthError> {
+    fn authorize(&self, addr: &DocAddr, changes: &[SignedChange]) -> Result<Authorized, AuthError> {
         let Some(circle) = self.0.get(&addr.circle) else {
             return Err(AuthError::Unreadable {
                 reason: format!("circle {} is not open here", addr.circle),
             });
         };
         match circle.authorize_merge(&[(addr.doc.clone(), changes.to_vec())]) {
-            Ok(()) => Ok(()),
+            Ok(verdict) => Ok(verdict),
             Err(CoreError::Unauthorized(e)) => Err(e),
             Err(e) => Err(AuthError::Unreadable {
                 reason: e.to_string(),
@@ -57,9 +58,9 @@ impl Docs for CircleDocs<'_> {
         }
     }
 
-    fn add_signatures(&mut self, addr: &DocAddr, sigs: Vec<(ChangeHash, ChangeSignature)>) {
+    fn keep_signatures(&mut self, addr: &DocAddr, mut verified: Authorized) {
         if let Some(circle) = self.0.get_mut(&addr.circle) {
-            circle.add_signatures(&addr.doc, sigs);
+            circle.keep_signatures(&mut verified);
         }
     }
 }

@@ -12,6 +12,7 @@ use tracing::{debug, warn};
 
 use super::envelope::{is_valid_doc_key, AnnouncedDoc, Envelope, EnvelopeError};
 use super::signing::{self, AuthError, ChangeSignature, SignedChange};
+use crate::Authorized;
 
 /// Where a document lives: a circle and the document's key inside it
 /// (e.g. `"core"`, `"decisions/2026-11"`).
@@ -56,13 +57,18 @@ pub trait Docs {
         None
     }
     /// Checks a peer's changes for `addr` before any is applied (signatures, authors);
-    /// see [`crate::Circle::authorize_merge`]. The default accepts everything: only for
-    /// documents that are not a circle's (simulations, tests).
-    fn authorize(&self, _addr: &DocAddr, _changes: &[SignedChange]) -> Result<(), AuthError> {
-        Ok(())
+    /// see [`crate::Circle::authorize_merge`]: fails on garbage, and names the changes the
+    /// circle's rules refuse. The default accepts everything: only for documents that are
+    /// not a circle's (simulations, tests).
+    fn authorize(
+        &self,
+        _addr: &DocAddr,
+        _changes: &[SignedChange],
+    ) -> Result<Authorized, AuthError> {
+        Ok(Authorized::default())
     }
-    /// Keeps the signatures of changes just applied to `addr`.
-    fn add_signatures(&mut self, _addr: &DocAddr, _sigs: Vec<(ChangeHash, ChangeSignature)>) {}
+    /// Keeps the signatures the check verified, once the changes are applied to `addr`.
+    fn keep_signatures(&mut self, _addr: &DocAddr, _verified: Authorized) {}
 }
 
 /// Something that happened, for the engine to react to.
@@ -88,6 +94,10 @@ pub enum Input<P> {
     },
     /// The document at `addr` changed locally (including: was just created).
     LocalChange { addr: DocAddr },
+    /// The document at `addr` was rebuilt with fewer changes than before (see
+    /// [`crate::Circle::purge_refused`]): what every session knew of it may name changes
+    /// it no longer holds, so its sessions start from nothing and sync again.
+    DocReplaced { addr: DocAddr },
     /// Restart every sync session with every peer, so frames lost in transit are made good.
     /// Drive it from a timer (every 30–60 s is plenty; when nothing differs it costs two
     /// small announces per peer and circle) and after any send the transport reports as
@@ -122,6 +132,16 @@ pub enum Effect<P> {
     /// `peer` broke the protocol. The engine has already forgotten it; the caller should
     /// drop the connection and may report or ban the peer.
     Misbehaved { peer: P, reason: PeerFault },
+    /// Changes `peer` sent for `addr` that the circle's rules forbid (and those built on
+    /// them) were not applied; the rest of its message was. A peer that only relayed them
+    /// (none is its own: see [`crate::Authorized::forbidden_authors`]) acted in good
+    /// faith and keeps its link; the engine does not answer this message, so the refused
+    /// changes are not asked for again until the next exchange.
+    Refused {
+        peer: P,
+        addr: DocAddr,
+        refused: Vec<crate::RefusedChange>,
+    },
 }
 
 /// How a peer broke the sync protocol.
@@ -326,6 +346,16 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
                 }
             }
             Input::Resync => self.resync(docs, &mut out),
+            Input::DocReplaced { addr } => {
+                for state in self.peers.values_mut() {
+                    if let Some(session) = state.sessions.get_mut(&addr) {
+                        let peer_heads = session.peer_heads.take();
+                        *session = Session::default();
+                        session.peer_heads = peer_heads;
+                    }
+                }
+                self.local_change(docs, &addr, &mut out);
+            }
         }
         out
     }
@@ -534,7 +564,8 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             }
         };
         let mut message = message;
-        let mut applied_sigs = Vec::new();
+        let mut verified = None;
+        let mut refused = false;
         let mut reframe = None;
         if !changes.is_empty() {
             let sigs: BTreeMap<ChangeHash, ChangeSignature> = signatures.iter().copied().collect();
@@ -545,34 +576,47 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
                     change: change.clone(),
                 })
                 .collect();
-            if let Err(reason) = docs.authorize(&addr, &signed) {
-                // Core changes arrive in causal order, with any admission they need.
-                if reason.may_resolve_later()
-                    && addr.doc != CORE_DOC
-                    && !self.core_in_sync(docs, &peer, &addr.circle)
-                {
-                    debug!(?peer, %addr, %reason, "holding changes until their author's admission arrives");
-                    if let Some(state) = self.peers.get_mut(&peer) {
-                        if state.deferred.len() < MAX_DEFERRED {
-                            state.deferred.push(Deferred {
-                                addr,
-                                message,
-                                signatures,
-                            });
-                            return true;
+            let verdict = match docs.authorize(&addr, &signed) {
+                Ok(verdict) => verdict,
+                Err(reason) => {
+                    // Core changes arrive in causal order, with any admission they need.
+                    if reason.may_resolve_later()
+                        && addr.doc != CORE_DOC
+                        && !self.core_in_sync(docs, &peer, &addr.circle)
+                    {
+                        debug!(?peer, %addr, %reason, "holding changes until their author's admission arrives");
+                        if let Some(state) = self.peers.get_mut(&peer) {
+                            if state.deferred.len() < MAX_DEFERRED {
+                                state.deferred.push(Deferred {
+                                    addr,
+                                    message,
+                                    signatures,
+                                });
+                                return true;
+                            }
                         }
                     }
                     self.fault(peer, PeerFault::Unauthorized { addr, reason }, out);
                     return false;
                 }
-                self.fault(peer, PeerFault::Unauthorized { addr, reason }, out);
-                return false;
-            }
-            applied_sigs = signed
-                .iter()
-                .filter_map(|sc| sc.signature.map(|s| (sc.change.hash(), s)))
-                .collect();
-            reframe = Some(changes);
+            };
+            let kept: Vec<automerge::Change> = if verdict.refused().is_empty() {
+                changes
+            } else {
+                refused = true;
+                let gone = verdict.refused_hashes();
+                out.push(Effect::Refused {
+                    peer: peer.clone(),
+                    addr: addr.clone(),
+                    refused: verdict.refused().to_vec(),
+                });
+                changes
+                    .into_iter()
+                    .filter(|c| !gone.contains(&c.hash()))
+                    .collect()
+            };
+            verified = Some(verdict);
+            reframe = Some(kept);
         }
         let Some(state) = self.peers.get_mut(&peer) else {
             return false;
@@ -583,7 +627,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         if let Some(changes) = reframe {
             // Apply exactly what was verified, however the peer framed it. A whole document
             // loaded into an empty one is already exactly that, and loads far faster.
-            if !(doc.is_empty() && signing::is_whole_document(&message)) {
+            if refused || !(doc.is_empty() && signing::is_whole_document(&message)) {
                 message = signing::with_changes(message, &changes);
             }
         }
@@ -615,18 +659,22 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         if changed {
             out.push(Effect::Changed { addr: addr.clone() });
         }
-        if !applied_sigs.is_empty() {
-            docs.add_signatures(&addr, applied_sigs);
+        if let Some(verified) = verified {
+            docs.keep_signatures(&addr, verified);
         }
         {
             let docs: &D = docs;
             let Some(doc) = docs.get(&addr) else {
                 return false;
             };
+            // After a refusal the answer would ask for the refused changes again, and the
+            // peer would send them again: an endless loop. Silence ends the exchange; the
+            // next local change or resync starts a new one.
             if let Some(session) = self
                 .peers
                 .get_mut(&peer)
                 .and_then(|s| s.sessions.get_mut(&addr))
+                .filter(|_| !refused)
             {
                 push_sync(docs, doc, session, &peer, &addr, out);
             }

@@ -69,7 +69,11 @@
 //! Every `Sync` frame carries the signature of each change it holds ([`signing`]). Before
 //! applying a message the engine asks [`Docs::authorize`] (for circles:
 //! [`crate::Circle::authorize_merge`]) and applies exactly the changes it checked. A bad
-//! signature or a removed author is [`PeerFault::Unauthorized`]. An author who is not a
+//! signature is [`PeerFault::Unauthorized`]. A change the circle's rules forbid (a removed
+//! member's, written after its removal) is refused with what depends on it, the rest of the
+//! message is applied, and [`Effect::Refused`] lets the runtime tell a peer that wrote it
+//! (dropped) from one that only relayed it (kept); the message goes unanswered, so the
+//! refused changes are not asked for again at once. An author who is not a
 //! member *yet* may be admitted by a core change still on its way, so such a message is
 //! held and retried whenever the circle's core document changes; it becomes a fault once
 //! our core equals the peer's and the author is still unknown.

@@ -52,6 +52,8 @@ pub enum AuthError {
         device: String,
         what: String,
     },
+    #[error("change {hash} depends on refused change {on}")]
+    DependsOnRefused { hash: ChangeHash, on: ChangeHash },
     #[error("the circle's core document has more than one first change")]
     TwoRoots,
     #[error("changes that cannot be checked: {reason}")]
@@ -63,6 +65,29 @@ impl AuthError {
     /// author may be admitted by one. Anything else is final.
     pub fn may_resolve_later(&self) -> bool {
         matches!(self, AuthError::NotAMember { .. })
+    }
+
+    /// Whether this is a change the circle's rules forbid (or one built on such a change),
+    /// as opposed to garbage: a member may hold one in good faith, having received it
+    /// before it learned of the rule that forbids it, so it is refused on its own.
+    pub fn is_forbidden(&self) -> bool {
+        matches!(
+            self,
+            AuthError::Removed { .. }
+                | AuthError::NotAllowed { .. }
+                | AuthError::DependsOnRefused { .. }
+        )
+    }
+
+    /// The device whose own change broke a rule (None for a change refused only because
+    /// it depends on one, and for garbage).
+    pub fn device(&self) -> Option<&str> {
+        match self {
+            AuthError::Removed { device, .. } | AuthError::NotAllowed { device, .. } => {
+                Some(device)
+            }
+            _ => None,
+        }
     }
 }
 

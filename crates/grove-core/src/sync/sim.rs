@@ -384,6 +384,8 @@ impl<R: RngCore> Sim<R> {
                 Effect::Misbehaved { peer, reason } => {
                     self.nodes[id].misbehaved.push((peer, reason));
                 }
+                // Simulated documents authorise everything, so nothing is refused.
+                Effect::Refused { .. } => {}
             }
         }
     }

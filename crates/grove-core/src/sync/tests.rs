@@ -425,6 +425,7 @@ fn a_peers_change_is_persisted_before_it_is_shown_and_answered() {
             Effect::Changed { .. } => "changed",
             Effect::Send { .. } => "send",
             Effect::Misbehaved { .. } => "misbehaved",
+            Effect::Refused { .. } => "refused",
         })
         .collect();
     assert_eq!(kinds, ["persist", "save-sync-state", "changed", "send"]);

@@ -7,7 +7,7 @@ use rand::{rngs::StdRng, SeedableRng};
 use super::T0;
 use crate::archive;
 use crate::sync::signing::{self, AuthError, SignedChange};
-use crate::{Circle, CoreError, Ctx, NewValue, Timestamp, CORE_DOC};
+use crate::{Circle, CoreError, Ctx, NewValue, RefusedChange, Timestamp, CORE_DOC};
 
 /// One device with a real key, acting as one member.
 struct Dev {
@@ -81,9 +81,10 @@ impl Dev {
 fn import(from: &Circle, key: &SigningKey) -> crate::Result<Circle> {
     let docs = archive::decode_signed(&archive::encode(from))?;
     let batch = archive::signed_batch(&docs)?;
-    Circle::empty(from.id(), signing::device_actor(key)).authorize_merge(&batch)?;
+    let mut verified =
+        Circle::empty(from.id(), signing::device_actor(key)).authorize_merge(&batch)?;
     let mut circle = Circle::from_core_bytes(&docs[0].bytes, signing::device_actor(key))?;
-    circle.add_signatures(CORE_DOC, docs[0].signatures.iter().copied());
+    circle.keep_signatures(&mut verified);
     circle.set_signer(key.clone());
     Ok(circle)
 }
@@ -104,24 +105,21 @@ fn news(from: &Circle, to: &Circle) -> Vec<(String, Vec<SignedChange>)> {
         .collect()
 }
 
-fn merge(from: &Circle, to: &mut Circle) -> crate::Result<()> {
+/// What an honest receiver does with `from`'s news: check, then apply what was not
+/// refused. Returns the refused changes.
+fn merge(from: &Circle, to: &mut Circle) -> crate::Result<Vec<RefusedChange>> {
     let batch = news(from, to);
-    to.authorize_merge(&batch)?;
-    for k in from.doc_keys() {
-        to.merge_doc(&k, &from.snapshot(&k).unwrap())?;
-        let sigs: Vec<_> = from
-            .signed_changes(&k, &[])
-            .into_iter()
-            .filter_map(|sc| sc.signature.map(|s| (sc.change.hash(), s)))
-            .collect();
-        to.add_signatures(&k, sigs);
-    }
-    Ok(())
+    let verdict = to.authorize_merge(&batch)?;
+    let refused = verdict.refused().to_vec();
+    to.apply_checked(batch, verdict)?;
+    Ok(refused)
 }
 
-fn auth_err(r: crate::Result<()>) -> AuthError {
+/// The reason a merge failed whole, or its first refused change's.
+fn auth_err(r: crate::Result<Vec<RefusedChange>>) -> AuthError {
     match r {
         Err(CoreError::Unauthorized(e)) => e,
+        Ok(refused) if !refused.is_empty() => refused[0].reason.clone(),
         other => panic!("expected an authorisation refusal, got {other:?}"),
     }
 }
@@ -410,7 +408,11 @@ fn two_founders_are_refused() {
     batch[0]
         .1
         .extend(other.circle.signed_changes(CORE_DOC, &[]));
-    let err = auth_err(Circle::empty("c-x", ActorId::random()).authorize_merge(&batch));
+    let err = auth_err(
+        Circle::empty("c-x", ActorId::random())
+            .authorize_merge(&batch)
+            .map(|v| v.refused().to_vec()),
+    );
     assert_eq!(err, AuthError::TwoRoots);
 }
 
@@ -522,6 +524,51 @@ mod engine {
             Effect::Misbehaved { reason, .. } => Some(reason.clone()),
             _ => None,
         })
+    }
+
+    #[test]
+    fn a_relayed_change_of_a_removed_member_is_refused_without_dropping_the_peer() {
+        let (mut ana, mut ben, mut cat) = three();
+        ana.now += 10_000;
+        ana.act(|c, ctx| c.remove_member(ctx, "m-cat")).unwrap();
+        cat.now = ana.now + 5_000;
+        let late = quick_decision(&mut cat, "late");
+        merge(&cat.circle, &mut ben.circle).unwrap();
+        let month = crate::decision_doc(&late).unwrap();
+        let id = ana.circle.id().to_string();
+        let core_frame = frame_with_changes(&ben.circle, &ana.circle, CORE_DOC);
+        let month_frame = frame_with_changes(&ben.circle, &ana.circle, &month);
+        let mut circles = HashMap::from([(id.clone(), ana.circle)]);
+        let mut docs = CircleDocs(&mut circles);
+        let mut engine = Engine::new();
+        connect(&mut engine, &mut docs, "ben", &id);
+        for bytes in [core_frame, month_frame] {
+            let effects = engine.handle(
+                &mut docs,
+                Input::Received {
+                    peer: "ben",
+                    circle: id.clone(),
+                    bytes,
+                },
+            );
+            assert_eq!(misbehaved(&effects), None, "{effects:?}");
+            let refused = effects.iter().find_map(|e| match e {
+                Effect::Refused { refused, .. } => Some(refused.clone()),
+                _ => None,
+            });
+            let refused = refused.expect("the removed member's changes are refused");
+            assert!(refused
+                .iter()
+                .all(|r| r.reason.device() != Some(hex(&key(2)).as_str())));
+            assert!(
+                !effects.iter().any(|e| matches!(e, Effect::Send { .. })),
+                "no answer that would ask for them again: {effects:?}"
+            );
+        }
+        assert_eq!(engine.peers().count(), 1, "Ben keeps its link");
+        assert!(circles[&id].doc(&month).is_none_or(|d| d
+            .get_change_by_hash(&cat.circle.doc(&month).unwrap().get_heads()[0])
+            .is_none()));
     }
 
     #[test]
@@ -753,4 +800,276 @@ fn a_removal_or_steward_grant_by_a_non_steward_is_refused_by_receivers() {
     ben.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
     merge(&ben.circle, &mut ana.circle).unwrap();
     assert!(!ana.circle.membership().is_current_device(&hex(&key(3))));
+}
+
+/// A decision in the month of `d`'s clock, by `d`, with no lookups needed.
+fn quick_decision(d: &mut Dev, text: &str) -> String {
+    use crate::{NewDecision, NewPrinciple, Zone};
+    let team = d.act(|c, ctx| c.add_team(ctx, text, None)).unwrap();
+    let value = d.add_value(text).unwrap();
+    let principle = d
+        .act(|c, ctx| {
+            c.add_principle(
+                ctx,
+                NewPrinciple {
+                    values: vec![value],
+                    statement: format!("We stand by {text}."),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    d.act(|c, ctx| {
+        c.log_decision(
+            ctx,
+            NewDecision {
+                team,
+                principles: vec![principle],
+                context: format!("Context of {text}."),
+                choice: text.into(),
+                zone: Some(Zone::Local),
+                ..Default::default()
+            },
+        )
+    })
+    .unwrap()
+}
+
+fn decision_ids(c: &Circle) -> Vec<String> {
+    c.decisions(&Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect()
+}
+
+/// Ana (steward), Ben and Cat, each with the whole circle.
+fn three() -> (Dev, Dev, Dev) {
+    let mut ana = Dev::found(1, "m-ana");
+    for (seed, m) in [(2u8, "m-ben"), (3, "m-cat")] {
+        ana.act(|c, ctx| c.admit_member(ctx, m, m, &hex(&key(seed))))
+            .unwrap();
+    }
+    let ben = Dev::receive(2, "m-ben", &ana);
+    let cat = Dev::receive(3, "m-cat", &ana);
+    (ana, ben, cat)
+}
+
+#[test]
+fn a_member_who_relayed_a_removed_members_change_is_not_punished_and_keeps_its_own() {
+    let (mut ana, mut ben, mut cat) = three();
+    ana.now += 10_000;
+    ana.act(|c, ctx| c.remove_member(ctx, "m-cat")).unwrap();
+    // Cat has not heard and writes; Ben, who has not heard either, takes it and builds on it.
+    cat.now = ana.now + 5_000;
+    let late = quick_decision(&mut cat, "Cat, after removal");
+    assert!(merge(&cat.circle, &mut ben.circle).unwrap().is_empty());
+    ben.now = cat.now + 5_000;
+    let bens = quick_decision(&mut ben, "Ben, in good faith");
+
+    // Ana refuses Cat's change and what depends on it, and keeps the rest of the batch.
+    let refused = merge(&ben.circle, &mut ana.circle).expect("a relayed refusal is no failure");
+    assert!(
+        refused
+            .iter()
+            .any(|r| matches!(r.reason, AuthError::Removed { .. })),
+        "{refused:?}"
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.reason.device() != Some(hex(&key(2)).as_str())),
+        "no change of Ben's own is forbidden: {refused:?}"
+    );
+    let ids = decision_ids(&ana.circle);
+    assert!(!ids.contains(&late), "Cat's late decision is refused");
+    // Ben's own core changes were built on Cat's too: they wait for Ben's rewrite.
+    assert!(ana.circle.teams().unwrap().is_empty());
+
+    // Ben learns of the removal, drops Cat's change, and writes its own again.
+    assert!(merge(&ana.circle, &mut ben.circle).unwrap().is_empty());
+    ben.now += 1000;
+    let purged = ben.circle.purge_refused(Timestamp(ben.now)).unwrap();
+    assert_eq!(
+        purged.len(),
+        2,
+        "the core and one month rebuilt: {purged:?}"
+    );
+    assert!(purged.iter().all(|p| p.rewritten), "{purged:?}");
+    let ids = decision_ids(&ben.circle);
+    assert!(!ids.contains(&late), "Cat's change is gone from Ben's copy");
+    assert!(ids.contains(&bens), "Ben's own decision stays");
+    let text = ben.circle.decision(&bens).unwrap().choice;
+    assert_eq!(text, "Ben, in good faith");
+
+    // Now Ana takes everything Ben sends, Ben's decision included.
+    let refused = merge(&ben.circle, &mut ana.circle).unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    let ids = decision_ids(&ana.circle);
+    assert!(ids.contains(&bens), "Ben's decision reaches Ana");
+    assert!(!ids.contains(&late));
+    assert_eq!(
+        ana.circle.decision(&bens).unwrap().choice,
+        "Ben, in good faith"
+    );
+    let teams: Vec<String> = ana
+        .circle
+        .teams()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(
+        teams,
+        ["Ben, in good faith"],
+        "Ben's team, written again, arrives; Cat's does not"
+    );
+    // Nothing more to purge on either side; Ben's rewritten change verifies for a third.
+    assert!(ana
+        .circle
+        .purge_refused(Timestamp(ana.now))
+        .unwrap()
+        .is_empty());
+    let dan = import(&ben.circle, &key(4));
+    assert!(dan.is_ok(), "{:?}", dan.err());
+}
+
+#[test]
+fn a_change_in_the_second_of_the_removal_counts_as_after_it() {
+    let (mut ana, _ben, mut cat) = three();
+    // The removal lands half-way through a second; Cat writes earlier in that second.
+    ana.now = (ana.now / 1000 + 10) * 1000 + 500;
+    let mut ctx_rng = StdRng::seed_from_u64(7);
+    let mut ctx = Ctx::new(Timestamp(ana.now), "m-ana", &mut ctx_rng);
+    ana.circle.remove_member(&mut ctx, "m-cat").unwrap();
+    cat.now = ana.now - 1_400; // becomes ana.now - 400 in act(): the same second
+    cat.add_value("Same second").unwrap();
+    let err = auth_err(merge(&cat.circle, &mut ana.circle));
+    assert!(matches!(err, AuthError::Removed { .. }), "{err}");
+    assert_eq!(ana.circle.values().unwrap().len(), 0);
+}
+
+#[test]
+fn a_signature_held_is_never_replaced_and_a_tampered_one_fails_the_whole_import() {
+    let mut ana = Dev::found(1, "m-ana");
+    ana.add_value("Care").unwrap();
+    let ben_key = key(2);
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&ben_key)))
+        .unwrap();
+    let mut ben = Dev::receive(2, "m-ben", &ana);
+    ana.add_value("New").unwrap();
+    // An export of Ana's with one held change's signature flipped, plus one new change.
+    let mut docs = archive::decode_signed(&archive::encode(&ana.circle)).unwrap();
+    let held = ben.circle.doc(CORE_DOC).unwrap().get_heads()[0];
+    let sig = docs[0]
+        .signatures
+        .iter_mut()
+        .find(|(h, _)| *h == held)
+        .unwrap();
+    sig.1[10] ^= 1;
+    let batch = archive::signed_batch(&docs).unwrap();
+    let err = ben
+        .circle
+        .authorize_merge(&batch)
+        .map(|v| v.refused().to_vec());
+    assert!(
+        matches!(
+            err,
+            Err(CoreError::Unauthorized(AuthError::BadSignature { .. }))
+        ),
+        "{err:?}"
+    );
+    // A different valid signature of a held change (re-signed) is accepted but not kept.
+    let original = ben.circle.signature(CORE_DOC, &held).unwrap();
+    let mut docs = archive::decode_signed(&archive::encode(&ana.circle)).unwrap();
+    for (h, s) in docs[0].signatures.iter_mut() {
+        if *h == held {
+            *s = [0u8; 64];
+        }
+    }
+    assert!(ben
+        .circle
+        .authorize_merge(&archive::signed_batch(&docs).unwrap())
+        .is_err());
+    let docs = archive::decode_signed(&archive::encode(&ana.circle)).unwrap();
+    let batch = archive::signed_batch(&docs).unwrap();
+    let verdict = ben.circle.authorize_merge(&batch).unwrap();
+    ben.circle.apply_checked(batch, verdict).unwrap();
+    assert_eq!(ben.circle.signature(CORE_DOC, &held), Some(original));
+    ben.add_value("Ben's").unwrap();
+    assert!(import(&ben.circle, &key(5)).is_ok());
+}
+
+mod tampered_imports {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Ana's export, to be tampered with, and Ben holding most of it already (so some of
+    /// the export's signatures are for changes Ben holds).
+    fn setup() -> (Vec<u8>, Dev) {
+        let (mut ana, ben, _) = three();
+        ana.add_value("Care").unwrap();
+        quick_decision(&mut ana, "Soup");
+        let ben = Dev {
+            circle: import(&ana.circle, &ben.key).unwrap(),
+            ..ben
+        };
+        quick_decision(&mut ana, "Bread");
+        (archive::encode(&ana.circle), ben)
+    }
+
+    /// What a node's import does with a circle file: decode, check, apply what passed.
+    fn import_file(data: &[u8], into: &mut Circle) -> crate::Result<()> {
+        let docs = archive::decode_signed(data)?;
+        let batch = archive::signed_batch(&docs)?;
+        let verdict = into.authorize_merge(&batch)?;
+        into.apply_checked(batch, verdict)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever byte of an export is flipped, and whether or not the import is
+        /// refused, the importing device's own export still verifies on a third member's
+        /// device: no bad signature ever enters its store.
+        #[test]
+        fn a_flipped_byte_never_poisons_the_importers_own_exports(
+            at in any::<prop::sample::Index>(),
+            mask in 1u8..=255,
+        ) {
+            let (mut data, mut ben) = setup();
+            let i = at.index(data.len());
+            data[i] ^= mask;
+            let _ = import_file(&data, &mut ben.circle);
+            ben.add_value("After the import").unwrap();
+            let third = import(&ben.circle, &key(3));
+            prop_assert!(third.is_ok(), "byte {i}: {:?}", third.err());
+        }
+    }
+
+    #[test]
+    fn a_flipped_signature_byte_is_refused_and_leaves_the_signatures_held() {
+        let (data, mut ben) = setup();
+        let docs = archive::decode_signed(&data).unwrap();
+        // The offset of the core's first signature: the archive's own layout.
+        let core_sigs_at = 13 + 1 + 4 + 2 + docs[0].key.len() + 8 + docs[0].bytes.len() + 4;
+        let mut tampered = data.clone();
+        tampered[core_sigs_at + 32 + 5] ^= 0x40;
+        let before = ben.circle.doc(CORE_DOC).unwrap().get_heads();
+        let err = import_file(&tampered, &mut ben.circle);
+        assert!(
+            matches!(
+                err,
+                Err(CoreError::Unauthorized(AuthError::BadSignature { .. }))
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            ben.circle.doc(CORE_DOC).unwrap().get_heads(),
+            before,
+            "nothing merged"
+        );
+        assert!(import(&ben.circle, &key(3)).is_ok());
+    }
 }
