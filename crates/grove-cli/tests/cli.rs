@@ -2456,3 +2456,90 @@ fn invites_joins_and_device_links() {
     laptop.json(&["join", link["code"].as_str().unwrap(), "--timeout", "60"]);
     assert_eq!(laptop.me(), a.me());
 }
+
+/// The home itself and every entry under it, with its permission bits.
+fn modes(dir: &Path) -> Vec<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        out.push((path.clone(), meta.permissions().mode() & 0o7777));
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                stack.push(entry.unwrap().path());
+            }
+        }
+    }
+    out
+}
+
+fn assert_private(dir: &Path) {
+    let modes = modes(dir);
+    assert!(modes.len() > 3, "the home holds the store: {modes:?}");
+    let open: Vec<String> = modes
+        .iter()
+        .filter(|(_, m)| m & 0o077 != 0)
+        .map(|(p, m)| format!("{} {m:o}", p.display()))
+        .collect();
+    assert!(open.is_empty(), "readable by others: {open:?}");
+}
+
+/// Runs `grove` under umask 000, so any private mode is Grove's doing.
+fn run_open_umask(g: &Grove, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("umask 000 && exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("grove"))
+        .env_remove("GROVE_HOME")
+        .env_remove("GROVE_LOG")
+        .env_remove("GROVE_PASSPHRASE");
+    for (k, v) in g.env.borrow().iter() {
+        cmd.env(k, v);
+    }
+    let out = cmd.arg("--home").arg(g.home()).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn homes_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let plain = Grove::new();
+    let sealed = Grove::new();
+    sealed.set_env("GROVE_PASSPHRASE", Some("pw"));
+    for (g, init) in [
+        (&plain, vec!["init"]),
+        (&sealed, vec!["init", "--passphrase"]),
+    ] {
+        run_open_umask(g, &init);
+        run_open_umask(g, &["circle", "create", "Private"]);
+        run_open_umask(
+            g,
+            &["value", "add", "--title", "Care", "--statement", "We care."],
+        );
+        assert_private(&g.home());
+        let mode = std::fs::metadata(g.home()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "the home is the owner's alone");
+    }
+
+    // A home made readable by others (an older Grove, a copy) is tightened on open, saying so.
+    for (path, mode) in modes(&plain.home()) {
+        let wide = if path.is_dir() { 0o755 } else { mode | 0o044 };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(wide)).unwrap();
+    }
+    let out = plain.cmd(&["value", "list"]).output().unwrap();
+    assert!(out.status.success());
+    let warned = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warned.contains("WARN") && warned.contains("permissions"),
+        "the tightening is reported: {warned}"
+    );
+    assert_private(&plain.home());
+    let out = plain.cmd(&["value", "list"]).output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "said once");
+}

@@ -267,9 +267,9 @@ pub(crate) fn read_header(db_dir: &Path) -> io::Result<Result<Option<Header>, St
 
 /// Writes the header into `db_dir` (created if needed) durably, replacing it atomically.
 pub(crate) fn write_header(db_dir: &Path, header: &Header) -> io::Result<()> {
-    fs::create_dir_all(db_dir)?;
+    crate::perms::create_dir(db_dir)?;
     let tmp = db_dir.join(HEADER_TMP);
-    let mut f = File::create(&tmp)?;
+    let mut f = crate::perms::create_file(&tmp)?;
     f.write_all(header.encode().as_bytes())?;
     f.sync_all()?;
     fs::rename(&tmp, db_dir.join(HEADER_FILE))?;

@@ -25,7 +25,7 @@ use std::fs::{self, File, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::StoreError;
+use crate::{perms, StoreError};
 
 const LOCK: &str = "store.lock";
 const CURRENT: &str = "store.current";
@@ -60,15 +60,15 @@ pub(crate) struct Resolved {
 }
 
 impl Home {
-    /// Creates the directory if needed and takes the exclusive lock.
+    /// Creates the directory if needed (owner-only), takes the exclusive lock, and takes
+    /// group and other permissions off the directory and the store's entries.
     pub fn lock(dir: &Path) -> Result<Home, StoreError> {
-        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, "creating the directory", e))?;
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(LOCK))
-            .map_err(|e| StoreError::io(dir, "opening the lock file", e))?;
+        perms::create_dir(dir).map_err(|e| StoreError::io(dir, "creating the directory", e))?;
+        let file = perms::open_file(
+            File::options().create(true).truncate(false).write(true),
+            &dir.join(LOCK),
+        )
+        .map_err(|e| StoreError::io(dir, "opening the lock file", e))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -80,6 +80,7 @@ impl Home {
                 return Err(StoreError::io(dir, "locking the directory", e))
             }
         }
+        make_private(dir);
         Ok(Home {
             dir: dir.to_path_buf(),
             _lock: file,
@@ -171,7 +172,7 @@ impl Home {
     pub fn set_current(&self, generation: u64) -> Result<(), StoreError> {
         let tmp = self.dir.join(CURRENT_TMP);
         let write = || -> io::Result<()> {
-            let mut f = File::create(&tmp)?;
+            let mut f = perms::create_file(&tmp)?;
             writeln!(f, "{DB_PREFIX}{generation}")?;
             f.sync_all()
         };
@@ -215,7 +216,7 @@ impl Home {
 
     pub fn write_seal(&self, seal: Seal) -> io::Result<()> {
         let tmp = self.dir.join(SEAL_TMP);
-        let mut f = File::create(&tmp)?;
+        let mut f = perms::create_file(&tmp)?;
         writeln!(f, "docs={} meta={}", seal.docs, seal.meta)?;
         f.sync_all()?;
         fs::rename(&tmp, self.dir.join(SEAL))?;
@@ -259,6 +260,43 @@ impl Home {
     }
 }
 
+/// Takes group and other permissions off the home directory and the store's entries in it
+/// (a home made by an older Grove, or copied, may be readable by every user), and says so:
+/// whoever could read it may already hold a copy. A failure costs privacy, not data, so it
+/// is reported and the store opens anyway.
+fn make_private(dir: &Path) {
+    let mut done = perms::Tightened::default();
+    perms::tighten_one(dir, &mut done);
+    match fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with("store") {
+                    perms::tighten(&entry.path(), &mut done);
+                }
+            }
+        }
+        Err(e) => {
+            done.stuck.get_or_insert((dir.to_path_buf(), e));
+        }
+    }
+    if done.fixed > 0 {
+        tracing::warn!(
+            dir = %dir.display(),
+            entries = done.fixed,
+            "the Grove home was readable by other users of this machine; its permissions now \
+             let only you in (anyone who could read it before may hold a copy)"
+        );
+    }
+    if let Some((path, e)) = done.stuck {
+        tracing::warn!(
+            path = %path.display(),
+            error = %e,
+            "cannot take other users' permissions off the Grove home; keep it on a disk \
+             with Unix permissions, or encrypt it with a passphrase"
+        );
+    }
+}
+
 /// Files may vanish while sled cleans up behind us; those count as zero.
 fn disk_usage(path: &Path) -> io::Result<u64> {
     let meta = match fs::symlink_metadata(path) {
@@ -296,7 +334,10 @@ pub(crate) fn sync_blobs(dir: &Path, synced: &mut HashSet<OsString>) -> io::Resu
         let entry = entry?;
         let name = entry.file_name();
         if !synced.contains(&name) {
-            match File::open(entry.path()).and_then(|f| f.sync_data()) {
+            // sled made the blob with the default mode; the home is 0700 anyway, but its
+            // files are the owner's alone too.
+            let sync = |f: File| perms::restrict(&f).and_then(|()| f.sync_data());
+            match File::open(entry.path()).and_then(sync) {
                 Ok(()) => new = true,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),

@@ -63,6 +63,7 @@ mod home;
 mod keys;
 mod mem_store;
 mod names;
+mod perms;
 mod sled_store;
 
 pub use error::{StoreError, StoreErrorKind};
