@@ -33,6 +33,9 @@ const CURRENT_TMP: &str = "store.current.tmp";
 const DB_PREFIX: &str = "store-db-";
 const SEAL: &str = "store.seal";
 const SEAL_TMP: &str = "store.seal.tmp";
+/// The store's own small files (store.current, store.seal, an encryption header) are a line
+/// or a few; anything larger is damage, and is not read whole.
+pub(crate) const MAX_SMALL_FILE: u64 = 64 * 1024;
 
 /// How many writes each tree had received when the store was last closed cleanly.
 ///
@@ -98,9 +101,12 @@ impl Home {
     /// Finds the live database and removes what an interrupted rewrite left behind.
     pub fn resolve(&self) -> Result<Resolved, StoreError> {
         let others = self.db_generations()?;
-        let current = match fs::read(self.dir.join(CURRENT)) {
+        let current = match read_small(&self.dir.join(CURRENT)) {
             Ok(bytes) => Some(self.parse_current(&bytes)?),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+                return Err(StoreError::corrupt(&self.dir, e.to_string()))
+            }
             Err(e) => return Err(self.io("reading store.current", e)),
         };
         let resolved = match current {
@@ -187,8 +193,8 @@ impl Home {
 
     /// None when no clean close was recorded; an unreadable seal only costs the check.
     pub fn read_seal(&self) -> Option<Seal> {
-        let text = match fs::read_to_string(self.dir.join(SEAL)) {
-            Ok(text) => text,
+        let text = match read_small(&self.dir.join(SEAL)) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read store.seal; skipping the check for lost writes");
@@ -297,6 +303,27 @@ fn make_private(dir: &Path) {
     }
 }
 
+/// Reads one of the store's small files whole, failing with `FileTooLarge` past
+/// [`MAX_SMALL_FILE`] instead of reading whatever a damaged or swapped file holds.
+pub(crate) fn read_small(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    File::open(path)?
+        .take(MAX_SMALL_FILE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SMALL_FILE {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!(
+                "{} is larger than the {} KiB it may be",
+                path.display(),
+                MAX_SMALL_FILE / 1024
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Files may vanish while sled cleans up behind us; those count as zero.
 fn disk_usage(path: &Path) -> io::Result<u64> {
     let meta = match fs::symlink_metadata(path) {
@@ -377,9 +404,12 @@ fn sync_dir(_path: &Path) -> io::Result<()> {
 /// The generation `dir`'s store.current names, read without taking the lock: for looking at
 /// a store another handle in this process holds open.
 pub(crate) fn peek_current(dir: &Path) -> Result<Option<u64>, StoreError> {
-    match fs::read(dir.join(CURRENT)) {
+    match read_small(&dir.join(CURRENT)) {
         Ok(bytes) => parse_current(dir, &bytes).map(Some),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+            Err(StoreError::corrupt(dir, e.to_string()))
+        }
         Err(e) => Err(StoreError::io(dir, "reading store.current", e)),
     }
 }
@@ -458,6 +488,24 @@ mod tests {
             home.resolve().err().unwrap().kind(),
             StoreErrorKind::Corrupt
         );
+    }
+
+    #[test]
+    fn small_files_past_their_bound_are_damage_not_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::lock(dir.path()).unwrap();
+        fs::create_dir(home.db_path(1)).unwrap();
+        let huge = vec![b'x'; MAX_SMALL_FILE as usize + 1];
+        fs::write(dir.path().join(CURRENT), &huge).unwrap();
+        for err in [
+            home.resolve().err().unwrap(),
+            peek_current(dir.path()).unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), StoreErrorKind::Corrupt, "{err}");
+            assert!(err.to_string().contains("64 KiB"), "{err}");
+        }
+        fs::write(dir.path().join(SEAL), &huge).unwrap();
+        assert_eq!(home.read_seal(), None);
     }
 
     #[test]
