@@ -75,8 +75,7 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
             ))
         }
         Command::Bundle(BundleCmd::Import { file }) => {
-            let data =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let data = grove_node::files::read_bundle_file(&file)?;
             let info = node.import_bundle(data).await?;
             out.done(&format!("merged the bundle into {} ({})", info.name, info.id))
         }
@@ -155,8 +154,7 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
             out.done(&format!("wrote {} bytes to {}", data.len(), path.display()))
         }
         CircleCmd::Import { file } => {
-            let data =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let data = grove_node::files::read_circle_file(&file)?;
             let info = node.import_circle(data).await?;
             out.id(&info.id)
         }

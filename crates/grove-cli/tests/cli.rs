@@ -2543,3 +2543,69 @@ fn homes_are_private_to_their_owner() {
     let out = plain.cmd(&["value", "list"]).output().unwrap();
     assert!(out.status.success() && out.stderr.is_empty(), "said once");
 }
+
+/// Runs `grove` with its address space capped, so a read that does not stop fails fast
+/// instead of taking the machine's memory.
+fn run_capped(g: &Grove, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 3145728 && exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("grove"))
+        .env_remove("GROVE_HOME")
+        .env_remove("GROVE_LOG")
+        .env_remove("GROVE_PASSPHRASE")
+        .arg("--home")
+        .arg(g.home())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn imports_refuse_files_past_their_size_limit() {
+    let g = Grove::new();
+    g.create(&["circle", "create", "Bounded"]);
+    let good = g.file("good.grove");
+    g.done(&["circle", "export", "--out", good.to_str().unwrap()]);
+    let before = (g.list(&["circle", "list"]), g.list(&["value", "list"]));
+
+    // An endless stream, and a sparse regular file past either limit (its size is checked
+    // before anything is read).
+    let huge = g.file("huge.grove");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    for (kind, what) in [("circle", "circle file"), ("bundle", "bundle")] {
+        for file in ["/dev/zero", huge.to_str().unwrap()] {
+            let out = run_capped(&g, &[kind, "import", file]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{kind} import {file}: {err}");
+            assert!(
+                err.starts_with("error: ")
+                    && err.contains("is larger than the")
+                    && err.contains(&format!("MiB a {what} may be")),
+                "{kind} import {file}: {err}"
+            );
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        }
+    }
+    // A pipe within the limit still imports (e.g. `grove circle import <(…)`).
+    let fifo = g.file("pipe.grove");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bytes = std::fs::read(&good).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, bytes).unwrap())
+    };
+    g.create(&["circle", "import", fifo.to_str().unwrap()]);
+    writer.join().unwrap();
+    assert_eq!(
+        (g.list(&["circle", "list"]), g.list(&["value", "list"])),
+        before
+    );
+}

@@ -20,6 +20,9 @@ use crate::error::{NodeError, Result};
 
 /// Largest request a server reads: an argv, far below this.
 const MAX_REQUEST: u64 = 1024 * 1024;
+/// Largest reply a client reads: what a command printed, JSON-escaped. The longest output is
+/// a `--json` listing of a whole log, ~1 KiB a decision escaped, so this holds a million.
+const MAX_REPLY: u64 = 1024 * 1024 * 1024;
 
 /// The control socket of a home.
 pub fn control_socket(home: &Path) -> PathBuf {
@@ -43,6 +46,14 @@ pub struct ControlReply {
 /// Sends `request` to the node serving `home` and returns its reply. Fails with a
 /// [`NodeError::Io`] saying so when nothing answers on the socket.
 pub async fn call(home: &Path, request: &ControlRequest) -> Result<ControlReply> {
+    call_bounded(home, request, MAX_REPLY).await
+}
+
+async fn call_bounded(
+    home: &Path,
+    request: &ControlRequest,
+    max_reply: u64,
+) -> Result<ControlReply> {
     let path = control_socket(home);
     let unreachable = |e: std::io::Error| {
         NodeError::Io(format!(
@@ -59,10 +70,18 @@ pub async fn call(home: &Path, request: &ControlRequest) -> Result<ControlReply>
     write.write_all(&line).await.map_err(unreachable)?;
     write.shutdown().await.map_err(unreachable)?;
     let mut reply = String::new();
-    BufReader::new(read)
+    BufReader::new(read.take(max_reply + 1))
         .read_line(&mut reply)
         .await
         .map_err(unreachable)?;
+    if reply.len() as u64 > max_reply {
+        return Err(NodeError::Io(format!(
+            "the grove process serving {} sent a reply larger than {} MiB; narrow the \
+             command (e.g. a filter or --limit)",
+            home.display(),
+            max_reply / (1024 * 1024)
+        )));
+    }
     serde_json::from_str(&reply).map_err(|e| {
         NodeError::Io(format!(
             "the grove process serving {} sent a reply this grove cannot read ({e}); \
@@ -152,4 +171,37 @@ where
     out.push(b'\n');
     write.write_all(&out).await?;
     write.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn printing(stdout: String) -> ControlReply {
+        ControlReply {
+            stdout,
+            stderr: String::new(),
+            code: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reply_past_the_bound_is_refused_not_read_whole() {
+        let home = tempfile::tempdir().unwrap();
+        let _server = serve_control(home.path(), |request: ControlRequest| async move {
+            printing("x".repeat(request.argv.len() * 1024 * 1024))
+        })
+        .unwrap();
+        let ask = |n: usize| ControlRequest {
+            argv: vec![String::new(); n],
+        };
+        let small = call_bounded(home.path(), &ask(1), 2 * 1024 * 1024)
+            .await
+            .unwrap();
+        assert_eq!(small.stdout.len(), 1024 * 1024);
+        let err = call_bounded(home.path(), &ask(3), 2 * 1024 * 1024)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("larger than 2 MiB"), "{err}");
+    }
 }
