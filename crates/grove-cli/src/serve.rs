@@ -19,7 +19,7 @@ pub struct Options {
     pub listen: Vec<String>,
     pub peers: Vec<String>,
     pub mdns: bool,
-    pub passphrase: Option<String>,
+    pub passphrase: Option<crate::passphrase::Secret>,
 }
 
 pub async fn serve(options: Options) -> Result<()> {
@@ -29,8 +29,8 @@ pub async fn serve(options: Options) -> Result<()> {
         .network(true)
         .always_on(true)
         .mdns(options.mdns);
-    if let Some(passphrase) = options.passphrase {
-        builder = builder.passphrase(passphrase);
+    if let Some(passphrase) = &options.passphrase {
+        builder = builder.passphrase(passphrase.as_str());
     }
     for addr in &options.listen {
         builder = builder.listen(addr);

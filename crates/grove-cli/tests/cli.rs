@@ -2358,7 +2358,20 @@ fn bundles_carry_a_circle_between_members_and_refuse_the_rest() {
 
 /// A `grove serve` on a home that may hold no circle yet; returns once it listens.
 fn serve_any(g: &Grove) -> Served {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("grove"))
+    serve_in(g, None)
+}
+
+/// `serve_any` with the home's environment (its passphrase), running in `cwd` if given.
+fn serve_in(g: &Grove, cwd: Option<&Path>) -> Served {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("grove"));
+    cmd.env_remove("GROVE_PASSPHRASE");
+    for (k, v) in g.env.borrow().iter() {
+        cmd.env(k, v);
+    }
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
+    let mut child = cmd
         .env_remove("GROVE_HOME")
         .env_remove("GROVE_LOG")
         .arg("--home")
@@ -2542,6 +2555,76 @@ fn homes_are_private_to_their_owner() {
     assert_private(&plain.home());
     let out = plain.cmd(&["value", "list"]).output().unwrap();
     assert!(out.status.success() && out.stderr.is_empty(), "said once");
+}
+
+#[test]
+fn a_served_encrypted_home_checks_every_clients_passphrase() {
+    let g = Grove::new();
+    g.set_env("GROVE_PASSPHRASE", Some("right secret"));
+    g.json(&["init", "--passphrase"]);
+    g.create(&["circle", "create", "Cell"]);
+    let value = g.create(&["value", "add", "--title", "Care", "--statement", "We care."]);
+    // What a direct open answers, to compare with what the serving node answers.
+    g.set_env("GROVE_PASSPHRASE", None);
+    let direct_none = g.fail(1, &["decision", "list"]);
+    g.set_env("GROVE_PASSPHRASE", Some("wrong secret"));
+    let direct_wrong = g.fail(1, &["decision", "list"]);
+    assert!(direct_wrong.contains("wrong passphrase"), "{direct_wrong}");
+
+    g.set_env("GROVE_PASSPHRASE", Some("right secret"));
+    let _served = serve_any(&g);
+    assert!(g.home().join("grove.sock").exists());
+    assert_eq!(ids(&g.list(&["value", "list"])), vec![value.clone()]);
+
+    g.set_env("GROVE_PASSPHRASE", None);
+    assert_eq!(
+        g.fail(1, &["decision", "list"]),
+        direct_none,
+        "no passphrase: refused as a direct open is"
+    );
+    g.fail(
+        1,
+        &["value", "add", "--title", "Forged", "--statement", "x"],
+    );
+    g.set_env("GROVE_PASSPHRASE", Some("wrong secret"));
+    assert_eq!(
+        g.fail(1, &["decision", "list"]),
+        direct_wrong,
+        "a wrong passphrase: refused as a direct open is"
+    );
+    let err = g.fail(
+        1,
+        &["value", "add", "--title", "Forged", "--statement", "x"],
+    );
+    assert!(err.contains("nothing was read or changed"), "{err}");
+    g.fail(
+        1,
+        &[
+            "circle",
+            "export",
+            "--out",
+            g.file("x.grove").to_str().unwrap(),
+        ],
+    );
+    assert!(!g.file("x.grove").exists());
+
+    g.set_env("GROVE_PASSPHRASE", Some("right secret"));
+    assert_eq!(
+        ids(&g.list(&["value", "list"])),
+        vec![value],
+        "the refused commands changed nothing"
+    );
+
+    // An unencrypted served home takes no passphrase, exactly as a direct open.
+    let open = Grove::new();
+    open.create(&["circle", "create", "Open"]);
+    open.set_env("GROVE_PASSPHRASE", Some("pw"));
+    let direct = open.fail(1, &["circle", "list"]);
+    open.set_env("GROVE_PASSPHRASE", None);
+    let _open_served = serve_any(&open);
+    assert_eq!(open.list(&["circle", "list"]).len(), 1);
+    open.set_env("GROVE_PASSPHRASE", Some("pw"));
+    assert_eq!(open.fail(1, &["circle", "list"]), direct);
 }
 
 /// Runs `grove` with its address space capped, so a read that does not stop fails fast

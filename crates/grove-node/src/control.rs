@@ -5,16 +5,24 @@
 //! What a request means is the serving client's business (the CLI forwards its argv); this
 //! module only carries it. The socket is a Unix socket with mode 0600 inside the home, so
 //! only the home's owner can use it.
+//!
+//! A request carries the passphrase its client was given, and the server checks it exactly
+//! as opening the home directly would (the store's own check: Argon2id and the header's
+//! check value) before the handler sees the request: a client of an encrypted home without
+//! its passphrase, or with a wrong one, gets the error a direct open gives and nothing
+//! runs; a client of an unencrypted home must give none.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
+use zeroize::Zeroizing;
 
 use crate::error::{NodeError, Result};
 
@@ -33,6 +41,43 @@ pub fn control_socket(home: &Path) -> PathBuf {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControlRequest {
     pub argv: Vec<String>,
+    /// The passphrase the client was given for the home (None: it was given none). Checked
+    /// by [`serve_control`] and taken out before the handler sees the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase: Option<Passphrase>,
+}
+
+/// A passphrase on its way through the socket: wiped from memory when dropped, and never
+/// shown by `Debug`, so a request can be logged without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Passphrase(Zeroizing<String>);
+
+impl Passphrase {
+    pub fn new(passphrase: impl Into<String>) -> Passphrase {
+        Passphrase(Zeroizing::new(passphrase.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(..)")
+    }
+}
+
+impl Serialize for Passphrase {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Passphrase {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Passphrase::new)
+    }
 }
 
 /// What the command printed and how it ended.
@@ -65,7 +110,9 @@ async fn call_bounded(
     };
     let stream = UnixStream::connect(&path).await.map_err(unreachable)?;
     let (read, mut write) = stream.into_split();
-    let mut line = serde_json::to_vec(request).map_err(|e| NodeError::Io(e.to_string()))?;
+    // Holds the passphrase: wiped once sent.
+    let mut line =
+        Zeroizing::new(serde_json::to_vec(request).map_err(|e| NodeError::Io(e.to_string()))?);
     line.push(b'\n');
     write.write_all(&line).await.map_err(unreachable)?;
     write.shutdown().await.map_err(unreachable)?;
@@ -128,13 +175,18 @@ where
         .map_err(|e| io("restrict", e))?;
     std::fs::rename(&staging, &path).map_err(|e| io("place", e))?;
     let handler = Arc::new(handler);
+    let gate = Arc::new(Gate {
+        home: home.to_path_buf(),
+        checks: Semaphore::new(1),
+    });
     let task = tokio::spawn(async move {
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
                     let handler = handler.clone();
+                    let gate = gate.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = answer(stream, handler.as_ref()).await {
+                        if let Err(e) = answer(stream, &gate, handler.as_ref()).await {
                             debug!(error = %e, "control connection failed");
                         }
                     });
@@ -149,18 +201,56 @@ where
     Ok(ControlServer { path, task })
 }
 
-async fn answer<F, Fut>(stream: UnixStream, handler: &F) -> std::io::Result<()>
+/// What the server checks a request's passphrase against.
+struct Gate {
+    home: PathBuf,
+    /// One check at a time: each derives a key with Argon2id (64 MiB, a fraction of a
+    /// second), so a burst of requests neither multiplies that memory nor starves the node.
+    checks: Semaphore,
+}
+
+impl Gate {
+    /// Whether `passphrase` opens the home, failing with the error a direct open gives.
+    async fn check(&self, passphrase: Option<Passphrase>) -> Result<()> {
+        let _turn = self
+            .checks
+            .acquire()
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        let home = self.home.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::passphrase::check_passphrase(
+                Some(&home),
+                passphrase.as_ref().map(Passphrase::as_str),
+            )
+        })
+        .await
+        .map_err(|_| NodeError::Stopped)?
+    }
+}
+
+async fn answer<F, Fut>(stream: UnixStream, gate: &Gate, handler: &F) -> std::io::Result<()>
 where
     F: Fn(ControlRequest) -> Fut,
     Fut: Future<Output = ControlReply>,
 {
     let (read, mut write) = stream.into_split();
-    let mut line = String::new();
+    // Holds the passphrase: wiped when the request is done.
+    let mut line = Zeroizing::new(String::new());
     BufReader::new(read.take(MAX_REQUEST))
         .read_line(&mut line)
         .await?;
     let reply = match serde_json::from_str::<ControlRequest>(&line) {
-        Ok(request) => handler(request).await,
+        Ok(mut request) => match gate.check(request.passphrase.take()).await {
+            Ok(()) => handler(request).await,
+            // The same line and exit code as a direct open of the home, which `grove` prints
+            // as `error: …` and exits 1 on; nothing ran.
+            Err(e) => ControlReply {
+                stdout: String::new(),
+                stderr: format!("error: {e}\n"),
+                code: 1,
+            },
+        },
         Err(e) => ControlReply {
             stdout: String::new(),
             stderr: format!("error: unreadable control request: {e}\n"),
@@ -185,6 +275,42 @@ mod tests {
         }
     }
 
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_passphrase_is_checked_before_the_handler_and_never_reaches_it() {
+        let home = tempfile::tempdir().unwrap();
+        drop(grove_store::SledStore::open_with(home.path(), Some("pw")).unwrap());
+        let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = ran.clone();
+        let _server = serve_control(home.path(), move |request: ControlRequest| {
+            assert!(request.passphrase.is_none(), "taken out before the handler");
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { printing("ran\n".into()) }
+        })
+        .unwrap();
+        let ask = |passphrase: Option<&str>| ControlRequest {
+            argv: vec!["value".into(), "list".into()],
+            passphrase: passphrase.map(Passphrase::new),
+        };
+        for (given, says) in [(None, "is encrypted"), (Some("nope"), "wrong passphrase")] {
+            let reply = call(home.path(), &ask(given)).await.unwrap();
+            assert_eq!(reply.code, 1, "{reply:?}");
+            assert!(reply.stdout.is_empty());
+            assert!(
+                reply.stderr.starts_with("error: ") && reply.stderr.contains(says),
+                "{reply:?}"
+            );
+        }
+        assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let reply = call(home.path(), &ask(Some("pw"))).await.unwrap();
+        assert_eq!((reply.code, reply.stdout.as_str()), (0, "ran\n"));
+        assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(
+            format!("{:?}", ask(Some("pw"))),
+            r#"ControlRequest { argv: ["value", "list"], passphrase: Some(Passphrase(..)) }"#,
+            "Debug never shows a passphrase"
+        );
+    }
+
     #[tokio::test]
     async fn a_reply_past_the_bound_is_refused_not_read_whole() {
         let home = tempfile::tempdir().unwrap();
@@ -194,6 +320,7 @@ mod tests {
         .unwrap();
         let ask = |n: usize| ControlRequest {
             argv: vec![String::new(); n],
+            passphrase: None,
         };
         let small = call_bounded(home.path(), &ask(1), 2 * 1024 * 1024)
             .await
