@@ -149,6 +149,8 @@ async fn forward(
     };
     let request = ControlRequest {
         argv,
+        // The node runs elsewhere: it resolves relative paths against this directory.
+        cwd: std::env::current_dir().ok(),
         passphrase: secret.map(|s| Passphrase::new(s.as_str())),
     };
     match control::call(&home, &request).await {

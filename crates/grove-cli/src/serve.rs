@@ -125,7 +125,7 @@ fn show(out: &Out, event: &NodeEvent) {
 /// Runs a command another `grove` process sent, capturing what it prints.
 async fn run_forwarded(node: &NodeHandle, request: ControlRequest) -> ControlReply {
     let argv = std::iter::once("grove".to_string()).chain(request.argv);
-    let cli = match Cli::try_parse_from(argv) {
+    let mut cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
             return ControlReply {
@@ -135,6 +135,13 @@ async fn run_forwarded(node: &NodeHandle, request: ControlRequest) -> ControlRep
             }
         }
     };
+    if let Err(e) = cli.command.resolve_paths(request.cwd.as_deref()) {
+        return ControlReply {
+            stdout: String::new(),
+            stderr: format!("error: {}\n", crate::message(&e)),
+            code: 1,
+        };
+    }
     let (out, buffer) = Out::buffer(cli.json, crate::now());
     let result = match cli.command {
         Command::Serve { .. } => Err(anyhow::anyhow!(

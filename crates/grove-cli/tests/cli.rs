@@ -2692,3 +2692,59 @@ fn imports_refuse_files_past_their_size_limit() {
         before
     );
 }
+
+/// Runs `grove` on `g`'s home from `cwd` (for relative paths); returns its output.
+fn run_in(g: &Grove, cwd: &Path, args: &[&str]) -> std::process::Output {
+    g.cmd(args).current_dir(cwd).output().unwrap()
+}
+
+#[test]
+fn relative_paths_resolve_in_the_clients_directory_while_served() {
+    let g = Grove::new();
+    g.create(&["circle", "create", "Here"]);
+    let server_dir = g.file("server-dir");
+    let client_dir = g.file("client-dir");
+    std::fs::create_dir(&server_dir).unwrap();
+    std::fs::create_dir_all(client_dir.join("sub")).unwrap();
+    let good = g.file("good.grove");
+    g.done(&["circle", "export", "--out", good.to_str().unwrap()]);
+    let good_bundle = g.file("good.bundle");
+    g.done(&["bundle", "export", "--out", good_bundle.to_str().unwrap()]);
+
+    let _served = serve_in(&g, Some(&server_dir));
+    let ok = |args: &[&str]| {
+        let out = run_in(&g, &client_dir, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["circle", "export", "--out", "rel.grove"]);
+    ok(&["bundle", "export", "--out=sub/rel.bundle"]);
+    for name in ["rel.grove", "sub/rel.bundle"] {
+        assert!(
+            client_dir.join(name).is_file(),
+            "{name} is in the client's directory"
+        );
+        assert!(
+            !server_dir.join(name).exists(),
+            "{name} is not beside serve"
+        );
+    }
+
+    // Imports read the client's file, not a same-named one beside serve.
+    for (name, good) in [("in.grove", &good), ("in.bundle", &good_bundle)] {
+        std::fs::copy(good, client_dir.join(name)).unwrap();
+        std::fs::write(server_dir.join(name), b"not this one").unwrap();
+    }
+    ok(&["circle", "import", "in.grove"]);
+    ok(&["bundle", "import", "./sub/../in.bundle"]);
+    let out = run_in(&g, &client_dir, &["circle", "import", "missing.grove"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&client_dir.join("missing.grove").display().to_string()),
+        "the error names the file where the client looked: {err}"
+    );
+}

@@ -41,6 +41,10 @@ pub fn control_socket(home: &Path) -> PathBuf {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControlRequest {
     pub argv: Vec<String>,
+    /// The client's working directory: relative paths in `argv` are relative to it, not to
+    /// wherever the server runs. None from a client that could not tell (or an older one).
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
     /// The passphrase the client was given for the home (None: it was given none). Checked
     /// by [`serve_control`] and taken out before the handler sees the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -289,6 +293,7 @@ mod tests {
         .unwrap();
         let ask = |passphrase: Option<&str>| ControlRequest {
             argv: vec!["value".into(), "list".into()],
+            cwd: None,
             passphrase: passphrase.map(Passphrase::new),
         };
         for (given, says) in [(None, "is encrypted"), (Some("nope"), "wrong passphrase")] {
@@ -306,7 +311,7 @@ mod tests {
         assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 1);
         assert_eq!(
             format!("{:?}", ask(Some("pw"))),
-            r#"ControlRequest { argv: ["value", "list"], passphrase: Some(Passphrase(..)) }"#,
+            r#"ControlRequest { argv: ["value", "list"], cwd: None, passphrase: Some(Passphrase(..)) }"#,
             "Debug never shows a passphrase"
         );
     }
@@ -320,6 +325,7 @@ mod tests {
         .unwrap();
         let ask = |n: usize| ControlRequest {
             argv: vec![String::new(); n],
+            cwd: None,
             passphrase: None,
         };
         let small = call_bounded(home.path(), &ask(1), 2 * 1024 * 1024)
