@@ -2538,6 +2538,13 @@ fn homes_are_private_to_their_owner() {
         assert_private(&g.home());
         let mode = std::fs::metadata(g.home()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700, "the home is the owner's alone");
+        // An export holds the circle (and its key, for a circle file) as the home does.
+        for kind in ["circle", "bundle"] {
+            let file = g.file(&format!("out.{kind}"));
+            run_open_umask(g, &[kind, "export", "--out", file.to_str().unwrap()]);
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{kind} export");
+        }
     }
 
     // A home made readable by others (an older Grove, a copy) is tightened on open, saying so.
