@@ -114,6 +114,15 @@ pub(crate) fn tighten_one(path: &Path, done: &mut Tightened) {
         if meta.file_type().is_symlink() || mode & OTHERS == 0 {
             return;
         }
+        // A sticky directory is shared on purpose (/tmp): closing it would break everyone
+        // else's use of it, so it is reported instead.
+        if meta.is_dir() && mode & 0o1000 != 0 {
+            done.stuck.get_or_insert((
+                path.to_path_buf(),
+                io::Error::other("it is a directory shared by all users; give Grove its own"),
+            ));
+            return;
+        }
         let narrowed = fs::Permissions::from_mode(mode & !OTHERS & 0o7777);
         // Some file systems (FAT, some network mounts) accept chmod and ignore it: look again.
         let result = fs::set_permissions(path, narrowed).and_then(|()| {
@@ -192,5 +201,18 @@ mod tests {
         let mut again = Tightened::default();
         tighten(&dir, &mut again);
         assert_eq!(again.fixed, 0);
+    }
+
+    #[test]
+    fn a_shared_sticky_directory_is_reported_not_closed() {
+        let root = tempfile::tempdir().unwrap();
+        let shared = root.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+        let mut done = Tightened::default();
+        tighten_one(&shared, &mut done);
+        assert_eq!(done.fixed, 0);
+        assert!(done.stuck.is_some());
+        assert_eq!(mode(&shared), 0o1777);
     }
 }
