@@ -1,6 +1,6 @@
 //! The command line, as clap sees it. Names here are the CLI contract.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use grove_node::core::{
@@ -132,6 +132,46 @@ pub enum Command {
         #[arg(long, default_value = "Tenants' Union (demo)")]
         name: String,
     },
+}
+
+impl Command {
+    /// Every file path the command reads or writes. A command forwarded to a serving node
+    /// runs in that node's directory, so these are made absolute against the client's
+    /// first (see `resolve_paths`); a path argument missing here would silently resolve
+    /// next to the server instead, which the test below guards against.
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        match self {
+            Command::Circle(CircleCmd::Export { out })
+            | Command::Bundle(BundleCmd::Export { out }) => {
+                vec![out]
+            }
+            Command::Circle(CircleCmd::Import { file })
+            | Command::Bundle(BundleCmd::Import { file }) => {
+                vec![file]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Makes every relative path of the command relative to `cwd`, the directory of the
+    /// client that sent it. Without `cwd` a relative path is refused rather than resolved
+    /// where the server happens to run.
+    pub fn resolve_paths(&mut self, cwd: Option<&Path>) -> anyhow::Result<()> {
+        for path in self.paths_mut() {
+            if path.is_absolute() {
+                continue;
+            }
+            match cwd {
+                Some(cwd) if cwd.is_absolute() => *path = cwd.join(&*path),
+                _ => anyhow::bail!(
+                    "cannot tell what {} is relative to (the grove node serving this home runs \
+                     elsewhere); give the path from /",
+                    path.display()
+                ),
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -615,4 +655,62 @@ pub enum ReviewCmd {
 
 fn parse_day(s: &str) -> Result<Day, String> {
     Day::parse(s).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    /// Every argument parsed as a path, as "subcommand path --arg", below `cmd`.
+    fn path_args(cmd: &clap::Command, prefix: &str, found: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            if arg.get_value_parser().type_id() == std::any::TypeId::of::<PathBuf>() {
+                found.push(format!("{prefix} --{}", arg.get_id()).trim().to_string());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            path_args(sub, &format!("{prefix} {}", sub.get_name()), found);
+        }
+    }
+
+    #[test]
+    fn every_path_argument_is_resolved_against_the_clients_directory() {
+        let mut found = Vec::new();
+        path_args(&Cli::command(), "", &mut found);
+        found.retain(|a| !a.ends_with("--home"));
+        found.sort();
+        found.dedup();
+        // A new path argument must be added to `Command::paths_mut` (and then here).
+        assert_eq!(
+            found,
+            [
+                "bundle export --out",
+                "bundle import --file",
+                "circle export --out",
+                "circle import --file",
+            ]
+        );
+        for argv in [
+            ["circle", "export", "--out", "a/x.grove"],
+            ["circle", "import", "--", "a/x.grove"],
+            ["bundle", "export", "--out", "a/x.grove"],
+            ["bundle", "import", "--", "a/x.grove"],
+        ] {
+            let mut cli = Cli::try_parse_from(std::iter::once("grove").chain(argv)).unwrap();
+            cli.command
+                .resolve_paths(Some(Path::new("/client")))
+                .unwrap();
+            let paths = cli.command.paths_mut();
+            assert_eq!(paths.len(), 1, "{argv:?}");
+            assert_eq!(*paths[0], Path::new("/client/a/x.grove"), "{argv:?}");
+
+            let mut cli = Cli::try_parse_from(std::iter::once("grove").chain(argv)).unwrap();
+            let err = cli.command.resolve_paths(None).unwrap_err();
+            assert!(err.to_string().contains("a/x.grove"), "{err}");
+        }
+        let mut cli = Cli::try_parse_from(["grove", "circle", "import", "/abs/x.grove"]).unwrap();
+        cli.command.resolve_paths(None).unwrap();
+        assert_eq!(*cli.command.paths_mut()[0], Path::new("/abs/x.grove"));
+    }
 }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use grove_node::control::{self, ControlRequest};
+use grove_node::control::{self, ControlRequest, Passphrase};
 use grove_node::{Node, NodeError, NodeErrorKind};
 
 /// How long a one-shot command waits for its last frames to reach a peer before exiting.
@@ -94,11 +94,11 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
             listen: listen.clone(),
             peers: peers.clone(),
             mdns: !no_mdns,
-            passphrase: secret.map(|s| s.to_string()),
+            passphrase: secret.clone(),
         };
         return match serve::serve(options).await {
             // Held by a node: it answers that it already serves this home.
-            Err(e) if is_locked(&e) => forward(cli.home.as_deref(), argv, e).await,
+            Err(e) if is_locked(&e) => forward(cli.home.as_deref(), argv, secret, e).await,
             other => report(other),
         };
     }
@@ -120,7 +120,7 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
     let node = match builder.start().await {
         Ok(node) => node,
         Err(e) if e.kind() == NodeErrorKind::Locked => {
-            return forward(cli.home.as_deref(), argv, e.into()).await;
+            return forward(cli.home.as_deref(), argv, secret, e.into()).await;
         }
         Err(e) => return report(Err(e.into())),
     };
@@ -135,13 +135,25 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
     report(result)
 }
 
-/// The home is held by a running node: have it run the command.
-async fn forward(home: Option<&std::path::Path>, argv: Vec<String>, locked: anyhow::Error) -> u8 {
+/// The home is held by a running node: have it run the command. The passphrase goes along:
+/// the node checks it as a direct open would, so holding the socket is not enough.
+async fn forward(
+    home: Option<&std::path::Path>,
+    argv: Vec<String>,
+    secret: Option<passphrase::Secret>,
+    locked: anyhow::Error,
+) -> u8 {
     let home = match grove_node::resolve_home(home) {
         Ok(home) => home,
         Err(_) => return report(Err(locked)),
     };
-    match control::call(&home, &ControlRequest { argv }).await {
+    let request = ControlRequest {
+        argv,
+        // The node runs elsewhere: it resolves relative paths against this directory.
+        cwd: std::env::current_dir().ok(),
+        passphrase: secret.map(|s| Passphrase::new(s.as_str())),
+    };
+    match control::call(&home, &request).await {
         Ok(reply) => {
             let _ = std::io::stdout().write_all(reply.stdout.as_bytes());
             let _ = std::io::stderr().write_all(reply.stderr.as_bytes());

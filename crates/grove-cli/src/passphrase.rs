@@ -6,7 +6,7 @@ use std::io::IsTerminal as _;
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use grove_node::{change_passphrase, home_is_encrypted, Node};
+use grove_node::{change_passphrase, check_passphrase, home_is_encrypted, Node, NodeErrorKind};
 use zeroize::Zeroizing;
 
 use crate::args::PassphraseCmd;
@@ -54,12 +54,21 @@ pub fn for_opening(home: Option<&Path>) -> Result<Option<Secret>> {
     if !interactive() {
         return Ok(None);
     }
-    // A home held by a running node answers Locked here: the command is then forwarded to
-    // that node, which was opened with the passphrase already.
-    match home_is_encrypted(home) {
-        Ok(true) => Ok(Some(ask("Passphrase for the Grove home: ")?)),
-        _ => Ok(None),
+    let encrypted = match home_is_encrypted(home) {
+        Ok(encrypted) => encrypted,
+        // Held by a running node: the command is forwarded to it, and it wants the same
+        // passphrase a direct open would. Asked without the lock: a missing passphrase is
+        // refused only by an encrypted home.
+        Err(e) if e.kind() == NodeErrorKind::Locked => matches!(
+            check_passphrase(home, None),
+            Err(e) if e.kind() == NodeErrorKind::Passphrase
+        ),
+        Err(_) => false,
+    };
+    if encrypted {
+        return Ok(Some(ask("Passphrase for the Grove home: ")?));
     }
+    Ok(None)
 }
 
 /// The current passphrase of an encrypted home; None when the home is not encrypted.

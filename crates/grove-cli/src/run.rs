@@ -75,8 +75,7 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
             ))
         }
         Command::Bundle(BundleCmd::Import { file }) => {
-            let data =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let data = grove_node::files::read_bundle_file(&file)?;
             let info = node.import_bundle(data).await?;
             out.done(&format!("merged the bundle into {} ({})", info.name, info.id))
         }
@@ -155,8 +154,7 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
             out.done(&format!("wrote {} bytes to {}", data.len(), path.display()))
         }
         CircleCmd::Import { file } => {
-            let data =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let data = grove_node::files::read_circle_file(&file)?;
             let info = node.import_circle(data).await?;
             out.id(&info.id)
         }
@@ -164,10 +162,26 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
 }
 
 /// Writes beside the target and renames, so an interrupted export never leaves half a file
-/// under the name the user asked for.
+/// under the name the user asked for. The file is the owner's alone (0600): a circle file
+/// holds the whole circle and its key in the clear, and other users of the machine must not
+/// read it any more than the home it came from.
 fn write_atomically(path: &std::path::Path, data: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     let tmp = path.with_extension("grove-partial");
-    std::fs::write(&tmp, data).with_context(|| format!("cannot write {}", path.display()))?;
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        // A partial file left by an earlier run keeps its old mode through `open`.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(data)?;
+        file.sync_all()
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

@@ -19,7 +19,7 @@ pub struct Options {
     pub listen: Vec<String>,
     pub peers: Vec<String>,
     pub mdns: bool,
-    pub passphrase: Option<String>,
+    pub passphrase: Option<crate::passphrase::Secret>,
 }
 
 pub async fn serve(options: Options) -> Result<()> {
@@ -29,8 +29,8 @@ pub async fn serve(options: Options) -> Result<()> {
         .network(true)
         .always_on(true)
         .mdns(options.mdns);
-    if let Some(passphrase) = options.passphrase {
-        builder = builder.passphrase(passphrase);
+    if let Some(passphrase) = &options.passphrase {
+        builder = builder.passphrase(passphrase.as_str());
     }
     for addr in &options.listen {
         builder = builder.listen(addr);
@@ -125,7 +125,7 @@ fn show(out: &Out, event: &NodeEvent) {
 /// Runs a command another `grove` process sent, capturing what it prints.
 async fn run_forwarded(node: &NodeHandle, request: ControlRequest) -> ControlReply {
     let argv = std::iter::once("grove".to_string()).chain(request.argv);
-    let cli = match Cli::try_parse_from(argv) {
+    let mut cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
             return ControlReply {
@@ -135,6 +135,13 @@ async fn run_forwarded(node: &NodeHandle, request: ControlRequest) -> ControlRep
             }
         }
     };
+    if let Err(e) = cli.command.resolve_paths(request.cwd.as_deref()) {
+        return ControlReply {
+            stdout: String::new(),
+            stderr: format!("error: {}\n", crate::message(&e)),
+            code: 1,
+        };
+    }
     let (out, buffer) = Out::buffer(cli.json, crate::now());
     let result = match cli.command {
         Command::Serve { .. } => Err(anyhow::anyhow!(

@@ -2358,7 +2358,20 @@ fn bundles_carry_a_circle_between_members_and_refuse_the_rest() {
 
 /// A `grove serve` on a home that may hold no circle yet; returns once it listens.
 fn serve_any(g: &Grove) -> Served {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("grove"))
+    serve_in(g, None)
+}
+
+/// `serve_any` with the home's environment (its passphrase), running in `cwd` if given.
+fn serve_in(g: &Grove, cwd: Option<&Path>) -> Served {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("grove"));
+    cmd.env_remove("GROVE_PASSPHRASE");
+    for (k, v) in g.env.borrow().iter() {
+        cmd.env(k, v);
+    }
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
+    let mut child = cmd
         .env_remove("GROVE_HOME")
         .env_remove("GROVE_LOG")
         .arg("--home")
@@ -2455,4 +2468,290 @@ fn invites_joins_and_device_links() {
     let laptop = Grove::new();
     laptop.json(&["join", link["code"].as_str().unwrap(), "--timeout", "60"]);
     assert_eq!(laptop.me(), a.me());
+}
+
+/// The home itself and every entry under it, with its permission bits.
+fn modes(dir: &Path) -> Vec<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        out.push((path.clone(), meta.permissions().mode() & 0o7777));
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                stack.push(entry.unwrap().path());
+            }
+        }
+    }
+    out
+}
+
+fn assert_private(dir: &Path) {
+    let modes = modes(dir);
+    assert!(modes.len() > 3, "the home holds the store: {modes:?}");
+    let open: Vec<String> = modes
+        .iter()
+        .filter(|(_, m)| m & 0o077 != 0)
+        .map(|(p, m)| format!("{} {m:o}", p.display()))
+        .collect();
+    assert!(open.is_empty(), "readable by others: {open:?}");
+}
+
+/// Runs `grove` under umask 000, so any private mode is Grove's doing.
+fn run_open_umask(g: &Grove, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("umask 000 && exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("grove"))
+        .env_remove("GROVE_HOME")
+        .env_remove("GROVE_LOG")
+        .env_remove("GROVE_PASSPHRASE");
+    for (k, v) in g.env.borrow().iter() {
+        cmd.env(k, v);
+    }
+    let out = cmd.arg("--home").arg(g.home()).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn homes_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let plain = Grove::new();
+    let sealed = Grove::new();
+    sealed.set_env("GROVE_PASSPHRASE", Some("pw"));
+    for (g, init) in [
+        (&plain, vec!["init"]),
+        (&sealed, vec!["init", "--passphrase"]),
+    ] {
+        run_open_umask(g, &init);
+        run_open_umask(g, &["circle", "create", "Private"]);
+        run_open_umask(
+            g,
+            &["value", "add", "--title", "Care", "--statement", "We care."],
+        );
+        assert_private(&g.home());
+        let mode = std::fs::metadata(g.home()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "the home is the owner's alone");
+        // An export holds the circle (and its key, for a circle file) as the home does.
+        for kind in ["circle", "bundle"] {
+            let file = g.file(&format!("out.{kind}"));
+            run_open_umask(g, &[kind, "export", "--out", file.to_str().unwrap()]);
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{kind} export");
+        }
+    }
+
+    // A home made readable by others (an older Grove, a copy) is tightened on open, saying so.
+    for (path, mode) in modes(&plain.home()) {
+        let wide = if path.is_dir() { 0o755 } else { mode | 0o044 };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(wide)).unwrap();
+    }
+    let out = plain.cmd(&["value", "list"]).output().unwrap();
+    assert!(out.status.success());
+    let warned = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warned.contains("WARN") && warned.contains("permissions"),
+        "the tightening is reported: {warned}"
+    );
+    assert_private(&plain.home());
+    let out = plain.cmd(&["value", "list"]).output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "said once");
+}
+
+#[test]
+fn a_served_encrypted_home_checks_every_clients_passphrase() {
+    let g = Grove::new();
+    g.set_env("GROVE_PASSPHRASE", Some("right secret"));
+    g.json(&["init", "--passphrase"]);
+    g.create(&["circle", "create", "Cell"]);
+    let value = g.create(&["value", "add", "--title", "Care", "--statement", "We care."]);
+    // What a direct open answers, to compare with what the serving node answers.
+    g.set_env("GROVE_PASSPHRASE", None);
+    let direct_none = g.fail(1, &["decision", "list"]);
+    g.set_env("GROVE_PASSPHRASE", Some("wrong secret"));
+    let direct_wrong = g.fail(1, &["decision", "list"]);
+    assert!(direct_wrong.contains("wrong passphrase"), "{direct_wrong}");
+
+    g.set_env("GROVE_PASSPHRASE", Some("right secret"));
+    let _served = serve_any(&g);
+    assert!(g.home().join("grove.sock").exists());
+    assert_eq!(ids(&g.list(&["value", "list"])), vec![value.clone()]);
+
+    g.set_env("GROVE_PASSPHRASE", None);
+    assert_eq!(
+        g.fail(1, &["decision", "list"]),
+        direct_none,
+        "no passphrase: refused as a direct open is"
+    );
+    g.fail(
+        1,
+        &["value", "add", "--title", "Forged", "--statement", "x"],
+    );
+    g.set_env("GROVE_PASSPHRASE", Some("wrong secret"));
+    assert_eq!(
+        g.fail(1, &["decision", "list"]),
+        direct_wrong,
+        "a wrong passphrase: refused as a direct open is"
+    );
+    let err = g.fail(
+        1,
+        &["value", "add", "--title", "Forged", "--statement", "x"],
+    );
+    assert!(err.contains("nothing was read or changed"), "{err}");
+    g.fail(
+        1,
+        &[
+            "circle",
+            "export",
+            "--out",
+            g.file("x.grove").to_str().unwrap(),
+        ],
+    );
+    assert!(!g.file("x.grove").exists());
+
+    g.set_env("GROVE_PASSPHRASE", Some("right secret"));
+    assert_eq!(
+        ids(&g.list(&["value", "list"])),
+        vec![value],
+        "the refused commands changed nothing"
+    );
+
+    // An unencrypted served home takes no passphrase, exactly as a direct open.
+    let open = Grove::new();
+    open.create(&["circle", "create", "Open"]);
+    open.set_env("GROVE_PASSPHRASE", Some("pw"));
+    let direct = open.fail(1, &["circle", "list"]);
+    open.set_env("GROVE_PASSPHRASE", None);
+    let _open_served = serve_any(&open);
+    assert_eq!(open.list(&["circle", "list"]).len(), 1);
+    open.set_env("GROVE_PASSPHRASE", Some("pw"));
+    assert_eq!(open.fail(1, &["circle", "list"]), direct);
+}
+
+/// Runs `grove` with its address space capped, so a read that does not stop fails fast
+/// instead of taking the machine's memory.
+fn run_capped(g: &Grove, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 3145728 && exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("grove"))
+        .env_remove("GROVE_HOME")
+        .env_remove("GROVE_LOG")
+        .env_remove("GROVE_PASSPHRASE")
+        .arg("--home")
+        .arg(g.home())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn imports_refuse_files_past_their_size_limit() {
+    let g = Grove::new();
+    g.create(&["circle", "create", "Bounded"]);
+    let good = g.file("good.grove");
+    g.done(&["circle", "export", "--out", good.to_str().unwrap()]);
+    let before = (g.list(&["circle", "list"]), g.list(&["value", "list"]));
+
+    // An endless stream, and a sparse regular file past either limit (its size is checked
+    // before anything is read).
+    let huge = g.file("huge.grove");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    for (kind, what) in [("circle", "circle file"), ("bundle", "bundle")] {
+        for file in ["/dev/zero", huge.to_str().unwrap()] {
+            let out = run_capped(&g, &[kind, "import", file]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{kind} import {file}: {err}");
+            assert!(
+                err.starts_with("error: ")
+                    && err.contains("is larger than the")
+                    && err.contains(&format!("MiB a {what} may be")),
+                "{kind} import {file}: {err}"
+            );
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        }
+    }
+    // A pipe within the limit still imports (e.g. `grove circle import <(…)`).
+    let fifo = g.file("pipe.grove");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bytes = std::fs::read(&good).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, bytes).unwrap())
+    };
+    g.create(&["circle", "import", fifo.to_str().unwrap()]);
+    writer.join().unwrap();
+    assert_eq!(
+        (g.list(&["circle", "list"]), g.list(&["value", "list"])),
+        before
+    );
+}
+
+/// Runs `grove` on `g`'s home from `cwd` (for relative paths); returns its output.
+fn run_in(g: &Grove, cwd: &Path, args: &[&str]) -> std::process::Output {
+    g.cmd(args).current_dir(cwd).output().unwrap()
+}
+
+#[test]
+fn relative_paths_resolve_in_the_clients_directory_while_served() {
+    let g = Grove::new();
+    g.create(&["circle", "create", "Here"]);
+    let server_dir = g.file("server-dir");
+    let client_dir = g.file("client-dir");
+    std::fs::create_dir(&server_dir).unwrap();
+    std::fs::create_dir_all(client_dir.join("sub")).unwrap();
+    let good = g.file("good.grove");
+    g.done(&["circle", "export", "--out", good.to_str().unwrap()]);
+    let good_bundle = g.file("good.bundle");
+    g.done(&["bundle", "export", "--out", good_bundle.to_str().unwrap()]);
+
+    let _served = serve_in(&g, Some(&server_dir));
+    let ok = |args: &[&str]| {
+        let out = run_in(&g, &client_dir, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["circle", "export", "--out", "rel.grove"]);
+    ok(&["bundle", "export", "--out=sub/rel.bundle"]);
+    for name in ["rel.grove", "sub/rel.bundle"] {
+        assert!(
+            client_dir.join(name).is_file(),
+            "{name} is in the client's directory"
+        );
+        assert!(
+            !server_dir.join(name).exists(),
+            "{name} is not beside serve"
+        );
+    }
+
+    // Imports read the client's file, not a same-named one beside serve.
+    for (name, good) in [("in.grove", &good), ("in.bundle", &good_bundle)] {
+        std::fs::copy(good, client_dir.join(name)).unwrap();
+        std::fs::write(server_dir.join(name), b"not this one").unwrap();
+    }
+    ok(&["circle", "import", "in.grove"]);
+    ok(&["bundle", "import", "./sub/../in.bundle"]);
+    let out = run_in(&g, &client_dir, &["circle", "import", "missing.grove"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&client_dir.join("missing.grove").display().to_string()),
+        "the error names the file where the client looked: {err}"
+    );
 }

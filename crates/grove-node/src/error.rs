@@ -55,6 +55,23 @@ pub enum NodeError {
     /// A bundle was refused (foreign, not from a member device, or not this circle).
     #[error("{0}")]
     Bundle(String),
+    /// A file to import could not be read.
+    #[error("cannot read {}: {cause}", path.display())]
+    ReadFile {
+        path: std::path::PathBuf,
+        /// In the message rather than a `source`, so a printed chain does not repeat it.
+        cause: std::io::Error,
+    },
+    /// A file to import is larger than its format may be (see `files.rs`).
+    #[error(
+        "{} is larger than the {max_mib} MiB a {what} may be; is it the right file?",
+        path.display()
+    )]
+    TooLarge {
+        path: std::path::PathBuf,
+        what: &'static str,
+        max_mib: u64,
+    },
     /// Joining a circle, or creating an invite, failed.
     #[error(transparent)]
     Invite(#[from] crate::join::InviteError),
@@ -82,7 +99,8 @@ impl NodeError {
             NodeError::NoCircle => NodeErrorKind::NoCircle,
             NodeError::AmbiguousCircle(_) => NodeErrorKind::AmbiguousCircle,
             NodeError::UnknownCircle(_) => NodeErrorKind::NotFound,
-            NodeError::Io(_) => NodeErrorKind::Io,
+            NodeError::Io(_) | NodeError::ReadFile { .. } => NodeErrorKind::Io,
+            NodeError::TooLarge { .. } => NodeErrorKind::Invalid,
             NodeError::Stopped => NodeErrorKind::Stopped,
             NodeError::NetworkOff | NodeError::Net(_) => NodeErrorKind::Network,
             NodeError::InvalidAddress { .. } => NodeErrorKind::Invalid,

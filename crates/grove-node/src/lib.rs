@@ -11,6 +11,7 @@ mod demo;
 mod docs;
 mod dto;
 mod error;
+pub mod files;
 mod handle;
 mod hello;
 mod identity;
@@ -296,12 +297,7 @@ impl NodeBuilder {
             Arc::new(MemStore::new())
         } else {
             let home = resolve_home(self.home.as_deref())?;
-            std::fs::create_dir_all(&home).map_err(|e| {
-                NodeError::Io(format!(
-                    "cannot create the Grove home at {}: {e}",
-                    home.display()
-                ))
-            })?;
+            // The store creates the home (owner-only) and tightens an existing one.
             let passphrase = self.passphrase.as_ref().map(|p| p.as_str());
             Arc::new(SledStore::open_with(&home, passphrase)?)
         };

@@ -257,19 +257,22 @@ fn associated(tree: TreeTag, key: &[u8]) -> Vec<u8> {
 /// The header of the database in `db_dir`: Ok(None) when that generation is not encrypted,
 /// Err(Some(text)) when the file exists but is not a header.
 pub(crate) fn read_header(db_dir: &Path) -> io::Result<Result<Option<Header>, String>> {
-    match fs::read_to_string(db_dir.join(HEADER_FILE)) {
-        Ok(text) => Ok(Header::decode(&text).map(Some).ok_or(text)),
+    match crate::home::read_small(&db_dir.join(HEADER_FILE)) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(Header::decode(&text).map(Some).ok_or(text)),
+            Err(_) => Ok(Err("(not text)".to_owned())),
+        },
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Ok(None)),
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => Ok(Err("(not text)".to_owned())),
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => Ok(Err("(too large)".to_owned())),
         Err(e) => Err(e),
     }
 }
 
 /// Writes the header into `db_dir` (created if needed) durably, replacing it atomically.
 pub(crate) fn write_header(db_dir: &Path, header: &Header) -> io::Result<()> {
-    fs::create_dir_all(db_dir)?;
+    crate::perms::create_dir(db_dir)?;
     let tmp = db_dir.join(HEADER_TMP);
-    let mut f = File::create(&tmp)?;
+    let mut f = crate::perms::create_file(&tmp)?;
     f.write_all(header.encode().as_bytes())?;
     f.sync_all()?;
     fs::rename(&tmp, db_dir.join(HEADER_FILE))?;
@@ -347,6 +350,20 @@ mod tests {
             other.open(TreeTag::Meta, b"identity/device-key", &sealed),
             None,
             "a different salt is a different key"
+        );
+    }
+
+    #[test]
+    fn an_oversized_header_is_malformed_not_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, header) = quick(b"pw");
+        write_header(dir.path(), &header).unwrap();
+        assert_eq!(read_header(dir.path()).unwrap(), Ok(Some(header)));
+        let huge = vec![b'a'; crate::home::MAX_SMALL_FILE as usize + 1];
+        fs::write(dir.path().join(HEADER_FILE), huge).unwrap();
+        assert_eq!(
+            read_header(dir.path()).unwrap(),
+            Err("(too large)".to_owned())
         );
     }
 

@@ -25,7 +25,7 @@ use std::fs::{self, File, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::StoreError;
+use crate::{perms, StoreError};
 
 const LOCK: &str = "store.lock";
 const CURRENT: &str = "store.current";
@@ -33,6 +33,9 @@ const CURRENT_TMP: &str = "store.current.tmp";
 const DB_PREFIX: &str = "store-db-";
 const SEAL: &str = "store.seal";
 const SEAL_TMP: &str = "store.seal.tmp";
+/// The store's own small files (store.current, store.seal, an encryption header) are a line
+/// or a few; anything larger is damage, and is not read whole.
+pub(crate) const MAX_SMALL_FILE: u64 = 64 * 1024;
 
 /// How many writes each tree had received when the store was last closed cleanly.
 ///
@@ -60,15 +63,15 @@ pub(crate) struct Resolved {
 }
 
 impl Home {
-    /// Creates the directory if needed and takes the exclusive lock.
+    /// Creates the directory if needed (owner-only), takes the exclusive lock, and takes
+    /// group and other permissions off the directory and the store's entries.
     pub fn lock(dir: &Path) -> Result<Home, StoreError> {
-        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, "creating the directory", e))?;
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(LOCK))
-            .map_err(|e| StoreError::io(dir, "opening the lock file", e))?;
+        perms::create_dir(dir).map_err(|e| StoreError::io(dir, "creating the directory", e))?;
+        let file = perms::open_file(
+            File::options().create(true).truncate(false).write(true),
+            &dir.join(LOCK),
+        )
+        .map_err(|e| StoreError::io(dir, "opening the lock file", e))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -80,6 +83,7 @@ impl Home {
                 return Err(StoreError::io(dir, "locking the directory", e))
             }
         }
+        make_private(dir);
         Ok(Home {
             dir: dir.to_path_buf(),
             _lock: file,
@@ -97,9 +101,12 @@ impl Home {
     /// Finds the live database and removes what an interrupted rewrite left behind.
     pub fn resolve(&self) -> Result<Resolved, StoreError> {
         let others = self.db_generations()?;
-        let current = match fs::read(self.dir.join(CURRENT)) {
+        let current = match read_small(&self.dir.join(CURRENT)) {
             Ok(bytes) => Some(self.parse_current(&bytes)?),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+                return Err(StoreError::corrupt(&self.dir, e.to_string()))
+            }
             Err(e) => return Err(self.io("reading store.current", e)),
         };
         let resolved = match current {
@@ -171,7 +178,7 @@ impl Home {
     pub fn set_current(&self, generation: u64) -> Result<(), StoreError> {
         let tmp = self.dir.join(CURRENT_TMP);
         let write = || -> io::Result<()> {
-            let mut f = File::create(&tmp)?;
+            let mut f = perms::create_file(&tmp)?;
             writeln!(f, "{DB_PREFIX}{generation}")?;
             f.sync_all()
         };
@@ -186,8 +193,8 @@ impl Home {
 
     /// None when no clean close was recorded; an unreadable seal only costs the check.
     pub fn read_seal(&self) -> Option<Seal> {
-        let text = match fs::read_to_string(self.dir.join(SEAL)) {
-            Ok(text) => text,
+        let text = match read_small(&self.dir.join(SEAL)) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read store.seal; skipping the check for lost writes");
@@ -215,7 +222,7 @@ impl Home {
 
     pub fn write_seal(&self, seal: Seal) -> io::Result<()> {
         let tmp = self.dir.join(SEAL_TMP);
-        let mut f = File::create(&tmp)?;
+        let mut f = perms::create_file(&tmp)?;
         writeln!(f, "docs={} meta={}", seal.docs, seal.meta)?;
         f.sync_all()?;
         fs::rename(&tmp, self.dir.join(SEAL))?;
@@ -259,6 +266,64 @@ impl Home {
     }
 }
 
+/// Takes group and other permissions off the home directory and the store's entries in it
+/// (a home made by an older Grove, or copied, may be readable by every user), and says so:
+/// whoever could read it may already hold a copy. A failure costs privacy, not data, so it
+/// is reported and the store opens anyway.
+fn make_private(dir: &Path) {
+    let mut done = perms::Tightened::default();
+    perms::tighten_one(dir, &mut done);
+    match fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with("store") {
+                    perms::tighten(&entry.path(), &mut done);
+                }
+            }
+        }
+        Err(e) => {
+            done.stuck.get_or_insert((dir.to_path_buf(), e));
+        }
+    }
+    if done.fixed > 0 {
+        tracing::warn!(
+            dir = %dir.display(),
+            entries = done.fixed,
+            "the Grove home was readable by other users of this machine; its permissions now \
+             let only you in (anyone who could read it before may hold a copy)"
+        );
+    }
+    if let Some((path, e)) = done.stuck {
+        tracing::warn!(
+            path = %path.display(),
+            error = %e,
+            "cannot take other users' permissions off the Grove home; keep it on a disk \
+             with Unix permissions, or encrypt it with a passphrase"
+        );
+    }
+}
+
+/// Reads one of the store's small files whole, failing with `FileTooLarge` past
+/// [`MAX_SMALL_FILE`] instead of reading whatever a damaged or swapped file holds.
+pub(crate) fn read_small(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    File::open(path)?
+        .take(MAX_SMALL_FILE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SMALL_FILE {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!(
+                "{} is larger than the {} KiB it may be",
+                path.display(),
+                MAX_SMALL_FILE / 1024
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Files may vanish while sled cleans up behind us; those count as zero.
 fn disk_usage(path: &Path) -> io::Result<u64> {
     let meta = match fs::symlink_metadata(path) {
@@ -296,7 +361,10 @@ pub(crate) fn sync_blobs(dir: &Path, synced: &mut HashSet<OsString>) -> io::Resu
         let entry = entry?;
         let name = entry.file_name();
         if !synced.contains(&name) {
-            match File::open(entry.path()).and_then(|f| f.sync_data()) {
+            // sled made the blob with the default mode; the home is 0700 anyway, but its
+            // files are the owner's alone too.
+            let sync = |f: File| perms::restrict(&f).and_then(|()| f.sync_data());
+            match File::open(entry.path()).and_then(sync) {
                 Ok(()) => new = true,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
@@ -336,9 +404,12 @@ fn sync_dir(_path: &Path) -> io::Result<()> {
 /// The generation `dir`'s store.current names, read without taking the lock: for looking at
 /// a store another handle in this process holds open.
 pub(crate) fn peek_current(dir: &Path) -> Result<Option<u64>, StoreError> {
-    match fs::read(dir.join(CURRENT)) {
+    match read_small(&dir.join(CURRENT)) {
         Ok(bytes) => parse_current(dir, &bytes).map(Some),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+            Err(StoreError::corrupt(dir, e.to_string()))
+        }
         Err(e) => Err(StoreError::io(dir, "reading store.current", e)),
     }
 }
@@ -417,6 +488,24 @@ mod tests {
             home.resolve().err().unwrap().kind(),
             StoreErrorKind::Corrupt
         );
+    }
+
+    #[test]
+    fn small_files_past_their_bound_are_damage_not_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::lock(dir.path()).unwrap();
+        fs::create_dir(home.db_path(1)).unwrap();
+        let huge = vec![b'x'; MAX_SMALL_FILE as usize + 1];
+        fs::write(dir.path().join(CURRENT), &huge).unwrap();
+        for err in [
+            home.resolve().err().unwrap(),
+            peek_current(dir.path()).unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), StoreErrorKind::Corrupt, "{err}");
+            assert!(err.to_string().contains("64 KiB"), "{err}");
+        }
+        fs::write(dir.path().join(SEAL), &huge).unwrap();
+        assert_eq!(home.read_seal(), None);
     }
 
     #[test]

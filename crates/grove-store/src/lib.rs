@@ -38,6 +38,10 @@
 //! `store.current` into place; `open` does it when the files outgrow the data (see
 //! [`RECLAIM_FLOOR`]). A crash at any point leaves the old or the new database, whole.
 //!
+//! The directory and everything the store keeps in it are the owner's alone (0700, files
+//! 0600, whatever the umask), and opening narrows a home left readable by others, with a
+//! warning: see `perms.rs`.
+//!
 //! # Encryption at rest
 //!
 //! [`SledStore::open_with`] given a passphrase creates (or opens) an encrypted store: every
@@ -63,6 +67,7 @@ mod home;
 mod keys;
 mod mem_store;
 mod names;
+mod perms;
 mod sled_store;
 
 pub use error::{StoreError, StoreErrorKind};

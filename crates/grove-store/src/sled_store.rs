@@ -807,6 +807,12 @@ fn open_db(home: &Home, generation: u64, crypt: Option<Arc<Crypt>>) -> Result<Li
         .map_err(|e| StoreError::sled(dir, doing, e))?;
     // Names of sled's files, fixed in sled 0.34's Config::db_path and blob_path.
     let path = home.db_path(generation);
+    // sled created its directory and files with the default mode: owner-only, like the home.
+    let mut tightened = crate::perms::Tightened::default();
+    crate::perms::tighten(&path, &mut tightened);
+    if let Some((file, e)) = tightened.stuck {
+        tracing::warn!(path = %file.display(), error = %e, "cannot make a database file owner-only");
+    }
     let db_file = File::options()
         .read(true)
         .write(true)

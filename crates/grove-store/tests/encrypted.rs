@@ -352,3 +352,41 @@ fn names_in_keys_are_hidden_and_listings_still_work() {
     assert_eq!(s.docs(circle).unwrap(), vec!["core", "decisions/2026-11"]);
     assert_eq!(s.meta_with_prefix("peers/").unwrap().len(), 1);
 }
+
+/// Paths under `dir` (and `dir` itself) that group or other users may use.
+#[cfg(unix)]
+fn open_to_others(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut open = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = fs::symlink_metadata(&path).unwrap();
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            open.push(format!("{} {:o}", path.display(), mode & 0o7777));
+        }
+        if meta.is_dir() {
+            stack.extend(fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    open
+}
+
+/// The home is owner-only through everything that writes files: creation, sled's blobs
+/// (values over ~128 KiB), rewrites into a new generation, and sealing under a passphrase.
+#[cfg(unix)]
+#[test]
+fn every_file_of_a_home_is_the_owners_alone() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("home");
+    let s = SledStore::open(&dir).unwrap();
+    write_sample(&s);
+    s.append("c-1", "big", &vec![7u8; 512 * 1024]).unwrap();
+    assert_eq!(open_to_others(&dir), Vec::<String>::new(), "after writes");
+    s.reclaim().unwrap();
+    s.set_passphrase(Some("pw")).unwrap();
+    drop(s);
+    assert_eq!(open_to_others(&dir), Vec::<String>::new(), "after rewrites");
+    let s = SledStore::open_with(&dir, Some("pw")).unwrap();
+    check_sample(&s);
+}
