@@ -302,6 +302,7 @@ impl NodeBuilder {
             Arc::new(SledStore::open_with(&home, passphrase)?)
         };
         let identity = identity::Identity::load_or_create(store.as_ref())?;
+        signatures::mark_new_store(store.as_ref())?;
         Ok((store, identity))
     }
 

@@ -126,7 +126,10 @@ impl NodeState {
             .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?;
         let mut circle = Circle::open(id, &bytes, self.identity.actor())?;
         circle.set_signer(self.identity.key().clone());
-        let sigs = crate::signatures::load(self.store.as_ref(), id, CORE_DOC)?;
+        let sigs = match circle.doc(CORE_DOC) {
+            Some(am) => crate::signatures::load_checked(self.store.as_ref(), id, CORE_DOC, am)?,
+            None => Vec::new(),
+        };
         circle.load_signatures(CORE_DOC, sigs);
         self.circles.insert(id.to_string(), circle);
         Ok(())
@@ -217,7 +220,10 @@ impl NodeState {
         for r in results {
             if let Some((key, doc)) = r? {
                 circle.attach_loaded(&key, doc)?;
-                let sigs = crate::signatures::load(store.as_ref(), id, &key)?;
+                let sigs = match circle.doc(&key) {
+                    Some(am) => crate::signatures::load_checked(store.as_ref(), id, &key, am)?,
+                    None => Vec::new(),
+                };
                 circle.load_signatures(&key, sigs);
             }
         }

@@ -178,6 +178,37 @@ impl Verifier {
     }
 }
 
+/// The signatures of `sigs` that verify for a change `doc` holds, and how many were
+/// dropped (bad, or for a change it does not hold): for signatures stored before every
+/// stored signature was checked first (a tampered import could replace good ones). Where
+/// a change has two, the one that verifies is kept.
+pub fn keep_valid(
+    doc: &automerge::Automerge,
+    sigs: Vec<(ChangeHash, ChangeSignature)>,
+) -> (Vec<(ChangeHash, ChangeSignature)>, usize) {
+    let actors: HashMap<ChangeHash, ActorId> = doc
+        .get_changes_meta(&[])
+        .into_iter()
+        .map(|m| (m.hash, m.actor.into_owned()))
+        .collect();
+    let mut verifier = Verifier::default();
+    let mut kept: HashMap<ChangeHash, ChangeSignature> = HashMap::new();
+    let total = sigs.len();
+    for (hash, sig) in sigs {
+        if kept.contains_key(&hash) {
+            continue;
+        }
+        let good = actors
+            .get(&hash)
+            .is_some_and(|actor| verifier.verify_change(actor, &hash, Some(&sig)).is_ok());
+        if good {
+            kept.insert(hash, sig);
+        }
+    }
+    let dropped = total - kept.len();
+    (kept.into_iter().collect(), dropped)
+}
+
 /// The changes an automerge sync message carries, parsed chunk by chunk: a change (plain
 /// or compressed) or a whole saved document. Anything else (a bundle chunk, trailing
 /// bytes) is refused: Grove peers never send it, and what is applied must be exactly what
