@@ -127,7 +127,7 @@ pub(crate) fn load_checked(
 mod tests {
     use super::*;
     use grove_core::{Circle, Ctx, Timestamp, CORE_DOC};
-    use grove_store::{MemStore, Store as _};
+    use grove_store::MemStore;
     use rand::SeedableRng as _;
 
     #[test]
