@@ -160,7 +160,8 @@ fn report(result: anyhow::Result<()>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {}", message(&e));
+            // One line, and nothing in it (a peer's text, a path) may act on the terminal.
+            eprintln!("error: {}", print::cell(&message(&e)));
             1
         }
     }

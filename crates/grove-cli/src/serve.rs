@@ -154,7 +154,7 @@ async fn run_forwarded(node: &NodeHandle, request: ControlRequest) -> ControlRep
         },
         Err(e) => ControlReply {
             stdout,
-            stderr: format!("error: {}\n", crate::message(&e)),
+            stderr: format!("error: {}\n", crate::print::cell(&crate::message(&e))),
             code: 1,
         },
     }

@@ -10,6 +10,8 @@ use predicates::prelude::*;
 use serde_json::Value as Json;
 use tempfile::TempDir;
 
+mod terminal;
+
 /// One Grove home in a temp directory, and ways to run `grove` on it.
 struct Grove {
     dir: TempDir,
