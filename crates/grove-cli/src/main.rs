@@ -7,12 +7,13 @@ mod passphrase;
 mod print;
 mod run;
 mod serve;
+mod usage;
 
 use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::Parser as _;
 use grove_node::control::{self, ControlRequest};
 use grove_node::{Node, NodeError, NodeErrorKind};
 
@@ -20,8 +21,23 @@ use grove_node::{Node, NodeError, NodeErrorKind};
 const FLUSH_GRACE: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
-    // clap exits with 2 on usage errors and 0 for --help/--version.
-    let cli = args::Cli::parse();
+    // Forwarded to a serving node as given, once clap has accepted it.
+    let argv: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match usage::one_line(&e, &argv) {
+            // A usage error: one line, exit 2.
+            Some(line) => {
+                eprint!("{line}");
+                return ExitCode::from(2);
+            }
+            // --help, --version, or a bare command group's help: as clap prints them.
+            None => e.exit(),
+        },
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GROVE_LOG")
@@ -42,11 +58,6 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // Forwarded to a serving node as given; clap has already accepted it.
-    let argv: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
     let code = runtime.block_on(execute(cli, argv));
     ExitCode::from(code)
 }
