@@ -48,9 +48,9 @@ pub enum TensionCmd {
 pub struct SearchArgs {
     /// Words, "a phrase", +required -excluded
     pub query: String,
-    /// decision, value, principle, proposal, review or retro
-    #[arg(long)]
-    pub kind: Option<String>,
+    /// Only this kind of entry
+    #[arg(long, value_enum)]
+    pub kind: Option<SearchKind>,
     #[arg(long)]
     pub team: Option<String>,
     #[arg(long)]
@@ -65,6 +65,30 @@ pub struct SearchArgs {
     pub until: Option<Day>,
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+}
+
+/// What `grove search --kind` accepts: the kinds the search index holds.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SearchKind {
+    Decision,
+    Value,
+    Principle,
+    Proposal,
+    Review,
+    Retro,
+}
+
+impl SearchKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SearchKind::Decision => "decision",
+            SearchKind::Value => "value",
+            SearchKind::Principle => "principle",
+            SearchKind::Proposal => "proposal",
+            SearchKind::Review => "review",
+            SearchKind::Retro => "retro",
+        }
+    }
 }
 
 fn parse_day(s: &str) -> Result<Day, String> {
@@ -223,10 +247,20 @@ fn trim(x: f64) -> String {
 }
 
 pub async fn search(c: &CircleHandle, a: SearchArgs, out: &Out) -> Result<()> {
+    crate::run::known_ids(
+        c,
+        crate::run::FilterIds {
+            team: a.team.as_deref(),
+            principle: a.principle.as_deref(),
+            value: None,
+            author: a.author.as_deref(),
+        },
+    )
+    .await?;
     let hits = c
         .search(SearchQuery {
             text: a.query,
-            kind: a.kind,
+            kind: a.kind.map(|k| k.as_str().to_string()),
             team: a.team,
             principle: a.principle,
             author: a.author,

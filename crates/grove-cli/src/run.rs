@@ -124,6 +124,43 @@ async fn sync_shortfall(node: &NodeHandle) -> String {
     }
 }
 
+/// The ids a list or search filters by.
+pub(crate) struct FilterIds<'a> {
+    pub team: Option<&'a str>,
+    pub principle: Option<&'a str>,
+    pub value: Option<&'a str>,
+    pub author: Option<&'a str>,
+}
+
+/// Refuses a filter by an id the circle does not hold: answering "nothing matches" would
+/// hide a mistyped id behind an empty list.
+pub(crate) async fn known_ids(c: &CircleHandle, ids: FilterIds<'_>) -> Result<()> {
+    fn refuse(what: &str, id: &str, list: &str) -> anyhow::Error {
+        anyhow::anyhow!("no {what} `{id}` in this circle (check the id with `grove {list} list`)")
+    }
+    if let Some(team) = ids.team {
+        if !c.teams().await?.iter().any(|t| t.id == team) {
+            return Err(refuse("team", team, "team"));
+        }
+    }
+    if let Some(principle) = ids.principle {
+        if !c.principle_list().await?.iter().any(|p| p.id == principle) {
+            return Err(refuse("principle", principle, "principle"));
+        }
+    }
+    if let Some(value) = ids.value {
+        if !c.values().await?.iter().any(|v| v.id == value) {
+            return Err(refuse("value", value, "value"));
+        }
+    }
+    if let Some(author) = ids.author {
+        if !c.members().await?.iter().any(|m| m.id == author) {
+            return Err(refuse("member", author, "member"));
+        }
+    }
+    Ok(())
+}
+
 async fn names(c: &CircleHandle) -> Result<Names> {
     Ok(Names::new(&c.members().await?))
 }
@@ -472,6 +509,16 @@ async fn decision_cmd(
             out.done(&format!("edited {id}"))
         }
         DecisionCmd::List(a) => {
+            known_ids(
+                c,
+                FilterIds {
+                    team: a.team.as_deref(),
+                    principle: a.principle.as_deref(),
+                    value: a.value.as_deref(),
+                    author: a.author.as_deref(),
+                },
+            )
+            .await?;
             let me = if a.unread {
                 Some(node.me().await?.member)
             } else {

@@ -42,7 +42,7 @@ pub use error::{NodeError, NodeErrorKind, Result};
 pub use grove_core as core;
 pub use grove_search as search;
 pub use handle::{CircleHandle, NodeHandle};
-pub use insight::RaiseTension;
+pub use insight::{RaiseTension, MAX_WINDOW_DAYS};
 pub use join::{InviteError, NewInvite};
 pub use passphrase::{change_passphrase, check_passphrase, home_is_encrypted};
 

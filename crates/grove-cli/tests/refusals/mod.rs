@@ -38,3 +38,50 @@ fn usage_errors_are_one_line_and_help_stays_whole() {
     let help = g.ok(&["decision", "list", "--help"]);
     assert!(help.contains("Usage:") && help.contains("--team"), "{help}");
 }
+
+#[test]
+fn filters_naming_nothing_are_refused_not_answered_with_nothing() {
+    let g = Grove::new();
+    let b = basics(&g);
+    log(&g, &b.team, &b.principle, &[]);
+
+    // A kind that does not exist is a usage error: clap lists the kinds.
+    let err = g.fail(2, &["search", "Something", "--kind", "bogus"]);
+    assert!(err.contains("decision") && err.contains("retro"), "{err}");
+    assert_eq!(
+        g.list(&["search", "Something", "--kind", "decision"]).len(),
+        1,
+        "a real kind still searches"
+    );
+
+    // Ids that name nothing in the circle: an error naming the id and where to find ids.
+    for (flag, bad, list) in [
+        ("--team", "t-nope", "grove team list"),
+        ("--principle", "p-nope", "grove principle list"),
+        ("--value", "v-nope", "grove value list"),
+        ("--author", "m-nope", "grove member list"),
+    ] {
+        let err = g.fail(1, &["decision", "list", flag, bad]);
+        assert!(err.contains(bad) && err.contains(list), "{err}");
+    }
+    let err = g.fail(1, &["search", "Something", "--team", "t-nope"]);
+    assert!(err.contains("t-nope"), "{err}");
+    let err = g.fail(1, &["search", "Something", "--principle", "p-nope"]);
+    assert!(err.contains("p-nope"), "{err}");
+    // Real ids still filter, including to nothing.
+    assert_eq!(g.list(&["decision", "list", "--team", &b.team]).len(), 1);
+    let other = g.create(&["team", "add", "Other"]);
+    assert!(g.list(&["decision", "list", "--team", &other]).is_empty());
+}
+
+#[test]
+fn a_vitality_window_of_zero_days_is_refused() {
+    let g = Grove::new();
+    basics(&g);
+    for window in ["--window=0", "--window=-3", "--window=99999999999999"] {
+        let err = g.fail(2, &["vitality", window]);
+        assert!(err.contains("--window"), "{err}");
+    }
+    let v = g.json(&["vitality", "--window", "7"]);
+    assert_eq!(v["window_days"], 7);
+}
