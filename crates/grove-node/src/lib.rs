@@ -361,6 +361,28 @@ fn parse_addrs(addrs: &[String]) -> Result<Vec<grove_net::Multiaddr>> {
     addrs.iter().map(|a| parse_addr(a)).collect()
 }
 
+/// An address to remember and dial later: a multiaddr with a transport, ending in the
+/// peer's id (`…/p2p/<peer id>`), so the node knows whom it reaches. An empty or
+/// transport-less address would be stored and dialled at every start, to no end.
+pub(crate) fn parse_peer_addr(addr: &str) -> Result<grove_net::Multiaddr> {
+    let refuse = |reason: &str| NodeError::InvalidAddress {
+        addr: addr.to_string(),
+        reason: reason.to_string(),
+    };
+    if addr.trim().is_empty() {
+        return Err(refuse("it is empty"));
+    }
+    let parsed = parse_addr(addr)?;
+    let protocols: Vec<grove_net::Protocol<'_>> = parsed.iter().collect();
+    match protocols.split_last() {
+        Some((grove_net::Protocol::P2p(_), transport)) if !transport.is_empty() => Ok(parsed),
+        Some((grove_net::Protocol::P2p(_), _)) => {
+            Err(refuse("it names a peer but not where to reach it"))
+        }
+        _ => Err(refuse("it must end in /p2p/ and the peer's id")),
+    }
+}
+
 pub(crate) fn parse_addr(addr: &str) -> Result<grove_net::Multiaddr> {
     addr.trim()
         .parse::<grove_net::Multiaddr>()

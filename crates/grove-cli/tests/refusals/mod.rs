@@ -85,3 +85,27 @@ fn a_vitality_window_of_zero_days_is_refused() {
     let v = g.json(&["vitality", "--window", "7"]);
     assert_eq!(v["window_days"], 7);
 }
+
+#[test]
+fn peer_add_remembers_only_dialable_peer_addresses() {
+    let g = Grove::new();
+    g.create(&["circle", "create", "Peers"]);
+    let peer = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
+    for bad in [
+        String::new(),
+        "   ".to_string(),
+        "not-an-address".to_string(),
+        "/ip4/127.0.0.1/tcp/4001".to_string(),
+        format!("/p2p/{peer}"),
+        format!("/ip4/127.0.0.1/tcp/4001/p2p/{peer}/ip4/10.0.0.1"),
+    ] {
+        let err = g.fail(1, &["peer", "add", &bad]);
+        assert!(
+            err.contains("/p2p/") && err.contains("multiaddr"),
+            "{bad:?} is refused saying what an address looks like: {err}"
+        );
+    }
+    let good = format!("/ip4/127.0.0.1/tcp/4001/p2p/{peer}");
+    let done = g.done(&["peer", "add", &good]);
+    assert!(done.contains("remembered"), "{done}");
+}
