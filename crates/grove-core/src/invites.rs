@@ -471,9 +471,13 @@ mod tests {
     }
 
     /// A joining device's id: 64 hex digits, as real device keys are named.
+    /// A real device's public key per name (device ids must be valid Ed25519 keys).
     fn hexdev(name: &str) -> String {
         use sha2::Digest as _;
-        sha2::Sha256::digest(name.as_bytes())
+        let seed: [u8; 32] = sha2::Sha256::digest(name.as_bytes()).into();
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .as_bytes()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()

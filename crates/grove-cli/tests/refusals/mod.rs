@@ -109,3 +109,26 @@ fn peer_add_remembers_only_dialable_peer_addresses() {
     let done = g.done(&["peer", "add", &good]);
     assert!(done.contains("remembered"), "{done}");
 }
+
+#[test]
+fn a_device_id_that_is_no_usable_public_key_is_refused() {
+    let g = Grove::new();
+    g.create(&["circle", "create", "Keys"]);
+    // All zeros and the identity point decode as curve points of small order: anyone can
+    // "sign" for them, so no one must be admitted with them.
+    let zeros = "0".repeat(64);
+    let identity = format!("01{}", "0".repeat(62));
+    for bad in [&zeros, &identity] {
+        let err = g.fail(1, &["member", "admit", bad, "--name", "Nobody"]);
+        assert!(err.contains("not a device id"), "{err}");
+    }
+    assert_eq!(g.list(&["member", "list"]).len(), 1, "no one was admitted");
+    // A real device's id is admitted.
+    let other = Grove::new();
+    let device = other.json(&["device", "id"])["device"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    g.done(&["member", "admit", &device, "--name", "Real"]);
+    assert_eq!(g.list(&["member", "list"]).len(), 2);
+}
