@@ -132,3 +132,45 @@ fn a_device_id_that_is_no_usable_public_key_is_refused() {
     g.done(&["member", "admit", &device, "--name", "Real"]);
     assert_eq!(g.list(&["member", "list"]).len(), 2);
 }
+
+#[test]
+fn a_list_field_is_bounded_as_a_whole_not_only_item_by_item() {
+    let g = Grove::new();
+    g.create(&["circle", "create", "Lists"]);
+    // Each example is under the 20,000-byte field limit; together they are far over it.
+    let example = "x".repeat(15_000);
+    let mut args = vec!["value", "add", "--title", "Big", "--statement", "s"];
+    for _ in 0..3 {
+        args.extend(["--example", example.as_str()]);
+    }
+    let err = g.fail(1, &args);
+    assert!(
+        err.contains("examples") && err.contains("20000"),
+        "names the list and the limit: {err}"
+    );
+    assert!(g.list(&["value", "list"]).is_empty(), "nothing was added");
+
+    let mut args = vec!["role", "add", "Big", "--purpose", "p"];
+    for _ in 0..3 {
+        args.extend(["--accountability", example.as_str()]);
+    }
+    let err = g.fail(1, &args);
+    assert!(err.contains("accountabilities"), "{err}");
+
+    // Within the limit, a list of several long items is fine.
+    let fine = "y".repeat(6_000);
+    g.create(&[
+        "value",
+        "add",
+        "--title",
+        "Fine",
+        "--statement",
+        "s",
+        "--example",
+        &fine,
+        "--example",
+        &fine,
+        "--example",
+        &fine,
+    ]);
+}
