@@ -174,3 +174,60 @@ fn a_list_field_is_bounded_as_a_whole_not_only_item_by_item() {
         &fine,
     ]);
 }
+
+/// A second `grove` on a home another one-shot `grove` is using waits a moment for it
+/// instead of failing at once. No sleep: the test releases the lock once the waiting
+/// process says (in its info log) that it waits.
+#[test]
+fn a_busy_home_is_waited_for_a_moment() {
+    use std::io::BufRead as _;
+    let g = Grove::new();
+    g.create(&["circle", "create", "Busy"]);
+    // Held the way a running grove process holds it (see grove-store's home.rs).
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(g.home().join("store.lock"))
+        .unwrap();
+    lock.try_lock().expect("no one else holds the lock");
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("grove"))
+        .env_remove("GROVE_HOME")
+        .env_remove("GROVE_PASSPHRASE")
+        .env("GROVE_LOG", "info")
+        .arg("--home")
+        .arg(g.home())
+        .args([
+            "value",
+            "add",
+            "--title",
+            "Patience",
+            "--statement",
+            "It waits.",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = stderr.read_line(&mut line).unwrap();
+        assert!(n > 0, "grove ended without waiting for the lock: {seen}");
+        seen.push_str(&line);
+        if line.contains("waiting") {
+            break;
+        }
+    }
+    drop(lock);
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    assert!(
+        status.success(),
+        "the waiting command succeeds: {seen}{rest}"
+    );
+    let values = g.list(&["value", "list"]);
+    assert_eq!(values.len(), 1, "and its change is there");
+    assert_eq!(values[0]["title"], "Patience");
+}
