@@ -10,6 +10,7 @@ use tempfile::TempDir;
 
 mod auth;
 mod invites;
+mod rendezvous;
 
 async fn nodes(dir: &TempDir, names: &[&str]) -> Result<Vec<TestNode>> {
     let mut out = Vec::new();

@@ -20,6 +20,7 @@ mod join;
 mod network;
 mod passphrase;
 mod ports;
+mod rendezvous;
 mod signatures;
 mod state;
 
@@ -220,6 +221,9 @@ impl NodeBuilder {
         config.mdns = self.mdns;
         config.relay_server = self.always_on;
         config.rendezvous_server = self.always_on;
+        // Its circles' member devices only; the node fills the set once its state is up.
+        let rendezvous_clients = self.always_on.then(grove_net::PeerSet::default);
+        config.rendezvous_clients = rendezvous_clients.clone();
         // Members' always-on nodes, as recorded in the circles: where a node behind NAT
         // registers to be found and takes a relayed address to be reachable. A node that
         // only dials out (one-shot sync) needs neither.
@@ -270,6 +274,7 @@ impl NodeBuilder {
                 events,
                 listening,
                 peers,
+                rendezvous_clients,
             }),
         )
     }
@@ -332,6 +337,10 @@ impl NodeBuilder {
                 start.listening,
                 failures_tx,
             ));
+            if let Some(clients) = start.rendezvous_clients {
+                state.rendezvous = Some(rendezvous::RendezvousClients::new(clients));
+                state.refresh_rendezvous_clients();
+            }
             let mut dial = start.peers;
             dial.extend(state.known_addresses());
             dial.sort();
@@ -355,6 +364,8 @@ struct NetStart {
     events: mpsc::Receiver<grove_net::Event>,
     listening: Vec<grove_net::Multiaddr>,
     peers: Vec<grove_net::Multiaddr>,
+    /// An always-on node's rendezvous point's clients, to fill from its circles.
+    rendezvous_clients: Option<grove_net::PeerSet>,
 }
 
 fn parse_addrs(addrs: &[String]) -> Result<Vec<grove_net::Multiaddr>> {

@@ -50,6 +50,8 @@ pub(crate) struct NodeState {
     pub(crate) insight: crate::insight::Caches,
     /// Joins in flight, and join attempts by others.
     pub(crate) joins: crate::join::Joins,
+    /// Present on an always-on node: whom its rendezvous point answers.
+    pub(crate) rendezvous: Option<crate::rendezvous::RendezvousClients>,
 }
 
 impl NodeState {
@@ -71,6 +73,7 @@ impl NodeState {
             stop: None,
             insight: Default::default(),
             joins: Default::default(),
+            rendezvous: None,
         }
     }
 
@@ -327,6 +330,10 @@ impl NodeState {
                 }
             }
             docs.push(u.doc);
+        }
+        // Membership lives in the core: whoever may use the rendezvous point may change.
+        if docs.iter().any(|d| d == CORE_DOC) {
+            self.circle_members_changed(id);
         }
         Ok(docs)
     }
