@@ -10,6 +10,7 @@ use tempfile::TempDir;
 
 mod auth;
 mod invites;
+mod join_limits;
 mod rendezvous;
 
 async fn nodes(dir: &TempDir, names: &[&str]) -> Result<Vec<TestNode>> {

@@ -44,7 +44,7 @@ pub use grove_core as core;
 pub use grove_search as search;
 pub use handle::{CircleHandle, NodeHandle};
 pub use insight::{RaiseTension, MAX_WINDOW_DAYS};
-pub use join::{InviteError, NewInvite};
+pub use join::{InviteError, NewInvite, JOIN_BURST, JOIN_REFILL};
 pub use passphrase::{change_passphrase, check_passphrase, home_is_encrypted};
 
 /// What a live view needs to know to refresh itself.
