@@ -253,7 +253,6 @@ pub async fn search(c: &CircleHandle, a: SearchArgs, out: &Out) -> Result<()> {
             team: a.team.as_deref(),
             principle: a.principle.as_deref(),
             value: None,
-            author: a.author.as_deref(),
         },
     )
     .await?;

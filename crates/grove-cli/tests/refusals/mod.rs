@@ -59,7 +59,6 @@ fn filters_naming_nothing_are_refused_not_answered_with_nothing() {
         ("--team", "t-nope", "grove team list"),
         ("--principle", "p-nope", "grove principle list"),
         ("--value", "v-nope", "grove value list"),
-        ("--author", "m-nope", "grove member list"),
     ] {
         let err = g.fail(1, &["decision", "list", flag, bad]);
         assert!(err.contains(bad) && err.contains(list), "{err}");
