@@ -10,6 +10,8 @@ use tempfile::TempDir;
 
 mod auth;
 mod invites;
+mod join_limits;
+mod rendezvous;
 
 async fn nodes(dir: &TempDir, names: &[&str]) -> Result<Vec<TestNode>> {
     let mut out = Vec::new();

@@ -98,7 +98,11 @@ pub enum Command {
     /// The circle's signs of life and decay, with bands, trends and the replant alert
     Vitality {
         /// The window, in days, each figure is computed over
-        #[arg(long, default_value_t = 30)]
+        #[arg(
+            long,
+            default_value_t = 30,
+            value_parser = clap::value_parser!(i64).range(1..=grove_node::MAX_WINDOW_DAYS)
+        )]
         window: i64,
     },
     /// Full-text search over every decision, value, principle, proposal, review and retro

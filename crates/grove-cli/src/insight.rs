@@ -8,7 +8,7 @@ use grove_node::core::{Band, Day, Tension, Vitality};
 use grove_node::search::{Related, SearchQuery};
 use grove_node::{CircleHandle, RaiseTension};
 
-use crate::print::{self, Out};
+use crate::print::{self, cell, cells, field, Out};
 
 #[derive(Subcommand, Debug)]
 pub enum TensionCmd {
@@ -48,9 +48,9 @@ pub enum TensionCmd {
 pub struct SearchArgs {
     /// Words, "a phrase", +required -excluded
     pub query: String,
-    /// decision, value, principle, proposal, review or retro
-    #[arg(long)]
-    pub kind: Option<String>,
+    /// Only this kind of entry
+    #[arg(long, value_enum)]
+    pub kind: Option<SearchKind>,
     #[arg(long)]
     pub team: Option<String>,
     #[arg(long)]
@@ -65,6 +65,30 @@ pub struct SearchArgs {
     pub until: Option<Day>,
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+}
+
+/// What `grove search --kind` accepts: the kinds the search index holds.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SearchKind {
+    Decision,
+    Value,
+    Principle,
+    Proposal,
+    Review,
+    Retro,
+}
+
+impl SearchKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SearchKind::Decision => "decision",
+            SearchKind::Value => "value",
+            SearchKind::Principle => "principle",
+            SearchKind::Proposal => "proposal",
+            SearchKind::Review => "review",
+            SearchKind::Retro => "retro",
+        }
+    }
 }
 
 fn parse_day(s: &str) -> Result<Day, String> {
@@ -109,9 +133,9 @@ pub async fn tension_cmd(c: &CircleHandle, cmd: TensionCmd, out: &Out) -> Result
 fn tension_line(t: &Tension) -> String {
     format!(
         "{}  [{}] {}{}  ({} pieces of evidence)",
-        t.id,
+        cell(&t.id),
         t.kind,
-        t.title,
+        cell(&t.title),
         if t.open { "" } else { "  (closed)" },
         t.evidence.len()
     )
@@ -119,26 +143,26 @@ fn tension_line(t: &Tension) -> String {
 
 fn tension(t: &Tension) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{}  [{}] {}", t.id, t.kind, t.title);
+    let _ = writeln!(s, "{}  [{}] {}", cell(&t.id), t.kind, cell(&t.title));
     if !t.summary.is_empty() {
-        let _ = writeln!(s, "  {}", t.summary);
+        let _ = writeln!(s, "  {}", field(&t.summary, 2));
     }
     if let Some(subject) = &t.subject {
-        let _ = writeln!(s, "  about {subject}");
+        let _ = writeln!(s, "  about {}", cell(subject));
     }
     if let Some(by) = &t.raised_by {
-        let _ = writeln!(s, "  raised by {by} on {}", print::day(t.since));
+        let _ = writeln!(s, "  raised by {} on {}", cell(by), print::day(t.since));
     }
     match &t.closed {
         Some(c) => {
             let _ = writeln!(
                 s,
                 "  closed by {} on {}{}",
-                c.source,
+                cell(&c.source),
                 print::day(c.at),
                 c.note
                     .as_deref()
-                    .map(|n| format!(": {n}"))
+                    .map(|n| format!(": {}", cell(n)))
                     .unwrap_or_default()
             );
         }
@@ -149,7 +173,13 @@ fn tension(t: &Tension) -> String {
     if !t.evidence.is_empty() {
         let _ = writeln!(s, "  evidence:");
         for e in &t.evidence {
-            let _ = writeln!(s, "    {} {}  {}", e.kind, e.id, e.note);
+            let _ = writeln!(
+                s,
+                "    {} {}  {}",
+                cell(&e.kind),
+                cell(&e.id),
+                cell(&e.note)
+            );
         }
     }
     s
@@ -176,18 +206,18 @@ fn vitality_text(v: &Vitality) -> String {
         let _ = writeln!(
             s,
             "  {mark}  {:<36} {:>8} {:<28} {trend} (was {})",
-            f.label,
+            cell(&f.label),
             trim(f.value),
-            f.unit,
+            cell(&f.unit),
             trim(f.previous)
         );
-        let _ = writeln!(s, "           {}", f.reason);
+        let _ = writeln!(s, "           {}", field(&f.reason, 11));
     }
     match &v.replant {
         Some(r) => {
-            let _ = writeln!(s, "\nREPLANT: {}", r.message);
+            let _ = writeln!(s, "\nREPLANT: {}", field(&r.message, 9));
             for rec in &r.recommendations {
-                let _ = writeln!(s, "  - {rec}");
+                let _ = writeln!(s, "  - {}", field(rec, 4));
             }
         }
         None if v.decaying.is_empty() => {
@@ -217,10 +247,19 @@ fn trim(x: f64) -> String {
 }
 
 pub async fn search(c: &CircleHandle, a: SearchArgs, out: &Out) -> Result<()> {
+    crate::run::known_ids(
+        c,
+        crate::run::FilterIds {
+            team: a.team.as_deref(),
+            principle: a.principle.as_deref(),
+            value: None,
+        },
+    )
+    .await?;
     let hits = c
         .search(SearchQuery {
             text: a.query,
-            kind: a.kind,
+            kind: a.kind.map(|k| k.as_str().to_string()),
             team: a.team,
             principle: a.principle,
             author: a.author,
@@ -232,10 +271,10 @@ pub async fn search(c: &CircleHandle, a: SearchArgs, out: &Out) -> Result<()> {
     out.list(&hits, "nothing matches", |h| {
         format!(
             "{}  {:<9} {}  {}  ({:.2})",
-            h.id,
-            h.kind,
+            cell(&h.id),
+            cell(&h.kind),
             print::day(h.at),
-            h.title,
+            cell(&h.title),
             h.score
         )
     })
@@ -246,14 +285,14 @@ pub async fn related(c: &CircleHandle, id: String, limit: usize, out: &Out) -> R
     out.list(&list, "no related decisions", |r| {
         format!(
             "{}  {}  team {}  {}{}",
-            r.id,
+            cell(&r.id),
             print::day(r.at),
-            r.team,
-            r.title,
+            cell(&r.team),
+            cell(&r.title),
             if r.shared_principles.is_empty() {
                 String::new()
             } else {
-                format!("  (shares {})", r.shared_principles.join(", "))
+                format!("  (shares {})", cells(&r.shared_principles, ", "))
             }
         )
     })

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use grove_node::core::{Invite, InviteKind, InviteState, Timestamp};
 use grove_node::{CircleHandle, NewInvite, NodeHandle};
 
-use crate::print::{Names, Out};
+use crate::print::{cell, Names, Out};
 
 #[derive(Subcommand, Debug)]
 pub enum InviteCmd {
@@ -74,7 +74,7 @@ pub async fn device_cmd(
 ) -> Result<()> {
     match cmd {
         DeviceCmd::Link => show_new(&c.create_device_link().await?, out),
-        DeviceCmd::Id => out.show(&node.me().await?, |m| format!("{}\n", m.device)),
+        DeviceCmd::Id => out.show(&node.me().await?, |m| format!("{}\n", cell(&m.device))),
     }
 }
 
@@ -89,12 +89,14 @@ pub async fn join(node: &NodeHandle, args: JoinArgs, out: &Out) -> Result<()> {
         ),
     };
     let info = node.circle(Some(id)).info().await?;
-    out.show(&info, |i| format!("joined {} ({})\n", i.name, i.id))
+    out.show(&info, |i| {
+        format!("joined {} ({})\n", cell(&i.name), cell(&i.id))
+    })
 }
 
 /// The code alone on stdout (so scripts can capture it); `--json` gives every field.
 fn show_new(new: &NewInvite, out: &Out) -> Result<()> {
-    out.show(new, |n| format!("{}\n", n.code))
+    out.show(new, |n| format!("{}\n", cell(&n.code)))
 }
 
 fn invite_line(i: &Invite, names: &Names, now: Timestamp) -> String {
@@ -115,7 +117,7 @@ fn invite_line(i: &Invite, names: &Names, now: Timestamp) -> String {
     };
     format!(
         "{}  {state}  {kind}  used {}/{}{expires}  by {}",
-        i.id,
+        cell(&i.id),
         i.used_by.len(),
         i.max_uses,
         names.of(&i.created_by)

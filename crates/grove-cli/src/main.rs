@@ -7,21 +7,39 @@ mod passphrase;
 mod print;
 mod run;
 mod serve;
+mod usage;
 
 use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::Parser as _;
 use grove_node::control::{self, ControlRequest, Passphrase};
 use grove_node::{Node, NodeError, NodeErrorKind};
 
 /// How long a one-shot command waits for its last frames to reach a peer before exiting.
 const FLUSH_GRACE: Duration = Duration::from_secs(5);
+/// How long a command waits for another one-shot `grove` to let go of the home.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
-    // clap exits with 2 on usage errors and 0 for --help/--version.
-    let cli = args::Cli::parse();
+    // Forwarded to a serving node as given, once clap has accepted it.
+    let argv: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match usage::one_line(&e, &argv) {
+            // A usage error: one line, exit 2.
+            Some(line) => {
+                eprint!("{line}");
+                return ExitCode::from(2);
+            }
+            // --help, --version, or a bare command group's help: as clap prints them.
+            None => e.exit(),
+        },
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GROVE_LOG")
@@ -42,11 +60,6 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // Forwarded to a serving node as given; clap has already accepted it.
-    let argv: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
     let code = runtime.block_on(execute(cli, argv));
     ExitCode::from(code)
 }
@@ -107,17 +120,20 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
         cli.command,
         args::Command::Sync { .. } | args::Command::Peer(_) | args::Command::Join(_)
     );
-    let mut builder = Node::builder();
-    if let Some(home) = &cli.home {
-        builder = builder.home(home);
-    }
-    if networked {
-        builder = builder.network(true).mdns(false).no_listen();
-    }
-    if let Some(secret) = &secret {
-        builder = builder.passphrase(secret.as_str());
-    }
-    let node = match builder.start().await {
+    let builder = || {
+        let mut builder = Node::builder();
+        if let Some(home) = &cli.home {
+            builder = builder.home(home);
+        }
+        if networked {
+            builder = builder.network(true).mdns(false).no_listen();
+        }
+        if let Some(secret) = &secret {
+            builder = builder.passphrase(secret.as_str());
+        }
+        builder
+    };
+    let node = match start_when_free(builder, cli.home.as_deref()).await {
         Ok(node) => node,
         Err(e) if e.kind() == NodeErrorKind::Locked => {
             return forward(cli.home.as_deref(), argv, secret, e.into()).await;
@@ -133,6 +149,47 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
     // during runtime shutdown.
     let _ = node.stop().await;
     report(result)
+}
+
+/// Starts the node; while another one-shot `grove` holds the home, waits for it up to
+/// [`LOCK_WAIT`] (polling with backoff), since such commands take a moment. Fails with
+/// `Locked` at once when a node serving the home answers on its control socket (the caller
+/// hands it the command), or once the wait is over.
+async fn start_when_free(
+    builder: impl Fn() -> grove_node::NodeBuilder,
+    home: Option<&std::path::Path>,
+) -> Result<grove_node::NodeHandle, NodeError> {
+    let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+    let mut pause = Duration::from_millis(20);
+    let mut said = false;
+    loop {
+        match builder().start().await {
+            Err(e) if e.kind() == NodeErrorKind::Locked => {
+                let now = tokio::time::Instant::now();
+                if now >= deadline || serving(home) {
+                    return Err(e);
+                }
+                if !said {
+                    tracing::info!(
+                        "the home is in use by another grove process; waiting up to {} s for it",
+                        LOCK_WAIT.as_secs()
+                    );
+                    said = true;
+                }
+                tokio::time::sleep(pause.min(deadline - now)).await;
+                pause = (pause * 2).min(Duration::from_millis(500));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether a node serving `home` listens on its control socket (a socket file left by a
+/// process that died refuses the connection).
+fn serving(home: Option<&std::path::Path>) -> bool {
+    grove_node::resolve_home(home).is_ok_and(|home| {
+        std::os::unix::net::UnixStream::connect(control::control_socket(&home)).is_ok()
+    })
 }
 
 /// The home is held by a running node: have it run the command. The passphrase goes along:
@@ -172,7 +229,8 @@ fn report(result: anyhow::Result<()>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {}", message(&e));
+            // One line, and nothing in it (a peer's text, a path) may act on the terminal.
+            eprintln!("error: {}", print::cell(&message(&e)));
             1
         }
     }

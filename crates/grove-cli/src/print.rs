@@ -1,5 +1,14 @@
 //! How results reach the terminal: JSON with `--json`, readable text otherwise.
+//!
+//! Most of what Grove prints was written by someone else: any member (or their modified
+//! client) chooses the bytes of a decision, a name or a title. Readable output therefore
+//! never lets such text act on the terminal: [`terminal_safe`] turns every control
+//! character into a visible escape, [`Out`] applies it to everything it prints in readable
+//! mode, and one-line cells ([`cell`]) and indented fields ([`field`]) also keep a line break
+//! in the text from posing as a row or a field of its own. `--json` prints the exact text
+//! (serde escapes control characters in strings).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -45,8 +54,15 @@ impl Out {
         (out, buf)
     }
 
-    /// Writes `text` as is.
+    /// Writes `text`: as is with `--json` (serde has escaped every string in it), else with
+    /// every control character made visible (see [`terminal_safe`]), whatever the caller
+    /// forgot to escape.
     pub fn text(&self, text: &str) {
+        let text = if self.json {
+            Cow::Borrowed(text)
+        } else {
+            terminal_safe(text, Layout::Block)
+        };
         match &self.sink {
             Sink::Stdout => {
                 let mut stdout = std::io::stdout().lock();
@@ -117,6 +133,78 @@ impl Out {
     }
 }
 
+/// How much of its own layout untrusted text may keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One line of a list or table: line breaks, tabs and line separators are escaped too.
+    Line,
+    /// A multi-line view: line breaks and tabs stay (the text's paragraphs are meant to be
+    /// read); everything else that is not printable is escaped.
+    Block,
+}
+
+/// Text from a peer, a file or a user made safe to print on a terminal: every C0 control
+/// (ESC, BEL, CR, backspace…), DEL, every C1 control (U+0080–U+009F, e.g. the one-byte CSI
+/// U+009B) and every bidi embedding, override and isolate (U+202A–U+202E, U+2066–U+2069,
+/// which reorder what follows them on screen) is shown as a visible escape (`\x1b`,
+/// `\u{9b}`, `\u{202e}`) instead of being acted on. Line breaks and tabs stay
+/// as they are in [`Layout::Block`]; in [`Layout::Line`] they are shown as `\n` and `\t`
+/// too. Borrowed when there was nothing to escape,
+/// which is nearly always. The one place that decides what a terminal may receive.
+pub fn terminal_safe(text: &str, layout: Layout) -> Cow<'_, str> {
+    let needs = |c: char| match c {
+        '\n' | '\t' => layout == Layout::Line,
+        // Some renderers break lines at these; a cell must stay one line.
+        '\u{2028}' | '\u{2029}' => layout == Layout::Line,
+        c => c.is_control() || is_bidi_control(c),
+    };
+    if !text.chars().any(needs) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if !needs(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Bidi embeddings and overrides (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI, FSI,
+/// PDI): invisible, and they reorder the rest of the line. The marks (LRM, RLM, ALM) are
+/// left alone: they only nudge neutral characters and right-to-left text needs them.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Untrusted text inside one line of a list or table.
+pub fn cell(text: &str) -> Cow<'_, str> {
+    terminal_safe(text, Layout::Line)
+}
+
+/// Untrusted text as the value of a labelled field in a multi-line view: its own line
+/// breaks stay, and each of its later lines is indented by `indent` spaces, so nothing in
+/// it can start a line where a label or an entry would start.
+pub fn field(text: &str, indent: usize) -> String {
+    let safe = terminal_safe(text, Layout::Block);
+    if !safe.contains('\n') {
+        return safe.into_owned();
+    }
+    safe.replace('\n', &format!("\n{:indent$}", ""))
+}
+
 /// Member id → display name, for readable output.
 pub struct Names(HashMap<String, String>);
 
@@ -130,8 +218,10 @@ impl Names {
         )
     }
 
+    /// The member's name (or its id if unknown), safe for one line.
     pub fn of(&self, id: &str) -> String {
-        self.0.get(id).cloned().unwrap_or_else(|| id.to_string())
+        let name = self.0.get(id).map(String::as_str).unwrap_or(id);
+        cell(name).into_owned()
     }
 }
 
@@ -144,28 +234,37 @@ fn conflicts(s: &mut String, conflicts: &[grove_node::core::Conflict]) {
         let _ = writeln!(
             s,
             "CONFLICT  {} was edited concurrently: {} (edit it to pick one)",
-            c.field,
+            cell(&c.field),
             c.values
                 .iter()
-                .map(|v| format!("«{v}»"))
+                .map(|v| format!("«{}»", cell(v)))
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
     }
 }
 
+/// Ids (peers write those too), each safe for one line, joined by `sep`.
+pub fn cells(items: &[String], sep: &str) -> String {
+    items
+        .iter()
+        .map(|i| cell(i).into_owned())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
 pub fn value(v: &Value) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{}  {} [{}]", v.id, v.title, v.status);
-    let _ = writeln!(s, "  {}", v.statement);
+    let _ = writeln!(s, "{}  {} [{}]", cell(&v.id), cell(&v.title), v.status);
+    let _ = writeln!(s, "  {}", field(&v.statement, 2));
     if let Some(p) = &v.protect {
-        let _ = writeln!(s, "  protects: {p}");
+        let _ = writeln!(s, "  protects: {}", field(p, 12));
     }
     if let Some(r) = &v.refuse {
-        let _ = writeln!(s, "  refuses:  {r}");
+        let _ = writeln!(s, "  refuses:  {}", field(r, 12));
     }
     for e in &v.examples {
-        let _ = writeln!(s, "  example:  {e}");
+        let _ = writeln!(s, "  example:  {}", field(e, 12));
     }
     conflicts(&mut s, &v.conflicts);
     s
@@ -176,36 +275,36 @@ pub fn principle(p: &Principle, citations: usize, names: &Names) -> String {
     let _ = writeln!(
         s,
         "{}  v{} [{}]  cited by {} decision(s)",
-        p.id,
+        cell(&p.id),
         p.version(),
         p.status,
         citations
     );
-    let _ = writeln!(s, "  {}", p.statement);
+    let _ = writeln!(s, "  {}", field(&p.statement, 2));
     if let Some(g) = &p.guidance {
-        let _ = writeln!(s, "  guidance: {g}");
+        let _ = writeln!(s, "  guidance: {}", field(g, 12));
     }
-    let _ = writeln!(s, "  derives from: {}", p.values.join(", "));
+    let _ = writeln!(s, "  derives from: {}", cells(&p.values, ", "));
     if let Some(x) = &p.supersedes {
-        let _ = writeln!(s, "  supersedes: {x}");
+        let _ = writeln!(s, "  supersedes: {}", cell(x));
     }
     if let Some(x) = &p.superseded_by {
-        let _ = writeln!(s, "  superseded by: {x}");
+        let _ = writeln!(s, "  superseded by: {}", cell(x));
     }
     if let Some(r) = &p.retired_reason {
-        let _ = writeln!(s, "  retired: {r}");
+        let _ = writeln!(s, "  retired: {}", field(r, 11));
     }
     let _ = writeln!(s, "  history:");
     for v in &p.versions {
         let why = v
             .reason
             .as_deref()
-            .map(|r| format!(" — because: {r}"))
+            .map(|r| format!(" — because: {}", cell(r)))
             .unwrap_or_default();
         let src = v
             .source
             .as_deref()
-            .map(|r| format!(" (via {r})"))
+            .map(|r| format!(" (via {})", cell(r)))
             .unwrap_or_default();
         let _ = writeln!(
             s,
@@ -215,7 +314,7 @@ pub fn principle(p: &Principle, citations: usize, names: &Names) -> String {
             names.of(&v.author),
             why,
             src,
-            v.statement
+            field(&v.statement, 6)
         );
     }
     conflicts(&mut s, &p.conflicts);
@@ -235,7 +334,7 @@ pub fn decision_line(d: &Decision, names: &Names) -> String {
     };
     format!(
         "{}  {}  {:<19} {:<7} {}: {}{}",
-        d.id,
+        cell(&d.id),
         day(d.created_at),
         d.zone,
         result,
@@ -246,16 +345,18 @@ pub fn decision_line(d: &Decision, names: &Names) -> String {
 }
 
 pub fn decision(d: &Decision, names: &Names) -> String {
+    // Where a field's value starts: `  context:    ` and its kin.
+    const VALUE: usize = 14;
     let mut s = String::new();
     let _ = writeln!(
         s,
         "{}  logged {} by {}",
-        d.id,
+        cell(&d.id),
         d.created_at,
         names.of(&d.author)
     );
-    let _ = writeln!(s, "  team:       {}", d.team);
-    let _ = writeln!(s, "  principles: {}", d.principles.join(", "));
+    let _ = writeln!(s, "  team:       {}", cell(&d.team));
+    let _ = writeln!(s, "  principles: {}", cells(&d.principles, ", "));
     let unsure = if d.zone_unsure {
         " (author unsure of zone)"
     } else {
@@ -263,17 +364,17 @@ pub fn decision(d: &Decision, names: &Names) -> String {
     };
     let _ = writeln!(s, "  zone:       {}{unsure}", d.zone);
     if let Some(k) = &d.situation {
-        let _ = writeln!(s, "  situation:  {k}");
+        let _ = writeln!(s, "  situation:  {}", cell(k));
     }
-    let _ = writeln!(s, "  context:    {}", d.context);
-    let _ = writeln!(s, "  choice:     {}", d.choice);
+    let _ = writeln!(s, "  context:    {}", field(&d.context, VALUE));
+    let _ = writeln!(s, "  choice:     {}", field(&d.choice, VALUE));
     match &d.result {
         Some(r) => {
             let _ = writeln!(
                 s,
                 "  result:     {} — {} ({} by {})",
                 r.outcome,
-                r.text,
+                field(&r.text, VALUE),
                 day(r.at),
                 names.of(&r.by)
             );
@@ -287,7 +388,7 @@ pub fn decision(d: &Decision, names: &Names) -> String {
         }
     }
     for l in &d.links {
-        let _ = writeln!(s, "  linked to:  {l}");
+        let _ = writeln!(s, "  linked to:  {}", cell(l));
     }
     let readers: Vec<String> = d
         .readers
@@ -306,7 +407,7 @@ pub fn decision(d: &Decision, names: &Names) -> String {
     if !d.history.is_empty() {
         let _ = writeln!(s, "  history:");
         for h in &d.history {
-            let _ = writeln!(s, "    {} {}: {}", h.at, names.of(&h.by), h.what);
+            let _ = writeln!(s, "    {} {}: {}", h.at, names.of(&h.by), cell(&h.what));
         }
     }
     conflicts(&mut s, &d.conflicts);
@@ -322,10 +423,10 @@ pub fn escalation_line(e: &Escalation, now: Timestamp, names: &Names) -> String 
     };
     format!(
         "{}  {:<12} {:<19} decision {}  raised by {} {}  {}",
-        e.id,
+        cell(&e.id),
         e.status,
         e.zone,
-        e.decision,
+        cell(&e.decision),
         names.of(&e.raised_by),
         day(e.raised_at),
         waiting
@@ -342,7 +443,7 @@ fn hours(h: i64) -> String {
 
 pub fn proposal(p: &Proposal, names: &Names) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{}  {} [{}]", p.id, p.title, p.status);
+    let _ = writeln!(s, "{}  {} [{}]", cell(&p.id), cell(&p.title), p.status);
     let _ = writeln!(
         s,
         "  opened {} by {}",
@@ -350,8 +451,9 @@ pub fn proposal(p: &Proposal, names: &Names) -> String {
         names.of(&p.opened_by)
     );
     if !p.body.is_empty() {
-        let _ = writeln!(s, "  {}", p.body);
+        let _ = writeln!(s, "  {}", field(&p.body, 2));
     }
+    // JSON escapes every control character in its strings, and keeps to one line.
     let _ = writeln!(
         s,
         "  change: {}",
@@ -361,12 +463,12 @@ pub fn proposal(p: &Proposal, names: &Names) -> String {
         let reason = r
             .reason
             .as_deref()
-            .map(|x| format!(": {x}"))
+            .map(|x| format!(": {}", cell(x)))
             .unwrap_or_default();
         let resolved = r
             .resolution
             .as_deref()
-            .map(|x| format!(" [resolved: {x}]"))
+            .map(|x| format!(" [resolved: {}]", cell(x)))
             .unwrap_or_default();
         let _ = writeln!(
             s,
@@ -382,7 +484,7 @@ pub fn proposal(p: &Proposal, names: &Names) -> String {
         let _ = writeln!(s, "  blocked by {} standing objection(s)", standing.len());
     }
     if let Some(o) = &p.outcome {
-        let _ = writeln!(s, "  outcome: {o}");
+        let _ = writeln!(s, "  outcome: {}", cell(o));
     }
     s
 }
@@ -394,10 +496,10 @@ pub fn role(r: &Role, names: &Names) -> String {
         .as_deref()
         .map(|h| names.of(h))
         .unwrap_or_else(|| "vacant".into());
-    let _ = writeln!(s, "{}  {} — held by {}", r.id, r.name, holder);
-    let _ = writeln!(s, "  purpose: {}", r.purpose);
+    let _ = writeln!(s, "{}  {} — held by {}", cell(&r.id), cell(&r.name), holder);
+    let _ = writeln!(s, "  purpose: {}", field(&r.purpose, 11));
     for a in &r.accountabilities {
-        let _ = writeln!(s, "  accountable for: {a}");
+        let _ = writeln!(s, "  accountable for: {}", cell(a));
     }
     if let Some(end) = r.term_ends() {
         let _ = writeln!(s, "  term ends: {}", day(end));
@@ -429,10 +531,10 @@ pub fn commitment_line(c: &Commitment, now: Timestamp, names: &Names) -> String 
     let overdue = if c.overdue(now) { "  OVERDUE" } else { "" };
     format!(
         "{}  [{}] {}: {} ({}){}",
-        c.id,
+        cell(&c.id),
         c.status,
         names.of(&c.who),
-        c.what,
+        cell(&c.what),
         due,
         overdue
     )
@@ -440,26 +542,29 @@ pub fn commitment_line(c: &Commitment, now: Timestamp, names: &Names) -> String 
 
 pub fn review(r: &Review, names: &Names) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{}  review of {} [{}]", r.id, r.date, r.status);
+    let _ = writeln!(s, "{}  review of {} [{}]", cell(&r.id), r.date, r.status);
     if !r.participants.is_empty() {
         let p: Vec<String> = r.participants.iter().map(|m| names.of(m)).collect();
         let _ = writeln!(s, "  participants: {}", p.join(", "));
     }
     for a in &r.agenda {
-        let _ = writeln!(s, "  agenda: {a}");
+        let _ = writeln!(s, "  agenda: {}", cell(a));
     }
     for c in &r.changes {
         let _ = writeln!(
             s,
             "  changed {}: «{}» → «{}» because {}",
-            c.principle, c.before, c.after, c.reason
+            cell(&c.principle),
+            cell(&c.before),
+            cell(&c.after),
+            cell(&c.reason)
         );
     }
     for l in &r.learnings {
-        let _ = writeln!(s, "  learned: {l}");
+        let _ = writeln!(s, "  learned: {}", cell(l));
     }
     if !r.notes.is_empty() {
-        let _ = writeln!(s, "  notes: {}", r.notes);
+        let _ = writeln!(s, "  notes: {}", field(&r.notes, 9));
     }
     if let Some(n) = r.next_date {
         let _ = writeln!(s, "  next review: {n}");
@@ -467,22 +572,25 @@ pub fn review(r: &Review, names: &Names) -> String {
     s
 }
 
+/// At most `n` characters of untrusted text, cut with an ellipsis, safe for one line.
 pub fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
+    let cut = if s.chars().count() <= n {
+        Cow::Borrowed(s)
     } else {
-        let cut: String = s.chars().take(n.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
+        let mut cut: String = s.chars().take(n.saturating_sub(1)).collect();
+        cut.push('…');
+        Cow::Owned(cut)
+    };
+    cell(&cut).into_owned()
 }
 
 pub fn peer(p: &PeerStatus) -> String {
     let who = match &p.member {
-        Some(name) => format!("{name}'s device {}", p.peer),
-        None => p.peer.clone(),
+        Some(name) => format!("{}'s device {}", cell(name), cell(&p.peer)),
+        None => cell(&p.peer).into_owned(),
     };
     let mut s = match &p.addr {
-        Some(addr) if p.connected => format!("{who}  connected via {addr}"),
+        Some(addr) if p.connected => format!("{who}  connected via {}", cell(addr)),
         _ => format!("{who}  not connected"),
     };
     for c in &p.circles {
@@ -495,7 +603,29 @@ pub fn peer(p: &PeerStatus) -> String {
         } else {
             "never synced".to_string()
         };
-        let _ = write!(s, "\n  {}: {state}", c.circle);
+        let _ = write!(s, "\n  {}: {state}", cell(&c.circle));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_become_visible_escapes() {
+        assert!(matches!(cell("plain «text» ok"), Cow::Borrowed(_)));
+        assert_eq!(cell("a\x1b[2Kb"), r"a\x1b[2Kb");
+        assert_eq!(cell("\x1b]52;c;eA==\x07"), r"\x1b]52;c;eA==\x07");
+        assert_eq!(cell("x\u{9b}31m\u{85}\x7f"), r"x\u{9b}31m\u{85}\x7f");
+        assert_eq!(cell("\u{202e}gpj.exe\u{2066}"), r"\u{202e}gpj.exe\u{2066}");
+        assert_eq!(cell("one\ntwo\tthree\rfour"), r"one\ntwo\tthree\rfour");
+        assert_eq!(
+            terminal_safe("one\ntwo\tthree\rfour", Layout::Block),
+            "one\ntwo\tthree\\rfour"
+        );
+        // Right-to-left text and its marks are text, not controls.
+        assert!(matches!(cell("שלום \u{200f}עולם"), Cow::Borrowed(_)));
+        assert_eq!(field("first\nsecond", 4), "first\n    second");
+    }
 }

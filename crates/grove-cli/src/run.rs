@@ -8,7 +8,7 @@ use grove_node::core::{
 use grove_node::{CircleHandle, NodeErrorKind, NodeHandle};
 
 use crate::args::*;
-use crate::print::{self, Names, Out};
+use crate::print::{self, cell, cells, Names, Out};
 
 pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &Out) -> Result<()> {
     let c = node.circle(circle);
@@ -53,7 +53,7 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
                 Ok(report) => {
                     let report = report?;
                     out.show(&report, |r| {
-                        format!("in sync with {}: {}\n", r.peer, r.circles.join(", "))
+                        format!("in sync with {}: {}\n", cell(&r.peer), cells(&r.circles, ", "))
                     })
                 }
                 Err(_) => bail!(
@@ -77,7 +77,11 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         Command::Bundle(BundleCmd::Import { file }) => {
             let data = grove_node::files::read_bundle_file(&file)?;
             let info = node.import_bundle(data).await?;
-            out.done(&format!("merged the bundle into {} ({})", info.name, info.id))
+            out.done(&format!(
+                "merged the bundle into {} ({})",
+                cell(&info.name),
+                cell(&info.id)
+            ))
         }
         Command::Invite(cmd) => crate::invite::invite_cmd(&c, cmd, out).await,
         Command::Device(cmd) => crate::invite::device_cmd(node, &c, cmd, out).await,
@@ -119,6 +123,38 @@ async fn sync_shortfall(node: &NodeHandle) -> String {
     }
 }
 
+/// The ids a list or search filters by. (An author is not checked: filtering by a member
+/// who wrote nothing, or whose admission has not synced here yet, rightly finds nothing.)
+pub(crate) struct FilterIds<'a> {
+    pub team: Option<&'a str>,
+    pub principle: Option<&'a str>,
+    pub value: Option<&'a str>,
+}
+
+/// Refuses a filter by an entity the circle does not hold: answering "nothing matches"
+/// would hide a mistyped id behind an empty list.
+pub(crate) async fn known_ids(c: &CircleHandle, ids: FilterIds<'_>) -> Result<()> {
+    fn refuse(what: &str, id: &str, list: &str) -> anyhow::Error {
+        anyhow::anyhow!("no {what} `{id}` in this circle (check the id with `grove {list} list`)")
+    }
+    if let Some(team) = ids.team {
+        if !c.teams().await?.iter().any(|t| t.id == team) {
+            return Err(refuse("team", team, "team"));
+        }
+    }
+    if let Some(principle) = ids.principle {
+        if !c.principle_list().await?.iter().any(|p| p.id == principle) {
+            return Err(refuse("principle", principle, "principle"));
+        }
+    }
+    if let Some(value) = ids.value {
+        if !c.values().await?.iter().any(|v| v.id == value) {
+            return Err(refuse("value", value, "value"));
+        }
+    }
+    Ok(())
+}
+
 async fn names(c: &CircleHandle) -> Result<Names> {
     Ok(Names::new(&c.members().await?))
 }
@@ -132,7 +168,11 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
             |s| {
                 format!(
                     "{}  {}  ({} members, {} values, {} months of decisions)",
-                    s.info.id, s.info.name, s.members, s.values, s.months
+                    cell(&s.info.id),
+                    cell(&s.info.name),
+                    s.members,
+                    s.values,
+                    s.months
                 )
             },
         ),
@@ -141,8 +181,8 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
             out.show(&c.info().await?, |i| {
                 format!(
                     "{}  {}\n  created {} by {}\n",
-                    i.id,
-                    i.name,
+                    cell(&i.id),
+                    cell(&i.name),
                     i.created_at,
                     names.of(&i.created_by)
                 )
@@ -189,31 +229,36 @@ fn write_atomically(path: &std::path::Path, data: &[u8]) -> Result<()> {
 async fn member_cmd(node: &NodeHandle, c: &CircleHandle, cmd: MemberCmd, out: &Out) -> Result<()> {
     match cmd {
         MemberCmd::Me => out.show(&node.me().await?, |m| {
-            format!("{}  {}\n  device {}\n", m.member, m.name, m.device)
+            format!(
+                "{}  {}\n  device {}\n",
+                cell(&m.member),
+                cell(&m.name),
+                cell(&m.device)
+            )
         }),
         MemberCmd::Rename { name } => {
             node.set_name(name.clone()).await?;
-            out.done(&format!("you are now {name}"))
+            out.done(&format!("you are now {}", cell(&name)))
         }
         MemberCmd::List => {
             let members = c.member_list().await?;
             out.list(&members, "no members", |m| {
                 let mut line = format!(
                     "{}  {}{}  devices: {}  teams: {}",
-                    m.member.id,
-                    m.member.name,
+                    cell(&m.member.id),
+                    cell(&m.member.name),
                     m.role
                         .as_deref()
-                        .map(|r| format!(" ({r})"))
+                        .map(|r| format!(" ({})", cell(r)))
                         .unwrap_or_default(),
-                    m.member.devices.join(", "),
-                    m.member.teams.join(", ")
+                    cells(&m.member.devices, ", "),
+                    cells(&m.member.teams, ", ")
                 );
                 if let Some(at) = m.removed_at {
                     line.push_str(&format!(
                         "  REMOVED {} by {}",
                         crate::print::day(at),
-                        m.removed_by.as_deref().unwrap_or("?")
+                        cell(m.removed_by.as_deref().unwrap_or("?"))
                     ));
                 }
                 line
@@ -221,7 +266,7 @@ async fn member_cmd(node: &NodeHandle, c: &CircleHandle, cmd: MemberCmd, out: &O
         }
         MemberCmd::Admit { device, name } => {
             let id = c.admit_member(device, name.clone()).await?;
-            out.done(&format!("admitted {name} as {id}"))
+            out.done(&format!("admitted {} as {}", cell(&name), cell(&id)))
         }
         MemberCmd::Remove { member } => {
             let id = c.remove_member(member).await?;
@@ -286,9 +331,9 @@ async fn value_cmd(c: &CircleHandle, cmd: ValueCmd, out: &Out) -> Result<()> {
             |v| {
                 format!(
                     "{}  [{}] {}: {}",
-                    v.id,
+                    cell(&v.id),
                     v.status,
-                    v.title,
+                    cell(&v.title),
                     print::truncate(&v.statement, 70)
                 )
             },
@@ -352,11 +397,11 @@ async fn principle_cmd(c: &CircleHandle, cmd: PrincipleCmd, out: &Out) -> Result
             |p| {
                 format!(
                     "{}  v{} [{}] {} (from {}; cited {}x)",
-                    p.principle.id,
+                    cell(&p.principle.id),
                     p.principle.version(),
                     p.principle.status,
                     print::truncate(&p.principle.statement, 60),
-                    p.principle.values.join(", "),
+                    cells(&p.principle.values, ", "),
                     p.citations
                 )
             },
@@ -382,11 +427,11 @@ async fn team_cmd(c: &CircleHandle, cmd: TeamCmd, out: &Out) -> Result<()> {
                     let members: Vec<String> = t.members.iter().map(|m| names.of(m)).collect();
                     format!(
                         "{}  {}{}  members: {}",
-                        t.id,
-                        t.name,
+                        cell(&t.id),
+                        cell(&t.name),
                         t.domain
                             .as_deref()
-                            .map(|d| format!(" — {d}"))
+                            .map(|d| format!(" — {}", cell(d)))
                             .unwrap_or_default(),
                         if members.is_empty() {
                             "none".into()
@@ -473,6 +518,15 @@ async fn decision_cmd(
             out.done(&format!("edited {id}"))
         }
         DecisionCmd::List(a) => {
+            known_ids(
+                c,
+                FilterIds {
+                    team: a.team.as_deref(),
+                    principle: a.principle.as_deref(),
+                    value: a.value.as_deref(),
+                },
+            )
+            .await?;
             let me = if a.unread {
                 Some(node.me().await?.member)
             } else {
@@ -521,7 +575,7 @@ async fn decision_cmd(
                             .as_deref()
                             .map(|m| names.of(m))
                             .unwrap_or_else(|| "an unknown member".into()),
-                        &w.device[..16.min(w.device.len())]
+                        cell(&w.device.chars().take(16).collect::<String>())
                     ),
                     None => "written before devices signed their changes (unverified)\n".into(),
                 });
@@ -621,9 +675,9 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
             let objections = p.standing_objections().len();
             format!(
                 "{}  [{}] {}  ({} answer(s){})",
-                p.id,
+                cell(&p.id),
                 p.status,
-                p.title,
+                cell(&p.title),
                 p.responses.len(),
                 if objections > 0 {
                     format!(", {objections} objection(s) standing")
@@ -664,7 +718,7 @@ async fn role_cmd(c: &CircleHandle, cmd: RoleCmd, out: &Out) -> Result<()> {
         }
         RoleCmd::Rotate { id } => {
             let next = c.rotate_role(id.clone()).await?;
-            out.done(&format!("{next} now holds {id}"))
+            out.done(&format!("{} now holds {id}", cell(&next)))
         }
         RoleCmd::Queue { id, members } => {
             c.set_role_queue(id.clone(), members).await?;
@@ -682,7 +736,7 @@ async fn role_cmd(c: &CircleHandle, cmd: RoleCmd, out: &Out) -> Result<()> {
                     .term_ends()
                     .map(|t| format!(", term ends {}", print::day(t)))
                     .unwrap_or_default();
-                format!("{}  {} — {}{}", r.id, r.name, holder, ends)
+                format!("{}  {} — {}{}", cell(&r.id), cell(&r.name), holder, ends)
             })
         }
         RoleCmd::Show { id } => {
@@ -761,12 +815,12 @@ async fn retro_cmd(c: &CircleHandle, cmd: RetroCmd, out: &Out) -> Result<()> {
             out.list(&list, "no retros", |r| {
                 format!(
                     "{}  {} team {}\n  went well: {}\n  didn't:    {}\n  change:    {}",
-                    r.id,
+                    cell(&r.id),
                     print::day(r.at),
-                    r.team,
-                    r.went_well,
-                    r.didnt,
-                    r.change
+                    cell(&r.team),
+                    print::field(&r.went_well, 13),
+                    print::field(&r.didnt, 13),
+                    print::field(&r.change, 13)
                 )
             })
         }
@@ -825,7 +879,7 @@ async fn review_cmd(c: &CircleHandle, cmd: ReviewCmd, out: &Out) -> Result<()> {
         ReviewCmd::List => out.list(&c.reviews().await?, "no reviews yet", |r| {
             format!(
                 "{}  {} [{}]  {} agenda item(s), {} change(s){}",
-                r.id,
+                cell(&r.id),
                 r.date,
                 r.status,
                 r.agenda.len(),

@@ -124,15 +124,24 @@ fn show(out: &Out, event: &NodeEvent) {
 
 /// Runs a command another `grove` process sent, capturing what it prints.
 async fn run_forwarded(node: &NodeHandle, request: ControlRequest) -> ControlReply {
-    let argv = std::iter::once("grove".to_string()).chain(request.argv);
+    let args = request.argv;
+    let argv = std::iter::once("grove".to_string()).chain(args.iter().cloned());
     let mut cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
+            let rendered = e.render().to_string();
+            let (stdout, stderr) = match crate::usage::one_line(&e, &args) {
+                Some(line) => (String::new(), line),
+                // Help and version go where clap puts them: stdout, or stderr for a bare
+                // command group's help (which exits 2).
+                None if e.use_stderr() => (String::new(), rendered),
+                None => (rendered, String::new()),
+            };
             return ControlReply {
-                stdout: String::new(),
-                stderr: e.render().to_string(),
+                stdout,
+                stderr,
                 code: e.exit_code(),
-            }
+            };
         }
     };
     if let Err(e) = cli.command.resolve_paths(request.cwd.as_deref()) {
@@ -161,7 +170,7 @@ async fn run_forwarded(node: &NodeHandle, request: ControlRequest) -> ControlRep
         },
         Err(e) => ControlReply {
             stdout,
-            stderr: format!("error: {}\n", crate::message(&e)),
+            stderr: format!("error: {}\n", crate::print::cell(&crate::message(&e))),
             code: 1,
         },
     }

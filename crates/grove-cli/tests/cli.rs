@@ -10,6 +10,9 @@ use predicates::prelude::*;
 use serde_json::Value as Json;
 use tempfile::TempDir;
 
+mod refusals;
+mod terminal;
+
 /// One Grove home in a temp directory, and ways to run `grove` on it.
 struct Grove {
     dir: TempDir,
@@ -117,8 +120,8 @@ impl Grove {
             .to_string()
     }
 
-    /// Runs a command that must fail with `code`; returns stderr after checking it is a
-    /// message starting with `error:` (one line unless clap adds its usage block) and no panic.
+    /// Runs a command that must fail with `code`; returns stderr after checking it is one
+    /// line starting with `error:` (usage errors too) and no panic.
     fn fail(&self, code: i32, args: &[&str]) -> String {
         let out = self.cmd(args).output().unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
@@ -133,13 +136,11 @@ impl Grove {
             stderr.starts_with("error: "),
             "stderr of {args:?} should start with `error: `: {stderr}"
         );
-        if code == 1 {
-            assert_eq!(
-                stderr.trim_end().lines().count(),
-                1,
-                "a failure of {args:?} should be one line: {stderr}"
-            );
-        }
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "a failure of {args:?} should be one line: {stderr}"
+        );
         assert!(
             out.stdout.is_empty(),
             "a failing {args:?} should print nothing on stdout"

@@ -350,12 +350,21 @@ pub(crate) fn put_time<T: Transactable>(
     Ok(())
 }
 
+/// Writes a list of strings. The whole list counts as one field against [`MAX_TEXT`]:
+/// checking items one by one would let one record grow by `MAX_TEXT` per item (95
+/// examples made a 1.9 MB value). Refused inside the transaction, which then writes nothing.
 pub(crate) fn put_list<T: Transactable>(
     tx: &mut T,
     obj: &ObjId,
     key: &str,
     items: &[String],
 ) -> Result<ObjId> {
+    let total: usize = items.iter().map(String::len).sum();
+    if total > MAX_TEXT {
+        return Err(CoreError::invalid(format!(
+            "the {key} are {total} bytes together; keep all of them under {MAX_TEXT} bytes"
+        )));
+    }
     let list = tx.put_object(obj, key, ObjType::List)?;
     for (i, item) in items.iter().enumerate() {
         tx.insert(&list, i, item.as_str())?;

@@ -78,7 +78,9 @@ pub struct Invite {
 pub enum Refusal {
     #[error("this invite is not known to the inviter: it was never made, or its circle is gone; ask for a new code")]
     Unknown,
-    #[error("the code does not match the invite (a wrong or altered secret); copy the code again, or ask for a new one")]
+    /// A wrong secret. Inviters also give this answer for an invite or circle they do not
+    /// hold, so a forged code cannot tell which invites exist.
+    #[error("the code does not match any invite of the inviter (a wrong or altered secret, or an invite it never made); copy the code again, or ask for a new one")]
     BadProof,
     #[error("this invite has expired; ask for a new code")]
     Expired,
@@ -94,6 +96,9 @@ pub enum Refusal {
     Removed,
     #[error("the joiner's request is malformed: {0}")]
     Malformed(String),
+    /// The inviter is checking too many join requests at once; nothing was checked.
+    #[error("the inviter is receiving too many join requests right now; join again in a minute")]
+    Busy,
 }
 
 /// What a joiner asks of an admitting device.
@@ -271,11 +276,16 @@ impl Circle {
         request: &JoinRequest<'_>,
         admitting_device: &str,
     ) -> Result<std::result::Result<Admitted, Refusal>> {
-        let Ok(obj) = self.invite_obj(request.invite) else {
-            return Ok(Err(Refusal::Unknown));
-        };
         let doc = &self.core.am;
-        let Some(verifier) = verifier(doc, &obj) else {
+        let found = self
+            .invite_obj(request.invite)
+            .ok()
+            .and_then(|obj| verifier(doc, &obj).map(|v| (obj, v)));
+        let Some((obj, verifier)) = found else {
+            // The same work as checking a real proof, so the time an answer takes does
+            // not tell a made-up invite id from a wrong secret.
+            let _ = proof_mac(&[0; 32], request.invite, request.device, admitting_device)
+                .verify_slice(request.proof);
             return Ok(Err(Refusal::Unknown));
         };
         // The proof first: someone without the secret learns nothing about the invite.
@@ -471,9 +481,13 @@ mod tests {
     }
 
     /// A joining device's id: 64 hex digits, as real device keys are named.
+    /// A real device's public key per name (device ids must be valid Ed25519 keys).
     fn hexdev(name: &str) -> String {
         use sha2::Digest as _;
-        sha2::Sha256::digest(name.as_bytes())
+        let seed: [u8; 32] = sha2::Sha256::digest(name.as_bytes()).into();
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .as_bytes()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()

@@ -406,14 +406,29 @@ pub(crate) fn write_device(
     Ok(())
 }
 
-/// A device hex, normalised to lower case, or a clear error.
+/// A device hex, normalised to lower case, or a clear error. Besides its shape, the hex
+/// must be an Ed25519 public key a device can really hold: a point on the curve, and not
+/// one of small order (all zeros, the identity…), for which signatures can be made without
+/// any secret key, so admitting one would let anyone write as that member.
 pub(crate) fn valid_device(hex: &str) -> Result<String> {
     let hex = hex.trim().to_ascii_lowercase();
+    let not_a_device = |why: &str| {
+        CoreError::invalid(format!(
+            "`{hex}` is not a device id ({why}): a device id is the 64 hex digits `grove \
+             device id` prints on that device"
+        ))
+    };
     if hex.len() != DEVICE_HEX_LEN || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(CoreError::invalid(format!(
-            "`{hex}` is not a device id: a device id is the 64 hex digits `grove device id` \
-             prints on that device"
-        )));
+        return Err(not_a_device("not 64 hex digits"));
+    }
+    let mut bytes = [0u8; 32];
+    data_encoding::HEXLOWER
+        .decode_mut(hex.as_bytes(), &mut bytes)
+        .map_err(|_| not_a_device("not 64 hex digits"))?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| not_a_device("not a point of the Ed25519 curve"))?;
+    if key.is_weak() {
+        return Err(not_a_device("a weak key any forger can sign for"));
     }
     Ok(hex)
 }
@@ -449,4 +464,45 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_device;
+
+    fn hex(bytes: &[u8; 32]) -> String {
+        data_encoding::HEXLOWER.encode(bytes)
+    }
+
+    #[test]
+    fn device_ids_are_strong_ed25519_public_keys() {
+        let real = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+        assert_eq!(
+            valid_device(&hex(real.as_bytes()).to_uppercase()).unwrap(),
+            hex(real.as_bytes())
+        );
+
+        // Small-order points: all zeros (order 4) and the identity (y = 1).
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        for weak in [[0u8; 32], identity] {
+            let err = valid_device(&hex(&weak)).unwrap_err();
+            assert!(err.to_string().contains("weak key"), "{err}");
+        }
+        // Some y has no x on the curve: such bytes are no key at all.
+        let off_curve = (2u8..=255)
+            .map(|y| {
+                let mut b = [0u8; 32];
+                b[0] = y;
+                b
+            })
+            .find(|b| ed25519_dalek::VerifyingKey::from_bytes(b).is_err())
+            .expect("some small y is off the curve");
+        let err = valid_device(&hex(&off_curve)).unwrap_err();
+        assert!(err.to_string().contains("not a point"), "{err}");
+
+        for shape in ["", "abc", &"g".repeat(64), &"0".repeat(66)] {
+            assert!(valid_device(shape).is_err(), "{shape:?}");
+        }
+    }
 }

@@ -6,7 +6,7 @@ use libp2p::{
     tcp, yamux, StreamProtocol, Swarm, SwarmBuilder,
 };
 
-use crate::{sync_protocol::SyncBehaviour, Config, NetError};
+use crate::{rendezvous_gate::GatedRendezvous, sync_protocol::SyncBehaviour, Config, NetError};
 
 /// Our one application protocol, carrying [`crate::wire`] chunks over raw streams rather than
 /// request-response: a full-document sync message can be 25+ MB, request-response caps
@@ -28,7 +28,7 @@ pub(crate) struct Behaviour {
     pub(crate) ping: ping::Behaviour,
     pub(crate) mdns: Toggle<mdns::tokio::Behaviour>,
     pub(crate) rendezvous_client: rendezvous::client::Behaviour,
-    pub(crate) rendezvous_server: Toggle<rendezvous::server::Behaviour>,
+    pub(crate) rendezvous_server: Toggle<GatedRendezvous>,
     pub(crate) sync: SyncBehaviour,
 }
 
@@ -67,7 +67,7 @@ pub(crate) fn build_swarm(config: &Config) -> Result<Swarm<Behaviour>, NetError>
                 .then(|| relay::Behaviour::new(peer_id, relay::Config::default()));
             let rendezvous_server = config
                 .rendezvous_server
-                .then(|| rendezvous::server::Behaviour::new(rendezvous::server::Config::default()));
+                .then(|| GatedRendezvous::new(config.rendezvous_clients.clone()));
             let behaviour: Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> =
                 Ok(Behaviour {
                     relay_client,

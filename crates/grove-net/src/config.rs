@@ -6,7 +6,7 @@ use libp2p::{
     Multiaddr, PeerId,
 };
 
-use crate::NetError;
+use crate::{NetError, PeerSet};
 
 /// How to start the network. Build with [`Config::new`] and change the fields you need.
 #[derive(Clone)]
@@ -30,6 +30,10 @@ pub struct Config {
     pub relay_server: bool,
     /// Serve as a rendezvous point where peers register and discover each other.
     pub rendezvous_server: bool,
+    /// Whom the rendezvous server answers; `None` answers every peer. The owner keeps the
+    /// set current (an always-on node: its circles' member devices) and the server checks
+    /// it at every request; anyone else's requests go unanswered.
+    pub rendezvous_clients: Option<PeerSet>,
     /// Rendezvous points to register at and discover peers from; each must end in
     /// `/p2p/<peer id>`.
     pub rendezvous_points: Vec<Multiaddr>,
@@ -65,6 +69,7 @@ impl Config {
             mdns: true,
             relay_server: false,
             rendezvous_server: false,
+            rendezvous_clients: None,
             rendezvous_points: Vec::new(),
             allowed_peers: None,
             rendezvous_namespace: "grove".to_owned(),
@@ -99,6 +104,7 @@ impl fmt::Debug for Config {
             .field("mdns", &self.mdns)
             .field("relay_server", &self.relay_server)
             .field("rendezvous_server", &self.rendezvous_server)
+            .field("rendezvous_clients", &self.rendezvous_clients)
             .field("rendezvous_points", &self.rendezvous_points)
             .field("allowed_peers", &self.allowed_peers)
             .field("rendezvous_namespace", &self.rendezvous_namespace)

@@ -12,7 +12,8 @@
 //! There is deliberately no Kademlia / public DHT: circles find each other on the LAN or
 //! through their own always-on nodes.
 //!
-//! Authorisation: [`Client::set_allowed_peers`] limits who may exchange frames with us.
+//! Authorisation: [`Client::set_allowed_peers`] limits who may exchange frames with us, and
+//! [`Config::rendezvous_clients`] whom our rendezvous server answers.
 
 mod behaviour;
 mod client;
@@ -20,6 +21,7 @@ mod config;
 mod error;
 mod event;
 mod event_loop;
+mod rendezvous_gate;
 mod streams;
 mod sync_protocol;
 pub mod wire;
@@ -32,6 +34,7 @@ pub use config::{
 pub use error::NetError;
 pub use event::{Event, Misbehaviour, Session};
 pub use event_loop::{new, EventLoop, MAX_INBOUND_STREAMS_PER_PEER};
+pub use rendezvous_gate::PeerSet;
 pub use wire::Frame;
 
 /// The libp2p types that appear in this crate's API, so callers need not depend on libp2p.

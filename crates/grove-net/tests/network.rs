@@ -5,8 +5,8 @@ use std::{collections::HashSet, future::Future, time::Duration};
 
 use futures::{AsyncWriteExt as _, StreamExt as _};
 use grove_net::{
-    Client, Config, Event, Frame, Keypair, Misbehaviour, Multiaddr, NetError, PeerId, Protocol,
-    Session, SYNC_PROTOCOL,
+    Client, Config, Event, Frame, Keypair, Misbehaviour, Multiaddr, NetError, PeerId, PeerSet,
+    Protocol, Session, SYNC_PROTOCOL,
 };
 use tokio::{sync::mpsc, task::JoinHandle};
 
@@ -287,9 +287,16 @@ async fn a_peer_reachable_only_through_a_relay_exchanges_frames() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_find_each_other_through_a_rendezvous_point() {
-    // An always-on node: rendezvous point and relay.
+    let a_key = Keypair::generate_ed25519();
+    let a_peer = a_key.public().to_peer_id();
+    let b_key = Keypair::generate_ed25519();
+    // An always-on node: rendezvous point (for a and b only) and relay.
     let mut serve_config = Config::loopback(Keypair::generate_ed25519());
     serve_config.rendezvous_server = true;
+    serve_config.rendezvous_clients = Some(PeerSet::new(HashSet::from([
+        a_peer,
+        b_key.public().to_peer_id(),
+    ])));
     serve_config.relay_server = true;
     let serve = start(serve_config).await;
     let serve_listen = serve.client.listen_addrs().await.unwrap().remove(0);
@@ -299,8 +306,6 @@ async fn members_find_each_other_through_a_rendezvous_point() {
         .await
         .unwrap();
 
-    let a_key = Keypair::generate_ed25519();
-    let a_peer = a_key.public().to_peer_id();
     let mut a_config = Config::loopback(a_key);
     a_config.rendezvous_points = vec![serve.addr.clone()];
     let mut a = start(a_config).await;
@@ -315,7 +320,7 @@ async fn members_find_each_other_through_a_rendezvous_point() {
     })
     .await;
 
-    let mut b_config = Config::loopback(Keypair::generate_ed25519());
+    let mut b_config = Config::loopback(b_key);
     b_config.rendezvous_points = vec![serve.addr.clone()];
     b_config.allowed_peers = Some(HashSet::from([a_peer]));
     let mut b = start(b_config).await;

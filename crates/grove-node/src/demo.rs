@@ -1,6 +1,8 @@
 //! `grove demo`: a realistic circle to try Grove on, and the data set of tests, benchmarks
-//! and screenshots. Deterministic (fixed seed) apart from the device identities (this one's
-//! and a second device's, whose key is made fresh) and "now".
+//! and screenshots. Its content (which texts, teams, zones and times) is deterministic (a
+//! fixed seed) apart from "now"; everything that names or guards the circle (its id, every
+//! entity id, the circle key, the second device's key) comes from the OS's CSPRNG, because
+//! a demo can become a real circle and a fixed seed would hand its key to every other demo.
 
 use ed25519_dalek::SigningKey;
 use grove_core::automerge::ActorId;
@@ -148,9 +150,10 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     // The last few decisions are the failing streak of `seed_tensions`, within the count.
     let failing = FAILING_STREAK.min(decisions);
     let decisions = decisions - failing;
+    // Content only: which text, team, zone and time. Never ids or keys (see the module doc).
     let mut rng = StdRng::seed_from_u64(0x0067_726f_7665);
-    // Ids draw from their own stream so choosing content and naming entities do not contend.
-    let mut id_rng = StdRng::seed_from_u64(0x6964);
+    // Ids and the circle key (`Ctx::rng` makes both) from the OS, like any real circle's.
+    let mut id_rng = OsRng;
     let now = s.now();
     let start = Timestamp(now.0 - 365 * DAY_MS);
     let me = s.identity.member();
@@ -415,7 +418,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
 #[allow(clippy::too_many_arguments)]
 fn seed_tensions(
     circle: &mut Circle,
-    rng: &mut StdRng,
+    rng: &mut OsRng,
     now: Timestamp,
     failing_streak: usize,
     me: &str,
@@ -489,7 +492,7 @@ fn seed_tensions(
 /// the other's edit: the merge keeps both versions, as two real laptops syncing would.
 fn edit_conflict(
     circle: &mut Circle,
-    rng: &mut StdRng,
+    rng: &mut OsRng,
     at: Timestamp,
     me: &str,
     value: &str,
@@ -528,4 +531,41 @@ fn edit_conflict(
     let verdict = circle.authorize_merge(&batch)?;
     circle.apply_checked(batch, verdict)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use grove_core::automerge::ActorId;
+    use grove_core::{archive, Circle, CORE_DOC};
+
+    use crate::Node;
+
+    /// The circle id and current circle key of a fresh demo, read back from its circle file
+    /// (which carries the key, as a member's copy does).
+    async fn demo_id_and_key() -> (String, Vec<u8>) {
+        let node = Node::builder().in_memory().spawn().unwrap();
+        let info = node.demo("Demo".into(), 4).await.unwrap();
+        let file = node.circle(None).export().await.unwrap();
+        let docs = archive::decode(&file).unwrap();
+        let core = docs
+            .iter()
+            .find(|(k, _)| k == CORE_DOC)
+            .map(|(_, bytes)| bytes)
+            .unwrap();
+        let circle = Circle::from_core_bytes(core, ActorId::random()).unwrap();
+        assert_eq!(circle.id(), info.id);
+        let (_, key) = circle.circle_key().unwrap();
+        node.stop().await.unwrap();
+        (info.id, key.to_vec())
+    }
+
+    /// A demo turned into a real circle must not be readable by everyone else's demo: ids
+    /// and keys come from the OS's randomness, not from the demo's fixed seed.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn two_demos_share_neither_circle_id_nor_circle_key() {
+        let (id_a, key_a) = demo_id_and_key().await;
+        let (id_b, key_b) = demo_id_and_key().await;
+        assert_ne!(id_a, id_b, "two homes' demos got the same circle id");
+        assert_ne!(key_a, key_b, "two homes' demos got the same circle key");
+    }
 }

@@ -698,7 +698,7 @@ impl NodeHandle {
     /// Remembers `addr` (dialled again whenever the node starts with networking) and, when
     /// networking is on, dials it now. Returns the peer id if it was reached.
     pub async fn add_peer(&self, addr: &str) -> Result<Option<String>> {
-        let parsed = parse_addr(addr)?;
+        let parsed = crate::parse_peer_addr(addr)?;
         let networked = self
             .run(move |s| {
                 s.remember_peer(&parsed)?;

@@ -29,6 +29,9 @@ pub struct RaiseTension {
 
 /// Review cycle assumed by detection and vitality (the seed's "quarterly").
 const CYCLE_DAYS: i64 = 90;
+/// The longest vitality window, in days: a century covers any circle, and keeps the
+/// window's milliseconds far inside an i64.
+pub const MAX_WINDOW_DAYS: i64 = 36_500;
 
 #[derive(Default)]
 pub(crate) struct Caches {
@@ -200,8 +203,14 @@ impl CircleHandle {
             .await
     }
 
-    /// The signs of life and decay over the last `window_days` (default 30).
+    /// The signs of life and decay over the last `window_days` (default 30; 1 to
+    /// [`MAX_WINDOW_DAYS`], anything else is refused rather than quietly replaced).
     pub async fn vitality(&self, window_days: Option<i64>) -> Result<Vitality> {
+        if let Some(w) = window_days.filter(|w| !(1..=MAX_WINDOW_DAYS).contains(w)) {
+            return Err(NodeError::Core(grove_core::CoreError::Invalid(format!(
+                "a vitality window of {w} days is not possible: give 1 to {MAX_WINDOW_DAYS} days"
+            ))));
+        }
         let sel = self.sel.clone();
         self.node
             .run(move |s| {
@@ -241,5 +250,23 @@ impl CircleHandle {
                 .map_err(search_err)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Node, NodeErrorKind, MAX_WINDOW_DAYS};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_vitality_window_outside_one_day_to_a_century_is_refused() {
+        let node = Node::builder().in_memory().spawn().unwrap();
+        node.create_circle("Cell".into()).await.unwrap();
+        let c = node.circle(None);
+        for w in [0, -1, MAX_WINDOW_DAYS + 1, i64::MAX] {
+            let err = c.vitality(Some(w)).await.unwrap_err();
+            assert_eq!(err.kind(), NodeErrorKind::Invalid, "{w}: {err}");
+        }
+        assert_eq!(c.vitality(Some(1)).await.unwrap().window_days, 1);
+        assert_eq!(c.vitality(None).await.unwrap().window_days, 30);
     }
 }

@@ -53,6 +53,13 @@ const MAX_ATTEMPTS: u8 = 6;
 const MAX_BAD_ATTEMPTS: u8 = 3;
 /// Peers whose attempts are remembered at once; beyond that the record starts afresh.
 const MAX_TRACKED: usize = 4096;
+/// Join requests a node checks in a burst, from all peers together: fresh peer ids cost
+/// nothing, so per-peer limits alone do not bound how often strangers are answered. Past
+/// it, a request is answered "busy" unchecked (see [`Refusal::Busy`]).
+pub const JOIN_BURST: u32 = 20;
+/// How often the burst allowance grows back by one request (20 a minute at most, after a
+/// burst): far more than people joining ever need, far less than a guessing machine wants.
+pub const JOIN_REFILL: Duration = Duration::from_secs(3);
 /// How long one address of the inviter may take to answer a dial.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long the inviter may take to check, admit and send the circle. Generous: a large
@@ -120,6 +127,48 @@ struct Attempts {
 pub(crate) struct Joins {
     pending: HashMap<PeerId, Pending>,
     attempts: HashMap<PeerId, Attempts>,
+    allowance: Allowance,
+}
+
+/// A token bucket over the node's clock: [`JOIN_BURST`] requests, one more every
+/// [`JOIN_REFILL`].
+#[derive(Default)]
+struct Allowance {
+    /// Requests left, and when the bucket was last filled up to now; None before the first.
+    left: u32,
+    filled_at: Option<Timestamp>,
+}
+
+impl Allowance {
+    /// Takes one request from the allowance at `now`, if any is left.
+    fn take(&mut self, now: Timestamp) -> bool {
+        let every = i64::try_from(JOIN_REFILL.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1);
+        match self.filled_at {
+            None => {
+                self.left = JOIN_BURST;
+                self.filled_at = Some(now);
+            }
+            // A clock set back starts the wait afresh rather than stopping refills.
+            Some(at) if now.0 < at.0 => self.filled_at = Some(now),
+            Some(at) => {
+                let grown = now.0.saturating_sub(at.0) / every;
+                if grown > 0 {
+                    let grown = u32::try_from(grown).unwrap_or(u32::MAX);
+                    self.left = self.left.saturating_add(grown).min(JOIN_BURST);
+                    self.filled_at = Some(Timestamp(
+                        at.0.saturating_add(i64::from(grown).saturating_mul(every)),
+                    ));
+                }
+            }
+        }
+        if self.left == 0 {
+            return false;
+        }
+        self.left -= 1;
+        true
+    }
 }
 
 /// A successful admission: the member admitted, whether by a device link, and the whole
@@ -421,6 +470,18 @@ impl NodeState {
                 )
             }
         }
+        let now = self.now();
+        if !self.joins.allowance.take(now) {
+            info!(%peer, "too many join requests at once; asking the joiner to come back later");
+            let busy = Reply::Refused {
+                code: refusal_code(&Refusal::Busy),
+                message: Refusal::Busy.to_string(),
+            };
+            return self.send_frame(
+                peer,
+                Frame::new(CONTROL_CIRCLE, JOIN_REPLY_DOC, encode_reply(&busy)),
+            );
+        }
         let reply = match self.admit(&request) {
             Ok(Ok((member, link, archive))) => {
                 info!(%peer, circle = %request.circle, %member, "admitted by invite");
@@ -591,8 +652,9 @@ impl NodeState {
 
 fn refusal_code(r: &Refusal) -> u8 {
     match r {
-        Refusal::Unknown => 1,
-        Refusal::BadProof => 2,
+        // One answer for both, so a stranger cannot tell which invites (or circles) this
+        // node holds: code 1 is only read from older inviters.
+        Refusal::Unknown | Refusal::BadProof => 2,
         Refusal::Expired => 3,
         Refusal::UsedUp => 4,
         Refusal::Revoked => 5,
@@ -600,6 +662,7 @@ fn refusal_code(r: &Refusal) -> u8 {
         Refusal::DeviceInUse => 7,
         Refusal::Malformed(_) => 8,
         Refusal::Removed => 9,
+        Refusal::Busy => 10,
         _ => 0,
     }
 }
@@ -615,6 +678,7 @@ fn refusal_from(code: u8, message: String, me: &str) -> Refusal {
         6 => Refusal::MemberTaken(me.to_string()),
         7 => Refusal::DeviceInUse,
         9 => Refusal::Removed,
+        10 => Refusal::Busy,
         _ => Refusal::Malformed(clean(&message)),
     }
 }
@@ -843,6 +907,47 @@ mod tests {
         assert_eq!(
             refusal_from(6, String::new(), "m-me"),
             Refusal::MemberTaken("m-me".into())
+        );
+    }
+
+    #[test]
+    fn the_join_allowance_is_a_burst_that_grows_back_with_time() {
+        let mut a = Allowance::default();
+        let t0 = Timestamp(1_000_000);
+        for _ in 0..JOIN_BURST {
+            assert!(a.take(t0));
+        }
+        assert!(!a.take(t0), "the burst is spent");
+        let every = JOIN_REFILL.as_millis() as i64;
+        assert!(!a.take(Timestamp(t0.0 + every - 1)), "not yet");
+        assert!(a.take(Timestamp(t0.0 + every)), "one more after one refill");
+        assert!(!a.take(Timestamp(t0.0 + every)));
+        // A long pause refills up to the burst, no further.
+        let later = Timestamp(t0.0 + 1000 * every);
+        for _ in 0..JOIN_BURST {
+            assert!(a.take(later));
+        }
+        assert!(!a.take(later));
+        // A clock set back neither refills nor stops refilling for good.
+        assert!(!a.take(t0));
+        assert!(a.take(Timestamp(t0.0 + every)));
+        assert!(!a.take(Timestamp(i64::MIN)));
+        assert!(a.take(Timestamp(i64::MAX)));
+    }
+
+    #[test]
+    fn unknown_invites_and_wrong_secrets_travel_as_one_answer() {
+        assert_eq!(
+            refusal_code(&Refusal::Unknown),
+            refusal_code(&Refusal::BadProof)
+        );
+        assert_eq!(
+            refusal_from(refusal_code(&Refusal::Unknown), String::new(), "m-me"),
+            Refusal::BadProof
+        );
+        assert_eq!(
+            refusal_from(refusal_code(&Refusal::Busy), String::new(), "m-me"),
+            Refusal::Busy
         );
     }
 

@@ -22,6 +22,7 @@ mod network;
 mod passphrase;
 mod ports;
 mod purge;
+mod rendezvous;
 mod signatures;
 mod state;
 
@@ -44,8 +45,8 @@ pub use error::{NodeError, NodeErrorKind, Result};
 pub use grove_core as core;
 pub use grove_search as search;
 pub use handle::{CircleHandle, NodeHandle};
-pub use insight::RaiseTension;
-pub use join::{InviteError, NewInvite};
+pub use insight::{RaiseTension, MAX_WINDOW_DAYS};
+pub use join::{InviteError, NewInvite, JOIN_BURST, JOIN_REFILL};
 pub use passphrase::{change_passphrase, check_passphrase, home_is_encrypted};
 
 /// What a live view needs to know to refresh itself.
@@ -222,6 +223,9 @@ impl NodeBuilder {
         config.mdns = self.mdns;
         config.relay_server = self.always_on;
         config.rendezvous_server = self.always_on;
+        // Its circles' member devices only; the node fills the set once its state is up.
+        let rendezvous_clients = self.always_on.then(grove_net::PeerSet::default);
+        config.rendezvous_clients = rendezvous_clients.clone();
         // Members' always-on nodes, as recorded in the circles: where a node behind NAT
         // registers to be found and takes a relayed address to be reachable. A node that
         // only dials out (one-shot sync) needs neither.
@@ -272,6 +276,7 @@ impl NodeBuilder {
                 events,
                 listening,
                 peers,
+                rendezvous_clients,
             }),
         )
     }
@@ -330,6 +335,10 @@ impl NodeBuilder {
                 start.listening,
                 failures_tx,
             ));
+            if let Some(clients) = start.rendezvous_clients {
+                state.rendezvous = Some(rendezvous::RendezvousClients::new(clients));
+                state.refresh_rendezvous_clients();
+            }
             let mut dial = start.peers;
             dial.extend(state.known_addresses());
             dial.sort();
@@ -353,10 +362,34 @@ struct NetStart {
     events: mpsc::Receiver<grove_net::Event>,
     listening: Vec<grove_net::Multiaddr>,
     peers: Vec<grove_net::Multiaddr>,
+    /// An always-on node's rendezvous point's clients, to fill from its circles.
+    rendezvous_clients: Option<grove_net::PeerSet>,
 }
 
 fn parse_addrs(addrs: &[String]) -> Result<Vec<grove_net::Multiaddr>> {
     addrs.iter().map(|a| parse_addr(a)).collect()
+}
+
+/// An address to remember and dial later: a multiaddr with a transport, ending in the
+/// peer's id (`…/p2p/<peer id>`), so the node knows whom it reaches. An empty or
+/// transport-less address would be stored and dialled at every start, to no end.
+pub(crate) fn parse_peer_addr(addr: &str) -> Result<grove_net::Multiaddr> {
+    let refuse = |reason: &str| NodeError::InvalidAddress {
+        addr: addr.to_string(),
+        reason: reason.to_string(),
+    };
+    if addr.trim().is_empty() {
+        return Err(refuse("it is empty"));
+    }
+    let parsed = parse_addr(addr)?;
+    let protocols: Vec<grove_net::Protocol<'_>> = parsed.iter().collect();
+    match protocols.split_last() {
+        Some((grove_net::Protocol::P2p(_), transport)) if !transport.is_empty() => Ok(parsed),
+        Some((grove_net::Protocol::P2p(_), _)) => {
+            Err(refuse("it names a peer but not where to reach it"))
+        }
+        _ => Err(refuse("it must end in /p2p/ and the peer's id")),
+    }
 }
 
 pub(crate) fn parse_addr(addr: &str) -> Result<grove_net::Multiaddr> {

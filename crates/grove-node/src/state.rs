@@ -53,6 +53,8 @@ pub(crate) struct NodeState {
     /// Per circle, the removed members whose later changes were last purged (see
     /// [`crate::purge`]): a purge runs when a core change names one more.
     pub(crate) removals_purged: HashMap<String, std::collections::BTreeSet<String>>,
+    /// Present on an always-on node: whom its rendezvous point answers.
+    pub(crate) rendezvous: Option<crate::rendezvous::RendezvousClients>,
 }
 
 impl NodeState {
@@ -75,6 +77,7 @@ impl NodeState {
             insight: Default::default(),
             joins: Default::default(),
             removals_purged: HashMap::new(),
+            rendezvous: None,
         }
     }
 
@@ -340,6 +343,10 @@ impl NodeState {
                 }
             }
             docs.push(u.doc);
+        }
+        // Membership lives in the core: whoever may use the rendezvous point may change.
+        if docs.iter().any(|d| d == CORE_DOC) {
+            self.circle_members_changed(id);
         }
         Ok(docs)
     }
