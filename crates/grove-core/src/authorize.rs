@@ -6,8 +6,8 @@
 //! scratch copy of the core document, so an admission followed by the new member's changes
 //! in the same batch passes. Decision months have no causal link to the core, so their
 //! changes are checked against membership after the whole batch. A removed member's
-//! device is accepted only for changes timestamped before the second of its removal
-//! (change times are whole seconds, so a change in that very second counts as after it).
+//! device is accepted only for changes timestamped before the second of its removal, or
+//! held by the remover when it removed the member (see [`crate::members`]).
 //! The root of trust is the author of the core document's first change: the circle's
 //! founder.
 //!
@@ -295,18 +295,12 @@ fn check_author(
             device: device.to_string(),
         });
     };
-    if let Some(removed) = membership.removed_at(device) {
-        // Change times are whole seconds (see `circle::commit`): one made in the second of
-        // the removal cannot be told from one made just after it, so it counts as after.
-        // (A change the remover had already seen is in the removal's causal past and is
-        // checked before the removal in the replay, so this never refuses one.)
-        if sc.change.timestamp() >= removed.0.div_euclid(1000) {
-            return Err(AuthError::Removed {
-                hash,
-                device: device.to_string(),
-                member,
-            });
-        }
+    if membership.forbids(device, sc.change.timestamp(), &hash) {
+        return Err(AuthError::Removed {
+            hash,
+            device: device.to_string(),
+            member,
+        });
     }
     Ok(())
 }

@@ -3,9 +3,15 @@
 //!
 //! A member record in the core document's `members` collection holds, beside its name and
 //! `devices` (device public key hex → time added), an optional `role` (`"steward"`) and,
-//! once removed, `removed_at` and `removed_by`. Removal never deletes the record: changes a
-//! member made before `removed_at` stay valid, and its devices stay recognisable, so their
-//! later changes can be refused by name.
+//! once removed, `removed_at`, `removed_by` and `removed_seen`. Removal never deletes the
+//! record: changes a member made before `removed_at` stay valid, and its devices stay
+//! recognisable, so their later changes can be refused by name.
+//!
+//! Change times are whole seconds, so a change made in the second of the removal cannot be
+//! told from one made just after it: it counts as after, unless the remover already held it
+//! when removing. `removed_seen` names those (the hashes of the member's changes the remover
+//! held timestamped at or after the removal's second), so every device keeps exactly what
+//! the remover saw.
 
 use automerge::transaction::Transactable as _;
 use automerge::{ObjType, ReadDoc, ROOT};
@@ -32,6 +38,8 @@ struct MemberState {
     devices: Vec<String>,
     steward: bool,
     removed_at: Option<Timestamp>,
+    /// See the module docs.
+    removed_seen: Vec<String>,
 }
 
 impl Membership {
@@ -68,6 +76,23 @@ impl Membership {
         self.members
             .iter()
             .any(|m| m.id == member && m.removed_at.is_none())
+    }
+
+    /// Whether the change `hash`, by `device`, is one its member may no longer make: the
+    /// member was removed, the change is timestamped (`change_secs`, whole seconds) at or
+    /// after the second of the removal, and the remover did not hold it when removing.
+    pub fn forbids(&self, device: &str, change_secs: i64, hash: &automerge::ChangeHash) -> bool {
+        let Some(m) = self.owner(device) else {
+            return false;
+        };
+        let Some(removed) = m.removed_at else {
+            return false;
+        };
+        if change_secs < removed.0.div_euclid(1000) {
+            return false;
+        }
+        let hash = hash.to_string();
+        !m.removed_seen.contains(&hash)
     }
 
     /// When `member` was removed, if it was.
@@ -128,6 +153,7 @@ impl Membership {
                     devices: fields::key_set(doc, f.obj("devices")),
                     steward: f.opt_str("role").as_deref() == Some(STEWARD),
                     removed_at: f.opt_time("removed_at"),
+                    removed_seen: fields::key_set(doc, f.obj("removed_seen")),
                 }
             })
             .collect();
@@ -331,11 +357,43 @@ impl Circle {
         // device that sees the removal also sees the key the removed member lacks.
         self.rotate_key(ctx)?;
         let (now, by) = (ctx.now, ctx.member.clone());
+        let seen = self.changes_since(member_id, now);
         self.change_core(now, "member remove", |tx| {
             fields::put_time(tx, &m, "removed_at", now)?;
             fields::put_str(tx, &m, "removed_by", &by)?;
+            if !seen.is_empty() {
+                let set = tx.put_object(&m, "removed_seen", ObjType::Map)?;
+                for hash in &seen {
+                    tx.put(&set, hash.as_str(), true)?;
+                }
+            }
             Ok(())
         })
+    }
+
+    /// Hashes of the changes held in memory that `member_id`'s devices made at or after the
+    /// second of `now` (see the module docs). The caller should have every document of
+    /// the circle in memory.
+    fn changes_since(&self, member_id: &str, now: Timestamp) -> Vec<String> {
+        let ms = self.membership();
+        let from = now.0.div_euclid(1000);
+        let mut out = Vec::new();
+        for key in self.doc_keys() {
+            let Some(doc) = self.doc(&key) else { continue };
+            for meta in doc.get_changes_meta(&[]) {
+                if meta.timestamp < from {
+                    continue;
+                }
+                let by_member = crate::sync::signing::actor_device(&meta.actor)
+                    .and_then(|d| ms.device_member(&d))
+                    .is_some_and(|m| m == member_id);
+                if by_member {
+                    out.push(meta.hash.to_string());
+                }
+            }
+        }
+        out.sort();
+        out
     }
 
     /// Gives `member_id` the steward role (by a steward); idempotent.

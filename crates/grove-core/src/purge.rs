@@ -179,16 +179,12 @@ fn tainted(
         let Some(device) = signing::actor_device(c.actor_id()) else {
             continue;
         };
-        let Some(removed) = membership.removed_at(&device) else {
-            continue;
-        };
         let seen_by_remover = membership
             .device_member(&device)
             .and_then(|m| removal_pasts.get(&m))
             .is_some_and(|past| past.contains(&hash));
-        // The same rule as the receivers' check (authorize.rs): whole seconds, and the
-        // removal's own second counts as after it.
-        if !seen_by_remover && c.timestamp() >= removed.0.div_euclid(1000) {
+        // The same rule as the receivers' check (authorize.rs).
+        if !seen_by_remover && membership.forbids(&device, c.timestamp(), &hash) {
             out.insert(hash);
         }
     }

@@ -40,6 +40,12 @@ pub struct Config {
     /// Peers allowed to exchange frames with us from the start; `None` allows all. Change it
     /// later with [`crate::Client::set_allowed_peers`].
     pub allowed_peers: Option<HashSet<PeerId>>,
+    /// Peers whose frames may be larger than [`crate::UNKNOWN_PEER_FRAME_LEN`]; `None`: every
+    /// peer's (up to [`crate::wire::MAX_PAYLOAD_LEN`]). The owner keeps the set current
+    /// (Grove: its circles' member devices and the inviter it is joining through); a larger
+    /// frame announced by anyone else is refused on its first chunk, so a stranger cannot
+    /// make us buffer hundreds of megabytes before it is found out.
+    pub large_frames_from: Option<PeerSet>,
     /// Namespace to register and discover under at the rendezvous points.
     pub rendezvous_namespace: String,
     /// How long a connection with no open streams stays up.
@@ -72,6 +78,7 @@ impl Config {
             rendezvous_clients: None,
             rendezvous_points: Vec::new(),
             allowed_peers: None,
+            large_frames_from: None,
             rendezvous_namespace: "grove".to_owned(),
             idle_connection_timeout: Duration::from_secs(60),
             command_capacity: 64,
@@ -105,6 +112,7 @@ impl fmt::Debug for Config {
             .field("relay_server", &self.relay_server)
             .field("rendezvous_server", &self.rendezvous_server)
             .field("rendezvous_clients", &self.rendezvous_clients)
+            .field("large_frames_from", &self.large_frames_from)
             .field("rendezvous_points", &self.rendezvous_points)
             .field("allowed_peers", &self.allowed_peers)
             .field("rendezvous_namespace", &self.rendezvous_namespace)

@@ -61,4 +61,8 @@ pub enum Misbehaviour {
     Wire(#[from] WireError),
     #[error("opened more than {limit} concurrent /grove/sync/1 streams")]
     TooManyStreams { limit: usize },
+    #[error(
+        "announced a frame of {announced} bytes; a peer we do not know may send at most {limit}"
+    )]
+    FrameTooLarge { announced: u64, limit: usize },
 }

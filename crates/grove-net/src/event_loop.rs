@@ -31,12 +31,15 @@ use crate::{
     streams::{read_chunk, run_writer, Inbound, ReadOutcome},
     sync_protocol::{OpenId, SyncEvent},
     wire::{self, Reassembler},
-    Client, Config, Event, Misbehaviour, NetError, Session,
+    Client, Config, Event, Misbehaviour, NetError, PeerSet, Session,
 };
 
 /// Concurrent inbound streams one peer may hold open. A well-behaved peer uses one; a few
 /// more cover a stream being replaced while the old one winds down.
 pub const MAX_INBOUND_STREAMS_PER_PEER: usize = 4;
+/// Largest frame a peer outside [`Config::large_frames_from`] may send: far above a hello or
+/// a join request (under 2 KiB), far below what a member's sync may need.
+pub const UNKNOWN_PEER_FRAME_LEN: usize = 64 * 1024;
 /// Frames that may wait in one peer's writer queue; senders beyond that wait for room.
 const WRITER_QUEUE_LEN: usize = 8;
 /// Stop reading inbound streams while this many events wait for the owner, so a slow owner
@@ -81,6 +84,8 @@ pub struct EventLoop {
     outbox: VecDeque<Event>,
     /// `None`: every peer is allowed.
     allowed: Option<HashSet<PeerId>>,
+    /// See [`Config::large_frames_from`].
+    large_frames_from: Option<PeerSet>,
     readers: FuturesUnordered<ReadStep>,
     inbound_counts: HashMap<PeerId, usize>,
     /// The session of each connected peer; see [`Session`].
@@ -149,6 +154,7 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         events,
         outbox: VecDeque::new(),
         allowed: config.allowed_peers.clone(),
+        large_frames_from: config.large_frames_from.clone(),
         readers: FuturesUnordered::new(),
         inbound_counts: HashMap::new(),
         sessions: HashMap::new(),
@@ -531,6 +537,24 @@ impl EventLoop {
         }
         match outcome {
             ReadOutcome::Chunk(body) => {
+                let announced = wire::decode_chunk(&body).ok().and_then(|c| c.first);
+                if let Some(announced) = announced.filter(|n| *n > UNKNOWN_PEER_FRAME_LEN as u64) {
+                    if self
+                        .large_frames_from
+                        .as_ref()
+                        .is_some_and(|set| !set.contains(&peer))
+                    {
+                        self.close_inbound(inbound);
+                        self.misbehaved(
+                            peer,
+                            Misbehaviour::FrameTooLarge {
+                                announced,
+                                limit: UNKNOWN_PEER_FRAME_LEN,
+                            },
+                        );
+                        return;
+                    }
+                }
                 let decoded = wire::decode_chunk(&body).and_then(|c| inbound.reassembler.push(c));
                 match decoded {
                     Ok(frame) => {

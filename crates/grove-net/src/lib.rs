@@ -33,7 +33,7 @@ pub use config::{
 };
 pub use error::NetError;
 pub use event::{Event, Misbehaviour, Session};
-pub use event_loop::{new, EventLoop, MAX_INBOUND_STREAMS_PER_PEER};
+pub use event_loop::{new, EventLoop, MAX_INBOUND_STREAMS_PER_PEER, UNKNOWN_PEER_FRAME_LEN};
 pub use rendezvous_gate::PeerSet;
 pub use wire::Frame;
 

@@ -634,3 +634,43 @@ async fn invalid_frames_are_refused_before_any_io() {
         Err(NetError::Frame(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_peers_in_the_large_frames_set_may_send_large_frames() {
+    let known = PeerSet::default();
+    let mut config = Config::loopback(Keypair::generate_ed25519());
+    config.large_frames_from = Some(known.clone());
+    let mut a = start(config).await;
+    let mut b = start_tcp().await;
+    connect(&mut a, &mut b).await;
+
+    // A small frame from a stranger is fine (a hello, a join request).
+    let small = Frame::new("c", "d", pattern(grove_net::UNKNOWN_PEER_FRAME_LEN, 1));
+    b.client.send(a.peer, small.clone()).await.unwrap();
+    assert_eq!(received_from(&mut a, b.peer).await, small);
+    // One byte more is refused on its first chunk and the stranger dropped.
+    let large = Frame::new("c", "d", pattern(grove_net::UNKNOWN_PEER_FRAME_LEN + 1, 2));
+    let _ = b.client.send(a.peer, large.clone()).await;
+    let reason = wait_for(&mut a, "the stranger to be reported", |e| match e {
+        Event::Misbehaved { peer, reason } if peer == b.peer => Some(reason),
+        Event::Received { peer, .. } if peer == b.peer => panic!("a large frame got through"),
+        _ => None,
+    })
+    .await;
+    assert!(
+        matches!(reason, Misbehaviour::FrameTooLarge { .. }),
+        "got {reason}"
+    );
+
+    wait_for(&mut a, "the stranger to be disconnected", |e| match e {
+        Event::PeerDisconnected { peer, .. } if peer == b.peer => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // Once known (a member), the same frame goes through.
+    known.replace(HashSet::from([b.peer]));
+    connect(&mut a, &mut b).await;
+    b.client.send(a.peer, large.clone()).await.unwrap();
+    assert_eq!(received_from(&mut a, b.peer).await, large);
+}

@@ -365,7 +365,9 @@ impl CircleHandle {
     /// Removes a member (by id or unique name); this device must act for a steward.
     /// Returns the member id.
     pub async fn remove_member(&self, who: String) -> Result<String> {
-        change!(self, Need::Core, |c, ctx| {
+        // Every document: the removal names the member's changes this device holds from
+        // its last second (see grove_core's members.rs).
+        change!(self, Need::All, |c, ctx| {
             let id = resolve_member(c, &who)?;
             c.remove_member(ctx, &id)?;
             Ok(id)
@@ -550,7 +552,8 @@ impl CircleHandle {
     }
     /// Passes the proposal, applying its change; returns what it changed.
     pub async fn pass_proposal(&self, id: String) -> Result<Option<String>> {
-        change!(self, Need::Core, |c, ctx| c.pass_proposal(ctx, &id))
+        // Every document: a passed removal names the member's latest changes held here.
+        change!(self, Need::All, |c, ctx| c.pass_proposal(ctx, &id))
     }
     pub async fn withdraw_proposal(&self, id: String) -> Result<()> {
         change!(self, Need::Core, |c, ctx| c.withdraw_proposal(ctx, &id))

@@ -1073,3 +1073,37 @@ mod tampered_imports {
         assert!(import(&ben.circle, &key(3)).is_ok());
     }
 }
+
+#[test]
+fn a_change_the_remover_held_stays_though_made_in_the_second_of_the_removal() {
+    let (mut ana, _ben, mut cat) = three();
+    let second = (ana.now / 1000 + 10) * 1000;
+    cat.now = second - 1000 + 100; // act() adds a second: cat writes at second + 100 ms
+    let held = quick_decision(&mut cat, "Cat, just before");
+    assert!(merge(&cat.circle, &mut ana.circle).unwrap().is_empty());
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut ctx = Ctx::new(Timestamp(second + 900), "m-ana", &mut rng);
+    ana.circle.remove_member(&mut ctx, "m-cat").unwrap();
+
+    assert!(
+        ana.circle
+            .purge_refused(Timestamp(second + 2000))
+            .unwrap()
+            .is_empty(),
+        "the remover keeps what it saw"
+    );
+    let dan = import(&ana.circle, &key(4)).unwrap();
+    let mut dan = dan;
+    let batch = news(&ana.circle, &dan);
+    let verdict = dan.authorize_merge(&batch).unwrap();
+    assert!(verdict.refused().is_empty(), "{:?}", verdict.refused());
+    dan.apply_checked(batch, verdict).unwrap();
+    assert!(
+        decision_ids(&dan).contains(&held),
+        "a third device keeps it too"
+    );
+    assert!(dan
+        .purge_refused(Timestamp(second + 3000))
+        .unwrap()
+        .is_empty());
+}
