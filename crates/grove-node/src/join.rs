@@ -261,6 +261,7 @@ impl NodeHandle {
             s.joins
                 .pending
                 .insert(inviter, Pending { circle, reply: tx });
+            s.joining_through(inviter, true);
             Ok(())
         })
         .await?;
@@ -297,6 +298,7 @@ impl Drop for ForgetOnDrop {
                 .is_some_and(|p| p.reply.is_closed())
             {
                 s.joins.pending.remove(&peer);
+                s.joining_through(peer, false);
             }
         }));
     }
@@ -561,6 +563,7 @@ impl NodeState {
         let Some(pending) = self.joins.pending.remove(&peer) else {
             return self.misbehaved(peer, "sent a join answer nobody asked for".into());
         };
+        self.joining_through(peer, false);
         if pending.reply.is_closed() {
             debug!(%peer, "a join answer came after the joiner gave up; importing nothing");
             return;
@@ -589,6 +592,7 @@ impl NodeState {
             tries.total = 0;
         }
         if let Some(pending) = self.joins.pending.remove(peer) {
+            self.joining_through(*peer, false);
             let _ = pending.reply.send(Err(InviteError::Lost.into()));
         }
     }

@@ -18,11 +18,11 @@ mod identity;
 mod import;
 mod insight;
 mod join;
+mod member_peers;
 mod network;
 mod passphrase;
 mod ports;
 mod purge;
-mod rendezvous;
 mod signatures;
 mod state;
 
@@ -223,9 +223,14 @@ impl NodeBuilder {
         config.mdns = self.mdns;
         config.relay_server = self.always_on;
         config.rendezvous_server = self.always_on;
-        // Its circles' member devices only; the node fills the set once its state is up.
-        let rendezvous_clients = self.always_on.then(grove_net::PeerSet::default);
+        // Its circles' member devices only (see member_peers.rs).
+        let members = member_peers::stored_member_peers(store.as_ref(), &identity);
+        let rendezvous_clients = self
+            .always_on
+            .then(|| grove_net::PeerSet::new(members.clone()));
         config.rendezvous_clients = rendezvous_clients.clone();
+        let large_frames = grove_net::PeerSet::new(members);
+        config.large_frames_from = Some(large_frames.clone());
         // Members' always-on nodes, as recorded in the circles: where a node behind NAT
         // registers to be found and takes a relayed address to be reachable. A node that
         // only dials out (one-shot sync) needs neither.
@@ -277,6 +282,7 @@ impl NodeBuilder {
                 listening,
                 peers,
                 rendezvous_clients,
+                large_frames,
             }),
         )
     }
@@ -335,10 +341,11 @@ impl NodeBuilder {
                 start.listening,
                 failures_tx,
             ));
-            if let Some(clients) = start.rendezvous_clients {
-                state.rendezvous = Some(rendezvous::RendezvousClients::new(clients));
-                state.refresh_rendezvous_clients();
-            }
+            state.member_peers = Some(member_peers::MemberPeers::new(
+                start.rendezvous_clients,
+                start.large_frames,
+            ));
+            state.refresh_member_peers();
             let mut dial = start.peers;
             dial.extend(state.known_addresses());
             dial.sort();
@@ -364,6 +371,8 @@ struct NetStart {
     peers: Vec<grove_net::Multiaddr>,
     /// An always-on node's rendezvous point's clients, to fill from its circles.
     rendezvous_clients: Option<grove_net::PeerSet>,
+    /// Peers that may send large frames (see member_peers.rs).
+    large_frames: grove_net::PeerSet,
 }
 
 fn parse_addrs(addrs: &[String]) -> Result<Vec<grove_net::Multiaddr>> {

@@ -53,8 +53,9 @@ pub(crate) struct NodeState {
     /// Per circle, the removed members whose later changes were last purged (see
     /// [`crate::purge`]): a purge runs when a core change names one more.
     pub(crate) removals_purged: HashMap<String, std::collections::BTreeSet<String>>,
-    /// Present on an always-on node: whom its rendezvous point answers.
-    pub(crate) rendezvous: Option<crate::rendezvous::RendezvousClients>,
+    /// Present on a networked node: who counts as a member peer (see
+    /// [`crate::member_peers`]).
+    pub(crate) member_peers: Option<crate::member_peers::MemberPeers>,
 }
 
 impl NodeState {
@@ -77,7 +78,7 @@ impl NodeState {
             insight: Default::default(),
             joins: Default::default(),
             removals_purged: HashMap::new(),
-            rendezvous: None,
+            member_peers: None,
         }
     }
 
@@ -344,7 +345,7 @@ impl NodeState {
             }
             docs.push(u.doc);
         }
-        // Membership lives in the core: whoever may use the rendezvous point may change.
+        // Membership lives in the core: who counts as a member peer may change.
         if docs.iter().any(|d| d == CORE_DOC) {
             self.circle_members_changed(id);
         }

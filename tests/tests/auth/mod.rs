@@ -85,6 +85,39 @@ async fn an_outsider_who_knows_the_address_and_circle_id_gets_nothing() -> Resul
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outsider_announcing_a_large_frame_is_dropped_before_it_is_buffered() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut n = nodes(&dir, &["member"]).await?;
+    create_circle(&n[0], "Cell").await?;
+    let secret = [11u8; 32];
+    let outsider = grove_net::peer_id_from_ed25519_public(
+        *ed25519_dalek::SigningKey::from_bytes(&secret)
+            .verifying_key()
+            .as_bytes(),
+    )?
+    .to_string();
+    // The first chunk of a 200 MiB frame: a member may send one, a stranger may not.
+    let first_chunk: Vec<u8> = {
+        let big = grove_net::Frame::new("grove/control", "join", vec![0u8; 2 << 20]);
+        let mut chunks = grove_net::wire::encode(&big)?;
+        let mut chunk = chunks.next().context("a first chunk")?;
+        // Announce far more than is sent: the node must refuse on the announcement.
+        let total_at = 4 + 3 + "grove/control".len() + 1 + "join".len();
+        chunk[total_at..total_at + 8].copy_from_slice(&(200u64 << 20).to_be_bytes());
+        chunk
+    };
+    let _stream = play_peer(secret, &n[0], first_chunk).await?;
+    let reason = n[0]
+        .wait_for("the outsider dropped", |e| match e {
+            NodeEvent::PeerMisbehaved { peer, reason } if *peer == outsider => Some(reason.clone()),
+            _ => None,
+        })
+        .await?;
+    assert!(reason.contains("a peer we do not know"), "{reason}");
+    Ok(())
+}
+
 /// A libp2p peer played by hand with a given device key: it says `frames` to `target`.
 async fn play_peer(secret: [u8; 32], target: &TestNode, bytes: Vec<u8>) -> Result<libp2p::Stream> {
     use futures::{AsyncWriteExt as _, StreamExt as _};
