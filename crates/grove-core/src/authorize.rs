@@ -126,43 +126,62 @@ impl Circle {
             Some(doc) if fresh_core.is_empty() => Membership::read(doc),
             _ => replay_core(core, &fresh_core, &mut verifier, &mut out)?,
         };
-        let mut refused_here: HashSet<ChangeHash> = out.refused_hashes();
+        let mut refused = out.refused_hashes();
         for (doc, sc) in causal_order_keyed(&others) {
             let device = verifier.verify(sc)?;
-            let hash = sc.change.hash();
-            if let Some(on) = sc.change.deps().iter().find(|d| refused_here.contains(d)) {
-                refused_here.insert(hash);
-                out.refused.push(RefusedChange {
-                    doc: doc.to_string(),
-                    hash,
-                    reason: AuthError::DependsOnRefused { hash, on: *on },
-                });
-                continue;
-            }
-            match check_author(&membership, &device, sc) {
-                Ok(()) => keep_sig(&mut out, doc, sc),
-                Err(reason) if reason.is_forbidden() => {
-                    refused_here.insert(hash);
-                    out.refused.push(RefusedChange {
-                        doc: doc.to_string(),
-                        hash,
-                        reason,
-                    });
-                }
-                Err(reason) => return Err(reason.into()),
-            }
+            let verdict = match depends_on_refused(&refused, sc) {
+                Some(e) => Err(e),
+                None => check_author(&membership, &device, sc),
+            };
+            out.settle(&mut refused, doc, sc, verdict)?;
         }
         Ok(out)
     }
 }
 
-fn keep_sig(out: &mut Authorized, doc: &str, sc: &SignedChange) {
-    if let Some(sig) = sc.signature {
-        out.sigs
-            .entry(doc.to_string())
-            .or_default()
-            .push((sc.change.hash(), sig));
+impl Authorized {
+    /// Records one change's verdict: its signature is kept, or, if the rules forbid it, the
+    /// change is refused (and `refused` learns it, for what depends on it); garbage fails
+    /// the whole batch.
+    fn settle(
+        &mut self,
+        refused: &mut HashSet<ChangeHash>,
+        doc: &str,
+        sc: &SignedChange,
+        verdict: std::result::Result<(), AuthError>,
+    ) -> Result<()> {
+        let hash = sc.change.hash();
+        match verdict {
+            Ok(()) => {
+                if let Some(sig) = sc.signature {
+                    self.sigs
+                        .entry(doc.to_string())
+                        .or_default()
+                        .push((hash, sig));
+                }
+                Ok(())
+            }
+            Err(reason) if reason.is_forbidden() => {
+                refused.insert(hash);
+                self.refused.push(RefusedChange {
+                    doc: doc.to_string(),
+                    hash,
+                    reason,
+                });
+                Ok(())
+            }
+            Err(reason) => Err(reason.into()),
+        }
     }
+}
+
+/// A change built on a refused one cannot be applied without it, so it is refused too.
+fn depends_on_refused(refused: &HashSet<ChangeHash>, sc: &SignedChange) -> Option<AuthError> {
+    let on = sc.change.deps().iter().find(|d| refused.contains(d))?;
+    Some(AuthError::DependsOnRefused {
+        hash: sc.change.hash(),
+        on: *on,
+    })
 }
 
 /// Verifies and replays `fresh` on a scratch copy of `core`, refusing forbidden changes
@@ -191,14 +210,8 @@ fn replay_core(
     let mut refused: HashSet<ChangeHash> = HashSet::new();
     for sc in causal_order(fresh) {
         let device = verifier.verify(sc)?;
-        let hash = sc.change.hash();
-        if let Some(on) = sc.change.deps().iter().find(|d| refused.contains(d)) {
-            refused.insert(hash);
-            out.refused.push(RefusedChange {
-                doc: CORE_DOC.to_string(),
-                hash,
-                reason: AuthError::DependsOnRefused { hash, on: *on },
-            });
+        if let Some(e) = depends_on_refused(&refused, sc) {
+            out.settle(&mut refused, CORE_DOC, sc, Err(e))?;
             continue;
         }
         let founding =
@@ -231,18 +244,7 @@ fn replay_core(
             membership = after;
             Ok(())
         });
-        match verdict {
-            Ok(()) => keep_sig(out, CORE_DOC, sc),
-            Err(reason) if reason.is_forbidden() => {
-                refused.insert(hash);
-                out.refused.push(RefusedChange {
-                    doc: CORE_DOC.to_string(),
-                    hash,
-                    reason,
-                });
-            }
-            Err(reason) => return Err(reason.into()),
-        }
+        out.settle(&mut refused, CORE_DOC, sc, verdict)?;
     }
     Ok(membership)
 }

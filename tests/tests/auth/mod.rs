@@ -28,12 +28,7 @@ async fn an_outsider_who_knows_the_address_and_circle_id_gets_nothing() -> Resul
 
     // The outsider greets with a guessed tag: a well-formed hello, so no fault yet.
     let secret = [9u8; 32];
-    let outsider = grove_net::peer_id_from_ed25519_public(
-        *ed25519_dalek::SigningKey::from_bytes(&secret)
-            .verifying_key()
-            .as_bytes(),
-    )?
-    .to_string();
+    let outsider = played_peer_id(secret)?;
     let hello = framed(&grove_net::Frame::new(
         "grove/control",
         "hello",
@@ -91,12 +86,7 @@ async fn an_outsider_announcing_a_large_frame_is_dropped_before_it_is_buffered()
     let mut n = nodes(&dir, &["member"]).await?;
     create_circle(&n[0], "Cell").await?;
     let secret = [11u8; 32];
-    let outsider = grove_net::peer_id_from_ed25519_public(
-        *ed25519_dalek::SigningKey::from_bytes(&secret)
-            .verifying_key()
-            .as_bytes(),
-    )?
-    .to_string();
+    let outsider = played_peer_id(secret)?;
     // The first chunk of a 200 MiB frame: a member may send one, a stranger may not.
     let first_chunk: Vec<u8> = {
         let big = grove_net::Frame::new("grove/control", "join", vec![0u8; 2 << 20]);
@@ -116,6 +106,12 @@ async fn an_outsider_announcing_a_large_frame_is_dropped_before_it_is_buffered()
         .await?;
     assert!(reason.contains("a peer we do not know"), "{reason}");
     Ok(())
+}
+
+/// The peer id of a peer played by hand with this device key.
+fn played_peer_id(secret: [u8; 32]) -> Result<String> {
+    let public = ed25519_dalek::SigningKey::from_bytes(&secret).verifying_key();
+    Ok(grove_net::peer_id_from_ed25519_public(*public.as_bytes())?.to_string())
 }
 
 /// A libp2p peer played by hand with a given device key: it says `frames` to `target`.

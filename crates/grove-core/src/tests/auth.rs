@@ -439,37 +439,9 @@ mod engine {
 
     use super::*;
     use crate::sync::{CircleDocs, DocAddr, Effect, Engine, Envelope, Input, PeerFault};
-    use crate::{NewDecision, NewPrinciple, Zone};
 
     fn log_decision(d: &mut Dev) -> String {
-        let team = d.act(|c, ctx| c.add_team(ctx, "Kitchen", None)).unwrap();
-        let value = d.add_value("Care").unwrap();
-        let principle = d
-            .act(|c, ctx| {
-                c.add_principle(
-                    ctx,
-                    NewPrinciple {
-                        values: vec![value],
-                        statement: "We feed whoever comes.".into(),
-                        ..Default::default()
-                    },
-                )
-            })
-            .unwrap();
-        d.act(|c, ctx| {
-            c.log_decision(
-                ctx,
-                NewDecision {
-                    team,
-                    principles: vec![principle],
-                    context: "The landlord raised the rent.".into(),
-                    choice: "We organise a tenants' meeting.".into(),
-                    zone: Some(Zone::Local),
-                    ..Default::default()
-                },
-            )
-        })
-        .unwrap()
+        quick_decision(d, "Kitchen")
     }
 
     /// A frame carrying every change of `from`'s document `doc`.
