@@ -11,6 +11,10 @@ use grove_store::circle_meta_prefix;
 use tracing::{info, warn};
 
 use crate::error::{NodeError, Result};
+
+fn purged_key(circle: &str) -> String {
+    format!("{}purged-removals", circle_meta_prefix(circle))
+}
 use crate::state::{Need, NodeState};
 
 impl NodeState {
@@ -29,14 +33,14 @@ impl NodeState {
             .removed_members()
             .into_iter()
             .collect();
-        if removed.is_empty() || self.removals_purged.get(id) == Some(&removed) {
+        if removed.is_empty() || self.purged_for(id)? == removed {
             return Ok(());
         }
         self.prepare(Some(id), &Need::All)?;
         let now = self.now();
         let purged = self.circle_mut(id)?.purge_refused(now)?;
         if purged.is_empty() {
-            self.removals_purged.insert(id.to_string(), removed);
+            self.mark_purged(id, removed)?;
             return Ok(());
         }
         let docs: Vec<String> = purged.iter().map(|p| p.doc.clone()).collect();
@@ -45,7 +49,7 @@ impl NodeState {
                 "dropped a removed member's later changes and what was built on them");
         }
         self.replace_stored(id, &docs)?;
-        self.removals_purged.insert(id.to_string(), removed);
+        self.mark_purged(id, removed)?;
         self.forget_sync_states(id, &docs)?;
         for doc in &docs {
             self.engine_input(Input::DocReplaced {
@@ -56,6 +60,27 @@ impl NodeState {
             circle: id.to_string(),
             docs,
         });
+        Ok(())
+    }
+
+    /// The removed members a purge last ran for (kept in the store, so a restart does not
+    /// load a whole circle to find nothing).
+    fn purged_for(&mut self, id: &str) -> Result<BTreeSet<String>> {
+        if let Some(set) = self.removals_purged.get(id) {
+            return Ok(set.clone());
+        }
+        let stored = self.store.get_meta(&purged_key(id))?;
+        let set: BTreeSet<String> = stored
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        self.removals_purged.insert(id.to_string(), set.clone());
+        Ok(set)
+    }
+
+    fn mark_purged(&mut self, id: &str, removed: BTreeSet<String>) -> Result<()> {
+        let bytes = serde_json::to_vec(&removed).map_err(|e| NodeError::Io(e.to_string()))?;
+        self.store.put_meta(&purged_key(id), &bytes)?;
+        self.removals_purged.insert(id.to_string(), removed);
         Ok(())
     }
 
