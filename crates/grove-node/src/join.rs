@@ -508,10 +508,7 @@ impl NodeState {
                         );
                     }
                 }
-                Reply::Refused {
-                    code: refusal_code(&refusal),
-                    message: refusal.to_string(),
-                }
+                refusal_answer(refusal)
             }
             Err(e) => {
                 warn!(%peer, error = %e, "could not admit a joiner");
@@ -651,6 +648,19 @@ impl NodeState {
         }
         self.compact_all(&id)?;
         Ok(id)
+    }
+}
+
+/// The answer to a refused join. An unknown invite is told in the very words of a wrong
+/// secret, not only with its code: a modified joiner reads the words too.
+fn refusal_answer(refusal: Refusal) -> Reply {
+    let refusal = match refusal {
+        Refusal::Unknown => Refusal::BadProof,
+        other => other,
+    };
+    Reply::Refused {
+        code: refusal_code(&refusal),
+        message: refusal.to_string(),
     }
 }
 
@@ -863,6 +873,18 @@ mod tests {
             fresh: true,
             proof: [4; 32],
         }
+    }
+
+    #[test]
+    fn an_unknown_invite_and_a_wrong_secret_are_the_same_bytes_on_the_wire() {
+        assert_eq!(
+            encode_reply(&refusal_answer(Refusal::Unknown)),
+            encode_reply(&refusal_answer(Refusal::BadProof))
+        );
+        assert_ne!(
+            encode_reply(&refusal_answer(Refusal::Expired)),
+            encode_reply(&refusal_answer(Refusal::BadProof))
+        );
     }
 
     #[test]
