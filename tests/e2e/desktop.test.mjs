@@ -115,6 +115,33 @@ describe("the Grove window", () => {
     await shot("decision-log");
   });
 
+  step("shows a failing per-item action's error next to its item, which stays as it was", async () => {
+    // Resolve with no response, on the escalation the centre-awareness decision raised.
+    await wd.click("button[data-view=escalations]");
+    const esc = "main article[aria-label^='Escalation of']";
+    await wd.click(`${esc} button[type=submit]`);
+    const refused = await wd.waitFor("an error on the escalation", async () => (await wd.textOf(`${esc} [role=alert]`)) || null);
+    assert.match(refused, /response to an escalation cannot be empty/);
+    assert.equal(await wd.textOf(`${esc} .pill`), "open");
+
+    // Pass with an objection standing (my own: this circle has one member).
+    await wd.click("button[data-view=proposals]");
+    await wd.fill("#np-title", "Close on Mondays");
+    await wd.fill("#np-body", "Everyone gets a full weekend once a month.");
+    await wd.click("form.card:last-of-type button[type=submit]");
+    const card = "main article.card";
+    await wd.waitForText(card, "Close on Mondays");
+    await wd.select(`${card} select`, "objection");
+    await wd.fill(`${card} input[aria-label=Reason]`, "Monday is our delivery day");
+    await wd.click(`${card} form button[type=submit]`);
+    await wd.waitForText(`${card} ul`, "objection — Monday is our delivery day");
+    await wd.click(`${card} form button.primary`);
+    const stand = await wd.waitFor("an error on the proposal", async () => (await wd.textOf(`${card} [role=alert]`)) || null);
+    assert.match(stand, /objections stand: .*Monday is our delivery day/);
+    assert.equal(await wd.textOf(`${card} .pill`), "open");
+    assert.equal(await wd.exec("return document.querySelectorAll('main [role=alert]').length;"), 1, "the error shows on that proposal only");
+  });
+
   step("shows the other views on a demo circle", async () => {
     await wd.click("header button");
     await wd.click("section button:not([type])");
