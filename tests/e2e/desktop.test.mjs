@@ -222,6 +222,47 @@ describe("the Grove window", () => {
     await shot("tensions");
   });
 
+  step("keeps the header and navigation in view when a view is scrolled to its end", async () => {
+    // What each view shows once loaded; the first four are long on the demo circle.
+    const loaded = {
+      values: ".value", escalations: "main article", vitality: ".figure", tensions: ".tension",
+      log: ".list .entry", new: "#ld-context", proposals: "main article", roles: "main article",
+      commitments: "main article", retros: "main h1", reviews: "main article", members: "li.member",
+      peers: "main h1", security: "main h1",
+    };
+    for (const [view, css] of Object.entries(loaded)) {
+      await wd.click(`button[data-view=${view}]`);
+      await wd.waitForElement(css);
+      // Every box in the view that scrolls goes to its end, then the view's last element is
+      // brought into view (which scrolls the page too, if the page can scroll) and the page
+      // itself is asked to scroll down.
+      const at = await wd.exec(`
+        const main = document.querySelector('main');
+        const inside = [...main.querySelectorAll('*')];
+        const panes = inside.filter((el) => /auto|scroll/.test(getComputedStyle(el).overflowY) && el.scrollHeight > el.clientHeight);
+        for (const el of panes) el.scrollTop = el.scrollHeight;
+        inside[inside.length - 1].scrollIntoView({ block: 'end' });
+        document.scrollingElement.scrollTop = document.scrollingElement.scrollHeight;
+        const box = (css) => { const r = document.querySelector(css).getBoundingClientRect(); return { top: r.top, bottom: r.bottom }; };
+        return {
+          panes: panes.length,
+          atEnd: panes.every((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 2),
+          pageTop: document.scrollingElement.scrollTop,
+          pageHeight: document.scrollingElement.scrollHeight,
+          height: window.innerHeight,
+          header: box('.shell > header'),
+          nav: box('.shell > nav'),
+        };`);
+      const where = `${view}: ${JSON.stringify(at)}`;
+      if (["values", "escalations", "vitality", "tensions"].includes(view)) assert.ok(at.panes > 0 && at.atEnd, `the view scrolls to its end (${where})`);
+      assert.equal(at.pageTop, 0, `the window itself does not scroll (${where})`);
+      assert.ok(at.pageHeight <= at.height, `the page is no taller than the window (${where})`);
+      assert.ok(at.header.top >= 0 && at.header.bottom <= at.height, `the header is in view (${where})`);
+      assert.ok(at.nav.top >= at.header.bottom - 1 && at.nav.bottom <= at.height, `the navigation is in view (${where})`);
+    }
+    await scrollToTop();
+  });
+
   step("shows related decisions while logging one", async () => {
     await wd.click("button[data-view=new]");
     await wd.type("#ld-psearch", `two people${Keys.enter}`);
