@@ -11,7 +11,11 @@ const root = resolve(import.meta.dirname, "../..");
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
 export const bin = resolve(process.env.GROVE_DESKTOP_BIN ?? join(targetDir, "debug/grove-desktop"));
 export const grove = resolve(process.env.GROVE_BIN ?? join(targetDir, "debug/grove"));
-export const shots = resolve(process.env.GROVE_SCREENSHOT_DIR ?? join(root, "docs/screenshots"));
+// Pictures for the docs only when asked (scripts/screenshots.sh sets GROVE_SCREENSHOTS to
+// docs/screenshots); otherwise into a temp dir, so running the tests leaves the tree clean.
+export const shots = process.env.GROVE_SCREENSHOTS
+  ? resolve(root, process.env.GROVE_SCREENSHOTS)
+  : join(tmpdir(), "grove-e2e-screenshots");
 const artifacts = resolve(process.env.GROVE_E2E_ARTIFACTS ?? join(tmpdir(), "grove-e2e-artifacts"));
 
 /** Runs `grove` on `home` (with `passphrase` in GROVE_PASSPHRASE); returns its parsed --json output. */
@@ -87,7 +91,7 @@ export class App {
 
 let current; // the App the running step drives
 
-/** Saves a picture of the running step's window as docs/screenshots/NAME.png. */
+/** Saves a picture of the running step's window as NAME.png in `shots`. */
 export async function shot(name) {
   mkdirSync(shots, { recursive: true });
   writeFileSync(join(shots, `${name}.png`), await current.wd.screenshot());
