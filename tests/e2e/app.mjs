@@ -49,9 +49,9 @@ export class App {
     };
     delete env.GROVE_PASSPHRASE;
     const url = `http://127.0.0.1:${this.port}`;
-    // What tauri-driver, WebKitWebDriver and the app print (including the backtrace
-    // tauri-driver prints when its window closes at the end) goes to a log of its own, named
-    // when a step fails; GROVE_E2E_VERBOSE=1 shows it instead.
+    // What tauri-driver, WebKitWebDriver and the app print (a backtrace from tauri-driver as
+    // the window closes, WebKit's cache warnings after the home is removed) goes to a log of
+    // its own, named when a step fails; GROVE_E2E_VERBOSE=1 shows it instead.
     mkdirSync(artifacts, { recursive: true });
     const verbose = !!process.env.GROVE_E2E_VERBOSE;
     this.log = verbose ? "printed above" : join(artifacts, `tauri-driver-${basename(this.dir)}.log`);
