@@ -233,15 +233,15 @@ describe("the Grove window", () => {
     for (const [view, css] of Object.entries(loaded)) {
       await wd.click(`button[data-view=${view}]`);
       await wd.waitForElement(css);
-      // Every box in the view that scrolls goes to its end, then the view's last element is
-      // brought into view (which scrolls the page too, if the page can scroll) and the page
-      // itself is asked to scroll down.
+      // The view's last element is brought into view (which scrolls the page too, if the page
+      // can scroll), every box in the view that scrolls goes to its end, and the page itself
+      // is asked to scroll down.
       const at = await wd.exec(`
         const main = document.querySelector('main');
         const inside = [...main.querySelectorAll('*')];
         const panes = inside.filter((el) => /auto|scroll/.test(getComputedStyle(el).overflowY) && el.scrollHeight > el.clientHeight);
-        for (const el of panes) el.scrollTop = el.scrollHeight;
         inside[inside.length - 1].scrollIntoView({ block: 'end' });
+        for (const el of panes) el.scrollTop = el.scrollHeight;
         document.scrollingElement.scrollTop = document.scrollingElement.scrollHeight;
         const box = (css) => { const r = document.querySelector(css).getBoundingClientRect(); return { top: r.top, bottom: r.bottom }; };
         return {
