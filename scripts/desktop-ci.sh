@@ -5,6 +5,8 @@
 #
 #   scripts/desktop-ci.sh            everything
 #   SKIP_INSTALL=1 scripts/desktop-ci.sh   when the machine is already set up
+#
+# Screenshots go to a temp dir; scripts/screenshots.sh runs this to retake docs/screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"

@@ -2,23 +2,28 @@
 // the same home: shared by the suites that prepare a home with the CLI before opening it.
 import { it } from "node:test";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { WebDriver } from "./webdriver.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
 export const bin = resolve(process.env.GROVE_DESKTOP_BIN ?? join(targetDir, "debug/grove-desktop"));
 export const grove = resolve(process.env.GROVE_BIN ?? join(targetDir, "debug/grove"));
-export const shots = resolve(process.env.GROVE_SCREENSHOT_DIR ?? join(root, "docs/screenshots"));
+// Pictures for the docs only when asked (scripts/screenshots.sh sets GROVE_SCREENSHOTS to
+// docs/screenshots); otherwise into a temp dir, so running the tests leaves the tree clean.
+export const shots = process.env.GROVE_SCREENSHOTS
+  ? resolve(root, process.env.GROVE_SCREENSHOTS)
+  : join(tmpdir(), "grove-e2e-screenshots");
 const artifacts = resolve(process.env.GROVE_E2E_ARTIFACTS ?? join(tmpdir(), "grove-e2e-artifacts"));
 
 /** Runs `grove` on `home` (with `passphrase` in GROVE_PASSPHRASE); returns its parsed --json output. */
 export function cli(home, passphrase, ...args) {
   const env = { ...process.env, GROVE_HOME: "", GROVE_PASSPHRASE: passphrase ?? "" };
   if (passphrase == null) delete env.GROVE_PASSPHRASE;
-  const out = execFileSync(grove, ["--home", home, "--json", ...args], { encoding: "utf8", env, timeout: 60_000 });
+  // stderr is kept in the error thrown (a refusal a step expects is not printed as if it failed).
+  const out = execFileSync(grove, ["--home", home, "--json", ...args], { encoding: "utf8", env, timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
   return out.trim() ? JSON.parse(out) : null;
 }
 
@@ -44,13 +49,21 @@ export class App {
     };
     delete env.GROVE_PASSPHRASE;
     const url = `http://127.0.0.1:${this.port}`;
+    // What tauri-driver, WebKitWebDriver and the app print (a backtrace from tauri-driver as
+    // the window closes, WebKit's cache warnings after the home is removed) goes to a log of
+    // its own, named when a step fails; GROVE_E2E_VERBOSE=1 shows it instead.
+    mkdirSync(artifacts, { recursive: true });
+    const verbose = !!process.env.GROVE_E2E_VERBOSE;
+    this.log = verbose ? "printed above" : join(artifacts, `tauri-driver-${basename(this.dir)}.log`);
+    const out = verbose ? "inherit" : openSync(this.log, "w");
     this.driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", String(this.port), "--native-port", String(this.port + 1)], {
       env,
-      stdio: ["ignore", "inherit", "inherit"],
+      stdio: ["ignore", out, out],
     });
+    if (typeof out === "number") closeSync(out);
     const until = Date.now() + 30_000;
     for (;;) {
-      if (this.driver.exitCode !== null) throw new Error(`tauri-driver exited with ${this.driver.exitCode}`);
+      if (this.driver.exitCode !== null) throw new Error(`tauri-driver exited with ${this.driver.exitCode} (its log: ${this.log})`);
       try {
         if ((await fetch(`${url}/status`)).ok) break;
       } catch {
@@ -87,7 +100,7 @@ export class App {
 
 let current; // the App the running step drives
 
-/** Saves a picture of the running step's window as docs/screenshots/NAME.png. */
+/** Saves a picture of the running step's window as NAME.png in `shots`. */
 export async function shot(name) {
   mkdirSync(shots, { recursive: true });
   writeFileSync(join(shots, `${name}.png`), await current.wd.screenshot());
@@ -102,7 +115,7 @@ export function step(name, fn) {
       mkdirSync(artifacts, { recursive: true });
       const file = join(artifacts, `app-${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
       await current?.wd?.screenshot().then((png) => writeFileSync(file, png)).catch(() => {});
-      e.message += ` (window at failure: ${file})`;
+      e.message += ` (window at failure: ${file}; the app's log: ${current?.log ?? "none"})`;
       throw e;
     }
   });

@@ -115,6 +115,33 @@ describe("the Grove window", () => {
     await shot("decision-log");
   });
 
+  step("shows a failing per-item action's error next to its item, which stays as it was", async () => {
+    // Resolve with no response, on the escalation the centre-awareness decision raised.
+    await wd.click("button[data-view=escalations]");
+    const esc = "main article[aria-label^='Escalation of']";
+    await wd.click(`${esc} button[type=submit]`);
+    const refused = await wd.waitFor("an error on the escalation", async () => (await wd.textOf(`${esc} [role=alert]`)) || null);
+    assert.match(refused, /response to an escalation cannot be empty/);
+    assert.equal(await wd.textOf(`${esc} .pill`), "open");
+
+    // Pass with an objection standing (my own: this circle has one member).
+    await wd.click("button[data-view=proposals]");
+    await wd.fill("#np-title", "Close on Mondays");
+    await wd.fill("#np-body", "Everyone gets a full weekend once a month.");
+    await wd.click("form.card:last-of-type button[type=submit]");
+    const card = "main article.card";
+    await wd.waitForText(card, "Close on Mondays");
+    await wd.select(`${card} select`, "objection");
+    await wd.fill(`${card} input[aria-label=Reason]`, "Monday is our delivery day");
+    await wd.click(`${card} form button[type=submit]`);
+    await wd.waitForText(`${card} ul`, "objection — Monday is our delivery day");
+    await wd.click(`${card} form button.primary`);
+    const stand = await wd.waitFor("an error on the proposal", async () => (await wd.textOf(`${card} [role=alert]`)) || null);
+    assert.match(stand, /objections stand: .*Monday is our delivery day/);
+    assert.equal(await wd.textOf(`${card} .pill`), "open");
+    assert.equal(await wd.exec("return document.querySelectorAll('main [role=alert]').length;"), 1, "the error shows on that proposal only");
+  });
+
   step("shows the other views on a demo circle", async () => {
     await wd.click("header button");
     await wd.click("section button:not([type])");
@@ -193,6 +220,47 @@ describe("the Grove window", () => {
     await wd.waitForText("details.closed", "pairs are rostered first");
     await scrollToTop();
     await shot("tensions");
+  });
+
+  step("keeps the header and navigation in view when a view is scrolled to its end", async () => {
+    // What each view shows once loaded; the first four are long on the demo circle.
+    const loaded = {
+      values: ".value", escalations: "main article", vitality: ".figure", tensions: ".tension",
+      log: ".list .entry", new: "#ld-context", proposals: "main article", roles: "main article",
+      commitments: "main article", retros: "main h1", reviews: "main article", members: "li.member",
+      peers: "main h1", security: "main h1",
+    };
+    for (const [view, css] of Object.entries(loaded)) {
+      await wd.click(`button[data-view=${view}]`);
+      await wd.waitForElement(css);
+      // The view's last element is brought into view (which scrolls the page too, if the page
+      // can scroll), every box in the view that scrolls goes to its end, and the page itself
+      // is asked to scroll down.
+      const at = await wd.exec(`
+        const main = document.querySelector('main');
+        const inside = [...main.querySelectorAll('*')];
+        const panes = inside.filter((el) => /auto|scroll/.test(getComputedStyle(el).overflowY) && el.scrollHeight > el.clientHeight);
+        inside[inside.length - 1].scrollIntoView({ block: 'end' });
+        for (const el of panes) el.scrollTop = el.scrollHeight;
+        document.scrollingElement.scrollTop = document.scrollingElement.scrollHeight;
+        const box = (css) => { const r = document.querySelector(css).getBoundingClientRect(); return { top: r.top, bottom: r.bottom }; };
+        return {
+          panes: panes.length,
+          atEnd: panes.every((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 2),
+          pageTop: document.scrollingElement.scrollTop,
+          pageHeight: document.scrollingElement.scrollHeight,
+          height: window.innerHeight,
+          header: box('.shell > header'),
+          nav: box('.shell > nav'),
+        };`);
+      const where = `${view}: ${JSON.stringify(at)}`;
+      if (["values", "escalations", "vitality", "tensions"].includes(view)) assert.ok(at.panes > 0 && at.atEnd, `the view scrolls to its end (${where})`);
+      assert.equal(at.pageTop, 0, `the window itself does not scroll (${where})`);
+      assert.ok(at.pageHeight <= at.height, `the page is no taller than the window (${where})`);
+      assert.ok(at.header.top >= 0 && at.header.bottom <= at.height, `the header is in view (${where})`);
+      assert.ok(at.nav.top >= at.header.bottom - 1 && at.nav.bottom <= at.height, `the navigation is in view (${where})`);
+    }
+    await scrollToTop();
   });
 
   step("shows related decisions while logging one", async () => {

@@ -163,3 +163,8 @@ export function provideSession(s: Session) {
 export function useSession(): Session {
   return getContext<Session>(KEY);
 }
+
+/** The context that gives a view mounted on its own (in a test) this session. */
+export function sessionContext(s: Session): Map<unknown, unknown> {
+  return new Map([[KEY, s]]);
+}

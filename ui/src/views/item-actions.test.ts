@@ -1,0 +1,220 @@
+// @vitest-environment jsdom
+// A failing action on one item of a list (Pass on a proposal, Resolve on an escalation, …)
+// shows the backend's message next to that item, and leaves the item as it was. Each view
+// is mounted on its own over a backend that serves fixed lists and refuses one command.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { mount, unmount, type Component } from "svelte";
+import { BackendError, type Backend, type Change } from "../backend";
+import type * as B from "../bindings";
+import { Session, sessionContext } from "../lib/session.svelte";
+import Commitments from "./Commitments.svelte";
+import Escalations from "./Escalations.svelte";
+import Members from "./Members.svelte";
+import Proposals from "./Proposals.svelte";
+import Reviews from "./Reviews.svelte";
+import Roles from "./Roles.svelte";
+import Tensions from "./Tensions.svelte";
+import Values from "./Values.svelte";
+
+const AT = "2026-11-20T10:00:00Z";
+const ME: B.Me = { member: "m-ada", device: "d-ada", name: "Ada" };
+const member = (id: string, name: string): B.Member => ({ id, name, devices: [], teams: [], joined_at: AT, conflicts: [] });
+const MEMBERS = [member("m-ada", "Ada"), member("m-femi", "Femi")];
+
+/** Serves `lists` for reads, refuses the commands in `refuse` with their message, and
+ * records every other command it is asked to run (none should be). */
+class Refusing implements Backend {
+  changed: string[] = [];
+  constructor(
+    private lists: Partial<Record<B.Command, unknown>>,
+    private refuse: Partial<Record<B.Command, string>>,
+  ) {}
+  async call(cmd: B.Command, _args: unknown): Promise<never> {
+    const refusal = this.refuse[cmd];
+    if (refusal) throw new BackendError("state", refusal);
+    if (cmd in this.lists) return structuredClone(this.lists[cmd]) as never;
+    this.changed.push(cmd);
+    throw new BackendError("unavailable", `${cmd} is not part of this test`);
+  }
+  async subscribe(_f: (c: Change) => void) {
+    return () => {};
+  }
+}
+
+let mounted: Record<string, unknown> | null = null;
+afterEach(() => {
+  if (mounted) unmount(mounted);
+  mounted = null;
+  document.body.innerHTML = "";
+});
+
+/** Mounts `view` on a session open on circle c-1 with Ada and Femi in it. */
+function show(view: Component<any>, backend: Backend, lookups: Partial<Session["lookups"]> = {}, props: Record<string, unknown> = {}) {
+  const session = new Session(backend);
+  session.me = ME;
+  session.circle = "c-1";
+  session.lookups = { members: MEMBERS, teams: [], values: [], principles: [], ...lookups };
+  mounted = mount(view, { target: document.body, props, context: sessionContext(session) });
+  return document.body;
+}
+
+const within = (root: ParentNode, css: string): HTMLElement => {
+  const el = root.querySelector<HTMLElement>(css);
+  if (!el) throw new Error(`nothing matches ${css}`);
+  return el;
+};
+function button(root: ParentNode, label: string): HTMLButtonElement {
+  const b = [...root.querySelectorAll("button")].find((b) => b.textContent?.trim() === label);
+  if (!b) throw new Error(`no button "${label}"`);
+  return b;
+}
+/** The one item (an element matching `css`) whose text contains `text`. */
+async function item(css: string, text: string): Promise<HTMLElement> {
+  return vi.waitFor(() => {
+    const el = [...document.querySelectorAll<HTMLElement>(css)].find((e) => e.textContent?.includes(text));
+    if (!el) throw new Error(`no ${css} with "${text}"`);
+    return el;
+  });
+}
+const errorsIn = (root: ParentNode) => [...root.querySelectorAll("[role=alert]")].map((e) => e.textContent?.trim());
+/** Waits until `message` shows inside `at`, and nowhere else on the page. */
+async function shownNextTo(at: HTMLElement, message: string) {
+  await vi.waitFor(() => expect(errorsIn(at)).toEqual([message]));
+  expect(errorsIn(document.body)).toEqual([message]);
+}
+
+function proposal(id: string, title: string, responses: B.Response[]): B.Proposal {
+  return {
+    id, title, body: "", change: { kind: "general" }, status: "open", opened_by: "m-ada", opened_at: AT,
+    closed_by: null, closed_at: null, outcome: null, responses, log: [],
+  };
+}
+const objection: B.Response = { member: "m-femi", answer: "objection", reason: "Not before the landlord answers", at: AT, resolution: null, resolved_by: null };
+
+describe("a failing per-item action", () => {
+  it("Pass on a proposal with an objection standing: the message shows on that proposal, which stays open", async () => {
+    const stand = "objections stand: Femi (Not before the landlord answers); they must be withdrawn or resolved first";
+    const backend = new Refusing(
+      { proposals: [proposal("pr-2", "Rent strike fund", []), proposal("pr-1", "First names in the newsletter", [objection])] },
+      { pass_proposal: stand },
+    );
+    show(Proposals, backend);
+    const card = await item("article", "First names in the newsletter");
+    button(card, "Pass").click();
+    await shownNextTo(card, stand);
+    expect(within(card, ".pill").textContent).toBe("open");
+    expect(card.textContent).toContain("Not before the landlord answers");
+    expect(backend.changed).toEqual([]);
+  });
+
+  it("Resolve objection with no note: the message shows next to that objection", async () => {
+    const empty = "how the objection was resolved cannot be empty";
+    show(Proposals, new Refusing({ proposals: [proposal("pr-1", "First names", [objection])] }, { resolve_objection: empty }));
+    const li = await item("li", "Femi");
+    button(li, "Resolve objection").click();
+    await shownNextTo(li, empty);
+    expect(li.textContent).not.toContain("resolved:");
+  });
+
+  it("Resolve on an escalation with an empty response: the message shows on that escalation, still open", async () => {
+    const empty = "the response to an escalation cannot be empty";
+    const esc = (id: string, decision: string): B.Escalation => ({
+      id, decision, zone: "centre-awareness", raised_by: "m-femi", raised_at: AT, status: "open", acknowledged_by: null,
+      acknowledged_at: null, response: null, resolved_by: null, resolved_at: null, conflicts: [],
+    });
+    show(Escalations, new Refusing({ escalations: [esc("e-1", "d-1"), esc("e-2", "d-2")] }, { resolve_escalation: empty }));
+    const card = await item("article[aria-label='Escalation of d-2']", "Waiting");
+    button(card, "Resolve").click();
+    await shownNextTo(card, empty);
+    expect(within(card, ".pill").textContent).toBe("open");
+  });
+
+  it("Rotate on a role with no one queued", async () => {
+    const none = "no one is queued for Treasurer";
+    const role = (id: string, name: string): B.Role => ({
+      id, name, purpose: "", accountabilities: [], holder: "m-ada", term_days: null, term_started: AT, queue: [], rotations: [],
+      author: "m-ada", created_at: AT, conflicts: [],
+    });
+    show(Roles, new Refusing({ roles: [role("r-1", "Facilitator"), role("r-2", "Treasurer")] }, { rotate_role: none }));
+    const card = await item("article", "Treasurer");
+    button(card, "Rotate to next").click();
+    await shownNextTo(card, none);
+    expect(card.textContent).toContain("Held by Ada");
+  });
+
+  it("Mark done on a commitment", async () => {
+    const refused = "commitment `k-2` was changed on another device; reload";
+    const k = (id: string, what: string): B.Commitment => ({
+      id, who: "m-ada", what, due: null, status: "open", decision: null, author: "m-ada", created_at: AT, updated_at: AT, conflicts: [],
+    });
+    show(Commitments, new Refusing({ commitments: [k("k-1", "Call the council"), k("k-2", "Book the hall")] }, { set_commitment_status: refused }));
+    const card = await item("article", "Book the hall");
+    button(card, "Mark done").click();
+    await shownNextTo(card, refused);
+    expect(within(document.body, "#col-open").textContent).toContain("(2)");
+  });
+
+  it("Close review without a next date", async () => {
+    const needed = "the next review needs a date";
+    const review: B.Review = {
+      id: "rv-1", date: "2026-12-01", status: "open", participants: [], agenda: ["Heating"], changes: [], learnings: [],
+      notes: "", next_date: null, opened_by: "m-ada", opened_at: AT, closed_at: null,
+    };
+    show(Reviews, new Refusing({ reviews: [review] }, { close_review: needed }));
+    const card = await item("article", "Review of 2026-12-01");
+    button(card, "Close review").click();
+    await shownNextTo(card, needed);
+    expect(within(card, ".pill").textContent).toBe("open");
+  });
+
+  it("Mark addressed on a tension", async () => {
+    const refused = "review `rv-1` is closed: only an open review addresses a tension";
+    const tension = (id: string, title: string): B.Tension => ({
+      id, kind: "raised", title, summary: "", subject: null, evidence: [], since: AT, raised_by: "m-femi", open: true, closed: null,
+    });
+    const review: B.Review = {
+      id: "rv-1", date: "2026-12-01", status: "open", participants: [], agenda: [], changes: [], learnings: [],
+      notes: "", next_date: null, opened_by: "m-ada", opened_at: AT, closed_at: null,
+    };
+    show(
+      Tensions,
+      new Refusing({ tensions: [tension("tn-1", "Night shifts alone"), tension("tn-2", "Meetings run late")], reviews: [review], proposals: [] }, { address_tension: refused }),
+      {},
+      { onvalues: () => {} },
+    );
+    const card = await item("article.tension", "Meetings run late");
+    button(card, "Mark addressed").click();
+    await shownNextTo(card, refused);
+    expect(within(document.body, "#tn-summary").textContent).toBe("2 open, 0 closed");
+  });
+
+  it("Add principle under a value, and Retire this value", async () => {
+    const value = (id: string, title: string): B.Value => ({
+      id, title, statement: `${title}, always`, protect: null, refuse: null, examples: [], status: "active", author: "m-ada",
+      created_at: AT, updated_at: AT, conflicts: [],
+    });
+    const empty = "a principle's statement cannot be empty";
+    const last = "principles still derive from `v-2`: retire them first";
+    show(Values, new Refusing({ principles: [] }, { add_principle: empty, retire_value: last }), {
+      values: [value("v-1", "Care"), value("v-2", "Safety")],
+    });
+    const card = await item("section.value", "Safety");
+    button(card, "Add principle").click();
+    await shownNextTo(card, empty);
+    button(card, "Retire this value").click();
+    await vi.waitFor(() => expect(errorsIn(card)).toEqual([empty, last]));
+    expect(card.querySelector(".pill.warn")).toBeNull();
+  });
+
+  it("Revoke on an invite", async () => {
+    const gone = "invite `i-2` was already used up";
+    const invite = (id: string): B.Invite =>
+      ({ id, kind: { type: "member" }, created_by: "m-ada", created_at: AT, expires_at: null, max_uses: 1, used_by: [], revoked: false, state: "open" });
+    const listing = (m: B.Member): B.MemberListing => ({ ...m, role: m.id === "m-ada" ? "steward" : null, removed_at: null, removed_by: null });
+    show(Members, new Refusing({ member_list: MEMBERS.map(listing), invites: [invite("i-1"), invite("i-2")] }, { revoke_invite: gone }));
+    await vi.waitFor(() => expect(document.querySelectorAll("li.invite")).toHaveLength(2));
+    const rows = [...document.querySelectorAll<HTMLElement>("li.invite")];
+    button(rows[1], "Revoke").click();
+    await shownNextTo(rows[1], gone);
+  });
+});
