@@ -444,8 +444,13 @@ pub struct DecisionListArgs {
     /// Words that must appear in the context, choice or result
     #[arg(long)]
     pub search: Option<String>,
-    #[arg(long)]
+    /// At most this many, newest first (readable output shows the newest
+    /// 50 unless told otherwise; --json lists every match)
+    #[arg(long, conflicts_with = "all")]
     pub limit: Option<usize>,
+    /// Every match, also in readable output
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Subcommand, Debug)]

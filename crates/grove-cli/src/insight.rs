@@ -132,12 +132,16 @@ pub async fn tension_cmd(c: &CircleHandle, cmd: TensionCmd, out: &Out) -> Result
 
 fn tension_line(t: &Tension) -> String {
     format!(
-        "{}  [{}] {}{}  ({} pieces of evidence)",
+        "{}  [{}] {}{}  ({})",
         cell(&t.id),
         t.kind,
         cell(&t.title),
         if t.open { "" } else { "  (closed)" },
-        t.evidence.len()
+        match t.evidence.len() {
+            0 => "no evidence yet".to_string(),
+            1 => "1 piece of evidence".to_string(),
+            n => format!("{n} pieces of evidence"),
+        }
     )
 }
 

@@ -2,8 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 use grove_node::core::{
-    Amendment, CommitmentStatus, DecisionEdit, DecisionFilter, NewCommitment, NewDecision,
-    NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, ProposalChange, ValueEdit,
+    Amendment, CommitmentStatus, Decision, DecisionEdit, DecisionFilter, EscalationStatus,
+    NewCommitment, NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue,
+    ProposalChange, ValueEdit,
 };
 use grove_node::{CircleHandle, NodeErrorKind, NodeHandle};
 
@@ -545,11 +546,21 @@ async fn decision_cmd(
                 unread_by: me,
                 text: a.search,
             };
+            // A person reads a screenful, newest first; scripts (--json) get every match.
+            let limit = a
+                .limit
+                .or((!out.json && !a.all).then_some(READABLE_DECISIONS));
             // With a limit only the newest months need loading.
-            let decisions = match a.limit {
+            let decisions = match limit {
                 Some(n) => c.recent_decisions(filter, n).await?,
                 None => c.decisions(filter, None).await?,
             };
+            if a.limit.is_none() && limit.is_some_and(|n| decisions.len() >= n) {
+                eprintln!(
+                    "(the newest {} shown; `--all` lists every one, `--limit N` the newest N)",
+                    decisions.len()
+                );
+            }
             let names = if out.json {
                 Names::new(&[])
             } else {
@@ -568,17 +579,7 @@ async fn decision_cmd(
             };
             out.show(&shown, |s| {
                 let mut text = print::decision(&s.decision, &names);
-                text.push_str(&match &s.written_by {
-                    Some(w) => format!(
-                        "written by {} from device {}… (signature verified)\n",
-                        w.member
-                            .as_deref()
-                            .map(|m| names.of(m))
-                            .unwrap_or_else(|| "an unknown member".into()),
-                        cell(&w.device.chars().take(16).collect::<String>())
-                    ),
-                    None => "written before devices signed their changes (unverified)\n".into(),
-                });
+                text.push_str(&writer_line(&s.decision, s.written_by.as_ref(), &names));
                 text
             })
         }
@@ -593,12 +594,47 @@ struct DecisionShown {
     written_by: Option<grove_node::core::Writer>,
 }
 
+/// Decisions a readable `decision list` shows unless told otherwise.
+const READABLE_DECISIONS: usize = 50;
+
+/// Whose device entered a decision, said so it reads with the "logged … by" line above it:
+/// the same member's device, or another member's entering it for the author.
+fn writer_line(d: &Decision, writer: Option<&grove_node::core::Writer>, names: &Names) -> String {
+    let Some(w) = writer else {
+        return "entered before devices signed their changes (unverified)\n".into();
+    };
+    let device = cell(&w.device.chars().take(16).collect::<String>()).into_owned();
+    match w.member.as_deref() {
+        Some(m) if m == d.author => {
+            format!(
+                "entered by {} (device {device}…, signature verified)\n",
+                names.of(m)
+            )
+        }
+        Some(m) => format!(
+            "entered for {} by {} (device {device}…, signature verified)\n",
+            names.of(&d.author),
+            names.of(m)
+        ),
+        None => {
+            format!("entered from device {device}…, which is no member's (signature verified)\n")
+        }
+    }
+}
+
 async fn escalation_cmd(c: &CircleHandle, cmd: EscalationCmd, out: &Out) -> Result<()> {
     match cmd {
         EscalationCmd::List { status } => {
             let names = names(c).await?;
             let mut list = c.escalations().await?;
             list.retain(|e| status.is_none_or(|s| e.status == s));
+            // What waits for someone first (open, then acknowledged), longest waiting
+            // first; what is settled after, newest first.
+            list.sort_by_key(|e| match e.status {
+                EscalationStatus::Open => (0, e.raised_at.0),
+                EscalationStatus::Acknowledged => (1, e.raised_at.0),
+                _ => (2, -e.raised_at.0),
+            });
             out.list(&list, "no escalations", |e| {
                 print::escalation_line(e, out.now, &names)
             })

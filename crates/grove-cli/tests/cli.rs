@@ -10,6 +10,7 @@ use predicates::prelude::*;
 use serde_json::Value as Json;
 use tempfile::TempDir;
 
+mod people;
 mod refusals;
 mod terminal;
 
