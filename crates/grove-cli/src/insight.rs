@@ -8,7 +8,7 @@ use grove_node::core::{Band, Day, Tension, Vitality};
 use grove_node::search::{Related, SearchQuery};
 use grove_node::{CircleHandle, RaiseTension};
 
-use crate::print::{self, cell, cells, field, Out};
+use crate::print::{self, cell, cells, field, Names, Out};
 
 #[derive(Subcommand, Debug)]
 pub enum TensionCmd {
@@ -100,7 +100,12 @@ pub async fn tension_cmd(c: &CircleHandle, cmd: TensionCmd, out: &Out) -> Result
         TensionCmd::List { all } => {
             let mut list = c.tensions().await?;
             list.retain(|t| all || t.open);
-            out.list(&list, "no open tensions", tension_line)
+            let names = if out.json {
+                Names::new(&[])
+            } else {
+                entity_names(c).await?
+            };
+            out.list(&list, "no open tensions", |t| tension_line(t, &names))
         }
         TensionCmd::Show { id } => out.show(&c.tension(id).await?, tension),
         TensionCmd::Raise {
@@ -130,12 +135,27 @@ pub async fn tension_cmd(c: &CircleHandle, cmd: TensionCmd, out: &Out) -> Result
     }
 }
 
-fn tension_line(t: &Tension) -> String {
+/// Members, teams, values and principles by what people call them.
+async fn entity_names(c: &CircleHandle) -> Result<Names> {
+    let teams = c.teams().await?.into_iter().map(|t| (t.id, t.name));
+    let values = c.values().await?.into_iter().map(|v| (v.id, v.title));
+    let principles = c
+        .principles()
+        .await?
+        .into_iter()
+        .map(|p| (p.principle.id, format!("“{}”", p.principle.statement)));
+    Ok(Names::new(&c.members().await?)
+        .with(teams)
+        .with(values)
+        .with(principles))
+}
+
+fn tension_line(t: &Tension, names: &Names) -> String {
     format!(
         "{}  [{}] {}{}  ({})",
         cell(&t.id),
         t.kind,
-        cell(&t.title),
+        names.in_text(&t.title),
         if t.open { "" } else { "  (closed)" },
         match t.evidence.len() {
             0 => "no evidence yet".to_string(),

@@ -223,6 +223,37 @@ impl Names {
         let name = self.0.get(id).map(String::as_str).unwrap_or(id);
         cell(name).into_owned()
     }
+
+    /// Adds what people call other things by: teams by name, values by title, principles
+    /// by their statement in quotes.
+    pub fn with(mut self, entries: impl IntoIterator<Item = (String, String)>) -> Names {
+        self.0.extend(entries);
+        self
+    }
+
+    /// `text` (engine text, which names things by id: "3 teams struggle under principle
+    /// p-…") with every id this circle knows replaced by its name; safe for one line.
+    pub fn in_text(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String| {
+            match self.0.get(word.as_str()) {
+                Some(name) => out.push_str(name),
+                None => out.push_str(word),
+            }
+            word.clear();
+        };
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        cell(&out).into_owned()
+    }
 }
 
 pub fn day(t: Timestamp) -> String {

@@ -17,7 +17,10 @@ fn readable_lists_show_what_a_person_needs_first() {
     let hint = String::from_utf8(out.stderr).unwrap();
     assert!(hint.contains("--all"), "{hint}");
     assert_eq!(g.ok(&["decision", "list", "--all"]).lines().count(), every);
-    assert_eq!(g.ok(&["decision", "list", "--limit", "3"]).lines().count(), 3);
+    assert_eq!(
+        g.ok(&["decision", "list", "--limit", "3"]).lines().count(),
+        3
+    );
 
     // Escalations that wait for someone come before those that are settled (a new one,
     // raised today, after the demo's year of settled ones).
@@ -44,6 +47,9 @@ fn readable_lists_show_what_a_person_needs_first() {
     let tensions = g.ok(&["tension", "list", "--all"]);
     assert!(!tensions.contains("(1 pieces"), "{tensions}");
     assert!(!tensions.contains("(0 pieces"), "{tensions}");
+    // Things by name, not by id: "under principle “Record results…”".
+    assert!(tensions.contains("principle “"), "{tensions}");
+    assert!(!tensions.contains("principle p-"), "{tensions}");
 }
 
 #[test]
