@@ -136,7 +136,7 @@ pub async fn tension_cmd(c: &CircleHandle, cmd: TensionCmd, out: &Out) -> Result
 }
 
 /// Members, teams, values and principles by what people call them.
-async fn entity_names(c: &CircleHandle) -> Result<Names> {
+pub async fn entity_names(c: &CircleHandle) -> Result<Names> {
     let teams = c.teams().await?.into_iter().map(|t| (t.id, t.name));
     let values = c.values().await?.into_iter().map(|v| (v.id, v.title));
     let principles = c

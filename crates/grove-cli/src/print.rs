@@ -386,8 +386,9 @@ pub fn decision(d: &Decision, names: &Names) -> String {
         d.created_at,
         names.of(&d.author)
     );
-    let _ = writeln!(s, "  team:       {}", cell(&d.team));
-    let _ = writeln!(s, "  principles: {}", cells(&d.principles, ", "));
+    let _ = writeln!(s, "  team:       {}", names.of(&d.team));
+    let principles: Vec<String> = d.principles.iter().map(|p| names.of(p)).collect();
+    let _ = writeln!(s, "  principles: {}", principles.join(", "));
     let unsure = if d.zone_unsure {
         " (author unsure of zone)"
     } else {

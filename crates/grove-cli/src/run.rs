@@ -572,7 +572,7 @@ async fn decision_cmd(
         }
         DecisionCmd::Related { id, limit } => crate::insight::related(c, id, limit, out).await,
         DecisionCmd::Show { id } => {
-            let names = names(c).await?;
+            let names = crate::insight::entity_names(c).await?;
             let shown = DecisionShown {
                 decision: c.decision(id.clone()).await?,
                 written_by: c.decision_writer(id).await?,

@@ -64,4 +64,10 @@ fn a_decision_says_whose_device_entered_it_in_one_sentence() {
         "{shown}"
     );
     assert!(!shown.contains("written by"), "{shown}");
+    // Its team and principles by name, not by id.
+    assert!(shown.contains("team:       Kitchen"), "{shown}");
+    assert!(
+        shown.contains("“Ask before acting for someone.”"),
+        "{shown}"
+    );
 }
