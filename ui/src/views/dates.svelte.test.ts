@@ -159,6 +159,13 @@ describe("an optional day", () => {
     expect(field().textContent).toBe("any day");
     expect(document.querySelector("input[type=date]")).toBeNull();
 
+    // Escape with no day picked goes back to "any day".
+    field().click();
+    await vi.waitFor(() => expect(field().tagName).toBe("INPUT"));
+    field().dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    flushSync();
+    expect(field().textContent).toBe("any day");
+
     field().click();
     await vi.waitFor(() => expect(field().tagName).toBe("INPUT"));
     const input = field() as HTMLInputElement;
