@@ -186,7 +186,9 @@ describe("the Grove window", () => {
     // (escalations), with the moment as its title; no other date shape in the text.
     const dates = (css) =>
       wd.exec(`
-        const locale = navigator.languages[0] ?? navigator.language;
+        // The first tag Intl accepts, as ui/src/lib/format.ts picks it (LANG=C gives "c").
+        const ok = (tag) => { try { return !!tag && Intl.DateTimeFormat.supportedLocalesOf(tag).length > 0; } catch { return false; } };
+        const locale = [...navigator.languages, navigator.language].find(ok);
         const opts = { day: 'numeric', month: 'short', year: 'numeric' };
         const day = new Intl.DateTimeFormat(locale, opts), moment = new Intl.DateTimeFormat(locale, { ...opts, hour: '2-digit', minute: '2-digit' });
         const root = document.querySelector('${css}');

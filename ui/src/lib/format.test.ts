@@ -1,9 +1,11 @@
-import { describe, expect, it } from "vitest";
-import { dayFromNow, formatDay, formatMoment, formatRelative, formatWaiting, plural } from "./format";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { dayFromNow, formatDay, formatMoment, formatRelative, formatWaiting, plural, userLocale } from "./format";
 
 // Fixed locales and a fixed "now" (local times, so the tests hold in any time zone).
 const NOW = new Date(2026, 10, 22, 15, 0).getTime();
 const at = (...p: [number, number, number, number?, number?]) => new Date(p[0], p[1], p[2], p[3] ?? 0, p[4] ?? 0).toISOString();
+
+afterEach(() => vi.unstubAllGlobals());
 
 describe("formatting", () => {
   it("says waiting times the way people do", () => {
@@ -47,6 +49,15 @@ describe("formatting", () => {
     expect(rel("2026-11-19")).toBe("3 days ago");
     expect(formatRelative(at(2026, 10, 20, 12), NOW, "de")).toBe("vorgestern");
     expect(rel("never")).toBe("never");
+  });
+
+  it("uses the first locale Intl accepts, skipping what LANG=C reports", () => {
+    vi.stubGlobal("navigator", { languages: ["c", "", "fr-FR"], language: "c" });
+    expect(userLocale()).toBe("fr-FR");
+    expect(formatDay("2026-12-03")).toBe("3 déc. 2026");
+    vi.stubGlobal("navigator", { languages: ["c"], language: "c" });
+    expect(userLocale()).toBeUndefined();
+    expect(() => formatMoment("2026-12-03T14:05:00Z")).not.toThrow();
   });
 
   it("counts with the right noun", () => {

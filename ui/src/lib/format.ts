@@ -8,9 +8,19 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** The user's locale as the window reports it; undefined lets Intl use the default. */
+/** The user's locale as the window reports it; undefined lets Intl use the default. A
+ * window started under LANG=C reports "c" or "", which Intl refuses with a RangeError, so
+ * only a tag Intl accepts is used. */
 export function userLocale(): string | undefined {
-  return typeof navigator !== "undefined" ? navigator.languages?.[0] ?? navigator.language : undefined;
+  if (typeof navigator === "undefined") return undefined;
+  for (const tag of [...(navigator.languages ?? []), navigator.language]) {
+    try {
+      if (tag && Intl.DateTimeFormat.supportedLocalesOf(tag).length) return tag;
+    } catch {
+      // Not a BCP 47 tag: try the next one.
+    }
+  }
+  return undefined;
 }
 
 const DAY_OPTS: Intl.DateTimeFormatOptions = { day: "numeric", month: "short", year: "numeric" };
