@@ -111,8 +111,8 @@ fn invite_line(i: &Invite, names: &Names, now: Timestamp) -> String {
         InviteKind::Device { member } => format!("device link for {}", names.of(member)),
     };
     let expires = match i.expires_at {
-        Some(t) if t <= now => format!(", expired {t}"),
-        Some(t) => format!(", expires {t}"),
+        Some(t) if t <= now => format!(", expired {}", crate::print::moment(t)),
+        Some(t) => format!(", expires {}", crate::print::moment(t)),
         None => String::new(),
     };
     format!(

@@ -256,8 +256,20 @@ impl Names {
     }
 }
 
+// Readable output writes instants two ways only, both UTC so that every device and every
+// pasted transcript agree: a day (`2026-12-03`) where the day is what matters, a moment
+// (`2026-12-03 14:05 UTC`) where the time does. `--json` keeps RFC 3339 for programs.
+
+/// The UTC day of `t`: `YYYY-MM-DD`.
 pub fn day(t: Timestamp) -> String {
     t.day().to_string()
+}
+
+/// The UTC minute of `t`: `YYYY-MM-DD HH:MM UTC` (no seconds, no milliseconds).
+pub fn moment(t: Timestamp) -> String {
+    let in_day = t.millis().rem_euclid(grove_node::core::DAY_MS);
+    let (h, m) = (in_day / 3_600_000, in_day / 60_000 % 60);
+    format!("{} {h:02}:{m:02} UTC", t.day())
 }
 
 fn conflicts(s: &mut String, conflicts: &[grove_node::core::Conflict]) {
@@ -383,7 +395,7 @@ pub fn decision(d: &Decision, names: &Names) -> String {
         s,
         "{}  logged {} by {}",
         cell(&d.id),
-        d.created_at,
+        moment(d.created_at),
         names.of(&d.author)
     );
     let _ = writeln!(s, "  team:       {}", names.of(&d.team));
@@ -439,7 +451,13 @@ pub fn decision(d: &Decision, names: &Names) -> String {
     if !d.history.is_empty() {
         let _ = writeln!(s, "  history:");
         for h in &d.history {
-            let _ = writeln!(s, "    {} {}: {}", h.at, names.of(&h.by), cell(&h.what));
+            let _ = writeln!(
+                s,
+                "    {} {}: {}",
+                moment(h.at),
+                names.of(&h.by),
+                cell(&h.what)
+            );
         }
     }
     conflicts(&mut s, &d.conflicts);
@@ -629,7 +647,7 @@ pub fn peer(p: &PeerStatus) -> String {
         let state = if c.in_sync {
             "in sync".to_string()
         } else if let Some(at) = c.last_sync {
-            format!("last in sync {at}")
+            format!("last in sync {}", moment(at))
         } else if p.connected {
             "syncing".to_string()
         } else {
@@ -643,6 +661,17 @@ pub fn peer(p: &PeerStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_and_moments_read_one_way() {
+        // 2026-12-03T14:05:59.999Z: seconds and milliseconds are dropped, not rounded up.
+        let t = Timestamp(1_796_306_759_999);
+        assert_eq!(day(t), "2026-12-03");
+        assert_eq!(moment(t), "2026-12-03 14:05 UTC");
+        assert_eq!(moment(Timestamp(0)), "1970-01-01 00:00 UTC");
+        // Before the epoch the minute still counts forward within its day.
+        assert_eq!(moment(Timestamp(-60_000)), "1969-12-31 23:59 UTC");
+    }
 
     #[test]
     fn control_characters_become_visible_escapes() {

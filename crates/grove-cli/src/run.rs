@@ -184,7 +184,7 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
                     "{}  {}\n  created {} by {}\n",
                     cell(&i.id),
                     cell(&i.name),
-                    i.created_at,
+                    crate::print::moment(i.created_at),
                     names.of(&i.created_by)
                 )
             })

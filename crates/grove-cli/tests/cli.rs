@@ -10,6 +10,7 @@ use predicates::prelude::*;
 use serde_json::Value as Json;
 use tempfile::TempDir;
 
+mod dates;
 mod people;
 mod refusals;
 mod terminal;
@@ -2412,6 +2413,11 @@ fn invites_joins_and_device_links() {
     assert_eq!(invite["circle"], circle.as_str());
     assert_eq!(invite["kind"]["type"], "member");
     assert!(invite["expires_at"].is_string(), "{invite}");
+    // The readable list says when it expires as a moment, not in RFC 3339.
+    let expires = dates::moment_of(invite["expires_at"].as_str().unwrap());
+    let list = a.ok(&["invite", "list"]);
+    assert!(list.contains(&format!("expires {expires}")), "{list}");
+    assert!(!dates::has_rfc3339(&list), "{list}");
     let text = a.ok(&["invite", "create"]);
     assert!(
         text.starts_with("grove1") && text.lines().count() == 1,

@@ -1,5 +1,11 @@
-import { describe, expect, it } from "vitest";
-import { dayFromNow, formatWaiting, formatWhen, plural } from "./format";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { dayFromNow, formatDay, formatMoment, formatRelative, formatWaiting, plural, userLocale } from "./format";
+
+// Fixed locales and a fixed "now" (local times, so the tests hold in any time zone).
+const NOW = new Date(2026, 10, 22, 15, 0).getTime();
+const at = (...p: [number, number, number, number?, number?]) => new Date(p[0], p[1], p[2], p[3] ?? 0, p[4] ?? 0).toISOString();
+
+afterEach(() => vi.unstubAllGlobals());
 
 describe("formatting", () => {
   it("says waiting times the way people do", () => {
@@ -10,13 +16,48 @@ describe("formatting", () => {
     expect(formatWaiting(3 * 86_400_000)).toBe("3 days");
   });
 
-  it("shows a time for today, 'yesterday', then dates", () => {
-    const now = new Date(2026, 10, 22, 15, 0).getTime();
-    expect(formatWhen(new Date(2026, 10, 22, 9, 5).toISOString(), now)).toBe("09:05");
-    expect(formatWhen(new Date(2026, 10, 21, 9, 5).toISOString(), now)).toBe("yesterday");
-    expect(formatWhen(new Date(2026, 9, 3).toISOString(), now)).toBe("3 Oct");
-    expect(formatWhen(new Date(2024, 9, 3).toISOString(), now)).toBe("3 Oct 2024");
-    expect(formatWhen("not a date", now)).toBe("not a date");
+  it("writes a day one way, with its year, in the user's locale", () => {
+    expect(formatDay(at(2026, 11, 3, 9, 5), "en-GB")).toBe("3 Dec 2026");
+    expect(formatDay(at(2026, 11, 3, 9, 5), "en-US")).toBe("Dec 3, 2026");
+    // A plain day is that day wherever the user is, not UTC midnight.
+    expect(formatDay("2026-12-03", "en-GB")).toBe("3 Dec 2026");
+    expect(formatDay("2026-12-13", "en-US")).toBe("Dec 13, 2026");
+    expect(formatDay("not a date", "en-GB")).toBe("not a date");
+  });
+
+  it("writes a moment as its day and time", () => {
+    expect(formatMoment(at(2026, 9, 27, 0, 36), "en-GB")).toBe("27 Oct 2026, 00:36");
+    expect(formatMoment(at(2026, 9, 27, 14, 5), "en-US")).toBe("Oct 27, 2026, 02:05 PM");
+    expect(formatMoment("2026-12-03", "en-GB")).toBe("3 Dec 2026");
+    expect(formatMoment("", "en-GB")).toBe("");
+  });
+
+  it("says how long ago or how soon, in the unit that reads best", () => {
+    const rel = (iso: string) => formatRelative(iso, NOW, "en-GB");
+    expect(rel(new Date(NOW - 20_000).toISOString())).toBe("now");
+    expect(rel(new Date(NOW - 5 * 60_000).toISOString())).toBe("5 minutes ago");
+    expect(rel(new Date(NOW - 59 * 60_000).toISOString())).toBe("59 minutes ago");
+    expect(rel(new Date(NOW - 3 * 3_600_000).toISOString())).toBe("3 hours ago");
+    expect(rel(at(2026, 10, 21, 12))).toBe("yesterday");
+    expect(rel(at(2026, 10, 20, 12))).toBe("2 days ago");
+    expect(rel(at(2026, 10, 27, 18))).toBe("in 5 days");
+    expect(rel(at(2026, 7, 1))).toBe("3 months ago");
+    expect(rel(at(2024, 7, 1))).toBe("2 years ago");
+    // Plain days count calendar days from today.
+    expect(rel("2026-11-22")).toBe("today");
+    expect(rel("2026-11-23")).toBe("tomorrow");
+    expect(rel("2026-11-19")).toBe("3 days ago");
+    expect(formatRelative(at(2026, 10, 20, 12), NOW, "de")).toBe("vorgestern");
+    expect(rel("never")).toBe("never");
+  });
+
+  it("uses the first locale Intl accepts, skipping what LANG=C reports", () => {
+    vi.stubGlobal("navigator", { languages: ["c", "", "fr-FR"], language: "c" });
+    expect(userLocale()).toBe("fr-FR");
+    expect(formatDay("2026-12-03")).toBe("3 déc. 2026");
+    vi.stubGlobal("navigator", { languages: ["c"], language: "c" });
+    expect(userLocale()).toBeUndefined();
+    expect(() => formatMoment("2026-12-03T14:05:00Z")).not.toThrow();
   });
 
   it("counts with the right noun", () => {
@@ -24,7 +65,7 @@ describe("formatting", () => {
     expect(plural(100000, "decision")).toBe("100,000 decisions");
   });
 
-  it("writes days as YYYY-MM-DD", () => {
+  it("writes a date input's value as YYYY-MM-DD", () => {
     expect(dayFromNow(0, new Date(2026, 0, 5, 12).getTime())).toBe("2026-01-05");
     expect(dayFromNow(1, new Date(2026, 11, 31, 12).getTime())).toBe("2027-01-01");
   });

@@ -1,8 +1,83 @@
-// How times and durations read in the window.
+// Every date and time the window shows is written here, so the whole app reads one way:
+// a day ("3 Dec 2026" in en-GB, "Dec 3, 2026" in en-US: the user's locale, year always
+// shown so a day never means two things), a moment (that day with its time), and relative
+// times ("2 days ago", "in 5 days") where how long ago matters more than the date. A view
+// that shows a relative time puts the exact moment in its title (see When.svelte).
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+
+/** The user's locale as the window reports it; undefined lets Intl use the default. A
+ * window started under LANG=C reports "c" or "", which Intl refuses with a RangeError, so
+ * only a tag Intl accepts is used. */
+export function userLocale(): string | undefined {
+  if (typeof navigator === "undefined") return undefined;
+  for (const tag of [...(navigator.languages ?? []), navigator.language]) {
+    try {
+      if (tag && Intl.DateTimeFormat.supportedLocalesOf(tag).length) return tag;
+    } catch {
+      // Not a BCP 47 tag: try the next one.
+    }
+  }
+  return undefined;
+}
+
+const DAY_OPTS: Intl.DateTimeFormatOptions = { day: "numeric", month: "short", year: "numeric" };
+const MOMENT_OPTS: Intl.DateTimeFormatOptions = { ...DAY_OPTS, hour: "2-digit", minute: "2-digit" };
+
+/** A calendar day, "YYYY-MM-DD", read as that day where the user is (not as UTC midnight,
+ * which west of Greenwich is the day before). */
+const PLAIN_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** `value` (an instant in RFC 3339, or a plain YYYY-MM-DD day) as a Date, or null. */
+export function toDate(value: string): Date | null {
+  const m = PLAIN_DAY.exec(value);
+  if (m) return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? null : new Date(t);
+}
+
+/** The day of `value`: "3 Dec 2026". What cannot be read is shown as it is. */
+export function formatDay(value: string, locale = userLocale()): string {
+  const d = toDate(value);
+  return d ? new Intl.DateTimeFormat(locale, DAY_OPTS).format(d) : value;
+}
+
+/** The day and time of `value`: "3 Dec 2026, 14:05". A plain day has no time: its day. */
+export function formatMoment(value: string, locale = userLocale()): string {
+  if (PLAIN_DAY.test(value)) return formatDay(value, locale);
+  const d = toDate(value);
+  return d ? new Intl.DateTimeFormat(locale, MOMENT_OPTS).format(d) : value;
+}
+
+/** How far `value` is from `now` (ms): "now", "5 minutes ago", "yesterday", "in 5 days",
+ * "3 months ago". Plain days count whole days ("today", "tomorrow"). */
+export function formatRelative(value: string, now: number, locale = userLocale()): string {
+  const d = toDate(value);
+  if (!d) return value;
+  const rtf = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
+  if (PLAIN_DAY.test(value)) {
+    const today = new Date(now);
+    const days = Math.round((d.getTime() - new Date(today.getFullYear(), today.getMonth(), today.getDate()).getTime()) / DAY);
+    return wholeDays(rtf, days);
+  }
+  const diff = d.getTime() - now;
+  const abs = Math.abs(diff);
+  // Truncate towards zero so "59 minutes" never rounds up into "1 hour" early.
+  const whole = (unit: number) => Math.trunc(diff / unit);
+  if (abs < MINUTE) return rtf.format(0, "second");
+  if (abs < HOUR) return rtf.format(whole(MINUTE), "minute");
+  if (abs < DAY) return rtf.format(whole(HOUR), "hour");
+  return wholeDays(rtf, whole(DAY));
+}
+
+function wholeDays(rtf: Intl.RelativeTimeFormat, days: number): string {
+  // Days read well up to about six weeks; past that months and years say more.
+  if (Math.abs(days) < 45) return rtf.format(days, "day");
+  if (Math.abs(days) < 365) return rtf.format(Math.trunc(days / 30), "month");
+  return rtf.format(Math.trunc(days / 365), "year");
+}
 
 /** A waiting time as a person says it: "just now", "12 min", "5 h", "3 days". */
 export function formatWaiting(ms: number): string {
@@ -12,29 +87,8 @@ export function formatWaiting(ms: number): string {
   return `${Math.floor(ms / DAY)} days`;
 }
 
-/** When something happened, relative to `now` (both ms): time today, "yesterday", or a date. */
-export function formatWhen(iso: string, now: number, locale = "en-GB"): string {
-  const t = Date.parse(iso);
-  if (Number.isNaN(t)) return iso;
-  const d = new Date(t);
-  const n = new Date(now);
-  const sameDay = d.toDateString() === n.toDateString();
-  if (sameDay) return d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-  const y = new Date(now - DAY);
-  if (d.toDateString() === y.toDateString()) return "yesterday";
-  const opts: Intl.DateTimeFormatOptions =
-    d.getFullYear() === n.getFullYear() ? { day: "numeric", month: "short" } : { day: "numeric", month: "short", year: "numeric" };
-  return d.toLocaleDateString(locale, opts);
-}
-
-/** Full date and time, for titles and detail panes. */
-export function formatFull(iso: string, locale = "en-GB"): string {
-  const t = Date.parse(iso);
-  if (Number.isNaN(t)) return iso;
-  return new Date(t).toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" });
-}
-
-/** Today as YYYY-MM-DD in local time, plus `days`. */
+/** Today as YYYY-MM-DD in local time, plus `days`: the value a date input holds, not
+ * something to show (formatDay does that). */
 export function dayFromNow(days: number, now = Date.now()): string {
   const d = new Date(now + days * DAY);
   const mm = String(d.getMonth() + 1).padStart(2, "0");

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { mount, unmount, type Component } from "svelte";
 import { BackendError, type Backend, type Change } from "../backend";
 import type * as B from "../bindings";
+import { formatDay } from "../lib/format";
 import { Session, sessionContext } from "../lib/session.svelte";
 import Commitments from "./Commitments.svelte";
 import Escalations from "./Escalations.svelte";
@@ -161,7 +162,7 @@ describe("a failing per-item action", () => {
       notes: "", next_date: null, opened_by: "m-ada", opened_at: AT, closed_at: null,
     };
     show(Reviews, new Refusing({ reviews: [review] }, { close_review: needed }));
-    const card = await item("article", "Review of 2026-12-01");
+    const card = await item("article", `Review of ${formatDay("2026-12-01")}`);
     button(card, "Close review").click();
     await shownNextTo(card, needed);
     expect(within(card, ".pill").textContent).toBe("open");
