@@ -1,5 +1,5 @@
 //! Grove's bench: prints Grove's figures beside the Automerge limits of
-//! shared/performance.md, measured side by side in this run. Never a timed test.
+//! docs/limits.md, measured side by side in this run. Never a timed test.
 //!
 //!     cargo run --release -p grove-tests --bin grove-bench -- [--only open,log,sync,converge]
 //!         [--sizes 10000,100000] [--log 10000] [--sync-sizes 10000,100000] [--nodes 20]
@@ -318,7 +318,7 @@ struct Limit {
     bytes: usize,
 }
 
-/// shared/performance.md's reference shape: one document, a root map of decisions keyed by
+/// The reference shape of docs/limits.md: one document, a root map of decisions keyed by
 /// id, each a map of 8 scalar strings (~850 B as JSON).
 fn automerge_limit(n: usize) -> Result<Limit> {
     let mut doc = Automerge::new();

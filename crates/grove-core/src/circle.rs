@@ -2,7 +2,7 @@
 //! roles, commitments, retros, reviews) plus one document per month of decisions.
 //!
 //! Why shards: Automerge loads a 100,000-decision document in ~1.7 s and 500 MB
-//! (see shared/performance.md); a circle opens by loading its small core document and only
+//! (see docs/limits.md); a circle opens by loading its small core document and only
 //! the months a view needs, and per-decision sync and save costs stay those of one month.
 //! Decisions live at the root map of their shard, keyed by id, so two devices that create
 //! the same month's shard independently merge without a conflicting parent object.

@@ -34,7 +34,7 @@ pub const MAX_ID_LEN: usize = 128;
 /// Largest chunk body a peer may announce. Bounds the buffer one read allocates.
 pub const MAX_CHUNK_LEN: usize = 4 * 1024 * 1024;
 /// Largest payload of one reassembled frame. A 100k-decision Automerge document syncs as one
-/// ~25 MB message (see shared/performance.md); this leaves room for ten times that.
+/// ~25 MB message (see docs/limits.md); this leaves room for ten times that.
 pub const MAX_PAYLOAD_LEN: usize = 256 * 1024 * 1024;
 /// Payload bytes this crate puts in one chunk. Well below [`MAX_CHUNK_LEN`] so that a reader
 /// never holds more than about 1 MiB of a frame that is still in flight per read.
