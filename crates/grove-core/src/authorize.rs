@@ -57,23 +57,9 @@ impl Authorized {
         &self.refused
     }
 
-    /// Whether change `hash` was refused.
-    pub fn is_refused(&self, hash: &ChangeHash) -> bool {
-        self.refused.iter().any(|r| r.hash == *hash)
-    }
-
     /// The hashes refused, for filtering a batch.
     pub fn refused_hashes(&self) -> HashSet<ChangeHash> {
         self.refused.iter().map(|r| r.hash).collect()
-    }
-
-    /// The devices whose own changes the rules forbid (not those that merely depend on
-    /// one): a peer that is one of them misbehaved itself, any other peer only relayed.
-    pub fn forbidden_authors(&self) -> BTreeSet<String> {
-        self.refused
-            .iter()
-            .filter_map(|r| r.reason.device().map(str::to_string))
-            .collect()
     }
 
     pub(crate) fn take_sigs(&mut self, doc: &str) -> Vec<(ChangeHash, ChangeSignature)> {

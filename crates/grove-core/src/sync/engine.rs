@@ -134,7 +134,7 @@ pub enum Effect<P> {
     Misbehaved { peer: P, reason: PeerFault },
     /// Changes `peer` sent for `addr` that the circle's rules forbid (and those built on
     /// them) were not applied; the rest of its message was. A peer that only relayed them
-    /// (none is its own: see [`crate::Authorized::forbidden_authors`]) acted in good
+    /// (none is its own: see [`AuthError::device`]) acted in good
     /// faith and keeps its link; the engine does not answer this message, so the refused
     /// changes are not asked for again until the next exchange.
     Refused {
