@@ -326,6 +326,14 @@ impl Circle {
         mut verdict: Authorized,
     ) -> Result<()> {
         let refused = verdict.refused_hashes();
+        // Every document must be one a circle can hold before anything is applied: a
+        // change applied without its signature (the batch failing half-way) could never be
+        // shared again.
+        if let Some((doc, _)) = batch.iter().find(|(doc, _)| !is_doc_key(doc)) {
+            return Err(CoreError::Corrupt(format!(
+                "`{doc}` is not a Grove document"
+            )));
+        }
         for (doc, changes) in batch {
             let keep: Vec<automerge::Change> = changes
                 .into_iter()
@@ -339,6 +347,13 @@ impl Circle {
                 .doc_mut(&doc)
                 .ok_or_else(|| CoreError::Corrupt(format!("`{doc}` is not a Grove document")))?;
             target.apply_changes(keep)?;
+            // Kept with each document, so an error in a later one leaves none unsigned.
+            let sigs = verdict.take_sigs(&doc);
+            if let Some(d) = self.doc_entry_mut(&doc) {
+                for (hash, sig) in sigs {
+                    d.add_sig(hash, sig);
+                }
+            }
         }
         self.keep_signatures(&mut verdict);
         Ok(())
@@ -629,6 +644,11 @@ pub(crate) fn commit(now: Timestamp, what: &str) -> CommitOptions {
     CommitOptions::default()
         .with_message(what.to_string())
         .with_time(now.0 / 1000)
+}
+
+/// Whether `doc` names a document a circle holds: the core or a month's shard.
+fn is_doc_key(doc: &str) -> bool {
+    doc == CORE_DOC || shard_period(doc).is_some_and(valid_period)
 }
 
 fn valid_period(p: &str) -> bool {
