@@ -4,10 +4,15 @@
 //!
 //! Passphrases are held only for the call that needs them (in `Zeroizing` strings) and are
 //! never logged.
+//!
+//! While the node runs it holds the home's store, so a `grove` command on the same home
+//! cannot open it: the app answers such commands on the home's control socket, as
+//! `grove serve` does, for exactly as long as its node runs.
 
 use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock};
 
+use grove_node::control::ControlServer;
 use grove_node::{NodeErrorKind, NodeHandle};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -35,6 +40,8 @@ enum Now {
     Open {
         node: NodeHandle,
         encrypted: bool,
+        /// Dropped with this state (lock, re-seal, exit), which closes the socket.
+        _commands: Option<ControlServer>,
     },
     Locked,
     /// Stopped for a moment while the home is re-sealed.
@@ -138,10 +145,7 @@ impl Home {
             return Err(invalid("enter the passphrase"));
         }
         let node = self.try_start(Some(&passphrase)).await?;
-        self.set(Now::Open {
-            node,
-            encrypted: true,
-        });
+        self.set(self.open_state(node, true));
         tracing::info!("Grove is unlocked");
         Ok(())
     }
@@ -154,6 +158,7 @@ impl Home {
             Now::Open {
                 node,
                 encrypted: true,
+                ..
             } => node.clone(),
             Now::Open { .. } => {
                 return Err(invalid(
@@ -223,12 +228,27 @@ impl Home {
     /// The state after starting the node: open, locked (a passphrase problem) or failed.
     async fn started(&self, passphrase: Option<&str>) -> Now {
         match self.try_start(passphrase).await {
-            Ok(node) => Now::Open {
-                node,
-                encrypted: passphrase.is_some(),
-            },
+            Ok(node) => self.open_state(node, passphrase.is_some()),
             Err(e) if e.kind == NodeErrorKind::Passphrase => Now::Locked,
             Err(e) => Now::Failed(e),
+        }
+    }
+
+    /// The state of a started node, answering `grove` commands on the home's control socket.
+    /// Without the socket the app still works; only the CLI beside it does not, so that is a
+    /// warning, not a failure.
+    fn open_state(&self, node: NodeHandle, encrypted: bool) -> Now {
+        let commands = match grove_cli::forwarded::serve(&self.dir, &node) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                tracing::warn!("`grove` commands cannot reach the app on this home: {e}");
+                None
+            }
+        };
+        Now::Open {
+            node,
+            encrypted,
+            _commands: commands,
         }
     }
 
@@ -387,6 +407,83 @@ mod tests {
                 "a typed passphrase ({typed}) was logged"
             );
         }
+    }
+
+    /// A `grove` command sent to the home's control socket while the app runs.
+    async fn forwarded(
+        dir: &std::path::Path,
+        passphrase: Option<&str>,
+        argv: &[&str],
+    ) -> grove_node::Result<grove_node::control::ControlReply> {
+        let request = grove_node::control::ControlRequest {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            cwd: None,
+            passphrase: passphrase.map(grove_node::control::Passphrase::new),
+        };
+        grove_node::control::call(dir, &request).await
+    }
+
+    /// The app holds the home's store, so `grove` beside it goes through the app: a command
+    /// runs on the app's node (and writes what the window shows) for exactly as long as
+    /// the node runs, with the passphrase checked as a direct open checks it.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn grove_commands_run_through_the_open_app_until_it_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let starts = Arc::new(AtomicUsize::new(0));
+        let home = open(dir.path(), &starts).await;
+        home.node()
+            .unwrap()
+            .create_circle("Bakery".into())
+            .await
+            .unwrap();
+
+        let reply = forwarded(dir.path(), None, &["team", "add", "Ovens"])
+            .await
+            .unwrap();
+        assert_eq!(reply.code, 0, "{reply:?}");
+        let teams = home.node().unwrap().circle(None).teams().await.unwrap();
+        assert_eq!(
+            teams.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["Ovens"],
+            "the command wrote through the app's own node"
+        );
+        let reply = forwarded(dir.path(), None, &["--json", "circle", "list"])
+            .await
+            .unwrap();
+        assert!(reply.stdout.contains("Bakery"), "{reply:?}");
+
+        // Serving again is refused with what holds the home; nothing else starts.
+        let reply = forwarded(dir.path(), None, &["serve"]).await.unwrap();
+        assert_eq!(reply.code, 1);
+        assert!(reply.stderr.contains("desktop app"), "{reply:?}");
+
+        home.change_passphrase(None, Some("moss-lantern-9".into()))
+            .await
+            .unwrap();
+        let reply = forwarded(dir.path(), None, &["circle", "list"])
+            .await
+            .unwrap();
+        assert_eq!(reply.code, 1, "no passphrase, nothing runs: {reply:?}");
+        assert!(reply.stdout.is_empty(), "{reply:?}");
+        let reply = forwarded(dir.path(), Some("moss-lantern-9"), &["circle", "list"])
+            .await
+            .unwrap();
+        assert_eq!(reply.code, 0, "re-sealed, the app answers again: {reply:?}");
+
+        home.lock().await.unwrap();
+        assert!(
+            forwarded(dir.path(), Some("moss-lantern-9"), &["circle", "list"])
+                .await
+                .is_err(),
+            "a locked app runs no command"
+        );
+        assert!(!grove_node::control::control_socket(dir.path()).exists());
+        home.unlock("moss-lantern-9".into()).await.unwrap();
+        let reply = forwarded(dir.path(), Some("moss-lantern-9"), &["circle", "list"])
+            .await
+            .unwrap();
+        assert_eq!(reply.code, 0, "{reply:?}");
+        home.node().unwrap().stop().await.unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread")]

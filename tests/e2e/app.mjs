@@ -4,6 +4,7 @@ import { it } from "node:test";
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { basename, join, resolve } from "node:path";
 import { WebDriver } from "./webdriver.mjs";
 
@@ -86,16 +87,32 @@ export class App {
     const home = join(this.dir, "grove");
     const until = Date.now() + 30_000;
     for (;;) {
-      try {
-        execFileSync(grove, ["--home", home, "device", "id"], { env: { ...process.env, GROVE_HOME: "", GROVE_PASSPHRASE: "" }, stdio: "pipe" });
-        return;
-      } catch (e) {
-        if (!/in use/.test(String(e.stderr))) return; // free (an encrypted home just wants its passphrase)
+      // While the app runs it answers `grove` on its control socket, so a command succeeding
+      // says nothing: first wait until nothing answers there.
+      if (!(await answers(join(home, "grove.sock")))) {
+        try {
+          execFileSync(grove, ["--home", home, "device", "id"], { env: { ...process.env, GROVE_HOME: "", GROVE_PASSPHRASE: "" }, stdio: "pipe" });
+          return;
+        } catch (e) {
+          if (!/in use/.test(String(e.stderr))) return; // free (an encrypted home just wants its passphrase)
+        }
       }
       if (Date.now() > until) throw new Error(`the app still holds ${home} 30 s after its window closed`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** Whether a process listens on the Unix socket at `path` (a file left by a dead one refuses). */
+function answers(path) {
+  return new Promise((ok) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.destroy();
+      ok(true);
+    });
+    socket.once("error", () => ok(false));
+  });
 }
 
 let current; // the App the running step drives

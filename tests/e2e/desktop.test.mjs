@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { App, bin, removeDir, shot, step } from "./app.mjs";
+import { App, bin, cli, grove, removeDir, shot, step } from "./app.mjs";
 import { Keys } from "./webdriver.mjs";
 
 const port = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
@@ -114,6 +114,19 @@ describe("the Grove window", () => {
     await wd.waitForElement("#detail-choice");
     await wd.waitFor("one fewer unread", async () => /1 unread/.test(await summary()));
     await shot("decision-log");
+  });
+
+  step("runs a `grove` command on the same home through the open app, and shows what it wrote", async () => {
+    assert.ok(existsSync(grove), `build the CLI first (cargo build -p grove-cli): ${grove} is missing`);
+    // The app holds the home's store: the command reaches its node over the control socket.
+    const groveHome = join(home, "grove");
+    const [team] = cli(groveHome, null, "team", "list");
+    const principle = cli(groveHome, null, "principle", "list").find((p) => p.statement === "Rest before rush");
+    assert.ok(team && principle, "the CLI reads the circle the window made");
+    cli(groveHome, null, "decision", "log", "--team", team.id, "--principle", principle.id, "--zone", "local",
+      "--context", "The oven broke at dawn.", "--choice", "Bake in the neighbours' oven until Monday");
+    await wd.waitForText("#log-summary", "3 decisions");
+    assert.match(await wd.textOf(".list"), /neighbours' oven/);
   });
 
   step("shows a failing per-item action's error next to its item, which stays as it was", async () => {

@@ -1,13 +1,7 @@
-//! The `grove` command: every Grove feature, headless.
+//! The `grove` command: every Grove feature, headless. Its parts live in the library
+//! (src/lib.rs), which the desktop app shares to answer forwarded commands.
 
-mod args;
-mod insight;
-mod invite;
-mod passphrase;
-mod print;
-mod run;
-mod serve;
-mod usage;
+use grove_cli::{args, message, now, passphrase, print, run, serve, usage};
 
 use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
@@ -62,15 +56,6 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(execute(cli, argv));
     ExitCode::from(code)
-}
-
-fn now() -> grove_node::core::Timestamp {
-    grove_node::core::Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or_default(),
-    )
 }
 
 /// Runs the command and returns the exit code.
@@ -233,22 +218,5 @@ fn report(result: anyhow::Result<()>) -> u8 {
             eprintln!("error: {}", print::cell(&message(&e)));
             1
         }
-    }
-}
-
-/// One line: the error, and for errors whose remedy is a flag, that flag.
-pub(crate) fn message(e: &anyhow::Error) -> String {
-    let Some(node) = e.downcast_ref::<NodeError>() else {
-        return format!("{e:#}");
-    };
-    match node.kind() {
-        NodeErrorKind::AmbiguousCircle => format!("{node} (pass --circle ID)"),
-        NodeErrorKind::NoCircle => {
-            format!("{node}: `grove circle create NAME` or `grove circle import FILE`")
-        }
-        NodeErrorKind::NotFound => {
-            format!("{node} (check the id with the matching `list` command)")
-        }
-        _ => node.to_string(),
     }
 }

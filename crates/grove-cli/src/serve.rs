@@ -5,12 +5,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Parser as _;
-use grove_node::control::{serve_control, ControlReply, ControlRequest};
-use grove_node::{Node, NodeEvent, NodeHandle};
+use grove_node::{Node, NodeEvent};
 use tokio::sync::broadcast;
 
-use crate::args::{Cli, Command};
 use crate::print::Out;
 
 pub struct Options {
@@ -43,11 +40,7 @@ pub async fn serve(options: Options) -> Result<()> {
     let out = Out::stdout(options.json, crate::now());
     let info = node.net_info().await?;
     let recorded = node.announce_addresses().await?;
-    let handler_node = node.clone();
-    let _control = serve_control(&home, move |request| {
-        let node = handler_node.clone();
-        async move { run_forwarded(&node, request).await }
-    })?;
+    let _control = crate::forwarded::serve(&home, &node)?;
     if out.json {
         out.line(
             &serde_json::json!({
@@ -120,58 +113,4 @@ fn show(out: &Out, event: &NodeEvent) {
         }
     };
     out.line(&line);
-}
-
-/// Runs a command another `grove` process sent, capturing what it prints.
-async fn run_forwarded(node: &NodeHandle, request: ControlRequest) -> ControlReply {
-    let args = request.argv;
-    let argv = std::iter::once("grove".to_string()).chain(args.iter().cloned());
-    let mut cli = match Cli::try_parse_from(argv) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let rendered = e.render().to_string();
-            let (stdout, stderr) = match crate::usage::one_line(&e, &args) {
-                Some(line) => (String::new(), line),
-                // Help and version go where clap puts them: stdout, or stderr for a bare
-                // command group's help (which exits 2).
-                None if e.use_stderr() => (String::new(), rendered),
-                None => (rendered, String::new()),
-            };
-            return ControlReply {
-                stdout,
-                stderr,
-                code: e.exit_code(),
-            };
-        }
-    };
-    if let Err(e) = cli.command.resolve_paths(request.cwd.as_deref()) {
-        return ControlReply {
-            stdout: String::new(),
-            stderr: format!("error: {}\n", crate::message(&e)),
-            code: 1,
-        };
-    }
-    let (out, buffer) = Out::buffer(cli.json, crate::now());
-    let result = match cli.command {
-        Command::Serve { .. } => Err(anyhow::anyhow!(
-            "a grove node already serves this home; stop it (Ctrl-C) before starting another"
-        )),
-        command => crate::run::run(node, cli.circle, command, &out).await,
-    };
-    let stdout = buffer
-        .lock()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    match result {
-        Ok(()) => ControlReply {
-            stdout,
-            stderr: String::new(),
-            code: 0,
-        },
-        Err(e) => ControlReply {
-            stdout,
-            stderr: format!("error: {}\n", crate::print::cell(&crate::message(&e))),
-            code: 1,
-        },
-    }
 }
