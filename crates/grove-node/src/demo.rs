@@ -217,7 +217,7 @@ const STORIES: &[Story] = &[
         choice: "Each works beside a regular for their first month, and none of them delivers to a flat alone.",
         results: &[
             ("Four of them still come every week.", W),
-            ("Most stopped after their exams; two stayed.", M),
+            ("Two of them now deliver to flats, each paired with a regular.", W),
         ],
         resolution: "",
     },
@@ -629,10 +629,10 @@ const STORIES: &[Story] = &[
         situation: "data-request",
         zone: Zone::CentreAwareness,
         principles: &[NAMES, EXPOSURE],
-        context: "The landlord's solicitor asked us for the names of the tenants at the last meeting.",
+        context: "The landlord's solicitor asked us for the names of the tenants at the {day} meeting.",
         choice: "We refused in writing and told the centre, since any list would expose members.",
         results: &[
-            ("The solicitor did not ask again.", W),
+            ("The solicitor dropped the request.", W),
         ],
         resolution: "No list exists and none will be kept; the written refusal stands.",
     },
@@ -943,6 +943,9 @@ const WEEKDAYS: &[&str] = &[
 ];
 /// How many neighbouring decisions must tell different stories.
 const NO_REPEAT_WITHIN: usize = 10;
+/// Situations that happen once in a year (the estate is sold once), however many
+/// decisions the demo has.
+const ONCE: &[&str] = &["estate-sale", "campaign-launch", "annual-report"];
 
 /// What varies between two tellings of one story.
 struct Vars {
@@ -1009,12 +1012,15 @@ fn fill(template: &str, v: &Vars) -> String {
     out
 }
 
-/// The next story: one of this season's (or any season's), weighted, and none of the
-/// last `NO_REPEAT_WITHIN`, so neighbouring decisions never repeat each other.
-fn pick(rng: &mut StdRng, season: Season, recent: &VecDeque<usize>) -> usize {
+/// The next story: one of this season's (or any season's), weighted, none of the last
+/// `NO_REPEAT_WITHIN`, so neighbouring decisions never repeat each other, and none of the
+/// `ONCE` stories already `told`.
+fn pick(rng: &mut StdRng, season: Season, recent: &VecDeque<usize>, told: &[usize]) -> usize {
     let fits = |k: usize| {
         let s = &STORIES[k];
-        (s.season == Season::Any || s.season == season) && !recent.contains(&k)
+        (s.season == Season::Any || s.season == season)
+            && !recent.contains(&k)
+            && !told.contains(&k)
     };
     let total: u32 = (0..STORIES.len())
         .filter(|&k| fits(k))
@@ -1169,11 +1175,15 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     let span = (now.0 - start.0 - 10 * DAY_MS).max(1);
     let step = span / decisions.max(1) as i64;
     let mut recent: VecDeque<usize> = VecDeque::with_capacity(NO_REPEAT_WITHIN + 1);
+    let mut once: Vec<usize> = Vec::new();
     // Which story raised each escalation, so its resolution answers that story.
     let mut escalated: HashMap<String, usize> = HashMap::new();
     for i in 0..decisions {
         t = Timestamp(start.0 + DAY_MS + i as i64 * step);
-        let k = pick(&mut rng, Season::of(t), &recent);
+        let k = pick(&mut rng, Season::of(t), &recent, &once);
+        if ONCE.contains(&STORIES[k].situation) {
+            once.push(k);
+        }
         recent.push_back(k);
         if recent.len() > NO_REPEAT_WITHIN {
             recent.pop_front();
@@ -1361,7 +1371,7 @@ struct Retro {
 const RETROS: &[Retro] = &[
     Retro {
         team: KITCHEN,
-        went_well: "The Thursday food bank fed 140 households in November, and the reserve for families held.",
+        went_well: "The Thursday food bank fed 140 households a week this autumn, and the reserve for families held.",
         didnt: "Twice one volunteer was left to close up alone when the new owner's agent came asking questions.",
         change: "Rota two people to close every session.",
         principles: &[PAIRS],
@@ -1651,6 +1661,13 @@ mod tests {
                 );
             }
             tellers.push(k);
+        }
+        for key in super::ONCE {
+            let times = ds
+                .iter()
+                .filter(|d| d.situation.as_deref() == Some(key))
+                .count();
+            assert!(times <= 1, "`{key}` happened {times} times in one year");
         }
         for i in 0..ds.len() {
             for j in i + 1..(i + 1 + NO_REPEAT_WITHIN).min(ds.len()) {
