@@ -138,6 +138,9 @@ struct Story {
     season: Season,
     /// How often it comes up, relative to the others of its season.
     weight: u32,
+    /// The fewest days between two tellings, for what happens now and then (the monthly
+    /// newsletter, a solicitor's letter): a demo dense enough to need them sooner relaxes it.
+    gap_days: i64,
     /// The `#situation` key. Two teams share a key only where they genuinely handle the
     /// same situation differently: those keys are the demo's divergence tensions.
     situation: &'static str,
@@ -146,7 +149,8 @@ struct Story {
     zone: Zone,
     /// Indices into the flattened principles of `VALUES`.
     principles: &'static [usize],
-    context: &'static str,
+    /// Ways the situation came up, any of which the choice answers.
+    contexts: &'static [&'static str],
     choice: &'static str,
     results: &'static [(&'static str, Outcome)],
     /// How the centre answered, for a story whose zone raises an escalation.
@@ -164,11 +168,16 @@ const STORIES: &[Story] = &[
     Story {
         team: KITCHEN,
         season: Season::Any,
-        weight: 3,
+        weight: 6,
+        gap_days: 3,
         situation: "food-shortage",
         zone: Zone::Local,
         principles: &[SHARE, ASK],
-        context: "The food bank ran out of fresh vegetables on {day} with {n} families still in the queue.",
+        contexts: &[
+            "The food bank ran out of fresh vegetables on {day} with {n} families still in the queue.",
+            "The {day} delivery from the market was half what we expected, and the vegetables were gone within the hour.",
+            "A longer queue than ever at the {day} food bank: {n} families were left with only tins.",
+        ],
         choice: "We shared out what was left, took the families' numbers and {a} brought vegetables to their doors the next morning.",
         results: &[
             ("Every family had vegetables within a day; two came to the next assembly.", W),
@@ -179,11 +188,15 @@ const STORIES: &[Story] = &[
     Story {
         team: KITCHEN,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 7,
         situation: "food-shortage",
         zone: Zone::Local,
         principles: &[SHARE],
-        context: "The wholesaler on {street} halved its weekly bread donation without warning.",
+        contexts: &[
+            "The wholesaler on {street} halved its weekly bread donation without warning.",
+            "The bread ran out before noon at the {day} food bank for the third week running.",
+        ],
         choice: "We asked the two bakeries on {street} for their end-of-day bread and set up a pick-up rota.",
         results: &[
             ("Both bakeries said yes; the bread has lasted every session since.", W),
@@ -194,11 +207,12 @@ const STORIES: &[Story] = &[
     Story {
         team: KITCHEN,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 60,
         situation: "food-safety",
         zone: Zone::Local,
         principles: &[RECORD],
-        context: "Donated yoghurt two days past its date went out in {n} parcels on {day} before anyone noticed.",
+        contexts: &["Donated yoghurt two days past its date went out in {n} parcels on {day} before anyone noticed."],
         choice: "{a} phoned every household that took some, apologised, and we told the assembly what happened.",
         results: &[
             ("Nobody was ill, and people thanked us for telling them.", W),
@@ -209,11 +223,15 @@ const STORIES: &[Story] = &[
     Story {
         team: KITCHEN,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 30,
         situation: "new-volunteer",
         zone: Zone::Local,
         principles: &[PAIRS],
-        context: "{n} students from the college offered to help at the {day} food bank; nobody knows them yet.",
+        contexts: &[
+            "{n} students from the college offered to help at the {day} food bank; nobody knows them yet.",
+            "A woman from {street} and {n} of her friends offered to help at the {day} food bank; nobody knows them yet.",
+        ],
         choice: "Each works beside a regular for their first month, and none of them delivers to a flat alone.",
         results: &[
             ("Four of them still come every week.", W),
@@ -224,11 +242,15 @@ const STORIES: &[Story] = &[
     Story {
         team: KITCHEN,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 45,
         situation: "dietary-needs",
         zone: Zone::Local,
         principles: &[ASK],
-        context: "Families from block {block} stopped taking food parcels; {a} heard the meat was not halal.",
+        contexts: &[
+            "Families from block {block} stopped taking food parcels; {a} heard the meat was not halal.",
+            "{a} noticed that parcels for block {block} come back half full, mostly the pork and the tinned ham.",
+        ],
         choice: "We asked the families what they eat and switched to halal meat, with more rice and lentils.",
         results: &[
             ("The families came back and brought neighbours.", W),
@@ -239,11 +261,15 @@ const STORIES: &[Story] = &[
     Story {
         team: KITCHEN,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 30,
         situation: "food-bank-queue",
         zone: Zone::Local,
         principles: &[SHARE],
-        context: "People queue from eight for the {day} food bank, so tenants who work never get fresh food.",
+        contexts: &[
+            "People queue from eight for the {day} food bank, so tenants who work never get fresh food.",
+            "Tenants on the late shift say the {day} food bank is always empty by the time they finish work.",
+        ],
         choice: "We gave out numbered tickets at opening and kept a share of the fresh food for an evening session.",
         results: &[
             ("Working tenants started coming in the evening; the morning queue is shorter.", W),
@@ -255,10 +281,11 @@ const STORIES: &[Story] = &[
         team: KITCHEN,
         season: Season::Any,
         weight: 1,
+        gap_days: 45,
         situation: "threat-at-food-bank",
         zone: Zone::CentreAwareness,
         principles: &[PAIRS, EXPOSURE],
-        context: "A man came to the {day} food bank drunk and threatened the volunteers on the door.",
+        contexts: &["A man came to the {day} food bank drunk and threatened the volunteers on the door."],
         choice: "We closed early, {a} and {b} walked the volunteers home, and we asked the centre how to meet him next time.",
         results: &[
             ("He came back the next week sober and apologised.", W),
@@ -269,11 +296,15 @@ const STORIES: &[Story] = &[
     Story {
         team: KITCHEN,
         season: Season::Winter,
-        weight: 3,
+        weight: 6,
+        gap_days: 3,
         situation: "cold-weather",
         zone: Zone::Local,
         principles: &[SHARE, ASK],
-        context: "With the heating off in block {block}, older tenants are skipping hot meals to save electricity.",
+        contexts: &[
+            "With the heating off in block {block}, older tenants are skipping hot meals to save electricity.",
+            "Tenants in block {block} told {a} they eat cold food to keep the heaters on.",
+        ],
         choice: "We cooked a hot lunch at the community centre every {day}, and {a} took portions up to those who cannot come down.",
         results: &[
             ("About {big} hot meals a week until the heating came back.", W),
@@ -284,11 +315,12 @@ const STORIES: &[Story] = &[
     Story {
         team: KITCHEN,
         season: Season::Winter,
-        weight: 2,
+        weight: 4,
+        gap_days: 20,
         situation: "holiday-boxes",
         zone: Zone::PrincipleCheck,
         principles: &[SHARE, LOCAL],
-        context: "A supermarket offered {big} holiday food boxes if we collect them from its depot on one morning.",
+        contexts: &["A supermarket offered {big} holiday food boxes if we collect them from its depot on one morning."],
         choice: "We took the boxes and asked Outreach for two drivers first, since the collection takes their morning too.",
         results: &[
             ("Every box went out before the holidays; Outreach said yes within the hour.", W),
@@ -298,11 +330,12 @@ const STORIES: &[Story] = &[
     Story {
         team: KITCHEN,
         season: Season::Summer,
-        weight: 3,
+        weight: 6,
+        gap_days: 10,
         situation: "school-holidays",
         zone: Zone::Local,
         principles: &[ASK],
-        context: "Parents in block {block} say children on free school meals go hungry in the summer holidays.",
+        contexts: &["Parents in block {block} say children on free school meals go hungry in the summer holidays."],
         choice: "We asked the parents what would help and ran a packed-lunch club in the community centre on weekdays.",
         results: &[
             ("{n} children came most days, and parents took turns helping.", W),
@@ -313,11 +346,12 @@ const STORIES: &[Story] = &[
     Story {
         team: KITCHEN,
         season: Season::Any,
-        weight: 1,
+        weight: 2,
+        gap_days: 45,
         situation: "donation-offer",
         zone: Zone::PrincipleCheck,
         principles: &[LOCAL, NAMES],
-        context: "A letting agency on {street} offered a large food donation if we put its logo on our flyers.",
+        contexts: &["A letting agency on {street} offered a large food donation if we put its logo on our flyers."],
         choice: "We asked for the food without the logo: a letting agent's name on our flyers would speak for the whole union.",
         results: &[
             ("They gave the food anyway.", W),
@@ -328,11 +362,15 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 5,
         situation: "landlord-contact",
         zone: Zone::Local,
         principles: &[EXPOSURE],
-        context: "The landlord's agent rang {a} at home and asked who organises the tenants' meetings.",
+        contexts: &[
+            "The landlord's agent rang {a} at home and asked who organises the tenants' meetings.",
+            "The landlord's agent stopped {a} on the stairs of block {block} and asked which tenants run the union.",
+        ],
         choice: "{a} said nothing about the union and passed the agent's number to Legal support.",
         results: &[
             ("The agent stopped calling; nobody was exposed.", W),
@@ -343,11 +381,16 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Any,
-        weight: 3,
+        weight: 6,
+        gap_days: 4,
         situation: "agent-visit",
         zone: Zone::Local,
         principles: &[PAIRS],
-        context: "The landlord's agent asked to meet {a} alone at the estate office about the petition.",
+        contexts: &[
+            "The landlord's agent asked to meet {a} alone at the estate office about the petition.",
+            "The landlord's agent invited {a} for a quiet word at the estate office about the rent campaign.",
+            "The agent asked {a} to come alone to the office on {day} to clear up complaints from block {block}.",
+        ],
         choice: "{a} went with {b}, took notes, and said the union would answer in writing.",
         results: &[
             ("The agent dropped the subject once two of us were in the room.", W),
@@ -358,11 +401,16 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 5,
         situation: "repairs-refused",
         zone: Zone::Local,
         principles: &[BUILDING],
-        context: "Damp and mould in {n} flats of block {block}; the landlord blames the tenants for drying laundry indoors.",
+        contexts: &[
+            "Damp and mould in {n} flats of block {block}; the landlord blames the tenants for drying laundry indoors.",
+            "Water has come through the top-floor ceilings of block {block} since {day}; the landlord says it will be looked at.",
+            "{n} flats in block {block} have had broken windows for a month while the agent keeps promising a contractor.",
+        ],
         choice: "We got every affected flat to report it to the council's environmental health team on the same day.",
         results: &[
             ("An inspector came within a fortnight and served an improvement notice.", W),
@@ -373,11 +421,16 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 3,
         situation: "door-knocking",
         zone: Zone::Local,
         principles: &[ASK],
-        context: "Door-knocking on {street} on {day} evening, we found {n} flats nobody from the union had spoken to.",
+        contexts: &[
+            "Door-knocking on {street} on {day} evening, we found {n} flats nobody from the union had spoken to.",
+            "Block {block} has {n} new households since the spring and none of them has heard of the union.",
+            "Tenants on {street} asked {a} why the union never knocks on their doors.",
+        ],
         choice: "We asked each household what worries them most before mentioning the union, and wrote it down.",
         results: &[
             ("{n} households joined; damp was the worry most of them named.", W),
@@ -388,11 +441,15 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 10,
         situation: "press-request",
         zone: Zone::Local,
         principles: &[NAMES],
-        context: "A reporter from the local paper asked to follow our door-knocking on {street}.",
+        contexts: &[
+            "A reporter from the local paper asked to follow our door-knocking on {street}.",
+            "A student journalist asked to come door-knocking in block {block} for a piece on the housing crisis.",
+        ],
         choice: "The reporter came along, but only to doors where the tenant agreed, and only {a} spoke on the record.",
         results: &[
             ("The article ran; three tenants phoned the union the next day.", W),
@@ -403,11 +460,12 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Any,
-        weight: 1,
+        weight: 2,
+        gap_days: 30,
         situation: "members-in-conflict",
         zone: Zone::Local,
         principles: &[LOCAL],
-        context: "Two members argued at the {day} assembly over whether to occupy the estate office.",
+        contexts: &["Two members argued at the {day} assembly over whether to occupy the estate office."],
         choice: "We paused the item and asked {a} to hold a separate session with both of them before the next assembly.",
         results: &[
             ("They came back with a joint proposal for a sit-in during office hours.", W),
@@ -418,11 +476,12 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Spring,
-        weight: 3,
+        weight: 6,
+        gap_days: 7,
         situation: "rent-increase",
         zone: Zone::PrincipleCheck,
         principles: &[BUILDING, LOCAL],
-        context: "Every tenant in block {block} got a letter announcing a {pct}% rent increase from next month.",
+        contexts: &["Every tenant in block {block} got a letter announcing a {pct}% rent increase from next month."],
         choice: "We called a block meeting within 48 hours and drafted one collective reply, asking Legal support to back it since it commits them.",
         results: &[
             ("The landlord halved the increase for the whole block.", W),
@@ -433,11 +492,12 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Spring,
-        weight: 2,
+        weight: 4,
+        gap_days: 14,
         situation: "new-members",
         zone: Zone::Local,
         principles: &[BUILDING],
-        context: "After the rent letters, {big} tenants came to the open meeting on {day}, twice the usual.",
+        contexts: &["After the rent letters, {big} tenants came to the open meeting on {day}, twice the usual."],
         choice: "We split the room into block groups, each with a contact who lives in that block.",
         results: &[
             ("Every block now has a contact and a meeting night.", W),
@@ -448,11 +508,12 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Summer,
-        weight: 3,
+        weight: 6,
+        gap_days: 5,
         situation: "rent-strike",
         zone: Zone::PrincipleCheck,
         principles: &[BUILDING, LOCAL],
-        context: "{big} households have pledged to withhold the rent rise if enough neighbours join them.",
+        contexts: &["{big} households have pledged to withhold the rent rise if enough neighbours join them."],
         choice: "We set the threshold at two thirds of each block and put the strike to the assembly, since it binds every team.",
         results: &[
             ("Blocks A and C crossed two thirds; the assembly voted to start.", W),
@@ -463,11 +524,12 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Summer,
-        weight: 2,
+        weight: 4,
+        gap_days: 45,
         situation: "pledge-count",
         zone: Zone::Local,
         principles: &[RECORD],
-        context: "We told the assembly {big} households had pledged; a recount of the forms found fewer.",
+        contexts: &["We told the assembly {big} households had pledged; a recount of the forms found fewer."],
         choice: "{a} corrected the number at the next assembly and explained how forms had been counted twice.",
         results: &[
             ("Nobody left, and the blocks trusted the new count.", W),
@@ -478,10 +540,11 @@ const STORIES: &[Story] = &[
         team: OUTREACH,
         season: Season::Summer,
         weight: 1,
+        gap_days: 30,
         situation: "public-action",
         zone: Zone::CentreAwareness,
         principles: &[EXPOSURE, PAIRS],
-        context: "Tenants want to march to the landlord's office on {street} on {day}; some of them have no papers.",
+        contexts: &["Tenants want to march to the landlord's office on {street} on {day}; some of them have no papers."],
         choice: "We planned the march with stewards in pairs and told the centre, so members without papers can choose to join at the rally point instead.",
         results: &[
             ("About {big} marched; no arrests, and the local paper printed our demands.", W),
@@ -493,10 +556,11 @@ const STORIES: &[Story] = &[
         team: OUTREACH,
         season: Season::Summer,
         weight: 1,
+        gap_days: 30,
         situation: "police-at-meeting",
         zone: Zone::CentreAwareness,
         principles: &[EXPOSURE],
-        context: "Two police officers stood outside the community centre during the {day} strike meeting.",
+        contexts: &["Two police officers stood outside the community centre during the {day} strike meeting."],
         choice: "We carried on, kept no attendance list, and told the centre before the next meeting.",
         results: &[
             ("No police at the meetings since.", W),
@@ -506,11 +570,12 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Autumn,
-        weight: 2,
+        weight: 4,
+        gap_days: 30,
         situation: "language",
         zone: Zone::Local,
         principles: &[ASK],
-        context: "Half the tenants in block {block} read Portuguese or Somali, and our leaflets are in English only.",
+        contexts: &["Half the tenants in block {block} read Portuguese or Somali, and our leaflets are in English only."],
         choice: "{a} found two tenants who door-knock with us in their languages and asked them what the leaflet should say.",
         results: &[
             ("{n} households joined in a month.", W),
@@ -521,10 +586,11 @@ const STORIES: &[Story] = &[
         team: OUTREACH,
         season: Season::Autumn,
         weight: 1,
+        gap_days: 0,
         situation: "estate-sale",
         zone: Zone::CentreAwareness,
         principles: &[EXPOSURE, BUILDING],
-        context: "Tenants hear the estate is being sold and fear a wave of notices from the new owner.",
+        contexts: &["Tenants hear the estate is being sold and fear a wave of notices from the new owner."],
         choice: "We told the centre, called an emergency assembly and asked Legal support to check the land registry.",
         results: &[
             ("The sale went through; the new owner agreed to meet the union.", M),
@@ -534,11 +600,15 @@ const STORIES: &[Story] = &[
     Story {
         team: OUTREACH,
         season: Season::Winter,
-        weight: 3,
+        weight: 6,
+        gap_days: 4,
         situation: "heating-failure",
         zone: Zone::PrincipleCheck,
         principles: &[BUILDING, LOCAL],
-        context: "The communal heating in block {block} failed on {day} with frost forecast; {big} flats are cold.",
+        contexts: &[
+            "The communal heating in block {block} failed on {day} with frost forecast; {big} flats are cold.",
+            "Radiators in block {block} have been cold since {day}, and the landlord's contractor cannot come until next week.",
+        ],
         choice: "We had the whole block report the outage together and asked Kitchen to run hot meals, since that takes their week.",
         results: &[
             ("Heating back in three days, and the landlord paid for heaters.", W),
@@ -550,15 +620,20 @@ const STORIES: &[Story] = &[
     Story {
         team: LEGAL,
         season: Season::Any,
-        weight: 3,
+        weight: 6,
+        gap_days: 3,
         situation: "repairs-refused",
         zone: Zone::Local,
         principles: &[WRITING],
-        context: "The boiler in flat {flat} has been broken for {n} weeks and the landlord's agent does not answer.",
+        contexts: &[
+            "The boiler in flat {flat} has been broken for {n} weeks and the landlord's agent does not answer.",
+            "The tenant in flat {flat} has had no working toilet for {n} days; the agent says a plumber is booked.",
+            "Mould in flat {flat} came back {n} weeks after the landlord painted over it.",
+        ],
         choice: "We sent a formal letter from the union citing the landlord's repair duties, with a 14-day deadline.",
         results: &[
-            ("The boiler was repaired within the deadline.", W),
-            ("The landlord fixed it the day the letter arrived.", W),
+            ("The repair was done within the deadline.", W),
+            ("The landlord sent a contractor the day the letter arrived.", W),
             ("Fixed after a month, two weeks past the deadline.", M),
         ],
         resolution: "",
@@ -566,11 +641,15 @@ const STORIES: &[Story] = &[
     Story {
         team: LEGAL,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 7,
         situation: "landlord-contact",
         zone: Zone::Local,
         principles: &[WRITING],
-        context: "The landlord's agent emailed {a} asking for a list of the tenants who attend union meetings.",
+        contexts: &[
+            "The landlord's agent emailed {a} asking for a list of the tenants who attend union meetings.",
+            "The landlord's agent wrote to {a} personally, asking the union to stop stirring up block {block}.",
+        ],
         choice: "We replied from the union's address that the agent must write to the union, and gave no names.",
         results: &[
             ("The agent has written to the union ever since.", W),
@@ -581,11 +660,15 @@ const STORIES: &[Story] = &[
     Story {
         team: LEGAL,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 5,
         situation: "court-hearing",
         zone: Zone::Local,
         principles: &[PAIRS],
-        context: "A tenant in flat {flat} has a possession hearing on {day} and is afraid to go alone.",
+        contexts: &[
+            "A tenant in flat {flat} has a possession hearing on {day} and is afraid to go alone.",
+            "A tenant from block {block} is summoned to court on {day} over rent arrears and has never been to court.",
+        ],
         choice: "{a} and {b} went to court with her and sat beside her through the hearing.",
         results: &[
             ("The judge adjourned the case so a defence can be filed.", W),
@@ -596,11 +679,15 @@ const STORIES: &[Story] = &[
     Story {
         team: LEGAL,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 5,
         situation: "housing-office",
         zone: Zone::Local,
         principles: &[PAIRS],
-        context: "A family from block {block} was turned away at the housing office for documents they do not have.",
+        contexts: &[
+            "A family from block {block} was turned away at the housing office for documents they do not have.",
+            "A pensioner from block {block} was sent away from the housing office twice without an assessment.",
+        ],
         choice: "{a} and {b} went back with them, asked in writing which documents the law requires and waited for an answer.",
         results: &[
             ("The family was registered that same day.", W),
@@ -611,11 +698,15 @@ const STORIES: &[Story] = &[
     Story {
         team: LEGAL,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 30,
         situation: "know-your-rights",
         zone: Zone::Local,
         principles: &[ASK],
-        context: "Tenants ask the same questions about deposits and repairs at every meeting.",
+        contexts: &[
+            "Tenants ask the same questions about deposits and repairs at every meeting.",
+            "{n} tenants rang the union this month about deposits kept when they moved out.",
+        ],
         choice: "We collected the questions and answered them at a know-your-rights evening on {day}, with a one-page guide.",
         results: &[
             ("About {big} came, and the guide had to be reprinted.", W),
@@ -626,10 +717,11 @@ const STORIES: &[Story] = &[
         team: LEGAL,
         season: Season::Any,
         weight: 1,
+        gap_days: 45,
         situation: "data-request",
         zone: Zone::CentreAwareness,
         principles: &[NAMES, EXPOSURE],
-        context: "The landlord's solicitor asked us for the names of the tenants at the {day} meeting.",
+        contexts: &["The landlord's solicitor asked us for the names of the tenants at the {day} meeting."],
         choice: "We refused in writing and told the centre, since any list would expose members.",
         results: &[
             ("The solicitor dropped the request.", W),
@@ -640,10 +732,11 @@ const STORIES: &[Story] = &[
         team: LEGAL,
         season: Season::Any,
         weight: 1,
+        gap_days: 60,
         situation: "immigration-threat",
         zone: Zone::CentreIntervention,
         principles: &[NAMES, EXPOSURE],
-        context: "The landlord's agent threatened to report a tenant in block {block} to immigration after she complained about damp.",
+        contexts: &["The landlord's agent threatened to report a tenant in block {block} to immigration after she complained about damp."],
         choice: "We asked the centre to step in at once: nobody confronts the agent until the tenant's safety is planned.",
         results: &[
             ("The tenant is safe and the agent has not repeated the threat.", W),
@@ -653,11 +746,12 @@ const STORIES: &[Story] = &[
     Story {
         team: LEGAL,
         season: Season::Spring,
-        weight: 2,
+        weight: 4,
+        gap_days: 10,
         situation: "invalid-notice",
         zone: Zone::Local,
         principles: &[WRITING],
-        context: "The rent increase notices for block {block} gave tenants less than a month's notice.",
+        contexts: &["The rent increase notices for block {block} gave tenants less than a month's notice."],
         choice: "We checked each tenancy and challenged the notices at the rent tribunal for every tenant who agreed.",
         results: &[
             ("The tribunal struck out the notices; the landlord must start again.", W),
@@ -667,11 +761,12 @@ const STORIES: &[Story] = &[
     Story {
         team: LEGAL,
         season: Season::Summer,
-        weight: 2,
+        weight: 4,
+        gap_days: 14,
         situation: "strike-advice",
         zone: Zone::PrincipleCheck,
         principles: &[BUILDING, LOCAL],
-        context: "Tenants joining the rent strike asked whether the landlord can evict them for withholding the rise.",
+        contexts: &["Tenants joining the rent strike asked whether the landlord can evict them for withholding the rise."],
         choice: "We advised paying the old rent in full into a separate account, and asked the assembly to make it the advice for every block.",
         results: &[
             ("Every striking household pays the old rent; no arrears claims so far.", W),
@@ -682,10 +777,11 @@ const STORIES: &[Story] = &[
         team: LEGAL,
         season: Season::Autumn,
         weight: 2,
+        gap_days: 10,
         situation: "eviction-notice",
         zone: Zone::CentreAwareness,
         principles: &[PAIRS, EXPOSURE],
-        context: "Two families in block {block} got no-fault eviction notices a week after joining the rent strike.",
+        contexts: &["Two families in block {block} got no-fault eviction notices a week after joining the rent strike."],
         choice: "We treated it as retaliation: told the centre, paired each family with two members and booked the housing lawyer.",
         results: &[
             ("Both notices were withdrawn after the lawyer's letter.", W),
@@ -697,10 +793,11 @@ const STORIES: &[Story] = &[
         team: LEGAL,
         season: Season::Autumn,
         weight: 1,
+        gap_days: 21,
         situation: "bailiffs",
         zone: Zone::CentreIntervention,
         principles: &[PAIRS, EXPOSURE],
-        context: "Bailiffs are due at flat {flat} on {day} morning to enforce a possession order.",
+        contexts: &["Bailiffs are due at flat {flat} on {day} morning to enforce a possession order."],
         choice: "We asked the centre to step in before anyone gathered at the door, since a crowd could get the tenant arrested.",
         results: &[
             ("The warrant was suspended the day before; the family stays for now.", W),
@@ -711,11 +808,12 @@ const STORIES: &[Story] = &[
     Story {
         team: LEGAL,
         season: Season::Winter,
-        weight: 2,
+        weight: 4,
+        gap_days: 10,
         situation: "heating-compensation",
         zone: Zone::Local,
         principles: &[WRITING],
-        context: "Tenants in block {block} went {n} days without heating and want compensation.",
+        contexts: &["Tenants in block {block} went {n} days without heating and want compensation."],
         choice: "We drafted a claim for each flat and sent them all together under the union's name.",
         results: &[
             ("The landlord offered a rent rebate for every day without heat.", W),
@@ -726,11 +824,15 @@ const STORIES: &[Story] = &[
     Story {
         team: COMMS,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 10,
         situation: "press-request",
         zone: Zone::Local,
         principles: &[NAMES],
-        context: "A journalist asked to photograph the {day} assembly for a feature on housing.",
+        contexts: &[
+            "A journalist asked to photograph the {day} assembly for a feature on housing.",
+            "A magazine wants photos of tenants in their damp flats for a feature on the estate.",
+        ],
         choice: "We declined the photos and sent a written statement without names.",
         results: &[
             ("The feature ran with our statement, and nobody was named.", W),
@@ -741,11 +843,12 @@ const STORIES: &[Story] = &[
     Story {
         team: COMMS,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 25,
         situation: "newsletter",
         zone: Zone::Local,
         principles: &[SAME_DAY],
-        context: "The newsletter is due on {day} and half the teams have not sent their news.",
+        contexts: &["The newsletter is due on {day} and half the teams have not sent their news."],
         choice: "{a} wrote it from the decision log instead of waiting for reports.",
         results: &[
             ("Out on time, and the teams said it was accurate.", W),
@@ -756,11 +859,12 @@ const STORIES: &[Story] = &[
     Story {
         team: COMMS,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 30,
         situation: "phone-tree",
         zone: Zone::Local,
         principles: &[RECORD],
-        context: "The phone tree failed on {day}: {n} members never heard that the venue had changed.",
+        contexts: &["The phone tree failed on {day}: {n} members never heard that the venue had changed."],
         choice: "We told the assembly what went wrong, rang the missing numbers and added a text message as a second channel.",
         results: &[
             ("The next call-out reached everyone within two hours.", W),
@@ -771,11 +875,12 @@ const STORIES: &[Story] = &[
     Story {
         team: COMMS,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 30,
         situation: "social-media",
         zone: Zone::PrincipleCheck,
         principles: &[NAMES, LOCAL],
-        context: "A member posted photos of the {day} door-knock on the union's page with tenants' faces showing.",
+        contexts: &["A member posted photos of the {day} door-knock on the union's page with tenants' faces showing."],
         choice: "We took the photos down, asked the tenants whether they minded, and agreed posting rules with Outreach.",
         results: &[
             ("Nobody objected; the rules are on the office wall.", W),
@@ -786,11 +891,12 @@ const STORIES: &[Story] = &[
     Story {
         team: COMMS,
         season: Season::Any,
-        weight: 2,
+        weight: 4,
+        gap_days: 60,
         situation: "flyers",
         zone: Zone::Local,
         principles: &[NAMES],
-        context: "A member asked for the flyers to list each block contact's name and phone number.",
+        contexts: &["A member asked for the flyers to list each block contact's name and phone number."],
         choice: "We printed the union's shared number only; block contacts are named at meetings, not on paper.",
         results: &[
             ("Calls to the shared number doubled, and {a} passes them on.", W),
@@ -800,11 +906,12 @@ const STORIES: &[Story] = &[
     Story {
         team: COMMS,
         season: Season::Any,
-        weight: 1,
+        weight: 2,
+        gap_days: 45,
         situation: "venue-loss",
         zone: Zone::PrincipleCheck,
         principles: &[LOCAL],
-        context: "The community centre cancelled the {day} assembly without giving a reason.",
+        contexts: &["The community centre cancelled the {day} assembly without giving a reason."],
         choice: "We moved the assembly to the church hall on {street}, checked with the other teams, then told everyone by phone tree.",
         results: &[
             ("Attendance held, and the church offered us the hall every month.", W),
@@ -815,11 +922,12 @@ const STORIES: &[Story] = &[
     Story {
         team: COMMS,
         season: Season::Spring,
-        weight: 3,
+        weight: 6,
+        gap_days: 0,
         situation: "campaign-launch",
         zone: Zone::Local,
         principles: &[BUILDING],
-        context: "The campaign against the rent increase needs a name and a poster before the block meetings.",
+        contexts: &["The campaign against the rent increase needs a name and a poster before the block meetings."],
         choice: "We took three designs to the block meetings and printed the one they chose.",
         results: &[
             ("'Not a penny more' posters are in about {big} windows.", W),
@@ -829,11 +937,12 @@ const STORIES: &[Story] = &[
     Story {
         team: COMMS,
         season: Season::Spring,
-        weight: 2,
+        weight: 4,
+        gap_days: 30,
         situation: "council-meeting",
         zone: Zone::Local,
         principles: &[NAMES],
-        context: "The council's housing committee invites tenants to speak at its meeting on {day}.",
+        contexts: &["The council's housing committee invites tenants to speak at its meeting on {day}."],
         choice: "{a} spoke for the union and read three tenants' written accounts with their names left out.",
         results: &[
             ("The committee asked the landlord to appear at its next meeting.", W),
@@ -843,11 +952,12 @@ const STORIES: &[Story] = &[
     Story {
         team: COMMS,
         season: Season::Summer,
-        weight: 2,
+        weight: 4,
+        gap_days: 10,
         situation: "press-request",
         zone: Zone::Local,
         principles: &[NAMES],
-        context: "A TV crew wants to film the rent strike rally on {street}.",
+        contexts: &["A TV crew wants to film the rent strike rally on {street}."],
         choice: "We declined filming at people's doors and sent a written statement without names; the rally itself is public.",
         results: &[
             ("The report showed the rally and quoted our statement.", W),
@@ -857,11 +967,12 @@ const STORIES: &[Story] = &[
     Story {
         team: COMMS,
         season: Season::Autumn,
-        weight: 2,
+        weight: 4,
+        gap_days: 0,
         situation: "annual-report",
         zone: Zone::Local,
         principles: &[SAME_DAY, RECORD],
-        context: "The annual meeting needs a report of the year for members who missed the assemblies.",
+        contexts: &["The annual meeting needs a report of the year for members who missed the assemblies."],
         choice: "We built the report from the decision log, including the results that failed.",
         results: &[
             ("Members said it was the first report they had read to the end.", W),
@@ -871,11 +982,12 @@ const STORIES: &[Story] = &[
     Story {
         team: COMMS,
         season: Season::Winter,
-        weight: 2,
+        weight: 4,
+        gap_days: 14,
         situation: "heater-scheme",
         zone: Zone::Local,
         principles: &[ASK],
-        context: "Tenants in block {block} did not know the council lends heaters in emergencies.",
+        contexts: &["Tenants in block {block} did not know the council lends heaters in emergencies."],
         choice: "We printed the scheme's details in four languages and {a} delivered them to every flat in the block.",
         results: &[
             ("{n} households borrowed heaters that week.", W),
@@ -891,10 +1003,11 @@ const FAILING_STREAK: &[Story] = &[
         team: LEGAL,
         season: Season::Any,
         weight: 0,
+        gap_days: 0,
         situation: "repairs-refused",
         zone: Zone::PrincipleCheck,
         principles: &[WRITING],
-        context: "The lift in block D has been broken for five weeks; a tenant on the ninth floor uses a wheelchair.",
+        contexts: &["The lift in block D has been broken for five weeks; a tenant on the ninth floor uses a wheelchair."],
         choice: "We sent the new owner a formal letter citing its repair duties and the tenant's disability, with a seven-day deadline.",
         results: &[("The new owner ignored the letter; the lift is still broken.", F)],
         resolution: "",
@@ -903,10 +1016,11 @@ const FAILING_STREAK: &[Story] = &[
         team: LEGAL,
         season: Season::Any,
         weight: 0,
+        gap_days: 0,
         situation: "repairs-refused",
         zone: Zone::PrincipleCheck,
         principles: &[WRITING],
-        context: "Damp in a flat in block B made a baby ill; the new owner's agent calls it condensation.",
+        contexts: &["Damp in a flat in block B made a baby ill; the new owner's agent calls it condensation."],
         choice: "We sent a second formal letter with the GP's note, copied to the council's housing officer.",
         results: &[("No reply; the damp has spread to the flat next door.", F)],
         resolution: "",
@@ -915,10 +1029,11 @@ const FAILING_STREAK: &[Story] = &[
         team: LEGAL,
         season: Season::Any,
         weight: 0,
+        gap_days: 0,
         situation: "repairs-refused",
         zone: Zone::PrincipleCheck,
         principles: &[WRITING],
-        context: "Block A has had no hot water for a fortnight, and the new owner threatened the loudest complainant with a no-fault eviction.",
+        contexts: &["Block A has had no hot water for a fortnight, and the new owner threatened the loudest complainant with a no-fault eviction."],
         choice: "We sent a formal letter before action, drafted with the housing lawyer.",
         results: &[("The owner's solicitor acknowledged the letter and did nothing; still no hot water.", F)],
         resolution: "",
@@ -1012,29 +1127,59 @@ fn fill(template: &str, v: &Vars) -> String {
     out
 }
 
-/// The next story: one of this season's (or any season's), weighted, none of the last
-/// `NO_REPEAT_WITHIN`, so neighbouring decisions never repeat each other, and none of the
-/// `ONCE` stories already `told`.
-fn pick(rng: &mut StdRng, season: Season, recent: &VecDeque<usize>, told: &[usize]) -> usize {
-    let fits = |k: usize| {
-        let s = &STORIES[k];
-        (s.season == Season::Any || s.season == season)
-            && !recent.contains(&k)
-            && !told.contains(&k)
+/// The next story at `t`: one of this season's (or any season's), none of the last
+/// `NO_REPEAT_WITHIN` (neighbouring decisions never repeat each other) and none of the
+/// `ONCE` stories already `told`. Among those, one that has rested its `gap_days` since
+/// it was `last` told, weighted; if none has (a demo denser than a real union's year),
+/// the one most overdue for its gap, so each still comes up as often as its gap says
+/// relative to the others.
+fn pick(
+    rng: &mut StdRng,
+    t: Timestamp,
+    recent: &VecDeque<usize>,
+    told: &[usize],
+    last: &[Option<Timestamp>],
+) -> usize {
+    let season = Season::of(t);
+    let fits: Vec<usize> = (0..STORIES.len())
+        .filter(|&k| {
+            let s = &STORIES[k];
+            (s.season == Season::Any || s.season == season)
+                && !recent.contains(&k)
+                && !told.contains(&k)
+        })
+        .collect();
+    // How long since each was told, in ms; never told counts as forever.
+    let since = |k: usize| {
+        last.get(k)
+            .copied()
+            .flatten()
+            .map_or(i64::MAX, |at| t.0 - at.0)
     };
-    let total: u32 = (0..STORIES.len())
-        .filter(|&k| fits(k))
-        .map(|k| STORIES[k].weight)
-        .sum();
-    let mut at = rng.gen_range(0..total.max(1));
-    for k in (0..STORIES.len()).filter(|&k| fits(k)) {
-        if at < STORIES[k].weight {
-            return k;
+    let rested: Vec<usize> = fits
+        .iter()
+        .copied()
+        .filter(|&k| since(k) >= STORIES[k].gap_days * DAY_MS)
+        .collect();
+    let total: u32 = rested.iter().map(|&k| STORIES[k].weight).sum();
+    if total > 0 {
+        let mut at = rng.gen_range(0..total);
+        for &k in &rested {
+            if at < STORIES[k].weight {
+                return k;
+            }
+            at -= STORIES[k].weight;
         }
-        at -= STORIES[k].weight;
     }
-    // Unreachable while each season has more stories than NO_REPEAT_WITHIN (a test checks).
-    0
+    // None rested, so each has a gap > 0 and was told: the largest since/gap, compared
+    // as since_a * gap_b > since_b * gap_a in i128 to stay exact.
+    fits.into_iter()
+        .max_by(|&a, &b| {
+            let (ga, gb) = (STORIES[a].gap_days.max(1), STORIES[b].gap_days.max(1));
+            (i128::from(since(a)) * i128::from(gb)).cmp(&(i128::from(since(b)) * i128::from(ga)))
+        })
+        // Unreachable while each season has more stories than NO_REPEAT_WITHIN (a test checks).
+        .unwrap_or(0)
 }
 
 /// Logs one telling of `story` at `t` (the decision's time), with its result if it is old
@@ -1063,7 +1208,14 @@ fn tell(
         NewDecision {
             team: team.to_string(),
             principles: cited,
-            context: fill(story.context, &v),
+            context: fill(
+                story
+                    .contexts
+                    .get(rng.gen_range(0..story.contexts.len().max(1)))
+                    .copied()
+                    .unwrap_or_default(),
+                &v,
+            ),
             choice: fill(story.choice, &v),
             zone: Some(story.zone),
             zone_unsure: unsure,
@@ -1176,11 +1328,15 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     let step = span / decisions.max(1) as i64;
     let mut recent: VecDeque<usize> = VecDeque::with_capacity(NO_REPEAT_WITHIN + 1);
     let mut once: Vec<usize> = Vec::new();
+    let mut last: Vec<Option<Timestamp>> = vec![None; STORIES.len()];
     // Which story raised each escalation, so its resolution answers that story.
     let mut escalated: HashMap<String, usize> = HashMap::new();
     for i in 0..decisions {
         t = Timestamp(start.0 + DAY_MS + i as i64 * step);
-        let k = pick(&mut rng, Season::of(t), &recent, &once);
+        let k = pick(&mut rng, t, &recent, &once, &last);
+        if let Some(at) = last.get_mut(k) {
+            *at = Some(t);
+        }
         if ONCE.contains(&STORIES[k].situation) {
             once.push(k);
         }
@@ -1437,7 +1593,7 @@ fn seed_tensions(
                     .iter()
                     .filter_map(|&p| principles.get(p).cloned())
                     .collect(),
-                context: story.context.into(),
+                context: story.contexts.first().copied().unwrap_or_default().into(),
                 choice: story.choice.into(),
                 zone: Some(story.zone),
                 // Whether to go beyond letters binds the whole union: a judgement call.
@@ -1589,15 +1745,18 @@ mod tests {
         let mut teams_by_key: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
         for s in STORIES.iter().chain(FAILING_STREAK) {
             teams_by_key.entry(s.situation).or_default().insert(s.team);
-            assert!(!s.results.is_empty(), "{s:?}");
+            assert!(!s.results.is_empty() && !s.contexts.is_empty(), "{s:?}");
             assert_eq!(
                 s.zone.escalates(),
                 !s.resolution.is_empty(),
                 "a resolution exactly for the stories that escalate: {s:?}"
             );
             let v = super::Vars::draw(&mut rand::SeedableRng::seed_from_u64(1));
-            for text in [s.context, s.choice]
-                .into_iter()
+            for text in s
+                .contexts
+                .iter()
+                .copied()
+                .chain([s.choice])
                 .chain(s.results.iter().map(|r| r.0))
             {
                 let filled = super::fill(text, &v);
@@ -1643,7 +1802,7 @@ mod tests {
                         && TEAMS[s.team].0 == team
                         && s.zone == d.zone
                         && s.principles.len() == d.principles.len()
-                        && told(s.context, &d.context)
+                        && s.contexts.iter().any(|c| told(c, &d.context))
                         && told(s.choice, &d.choice)
                 })
                 .unwrap_or_else(|| panic!("no story tells {d:#?}"));
