@@ -331,7 +331,7 @@ const STORIES: &[Story] = &[
         team: KITCHEN,
         season: Season::Summer,
         weight: 6,
-        gap_days: 10,
+        gap_days: 4,
         situation: "school-holidays",
         zone: Zone::Local,
         principles: &[ASK],
@@ -477,7 +477,7 @@ const STORIES: &[Story] = &[
         team: OUTREACH,
         season: Season::Spring,
         weight: 6,
-        gap_days: 7,
+        gap_days: 3,
         situation: "rent-increase",
         zone: Zone::PrincipleCheck,
         principles: &[BUILDING, LOCAL],
@@ -493,7 +493,7 @@ const STORIES: &[Story] = &[
         team: OUTREACH,
         season: Season::Spring,
         weight: 4,
-        gap_days: 14,
+        gap_days: 7,
         situation: "new-members",
         zone: Zone::Local,
         principles: &[BUILDING],
@@ -509,7 +509,7 @@ const STORIES: &[Story] = &[
         team: OUTREACH,
         season: Season::Summer,
         weight: 6,
-        gap_days: 5,
+        gap_days: 3,
         situation: "rent-strike",
         zone: Zone::PrincipleCheck,
         principles: &[BUILDING, LOCAL],
@@ -601,7 +601,7 @@ const STORIES: &[Story] = &[
         team: OUTREACH,
         season: Season::Winter,
         weight: 6,
-        gap_days: 4,
+        gap_days: 3,
         situation: "heating-failure",
         zone: Zone::PrincipleCheck,
         principles: &[BUILDING, LOCAL],
@@ -762,7 +762,7 @@ const STORIES: &[Story] = &[
         team: LEGAL,
         season: Season::Summer,
         weight: 4,
-        gap_days: 14,
+        gap_days: 7,
         situation: "strike-advice",
         zone: Zone::PrincipleCheck,
         principles: &[BUILDING, LOCAL],
@@ -777,7 +777,7 @@ const STORIES: &[Story] = &[
         team: LEGAL,
         season: Season::Autumn,
         weight: 2,
-        gap_days: 10,
+        gap_days: 7,
         situation: "eviction-notice",
         zone: Zone::CentreAwareness,
         principles: &[PAIRS, EXPOSURE],
@@ -1695,7 +1695,10 @@ mod tests {
     use grove_core::automerge::ActorId;
     use grove_core::{archive, Circle, DecisionFilter, TensionKind, CORE_DOC};
 
-    use super::{Season, Story, FAILING_STREAK, NO_REPEAT_WITHIN, STORIES, TEAMS};
+    use super::{
+        Season, Story, ASK, BUILDING, EXPOSURE, FAILING_STREAK, LOCAL, NAMES, NO_REPEAT_WITHIN,
+        PAIRS, RECORD, SAME_DAY, SHARE, STORIES, TEAMS, VALUES, WRITING,
+    };
     use crate::Node;
 
     /// The situation keys two teams share on purpose: each is a divergence tension.
@@ -1723,6 +1726,27 @@ mod tests {
             }
         }
         text.ends_with(rest)
+    }
+
+    /// The principle constants stories cite name the principles they mean.
+    #[test]
+    fn principle_constants_point_at_their_principles() {
+        let all: Vec<&str> = VALUES.iter().flat_map(|v| v.4.iter().copied()).collect();
+        for (at, start) in [
+            (SHARE, "Share what"),
+            (ASK, "Ask what"),
+            (NAMES, "Keep names out"),
+            (PAIRS, "Two people"),
+            (EXPOSURE, "When in doubt"),
+            (LOCAL, "Decide locally"),
+            (SAME_DAY, "Log every decision"),
+            (RECORD, "Record results"),
+            (WRITING, "Put every demand"),
+            (BUILDING, "Act as a building"),
+        ] {
+            assert!(all[at].starts_with(start), "{at}: {}", all[at]);
+        }
+        assert_eq!(all.len(), BUILDING + 1);
     }
 
     #[test]
