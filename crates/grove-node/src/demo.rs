@@ -3,6 +3,20 @@
 //! fixed seed) apart from "now"; everything that names or guards the circle (its id, every
 //! entity id, the circle key, the second device's key) comes from the OS's CSPRNG, because
 //! a demo can become a real circle and a fixed seed would hand its key to every other demo.
+//!
+//! The demo is how a newcomer judges Grove, so it reads as one year of one tenants' union
+//! on an estate of six blocks: each decision is drawn from a [`Story`] whose context,
+//! choice, principles, zone, team, situation key and results belong together, with names,
+//! blocks, streets and numbers varied so that thousands of decisions do not read as a loop.
+//! The year has a shape: rent rises in spring, a rent strike in summer, retaliation and
+//! the estate's sale in autumn, heating failures in winter. Tensions come from the data
+//! as in any circle, so the stories are written to raise only the ones such a year would:
+//! teams answering the landlord, the press and disrepair differently (divergence), pairs
+//! for confrontations that no team can always find (shared struggle), letters to the new
+//! owner that stopped working (a failing principle), a value reworded on two devices, one
+//! value grown too many principles, and one tension a member raised by hand.
+
+use std::collections::{HashMap, VecDeque};
 
 use ed25519_dalek::SigningKey;
 use grove_core::automerge::ActorId;
@@ -12,15 +26,12 @@ use grove_core::{
     ValueEdit, Zone, CORE_DOC, DAY_MS,
 };
 use rand::rngs::{OsRng, StdRng};
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::error::{NodeError, Result};
 use crate::identity;
 use crate::state::NodeState;
 
-/// Decisions of the demo whose results all failed under one principle (tension c).
-const FAILING_STREAK: usize = 3;
 const PEOPLE: &[&str] = &["Noor", "Tomás", "Aiko", "Femi", "Lena", "Ravi", "Marta"];
 const TEAMS: &[(&str, &str)] = &[
     ("Kitchen", "Community meals and the food bank"),
@@ -28,6 +39,13 @@ const TEAMS: &[(&str, &str)] = &[
     ("Legal support", "Eviction defence and know-your-rights"),
     ("Comms", "Newsletter, posters and the phone tree"),
 ];
+const KITCHEN: usize = 0;
+const OUTREACH: usize = 1;
+const LEGAL: usize = 2;
+const COMMS: usize = 3;
+
+/// Values and the principles derived from each, in order: the principles' positions in
+/// this flattened order are the constants below, which stories cite.
 const VALUES: &[(&str, &str, &str, &str, &[&str])] = &[
     (
         "Mutual aid",
@@ -67,88 +85,1160 @@ const VALUES: &[(&str, &str, &str, &str, &[&str])] = &[
         "Hiding mistakes to look good",
         &["Record results even when they are embarrassing."],
     ),
+    (
+        "Strength in numbers",
+        "We face the landlord together; no tenant stands alone.",
+        "The union's collective voice",
+        "Quiet private deals that leave the neighbours behind",
+        &[
+            "Put every demand to the landlord in writing, from the union, before escalating.",
+            "Act as a building, not as one flat.",
+        ],
+    ),
 ];
-const SITUATIONS: &[&str] = &[
-    "rent-increase",
-    "eviction-notice",
-    "police-at-meeting",
-    "press-request",
-    "food-shortage",
-    "new-volunteer",
-    "landlord-contact",
-    "conflict-between-members",
-    "donation-offer",
-    "public-action",
-    "data-request",
-    "venue-loss",
-];
-const CONTEXTS: &[&str] = &[
-    "A tenant in block C got a letter announcing a 30% rent increase from next month.",
-    "Two families received eviction notices on the same day; one has small children.",
-    "A journalist asked to photograph our next meeting for a feature on housing.",
-    "The food bank ran out of fresh vegetables on Thursday with a queue still outside.",
-    "A new volunteer offered to run the phone tree but nobody knows them yet.",
-    "The landlord's agent called a member directly and asked who organises the meetings.",
-    "Two members argued loudly at the assembly about whether to occupy the lobby.",
-    "A local business offered a large donation if we put their logo on our flyers.",
-    "Police officers stood outside the community centre during the tenants' meeting.",
-    "Our usual venue cancelled next week's assembly without giving a reason.",
-];
-const CHOICES: &[&str] = &[
-    "We organised a building meeting within 48 hours and drafted a collective letter.",
-    "We sent two members to accompany the family to the housing office.",
-    "We declined and offered a written statement without names instead.",
-    "We shared what we had and started a list to plan next week's collection.",
-    "We paired the volunteer with an experienced member for their first month.",
-    "The member said nothing and passed the contact to legal support.",
-    "We paused the discussion and asked the mediator to hold a separate session.",
-    "We accepted the donation without the logo; they agreed.",
-    "We moved the meeting to a member's flat and kept the attendance list offline.",
-    "We met in the park and used the phone tree to tell everyone.",
-];
-const RESULTS: &[(&str, Outcome)] = &[
-    (
-        "The increase was cut to 8% after the collective letter.",
-        Outcome::Worked,
-    ),
-    (
-        "The family kept their flat for now; the case continues.",
-        Outcome::Mixed,
-    ),
-    (
-        "The article ran without names; two new tenants joined.",
-        Outcome::Worked,
-    ),
-    (
-        "We ran short again the week after; the plan needs more drivers.",
-        Outcome::Failed,
-    ),
-    (
-        "It worked, but it took more of our time than expected.",
-        Outcome::Mixed,
-    ),
-    (
-        "The agent stopped calling; nobody was exposed.",
-        Outcome::Worked,
-    ),
-    (
-        "The argument flared up again at the next assembly.",
-        Outcome::Failed,
-    ),
+const SHARE: usize = 0;
+const ASK: usize = 1;
+const NAMES: usize = 2;
+const PAIRS: usize = 3;
+const EXPOSURE: usize = 4;
+const LOCAL: usize = 5;
+const SAME_DAY: usize = 6;
+const RECORD: usize = 7;
+const WRITING: usize = 8;
+const BUILDING: usize = 9;
+
+/// When in the (northern) year a story happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Season {
+    Any,
+    Winter,
+    Spring,
+    Summer,
+    Autumn,
+}
+
+impl Season {
+    fn of(t: Timestamp) -> Season {
+        match u8::from(t.day().0.month()) {
+            12 | 1 | 2 => Season::Winter,
+            3..=5 => Season::Spring,
+            6..=8 => Season::Summer,
+            _ => Season::Autumn,
+        }
+    }
+}
+
+/// One kind of thing that happens to the union, with everything that belongs to it. Texts
+/// may hold `{a}` and `{b}` (two different members), `{block}` (A–F), `{flat}` (a flat in
+/// that block), `{street}`, `{day}` (a weekday), `{n}` (3–9), `{big}` (40–160) and `{pct}`
+/// (9–30), filled per decision by [`fill`].
+#[derive(Debug)]
+struct Story {
+    team: usize,
+    season: Season,
+    /// How often it comes up, relative to the others of its season.
+    weight: u32,
+    /// The fewest days between two tellings, for what happens now and then (the monthly
+    /// newsletter, a solicitor's letter): a demo dense enough to need them sooner relaxes it.
+    gap_days: i64,
+    /// The `#situation` key. Two teams share a key only where they genuinely handle the
+    /// same situation differently: those keys are the demo's divergence tensions.
+    situation: &'static str,
+    /// Local unless the choice binds other teams or its principle is unclear (principle
+    /// check), or it exposes members (centre).
+    zone: Zone,
+    /// Indices into the flattened principles of `VALUES`.
+    principles: &'static [usize],
+    /// Ways the situation came up, any of which the choice answers.
+    contexts: &'static [&'static str],
+    choice: &'static str,
+    results: &'static [(&'static str, Outcome)],
+    /// How the centre answered, for a story whose zone raises an escalation.
+    resolution: &'static str,
+}
+
+const W: Outcome = Outcome::Worked;
+const M: Outcome = Outcome::Mixed;
+const F: Outcome = Outcome::Failed;
+
+/// The union's year. Failed and mixed results are spread so that, within a review cycle,
+/// only the pairs rule gathers struggle from three teams (see the module doc).
+const STORIES: &[Story] = &[
+    // Kitchen: the food bank and community meals.
+    Story {
+        team: KITCHEN,
+        season: Season::Any,
+        weight: 6,
+        gap_days: 3,
+        situation: "food-shortage",
+        zone: Zone::Local,
+        principles: &[SHARE, ASK],
+        contexts: &[
+            "The food bank ran out of fresh vegetables on {day} with {n} families still in the queue.",
+            "The {day} delivery from the market was half what we expected, and the vegetables were gone within the hour.",
+            "A longer queue than ever at the {day} food bank: {n} families were left with only tins.",
+        ],
+        choice: "We shared out what was left, took the families' numbers and {a} brought vegetables to their doors the next morning.",
+        results: &[
+            ("Every family had vegetables within a day; two came to the next assembly.", W),
+            ("It worked, but {a} spent the whole morning driving and we have no second driver.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: KITCHEN,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 7,
+        situation: "food-shortage",
+        zone: Zone::Local,
+        principles: &[SHARE],
+        contexts: &[
+            "The wholesaler on {street} halved its weekly bread donation without warning.",
+            "The bread ran out before noon at the {day} food bank for the third week running.",
+        ],
+        choice: "We asked the two bakeries on {street} for their end-of-day bread and set up a pick-up rota.",
+        results: &[
+            ("Both bakeries said yes; the bread has lasted every session since.", W),
+            ("One bakery dropped out after a month; we are back to three days' bread.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: KITCHEN,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 60,
+        situation: "food-safety",
+        zone: Zone::Local,
+        principles: &[RECORD],
+        contexts: &["Donated yoghurt two days past its date went out in {n} parcels on {day} before anyone noticed."],
+        choice: "{a} phoned every household that took some, apologised, and we told the assembly what happened.",
+        results: &[
+            ("Nobody was ill, and people thanked us for telling them.", W),
+            ("Nobody was ill; one family stayed away for a few weeks.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: KITCHEN,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 30,
+        situation: "new-volunteer",
+        zone: Zone::Local,
+        principles: &[PAIRS],
+        contexts: &[
+            "{n} students from the college offered to help at the {day} food bank; nobody knows them yet.",
+            "A woman from {street} and {n} of her friends offered to help at the {day} food bank; nobody knows them yet.",
+        ],
+        choice: "Each works beside a regular for their first month, and none of them delivers to a flat alone.",
+        results: &[
+            ("Four of them still come every week.", W),
+            ("Two of them now deliver to flats, each paired with a regular.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: KITCHEN,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 45,
+        situation: "dietary-needs",
+        zone: Zone::Local,
+        principles: &[ASK],
+        contexts: &[
+            "Families from block {block} stopped taking food parcels; {a} heard the meat was not halal.",
+            "{a} noticed that parcels for block {block} come back half full, mostly the pork and the tinned ham.",
+        ],
+        choice: "We asked the families what they eat and switched to halal meat, with more rice and lentils.",
+        results: &[
+            ("The families came back and brought neighbours.", W),
+            ("The parcels cost a little less and far less food comes back.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: KITCHEN,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 30,
+        situation: "food-bank-queue",
+        zone: Zone::Local,
+        principles: &[SHARE],
+        contexts: &[
+            "People queue from eight for the {day} food bank, so tenants who work never get fresh food.",
+            "Tenants on the late shift say the {day} food bank is always empty by the time they finish work.",
+        ],
+        choice: "We gave out numbered tickets at opening and kept a share of the fresh food for an evening session.",
+        results: &[
+            ("Working tenants started coming in the evening; the morning queue is shorter.", W),
+            ("The evening session works, but it needs two more volunteers.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: KITCHEN,
+        season: Season::Any,
+        weight: 1,
+        gap_days: 45,
+        situation: "threat-at-food-bank",
+        zone: Zone::CentreAwareness,
+        principles: &[PAIRS, EXPOSURE],
+        contexts: &["A man came to the {day} food bank drunk and threatened the volunteers on the door."],
+        choice: "We closed early, {a} and {b} walked the volunteers home, and we asked the centre how to meet him next time.",
+        results: &[
+            ("He came back the next week sober and apologised.", W),
+            ("He has not come back; two volunteers now share the door every session.", W),
+        ],
+        resolution: "He is welcome when sober; two volunteers meet him at the door, and nobody calls the police without asking whoever is at risk.",
+    },
+    Story {
+        team: KITCHEN,
+        season: Season::Winter,
+        weight: 6,
+        gap_days: 3,
+        situation: "cold-weather",
+        zone: Zone::Local,
+        principles: &[SHARE, ASK],
+        contexts: &[
+            "With the heating off in block {block}, older tenants are skipping hot meals to save electricity.",
+            "Tenants in block {block} told {a} they eat cold food to keep the heaters on.",
+        ],
+        choice: "We cooked a hot lunch at the community centre every {day}, and {a} took portions up to those who cannot come down.",
+        results: &[
+            ("About {big} hot meals a week until the heating came back.", W),
+            ("It helped, but we ran out of people to carry portions upstairs.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: KITCHEN,
+        season: Season::Winter,
+        weight: 4,
+        gap_days: 20,
+        situation: "holiday-boxes",
+        zone: Zone::PrincipleCheck,
+        principles: &[SHARE, LOCAL],
+        contexts: &["A supermarket offered {big} holiday food boxes if we collect them from its depot on one morning."],
+        choice: "We took the boxes and asked Outreach for two drivers first, since the collection takes their morning too.",
+        results: &[
+            ("Every box went out before the holidays; Outreach said yes within the hour.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: KITCHEN,
+        season: Season::Summer,
+        weight: 6,
+        gap_days: 4,
+        situation: "school-holidays",
+        zone: Zone::Local,
+        principles: &[ASK],
+        contexts: &["Parents in block {block} say children on free school meals go hungry in the summer holidays."],
+        choice: "We asked the parents what would help and ran a packed-lunch club in the community centre on weekdays.",
+        results: &[
+            ("{n} children came most days, and parents took turns helping.", W),
+            ("It worked, but the centre charged us for the extra hours.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: KITCHEN,
+        season: Season::Any,
+        weight: 2,
+        gap_days: 45,
+        situation: "donation-offer",
+        zone: Zone::PrincipleCheck,
+        principles: &[LOCAL, NAMES],
+        contexts: &["A letting agency on {street} offered a large food donation if we put its logo on our flyers."],
+        choice: "We asked for the food without the logo: a letting agent's name on our flyers would speak for the whole union.",
+        results: &[
+            ("They gave the food anyway.", W),
+        ],
+        resolution: "",
+    },
+    // Outreach: door-knocking, building meetings and the campaign.
+    Story {
+        team: OUTREACH,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 5,
+        situation: "landlord-contact",
+        zone: Zone::Local,
+        principles: &[EXPOSURE],
+        contexts: &[
+            "The landlord's agent rang {a} at home and asked who organises the tenants' meetings.",
+            "The landlord's agent stopped {a} on the stairs of block {block} and asked which tenants run the union.",
+        ],
+        choice: "{a} said nothing about the union and passed the agent's number to Legal support.",
+        results: &[
+            ("The agent stopped calling; nobody was exposed.", W),
+            ("The agent stopped calling {a}, but not before asking two neighbours.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Any,
+        weight: 6,
+        gap_days: 4,
+        situation: "agent-visit",
+        zone: Zone::Local,
+        principles: &[PAIRS],
+        contexts: &[
+            "The landlord's agent asked to meet {a} alone at the estate office about the petition.",
+            "The landlord's agent invited {a} for a quiet word at the estate office about the rent campaign.",
+            "The agent asked {a} to come alone to the office on {day} to clear up complaints from block {block}.",
+        ],
+        choice: "{a} went with {b}, took notes, and said the union would answer in writing.",
+        results: &[
+            ("The agent dropped the subject once two of us were in the room.", W),
+            ("The meeting went nowhere, but nobody was pressured alone.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 5,
+        situation: "repairs-refused",
+        zone: Zone::Local,
+        principles: &[BUILDING],
+        contexts: &[
+            "Damp and mould in {n} flats of block {block}; the landlord blames the tenants for drying laundry indoors.",
+            "Water has come through the top-floor ceilings of block {block} since {day}; the landlord says it will be looked at.",
+            "{n} flats in block {block} have had broken windows for a month while the agent keeps promising a contractor.",
+        ],
+        choice: "We got every affected flat to report it to the council's environmental health team on the same day.",
+        results: &[
+            ("An inspector came within a fortnight and served an improvement notice.", W),
+            ("The inspector came, but listed only two flats in the notice.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 3,
+        situation: "door-knocking",
+        zone: Zone::Local,
+        principles: &[ASK],
+        contexts: &[
+            "Door-knocking on {street} on {day} evening, we found {n} flats nobody from the union had spoken to.",
+            "Block {block} has {n} new households since the spring and none of them has heard of the union.",
+            "Tenants on {street} asked {a} why the union never knocks on their doors.",
+        ],
+        choice: "We asked each household what worries them most before mentioning the union, and wrote it down.",
+        results: &[
+            ("{n} households joined; damp was the worry most of them named.", W),
+            ("Few answered; we will try again on a Saturday morning.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 10,
+        situation: "press-request",
+        zone: Zone::Local,
+        principles: &[NAMES],
+        contexts: &[
+            "A reporter from the local paper asked to follow our door-knocking on {street}.",
+            "A student journalist asked to come door-knocking in block {block} for a piece on the housing crisis.",
+        ],
+        choice: "The reporter came along, but only to doors where the tenant agreed, and only {a} spoke on the record.",
+        results: &[
+            ("The article ran; three tenants phoned the union the next day.", W),
+            ("The article was fair, but it misquoted {a}.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Any,
+        weight: 2,
+        gap_days: 30,
+        situation: "members-in-conflict",
+        zone: Zone::Local,
+        principles: &[LOCAL],
+        contexts: &["Two members argued at the {day} assembly over whether to occupy the estate office."],
+        choice: "We paused the item and asked {a} to hold a separate session with both of them before the next assembly.",
+        results: &[
+            ("They came back with a joint proposal for a sit-in during office hours.", W),
+            ("They agreed on a sit-in, but the argument still simmers.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Spring,
+        weight: 6,
+        gap_days: 3,
+        situation: "rent-increase",
+        zone: Zone::PrincipleCheck,
+        principles: &[BUILDING, LOCAL],
+        contexts: &["Every tenant in block {block} got a letter announcing a {pct}% rent increase from next month."],
+        choice: "We called a block meeting within 48 hours and drafted one collective reply, asking Legal support to back it since it commits them.",
+        results: &[
+            ("The landlord halved the increase for the whole block.", W),
+            ("The increase was cut for secure tenants only; the rest is in dispute.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Spring,
+        weight: 4,
+        gap_days: 7,
+        situation: "new-members",
+        zone: Zone::Local,
+        principles: &[BUILDING],
+        contexts: &["After the rent letters, {big} tenants came to the open meeting on {day}, twice the usual."],
+        choice: "We split the room into block groups, each with a contact who lives in that block.",
+        results: &[
+            ("Every block now has a contact and a meeting night.", W),
+            ("Four blocks have contacts; blocks E and F still have nobody.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Summer,
+        weight: 6,
+        gap_days: 3,
+        situation: "rent-strike",
+        zone: Zone::PrincipleCheck,
+        principles: &[BUILDING, LOCAL],
+        contexts: &["{big} households have pledged to withhold the rent rise if enough neighbours join them."],
+        choice: "We set the threshold at two thirds of each block and put the strike to the assembly, since it binds every team.",
+        results: &[
+            ("Blocks A and C crossed two thirds; the assembly voted to start.", W),
+            ("Only one block crossed the threshold; we kept door-knocking.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Summer,
+        weight: 4,
+        gap_days: 45,
+        situation: "pledge-count",
+        zone: Zone::Local,
+        principles: &[RECORD],
+        contexts: &["We told the assembly {big} households had pledged; a recount of the forms found fewer."],
+        choice: "{a} corrected the number at the next assembly and explained how forms had been counted twice.",
+        results: &[
+            ("Nobody left, and the blocks trusted the new count.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Summer,
+        weight: 1,
+        gap_days: 30,
+        situation: "public-action",
+        zone: Zone::CentreAwareness,
+        principles: &[EXPOSURE, PAIRS],
+        contexts: &["Tenants want to march to the landlord's office on {street} on {day}; some of them have no papers."],
+        choice: "We planned the march with stewards in pairs and told the centre, so members without papers can choose to join at the rally point instead.",
+        results: &[
+            ("About {big} marched; no arrests, and the local paper printed our demands.", W),
+            ("The march went well, but police took two stewards' details.", M),
+        ],
+        resolution: "Stewards in pairs confirmed; members without papers join at the rally point, not the march.",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Summer,
+        weight: 1,
+        gap_days: 30,
+        situation: "police-at-meeting",
+        zone: Zone::CentreAwareness,
+        principles: &[EXPOSURE],
+        contexts: &["Two police officers stood outside the community centre during the {day} strike meeting."],
+        choice: "We carried on, kept no attendance list, and told the centre before the next meeting.",
+        results: &[
+            ("No police at the meetings since.", W),
+        ],
+        resolution: "The centre asked the council's police liaison why; strike meetings move to the church hall and nobody keeps a list.",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Autumn,
+        weight: 4,
+        gap_days: 30,
+        situation: "language",
+        zone: Zone::Local,
+        principles: &[ASK],
+        contexts: &["Half the tenants in block {block} read Portuguese or Somali, and our leaflets are in English only."],
+        choice: "{a} found two tenants who door-knock with us in their languages and asked them what the leaflet should say.",
+        results: &[
+            ("{n} households joined in a month.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Autumn,
+        weight: 1,
+        gap_days: 0,
+        situation: "estate-sale",
+        zone: Zone::CentreAwareness,
+        principles: &[EXPOSURE, BUILDING],
+        contexts: &["Tenants hear the estate is being sold and fear a wave of notices from the new owner."],
+        choice: "We told the centre, called an emergency assembly and asked Legal support to check the land registry.",
+        results: &[
+            ("The sale went through; the new owner agreed to meet the union.", M),
+        ],
+        resolution: "Legal support confirmed the sale; the assembly agreed one letter to the new owner before any action.",
+    },
+    Story {
+        team: OUTREACH,
+        season: Season::Winter,
+        weight: 6,
+        gap_days: 3,
+        situation: "heating-failure",
+        zone: Zone::PrincipleCheck,
+        principles: &[BUILDING, LOCAL],
+        contexts: &[
+            "The communal heating in block {block} failed on {day} with frost forecast; {big} flats are cold.",
+            "Radiators in block {block} have been cold since {day}, and the landlord's contractor cannot come until next week.",
+        ],
+        choice: "We had the whole block report the outage together and asked Kitchen to run hot meals, since that takes their week.",
+        results: &[
+            ("Heating back in three days, and the landlord paid for heaters.", W),
+            ("Heating back after nine days; the heaters only came on day six.", M),
+        ],
+        resolution: "",
+    },
+    // Legal support: repairs, evictions, courts and the housing office.
+    Story {
+        team: LEGAL,
+        season: Season::Any,
+        weight: 6,
+        gap_days: 3,
+        situation: "repairs-refused",
+        zone: Zone::Local,
+        principles: &[WRITING],
+        contexts: &[
+            "The boiler in flat {flat} has been broken for {n} weeks and the landlord's agent does not answer.",
+            "The tenant in flat {flat} has had no working toilet for {n} days; the agent says a plumber is booked.",
+            "Mould in flat {flat} came back {n} weeks after the landlord painted over it.",
+        ],
+        choice: "We sent a formal letter from the union citing the landlord's repair duties, with a 14-day deadline.",
+        results: &[
+            ("The repair was done within the deadline.", W),
+            ("The landlord sent a contractor the day the letter arrived.", W),
+            ("Fixed after a month, two weeks past the deadline.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 7,
+        situation: "landlord-contact",
+        zone: Zone::Local,
+        principles: &[WRITING],
+        contexts: &[
+            "The landlord's agent emailed {a} asking for a list of the tenants who attend union meetings.",
+            "The landlord's agent wrote to {a} personally, asking the union to stop stirring up block {block}.",
+        ],
+        choice: "We replied from the union's address that the agent must write to the union, and gave no names.",
+        results: &[
+            ("The agent has written to the union ever since.", W),
+            ("The agent stopped emailing {a}, but started calling other members.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 5,
+        situation: "court-hearing",
+        zone: Zone::Local,
+        principles: &[PAIRS],
+        contexts: &[
+            "A tenant in flat {flat} has a possession hearing on {day} and is afraid to go alone.",
+            "A tenant from block {block} is summoned to court on {day} over rent arrears and has never been to court.",
+        ],
+        choice: "{a} and {b} went to court with her and sat beside her through the hearing.",
+        results: &[
+            ("The judge adjourned the case so a defence can be filed.", W),
+            ("Possession was granted but suspended while she pays off the arrears.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 5,
+        situation: "housing-office",
+        zone: Zone::Local,
+        principles: &[PAIRS],
+        contexts: &[
+            "A family from block {block} was turned away at the housing office for documents they do not have.",
+            "A pensioner from block {block} was sent away from the housing office twice without an assessment.",
+        ],
+        choice: "{a} and {b} went back with them, asked in writing which documents the law requires and waited for an answer.",
+        results: &[
+            ("The family was registered that same day.", W),
+            ("They were registered, but only on the third visit.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 30,
+        situation: "know-your-rights",
+        zone: Zone::Local,
+        principles: &[ASK],
+        contexts: &[
+            "Tenants ask the same questions about deposits and repairs at every meeting.",
+            "{n} tenants rang the union this month about deposits kept when they moved out.",
+        ],
+        choice: "We collected the questions and answered them at a know-your-rights evening on {day}, with a one-page guide.",
+        results: &[
+            ("About {big} came, and the guide had to be reprinted.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Any,
+        weight: 1,
+        gap_days: 45,
+        situation: "data-request",
+        zone: Zone::CentreAwareness,
+        principles: &[NAMES, EXPOSURE],
+        contexts: &["The landlord's solicitor asked us for the names of the tenants at the {day} meeting."],
+        choice: "We refused in writing and told the centre, since any list would expose members.",
+        results: &[
+            ("The solicitor dropped the request.", W),
+        ],
+        resolution: "No list exists and none will be kept; the written refusal stands.",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Any,
+        weight: 1,
+        gap_days: 60,
+        situation: "immigration-threat",
+        zone: Zone::CentreIntervention,
+        principles: &[NAMES, EXPOSURE],
+        contexts: &["The landlord's agent threatened to report a tenant in block {block} to immigration after she complained about damp."],
+        choice: "We asked the centre to step in at once: nobody confronts the agent until the tenant's safety is planned.",
+        results: &[
+            ("The tenant is safe and the agent has not repeated the threat.", W),
+        ],
+        resolution: "The centre found the tenant an immigration adviser; any reply to the agent goes from the union, with no names.",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Spring,
+        weight: 4,
+        gap_days: 10,
+        situation: "invalid-notice",
+        zone: Zone::Local,
+        principles: &[WRITING],
+        contexts: &["The rent increase notices for block {block} gave tenants less than a month's notice."],
+        choice: "We checked each tenancy and challenged the notices at the rent tribunal for every tenant who agreed.",
+        results: &[
+            ("The tribunal struck out the notices; the landlord must start again.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Summer,
+        weight: 4,
+        gap_days: 7,
+        situation: "strike-advice",
+        zone: Zone::PrincipleCheck,
+        principles: &[BUILDING, LOCAL],
+        contexts: &["Tenants joining the rent strike asked whether the landlord can evict them for withholding the rise."],
+        choice: "We advised paying the old rent in full into a separate account, and asked the assembly to make it the advice for every block.",
+        results: &[
+            ("Every striking household pays the old rent; no arrears claims so far.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Autumn,
+        weight: 2,
+        gap_days: 7,
+        situation: "eviction-notice",
+        zone: Zone::CentreAwareness,
+        principles: &[PAIRS, EXPOSURE],
+        contexts: &["Two families in block {block} got no-fault eviction notices a week after joining the rent strike."],
+        choice: "We treated it as retaliation: told the centre, paired each family with two members and booked the housing lawyer.",
+        results: &[
+            ("Both notices were withdrawn after the lawyer's letter.", W),
+            ("One notice was withdrawn; the other family's case goes to court.", M),
+        ],
+        resolution: "Retaliation noted: the lawyer takes both cases, and Comms holds any press until the families say yes.",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Autumn,
+        weight: 1,
+        gap_days: 21,
+        situation: "bailiffs",
+        zone: Zone::CentreIntervention,
+        principles: &[PAIRS, EXPOSURE],
+        contexts: &["Bailiffs are due at flat {flat} on {day} morning to enforce a possession order."],
+        choice: "We asked the centre to step in before anyone gathered at the door, since a crowd could get the tenant arrested.",
+        results: &[
+            ("The warrant was suspended the day before; the family stays for now.", W),
+            ("The council rehoused the family, in a hostel across town.", M),
+        ],
+        resolution: "The centre called the tenant and the lawyer: we apply to suspend the warrant, and nobody blocks the door.",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Winter,
+        weight: 4,
+        gap_days: 10,
+        situation: "heating-compensation",
+        zone: Zone::Local,
+        principles: &[WRITING],
+        contexts: &["Tenants in block {block} went {n} days without heating and want compensation."],
+        choice: "We drafted a claim for each flat and sent them all together under the union's name.",
+        results: &[
+            ("The landlord offered a rent rebate for every day without heat.", W),
+        ],
+        resolution: "",
+    },
+    // Comms: the newsletter, posters, the phone tree and the press.
+    Story {
+        team: COMMS,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 10,
+        situation: "press-request",
+        zone: Zone::Local,
+        principles: &[NAMES],
+        contexts: &[
+            "A journalist asked to photograph the {day} assembly for a feature on housing.",
+            "A magazine wants photos of tenants in their damp flats for a feature on the estate.",
+        ],
+        choice: "We declined the photos and sent a written statement without names.",
+        results: &[
+            ("The feature ran with our statement, and nobody was named.", W),
+            ("The feature ran; two tenants who read it joined.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: COMMS,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 25,
+        situation: "newsletter",
+        zone: Zone::Local,
+        principles: &[SAME_DAY],
+        contexts: &["The newsletter is due on {day} and half the teams have not sent their news."],
+        choice: "{a} wrote it from the decision log instead of waiting for reports.",
+        results: &[
+            ("Out on time, and the teams said it was accurate.", W),
+            ("Out on time, but Kitchen's news was a month old because they log late.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: COMMS,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 30,
+        situation: "phone-tree",
+        zone: Zone::Local,
+        principles: &[RECORD],
+        contexts: &["The phone tree failed on {day}: {n} members never heard that the venue had changed."],
+        choice: "We told the assembly what went wrong, rang the missing numbers and added a text message as a second channel.",
+        results: &[
+            ("The next call-out reached everyone within two hours.", W),
+            ("Better, but three numbers are still out of date.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: COMMS,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 30,
+        situation: "social-media",
+        zone: Zone::PrincipleCheck,
+        principles: &[NAMES, LOCAL],
+        contexts: &["A member posted photos of the {day} door-knock on the union's page with tenants' faces showing."],
+        choice: "We took the photos down, asked the tenants whether they minded, and agreed posting rules with Outreach.",
+        results: &[
+            ("Nobody objected; the rules are on the office wall.", W),
+            ("Down within the hour, but one photo had been shared.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: COMMS,
+        season: Season::Any,
+        weight: 4,
+        gap_days: 60,
+        situation: "flyers",
+        zone: Zone::Local,
+        principles: &[NAMES],
+        contexts: &["A member asked for the flyers to list each block contact's name and phone number."],
+        choice: "We printed the union's shared number only; block contacts are named at meetings, not on paper.",
+        results: &[
+            ("Calls to the shared number doubled, and {a} passes them on.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: COMMS,
+        season: Season::Any,
+        weight: 2,
+        gap_days: 45,
+        situation: "venue-loss",
+        zone: Zone::PrincipleCheck,
+        principles: &[LOCAL],
+        contexts: &["The community centre cancelled the {day} assembly without giving a reason."],
+        choice: "We moved the assembly to the church hall on {street}, checked with the other teams, then told everyone by phone tree.",
+        results: &[
+            ("Attendance held, and the church offered us the hall every month.", W),
+            ("Fewer came; some never heard about the move.", M),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: COMMS,
+        season: Season::Spring,
+        weight: 6,
+        gap_days: 0,
+        situation: "campaign-launch",
+        zone: Zone::Local,
+        principles: &[BUILDING],
+        contexts: &["The campaign against the rent increase needs a name and a poster before the block meetings."],
+        choice: "We took three designs to the block meetings and printed the one they chose.",
+        results: &[
+            ("'Not a penny more' posters are in about {big} windows.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: COMMS,
+        season: Season::Spring,
+        weight: 4,
+        gap_days: 30,
+        situation: "council-meeting",
+        zone: Zone::Local,
+        principles: &[NAMES],
+        contexts: &["The council's housing committee invites tenants to speak at its meeting on {day}."],
+        choice: "{a} spoke for the union and read three tenants' written accounts with their names left out.",
+        results: &[
+            ("The committee asked the landlord to appear at its next meeting.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: COMMS,
+        season: Season::Summer,
+        weight: 4,
+        gap_days: 10,
+        situation: "press-request",
+        zone: Zone::Local,
+        principles: &[NAMES],
+        contexts: &["A TV crew wants to film the rent strike rally on {street}."],
+        choice: "We declined filming at people's doors and sent a written statement without names; the rally itself is public.",
+        results: &[
+            ("The report showed the rally and quoted our statement.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: COMMS,
+        season: Season::Autumn,
+        weight: 4,
+        gap_days: 0,
+        situation: "annual-report",
+        zone: Zone::Local,
+        principles: &[SAME_DAY, RECORD],
+        contexts: &["The annual meeting needs a report of the year for members who missed the assemblies."],
+        choice: "We built the report from the decision log, including the results that failed.",
+        results: &[
+            ("Members said it was the first report they had read to the end.", W),
+        ],
+        resolution: "",
+    },
+    Story {
+        team: COMMS,
+        season: Season::Winter,
+        weight: 4,
+        gap_days: 14,
+        situation: "heater-scheme",
+        zone: Zone::Local,
+        principles: &[ASK],
+        contexts: &["Tenants in block {block} did not know the council lends heaters in emergencies."],
+        choice: "We printed the scheme's details in four languages and {a} delivered them to every flat in the block.",
+        results: &[
+            ("{n} households borrowed heaters that week.", W),
+        ],
+        resolution: "",
+    },
 ];
 
-/// The share of decisions per zone, out of 100: mostly local, rarely the centre
-/// ("escalations are rare and respected").
-const ZONES: &[(Zone, u32)] = &[
-    (Zone::Local, 78),
-    (Zone::PrincipleCheck, 17),
-    (Zone::CentreAwareness, 4),
-    (Zone::CentreIntervention, 1),
+/// The last decisions of the year, after the estate's sale: letters to the new owner
+/// citing `WRITING` that all failed, newest in the log (the failing-principle tension).
+const FAILING_STREAK: &[Story] = &[
+    Story {
+        team: LEGAL,
+        season: Season::Any,
+        weight: 0,
+        gap_days: 0,
+        situation: "repairs-refused",
+        zone: Zone::PrincipleCheck,
+        principles: &[WRITING],
+        contexts: &["The lift in block D has been broken for five weeks; a tenant on the ninth floor uses a wheelchair."],
+        choice: "We sent the new owner a formal letter citing its repair duties and the tenant's disability, with a seven-day deadline.",
+        results: &[("The new owner ignored the letter; the lift is still broken.", F)],
+        resolution: "",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Any,
+        weight: 0,
+        gap_days: 0,
+        situation: "repairs-refused",
+        zone: Zone::PrincipleCheck,
+        principles: &[WRITING],
+        contexts: &["Damp in a flat in block B made a baby ill; the new owner's agent calls it condensation."],
+        choice: "We sent a second formal letter with the GP's note, copied to the council's housing officer.",
+        results: &[("No reply; the damp has spread to the flat next door.", F)],
+        resolution: "",
+    },
+    Story {
+        team: LEGAL,
+        season: Season::Any,
+        weight: 0,
+        gap_days: 0,
+        situation: "repairs-refused",
+        zone: Zone::PrincipleCheck,
+        principles: &[WRITING],
+        contexts: &["Block A has had no hot water for a fortnight, and the new owner threatened the loudest complainant with a no-fault eviction."],
+        choice: "We sent a formal letter before action, drafted with the housing lawyer.",
+        results: &[("The owner's solicitor acknowledged the letter and did nothing; still no hot water.", F)],
+        resolution: "",
+    },
 ];
+
+const STREETS: &[&str] = &[
+    "Carver Street",
+    "Mill Lane",
+    "Orchard Road",
+    "Hollis Street",
+    "Station Parade",
+    "Wharf Road",
+];
+const WEEKDAYS: &[&str] = &[
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+/// How many neighbouring decisions must tell different stories.
+const NO_REPEAT_WITHIN: usize = 10;
+/// Situations that happen once in a year (the estate is sold once), however many
+/// decisions the demo has.
+const ONCE: &[&str] = &["estate-sale", "campaign-launch", "annual-report"];
+
+/// What varies between two tellings of one story.
+struct Vars {
+    a: &'static str,
+    b: &'static str,
+    block: char,
+    flat: u32,
+    street: &'static str,
+    day: &'static str,
+    n: u32,
+    big: u32,
+    pct: u32,
+}
+
+impl Vars {
+    fn draw(rng: &mut StdRng) -> Vars {
+        let a = rng.gen_range(0..PEOPLE.len());
+        // Never the same person twice in one sentence ("Noor went with Noor").
+        let b = (a + rng.gen_range(1..PEOPLE.len())) % PEOPLE.len();
+        Vars {
+            a: PEOPLE[a],
+            b: PEOPLE[b],
+            block: char::from(b'A' + rng.gen_range(0..6u8)),
+            flat: rng.gen_range(1..=48),
+            street: STREETS[rng.gen_range(0..STREETS.len())],
+            day: WEEKDAYS[rng.gen_range(0..WEEKDAYS.len())],
+            n: rng.gen_range(3..=9),
+            big: rng.gen_range(4..=16) * 10,
+            pct: rng.gen_range(9..=30),
+        }
+    }
+}
+
+/// `template` with its `{…}` placeholders (see [`Story`]) replaced; unknown ones are kept
+/// as written, so a typo shows in the demo rather than vanishing. One pass, no allocation
+/// beyond the result: the benchmarks seed 100k decisions.
+fn fill(template: &str, v: &Vars) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        // Writing into a String cannot fail.
+        let _ = match &after[..close] {
+            "a" => write!(out, "{}", v.a),
+            "b" => write!(out, "{}", v.b),
+            "block" => write!(out, "{}", v.block),
+            "flat" => write!(out, "{}{}", v.block, v.flat),
+            "street" => write!(out, "{}", v.street),
+            "day" => write!(out, "{}", v.day),
+            "n" => write!(out, "{}", v.n),
+            "big" => write!(out, "{}", v.big),
+            "pct" => write!(out, "{}", v.pct),
+            other => write!(out, "{{{other}}}"),
+        };
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The next story at `t`: one of this season's (or any season's), none of the last
+/// `NO_REPEAT_WITHIN` (neighbouring decisions never repeat each other) and none of the
+/// `ONCE` stories already `told`. Among those, one that has rested its `gap_days` since
+/// it was `last` told, weighted; if none has (a demo denser than a real union's year),
+/// the one most overdue for its gap, so each still comes up as often as its gap says
+/// relative to the others.
+fn pick(
+    rng: &mut StdRng,
+    t: Timestamp,
+    recent: &VecDeque<usize>,
+    told: &[usize],
+    last: &[Option<Timestamp>],
+) -> usize {
+    let season = Season::of(t);
+    let fits: Vec<usize> = (0..STORIES.len())
+        .filter(|&k| {
+            let s = &STORIES[k];
+            (s.season == Season::Any || s.season == season)
+                && !recent.contains(&k)
+                && !told.contains(&k)
+        })
+        .collect();
+    // How long since each was told, in ms; never told counts as forever.
+    let since = |k: usize| {
+        last.get(k)
+            .copied()
+            .flatten()
+            .map_or(i64::MAX, |at| t.0 - at.0)
+    };
+    let rested: Vec<usize> = fits
+        .iter()
+        .copied()
+        .filter(|&k| since(k) >= STORIES[k].gap_days * DAY_MS)
+        .collect();
+    let total: u32 = rested.iter().map(|&k| STORIES[k].weight).sum();
+    if total > 0 {
+        let mut at = rng.gen_range(0..total);
+        for &k in &rested {
+            if at < STORIES[k].weight {
+                return k;
+            }
+            at -= STORIES[k].weight;
+        }
+    }
+    // None rested, so each has a gap > 0 and was told: the largest since/gap, compared
+    // as since_a * gap_b > since_b * gap_a in i128 to stay exact.
+    fits.into_iter()
+        .max_by(|&a, &b| {
+            let (ga, gb) = (STORIES[a].gap_days.max(1), STORIES[b].gap_days.max(1));
+            (i128::from(since(a)) * i128::from(gb)).cmp(&(i128::from(since(b)) * i128::from(ga)))
+        })
+        // Unreachable while each season has more stories than NO_REPEAT_WITHIN (a test checks).
+        .unwrap_or(0)
+}
+
+/// Logs one telling of `story` at `t` (the decision's time), with its result if it is old
+/// enough to have one. Returns the decision id.
+#[allow(clippy::too_many_arguments)]
+fn tell(
+    circle: &mut Circle,
+    id_rng: &mut OsRng,
+    rng: &mut StdRng,
+    story: &Story,
+    t: &mut Timestamp,
+    now: Timestamp,
+    author: &str,
+    team: &str,
+    principles: &[String],
+    unsure: bool,
+) -> Result<String> {
+    let v = Vars::draw(rng);
+    let cited = story
+        .principles
+        .iter()
+        .filter_map(|&p| principles.get(p).cloned())
+        .collect();
+    let id = circle.log_decision(
+        &mut Ctx::new(*t, author.to_string(), &mut *id_rng),
+        NewDecision {
+            team: team.to_string(),
+            principles: cited,
+            context: fill(
+                story
+                    .contexts
+                    .get(rng.gen_range(0..story.contexts.len().max(1)))
+                    .copied()
+                    .unwrap_or_default(),
+                &v,
+            ),
+            choice: fill(story.choice, &v),
+            zone: Some(story.zone),
+            zone_unsure: unsure,
+            situation: Some(story.situation.to_string()),
+            result_due: Some(Timestamp(t.0 + 30 * DAY_MS).day()),
+        },
+    )?;
+    if now.0 - t.0 > 21 * DAY_MS && rng.gen_bool(0.8) && !story.results.is_empty() {
+        let (text, outcome) = story.results[rng.gen_range(0..story.results.len())];
+        *t = Timestamp(t.0 + rng.gen_range(5..20) * DAY_MS);
+        circle.record_result(
+            &mut Ctx::new(*t, author.to_string(), &mut *id_rng),
+            &id,
+            &fill(text, &v),
+            outcome,
+        )?;
+    }
+    Ok(id)
+}
 
 pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<CircleInfo> {
     // The last few decisions are the failing streak of `seed_tensions`, within the count.
-    let failing = FAILING_STREAK.min(decisions);
+    let failing = FAILING_STREAK.len().min(decisions);
     let decisions = decisions - failing;
     // Content only: which text, team, zone and time. Never ids or keys (see the module doc).
     let mut rng = StdRng::seed_from_u64(0x0067_726f_7665);
@@ -173,11 +1263,12 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
         circle.join(&mut ctx!(id.clone()), p, &format!("demo-device-{i}"))?;
         people.push(id);
     }
+    // Member j is in team j mod 4, so a team's decisions are logged by its own members.
     let mut teams = Vec::new();
     for (i, (team, domain)) in TEAMS.iter().enumerate() {
         let tid = circle.add_team(&mut ctx!(me.clone()), team, Some(domain))?;
         for (j, m) in people.iter().enumerate() {
-            if j % TEAMS.len() == i || (j == 0 && i == 0) {
+            if j % TEAMS.len() == i {
                 circle.team_add_member(&mut ctx!(me.clone()), &tid, m)?;
             }
         }
@@ -235,41 +1326,43 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     // A year of decisions, evenly spread, with results for most of the older ones.
     let span = (now.0 - start.0 - 10 * DAY_MS).max(1);
     let step = span / decisions.max(1) as i64;
-    let zone_pool: Vec<Zone> = ZONES
-        .iter()
-        .flat_map(|(z, n)| std::iter::repeat_n(*z, *n as usize))
-        .collect();
+    let mut recent: VecDeque<usize> = VecDeque::with_capacity(NO_REPEAT_WITHIN + 1);
+    let mut once: Vec<usize> = Vec::new();
+    let mut last: Vec<Option<Timestamp>> = vec![None; STORIES.len()];
+    // Which story raised each escalation, so its resolution answers that story.
+    let mut escalated: HashMap<String, usize> = HashMap::new();
     for i in 0..decisions {
         t = Timestamp(start.0 + DAY_MS + i as i64 * step);
-        let team_i = rng.gen_range(0..teams.len());
-        let author = people[(team_i + TEAMS.len() * rng.gen_range(0..2)) % people.len()].clone();
-        let mut cited = vec![principles[rng.gen_range(0..principles.len())].clone()];
-        if rng.gen_bool(0.3) {
-            let p = principles[rng.gen_range(0..principles.len())].clone();
-            if !cited.contains(&p) {
-                cited.push(p);
-            }
+        let k = pick(&mut rng, t, &recent, &once, &last);
+        if let Some(at) = last.get_mut(k) {
+            *at = Some(t);
         }
-        let k = rng.gen_range(0..CONTEXTS.len());
-        let zone = *zone_pool.choose(&mut rng).unwrap_or(&Zone::Local);
-        let id = circle.log_decision(
-            &mut ctx!(author.clone()),
-            NewDecision {
-                team: teams[team_i].clone(),
-                principles: cited,
-                context: CONTEXTS[k].to_string(),
-                choice: CHOICES[(k + rng.gen_range(0..3)) % CHOICES.len()].to_string(),
-                zone: Some(zone),
-                zone_unsure: rng.gen_bool(0.04),
-                situation: Some(SITUATIONS[rng.gen_range(0..SITUATIONS.len())].to_string()),
-                result_due: Some(Timestamp(t.0 + 30 * DAY_MS).day()),
-            },
+        if ONCE.contains(&STORIES[k].situation) {
+            once.push(k);
+        }
+        recent.push_back(k);
+        if recent.len() > NO_REPEAT_WITHIN {
+            recent.pop_front();
+        }
+        let story = &STORIES[k];
+        let team = story.team % teams.len();
+        let author = &people[(team + TEAMS.len() * rng.gen_range(0..2)) % people.len()];
+        // The zone was unclear now and then exactly where it is a judgement call.
+        let unsure = story.zone == Zone::PrincipleCheck && rng.gen_bool(0.2);
+        let id = tell(
+            &mut circle,
+            &mut id_rng,
+            &mut rng,
+            story,
+            &mut t,
+            now,
+            author,
+            &teams[team],
+            &principles,
+            unsure,
         )?;
-        let age = now.0 - t.0;
-        if age > 21 * DAY_MS && rng.gen_bool(0.8) {
-            let (text, outcome) = RESULTS[rng.gen_range(0..RESULTS.len())];
-            t = Timestamp(t.0 + rng.gen_range(5..20) * DAY_MS);
-            circle.record_result(&mut ctx!(author.clone()), &id, text, outcome)?;
+        if story.zone.escalates() {
+            escalated.insert(id.clone(), k);
         }
         for _ in 0..rng.gen_range(0..4) {
             let reader = people[rng.gen_range(0..people.len())].clone();
@@ -278,18 +1371,18 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
             }
         }
     }
-    // Most escalations answered, the recent ones still waiting.
+    // Most escalations answered, each as its story calls for; the recent ones still waiting.
     for e in circle.escalations()? {
         let age = now.0 - e.raised_at.0;
         if age > 14 * DAY_MS {
             t = Timestamp(e.raised_at.0 + rng.gen_range(1..72) * 3_600_000);
             circle.acknowledge_escalation(&mut ctx!(me.clone()), &e.id)?;
-            if rng.gen_bool(0.7) {
-                circle.resolve_escalation(
-                    &mut ctx!(me.clone()),
-                    &e.id,
-                    "Talked it through with the team; go ahead, keep names out.",
-                )?;
+            let resolution = escalated
+                .get(&e.decision)
+                .map(|&k| STORIES[k].resolution)
+                .filter(|r| !r.is_empty());
+            if let (Some(resolution), true) = (resolution, rng.gen_bool(0.7)) {
+                circle.resolve_escalation(&mut ctx!(me.clone()), &e.id, resolution)?;
             }
         }
     }
@@ -299,13 +1392,13 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
         NewReview {
             date: t.day(),
             agenda: vec![
-                "Food shortages keep recurring".into(),
-                "Press requests".into(),
+                "The food bank runs out before families arrive".into(),
+                "How we answer the press during the rent strike".into(),
             ],
             participants: people.iter().take(4).cloned().collect(),
         },
     )?;
-    if let Some(p) = principles.first() {
+    if let Some(p) = principles.get(SHARE) {
         circle.review_change(
             &mut ctx!(me.clone()),
             &review,
@@ -320,7 +1413,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     circle.add_learning(
         &mut ctx!(me.clone()),
         &review,
-        "Plan collections a week ahead",
+        "Plan collections a week ahead, and ask the bakeries before the wholesaler",
     )?;
     circle.close_review(
         &mut ctx!(me.clone()),
@@ -329,42 +1422,44 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     )?;
 
     t = Timestamp(now.0 - 6 * DAY_MS);
-    let proposal = circle.open_proposal(
-        &mut ctx!(people[2].clone()),
-        NewProposal {
-            title: "Allow first names in the newsletter".into(),
-            body: "Members asked to be recognised for their work; first names only, with consent.".into(),
-            change: ProposalChange::AmendPrinciple {
-                principle: principles[2].clone(),
-                statement: "Keep full names out of anything public; first names only with the person's yes.".into(),
-                guidance: None,
-                reason: "Recognition matters and first names carry little risk.".into(),
+    if let Some(names) = principles.get(NAMES) {
+        let proposal = circle.open_proposal(
+            &mut ctx!(people[3].clone()),
+            NewProposal {
+                title: "Allow first names in the newsletter".into(),
+                body: "Members asked to be recognised for their work in the rent strike; first names only, with consent.".into(),
+                change: ProposalChange::AmendPrinciple {
+                    principle: names.clone(),
+                    statement: "Keep full names out of anything public; first names only with the person's yes.".into(),
+                    guidance: None,
+                    reason: "Recognition matters and first names carry little risk.".into(),
+                },
             },
-        },
-    )?;
-    circle.respond(
-        &mut ctx!(people[1].clone()),
-        &proposal,
-        Answer::Consent,
-        None,
-    )?;
-    circle.respond(
-        &mut ctx!(people[4].clone()),
-        &proposal,
-        Answer::Objection,
-        Some("Some members are undocumented; even first names can identify them."),
-    )?;
-    circle.respond(
-        &mut ctx!(me.clone()),
-        &proposal,
-        Answer::Concern,
-        Some("Who checks consent?"),
-    )?;
+        )?;
+        circle.respond(
+            &mut ctx!(people[1].clone()),
+            &proposal,
+            Answer::Consent,
+            None,
+        )?;
+        circle.respond(
+            &mut ctx!(people[4].clone()),
+            &proposal,
+            Answer::Objection,
+            Some("Some members are undocumented; even first names can identify them to the new owner's agent."),
+        )?;
+        circle.respond(
+            &mut ctx!(me.clone()),
+            &proposal,
+            Answer::Concern,
+            Some("Who checks consent, and how is it recorded?"),
+        )?;
+    }
 
     for (i, what) in [
-        "Book the hall for the winter assembly",
-        "Print 500 know-your-rights cards",
-        "Call the housing lawyer back",
+        "Book the church hall for the annual meeting",
+        "Print 500 know-your-rights cards in four languages",
+        "Call the housing lawyer back about the block A eviction threat",
     ]
     .iter()
     .enumerate()
@@ -379,16 +1474,23 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
             },
         )?;
     }
-    for (i, team) in teams.iter().enumerate().take(3) {
+    for (i, retro) in RETROS.iter().enumerate() {
+        let (Some(team), Some(author)) = (teams.get(retro.team), people.get(retro.team)) else {
+            continue;
+        };
         t = Timestamp(now.0 - (20 + i as i64 * 10) * DAY_MS);
         circle.add_retro(
-            &mut ctx!(people[i].clone()),
+            &mut ctx!(author.clone()),
             NewRetro {
                 team: team.clone(),
-                went_well: "People showed up and the phone tree worked.".into(),
-                didnt: "We decided too much at the last minute.".into(),
-                change: "Agree the plan the week before.".into(),
-                principles: vec![principles[i % principles.len()].clone()],
+                went_well: retro.went_well.into(),
+                didnt: retro.didnt.into(),
+                change: retro.change.into(),
+                principles: retro
+                    .principles
+                    .iter()
+                    .filter_map(|&p| principles.get(p).cloned())
+                    .collect(),
             },
         )?;
     }
@@ -411,10 +1513,52 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     Ok(s.loaded(&id)?.info()?)
 }
 
-/// Signs the insight views should find in the demo, besides the divergent choices (a) the
-/// random log is full of: teams struggling (b) and a principle whose decisions keep failing
-/// (c), concurrent edits of a value from a second device (d), principle proliferation (e),
-/// a tension raised by hand, and decay in two categories (so the replant alert shows).
+struct Retro {
+    team: usize,
+    went_well: &'static str,
+    didnt: &'static str,
+    change: &'static str,
+    principles: &'static [usize],
+}
+
+/// One retro per team, newest first, about that team's work this autumn. Three teams
+/// could not always find a second person for a confrontation: the shared struggle under
+/// the pairs rule that the Tensions view should find.
+const RETROS: &[Retro] = &[
+    Retro {
+        team: KITCHEN,
+        went_well: "The Thursday food bank fed 140 households a week this autumn, and the reserve for families held.",
+        didnt: "Twice one volunteer was left to close up alone when the new owner's agent came asking questions.",
+        change: "Rota two people to close every session.",
+        principles: &[PAIRS],
+    },
+    Retro {
+        team: OUTREACH,
+        went_well: "Door-knocking on Carver Street signed up 23 members before the annual meeting.",
+        didnt: "We sent people out alone on two evenings because pairs fell through at the last minute.",
+        change: "Agree the pairs at the Sunday meeting, not on the night.",
+        principles: &[PAIRS],
+    },
+    Retro {
+        team: LEGAL,
+        went_well: "Every tenant with a court date this autumn had someone from the union beside them.",
+        didnt: "Two housing-office visits went ahead with one of us because the second person cancelled.",
+        change: "Keep a standby list for accompaniment.",
+        principles: &[PAIRS],
+    },
+    Retro {
+        team: COMMS,
+        went_well: "The newsletter went out on the first Monday of every month.",
+        didnt: "Teams logged decisions days late, so the newsletter was often a week behind.",
+        change: "Remind each team on the day, and write from the log.",
+        principles: &[SAME_DAY],
+    },
+];
+
+/// Signs the insight views should find in the demo besides the divergences and the shared
+/// struggle the stories and retros produce: letters to the new owner that keep failing
+/// (c), concurrent edits of a value from a second device (d), principle proliferation
+/// (e), a tension raised by hand, and decay in two categories (so the replant alert shows).
 #[allow(clippy::too_many_arguments)]
 fn seed_tensions(
     circle: &mut Circle,
@@ -427,7 +1571,7 @@ fn seed_tensions(
     principles: &[String],
     values: &[String],
 ) -> Result<()> {
-    let (Some(failing), Some(value)) = (principles.last(), values.first()) else {
+    let (Some(value), Some(building)) = (values.first(), principles.get(BUILDING)) else {
         return Ok(());
     };
     // The newest results in the log, so they are the principle's latest.
@@ -436,31 +1580,40 @@ fn seed_tensions(
         *t = Timestamp(t.0 + 3_600_000);
         *t
     };
-    for (i, team) in teams.iter().cycle().enumerate().take(failing_streak) {
-        let author = people[(i + 1) % people.len()].clone();
+    let legal = &teams[LEGAL % teams.len()];
+    for (i, story) in FAILING_STREAK.iter().enumerate().take(failing_streak) {
+        // Legal support's two members take turns.
+        let author = people[(LEGAL + TEAMS.len() * (i % 2)) % people.len()].clone();
         let id = circle.log_decision(
             &mut Ctx::new(next(&mut t), author.clone(), &mut *rng),
             NewDecision {
-                team: team.clone(),
-                principles: vec![failing.clone()],
-                context: "A member's landlord refused repairs and threatened a no-fault eviction."
-                    .into(),
-                choice: "We wrote a formal letter citing the repair obligations.".into(),
-                zone: Some(Zone::PrincipleCheck),
+                team: legal.clone(),
+                principles: story
+                    .principles
+                    .iter()
+                    .filter_map(|&p| principles.get(p).cloned())
+                    .collect(),
+                context: story.contexts.first().copied().unwrap_or_default().into(),
+                choice: story.choice.into(),
+                zone: Some(story.zone),
+                // Whether to go beyond letters binds the whole union: a judgement call.
                 zone_unsure: true,
-                situation: None,
+                situation: Some(story.situation.into()),
                 result_due: None,
             },
         )?;
-        circle.record_result(
-            &mut Ctx::new(next(&mut t), author, &mut *rng),
-            &id,
-            "The landlord ignored the letter; the repairs were not made.",
-            Outcome::Failed,
-        )?;
+        for (text, outcome) in story.results {
+            circle.record_result(
+                &mut Ctx::new(next(&mut t), author.clone(), &mut *rng),
+                &id,
+                text,
+                *outcome,
+            )?;
+        }
     }
     // Added four months ago and never cited since: liturgy (principles nobody uses), and
     // with the expired role terms a second decaying category, so the replant alert shows.
+    // They also give Mutual aid one principle too many (proliferation).
     let mut long_ago = Timestamp(now.0 - 120 * DAY_MS);
     for statement in [
         "Answer every request for help within a day.",
@@ -477,11 +1630,13 @@ fn seed_tensions(
         )?;
     }
     edit_conflict(circle, rng, next(&mut t), me, value)?;
+    // Comms answers the union's phone and hears both teams' advice: a tension no situation
+    // key shows, because the two teams file it under different situations.
     circle.raise_tension(
-        &mut Ctx::new(next(&mut t), people[3 % people.len()].clone(), &mut *rng),
-        "Outreach and Legal support give tenants different advice",
-        "Tenants hear 'withhold rent' from one team and 'never withhold' from the other.",
-        Some(failing),
+        &mut Ctx::new(next(&mut t), people[COMMS % people.len()].clone(), &mut *rng),
+        "Tenants hear different advice on withholding rent",
+        "On the doorstep Outreach tells tenants with disrepair to hold back all their rent until repairs are done; Legal support advises paying the old rent in full into a separate account. Tenants ring Comms to ask which is right.",
+        Some(building),
         &[],
     )?;
     Ok(())
@@ -535,10 +1690,210 @@ fn edit_conflict(
 
 #[cfg(test)]
 mod tests {
-    use grove_core::automerge::ActorId;
-    use grove_core::{archive, Circle, CORE_DOC};
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+    use grove_core::automerge::ActorId;
+    use grove_core::{archive, Circle, DecisionFilter, TensionKind, CORE_DOC};
+
+    use super::{
+        Season, Story, ASK, BUILDING, EXPOSURE, FAILING_STREAK, LOCAL, NAMES, NO_REPEAT_WITHIN,
+        PAIRS, RECORD, SAME_DAY, SHARE, STORIES, TEAMS, VALUES, WRITING,
+    };
     use crate::Node;
+
+    /// The situation keys two teams share on purpose: each is a divergence tension.
+    const DIVERGENT: &[&str] = &["landlord-contact", "press-request", "repairs-refused"];
+
+    /// Whether `text` is a telling of `template`: its literal pieces, in order, with
+    /// something (or nothing) where each placeholder was.
+    fn told(template: &str, text: &str) -> bool {
+        let mut pieces = Vec::new();
+        let mut rest = template;
+        while let (Some(open), Some(close)) = (rest.find('{'), rest.find('}')) {
+            pieces.push(&rest[..open]);
+            rest = &rest[close + 1..];
+        }
+        let Some(mut text) = text.strip_prefix(pieces.first().copied().unwrap_or(rest)) else {
+            return false;
+        };
+        if pieces.is_empty() {
+            return text.is_empty();
+        }
+        for piece in &pieces[1..] {
+            match text.find(piece) {
+                Some(at) => text = &text[at + piece.len()..],
+                None => return false,
+            }
+        }
+        text.ends_with(rest)
+    }
+
+    /// The principle constants stories cite name the principles they mean.
+    #[test]
+    fn principle_constants_point_at_their_principles() {
+        let all: Vec<&str> = VALUES.iter().flat_map(|v| v.4.iter().copied()).collect();
+        for (at, start) in [
+            (SHARE, "Share what"),
+            (ASK, "Ask what"),
+            (NAMES, "Keep names out"),
+            (PAIRS, "Two people"),
+            (EXPOSURE, "When in doubt"),
+            (LOCAL, "Decide locally"),
+            (SAME_DAY, "Log every decision"),
+            (RECORD, "Record results"),
+            (WRITING, "Put every demand"),
+            (BUILDING, "Act as a building"),
+        ] {
+            assert!(all[at].starts_with(start), "{at}: {}", all[at]);
+        }
+        assert_eq!(all.len(), BUILDING + 1);
+    }
+
+    #[test]
+    fn every_season_has_enough_stories_and_only_intended_keys_are_shared() {
+        for season in [
+            Season::Winter,
+            Season::Spring,
+            Season::Summer,
+            Season::Autumn,
+        ] {
+            let fit = STORIES
+                .iter()
+                .filter(|s| s.season == Season::Any || s.season == season)
+                .count();
+            assert!(
+                fit > NO_REPEAT_WITHIN + 5,
+                "{season:?} has {fit} stories: neighbours would repeat"
+            );
+        }
+        let mut teams_by_key: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+        for s in STORIES.iter().chain(FAILING_STREAK) {
+            teams_by_key.entry(s.situation).or_default().insert(s.team);
+            assert!(!s.results.is_empty() && !s.contexts.is_empty(), "{s:?}");
+            assert_eq!(
+                s.zone.escalates(),
+                !s.resolution.is_empty(),
+                "a resolution exactly for the stories that escalate: {s:?}"
+            );
+            let v = super::Vars::draw(&mut rand::SeedableRng::seed_from_u64(1));
+            for text in s
+                .contexts
+                .iter()
+                .copied()
+                .chain([s.choice])
+                .chain(s.results.iter().map(|r| r.0))
+            {
+                let filled = super::fill(text, &v);
+                assert!(!filled.contains('{'), "unknown placeholder in {text}");
+                assert!(told(text, &filled), "{text} / {filled}");
+            }
+        }
+        let shared: Vec<&str> = teams_by_key
+            .iter()
+            .filter(|(_, teams)| teams.len() > 1)
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(shared, DIVERGENT);
+    }
+
+    /// A year of 2,000 decisions as a newcomer meets it: every decision is one story told
+    /// whole (situation, team, zone, context, choice, principles and result belong
+    /// together), in its season, neighbours never repeat, and the Tensions view shows a
+    /// handful of tensions covering every kind the app shows, not dozens.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_demo_year_tells_whole_stories_and_raises_a_handful_of_tensions() {
+        let node = Node::builder().in_memory().spawn().unwrap();
+        node.demo("Demo".into(), 2000).await.unwrap();
+        let c = node.circle(None);
+        let teams: HashMap<String, String> = c
+            .teams()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect();
+        let mut ds = c.decisions(DecisionFilter::default(), None).await.unwrap();
+        assert_eq!(ds.len(), 2000);
+        ds.sort_by_key(|d| d.created_at);
+        let stories: Vec<&Story> = STORIES.iter().chain(FAILING_STREAK).collect();
+        let mut tellers = Vec::new();
+        for d in &ds {
+            let team = teams[&d.team].as_str();
+            let k = stories
+                .iter()
+                .position(|s| {
+                    Some(s.situation) == d.situation.as_deref()
+                        && TEAMS[s.team].0 == team
+                        && s.zone == d.zone
+                        && s.principles.len() == d.principles.len()
+                        && s.contexts.iter().any(|c| told(c, &d.context))
+                        && told(s.choice, &d.choice)
+                })
+                .unwrap_or_else(|| panic!("no story tells {d:#?}"));
+            let s = stories[k];
+            assert!(
+                s.season == Season::Any || s.season == Season::of(d.created_at),
+                "out of season: {d:#?}"
+            );
+            if let Some(r) = &d.result {
+                assert!(
+                    s.results
+                        .iter()
+                        .any(|(text, o)| *o == r.outcome && told(text, &r.text)),
+                    "a result from another story: {d:#?}"
+                );
+            }
+            tellers.push(k);
+        }
+        for key in super::ONCE {
+            let times = ds
+                .iter()
+                .filter(|d| d.situation.as_deref() == Some(key))
+                .count();
+            assert!(times <= 1, "`{key}` happened {times} times in one year");
+        }
+        for i in 0..ds.len() {
+            for j in i + 1..(i + 1 + NO_REPEAT_WITHIN).min(ds.len()) {
+                assert_ne!(tellers[i], tellers[j], "story repeats at {i} and {j}");
+                assert_ne!(ds[i].choice, ds[j].choice, "choice repeats at {i} and {j}");
+            }
+        }
+
+        let open: Vec<_> = c
+            .tensions()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.open)
+            .collect();
+        let titles: Vec<String> = open
+            .iter()
+            .map(|t| format!("{}: {}", t.kind, t.title))
+            .collect();
+        let kinds: BTreeSet<TensionKind> = open.iter().map(|t| t.kind).collect();
+        for kind in [
+            TensionKind::Divergence,
+            TensionKind::SharedStruggle,
+            TensionKind::FailingPrinciple,
+            TensionKind::EditConflict,
+            TensionKind::Proliferation,
+            TensionKind::Raised,
+        ] {
+            assert!(kinds.contains(&kind), "no {kind} tension: {titles:#?}");
+        }
+        assert!(
+            (5..=9).contains(&open.len()),
+            "a handful of open tensions, not {}: {titles:#?}",
+            open.len()
+        );
+        for t in open.iter().filter(|t| t.kind == TensionKind::Divergence) {
+            assert!(
+                DIVERGENT.iter().any(|k| t.id == format!("ta-{k}")),
+                "an unintended divergence: {titles:#?}"
+            );
+        }
+        node.stop().await.unwrap();
+    }
 
     /// The circle id and current circle key of a fresh demo, read back from its circle file
     /// (which carries the key, as a member's copy does).

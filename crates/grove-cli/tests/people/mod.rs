@@ -47,7 +47,7 @@ fn readable_lists_show_what_a_person_needs_first() {
     let tensions = g.ok(&["tension", "list", "--all"]);
     assert!(!tensions.contains("(1 pieces"), "{tensions}");
     assert!(!tensions.contains("(0 pieces"), "{tensions}");
-    // Things by name, not by id: "under principle “Record results…”".
+    // Things by name, not by id: "under principle “Put every demand…”".
     assert!(tensions.contains("principle “"), "{tensions}");
     assert!(!tensions.contains("principle p-"), "{tensions}");
 }
