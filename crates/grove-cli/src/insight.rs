@@ -107,7 +107,15 @@ pub async fn tension_cmd(c: &CircleHandle, cmd: TensionCmd, out: &Out) -> Result
             };
             out.list(&list, "no open tensions", |t| tension_line(t, &names))
         }
-        TensionCmd::Show { id } => out.show(&c.tension(id).await?, tension),
+        TensionCmd::Show { id } => {
+            let t = c.tension(id).await?;
+            let names = if out.json {
+                Names::new(&[])
+            } else {
+                entity_names(c).await?
+            };
+            out.show(&t, |t| tension(t, &names))
+        }
         TensionCmd::Raise {
             title,
             summary,
@@ -165,24 +173,30 @@ fn tension_line(t: &Tension, names: &Names) -> String {
     )
 }
 
-fn tension(t: &Tension) -> String {
+fn tension(t: &Tension, names: &Names) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{}  [{}] {}", cell(&t.id), t.kind, cell(&t.title));
+    let _ = writeln!(
+        s,
+        "{}  [{}] {}",
+        cell(&t.id),
+        t.kind,
+        names.in_text(&t.title)
+    );
     if !t.summary.is_empty() {
-        let _ = writeln!(s, "  {}", field(&t.summary, 2));
+        let _ = writeln!(s, "  {}", field(&names.names_in(&t.summary), 2));
     }
     if let Some(subject) = &t.subject {
-        let _ = writeln!(s, "  about {}", cell(subject));
+        let _ = writeln!(s, "  about {}", names.of(subject));
     }
     if let Some(by) = &t.raised_by {
-        let _ = writeln!(s, "  raised by {} on {}", cell(by), print::day(t.since));
+        let _ = writeln!(s, "  raised by {} on {}", names.of(by), print::day(t.since));
     }
     match &t.closed {
         Some(c) => {
             let _ = writeln!(
                 s,
                 "  closed by {} on {}{}",
-                cell(&c.source),
+                names.in_text(&c.source),
                 print::day(c.at),
                 c.note
                     .as_deref()
@@ -202,7 +216,7 @@ fn tension(t: &Tension) -> String {
                 "    {} {}  {}",
                 cell(&e.kind),
                 cell(&e.id),
-                cell(&e.note)
+                names.in_text(&e.note)
             );
         }
     }

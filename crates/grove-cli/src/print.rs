@@ -234,6 +234,12 @@ impl Names {
     /// `text` (engine text, which names things by id: "3 teams struggle under principle
     /// p-…") with every id this circle knows replaced by its name; safe for one line.
     pub fn in_text(&self, text: &str) -> String {
+        cell(&self.names_in(text)).into_owned()
+    }
+
+    /// `text` with every id this circle knows replaced by its name, not yet made safe for
+    /// the terminal (for a multi-line [`field`]).
+    pub fn names_in(&self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
         let mut word = String::new();
         let flush = |word: &mut String, out: &mut String| {
@@ -252,7 +258,7 @@ impl Names {
             }
         }
         flush(&mut word, &mut out);
-        cell(&out).into_owned()
+        out
     }
 }
 

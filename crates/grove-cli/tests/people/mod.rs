@@ -50,6 +50,20 @@ fn readable_lists_show_what_a_person_needs_first() {
     // Things by name, not by id: "under principle “Put every demand…”".
     assert!(tensions.contains("principle “"), "{tensions}");
     assert!(!tensions.contains("principle p-"), "{tensions}");
+    // And so does one tension shown whole: its subject, teams and evidence by name.
+    let struggle = tensions
+        .lines()
+        .find(|l| l.contains("[shared-struggle]"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the demo has a shared struggle");
+    let shown = g.ok(&["tension", "show", struggle]);
+    assert!(shown.contains("about “"), "{shown}");
+    for id_prefix in [" p-", " t-", "team t-"] {
+        assert!(
+            !shown.contains(id_prefix),
+            "an id where a name goes: {shown}"
+        );
+    }
 }
 
 #[test]
