@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Figure, Vitality, WeekCount } from "../bindings";
-import { byCategory, formatValue, headline, readCoverage, trendLabel, trendTone, velocityByTeam, waitBins } from "./vitality";
+import { advice, byCategory, formatValue, headline, replantAdvice, readCoverage, trendLabel, trendTone, velocityByTeam, waitBins } from "./vitality";
 
 const fig = (over: Partial<Figure>): Figure => ({
   key: "read-coverage", label: "Read outside the author's team", category: "liturgy", value: 40, unit: "%", previous: 60,
@@ -74,12 +74,46 @@ describe("the dashboard headline", () => {
   it("says replant, naming the categories, when more than one decays", () => {
     const v = { ...base, decaying: ["liturgy", "silent-harm"] as const, replant: { categories: ["liturgy", "silent-harm"] as const, message: "", recommendations: [] } };
     expect(headline({ ...v, decaying: [...v.decaying], replant: { ...v.replant, categories: [...v.replant.categories] } })).toBe(
-      "Replant: liturgy and silent harm decaying",
+      "Time to replant: going through the motions and results nobody checks",
     );
   });
   it("names a single decaying category, or how many signs to watch", () => {
-    expect(headline({ ...base, decaying: ["authority-confusion"] })).toBe("One sign of decay: authority confusion");
+    expect(headline({ ...base, decaying: ["authority-confusion"] })).toBe("One sign of decay: unclear who decides");
     expect(headline({ ...base, figures: [fig({ band: "watch" })] })).toBe("Alive, 1 sign to watch");
     expect(headline(base)).toBe("Alive: every sign is healthy");
+  });
+});
+
+describe("what the dashboard advises", () => {
+  const base: Vitality = { now: "2026-11-30T00:00:00Z", window_days: 30, figures: [], decaying: [], replant: null, weeks: [], escalation_waits_hours: [] };
+  it("says a review 0 days overdue is not overdue, and never asks to hold it", () => {
+    const review = fig({ key: "reviews-overdue", category: "centre-withdrawal", unit: "days", value: 0, previous: 3, band: "healthy" });
+    expect(formatValue(review)).toBe("not overdue");
+    expect(formatValue(review, 12)).toBe("12 days overdue");
+    expect(advice(review)).toBeNull();
+    expect(advice({ ...review, value: 0, band: "watch" })).toBeNull();
+    expect(advice({ ...review, value: 20, band: "decay" })).toBe("Hold the review: it is 20 days overdue.");
+  });
+  it("replants with one step per bad sign of the decaying categories, in plain words", () => {
+    const v: Vitality = {
+      ...base,
+      decaying: ["liturgy", "centre-withdrawal"],
+      replant: { categories: ["liturgy", "centre-withdrawal"], message: "the pattern has become hollow", recommendations: ["hold the overdue review"] },
+      figures: [
+        fig({ key: "read-coverage", category: "liturgy", band: "decay" }),
+        fig({ key: "principles-never-cited", category: "liturgy", band: "watch", value: 3 }),
+        fig({ key: "reviews-overdue", category: "centre-withdrawal", unit: "days", value: 0, band: "healthy" }),
+        fig({ key: "roles-expired", category: "centre-withdrawal", unit: "roles", value: 2, band: "decay" }),
+        fig({ key: "zone-unsure", category: "authority-confusion", band: "watch" }),
+      ],
+    };
+    const r = replantAdvice(v);
+    expect(r?.steps).toEqual([
+      "Read each other's decisions: set time aside to read what other teams logged.",
+      "Look at the 3 principles nobody cites: make them useful, or retire them.",
+      "Rotate the 2 roles whose term has ended.",
+    ]);
+    expect(r?.message).not.toMatch(/hollow|liturgy|seed/);
+    expect(replantAdvice(base)).toBeNull();
   });
 });
