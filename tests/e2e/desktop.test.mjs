@@ -359,6 +359,7 @@ describe("the Grove window", () => {
     const conflict = await wd.exec("const c = document.querySelector('.value .conflict'); return { versions: c.querySelectorAll('.versions li').length, keep: c.querySelectorAll('button').length, text: c.innerText };");
     assert.ok(conflict.versions >= 2 && conflict.keep >= 2, `both versions, each with a button: ${JSON.stringify(conflict)}`);
     assert.match(conflict.text, /Edited on two devices at the same time/);
+    assert.match(conflict.text, /written by .*\n.*written by /s, "whose each version is");
 
     // A role whose holder's term is over says so, and how long ago.
     await wd.click("button[data-view=roles]");
