@@ -130,46 +130,13 @@ function joinAnd(items: string[]): string {
   return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
 
-const count = (n: number, one: string, many: string) => `${n.toLocaleString("en-GB")} ${n === 1 ? one : many}`;
-
-/** What to do about one figure that is not healthy, said plainly and only about what the
- * figure shows (a review 0 days overdue is not something to hold). Null when healthy. */
-export function advice(f: Figure): string | null {
-  if (f.band === "healthy") return null;
-  const n = f.key === "escalations-waiting" ? (f.detail.waiting ?? 0) : f.value;
-  switch (f.key) {
-    case "decision-velocity":
-      return "Log decisions again, small ones too: fewer are being written down.";
-    case "read-coverage":
-      return "Read each other's decisions: set time aside to read what other teams logged.";
-    case "principles-never-cited":
-      return n > 0 ? `Look at the ${count(n, "principle", "principles")} nobody cites: make them useful, or retire them.` : null;
-    case "past-due-no-result":
-      return n > 0 ? `Record how the ${count(n, "decision", "decisions")} past their due date turned out.` : null;
-    case "zone-unsure":
-      return "Agree again who decides what: go through the zones together.";
-    case "escalations-waiting":
-      return n > 0 ? `Answer the ${count(n, "escalation", "escalations")} waiting for a steward.` : "Answer escalations sooner.";
-    case "principles-unchanged":
-      return n > 0 ? `Review the ${count(n, "principle", "principles")} unchanged for two review cycles.` : null;
-    case "reviews-overdue":
-      return n > 0 ? `Hold the review: it is ${count(n, "day", "days")} overdue.` : null;
-    case "roles-expired":
-      return n > 0 ? `Rotate the ${count(n, "role", "roles")} whose term has ended.` : null;
-    default:
-      return null;
-  }
-}
-
-/** The replant alert's message and its steps: one step per sign that is not healthy in a
- * decaying category, so it never asks for something the figures say is fine. */
+/** The replant alert's message, with the categories in plain words, and its steps: the
+ * engine's advice, one step per sign that is not healthy in a decaying category (so it never
+ * asks for what the figures say is fine), the same steps `grove vitality` prints. */
 export function replantAdvice(v: Vitality): { message: string; steps: string[] } | null {
   if (!v.replant) return null;
   const cats = v.replant.categories;
-  const steps = v.figures
-    .filter((f) => cats.includes(f.category))
-    .map(advice)
-    .filter((a): a is string => !!a);
+  const steps = v.replant.recommendations;
   return {
     message:
       `Several signs are bad at once (${joinAnd(cats.map((c) => CATEGORY_LABELS[c].toLowerCase()))}): the habits are kept but ` +
