@@ -560,7 +560,7 @@ impl<'a> Facts<'a> {
             "every decision past its due date has a recorded result".to_string()
         } else {
             format!(
-                "{} of {due} decisions past due have no recorded result: the feedback loop is breaking",
+                "{} of {due} decisions past due have no recorded result, so nobody learns how they turned out",
                 items.len()
             )
         };
@@ -635,7 +635,7 @@ impl<'a> Facts<'a> {
                     h / 24.0,
                     match b {
                         Band::Decay => ": escalations are not taken seriously",
-                        Band::Watch => ": the centre is slow to answer",
+                        Band::Watch => ": stewards are slow to answer",
                         Band::Healthy => "",
                     }
                 ),
@@ -753,7 +753,9 @@ impl<'a> Facts<'a> {
         let b = band(n as f64, 1.0, 2.0, true);
         let reason = match n {
             0 => "every role term is current".to_string(),
-            _ => format!("{n} role terms expired without rotation: authority hardens"),
+            _ => format!(
+                "{n} role terms expired without rotation: the same people keep holding them"
+            ),
         };
         figure(
             "roles-expired",
