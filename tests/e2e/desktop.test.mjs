@@ -77,6 +77,16 @@ describe("the Grove window", () => {
     await wd.waitForText(".principle", "0 citations");
   });
 
+  step("shows what a value protects and what it refuses", async () => {
+    await wd.fill("#nv-title", "Fair shares");
+    await wd.fill("#nv-statement", "Everyone's work counts the same.");
+    await wd.fill("#nv-protect", "Equal pay for equal hours");
+    await wd.fill("#nv-refuse", "Unpaid overtime");
+    await wd.click("form.card:last-of-type button[type=submit]");
+    await wd.waitForText(".value:nth-of-type(2) .guards", "Equal pay for equal hours");
+    assert.match(await wd.textOf(".value:nth-of-type(2) .guards"), /Protects\s+Equal pay for equal hours\s+Refuses\s+Unpaid overtime/);
+  });
+
   step("keeps what was typed when logging fails, with a readable error", async () => {
     await wd.click("button[data-view=new]");
     await wd.fill("#ld-context", "The Saturday queue runs out the door by ten.");
