@@ -74,7 +74,7 @@ describe("the dashboard headline", () => {
   it("says replant, naming the categories, when more than one decays", () => {
     const v = { ...base, decaying: ["liturgy", "silent-harm"] as const, replant: { categories: ["liturgy", "silent-harm"] as const, message: "", recommendations: [] } };
     expect(headline({ ...v, decaying: [...v.decaying], replant: { ...v.replant, categories: [...v.replant.categories] } })).toBe(
-      "Time to replant: going through the motions and results nobody checks",
+      "Decaying: going through the motions and results nobody checks",
     );
   });
   it("names a single decaying category, or how many signs to watch", () => {

@@ -120,7 +120,7 @@ export function waitBins(hours: number[]): WaitBin[] {
 /** The dashboard's headline: replant, or how many categories are in each band. */
 export function headline(v: Vitality): string {
   const names = (cs: DecayCategory[]) => cs.map((c) => CATEGORY_LABELS[c].toLowerCase());
-  if (v.replant) return `Time to replant: ${joinAnd(names(v.replant.categories))}`;
+  if (v.replant) return `Decaying: ${joinAnd(names(v.replant.categories))}`;
   if (v.decaying.length === 1) return `One sign of decay: ${names(v.decaying)[0]}`;
   const watching = v.figures.filter((f) => f.band === "watch").length;
   return watching ? `Alive, ${watching} ${watching === 1 ? "sign" : "signs"} to watch` : "Alive: every sign is healthy";
