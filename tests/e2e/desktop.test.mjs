@@ -48,6 +48,22 @@ describe("the Grove window", () => {
     await wd.waitForText("#log-summary", "0 decisions");
   });
 
+  step("stays calm about being alone, and defines its words in Help, reached from the header", async () => {
+    // A one-member circle and no peer ever seen: offline is the normal state, not an alarm.
+    const net = await wd.exec("const b = document.querySelector('#net-state'); return { tone: b.dataset.tone, warn: b.classList.contains('warn'), text: b.innerText, title: b.title };");
+    assert.equal(net.tone, "calm", `the header's network state is calm: ${JSON.stringify(net)}`);
+    assert.equal(net.warn, false);
+    assert.doesNotMatch(net.text, /Offline/);
+    assert.match(net.title, /works fully on this device/);
+    await wd.click("header #help");
+    await wd.waitForElement("#glossary");
+    const words = await wd.exec("return [...document.querySelectorAll('#glossary dt')].map((d) => d.innerText);");
+    for (const w of ["value", "principle", "zone", "local", "principle-check", "centre-awareness", "centre-intervention", "escalation", "consent", "tension", "vitality", "replant", "situation tag"]) {
+      assert.ok(words.includes(w), `Help defines "${w}" (${words.join(", ")})`);
+    }
+    assert.match(await wd.textOf("#word-unsure"), /not sure which zone/);
+  });
+
   step("adds a value and a principle", async () => {
     await wd.click("button[data-view=values]");
     await wd.fill("#nv-title", "Care");
@@ -59,6 +75,16 @@ describe("the Grove window", () => {
     await wd.waitForText(".principle", "Rest before rush");
     // The citation counts come from a second query, after the principle itself shows.
     await wd.waitForText(".principle", "0 citations");
+  });
+
+  step("shows what a value protects and what it refuses", async () => {
+    await wd.fill("#nv-title", "Fair shares");
+    await wd.fill("#nv-statement", "Everyone's work counts the same.");
+    await wd.fill("#nv-protect", "Equal pay for equal hours");
+    await wd.fill("#nv-refuse", "Unpaid overtime");
+    await wd.click("form.card:last-of-type button[type=submit]");
+    await wd.waitForText(".value:nth-of-type(2) .guards", "Equal pay for equal hours");
+    assert.match(await wd.textOf(".value:nth-of-type(2) .guards"), /Protects\s+Equal pay for equal hours\s+Refuses\s+Unpaid overtime/);
   });
 
   step("keeps what was typed when logging fails, with a readable error", async () => {
@@ -82,6 +108,12 @@ describe("the Grove window", () => {
     await wd.type("#ld-choice", Keys.control + Keys.enter + Keys.release); // Ctrl+Enter saves
     await wd.waitForText("#log-summary", "1 decision, 1 unread");
     assert.match(await wd.textOf(".list"), /Open at seven on Saturdays/);
+  });
+
+  step("explains a row's zone and #situation tag on hover", async () => {
+    const titles = await wd.exec("const e = document.querySelector('.list .entry'); return { zone: e.querySelector('.pill.zone').title, situation: e.querySelector('.pill.situation').title };");
+    assert.match(titles.zone, /decide and log it/);
+    assert.match(titles.situation, /^#opening-hours: .*kind of situation/);
   });
 
   step("filters and searches the log", async () => {
@@ -149,11 +181,28 @@ describe("the Grove window", () => {
     await wd.fill(`${card} input[aria-label=Reason]`, "Monday is our delivery day");
     await wd.click(`${card} form button[type=submit]`);
     await wd.waitForText(`${card} ul`, "objection — Monday is our delivery day");
-    await wd.click(`${card} form button.primary`);
+    await wd.click(`${card} form button.pass`);
     const stand = await wd.waitFor("an error on the proposal", async () => (await wd.textOf(`${card} [role=alert]`)) || null);
     assert.match(stand, /objections stand: .*Monday is our delivery day/);
     assert.equal(await wd.textOf(`${card} .pill`), "open");
     assert.equal(await wd.exec("return document.querySelectorAll('main [role=alert]').length;"), 1, "the error shows on that proposal only");
+  });
+
+  step("shows an objection's weight on Pass, a neutral open pill, and what an escalation is about", async () => {
+    const card = "main article.card";
+    const pass = await wd.exec(`const b = document.querySelector('${card} button.pass'); return { primary: b.classList.contains('primary'), disabled: b.getAttribute('aria-disabled'), why: document.querySelector('${card} .pass-why')?.innerText ?? '' };`);
+    assert.deepEqual([pass.primary, pass.disabled], [false, "true"], "Pass is not the primary button while an objection stands");
+    assert.match(pass.why, /Cannot pass yet: an objection stands/);
+    const pill = await wd.exec(`return document.querySelector('${card} .pill.status').className;`);
+    assert.doesNotMatch(pill, /\bwarn\b/, "an open proposal is not shown as an error");
+
+    await wd.click("button[data-view=escalations]");
+    const esc = "main article[aria-label^='Escalation of']";
+    await wd.waitForText(`${esc} .context`, "Two bakers asked for longer breaks.");
+    assert.match(await wd.textOf(`${esc} .about`), /second break/);
+    const pills = await wd.exec("const e = document.querySelector(arguments[0]); return { status: e.querySelector('.pill.status').className, zone: e.querySelector('.pill.zone').title };", esc);
+    assert.doesNotMatch(pills.status, /\bwarn\b/, "an open escalation is not shown as an error");
+    assert.match(pills.zone, /stewards know/);
   });
 
   step("shows the other views on a demo circle", async () => {
@@ -235,8 +284,8 @@ describe("the Grove window", () => {
     assert.match(await wd.textOf("[data-key=decision-velocity]"), /decisions\/week/);
     assert.ok((await wd.exec("return document.querySelectorAll('figure.chart svg').length;")) >= 3, "velocity, read coverage and waiting charts");
     // The demo decays in more than one category, so the replant alert says what to do.
-    assert.match(await wd.textOf("#vt-replant"), /What the seed recommends/);
-    assert.ok((await wd.exec("return document.querySelectorAll('#vt-replant li').length;")) >= 2, "one recommendation per decaying category");
+    assert.match(await wd.textOf("#vt-replant"), /What to do/);
+    assert.ok((await wd.exec("return document.querySelectorAll('#vt-replant li').length;")) >= 2, "at least one step per decaying category");
     const lines = await wd.exec("return document.querySelectorAll('figure.chart path.line').length;");
     assert.ok(lines >= 2, `velocity per team draws a line for each busy team (${lines} lines)`);
     await scrollToTop();
@@ -325,5 +374,63 @@ describe("the Grove window", () => {
     await wd.fill("#ld-context", "The landlord's agent asked to meet a member alone at the office.");
     await wd.waitFor("related decisions", async () => (await wd.exec("return document.querySelectorAll('#ld-related .rel').length;")) > 0);
     assert.match(await wd.textOf("#ld-related"), /also under Two people go to every confrontation/);
+  });
+
+  step("shows on the demo circle what the views used to hide", async () => {
+    // A value two devices edited at once: both versions, each one pickable.
+    await wd.click("button[data-view=values]");
+    await wd.waitForElement(".value .conflict");
+    const conflict = await wd.exec("const c = document.querySelector('.value .conflict'); return { versions: c.querySelectorAll('.versions li').length, keep: c.querySelectorAll('button').length, text: c.innerText };");
+    assert.ok(conflict.versions >= 2 && conflict.keep >= 2, `both versions, each with a button: ${JSON.stringify(conflict)}`);
+    assert.match(conflict.text, /Edited on two devices at the same time/);
+    assert.match(conflict.text, /written by .*\n.*written by /s, "whose each version is");
+
+    // A role whose holder's term is over says so, and how long ago.
+    await wd.click("button[data-view=roles]");
+    await wd.waitForElement("main article");
+    await wd.waitForElement(".role .expired-term");
+    assert.match(await wd.textOf(".role .expired-term"), /term ended (today|\d+ days? ago) — rotate/);
+
+    // An open proposal with a standing objection: Pass is not the primary button.
+    await wd.click("button[data-view=proposals]");
+    await wd.waitForElement("main article");
+    const blocked = await wd.exec("return [...document.querySelectorAll('main article button.pass')].map((b) => ({ primary: b.classList.contains('primary'), blocked: b.classList.contains('blocked') }));");
+    assert.ok(blocked.some((b) => b.blocked), `an open proposal with an objection: ${JSON.stringify(blocked)}`);
+    assert.ok(blocked.filter((b) => b.blocked).every((b) => !b.primary), "a blocked Pass is never the primary button");
+
+    // Escalations say what the decision was about.
+    await wd.click("button[data-view=escalations]");
+    await wd.waitFor("an escalation's situation", async () => (await wd.exec("return [...document.querySelectorAll('main article .context')].filter((c) => c.innerText.trim().length > 20).length;")) > 0);
+
+    // Addresses as places and ports, the node's id short with the whole one on hover; no
+    // alarm about being offline with no peer ever seen.
+    await wd.click("button[data-view=peers]");
+    await wd.waitForElement("#own-addrs li");
+    const addrs = await wd.exec("return [...document.querySelectorAll('#own-addrs li')].map((l) => ({ text: l.innerText, title: l.title }));");
+    assert.ok(addrs.some((a) => /^127\.0\.0\.1 .*· TCP port \d+$/.test(a.text)), `a readable address: ${JSON.stringify(addrs)}`);
+    assert.ok(addrs.every((a) => !a.text.includes("/ip4/") && a.title.startsWith("/ip4/")), "the multiaddress only on hover");
+    assert.equal(await wd.exec("return document.querySelector('#peers-state').dataset.tone;"), "calm");
+    assert.doesNotMatch(await wd.exec("return document.querySelector('#sync-circles .pending')?.className ?? '';"), /\bwarn\b/, "unsynced changes are not an error");
+
+    // Member rows with room to breathe, and Remove in each row's menu, not on every row.
+    await wd.click("button[data-view=members]");
+    await wd.waitForElement("li.member");
+    const rows = await wd.exec(`const ms = [...document.querySelectorAll('li.member')]; return {
+      rows: ms.length, menus: document.querySelectorAll('li.member details.more').length,
+      shownRemove: ms.filter((m) => [...m.querySelectorAll('button')].some((b) => b.offsetParent !== null && /Remove/.test(b.innerText))).length,
+      padding: parseFloat(getComputedStyle(ms[0]).paddingLeft) };`);
+    assert.ok(rows.menus >= 1 && rows.menus < rows.rows, `a menu on other members' rows, none on mine: ${JSON.stringify(rows)}`);
+    assert.equal(rows.shownRemove, 0, "no Remove button shows until a row's menu is opened");
+    assert.ok(rows.padding >= 8, `member rows are padded (${rows.padding}px)`);
+    await wd.click("li.member details.more summary");
+    await wd.waitFor("the row's menu to offer Remove", async () => /Remove…/.test(await wd.textOf("li.member details.more[open]")));
+
+    // Vitality in plain words: nothing about seeds or hollow patterns, and no advice to hold a
+    // review the figures say is not overdue.
+    await wd.click("button[data-view=vitality]");
+    await wd.waitForElement(".figure");
+    const text = await wd.textOf("main .view");
+    assert.doesNotMatch(text, /the seed|hollow|liturgy/i);
+    if (/not overdue/.test(await wd.textOf("[data-key=reviews-overdue]"))) assert.doesNotMatch(await wd.textOf("#vt-replant"), /Hold the review/);
   });
 });

@@ -43,8 +43,10 @@ describe("a steward removing a member", () => {
     await wd.waitFor("the circle to open", async () => (await wd.selectedText("#circle-pick")) === "Allotment Collective");
     await wd.click("button[data-view=members]");
     await wd.waitForText("ul[aria-label=Members]", "Bea");
-    const buttons = await wd.exec("return [...document.querySelectorAll('.member button')].map((b) => b.innerText);");
-    assert.deepEqual(buttons, ["Remove…"], "one Remove button, for Bea only");
+    // Removal sits in a per-row menu, on Bea's row only.
+    const menus = await wd.exec("return [...document.querySelectorAll('.member details.more')].map((d) => d.closest('.member').querySelector('strong').innerText);");
+    assert.deepEqual(menus, ["Bea"], "one menu, for Bea only");
+    await wd.click(".member details.more summary");
     assert.match(await memberRow("Bea"), /Remove…/);
     assert.doesNotMatch(await memberRow("Ada"), /Remove/);
   });
@@ -58,6 +60,7 @@ describe("a steward removing a member", () => {
   });
 
   step("removes Bea: marked removed by Ada, and still so after the view re-queries", async () => {
+    await wd.click(".member details.more summary");
     await wd.click(".member button");
     await wd.click("[aria-label='Confirm removal'] button.danger");
     await wd.waitFor("Bea to be marked removed", async () => /removed/.test(await memberRow("Bea")), 30_000);

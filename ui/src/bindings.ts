@@ -29,7 +29,13 @@ export type Conflict = { field: string,
 /**
  * Every concurrent value; the first is the one shown by default.
  */
-values: Array<string>, };
+values: Array<string>, 
+/**
+ * The device (public key, hex) that wrote each value, in the same order: a person
+ * picking between versions needs to know whose each one is. Empty where only the
+ * field's name was read (decision listings).
+ */
+devices: Array<string>, };
 
 export type Day = string;
 

@@ -253,7 +253,7 @@ fn vitality_text(v: &Vitality) -> String {
     }
     match &v.replant {
         Some(r) => {
-            let _ = writeln!(s, "\nREPLANT: {}", field(&r.message, 9));
+            let _ = writeln!(s, "\n{}", field(&r.message, 0));
             for rec in &r.recommendations {
                 let _ = writeln!(s, "  - {}", field(rec, 4));
             }
@@ -267,7 +267,7 @@ fn vitality_text(v: &Vitality) -> String {
                 "\nDecaying: {} (one category: tend it before it spreads)",
                 v.decaying
                     .iter()
-                    .map(|c| c.as_str())
+                    .map(|c| format!("{} [{}]", c.plain(), c.as_str()))
                     .collect::<Vec<_>>()
                     .join(", ")
             );

@@ -549,6 +549,7 @@ fn conflict_names(f: &Fields) -> Vec<Conflict> {
         .map(|k| Conflict {
             field: (*k).to_string(),
             values: Vec::new(),
+            devices: Vec::new(),
         })
         .collect()
 }

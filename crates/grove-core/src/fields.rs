@@ -20,6 +20,11 @@ pub struct Conflict {
     pub field: String,
     /// Every concurrent value; the first is the one shown by default.
     pub values: Vec<String>,
+    /// The device (public key, hex) that wrote each value, in the same order: a person
+    /// picking between versions needs to know whose each one is. Empty where only the
+    /// field's name was read (decision listings).
+    #[serde(default)]
+    pub devices: Vec<String>,
 }
 
 /// One entity's fields, read in a single pass.
@@ -199,24 +204,37 @@ impl Fields {
             let Ok(all) = doc.get_all(obj, key.as_str()) else {
                 continue;
             };
-            let mut values: Vec<String> = all
+            // Each value with the device that wrote it: a document's actor is its device's
+            // public key (see sync::signing::device_actor).
+            let mut versions: Vec<(String, String)> = all
                 .into_iter()
-                .filter_map(|(v, _)| match v {
-                    automerge::Value::Scalar(s) => Some(scalar_to_string(&s)),
+                .filter_map(|(v, id)| match v {
+                    automerge::Value::Scalar(s) => Some((scalar_to_string(&s), writer(&id))),
                     automerge::Value::Object(_) => None,
                 })
                 .collect();
             // get_all lists the winner last; show the winner first, as plain reads do.
-            values.reverse();
-            values.dedup();
-            if values.len() > 1 {
+            versions.reverse();
+            versions.dedup_by(|a, b| a.0 == b.0);
+            if versions.len() > 1 {
+                let (values, devices) = versions.into_iter().unzip();
                 out.push(Conflict {
                     field: key.clone(),
                     values,
+                    devices,
                 });
             }
         }
         out
+    }
+}
+
+/// The device that made an operation: its actor, as hex (empty for the root, which no
+/// device writes).
+fn writer(id: &automerge::ObjId) -> String {
+    match id {
+        automerge::ObjId::Id(_, actor, _) => actor.to_hex_string(),
+        automerge::ObjId::Root => String::new(),
     }
 }
 

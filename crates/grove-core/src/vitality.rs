@@ -39,13 +39,13 @@ impl DecayCategory {
         }
     }
 
-    /// What the seed recommends when this category decays.
-    pub fn recommendation(self) -> &'static str {
+    /// The category in the words of the people who use Grove (the seed's term is `as_str`).
+    pub fn plain(self) -> &'static str {
         match self {
-            DecayCategory::Liturgy => "rebuild the transparency layer with fresh eyes: read each other's decisions, retire principles nobody uses",
-            DecayCategory::SilentHarm => "close the feedback loop: record results of past-due decisions and surface the costs as principle tensions",
-            DecayCategory::AuthorityConfusion => "make the zones and the escalation path clear again, and answer waiting escalations",
-            DecayCategory::CentreWithdrawal => "make principle regeneration visible and mandatory: hold the overdue review, rotate expired roles",
+            DecayCategory::Liturgy => "going through the motions",
+            DecayCategory::SilentHarm => "results nobody checks",
+            DecayCategory::AuthorityConfusion => "unclear who decides",
+            DecayCategory::CentreWithdrawal => "principles left untended",
         }
     }
 }
@@ -97,6 +97,74 @@ pub struct Figure {
     pub detail: BTreeMap<String, f64>,
     /// Ids behind the figure (e.g. the principles never cited).
     pub items: Vec<String>,
+}
+
+impl Figure {
+    /// What to do about this sign, plainly, when it is not healthy; none when nothing it
+    /// shows needs doing (a watch band with nothing overdue, expired or waiting).
+    pub fn advice(&self) -> Option<String> {
+        if self.band == Band::Healthy {
+            return None;
+        }
+        let n = if self.key == "escalations-waiting" {
+            self.detail.get("waiting").copied().unwrap_or(0.0)
+        } else {
+            self.value
+        };
+        let count = |one: &str, many: &str| {
+            let k = n.round() as i64;
+            format!("{k} {}", if k == 1 { one } else { many })
+        };
+        let some = n > 0.0;
+        match self.key.as_str() {
+            "decision-velocity" => {
+                Some("Log decisions again, small ones too: fewer are being written down.".into())
+            }
+            "read-coverage" => Some(
+                "Read each other's decisions: set time aside to read what other teams logged."
+                    .into(),
+            ),
+            "principles-never-cited" => some.then(|| {
+                format!(
+                    "Look at the {} nobody cites: make them useful, or retire them.",
+                    count("principle", "principles")
+                )
+            }),
+            "past-due-no-result" => some.then(|| {
+                format!(
+                    "Record how the {} past their due date turned out.",
+                    count("decision", "decisions")
+                )
+            }),
+            "zone-unsure" => {
+                Some("Agree again who decides what: go through the zones together.".into())
+            }
+            "escalations-waiting" => Some(if some {
+                format!(
+                    "Answer the {} waiting for a steward.",
+                    count("escalation", "escalations")
+                )
+            } else {
+                "Answer escalations sooner.".into()
+            }),
+            "principles-unchanged" => some.then(|| {
+                format!(
+                    "Review the {} unchanged for two review cycles.",
+                    count("principle", "principles")
+                )
+            }),
+            "reviews-overdue" => {
+                some.then(|| format!("Hold the review: it is {} overdue.", count("day", "days")))
+            }
+            "roles-expired" => some.then(|| {
+                format!(
+                    "Rotate the {} whose term has ended.",
+                    count("role", "roles")
+                )
+            }),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -197,13 +265,22 @@ impl Circle {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        // One step per sign that is not healthy in a decaying category, so the advice never
+        // asks for what the figures say is fine (a review that is not overdue).
         let replant = (decaying.len() > 1).then(|| Replant {
             message: format!(
-                "decay in {} categories ({}): the pattern has become hollow. Replant by re-convening practitioners around values: what do we actually protect? what does coherence look like now?",
-                decaying.len(),
-                decaying.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                "Replant: several signs are bad at once ({}): the habits are kept but have stopped doing their job. Bring the people who do the work together around your values: what do we actually protect? What does working well together look like now?",
+                decaying
+                    .iter()
+                    .map(|c| format!("{} [{}]", c.plain(), c.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            recommendations: decaying.iter().map(|c| c.recommendation().to_string()).collect(),
+            recommendations: figures
+                .iter()
+                .filter(|f| decaying.contains(&f.category))
+                .filter_map(Figure::advice)
+                .collect(),
             categories: decaying.clone(),
         });
         Ok(Vitality {
@@ -483,7 +560,7 @@ impl<'a> Facts<'a> {
             "every decision past its due date has a recorded result".to_string()
         } else {
             format!(
-                "{} of {due} decisions past due have no recorded result: the feedback loop is breaking",
+                "{} of {due} decisions past due have no recorded result, so nobody learns how they turned out",
                 items.len()
             )
         };
@@ -558,7 +635,7 @@ impl<'a> Facts<'a> {
                     h / 24.0,
                     match b {
                         Band::Decay => ": escalations are not taken seriously",
-                        Band::Watch => ": the centre is slow to answer",
+                        Band::Watch => ": stewards are slow to answer",
                         Band::Healthy => "",
                     }
                 ),
@@ -676,7 +753,9 @@ impl<'a> Facts<'a> {
         let b = band(n as f64, 1.0, 2.0, true);
         let reason = match n {
             0 => "every role term is current".to_string(),
-            _ => format!("{n} role terms expired without rotation: authority hardens"),
+            _ => format!(
+                "{n} role terms expired without rotation: the same people keep holding them"
+            ),
         };
         figure(
             "roles-expired",

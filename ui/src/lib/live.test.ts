@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PeerStatus } from "../bindings";
 import { FakeBackend } from "../fake-backend";
-import { circleSync, cleanCode, inviteLine, networkLabel, peerOwner, pendingLabel, shortPeer } from "./live";
+import { circleSync, cleanCode, describeAddr, inviteLine, networkLabel, peerOwner, pendingLabel, pendingTone, shortPeer } from "./live";
 import { Session } from "./session.svelte";
 
 const peer = (id: string, connected: boolean, circles: PeerStatus["circles"]): PeerStatus => ({
@@ -34,9 +34,35 @@ describe("sync state", () => {
   });
 
   it("is offline without networking or without a connected peer", () => {
-    expect(networkLabel(false, [])).toEqual({ online: false, text: "Offline: networking is off" });
-    expect(networkLabel(true, [peer("a", false, [])]).online).toBe(false);
-    expect(networkLabel(true, [peer("a", true, []), peer("b", true, [])])).toEqual({ online: true, text: "Online: 2 peers" });
+    expect(networkLabel(false, [])).toMatchObject({ online: false, tone: "warn", text: "Offline: networking is off" });
+    expect(networkLabel(true, [peer("a", false, [])])).toMatchObject({ online: false, tone: "warn", text: "Offline: no peer connected" });
+    expect(networkLabel(true, [peer("a", true, []), peer("b", true, [])])).toMatchObject({ online: true, tone: "online", text: "Online: 2 peers" });
+  });
+
+  it("stays calm when being alone is normal: no peer ever seen, or nobody else in the circle", () => {
+    expect(networkLabel(true, [])).toMatchObject({ online: false, tone: "calm", text: "No peers yet" });
+    expect(networkLabel(true, [peer("a", false, [])], true)).toMatchObject({ tone: "calm", text: "Only you here" });
+    expect(networkLabel(false, [], true).tone).toBe("warn");
+  });
+
+  it("worries about changes no peer has only where another device could have them", () => {
+    expect(pendingTone(1, 0)).toBe("quiet");
+    expect(pendingTone(7, 0)).toBe("attention");
+    expect(pendingTone(1, 1)).toBe("attention");
+  });
+
+  it("reads addresses as places and ports, not multiaddresses", () => {
+    const id = "12D3KooWAbcdefghijklmnopqrstuvwxyz";
+    expect(describeAddr(`/ip4/192.168.1.4/tcp/4001/p2p/${id}`)).toEqual({ text: "192.168.1.4 · TCP port 4001", peer: id });
+    expect(describeAddr("/ip4/10.0.0.2/udp/4001/quic-v1").text).toBe("10.0.0.2 · QUIC port 4001");
+    expect(describeAddr("/ip4/127.0.0.1/tcp/39001").text).toBe("127.0.0.1 (this computer only) · TCP port 39001");
+    expect(describeAddr("/ip6/fe80::1/tcp/4001").text).toBe("[fe80::1] · TCP port 4001");
+    expect(describeAddr("/dns4/grove.example.org/tcp/443/wss").text).toBe("grove.example.org · secure WebSocket port 443");
+    expect(describeAddr(`/ip4/1.2.3.4/tcp/4001/p2p/12D3KooWRelayRelayRelayRelayRelay/p2p-circuit/p2p/${id}`)).toEqual({
+      text: "via relay 12D3KooW…yRelay (1.2.3.4 · TCP port 4001)",
+      peer: id,
+    });
+    expect(describeAddr("/memory/42").text).toBe("/memory/42");
   });
 
   it("reads codes pasted with line breaks, and names peers briefly", () => {

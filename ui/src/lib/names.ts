@@ -46,3 +46,13 @@ export function withNames(l: Lookups, text: string): string {
     return name ? (kind === "p" ? `“${name}”` : name) : id;
   });
 }
+
+/** Who wrote with a device (public key, hex): "Ana", or "Ana (this device)" for this one;
+ * null for a device no member of the circle lists. */
+export function deviceOwner(l: Lookups, device: string, mine?: string): string | null {
+  if (!device) return null;
+  const d = device.toLowerCase();
+  const m = l.members.find((x) => x.devices.some((k) => k.toLowerCase() === d));
+  if (!m) return null;
+  return mine && mine.toLowerCase() === d ? `${m.name} (this device)` : m.name;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Figure, Vitality, WeekCount } from "../bindings";
-import { byCategory, formatValue, headline, readCoverage, trendLabel, trendTone, velocityByTeam, waitBins } from "./vitality";
+import { byCategory, formatValue, headline, replantAdvice, readCoverage, trendLabel, trendTone, velocityByTeam, waitBins } from "./vitality";
 
 const fig = (over: Partial<Figure>): Figure => ({
   key: "read-coverage", label: "Read outside the author's team", category: "liturgy", value: 40, unit: "%", previous: 60,
@@ -74,12 +74,35 @@ describe("the dashboard headline", () => {
   it("says replant, naming the categories, when more than one decays", () => {
     const v = { ...base, decaying: ["liturgy", "silent-harm"] as const, replant: { categories: ["liturgy", "silent-harm"] as const, message: "", recommendations: [] } };
     expect(headline({ ...v, decaying: [...v.decaying], replant: { ...v.replant, categories: [...v.replant.categories] } })).toBe(
-      "Replant: liturgy and silent harm decaying",
+      "Decaying: going through the motions and results nobody checks",
     );
   });
   it("names a single decaying category, or how many signs to watch", () => {
-    expect(headline({ ...base, decaying: ["authority-confusion"] })).toBe("One sign of decay: authority confusion");
+    expect(headline({ ...base, decaying: ["authority-confusion"] })).toBe("One sign of decay: unclear who decides");
     expect(headline({ ...base, figures: [fig({ band: "watch" })] })).toBe("Alive, 1 sign to watch");
     expect(headline(base)).toBe("Alive: every sign is healthy");
+  });
+});
+
+describe("what the dashboard advises", () => {
+  const base: Vitality = { now: "2026-11-30T00:00:00Z", window_days: 30, figures: [], decaying: [], replant: null, weeks: [], escalation_waits_hours: [] };
+  it("says a review 0 days overdue is not overdue", () => {
+    const review = fig({ key: "reviews-overdue", category: "centre-withdrawal", unit: "days", value: 0, previous: 3, band: "healthy" });
+    expect(formatValue(review)).toBe("not overdue");
+    expect(formatValue(review, 1)).toBe("1 day overdue");
+    expect(formatValue(review, 12)).toBe("12 days overdue");
+    expect(trendLabel({ ...review, trend: "down" })).toBe("↓ from 3 days overdue");
+  });
+  it("replants in plain words, with the engine's steps", () => {
+    const v: Vitality = {
+      ...base,
+      decaying: ["liturgy", "centre-withdrawal"],
+      replant: { categories: ["liturgy", "centre-withdrawal"], message: "Replant: …", recommendations: ["Rotate the 2 roles whose term has ended."] },
+    };
+    const r = replantAdvice(v);
+    expect(r?.steps).toEqual(["Rotate the 2 roles whose term has ended."]);
+    expect(r?.message).toMatch(/^Several signs are bad at once \(going through the motions and principles left untended\)/);
+    expect(r?.message).not.toMatch(/hollow|liturgy|seed/);
+    expect(replantAdvice(base)).toBeNull();
   });
 });

@@ -3,11 +3,21 @@
 import { bin } from "d3-array";
 import type { Band, DecayCategory, Figure, Vitality, WeekCount } from "../bindings";
 
+// In the words of the people who use Grove; the seed's own term stays one hover away
+// (CATEGORY_TERMS, shown as the heading's title) for those who know it.
 export const CATEGORY_LABELS: Record<DecayCategory, string> = {
-  liturgy: "Liturgy",
-  "silent-harm": "Silent harm",
-  "authority-confusion": "Authority confusion",
-  "centre-withdrawal": "Centre withdrawal",
+  liturgy: "Going through the motions",
+  "silent-harm": "Results nobody checks",
+  "authority-confusion": "Unclear who decides",
+  "centre-withdrawal": "Principles left untended",
+};
+
+/** The seed's name for each category and what it means, for a tooltip. */
+export const CATEGORY_TERMS: Record<DecayCategory, string> = {
+  liturgy: "Also called liturgy: decisions get logged but nobody reads them, principles nobody cites.",
+  "silent-harm": "Also called silent harm: nobody records how decisions turned out, so harm goes unnoticed.",
+  "authority-confusion": "Also called authority confusion: people are unsure of their zone, escalations wait.",
+  "centre-withdrawal": "Also called centre withdrawal: the stewards stop tending principles, reviews and roles.",
 };
 
 export const BAND_LABELS: Record<Band, string> = { healthy: "Healthy", watch: "Watch", decay: "Decay" };
@@ -16,7 +26,9 @@ export const BAND_LABELS: Record<Band, string> = { healthy: "Healthy", watch: "W
 const MORE_IS_BETTER = new Set(["decision-velocity", "read-coverage"]);
 
 /** The figure's value as people read it: "42%", "3.5 decisions/week", "1 principle". */
-export function formatValue(f: Pick<Figure, "value" | "unit">, value = f.value): string {
+export function formatValue(f: Pick<Figure, "value" | "unit"> & { key?: string }, value = f.value): string {
+  // "0 days" overdue reads like something is wrong; say what it means.
+  if (f.key === "reviews-overdue") return value <= 0 ? "not overdue" : `${value.toLocaleString("en-GB")} ${value === 1 ? "day" : "days"} overdue`;
   const n = Number.isInteger(value) ? value.toLocaleString("en-GB") : value.toLocaleString("en-GB", { maximumFractionDigits: 1 });
   if (f.unit === "%") return `${n}%`;
   const unit = value === 1 ? f.unit.replace(/^(\w+?)s\b/, "$1") : f.unit;
@@ -39,7 +51,7 @@ export function trendLabel(f: Figure): string {
   return `${arrow} from ${formatValue(f, f.previous)}`;
 }
 
-/** The figures in the seed's four categories, in the order the seed names them. */
+/** The figures in the four categories, in the order the seed names them. */
 export function byCategory(figures: Figure[]): { category: DecayCategory; label: string; figures: Figure[]; worst: Band }[] {
   const order = Object.keys(CATEGORY_LABELS) as DecayCategory[];
   const rank: Record<Band, number> = { healthy: 0, watch: 1, decay: 2 };
@@ -107,8 +119,29 @@ export function waitBins(hours: number[]): WaitBin[] {
 
 /** The dashboard's headline: replant, or how many categories are in each band. */
 export function headline(v: Vitality): string {
-  if (v.replant) return `Replant: ${v.replant.categories.map((c) => CATEGORY_LABELS[c].toLowerCase()).join(" and ")} decaying`;
-  if (v.decaying.length === 1) return `One sign of decay: ${CATEGORY_LABELS[v.decaying[0]].toLowerCase()}`;
+  const names = (cs: DecayCategory[]) => cs.map((c) => CATEGORY_LABELS[c].toLowerCase());
+  if (v.replant) return `Decaying: ${joinAnd(names(v.replant.categories))}`;
+  if (v.decaying.length === 1) return `One sign of decay: ${names(v.decaying)[0]}`;
   const watching = v.figures.filter((f) => f.band === "watch").length;
   return watching ? `Alive, ${watching} ${watching === 1 ? "sign" : "signs"} to watch` : "Alive: every sign is healthy";
+}
+
+function joinAnd(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
+/** The replant alert's message, with the categories in plain words, and its steps: the
+ * engine's advice, one step per sign that is not healthy in a decaying category (so it never
+ * asks for what the figures say is fine), the same steps `grove vitality` prints. */
+export function replantAdvice(v: Vitality): { message: string; steps: string[] } | null {
+  if (!v.replant) return null;
+  const cats = v.replant.categories;
+  const steps = v.replant.recommendations;
+  return {
+    message:
+      `Several signs are bad at once (${joinAnd(cats.map((c) => CATEGORY_LABELS[c].toLowerCase()))}): the habits are kept but ` +
+      "have stopped doing their job. Bring the people who do the work together around your values: what do we actually " +
+      "protect? What does working well together look like now?",
+    steps,
+  };
 }

@@ -578,9 +578,48 @@ fn decay_signs_each_detected_and_replant_when_more_than_one_category() {
         .categories
         .contains(&DecayCategory::AuthorityConfusion));
     assert!(replant.categories.len() > 1 && replant.message.contains("Replant"));
+    // In plain words, one step per bad sign: the overdue review and the expired roles are named.
+    assert!(!replant.message.contains("hollow"), "{}", replant.message);
+    assert!(
+        replant
+            .recommendations
+            .iter()
+            .any(|r| r.starts_with("Hold the review: it is ")),
+        "{:?}",
+        replant.recommendations
+    );
+    assert!(replant
+        .recommendations
+        .contains(&"Rotate the 2 roles whose term has ended.".to_string()));
     // Velocity: no decisions in the next window decays too.
     w.d.now += 40 * DAY_MS;
     assert_eq!(band_of(&vitality(&w.d), "decision-velocity"), Band::Decay);
+}
+
+#[test]
+fn advice_never_asks_for_what_is_not_due() {
+    let figure = |key: &str, value: f64, band: Band| crate::Figure {
+        key: key.into(),
+        label: String::new(),
+        category: DecayCategory::CentreWithdrawal,
+        value,
+        unit: "days".into(),
+        previous: 0.0,
+        trend: crate::Trend::Flat,
+        band,
+        reason: String::new(),
+        detail: Default::default(),
+        items: Vec::new(),
+    };
+    assert_eq!(figure("reviews-overdue", 0.0, Band::Healthy).advice(), None);
+    assert_eq!(figure("reviews-overdue", 0.0, Band::Watch).advice(), None);
+    assert_eq!(
+        figure("reviews-overdue", 1.0, Band::Watch)
+            .advice()
+            .as_deref(),
+        Some("Hold the review: it is 1 day overdue.")
+    );
+    assert_eq!(figure("roles-expired", 0.0, Band::Watch).advice(), None);
 }
 
 #[test]

@@ -918,6 +918,16 @@ fn concurrent_edits_of_one_field_stay_visible_until_someone_picks() {
     let mut vals = conflict.values.clone();
     vals.sort();
     assert_eq!(vals, vec!["Meet on Monday", "Meet on Tuesday"]);
+    // Each version names the device that wrote it, so people know whose it is.
+    let by = |text: &str| {
+        conflict
+            .values
+            .iter()
+            .position(|v| v == text)
+            .and_then(|i| conflict.devices.get(i).cloned())
+    };
+    assert_eq!(by("Meet on Monday"), Some(actor("ana").to_hex_string()));
+    assert_eq!(by("Meet on Tuesday"), Some(actor("ben").to_hex_string()));
     assert_eq!(da.history.len(), 2, "both edits are in the history");
     // Picking one resolves the conflict everywhere.
     let mut ctx = ctx!(a);
