@@ -428,7 +428,7 @@ fn divergence(decisions: &[&Decision], inputs: &TensionInputs, out: &mut Vec<Ten
         let mut t = tension(
             TensionKind::Divergence,
             format!("ta-{situation}"),
-            format!("Teams chose differently in situation `{situation}`"),
+            format!("Teams chose differently in situation #{situation}"),
             format!(
                 "{} teams recorded {} different choices for the same situation",
                 teams.len(),
