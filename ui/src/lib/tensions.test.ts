@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Proposal, Review, Tension } from "../bindings";
 import { addressSources, board, parseEvidence } from "./tensions";
+import { formatDay } from "./format";
 
 const t = (over: Partial<Tension>): Tension => ({
   id: "tn-1", kind: "divergence", title: "", summary: "", subject: null, evidence: [], since: "2026-11-01T00:00:00Z",
@@ -33,7 +34,9 @@ describe("the tensions board", () => {
       [proposal("pr-open", "open"), proposal("pr-ok", "passed")],
     );
     expect(s.map((x) => x.id)).toEqual(["rv-new", "rv-old", "pr-ok"]);
-    expect(s[0].label).toBe("Review of 2026-11-20 (open)");
+    // Days written as everywhere else in the window, not as ISO dates.
+    expect(s[0].label).toBe(`Review of ${formatDay("2026-11-20")} (open)`);
+    expect(s[0].label).not.toContain("2026-11-20");
   });
 
   it("reads evidence ids however they were separated", () => {

@@ -1,5 +1,6 @@
 // How the tensions board groups and explains what the engine detected or people raised.
 import type { Proposal, Review, Tension, TensionKind } from "../bindings";
+import { formatDay } from "./format";
 
 export const KINDS: { kind: TensionKind; label: string; explain: string }[] = [
   { kind: "divergence", label: "Teams chose differently", explain: "two teams made different choices in the same situation" },
@@ -40,7 +41,7 @@ export interface Source {
 export function addressSources(reviews: Review[], proposals: Proposal[]): Source[] {
   const rs = [...reviews]
     .sort((a, b) => b.date.localeCompare(a.date))
-    .map((r) => ({ id: r.id, label: `Review of ${r.date}${r.closed_at ? "" : " (open)"}` }));
+    .map((r) => ({ id: r.id, label: `Review of ${formatDay(r.date)}${r.closed_at ? "" : " (open)"}` }));
   const ps = proposals
     .filter((p) => p.status === "passed")
     .sort((a, b) => b.opened_at.localeCompare(a.opened_at))
