@@ -205,29 +205,42 @@ pub fn field(text: &str, indent: usize) -> String {
     safe.replace('\n', &format!("\n{:indent$}", ""))
 }
 
-/// Member id → display name, for readable output.
-pub struct Names(HashMap<String, String>);
+/// Member id → display name, for readable output; and each member device's key → its
+/// member's name, for what names a device (who wrote which side of a conflict).
+pub struct Names {
+    by_id: HashMap<String, String>,
+    by_device: HashMap<String, String>,
+}
 
 impl Names {
     pub fn new(members: &[Member]) -> Names {
-        Names(
-            members
+        Names {
+            by_id: members
                 .iter()
                 .map(|m| (m.id.clone(), m.name.clone()))
                 .collect(),
-        )
+            by_device: members
+                .iter()
+                .flat_map(|m| m.devices.iter().map(|d| (d.clone(), m.name.clone())))
+                .collect(),
+        }
+    }
+
+    /// The name of the member whose device `device` is, safe for one line.
+    pub fn of_device(&self, device: &str) -> Option<String> {
+        self.by_device.get(device).map(|n| cell(n).into_owned())
     }
 
     /// The member's name (or its id if unknown), safe for one line.
     pub fn of(&self, id: &str) -> String {
-        let name = self.0.get(id).map(String::as_str).unwrap_or(id);
+        let name = self.by_id.get(id).map(String::as_str).unwrap_or(id);
         cell(name).into_owned()
     }
 
     /// Adds what people call other things by: teams by name, values by title, principles
     /// by their statement in quotes.
     pub fn with(mut self, entries: impl IntoIterator<Item = (String, String)>) -> Names {
-        self.0.extend(entries);
+        self.by_id.extend(entries);
         self
     }
 
@@ -243,7 +256,7 @@ impl Names {
         let mut out = String::with_capacity(text.len());
         let mut word = String::new();
         let flush = |word: &mut String, out: &mut String| {
-            match self.0.get(word.as_str()) {
+            match self.by_id.get(word.as_str()) {
                 Some(name) => out.push_str(name),
                 None => out.push_str(word),
             }
@@ -278,7 +291,7 @@ pub fn moment(t: Timestamp) -> String {
     format!("{} {h:02}:{m:02} UTC", t.day())
 }
 
-fn conflicts(s: &mut String, conflicts: &[grove_node::core::Conflict]) {
+fn conflicts(s: &mut String, conflicts: &[grove_node::core::Conflict], names: &Names) {
     for c in conflicts {
         let _ = writeln!(
             s,
@@ -286,7 +299,15 @@ fn conflicts(s: &mut String, conflicts: &[grove_node::core::Conflict]) {
             cell(&c.field),
             c.values
                 .iter()
-                .map(|v| format!("«{}»", cell(v)))
+                .enumerate()
+                .map(|(i, v)| {
+                    // Whose each version is, where the writing device is a member's.
+                    let by = c.devices.get(i).and_then(|d| names.of_device(d));
+                    match by {
+                        Some(name) => format!("«{}» (by {name})", cell(v)),
+                        None => format!("«{}»", cell(v)),
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
@@ -302,7 +323,7 @@ pub fn cells(items: &[String], sep: &str) -> String {
         .join(sep)
 }
 
-pub fn value(v: &Value) -> String {
+pub fn value(v: &Value, names: &Names) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}  {} [{}]", cell(&v.id), cell(&v.title), v.status);
     let _ = writeln!(s, "  {}", field(&v.statement, 2));
@@ -315,7 +336,7 @@ pub fn value(v: &Value) -> String {
     for e in &v.examples {
         let _ = writeln!(s, "  example:  {}", field(e, 12));
     }
-    conflicts(&mut s, &v.conflicts);
+    conflicts(&mut s, &v.conflicts, names);
     s
 }
 
@@ -366,7 +387,7 @@ pub fn principle(p: &Principle, citations: usize, names: &Names) -> String {
             field(&v.statement, 6)
         );
     }
-    conflicts(&mut s, &p.conflicts);
+    conflicts(&mut s, &p.conflicts, names);
     s
 }
 
@@ -466,7 +487,7 @@ pub fn decision(d: &Decision, names: &Names) -> String {
             );
         }
     }
-    conflicts(&mut s, &d.conflicts);
+    conflicts(&mut s, &d.conflicts, names);
     s
 }
 

@@ -339,7 +339,11 @@ async fn value_cmd(c: &CircleHandle, cmd: ValueCmd, out: &Out) -> Result<()> {
                 )
             },
         ),
-        ValueCmd::Show { id } => out.show(&c.value(id).await?, print::value),
+        ValueCmd::Show { id } => {
+            let v = c.value(id).await?;
+            let names = names(c).await?;
+            out.show(&v, |v| print::value(v, &names))
+        }
     }
 }
 

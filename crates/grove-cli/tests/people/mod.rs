@@ -64,6 +64,20 @@ fn readable_lists_show_what_a_person_needs_first() {
             "an id where a name goes: {shown}"
         );
     }
+
+    // A value two devices reworded at once says whose each version is.
+    let mutual_aid = g
+        .list(&["value", "list"])
+        .into_iter()
+        .find(|v| v["title"] == "Mutual aid")
+        .and_then(|v| v["id"].as_str().map(str::to_string))
+        .expect("the demo's first value");
+    let shown = g.ok(&["value", "show", &mutual_aid]);
+    let conflict = shown
+        .lines()
+        .find(|l| l.starts_with("CONFLICT"))
+        .unwrap_or_default();
+    assert!(conflict.contains("(by Jo)"), "{shown}");
 }
 
 #[test]
