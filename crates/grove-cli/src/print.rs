@@ -78,6 +78,11 @@ impl Out {
         }
     }
 
+    /// Whether this writes to this process's own stdout (not a buffer for another process).
+    pub fn is_direct(&self) -> bool {
+        matches!(self.sink, Sink::Stdout)
+    }
+
     /// Writes `text` and a newline.
     pub fn line(&self, text: &str) {
         self.text(&format!("{text}\n"));
