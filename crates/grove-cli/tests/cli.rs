@@ -11,6 +11,7 @@ use serde_json::Value as Json;
 use tempfile::TempDir;
 
 mod dates;
+mod export;
 mod people;
 mod refusals;
 mod terminal;
