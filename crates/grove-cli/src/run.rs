@@ -217,10 +217,10 @@ async fn export(
             ExportFormat::Json => ("json", ""),
             ExportFormat::Grove | ExportFormat::Markdown => ("markdown", ""),
         };
-        eprintln!(
-            "warning: this {name} export is unencrypted and unsigned: anyone who gets these \
-             files can read them{key}"
-        )
+        out.warn(&format!(
+            "this {name} export is unencrypted and unsigned: anyone who gets these files can \
+             read them{key}"
+        ))
     };
     match format {
         ExportFormat::Grove => {

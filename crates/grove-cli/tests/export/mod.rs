@@ -260,3 +260,16 @@ fn open_exports_refuse_bad_paths_and_locked_homes_leaving_nothing() {
     }
     assert_no_partial_files(sealed.dir.path());
 }
+
+#[test]
+fn the_warning_reaches_the_user_when_a_serving_node_writes_the_export() {
+    let g = Grove::new();
+    let b = basics(&g);
+    log(&g, &b.team, &b.principle, &[]);
+    let _served = serve_any(&g);
+    let file = g.file("served.json");
+    export(&g, "json", &file);
+    let json: Json = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(json["decisions"].as_array().unwrap().len(), 1);
+    assert_eq!(mode(&file), 0o600);
+}
