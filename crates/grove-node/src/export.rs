@@ -286,3 +286,119 @@ fn month_file(c: &OpenCircle, month: &str, decisions: &[&Decision], n: &Names) -
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use grove_core::{DecisionResult, DecisionStatus, Outcome, Reader, Timestamp, Zone};
+
+    /// 2026-03-15 12:00 UTC.
+    const MARCH: i64 = 1_773_576_000_000;
+
+    fn circle(decisions: Vec<Decision>) -> OpenCircle {
+        OpenCircle {
+            format: "grove-circle",
+            version: OPEN_EXPORT_VERSION,
+            circle: CircleInfo {
+                id: "c-1".into(),
+                name: "Block C".into(),
+                created_at: Timestamp(MARCH),
+                created_by: "m-1".into(),
+            },
+            values: Vec::new(),
+            principles: Vec::new(),
+            teams: vec![Team {
+                id: "t-1".into(),
+                name: "Legal".into(),
+                domain: None,
+                members: Vec::new(),
+                author: "m-1".into(),
+                created_at: Timestamp(MARCH),
+                conflicts: Vec::new(),
+            }],
+            members: Vec::new(),
+            decisions,
+            proposals: Vec::new(),
+            roles: Vec::new(),
+            reviews: Vec::new(),
+            tensions: Vec::new(),
+        }
+    }
+
+    fn decision(id: &str, at: i64) -> Decision {
+        Decision {
+            id: id.into(),
+            team: "t-1".into(),
+            author: "m-1".into(),
+            principles: vec!["p-1".into()],
+            context: "Notices came late.".into(),
+            choice: "We challenged them.".into(),
+            zone: Zone::Local,
+            zone_unsure: false,
+            situation: None,
+            status: DecisionStatus::Resulted,
+            result: Some(DecisionResult {
+                text: "Struck out.".into(),
+                outcome: Outcome::Worked,
+                at: Timestamp(at),
+                by: "m-1".into(),
+            }),
+            result_due: None,
+            created_at: Timestamp(at),
+            updated_at: Timestamp(at),
+            links: Vec::new(),
+            readers: vec![Reader {
+                member: "m-2".into(),
+                at: Timestamp(at),
+            }],
+            history: Vec::new(),
+            conflicts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn documents_are_named_by_their_month() {
+        let core = ExportedDoc::new(CORE_DOC.into(), Vec::new());
+        let march = ExportedDoc::new("decisions/2026-03".into(), Vec::new());
+        assert_eq!(core.file, "core.automerge");
+        assert_eq!(march.file, "decisions-2026-03.automerge");
+        let m = manifest(&circle(Vec::new()).circle, &[core, march]);
+        assert_eq!(m["circle"]["id"], "c-1");
+        assert_eq!(m["documents"][0]["kind"], "core");
+        assert_eq!(m["documents"][1]["kind"], "month");
+        assert_eq!(m["documents"][1]["month"], "2026-03");
+    }
+
+    #[test]
+    fn markdown_has_one_file_per_month_oldest_decision_first() {
+        let april = MARCH + 31 * grove_core::DAY_MS;
+        let c = circle(vec![
+            decision("d-202604-b", april),
+            decision("d-202603-a2", MARCH + 1000),
+            decision("d-202603-a1", MARCH),
+        ]);
+        let files = markdown(&c);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "values-and-principles.md",
+                "decisions-2026-03.md",
+                "decisions-2026-04.md"
+            ]
+        );
+        let march = &files[1].1;
+        let (a1, a2) = (
+            march.find("d-202603-a1").unwrap(),
+            march.find("d-202603-a2").unwrap(),
+        );
+        assert!(a1 < a2, "oldest first: {march}");
+        assert!(
+            march.contains("## 2026-03-15: We challenged them."),
+            "{march}"
+        );
+        assert!(march.contains("Team: Legal (t-1)"), "{march}");
+        assert!(march.contains("**Result (worked, 2026-03-15"), "{march}");
+        assert!(!files[2].1.contains("d-202603"));
+    }
+}
