@@ -10,7 +10,7 @@ use grove_node::core::{
 #[derive(Parser, Debug)]
 #[command(
     name = "grove",
-    version,
+    version = env!("GROVE_VERSION"),
     about = "Grove: a circle's values, principles and decision log, peer to peer"
 )]
 pub struct Cli {
@@ -116,6 +116,18 @@ pub enum Command {
     /// Set, change or remove the passphrase that encrypts this home at rest
     #[command(subcommand)]
     Passphrase(PassphraseCmd),
+    /// Print a shell completion script, e.g. `grove completions bash > ~/.local/share/bash-completion/completions/grove`
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (`grove man | man -l -`), or write every page into a directory
+    Man {
+        /// Write grove.1 and one page per subcommand here instead
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Encrypted, signed circle files to carry between members' devices (no network)
     #[command(subcommand)]
     Bundle(BundleCmd),
@@ -153,6 +165,7 @@ impl Command {
             | Command::Bundle(BundleCmd::Import { file }) => {
                 vec![file]
             }
+            Command::Man { out: Some(dir) } => vec![dir],
             _ => Vec::new(),
         }
     }
@@ -715,6 +728,7 @@ mod tests {
                 "bundle import --file",
                 "circle export --out",
                 "circle import --file",
+                "man --out",
             ]
         );
         for argv in [

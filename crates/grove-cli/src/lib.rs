@@ -7,6 +7,7 @@ pub mod args;
 pub mod forwarded;
 mod insight;
 mod invite;
+pub mod manual;
 pub mod passphrase;
 pub mod print;
 pub mod run;

@@ -42,7 +42,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,automerge=off")),
         )
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        // Colour only on a terminal, and never when NO_COLOR is set (no-color.org); clap's
+        // own help and errors follow the same rules.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -64,6 +66,15 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
         args::Command::Init { passphrase } => {
             let out = print::Out::stdout(cli.json, now());
             return report(passphrase::init(cli.home.as_deref(), *passphrase, &out).await);
+        }
+        // Neither needs a home: they describe the command itself.
+        args::Command::Completions { shell } => {
+            let out = print::Out::stdout(cli.json, now());
+            return report(grove_cli::manual::completions(*shell, &out));
+        }
+        args::Command::Man { out: dir } => {
+            let out = print::Out::stdout(cli.json, now());
+            return report(grove_cli::manual::man(dir.as_deref(), &out));
         }
         args::Command::Passphrase(cmd) => {
             let out = print::Out::stdout(cli.json, now());

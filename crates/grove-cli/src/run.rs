@@ -87,6 +87,8 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         Command::Invite(cmd) => crate::invite::invite_cmd(&c, cmd, out).await,
         Command::Device(cmd) => crate::invite::device_cmd(node, &c, cmd, out).await,
         Command::Join(args) => crate::invite::join(node, args, out).await,
+        Command::Completions { shell } => crate::manual::completions(shell, out),
+        Command::Man { out: dir } => crate::manual::man(dir.as_deref(), out),
         Command::Init { .. } | Command::Passphrase(_) => bail!(
             "a grove node is serving this home; stop it before initialising the home or \
              changing its passphrase"

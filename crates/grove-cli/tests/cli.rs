@@ -12,6 +12,7 @@ use tempfile::TempDir;
 
 mod dates;
 mod export;
+mod native;
 mod people;
 mod refusals;
 mod terminal;
