@@ -80,7 +80,10 @@ pub async fn device_cmd(
 
 pub async fn join(node: &NodeHandle, args: JoinArgs, out: &Out) -> Result<()> {
     let wait = Duration::from_secs(args.timeout);
-    let id = match tokio::time::timeout(wait, node.join(&args.code, args.name)).await {
+    let working = crate::progress::Progress::start(out, "joining the circle and syncing it");
+    let joined = tokio::time::timeout(wait, node.join(&args.code, args.name)).await;
+    drop(working);
+    let id = match joined {
         Ok(joined) => joined?,
         Err(_) => bail!(
             "the inviter did not answer within {} s; nothing was added; check that their Grove \

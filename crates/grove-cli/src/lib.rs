@@ -10,6 +10,7 @@ mod invite;
 pub mod manual;
 pub mod passphrase;
 pub mod print;
+mod progress;
 pub mod run;
 pub mod serve;
 pub mod usage;

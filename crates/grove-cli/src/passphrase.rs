@@ -137,6 +137,12 @@ pub async fn init(home: Option<&Path>, encrypt: bool, out: &Out) -> Result<()> {
     })
 }
 
+/// Re-seals the home (every stored value, under Argon2id and a new key) with a progress line.
+fn reseal(out: &Out, work: impl FnOnce() -> grove_node::Result<()>) -> grove_node::Result<()> {
+    let _working = crate::progress::Progress::start(out, "re-sealing every stored value");
+    work()
+}
+
 /// `grove passphrase set|change|remove`, on a home no node is serving.
 pub fn command(home: Option<&Path>, cmd: &PassphraseCmd, out: &Out) -> Result<()> {
     match cmd {
@@ -145,7 +151,7 @@ pub fn command(home: Option<&Path>, cmd: &PassphraseCmd, out: &Out) -> Result<()
                 bail!("this Grove home is already encrypted; change its passphrase with `grove passphrase change`");
             }
             let new = new_secret()?;
-            change_passphrase(home, None, Some(new.as_str()))?;
+            reseal(out, || change_passphrase(home, None, Some(new.as_str())))?;
             out.done("the Grove home is now encrypted with the passphrase")
         }
         PassphraseCmd::Change => {
@@ -153,14 +159,16 @@ pub fn command(home: Option<&Path>, cmd: &PassphraseCmd, out: &Out) -> Result<()
                 bail!("this Grove home is not encrypted; encrypt it with `grove passphrase set`");
             };
             let new = new_secret()?;
-            change_passphrase(home, Some(old.as_str()), Some(new.as_str()))?;
+            reseal(out, || {
+                change_passphrase(home, Some(old.as_str()), Some(new.as_str()))
+            })?;
             out.done("passphrase changed; the old one no longer opens this home")
         }
         PassphraseCmd::Remove => {
             let Some(old) = current(home)? else {
                 bail!("this Grove home is not encrypted");
             };
-            change_passphrase(home, Some(old.as_str()), None)?;
+            reseal(out, || change_passphrase(home, Some(old.as_str()), None))?;
             out.done("the Grove home is no longer encrypted: anyone with its files can read it")
         }
     }

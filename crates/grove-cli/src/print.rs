@@ -104,6 +104,11 @@ impl Out {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
+    /// Whether this writes to this process's own stdout (not a buffer for another process).
+    pub fn is_direct(&self) -> bool {
+        matches!(self.sink, Sink::Stdout)
+    }
+
     /// Writes `text` and a newline.
     pub fn line(&self, text: &str) {
         self.text(&format!("{text}\n"));

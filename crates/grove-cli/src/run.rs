@@ -10,6 +10,7 @@ use grove_node::{CircleHandle, NodeErrorKind, NodeHandle};
 
 use crate::args::*;
 use crate::print::{self, cell, cells, Names, Out};
+use crate::progress::Progress;
 
 pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &Out) -> Result<()> {
     let c = node.circle(circle);
@@ -30,7 +31,9 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         Command::Vitality { window } => crate::insight::vitality(&c, window, out).await,
         Command::Search(a) => crate::insight::search(&c, a, out).await,
         Command::Demo { decisions, name } => {
+            let working = Progress::start(out, &format!("creating a demo circle of {decisions} decisions"));
             let info = node.demo(name, decisions).await?;
+            drop(working);
             out.id(&info.id)
         }
         Command::Peer(PeerCmd::Add { addr }) => match node.add_peer(&addr).await {
@@ -50,7 +53,10 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         ),
         Command::Sync { peer, timeout } => {
             let wait = std::time::Duration::from_secs(timeout);
-            match tokio::time::timeout(wait, node.sync_with(&peer)).await {
+            let working = Progress::start(out, &format!("syncing with {peer}"));
+            let synced = tokio::time::timeout(wait, node.sync_with(&peer)).await;
+            drop(working);
+            match synced {
                 Ok(report) => {
                     let report = report?;
                     out.show(&report, |r| {
@@ -76,8 +82,10 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
             ))
         }
         Command::Bundle(BundleCmd::Import { file }) => {
+            let working = Progress::start(out, &format!("importing {}", file.display()));
             let data = grove_node::files::read_bundle_file(&file)?;
             let info = node.import_bundle(data).await?;
+            drop(working);
             out.done(&format!(
                 "merged the bundle into {} ({})",
                 cell(&info.name),
@@ -193,8 +201,10 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
         }
         CircleCmd::Export { out: path, format } => export(c, &path, format, out).await,
         CircleCmd::Import { file } => {
+            let working = Progress::start(out, &format!("importing {}", file.display()));
             let data = grove_node::files::read_circle_file(&file)?;
             let info = node.import_circle(data).await?;
+            drop(working);
             out.id(&info.id)
         }
     }

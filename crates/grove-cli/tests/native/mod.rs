@@ -67,3 +67,13 @@ fn the_man_page_prints_or_writes_one_page_per_command() {
     );
     assert!(!g.home().exists());
 }
+
+#[test]
+fn long_work_draws_no_progress_line_off_a_terminal() {
+    let g = Grove::new();
+    let out = g.cmd(&["demo", "--decisions", "20"]).output().unwrap();
+    assert!(out.status.success());
+    // Scripts read stdout and stderr: the spinner is for people at a terminal only.
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
