@@ -157,7 +157,7 @@ impl Command {
     /// next to the server instead, which the test below guards against.
     fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
         match self {
-            Command::Circle(CircleCmd::Export { out })
+            Command::Circle(CircleCmd::Export { out, .. })
             | Command::Bundle(BundleCmd::Export { out }) => {
                 vec![out]
             }
@@ -165,6 +165,7 @@ impl Command {
             | Command::Bundle(BundleCmd::Import { file }) => {
                 vec![file]
             }
+            Command::Man { out: Some(dir) } => vec![dir],
             _ => Vec::new(),
         }
     }
@@ -198,13 +199,30 @@ pub enum CircleCmd {
     List,
     /// Show the current circle
     Show,
-    /// Write the whole circle to a file (for `circle import` on another device)
+    /// Write the whole circle out: by default a file for `circle import` on another device;
+    /// `--format automerge|json|markdown` writes plain files readable without Grove
     Export {
-        #[arg(long, value_name = "FILE")]
+        /// A FILE for `grove` and `json`, a new (or empty) DIR for `automerge` and `markdown`
+        #[arg(long, value_name = "PATH")]
         out: PathBuf,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Grove)]
+        format: ExportFormat,
     },
     /// Import a circle file: adds a new circle or merges into the same circle
     Import { file: PathBuf },
+}
+
+/// What `grove circle export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The circle file that `grove circle import` reads (holds the circle key)
+    Grove,
+    /// A directory of standard Automerge files, one per document, and manifest.json
+    Automerge,
+    /// The whole circle as one plain JSON document
+    Json,
+    /// A directory of readable Markdown: values and principles, and one file per month
+    Markdown,
 }
 
 /// The current passphrase comes from GROVE_PASSPHRASE and the new one from
@@ -710,6 +728,7 @@ mod tests {
                 "bundle import --file",
                 "circle export --out",
                 "circle import --file",
+                "man --out",
             ]
         );
         for argv in [

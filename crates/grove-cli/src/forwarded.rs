@@ -67,12 +67,16 @@ pub async fn run(node: &NodeHandle, request: ControlRequest) -> ControlReply {
     match result {
         Ok(()) => ControlReply {
             stdout,
-            stderr: String::new(),
+            stderr: out.warnings(),
             code: 0,
         },
         Err(e) => ControlReply {
             stdout,
-            stderr: format!("error: {}\n", crate::print::cell(&crate::message(&e))),
+            stderr: format!(
+                "{}error: {}\n",
+                out.warnings(),
+                crate::print::cell(&crate::message(&e))
+            ),
             code: 1,
         },
     }

@@ -25,6 +25,8 @@ pub struct Out {
     pub json: bool,
     pub now: Timestamp,
     sink: Sink,
+    /// Warnings for stderr, kept here when the output is captured (see [`Out::warn`]).
+    warnings: Mutex<String>,
 }
 
 /// Where output goes: the terminal, or a buffer when a serving node runs a command for
@@ -40,6 +42,7 @@ impl Out {
             json,
             now,
             sink: Sink::Stdout,
+            warnings: Mutex::default(),
         }
     }
 
@@ -50,6 +53,7 @@ impl Out {
             json,
             now,
             sink: Sink::Buffer(buf.clone()),
+            warnings: Mutex::default(),
         };
         (out, buf)
     }
@@ -76,6 +80,28 @@ impl Out {
                 }
             }
         }
+    }
+
+    /// A warning line for stderr, even with `--json`: straight to stderr on a terminal, or
+    /// kept for [`Out::warnings`] when a serving node runs the command for another process,
+    /// so the user who typed it still sees it.
+    pub fn warn(&self, text: &str) {
+        let line = format!("warning: {}\n", terminal_safe(text, Layout::Block));
+        match &self.sink {
+            Sink::Stdout => {
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }
+            Sink::Buffer(_) => {
+                if let Ok(mut w) = self.warnings.lock() {
+                    w.push_str(&line);
+                }
+            }
+        }
+    }
+
+    /// The warnings kept by [`Out::warn`] for a captured command.
+    pub fn warnings(&self) -> String {
+        self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
     /// Whether this writes to this process's own stdout (not a buffer for another process).

@@ -199,11 +199,7 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
                 )
             })
         }
-        CircleCmd::Export { out: path } => {
-            let data = c.export().await?;
-            write_atomically(&path, &data)?;
-            out.done(&format!("wrote {} bytes to {}", data.len(), path.display()))
-        }
+        CircleCmd::Export { out: path, format } => export(c, &path, format, out).await,
         CircleCmd::Import { file } => {
             let working = Progress::start(out, &format!("importing {}", file.display()));
             let data = grove_node::files::read_circle_file(&file)?;
@@ -212,6 +208,158 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
             out.id(&info.id)
         }
     }
+}
+
+/// The signed archive (default) or a plain export. A plain export reads the circle first
+/// (so a locked home or a missing circle is refused before anything is written), checks
+/// the path, warns, then writes.
+async fn export(
+    c: &CircleHandle,
+    path: &std::path::Path,
+    format: ExportFormat,
+    out: &Out,
+) -> Result<()> {
+    use grove_node::export;
+    let warn = || {
+        let (name, key) = match format {
+            ExportFormat::Automerge => (
+                "automerge",
+                "; core.automerge also holds the circle key, which opens the circle's bundles",
+            ),
+            ExportFormat::Json => ("json", ""),
+            ExportFormat::Grove | ExportFormat::Markdown => ("markdown", ""),
+        };
+        out.warn(&format!(
+            "this {name} export is unencrypted and unsigned: anyone who gets these files can \
+             read them{key}"
+        ))
+    };
+    match format {
+        ExportFormat::Grove => {
+            let data = c.export().await?;
+            write_atomically(path, &data)?;
+            out.done(&format!("wrote {} bytes to {}", data.len(), path.display()))
+        }
+        ExportFormat::Json => {
+            let circle = c.export_open().await?;
+            let data = serde_json::to_vec_pretty(&circle)?;
+            check_out_file(path)?;
+            warn();
+            write_atomically(path, &data)?;
+            out.done(&format!(
+                "wrote {} bytes of plain JSON ({} decisions) to {}",
+                data.len(),
+                circle.decisions.len(),
+                path.display()
+            ))
+        }
+        ExportFormat::Automerge => {
+            let docs = c.export_documents().await?;
+            let info = c.info().await?;
+            let manifest = serde_json::to_vec_pretty(&export::manifest(&info, &docs))?;
+            let mut files: Vec<(String, Vec<u8>)> =
+                docs.into_iter().map(|d| (d.file, d.bytes)).collect();
+            files.push(("manifest.json".to_string(), manifest));
+            check_out_dir(path)?;
+            warn();
+            write_dir_atomically(path, &files)?;
+            out.done(&format!(
+                "wrote {} Automerge documents and manifest.json to {}",
+                files.len() - 1,
+                path.display()
+            ))
+        }
+        ExportFormat::Markdown => {
+            let circle = c.export_open().await?;
+            let files: Vec<(String, Vec<u8>)> = export::markdown(&circle)
+                .into_iter()
+                .map(|(name, text)| (name, text.into_bytes()))
+                .collect();
+            check_out_dir(path)?;
+            warn();
+            write_dir_atomically(path, &files)?;
+            out.done(&format!(
+                "wrote {} Markdown files to {}",
+                files.len(),
+                path.display()
+            ))
+        }
+    }
+}
+
+/// A JSON export goes to a file whose directory exists and which is not a directory.
+fn check_out_file(path: &std::path::Path) -> Result<()> {
+    if path.is_dir() {
+        bail!(
+            "{} is a directory; a json export is one file",
+            path.display()
+        );
+    }
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => bail!(
+            "cannot write {}: {} is not a directory",
+            path.display(),
+            dir.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// A directory export goes to a new directory, or an empty one: never among other files,
+/// which it could overwrite or be mistaken for.
+fn check_out_dir(path: &std::path::Path) -> Result<()> {
+    if path.exists() {
+        let empty = std::fs::read_dir(path)
+            .map(|mut entries| entries.next().is_none())
+            .unwrap_or(false);
+        if !path.is_dir() || !empty {
+            bail!(
+                "{} exists and is not an empty directory; give a new directory",
+                path.display()
+            );
+        }
+    }
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => bail!(
+            "cannot write {}: {} is not a directory",
+            path.display(),
+            dir.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Writes every file into a fresh owner-only directory beside `dir` and renames it into
+/// place, so an interrupted export leaves nothing under the name asked for. Files are 0600
+/// and the directory 0700, as the home they come from.
+fn write_dir_atomically(dir: &std::path::Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+    let tmp = dir.with_extension("grove-partial");
+    let write = || -> std::io::Result<()> {
+        if tmp.exists() {
+            // Left by an interrupted run: ours to replace.
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        std::fs::DirBuilder::new().mode(0o700).create(&tmp)?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))?;
+        for (name, data) in files {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(tmp.join(name))?;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            file.write_all(data)?;
+            file.sync_all()?;
+        }
+        // Replaces `dir` only if it is empty (checked before, and rename refuses otherwise).
+        std::fs::rename(&tmp, dir)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_dir_all(&tmp);
+        anyhow::anyhow!("cannot write {}: {e}", dir.display())
+    })
 }
 
 /// Writes beside the target and renames, so an interrupted export never leaves half a file

@@ -11,6 +11,7 @@ use serde_json::Value as Json;
 use tempfile::TempDir;
 
 mod dates;
+mod export;
 mod native;
 mod people;
 mod refusals;

@@ -17,6 +17,7 @@ use crate::dto::{
     CircleSummary, DecisionPage, Me, MemberListing, NetInfo, PeerStatus, PrincipleView, SyncReport,
 };
 use crate::error::{NodeError, Result};
+use crate::export::{ExportedDoc, OpenCircle};
 use crate::network::with_peer;
 use crate::state::{Need, NodeState};
 use crate::{demo, parse_addr, NodeEvent};
@@ -237,6 +238,37 @@ impl CircleHandle {
     /// The whole circle as one file (every document), for `import_circle` elsewhere.
     pub async fn export(&self) -> Result<Vec<u8>> {
         read!(self, Need::All, |c| Ok(archive::encode(c)))
+    }
+
+    /// Every document of the circle as `Automerge::save` writes it, core first: the open
+    /// `--format automerge` export, readable by any Automerge library.
+    pub async fn export_documents(&self) -> Result<Vec<ExportedDoc>> {
+        read!(self, Need::All, |c| Ok(c
+            .doc_keys()
+            .into_iter()
+            .filter_map(|k| {
+                let bytes = c.snapshot(&k)?;
+                Some(ExportedDoc::new(k, bytes))
+            })
+            .collect()))
+    }
+
+    /// The whole circle as plain lists, for the open JSON and Markdown exports.
+    pub async fn export_open(&self) -> Result<OpenCircle> {
+        Ok(OpenCircle {
+            format: "grove-circle",
+            version: crate::export::OPEN_EXPORT_VERSION,
+            circle: self.info().await?,
+            values: self.values().await?,
+            principles: self.principles().await?,
+            teams: self.teams().await?,
+            members: self.member_list().await?,
+            decisions: self.decisions(DecisionFilter::default(), None).await?,
+            proposals: self.proposals().await?,
+            roles: self.roles().await?,
+            reviews: self.reviews().await?,
+            tensions: self.tensions().await?,
+        })
     }
 
     // ---- values ----

@@ -11,6 +11,7 @@ mod demo;
 mod docs;
 mod dto;
 mod error;
+pub mod export;
 pub mod files;
 mod handle;
 mod hello;
