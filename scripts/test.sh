@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Grove check: formatting, the desktop app's checks (scripts/desktop-ci.sh:
 # vitest, type check, bindings drift, the real window over WebDriver), lints, and all Rust
-# tests of the engine, store, network, CLI and multi-node scenarios. Installs what it needs
+# tests of the engine, store, network, CLI and multi-node scenarios; then the Debian package
+# (scripts/package.sh, checked by scripts/package-check.sh). Installs what it needs
 # on a fresh Debian/Ubuntu machine.
 # Usage: bash scripts/test.sh
 set -euo pipefail
@@ -45,3 +46,9 @@ cargo clippy -p grove-desktop --features custom-protocol --all-targets --locked 
 
 echo "== cargo test"
 cargo test --workspace --exclude grove-desktop --locked
+
+# Last: Tauri's bundler builds the app with its own settings, so it comes after the builds
+# above rather than between them. A debug build: the check is of the package, not of speed.
+echo "== Debian package: build, install into a scratch root, validate, run, remove"
+deb=$(bash scripts/package.sh --debug)
+bash scripts/package-check.sh "$deb"
