@@ -295,14 +295,7 @@ fn check_out_file(path: &std::path::Path) -> Result<()> {
             path.display()
         );
     }
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) if !dir.is_dir() => bail!(
-            "cannot write {}: {} is not a directory",
-            path.display(),
-            dir.display()
-        ),
-        _ => Ok(()),
-    }
+    parent_is_dir(path)
 }
 
 /// A directory export goes to a new directory, or an empty one: never among other files,
@@ -319,6 +312,11 @@ fn check_out_dir(path: &std::path::Path) -> Result<()> {
             );
         }
     }
+    parent_is_dir(path)
+}
+
+/// The directory an export goes into exists (a relative name's is the working directory).
+fn parent_is_dir(path: &std::path::Path) -> Result<()> {
     match path.parent().filter(|p| !p.as_os_str().is_empty()) {
         Some(dir) if !dir.is_dir() => bail!(
             "cannot write {}: {} is not a directory",
