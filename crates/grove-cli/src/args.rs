@@ -225,6 +225,17 @@ pub enum ExportFormat {
     Markdown,
 }
 
+impl From<ExportFormat> for grove_node::export::ExportFormat {
+    fn from(f: ExportFormat) -> Self {
+        match f {
+            ExportFormat::Grove => Self::Grove,
+            ExportFormat::Automerge => Self::Automerge,
+            ExportFormat::Json => Self::Json,
+            ExportFormat::Markdown => Self::Markdown,
+        }
+    }
+}
+
 /// The current passphrase comes from GROVE_PASSPHRASE and the new one from
 /// GROVE_NEW_PASSPHRASE; on a terminal, either is asked for when not set.
 #[derive(Subcommand, Debug)]

@@ -1,6 +1,6 @@
 //! Each command: parse what it needs, call the node, print the answer.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use grove_node::core::{
     Amendment, CommitmentStatus, Decision, DecisionEdit, DecisionFilter, EscalationStatus,
     NewCommitment, NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue,
@@ -74,7 +74,7 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         ),
         Command::Bundle(BundleCmd::Export { out: path }) => {
             let data = c.export_bundle().await?;
-            write_atomically(&path, &data)?;
+            grove_node::files::write_atomically(&path, &data)?;
             out.done(&format!(
                 "wrote a bundle of {} bytes to {}",
                 data.len(),
@@ -210,179 +210,35 @@ async fn circle_cmd(node: &NodeHandle, c: &CircleHandle, cmd: CircleCmd, out: &O
     }
 }
 
-/// The signed archive (default) or a plain export. A plain export reads the circle first
-/// (so a locked home or a missing circle is refused before anything is written), checks
-/// the path, warns, then writes.
+/// The signed archive (default) or a plain export (grove-node's `export_to`: the circle is
+/// read and the path checked before anything is written; a plain format's warning goes to
+/// stderr before the files do).
 async fn export(
     c: &CircleHandle,
     path: &std::path::Path,
     format: ExportFormat,
     out: &Out,
 ) -> Result<()> {
-    use grove_node::export;
-    let warn = || {
-        let (name, key) = match format {
-            ExportFormat::Automerge => (
-                "automerge",
-                "; core.automerge also holds the circle key, which opens the circle's bundles",
-            ),
-            ExportFormat::Json => ("json", ""),
-            ExportFormat::Grove | ExportFormat::Markdown => ("markdown", ""),
-        };
-        out.warn(&format!(
-            "this {name} export is unencrypted and unsigned: anyone who gets these files can \
-             read them{key}"
-        ))
-    };
-    match format {
-        ExportFormat::Grove => {
-            let data = c.export().await?;
-            write_atomically(path, &data)?;
-            out.done(&format!("wrote {} bytes to {}", data.len(), path.display()))
-        }
-        ExportFormat::Json => {
-            let circle = c.export_open().await?;
-            let data = serde_json::to_vec_pretty(&circle)?;
-            check_out_file(path)?;
-            warn();
-            write_atomically(path, &data)?;
-            out.done(&format!(
-                "wrote {} bytes of plain JSON ({} decisions) to {}",
-                data.len(),
-                circle.decisions.len(),
-                path.display()
-            ))
-        }
-        ExportFormat::Automerge => {
-            let docs = c.export_documents().await?;
-            let info = c.info().await?;
-            let manifest = serde_json::to_vec_pretty(&export::manifest(&info, &docs))?;
-            let mut files: Vec<(String, Vec<u8>)> =
-                docs.into_iter().map(|d| (d.file, d.bytes)).collect();
-            files.push(("manifest.json".to_string(), manifest));
-            check_out_dir(path)?;
-            warn();
-            write_dir_atomically(path, &files)?;
-            out.done(&format!(
-                "wrote {} Automerge documents and manifest.json to {}",
-                files.len() - 1,
-                path.display()
-            ))
-        }
-        ExportFormat::Markdown => {
-            let circle = c.export_open().await?;
-            let files: Vec<(String, Vec<u8>)> = export::markdown(&circle)
-                .into_iter()
-                .map(|(name, text)| (name, text.into_bytes()))
-                .collect();
-            check_out_dir(path)?;
-            warn();
-            write_dir_atomically(path, &files)?;
-            out.done(&format!(
-                "wrote {} Markdown files to {}",
-                files.len(),
-                path.display()
-            ))
-        }
-    }
-}
-
-/// A JSON export goes to a file whose directory exists and which is not a directory.
-fn check_out_file(path: &std::path::Path) -> Result<()> {
-    if path.is_dir() {
-        bail!(
-            "{} is a directory; a json export is one file",
-            path.display()
-        );
-    }
-    parent_is_dir(path)
-}
-
-/// A directory export goes to a new directory, or an empty one: never among other files,
-/// which it could overwrite or be mistaken for.
-fn check_out_dir(path: &std::path::Path) -> Result<()> {
-    if path.exists() {
-        let empty = std::fs::read_dir(path)
-            .map(|mut entries| entries.next().is_none())
-            .unwrap_or(false);
-        if !path.is_dir() || !empty {
-            bail!(
-                "{} exists and is not an empty directory; give a new directory",
-                path.display()
-            );
-        }
-    }
-    parent_is_dir(path)
-}
-
-/// The directory an export goes into exists (a relative name's is the working directory).
-fn parent_is_dir(path: &std::path::Path) -> Result<()> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) if !dir.is_dir() => bail!(
-            "cannot write {}: {} is not a directory",
-            path.display(),
-            dir.display()
+    let done = c
+        .export_to(format.into(), path, |warning| out.warn(warning))
+        .await?;
+    out.done(&match format {
+        ExportFormat::Grove => format!("wrote {} bytes to {}", done.bytes, done.path),
+        ExportFormat::Json => format!(
+            "wrote {} bytes of plain JSON ({} decisions) to {}",
+            done.bytes,
+            done.decisions.unwrap_or_default(),
+            done.path
         ),
-        _ => Ok(()),
-    }
-}
-
-/// Writes every file into a fresh owner-only directory beside `dir` and renames it into
-/// place, so an interrupted export leaves nothing under the name asked for. Files are 0600
-/// and the directory 0700, as the home they come from.
-fn write_dir_atomically(dir: &std::path::Path, files: &[(String, Vec<u8>)]) -> Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
-    let tmp = dir.with_extension("grove-partial");
-    let write = || -> std::io::Result<()> {
-        if tmp.exists() {
-            // Left by an interrupted run: ours to replace.
-            std::fs::remove_dir_all(&tmp)?;
+        ExportFormat::Automerge => format!(
+            "wrote {} Automerge documents and manifest.json to {}",
+            done.files.saturating_sub(1),
+            done.path
+        ),
+        ExportFormat::Markdown => {
+            format!("wrote {} Markdown files to {}", done.files, done.path)
         }
-        std::fs::DirBuilder::new().mode(0o700).create(&tmp)?;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))?;
-        for (name, data) in files {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(tmp.join(name))?;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            file.write_all(data)?;
-            file.sync_all()?;
-        }
-        // Replaces `dir` only if it is empty (checked before, and rename refuses otherwise).
-        std::fs::rename(&tmp, dir)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_dir_all(&tmp);
-        anyhow::anyhow!("cannot write {}: {e}", dir.display())
     })
-}
-
-/// Writes beside the target and renames, so an interrupted export never leaves half a file
-/// under the name the user asked for. The file is the owner's alone (0600): a circle file
-/// holds the whole circle and its key in the clear, and other users of the machine must not
-/// read it any more than the home it came from.
-fn write_atomically(path: &std::path::Path, data: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-    let tmp = path.with_extension("grove-partial");
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        // A partial file left by an earlier run keeps its old mode through `open`.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        file.write_all(data)?;
-        file.sync_all()
-    };
-    write().with_context(|| format!("cannot write {}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 async fn member_cmd(node: &NodeHandle, c: &CircleHandle, cmd: MemberCmd, out: &Out) -> Result<()> {

@@ -37,6 +37,56 @@ pub struct OpenCircle {
     pub tensions: Vec<Tension>,
 }
 
+/// What a circle can be exported as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// The signed archive, the only one that imports back (one file).
+    Grove,
+    /// Each document as `Automerge::save` writes it, and `manifest.json` (a directory).
+    Automerge,
+    /// The whole circle as one plain JSON document (one file).
+    Json,
+    /// A readable archive: values and principles, one file per month (a directory).
+    Markdown,
+}
+
+impl ExportFormat {
+    /// What to tell the person before a plain export is written: it is neither sealed nor
+    /// signed. None for the signed archive.
+    pub fn warning(self) -> Option<String> {
+        let (name, key) = match self {
+            ExportFormat::Grove => return None,
+            ExportFormat::Automerge => (
+                "automerge",
+                "; core.automerge also holds the circle key, which opens the circle's bundles",
+            ),
+            ExportFormat::Json => ("json", ""),
+            ExportFormat::Markdown => ("markdown", ""),
+        };
+        Some(format!(
+            "this {name} export is unencrypted and unsigned: anyone who gets these files can \
+             read them{key}"
+        ))
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Exported {
+    /// The file or directory written.
+    pub path: String,
+    /// Files written (1 for a one-file format; the manifest counts for Automerge).
+    pub files: usize,
+    /// Bytes written, all files together.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub bytes: u64,
+    /// Decisions in a JSON or Markdown export (counted as they are written).
+    pub decisions: Option<usize>,
+}
+
 /// One document of the circle as `Automerge::save` writes it (`--format automerge`).
 #[derive(Debug, Clone)]
 pub struct ExportedDoc {

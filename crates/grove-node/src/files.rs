@@ -3,6 +3,9 @@
 //! by mistake, or a pipe that never ends) takes the machine's memory. Each format has a
 //! stated maximum; a larger input is refused after reading at most one byte past it, so
 //! memory stays bounded by the maximum whatever the input.
+//!
+//! And writing exports: atomically (an interrupted export leaves nothing under the name
+//! asked for) and owner-only (a circle's files are as private as the home they come from).
 
 use std::fs::File;
 use std::io::Read as _;
@@ -67,6 +70,106 @@ fn read_bounded(path: &Path, max: u64, what: &'static str) -> Result<Vec<u8>> {
         return Err(too_large());
     }
     Ok(data)
+}
+
+/// A one-file export goes to a path that is not a directory, in a directory that exists.
+pub fn check_out_file(path: &Path, what: &str) -> Result<()> {
+    if path.is_dir() {
+        return Err(NodeError::Io(format!(
+            "{} is a directory; a {what} export is one file",
+            path.display()
+        )));
+    }
+    parent_is_dir(path)
+}
+
+/// A directory export goes to a new directory, or an empty one: never among other files,
+/// which it could overwrite or be mistaken for.
+pub fn check_out_dir(path: &Path) -> Result<()> {
+    if path.exists() {
+        let empty = std::fs::read_dir(path)
+            .map(|mut entries| entries.next().is_none())
+            .unwrap_or(false);
+        if !path.is_dir() || !empty {
+            return Err(NodeError::Io(format!(
+                "{} exists and is not an empty directory; give a new directory",
+                path.display()
+            )));
+        }
+    }
+    parent_is_dir(path)
+}
+
+/// The directory an export goes into exists (a relative name's is the working directory).
+fn parent_is_dir(path: &Path) -> Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => Err(NodeError::Io(format!(
+            "cannot write {}: {} is not a directory",
+            path.display(),
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes beside the target and renames, so an interrupted export never leaves half a file
+/// under the name asked for. The file is the owner's alone (0600): a circle file holds the
+/// whole circle and its key in the clear, and other users of the machine must not read it
+/// any more than the home it came from.
+pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let tmp = path.with_extension("grove-partial");
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        // A partial file left by an earlier run keeps its old mode through `open`.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        NodeError::Io(format!("cannot write {}: {e}", path.display()))
+    })
+}
+
+/// Writes every file into a fresh owner-only directory beside `dir` and renames it into
+/// place, so an interrupted export leaves nothing under the name asked for. Files are 0600
+/// and the directory 0700, as the home they come from.
+pub fn write_dir_atomically(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+    let tmp = dir.with_extension("grove-partial");
+    let write = || -> std::io::Result<()> {
+        if tmp.exists() {
+            // Left by an interrupted run: ours to replace.
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        std::fs::DirBuilder::new().mode(0o700).create(&tmp)?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))?;
+        for (name, data) in files {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(tmp.join(name))?;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            file.write_all(data)?;
+            file.sync_all()?;
+        }
+        // Replaces `dir` only if it is empty (checked before, and rename refuses otherwise).
+        std::fs::rename(&tmp, dir)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_dir_all(&tmp);
+        NodeError::Io(format!("cannot write {}: {e}", dir.display()))
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! document half-changed: a job either runs whole on the event loop or not at all (a job
 //! already sent still runs; its reply is then dropped).
 
+use std::path::Path;
+
 use grove_core::{
     archive, shard_doc, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus, Ctx,
     Day, Decision, DecisionEdit, DecisionFilter, Escalation, KnownNode, Member, NewCommitment,
@@ -17,7 +19,8 @@ use crate::dto::{
     CircleSummary, DecisionPage, Me, MemberListing, NetInfo, PeerStatus, PrincipleView, SyncReport,
 };
 use crate::error::{NodeError, Result};
-use crate::export::{ExportedDoc, OpenCircle};
+use crate::export::{ExportFormat, Exported, ExportedDoc, OpenCircle};
+use crate::files;
 use crate::network::with_peer;
 use crate::state::{Need, NodeState};
 use crate::{demo, parse_addr, NodeEvent};
@@ -268,6 +271,73 @@ impl CircleHandle {
             roles: self.roles().await?,
             reviews: self.reviews().await?,
             tensions: self.tensions().await?,
+        })
+    }
+
+    /// Exports the circle as `format` to `path` (a file for the signed archive and JSON, a
+    /// new or empty directory for Automerge and Markdown). The circle is read and the path
+    /// checked first, so a locked home, a missing circle or a bad path writes nothing; then
+    /// `before_write` gets a plain format's warning; then the files are written atomically
+    /// and owner-only.
+    pub async fn export_to(
+        &self,
+        format: ExportFormat,
+        path: &Path,
+        before_write: impl FnOnce(&str),
+    ) -> Result<Exported> {
+        let (files, decisions): (Vec<(String, Vec<u8>)>, Option<usize>) = match format {
+            ExportFormat::Grove => (vec![(String::new(), self.export().await?)], None),
+            ExportFormat::Json => {
+                let circle = self.export_open().await?;
+                let data = serde_json::to_vec_pretty(&circle)
+                    .map_err(|e| NodeError::Io(format!("cannot write the JSON export: {e}")))?;
+                (vec![(String::new(), data)], Some(circle.decisions.len()))
+            }
+            ExportFormat::Automerge => {
+                let docs = self.export_documents().await?;
+                let info = self.info().await?;
+                let manifest = serde_json::to_vec_pretty(&crate::export::manifest(&info, &docs))
+                    .map_err(|e| NodeError::Io(format!("cannot write the manifest: {e}")))?;
+                let mut files: Vec<(String, Vec<u8>)> =
+                    docs.into_iter().map(|d| (d.file, d.bytes)).collect();
+                files.push(("manifest.json".to_string(), manifest));
+                (files, None)
+            }
+            ExportFormat::Markdown => {
+                let circle = self.export_open().await?;
+                let files = crate::export::markdown(&circle)
+                    .into_iter()
+                    .map(|(name, text)| (name, text.into_bytes()))
+                    .collect();
+                (files, Some(circle.decisions.len()))
+            }
+        };
+        let one_file = matches!(format, ExportFormat::Grove | ExportFormat::Json);
+        if one_file {
+            files::check_out_file(
+                path,
+                if format == ExportFormat::Json {
+                    "json"
+                } else {
+                    "circle"
+                },
+            )?;
+        } else {
+            files::check_out_dir(path)?;
+        }
+        if let Some(warning) = format.warning() {
+            before_write(&warning);
+        }
+        let bytes = files.iter().map(|(_, data)| data.len() as u64).sum();
+        match files.as_slice() {
+            [(_, data)] if one_file => files::write_atomically(path, data)?,
+            _ => files::write_dir_atomically(path, &files)?,
+        }
+        Ok(Exported {
+            path: path.display().to_string(),
+            files: files.len(),
+            bytes,
+            decisions,
         })
     }
 
