@@ -3,6 +3,7 @@
 //! `GROVE_UPDATE_BINDINGS=1 cargo test -p grove-desktop bindings` rewrites it.
 
 use grove_node::core::*;
+use grove_node::export::{ExportFormat, Exported};
 use grove_node::search::{Draft, Related};
 use grove_node::{
     CircleSummary, Me, MemberListing, NetInfo, NewInvite, NodeErrorKind, NodeEvent, PeerCircle,
@@ -34,6 +35,7 @@ pub fn render() -> String {
         TensionClosure, TensionKind, Timestamp, Trend, Value, ValueEdit, ValueStatus, Vitality,
         WeekCount, Zone, ZoneInfo,
         Invite, InviteKind, InviteState, MemberListing, NetInfo, NewInvite, PeerCircle, PeerStatus,
+        ExportFormat, Exported,
     ];
     decls.sort();
     let mut out = String::from(

@@ -10,15 +10,16 @@ use grove_node::core::{
 };
 use grove_node::search::{Draft, Related};
 use grove_node::{
-    CircleHandle, CircleSummary, Me, MemberListing, NetInfo, NewInvite, NodeHandle, PeerStatus,
-    PrincipleView, RaiseTension,
+    CircleHandle, CircleSummary, Me, MemberListing, NetInfo, NewInvite, NodeErrorKind, NodeHandle,
+    PeerStatus, PrincipleView, RaiseTension,
 };
 use std::time::Duration;
 use tauri::State;
 
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 use crate::home::{Home, HomeStatus};
 use crate::views::{self, RowPage, ZoneInfo};
+use grove_node::export::{self, ExportFormat, Exported};
 
 /// The home this window shows: its node when running, or why it is not (locked, failed).
 pub struct Desktop {
@@ -82,6 +83,37 @@ pub async fn create_circle(s: S<'_>, name: String) -> CommandResult<CircleInfo> 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn demo(s: S<'_>, name: String, decisions: usize) -> CommandResult<CircleInfo> {
     Ok(s.node()?.demo(name, decisions).await?)
+}
+/// Exports the circle as `format` to `path`, or when none is given to a new file or
+/// directory in the person's Documents folder; says where it went.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn export_circle(
+    s: S<'_>,
+    circle: String,
+    format: ExportFormat,
+    path: Option<String>,
+) -> CommandResult<Exported> {
+    let c = s.circle(circle)?;
+    let path = match path.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()) {
+        Some(p) if std::path::Path::new(&p).is_absolute() => std::path::PathBuf::from(p),
+        Some(p) => {
+            return Err(CommandError {
+                kind: NodeErrorKind::Invalid,
+                message: format!("give the full path to export to (starting with /), not `{p}`"),
+            })
+        }
+        None => {
+            let name = c.info().await?.name;
+            let today = grove_node::wall_clock().day();
+            export::default_export_path(&name, format, today).ok_or_else(|| CommandError {
+                kind: NodeErrorKind::Io,
+                message: "cannot find your Documents or home folder: give a path to export to"
+                    .into(),
+            })?
+        }
+    };
+    // The window says a plain export is unencrypted before the button is pressed.
+    Ok(c.export_to(format, &path, |_| {}).await?)
 }
 #[tauri::command(rename_all = "snake_case")]
 pub async fn disk_usage(s: S<'_>) -> CommandResult<u64> {

@@ -28,6 +28,7 @@ macro_rules! with_commands {
             circles,
             create_circle,
             demo,
+            export_circle,
             disk_usage,
             zones,
             values,

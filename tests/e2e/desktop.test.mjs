@@ -6,7 +6,7 @@
 //   GROVE_DESKTOP_BIN=target/debug/grove-desktop node --test tests/e2e/
 import { after, before, describe } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, existsSync } from "node:fs";
+import { mkdtempSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, bin, cli, grove, removeDir, shot, step } from "./app.mjs";
@@ -325,6 +325,41 @@ describe("the Grove window", () => {
     await wd.waitForText("details.closed", "pairs are rostered first");
     await scrollToTop();
     await shot("tensions");
+  });
+
+  step("exports the demo circle from the circle menu, and says why a place cannot be written", async () => {
+    await wd.click("#export-open");
+    await wd.waitForElement("#ex-go");
+    await wd.click("input[name=ex-format][value=json]");
+    assert.match(await wd.textOf("#ex-warning"), /neither encrypted nor signed/);
+    // A folder that does not exist: refused next to the form, and nothing written.
+    const nowhere = join(home, "no-such-folder", "circle.json");
+    await wd.fill("#ex-path", nowhere);
+    await wd.click("#ex-go");
+    const refused = await wd.waitFor("an error next to the export", async () => (await wd.textOf("#ex-error")) || null);
+    assert.match(refused, /is not a directory/);
+    assert.ok(!existsSync(join(home, "no-such-folder")));
+
+    const file = join(home, "demo-circle.json");
+    await wd.fill("#ex-path", file);
+    await wd.click("#ex-go");
+    const done = await wd.waitFor("the export to finish", async () => (await wd.textOf("#ex-done")) || null, 60_000);
+    assert.match(done, /Exported to .*demo-circle\.json.*2,000 decisions/);
+    const json = JSON.parse(readFileSync(file, "utf8"));
+    assert.equal(json.circle.name, "Demo circle");
+    assert.equal(json.decisions.length, 2000);
+
+    // Markdown into a new folder: one file per month and one for values and principles.
+    await wd.click("input[name=ex-format][value=markdown]");
+    const folder = join(home, "demo-markdown");
+    await wd.fill("#ex-path", folder);
+    await wd.click("#ex-go");
+    await wd.waitFor("the Markdown export", async () => /demo-markdown/.test(await wd.textOf("#ex-done")));
+    const files = readdirSync(folder);
+    assert.ok(files.includes("values-and-principles.md"), files.join(", "));
+    assert.ok(files.filter((f) => /^decisions-\d{4}-\d{2}\.md$/.test(f)).length >= 12, files.join(", "));
+    await scrollToTop();
+    await shot("export");
   });
 
   step("keeps the header and navigation in view when a view is scrolled to its end", async () => {

@@ -14,6 +14,7 @@ export interface Api {
   circles: [{}, B.CircleSummary[]];
   create_circle: [{ name: string }, B.CircleInfo];
   demo: [{ name: string; decisions: number }, B.CircleInfo];
+  export_circle: [{ circle: string; format: B.ExportFormat; path: string | null }, B.Exported];
   disk_usage: [{}, number];
   zones: [{}, B.ZoneInfo[]];
   values: [{ circle: string }, B.Value[]];

@@ -89,6 +89,26 @@ export type Evidence = {
  */
 kind: string, id: string, note: string, };
 
+export type ExportFormat = "grove" | "automerge" | "json" | "markdown";
+
+export type Exported = { 
+/**
+ * The file or directory written.
+ */
+path: string, 
+/**
+ * Files written (1 for a one-file format; the manifest counts for Automerge).
+ */
+files: number, 
+/**
+ * Bytes written, all files together.
+ */
+bytes: number, 
+/**
+ * Decisions in a JSON or Markdown export (counted as they are written).
+ */
+decisions: number | null, };
+
 export type Figure = { 
 /**
  * Stable key, e.g. `read-coverage`.
@@ -424,6 +444,7 @@ export const COMMANDS = [
   "circles",
   "create_circle",
   "demo",
+  "export_circle",
   "disk_usage",
   "zones",
   "values",

@@ -87,6 +87,39 @@ pub struct Exported {
     pub decisions: Option<usize>,
 }
 
+/// Where the desktop app puts an export when the person names no place: their Documents
+/// folder (else their home), under the circle's name and `day`, never over something that
+/// is already there.
+pub fn default_export_path(
+    circle_name: &str,
+    format: ExportFormat,
+    day: grove_core::Day,
+) -> Option<std::path::PathBuf> {
+    let dir = dirs::document_dir()
+        .filter(|d| d.is_dir())
+        .or_else(dirs::home_dir)?;
+    // A name the file system takes: no separators or control characters.
+    let name: String = circle_name
+        .chars()
+        .map(|c| if c == '/' || c.is_control() { '-' } else { c })
+        .collect();
+    let name = name.trim().trim_start_matches('.');
+    let name = if name.is_empty() { "circle" } else { name };
+    let stem = format!("{name} {day}");
+    let suffix = match format {
+        ExportFormat::Grove => ".grove".to_string(),
+        ExportFormat::Json => ".json".to_string(),
+        ExportFormat::Automerge => " (automerge)".to_string(),
+        ExportFormat::Markdown => " (markdown)".to_string(),
+    };
+    (1..1000)
+        .map(|n| match n {
+            1 => dir.join(format!("{stem}{suffix}")),
+            n => dir.join(format!("{stem} {n}{suffix}")),
+        })
+        .find(|p| !p.exists())
+}
+
 /// One document of the circle as `Automerge::save` writes it (`--format automerge`).
 #[derive(Debug, Clone)]
 pub struct ExportedDoc {

@@ -478,7 +478,8 @@ async fn recv_net(
     }
 }
 
-fn wall_clock() -> core::Timestamp {
+/// This machine's clock, as the core counts time.
+pub fn wall_clock() -> core::Timestamp {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
