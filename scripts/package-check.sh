@@ -5,7 +5,7 @@
 # the installed CLI and starts the installed app on a fresh home, then removes the package
 # and checks it left nothing behind. Fails on any failure.
 #
-#   bash scripts/package-check.sh target/debug/bundle/deb/Grove_0.1.0_amd64.deb
+#   bash scripts/package-check.sh target/debug/bundle/deb/grove_0.1.0_amd64.deb
 set -euo pipefail
 deb=$(realpath "$1")
 fail() { echo "package check: $*" >&2; exit 1; }

@@ -44,5 +44,9 @@ gzip -9n "$stage"/man1/*.1
 "$grove" completions fish >"$stage/completions/grove.fish"
 
 ui/node_modules/.bin/tauri build "${flags[@]}" --bundles deb --config src-tauri/tauri.package.json --ci >&2
-deb=$(ls -t "$CARGO_TARGET_DIR/$profile/bundle/deb/"*.deb | head -1)
+built=$(ls -t "$CARGO_TARGET_DIR/$profile/bundle/deb/"Grove_*.deb | head -1)
+# Tauri names the file after the product ("Grove_…"); Debian's convention is the package's
+# own name, which is `grove`.
+deb="$(dirname "$built")/grove_${built##*/Grove_}"
+mv -f "$built" "$deb"
 echo "$deb"
