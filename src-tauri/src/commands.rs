@@ -5,7 +5,7 @@ use grove_node::core::Invite;
 use grove_node::core::{
     Amendment, Answer, CircleInfo, Commitment, CommitmentStatus, Day, Decision, DecisionEdit,
     DecisionFilter, Escalation, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
-    NewRetro, NewReview, NewRole, NewValue, Outcome, Principle, Proposal, Retro, Review, Role,
+    NewRetro, NewReview, NewRole, NewValue, Outcome, Principle, ProposalView, Retro, Review, Role,
     Team, Tension, Value, ValueEdit, Vitality,
 };
 use grove_node::search::{Draft, Related};
@@ -308,7 +308,7 @@ pub async fn resolve_escalation(
 // ---- proposals ----
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn proposals(s: S<'_>, circle: String) -> CommandResult<Vec<Proposal>> {
+pub async fn proposals(s: S<'_>, circle: String) -> CommandResult<Vec<ProposalView>> {
     Ok(s.circle(circle)?.proposals().await?)
 }
 #[tauri::command(rename_all = "snake_case")]
@@ -326,16 +326,13 @@ pub async fn respond(
     Ok(s.circle(circle)?.respond(id, answer, reason).await?)
 }
 #[tauri::command(rename_all = "snake_case")]
-pub async fn resolve_objection(
+pub async fn revise_proposal(
     s: S<'_>,
     circle: String,
     id: String,
-    member: String,
-    note: String,
-) -> CommandResult<()> {
-    Ok(s.circle(circle)?
-        .resolve_objection(id, member, note)
-        .await?)
+    new: NewProposal,
+) -> CommandResult<u32> {
+    Ok(s.circle(circle)?.revise_proposal(id, new).await?)
 }
 #[tauri::command(rename_all = "snake_case")]
 pub async fn pass_proposal(s: S<'_>, circle: String, id: String) -> CommandResult<Option<String>> {

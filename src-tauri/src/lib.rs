@@ -59,7 +59,7 @@ macro_rules! with_commands {
             proposals,
             open_proposal,
             respond,
-            resolve_objection,
+            revise_proposal,
             pass_proposal,
             withdraw_proposal,
             roles,

@@ -535,8 +535,28 @@ pub enum ProposalCmd {
         /// The member (id) the proposal removes when passed
         #[arg(long, conflicts_with_all = ["amend", "values", "statement"])]
         remove_member: Option<String>,
+        /// How long each member has to answer once their device receives it, e.g. 2s,
+        /// 36h, 7d; silence after it counts as consent
+        #[arg(long, default_value = "7d", value_parser = parse_window)]
+        window: i64,
     },
-    /// Answer a proposal: consent, concern or objection (with a reason)
+    /// Publish a new version of your own proposal: every answer is asked again (this is
+    /// how a proposer integrates an objection)
+    Revise {
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        body: Option<String>,
+        #[arg(long)]
+        statement: Option<String>,
+        #[arg(long)]
+        guidance: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Answer a proposal: consent, concern or objection (with a reason); answering again
+    /// replaces your earlier answer, which is how you lift your own objection
     Respond {
         id: String,
         #[arg(long)]
@@ -544,25 +564,25 @@ pub enum ProposalCmd {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Record that a member's objection was resolved
-    Resolve {
-        id: String,
-        #[arg(long)]
-        member: String,
-        #[arg(long)]
-        note: String,
-    },
-    /// Pass a proposal (no standing objection, at least one consent) and apply it
+    /// Pass a proposal and apply it, when the consent rules allow: another member's
+    /// consent, no objection standing, every window closed (exits 1 with the reason)
     Pass {
         id: String,
     },
+    /// Withdraw your own proposal
     Withdraw {
         id: String,
     },
     List,
+    /// A proposal and its consent round: every member's answer, receipt and window, and
+    /// why it cannot pass yet
     Show {
         id: String,
     },
+}
+
+fn parse_window(s: &str) -> Result<i64, String> {
+    grove_node::core::consent::parse_window(s).map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand, Debug)]

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use grove_node::core::{
-    Commitment, Decision, Escalation, Member, Principle, Proposal, Review, Role, Timestamp, Value,
+    Commitment, Decision, Escalation, Member, Principle, ProposalStatus, ProposalView, Review, Role, Timestamp, Value,
 };
 use grove_node::PeerStatus;
 use serde::Serialize;
@@ -549,14 +549,17 @@ fn hours(h: i64) -> String {
     }
 }
 
-pub fn proposal(p: &Proposal, names: &Names) -> String {
+pub fn proposal(v: &ProposalView, names: &Names) -> String {
+    let p = &v.proposal;
     let mut s = String::new();
     let _ = writeln!(s, "{}  {} [{}]", cell(&p.id), cell(&p.title), p.status);
     let _ = writeln!(
         s,
-        "  opened {} by {}",
+        "  opened {} by {}; version {}, window {}",
         day(p.opened_at),
-        names.of(&p.opened_by)
+        names.of(&p.opened_by),
+        p.version,
+        window(p.window_ms)
     );
     if !p.body.is_empty() {
         let _ = writeln!(s, "  {}", field(&p.body, 2));
@@ -567,34 +570,59 @@ pub fn proposal(p: &Proposal, names: &Names) -> String {
         "  change: {}",
         serde_json::to_string(&p.change).unwrap_or_default()
     );
-    for r in &p.responses {
-        let reason = r
-            .reason
-            .as_deref()
-            .map(|x| format!(": {}", cell(x)))
-            .unwrap_or_default();
-        let resolved = r
-            .resolution
-            .as_deref()
-            .map(|x| format!(" [resolved: {}]", cell(x)))
-            .unwrap_or_default();
+    for voice in &v.round.voices {
+        let answer = match (voice.answer, &voice.reason) {
+            (Some(a), Some(r)) => format!("{a}: {}", cell(r)),
+            (Some(a), None) => a.to_string(),
+            (None, _) => voice.standing.to_string().replace('-', " "),
+        };
+        let window = match (voice.received_at, voice.window_ends) {
+            (Some(at), Some(end)) => format!(" (received {}, window until {})", at.minute(), end.minute()),
+            _ => " (not received yet)".to_string(),
+        };
+        let _ = writeln!(s, "  {} — {}{}", names.of(&voice.member), answer, window);
+    }
+    if let Some(c) = &p.contest {
         let _ = writeln!(
             s,
-            "  {} — {}{}{}",
-            names.of(&r.member),
-            r.answer,
-            reason,
-            resolved
+            "  contested: passed by {} at {} without hearing:",
+            names.of(&c.passed_by),
+            c.passed_at.minute()
         );
+        for r in &c.unheard {
+            let reason = r.reason.as_deref().map(|x| format!(": {}", cell(x))).unwrap_or_default();
+            let _ = writeln!(s, "    {} — {}{}", names.of(&r.member), r.answer, reason);
+        }
+        if c.revised {
+            let _ = writeln!(s, "    the proposer's revision");
+        }
+        if let Some(rival) = &c.rival {
+            let _ = writeln!(s, "    proposal {rival}, passed at the same time on the same principle");
+        }
     }
-    let standing = p.standing_objections();
-    if !standing.is_empty() {
-        let _ = writeln!(s, "  blocked by {} standing objection(s)", standing.len());
+    if matches!(p.status, ProposalStatus::Open | ProposalStatus::Contested) {
+        if v.round.blocking.is_empty() {
+            let _ = writeln!(s, "  can pass now: grove proposal pass {}", p.id);
+        } else {
+            for b in &v.round.blocking {
+                let _ = writeln!(s, "  cannot pass yet: {}", cell(b));
+            }
+        }
     }
     if let Some(o) = &p.outcome {
         let _ = writeln!(s, "  outcome: {}", cell(o));
     }
     s
+}
+
+/// A window in the largest whole unit: 7d, 36h, 90m, 2s.
+fn window(ms: i64) -> String {
+    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)] {
+        if ms % size == 0 {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{}s", ms / 1000)
 }
 
 pub fn role(r: &Role, names: &Names) -> String {

@@ -679,6 +679,7 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
             guidance,
             reason,
             remove_member,
+            window,
         } => {
             let change = match (amend, values.is_empty(), statement) {
                 _ if remove_member.is_some() => ProposalChange::RemoveMember {
@@ -702,17 +703,60 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
                     title,
                     body,
                     change,
+                    window_ms: Some(window),
                 })
                 .await?)
+        }
+        ProposalCmd::Revise {
+            id,
+            title,
+            body,
+            statement,
+            guidance,
+            reason,
+        } => {
+            let p = c.proposal(id.clone()).await?.proposal;
+            let change = match p.change {
+                ProposalChange::AmendPrinciple {
+                    principle,
+                    statement: s0,
+                    guidance: g0,
+                    reason: r0,
+                } => ProposalChange::AmendPrinciple {
+                    principle,
+                    statement: statement.unwrap_or(s0),
+                    guidance: guidance.or(g0),
+                    reason: reason.unwrap_or(r0),
+                },
+                ProposalChange::NewPrinciple {
+                    values,
+                    statement: s0,
+                    guidance: g0,
+                } => ProposalChange::NewPrinciple {
+                    values,
+                    statement: statement.unwrap_or(s0),
+                    guidance: guidance.or(g0),
+                },
+                other => other,
+            };
+            let version = c
+                .revise_proposal(
+                    id.clone(),
+                    NewProposal {
+                        title: title.unwrap_or(p.title),
+                        body: body.unwrap_or(p.body),
+                        change,
+                        window_ms: None,
+                    },
+                )
+                .await?;
+            out.done(&format!(
+                "{id} is now version {version}: every member is asked again"
+            ))
         }
         ProposalCmd::Respond { id, answer, reason } => {
             c.respond(id.clone(), answer, reason).await?;
             out.done(&format!("recorded your {answer} on {id}"))
-        }
-        ProposalCmd::Resolve { id, member, note } => {
-            c.resolve_objection(id.clone(), member.clone(), note)
-                .await?;
-            out.done(&format!("{member}'s objection to {id} is resolved"))
         }
         ProposalCmd::Pass { id } => {
             let outcome = c.pass_proposal(id.clone()).await?;
@@ -725,10 +769,11 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
             c.withdraw_proposal(id.clone()).await?;
             out.done(&format!("withdrew {id}"))
         }
-        ProposalCmd::List => out.list(&c.proposals().await?, "no proposals", |p| {
+        ProposalCmd::List => out.list(&c.proposals().await?, "no proposals", |v| {
+            let p = &v.proposal;
             let objections = p.standing_objections().len();
             format!(
-                "{}  [{}] {}  ({} answer(s){})",
+                "{}  [{}] {}  ({} answer(s){}{})",
                 cell(&p.id),
                 p.status,
                 cell(&p.title),
@@ -737,7 +782,8 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
                     format!(", {objections} objection(s) standing")
                 } else {
                     String::new()
-                }
+                },
+                if v.can_pass_now() { ", can pass" } else { "" }
             )
         }),
         ProposalCmd::Show { id } => {

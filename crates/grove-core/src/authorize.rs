@@ -28,8 +28,11 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
+use crate::at::At;
 use crate::circle::{Circle, CORE_DOC};
+use crate::clock::Timestamp;
 use crate::error::Result;
+use crate::governance::{self, Act};
 use crate::members::Membership;
 use crate::sync::signing::{AuthError, ChangeSignature, SignedChange, Verifier};
 
@@ -110,7 +113,13 @@ impl Circle {
         }
         let membership = match core {
             Some(doc) if fresh_core.is_empty() => Membership::read(doc),
-            _ => replay_core(core, &fresh_core, &mut verifier, &mut out)?,
+            _ => replay_core(
+                core,
+                &fresh_core,
+                &mut verifier,
+                &mut out,
+                self.clock.as_ref().map(|now| now()),
+            )?,
         };
         let mut refused = out.refused_hashes();
         for (doc, sc) in causal_order_keyed(&others) {
@@ -177,6 +186,7 @@ fn replay_core(
     fresh: &[&SignedChange],
     verifier: &mut Verifier,
     out: &mut Authorized,
+    horizon: Option<Timestamp>,
 ) -> Result<Membership> {
     let mut scratch = core.cloned().unwrap_or_default();
     let mut root: Option<String> = None;
@@ -216,7 +226,9 @@ fn replay_core(
                 })?;
             let after = Membership::read(&scratch);
             if !founding {
-                if let Err(e) = check_authority(&membership, &after, &scratch, &device, sc) {
+                let checked = check_authority(&membership, &after, &scratch, &device, sc)
+                    .and_then(|()| check_governance(&scratch, &membership, &device, sc, horizon));
+                if let Err(e) = checked {
                     // Refused: the scratch copy goes back to where it was (rare, so the
                     // copy is made only here).
                     scratch = scratch
@@ -269,6 +281,52 @@ fn check_authority(
         }
     }
     Ok(())
+}
+
+/// The governance rules (see [`crate::governance`]), judged on the change's own causal
+/// past in `doc`, which already holds the change.
+fn check_governance(
+    doc: &Automerge,
+    membership: &Membership,
+    device: &str,
+    sc: &SignedChange,
+    horizon: Option<Timestamp>,
+) -> std::result::Result<(), AuthError> {
+    let hash = sc.change.hash();
+    if doc.get_change_by_hash(&hash).is_none() {
+        // Queued until its dependencies arrive: nothing changed yet.
+        return Ok(());
+    }
+    let deps = sc.change.deps().to_vec();
+    let before_doc = At {
+        doc,
+        heads: &deps,
+    };
+    let after_doc = At {
+        doc,
+        heads: std::slice::from_ref(&hash),
+    };
+    let before = crate::proposals::read_all(&before_doc);
+    let after = crate::proposals::read_all(&after_doc);
+    if before == after {
+        return Ok(());
+    }
+    let author = membership.device_member(device).unwrap_or_default();
+    let members = Membership::read(&before_doc).current_members();
+    let act = Act {
+        author: &author,
+        at: Timestamp(sc.change.timestamp().saturating_mul(1000)),
+        horizon,
+        members: &members,
+    };
+    let versions = |pid: &str| crate::principles::version_count(&before_doc, pid);
+    governance::check_proposals(&before, &after, &act, &versions).map_err(|what| {
+        AuthError::NotAllowed {
+            hash,
+            device: device.to_string(),
+            what,
+        }
+    })
 }
 
 fn check_author(

@@ -154,7 +154,13 @@ pub struct Circle {
     pub(crate) rows: Mutex<HashMap<String, MonthRows>>,
     /// This device's key: every local change is signed with it as it is made.
     signer: Option<SigningKey>,
+    /// The device's clock, when it has one: receivers refuse a pass claiming a time far
+    /// beyond it (see [`crate::governance`]).
+    pub(crate) clock: Option<Clock>,
 }
+
+/// A device's clock, as the node keeps it.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 pub(crate) type MonthRows = (Vec<ChangeHash>, Arc<Vec<crate::Decision>>);
 
@@ -232,6 +238,7 @@ impl Circle {
             shards: BTreeMap::new(),
             rows: Mutex::default(),
             signer,
+            clock: None,
         };
         circle.join(ctx, member_name, device)?;
         circle.set_role(now, &member, crate::members::STEWARD)?;
@@ -249,6 +256,7 @@ impl Circle {
             shards: BTreeMap::new(),
             rows: Mutex::default(),
             signer: None,
+            clock: None,
         };
         let info = circle.info()?;
         if info.id != id {
@@ -270,6 +278,7 @@ impl Circle {
             shards: BTreeMap::new(),
             rows: Mutex::default(),
             signer: None,
+            clock: None,
         };
         circle.id = circle.info()?.id;
         // An imported document is new to this store: nothing of it is saved yet.
@@ -287,6 +296,7 @@ impl Circle {
             shards: BTreeMap::new(),
             rows: Mutex::default(),
             signer: None,
+            clock: None,
         }
     }
 
@@ -298,6 +308,11 @@ impl Circle {
     /// circle's actor id, or peers will refuse the changes).
     pub fn set_signer(&mut self, key: SigningKey) {
         self.signer = Some(key);
+    }
+
+    /// Gives the circle the device's clock, so merges can bound the times changes claim.
+    pub fn set_clock(&mut self, now: Clock) {
+        self.clock = Some(now);
     }
 
     /// The signature held for change `hash` of document `doc`.

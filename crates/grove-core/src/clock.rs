@@ -39,6 +39,19 @@ impl Timestamp {
         format!("{:04}-{:02}", d.year(), u8::from(d.month()))
     }
 
+    /// `YYYY-MM-DD HH:MM UTC`, for sentences.
+    pub fn minute(self) -> String {
+        let d = self.datetime();
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            d.hour(),
+            d.minute()
+        )
+    }
+
     pub fn plus_days(self, days: i64) -> Self {
         Timestamp(self.0.saturating_add(days.saturating_mul(DAY_MS)))
     }

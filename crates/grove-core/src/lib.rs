@@ -4,16 +4,19 @@
 //! in through [`Ctx`]; persistence is the caller's job through [`Circle::unsaved`].
 
 pub mod archive;
+mod at;
 mod authorize;
 pub mod bundle;
 mod circle;
 mod clock;
 mod commitments;
+pub mod consent;
 mod ctx;
 mod decisions;
 mod error;
 mod escalations;
 mod fields;
+mod governance;
 pub mod invite_code;
 mod invites;
 mod keys;
@@ -35,7 +38,7 @@ mod words;
 pub use authorize::{Authorized, RefusedChange};
 pub use automerge;
 pub use circle::{
-    circle_doc_for_month, decision_doc, shard_doc, shard_period, Circle, CircleInfo, LoadedDoc,
+    circle_doc_for_month, decision_doc, shard_doc, shard_period, Circle, CircleInfo, Clock, LoadedDoc,
     Unsaved, CORE_DOC, SCHEMA,
 };
 pub use clock::{Day, Timestamp, DAY_MS};
@@ -57,7 +60,11 @@ pub use keys::CIRCLE_KEY_LEN;
 pub use members::{MemberStanding, Membership, Writer};
 pub use nodes::{KnownNode, MAX_NODE_ADDRS};
 pub use principles::{Amendment, NewPrinciple, Principle, PrincipleVersion};
-pub use proposals::{NewProposal, Proposal, ProposalChange, Response, ResponseLogEntry};
+pub use consent::{Round, Standing, Voice};
+pub use proposals::{
+    Contest, NewProposal, Proposal, ProposalChange, ProposalView, Receipt, Response,
+    ResponseLogEntry,
+};
 pub use purge::Purged;
 pub use retros::{NewRetro, Retro};
 pub use reviews::{NewReview, PrincipleChange, Review};

@@ -119,6 +119,15 @@ impl Membership {
             .collect()
     }
 
+    /// Members who have not been removed, sorted.
+    pub fn current_members(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .filter(|m| m.removed_at.is_none())
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
     /// Current stewards, sorted.
     pub fn stewards(&self) -> Vec<String> {
         self.members

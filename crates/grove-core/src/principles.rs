@@ -51,6 +51,9 @@ pub struct PrincipleVersion {
     pub at: Timestamp,
     /// The proposal or review that made the change, if any.
     pub source: Option<String>,
+    /// Made by a proposal whose pass is contested: it does not count until the round
+    /// settles, and the principle keeps its last uncontested text.
+    pub contested: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -256,12 +259,29 @@ impl Circle {
             .map(|item| read_principle(doc, &item.key, &item.id()))
             .collect();
         out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        let contested = self.contested_proposals();
+        for p in &mut out {
+            settle_contested(p, &contested);
+        }
         Ok(out)
     }
 
     pub fn principle(&self, id: &str) -> Result<Principle> {
         let obj = self.principle_obj(id)?;
-        Ok(read_principle(&self.core.am, id, &obj))
+        let mut p = read_principle(&self.core.am, id, &obj);
+        if p.versions.iter().any(|v| v.source.is_some()) {
+            settle_contested(&mut p, &self.contested_proposals());
+        }
+        Ok(p)
+    }
+
+    fn contested_proposals(&self) -> Vec<String> {
+        self.proposals()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.status == crate::words::ProposalStatus::Contested)
+            .map(|p| p.id)
+            .collect()
     }
 
     pub(crate) fn principle_obj(&self, id: &str) -> Result<ObjId> {
@@ -288,6 +308,37 @@ impl Circle {
     }
 }
 
+/// Versions made by a contested pass do not count: the principle reads as its last
+/// uncontested version.
+fn settle_contested(p: &mut Principle, contested: &[String]) {
+    let mut changed = false;
+    for v in &mut p.versions {
+        if v.source.as_ref().is_some_and(|s| contested.contains(s)) {
+            v.contested = true;
+            changed = true;
+        }
+    }
+    if !changed || p.versions.last().is_some_and(|v| !v.contested) {
+        return;
+    }
+    if let Some(v) = p.versions.iter().rev().find(|v| !v.contested) {
+        p.statement = v.statement.clone();
+        p.guidance = v.guidance.clone();
+    }
+}
+
+/// How many versions principle `id` has in a core document (any state of it).
+pub(crate) fn version_count<D: ReadDoc>(doc: &D, id: &str) -> usize {
+    fields::child_map(doc, &automerge::ROOT, "principles")
+        .ok()
+        .and_then(|coll| fields::entity(doc, &coll, id).ok().flatten())
+        .map(|obj| {
+            let f = Fields::read(doc, &obj);
+            f.obj("versions").map(|l| doc.length(l)).unwrap_or(0)
+        })
+        .unwrap_or(0)
+}
+
 fn read_principle<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Principle {
     let f = Fields::read(doc, obj);
     let mut versions: Vec<PrincipleVersion> = fields::map_list(doc, f.obj("versions"))
@@ -300,6 +351,7 @@ fn read_principle<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Principle {
             author: v.str("author"),
             at: v.time("at"),
             source: v.opt_str("source"),
+            contested: false,
         })
         .collect();
     // Concurrent amendments both append; order by time so numbering reads as history.

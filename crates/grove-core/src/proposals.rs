@@ -1,5 +1,9 @@
 //! Proposals and consent rounds (collective leadership, practice 2): a change passes when no
-//! objection stands; objections are answered and resolved, never outvoted.
+//! objection stands; objections are answered and resolved, never outvoted. The rules of the
+//! round live in [`crate::consent`]; what a change may do to a proposal is judged in
+//! [`crate::governance`].
+
+use std::collections::BTreeMap;
 
 use automerge::transaction::Transactable as _;
 use automerge::{ObjId, ReadDoc};
@@ -7,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::circle::Circle;
 use crate::clock::Timestamp;
+use crate::consent::{self, Round};
 use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
@@ -40,29 +45,65 @@ pub enum ProposalChange {
 pub struct Proposal {
     pub id: String,
     pub title: String,
-    /// Co-written prose (Automerge Text).
     pub body: String,
     pub change: ProposalChange,
+    /// Effective status: a pass that missed an answer given concurrently reads `contested`.
     pub status: ProposalStatus,
     pub opened_by: String,
     pub opened_at: Timestamp,
+    /// How long each member's window lasts, in milliseconds.
+    pub window_ms: i64,
+    /// Starts at 1; each revision by the proposer voids every answer.
+    pub version: u32,
+    /// When the current version was published (the opening, for version 1).
+    pub revised_at: Timestamp,
     pub closed_by: Option<String>,
     pub closed_at: Option<Timestamp>,
     /// What passing did, e.g. "principle p-… amended to version 3".
     pub outcome: Option<String>,
-    /// Each member's current answer.
+    /// Each member's answer to the current version.
     pub responses: Vec<Response>,
+    /// When each member's device first received the proposal.
+    pub receipts: Vec<Receipt>,
+    /// Why a pass is contested: both sides.
+    pub contest: Option<Contest>,
     /// Every answer ever given, oldest first.
     pub log: Vec<ResponseLogEntry>,
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub(crate) stored: Stored,
 }
 
 impl Proposal {
-    /// Members whose objection stands (not withdrawn, not resolved).
+    /// Members whose objection stands.
     pub fn standing_objections(&self) -> Vec<&Response> {
         self.responses
             .iter()
-            .filter(|r| r.answer == Answer::Objection && r.resolution.is_none())
+            .filter(|r| r.answer == Answer::Objection)
             .collect()
+    }
+}
+
+/// A proposal with its consent round as it stands at one instant: what people see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ProposalView {
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(flatten))]
+    pub proposal: Proposal,
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(flatten))]
+    pub round: Round,
+}
+
+impl ProposalView {
+    /// Whether it could pass right now.
+    pub fn can_pass_now(&self) -> bool {
+        self.round.can_pass
+            && matches!(
+                self.proposal.status,
+                ProposalStatus::Open | ProposalStatus::Contested
+            )
     }
 }
 
@@ -73,9 +114,29 @@ pub struct Response {
     pub answer: Answer,
     pub reason: Option<String>,
     pub at: Timestamp,
-    /// How the objection was resolved, and by whom.
-    pub resolution: Option<String>,
-    pub resolved_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Receipt {
+    pub member: String,
+    pub at: Timestamp,
+}
+
+/// A pass made without seeing answers given at the same time elsewhere (a partition), or
+/// alongside another amendment of the same principle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Contest {
+    /// One side: who passed it and when.
+    pub passed_by: String,
+    pub passed_at: Timestamp,
+    /// The other side: the answers the pass never saw.
+    pub unheard: Vec<Response>,
+    /// The proposer revised it while it was being passed.
+    pub revised: bool,
+    /// Another proposal passed concurrently that amends the same principle.
+    pub rival: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,26 +147,76 @@ pub struct ResponseLogEntry {
     pub what: String,
 }
 
+/// A proposal's fields as stored, for judging what a change did to it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Stored {
+    pub(crate) status: String,
+    pub(crate) status_conflicted: bool,
+    /// member → (answer, reason, answered_at, version, tag), every version's.
+    pub(crate) answers: BTreeMap<String, (String, String, i64, i64, String)>,
+    pub(crate) receipts: BTreeMap<String, i64>,
+    /// Marks of the old "resolved by someone else" rule: no one may write them now.
+    pub(crate) resolutions: BTreeMap<String, String>,
+    /// What a pass saw: member → answer tag.
+    pub(crate) saw: BTreeMap<String, String>,
+    pub(crate) passed_version: Option<i64>,
+    /// For an amendment: how many versions the principle had when it passed.
+    pub(crate) base_version: Option<i64>,
+    pub(crate) substance: Vec<(String, String)>,
+    pub(crate) window_ms: Option<i64>,
+    pub(crate) version: Option<i64>,
+    pub(crate) revised_at: Option<i64>,
+    pub(crate) opened_by: String,
+    pub(crate) opened_at: i64,
+    pub(crate) closed_by: String,
+    pub(crate) closed_at: Option<i64>,
+    pub(crate) outcome: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewProposal {
     pub title: String,
     pub body: String,
     pub change: ProposalChange,
+    /// The consent window in milliseconds (7 days when absent).
+    #[serde(default)]
+    pub window_ms: Option<i64>,
 }
 
 const ANSWER: &str = "answer:";
 const REASON: &str = "reason:";
 const ANSWERED_AT: &str = "answered_at:";
+const ANSWER_VERSION: &str = "answer_v:";
+const ANSWER_TAG: &str = "answer_tag:";
+const RECEIVED: &str = "received:";
+const SAW: &str = "saw:";
 const RESOLUTION: &str = "resolution:";
 const RESOLVED_BY: &str = "resolved_by:";
 const LOG: &str = "log:";
+/// The fields a revision may change, beside the body and the change's own fields.
+const SUBSTANCE: &[&str] = &[
+    "title",
+    "kind",
+    "principle",
+    "statement",
+    "guidance",
+    "reason",
+    "member",
+];
+
+/// A change's time as receivers see it: whole seconds.
+pub(crate) fn change_time(now: Timestamp) -> Timestamp {
+    Timestamp(now.0.div_euclid(1000) * 1000)
+}
 
 impl Circle {
     pub fn open_proposal(&mut self, ctx: &mut Ctx<'_>, new: NewProposal) -> Result<String> {
         let title = fields::required(&new.title, "a proposal's title")?;
         let body = new.body.trim().to_string();
         self.check_change(&new.change)?;
+        let window = new.window_ms.unwrap_or(consent::DEFAULT_WINDOW_MS);
+        consent::check_window(window)?;
         let id = ctx.new_id("pr");
         let coll = self.coll("proposals")?;
         let (now, member) = (ctx.now, ctx.member.clone());
@@ -116,38 +227,58 @@ impl Circle {
             fields::put_str(tx, &p, "status", ProposalStatus::Open.as_str())?;
             fields::put_str(tx, &p, "opened_by", &member)?;
             fields::put_time(tx, &p, "opened_at", now)?;
-            match &new.change {
-                ProposalChange::General => fields::put_str(tx, &p, "kind", "general")?,
-                ProposalChange::AmendPrinciple {
-                    principle,
-                    statement,
-                    guidance,
-                    reason,
-                } => {
-                    fields::put_str(tx, &p, "kind", "amend-principle")?;
-                    fields::put_str(tx, &p, "principle", principle)?;
-                    fields::put_str(tx, &p, "statement", statement.trim())?;
-                    fields::put_opt_str(tx, &p, "guidance", guidance.as_deref())?;
-                    fields::put_str(tx, &p, "reason", reason.trim())?;
-                }
-                ProposalChange::NewPrinciple {
-                    values,
-                    statement,
-                    guidance,
-                } => {
-                    fields::put_str(tx, &p, "kind", "new-principle")?;
-                    fields::put_list(tx, &p, "values", values)?;
-                    fields::put_str(tx, &p, "statement", statement.trim())?;
-                    fields::put_opt_str(tx, &p, "guidance", guidance.as_deref())?;
-                }
-                ProposalChange::RemoveMember { member } => {
-                    fields::put_str(tx, &p, "kind", "remove-member")?;
-                    fields::put_str(tx, &p, "member", member)?;
-                }
-            }
-            Ok(())
+            fields::put_time(tx, &p, "revised_at", now)?;
+            tx.put(&p, "window_ms", window)?;
+            tx.put(&p, "version", 1_i64)?;
+            fields::put_time(tx, &p, &format!("{RECEIVED}{member}"), now)?;
+            write_change(tx, &p, &new.change)
         })?;
         Ok(id)
+    }
+
+    /// Publishes a new version of proposal `id` (its proposer only): every answer given so
+    /// far no longer counts, and everyone's window starts again. This is how a proposer
+    /// integrates an objection.
+    pub fn revise_proposal(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        id: &str,
+        new: NewProposal,
+    ) -> Result<u32> {
+        let p = self.proposal(id)?;
+        if p.opened_by != ctx.member {
+            return Err(CoreError::state(format!(
+                "only {} can revise proposal `{id}`: answer it instead (grove proposal respond {id} --answer …)",
+                self.member_name(&p.opened_by)
+            )));
+        }
+        if !matches!(p.status, ProposalStatus::Open | ProposalStatus::Contested) {
+            return Err(CoreError::state(format!("proposal `{id}` is {}", p.status)));
+        }
+        let title = fields::required(&new.title, "a proposal's title")?;
+        if std::mem::discriminant(&new.change) != std::mem::discriminant(&p.change) {
+            return Err(CoreError::invalid(
+                "a revision keeps what kind of change the proposal makes: open a new proposal for another kind",
+            ));
+        }
+        self.check_change(&new.change)?;
+        let obj = self.proposal_obj(id)?;
+        let text = fields::child_text(&self.core.am, &obj, "body")?;
+        let version = p.version + 1;
+        let (now, member) = (ctx.now, ctx.member.clone());
+        let tag = ctx.new_id("l");
+        self.change_core(now, "proposal revise", |tx| {
+            fields::put_str(tx, &obj, "title", &title)?;
+            tx.update_text(&text, new.body.trim())?;
+            write_change(tx, &obj, &new.change)?;
+            tx.put(&obj, "version", i64::from(version))?;
+            fields::put_time(tx, &obj, "revised_at", now)?;
+            // A revision of a contested pass reopens the round.
+            fields::put_str(tx, &obj, "status", ProposalStatus::Open.as_str())?;
+            let key = fields::timeline_key(LOG, now, &member, &tag);
+            fields::put_str(tx, &obj, &key, &format!("revised it (version {version}): every answer is asked again"))
+        })?;
+        Ok(version)
     }
 
     fn check_change(&self, change: &ProposalChange) -> Result<()> {
@@ -182,8 +313,9 @@ impl Circle {
         }
     }
 
-    /// Records `ctx.member`'s answer. An objection or concern needs a reason; answering
-    /// again replaces the earlier answer (that is how an objection is withdrawn).
+    /// Records `ctx.member`'s answer to the current version. An objection or concern needs
+    /// a reason; answering again replaces one's own earlier answer (that is how an
+    /// objection is lifted, and only its author can do it).
     pub fn respond(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -192,8 +324,11 @@ impl Circle {
         reason: Option<&str>,
     ) -> Result<()> {
         let p = self.proposal(id)?;
-        if p.status != ProposalStatus::Open {
+        if !matches!(p.status, ProposalStatus::Open | ProposalStatus::Contested) {
             return Err(CoreError::state(format!("proposal `{id}` is {}", p.status)));
+        }
+        if !self.membership().is_current_member(&ctx.member) {
+            return Err(CoreError::state("only a member of the circle answers its proposals"));
         }
         let reason = fields::optional(reason, "the reason")?;
         if answer != Answer::Consent && reason.is_none() {
@@ -218,6 +353,7 @@ impl Circle {
                 None => answer.to_string(),
             },
         };
+        let received = p.receipts.iter().any(|r| r.member == member);
         self.change_core(now, "proposal respond", |tx| {
             fields::put_str(tx, &obj, &format!("{ANSWER}{member}"), answer.as_str())?;
             fields::put_str(
@@ -227,88 +363,101 @@ impl Circle {
                 reason.as_deref().unwrap_or(""),
             )?;
             fields::put_time(tx, &obj, &format!("{ANSWERED_AT}{member}"), now)?;
-            // A fresh answer is not covered by an earlier resolution.
-            fields::put_str(tx, &obj, &format!("{RESOLUTION}{member}"), "")?;
-            fields::put_str(tx, &obj, &format!("{RESOLVED_BY}{member}"), "")?;
+            tx.put(&obj, format!("{ANSWER_VERSION}{member}"), i64::from(p.version))?;
+            fields::put_str(tx, &obj, &format!("{ANSWER_TAG}{member}"), &tag)?;
+            if !received {
+                fields::put_time(tx, &obj, &format!("{RECEIVED}{member}"), now)?;
+            }
             let key = fields::timeline_key(LOG, now, &member, &tag);
             fields::put_str(tx, &obj, &key, &what)
         })
     }
 
-    /// Marks `member`'s objection as resolved (integrated into the proposal, or agreed away).
-    pub fn resolve_objection(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        id: &str,
-        member: &str,
-        note: &str,
-    ) -> Result<()> {
-        let note = fields::required(note, "how the objection was resolved")?;
+    /// Writes `ctx.member`'s receipt on every open proposal this device sees for the first
+    /// time: their window starts now. Returns how many it wrote.
+    pub fn receive_proposals(&mut self, ctx: &mut Ctx<'_>) -> Result<usize> {
+        let member = ctx.member.clone();
+        if !self.membership().is_current_member(&member) {
+            return Ok(0);
+        }
+        let unseen: Vec<ObjId> = self
+            .proposals()?
+            .into_iter()
+            .filter(|p| matches!(p.status, ProposalStatus::Open | ProposalStatus::Contested))
+            .filter(|p| !p.receipts.iter().any(|r| r.member == member))
+            .filter_map(|p| self.proposal_obj(&p.id).ok())
+            .collect();
+        if unseen.is_empty() {
+            return Ok(0);
+        }
+        let now = ctx.now;
+        self.change_core(now, "proposal receive", |tx| {
+            for obj in &unseen {
+                fields::put_time(tx, obj, &format!("{RECEIVED}{member}"), now)?;
+            }
+            Ok(())
+        })?;
+        Ok(unseen.len())
+    }
+
+    /// The consent round of `p` at `now`, with members named.
+    pub fn consent_round(&self, p: &Proposal, now: Timestamp) -> Round {
+        let members = self.membership().current_members();
+        consent::round(p, &members, now, &|m| self.member_name(m))
+    }
+
+    /// Every proposal with its round at `now`.
+    pub fn proposal_views(&self, now: Timestamp) -> Result<Vec<ProposalView>> {
+        Ok(self
+            .proposals()?
+            .into_iter()
+            .map(|p| ProposalView {
+                round: self.consent_round(&p, now),
+                proposal: p,
+            })
+            .collect())
+    }
+
+    /// Proposal `id` with its round at `now`.
+    pub fn proposal_view(&self, id: &str, now: Timestamp) -> Result<ProposalView> {
         let p = self.proposal(id)?;
-        if p.status != ProposalStatus::Open {
-            return Err(CoreError::state(format!("proposal `{id}` is {}", p.status)));
-        }
-        if !p.standing_objections().iter().any(|r| r.member == member) {
-            return Err(CoreError::state(format!(
-                "`{member}` has no standing objection to proposal `{id}`"
-            )));
-        }
-        let obj = self.proposal_obj(id)?;
-        let (now, by) = (ctx.now, ctx.member.clone());
-        let tag = ctx.new_id("l");
-        self.change_core(now, "proposal resolve objection", |tx| {
-            fields::put_str(tx, &obj, &format!("{RESOLUTION}{member}"), &note)?;
-            fields::put_str(tx, &obj, &format!("{RESOLVED_BY}{member}"), &by)?;
-            let key = fields::timeline_key(LOG, now, &by, &tag);
-            fields::put_str(
-                tx,
-                &obj,
-                &key,
-                &format!("resolved {member}'s objection: {note}"),
-            )
+        Ok(ProposalView {
+            round: self.consent_round(&p, now),
+            proposal: p,
         })
     }
 
-    /// Passes the proposal if no objection stands and someone consented, applying its change.
+    /// Passes the proposal if the consent rules allow it now (see [`crate::consent`]),
+    /// applying its change.
     pub fn pass_proposal(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Result<Option<String>> {
         let p = self.proposal(id)?;
-        if p.status != ProposalStatus::Open {
-            return Err(CoreError::state(format!("proposal `{id}` is {}", p.status)));
-        }
-        let standing = p.standing_objections();
-        if !standing.is_empty() {
-            let who: Vec<String> = standing
+        // Judged at the change's own time, as every receiver will judge it.
+        let at = change_time(ctx.now);
+        let members = self.membership().current_members();
+        let blocking = consent::blockers(&p, p.status, &members, at);
+        if let Some(first) = blocking.first() {
+            let why: Vec<String> = blocking
                 .iter()
-                .map(|r| {
-                    format!(
-                        "{} ({})",
-                        self.member_name(&r.member),
-                        r.reason.as_deref().unwrap_or("no reason")
-                    )
-                })
+                .map(|b| b.describe(|m| self.member_name(m)))
                 .collect();
-            return Err(CoreError::state(format!(
-                "objections stand: {}; they must be withdrawn or resolved first",
-                who.join("; ")
-            )));
-        }
-        if !p.responses.iter().any(|r| r.answer == Answer::Consent) {
-            return Err(CoreError::state(
-                "no one has consented yet: a proposal passes with consent and no standing objection",
-            ));
+            return Err(match first {
+                consent::Blocker::NotOpen(s) => {
+                    CoreError::state(format!("proposal `{id}` is {s}"))
+                }
+                _ => CoreError::state(format!("it cannot pass yet: {}", why.join("; "))),
+            });
         }
         if let ProposalChange::RemoveMember { member } = &p.change {
-            // Passed first, then the removal: every receiver checks that a removal by a
-            // non-steward follows a passed proposal (see `authorize`).
+            // Passed first, then the removal: every receiver checks that a removal
+            // follows a passed proposal (see `authorize`).
             self.check_removable(member)?;
             let outcome = format!("member {member} removed");
-            self.mark_passed(ctx, id, Some(&outcome))?;
+            self.mark_passed(ctx, &p, None, Some(&outcome))?;
             self.remove_member_by_consent(ctx, member)?;
             return Ok(Some(outcome));
         }
         let outcome = match &p.change {
-            ProposalChange::General => None,
-            ProposalChange::RemoveMember { .. } => None,
+            ProposalChange::General | ProposalChange::RemoveMember { .. } => None,
             ProposalChange::AmendPrinciple {
                 principle,
                 statement,
@@ -344,25 +493,58 @@ impl Circle {
                 Some(format!("principle {pid} added"))
             }
         };
-        self.mark_passed(ctx, id, outcome.as_deref())?;
+        // How many versions the principle has with this amendment: two passes that
+        // counted the same were made concurrently (see `settle_rivals`).
+        let base = match &p.change {
+            ProposalChange::AmendPrinciple { principle, .. } => {
+                Some(self.principle(principle)?.versions.len())
+            }
+            _ => None,
+        };
+        self.mark_passed(ctx, &p, base, outcome.as_deref())?;
         Ok(outcome)
     }
 
-    fn mark_passed(&mut self, ctx: &mut Ctx<'_>, id: &str, outcome: Option<&str>) -> Result<()> {
-        let obj = self.proposal_obj(id)?;
+    fn mark_passed(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        p: &Proposal,
+        base: Option<usize>,
+        outcome: Option<&str>,
+    ) -> Result<()> {
+        let obj = self.proposal_obj(&p.id)?;
         let (now, member) = (ctx.now, ctx.member.clone());
+        let stale: Vec<String> = p.stored.saw.keys().cloned().collect();
         self.change_core(now, "proposal pass", |tx| {
             fields::put_str(tx, &obj, "status", ProposalStatus::Passed.as_str())?;
             fields::put_str(tx, &obj, "closed_by", &member)?;
             fields::put_time(tx, &obj, "closed_at", now)?;
-            fields::put_opt_str(tx, &obj, "outcome", outcome)
+            fields::put_opt_str(tx, &obj, "outcome", outcome)?;
+            tx.put(&obj, "passed_version", i64::from(p.version))?;
+            if let Some(base) = base {
+                tx.put(&obj, "base_version", base as i64)?;
+            }
+            for m in &stale {
+                tx.delete(&obj, format!("{SAW}{m}"))?;
+            }
+            for (m, tag) in current_tags(p) {
+                fields::put_str(tx, &obj, &format!("{SAW}{m}"), &tag)?;
+            }
+            Ok(())
         })
     }
 
+    /// Withdraws proposal `id` (its proposer only).
     pub fn withdraw_proposal(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Result<()> {
         let p = self.proposal(id)?;
-        if p.status != ProposalStatus::Open {
+        if !matches!(p.status, ProposalStatus::Open | ProposalStatus::Contested) {
             return Err(CoreError::state(format!("proposal `{id}` is {}", p.status)));
+        }
+        if p.opened_by != ctx.member {
+            return Err(CoreError::state(format!(
+                "only {} can withdraw proposal `{id}`: object to it instead",
+                self.member_name(&p.opened_by)
+            )));
         }
         let obj = self.proposal_obj(id)?;
         let (now, member) = (ctx.now, ctx.member.clone());
@@ -373,31 +555,16 @@ impl Circle {
         })
     }
 
-    /// Replaces the body text; Automerge merges concurrent edits to it character by character.
-    pub fn edit_proposal_body(&mut self, ctx: &mut Ctx<'_>, id: &str, body: &str) -> Result<()> {
-        let obj = self.proposal_obj(id)?;
-        let text = fields::child_text(&self.core.am, &obj, "body")?;
-        self.change_core(ctx.now, "proposal edit", |tx| {
-            tx.update_text(&text, body)?;
-            Ok(())
-        })
-    }
-
     pub fn proposals(&self) -> Result<Vec<Proposal>> {
-        let coll = self.coll("proposals")?;
-        let doc = &self.core.am;
-        let mut out: Vec<Proposal> = doc
-            .map_range(&coll, ..)
-            .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
-            .map(|item| read_proposal(doc, &item.key, &item.id()))
-            .collect();
-        out.sort_by(|a, b| a.opened_at.cmp(&b.opened_at).then(a.id.cmp(&b.id)));
-        Ok(out)
+        self.coll("proposals")?;
+        Ok(read_all(&self.core.am))
     }
 
     pub fn proposal(&self, id: &str) -> Result<Proposal> {
-        let obj = self.proposal_obj(id)?;
-        Ok(read_proposal(&self.core.am, id, &obj))
+        self.proposals()?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| CoreError::not_found("proposal", id))
     }
 
     fn proposal_obj(&self, id: &str) -> Result<ObjId> {
@@ -407,8 +574,153 @@ impl Circle {
     }
 }
 
+fn write_change(
+    tx: &mut automerge::transaction::Transaction<'_>,
+    p: &ObjId,
+    change: &ProposalChange,
+) -> Result<()> {
+    match change {
+        ProposalChange::General => fields::put_str(tx, p, "kind", "general")?,
+        ProposalChange::AmendPrinciple {
+            principle,
+            statement,
+            guidance,
+            reason,
+        } => {
+            fields::put_str(tx, p, "kind", "amend-principle")?;
+            fields::put_str(tx, p, "principle", principle)?;
+            fields::put_str(tx, p, "statement", statement.trim())?;
+            fields::put_opt_str(tx, p, "guidance", guidance.as_deref())?;
+            fields::put_str(tx, p, "reason", reason.trim())?;
+        }
+        ProposalChange::NewPrinciple {
+            values,
+            statement,
+            guidance,
+        } => {
+            fields::put_str(tx, p, "kind", "new-principle")?;
+            fields::put_list(tx, p, "values", values)?;
+            fields::put_str(tx, p, "statement", statement.trim())?;
+            fields::put_opt_str(tx, p, "guidance", guidance.as_deref())?;
+        }
+        ProposalChange::RemoveMember { member } => {
+            fields::put_str(tx, p, "kind", "remove-member")?;
+            fields::put_str(tx, p, "member", member)?;
+        }
+    }
+    Ok(())
+}
+
+/// The tag of every answer to the current version: what a pass records it saw.
+fn current_tags(p: &Proposal) -> BTreeMap<String, String> {
+    p.stored
+        .answers
+        .iter()
+        .filter(|(_, a)| a.3 == i64::from(p.version))
+        .map(|(m, a)| (m.clone(), a.4.clone()))
+        .collect()
+}
+
+/// Every proposal in a core document (any state of it), statuses settled.
+pub(crate) fn read_all<D: ReadDoc>(doc: &D) -> Vec<Proposal> {
+    let Ok(coll) = fields::child_map(doc, &automerge::ROOT, "proposals") else {
+        return Vec::new();
+    };
+    let mut out: Vec<Proposal> = doc
+        .map_range(&coll, ..)
+        .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
+        .map(|item| read_proposal(doc, &item.key, &item.id()))
+        .collect();
+    settle_rivals(&mut out);
+    out.sort_by(|a, b| a.opened_at.cmp(&b.opened_at).then(a.id.cmp(&b.id)));
+    out
+}
+
+/// Two passed amendments of one principle that each built on the same version were passed
+/// concurrently: both are contested.
+fn settle_rivals(all: &mut [Proposal]) {
+    let key = |p: &Proposal| match (&p.change, p.stored.base_version) {
+        (ProposalChange::AmendPrinciple { principle, .. }, Some(base))
+            if p.stored.status == ProposalStatus::Passed.as_str() =>
+        {
+            Some((principle.clone(), base))
+        }
+        _ => None,
+    };
+    let keys: Vec<Option<(String, i64)>> = all.iter().map(key).collect();
+    for i in 0..all.len() {
+        let Some(k) = &keys[i] else { continue };
+        let rival = (0..all.len())
+            .find(|j| *j != i && keys[*j].as_ref() == Some(k))
+            .map(|j| all[j].id.clone());
+        if let Some(rival) = rival {
+            let p = &mut all[i];
+            p.status = ProposalStatus::Contested;
+            let contest = p.contest.get_or_insert_with(|| Contest {
+                passed_by: p.closed_by.clone().unwrap_or_default(),
+                passed_at: p.closed_at.unwrap_or_default(),
+                unheard: Vec::new(),
+                revised: false,
+                rival: None,
+            });
+            contest.rival = Some(rival);
+        }
+    }
+}
+
+fn read_stored<D: ReadDoc>(doc: &D, f: &Fields) -> Stored {
+    let map = |prefix: &str| -> BTreeMap<String, String> { f.prefixed(prefix).into_iter().collect() };
+    let answer_text = map(ANSWER);
+    let reasons = map(REASON);
+    let tags = map(ANSWER_TAG);
+    let answers = answer_text
+        .into_iter()
+        .map(|(m, a)| {
+            let at = f.int(&format!("{ANSWERED_AT}{m}")).unwrap_or_default();
+            let v = f.int(&format!("{ANSWER_VERSION}{m}")).unwrap_or(1);
+            let reason = reasons.get(&m).cloned().unwrap_or_default();
+            let tag = tags.get(&m).cloned().unwrap_or_default();
+            (m, (a, reason, at, v, tag))
+        })
+        .collect();
+    let receipts = f
+        .prefixed(RECEIVED)
+        .into_iter()
+        .filter_map(|(m, at)| Some((m, at.parse().ok()?)))
+        .collect();
+    let mut resolutions = map(RESOLUTION);
+    resolutions.extend(map(RESOLVED_BY).into_iter().map(|(m, b)| (format!("by:{m}"), b)));
+    resolutions.retain(|_, v| !v.is_empty());
+    let mut substance: Vec<(String, String)> = SUBSTANCE
+        .iter()
+        .map(|k| (k.to_string(), f.str(k)))
+        .collect();
+    substance.push(("body".into(), fields::text(doc, f.obj("body"))));
+    substance.push(("values".into(), fields::str_list(doc, f.obj("values")).join("\n")));
+    Stored {
+        status: f.str("status"),
+        status_conflicted: f.is_conflicted("status"),
+        answers,
+        receipts,
+        resolutions,
+        saw: map(SAW),
+        passed_version: f.int("passed_version"),
+        base_version: f.int("base_version"),
+        substance,
+        window_ms: f.int("window_ms"),
+        version: f.int("version"),
+        revised_at: f.int("revised_at"),
+        opened_by: f.str("opened_by"),
+        opened_at: f.int("opened_at").unwrap_or_default(),
+        closed_by: f.str("closed_by"),
+        closed_at: f.int("closed_at"),
+        outcome: f.str("outcome"),
+    }
+}
+
 fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
     let f = Fields::read(doc, obj);
+    let stored = read_stored(doc, &f);
     let change = match f.str("kind").as_str() {
         "amend-principle" => ProposalChange::AmendPrinciple {
             principle: f.str("principle"),
@@ -426,24 +738,60 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
         },
         _ => ProposalChange::General,
     };
-    let lookup =
-        |prefix: &str, member: &str| -> Option<String> { f.opt_str(&format!("{prefix}{member}")) };
-    let mut responses: Vec<Response> = f
-        .prefixed(ANSWER)
-        .into_iter()
-        .filter_map(|(member, answer)| {
-            let answer = answer.parse::<Answer>().ok()?;
-            Some(Response {
-                answer,
-                reason: lookup(REASON, &member),
-                at: f.time(&format!("{ANSWERED_AT}{member}")),
-                resolution: lookup(RESOLUTION, &member),
-                resolved_by: lookup(RESOLVED_BY, &member),
-                member,
-            })
+    let version = stored
+        .version
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(1)
+        .max(1);
+    let opened_at = Timestamp(stored.opened_at);
+    let response = |m: &String, a: &(String, String, i64, i64, String)| -> Option<Response> {
+        Some(Response {
+            member: m.clone(),
+            answer: a.0.parse::<Answer>().ok()?,
+            reason: Some(a.1.clone()).filter(|r| !r.is_empty()),
+            at: Timestamp(a.2),
         })
+    };
+    let mut responses: Vec<Response> = stored
+        .answers
+        .iter()
+        .filter(|(_, a)| a.3 == i64::from(version))
+        .filter_map(|(m, a)| response(m, a))
         .collect();
     responses.sort_by(|a, b| a.at.cmp(&b.at).then(a.member.cmp(&b.member)));
+    let mut receipts: Vec<Receipt> = stored
+        .receipts
+        .iter()
+        .map(|(m, at)| Receipt {
+            member: m.clone(),
+            at: Timestamp(*at),
+        })
+        .collect();
+    receipts.sort_by(|a, b| a.at.cmp(&b.at).then(a.member.cmp(&b.member)));
+    let mut status = ProposalStatus::from_stored(&stored.status, ProposalStatus::Open);
+    let mut contest = None;
+    if status == ProposalStatus::Passed {
+        // Answers written after a pass in its causal past are refused everywhere (see
+        // `check_acts`), so an answer the pass did not see was given concurrently.
+        let unheard: Vec<Response> = stored
+            .answers
+            .iter()
+            .filter(|(m, a)| a.3 == i64::from(version) && stored.saw.get(*m) != Some(&a.4))
+            .filter_map(|(m, a)| response(m, a))
+            .filter(|r| r.answer != Answer::Consent)
+            .collect();
+        let revised = stored.passed_version.is_some_and(|v| v != i64::from(version));
+        if !unheard.is_empty() || revised || stored.status_conflicted {
+            status = ProposalStatus::Contested;
+            contest = Some(Contest {
+                passed_by: stored.closed_by.clone(),
+                passed_at: Timestamp(stored.closed_at.unwrap_or_default()),
+                unheard,
+                revised,
+                rival: None,
+            });
+        }
+    }
     let log = f
         .timeline(LOG)
         .into_iter()
@@ -454,28 +802,27 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
         title: f.str("title"),
         body: fields::text(doc, f.obj("body")),
         change,
-        status: ProposalStatus::from_stored(&f.str("status"), ProposalStatus::Open),
+        status,
         opened_by: f.str("opened_by"),
-        opened_at: f.time("opened_at"),
+        opened_at,
+        window_ms: stored.window_ms.unwrap_or(consent::DEFAULT_WINDOW_MS),
+        version,
+        revised_at: Timestamp(stored.revised_at.unwrap_or(opened_at.0)),
         closed_by: f.opt_str("closed_by"),
         closed_at: f.opt_time("closed_at"),
         outcome: f.opt_str("outcome"),
         responses,
+        receipts,
+        contest,
         log,
+        stored,
     }
 }
 
 /// Whether a core document (any state of it) holds a passed proposal removing `member`.
 pub(crate) fn passed_removal<D: ReadDoc>(doc: &D, member: &str) -> bool {
-    let Ok(coll) = fields::child_map(doc, &automerge::ROOT, "proposals") else {
-        return false;
-    };
-    doc.map_range(&coll, ..)
-        .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
-        .any(|item| {
-            let f = Fields::read(doc, &item.id());
-            f.str("kind") == "remove-member"
-                && f.str("member") == member
-                && f.str("status") == ProposalStatus::Passed.as_str()
-        })
+    read_all(doc).iter().any(|p| {
+        p.stored.status == ProposalStatus::Passed.as_str()
+            && matches!(&p.change, ProposalChange::RemoveMember { member: m } if m == member)
+    })
 }

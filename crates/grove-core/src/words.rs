@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::CoreError;
 
 macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $word:literal),+ $(,)? }) => {
@@ -29,11 +28,11 @@ macro_rules! vocabulary {
         }
 
         impl std::str::FromStr for $name {
-            type Err = CoreError;
-            fn from_str(s: &str) -> Result<Self, CoreError> {
+            type Err = $crate::error::CoreError;
+            fn from_str(s: &str) -> Result<Self, $crate::error::CoreError> {
                 match s.trim() {
                     $($word => Ok($name::$variant),)+
-                    other => Err(CoreError::invalid(format!(
+                    other => Err($crate::error::CoreError::invalid(format!(
                         "`{other}` is not a {}: use one of {}",
                         $what,
                         [$($word),+].join(", ")
@@ -49,6 +48,8 @@ macro_rules! vocabulary {
         }
     };
 }
+
+pub(crate) use vocabulary;
 
 vocabulary!(
     /// Whether a value still guides decisions.
@@ -115,9 +116,12 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// `contested`: passed while an answer it never saw was being given (a partition); its
+    /// effects wait, and the round is open again.
     ProposalStatus, "proposal status" {
         Open => "open",
         Passed => "passed",
+        Contested => "contested",
         Withdrawn => "withdrawn",
     }
 );

@@ -1434,6 +1434,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
                     guidance: None,
                     reason: "Recognition matters and first names carry little risk.".into(),
                 },
+                window_ms: None,
             },
         )?;
         circle.respond(

@@ -11,7 +11,7 @@ use grove_core::{
     archive, shard_doc, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus, Ctx,
     Day, Decision, DecisionEdit, DecisionFilter, Escalation, KnownNode, Member, NewCommitment,
     NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome,
-    Principle, Proposal, Retro, Review, Role, Team, Value, ValueEdit,
+    Principle, ProposalView, Retro, Review, Role, Team, Value, ValueEdit,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -267,7 +267,12 @@ impl CircleHandle {
             teams: self.teams().await?,
             members: self.member_list().await?,
             decisions: self.decisions(DecisionFilter::default(), None).await?,
-            proposals: self.proposals().await?,
+            proposals: self
+                .proposals()
+                .await?
+                .into_iter()
+                .map(|v| v.proposal)
+                .collect(),
             roles: self.roles().await?,
             reviews: self.reviews().await?,
             tensions: self.tensions().await?,
@@ -648,9 +653,9 @@ impl CircleHandle {
             reason.as_deref()
         ))
     }
-    pub async fn resolve_objection(&self, id: String, member: String, note: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c
-            .resolve_objection(ctx, &id, &member, &note))
+    /// Publishes a new version of one's own proposal; every answer is asked again.
+    pub async fn revise_proposal(&self, id: String, new: NewProposal) -> Result<u32> {
+        change!(self, Need::Core, |c, ctx| c.revise_proposal(ctx, &id, new))
     }
     /// Passes the proposal, applying its change; returns what it changed.
     pub async fn pass_proposal(&self, id: String) -> Result<Option<String>> {
@@ -660,15 +665,14 @@ impl CircleHandle {
     pub async fn withdraw_proposal(&self, id: String) -> Result<()> {
         change!(self, Need::Core, |c, ctx| c.withdraw_proposal(ctx, &id))
     }
-    pub async fn edit_proposal_body(&self, id: String, body: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c
-            .edit_proposal_body(ctx, &id, &body))
+    /// Every proposal with its consent round as it stands now.
+    pub async fn proposals(&self) -> Result<Vec<ProposalView>> {
+        let now = crate::wall_clock();
+        read!(self, Need::Core, |c| c.proposal_views(now))
     }
-    pub async fn proposals(&self) -> Result<Vec<Proposal>> {
-        read!(self, Need::Core, |c| c.proposals())
-    }
-    pub async fn proposal(&self, id: String) -> Result<Proposal> {
-        read!(self, Need::Core, |c| c.proposal(&id))
+    pub async fn proposal(&self, id: String) -> Result<ProposalView> {
+        let now = crate::wall_clock();
+        read!(self, Need::Core, |c| c.proposal_view(&id, now))
     }
 
     // ---- roles ----

@@ -701,6 +701,7 @@ impl NodeState {
             // Someone may have been admitted or removed.
             for circle in &core_changed {
                 self.purge_after_removal(circle);
+                self.write_receipts(circle);
             }
             self.circles_changed();
         }

@@ -130,6 +130,7 @@ impl NodeState {
             .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?;
         let mut circle = Circle::open(id, &bytes, self.identity.actor())?;
         circle.set_signer(self.identity.key().clone());
+        circle.set_clock(self.clock.clone());
         let sigs = match circle.doc(CORE_DOC) {
             Some(am) => crate::signatures::load_checked(self.store.as_ref(), id, CORE_DOC, am)?,
             None => Vec::new(),
@@ -255,6 +256,27 @@ impl NodeState {
         Ok(result?)
     }
 
+    /// Writes this member's receipt on the proposals of circle `id` its device sees for the
+    /// first time: their consent window starts now (see `grove_core::consent`).
+    pub(crate) fn write_receipts(&mut self, id: &str) {
+        let now = self.now();
+        let member = self.identity.member();
+        let Some(circle) = self.circles.get_mut(id) else {
+            return;
+        };
+        let mut ctx = Ctx::new(now, member, &mut self.rng);
+        match circle.receive_proposals(&mut ctx) {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::debug!(circle = id, proposals = n, "received proposals");
+                if let Err(e) = self.persist(id) {
+                    tracing::warn!(circle = id, error = %e, "cannot save proposal receipts; they are saved with the next change");
+                }
+            }
+            Err(e) => tracing::warn!(circle = id, error = %e, "cannot write proposal receipts"),
+        }
+    }
+
     /// Runs a read-only query on a circle.
     pub(crate) fn query<R>(
         &mut self,
@@ -275,6 +297,7 @@ impl NodeState {
     /// Adds a circle that exists only in memory (created or imported) and persists it.
     pub(crate) fn adopt(&mut self, mut circle: Circle) -> Result<String> {
         circle.set_signer(self.identity.key().clone());
+        circle.set_clock(self.clock.clone());
         let id = circle.id().to_string();
         self.circles.insert(id.clone(), circle);
         self.persist(&id)?;

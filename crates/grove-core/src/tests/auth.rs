@@ -255,6 +255,7 @@ fn a_passed_proposal_removes_a_member_without_a_steward() {
             c.open_proposal(
                 ctx,
                 NewProposal {
+                    window_ms: None,
                     title: "Cat leaves".into(),
                     body: String::new(),
                     change: ProposalChange::RemoveMember {
@@ -278,6 +279,7 @@ fn a_passed_proposal_removes_a_member_without_a_steward() {
             c.open_proposal(
                 ctx,
                 NewProposal {
+                    window_ms: None,
                     title: "Ana leaves".into(),
                     body: String::new(),
                     change: ProposalChange::RemoveMember {
@@ -758,6 +760,7 @@ fn a_removal_or_steward_grant_by_a_non_steward_is_refused_by_receivers() {
             c.open_proposal(
                 ctx,
                 NewProposal {
+                    window_ms: None,
                     title: "Cat leaves".into(),
                     body: String::new(),
                     change: ProposalChange::RemoveMember {

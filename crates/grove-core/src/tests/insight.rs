@@ -404,6 +404,7 @@ fn raised_tensions_are_data_and_close_when_addressed_by_a_passed_proposal() {
             .open_proposal(
                 &mut ctx,
                 NewProposal {
+                    window_ms: None,
                     title: "End at nine".into(),
                     body: String::new(),
                     change: ProposalChange::General,

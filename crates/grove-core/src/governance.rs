@@ -1,0 +1,213 @@
+//! What one change may do to the circle's proposals, judged on the state its author saw.
+//!
+//! Every receiver runs [`check_proposals`] on each core change before merging it (see
+//! [`crate::authorize`]), with the state at the change's dependencies as "before" and the
+//! change applied on it as "after". Both come from the change's own causal past, so the
+//! verdict is the same on every device whatever else it holds or in what order it came.
+//! A change that breaks a rule is refused by everyone, as a bad signature is.
+
+use crate::clock::Timestamp;
+use crate::consent::{self, CLOCK_SLACK_MS};
+use crate::proposals::{Proposal, ProposalChange};
+use crate::words::ProposalStatus;
+
+/// The change being judged: who made it, when it says it was made, and what the receiver
+/// knows of the time.
+pub(crate) struct Act<'a> {
+    pub author: &'a str,
+    /// The change's timestamp in milliseconds (whole seconds, as Automerge keeps them).
+    pub at: Timestamp,
+    /// The receiver's clock, if it has one: a pass may not claim a time far beyond it.
+    pub horizon: Option<Timestamp>,
+    /// The circle's current members before the change.
+    pub members: &'a [String],
+}
+
+/// Refuses (with the reason) a change whose effect on proposals the rules forbid.
+/// `versions_before` gives a principle's version count before the change.
+pub(crate) fn check_proposals(
+    before: &[Proposal],
+    after: &[Proposal],
+    act: &Act<'_>,
+    versions_before: &dyn Fn(&str) -> usize,
+) -> Result<(), String> {
+    for b in before {
+        if !after.iter().any(|c| c.id == b.id) {
+            return Err(format!("it deletes proposal {}", b.id));
+        }
+    }
+    for c in after {
+        match before.iter().find(|b| b.id == c.id) {
+            None => check_opening(c, act)?,
+            Some(b) if b == c => {}
+            Some(b) => check_step(b, c, act, versions_before)?,
+        }
+    }
+    Ok(())
+}
+
+fn check_opening(c: &Proposal, act: &Act<'_>) -> Result<(), String> {
+    let s = &c.stored;
+    if s.opened_by != act.author {
+        return Err(format!("it opens proposal {} in {}'s name", c.id, s.opened_by));
+    }
+    if s.status != ProposalStatus::Open.as_str() || s.version.unwrap_or(1) != 1 {
+        return Err(format!("it opens proposal {} already decided", c.id));
+    }
+    if s.answers.keys().chain(s.receipts.keys()).any(|m| m != act.author) {
+        return Err(format!("it opens proposal {} with others' answers", c.id));
+    }
+    if !s.saw.is_empty() || !s.resolutions.is_empty() {
+        return Err(format!("it opens proposal {} with a pass record", c.id));
+    }
+    if let Some(w) = s.window_ms {
+        consent::check_window(w).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn check_step(
+    b: &Proposal,
+    c: &Proposal,
+    act: &Act<'_>,
+    versions_before: &dyn Fn(&str) -> usize,
+) -> Result<(), String> {
+    let (sb, sc) = (&b.stored, &c.stored);
+    let id = &c.id;
+    let open = matches!(b.status, ProposalStatus::Open | ProposalStatus::Contested);
+    if sb.opened_by != sc.opened_by || sb.opened_at != sc.opened_at || sb.window_ms != sc.window_ms
+    {
+        return Err(format!("it rewrites who opened proposal {id}, when, or its window"));
+    }
+    if sb.resolutions != sc.resolutions {
+        return Err(format!(
+            "it marks an objection to proposal {id} resolved: only the objector lifts an objection"
+        ));
+    }
+    let members: std::collections::BTreeSet<&String> =
+        sb.answers.keys().chain(sc.answers.keys()).collect();
+    for m in members {
+        if sb.answers.get(m) == sc.answers.get(m) {
+            continue;
+        }
+        if m != act.author {
+            return Err(format!("it changes {m}'s answer to proposal {id}"));
+        }
+        if !open {
+            return Err(format!("it answers proposal {id}, which is {}", b.status));
+        }
+        if sc.answers.get(m).map(|a| a.3) != Some(i64::from(c.version)) {
+            return Err(format!("it answers a version of proposal {id} that is not current"));
+        }
+    }
+    for m in sb.receipts.keys().chain(sc.receipts.keys()) {
+        if sb.receipts.get(m) == sc.receipts.get(m) {
+            continue;
+        }
+        if m != act.author || sb.receipts.contains_key(m) {
+            return Err(format!("it rewrites {m}'s receipt of proposal {id}"));
+        }
+    }
+    let revised = sb.version != sc.version
+        || sb.revised_at != sc.revised_at
+        || sb.substance != sc.substance;
+    if revised {
+        if act.author != sc.opened_by {
+            return Err(format!("it revises proposal {id}, which only its proposer may"));
+        }
+        if !open || c.version != b.version + 1 {
+            return Err(format!("it revises proposal {id} out of turn"));
+        }
+        if sc.status != ProposalStatus::Open.as_str() {
+            return Err(format!("it revises proposal {id} without reopening it"));
+        }
+    }
+    let passed = ProposalStatus::Passed.as_str();
+    let pass_record_changed = sb.saw != sc.saw
+        || sb.passed_version != sc.passed_version
+        || sb.base_version != sc.base_version
+        || sb.closed_by != sc.closed_by
+        || sb.closed_at != sc.closed_at
+        || sb.outcome != sc.outcome;
+    if sc.status == passed && (sb.status != passed || pass_record_changed) {
+        return check_pass(b, c, act, versions_before);
+    }
+    if sc.status != sb.status {
+        let withdrawn = ProposalStatus::Withdrawn.as_str();
+        if sc.status == withdrawn && open && act.author == sc.opened_by {
+            return Ok(());
+        }
+        if sc.status == ProposalStatus::Open.as_str() && revised {
+            return Ok(());
+        }
+        return Err(format!(
+            "it sets proposal {id} from {} to {}",
+            b.status, sc.status
+        ));
+    }
+    if pass_record_changed {
+        return Err(format!("it rewrites the record of proposal {id}'s pass"));
+    }
+    Ok(())
+}
+
+fn check_pass(
+    b: &Proposal,
+    c: &Proposal,
+    act: &Act<'_>,
+    versions_before: &dyn Fn(&str) -> usize,
+) -> Result<(), String> {
+    let (sb, sc) = (&b.stored, &c.stored);
+    let id = &c.id;
+    let blockers = consent::blockers(b, b.status, act.members, act.at);
+    if let Some(first) = blockers.first() {
+        return Err(format!(
+            "it passes proposal {id}, which cannot pass: {}",
+            first.describe(|m| m.to_string())
+        ));
+    }
+    if sc.closed_by != act.author {
+        return Err(format!("it passes proposal {id} in {}'s name", sc.closed_by));
+    }
+    let seen: std::collections::BTreeMap<String, String> = sb
+        .answers
+        .iter()
+        .filter(|(_, a)| a.3 == i64::from(b.version))
+        .map(|(m, a)| (m.clone(), a.4.clone()))
+        .collect();
+    if sc.saw != seen || sc.passed_version != Some(i64::from(b.version)) {
+        return Err(format!("it passes proposal {id} claiming answers it did not see"));
+    }
+    if let ProposalChange::AmendPrinciple { principle, .. } = &b.change {
+        let base = versions_before(principle) as i64;
+        if sc.base_version != Some(base) {
+            return Err(format!("it passes proposal {id} on a version of the principle it did not see"));
+        }
+    }
+    // A pass is no older than what it depends on, nor far younger than the receiver.
+    let latest = sb
+        .receipts
+        .values()
+        .chain(sb.answers.values().map(|a| &a.2))
+        .copied()
+        .chain([sb.opened_at, sb.revised_at.unwrap_or_default()])
+        .max()
+        .unwrap_or_default();
+    if act.at.0 + 999 < latest {
+        return Err(format!(
+            "it passes proposal {id} at a time before the answers and receipts it depends on"
+        ));
+    }
+    if let Some(now) = act.horizon {
+        if act.at.0 > now.0.saturating_add(CLOCK_SLACK_MS) {
+            return Err(format!(
+                "it passes proposal {id} at {}, ahead of this device's clock",
+                act.at.minute()
+            ));
+        }
+    }
+    if sc.closed_at.map(|t| t.div_euclid(1000)) != Some(act.at.0.div_euclid(1000)) {
+        return Err(format!("it passes proposal {id} with a close time not its own"));
+    }
+    Ok(())
+}
