@@ -483,3 +483,198 @@ async fn pending_local_changes_count_while_offline_and_clear_once_a_peer_has_the
     assert!(again < offline, "what B already has is not pending again");
     Ok(())
 }
+
+/// `member`'s receipt of proposal `id` as `node` sees it, once the proposal is there.
+async fn receipt_of(node: &TestNode, circle: &str, id: &str, member: &str) -> Result<bool> {
+    let Ok(view) = node
+        .handle
+        .circle(Some(circle.to_string()))
+        .proposal(id.to_string())
+        .await
+    else {
+        return Ok(false);
+    };
+    Ok(view.proposal.receipts.iter().any(|r| r.member == member))
+}
+
+/// Waits until `node` sees `member`'s receipt of proposal `id`, re-checking after each event.
+async fn wait_receipt(node: &mut TestNode, circle: &str, id: &str, member: &str) -> Result<()> {
+    let what = format!("{}'s receipt of {id} on {}", member, node.name);
+    bounded(&what, async {
+        while !receipt_of(node, circle, id, member).await? {
+            node.wait_for("any event", |_| Some(())).await?;
+        }
+        anyhow::Ok(())
+    })
+    .await?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_that_missed_a_concurrent_objection_reads_contested_on_every_node() -> Result<()> {
+    use grove_node::core::{Answer, NewProposal, ProposalChange, ProposalStatus};
+    let dir = tempfile::tempdir()?;
+    let mut n = nodes(&dir, &["a", "b", "c"]).await?;
+    let basics = create_circle(&n[0], "Allotment").await?;
+    let circle = basics.circle.clone();
+    copy_circle(&n[0], &n[1], &circle).await?;
+    copy_circle(&n[0], &n[2], &circle).await?;
+    let mut members = Vec::new();
+    for node in &n {
+        members.push(node.handle.me().await?.member);
+    }
+    let (b_addr, c_peer) = (n[1].addr.clone(), n[2].peer.clone());
+    n[0].handle.dial(&b_addr).await?;
+    n[1].handle.dial(&n[2].addr).await?;
+    converged(&circle, &[&n[0], &n[1], &n[2]]).await?;
+
+    // A opens a proposal with a one-second window; each device that receives it writes its
+    // member's receipt, and the receipts travel back to the proposer.
+    let id = n[0]
+        .handle
+        .circle(Some(circle.clone()))
+        .open_proposal(NewProposal {
+            title: "Water the beds at dawn".into(),
+            body: "Evenings lose too much to the sun.".into(),
+            change: ProposalChange::General,
+            window_ms: Some(1000),
+        })
+        .await?;
+    wait_receipt(&mut n[1], &circle, &id, &members[1]).await?;
+    wait_receipt(&mut n[2], &circle, &id, &members[2]).await?;
+    for m in &members[1..] {
+        wait_receipt(&mut n[0], &circle, &id, m).await?;
+    }
+    converged(&circle, &[&n[0], &n[1], &n[2]]).await?;
+    let c = |node: &TestNode| node.handle.circle(Some(circle.clone()));
+    let seen = c(&n[0]).proposal(id.clone()).await?;
+    assert_eq!(
+        seen.proposal.receipts.len(),
+        3,
+        "{:?}",
+        seen.proposal.receipts
+    );
+    assert_eq!(seen.proposal.window_ms, 1000);
+
+    // Partition: A–B | C.
+    n[1].handle.disconnect(&c_peer).await?;
+    let b_peer = n[1].peer.clone();
+    n[2].wait_for("B go away", |e| match e {
+        NodeEvent::PeerDisconnected { peer } if *peer == b_peer => Some(()),
+        _ => None,
+    })
+    .await?;
+
+    // C objects on its side; on the other, B consents and, once every window has closed
+    // (C's silence would then be consent), passes it.
+    c(&n[2])
+        .respond(
+            id.clone(),
+            Answer::Objection,
+            Some("Dawn is when I walk the dog.".into()),
+        )
+        .await?;
+    c(&n[1]).respond(id.clone(), Answer::Consent, None).await?;
+    bounded("every window to close so B can pass", async {
+        loop {
+            match c(&n[1]).pass_proposal(id.clone()).await {
+                Ok(_) => return anyhow::Ok(()),
+                Err(e) if e.to_string().contains("window is open") => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                }
+                Err(e) => anyhow::bail!("B cannot pass: {e}"),
+            }
+        }
+    })
+    .await??;
+    assert_eq!(
+        c(&n[1]).proposal(id.clone()).await?.proposal.status,
+        ProposalStatus::Passed
+    );
+    let on_c = c(&n[2]).proposal(id.clone()).await?;
+    assert_eq!(on_c.proposal.status, ProposalStatus::Open);
+    assert!(!on_c.round.can_pass, "C's own objection stands on C's side");
+    converged(&circle, &[&n[0], &n[1]]).await?;
+
+    // Heal: every node reads the same contested proposal, naming both sides.
+    n[2].handle.dial(&n[0].addr).await?;
+    converged(&circle, &[&n[0], &n[1], &n[2]]).await?;
+    let views = [
+        c(&n[0]).proposal(id.clone()).await?,
+        c(&n[1]).proposal(id.clone()).await?,
+        c(&n[2]).proposal(id.clone()).await?,
+    ];
+    for (node, v) in n.iter().zip(&views) {
+        let p = &v.proposal;
+        assert_eq!(
+            p.status,
+            ProposalStatus::Contested,
+            "on {}: {p:?}",
+            node.name
+        );
+        let contest = p.contest.as_ref().expect("a contested pass says why");
+        assert_eq!(contest.passed_by, members[1], "on {}", node.name);
+        assert_eq!(contest.unheard.len(), 1, "on {}: {contest:?}", node.name);
+        assert_eq!(contest.unheard[0].member, members[2]);
+        assert_eq!(contest.unheard[0].answer, Answer::Objection);
+        assert_eq!(
+            contest.unheard[0].reason.as_deref(),
+            Some("Dawn is when I walk the dog.")
+        );
+        assert_eq!(p, &views[0].proposal, "{} reads it as A does", node.name);
+        assert!(
+            !v.round.can_pass,
+            "the objection blocks it again on {}",
+            node.name
+        );
+    }
+
+    // Every node names the same tension for it (compared by its kind's word, so this
+    // file does not depend on the enum's spelling).
+    let mut tensions = Vec::new();
+    for node in &n {
+        let found: Vec<_> = c(node)
+            .tensions()
+            .await?
+            .into_iter()
+            .filter(|t| t.kind.as_str() == "contested" && t.subject.as_deref() == Some(&id))
+            .map(|t| (t.id, t.title, t.summary, t.open))
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one contested tension on {}: {found:?}",
+            node.name
+        );
+        assert!(found[0].3, "open on {}", node.name);
+        tensions.push(found);
+    }
+    assert!(
+        tensions.iter().all(|t| *t == tensions[0]),
+        "the same tension everywhere: {tensions:?}"
+    );
+
+    // The round is open again: C lifts the objection by answering again. With nothing
+    // unheard left, the pass made earlier stands on every node.
+    c(&n[2]).respond(id.clone(), Answer::Consent, None).await?;
+    converged(&circle, &[&n[0], &n[1], &n[2]]).await?;
+    let again = c(&n[0]).pass_proposal(id.clone()).await;
+    assert!(
+        again
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("is passed")),
+        "nothing to pass again: {again:?}"
+    );
+    for node in &n {
+        let p = c(node).proposal(id.clone()).await?.proposal;
+        assert_eq!(p.status, ProposalStatus::Passed, "on {}: {p:?}", node.name);
+        assert!(p.contest.is_none(), "on {}: {:?}", node.name, p.contest);
+        let left: Vec<_> = c(node)
+            .tensions()
+            .await?
+            .into_iter()
+            .filter(|t| t.kind.as_str() == "contested" && t.open)
+            .collect();
+        assert!(left.is_empty(), "on {}: {left:?}", node.name);
+    }
+    Ok(())
+}

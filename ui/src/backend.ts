@@ -42,10 +42,10 @@ export interface Api {
   escalations: [{ circle: string }, B.Escalation[]];
   acknowledge_escalation: [{ circle: string; id: string }, null];
   resolve_escalation: [{ circle: string; id: string; response: string }, null];
-  proposals: [{ circle: string }, B.Proposal[]];
+  proposals: [{ circle: string }, B.ProposalView[]];
   open_proposal: [{ circle: string; new: B.NewProposal }, string];
   respond: [{ circle: string; id: string; answer: B.Answer; reason: string | null }, null];
-  resolve_objection: [{ circle: string; id: string; member: string; note: string }, null];
+  revise_proposal: [{ circle: string; id: string; new: B.NewProposal }, number];
   pass_proposal: [{ circle: string; id: string }, string | null];
   withdraw_proposal: [{ circle: string; id: string }, null];
   roles: [{ circle: string }, B.Role[]];

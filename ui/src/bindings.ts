@@ -37,6 +37,24 @@ values: Array<string>,
  */
 devices: Array<string>, };
 
+export type Contest = { 
+/**
+ * One side: who passed it and when.
+ */
+passed_by: string, passed_at: Timestamp, 
+/**
+ * The other side: the answers the pass never saw.
+ */
+unheard: Array<Response>, 
+/**
+ * The proposer revised it while it was being passed.
+ */
+revised: boolean, 
+/**
+ * Another proposal passed concurrently that amends the same principle.
+ */
+rival: string | null, };
+
 export type Day = string;
 
 export type DecayCategory = "liturgy" | "silent-harm" | "authority-confusion" | "centre-withdrawal";
@@ -194,7 +212,11 @@ code: string, circle: string, kind: InviteKind, expires_at: Timestamp | null, ma
 
 export type NewPrinciple = { values: Array<string>, statement: string, guidance: string | null, supersedes: string | null, };
 
-export type NewProposal = { title: string, body: string, change: ProposalChange, };
+export type NewProposal = { title: string, body: string, change: ProposalChange, 
+/**
+ * The consent window in milliseconds (7 days when absent).
+ */
+window_ms: number | null, };
 
 export type NewRetro = { team: string, went_well: string, didnt: string, change: string, principles: Array<string>, };
 
@@ -265,7 +287,12 @@ reason: string | null, author: string, at: Timestamp,
 /**
  * The proposal or review that made the change, if any.
  */
-source: string | null, };
+source: string | null, 
+/**
+ * Made by a proposal whose pass is contested: it does not count until the round
+ * settles, and the principle keeps its last uncontested text.
+ */
+contested: boolean, };
 
 export type PrincipleView = { 
 /**
@@ -281,19 +308,39 @@ values: Array<string>, status: PrincipleStatus, supersedes: string | null, super
  */
 versions: Array<PrincipleVersion>, conflicts: Array<Conflict>, };
 
-export type Proposal = { id: string, title: string, 
+export type Proposal = { id: string, title: string, body: string, change: ProposalChange, 
 /**
- * Co-written prose (Automerge Text).
+ * Effective status: a pass that missed an answer given concurrently reads `contested`.
  */
-body: string, change: ProposalChange, status: ProposalStatus, opened_by: string, opened_at: Timestamp, closed_by: string | null, closed_at: Timestamp | null, 
+status: ProposalStatus, opened_by: string, opened_at: Timestamp, 
+/**
+ * How long each member's window lasts, in milliseconds.
+ */
+window_ms: number, 
+/**
+ * Starts at 1; each revision by the proposer voids every answer.
+ */
+version: number, 
+/**
+ * When the current version was published (the opening, for version 1).
+ */
+revised_at: Timestamp, closed_by: string | null, closed_at: Timestamp | null, 
 /**
  * What passing did, e.g. "principle p-… amended to version 3".
  */
 outcome: string | null, 
 /**
- * Each member's current answer.
+ * Each member's answer to the current version.
  */
 responses: Array<Response>, 
+/**
+ * When each member's device first received the proposal.
+ */
+receipts: Array<Receipt>, 
+/**
+ * Why a pass is contested: both sides.
+ */
+contest: Contest | null, 
 /**
  * Every answer ever given, oldest first.
  */
@@ -301,7 +348,53 @@ log: Array<ResponseLogEntry>, };
 
 export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle", principle: string, statement: string, guidance: string | null, reason: string, } | { "kind": "new-principle", values: Array<string>, statement: string, guidance: string | null, } | { "kind": "remove-member", member: string, };
 
-export type ProposalStatus = "open" | "passed" | "withdrawn";
+export type ProposalStatus = "open" | "passed" | "contested" | "withdrawn";
+
+export type ProposalView = { id: string, title: string, body: string, change: ProposalChange, 
+/**
+ * Effective status: a pass that missed an answer given concurrently reads `contested`.
+ */
+status: ProposalStatus, opened_by: string, opened_at: Timestamp, 
+/**
+ * How long each member's window lasts, in milliseconds.
+ */
+window_ms: number, 
+/**
+ * Starts at 1; each revision by the proposer voids every answer.
+ */
+version: number, 
+/**
+ * When the current version was published (the opening, for version 1).
+ */
+revised_at: Timestamp, closed_by: string | null, closed_at: Timestamp | null, 
+/**
+ * What passing did, e.g. "principle p-… amended to version 3".
+ */
+outcome: string | null, 
+/**
+ * Each member's answer to the current version.
+ */
+responses: Array<Response>, 
+/**
+ * When each member's device first received the proposal.
+ */
+receipts: Array<Receipt>, 
+/**
+ * Why a pass is contested: both sides.
+ */
+contest: Contest | null, 
+/**
+ * Every answer ever given, oldest first.
+ */
+log: Array<ResponseLogEntry>, 
+/**
+ * After this, members whose devices never received it no longer hold it.
+ */
+deadline: Timestamp, voices: Array<Voice>, 
+/**
+ * Why it cannot pass yet, in words; empty when it can.
+ */
+blocking: Array<string>, can_pass: boolean, };
 
 export type RaiseTension = { title: string, summary: string, 
 /**
@@ -315,6 +408,8 @@ evidence: Array<string>, };
 
 export type Reader = { member: string, at: Timestamp, };
 
+export type Receipt = { member: string, at: Timestamp, };
+
 export type Related = { id: string, team: string, title: string, principles: Array<string>, 
 /**
  * Principles it shares with the decision or draft.
@@ -323,11 +418,7 @@ shared_principles: Array<string>, at: Timestamp, score: number, };
 
 export type Replant = { categories: Array<DecayCategory>, message: string, recommendations: Array<string>, };
 
-export type Response = { member: string, answer: Answer, reason: string | null, at: Timestamp, 
-/**
- * How the objection was resolved, and by whom.
- */
-resolution: string | null, resolved_by: string | null, };
+export type Response = { member: string, answer: Answer, reason: string | null, at: Timestamp, };
 
 export type ResponseLogEntry = { at: Timestamp, member: string, what: string, };
 
@@ -353,6 +444,16 @@ queue: Array<string>, rotations: Array<Rotation>, author: string, created_at: Ti
 
 export type Rotation = { at: Timestamp, from: string | null, to: string, };
 
+export type Round = { 
+/**
+ * After this, members whose devices never received it no longer hold it.
+ */
+deadline: Timestamp, voices: Array<Voice>, 
+/**
+ * Why it cannot pass yet, in words; empty when it can.
+ */
+blocking: Array<string>, can_pass: boolean, };
+
 export type RowPage = { 
 /**
  * Decisions matching the filter (a lower bound while `complete` is false).
@@ -366,6 +467,8 @@ unread: number,
  * Whether every month was counted; if not, ask again with `whole` for exact counts.
  */
 complete: boolean, rows: Array<DecisionRow>, };
+
+export type Standing = "proposer" | "answered" | "waiting" | "silent-consent" | "not-received" | "skipped" | "named";
 
 export type Team = { id: string, name: string, 
 /**
@@ -393,7 +496,7 @@ export type TensionClosure = {
  */
 source: string, at: Timestamp, by: string, note: string | null, };
 
-export type TensionKind = "divergence" | "shared-struggle" | "failing-principle" | "edit-conflict" | "proliferation" | "raised";
+export type TensionKind = "divergence" | "shared-struggle" | "failing-principle" | "edit-conflict" | "proliferation" | "raised" | "contested";
 
 export type Timestamp = string;
 
@@ -418,6 +521,20 @@ weeks: Array<WeekCount>,
  * Waiting time of each escalation raised in the window, in hours (for a histogram).
  */
 escalation_waits_hours: Array<number>, };
+
+export type Voice = { member: string, name: string, 
+/**
+ * When their device first received the proposal.
+ */
+received_at: Timestamp | null, 
+/**
+ * When their window closes (None until their device received it).
+ */
+window_ends: Timestamp | null, 
+/**
+ * Their answer to the current version.
+ */
+answer: Answer | null, reason: string | null, answered_at: Timestamp | null, standing: Standing, };
 
 export type WeekCount = { week_start: Timestamp, decisions: number, 
 /**
@@ -475,7 +592,7 @@ export const COMMANDS = [
   "proposals",
   "open_proposal",
   "respond",
-  "resolve_objection",
+  "revise_proposal",
   "pass_proposal",
   "withdraw_proposal",
   "roles",

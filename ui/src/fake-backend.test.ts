@@ -52,6 +52,26 @@ describe("the in-memory backend", () => {
     expect(err.message).toContain("at least one principle");
   });
 
+  it("runs a consent round: an objection holds a proposal until its author lifts it; only the proposer revises", async () => {
+    const { b, circle } = await circleWithPrinciple();
+    const id = await b.call("open_proposal", { circle, new: { title: "Close on Mondays", body: "", change: { kind: "general" }, window_ms: 86_400_000 } });
+    let [p] = await b.call("proposals", { circle });
+    expect([p.window_ms, p.version, p.can_pass, p.voices.map((v) => v.standing)]).toEqual([86_400_000, 1, true, ["proposer"]]);
+    await b.call("respond", { circle, id, answer: "objection", reason: "Monday is delivery day" });
+    [p] = await b.call("proposals", { circle });
+    expect(p.can_pass).toBe(false);
+    expect(p.blocking.join()).toContain("objects (Monday is delivery day)");
+    const refused = await b.call("pass_proposal", { circle, id }).catch((e) => e);
+    expect(refused.message).toMatch(/^it cannot pass yet: .*objects/);
+    expect(await b.call("revise_proposal", { circle, id, new: { title: "Close on Tuesdays", body: "", change: { kind: "general" }, window_ms: null } })).toBe(2);
+    [p] = await b.call("proposals", { circle });
+    expect([p.title, p.responses, p.can_pass]).toEqual(["Close on Tuesdays", [], true]);
+    await b.call("pass_proposal", { circle, id });
+    [p] = await b.call("proposals", { circle });
+    expect(p.status).toBe("passed");
+    expect((await b.call("withdraw_proposal", { circle, id }).catch((e) => e)).message).toContain("is passed");
+  });
+
   it("tells subscribers about every change", async () => {
     const { b, circle, p, t } = await circleWithPrinciple();
     const seen: Change[] = [];

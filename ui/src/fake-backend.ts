@@ -35,6 +35,7 @@ interface FakeCircle {
 /** What a locked home still answers (the rest waits for the passphrase). */
 const WHILE_LOCKED = new Set<keyof Api>(["home_status", "unlock", "lock", "zones"]);
 
+const DAY_MS = 86_400_000;
 const invalid = (m: string) => new BackendError("invalid", m);
 const notFound = (what: string, id: string) => new BackendError("not-found", `no ${what} \`${id}\``);
 function required(s: string, what: string): string {
@@ -220,7 +221,7 @@ export class FakeBackend implements Backend {
         id: this.id("p"), statement, guidance: n.guidance, values: [...n.values], status: "active",
         supersedes: n.supersedes, superseded_by: null, retired_reason: null, author: this.me.member,
         created_at: at, updated_at: at, conflicts: [],
-        versions: [{ version: 1, statement, guidance: n.guidance, reason: null, author: this.me.member, at, source: null }],
+        versions: [{ version: 1, statement, guidance: n.guidance, reason: null, author: this.me.member, at, source: null, contested: false }],
       };
       c.principles.push(p);
       this.changed(circle);
@@ -234,7 +235,7 @@ export class FakeBackend implements Backend {
       const at = this.now();
       p.statement = statement;
       p.guidance = amendment.guidance ?? p.guidance;
-      p.versions.push({ version: p.versions.length + 1, statement, guidance: p.guidance, reason, author: this.me.member, at, source: null });
+      p.versions.push({ version: p.versions.length + 1, statement, guidance: p.guidance, reason, author: this.me.member, at, source: null, contested: false });
       this.changed(circle);
       return p.versions.length;
     },
@@ -363,7 +364,72 @@ export class FakeBackend implements Backend {
       this.changed(circle);
       return null;
     },
-    proposals: ({ circle }) => this.circle(circle).proposals.map((p) => structuredClone(p)),
+    proposals: ({ circle }) => {
+      const c = this.circle(circle);
+      const now = this.clock;
+      // This device receives every proposal it reads, as the node notes on first sight.
+      for (const p of c.proposals) {
+        if (!p.receipts.some((r) => r.member === this.me.member)) p.receipts.push({ member: this.me.member, at: new Date(now).toISOString() });
+      }
+      return c.proposals.map((p) => this.proposalView(c, p, now));
+    },
+    open_proposal: ({ circle, new: n }) => {
+      const c = this.circle(circle);
+      const window = n.window_ms ?? 7 * DAY_MS;
+      if (window < 1000 || window > 365 * DAY_MS) throw invalid("a consent window lasts from one second to a year");
+      const at = this.now();
+      const p: B.Proposal = {
+        id: this.id("pr"), title: required(n.title, "a proposal's title"), body: n.body.trim(), change: structuredClone(n.change),
+        status: "open", opened_by: this.me.member, opened_at: at, window_ms: window, version: 1, revised_at: at,
+        closed_by: null, closed_at: null, outcome: null, responses: [], receipts: [{ member: this.me.member, at }], contest: null, log: [],
+      };
+      c.proposals.push(p);
+      this.changed(circle);
+      return p.id;
+    },
+    respond: ({ circle, id, answer, reason }) => {
+      const c = this.circle(circle);
+      const p = this.liveProposal(c, id);
+      const why = reason?.trim() || null;
+      if (answer !== "consent" && !why) throw invalid(`a ${answer} needs a reason`);
+      const at = this.now();
+      p.responses = [...p.responses.filter((r) => r.member !== this.me.member), { member: this.me.member, answer, reason: why, at }];
+      p.log.push({ at, member: this.me.member, what: why ? `${answer}: ${why}` : answer });
+      this.changed(circle);
+      return null;
+    },
+    revise_proposal: ({ circle, id, new: n }) => {
+      const c = this.circle(circle);
+      const p = this.liveProposal(c, id);
+      if (p.opened_by !== this.me.member) throw new BackendError("state", `only ${this.memberNameIn(c, p.opened_by)} can revise proposal \`${id}\`: answer it instead`);
+      if (n.change.kind !== p.change.kind) throw invalid("a revision keeps what kind of change the proposal makes: open a new proposal for another kind");
+      const at = this.now();
+      Object.assign(p, { title: required(n.title, "a proposal's title"), body: n.body.trim(), change: structuredClone(n.change) });
+      p.version += 1;
+      p.revised_at = at;
+      p.status = "open";
+      p.responses = [];
+      p.log.push({ at, member: this.me.member, what: `revised it (version ${p.version}): every answer is asked again` });
+      this.changed(circle);
+      return p.version;
+    },
+    pass_proposal: ({ circle, id }) => {
+      const c = this.circle(circle);
+      const p = this.liveProposal(c, id);
+      const round = this.proposalView(c, p, this.clock);
+      if (!round.can_pass) throw new BackendError("state", `it cannot pass yet: ${round.blocking.join("; ")}`);
+      Object.assign(p, { status: "passed", closed_by: this.me.member, closed_at: this.now(), contest: null });
+      this.changed(circle);
+      return null;
+    },
+    withdraw_proposal: ({ circle, id }) => {
+      const c = this.circle(circle);
+      const p = this.liveProposal(c, id);
+      if (p.opened_by !== this.me.member) throw new BackendError("state", `only ${this.memberNameIn(c, p.opened_by)} can withdraw proposal \`${id}\`: object to it instead`);
+      Object.assign(p, { status: "withdrawn", closed_by: this.me.member, closed_at: this.now() });
+      this.changed(circle);
+      return null;
+    },
     roles: ({ circle }) => this.circle(circle).roles.map((r) => ({ ...r })),
     commitments: ({ circle }) => this.circle(circle).commitments.map((k) => ({ ...k })),
     retros: ({ circle }) => this.circle(circle).retros.map((r) => ({ ...r })),
@@ -491,6 +557,58 @@ export class FakeBackend implements Backend {
       return info.id;
     },
   };
+
+  private memberNameIn(c: FakeCircle, id: string): string {
+    return c.members.find((m) => m.id === id)?.name || id;
+  }
+  private liveProposal(c: FakeCircle, id: string): B.Proposal {
+    const p = c.proposals.find((p) => p.id === id);
+    if (!p) throw notFound("proposal", id);
+    if (p.status !== "open" && p.status !== "contested") throw new BackendError("state", `proposal \`${id}\` is ${p.status}`);
+    return p;
+  }
+
+  /** The engine's consent round (grove_core::consent), simplified: no removal quorum. */
+  private proposalView(c: FakeCircle, p: B.Proposal, now: number): B.ProposalView {
+    const members = c.members.filter((m) => !c.removed.has(m.id));
+    const alone = members.length <= 1;
+    const deadline = Date.parse(p.revised_at) + p.window_ms * 3;
+    const at = (ms: number) => new Date(ms).toISOString();
+    // As the engine writes a moment in a sentence: "2026-12-03 14:05 UTC".
+    const minute = (ms: number) => `${at(ms).slice(0, 16).replace("T", " ")} UTC`;
+    const named = p.change.kind === "remove-member" ? p.change.member : null;
+    const voices: B.Voice[] = members.map((m) => {
+      const received = p.receipts.find((r) => r.member === m.id)?.at ?? null;
+      const ends = received ? Math.max(Date.parse(received), Date.parse(p.revised_at)) + p.window_ms : null;
+      const r = p.responses.find((r) => r.member === m.id);
+      const standing: B.Standing =
+        named === m.id ? "named"
+        : r ? "answered"
+        : m.id === p.opened_by || alone ? "proposer"
+        : ends !== null ? (now < ends ? "waiting" : "silent-consent")
+        : now < deadline ? "not-received" : "skipped";
+      return {
+        member: m.id, name: m.name, received_at: received, window_ends: ends === null ? null : at(ends),
+        answer: r?.answer ?? null, reason: r?.reason ?? null, answered_at: r?.at ?? null, standing,
+      };
+    });
+    const blocking: string[] = [];
+    if (p.status !== "open" && p.status !== "contested") blocking.push(`it is ${p.status}`);
+    else {
+      for (const v of voices) {
+        if (v.answer === "objection" && v.standing !== "named") {
+          blocking.push(`${v.name} objects (${v.reason ?? ""}); only they can lift it, by answering again, or the proposer can revise the proposal`);
+        }
+      }
+      const others = voices.filter((v) => v.answer === "consent" && v.standing !== "named" && v.member !== p.opened_by).length;
+      if (!alone && others === 0) blocking.push("no one but the proposer has consented: a proposal needs consent from another member");
+      for (const v of voices) {
+        if (v.standing === "waiting") blocking.push(`${v.name}'s window is open until ${minute(Date.parse(v.window_ends ?? at(now)))}`);
+        if (v.standing === "not-received") blocking.push(`${v.name}'s device has not received it yet; it waits for them until ${minute(deadline)}`);
+      }
+    }
+    return { ...structuredClone(p), deadline: at(deadline), voices, blocking, can_pass: blocking.length === 0 };
+  }
 
   /** Divergence only (same situation, other team, other choice): enough for the UI. */
   private detected(c: FakeCircle): B.Tension[] {

@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use grove_node::core::{
-    Commitment, Decision, Escalation, Member, Principle, ProposalStatus, ProposalView, Review, Role, Timestamp, Value,
+    Commitment, Decision, Escalation, Member, Principle, ProposalStatus, ProposalView, Review,
+    Role, Timestamp, Value,
 };
 use grove_node::PeerStatus;
 use serde::Serialize;
@@ -577,7 +578,9 @@ pub fn proposal(v: &ProposalView, names: &Names) -> String {
             (None, _) => voice.standing.to_string().replace('-', " "),
         };
         let window = match (voice.received_at, voice.window_ends) {
-            (Some(at), Some(end)) => format!(" (received {}, window until {})", at.minute(), end.minute()),
+            (Some(at), Some(end)) => {
+                format!(" (received {}, window until {})", at.minute(), end.minute())
+            }
             _ => " (not received yet)".to_string(),
         };
         let _ = writeln!(s, "  {} — {}{}", names.of(&voice.member), answer, window);
@@ -590,14 +593,21 @@ pub fn proposal(v: &ProposalView, names: &Names) -> String {
             c.passed_at.minute()
         );
         for r in &c.unheard {
-            let reason = r.reason.as_deref().map(|x| format!(": {}", cell(x))).unwrap_or_default();
+            let reason = r
+                .reason
+                .as_deref()
+                .map(|x| format!(": {}", cell(x)))
+                .unwrap_or_default();
             let _ = writeln!(s, "    {} — {}{}", names.of(&r.member), r.answer, reason);
         }
         if c.revised {
             let _ = writeln!(s, "    the proposer's revision");
         }
         if let Some(rival) = &c.rival {
-            let _ = writeln!(s, "    proposal {rival}, passed at the same time on the same principle");
+            let _ = writeln!(
+                s,
+                "    proposal {rival}, passed at the same time on the same principle"
+            );
         }
     }
     if matches!(p.status, ProposalStatus::Open | ProposalStatus::Contested) {

@@ -986,7 +986,8 @@ fn escalations_and_proposals() {
         .is_empty());
     g.fail(2, &["escalation", "list", "--status", "pending"]);
 
-    // A general proposal through objection, resolution and consent.
+    // A general proposal in a circle of one: an objection blocks until its author lifts
+    // it by answering again; the only member may then pass it alone.
     let general = g.create(&[
         "proposal",
         "open",
@@ -995,6 +996,20 @@ fn escalations_and_proposals() {
         "--body",
         "Mondays clash with the food bank.",
     ]);
+    let p = g.json(&["proposal", "show", &general]);
+    assert_eq!(p["status"], "open");
+    assert_eq!(p["version"], 1);
+    assert_eq!(
+        p["window_ms"],
+        7 * 24 * 3600 * 1000_i64,
+        "a week unless named"
+    );
+    assert_eq!(
+        p["receipts"][0]["member"],
+        me.as_str(),
+        "the proposer's own device received it"
+    );
+    assert_eq!(p["can_pass"], true, "a circle of one may pass alone: {p}");
     let err = g.fail(
         1,
         &["proposal", "respond", &general, "--answer", "objection"],
@@ -1011,41 +1026,97 @@ fn escalations_and_proposals() {
         "--reason",
         "Tuesdays I work late.",
     ]);
+    let before = g.json(&["proposal", "show", &general]);
     let err = g.fail(1, &["proposal", "pass", &general]);
     assert!(
-        err.contains("objection") && err.contains("Tuesdays I work late."),
+        err.contains("cannot pass yet")
+            && err.contains("objects")
+            && err.contains("Tuesdays I work late."),
         "names the standing objection: {err}"
     );
-    let p = g.json(&["proposal", "show", &general]);
-    assert_eq!(p["status"], "open");
-    assert_eq!(p["responses"][0]["answer"], "objection");
-    g.done(&[
-        "proposal",
-        "resolve",
-        &general,
-        "--member",
-        &me,
-        "--note",
-        "We start at 8pm.",
-    ]);
-    let p = g.json(&["proposal", "show", &general]);
-    assert_eq!(p["responses"][0]["resolution"], "We start at 8pm.");
-    g.fail(
-        1,
-        &[
-            "proposal", "resolve", &general, "--member", &me, "--note", "twice",
-        ],
+    assert_eq!(
+        g.json(&["proposal", "show", &general]),
+        before,
+        "a refused pass changes nothing"
     );
-    let err = g.fail(1, &["proposal", "pass", &general]);
-    assert!(err.contains("consent"), "passing needs a consent: {err}");
+    assert_eq!(before["status"], "open");
+    assert_eq!(before["responses"][0]["answer"], "objection");
+    assert_eq!(before["can_pass"], false);
+    let blocking = strs(&before["blocking"]);
+    assert_eq!(blocking.len(), 1, "{blocking:?}");
+    assert!(
+        blocking[0].contains("Tuesdays I work late."),
+        "{blocking:?}"
+    );
+    g.fail(2, &["proposal", "resolve", &general, "--member", &me]); // gone
+                                                                    // Answering again lifts one's own objection.
     g.done(&["proposal", "respond", &general, "--answer", "consent"]);
+    let p = g.json(&["proposal", "show", &general]);
+    assert_eq!(p["responses"].as_array().unwrap().len(), 1, "replaced: {p}");
+    assert_eq!(p["responses"][0]["answer"], "consent");
+    assert!(
+        p["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["what"].as_str().unwrap().contains("withdrew objection")),
+        "{p}"
+    );
+    assert_eq!(p["can_pass"], true);
     g.done(&["proposal", "pass", &general]);
     let p = g.json(&["proposal", "show", &general]);
     assert_eq!(p["status"], "passed");
     assert_eq!(p["change"]["kind"], "general");
     assert_eq!(p["closed_by"], me.as_str());
+    assert!(p["contest"].is_null(), "{p}");
     g.fail(1, &["proposal", "respond", &general, "--answer", "consent"]);
     g.fail(1, &["proposal", "pass", &general]);
+    g.fail(1, &["proposal", "revise", &general, "--title", "Too late"]);
+
+    // A window of its own; the proposer revises, which voids every answer.
+    let windowed = g.create(&[
+        "proposal",
+        "open",
+        "--title",
+        "Paint the hall",
+        "--window",
+        "36h",
+    ]);
+    let p = g.json(&["proposal", "show", &windowed]);
+    assert_eq!(p["window_ms"], 36 * 3600 * 1000_i64);
+    g.done(&["proposal", "respond", &windowed, "--answer", "consent"]);
+    let msg = g.done(&[
+        "proposal",
+        "revise",
+        &windowed,
+        "--title",
+        "Paint the hall green",
+        "--body",
+        "Green was asked for.",
+    ]);
+    assert!(msg.contains("version 2"), "{msg}");
+    let p = g.json(&["proposal", "show", &windowed]);
+    assert_eq!(p["version"], 2);
+    assert_eq!(p["title"], "Paint the hall green");
+    assert_eq!(p["body"], "Green was asked for.");
+    assert_eq!(
+        p["window_ms"],
+        36 * 3600 * 1000_i64,
+        "a revision keeps the window"
+    );
+    assert!(
+        p["responses"].as_array().unwrap().is_empty(),
+        "a revision voids every answer: {p}"
+    );
+    for bad in ["0s", "500ms", "3y", "2", "d", "-1d", "400d"] {
+        let before = g.list(&["proposal", "list"]);
+        g.fail(
+            2,
+            &["proposal", "open", "--title", "Bad window", "--window", bad],
+        );
+        assert_eq!(g.list(&["proposal", "list"]), before, "--window {bad}");
+    }
+    g.done(&["proposal", "withdraw", &windowed]);
 
     // Amending a principle: applied when passed, with the proposal as the version's source.
     let amend = g.create(&[
@@ -1123,7 +1194,7 @@ fn escalations_and_proposals() {
     let list = g.list(&["proposal", "list"]);
     assert_eq!(
         sorted(ids(&list)),
-        sorted(vec![general, amend, new, dropped])
+        sorted(vec![general, windowed, amend, new, dropped])
     );
 
     // Usage: --amend needs --statement and --reason; it cannot be combined with --value.
@@ -1168,6 +1239,179 @@ fn escalations_and_proposals() {
             "r",
         ],
     );
+}
+
+/// Carries `from`'s copy of the circle to `to` (a member's home) by a circle file.
+fn carry(from: &Grove, to: &Grove) {
+    let file = from.file("carried.grove");
+    let path = file.to_str().unwrap();
+    from.done(&["circle", "export", "--out", path]);
+    to.create(&["circle", "import", path]);
+}
+
+/// `g`'s view of proposal `id` and its round.
+fn shown(g: &Grove, id: &str) -> Json {
+    g.json(&["proposal", "show", id])
+}
+
+/// A refused proposal command: exit 1, one line naming `why`, and the proposal unchanged.
+fn refused(g: &Grove, id: &str, args: &[&str], why: &[&str]) -> String {
+    let before = shown(g, id);
+    let err = g.fail(1, args);
+    for w in why {
+        assert!(err.contains(w), "{args:?} should say `{w}`: {err}");
+    }
+    assert_eq!(shown(g, id), before, "a refused {args:?} changes nothing");
+    err
+}
+
+#[test]
+fn proposals_need_another_members_consent_and_only_the_objector_lifts_an_objection() {
+    let a = Grove::new();
+    basics(&a);
+    let bea = Grove::new();
+    admit(&a, &bea, "Bea");
+    let cy = Grove::new();
+    admit(&a, &cy, "Cy");
+    carry(&a, &bea);
+    carry(&a, &cy);
+    let (bea_id, cy_id) = (bea.me(), cy.me());
+
+    let van = a.create(&["proposal", "open", "--title", "Share the van"]);
+    a.done(&["proposal", "respond", &van, "--answer", "consent"]);
+    // The proposer's consent alone is not enough, however long the others stay silent.
+    refused(
+        &a,
+        &van,
+        &["proposal", "pass", &van],
+        &[
+            "cannot pass yet",
+            "consent from another member",
+            "has not received it",
+        ],
+    );
+    let p = shown(&a, &van);
+    assert_eq!(p["can_pass"], false);
+    assert!(
+        strs(&p["blocking"])
+            .iter()
+            .any(|b| b.contains("consent from another member")),
+        "{p}"
+    );
+    let bea_voice = p["voices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["member"] == bea_id.as_str())
+        .unwrap_or_else(|| panic!("every member has a voice: {p}"))
+        .clone();
+    assert_eq!(bea_voice["standing"], "not-received", "{bea_voice}");
+    assert!(bea_voice["answer"].is_null());
+
+    // Only the proposer revises or withdraws.
+    carry(&a, &bea);
+    refused(
+        &bea,
+        &van,
+        &["proposal", "revise", &van, "--title", "Sell the van"],
+        &["only", "revise"],
+    );
+    refused(
+        &bea,
+        &van,
+        &["proposal", "withdraw", &van],
+        &["only", "withdraw"],
+    );
+
+    // Bea objects: nobody passes it, and nobody but Bea lifts it.
+    bea.done(&[
+        "proposal",
+        "respond",
+        &van,
+        "--answer",
+        "objection",
+        "--reason",
+        "The van is booked on Saturdays.",
+    ]);
+    carry(&bea, &a);
+    carry(&a, &cy);
+    cy.done(&["proposal", "respond", &van, "--answer", "consent"]);
+    carry(&cy, &a);
+    let err = refused(
+        &a,
+        &van,
+        &["proposal", "pass", &van],
+        &["Bea objects", "The van is booked on Saturdays."],
+    );
+    assert!(!err.contains("another member"), "Cy consented: {err}");
+    a.done(&["proposal", "respond", &van, "--answer", "consent"]);
+    a.fail(1, &["proposal", "pass", &van]);
+    assert_eq!(
+        shown(&a, &van)["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["answer"] == "objection")
+            .count(),
+        1,
+        "the proposer's answer leaves Bea's objection standing"
+    );
+
+    // Bea lifts it by answering again; then it passes.
+    carry(&a, &bea);
+    bea.done(&["proposal", "respond", &van, "--answer", "consent"]);
+    carry(&bea, &a);
+    let p = shown(&a, &van);
+    assert_eq!(p["can_pass"], true, "{p}");
+    a.done(&["proposal", "pass", &van]);
+    let p = shown(&a, &van);
+    assert_eq!(p["status"], "passed");
+    assert!(p["contest"].is_null(), "{p}");
+
+    // Removing Cy needs consent from more than half of the others (A and Bea): both.
+    let out = a.create(&[
+        "proposal",
+        "open",
+        "--title",
+        "Cy moved away",
+        "--remove-member",
+        &cy_id,
+    ]);
+    a.done(&["proposal", "respond", &out, "--answer", "consent"]);
+    refused(
+        &a,
+        &out,
+        &["proposal", "pass", &out],
+        &["removing a member", "2 of the other members", "1 consented"],
+    );
+    carry(&a, &cy);
+    cy.done(&[
+        "proposal",
+        "respond",
+        &out,
+        "--answer",
+        "objection",
+        "--reason",
+        "I still come by.",
+    ]);
+    carry(&cy, &a);
+    let err = refused(&a, &out, &["proposal", "pass", &out], &["1 consented"]);
+    assert!(
+        !err.contains("I still come by."),
+        "the named member's objection does not block: {err}"
+    );
+    carry(&a, &bea);
+    bea.done(&["proposal", "respond", &out, "--answer", "consent"]);
+    carry(&bea, &a);
+    let msg = a.done(&["proposal", "pass", &out]);
+    assert!(msg.contains("removed"), "{msg}");
+    let members = a.list(&["member", "list"]);
+    let cy_now = members
+        .iter()
+        .find(|m| m["id"] == cy_id.as_str())
+        .unwrap_or_else(|| panic!("a removed member stays listed: {members:?}"));
+    assert!(cy_now["removed_at"].is_string(), "{cy_now}");
+    assert_eq!(cy_now["removed_by"], a.me().as_str(), "{cy_now}");
 }
 
 #[test]

@@ -298,10 +298,7 @@ fn check_governance(
         return Ok(());
     }
     let deps = sc.change.deps().to_vec();
-    let before_doc = At {
-        doc,
-        heads: &deps,
-    };
+    let before_doc = At { doc, heads: &deps };
     let after_doc = At {
         doc,
         heads: std::slice::from_ref(&hash),

@@ -206,8 +206,8 @@ pub fn voices(
         .iter()
         .map(|m| {
             let received_at = p.receipts.iter().find(|r| r.member == *m).map(|r| r.at);
-            let window_ends =
-                received_at.map(|at| Timestamp(at.0.max(p.revised_at.0).saturating_add(p.window_ms)));
+            let window_ends = received_at
+                .map(|at| Timestamp(at.0.max(p.revised_at.0).saturating_add(p.window_ms)));
             let response = p.responses.iter().find(|r| r.member == *m);
             let standing = if named == Some(m.as_str()) {
                 Standing::Named

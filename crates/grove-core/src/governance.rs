@@ -49,12 +49,19 @@ pub(crate) fn check_proposals(
 fn check_opening(c: &Proposal, act: &Act<'_>) -> Result<(), String> {
     let s = &c.stored;
     if s.opened_by != act.author {
-        return Err(format!("it opens proposal {} in {}'s name", c.id, s.opened_by));
+        return Err(format!(
+            "it opens proposal {} in {}'s name",
+            c.id, s.opened_by
+        ));
     }
     if s.status != ProposalStatus::Open.as_str() || s.version.unwrap_or(1) != 1 {
         return Err(format!("it opens proposal {} already decided", c.id));
     }
-    if s.answers.keys().chain(s.receipts.keys()).any(|m| m != act.author) {
+    if s.answers
+        .keys()
+        .chain(s.receipts.keys())
+        .any(|m| m != act.author)
+    {
         return Err(format!("it opens proposal {} with others' answers", c.id));
     }
     if !s.saw.is_empty() || !s.resolutions.is_empty() {
@@ -77,7 +84,9 @@ fn check_step(
     let open = matches!(b.status, ProposalStatus::Open | ProposalStatus::Contested);
     if sb.opened_by != sc.opened_by || sb.opened_at != sc.opened_at || sb.window_ms != sc.window_ms
     {
-        return Err(format!("it rewrites who opened proposal {id}, when, or its window"));
+        return Err(format!(
+            "it rewrites who opened proposal {id}, when, or its window"
+        ));
     }
     if sb.resolutions != sc.resolutions {
         return Err(format!(
@@ -97,7 +106,9 @@ fn check_step(
             return Err(format!("it answers proposal {id}, which is {}", b.status));
         }
         if sc.answers.get(m).map(|a| a.3) != Some(i64::from(c.version)) {
-            return Err(format!("it answers a version of proposal {id} that is not current"));
+            return Err(format!(
+                "it answers a version of proposal {id} that is not current"
+            ));
         }
     }
     for m in sb.receipts.keys().chain(sc.receipts.keys()) {
@@ -108,12 +119,13 @@ fn check_step(
             return Err(format!("it rewrites {m}'s receipt of proposal {id}"));
         }
     }
-    let revised = sb.version != sc.version
-        || sb.revised_at != sc.revised_at
-        || sb.substance != sc.substance;
+    let revised =
+        sb.version != sc.version || sb.revised_at != sc.revised_at || sb.substance != sc.substance;
     if revised {
         if act.author != sc.opened_by {
-            return Err(format!("it revises proposal {id}, which only its proposer may"));
+            return Err(format!(
+                "it revises proposal {id}, which only its proposer may"
+            ));
         }
         if !open || c.version != b.version + 1 {
             return Err(format!("it revises proposal {id} out of turn"));
@@ -167,7 +179,10 @@ fn check_pass(
         ));
     }
     if sc.closed_by != act.author {
-        return Err(format!("it passes proposal {id} in {}'s name", sc.closed_by));
+        return Err(format!(
+            "it passes proposal {id} in {}'s name",
+            sc.closed_by
+        ));
     }
     let seen: std::collections::BTreeMap<String, String> = sb
         .answers
@@ -176,12 +191,16 @@ fn check_pass(
         .map(|(m, a)| (m.clone(), a.4.clone()))
         .collect();
     if sc.saw != seen || sc.passed_version != Some(i64::from(b.version)) {
-        return Err(format!("it passes proposal {id} claiming answers it did not see"));
+        return Err(format!(
+            "it passes proposal {id} claiming answers it did not see"
+        ));
     }
     if let ProposalChange::AmendPrinciple { principle, .. } = &b.change {
         let base = versions_before(principle) as i64;
         if sc.base_version != Some(base) {
-            return Err(format!("it passes proposal {id} on a version of the principle it did not see"));
+            return Err(format!(
+                "it passes proposal {id} on a version of the principle it did not see"
+            ));
         }
     }
     // A pass is no older than what it depends on, nor far younger than the receiver.
@@ -207,7 +226,9 @@ fn check_pass(
         }
     }
     if sc.closed_at.map(|t| t.div_euclid(1000)) != Some(act.at.0.div_euclid(1000)) {
-        return Err(format!("it passes proposal {id} with a close time not its own"));
+        return Err(format!(
+            "it passes proposal {id} with a close time not its own"
+        ));
     }
     Ok(())
 }

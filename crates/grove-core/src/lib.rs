@@ -38,11 +38,12 @@ mod words;
 pub use authorize::{Authorized, RefusedChange};
 pub use automerge;
 pub use circle::{
-    circle_doc_for_month, decision_doc, shard_doc, shard_period, Circle, CircleInfo, Clock, LoadedDoc,
-    Unsaved, CORE_DOC, SCHEMA,
+    circle_doc_for_month, decision_doc, shard_doc, shard_period, Circle, CircleInfo, Clock,
+    LoadedDoc, Unsaved, CORE_DOC, SCHEMA,
 };
 pub use clock::{Day, Timestamp, DAY_MS};
 pub use commitments::{Commitment, NewCommitment};
+pub use consent::{Round, Standing, Voice};
 pub use ctx::Ctx;
 pub use decisions::{
     Decision, DecisionEdit, DecisionFilter, DecisionResult, HistoryEntry, MonthWindow, NewDecision,
@@ -60,7 +61,6 @@ pub use keys::CIRCLE_KEY_LEN;
 pub use members::{MemberStanding, Membership, Writer};
 pub use nodes::{KnownNode, MAX_NODE_ADDRS};
 pub use principles::{Amendment, NewPrinciple, Principle, PrincipleVersion};
-pub use consent::{Round, Standing, Voice};
 pub use proposals::{
     Contest, NewProposal, Proposal, ProposalChange, ProposalView, Receipt, Response,
     ResponseLogEntry,

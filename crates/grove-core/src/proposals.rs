@@ -276,7 +276,12 @@ impl Circle {
             // A revision of a contested pass reopens the round.
             fields::put_str(tx, &obj, "status", ProposalStatus::Open.as_str())?;
             let key = fields::timeline_key(LOG, now, &member, &tag);
-            fields::put_str(tx, &obj, &key, &format!("revised it (version {version}): every answer is asked again"))
+            fields::put_str(
+                tx,
+                &obj,
+                &key,
+                &format!("revised it (version {version}): every answer is asked again"),
+            )
         })?;
         Ok(version)
     }
@@ -328,7 +333,9 @@ impl Circle {
             return Err(CoreError::state(format!("proposal `{id}` is {}", p.status)));
         }
         if !self.membership().is_current_member(&ctx.member) {
-            return Err(CoreError::state("only a member of the circle answers its proposals"));
+            return Err(CoreError::state(
+                "only a member of the circle answers its proposals",
+            ));
         }
         let reason = fields::optional(reason, "the reason")?;
         if answer != Answer::Consent && reason.is_none() {
@@ -363,7 +370,11 @@ impl Circle {
                 reason.as_deref().unwrap_or(""),
             )?;
             fields::put_time(tx, &obj, &format!("{ANSWERED_AT}{member}"), now)?;
-            tx.put(&obj, format!("{ANSWER_VERSION}{member}"), i64::from(p.version))?;
+            tx.put(
+                &obj,
+                format!("{ANSWER_VERSION}{member}"),
+                i64::from(p.version),
+            )?;
             fields::put_str(tx, &obj, &format!("{ANSWER_TAG}{member}"), &tag)?;
             if !received {
                 fields::put_time(tx, &obj, &format!("{RECEIVED}{member}"), now)?;
@@ -441,9 +452,7 @@ impl Circle {
                 .map(|b| b.describe(|m| self.member_name(m)))
                 .collect();
             return Err(match first {
-                consent::Blocker::NotOpen(s) => {
-                    CoreError::state(format!("proposal `{id}` is {s}"))
-                }
+                consent::Blocker::NotOpen(s) => CoreError::state(format!("proposal `{id}` is {s}")),
                 _ => CoreError::state(format!("it cannot pass yet: {}", why.join("; "))),
             });
         }
@@ -567,7 +576,7 @@ impl Circle {
             .ok_or_else(|| CoreError::not_found("proposal", id))
     }
 
-    fn proposal_obj(&self, id: &str) -> Result<ObjId> {
+    pub(crate) fn proposal_obj(&self, id: &str) -> Result<ObjId> {
         let coll = self.coll("proposals")?;
         fields::entity(&self.core.am, &coll, id)?
             .ok_or_else(|| CoreError::not_found("proposal", id))
@@ -669,7 +678,8 @@ fn settle_rivals(all: &mut [Proposal]) {
 }
 
 fn read_stored<D: ReadDoc>(doc: &D, f: &Fields) -> Stored {
-    let map = |prefix: &str| -> BTreeMap<String, String> { f.prefixed(prefix).into_iter().collect() };
+    let map =
+        |prefix: &str| -> BTreeMap<String, String> { f.prefixed(prefix).into_iter().collect() };
     let answer_text = map(ANSWER);
     let reasons = map(REASON);
     let tags = map(ANSWER_TAG);
@@ -689,14 +699,21 @@ fn read_stored<D: ReadDoc>(doc: &D, f: &Fields) -> Stored {
         .filter_map(|(m, at)| Some((m, at.parse().ok()?)))
         .collect();
     let mut resolutions = map(RESOLUTION);
-    resolutions.extend(map(RESOLVED_BY).into_iter().map(|(m, b)| (format!("by:{m}"), b)));
+    resolutions.extend(
+        map(RESOLVED_BY)
+            .into_iter()
+            .map(|(m, b)| (format!("by:{m}"), b)),
+    );
     resolutions.retain(|_, v| !v.is_empty());
     let mut substance: Vec<(String, String)> = SUBSTANCE
         .iter()
         .map(|k| (k.to_string(), f.str(k)))
         .collect();
     substance.push(("body".into(), fields::text(doc, f.obj("body"))));
-    substance.push(("values".into(), fields::str_list(doc, f.obj("values")).join("\n")));
+    substance.push((
+        "values".into(),
+        fields::str_list(doc, f.obj("values")).join("\n"),
+    ));
     Stored {
         status: f.str("status"),
         status_conflicted: f.is_conflicted("status"),
@@ -780,7 +797,9 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
             .filter_map(|(m, a)| response(m, a))
             .filter(|r| r.answer != Answer::Consent)
             .collect();
-        let revised = stored.passed_version.is_some_and(|v| v != i64::from(version));
+        let revised = stored
+            .passed_version
+            .is_some_and(|v| v != i64::from(version));
         if !unheard.is_empty() || revised || stored.status_conflicted {
             status = ProposalStatus::Contested;
             contest = Some(Contest {

@@ -54,6 +54,9 @@ pub enum TensionKind {
     Proliferation,
     /// Raised by a member.
     Raised,
+    /// A proposal passed while the circle was split, without an answer given on the other
+    /// side: its effects wait until the round settles.
+    Contested,
 }
 
 impl TensionKind {
@@ -65,6 +68,7 @@ impl TensionKind {
             TensionKind::EditConflict => "edit-conflict",
             TensionKind::Proliferation => "proliferation",
             TensionKind::Raised => "raised",
+            TensionKind::Contested => "contested",
         }
     }
 }
@@ -391,6 +395,7 @@ fn detect(
     shared_struggle(circle, decisions, inputs, &mut out)?;
     failing_principles(circle, decisions, &mut out)?;
     edit_conflicts(circle, &mut out)?;
+    contested_passes(circle, &mut out)?;
     proliferation(circle, &mut out)?;
     Ok(out)
 }
@@ -608,6 +613,61 @@ fn failing_principles(
                 decision_evidence(d, format!("failed: {text}"))
             })
             .collect();
+        out.push(t);
+    }
+    Ok(())
+}
+
+/// Passes made without hearing the whole circle (see `crate::consent`): both sides named.
+fn contested_passes(circle: &Circle, out: &mut Vec<Tension>) -> Result<()> {
+    for p in circle.proposals()? {
+        let Some(c) = p
+            .contest
+            .as_ref()
+            .filter(|_| p.status == ProposalStatus::Contested)
+        else {
+            continue;
+        };
+        let mut other: Vec<String> = c
+            .unheard
+            .iter()
+            .map(|r| {
+                let reason = r
+                    .reason
+                    .as_deref()
+                    .map(|x| format!(" ({x})"))
+                    .unwrap_or_default();
+                format!(
+                    "{} answered {}{reason}",
+                    circle.member_name(&r.member),
+                    r.answer
+                )
+            })
+            .collect();
+        if c.revised {
+            other.push(format!("{} revised it", circle.member_name(&p.opened_by)));
+        }
+        if let Some(rival) = &c.rival {
+            other.push(format!("proposal {rival} changed the same principle"));
+        }
+        let mut t = tension(
+            TensionKind::Contested,
+            format!("tc-{}", p.id),
+            format!("Contested: {}", p.title),
+            format!(
+                "{} passed it on {} without hearing that {}; it does not take effect until the circle answers again and passes it",
+                circle.member_name(&c.passed_by),
+                c.passed_at.minute(),
+                other.join("; ")
+            ),
+        );
+        t.subject = Some(p.id.clone());
+        t.since = c.passed_at;
+        t.evidence = vec![Evidence {
+            kind: "proposal".into(),
+            id: p.id.clone(),
+            note: format!("passed by {}", circle.member_name(&c.passed_by)),
+        }];
         out.push(t);
     }
     Ok(())

@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-
 macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $word:literal),+ $(,)? }) => {
         $(#[$meta])*

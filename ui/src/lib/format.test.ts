@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { dayFromNow, formatDay, formatMoment, formatRelative, formatWaiting, plural, userLocale } from "./format";
+import { dayFromNow, formatDay, formatMoment, formatRelative, formatWaiting, momentsIn, plural, userLocale } from "./format";
 
 // Fixed locales and a fixed "now" (local times, so the tests hold in any time zone).
 const NOW = new Date(2026, 10, 22, 15, 0).getTime();
@@ -23,6 +23,17 @@ describe("formatting", () => {
     expect(formatDay("2026-12-03", "en-GB")).toBe("3 Dec 2026");
     expect(formatDay("2026-12-13", "en-US")).toBe("Dec 13, 2026");
     expect(formatDay("not a date", "en-GB")).toBe("not a date");
+  });
+
+  it("finds the moments the engine writes in its sentences", () => {
+    expect(momentsIn("Femi's window is open until 2026-12-03 14:05 UTC")).toEqual([
+      { text: "Femi's window is open until " },
+      { at: "2026-12-03T14:05:00Z" },
+    ]);
+    expect(momentsIn("from 2026-01-02 03:04 UTC to 2026-01-09 03:04 UTC.")).toEqual([
+      { text: "from " }, { at: "2026-01-02T03:04:00Z" }, { text: " to " }, { at: "2026-01-09T03:04:00Z" }, { text: "." },
+    ]);
+    expect(momentsIn("no one but the proposer has consented")).toEqual([{ text: "no one but the proposer has consented" }]);
   });
 
   it("writes a moment as its day and time", () => {

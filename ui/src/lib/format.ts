@@ -99,3 +99,21 @@ export function dayFromNow(days: number, now = Date.now()): string {
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString("en-GB")} ${n === 1 ? one : many}`;
 }
+
+/** How the engine writes a moment inside its sentences (grove_core `Timestamp::minute`). */
+const ENGINE_MINUTE = /(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}) UTC/g;
+
+/** `text` (a sentence from the engine) cut into plain text and the moments it names, as
+ * RFC 3339 instants, so a view can write each moment the one way (see When.svelte):
+ * "open until 2026-12-03 14:05 UTC" → [{ text: "open until " }, { at: "2026-12-03T14:05:00Z" }]. */
+export function momentsIn(text: string): ({ text: string } | { at: string })[] {
+  const parts: ({ text: string } | { at: string })[] = [];
+  let last = 0;
+  for (const m of text.matchAll(ENGINE_MINUTE)) {
+    if (m.index > last) parts.push({ text: text.slice(last, m.index) });
+    parts.push({ at: `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:00Z` });
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) parts.push({ text: text.slice(last) });
+  return parts;
+}

@@ -129,9 +129,10 @@ describe("dates in views", () => {
     await datesFollowTheFormat([formatMoment(AT), formatMoment(LATER)]);
     unmount(mounted!);
     document.body.innerHTML = "";
-    const proposal: B.Proposal = {
+    const proposal: B.ProposalView = {
       id: "pr-1", title: "First names", body: "", change: { kind: "general" }, status: "open", opened_by: "m-ada", opened_at: AT,
-      closed_by: null, closed_at: null, outcome: null, responses: [], log: [],
+      window_ms: 7 * 86_400_000, version: 1, revised_at: AT, closed_by: null, closed_at: null, outcome: null, responses: [],
+      receipts: [], contest: null, log: [], deadline: "2026-12-11T10:00:00Z", voices: [], blocking: [], can_pass: true,
     };
     show(Proposals, { proposals: [proposal] });
     await datesFollowTheFormat([formatMoment(AT)]);

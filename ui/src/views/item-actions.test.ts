@@ -84,37 +84,104 @@ async function shownNextTo(at: HTMLElement, message: string) {
   expect(errorsIn(document.body)).toEqual([message]);
 }
 
-function proposal(id: string, title: string, responses: B.Response[]): B.Proposal {
+function proposal(id: string, title: string, responses: B.Response[], round: Partial<B.ProposalView> = {}): B.ProposalView {
+  const voice = (m: B.Member): B.Voice => {
+    const r = responses.find((r) => r.member === m.id);
+    return {
+      member: m.id, name: m.name, received_at: AT, window_ends: "2026-11-27T10:00:00Z", answer: r?.answer ?? null,
+      reason: r?.reason ?? null, answered_at: r?.at ?? null, standing: r ? "answered" : m.id === "m-ada" ? "proposer" : "waiting",
+    };
+  };
   return {
-    id, title, body: "", change: { kind: "general" }, status: "open", opened_by: "m-ada", opened_at: AT,
-    closed_by: null, closed_at: null, outcome: null, responses, log: [],
+    id, title, body: "", change: { kind: "general" }, status: "open", opened_by: "m-ada", opened_at: AT, window_ms: 7 * 86_400_000,
+    version: 1, revised_at: AT, closed_by: null, closed_at: null, outcome: null, responses, receipts: [], contest: null, log: [],
+    deadline: "2026-12-11T10:00:00Z", voices: MEMBERS.map(voice), blocking: [], can_pass: true, ...round,
   };
 }
-const objection: B.Response = { member: "m-femi", answer: "objection", reason: "Not before the landlord answers", at: AT, resolution: null, resolved_by: null };
+const objection: B.Response = { member: "m-femi", answer: "objection", reason: "Not before the landlord answers", at: AT };
+const objects = "Femi objects (Not before the landlord answers); only they can lift it, by answering again, or the proposer can revise the proposal";
 
 describe("a failing per-item action", () => {
   it("Pass on a proposal with an objection standing: the message shows on that proposal, which stays open", async () => {
-    const stand = "objections stand: Femi (Not before the landlord answers); they must be withdrawn or resolved first";
+    const stand = `it cannot pass yet: ${objects}`;
     const backend = new Refusing(
-      { proposals: [proposal("pr-2", "Rent strike fund", []), proposal("pr-1", "First names in the newsletter", [objection])] },
+      {
+        proposals: [
+          proposal("pr-2", "Rent strike fund", []),
+          proposal("pr-1", "First names in the newsletter", [objection], { blocking: [objects], can_pass: false }),
+        ],
+      },
       { pass_proposal: stand },
     );
     show(Proposals, backend);
     const card = await item("article", "First names in the newsletter");
-    button(card, "Pass").click();
+    const pass = button(card, "Pass");
+    expect([pass.classList.contains("primary"), pass.getAttribute("aria-disabled")]).toEqual([false, "true"]);
+    expect(within(card, ".pass-why").textContent).toContain("Cannot pass yet");
+    expect(within(card, ".pass-why").textContent).toContain("only they can lift it");
+    pass.click();
     await shownNextTo(card, stand);
     expect(within(card, ".pill").textContent).toBe("open");
     expect(card.textContent).toContain("Not before the landlord answers");
     expect(backend.changed).toEqual([]);
+    // The other one can pass: Pass is its main button, with nothing in the way.
+    const other = await item("article", "Rent strike fund");
+    expect(button(other, "Pass").classList.contains("primary")).toBe(true);
+    expect(other.querySelector(".pass-why")).toBeNull();
   });
 
-  it("Resolve objection with no note: the message shows next to that objection", async () => {
-    const empty = "how the objection was resolved cannot be empty";
-    show(Proposals, new Refusing({ proposals: [proposal("pr-1", "First names", [objection])] }, { resolve_objection: empty }));
-    const li = await item("li", "Femi");
-    button(li, "Resolve objection").click();
-    await shownNextTo(li, empty);
-    expect(li.textContent).not.toContain("resolved:");
+  it("Revise with no title: the message shows next to that revision, which keeps what was typed", async () => {
+    const empty = "a proposal's title cannot be empty";
+    show(Proposals, new Refusing({ proposals: [proposal("pr-1", "First names", [objection])] }, { revise_proposal: empty }));
+    const card = await item("article", "First names");
+    button(card, "Revise").click();
+    const form = await vi.waitFor(() => within(card, "form.revise-form"));
+    const body = within(form, "textarea") as HTMLTextAreaElement;
+    body.value = "First names only, and only with a yes";
+    body.dispatchEvent(new Event("input"));
+    button(form, "Publish version 2").click();
+    await shownNextTo(form, empty);
+    expect((within(card, "form.revise-form textarea") as HTMLTextAreaElement).value).toBe("First names only, and only with a yes");
+  });
+
+  it("offers Revise and Withdraw to the proposer only", async () => {
+    show(Proposals, new Refusing({ proposals: [proposal("pr-1", "Mine", []), proposal("pr-2", "Femi's", [], { opened_by: "m-femi" })] }, {}));
+    const mine = await item("article", "Mine");
+    const theirs = await item("article", "Femi's");
+    const labels = (el: HTMLElement) => [...el.querySelectorAll("button")].map((b) => b.textContent?.trim());
+    expect(labels(mine)).toEqual(expect.arrayContaining(["Revise", "Withdraw"]));
+    expect(labels(theirs)).not.toContain("Revise");
+    expect(labels(theirs)).not.toContain("Withdraw");
+  });
+
+  it("shows who answered what, who is still to be heard and until when, and a contested pass with both sides", async () => {
+    const contested = proposal("pr-1", "Bulk oats", [{ member: "m-ada", answer: "consent", reason: null, at: AT }], {
+      status: "contested", opened_by: "m-femi",
+      contest: { passed_by: "m-femi", passed_at: "2026-11-21T09:30:00Z", unheard: [objection], revised: false, rival: null },
+      voices: [
+        { member: "m-ada", name: "Ada", received_at: AT, window_ends: "2026-11-27T10:00:00Z", answer: "consent", reason: null, answered_at: AT, standing: "answered" },
+        { member: "m-femi", name: "Femi", received_at: AT, window_ends: null, answer: null, reason: null, answered_at: null, standing: "proposer" },
+        { member: "m-bo", name: "Bo", received_at: null, window_ends: null, answer: null, reason: null, answered_at: null, standing: "not-received" },
+      ],
+      blocking: ["Bo's device has not received it yet; it waits for them until 2026-12-11 10:00 UTC"], can_pass: false,
+    });
+    show(Proposals, new Refusing({ proposals: [contested] }, {}));
+    const card = await item("article", "Bulk oats");
+    const pill = within(card, ".pill.status");
+    expect(pill.textContent).toBe("contested");
+    expect(pill.className).toContain("attention");
+    expect(pill.className).not.toContain("warn");
+    const contest = within(card, "[aria-label='Contested pass']");
+    expect(contest.textContent).toContain("Femi passed it");
+    expect(contest.textContent).toContain("Femi: objection — Not before the landlord answers");
+    const voices = [...card.querySelectorAll("li.voice")].map((l) => l.textContent?.replace(/\s+/g, " ").trim());
+    expect(voices[0]).toMatch(/^Ada: consent/);
+    expect(voices[1]).toBe("Femi: proposed it");
+    expect(voices[2]).toContain("Bo: their device has not received it yet; it waits for them until");
+    expect(voices[2]).toContain(formatDay("2026-12-11T10:00:00Z"));
+    // The engine's moment in its sentence is written the one way, in a <time>.
+    expect(within(card, ".pass-why time").getAttribute("datetime")).toBe("2026-12-11T10:00:00Z");
+    expect(within(card, ".pass-why").textContent).not.toContain("UTC");
   });
 
   it("Resolve on an escalation with an empty response: the message shows on that escalation, still open", async () => {

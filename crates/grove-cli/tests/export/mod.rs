@@ -61,9 +61,20 @@ fn json_export_holds_what_the_lists_hold() {
         ("roles", vec!["role", "list"]),
         ("reviews", vec!["review", "list"]),
     ] {
+        let mut listed = g.list(&args);
+        if key == "proposals" {
+            // The list adds each consent round as it stands now; the export keeps the
+            // proposals themselves.
+            for p in &mut listed {
+                let p = p.as_object_mut().unwrap();
+                for round in ["deadline", "voices", "blocking", "can_pass"] {
+                    assert!(p.remove(round).is_some(), "`proposal list` shows {round}");
+                }
+            }
+        }
         assert_eq!(
             json[key],
-            Json::Array(g.list(&args)),
+            Json::Array(listed),
             "`{key}` of the export equals `grove {}`",
             args.join(" ")
         );

@@ -10,24 +10,24 @@ use crate::sync::signing::{self, AuthError, SignedChange};
 use crate::{Circle, CoreError, Ctx, NewValue, RefusedChange, Timestamp, CORE_DOC};
 
 /// One device with a real key, acting as one member.
-struct Dev {
-    key: SigningKey,
-    member: String,
-    circle: Circle,
+pub(super) struct Dev {
+    pub key: SigningKey,
+    pub member: String,
+    pub circle: Circle,
     rng: StdRng,
-    now: i64,
+    pub now: i64,
 }
 
-fn key(seed: u8) -> SigningKey {
+pub(super) fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
-fn hex(key: &SigningKey) -> String {
+pub(super) fn hex(key: &SigningKey) -> String {
     signing::device_hex(key)
 }
 
 impl Dev {
-    fn found(seed: u8, member: &str) -> Dev {
+    pub(super) fn found(seed: u8, member: &str) -> Dev {
         let key = key(seed);
         let mut rng = StdRng::seed_from_u64(u64::from(seed));
         let mut ctx = Ctx::new(Timestamp(T0), member, &mut rng);
@@ -42,7 +42,7 @@ impl Dev {
     }
 
     /// A device that receives `from`'s whole circle through an archive, checked first.
-    fn receive(seed: u8, member: &str, from: &Dev) -> Dev {
+    pub(super) fn receive(seed: u8, member: &str, from: &Dev) -> Dev {
         let key = key(seed);
         let circle = import(&from.circle, &key).unwrap();
         Dev {
@@ -54,7 +54,7 @@ impl Dev {
         }
     }
 
-    fn act<O>(
+    pub(super) fn act<O>(
         &mut self,
         f: impl FnOnce(&mut Circle, &mut Ctx<'_>) -> crate::Result<O>,
     ) -> crate::Result<O> {
@@ -63,7 +63,7 @@ impl Dev {
         f(&mut self.circle, &mut ctx)
     }
 
-    fn add_value(&mut self, title: &str) -> crate::Result<String> {
+    pub(super) fn add_value(&mut self, title: &str) -> crate::Result<String> {
         self.act(|c, ctx| {
             c.add_value(
                 ctx,
@@ -78,7 +78,7 @@ impl Dev {
 }
 
 /// What an import does: authorise the archive against an empty circle, then build it.
-fn import(from: &Circle, key: &SigningKey) -> crate::Result<Circle> {
+pub(super) fn import(from: &Circle, key: &SigningKey) -> crate::Result<Circle> {
     let docs = archive::decode_signed(&archive::encode(from))?;
     let batch = archive::signed_batch(&docs)?;
     let mut verified =
@@ -90,7 +90,7 @@ fn import(from: &Circle, key: &SigningKey) -> crate::Result<Circle> {
 }
 
 /// The changes `to` lacks from `from`, per document, with signatures.
-fn news(from: &Circle, to: &Circle) -> Vec<(String, Vec<SignedChange>)> {
+pub(super) fn news(from: &Circle, to: &Circle) -> Vec<(String, Vec<SignedChange>)> {
     from.doc_keys()
         .into_iter()
         .map(|k| {
@@ -107,7 +107,7 @@ fn news(from: &Circle, to: &Circle) -> Vec<(String, Vec<SignedChange>)> {
 
 /// What an honest receiver does with `from`'s news: check, then apply what was not
 /// refused. Returns the refused changes.
-fn merge(from: &Circle, to: &mut Circle) -> crate::Result<Vec<RefusedChange>> {
+pub(super) fn merge(from: &Circle, to: &mut Circle) -> crate::Result<Vec<RefusedChange>> {
     let batch = news(from, to);
     let verdict = to.authorize_merge(&batch)?;
     let refused = verdict.refused().to_vec();
@@ -116,7 +116,7 @@ fn merge(from: &Circle, to: &mut Circle) -> crate::Result<Vec<RefusedChange>> {
 }
 
 /// The reason a merge failed whole, or its first refused change's.
-fn auth_err(r: crate::Result<Vec<RefusedChange>>) -> AuthError {
+pub(super) fn auth_err(r: crate::Result<Vec<RefusedChange>>) -> AuthError {
     match r {
         Err(CoreError::Unauthorized(e)) => e,
         Ok(refused) if !refused.is_empty() => refused[0].reason.clone(),
@@ -267,6 +267,13 @@ fn a_passed_proposal_removes_a_member_without_a_steward() {
         .unwrap();
     ben.act(|c, ctx| c.respond(ctx, &p, Answer::Consent, None))
         .unwrap();
+    // One consent of the two other members is no majority.
+    let err = ben.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap_err();
+    assert!(err.to_string().contains("1 consented so far"), "{err}");
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    ana.act(|c, ctx| c.respond(ctx, &p, Answer::Consent, None))
+        .unwrap();
+    merge(&ana.circle, &mut ben.circle).unwrap();
     let outcome = ben.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
     assert_eq!(outcome.as_deref(), Some("member m-cat removed"));
     assert!(!ben.circle.membership().is_current_device(&hex(&key(3))));
@@ -772,6 +779,10 @@ fn a_removal_or_steward_grant_by_a_non_steward_is_refused_by_receivers() {
         .unwrap();
     ben.act(|c, ctx| c.respond(ctx, &p, Answer::Consent, None))
         .unwrap();
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    ana.act(|c, ctx| c.respond(ctx, &p, Answer::Consent, None))
+        .unwrap();
+    merge(&ana.circle, &mut ben.circle).unwrap();
     ben.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
     merge(&ben.circle, &mut ana.circle).unwrap();
     assert!(!ana.circle.membership().is_current_device(&hex(&key(3))));

@@ -1,6 +1,7 @@
 //! Tests of the domain core: one test binary, a fixture of simulated devices.
 
 mod auth;
+mod consent;
 mod convergence;
 mod insight;
 mod rules;

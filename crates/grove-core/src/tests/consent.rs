@@ -1,0 +1,561 @@
+//! The consent rules held on every device: what the acting client refuses, what an honest
+//! receiver refuses when a modified client writes it anyway, and partitions made visible.
+
+use std::sync::Arc;
+
+use automerge::transaction::{Transactable as _, Transaction};
+use automerge::ObjId;
+
+use super::auth::{auth_err, hex, key, merge, Dev};
+use crate::sync::signing::AuthError;
+use crate::{Answer, NewPrinciple, NewProposal, ProposalChange, ProposalStatus, Timestamp, DAY_MS};
+
+/// Ana (founder) and Ben, both members, Ben's device holding Ana's circle.
+fn two() -> (Dev, Dev) {
+    let mut ana = Dev::found(1, "m-ana");
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
+        .unwrap();
+    let ben = Dev::receive(2, "m-ben", &ana);
+    (ana, ben)
+}
+
+/// Ana, Ben and Cat, each device holding the whole circle.
+fn three() -> (Dev, Dev, Dev) {
+    let mut ana = Dev::found(1, "m-ana");
+    for (seed, m) in [(2u8, "m-ben"), (3, "m-cat")] {
+        ana.act(|c, ctx| c.admit_member(ctx, m, m, &hex(&key(seed))))
+            .unwrap();
+    }
+    let ben = Dev::receive(2, "m-ben", &ana);
+    let cat = Dev::receive(3, "m-cat", &ana);
+    (ana, ben, cat)
+}
+
+fn open(d: &mut Dev, change: ProposalChange, window_ms: Option<i64>) -> String {
+    d.act(|c, ctx| {
+        c.open_proposal(
+            ctx,
+            NewProposal {
+                title: "Meet on Thursdays".into(),
+                body: "Tuesdays clash with the tenants' clinic.".into(),
+                change,
+                window_ms,
+            },
+        )
+    })
+    .unwrap()
+}
+
+fn answer(d: &mut Dev, p: &str, a: Answer) {
+    let reason = (a != Answer::Consent).then_some("Not yet");
+    d.act(|c, ctx| c.respond(ctx, p, a, reason)).unwrap();
+}
+
+fn receive(d: &mut Dev) {
+    d.act(|c, ctx| c.receive_proposals(ctx)).unwrap();
+}
+
+fn status(d: &Dev, p: &str) -> ProposalStatus {
+    d.circle.proposal(p).unwrap().status
+}
+
+/// A modified client: writes whatever `f` puts on proposal `p`, signed by `d`, at `at`.
+fn raw(
+    d: &mut Dev,
+    p: &str,
+    at: i64,
+    f: impl FnOnce(&mut Transaction<'_>, &ObjId) -> crate::Result<()>,
+) {
+    let obj = d.circle.proposal_obj(p).unwrap();
+    d.circle
+        .change_core(Timestamp(at), "proposal pass", |tx| f(tx, &obj))
+        .unwrap();
+}
+
+/// The fields an honest pass writes, for a version and the answer tags it saw.
+fn write_pass(
+    tx: &mut Transaction<'_>,
+    obj: &ObjId,
+    by: &str,
+    at: i64,
+    saw: &[(String, String)],
+) -> crate::Result<()> {
+    tx.put(obj, "status", "passed")?;
+    tx.put(obj, "closed_by", by)?;
+    tx.put(obj, "closed_at", at)?;
+    tx.put(obj, "passed_version", 1_i64)?;
+    for (m, tag) in saw {
+        tx.put(obj, format!("saw:{m}"), tag.as_str())?;
+    }
+    Ok(())
+}
+
+fn tags(d: &Dev, p: &str) -> Vec<(String, String)> {
+    let prop = d.circle.proposal(p).unwrap();
+    prop.stored
+        .answers
+        .iter()
+        .map(|(m, a)| (m.clone(), a.4.clone()))
+        .collect()
+}
+
+fn refused_as_not_allowed(r: crate::Result<Vec<crate::RefusedChange>>) -> String {
+    match auth_err(r) {
+        AuthError::NotAllowed { what, .. } => what,
+        other => panic!("expected a rule refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn no_one_passes_alone_not_even_by_writing_the_pass_by_hand() {
+    let (mut ana, mut ben) = two();
+    let p = open(&mut ana, ProposalChange::General, None);
+    answer(&mut ana, &p, Answer::Consent);
+    let err = ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap_err();
+    assert!(err.to_string().contains("no one but the proposer"), "{err}");
+    assert_eq!(status(&ana, &p), ProposalStatus::Open);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+
+    let now = ana.now + 1000;
+    let saw = tags(&ana, &p);
+    raw(&mut ana, &p, now, |tx, obj| {
+        write_pass(tx, obj, "m-ana", now, &saw)
+    });
+    let before = ben.circle.proposal(&p).unwrap();
+    let what = refused_as_not_allowed(merge(&ana.circle, &mut ben.circle));
+    assert!(what.contains("cannot pass"), "{what}");
+    assert_eq!(ben.circle.proposal(&p).unwrap(), before, "nothing changed");
+}
+
+#[test]
+fn a_circle_of_one_decides_alone() {
+    let mut ana = Dev::found(1, "m-ana");
+    let p = open(&mut ana, ProposalChange::General, None);
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    assert_eq!(status(&ana, &p), ProposalStatus::Passed);
+}
+
+#[test]
+fn only_the_objector_lifts_an_objection() {
+    let (mut ana, mut ben) = two();
+    let p = open(&mut ana, ProposalChange::General, None);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    answer(&mut ben, &p, Answer::Objection);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    let err = ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap_err();
+    assert!(err.to_string().contains("objects (Not yet)"), "{err}");
+
+    // Ana's modified client turns Ben's objection into consent, or marks it resolved.
+    for (key, value) in [("answer:m-ben", "consent"), ("resolution:m-ben", "fine")] {
+        let mut forger = Dev::receive(1, "m-ana", &ana);
+        let now = forger.now + 1000;
+        raw(&mut forger, &p, now, |tx, obj| {
+            tx.put(obj, key, value)?;
+            Ok(())
+        });
+        let before = ben.circle.proposal(&p).unwrap();
+        let what = refused_as_not_allowed(merge(&forger.circle, &mut ben.circle));
+        assert!(
+            what.contains("m-ben's answer") || what.contains("only the objector"),
+            "{what}"
+        );
+        assert_eq!(ben.circle.proposal(&p).unwrap(), before);
+    }
+
+    // Ben lifts it himself; then it passes, and the pass is taken everywhere.
+    answer(&mut ben, &p, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    assert!(merge(&ana.circle, &mut ben.circle).unwrap().is_empty());
+    assert_eq!(status(&ben, &p), ProposalStatus::Passed);
+}
+
+#[test]
+fn windows_open_on_receipt_and_silence_after_them_is_consent() {
+    let (mut ana, mut ben, mut cat) = three();
+    let window = 10_000;
+    let p = open(&mut ana, ProposalChange::General, Some(window));
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    answer(&mut ben, &p, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    // Cat's device has not received it: it waits for her until the deadline.
+    let err = ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap_err();
+    assert!(err.to_string().contains("has not received it yet"), "{err}");
+
+    merge(&ana.circle, &mut cat.circle).unwrap();
+    receive(&mut cat);
+    let received = cat.now;
+    merge(&cat.circle, &mut ana.circle).unwrap();
+    let round = ana
+        .circle
+        .consent_round(&ana.circle.proposal(&p).unwrap(), Timestamp(ana.now));
+    let voice = round.voices.iter().find(|v| v.member == "m-cat").unwrap();
+    assert_eq!(voice.received_at, Some(Timestamp(received)));
+    assert_eq!(voice.window_ends, Some(Timestamp(received + window)));
+    let err = ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap_err();
+    assert!(err.to_string().contains("window is open until"), "{err}");
+
+    // Her window closes in silence: that is consent, and every receiver agrees.
+    ana.now = received + window;
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    assert!(merge(&ana.circle, &mut cat.circle).unwrap().is_empty());
+    assert_eq!(status(&cat, &p), ProposalStatus::Passed);
+}
+
+#[test]
+fn a_member_never_reached_holds_a_proposal_only_until_the_deadline() {
+    let (mut ana, mut ben, _cat) = three();
+    let window = 10_000;
+    let p = open(&mut ana, ProposalChange::General, Some(window));
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    answer(&mut ben, &p, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    let opened = ana.circle.proposal(&p).unwrap().opened_at.0;
+    ana.now = opened + 3 * window - 2000;
+    assert!(ana.act(|c, ctx| c.pass_proposal(ctx, &p)).is_err());
+    ana.now = opened + 3 * window;
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    assert!(merge(&ana.circle, &mut ben.circle).unwrap().is_empty());
+}
+
+#[test]
+fn a_pass_dated_before_what_it_depends_on_or_beyond_the_receivers_clock_is_refused() {
+    let (mut ana, mut ben) = two();
+    let p = open(&mut ana, ProposalChange::General, None);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    answer(&mut ben, &p, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    let answered = ben.now;
+
+    // Backdated: before Ben's answer, which it depends on.
+    let mut forger = Dev::receive(1, "m-ana", &ana);
+    let early = answered - 5000;
+    let saw = tags(&forger, &p);
+    raw(&mut forger, &p, early, |tx, obj| {
+        write_pass(tx, obj, "m-ana", early, &saw)
+    });
+    let what = refused_as_not_allowed(merge(&forger.circle, &mut ben.circle));
+    assert!(what.contains("before the answers"), "{what}");
+
+    // From the future: claims a time past every window, far beyond Ben's clock.
+    let now = ben.now;
+    ben.circle.set_clock(Arc::new(move || Timestamp(now)));
+    let mut forger = Dev::receive(1, "m-ana", &ana);
+    let late = now + 30 * DAY_MS;
+    let saw = tags(&forger, &p);
+    raw(&mut forger, &p, late, |tx, obj| {
+        write_pass(tx, obj, "m-ana", late, &saw)
+    });
+    let what = refused_as_not_allowed(merge(&forger.circle, &mut ben.circle));
+    assert!(what.contains("ahead of this device's clock"), "{what}");
+    assert_eq!(status(&ben, &p), ProposalStatus::Open);
+}
+
+#[test]
+fn removal_without_a_majority_is_refused_even_when_written_by_hand() {
+    let (mut ana, mut ben, _cat) = three();
+    let p = open(
+        &mut ben,
+        ProposalChange::RemoveMember {
+            member: "m-cat".into(),
+        },
+        None,
+    );
+    answer(&mut ben, &p, Answer::Consent);
+    let now = ben.now + 1000;
+    let saw = tags(&ben, &p);
+    raw(&mut ben, &p, now, |tx, obj| {
+        write_pass(tx, obj, "m-ben", now, &saw)
+    });
+    let what = refused_as_not_allowed(merge(&ben.circle, &mut ana.circle));
+    assert!(what.contains("removing a member needs"), "{what}");
+    assert!(ana.circle.membership().is_current_member("m-cat"));
+}
+
+#[test]
+fn only_the_proposer_revises_and_a_revision_asks_everyone_again() {
+    let (mut ana, mut ben) = two();
+    let p = open(&mut ana, ProposalChange::General, None);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    answer(&mut ben, &p, Answer::Objection);
+    let revised = NewProposal {
+        title: "Meet on Thursdays, fortnightly".into(),
+        body: "Every other week, so the clinic keeps its volunteers.".into(),
+        change: ProposalChange::General,
+        window_ms: None,
+    };
+    let err = ben
+        .act(|c, ctx| c.revise_proposal(ctx, &p, revised.clone()))
+        .unwrap_err();
+    assert!(err.to_string().contains("only"), "{err}");
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    let v = ana
+        .act(|c, ctx| c.revise_proposal(ctx, &p, revised.clone()))
+        .unwrap();
+    assert_eq!(v, 2);
+    let prop = ana.circle.proposal(&p).unwrap();
+    assert!(prop.responses.is_empty(), "the objection was to version 1");
+    // Ben's consent to version 2 counts.
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    answer(&mut ben, &p, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+
+    // A revision by hand from someone else is refused.
+    let (mut ana, mut ben) = two();
+    let p = open(&mut ana, ProposalChange::General, None);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let now = ben.now + 1000;
+    raw(&mut ben, &p, now, |tx, obj| {
+        tx.put(obj, "title", "Meet never")?;
+        tx.put(obj, "version", 2_i64)?;
+        Ok(())
+    });
+    let what = refused_as_not_allowed(merge(&ben.circle, &mut ana.circle));
+    assert!(what.contains("only its proposer"), "{what}");
+}
+
+fn principle(d: &mut Dev) -> String {
+    let v = d.add_value("Care").unwrap();
+    d.act(|c, ctx| {
+        c.add_principle(
+            ctx,
+            NewPrinciple {
+                values: vec![v],
+                statement: "Two people go to every confrontation.".into(),
+                ..Default::default()
+            },
+        )
+    })
+    .unwrap()
+}
+
+fn amend(pid: &str, statement: &str) -> ProposalChange {
+    ProposalChange::AmendPrinciple {
+        principle: pid.into(),
+        statement: statement.into(),
+        guidance: None,
+        reason: "The landlord's agent came alone".into(),
+    }
+}
+
+/// The partition story up to the heal, returning the three devices and the proposal and
+/// principle ids (Ana and Ben passed; Cat objected concurrently).
+fn split_story() -> (Dev, Dev, Dev, String, String) {
+    let mut ana = Dev::found(1, "m-ana");
+    let pid = principle(&mut ana);
+    for (seed, m) in [(2u8, "m-ben"), (3, "m-cat")] {
+        ana.act(|c, ctx| c.admit_member(ctx, m, m, &hex(&key(seed))))
+            .unwrap();
+    }
+    let window = 10_000;
+    let p = open(&mut ana, amend(&pid, "Three people go."), Some(window));
+    let mut ben = Dev::receive(2, "m-ben", &ana);
+    let mut cat = Dev::receive(3, "m-cat", &ana);
+    receive(&mut ben);
+    receive(&mut cat);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    merge(&cat.circle, &mut ana.circle).unwrap();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    merge(&ana.circle, &mut cat.circle).unwrap();
+    answer(&mut ben, &p, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    ana.now = cat.now + window;
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    answer(&mut cat, &p, Answer::Objection);
+    // A second, uncontested round on the way, so orders also mix settled verdicts.
+    let q = open(&mut ben, ProposalChange::General, None);
+    merge(&ben.circle, &mut cat.circle).unwrap();
+    answer(&mut cat, &q, Answer::Consent);
+    merge(&cat.circle, &mut ben.circle).unwrap();
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    answer(&mut ana, &q, Answer::Consent);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    ben.act(|c, ctx| c.pass_proposal(ctx, &q)).unwrap();
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    merge(&cat.circle, &mut ana.circle).unwrap();
+    (ana, ben, cat, p, pid)
+}
+
+/// What every device must agree on.
+fn verdicts(c: &crate::Circle) -> Vec<String> {
+    let mut out: Vec<String> = c
+        .proposals()
+        .unwrap()
+        .into_iter()
+        .map(|p| format!("{} {} {:?}", p.id, p.status, p.contest))
+        .collect();
+    out.extend(
+        c.principles()
+            .unwrap()
+            .into_iter()
+            .map(|p| format!("{} {}", p.id, p.statement)),
+    );
+    out.extend(
+        c.tensions(&crate::TensionInputs::default())
+            .unwrap()
+            .into_iter()
+            .map(|t| format!("{} {}", t.id, t.open)),
+    );
+    out
+}
+
+mod delivery_order {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::sync::signing::SignedChange;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Every change of the partition story, delivered to a fresh device in any causal
+        /// order, in chunks, with resends: the same statuses, texts and tensions as the
+        /// device that saw it happen.
+        #[test]
+        fn any_delivery_order_reaches_the_same_verdicts(seed in any::<u64>(), chunk in 1usize..12) {
+            let (ana, _, _, _, _) = split_story();
+            let expected = verdicts(&ana.circle);
+            // The founding arrives whole, as a fresh peer's first sync brings it; what
+            // follows arrives in any order.
+            let founded = Dev::found(1, "m-ana");
+            let base = super::super::auth::import(&founded.circle, &key(9)).unwrap();
+            let mut pending: Vec<(String, SignedChange)> = super::super::auth::news(&ana.circle, &base)
+                .into_iter()
+                .flat_map(|(doc, cs)| cs.into_iter().map(move |c| (doc.clone(), c)))
+                .collect();
+            let mut rng = seed;
+            let mut next = || {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (rng >> 33) as usize
+            };
+            let mut delivered: Vec<(String, SignedChange)> = Vec::new();
+            let founding: Vec<automerge::ChangeHash> = base
+                .signed_changes(crate::CORE_DOC, &[])
+                .into_iter()
+                .map(|c| c.change.hash())
+                .collect();
+            let mut fresh = base;
+            while !pending.is_empty() {
+                let before = pending.len();
+                let mut batch: Vec<(String, SignedChange)> = Vec::new();
+                for _ in 0..chunk {
+                    let known: std::collections::HashSet<_> = delivered
+                        .iter()
+                        .chain(batch.iter())
+                        .map(|(_, c)| c.change.hash())
+                        .chain(founding.iter().copied())
+                        .collect();
+                    // Like the sync engine, hold back other documents' changes until the
+                    // core that admits their authors is in.
+                    let core_done = !pending.iter().any(|(doc, _)| doc == crate::CORE_DOC);
+                    let ready: Vec<usize> = (0..pending.len())
+                        .filter(|i| pending[*i].0 == crate::CORE_DOC || core_done)
+                        .filter(|i| pending[*i].1.change.deps().iter().all(|d| known.contains(d)))
+                        .collect();
+                    if ready.is_empty() {
+                        break;
+                    }
+                    let pick = ready[next() % ready.len()];
+                    batch.push(pending.remove(pick));
+                }
+                // A resend of something already held.
+                if !delivered.is_empty() && next() % 3 == 0 {
+                    batch.push(delivered[next() % delivered.len()].clone());
+                }
+                let mut by_doc: std::collections::BTreeMap<String, Vec<SignedChange>> =
+                    std::collections::BTreeMap::new();
+                for (doc, c) in &batch {
+                    by_doc.entry(doc.clone()).or_default().push(c.clone());
+                }
+                let grouped: Vec<(String, Vec<SignedChange>)> = by_doc.into_iter().collect();
+                let verdict = fresh.authorize_merge(&grouped).unwrap();
+                prop_assert!(verdict.refused().is_empty(), "{:?}", verdict.refused());
+                fresh.apply_checked(grouped, verdict).unwrap();
+                delivered.extend(batch);
+                prop_assert!(pending.len() < before, "nothing left to deliver is ready");
+            }
+            prop_assert_eq!(verdicts(&fresh), expected);
+        }
+    }
+}
+
+#[test]
+fn a_pass_made_while_the_circle_was_split_is_contested_everywhere() {
+    let (mut ana, mut ben, mut cat, p, pid) = split_story();
+    assert!(verdicts(&ana.circle)
+        .iter()
+        .any(|v| v.contains("contested")));
+    // Heal: every device reaches the same verdict.
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    merge(&ana.circle, &mut cat.circle).unwrap();
+    for d in [&ana, &ben, &cat] {
+        let prop = d.circle.proposal(&p).unwrap();
+        assert_eq!(prop.status, ProposalStatus::Contested, "{}", d.member);
+        let contest = prop.contest.unwrap();
+        assert_eq!(contest.passed_by, "m-ana");
+        assert_eq!(contest.unheard.len(), 1);
+        assert_eq!(contest.unheard[0].member, "m-cat");
+        let principle = d.circle.principle(&pid).unwrap();
+        assert_eq!(
+            principle.statement, "Two people go to every confrontation.",
+            "a contested amendment does not apply"
+        );
+        assert!(principle.versions.last().unwrap().contested);
+        let tension = d
+            .circle
+            .tensions(&crate::TensionInputs {
+                now: Timestamp(d.now),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .find(|t| t.kind == crate::TensionKind::Contested)
+            .expect("a tension names the contested proposal");
+        assert!(
+            tension.title.contains("Meet on Thursdays"),
+            "{}",
+            tension.title
+        );
+    }
+
+    // The round is open again, and nobody may pass it while the objection stands.
+    let err = ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap_err();
+    assert!(err.to_string().contains("objects"), "{err}");
+    // Cat lifts her objection: the pass stands, heard by everyone, and takes effect.
+    answer(&mut cat, &p, Answer::Consent);
+    merge(&cat.circle, &mut ana.circle).unwrap();
+    assert_eq!(status(&ana, &p), ProposalStatus::Passed);
+    assert_eq!(status(&cat, &p), ProposalStatus::Passed);
+    assert_eq!(
+        cat.circle.principle(&pid).unwrap().statement,
+        "Three people go."
+    );
+}
+
+#[test]
+fn two_amendments_of_one_principle_passed_apart_are_both_contested() {
+    let (mut ana, mut ben) = two();
+    let pid = principle(&mut ana);
+    let p1 = open(&mut ana, amend(&pid, "Three people go."), None);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let p2 = open(&mut ben, amend(&pid, "Two people and a witness go."), None);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    answer(&mut ben, &p1, Answer::Consent);
+    answer(&mut ana, &p2, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    // Apart: each passes one.
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p1)).unwrap();
+    ben.act(|c, ctx| c.pass_proposal(ctx, &p2)).unwrap();
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    for d in [&ana, &ben] {
+        assert_eq!(status(d, &p1), ProposalStatus::Contested);
+        assert_eq!(status(d, &p2), ProposalStatus::Contested);
+        assert_eq!(
+            d.circle.principle(&pid).unwrap().statement,
+            "Two people go to every confrontation."
+        );
+    }
+}
