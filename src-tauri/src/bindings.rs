@@ -32,7 +32,7 @@ pub fn render() -> String {
         PrincipleChange, PrincipleStatus, PrincipleVersion, PrincipleView, Proposal,
         ProposalChange, ProposalStatus, ProposalView, Round, Voice, Standing, Receipt, Contest, RaiseTension, Reader, Related, Replant, Response,
         ResponseLogEntry, Retro, Review, ReviewStatus, Role, Rotation, RowPage, Team, Tension,
-        TensionClosure, TensionKind, Timestamp, Trend, Value, ValueEdit, ValueStatus, Vitality,
+        TensionClosure, TensionKind, Timestamp, Trend, Value, ValueEdit, ValueStatus, Verdict, Vitality,
         WeekCount, Zone, ZoneInfo,
         Invite, InviteKind, InviteState, MemberListing, NetInfo, NewInvite, PeerCircle, PeerStatus,
         ExportFormat, Exported,

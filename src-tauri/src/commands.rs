@@ -6,7 +6,7 @@ use grove_node::core::{
     Amendment, Answer, CircleInfo, Commitment, CommitmentStatus, Day, Decision, DecisionEdit,
     DecisionFilter, Escalation, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
     NewRetro, NewReview, NewRole, NewValue, Outcome, Principle, ProposalView, Retro, Review, Role,
-    Team, Tension, Value, ValueEdit, Vitality,
+    Team, Tension, Value, ValueEdit, Verdict, Vitality,
 };
 use grove_node::search::{Draft, Related};
 use grove_node::{
@@ -300,9 +300,12 @@ pub async fn resolve_escalation(
     s: S<'_>,
     circle: String,
     id: String,
+    verdict: Verdict,
     response: String,
 ) -> CommandResult<()> {
-    Ok(s.circle(circle)?.resolve_escalation(id, response).await?)
+    Ok(s.circle(circle)?
+        .resolve_escalation(id, verdict, response)
+        .await?)
 }
 
 // ---- proposals ----

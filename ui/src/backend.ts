@@ -41,7 +41,7 @@ export interface Api {
   decision_page: [{ circle: string; filter: B.DecisionFilter; offset: number; limit: number; whole: boolean }, B.RowPage];
   escalations: [{ circle: string }, B.Escalation[]];
   acknowledge_escalation: [{ circle: string; id: string }, null];
-  resolve_escalation: [{ circle: string; id: string; response: string }, null];
+  resolve_escalation: [{ circle: string; id: string; verdict: B.Verdict; response: string }, null];
   proposals: [{ circle: string }, B.ProposalView[]];
   open_proposal: [{ circle: string; new: B.NewProposal }, string];
   respond: [{ circle: string; id: string; answer: B.Answer; reason: string | null }, null];

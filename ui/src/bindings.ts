@@ -97,7 +97,7 @@ export type DecisionStatus = "open" | "resulted";
 
 export type Draft = { principles: Array<string>, context: string, choice: string, };
 
-export type Escalation = { id: string, decision: string, zone: Zone, raised_by: string, raised_at: Timestamp, status: EscalationStatus, acknowledged_by: string | null, acknowledged_at: Timestamp | null, response: string | null, resolved_by: string | null, resolved_at: Timestamp | null, conflicts: Array<Conflict>, };
+export type Escalation = { id: string, decision: string, zone: Zone, raised_by: string, raised_at: Timestamp, status: EscalationStatus, acknowledged_by: string | null, acknowledged_at: Timestamp | null, response: string | null, verdict: Verdict | null, resolved_by: string | null, resolved_at: Timestamp | null, conflicts: Array<Conflict>, };
 
 export type EscalationStatus = "open" | "acknowledged" | "resolved";
 
@@ -511,6 +511,8 @@ conflicts: Array<Conflict>, };
 export type ValueEdit = { title: string | null, statement: string | null, protect: string | null, refuse: string | null, };
 
 export type ValueStatus = "active" | "retired";
+
+export type Verdict = "back" | "coach" | "stop";
 
 export type Vitality = { now: Timestamp, window_days: number, figures: Array<Figure>, decaying: Array<DecayCategory>, replant: Replant | null, 
 /**

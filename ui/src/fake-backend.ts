@@ -290,7 +290,7 @@ export class FakeBackend implements Backend {
       if (zone === "centre-awareness" || zone === "centre-intervention") {
         c.escalations.push({
           id: this.id("e"), decision: d.id, zone, raised_by: this.me.member, raised_at: at, status: "open",
-          acknowledged_by: null, acknowledged_at: null, response: null, resolved_by: null, resolved_at: null, conflicts: [],
+          acknowledged_by: null, acknowledged_at: null, response: null, verdict: null, resolved_by: null, resolved_at: null, conflicts: [],
         });
       }
       this.changed(circle);
@@ -354,10 +354,11 @@ export class FakeBackend implements Backend {
       this.changed(circle);
       return null;
     },
-    resolve_escalation: ({ circle, id, response }) => {
+    resolve_escalation: ({ circle, id, verdict, response }) => {
       const e = this.circle(circle).escalations.find((e) => e.id === id);
       if (!e) throw notFound("escalation", id);
       e.response = required(response, "the response to an escalation");
+      e.verdict = verdict;
       e.status = "resolved";
       e.resolved_by = this.me.member;
       e.resolved_at = this.now();

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use grove_node::core::{
-    Answer, CommitmentStatus, Day, DecisionStatus, EscalationStatus, Outcome, Zone,
+    Answer, CommitmentStatus, Day, DecisionStatus, EscalationStatus, Outcome, Verdict, Zone,
 };
 
 #[derive(Parser, Debug)]
@@ -502,9 +502,12 @@ pub enum EscalationCmd {
     },
     /// Acknowledge an escalation (you have seen it)
     Ack { id: String },
-    /// Resolve an escalation with a response
+    /// Answer an escalation (stewards only): back the decision, coach the team, or stop
+    /// it, with a response saying why
     Resolve {
         id: String,
+        #[arg(long)]
+        verdict: Verdict,
         #[arg(long)]
         response: String,
     },

@@ -661,9 +661,13 @@ async fn escalation_cmd(c: &CircleHandle, cmd: EscalationCmd, out: &Out) -> Resu
             c.acknowledge_escalation(id.clone()).await?;
             out.done(&format!("acknowledged {id}"))
         }
-        EscalationCmd::Resolve { id, response } => {
-            c.resolve_escalation(id.clone(), response).await?;
-            out.done(&format!("resolved {id}"))
+        EscalationCmd::Resolve {
+            id,
+            verdict,
+            response,
+        } => {
+            c.resolve_escalation(id.clone(), verdict, response).await?;
+            out.done(&format!("resolved {id}: {verdict}"))
         }
     }
 }
@@ -716,6 +720,24 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
             reason,
         } => {
             let p = c.proposal(id.clone()).await?.proposal;
+            let unfit = match &p.change {
+                ProposalChange::AmendPrinciple { .. } => None,
+                ProposalChange::NewPrinciple { .. } => reason.as_ref().map(|_| "--reason"),
+                ProposalChange::General | ProposalChange::RemoveMember { .. } => statement
+                    .as_ref()
+                    .map(|_| "--statement")
+                    .or(guidance.as_ref().map(|_| "--guidance"))
+                    .or(reason.as_ref().map(|_| "--reason")),
+            };
+            if let Some(flag) = unfit {
+                bail!(
+                    "{flag} does not fit proposal {id}: it is a {} proposal; revise its --title or --body",
+                    serde_json::to_value(&p.change)
+                        .ok()
+                        .and_then(|v| v["kind"].as_str().map(str::to_string))
+                        .unwrap_or_default()
+                );
+            }
             let change = match p.change {
                 ProposalChange::AmendPrinciple {
                     principle,

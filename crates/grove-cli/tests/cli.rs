@@ -956,22 +956,59 @@ fn escalations_and_proposals() {
     assert_eq!(e["status"], "acknowledged");
     assert_eq!(e["acknowledged_by"], me.as_str());
     g.fail(1, &["escalation", "ack", &e1]);
+    g.fail(
+        2,
+        &[
+            "escalation",
+            "resolve",
+            &e2,
+            "--verdict",
+            "ignore",
+            "--response",
+            "x",
+        ],
+    );
     g.done(&[
         "escalation",
         "resolve",
         &e2,
+        "--verdict",
+        "coach",
         "--response",
         "Stewards are on it.",
     ]);
     let e = find(&g.list(&["escalation", "list"]), &urgent);
     assert_eq!(e["status"], "resolved");
+    assert_eq!(e["verdict"], "coach");
     assert_eq!(e["response"], "Stewards are on it.");
     assert!(
         !e["acknowledged_at"].is_null(),
         "resolving also acknowledges"
     );
-    g.fail(1, &["escalation", "resolve", &e2, "--response", "again"]);
-    g.fail(1, &["escalation", "resolve", &e1, "--response", " "]);
+    g.fail(
+        1,
+        &[
+            "escalation",
+            "resolve",
+            &e2,
+            "--verdict",
+            "back",
+            "--response",
+            "again",
+        ],
+    );
+    g.fail(
+        1,
+        &[
+            "escalation",
+            "resolve",
+            &e1,
+            "--verdict",
+            "stop",
+            "--response",
+            " ",
+        ],
+    );
     g.fail(2, &["escalation", "resolve", &e1]);
     assert_eq!(
         ids(&g.list(&["escalation", "list", "--status", "acknowledged"])),
@@ -1108,6 +1145,18 @@ fn escalations_and_proposals() {
         p["responses"].as_array().unwrap().is_empty(),
         "a revision voids every answer: {p}"
     );
+    // A revision that changes nothing, or a flag the proposal has no place for, is
+    // refused and changes nothing.
+    for (args, says) in [
+        (vec!["--title", "Paint the hall green"], "changes nothing"),
+        (vec!["--statement", "Green walls"], "does not fit"),
+    ] {
+        let mut argv = vec!["proposal", "revise", windowed.as_str()];
+        argv.extend(args);
+        let err = g.fail(1, &argv);
+        assert!(err.contains(says), "{err}");
+        assert_eq!(g.json(&["proposal", "show", &windowed]), p);
+    }
     for bad in ["0s", "500ms", "3y", "2", "d", "-1d", "400d"] {
         let before = g.list(&["proposal", "list"]);
         g.fail(

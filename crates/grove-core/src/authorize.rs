@@ -305,11 +305,14 @@ fn check_governance(
     };
     let before = crate::proposals::read_all(&before_doc);
     let after = crate::proposals::read_all(&after_doc);
-    if before == after {
+    let esc_before = crate::escalations::read_all(&before_doc);
+    let esc_after = crate::escalations::read_all(&after_doc);
+    if before == after && esc_before == esc_after {
         return Ok(());
     }
     let author = membership.device_member(device).unwrap_or_default();
-    let members = Membership::read(&before_doc).current_members();
+    let past = Membership::read(&before_doc);
+    let members = past.current_members();
     let act = Act {
         author: &author,
         at: Timestamp(sc.change.timestamp().saturating_mul(1000)),
@@ -317,13 +320,15 @@ fn check_governance(
         members: &members,
     };
     let versions = |pid: &str| crate::principles::version_count(&before_doc, pid);
-    governance::check_proposals(&before, &after, &act, &versions).map_err(|what| {
-        AuthError::NotAllowed {
+    governance::check_proposals(&before, &after, &act, &versions)
+        .and_then(|()| {
+            governance::check_escalations(&esc_before, &esc_after, &act, past.is_steward(&author))
+        })
+        .map_err(|what| AuthError::NotAllowed {
             hash,
             device: device.to_string(),
             what,
-        }
-    })
+        })
 }
 
 fn check_author(

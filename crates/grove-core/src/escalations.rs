@@ -1,5 +1,8 @@
 //! Escalations: decisions in a centre zone land in the stewards' inbox (seed 1, step 5).
 //! "Escalations are rare and respected": each records who acknowledged it and when.
+//! Only stewards acknowledge and answer them, with a verdict: they back the decision
+//! ("the centre defended these decisions"), coach the team, or stop it. Every receiver
+//! checks that too (see [`crate::governance`]).
 
 use automerge::transaction::Transactable as _;
 use automerge::{ObjId, ReadDoc};
@@ -10,7 +13,7 @@ use crate::clock::Timestamp;
 use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Conflict, Fields};
-use crate::words::{EscalationStatus, Zone};
+use crate::words::{EscalationStatus, Verdict, Zone};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -24,6 +27,7 @@ pub struct Escalation {
     pub acknowledged_by: Option<String>,
     pub acknowledged_at: Option<Timestamp>,
     pub response: Option<String>,
+    pub verdict: Option<Verdict>,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<Timestamp>,
     pub conflicts: Vec<Conflict>,
@@ -59,7 +63,22 @@ impl Circle {
         Ok(id)
     }
 
+    /// Refuses unless `member` may answer escalations: a steward, or the member of a
+    /// circle of one.
+    fn check_steward(&self, member: &str) -> Result<()> {
+        let ms = self.membership();
+        if ms.is_steward(member) || ms.current_members().len() <= 1 {
+            return Ok(());
+        }
+        let stewards: Vec<String> = ms.stewards().iter().map(|s| self.member_name(s)).collect();
+        Err(CoreError::state(format!(
+            "only a steward answers escalations, and you are not one; ask {} (or raise a tension)",
+            stewards.join(" or ")
+        )))
+    }
+
     pub fn acknowledge_escalation(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Result<()> {
+        self.check_steward(&ctx.member)?;
         let e = self.escalation(id)?;
         if e.status != EscalationStatus::Open {
             return Err(CoreError::state(format!(
@@ -76,12 +95,26 @@ impl Circle {
         })
     }
 
+    /// Resolves escalation `id`, backing the decision.
     pub fn resolve_escalation(
         &mut self,
         ctx: &mut Ctx<'_>,
         id: &str,
         response: &str,
     ) -> Result<()> {
+        self.answer_escalation(ctx, id, Verdict::Back, response)
+    }
+
+    /// A steward's answer to escalation `id`: back the decision, coach the team, or stop
+    /// it, with a response saying why.
+    pub fn answer_escalation(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        id: &str,
+        verdict: Verdict,
+        response: &str,
+    ) -> Result<()> {
+        self.check_steward(&ctx.member)?;
         let response = fields::required(response, "the response to an escalation")?;
         let e = self.escalation(id)?;
         if e.status == EscalationStatus::Resolved {
@@ -99,6 +132,7 @@ impl Circle {
             }
             fields::put_str(tx, &obj, "status", EscalationStatus::Resolved.as_str())?;
             fields::put_str(tx, &obj, "response", &response)?;
+            fields::put_str(tx, &obj, "verdict", verdict.as_str())?;
             fields::put_str(tx, &obj, "resolved_by", &member)?;
             fields::put_time(tx, &obj, "resolved_at", now)
         })
@@ -129,6 +163,17 @@ impl Circle {
     }
 }
 
+/// Every escalation in a core document (any state of it).
+pub(crate) fn read_all<D: ReadDoc>(doc: &D) -> Vec<Escalation> {
+    let Ok(coll) = fields::child_map(doc, &automerge::ROOT, "escalations") else {
+        return Vec::new();
+    };
+    doc.map_range(&coll, ..)
+        .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
+        .map(|item| read_escalation(doc, &item.key, &item.id()))
+        .collect()
+}
+
 fn read_escalation<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Escalation {
     let f = Fields::read(doc, obj);
     Escalation {
@@ -141,6 +186,7 @@ fn read_escalation<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Escalation {
         acknowledged_by: f.opt_str("acknowledged_by"),
         acknowledged_at: f.opt_time("acknowledged_at"),
         response: f.opt_str("response"),
+        verdict: f.opt_str("verdict").and_then(|v| v.parse().ok()),
         resolved_by: f.opt_str("resolved_by"),
         resolved_at: f.opt_time("resolved_at"),
         conflicts: f.conflicts(doc, obj, &["response", "status"]),

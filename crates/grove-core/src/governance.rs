@@ -8,6 +8,7 @@
 
 use crate::clock::Timestamp;
 use crate::consent::{self, CLOCK_SLACK_MS};
+use crate::escalations::Escalation;
 use crate::proposals::{Proposal, ProposalChange};
 use crate::words::ProposalStatus;
 
@@ -229,6 +230,38 @@ fn check_pass(
         return Err(format!(
             "it passes proposal {id} with a close time not its own"
         ));
+    }
+    Ok(())
+}
+
+/// Refuses a change that acknowledges, answers or rewrites an escalation unless its author
+/// is a steward (`steward`, as of the change's causal past) or alone in the circle.
+pub(crate) fn check_escalations(
+    before: &[Escalation],
+    after: &[Escalation],
+    act: &Act<'_>,
+    steward: bool,
+) -> Result<(), String> {
+    for c in after {
+        // Raising one is any member's act: logging a centre-zone decision.
+        let Some(b) = before.iter().find(|b| b.id == c.id) else {
+            continue;
+        };
+        if b == c {
+            continue;
+        }
+        if !steward && act.members.len() > 1 {
+            return Err(format!(
+                "it answers escalation {}, but {} is no steward",
+                c.id, act.author
+            ));
+        }
+        if b.decision != c.decision || b.raised_by != c.raised_by || b.raised_at != c.raised_at {
+            return Err(format!("it rewrites what escalation {} is about", c.id));
+        }
+    }
+    if before.iter().any(|b| !after.iter().any(|c| c.id == b.id)) {
+        return Err("it deletes an escalation".into());
     }
     Ok(())
 }

@@ -80,7 +80,7 @@ pub use vitality::{
 };
 pub use words::{
     Answer, CommitmentStatus, DecisionStatus, EscalationStatus, Outcome, PrincipleStatus,
-    ProposalStatus, ReviewStatus, ValueStatus, Zone,
+    ProposalStatus, ReviewStatus, ValueStatus, Verdict, Zone,
 };
 
 #[cfg(test)]

@@ -262,6 +262,11 @@ impl Circle {
             ));
         }
         self.check_change(&new.change)?;
+        if title == p.title && new.body.trim() == p.body.trim() && new.change == p.change {
+            return Err(CoreError::invalid(
+                "the revision changes nothing: give a new title, body, statement, guidance or reason",
+            ));
+        }
         let obj = self.proposal_obj(id)?;
         let text = fields::child_text(&self.core.am, &obj, "body")?;
         let version = p.version + 1;

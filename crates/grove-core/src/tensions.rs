@@ -655,7 +655,7 @@ fn contested_passes(circle: &Circle, out: &mut Vec<Tension>) -> Result<()> {
             format!("tc-{}", p.id),
             format!("Contested: {}", p.title),
             format!(
-                "{} passed it on {} without hearing that {}; it does not take effect until the circle answers again and passes it",
+                "{} passed it on {} without hearing that {}; it does not take effect until that is settled: the answer is lifted, or the proposer revises it and the circle answers again",
                 circle.member_name(&c.passed_by),
                 c.passed_at.minute(),
                 other.join("; ")

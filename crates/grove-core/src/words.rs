@@ -102,6 +102,16 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// How the stewards answer an escalated decision: they defend it, guide the team, or
+    /// stop it.
+    Verdict, "verdict" {
+        Back => "back",
+        Coach => "coach",
+        Stop => "stop",
+    }
+);
+
+vocabulary!(
     EscalationStatus, "escalation status" {
         Open => "open",
         Acknowledged => "acknowledged",

@@ -1,7 +1,7 @@
 //! `grove demo`: a realistic circle to try Grove on, and the data set of tests, benchmarks
 //! and screenshots. Its content (which texts, teams, zones and times) is deterministic (a
 //! fixed seed) apart from "now"; everything that names or guards the circle (its id, every
-//! entity id, the circle key, the second device's key) comes from the OS's CSPRNG, because
+//! entity id, the circle key, the members' device keys) comes from the OS's CSPRNG, because
 //! a demo can become a real circle and a fixed seed would hand its key to every other demo.
 //!
 //! The demo is how a newcomer judges Grove, so it reads as one year of one tenants' union
@@ -15,11 +15,18 @@
 //! for confrontations that no team can always find (shared struggle), letters to the new
 //! owner that stopped working (a failing principle), a value reworded on two devices, one
 //! value grown too many principles, and one tension a member raised by hand.
+//!
+//! Its proposals show the consent rules at work: one passed with the circle's consent, one
+//! passed while the circle was split and so contested, and one round under way. Every
+//! receiver checks that a proposal is opened, answered, received and passed by the member
+//! whose device signs the change, so each sample member has a device key of their own and
+//! acts on their own copy of the circle, exchanged with this one as peers' are (see
+//! [`Laptops`]): any device takes the whole demo.
 
 use std::collections::{HashMap, VecDeque};
 
 use ed25519_dalek::SigningKey;
-use grove_core::automerge::ActorId;
+use grove_core::automerge::{ActorId, ChangeHash, ReadDoc as _};
 use grove_core::{
     Amendment, Answer, Circle, CircleInfo, Ctx, Day, NewCommitment, NewDecision, NewPrinciple,
     NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, ProposalChange, Timestamp,
@@ -1257,10 +1264,21 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     }
     let mut circle = Circle::create_signed(&mut ctx!(me.clone()), &key, name, &my_name)?;
 
+    // Each sample member has a device of their own, as in a real union: their governance
+    // acts are signed by it (see `Laptops`).
     let mut people = vec![me.clone()];
-    for (i, p) in PEOPLE.iter().enumerate() {
-        let id = format!("m-demo{i}");
-        circle.join(&mut ctx!(id.clone()), p, &format!("demo-device-{i}"))?;
+    let mut laptops = Laptops::new(&me);
+    for p in PEOPLE {
+        let key = SigningKey::generate(&mut OsRng);
+        let public = key.verifying_key();
+        let id = identity::member_of_device(public.as_bytes());
+        circle.admit_member(
+            &mut ctx!(me.clone()),
+            &id,
+            p,
+            &data_encoding::HEXLOWER.encode(public.as_bytes()),
+        )?;
+        laptops.add(&id, key);
         people.push(id);
     }
     // Member j is in team j mod 4, so a team's decisions are logged by its own members.
@@ -1421,41 +1439,8 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
         Day(Timestamp(now.0 + 50 * DAY_MS).day().0),
     )?;
 
+    seed_governance(&mut circle, &mut laptops, now, &people, &principles)?;
     t = Timestamp(now.0 - 6 * DAY_MS);
-    if let Some(names) = principles.get(NAMES) {
-        let proposal = circle.open_proposal(
-            &mut ctx!(people[3].clone()),
-            NewProposal {
-                title: "Allow first names in the newsletter".into(),
-                body: "Members asked to be recognised for their work in the rent strike; first names only, with consent.".into(),
-                change: ProposalChange::AmendPrinciple {
-                    principle: names.clone(),
-                    statement: "Keep full names out of anything public; first names only with the person's yes.".into(),
-                    guidance: None,
-                    reason: "Recognition matters and first names carry little risk.".into(),
-                },
-                window_ms: None,
-            },
-        )?;
-        circle.respond(
-            &mut ctx!(people[1].clone()),
-            &proposal,
-            Answer::Consent,
-            None,
-        )?;
-        circle.respond(
-            &mut ctx!(people[4].clone()),
-            &proposal,
-            Answer::Objection,
-            Some("Some members are undocumented; even first names can identify them to the new owner's agent."),
-        )?;
-        circle.respond(
-            &mut ctx!(me.clone()),
-            &proposal,
-            Answer::Concern,
-            Some("Who checks consent, and how is it recorded?"),
-        )?;
-    }
 
     for (i, what) in [
         "Book the church hall for the annual meeting",
@@ -1689,12 +1674,284 @@ fn edit_conflict(
     Ok(())
 }
 
+const HOUR_MS: i64 = 3_600_000;
+/// Sample members by their place in `PEOPLE` (this device's member comes before them).
+const NOOR: usize = 1;
+const TOMAS: usize = 2;
+const AIKO: usize = 3;
+const FEMI: usize = 4;
+const LENA: usize = 5;
+const RAVI: usize = 6;
+const MARTA: usize = 7;
+
+/// The sample members' own devices. Every receiver checks that a proposal is opened,
+/// answered, received and passed by the member whose device signs the change, so each
+/// member's governance acts are written on that member's copy of the circle, signed by
+/// their own key, and exchanged with this device's copy as peers exchange changes.
+struct Laptops {
+    me: String,
+    /// Each member's key, and their copy of the circle once they first act.
+    others: Vec<(String, SigningKey, Option<Circle>)>,
+}
+
+impl Laptops {
+    fn new(me: &str) -> Laptops {
+        Laptops {
+            me: me.to_string(),
+            others: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, member: &str, key: SigningKey) {
+        self.others.push((member.to_string(), key, None));
+    }
+
+    /// `member` does `f` at `at` on their own device (this device's member on `main`) and
+    /// the change reaches `main`. With `online`, their device first catches up with `main`;
+    /// without, it acts on what it last had, as a device without a connection does.
+    fn act<O>(
+        &mut self,
+        main: &mut Circle,
+        member: &str,
+        at: Timestamp,
+        online: bool,
+        f: impl FnOnce(&mut Circle, &mut Ctx<'_>) -> grove_core::Result<O>,
+    ) -> Result<O> {
+        let mut rng = OsRng;
+        let mut ctx = Ctx::new(at, member, &mut rng);
+        if member == self.me {
+            return Ok(f(main, &mut ctx)?);
+        }
+        let Some((_, key, copy)) = self.others.iter_mut().find(|(m, ..)| m == member) else {
+            return Err(NodeError::Io(format!(
+                "the demo has no device for {member}"
+            )));
+        };
+        let laptop = match copy {
+            Some(laptop) => {
+                if online {
+                    exchange(main, laptop)?;
+                }
+                laptop
+            }
+            None => copy.insert(fork(main, key)?),
+        };
+        let out = f(laptop, &mut ctx)?;
+        exchange(laptop, main)?;
+        Ok(out)
+    }
+}
+
+/// A device holding `main`'s core document, signing with `key`.
+fn fork(main: &Circle, key: &SigningKey) -> Result<Circle> {
+    let core = main
+        .snapshot(CORE_DOC)
+        .ok_or_else(|| NodeError::Io("the demo circle lost its core document".into()))?;
+    let public = key.verifying_key();
+    let mut copy = Circle::from_core_bytes(&core, ActorId::from(public.as_bytes().as_slice()))?;
+    copy.set_signer(key.clone());
+    Ok(copy)
+}
+
+/// Sends `to` the core changes it lacks from `from`, checked as a peer's are. A demo change
+/// that any receiver would refuse is a bug in the demo, so a refusal fails it.
+fn exchange(from: &Circle, to: &mut Circle) -> Result<()> {
+    let (Some(source), Some(held)) = (from.doc(CORE_DOC), to.doc(CORE_DOC)) else {
+        return Err(NodeError::Io(
+            "the demo circle lost its core document".into(),
+        ));
+    };
+    let common: Vec<ChangeHash> = held
+        .get_heads()
+        .into_iter()
+        .filter(|h| source.get_change_by_hash(h).is_some())
+        .collect();
+    let batch = vec![(CORE_DOC.to_string(), from.signed_changes(CORE_DOC, &common))];
+    let verdict = to.authorize_merge(&batch)?;
+    if let Some(refused) = verdict.refused().first() {
+        return Err(NodeError::Io(format!(
+            "the demo wrote a change other devices refuse: {}",
+            refused.reason
+        )));
+    }
+    to.apply_checked(batch, verdict)?;
+    Ok(())
+}
+
+/// The union's proposals, each act written on its member's own device: one passed with the
+/// circle's consent; one passed while the circle was split, so an objection given at the
+/// same time went unheard and the pass is contested; and one round under way, with
+/// consents, an objection, a concern, members still inside their windows and one whose
+/// device has not received it.
+fn seed_governance(
+    circle: &mut Circle,
+    laptops: &mut Laptops,
+    now: Timestamp,
+    people: &[String],
+    principles: &[String],
+) -> Result<()> {
+    if people.len() <= MARTA {
+        return Ok(());
+    }
+    let at = |start: Timestamp, hours: i64| Timestamp(start.0 + hours * HOUR_MS);
+    let receive = |c: &mut Circle, ctx: &mut Ctx<'_>| c.receive_proposals(ctx);
+    fn consent(id: &str) -> impl FnOnce(&mut Circle, &mut Ctx<'_>) -> grove_core::Result<()> + '_ {
+        move |c, ctx| c.respond(ctx, id, Answer::Consent, None)
+    }
+
+    // A general agreement, passed by its proposer once every window had closed: four
+    // members consented, the others let their windows close in silence.
+    let start = Timestamp(now.0 - 34 * DAY_MS);
+    let federation = laptops.act(circle, &people[NOOR], start, true, |c, ctx| {
+        c.open_proposal(
+            ctx,
+            NewProposal {
+                title: "Join the city-wide renters' federation".into(),
+                body: "The federation's lawyers and strike fund stood behind three unions facing a sale this year. Dues are £1 a member a month, from union funds; Outreach would go to its monthly delegates' meeting.".into(),
+                change: ProposalChange::General,
+                window_ms: None,
+            },
+        )
+    })?;
+    for (who, hours, answers) in [
+        (TOMAS, 3, true),
+        (0, 4, true),
+        (AIKO, 5, false),
+        (FEMI, 24, false),
+        (LENA, 26, true),
+        (RAVI, 48, false),
+        (MARTA, 51, false),
+    ] {
+        laptops.act(circle, &people[who], at(start, hours), true, receive)?;
+        if answers {
+            let then = at(start, hours + 2);
+            laptops.act(circle, &people[who], then, true, consent(&federation))?;
+        }
+    }
+    laptops.act(
+        circle,
+        &people[AIKO],
+        at(start, 30),
+        true,
+        consent(&federation),
+    )?;
+    laptops.act(circle, &people[NOOR], at(start, 10 * 24), true, |c, ctx| {
+        c.pass_proposal(ctx, &federation)
+    })?;
+
+    // The circle split: a one-day round, passed when every window had closed, while Lena's
+    // objection, given on the doorstep with no signal, reached no one. Her phone sent it
+    // only after the pass, which never heard it: the pass is contested.
+    let start = Timestamp(now.0 - 16 * DAY_MS);
+    let agent = laptops.act(circle, &people[TOMAS], start, true, |c, ctx| {
+        c.open_proposal(
+            ctx,
+            NewProposal {
+                title: "Meet the new owner's agent at their office on Monday".into(),
+                body: "The agent offered to go through our repairs list at their office on Monday morning. Ravi and I would go, with the list and the union's letter. They want an answer by tomorrow night, so this round has a one-day window.".into(),
+                change: ProposalChange::General,
+                window_ms: Some(DAY_MS),
+            },
+        )
+    })?;
+    for (who, hours) in [
+        (0, 1),
+        (RAVI, 1),
+        (NOOR, 2),
+        (AIKO, 2),
+        (FEMI, 3),
+        (LENA, 4),
+        (MARTA, 5),
+    ] {
+        laptops.act(circle, &people[who], at(start, hours), true, receive)?;
+    }
+    laptops.act(circle, &people[RAVI], at(start, 2), true, consent(&agent))?;
+    laptops.act(circle, &people[NOOR], at(start, 3), true, consent(&agent))?;
+    laptops.act(circle, &people[TOMAS], at(start, 30), true, |c, ctx| {
+        c.pass_proposal(ctx, &agent)
+    })?;
+    laptops.act(circle, &people[LENA], at(start, 6), false, |c, ctx| {
+        c.respond(
+            ctx,
+            &agent,
+            Answer::Objection,
+            Some("Their office is their ground, and only two of us can go. Ask the agent to meet the tenants in the community centre, where anyone can come."),
+        )
+    })?;
+
+    // A round under way: consents, an objection, a concern, members inside their windows, and Marta, whose phone has been off since she went to visit family.
+    let Some(names) = principles.get(NAMES) else {
+        return Ok(());
+    };
+    let start = Timestamp(now.0 - 6 * DAY_MS);
+    let newsletter = laptops.act(circle, &people[AIKO], start, true, |c, ctx| {
+        c.open_proposal(
+            ctx,
+            NewProposal {
+                title: "Allow first names in the newsletter".into(),
+                body: "Members asked to be recognised for their work in the rent strike; first names only, with consent.".into(),
+                change: ProposalChange::AmendPrinciple {
+                    principle: names.clone(),
+                    statement: "Keep full names out of anything public; first names only with the person's yes.".into(),
+                    guidance: None,
+                    reason: "Recognition matters and first names carry little risk.".into(),
+                },
+                window_ms: None,
+            },
+        )
+    })?;
+    for (who, hours) in [
+        (NOOR, 2),
+        (0, 5),
+        (FEMI, 20),
+        (RAVI, 26),
+        (TOMAS, 50),
+        (LENA, 72),
+    ] {
+        laptops.act(circle, &people[who], at(start, hours), true, receive)?;
+    }
+    laptops.act(
+        circle,
+        &people[NOOR],
+        at(start, 3),
+        true,
+        consent(&newsletter),
+    )?;
+    laptops.act(
+        circle,
+        &people[RAVI],
+        at(start, 27),
+        true,
+        consent(&newsletter),
+    )?;
+    laptops.act(circle, &people[FEMI], at(start, 22), true, |c, ctx| {
+        c.respond(
+            ctx,
+            &newsletter,
+            Answer::Objection,
+            Some("Some members are undocumented; even first names can identify them to the new owner's agent."),
+        )
+    })?;
+    laptops.act(circle, &people[0], at(start, 25), true, |c, ctx| {
+        c.respond(
+            ctx,
+            &newsletter,
+            Answer::Concern,
+            Some("Who checks consent, and how is it recorded?"),
+        )
+    })?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet, HashMap};
 
     use grove_core::automerge::ActorId;
-    use grove_core::{archive, Circle, DecisionFilter, TensionKind, CORE_DOC};
+    use grove_core::{
+        archive, Answer, Circle, DecisionFilter, ProposalStatus, ProposalView, Standing,
+        TensionKind, Voice, CORE_DOC,
+    };
 
     use super::{
         Season, Story, ASK, BUILDING, EXPOSURE, FAILING_STREAK, LOCAL, NAMES, NO_REPEAT_WITHIN,
@@ -1879,11 +2136,12 @@ mod tests {
             TensionKind::EditConflict,
             TensionKind::Proliferation,
             TensionKind::Raised,
+            TensionKind::Contested,
         ] {
             assert!(kinds.contains(&kind), "no {kind} tension: {titles:#?}");
         }
         assert!(
-            (5..=9).contains(&open.len()),
+            (5..=10).contains(&open.len()),
             "a handful of open tensions, not {}: {titles:#?}",
             open.len()
         );
@@ -1893,6 +2151,110 @@ mod tests {
                 "an unintended divergence: {titles:#?}"
             );
         }
+        node.stop().await.unwrap();
+    }
+
+    /// Every governance act of the demo is written by its member's own device, so another
+    /// device takes the whole circle: checked as an import checks it, nothing is refused,
+    /// and a member admitted on the demo's device imports it on their own.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_demo_circle_is_taken_whole_by_any_receiver() {
+        let node = Node::builder().in_memory().spawn().unwrap();
+        let info = node.demo("Demo".into(), 300).await.unwrap();
+        let other = Node::builder().in_memory().spawn().unwrap();
+        let device = other.me().await.unwrap().device;
+        node.circle(None)
+            .admit_member(device, "Sam".into())
+            .await
+            .unwrap();
+        let file = node.circle(None).export().await.unwrap();
+
+        let docs = archive::decode_signed(&file).unwrap();
+        let batch = archive::signed_batch(&docs).unwrap();
+        let verdict = Circle::empty(&info.id, ActorId::random())
+            .authorize_merge(&batch)
+            .unwrap();
+        assert!(verdict.refused().is_empty(), "{:#?}", verdict.refused());
+
+        let imported = other.import_circle(file).await.unwrap();
+        assert_eq!(imported.id, info.id);
+        let mine = node.circle(None).proposals().await.unwrap();
+        let theirs = other.circle(None).proposals().await.unwrap();
+        let statuses = |ps: &[grove_core::ProposalView]| -> Vec<String> {
+            ps.iter()
+                .map(|p| format!("{} {}", p.proposal.id, p.proposal.status))
+                .collect()
+        };
+        assert_eq!(statuses(&theirs), statuses(&mine));
+        node.stop().await.unwrap();
+        other.stop().await.unwrap();
+    }
+
+    /// A newcomer sees the consent rules at work: a round under way (consents, an
+    /// objection with its reason, members inside their windows, a device that has not
+    /// received it), a pass contested because the circle was split, and a proposal
+    /// passed with another member's consent.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_demo_shows_a_round_under_way_a_contested_pass_and_a_passed_proposal() {
+        let node = Node::builder().in_memory().spawn().unwrap();
+        node.demo("Demo".into(), 100).await.unwrap();
+        let c = node.circle(None);
+        let proposals = c.proposals().await.unwrap();
+        let with = |status: ProposalStatus| -> Vec<&ProposalView> {
+            proposals
+                .iter()
+                .filter(|p| p.proposal.status == status)
+                .collect()
+        };
+
+        let open = with(ProposalStatus::Open);
+        assert_eq!(open.len(), 1, "{proposals:#?}");
+        let round = &open[0].round;
+        let by = &open[0].proposal.opened_by;
+        let count = |f: &dyn Fn(&Voice) -> bool| round.voices.iter().filter(|v| f(v)).count();
+        assert!(
+            count(&|v| v.answer == Some(Answer::Consent) && v.member != *by) >= 2,
+            "{round:#?}"
+        );
+        assert_eq!(
+            count(&|v| v.answer == Some(Answer::Objection)
+                && v.reason.as_deref().is_some_and(|r| !r.is_empty())),
+            1,
+            "{round:#?}"
+        );
+        assert!(
+            count(&|v| v.standing == Standing::Waiting && v.received_at.is_some()) >= 2,
+            "{round:#?}"
+        );
+        assert!(
+            count(&|v| v.standing == Standing::NotReceived) >= 1,
+            "{round:#?}"
+        );
+        assert!(!round.can_pass);
+
+        let contested = with(ProposalStatus::Contested);
+        assert_eq!(contested.len(), 1, "{proposals:#?}");
+        let p = &contested[0].proposal;
+        let contest = p.contest.as_ref().unwrap();
+        assert_eq!(contest.unheard.len(), 1, "{contest:#?}");
+        assert_eq!(contest.unheard[0].answer, Answer::Objection);
+        assert!(p.responses.iter().any(|r| r.answer == Answer::Consent));
+        let tensions = c.tensions().await.unwrap();
+        assert!(
+            tensions.iter().any(|t| t.open
+                && t.kind == TensionKind::Contested
+                && t.subject.as_deref() == Some(p.id.as_str())),
+            "no contested tension: {tensions:#?}"
+        );
+
+        let passed = with(ProposalStatus::Passed);
+        assert_eq!(passed.len(), 1, "{proposals:#?}");
+        let p = &passed[0].proposal;
+        assert!(p.closed_by.is_some() && p.closed_at.is_some());
+        assert!(p
+            .responses
+            .iter()
+            .any(|r| r.answer == Answer::Consent && r.member != p.opened_by));
         node.stop().await.unwrap();
     }
 

@@ -11,7 +11,7 @@ use grove_core::{
     archive, shard_doc, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus, Ctx,
     Day, Decision, DecisionEdit, DecisionFilter, Escalation, KnownNode, Member, NewCommitment,
     NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome,
-    Principle, ProposalView, Retro, Review, Role, Team, Value, ValueEdit,
+    Principle, ProposalView, Retro, Review, Role, Team, Value, ValueEdit, Verdict,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -636,9 +636,15 @@ impl CircleHandle {
         change!(self, Need::Core, |c, ctx| c
             .acknowledge_escalation(ctx, &id))
     }
-    pub async fn resolve_escalation(&self, id: String, response: String) -> Result<()> {
+    /// A steward backs, coaches or stops an escalated decision.
+    pub async fn resolve_escalation(
+        &self,
+        id: String,
+        verdict: Verdict,
+        response: String,
+    ) -> Result<()> {
         change!(self, Need::Core, |c, ctx| c
-            .resolve_escalation(ctx, &id, &response))
+            .answer_escalation(ctx, &id, verdict, &response))
     }
 
     // ---- proposals ----

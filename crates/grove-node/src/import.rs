@@ -43,6 +43,8 @@ pub(crate) fn merge_archive(
         report_refused(&id, &verdict);
         circle.apply_checked(batch, verdict)?;
         s.persist(&id)?;
+        // A file is as good a way to receive a proposal as a peer.
+        s.write_receipts(&id);
         return Ok(id);
     }
     let mut verdict = Circle::empty(&id, s.identity.actor()).authorize_merge(&batch)?;
@@ -72,6 +74,7 @@ pub(crate) fn merge_archive(
         ))));
     }
     s.adopt(circle)?;
+    s.write_receipts(&id);
     Ok(id)
 }
 

@@ -43,9 +43,11 @@ export const GLOSSARY: Term[] = [
   {
     id: "consent",
     term: "consent",
-    meaning: "How proposals pass: each member answers consent (I can live with it), concern (yes, but note this) or objection (this would harm us, and why). A proposal passes when no objection stands.",
+    meaning: "How proposals pass: each member answers consent (I can live with it), concern (yes, but note this) or objection (this would harm us, and why). A proposal passes when another member has consented, no objection stands, and everyone has answered or let their window close.",
   },
-  { id: "objection", term: "objection", meaning: "An answer to a proposal that stops it passing until the objection is resolved. It must give a reason, so it can be answered." },
+  { id: "objection", term: "objection", meaning: "An answer to a proposal that stops it passing. It must give a reason, so it can be answered. Only the member who objected can lift it; the proposer can revise the proposal instead." },
+  { id: "window", term: "window", meaning: "The time each member has to answer a proposal, counted from when their own device received it. Saying nothing until it closes counts as consent." },
+  { id: "contested", term: "contested", meaning: "A proposal passed on one side of a split circle while someone on the other side answered it. It does not take effect until that answer is settled." },
   {
     id: "tension",
     term: "tension",

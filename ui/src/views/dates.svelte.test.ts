@@ -76,7 +76,7 @@ describe("dates in views", () => {
   it("escalations show when they were raised as a moment", async () => {
     const esc: B.Escalation = {
       id: "e-1", decision: "d-1", zone: "centre-awareness", raised_by: "m-femi", raised_at: AT, status: "open", acknowledged_by: null,
-      acknowledged_at: null, response: null, resolved_by: null, resolved_at: null, conflicts: [],
+      acknowledged_at: null, response: null, verdict: null, resolved_by: null, resolved_at: null, conflicts: [],
     };
     show(Escalations, { escalations: [esc], decision: { choice: "Called legal support" } });
     await datesFollowTheFormat([formatMoment(AT)]);

@@ -188,13 +188,36 @@ describe("a failing per-item action", () => {
     const empty = "the response to an escalation cannot be empty";
     const esc = (id: string, decision: string): B.Escalation => ({
       id, decision, zone: "centre-awareness", raised_by: "m-femi", raised_at: AT, status: "open", acknowledged_by: null,
-      acknowledged_at: null, response: null, resolved_by: null, resolved_at: null, conflicts: [],
+      acknowledged_at: null, response: null, verdict: null, resolved_by: null, resolved_at: null, conflicts: [],
     });
     show(Escalations, new Refusing({ escalations: [esc("e-1", "d-1"), esc("e-2", "d-2")] }, { resolve_escalation: empty }));
     const card = await item("article[aria-label='Escalation of d-2']", "Waiting");
-    button(card, "Resolve").click();
+    button(card, "Back").click();
     await shownNextTo(card, empty);
     expect(within(card, ".pill").textContent).toBe("open");
+  });
+
+  it("an escalation offers back, coach and stop to stewards only, and tells anyone else whom to ask", async () => {
+    const esc: B.Escalation = {
+      id: "e-1", decision: "d-1", zone: "centre-intervention", raised_by: "m-femi", raised_at: AT, status: "open", acknowledged_by: null,
+      acknowledged_at: null, response: null, verdict: null, resolved_by: null, resolved_at: null, conflicts: [],
+    };
+    const listing = (id: string, name: string, role: string | null): B.MemberListing => ({
+      id, name, role, removed_at: null, removed_by: null, devices: [], teams: [], joined_at: AT, conflicts: [],
+    });
+    const backend = new Refusing({ escalations: [esc], member_list: [listing("m-ada", "Ada", null), listing("m-femi", "Femi", "steward")] }, {});
+    show(Escalations, backend);
+    const card = await item("article[aria-label='Escalation of d-1']", "Only stewards");
+    expect(card.querySelectorAll("button").length).toBe(0);
+    expect(card.textContent).toContain("Only stewards answer escalations: ask Femi");
+    unmount(mounted!);
+    mounted = null;
+    document.body.innerHTML = "";
+    show(Escalations, new Refusing({ escalations: [esc], member_list: [listing("m-ada", "Ada", "steward"), listing("m-femi", "Femi", null)] }, {}));
+    const mine = await item("article[aria-label='Escalation of d-1']", "Waiting");
+    await vi.waitFor(() => expect(button(mine, "Stop")).toBeTruthy());
+    expect(button(mine, "Back")).toBeTruthy();
+    expect(button(mine, "Coach")).toBeTruthy();
   });
 
   it("Rotate on a role with no one queued", async () => {

@@ -559,3 +559,94 @@ fn two_amendments_of_one_principle_passed_apart_are_both_contested() {
         );
     }
 }
+
+/// A centre-intervention decision logged by `d`; returns its escalation.
+fn escalate(d: &mut Dev) -> String {
+    use crate::{NewDecision, Zone};
+    let team = d
+        .act(|c, ctx| c.add_team(ctx, "Legal support", None))
+        .unwrap();
+    let v = d.add_value("Solidarity").unwrap();
+    let pid = d
+        .act(|c, ctx| {
+            c.add_principle(
+                ctx,
+                NewPrinciple {
+                    values: vec![v],
+                    statement: "We speak to the press together.".into(),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    let decision = d
+        .act(|c, ctx| {
+            c.log_decision(
+                ctx,
+                NewDecision {
+                    team,
+                    principles: vec![pid],
+                    context: "A reporter called about the eviction.".into(),
+                    choice: "We gave an interview.".into(),
+                    zone: Some(Zone::CentreIntervention),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    d.circle
+        .escalations()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.decision == decision)
+        .unwrap()
+        .id
+}
+
+#[test]
+fn only_stewards_answer_escalations_on_every_device() {
+    use crate::{EscalationStatus, Verdict};
+    let (mut ana, mut ben) = two();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let e = escalate(&mut ben);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    // Ben is no steward: his client refuses, and names who to ask.
+    for err in [
+        ben.act(|c, ctx| c.acknowledge_escalation(ctx, &e))
+            .unwrap_err(),
+        ben.act(|c, ctx| c.answer_escalation(ctx, &e, Verdict::Back, "Fine by me"))
+            .unwrap_err(),
+    ] {
+        assert!(err.to_string().contains("only a steward"), "{err}");
+        assert!(err.to_string().contains("m-ana"), "{err}");
+    }
+    // His modified client writes the answer anyway: Ana's device refuses it.
+    let now = ben.now + 1000;
+    let obj = {
+        let coll = ben.circle.coll("escalations").unwrap();
+        crate::fields::entity(ben.circle.doc(crate::CORE_DOC).unwrap(), &coll, &e)
+            .unwrap()
+            .unwrap()
+    };
+    ben.circle
+        .change_core(Timestamp(now), "escalation resolve", |tx| {
+            tx.put(&obj, "status", "resolved")?;
+            tx.put(&obj, "response", "Fine by me")?;
+            Ok(())
+        })
+        .unwrap();
+    let what = refused_as_not_allowed(merge(&ben.circle, &mut ana.circle));
+    assert!(what.contains("no steward"), "{what}");
+    assert_eq!(
+        ana.circle.escalation(&e).unwrap().status,
+        EscalationStatus::Open
+    );
+    // Ana, the steward, stops it; Ben's device takes her answer.
+    ana.act(|c, ctx| c.answer_escalation(ctx, &e, Verdict::Stop, "Talk to us before the press."))
+        .unwrap();
+    let mut fresh = Dev::receive(2, "m-ben", &ana);
+    assert!(merge(&ana.circle, &mut fresh.circle).unwrap().is_empty());
+    let esc = fresh.circle.escalation(&e).unwrap();
+    assert_eq!(esc.verdict, Some(Verdict::Stop));
+    assert_eq!(esc.resolved_by.as_deref(), Some("m-ana"));
+}

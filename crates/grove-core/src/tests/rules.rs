@@ -4,7 +4,7 @@ use super::*;
 use crate::{
     Amendment, Answer, CommitmentStatus, Day, DecisionEdit, DecisionFilter, DecisionStatus,
     ErrorKind, EscalationStatus, NewCommitment, NewProposal, NewRetro, NewReview, NewRole, Outcome,
-    PrincipleStatus, ProposalChange, ProposalStatus, ValueEdit, ValueStatus, Zone,
+    PrincipleStatus, ProposalChange, ProposalStatus, ValueEdit, ValueStatus, Verdict, Zone,
 };
 
 fn seeded() -> (Device, String, String, String) {
@@ -408,12 +408,14 @@ fn escalations_are_acknowledged_then_resolved_with_timestamps() {
     );
     let mut ctx = ctx!(d);
     assert!(
-        d.circle.resolve_escalation(&mut ctx, &e, "").is_err(),
+        d.circle
+            .answer_escalation(&mut ctx, &e, Verdict::Back, "")
+            .is_err(),
         "a response is required"
     );
     let mut ctx = ctx!(d);
     d.circle
-        .resolve_escalation(&mut ctx, &e, "Go ahead, we back you")
+        .answer_escalation(&mut ctx, &e, Verdict::Back, "Go ahead, we back you")
         .unwrap();
     let esc = d.circle.escalation(&e).unwrap();
     assert_eq!(esc.status, EscalationStatus::Resolved);
@@ -426,7 +428,7 @@ fn escalations_are_acknowledged_then_resolved_with_timestamps() {
     let mut ctx = ctx!(d);
     assert_eq!(
         d.circle
-            .resolve_escalation(&mut ctx, &e, "again")
+            .answer_escalation(&mut ctx, &e, Verdict::Back, "again")
             .unwrap_err()
             .kind(),
         ErrorKind::State
