@@ -13,6 +13,18 @@ mod invites;
 mod join_limits;
 mod rendezvous;
 
+/// Node `b` hangs up on node `c`, and `c` sees it go: the two halves of a partition.
+async fn cut(n: &mut [TestNode], b: usize, c: usize) -> Result<()> {
+    let (b_peer, c_peer) = (n[b].peer.clone(), n[c].peer.clone());
+    n[b].handle.disconnect(&c_peer).await?;
+    n[c].wait_for("the other side go away", |e| match e {
+        NodeEvent::PeerDisconnected { peer } if *peer == b_peer => Some(()),
+        _ => None,
+    })
+    .await?;
+    Ok(())
+}
+
 async fn nodes(dir: &TempDir, names: &[&str]) -> Result<Vec<TestNode>> {
     let mut out = Vec::new();
     for name in names {
@@ -61,20 +73,14 @@ async fn a_partition_with_edits_on_both_sides_heals_to_identical_documents() -> 
     let basics = create_circle(&n[0], "Food bank").await?;
     copy_circle(&n[0], &n[1], &basics.circle).await?;
     copy_circle(&n[0], &n[2], &basics.circle).await?;
-    let (b_addr, c_peer) = (n[1].addr.clone(), n[2].peer.clone());
+    let b_addr = n[1].addr.clone();
     n[0].handle.dial(&b_addr).await?;
     n[1].handle.dial(&n[2].addr).await?;
     log(&n[0], &basics, "before the split").await?;
     converged(&basics.circle, &[&n[0], &n[1], &n[2]]).await?;
 
     // Partition: A–B | C.
-    n[1].handle.disconnect(&c_peer).await?;
-    let b_peer = n[1].peer.clone();
-    n[2].wait_for("B go away", |e| match e {
-        NodeEvent::PeerDisconnected { peer } if *peer == b_peer => Some(()),
-        _ => None,
-    })
-    .await?;
+    cut(&mut n, 1, 2).await?;
     let left = log(&n[0], &basics, "left side").await?;
     let right = log(&n[2], &basics, "right side").await?;
     // Concurrent edits of the same value on both sides must merge too.
@@ -522,7 +528,7 @@ async fn a_pass_that_missed_a_concurrent_objection_reads_contested_on_every_node
     for node in &n {
         members.push(node.handle.me().await?.member);
     }
-    let (b_addr, c_peer) = (n[1].addr.clone(), n[2].peer.clone());
+    let b_addr = n[1].addr.clone();
     n[0].handle.dial(&b_addr).await?;
     n[1].handle.dial(&n[2].addr).await?;
     converged(&circle, &[&n[0], &n[1], &n[2]]).await?;
@@ -556,13 +562,7 @@ async fn a_pass_that_missed_a_concurrent_objection_reads_contested_on_every_node
     assert_eq!(seen.proposal.window_ms, 1000);
 
     // Partition: A–B | C.
-    n[1].handle.disconnect(&c_peer).await?;
-    let b_peer = n[1].peer.clone();
-    n[2].wait_for("B go away", |e| match e {
-        NodeEvent::PeerDisconnected { peer } if *peer == b_peer => Some(()),
-        _ => None,
-    })
-    .await?;
+    cut(&mut n, 1, 2).await?;
 
     // C objects on its side; on the other, B consents and, once every window has closed
     // (C's silence would then be consent), passes it.

@@ -830,7 +830,7 @@ fn decision_ids(c: &Circle) -> Vec<String> {
 }
 
 /// Ana (steward), Ben and Cat, each with the whole circle.
-fn three() -> (Dev, Dev, Dev) {
+pub(super) fn three() -> (Dev, Dev, Dev) {
     let mut ana = Dev::found(1, "m-ana");
     for (seed, m) in [(2u8, "m-ben"), (3, "m-cat")] {
         ana.act(|c, ctx| c.admit_member(ctx, m, m, &hex(&key(seed))))

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use automerge::transaction::{Transactable as _, Transaction};
 use automerge::ObjId;
 
-use super::auth::{auth_err, hex, key, merge, Dev};
+use super::auth::{auth_err, hex, key, merge, three, Dev};
 use crate::sync::signing::AuthError;
 use crate::{Answer, NewPrinciple, NewProposal, ProposalChange, ProposalStatus, Timestamp, DAY_MS};
 
@@ -17,18 +17,6 @@ fn two() -> (Dev, Dev) {
         .unwrap();
     let ben = Dev::receive(2, "m-ben", &ana);
     (ana, ben)
-}
-
-/// Ana, Ben and Cat, each device holding the whole circle.
-fn three() -> (Dev, Dev, Dev) {
-    let mut ana = Dev::found(1, "m-ana");
-    for (seed, m) in [(2u8, "m-ben"), (3, "m-cat")] {
-        ana.act(|c, ctx| c.admit_member(ctx, m, m, &hex(&key(seed))))
-            .unwrap();
-    }
-    let ben = Dev::receive(2, "m-ben", &ana);
-    let cat = Dev::receive(3, "m-cat", &ana);
-    (ana, ben, cat)
 }
 
 fn open(d: &mut Dev, change: ProposalChange, window_ms: Option<i64>) -> String {
