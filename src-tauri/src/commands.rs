@@ -6,7 +6,7 @@ use grove_node::core::{
     Amendment, Answer, CircleInfo, Commitment, CommitmentStatus, Day, Decision, DecisionEdit,
     DecisionFilter, Escalation, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
     NewRetro, NewReview, NewRole, NewValue, Outcome, Principle, ProposalView, Retro, Review, Role,
-    Team, Tension, Value, ValueEdit, Verdict, Vitality,
+    Stewardship, Team, Tension, Value, ValueEdit, Verdict, Vitality,
 };
 use grove_node::search::{Draft, Related};
 use grove_node::{
@@ -313,6 +313,10 @@ pub async fn resolve_escalation(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn proposals(s: S<'_>, circle: String) -> CommandResult<Vec<ProposalView>> {
     Ok(s.circle(circle)?.proposals().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn stewardship(s: S<'_>, circle: String) -> CommandResult<Stewardship> {
+    Ok(s.circle(circle)?.stewardship().await?)
 }
 #[tauri::command(rename_all = "snake_case")]
 pub async fn open_proposal(s: S<'_>, circle: String, new: NewProposal) -> CommandResult<String> {

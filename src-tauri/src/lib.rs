@@ -57,6 +57,7 @@ macro_rules! with_commands {
             acknowledge_escalation,
             resolve_escalation,
             proposals,
+            stewardship,
             open_proposal,
             respond,
             revise_proposal,

@@ -43,6 +43,7 @@ export interface Api {
   acknowledge_escalation: [{ circle: string; id: string }, null];
   resolve_escalation: [{ circle: string; id: string; verdict: B.Verdict; response: string }, null];
   proposals: [{ circle: string }, B.ProposalView[]];
+  stewardship: [{ circle: string }, B.Stewardship];
   open_proposal: [{ circle: string; new: B.NewProposal }, string];
   respond: [{ circle: string; id: string; answer: B.Answer; reason: string | null }, null];
   revise_proposal: [{ circle: string; id: string; new: B.NewProposal }, number];

@@ -346,7 +346,7 @@ contest: Contest | null,
  */
 log: Array<ResponseLogEntry>, };
 
-export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle", principle: string, statement: string, guidance: string | null, reason: string, } | { "kind": "new-principle", values: Array<string>, statement: string, guidance: string | null, } | { "kind": "remove-member", member: string, };
+export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle", principle: string, statement: string, guidance: string | null, reason: string, } | { "kind": "new-principle", values: Array<string>, statement: string, guidance: string | null, } | { "kind": "remove-member", member: string, } | { "kind": "stewards", members: Array<string>, term_days: number, };
 
 export type ProposalStatus = "open" | "passed" | "contested" | "withdrawn";
 
@@ -470,6 +470,16 @@ complete: boolean, rows: Array<DecisionRow>, };
 
 export type Standing = "proposer" | "answered" | "waiting" | "silent-consent" | "not-received" | "skipped" | "named";
 
+export type Stewardship = { stewards: Array<string>, 
+/**
+ * When their term ends (None: named before terms existed, in office until renamed).
+ */
+until: Timestamp | null, 
+/**
+ * The passed proposal that named them (None: the founder).
+ */
+by: string | null, in_office: boolean, };
+
 export type Team = { id: string, name: string, 
 /**
  * The domain the team owns.
@@ -496,7 +506,7 @@ export type TensionClosure = {
  */
 source: string, at: Timestamp, by: string, note: string | null, };
 
-export type TensionKind = "divergence" | "shared-struggle" | "failing-principle" | "edit-conflict" | "proliferation" | "raised" | "contested";
+export type TensionKind = "divergence" | "shared-struggle" | "failing-principle" | "edit-conflict" | "proliferation" | "raised" | "contested" | "authority-vacuum";
 
 export type Timestamp = string;
 
@@ -592,6 +602,7 @@ export const COMMANDS = [
   "acknowledge_escalation",
   "resolve_escalation",
   "proposals",
+  "stewardship",
   "open_proposal",
   "respond",
   "revise_proposal",

@@ -154,3 +154,25 @@ describe("names in engine text", () => {
     expect(withNames(l, "value v-2 and d-202611-x1 stay")).toBe("value v-2 and d-202611-x1 stay");
   });
 });
+
+describe("the in-memory backend's stewards", () => {
+  it("keeps the founder steward for a year, and a passed Name stewards proposal names stewards for its term", async () => {
+    const { FakeBackend } = await import("./fake-backend");
+    const b = new FakeBackend({ now: Date.UTC(2026, 0, 1) });
+    const c = await b.call("create_circle", { name: "Pantry" });
+    const founder = await b.call("stewardship", { circle: c.id });
+    expect(founder).toMatchObject({ stewards: ["m-me"], by: null, in_office: true });
+    expect(Date.parse(founder.until!) - Date.parse(c.created_at)).toBe(365 * 86_400_000);
+
+    await expect(b.call("open_proposal", { circle: c.id, new: { title: "x", body: "", change: { kind: "stewards", members: [], term_days: 30 }, window_ms: null } }))
+      .rejects.toThrow("name at least one steward");
+    const id = await b.call("open_proposal", { circle: c.id, new: { title: "Me again", body: "", change: { kind: "stewards", members: ["m-me"], term_days: 30 }, window_ms: null } });
+    const outcome = await b.call("pass_proposal", { circle: c.id, id });
+    expect(outcome).toMatch(/^stewards until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC: You$/);
+    const named = await b.call("stewardship", { circle: c.id });
+    expect(named).toMatchObject({ stewards: ["m-me"], by: id, in_office: true });
+
+    b.advance(31 * 86_400_000);
+    expect((await b.call("stewardship", { circle: c.id })).in_office).toBe(false);
+  });
+});

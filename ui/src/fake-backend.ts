@@ -30,12 +30,20 @@ interface FakeCircle {
   addressed: Map<string, B.TensionClosure>;
   invites: B.Invite[];
   removed: Map<string, string>;
+  /** The stewards, when their term ends, and the passed proposal that named them (null: the founder). */
+  stewards: string[];
+  stewardsUntil: string | null;
+  stewardsBy: string | null;
 }
 
 /** What a locked home still answers (the rest waits for the passphrase). */
 const WHILE_LOCKED = new Set<keyof Api>(["home_status", "unlock", "lock", "zones"]);
 
 const DAY_MS = 86_400_000;
+/** How long the founder is steward before the circle names its stewards (grove_core). */
+const FOUNDER_TERM_DAYS = 365;
+/** Longest term a proposal may give stewards. */
+const MAX_STEWARD_TERM_DAYS = 3650;
 const invalid = (m: string) => new BackendError("invalid", m);
 const notFound = (what: string, id: string) => new BackendError("not-found", `no ${what} \`${id}\``);
 function required(s: string, what: string): string {
@@ -123,6 +131,33 @@ export class FakeBackend implements Backend {
     return { id, code: `grove1${id.toUpperCase()}FAKECODE`, circle, kind, expires_at, max_uses: uses };
   }
 
+  private freshCircle(info: B.CircleInfo, me: B.Member): FakeCircle {
+    return {
+      info, members: [me],
+      teams: [], values: [], principles: [], decisions: [], escalations: [],
+      proposals: [], roles: [], commitments: [], retros: [], reviews: [], raised: [], addressed: new Map(),
+      invites: [], removed: new Map(),
+      stewards: [info.created_by],
+      stewardsUntil: new Date(Date.parse(info.created_at) + FOUNDER_TERM_DAYS * DAY_MS).toISOString(),
+      stewardsBy: null,
+    };
+  }
+  private inOffice(c: FakeCircle, member: string): boolean {
+    return c.stewards.includes(member) && !c.removed.has(member) && (c.stewardsUntil === null || this.clock < Date.parse(c.stewardsUntil));
+  }
+  /** As the engine: a steward in office, or the member of a circle of one, answers escalations. */
+  private checkSteward(c: FakeCircle) {
+    if (this.inOffice(c, this.me.member) || c.members.filter((m) => !c.removed.has(m.id)).length <= 1) return;
+    const names = c.stewards.filter((s) => this.inOffice(c, s)).map((s) => this.memberNameIn(c, s));
+    if (names.length === 0) throw new BackendError("state", "no steward is in office: their term ended; name stewards by proposal (grove proposal open --steward M …)");
+    throw new BackendError("state", `only a steward answers escalations, and you are not one in office; ask ${names.join(" or ")} (or raise a tension)`);
+  }
+
+  /** Moves "now" on by `ms` (a test lets a term run out). */
+  advance(ms: number) {
+    this.clock += ms;
+  }
+
   /** Simulates a change arriving from a peer (what a live view must pick up). */
   emitChange(circle: string) {
     this.changed(circle);
@@ -176,13 +211,7 @@ export class FakeBackend implements Backend {
         created_at: this.now(),
         created_by: this.me.member,
       };
-      this.circlesById.set(info.id, {
-        info,
-        members: [{ id: this.me.member, name: this.me.name, devices: [this.me.device], teams: [], joined_at: info.created_at, conflicts: [] }],
-        teams: [], values: [], principles: [], decisions: [], escalations: [],
-        proposals: [], roles: [], commitments: [], retros: [], reviews: [], raised: [], addressed: new Map(),
-        invites: [], removed: new Map(),
-      });
+      this.circlesById.set(info.id, this.freshCircle(info, { id: this.me.member, name: this.me.name, devices: [this.me.device], teams: [], joined_at: info.created_at, conflicts: [] }));
       return info;
     },
     zones: () => ZONES.map((z) => ({ ...z })),
@@ -345,6 +374,7 @@ export class FakeBackend implements Backend {
     },
     escalations: ({ circle }) => this.circle(circle).escalations.map((e) => ({ ...e })),
     acknowledge_escalation: ({ circle, id }) => {
+      this.checkSteward(this.circle(circle));
       const e = this.circle(circle).escalations.find((e) => e.id === id);
       if (!e) throw notFound("escalation", id);
       if (e.status !== "open") throw new BackendError("state", `escalation \`${id}\` is already ${e.status}`);
@@ -355,6 +385,7 @@ export class FakeBackend implements Backend {
       return null;
     },
     resolve_escalation: ({ circle, id, verdict, response }) => {
+      this.checkSteward(this.circle(circle));
       const e = this.circle(circle).escalations.find((e) => e.id === id);
       if (!e) throw notFound("escalation", id);
       e.response = required(response, "the response to an escalation");
@@ -374,8 +405,16 @@ export class FakeBackend implements Backend {
       }
       return c.proposals.map((p) => this.proposalView(c, p, now));
     },
+    stewardship: ({ circle }) => {
+      const c = this.circle(circle);
+      return {
+        stewards: [...c.stewards].sort(), until: c.stewardsUntil, by: c.stewardsBy,
+        in_office: c.stewards.some((s) => this.inOffice(c, s)),
+      };
+    },
     open_proposal: ({ circle, new: n }) => {
       const c = this.circle(circle);
+      this.checkChange(c, n.change);
       const window = n.window_ms ?? 7 * DAY_MS;
       if (window < 1000 || window > 365 * DAY_MS) throw invalid("a consent window lasts from one second to a year");
       const at = this.now();
@@ -404,6 +443,7 @@ export class FakeBackend implements Backend {
       const p = this.liveProposal(c, id);
       if (p.opened_by !== this.me.member) throw new BackendError("state", `only ${this.memberNameIn(c, p.opened_by)} can revise proposal \`${id}\`: answer it instead`);
       if (n.change.kind !== p.change.kind) throw invalid("a revision keeps what kind of change the proposal makes: open a new proposal for another kind");
+      this.checkChange(c, n.change);
       const at = this.now();
       Object.assign(p, { title: required(n.title, "a proposal's title"), body: n.body.trim(), change: structuredClone(n.change) });
       p.version += 1;
@@ -419,9 +459,18 @@ export class FakeBackend implements Backend {
       const p = this.liveProposal(c, id);
       const round = this.proposalView(c, p, this.clock);
       if (!round.can_pass) throw new BackendError("state", `it cannot pass yet: ${round.blocking.join("; ")}`);
-      Object.assign(p, { status: "passed", closed_by: this.me.member, closed_at: this.now(), contest: null });
+      const at = this.now();
+      let outcome: string | null = null;
+      if (p.change.kind === "stewards") {
+        this.checkChange(c, p.change);
+        const until = new Date(Date.parse(at) + p.change.term_days * DAY_MS).toISOString();
+        // As the engine writes it: "stewards until 2026-12-03 14:05 UTC: Ana, Ben".
+        outcome = `stewards until ${until.slice(0, 16).replace("T", " ")} UTC: ${p.change.members.map((m) => this.memberNameIn(c, m)).join(", ")}`;
+        Object.assign(c, { stewards: [...p.change.members], stewardsUntil: until, stewardsBy: p.id });
+      }
+      Object.assign(p, { status: "passed", closed_by: this.me.member, closed_at: at, contest: null, outcome });
       this.changed(circle);
-      return null;
+      return outcome;
     },
     withdraw_proposal: ({ circle, id }) => {
       const c = this.circle(circle);
@@ -514,14 +563,14 @@ export class FakeBackend implements Backend {
       const c = this.circle(circle);
       return c.members.map((m) => ({
         ...m,
-        role: m.id === c.info.created_by ? "steward" : null,
+        role: c.stewards.includes(m.id) ? "steward" : null,
         removed_at: c.removed.has(m.id) ? c.info.created_at : null,
         removed_by: c.removed.get(m.id) ?? null,
       }));
     },
     remove_member: ({ circle, member }) => {
       const c = this.circle(circle);
-      if (c.info.created_by !== this.me.member) throw new BackendError("state", "only a steward can remove a member");
+      if (!this.inOffice(c, this.me.member)) throw new BackendError("state", "only a steward in office can remove a member");
       const m = c.members.find((m) => m.id === member || m.name === member);
       if (!m) throw notFound("member", member);
       if (m.id === this.me.member) throw invalid("you cannot remove yourself; ask another steward");
@@ -547,13 +596,7 @@ export class FakeBackend implements Backend {
       if (!info) throw new BackendError("invite", "cannot reach the inviter at any address in the code");
       if (this.circlesById.has(info.id)) throw new BackendError("invite", `this device already holds circle ${info.id}: there is nothing to join`);
       const at = this.now();
-      this.circlesById.set(info.id, {
-        info,
-        members: [{ id: this.me.member, name: name ?? this.me.name, devices: [this.me.device], teams: [], joined_at: at, conflicts: [] }],
-        teams: [], values: [], principles: [], decisions: [], escalations: [],
-        proposals: [], roles: [], commitments: [], retros: [], reviews: [], raised: [], addressed: new Map(),
-        invites: [], removed: new Map(),
-      });
+      this.circlesById.set(info.id, this.freshCircle(info, { id: this.me.member, name: name ?? this.me.name, devices: [this.me.device], teams: [], joined_at: at, conflicts: [] }));
       this.changed(info.id);
       return info.id;
     },
@@ -561,6 +604,17 @@ export class FakeBackend implements Backend {
 
   private memberNameIn(c: FakeCircle, id: string): string {
     return c.members.find((m) => m.id === id)?.name || id;
+  }
+  /** Refuses a change the engine refuses when a proposal is opened or revised. */
+  private checkChange(c: FakeCircle, change: B.ProposalChange) {
+    if (change.kind !== "stewards") return;
+    if (change.members.length === 0) throw invalid("name at least one steward");
+    for (const m of change.members) {
+      if (!c.members.some((x) => x.id === m) || c.removed.has(m)) throw notFound("member", m);
+    }
+    if (!Number.isInteger(change.term_days) || change.term_days < 1 || change.term_days > MAX_STEWARD_TERM_DAYS) {
+      throw invalid(`a stewards' term lasts from 1 to ${MAX_STEWARD_TERM_DAYS} days`);
+    }
   }
   private liveProposal(c: FakeCircle, id: string): B.Proposal {
     const p = c.proposals.find((p) => p.id === id);

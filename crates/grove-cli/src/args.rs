@@ -56,6 +56,9 @@ pub enum Command {
     /// Roles, holders and rotation
     #[command(subcommand)]
     Role(RoleCmd),
+    /// The circle's stewards and their term (named by proposal: `proposal open --steward`)
+    #[command(subcommand)]
+    Steward(StewardCmd),
     /// The public accountability board
     #[command(subcommand)]
     Commitment(CommitmentCmd),
@@ -538,6 +541,13 @@ pub enum ProposalCmd {
         /// The member (id) the proposal removes when passed
         #[arg(long, conflicts_with_all = ["amend", "values", "statement"])]
         remove_member: Option<String>,
+        /// Name the circle's stewards when passed (repeat for each; replaces the current
+        /// stewards), for --term-days
+        #[arg(long = "steward", requires = "term_days", conflicts_with_all = ["amend", "values", "statement", "remove_member"])]
+        stewards: Vec<String>,
+        /// How long the named stewards hold office, in days
+        #[arg(long, requires = "stewards")]
+        term_days: Option<i64>,
         /// How long each member has to answer once their device receives it, e.g. 2s,
         /// 36h, 7d; silence after it counts as consent
         #[arg(long, default_value = "7d", value_parser = parse_window)]
@@ -586,6 +596,12 @@ pub enum ProposalCmd {
 
 fn parse_window(s: &str) -> Result<i64, String> {
     grove_node::core::consent::parse_window(s).map_err(|e| e.to_string())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StewardCmd {
+    /// Who the stewards are, until when, and whether they are in office
+    List,
 }
 
 #[derive(Subcommand, Debug)]

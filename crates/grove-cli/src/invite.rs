@@ -32,6 +32,13 @@ pub enum DeviceCmd {
     Link,
     /// Print this device's id (its public key), which a member admits with `grove member admit`
     Id,
+    /// Revoke a lost or seized device at once (a steward, or its own member from another
+    /// device): its changes are refused from now on and the circle key rotates; its member
+    /// stays and links a new device
+    Revoke {
+        /// The device id (64 hex digits, from `grove member list`)
+        device: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -75,6 +82,12 @@ pub async fn device_cmd(
     match cmd {
         DeviceCmd::Link => show_new(&c.create_device_link().await?, out),
         DeviceCmd::Id => out.show(&node.me().await?, |m| format!("{}\n", cell(&m.device))),
+        DeviceCmd::Revoke { device } => {
+            let member = c.revoke_device(device.clone()).await?;
+            out.done(&format!(
+                "revoked device {device} of {member}: its changes are refused from now on, and the circle key rotated"
+            ))
+        }
     }
 }
 

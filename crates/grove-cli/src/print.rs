@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 use grove_node::core::{
     Commitment, Decision, Escalation, Member, Principle, ProposalStatus, ProposalView, Review,
-    Role, Timestamp, Value,
+    Role, Stewardship, Timestamp, Value,
 };
 use grove_node::PeerStatus;
 use serde::Serialize;
@@ -623,6 +623,23 @@ pub fn proposal(v: &ProposalView, names: &Names) -> String {
         let _ = writeln!(s, "  outcome: {}", cell(o));
     }
     s
+}
+
+pub fn stewardship(s: &Stewardship, names: &Names) -> String {
+    let who: Vec<String> = s.stewards.iter().map(|m| names.of(m)).collect();
+    let term = match s.until {
+        Some(until) if s.in_office => format!("in office until {}", until.minute()),
+        Some(until) => format!(
+            "their term ended on {}: no steward is in office; name stewards with `grove proposal open --steward M --term-days N`",
+            until.minute()
+        ),
+        None => "in office until the circle names stewards (no term: named before terms)".into(),
+    };
+    let by =
+        s.by.as_deref()
+            .map(|p| format!("named by proposal {p}"))
+            .unwrap_or_else(|| "the founder".into());
+    format!("stewards: {}\n  {term}\n  {by}\n", who.join(", "))
 }
 
 /// A window in the largest whole unit: 7d, 36h, 90m, 2s.

@@ -24,6 +24,10 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         Command::Escalation(cmd) => escalation_cmd(&c, cmd, out).await,
         Command::Proposal(cmd) => proposal_cmd(&c, cmd, out).await,
         Command::Role(cmd) => role_cmd(&c, cmd, out).await,
+        Command::Steward(StewardCmd::List) => {
+            let names = names(&c).await?;
+            out.show(&c.stewardship().await?, |s| print::stewardship(s, &names))
+        }
         Command::Commitment(cmd) => commitment_cmd(node, &c, cmd, out).await,
         Command::Retro(cmd) => retro_cmd(&c, cmd, out).await,
         Command::Review(cmd) => review_cmd(&c, cmd, out).await,
@@ -683,11 +687,17 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
             guidance,
             reason,
             remove_member,
+            stewards,
+            term_days,
             window,
         } => {
             let change = match (amend, values.is_empty(), statement) {
                 _ if remove_member.is_some() => ProposalChange::RemoveMember {
                     member: remove_member.clone().unwrap_or_default(),
+                },
+                _ if !stewards.is_empty() => ProposalChange::Stewards {
+                    members: stewards,
+                    term_days: term_days.unwrap_or_default(),
                 },
                 (Some(principle), _, Some(statement)) => ProposalChange::AmendPrinciple {
                     principle,
@@ -723,7 +733,9 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
             let unfit = match &p.change {
                 ProposalChange::AmendPrinciple { .. } => None,
                 ProposalChange::NewPrinciple { .. } => reason.as_ref().map(|_| "--reason"),
-                ProposalChange::General | ProposalChange::RemoveMember { .. } => statement
+                ProposalChange::General
+                | ProposalChange::RemoveMember { .. }
+                | ProposalChange::Stewards { .. } => statement
                     .as_ref()
                     .map(|_| "--statement")
                     .or(guidance.as_ref().map(|_| "--guidance"))

@@ -917,6 +917,105 @@ fn decisions_every_command_and_filter() {
 }
 
 #[test]
+fn stewards_hold_a_term_and_are_named_by_proposal() {
+    let g = Grove::new();
+    basics(&g);
+    let me = g.me();
+    let s = g.json(&["steward", "list"]);
+    assert_eq!(s["stewards"], serde_json::json!([me.clone()]));
+    assert_eq!(s["in_office"], true);
+    assert!(s["by"].is_null(), "the founder: {s}");
+    assert!(
+        !s["until"].is_null(),
+        "the founder's stewardship has a term: {s}"
+    );
+    let text = g.ok(&["steward", "list"]);
+    assert!(text.contains("in office until"), "{text}");
+
+    // Refusals change nothing.
+    let before = g.list(&["proposal", "list"]);
+    let err = g.fail(
+        1,
+        &[
+            "proposal",
+            "open",
+            "--title",
+            "Nobody",
+            "--steward",
+            "m-nobody",
+            "--term-days",
+            "30",
+        ],
+    );
+    assert!(err.contains("m-nobody"), "{err}");
+    let err = g.fail(
+        1,
+        &[
+            "proposal",
+            "open",
+            "--title",
+            "Forever",
+            "--steward",
+            &me,
+            "--term-days",
+            "0",
+        ],
+    );
+    assert!(err.contains("term"), "{err}");
+    g.fail(
+        2,
+        &["proposal", "open", "--title", "No term", "--steward", &me],
+    );
+    assert_eq!(g.list(&["proposal", "list"]), before);
+
+    // A circle of one names its steward alone.
+    let p = g.create(&[
+        "proposal",
+        "open",
+        "--title",
+        "Me again, for a month",
+        "--steward",
+        &me,
+        "--term-days",
+        "30",
+    ]);
+    let msg = g.done(&["proposal", "pass", &p]);
+    assert!(msg.contains("stewards until"), "{msg}");
+    let s = g.json(&["steward", "list"]);
+    assert_eq!(s["by"], p.as_str());
+    assert_eq!(s["in_office"], true);
+}
+
+#[test]
+fn a_lost_device_is_revoked_and_its_member_stays() {
+    let g = Grove::new();
+    basics(&g);
+    let lost = Grove::new();
+    admit(&g, &lost, "Bea");
+    let device = lost.ok(&["device", "id"]).trim().to_string();
+    let mine = g.ok(&["device", "id"]).trim().to_string();
+    let members = g.list(&["member", "list"]);
+    g.fail(1, &["device", "revoke", &"0".repeat(64)]);
+    let err = g.fail(1, &["device", "revoke", &mine]);
+    assert!(err.contains("this device"), "{err}");
+    assert_eq!(
+        g.list(&["member", "list"]),
+        members,
+        "refusals change nothing"
+    );
+    let msg = g.done(&["device", "revoke", &device]);
+    assert!(msg.contains("revoked device"), "{msg}");
+    let err = g.fail(1, &["device", "revoke", &device]);
+    assert!(err.contains("already revoked"), "{err}");
+    let bea = g
+        .list(&["member", "list"])
+        .into_iter()
+        .find(|m| m["name"] == "Bea")
+        .expect("Bea stays a member");
+    assert!(bea["removed_at"].is_null(), "{bea}");
+}
+
+#[test]
 fn escalations_and_proposals() {
     let g = Grove::new();
     let b = basics(&g);

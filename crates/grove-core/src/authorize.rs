@@ -246,9 +246,10 @@ fn replay_core(
     }
     Ok(membership)
 }
-/// Removing a member and naming a steward are a steward's acts (a removal may also follow
-/// a passed proposal): the acting client checks this, and so does every receiver, so a
-/// modified client gains nothing by skipping the check.
+/// Removing a member is a steward's act (in office at the change's time) or follows a
+/// passed proposal; naming stewards follows a passed proposal (or is the founding). The
+/// acting client checks this, and so does every receiver, so a modified client gains
+/// nothing by skipping the check.
 fn check_authority(
     before: &Membership,
     after: &Membership,
@@ -257,7 +258,8 @@ fn check_authority(
     sc: &SignedChange,
 ) -> std::result::Result<(), AuthError> {
     let author = before.device_member(device).unwrap_or_default();
-    let steward = before.is_steward(&author);
+    let at = Timestamp(sc.change.timestamp().saturating_mul(1000));
+    let steward = before.is_steward_at(&author, at);
     let refuse = |what: String| AuthError::NotAllowed {
         hash: sc.change.hash(),
         device: device.to_string(),
@@ -269,16 +271,68 @@ fn check_authority(
             && !crate::proposals::passed_removal(doc, &member)
         {
             return Err(refuse(format!(
-                "it removes member `{member}`, but `{author}` is no steward and no passed proposal removes them"
+                "it removes member `{member}`, but `{author}` is no steward in office and no passed proposal removes them"
             )));
         }
     }
-    for member in after.stewards() {
-        if !before.is_steward(&member) && !steward {
+    for (revoked, owner) in after.revoked_devices() {
+        if before.revoked_at(&revoked).is_none() && !steward && owner != author {
             return Err(refuse(format!(
-                "it makes `{member}` a steward, but `{author}` is no steward"
+                "it revokes device {revoked}, but `{author}` is neither a steward in office nor its member"
             )));
         }
+    }
+    // Who the stewards are changes only by a passed proposal naming them (or the founding).
+    let kept: Vec<String> = before
+        .stewards()
+        .into_iter()
+        .filter(|m| after.is_current_member(m))
+        .collect();
+    let renamed = after.stewards() != kept
+        || after.stewards_until() != before.stewards_until()
+        || after.stewards_by() != before.stewards_by();
+    if renamed {
+        let by_pass = after
+            .stewards_by()
+            .and_then(|by| crate::proposals::passed_stewards(doc, by))
+            .is_some_and(|(mut named, term_days)| {
+                named.sort();
+                named.dedup();
+                let latest = at.plus_days(term_days).0 + 1000;
+                named == after.stewards() && after.stewards_until().is_some_and(|u| u.0 <= latest)
+            });
+        let founding = before.stewards_until().is_none()
+            && before.stewards_by().is_none()
+            && after.stewards_by().is_none()
+            && before.is_steward(&author)
+            && after.stewards() == [author.clone()];
+        if !by_pass && !founding {
+            return Err(refuse(format!(
+                "it changes who the stewards are, but `{author}` did so without a passed proposal naming them"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_author(
+    membership: &Membership,
+    device: &str,
+    sc: &SignedChange,
+) -> std::result::Result<(), AuthError> {
+    let hash = sc.change.hash();
+    let Some(member) = membership.device_member(device) else {
+        return Err(AuthError::NotAMember {
+            hash,
+            device: device.to_string(),
+        });
+    };
+    if membership.forbids(device, sc.change.timestamp(), &hash) {
+        return Err(AuthError::Removed {
+            hash,
+            device: device.to_string(),
+            member,
+        });
     }
     Ok(())
 }
@@ -322,35 +376,18 @@ fn check_governance(
     let versions = |pid: &str| crate::principles::version_count(&before_doc, pid);
     governance::check_proposals(&before, &after, &act, &versions)
         .and_then(|()| {
-            governance::check_escalations(&esc_before, &esc_after, &act, past.is_steward(&author))
+            governance::check_escalations(
+                &esc_before,
+                &esc_after,
+                &act,
+                past.is_steward_at(&author, act.at),
+            )
         })
         .map_err(|what| AuthError::NotAllowed {
             hash,
             device: device.to_string(),
             what,
         })
-}
-
-fn check_author(
-    membership: &Membership,
-    device: &str,
-    sc: &SignedChange,
-) -> std::result::Result<(), AuthError> {
-    let hash = sc.change.hash();
-    let Some(member) = membership.device_member(device) else {
-        return Err(AuthError::NotAMember {
-            hash,
-            device: device.to_string(),
-        });
-    };
-    if membership.forbids(device, sc.change.timestamp(), &hash) {
-        return Err(AuthError::Removed {
-            hash,
-            device: device.to_string(),
-            member,
-        });
-    }
-    Ok(())
 }
 
 /// [`causal_order`] for changes of several documents (deps never cross documents).

@@ -241,7 +241,9 @@ impl Circle {
             clock: None,
         };
         circle.join(ctx, member_name, device)?;
-        circle.set_role(now, &member, crate::members::STEWARD)?;
+        // The founder's stewardship has a term like any other.
+        let until = now.plus_days(crate::members::FOUNDER_TERM_DAYS);
+        circle.name_stewards(now, std::slice::from_ref(&member), until, None)?;
         circle.rotate_key(ctx)?;
         Ok(circle)
     }
@@ -308,6 +310,11 @@ impl Circle {
     /// circle's actor id, or peers will refuse the changes).
     pub fn set_signer(&mut self, key: SigningKey) {
         self.signer = Some(key);
+    }
+
+    /// The device (hex) this circle signs with, if it signs.
+    pub(crate) fn signer_device(&self) -> Option<String> {
+        self.signer.as_ref().map(signing::device_hex)
     }
 
     /// Gives the circle the device's clock, so merges can bound the times changes claim.

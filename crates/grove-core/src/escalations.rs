@@ -65,20 +65,30 @@ impl Circle {
 
     /// Refuses unless `member` may answer escalations: a steward, or the member of a
     /// circle of one.
-    fn check_steward(&self, member: &str) -> Result<()> {
+    fn check_steward(&self, member: &str, now: Timestamp) -> Result<()> {
         let ms = self.membership();
-        if ms.is_steward(member) || ms.current_members().len() <= 1 {
+        if ms.is_steward_at(member, now) || ms.current_members().len() <= 1 {
             return Ok(());
         }
-        let stewards: Vec<String> = ms.stewards().iter().map(|s| self.member_name(s)).collect();
+        let in_office: Vec<String> = ms
+            .stewards()
+            .iter()
+            .filter(|s| ms.is_steward_at(s, now))
+            .map(|s| self.member_name(s))
+            .collect();
+        if in_office.is_empty() {
+            return Err(CoreError::state(
+                "no steward is in office: their term ended; name stewards by proposal (grove proposal open --steward M …)",
+            ));
+        }
         Err(CoreError::state(format!(
-            "only a steward answers escalations, and you are not one; ask {} (or raise a tension)",
-            stewards.join(" or ")
+            "only a steward answers escalations, and you are not one in office; ask {} (or raise a tension)",
+            in_office.join(" or ")
         )))
     }
 
     pub fn acknowledge_escalation(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Result<()> {
-        self.check_steward(&ctx.member)?;
+        self.check_steward(&ctx.member, ctx.now)?;
         let e = self.escalation(id)?;
         if e.status != EscalationStatus::Open {
             return Err(CoreError::state(format!(
@@ -114,7 +124,7 @@ impl Circle {
         verdict: Verdict,
         response: &str,
     ) -> Result<()> {
-        self.check_steward(&ctx.member)?;
+        self.check_steward(&ctx.member, ctx.now)?;
         let response = fields::required(response, "the response to an escalation")?;
         let e = self.escalation(id)?;
         if e.status == EscalationStatus::Resolved {

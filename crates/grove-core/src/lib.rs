@@ -58,7 +58,9 @@ pub use invites::{
     JOIN_PROOF_LEN, MAX_INVITE_USES,
 };
 pub use keys::CIRCLE_KEY_LEN;
-pub use members::{MemberStanding, Membership, Writer};
+pub use members::{
+    MemberStanding, Membership, Stewardship, Writer, FOUNDER_TERM_DAYS, MAX_STEWARD_TERM_DAYS,
+};
 pub use nodes::{KnownNode, MAX_NODE_ADDRS};
 pub use principles::{Amendment, NewPrinciple, Principle, PrincipleVersion};
 pub use proposals::{

@@ -23,6 +23,15 @@ use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
 
 pub(crate) const STEWARD: &str = "steward";
+/// How long the founder is steward before the circle names its stewards.
+pub const FOUNDER_TERM_DAYS: i64 = 365;
+/// Longest term a proposal may give stewards.
+pub const MAX_STEWARD_TERM_DAYS: i64 = 3650;
+/// Key prefix, in a member's record, of its revoked devices (device hex → when).
+const REVOKED: &str = "revoked:";
+/// Keys of the circle's `meta` map holding the stewards' term.
+pub(crate) const STEWARDS_UNTIL: &str = "stewards_until";
+pub(crate) const STEWARDS_BY: &str = "stewards_by";
 /// A device is named by its Ed25519 public key, lower-case hex.
 const DEVICE_HEX_LEN: usize = 64;
 
@@ -30,6 +39,10 @@ const DEVICE_HEX_LEN: usize = 64;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Membership {
     members: Vec<MemberState>,
+    /// When the stewards' term ends (None: a circle from before terms, stewards for good).
+    stewards_until: Option<Timestamp>,
+    /// The passed proposal that named the current stewards (None for the founder).
+    stewards_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,12 +53,36 @@ struct MemberState {
     removed_at: Option<Timestamp>,
     /// See the module docs.
     removed_seen: Vec<String>,
+    /// Devices revoked (lost or seized) and when; the member stays.
+    revoked: Vec<(String, Timestamp)>,
 }
 
 impl Membership {
-    /// Whether `device` (hex) belongs to a member who has not been removed.
+    /// Whether `device` (hex) belongs to a member who has not been removed, and has not
+    /// been revoked itself.
     pub fn is_current_device(&self, device: &str) -> bool {
-        self.owner(device).is_some_and(|m| m.removed_at.is_none())
+        self.owner(device)
+            .is_some_and(|m| m.removed_at.is_none() && !m.revoked.iter().any(|(d, _)| d == device))
+    }
+
+    /// When `device` was revoked (a lost or seized laptop), if it was.
+    pub fn revoked_at(&self, device: &str) -> Option<Timestamp> {
+        self.owner(device)?
+            .revoked
+            .iter()
+            .find(|(d, _)| d == device)
+            .map(|(_, at)| *at)
+    }
+
+    /// Every revoked device, with its member, sorted.
+    pub fn revoked_devices(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .members
+            .iter()
+            .flat_map(|m| m.revoked.iter().map(|(d, _)| (d.clone(), m.id.clone())))
+            .collect();
+        out.sort();
+        out
     }
 
     /// The member `device` acts for, removed or not.
@@ -59,7 +96,12 @@ impl Membership {
             .members
             .iter()
             .filter(|m| m.removed_at.is_none())
-            .flat_map(|m| m.devices.iter().cloned())
+            .flat_map(|m| {
+                m.devices
+                    .iter()
+                    .filter(|d| !m.revoked.iter().any(|(r, _)| r == *d))
+                    .cloned()
+            })
             .collect();
         out.sort();
         out.dedup();
@@ -85,6 +127,13 @@ impl Membership {
         let Some(m) = self.owner(device) else {
             return false;
         };
+        // A revoked device: nothing after the second it was revoked (a change in that very
+        // second is taken by every device alike).
+        if let Some((_, at)) = m.revoked.iter().find(|(d, _)| d == device) {
+            if change_secs > at.0.div_euclid(1000) {
+                return true;
+            }
+        }
         let Some(removed) = m.removed_at else {
             return false;
         };
@@ -108,6 +157,22 @@ impl Membership {
         self.members
             .iter()
             .any(|m| m.id == member && m.steward && m.removed_at.is_none())
+    }
+
+    /// Whether `member` is a steward in office at `at`: holds the role, is not removed, and
+    /// the stewards' term has not ended.
+    pub fn is_steward_at(&self, member: &str, at: Timestamp) -> bool {
+        self.is_steward(member) && self.stewards_until.is_none_or(|until| at < until)
+    }
+
+    /// When the stewards' term ends, if it does.
+    pub fn stewards_until(&self) -> Option<Timestamp> {
+        self.stewards_until
+    }
+
+    /// The passed proposal that named the current stewards.
+    pub fn stewards_by(&self) -> Option<&str> {
+        self.stewards_by.as_deref()
     }
 
     /// Members who were removed, sorted.
@@ -163,6 +228,11 @@ impl Membership {
                     steward: f.opt_str("role").as_deref() == Some(STEWARD),
                     removed_at: f.opt_time("removed_at"),
                     removed_seen: fields::key_set(doc, f.obj("removed_seen")),
+                    revoked: f
+                        .prefixed(REVOKED)
+                        .into_iter()
+                        .filter_map(|(d, at)| Some((d, Timestamp(at.parse().ok()?))))
+                        .collect(),
                 }
             })
             .collect();
@@ -176,8 +246,27 @@ impl Membership {
             }
         }
         members.sort_by(|a, b| a.id.cmp(&b.id));
-        Membership { members }
+        let meta = fields::child_map(doc, &ROOT, "meta")
+            .map(|meta| Fields::read(doc, &meta))
+            .ok();
+        Membership {
+            members,
+            stewards_until: meta.as_ref().and_then(|m| m.opt_time(STEWARDS_UNTIL)),
+            stewards_by: meta.as_ref().and_then(|m| m.opt_str(STEWARDS_BY)),
+        }
     }
+}
+
+/// The circle's stewards and their term (`grove steward list`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Stewardship {
+    pub stewards: Vec<String>,
+    /// When their term ends (None: named before terms existed, in office until renamed).
+    pub until: Option<Timestamp>,
+    /// The passed proposal that named them (None: the founder).
+    pub by: Option<String>,
+    pub in_office: bool,
 }
 
 /// Role and removal of one member, for listings (`grove member list`).
@@ -227,6 +316,18 @@ impl Circle {
     /// Whether `member` is a current steward (may remove members).
     pub fn is_steward(&self, member: &str) -> bool {
         self.membership().is_steward(member)
+    }
+
+    /// Who the stewards are, until when, and whether they are in office at `now`.
+    pub fn stewardship(&self, now: Timestamp) -> Stewardship {
+        let ms = self.membership();
+        let stewards = ms.stewards();
+        Stewardship {
+            in_office: stewards.iter().any(|m| ms.is_steward_at(m, now)),
+            stewards,
+            until: ms.stewards_until(),
+            by: ms.stewards_by().map(str::to_string),
+        }
     }
 
     /// Role and removal of `member`.
@@ -316,14 +417,57 @@ impl Circle {
         })
     }
 
+    /// Revokes `device_hex` at once (a lost or seized laptop): from now on its changes are
+    /// refused and it is not served, and the circle key rotates. Its member stays and links
+    /// a new device. A steward in office does this, or the device's own member from another
+    /// of their devices.
+    pub fn revoke_device(&mut self, ctx: &mut Ctx<'_>, device_hex: &str) -> Result<String> {
+        let device = device_hex.trim().to_ascii_lowercase();
+        let ms = self.membership();
+        let Some(owner) = ms.device_member(&device) else {
+            return Err(CoreError::not_found("device", &device));
+        };
+        if ms.revoked_at(&device).is_some() {
+            return Err(CoreError::state(format!(
+                "device {device} is already revoked"
+            )));
+        }
+        if !ms.is_current_member(&owner) {
+            return Err(CoreError::state(format!(
+                "device {device} belongs to a removed member: it is refused already"
+            )));
+        }
+        if owner != ctx.member && !ms.is_steward_at(&ctx.member, ctx.now) {
+            return Err(CoreError::state(format!(
+                "only a steward in office, or {} from another of their devices, may revoke device {device}",
+                self.member_name(&owner)
+            )));
+        }
+        if self.signer_device().as_deref() == Some(device.as_str()) {
+            return Err(CoreError::state(
+                "that is this device: revoke it from another device of yours, or ask a steward",
+            ));
+        }
+        let coll = self.coll("members")?;
+        let m = fields::entity(&self.core.am, &coll, &owner)?
+            .ok_or_else(|| CoreError::not_found("member", &owner))?;
+        // The new key first, so the revoked device never holds it.
+        self.rotate_key(ctx)?;
+        let now = ctx.now;
+        self.change_core(now, "device revoke", |tx| {
+            fields::put_time(tx, &m, &format!("{REVOKED}{device}"), now)
+        })?;
+        Ok(owner)
+    }
+
     /// A steward (`ctx.member`) removes `member_id`: from now on its devices are refused and
     /// their later changes rejected, and the circle key rotates. Removing the last steward
     /// is refused (the circle would have nobody left to remove anyone).
     pub fn remove_member(&mut self, ctx: &mut Ctx<'_>, member_id: &str) -> Result<()> {
         let ms = self.membership();
-        if !ms.is_steward(&ctx.member) {
+        if !ms.is_steward_at(&ctx.member, ctx.now) {
             return Err(CoreError::state(format!(
-                "only a steward may remove members, and `{}` is not one (stewards: {}); or \
+                "only a steward in office may remove members, and `{}` is not one (stewards: {}); or \
                  open a proposal to remove them",
                 ctx.member,
                 ms.stewards().join(", ")
@@ -405,24 +549,42 @@ impl Circle {
         out
     }
 
-    /// Gives `member_id` the steward role (by a steward); idempotent.
-    pub fn make_steward(&mut self, ctx: &mut Ctx<'_>, member_id: &str) -> Result<()> {
+    /// The stewards named by passed proposal `by` (or the founder at creation, `by` None),
+    /// in office until `until`: the role goes to exactly `stewards`. Only a pass (or the
+    /// founding) calls this; every receiver checks that (see `authorize`).
+    pub(crate) fn name_stewards(
+        &mut self,
+        now: Timestamp,
+        stewards: &[String],
+        until: Timestamp,
+        by: Option<&str>,
+    ) -> Result<()> {
+        let coll = self.coll("members")?;
+        let meta = self.coll("meta")?;
         let ms = self.membership();
-        if !ms.is_steward(&ctx.member) {
-            return Err(CoreError::state(format!(
-                "only a steward may name stewards, and `{}` is not one",
-                ctx.member
-            )));
+        let mut objs = Vec::new();
+        for m in ms.current_members() {
+            let obj = fields::entity(&self.core.am, &coll, &m)?
+                .ok_or_else(|| CoreError::not_found("member", &m))?;
+            objs.push((stewards.contains(&m), ms.is_steward(&m), obj));
         }
-        if !ms.is_current_member(member_id) {
-            return Err(CoreError::not_found("member", member_id));
-        }
-        if ms.is_steward(member_id) {
-            return Ok(());
-        }
-        self.set_role(ctx.now, member_id, STEWARD)
+        self.change_core(now, "stewards named", |tx| {
+            for (named, was, obj) in &objs {
+                // Written even when the role seems held already: a founder's role may only
+                // be implied (circles from before roles), and naming makes it explicit.
+                if *named {
+                    fields::put_str(tx, obj, "role", STEWARD)?;
+                } else if *was {
+                    fields::put_str(tx, obj, "role", "")?;
+                }
+            }
+            fields::put_time(tx, &meta, STEWARDS_UNTIL, until)?;
+            fields::put_opt_str(tx, &meta, STEWARDS_BY, by)?;
+            Ok(())
+        })
     }
 
+    #[cfg(test)]
     pub(crate) fn set_role(&mut self, now: Timestamp, member_id: &str, role: &str) -> Result<()> {
         let coll = self.coll("members")?;
         let m = fields::entity(&self.core.am, &coll, member_id)?

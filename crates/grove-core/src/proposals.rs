@@ -38,6 +38,12 @@ pub enum ProposalChange {
     },
     /// Removes a member when passed: the circle's consent stands in for a steward.
     RemoveMember { member: String },
+    /// Names the circle's stewards for a term: passing gives exactly these members the
+    /// steward role until the term ends.
+    Stewards {
+        members: Vec<String>,
+        term_days: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -203,6 +209,7 @@ const SUBSTANCE: &[&str] = &[
     "guidance",
     "reason",
     "member",
+    "term_days",
 ];
 
 /// A change's time as receivers see it: whole seconds.
@@ -320,6 +327,24 @@ impl Circle {
                 Ok(())
             }
             ProposalChange::RemoveMember { member } => self.check_removable(member),
+            ProposalChange::Stewards { members, term_days } => {
+                if members.is_empty() {
+                    return Err(CoreError::invalid("name at least one steward"));
+                }
+                let ms = self.membership();
+                for m in members {
+                    if !ms.is_current_member(m) {
+                        return Err(CoreError::not_found("member", m));
+                    }
+                }
+                if !(1..=crate::members::MAX_STEWARD_TERM_DAYS).contains(term_days) {
+                    return Err(CoreError::invalid(format!(
+                        "a stewards' term lasts from 1 to {} days",
+                        crate::members::MAX_STEWARD_TERM_DAYS
+                    )));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -470,8 +495,19 @@ impl Circle {
             self.remove_member_by_consent(ctx, member)?;
             return Ok(Some(outcome));
         }
+        if let ProposalChange::Stewards { members, term_days } = &p.change {
+            // Passed first, then the naming, which every receiver checks against it.
+            let until = ctx.now.plus_days(*term_days);
+            let names: Vec<String> = members.iter().map(|m| self.member_name(m)).collect();
+            let outcome = format!("stewards until {}: {}", until.minute(), names.join(", "));
+            self.mark_passed(ctx, &p, None, Some(&outcome))?;
+            self.name_stewards(ctx.now, members, until, Some(id))?;
+            return Ok(Some(outcome));
+        }
         let outcome = match &p.change {
-            ProposalChange::General | ProposalChange::RemoveMember { .. } => None,
+            ProposalChange::General
+            | ProposalChange::RemoveMember { .. }
+            | ProposalChange::Stewards { .. } => None,
             ProposalChange::AmendPrinciple {
                 principle,
                 statement,
@@ -621,6 +657,11 @@ fn write_change(
             fields::put_str(tx, p, "kind", "remove-member")?;
             fields::put_str(tx, p, "member", member)?;
         }
+        ProposalChange::Stewards { members, term_days } => {
+            fields::put_str(tx, p, "kind", "stewards")?;
+            fields::put_list(tx, p, "stewards", members)?;
+            tx.put(p, "term_days", *term_days)?;
+        }
     }
     Ok(())
 }
@@ -719,6 +760,10 @@ fn read_stored<D: ReadDoc>(doc: &D, f: &Fields) -> Stored {
         "values".into(),
         fields::str_list(doc, f.obj("values")).join("\n"),
     ));
+    substance.push((
+        "stewards".into(),
+        fields::str_list(doc, f.obj("stewards")).join("\n"),
+    ));
     Stored {
         status: f.str("status"),
         status_conflicted: f.is_conflicted("status"),
@@ -757,6 +802,10 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
         },
         "remove-member" => ProposalChange::RemoveMember {
             member: f.str("member"),
+        },
+        "stewards" => ProposalChange::Stewards {
+            members: fields::str_list(doc, f.obj("stewards")),
+            term_days: f.int("term_days").unwrap_or_default(),
         },
         _ => ProposalChange::General,
     };
@@ -841,6 +890,19 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
         log,
         stored,
     }
+}
+
+/// The stewards and term (days) of passed proposal `id` naming stewards, in a core
+/// document (any state of it).
+pub(crate) fn passed_stewards<D: ReadDoc>(doc: &D, id: &str) -> Option<(Vec<String>, i64)> {
+    read_all(doc).into_iter().find_map(|p| match p.change {
+        ProposalChange::Stewards { members, term_days }
+            if p.id == id && p.stored.status == ProposalStatus::Passed.as_str() =>
+        {
+            Some((members, term_days))
+        }
+        _ => None,
+    })
 }
 
 /// Whether a core document (any state of it) holds a passed proposal removing `member`.

@@ -57,6 +57,8 @@ pub enum TensionKind {
     /// A proposal passed while the circle was split, without an answer given on the other
     /// side: its effects wait until the round settles.
     Contested,
+    /// No steward in office: their term ended, and escalations wait with no one to answer.
+    AuthorityVacuum,
 }
 
 impl TensionKind {
@@ -69,6 +71,7 @@ impl TensionKind {
             TensionKind::Proliferation => "proliferation",
             TensionKind::Raised => "raised",
             TensionKind::Contested => "contested",
+            TensionKind::AuthorityVacuum => "authority-vacuum",
         }
     }
 }
@@ -396,6 +399,7 @@ fn detect(
     failing_principles(circle, decisions, &mut out)?;
     edit_conflicts(circle, &mut out)?;
     contested_passes(circle, &mut out)?;
+    authority_vacuum(circle, inputs.now, &mut out);
     proliferation(circle, &mut out)?;
     Ok(out)
 }
@@ -616,6 +620,29 @@ fn failing_principles(
         out.push(t);
     }
     Ok(())
+}
+
+/// No steward in office (see `crate::members`): nobody may answer escalations until the
+/// circle names stewards by proposal.
+fn authority_vacuum(circle: &Circle, now: Timestamp, out: &mut Vec<Tension>) {
+    let s = circle.stewardship(now);
+    if s.in_office || circle.membership().current_members().len() <= 1 {
+        return;
+    }
+    let since = s.until.unwrap_or(now);
+    let names: Vec<String> = s.stewards.iter().map(|m| circle.member_name(m)).collect();
+    let mut t = tension(
+        TensionKind::AuthorityVacuum,
+        format!("tv-{}", since.0),
+        "No steward in office".to_string(),
+        format!(
+            "the stewards' term ({}) ended on {}: escalations wait with no one to answer them; name stewards by proposal (grove proposal open --steward …)",
+            names.join(", "),
+            since.minute()
+        ),
+    );
+    t.since = since;
+    out.push(t);
 }
 
 /// Passes made without hearing the whole circle (see `crate::consent`): both sides named.

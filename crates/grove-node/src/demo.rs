@@ -1778,8 +1778,8 @@ fn exchange(from: &Circle, to: &mut Circle) -> Result<()> {
     Ok(())
 }
 
-/// The union's proposals, each act written on its member's own device: one passed with the
-/// circle's consent; one passed while the circle was split, so an objection given at the
+/// The union's proposals, each act written on its member's own device: stewards named for
+/// the year; one passed with the circle's consent; one passed while the circle was split, so an objection given at the
 /// same time went unheard and the pass is contested; and one round under way, with
 /// consents, an objection, a concern, members still inside their windows and one whose
 /// device has not received it.
@@ -1798,6 +1798,46 @@ fn seed_governance(
     fn consent(id: &str) -> impl FnOnce(&mut Circle, &mut Ctx<'_>) -> grove_core::Result<()> + '_ {
         move |c, ctx| c.respond(ctx, id, Answer::Consent, None)
     }
+
+    // Stewards rotate: the founder's year is nearly up, so the circle names this device's
+    // member and Noor stewards for the strike year, by consent like anything else.
+    let start = Timestamp(now.0 - 60 * DAY_MS);
+    let stewards = laptops.act(circle, &people[NOOR], start, true, |c, ctx| {
+        c.open_proposal(
+            ctx,
+            NewProposal {
+                title: "Stewards for the strike year".into(),
+                body: "The founding year is nearly over. Noor and the union's first organiser hold the centre for the next twelve months; Tomás is asked next.".into(),
+                change: ProposalChange::Stewards {
+                    members: vec![people[0].clone(), people[NOOR].clone()],
+                    term_days: 365,
+                },
+                window_ms: Some(2 * 24 * HOUR_MS),
+            },
+        )
+    })?;
+    for (who, hours) in [
+        (0, 1),
+        (TOMAS, 2),
+        (AIKO, 3),
+        (FEMI, 4),
+        (LENA, 5),
+        (RAVI, 6),
+        (MARTA, 7),
+    ] {
+        laptops.act(circle, &people[who], at(start, hours), true, receive)?;
+        laptops.act(
+            circle,
+            &people[who],
+            at(start, hours + 1),
+            true,
+            consent(&stewards),
+        )?;
+    }
+    // After every window, and the deadline of any device that never saw it.
+    laptops.act(circle, &people[NOOR], at(start, 7 * 24), true, |c, ctx| {
+        c.pass_proposal(ctx, &stewards)
+    })?;
 
     // A general agreement, passed by its proposer once every window had closed: four
     // members consented, the others let their windows close in silence.
@@ -1949,8 +1989,8 @@ mod tests {
 
     use grove_core::automerge::ActorId;
     use grove_core::{
-        archive, Answer, Circle, DecisionFilter, ProposalStatus, ProposalView, Standing,
-        TensionKind, Voice, CORE_DOC,
+        archive, Answer, Circle, DecisionFilter, ProposalChange, ProposalStatus, ProposalView,
+        Standing, TensionKind, Voice, CORE_DOC,
     };
 
     use super::{
@@ -2248,13 +2288,30 @@ mod tests {
         );
 
         let passed = with(ProposalStatus::Passed);
-        assert_eq!(passed.len(), 1, "{proposals:#?}");
-        let p = &passed[0].proposal;
-        assert!(p.closed_by.is_some() && p.closed_at.is_some());
-        assert!(p
-            .responses
+        assert_eq!(passed.len(), 2, "{proposals:#?}");
+        for v in &passed {
+            let p = &v.proposal;
+            assert!(p.closed_by.is_some() && p.closed_at.is_some());
+            assert!(p
+                .responses
+                .iter()
+                .any(|r| r.answer == Answer::Consent && r.member != p.opened_by));
+        }
+        // The founder's year ran out; the stewards the circle named are in office.
+        let named = passed
             .iter()
-            .any(|r| r.answer == Answer::Consent && r.member != p.opened_by));
+            .find(|v| matches!(v.proposal.change, ProposalChange::Stewards { .. }))
+            .expect("stewards named by proposal");
+        let s = c.stewardship().await.unwrap();
+        assert!(s.in_office, "{s:?}");
+        assert_eq!(s.by.as_deref(), Some(named.proposal.id.as_str()));
+        assert_eq!(s.stewards.len(), 2);
+        assert!(!c
+            .tensions()
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.kind == TensionKind::AuthorityVacuum));
         node.stop().await.unwrap();
     }
 

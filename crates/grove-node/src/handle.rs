@@ -11,7 +11,7 @@ use grove_core::{
     archive, shard_doc, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus, Ctx,
     Day, Decision, DecisionEdit, DecisionFilter, Escalation, KnownNode, Member, NewCommitment,
     NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome,
-    Principle, ProposalView, Retro, Review, Role, Team, Value, ValueEdit, Verdict,
+    Principle, ProposalView, Retro, Review, Role, Stewardship, Team, Value, ValueEdit, Verdict,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -471,6 +471,11 @@ impl CircleHandle {
 
     /// Removes a member (by id or unique name); this device must act for a steward.
     /// Returns the member id.
+    /// Revokes one device (a lost or seized laptop) at once; returns its member, who stays.
+    pub async fn revoke_device(&self, device: String) -> Result<String> {
+        change!(self, Need::Core, |c, ctx| c.revoke_device(ctx, &device))
+    }
+
     pub async fn remove_member(&self, who: String) -> Result<String> {
         // Every document: the removal names the member's changes this device holds from
         // its last second (see grove_core's members.rs).
@@ -671,6 +676,12 @@ impl CircleHandle {
     pub async fn withdraw_proposal(&self, id: String) -> Result<()> {
         change!(self, Need::Core, |c, ctx| c.withdraw_proposal(ctx, &id))
     }
+    /// The stewards, their term, and whether they are in office now.
+    pub async fn stewardship(&self) -> Result<Stewardship> {
+        let now = crate::wall_clock();
+        read!(self, Need::Core, |c| Ok(c.stewardship(now)))
+    }
+
     /// Every proposal with its consent round as it stands now.
     pub async fn proposals(&self) -> Result<Vec<ProposalView>> {
         let now = crate::wall_clock();

@@ -39,7 +39,7 @@ export const GLOSSARY: Term[] = [
     meaning: "A short #tag for the kind of situation a decision dealt with, such as #supplier-change, so similar decisions can be found together.",
   },
   { id: "escalation", term: "escalation", meaning: "A decision in a centre zone, waiting in the stewards' inbox until one of them acknowledges and answers it." },
-  { id: "steward", term: "steward", meaning: "A member who looks after the whole circle: answers escalations, and may remove members." },
+  { id: "steward", term: "steward", meaning: "A member who looks after the whole circle for a term the circle sets by proposal: answers escalations, and may remove members." },
   {
     id: "consent",
     term: "consent",

@@ -309,3 +309,122 @@ describe("a failing per-item action", () => {
     await shownNextTo(rows[1], gone);
   });
 });
+
+describe("stewards and their term", () => {
+  const listing = (m: B.Member, role: string | null = null): B.MemberListing => ({ ...m, role, removed_at: null, removed_by: null });
+  const esc: B.Escalation = {
+    id: "e-1", decision: "d-1", zone: "centre-intervention", raised_by: "m-femi", raised_at: AT, status: "open", acknowledged_by: null,
+    acknowledged_at: null, response: null, verdict: null, resolved_by: null, resolved_at: null, conflicts: [],
+  };
+  const fresh = () => {
+    unmount(mounted!);
+    mounted = null;
+    document.body.innerHTML = "";
+  };
+
+  it("Members shows who the stewards are, until when and who named them, or that no steward is in office", async () => {
+    const until = "2027-05-19T10:00:00Z";
+    show(Members, new Refusing({
+      member_list: [listing(MEMBERS[0], "steward"), listing(MEMBERS[1], "steward")], invites: [],
+      stewardship: { stewards: ["m-ada", "m-femi"], until, by: "pr-9", in_office: true },
+      proposals: [proposal("pr-9", "Ada and Femi steward the pantry", [], { status: "passed" })],
+    }, {}));
+    const named = await vi.waitFor(() => {
+      const s = within(document.body, "[aria-label='Stewards']");
+      expect(s.textContent).toContain("Ada and Femi steward the pantry");
+      return s;
+    });
+    const text = named.textContent!.replace(/\s+/g, " ");
+    expect(text).toContain("Stewards: Ada, Femi — in office until");
+    expect(text).toContain(formatDay(until));
+    expect(text).toContain("named by proposal “Ada and Femi steward the pantry”");
+    expect(within(named, "time").getAttribute("datetime")).toBe(until);
+    fresh();
+
+    show(Members, new Refusing({
+      member_list: [listing(MEMBERS[0], "steward"), listing(MEMBERS[1])], invites: [],
+      stewardship: { stewards: ["m-ada"], until, by: null, in_office: true },
+    }, {}));
+    await vi.waitFor(() => expect(within(document.body, "[aria-label='Stewards']").textContent).toContain("as the founder"));
+    fresh();
+
+    const ended = "2026-11-01T09:00:00Z";
+    show(Members, new Refusing({
+      member_list: [listing(MEMBERS[0], "steward"), listing(MEMBERS[1])], invites: [],
+      stewardship: { stewards: ["m-ada"], until: ended, by: null, in_office: false },
+    }, {}));
+    const vacant = await vi.waitFor(() => within(document.body, "[aria-label='Stewards']"));
+    const says = vacant.textContent!.replace(/\s+/g, " ");
+    expect(says).toContain("No steward is in office.");
+    expect(says).toContain(`Their term (Ada) ended on ${formatDay(ended)}: name stewards with a proposal`);
+    expect(says).not.toContain("in office until");
+    // Nobody in office removes members: the steward whose term ended is offered no Remove.
+    expect(document.querySelector("details.more")).toBeNull();
+  });
+
+  it("Escalations offers no answer once the stewards' term has ended, and says how to name stewards", async () => {
+    const stewardship = (in_office: boolean): B.Stewardship => ({ stewards: ["m-ada"], until: "2026-11-01T09:00:00Z", by: null, in_office });
+    const members = [listing(MEMBERS[0], "steward"), listing(MEMBERS[1])];
+    show(Escalations, new Refusing({ escalations: [esc], member_list: members, stewardship: stewardship(false) }, {}));
+    const card = await item("article[aria-label='Escalation of d-1']", "No steward is in office");
+    expect(card.querySelectorAll("button").length).toBe(0);
+    expect(card.textContent).toContain("No steward is in office: name stewards with a proposal");
+    expect(card.textContent).not.toContain("ask Ada");
+    fresh();
+
+    // In office: Ada answers.
+    show(Escalations, new Refusing({ escalations: [esc], member_list: members, stewardship: stewardship(true) }, {}));
+    const mine = await item("article[aria-label='Escalation of d-1']", "Waiting");
+    await vi.waitFor(() => expect(button(mine, "Stop")).toBeTruthy());
+    fresh();
+
+    // A circle of one answers its own escalations, term or no term.
+    show(Escalations, new Refusing({ escalations: [esc], member_list: [members[0]], stewardship: stewardship(false) }, {}));
+    const alone = await item("article[aria-label='Escalation of d-1']", "Waiting");
+    await vi.waitFor(() => expect(button(alone, "Back")).toBeTruthy());
+  });
+
+  it("opens a Name stewards proposal with the members picked and the term, and describes it in words", async () => {
+    const opened: unknown[] = [];
+    const backend = new (class extends Refusing {
+      async call(cmd: B.Command, args: unknown): Promise<never> {
+        if (cmd === "open_proposal") {
+          opened.push(args);
+          return "pr-1" as never;
+        }
+        return super.call(cmd, args);
+      }
+    })({ proposals: [] }, {});
+    show(Proposals, backend);
+    const form = await item("form", "Open a proposal");
+    const kind = within(form, "#np-kind") as HTMLSelectElement;
+    kind.value = "stewards";
+    kind.dispatchEvent(new Event("change"));
+    const boxes = await vi.waitFor(() => {
+      const b = [...form.querySelectorAll<HTMLInputElement>("input[type=checkbox]")];
+      expect(b).toHaveLength(2);
+      return b;
+    });
+    expect((within(form, "#np-term") as HTMLInputElement).value).toBe("365");
+    boxes[1].click();
+    boxes[0].click();
+    const term = within(form, "#np-term") as HTMLInputElement;
+    term.value = "180";
+    term.dispatchEvent(new Event("input"));
+    const t = within(form, "#np-title") as HTMLInputElement;
+    t.value = "Femi and Ada steward";
+    t.dispatchEvent(new Event("input"));
+    button(form, "Open proposal").click();
+    await vi.waitFor(() => expect(opened).toHaveLength(1));
+    expect(opened[0]).toEqual({
+      circle: "c-1",
+      new: { title: "Femi and Ada steward", body: "", change: { kind: "stewards", members: ["m-femi", "m-ada"], term_days: 180 }, window_ms: 7 * 86_400_000 },
+    });
+    fresh();
+
+    const change: B.ProposalChange = { kind: "stewards", members: ["m-ada", "m-femi"], term_days: 180 };
+    show(Proposals, new Refusing({ proposals: [proposal("pr-1", "New stewards", [], { change })] }, {}));
+    const card = await item("article", "New stewards");
+    expect(within(card, ".change-stewards").textContent).toContain("Names Ada and Femi stewards for 180 days");
+  });
+});

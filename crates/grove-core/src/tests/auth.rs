@@ -233,7 +233,35 @@ fn only_a_steward_removes_and_removal_rotates_the_key() {
     // With a second steward, the first may go.
     ana.act(|c, ctx| c.admit_member(ctx, "m-cat", "Cat", &hex(&key(3))))
         .unwrap();
-    ana.act(|c, ctx| c.make_steward(ctx, "m-cat")).unwrap();
+    // The circle names both stewards by proposal; Cat's consent is the other voice.
+    let p = ana
+        .act(|c, ctx| {
+            c.open_proposal(
+                ctx,
+                crate::NewProposal {
+                    title: "Ana and Cat hold the centre".into(),
+                    body: String::new(),
+                    change: crate::ProposalChange::Stewards {
+                        members: vec!["m-ana".into(), "m-cat".into()],
+                        term_days: 90,
+                    },
+                    window_ms: None,
+                },
+            )
+        })
+        .unwrap();
+    let mut cat = Dev::receive(3, "m-cat", &ana);
+    cat.act(|c, ctx| c.respond(ctx, &p, crate::Answer::Consent, None))
+        .unwrap();
+    merge(&cat.circle, &mut ana.circle).unwrap();
+    ana.now = ana.now.max(cat.now);
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    let refused = merge(&ana.circle, &mut cat.circle).unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!(
+        cat.circle.membership().stewards(),
+        vec!["m-ana".to_string(), "m-cat".to_string()]
+    );
     ana.act(|c, ctx| c.remove_member(ctx, "m-ana")).unwrap();
     assert_eq!(
         ana.circle.membership().stewards(),

@@ -638,3 +638,131 @@ fn only_stewards_answer_escalations_on_every_device() {
     assert_eq!(esc.verdict, Some(Verdict::Stop));
     assert_eq!(esc.resolved_by.as_deref(), Some("m-ana"));
 }
+
+#[test]
+fn stewards_hold_office_for_a_term_and_only_the_circle_names_them() {
+    use crate::{TensionInputs, TensionKind, Verdict, FOUNDER_TERM_DAYS};
+    let (mut ana, mut ben) = two();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let e = escalate(&mut ben);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    let s = ana.circle.stewardship(Timestamp(ana.now));
+    assert_eq!(s.stewards, vec!["m-ana".to_string()]);
+    assert!(s.in_office);
+    let until = s.until.expect("the founder's stewardship has a term");
+    assert_eq!(until, Timestamp(super::T0).plus_days(FOUNDER_TERM_DAYS));
+
+    // Even a steward cannot name another one alone: every device refuses it.
+    let mut forger = Dev::receive(1, "m-ana", &ana);
+    let now = Timestamp(forger.now + 1000);
+    forger
+        .circle
+        .set_role(now, "m-ben", crate::members::STEWARD)
+        .unwrap();
+    let what = refused_as_not_allowed(merge(&forger.circle, &mut ben.circle));
+    assert!(what.contains("without a passed proposal"), "{what}");
+
+    // The term ends: nobody may answer escalations, and a tension says so.
+    ana.now = until.0 + DAY_MS;
+    let err = ana
+        .act(|c, ctx| c.answer_escalation(ctx, &e, Verdict::Back, "Fine"))
+        .unwrap_err();
+    assert!(err.to_string().contains("no steward is in office"), "{err}");
+    let inputs = TensionInputs {
+        now: Timestamp(ana.now),
+        ..Default::default()
+    };
+    let vacuum = |c: &crate::Circle| {
+        c.tensions(&inputs)
+            .unwrap()
+            .into_iter()
+            .any(|t| t.kind == TensionKind::AuthorityVacuum && t.open)
+    };
+    assert!(vacuum(&ana.circle));
+
+    // The circle names Ben for 30 days: proposed, consented, passed, taken everywhere.
+    let p = open(
+        &mut ana,
+        ProposalChange::Stewards {
+            members: vec!["m-ben".into()],
+            term_days: 30,
+        },
+        None,
+    );
+    ben.now = ana.now;
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    answer(&mut ben, &p, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    let outcome = ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap().unwrap();
+    assert!(outcome.contains("stewards until"), "{outcome}");
+    assert!(merge(&ana.circle, &mut ben.circle).unwrap().is_empty());
+    let s = ben.circle.stewardship(Timestamp(ben.now));
+    assert_eq!(s.stewards, vec!["m-ben".to_string()]);
+    assert_eq!(s.by.as_deref(), Some(p.as_str()));
+    assert!(s.in_office);
+    assert!(!vacuum(&ben.circle));
+    ben.act(|c, ctx| c.answer_escalation(ctx, &e, Verdict::Coach, "Ask first next time."))
+        .unwrap();
+    assert!(merge(&ben.circle, &mut ana.circle).unwrap().is_empty());
+    let err = ana
+        .act(|c, ctx| c.acknowledge_escalation(ctx, &e))
+        .unwrap_err();
+    assert!(err.to_string().contains("ask Ben"), "{err}");
+}
+
+#[test]
+fn a_seized_laptop_is_revoked_at_once_and_its_member_stays() {
+    let (mut ana, mut ben, mut cat) = three();
+    ana.act(|c, ctx| c.add_device(ctx, "m-ben", &hex(&key(4))))
+        .unwrap();
+    let mut seized = Dev::receive(4, "m-ben", &ana);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    merge(&ana.circle, &mut cat.circle).unwrap();
+    let key_before = ana.circle.circle_key().unwrap().0;
+
+    // Cat is no steward and not its member: refused by her client, and by hand.
+    let err = cat
+        .act(|c, ctx| c.revoke_device(ctx, &hex(&key(4))))
+        .unwrap_err();
+    assert!(err.to_string().contains("only a steward"), "{err}");
+    let mut forger = Dev::receive(3, "m-cat", &cat);
+    let coll = forger.circle.coll("members").unwrap();
+    let obj = crate::fields::entity(forger.circle.doc(crate::CORE_DOC).unwrap(), &coll, "m-ben")
+        .unwrap()
+        .unwrap();
+    let now = forger.now + 1000;
+    forger
+        .circle
+        .change_core(Timestamp(now), "device revoke", |tx| {
+            tx.put(&obj, format!("revoked:{}", hex(&key(4))), now)?;
+            Ok(())
+        })
+        .unwrap();
+    let what = refused_as_not_allowed(merge(&forger.circle, &mut ana.circle));
+    assert!(what.contains("neither a steward"), "{what}");
+
+    // Ana, the steward, revokes it: the key rotates, Ben stays with his other laptop.
+    assert_eq!(
+        ana.act(|c, ctx| c.revoke_device(ctx, &hex(&key(4))))
+            .unwrap(),
+        "m-ben"
+    );
+    let ms = ana.circle.membership();
+    assert!(!ms.is_current_device(&hex(&key(4))));
+    assert!(ms.is_current_device(&hex(&key(2))));
+    assert!(ms.is_current_member("m-ben"));
+    assert!(!ms.current_devices().contains(&hex(&key(4))));
+    assert_ne!(ana.circle.circle_key().unwrap().0, key_before);
+    assert!(merge(&ana.circle, &mut ben.circle).unwrap().is_empty());
+
+    // Whoever holds the seized laptop writes afterwards: every device refuses it.
+    seized.now = ana.now + 5000;
+    seized.add_value("Hand over the member list").unwrap();
+    assert!(matches!(
+        auth_err(merge(&seized.circle, &mut ben.circle)),
+        AuthError::Removed { .. }
+    ));
+    // Ben's own laptop still writes, and is taken.
+    ben.add_value("Care for each other").unwrap();
+    assert!(merge(&ben.circle, &mut ana.circle).unwrap().is_empty());
+}
