@@ -319,6 +319,10 @@ pub async fn stewardship(s: S<'_>, circle: String) -> CommandResult<Stewardship>
     Ok(s.circle(circle)?.stewardship().await?)
 }
 #[tauri::command(rename_all = "snake_case")]
+pub async fn rotate_stewards(s: S<'_>, circle: String) -> CommandResult<Vec<String>> {
+    Ok(s.circle(circle)?.rotate_stewards().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
 pub async fn open_proposal(s: S<'_>, circle: String, new: NewProposal) -> CommandResult<String> {
     Ok(s.circle(circle)?.open_proposal(new).await?)
 }
@@ -512,6 +516,10 @@ pub async fn member_list(s: S<'_>, circle: String) -> CommandResult<Vec<MemberLi
 #[tauri::command(rename_all = "snake_case")]
 pub async fn remove_member(s: S<'_>, circle: String, member: String) -> CommandResult<String> {
     Ok(s.circle(circle)?.remove_member(member).await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn revoke_device(s: S<'_>, circle: String, device: String) -> CommandResult<String> {
+    Ok(s.circle(circle)?.revoke_device(device).await?)
 }
 #[tauri::command(rename_all = "snake_case")]
 pub async fn create_invite(

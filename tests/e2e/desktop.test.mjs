@@ -208,12 +208,14 @@ describe("the Grove window", () => {
   step("names stewards by proposal: the only member, for 30 days, shown in office on Members", async () => {
     await wd.click("button[data-view=proposals]");
     await wd.select("#np-kind", "stewards");
-    await wd.waitForElement("div.stewards-pick input[type=checkbox]");
-    assert.equal(await wd.exec("return document.querySelectorAll('div.stewards-pick input[type=checkbox]').length;"), 1, "one member to pick");
+    await wd.waitForElement("div.stewards-pick[aria-labelledby=np-stewards] input[type=checkbox]");
+    assert.equal(await wd.exec("return document.querySelectorAll('div.stewards-pick[aria-labelledby=np-stewards] input[type=checkbox]').length;"), 1, "one member to pick");
     // WebKitWebDriver refuses to click this checkbox ("not interactable") even scrolled into
     // view; a click from the page toggles it the same way and fires the change the form hears.
-    await wd.exec("document.querySelector('div.stewards-pick input[type=checkbox]').click();");
-    assert.equal(await wd.exec("return document.querySelector('div.stewards-pick input[type=checkbox]').checked;"), true, "the member is picked");
+    await wd.exec("document.querySelector('div.stewards-pick[aria-labelledby=np-stewards] input[type=checkbox]').click();");
+    assert.equal(await wd.exec("return document.querySelector('div.stewards-pick[aria-labelledby=np-stewards] input[type=checkbox]').checked;"), true, "the member is picked");
+    // Picked as steward, the only member is not offered as next in line as well.
+    assert.equal(await wd.exec("return document.querySelectorAll('div.stewards-pick[aria-labelledby=np-next] input[type=checkbox]').length;"), 0, "no one left for next in line");
     assert.equal(await wd.exec("return document.querySelector('#np-term').value;"), "365", "a term of a year unless chosen");
     await wd.fill("#np-term", "30");
     await wd.fill("#np-title", "Stewards for the spring");

@@ -1,6 +1,7 @@
-// A steward removes a member in the real window: the circle is founded and a second member
-// admitted with the CLI on the app's home, then the Members view asks once more and records
-// the removal, which the node keeps across a re-query.
+// A steward revokes a member's device, then removes the member, in the real window: the
+// circle is founded and a second member admitted with the CLI on the app's home, then the
+// Members view asks once more each time and records what the node did, which it keeps
+// across a re-query.
 import { after, before, describe } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync } from "node:fs";
@@ -14,6 +15,7 @@ describe("a steward removing a member", () => {
   let dir;
   let app;
   let wd;
+  let beaDevice;
 
   before(async () => {
     assert.ok(existsSync(bin), `build the app first: ${bin} is missing`);
@@ -22,8 +24,8 @@ describe("a steward removing a member", () => {
     const home = join(dir, "grove");
     cli(home, null, "member", "rename", "Ada");
     cli(home, null, "circle", "create", "Allotment Collective");
-    const device = cli(join(dir, "bea"), null, "device", "id").device;
-    cli(home, null, "member", "admit", device, "--name", "Bea");
+    beaDevice = cli(join(dir, "bea"), null, "device", "id").device;
+    cli(home, null, "member", "admit", beaDevice, "--name", "Bea");
     app = new App(dir, port);
     wd = await app.start();
   });
@@ -48,7 +50,9 @@ describe("a steward removing a member", () => {
     assert.deepEqual(menus, ["Bea"], "one menu, for Bea only");
     await wd.click(".member details.more summary");
     assert.match(await memberRow("Bea"), /Remove…/);
-    assert.doesNotMatch(await memberRow("Ada"), /Remove/);
+    assert.match(await memberRow("Bea"), new RegExp(`Revoke device ${beaDevice.slice(0, 8)}…`));
+    assert.doesNotMatch(await memberRow("Ada"), /Remove|Revoke/);
+    assert.match(await memberRow("Ada"), /this device/);
   });
 
   step("asks once more, and Cancel changes nothing", async () => {
@@ -57,6 +61,25 @@ describe("a steward removing a member", () => {
     await wd.exec("[...document.querySelectorAll('[aria-label=\"Confirm removal\"] button')].find((b) => b.innerText === 'Cancel').click();");
     await wd.waitFor("the confirmation to close", async () => !(await wd.exec("return !!document.querySelector('[aria-label=\"Confirm removal\"]');")));
     assert.doesNotMatch(await memberRow("Bea"), /removed/);
+  });
+
+  step("revokes Bea's device: marked revoked, Bea stays a member, and no Revoke is left on it", async () => {
+    await wd.click(".member details.more summary");
+    await wd.exec(
+      "[...document.querySelectorAll('.member .menu button')].find((b) => b.innerText.startsWith('Revoke device')).click();",
+    );
+    await wd.waitForText("[aria-label='Confirm revoking a device']", "Bea stays a member and can link a new device");
+    await wd.click("[aria-label='Confirm revoking a device'] button.danger");
+    await wd.waitFor("Bea's device to be marked revoked", async () => /revoked/.test(await memberRow("Bea")), 30_000);
+    assert.equal(
+      await wd.exec("return [...document.querySelectorAll('.device.revoked code')].map((c) => c.title).join();"),
+      beaDevice,
+    );
+    assert.doesNotMatch(await memberRow("Bea"), /removed|Revoke/);
+    assert.equal(await wd.exec("return document.querySelectorAll('[role=alert]').length;"), 0);
+    await wd.click("button[data-view=log]");
+    await wd.click("button[data-view=members]");
+    await wd.waitFor("Bea's device to stay revoked", async () => /revoked/.test(await memberRow("Bea")));
   });
 
   step("removes Bea: marked removed by Ada, and still so after the view re-queries", async () => {

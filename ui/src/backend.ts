@@ -44,6 +44,7 @@ export interface Api {
   resolve_escalation: [{ circle: string; id: string; verdict: B.Verdict; response: string }, null];
   proposals: [{ circle: string }, B.ProposalView[]];
   stewardship: [{ circle: string }, B.Stewardship];
+  rotate_stewards: [{ circle: string }, string[]];
   open_proposal: [{ circle: string; new: B.NewProposal }, string];
   respond: [{ circle: string; id: string; answer: B.Answer; reason: string | null }, null];
   revise_proposal: [{ circle: string; id: string; new: B.NewProposal }, number];
@@ -75,6 +76,7 @@ export interface Api {
   pending_changes: [{ circle: string }, number];
   member_list: [{ circle: string }, B.MemberListing[]];
   remove_member: [{ circle: string; member: string }, string];
+  revoke_device: [{ circle: string; device: string }, string];
   create_invite: [{ circle: string; expires_in_hours: number | null; uses: number }, B.NewInvite];
   create_device_link: [{ circle: string }, B.NewInvite];
   invites: [{ circle: string }, B.Invite[]];

@@ -183,7 +183,11 @@ export type MemberListing = {
 /**
  * `steward`, or none.
  */
-role: string | null, removed_at: Timestamp | null, removed_by: string | null, id: string, name: string, 
+role: string | null, removed_at: Timestamp | null, removed_by: string | null, 
+/**
+ * Its devices that were revoked (lost or seized): refused from then on.
+ */
+revoked: Array<string>, id: string, name: string, 
 /**
  * Device public keys (hex) that act for this member.
  */
@@ -346,7 +350,11 @@ contest: Contest | null,
  */
 log: Array<ResponseLogEntry>, };
 
-export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle", principle: string, statement: string, guidance: string | null, reason: string, } | { "kind": "new-principle", values: Array<string>, statement: string, guidance: string | null, } | { "kind": "remove-member", member: string, } | { "kind": "stewards", members: Array<string>, term_days: number, };
+export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle", principle: string, statement: string, guidance: string | null, reason: string, } | { "kind": "new-principle", values: Array<string>, statement: string, guidance: string | null, } | { "kind": "remove-member", member: string, } | { "kind": "stewards", members: Array<string>, term_days: number, 
+/**
+ * Who takes over, in order, when a term ends (`grove steward rotate`).
+ */
+queue: Array<string>, };
 
 export type ProposalStatus = "open" | "passed" | "contested" | "withdrawn";
 
@@ -478,7 +486,15 @@ until: Timestamp | null,
 /**
  * The passed proposal that named them (None: the founder).
  */
-by: string | null, in_office: boolean, };
+by: string | null, in_office: boolean, 
+/**
+ * Who takes over next, in order, when the term ends (`grove steward rotate`).
+ */
+queue: Array<string>, 
+/**
+ * How many days each term lasts (None for the founder's year).
+ */
+term_days: number | null, };
 
 export type Team = { id: string, name: string, 
 /**
@@ -603,6 +619,7 @@ export const COMMANDS = [
   "resolve_escalation",
   "proposals",
   "stewardship",
+  "rotate_stewards",
   "open_proposal",
   "respond",
   "revise_proposal",
@@ -634,6 +651,7 @@ export const COMMANDS = [
   "pending_changes",
   "member_list",
   "remove_member",
+  "revoke_device",
   "create_invite",
   "create_device_link",
   "invites",

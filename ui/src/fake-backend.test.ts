@@ -164,9 +164,9 @@ describe("the in-memory backend's stewards", () => {
     expect(founder).toMatchObject({ stewards: ["m-me"], by: null, in_office: true });
     expect(Date.parse(founder.until!) - Date.parse(c.created_at)).toBe(365 * 86_400_000);
 
-    await expect(b.call("open_proposal", { circle: c.id, new: { title: "x", body: "", change: { kind: "stewards", members: [], term_days: 30 }, window_ms: null } }))
+    await expect(b.call("open_proposal", { circle: c.id, new: { title: "x", body: "", change: { kind: "stewards", members: [], term_days: 30, queue: [] }, window_ms: null } }))
       .rejects.toThrow("name at least one steward");
-    const id = await b.call("open_proposal", { circle: c.id, new: { title: "Me again", body: "", change: { kind: "stewards", members: ["m-me"], term_days: 30 }, window_ms: null } });
+    const id = await b.call("open_proposal", { circle: c.id, new: { title: "Me again", body: "", change: { kind: "stewards", members: ["m-me"], term_days: 30, queue: [] }, window_ms: null } });
     const outcome = await b.call("pass_proposal", { circle: c.id, id });
     expect(outcome).toMatch(/^stewards until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC: You$/);
     const named = await b.call("stewardship", { circle: c.id });

@@ -30,10 +30,15 @@ interface FakeCircle {
   addressed: Map<string, B.TensionClosure>;
   invites: B.Invite[];
   removed: Map<string, string>;
+  /** Revoked devices (lost or seized) and when: refused from then on, their member stays. */
+  revoked: Map<string, string>;
   /** The stewards, when their term ends, and the passed proposal that named them (null: the founder). */
   stewards: string[];
   stewardsUntil: string | null;
   stewardsBy: string | null;
+  /** Who takes over next, in order, when the term ends; how many days a term lasts (null: the founder's year). */
+  stewardsQueue: string[];
+  stewardsTermDays: number | null;
 }
 
 /** What a locked home still answers (the rest waits for the passphrase). */
@@ -110,6 +115,15 @@ export class FakeBackend implements Backend {
     return p;
   }
 
+  /** Adds a member (or devices of one) to a circle, as if admitted elsewhere and synced. */
+  admit(circle: string, member: B.Member) {
+    const c = this.circle(circle);
+    const known = c.members.find((m) => m.id === member.id);
+    if (known) known.devices = [...new Set([...known.devices, ...member.devices])];
+    else c.members.push(structuredClone(member));
+    this.changed(circle);
+  }
+
   /** Changes per circle no peer has yet: each change adds one; a test clears it. */
   unsent = new Map<string, number>();
   /** Connected and earlier peers, as a test sets them. */
@@ -136,10 +150,12 @@ export class FakeBackend implements Backend {
       info, members: [me],
       teams: [], values: [], principles: [], decisions: [], escalations: [],
       proposals: [], roles: [], commitments: [], retros: [], reviews: [], raised: [], addressed: new Map(),
-      invites: [], removed: new Map(),
+      invites: [], removed: new Map(), revoked: new Map(),
       stewards: [info.created_by],
       stewardsUntil: new Date(Date.parse(info.created_at) + FOUNDER_TERM_DAYS * DAY_MS).toISOString(),
       stewardsBy: null,
+      stewardsQueue: [],
+      stewardsTermDays: null,
     };
   }
   private inOffice(c: FakeCircle, member: string): boolean {
@@ -410,7 +426,33 @@ export class FakeBackend implements Backend {
       return {
         stewards: [...c.stewards].sort(), until: c.stewardsUntil, by: c.stewardsBy,
         in_office: c.stewards.some((s) => this.inOffice(c, s)),
+        queue: [...c.stewardsQueue], term_days: c.stewardsTermDays,
       };
+    },
+    // As the engine: once the term has ended, any member hands the office to the next in the queue.
+    rotate_stewards: ({ circle }) => {
+      const c = this.circle(circle);
+      const current = (m: string) => c.members.some((x) => x.id === m) && !c.removed.has(m);
+      if (!current(this.me.member)) throw new BackendError("state", "only a member of the circle rotates its stewards");
+      if (c.stewardsUntil === null) throw new BackendError("state", "the stewards have no term to end: name stewards by proposal first");
+      const now = this.now();
+      if (Date.parse(now) < Date.parse(c.stewardsUntil)) {
+        throw new BackendError("state", `the stewards' term runs until ${c.stewardsUntil.slice(0, 16).replace("T", " ")} UTC; rotation comes after it`);
+      }
+      const queue = c.stewardsQueue.filter(current);
+      if (queue.length === 0) {
+        throw new BackendError("state", "no one is queued to take over: name stewards by proposal (grove proposal open --steward M --term-days N)");
+      }
+      const k = Math.min(Math.max(c.stewards.length, 1), queue.length);
+      const next = queue.slice(0, k);
+      const rest = [...queue.slice(k), ...c.stewards.filter((m) => !next.includes(m))];
+      const days = c.stewardsTermDays ?? FOUNDER_TERM_DAYS;
+      Object.assign(c, {
+        stewards: [...next].sort(), stewardsQueue: rest, stewardsTermDays: days,
+        stewardsUntil: new Date(Date.parse(now) + days * DAY_MS).toISOString(),
+      });
+      this.changed(circle);
+      return [...next].sort();
     },
     open_proposal: ({ circle, new: n }) => {
       const c = this.circle(circle);
@@ -466,7 +508,9 @@ export class FakeBackend implements Backend {
         const until = new Date(Date.parse(at) + p.change.term_days * DAY_MS).toISOString();
         // As the engine writes it: "stewards until 2026-12-03 14:05 UTC: Ana, Ben".
         outcome = `stewards until ${until.slice(0, 16).replace("T", " ")} UTC: ${p.change.members.map((m) => this.memberNameIn(c, m)).join(", ")}`;
-        Object.assign(c, { stewards: [...p.change.members], stewardsUntil: until, stewardsBy: p.id });
+        Object.assign(c, {
+          stewards: [...p.change.members], stewardsUntil: until, stewardsBy: p.id, stewardsQueue: [...p.change.queue], stewardsTermDays: p.change.term_days,
+        });
       }
       Object.assign(p, { status: "passed", closed_by: this.me.member, closed_at: at, contest: null, outcome });
       this.changed(circle);
@@ -566,6 +610,7 @@ export class FakeBackend implements Backend {
         role: c.stewards.includes(m.id) ? "steward" : null,
         removed_at: c.removed.has(m.id) ? c.info.created_at : null,
         removed_by: c.removed.get(m.id) ?? null,
+        revoked: m.devices.filter((d) => c.revoked.has(d)),
       }));
     },
     remove_member: ({ circle, member }) => {
@@ -578,6 +623,23 @@ export class FakeBackend implements Backend {
       c.removed.set(m.id, this.me.member);
       this.changed(circle);
       return m.id;
+    },
+    // As the engine: a steward in office, or the device's own member from another of their
+    // devices, revokes one device; the member stays.
+    revoke_device: ({ circle, device }) => {
+      const c = this.circle(circle);
+      const d = device.trim().toLowerCase();
+      const owner = c.members.find((m) => m.devices.includes(d));
+      if (!owner) throw notFound("device", d);
+      if (c.revoked.has(d)) throw new BackendError("state", `device ${d} is already revoked`);
+      if (c.removed.has(owner.id)) throw new BackendError("state", `device ${d} belongs to a removed member: it is refused already`);
+      if (owner.id !== this.me.member && !this.inOffice(c, this.me.member)) {
+        throw new BackendError("state", `only a steward in office, or ${owner.name} from another of their devices, may revoke device ${d}`);
+      }
+      if (d === this.me.device) throw new BackendError("state", "that is this device: revoke it from another device of yours, or ask a steward");
+      c.revoked.set(d, this.now());
+      this.changed(circle);
+      return owner.id;
     },
     create_invite: ({ circle, expires_in_hours, uses }) => this.newInvite(circle, expires_in_hours, uses, { type: "member" }),
     create_device_link: ({ circle }) => this.newInvite(circle, 1, 1, { type: "device", member: this.me.member }),
@@ -609,7 +671,7 @@ export class FakeBackend implements Backend {
   private checkChange(c: FakeCircle, change: B.ProposalChange) {
     if (change.kind !== "stewards") return;
     if (change.members.length === 0) throw invalid("name at least one steward");
-    for (const m of change.members) {
+    for (const m of [...change.members, ...change.queue]) {
       if (!c.members.some((x) => x.id === m) || c.removed.has(m)) throw notFound("member", m);
     }
     if (!Number.isInteger(change.term_days) || change.term_days < 1 || change.term_days > MAX_STEWARD_TERM_DAYS) {

@@ -548,6 +548,9 @@ pub enum ProposalCmd {
         /// How long the named stewards hold office, in days
         #[arg(long, requires = "stewards")]
         term_days: Option<i64>,
+        /// Who takes over next when a term ends, in order (repeat for each)
+        #[arg(long = "next", requires = "stewards")]
+        next: Vec<String>,
         /// How long each member has to answer once their device receives it, e.g. 2s,
         /// 36h, 7d; silence after it counts as consent
         #[arg(long, default_value = "7d", value_parser = parse_window)]
@@ -600,8 +603,10 @@ fn parse_window(s: &str) -> Result<i64, String> {
 
 #[derive(Subcommand, Debug)]
 pub enum StewardCmd {
-    /// Who the stewards are, until when, and whether they are in office
+    /// Who the stewards are, until when, whether they are in office, and who is next
     List,
+    /// Hand the office to the next members in the queue, once the stewards' term has ended
+    Rotate,
 }
 
 #[derive(Subcommand, Debug)]

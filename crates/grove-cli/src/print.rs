@@ -639,7 +639,12 @@ pub fn stewardship(s: &Stewardship, names: &Names) -> String {
         s.by.as_deref()
             .map(|p| format!("named by proposal {p}"))
             .unwrap_or_else(|| "the founder".into());
-    format!("stewards: {}\n  {term}\n  {by}\n", who.join(", "))
+    let next: Vec<String> = s.queue.iter().map(|m| names.of(m)).collect();
+    let next = match next.is_empty() {
+        true => "no one is queued next".to_string(),
+        false => format!("next: {}", next.join(", ")),
+    };
+    format!("stewards: {}\n  {term}\n  {by}\n  {next}\n", who.join(", "))
 }
 
 /// A window in the largest whole unit: 7d, 36h, 90m, 2s.

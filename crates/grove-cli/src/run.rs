@@ -28,6 +28,10 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
             let names = names(&c).await?;
             out.show(&c.stewardship().await?, |s| print::stewardship(s, &names))
         }
+        Command::Steward(StewardCmd::Rotate) => {
+            let next = c.rotate_stewards().await?;
+            out.done(&format!("the stewards are now {}", next.join(", ")))
+        }
         Command::Commitment(cmd) => commitment_cmd(node, &c, cmd, out).await,
         Command::Retro(cmd) => retro_cmd(&c, cmd, out).await,
         Command::Review(cmd) => review_cmd(&c, cmd, out).await,
@@ -270,7 +274,17 @@ async fn member_cmd(node: &NodeHandle, c: &CircleHandle, cmd: MemberCmd, out: &O
                         .as_deref()
                         .map(|r| format!(" ({})", cell(r)))
                         .unwrap_or_default(),
-                    cells(&m.member.devices, ", "),
+                    cells(
+                        &m.member
+                            .devices
+                            .iter()
+                            .map(|d| match m.revoked.contains(d) {
+                                true => format!("{d} (revoked)"),
+                                false => d.clone(),
+                            })
+                            .collect::<Vec<_>>(),
+                        ", "
+                    ),
                     cells(&m.member.teams, ", ")
                 );
                 if let Some(at) = m.removed_at {
@@ -689,6 +703,7 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
             remove_member,
             stewards,
             term_days,
+            next,
             window,
         } => {
             let change = match (amend, values.is_empty(), statement) {
@@ -698,6 +713,7 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
                 _ if !stewards.is_empty() => ProposalChange::Stewards {
                     members: stewards,
                     term_days: term_days.unwrap_or_default(),
+                    queue: next,
                 },
                 (Some(principle), _, Some(statement)) => ProposalChange::AmendPrinciple {
                     principle,

@@ -984,6 +984,27 @@ fn stewards_hold_a_term_and_are_named_by_proposal() {
     let s = g.json(&["steward", "list"]);
     assert_eq!(s["by"], p.as_str());
     assert_eq!(s["in_office"], true);
+    assert_eq!(s["term_days"], 30);
+    // Rotation waits for the term, and needs someone queued next.
+    let err = g.fail(1, &["steward", "rotate"]);
+    assert!(err.contains("rotation comes after it"), "{err}");
+    let err = g.fail(
+        1,
+        &[
+            "proposal",
+            "open",
+            "--title",
+            "Queue",
+            "--steward",
+            &me,
+            "--term-days",
+            "30",
+            "--next",
+            "m-nobody",
+        ],
+    );
+    assert!(err.contains("m-nobody"), "{err}");
+    assert!(g.ok(&["steward", "list"]).contains("no one is queued next"));
 }
 
 #[test]
@@ -1013,6 +1034,10 @@ fn a_lost_device_is_revoked_and_its_member_stays() {
         .find(|m| m["name"] == "Bea")
         .expect("Bea stays a member");
     assert!(bea["removed_at"].is_null(), "{bea}");
+    assert_eq!(bea["revoked"], serde_json::json!([device.clone()]));
+    assert!(g
+        .ok(&["member", "list"])
+        .contains(&format!("{device} (revoked)")));
 }
 
 #[test]

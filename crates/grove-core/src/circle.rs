@@ -243,7 +243,13 @@ impl Circle {
         circle.join(ctx, member_name, device)?;
         // The founder's stewardship has a term like any other.
         let until = now.plus_days(crate::members::FOUNDER_TERM_DAYS);
-        circle.name_stewards(now, std::slice::from_ref(&member), until, None)?;
+        let term = crate::members::Term {
+            until,
+            by: None,
+            queue: &[],
+            days: None,
+        };
+        circle.name_stewards(now, std::slice::from_ref(&member), term)?;
         circle.rotate_key(ctx)?;
         Ok(circle)
     }

@@ -32,6 +32,8 @@ const REVOKED: &str = "revoked:";
 /// Keys of the circle's `meta` map holding the stewards' term.
 pub(crate) const STEWARDS_UNTIL: &str = "stewards_until";
 pub(crate) const STEWARDS_BY: &str = "stewards_by";
+const STEWARDS_TERM: &str = "stewards_term_days";
+const STEWARDS_QUEUE: &str = "stewards_queue";
 /// A device is named by its Ed25519 public key, lower-case hex.
 const DEVICE_HEX_LEN: usize = 64;
 
@@ -43,6 +45,9 @@ pub struct Membership {
     stewards_until: Option<Timestamp>,
     /// The passed proposal that named the current stewards (None for the founder).
     stewards_by: Option<String>,
+    /// Who takes over, in order, when the term ends, and the length of each term.
+    stewards_queue: Vec<String>,
+    stewards_term_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +180,37 @@ impl Membership {
         self.stewards_by.as_deref()
     }
 
+    /// Who takes over next, in order, when the term ends.
+    pub fn stewards_queue(&self) -> &[String] {
+        &self.stewards_queue
+    }
+
+    /// How many days each stewards' term lasts (None for the founder's year).
+    pub fn stewards_term_days(&self) -> Option<i64> {
+        self.stewards_term_days
+    }
+
+    /// The stewards and queue after a rotation: the next members in the queue (as many as
+    /// there are stewards now) take over, and those who served join the queue's end.
+    /// None when there is no one to rotate to.
+    pub fn rotated(&self) -> Option<(Vec<String>, Vec<String>)> {
+        let queue: Vec<&String> = self
+            .stewards_queue
+            .iter()
+            .filter(|m| self.is_current_member(m))
+            .collect();
+        if queue.is_empty() {
+            return None;
+        }
+        let serving = self.stewards();
+        let k = serving.len().clamp(1, queue.len());
+        let mut next: Vec<String> = queue[..k].iter().map(|m| (*m).clone()).collect();
+        let mut rest: Vec<String> = queue[k..].iter().map(|m| (*m).clone()).collect();
+        rest.extend(serving.into_iter().filter(|m| !next.contains(m)));
+        next.sort();
+        Some((next, rest))
+    }
+
     /// Members who were removed, sorted.
     pub fn removed_members(&self) -> Vec<String> {
         self.members
@@ -253,8 +289,22 @@ impl Membership {
             members,
             stewards_until: meta.as_ref().and_then(|m| m.opt_time(STEWARDS_UNTIL)),
             stewards_by: meta.as_ref().and_then(|m| m.opt_str(STEWARDS_BY)),
+            stewards_queue: meta
+                .as_ref()
+                .map(|m| fields::str_list(doc, m.obj(STEWARDS_QUEUE)))
+                .unwrap_or_default(),
+            stewards_term_days: meta.as_ref().and_then(|m| m.int(STEWARDS_TERM)),
         }
     }
+}
+
+/// A stewards' term being written: until when, named by which proposal (None: the
+/// founder), who is queued next, and how long each term lasts.
+pub(crate) struct Term<'a> {
+    pub until: Timestamp,
+    pub by: Option<&'a str>,
+    pub queue: &'a [String],
+    pub days: Option<i64>,
 }
 
 /// The circle's stewards and their term (`grove steward list`).
@@ -267,6 +317,10 @@ pub struct Stewardship {
     /// The passed proposal that named them (None: the founder).
     pub by: Option<String>,
     pub in_office: bool,
+    /// Who takes over next, in order, when the term ends (`grove steward rotate`).
+    pub queue: Vec<String>,
+    /// How many days each term lasts (None for the founder's year).
+    pub term_days: Option<i64>,
 }
 
 /// Role and removal of one member, for listings (`grove member list`).
@@ -327,6 +381,8 @@ impl Circle {
             stewards,
             until: ms.stewards_until(),
             by: ms.stewards_by().map(str::to_string),
+            queue: ms.stewards_queue().to_vec(),
+            term_days: ms.stewards_term_days(),
         }
     }
 
@@ -415,6 +471,46 @@ impl Circle {
         self.change_core(now, "member device", |tx| {
             write_device(tx, &devices, &device, now)
         })
+    }
+
+    /// Hands the stewards' office to the next members in the queue once the term has
+    /// ended; any current member may do it, and every receiver checks it was due and went
+    /// to exactly the members next in line. Returns the new stewards.
+    pub fn rotate_stewards(&mut self, ctx: &mut Ctx<'_>) -> Result<Vec<String>> {
+        let ms = self.membership();
+        if !ms.is_current_member(&ctx.member) {
+            return Err(CoreError::state(
+                "only a member of the circle rotates its stewards",
+            ));
+        }
+        let until = ms.stewards_until().ok_or_else(|| {
+            CoreError::state("the stewards have no term to end: name stewards by proposal first")
+        })?;
+        // Judged at the change's own time (whole seconds), as receivers judge it.
+        if crate::proposals::change_time(ctx.now) < until {
+            return Err(CoreError::state(format!(
+                "the stewards' term runs until {}; rotation comes after it",
+                until.minute()
+            )));
+        }
+        let (next, queue) = ms.rotated().ok_or_else(|| {
+            CoreError::state(
+                "no one is queued to take over: name stewards by proposal (grove proposal open --steward M --term-days N)",
+            )
+        })?;
+        let days = ms.stewards_term_days().unwrap_or(FOUNDER_TERM_DAYS);
+        let by = ms.stewards_by().map(str::to_string);
+        self.name_stewards(
+            ctx.now,
+            &next,
+            Term {
+                until: ctx.now.plus_days(days),
+                by: by.as_deref(),
+                queue: &queue,
+                days: Some(days),
+            },
+        )?;
+        Ok(next)
     }
 
     /// Revokes `device_hex` at once (a lost or seized laptop): from now on its changes are
@@ -556,9 +652,14 @@ impl Circle {
         &mut self,
         now: Timestamp,
         stewards: &[String],
-        until: Timestamp,
-        by: Option<&str>,
+        term: Term<'_>,
     ) -> Result<()> {
+        let Term {
+            until,
+            by,
+            queue,
+            days,
+        } = term;
         let coll = self.coll("members")?;
         let meta = self.coll("meta")?;
         let ms = self.membership();
@@ -580,6 +681,10 @@ impl Circle {
             }
             fields::put_time(tx, &meta, STEWARDS_UNTIL, until)?;
             fields::put_opt_str(tx, &meta, STEWARDS_BY, by)?;
+            if let Some(days) = days {
+                tx.put(&meta, STEWARDS_TERM, days)?;
+            }
+            fields::put_list(tx, &meta, STEWARDS_QUEUE, queue)?;
             Ok(())
         })
     }

@@ -43,6 +43,9 @@ pub enum ProposalChange {
     Stewards {
         members: Vec<String>,
         term_days: i64,
+        /// Who takes over, in order, when a term ends (`grove steward rotate`).
+        #[serde(default)]
+        queue: Vec<String>,
     },
 }
 
@@ -327,12 +330,16 @@ impl Circle {
                 Ok(())
             }
             ProposalChange::RemoveMember { member } => self.check_removable(member),
-            ProposalChange::Stewards { members, term_days } => {
+            ProposalChange::Stewards {
+                members,
+                term_days,
+                queue,
+            } => {
                 if members.is_empty() {
                     return Err(CoreError::invalid("name at least one steward"));
                 }
                 let ms = self.membership();
-                for m in members {
+                for m in members.iter().chain(queue) {
                     if !ms.is_current_member(m) {
                         return Err(CoreError::not_found("member", m));
                     }
@@ -495,13 +502,24 @@ impl Circle {
             self.remove_member_by_consent(ctx, member)?;
             return Ok(Some(outcome));
         }
-        if let ProposalChange::Stewards { members, term_days } = &p.change {
+        if let ProposalChange::Stewards {
+            members,
+            term_days,
+            queue,
+        } = &p.change
+        {
             // Passed first, then the naming, which every receiver checks against it.
             let until = ctx.now.plus_days(*term_days);
             let names: Vec<String> = members.iter().map(|m| self.member_name(m)).collect();
             let outcome = format!("stewards until {}: {}", until.minute(), names.join(", "));
             self.mark_passed(ctx, &p, None, Some(&outcome))?;
-            self.name_stewards(ctx.now, members, until, Some(id))?;
+            let term = crate::members::Term {
+                until,
+                by: Some(id),
+                queue,
+                days: Some(*term_days),
+            };
+            self.name_stewards(ctx.now, members, term)?;
             return Ok(Some(outcome));
         }
         let outcome = match &p.change {
@@ -657,9 +675,14 @@ fn write_change(
             fields::put_str(tx, p, "kind", "remove-member")?;
             fields::put_str(tx, p, "member", member)?;
         }
-        ProposalChange::Stewards { members, term_days } => {
+        ProposalChange::Stewards {
+            members,
+            term_days,
+            queue,
+        } => {
             fields::put_str(tx, p, "kind", "stewards")?;
             fields::put_list(tx, p, "stewards", members)?;
+            fields::put_list(tx, p, "queue", queue)?;
             tx.put(p, "term_days", *term_days)?;
         }
     }
@@ -764,6 +787,10 @@ fn read_stored<D: ReadDoc>(doc: &D, f: &Fields) -> Stored {
         "stewards".into(),
         fields::str_list(doc, f.obj("stewards")).join("\n"),
     ));
+    substance.push((
+        "queue".into(),
+        fields::str_list(doc, f.obj("queue")).join("\n"),
+    ));
     Stored {
         status: f.str("status"),
         status_conflicted: f.is_conflicted("status"),
@@ -806,6 +833,7 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
         "stewards" => ProposalChange::Stewards {
             members: fields::str_list(doc, f.obj("stewards")),
             term_days: f.int("term_days").unwrap_or_default(),
+            queue: fields::str_list(doc, f.obj("queue")),
         },
         _ => ProposalChange::General,
     };
@@ -894,12 +922,17 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
 
 /// The stewards and term (days) of passed proposal `id` naming stewards, in a core
 /// document (any state of it).
-pub(crate) fn passed_stewards<D: ReadDoc>(doc: &D, id: &str) -> Option<(Vec<String>, i64)> {
+pub(crate) fn passed_stewards<D: ReadDoc>(
+    doc: &D,
+    id: &str,
+) -> Option<(Vec<String>, i64, Vec<String>)> {
     read_all(doc).into_iter().find_map(|p| match p.change {
-        ProposalChange::Stewards { members, term_days }
-            if p.id == id && p.stored.status == ProposalStatus::Passed.as_str() =>
-        {
-            Some((members, term_days))
+        ProposalChange::Stewards {
+            members,
+            term_days,
+            queue,
+        } if p.id == id && p.stored.status == ProposalStatus::Passed.as_str() => {
+            Some((members, term_days, queue))
         }
         _ => None,
     })

@@ -1811,6 +1811,7 @@ fn seed_governance(
                 change: ProposalChange::Stewards {
                     members: vec![people[0].clone(), people[NOOR].clone()],
                     term_days: 365,
+                    queue: vec![people[TOMAS].clone(), people[AIKO].clone()],
                 },
                 window_ms: Some(2 * 24 * HOUR_MS),
             },

@@ -34,6 +34,8 @@ pub struct MemberListing {
     pub role: Option<String>,
     pub removed_at: Option<Timestamp>,
     pub removed_by: Option<String>,
+    /// Its devices that were revoked (lost or seized): refused from then on.
+    pub revoked: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

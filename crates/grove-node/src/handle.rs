@@ -438,19 +438,28 @@ impl CircleHandle {
 
     /// Members with their role and removal, for `grove member list`.
     pub async fn member_list(&self) -> Result<Vec<MemberListing>> {
-        read!(self, Need::Core, |c| c
-            .members()?
-            .into_iter()
-            .map(|member| {
-                let standing = c.standing(&member.id)?;
-                Ok(MemberListing {
-                    member,
-                    role: standing.role,
-                    removed_at: standing.removed_at,
-                    removed_by: standing.removed_by,
+        read!(self, Need::Core, |c| {
+            let ms = c.membership();
+            c.members()?
+                .into_iter()
+                .map(|member| {
+                    let standing = c.standing(&member.id)?;
+                    let revoked = member
+                        .devices
+                        .iter()
+                        .filter(|d| ms.revoked_at(d).is_some())
+                        .cloned()
+                        .collect();
+                    Ok(MemberListing {
+                        member,
+                        role: standing.role,
+                        removed_at: standing.removed_at,
+                        removed_by: standing.removed_by,
+                        revoked,
+                    })
                 })
-            })
-            .collect())
+                .collect()
+        })
     }
 
     /// Admits the device `device` (hex, as `grove device id` prints it) as a new member
@@ -471,6 +480,11 @@ impl CircleHandle {
 
     /// Removes a member (by id or unique name); this device must act for a steward.
     /// Returns the member id.
+    /// Hands the stewards' office to the next in the queue once the term has ended.
+    pub async fn rotate_stewards(&self) -> Result<Vec<String>> {
+        change!(self, Need::Core, |c, ctx| c.rotate_stewards(ctx))
+    }
+
     /// Revokes one device (a lost or seized laptop) at once; returns its member, who stays.
     pub async fn revoke_device(&self, device: String) -> Result<String> {
         change!(self, Need::Core, |c, ctx| c.revoke_device(ctx, &device))

@@ -137,4 +137,31 @@ describe("membership in the in-memory backend", () => {
     expect(me.role).toBe("steward");
     await expect(b.call("remove_member", { circle: c.id, member: me.id })).rejects.toThrow(/yourself/);
   });
+
+  it("revokes a device as the engine does: a steward, or the member from another device; the member stays", async () => {
+    const b = new FakeBackend();
+    const c = await b.call("create_circle", { name: "Harbour" });
+    b.admit(c.id, { id: "m-bea", name: "Bea", devices: ["d-bea1", "d-bea2"], teams: [], joined_at: c.created_at, conflicts: [] });
+    b.admit(c.id, { id: b.me.member, name: "You", devices: ["d-old"], teams: [], joined_at: c.created_at, conflicts: [] });
+    await expect(b.call("revoke_device", { circle: c.id, device: b.me.device })).rejects.toThrow("that is this device: revoke it from another device of yours, or ask a steward");
+    expect(await b.call("revoke_device", { circle: c.id, device: "d-bea1" })).toBe("m-bea");
+    expect(await b.call("revoke_device", { circle: c.id, device: "d-old" })).toBe(b.me.member);
+    await expect(b.call("revoke_device", { circle: c.id, device: "d-bea1" })).rejects.toThrow("device d-bea1 is already revoked");
+    await expect(b.call("revoke_device", { circle: c.id, device: "d-nobody" })).rejects.toThrow(/no device/);
+    const bea = (await b.call("member_list", { circle: c.id })).find((m) => m.id === "m-bea")!;
+    expect([bea.removed_at, bea.revoked]).toEqual([null, ["d-bea1"]]);
+
+    // Bea, on her second device and not a steward, revokes only her own.
+    const other = new FakeBackend({ name: "Bea" });
+    other.me = { member: "m-bea", device: "d-bea2", name: "Bea" };
+    const joined = { ...c, created_by: "m-ana" };
+    other.joinable.set("grove1X", joined);
+    await other.call("join", { code: "grove1X", name: "Bea" });
+    other.admit(c.id, { id: "m-ana", name: "Ana", devices: ["d-ana"], teams: [], joined_at: c.created_at, conflicts: [] });
+    other.admit(c.id, { id: "m-bea", name: "Bea", devices: ["d-bea3"], teams: [], joined_at: c.created_at, conflicts: [] });
+    await expect(other.call("revoke_device", { circle: c.id, device: "d-ana" })).rejects.toThrow(
+      "only a steward in office, or Ana from another of their devices, may revoke device d-ana",
+    );
+    expect(await other.call("revoke_device", { circle: c.id, device: "d-bea3" })).toBe("m-bea");
+  });
 });

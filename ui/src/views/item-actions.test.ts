@@ -203,7 +203,7 @@ describe("a failing per-item action", () => {
       acknowledged_at: null, response: null, verdict: null, resolved_by: null, resolved_at: null, conflicts: [],
     };
     const listing = (id: string, name: string, role: string | null): B.MemberListing => ({
-      id, name, role, removed_at: null, removed_by: null, devices: [], teams: [], joined_at: AT, conflicts: [],
+      id, name, role, removed_at: null, removed_by: null, revoked: [], devices: [], teams: [], joined_at: AT, conflicts: [],
     });
     const backend = new Refusing({ escalations: [esc], member_list: [listing("m-ada", "Ada", null), listing("m-femi", "Femi", "steward")] }, {});
     show(Escalations, backend);
@@ -301,7 +301,7 @@ describe("a failing per-item action", () => {
     const gone = "invite `i-2` was already used up";
     const invite = (id: string): B.Invite =>
       ({ id, kind: { type: "member" }, created_by: "m-ada", created_at: AT, expires_at: null, max_uses: 1, used_by: [], revoked: false, state: "open" });
-    const listing = (m: B.Member): B.MemberListing => ({ ...m, role: m.id === "m-ada" ? "steward" : null, removed_at: null, removed_by: null });
+    const listing = (m: B.Member): B.MemberListing => ({ ...m, role: m.id === "m-ada" ? "steward" : null, removed_at: null, removed_by: null, revoked: [] });
     show(Members, new Refusing({ member_list: MEMBERS.map(listing), invites: [invite("i-1"), invite("i-2")] }, { revoke_invite: gone }));
     await vi.waitFor(() => expect(document.querySelectorAll("li.invite")).toHaveLength(2));
     const rows = [...document.querySelectorAll<HTMLElement>("li.invite")];
@@ -311,7 +311,7 @@ describe("a failing per-item action", () => {
 });
 
 describe("stewards and their term", () => {
-  const listing = (m: B.Member, role: string | null = null): B.MemberListing => ({ ...m, role, removed_at: null, removed_by: null });
+  const listing = (m: B.Member, role: string | null = null): B.MemberListing => ({ ...m, role, removed_at: null, removed_by: null, revoked: [] });
   const esc: B.Escalation = {
     id: "e-1", decision: "d-1", zone: "centre-intervention", raised_by: "m-femi", raised_at: AT, status: "open", acknowledged_by: null,
     acknowledged_at: null, response: null, verdict: null, resolved_by: null, resolved_at: null, conflicts: [],
@@ -363,7 +363,7 @@ describe("stewards and their term", () => {
   });
 
   it("Escalations offers no answer once the stewards' term has ended, and says how to name stewards", async () => {
-    const stewardship = (in_office: boolean): B.Stewardship => ({ stewards: ["m-ada"], until: "2026-11-01T09:00:00Z", by: null, in_office });
+    const stewardship = (in_office: boolean): B.Stewardship => ({ stewards: ["m-ada"], until: "2026-11-01T09:00:00Z", by: null, in_office, queue: [], term_days: null });
     const members = [listing(MEMBERS[0], "steward"), listing(MEMBERS[1])];
     show(Escalations, new Refusing({ escalations: [esc], member_list: members, stewardship: stewardship(false) }, {}));
     const card = await item("article[aria-label='Escalation of d-1']", "No steward is in office");
@@ -401,7 +401,7 @@ describe("stewards and their term", () => {
     kind.value = "stewards";
     kind.dispatchEvent(new Event("change"));
     const boxes = await vi.waitFor(() => {
-      const b = [...form.querySelectorAll<HTMLInputElement>("input[type=checkbox]")];
+      const b = [...form.querySelectorAll<HTMLInputElement>("[aria-labelledby=np-stewards] input[type=checkbox]")];
       expect(b).toHaveLength(2);
       return b;
     });
@@ -418,13 +418,99 @@ describe("stewards and their term", () => {
     await vi.waitFor(() => expect(opened).toHaveLength(1));
     expect(opened[0]).toEqual({
       circle: "c-1",
-      new: { title: "Femi and Ada steward", body: "", change: { kind: "stewards", members: ["m-femi", "m-ada"], term_days: 180 }, window_ms: 7 * 86_400_000 },
+      new: { title: "Femi and Ada steward", body: "", change: { kind: "stewards", members: ["m-femi", "m-ada"], term_days: 180, queue: [] }, window_ms: 7 * 86_400_000 },
     });
     fresh();
 
-    const change: B.ProposalChange = { kind: "stewards", members: ["m-ada", "m-femi"], term_days: 180 };
+    const change: B.ProposalChange = { kind: "stewards", members: ["m-ada", "m-femi"], term_days: 180, queue: [] };
     show(Proposals, new Refusing({ proposals: [proposal("pr-1", "New stewards", [], { change })] }, {}));
     const card = await item("article", "New stewards");
     expect(within(card, ".change-stewards").textContent).toContain("Names Ada and Femi stewards for 180 days");
+  });
+});
+
+describe("revoking a device", () => {
+  const femiLaptop = "f3e1a9c0b2d4e6f8a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9c1d3e5f7";
+  const femiPhone = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
+  const adaOld = "aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00";
+  const row = (m: B.Member, devices: string[], role: string | null = null, revoked: string[] = []): B.MemberListing => ({
+    ...m, devices, role, removed_at: null, removed_by: null, revoked,
+  });
+  const inOffice: B.Stewardship = { stewards: ["m-ada"], until: null, by: null, in_office: true, queue: [], term_days: null };
+  /** Records revoke_device calls; refuses them with `refusal` when given. */
+  class Revoking extends Refusing {
+    revoked: unknown[] = [];
+    constructor(lists: Partial<Record<B.Command, unknown>>, private refusal: string | null = null) {
+      super(lists, {});
+    }
+    async call(cmd: B.Command, args: unknown): Promise<never> {
+      if (cmd === "revoke_device") {
+        if (this.refusal) throw new BackendError("state", this.refusal);
+        this.revoked.push(args);
+        return "m-femi" as never;
+      }
+      return super.call(cmd, args);
+    }
+  }
+  const menuLabels = (li: HTMLElement) => [...li.querySelectorAll(".menu button")].map((b) => b.textContent?.trim());
+
+  it("offers a steward Revoke on another member's devices, never on this device, and says what happens", async () => {
+    const backend = new Revoking({
+      member_list: [row(MEMBERS[0], [ME.device, adaOld], "steward"), row(MEMBERS[1], [femiLaptop, femiPhone])], invites: [], stewardship: inOffice,
+    });
+    show(Members, backend);
+    const femi = await item("li.member", "Femi");
+    await vi.waitFor(() => expect(menuLabels(femi)).toEqual(["Remove…", `Revoke device ${femiLaptop.slice(0, 8)}…`, `Revoke device ${femiPhone.slice(0, 8)}…`]));
+    // Devices are listed short, with the whole id in the tooltip.
+    const code = within(femi, ".devices code");
+    expect(code.textContent).toBe(femiLaptop.slice(0, 8));
+    expect(code.getAttribute("title")).toBe(femiLaptop);
+    // Ada's own row: her other device, not this one.
+    const ada = await item("li.member", "Ada");
+    expect(menuLabels(ada)).toEqual([`Revoke device ${adaOld.slice(0, 8)}…`]);
+    expect(ada.textContent).toContain("this device");
+
+    button(femi, `Revoke device ${femiLaptop.slice(0, 8)}…`).click();
+    const confirm = await vi.waitFor(() => within(femi, "[aria-label='Confirm revoking a device']"));
+    const says = confirm.textContent!.replace(/\s+/g, " ");
+    expect(says).toContain("will be refused from now on and the circle key changes. Femi stays a member and can link a new device.");
+    expect(backend.revoked).toEqual([]);
+    button(confirm, `Revoke device ${femiLaptop.slice(0, 8)}`).click();
+    await vi.waitFor(() => expect(backend.revoked).toEqual([{ circle: "c-1", device: femiLaptop }]));
+    await vi.waitFor(() => expect(femi.querySelector("[aria-label='Confirm revoking a device']")).toBeNull());
+  });
+
+  it("offers a member who is not a steward Revoke only on their own other devices", async () => {
+    const notSteward: B.Stewardship = { stewards: ["m-femi"], until: null, by: null, in_office: true, queue: [], term_days: null };
+    show(Members, new Revoking({
+      member_list: [row(MEMBERS[0], [ME.device, adaOld]), row(MEMBERS[1], [femiLaptop], "steward")], invites: [], stewardship: notSteward,
+    }));
+    const ada = await item("li.member", "Ada");
+    await vi.waitFor(() => expect(menuLabels(ada)).toEqual([`Revoke device ${adaOld.slice(0, 8)}…`]));
+    expect((await item("li.member", "Femi")).querySelector("details.more")).toBeNull();
+  });
+
+  it("shows a refused revoke next to that member, and keeps the question open", async () => {
+    const refusal = "only a steward in office, or Femi from another of their devices, may revoke device " + femiLaptop;
+    show(Members, new Revoking({
+      member_list: [row(MEMBERS[0], [ME.device], "steward"), row(MEMBERS[1], [femiLaptop])], invites: [], stewardship: inOffice,
+    }, refusal));
+    const femi = await item("li.member", "Femi");
+    (await vi.waitFor(() => button(femi, `Revoke device ${femiLaptop.slice(0, 8)}…`))).click();
+    const confirm = await vi.waitFor(() => within(femi, "[aria-label='Confirm revoking a device']"));
+    button(confirm, `Revoke device ${femiLaptop.slice(0, 8)}`).click();
+    await vi.waitFor(() => expect(errorsIn(femi)).toEqual([refusal]));
+    expect(errorsIn(await item("li.member", "Ada"))).toEqual([]);
+    expect(femi.querySelector("[aria-label='Confirm revoking a device']")).not.toBeNull();
+  });
+
+  it("marks a revoked device and offers no Revoke on it", async () => {
+    show(Members, new Revoking({
+      member_list: [row(MEMBERS[0], [ME.device], "steward"), row(MEMBERS[1], [femiLaptop, femiPhone], null, [femiLaptop])], invites: [], stewardship: inOffice,
+    }));
+    const femi = await item("li.member", "Femi");
+    await vi.waitFor(() => expect(menuLabels(femi)).toEqual(["Remove…", `Revoke device ${femiPhone.slice(0, 8)}…`]));
+    const devices = [...femi.querySelectorAll<HTMLElement>("li.device")];
+    expect(devices.map((d) => d.textContent!.replace(/\s+/g, " ").trim())).toEqual([`${femiLaptop.slice(0, 8)} revoked`, femiPhone.slice(0, 8)]);
   });
 });

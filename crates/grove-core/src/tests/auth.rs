@@ -244,6 +244,7 @@ fn only_a_steward_removes_and_removal_rotates_the_key() {
                     change: crate::ProposalChange::Stewards {
                         members: vec!["m-ana".into(), "m-cat".into()],
                         term_days: 90,
+                        queue: Vec::new(),
                     },
                     window_ms: None,
                 },

@@ -686,6 +686,7 @@ fn stewards_hold_office_for_a_term_and_only_the_circle_names_them() {
         ProposalChange::Stewards {
             members: vec!["m-ben".into()],
             term_days: 30,
+            queue: Vec::new(),
         },
         None,
     );
@@ -765,4 +766,66 @@ fn a_seized_laptop_is_revoked_at_once_and_its_member_stays() {
     // Ben's own laptop still writes, and is taken.
     ben.add_value("Care for each other").unwrap();
     assert!(merge(&ben.circle, &mut ana.circle).unwrap().is_empty());
+}
+
+#[test]
+fn stewards_rotate_to_the_next_in_line_when_their_term_ends() {
+    let (mut ana, mut ben, mut cat) = three();
+    let p = open(
+        &mut ana,
+        ProposalChange::Stewards {
+            members: vec!["m-ben".into()],
+            term_days: 30,
+            queue: vec!["m-cat".into(), "m-ana".into()],
+        },
+        None,
+    );
+    for d in [&mut ben, &mut cat] {
+        merge(&ana.circle, &mut d.circle).unwrap();
+        answer(d, &p, Answer::Consent);
+        merge(&d.circle, &mut ana.circle).unwrap();
+    }
+    ana.now = ana.now.max(ben.now).max(cat.now);
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    let named = ana.circle.stewardship(Timestamp(ana.now));
+    assert_eq!(named.stewards, vec!["m-ben".to_string()]);
+    assert_eq!(named.queue, vec!["m-cat".to_string(), "m-ana".to_string()]);
+    let until = named.until.unwrap();
+    merge(&ana.circle, &mut cat.circle).unwrap();
+
+    // Not before the term ends.
+    let err = cat.act(|c, ctx| c.rotate_stewards(ctx)).unwrap_err();
+    assert!(err.to_string().contains("rotation comes after it"), "{err}");
+
+    // Cat's modified client hands the office to herself early: refused everywhere.
+    let mut forger = Dev::receive(3, "m-cat", &cat);
+    let early = Timestamp(forger.now + 1000);
+    forger
+        .circle
+        .name_stewards(
+            early,
+            &["m-cat".to_string()],
+            crate::members::Term {
+                until: early.plus_days(30),
+                by: Some(&p),
+                queue: &["m-ana".to_string(), "m-ben".to_string()],
+                days: Some(30),
+            },
+        )
+        .unwrap();
+    let what = refused_as_not_allowed(merge(&forger.circle, &mut ana.circle));
+    assert!(what.contains("without a passed proposal"), "{what}");
+
+    // After the term, any member rotates; the office goes to Cat, Ben joins the queue.
+    cat.now = until.0 + 1000;
+    assert_eq!(
+        cat.act(|c, ctx| c.rotate_stewards(ctx)).unwrap(),
+        vec!["m-cat".to_string()]
+    );
+    assert!(merge(&cat.circle, &mut ana.circle).unwrap().is_empty());
+    let s = ana.circle.stewardship(Timestamp(cat.now));
+    assert_eq!(s.stewards, vec!["m-cat".to_string()]);
+    assert_eq!(s.queue, vec!["m-ana".to_string(), "m-ben".to_string()]);
+    assert!(s.in_office);
+    assert_eq!(s.until, Some(Timestamp(cat.now).plus_days(30)));
 }
