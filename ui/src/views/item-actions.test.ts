@@ -322,6 +322,22 @@ describe("stewards and their term", () => {
     document.body.innerHTML = "";
   };
 
+  it("when the term ended, Members offers to rotate the office to the next in line, and shows a refusal there", async () => {
+    const refused = "the stewards' term runs until 2026-12-24 10:00 UTC; rotation comes after it";
+    show(Members, new Refusing({
+      member_list: [listing(MEMBERS[0], "steward"), listing(MEMBERS[1])], invites: [],
+      stewardship: { stewards: ["m-ada"], until: "2026-11-01T09:00:00Z", by: "pr-9", in_office: false, queue: ["m-femi"], term_days: 30 },
+      proposals: [],
+    }, { rotate_stewards: refused }));
+    const box = await vi.waitFor(() => {
+      const s = within(document.body, "[aria-label='Stewards']");
+      expect(s.textContent).toContain("the office passes to Femi");
+      return s;
+    });
+    button(box, "Rotate to Femi").click();
+    await shownNextTo(box, refused);
+  });
+
   it("Members shows who the stewards are, until when and who named them, or that no steward is in office", async () => {
     const until = "2027-05-19T10:00:00Z";
     show(Members, new Refusing({
