@@ -504,6 +504,22 @@ describe("the Grove window", () => {
     if (/not overdue/.test(await wd.textOf("[data-key=reviews-overdue]"))) assert.doesNotMatch(await wd.textOf("#vt-replant"), /Hold the review/);
   });
 
+  step("shows the demo's deliberate departure from a principle, and that the centre backed it", async () => {
+    await wd.click("button[data-view=log]");
+    await wd.waitForElement(".list .entry");
+    await wd.fill("#f-text", "six tenants");
+    await wd.waitForText("#log-summary", "1 decision");
+    await wd.click(".list .entry");
+    await wd.waitForText("#detail-choice", "without writing first");
+    await wd.waitFor("the centre's answer", async () => /the centre backed it/.test(await wd.textOf("#detail-departure")));
+    const departure = await wd.textOf("#detail-departure");
+    assert.match(departure, /Departs from “Put every demand to the landlord in writing, from the union, before escalating\.”: Families with babies had no heat/);
+    assert.match(departure, /the centre backed it: “Right call/);
+    await wd.click("aside.detail button[aria-label='Close the decision']");
+    await wd.clear("#f-text");
+    await wd.waitFor("the whole log again", async () => /\d,\d{3} decisions/.test(await summary()));
+  });
+
   step("goes through a consent round on the demo circle: Pass says why not yet, and nothing changes", async () => {
     await wd.click("button[data-view=proposals]");
     await wd.waitForElement("main article");

@@ -67,7 +67,16 @@ zone_unsure: boolean, situation: string | null, status: DecisionStatus, result: 
 /**
  * When a result is expected.
  */
-result_due: Day | null, created_at: Timestamp, updated_at: Timestamp, links: Array<string>, readers: Array<Reader>, history: Array<HistoryEntry>, conflicts: Array<Conflict>, };
+result_due: Day | null, created_at: Timestamp, updated_at: Timestamp, links: Array<string>, readers: Array<Reader>, history: Array<HistoryEntry>, conflicts: Array<Conflict>, 
+/**
+ * A deliberate departure from this principle (seed 1, step 5): the centre hears of
+ * it and answers whether it backs it.
+ */
+departs_from?: string, 
+/**
+ * Why the team departed from the principle.
+ */
+departure_why?: string, };
 
 export type DecisionEdit = { context: string | null, choice: string | null, situation: string | null, };
 
@@ -205,7 +214,12 @@ export type NewCommitment = { who: string, what: string, due: Day | null,
  */
 decision: string | null, };
 
-export type NewDecision = { team: string, principles: Array<string>, context: string, choice: string, zone: Zone | null, zone_unsure: boolean, situation: string | null, result_due: Day | null, };
+export type NewDecision = { team: string, principles: Array<string>, context: string, choice: string, zone: Zone | null, zone_unsure: boolean, situation: string | null, result_due: Day | null, 
+/**
+ * Logs the decision as a deliberate departure from this principle (with `departure_why`):
+ * it goes to the stewards, who back it, coach or stop it.
+ */
+departs_from?: string, departure_why?: string, };
 
 export type NewInvite = { id: string, 
 /**

@@ -324,12 +324,22 @@ export class FakeBackend implements Backend {
       }
       const context = required(n.context, "a decision's context");
       const choice = required(n.choice, "the choice made");
+      // As the engine: a departure names a principle that can be cited, and says why; it is
+      // for the centre to hear, so a local or principle-check zone is raised to centre-awareness.
+      const departsFrom = n.departs_from?.trim() || null;
+      let departureWhy: string | null = null;
+      if (departsFrom) {
+        if (this.principle(c, departsFrom).status === "retired") throw invalid(`principle \`${departsFrom}\` is retired`);
+        departureWhy = n.departure_why?.trim() || null;
+        if (!departureWhy) throw invalid("a departure from a principle says why (--why), so the stewards can answer it");
+      }
       const at = this.now();
-      const zone = n.zone ?? "local";
+      const zone: B.Zone = departsFrom && (!n.zone || n.zone === "local" || n.zone === "principle-check") ? "centre-awareness" : n.zone ?? "local";
       const d: B.Decision = {
         id: this.id("d"), team: n.team, author: this.me.member, principles: [...n.principles], context, choice,
         zone, zone_unsure: n.zone_unsure, situation: n.situation?.trim().toLowerCase() || null, status: "open",
         result: null, result_due: n.result_due, created_at: at, updated_at: at, links: [], readers: [], history: [], conflicts: [],
+        ...(departsFrom && departureWhy ? { departs_from: departsFrom, departure_why: departureWhy } : {}),
       };
       c.decisions.push(d);
       if (zone === "centre-awareness" || zone === "centre-intervention") {

@@ -419,6 +419,13 @@ pub enum DecisionCmd {
         /// When the result should be known (YYYY-MM-DD)
         #[arg(long, value_parser = parse_day)]
         result_due: Option<Day>,
+        /// A deliberate departure from this principle: the stewards hear of it (at least
+        /// centre-awareness) and back it, coach or stop it
+        #[arg(long, requires = "why")]
+        departs_from: Option<String>,
+        /// Why the decision departs from the principle
+        #[arg(long, requires = "departs_from")]
+        why: Option<String>,
     },
     /// Record how a decision turned out
     Result {

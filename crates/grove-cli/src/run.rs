@@ -506,6 +506,8 @@ async fn decision_cmd(
             unsure_zone,
             situation,
             result_due,
+            departs_from,
+            why,
         } => {
             let id = c
                 .log_decision(NewDecision {
@@ -517,6 +519,8 @@ async fn decision_cmd(
                     zone_unsure: unsure_zone,
                     situation,
                     result_due,
+                    departs_from,
+                    departure_why: why,
                 })
                 .await?;
             out.id(&id)
@@ -609,13 +613,20 @@ async fn decision_cmd(
         DecisionCmd::Related { id, limit } => crate::insight::related(c, id, limit, out).await,
         DecisionCmd::Show { id } => {
             let names = crate::insight::entity_names(c).await?;
+            let escalation = c
+                .escalations()
+                .await?
+                .into_iter()
+                .find(|e| e.decision == id);
             let shown = DecisionShown {
                 decision: c.decision(id.clone()).await?,
                 written_by: c.decision_writer(id).await?,
+                escalation,
             };
             out.show(&shown, |s| {
                 let mut text = print::decision(&s.decision, &names);
                 text.push_str(&writer_line(&s.decision, s.written_by.as_ref(), &names));
+                text.push_str(&departure_line(&s.decision, s.escalation.as_ref(), &names));
                 text
             })
         }
@@ -628,6 +639,42 @@ struct DecisionShown {
     #[serde(flatten)]
     decision: grove_node::core::Decision,
     written_by: Option<grove_node::core::Writer>,
+    /// The stewards' answer, for a decision in a centre zone.
+    escalation: Option<grove_node::core::Escalation>,
+}
+
+/// A deliberate departure, and whether the centre backed it.
+fn departure_line(
+    d: &Decision,
+    escalation: Option<&grove_node::core::Escalation>,
+    names: &Names,
+) -> String {
+    let Some(pid) = d.departs_from.as_deref() else {
+        return String::new();
+    };
+    let why = cell(d.departure_why.as_deref().unwrap_or_default()).into_owned();
+    let answer = match escalation {
+        Some(e) => match (e.verdict, e.resolved_by.as_deref()) {
+            (Some(v), Some(by)) => {
+                let said = match v {
+                    grove_node::core::Verdict::Back => "the centre backed it",
+                    grove_node::core::Verdict::Coach => "the centre let it stand, with guidance",
+                    grove_node::core::Verdict::Stop => "the centre stopped it",
+                };
+                format!(
+                    "{said} ({}: {})",
+                    names.of(by),
+                    cell(e.response.as_deref().unwrap_or_default())
+                )
+            }
+            _ => "the stewards have not answered yet".into(),
+        },
+        None => "the stewards have not heard of it yet".into(),
+    };
+    format!(
+        "departs from principle {}: {why}; {answer}\n",
+        names.of(pid)
+    )
 }
 
 /// Decisions a readable `decision list` shows unless told otherwise.

@@ -1147,6 +1147,61 @@ fn escalations_and_proposals() {
         .is_empty());
     g.fail(2, &["escalation", "list", "--status", "pending"]);
 
+    // A deliberate departure from a principle reaches the stewards even when logged as
+    // local, and shows whether the centre backed it.
+    g.fail(
+        2,
+        &[
+            "decision",
+            "log",
+            "--team",
+            &b.team,
+            "--principle",
+            &b.principle,
+            "--context",
+            "c",
+            "--choice",
+            "x",
+            "--departs-from",
+            &b.principle,
+        ],
+    );
+    let departed = g.create(&[
+        "decision",
+        "log",
+        "--team",
+        &b.team,
+        "--principle",
+        &b.principle,
+        "--context",
+        "The boilers failed.",
+        "--choice",
+        "We went in person.",
+        "--departs-from",
+        &b.principle,
+        "--why",
+        "No heat for babies.",
+    ]);
+    let shown = g.json(&["decision", "show", &departed]);
+    assert_eq!(shown["zone"], "centre-awareness");
+    assert_eq!(shown["departs_from"], b.principle.as_str());
+    let e = shown["escalation"]["id"].as_str().unwrap().to_string();
+    assert!(g
+        .ok(&["decision", "show", &departed])
+        .contains("the stewards have not answered yet"));
+    g.done(&[
+        "escalation",
+        "resolve",
+        &e,
+        "--verdict",
+        "back",
+        "--response",
+        "We stand behind it.",
+    ]);
+    let text = g.ok(&["decision", "show", &departed]);
+    assert!(text.contains("departs from principle"), "{text}");
+    assert!(text.contains("the centre backed it"), "{text}");
+
     // A general proposal in a circle of one: an objection blocks until its author lifts
     // it by answering again; the only member may then pass it alone.
     let general = g.create(&[

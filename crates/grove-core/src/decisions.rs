@@ -37,6 +37,15 @@ pub struct Decision {
     pub readers: Vec<Reader>,
     pub history: Vec<HistoryEntry>,
     pub conflicts: Vec<Conflict>,
+    /// A deliberate departure from this principle (seed 1, step 5): the centre hears of
+    /// it and answers whether it backs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub departs_from: Option<String>,
+    /// Why the team departed from the principle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub departure_why: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +83,14 @@ pub struct NewDecision {
     pub zone_unsure: bool,
     pub situation: Option<String>,
     pub result_due: Option<Day>,
+    /// Logs the decision as a deliberate departure from this principle (with `departure_why`):
+    /// it goes to the stewards, who back it, coach or stop it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub departs_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub departure_why: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -153,7 +170,24 @@ impl Circle {
         let choice = fields::required(&new.choice, "the choice made")?;
         let situation = fields::optional(new.situation.as_deref(), "the situation key")?
             .map(|s| s.to_lowercase());
-        let zone = new.zone.unwrap_or(Zone::Local);
+        let departure = match new.departs_from.as_deref().map(str::trim) {
+            Some(pid) if !pid.is_empty() => {
+                self.check_citable(&[pid.to_string()])?;
+                let why = fields::optional(new.departure_why.as_deref(), "why the decision departs")?
+                    .ok_or_else(|| {
+                        CoreError::invalid(
+                            "a departure from a principle says why (--why), so the stewards can answer it",
+                        )
+                    })?;
+                Some((pid.to_string(), why))
+            }
+            _ => None,
+        };
+        // A departure is for the centre to hear: it escalates whatever zone was picked.
+        let zone = match (&departure, new.zone) {
+            (Some(_), None | Some(Zone::Local | Zone::PrincipleCheck)) => Zone::CentreAwareness,
+            (_, zone) => zone.unwrap_or(Zone::Local),
+        };
         let period = ctx.now.period();
         let id = ctx.new_id(&format!("d-{}", period.replace('-', "")));
         let (now, member) = (ctx.now, ctx.member.clone());
@@ -171,6 +205,10 @@ impl Circle {
             fields::put_opt_str(tx, &d, "situation", situation.as_deref())?;
             if let Some(due) = new.result_due {
                 fields::put_str(tx, &d, "result_due", &due.to_string())?;
+            }
+            if let Some((pid, why)) = &departure {
+                fields::put_str(tx, &d, "departs_from", pid)?;
+                fields::put_str(tx, &d, "departure_why", why)?;
             }
             fields::put_time(tx, &d, "created_at", now)?;
             Ok(())
@@ -601,5 +639,7 @@ fn decision_from<D: ReadDoc>(doc: &D, id: &str, f: Fields, conflicts: Vec<Confli
         readers,
         history,
         conflicts,
+        departs_from: f.opt_str("departs_from"),
+        departure_why: f.opt_str("departure_why"),
     }
 }

@@ -30,7 +30,7 @@ use grove_core::automerge::{ActorId, ChangeHash, ReadDoc as _};
 use grove_core::{
     Amendment, Answer, Circle, CircleInfo, Ctx, Day, NewCommitment, NewDecision, NewPrinciple,
     NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, ProposalChange, Timestamp,
-    ValueEdit, Zone, CORE_DOC, DAY_MS,
+    ValueEdit, Verdict, Zone, CORE_DOC, DAY_MS,
 };
 use rand::rngs::{OsRng, StdRng};
 use rand::{Rng, SeedableRng};
@@ -1228,6 +1228,8 @@ fn tell(
             zone_unsure: unsure,
             situation: Some(story.situation.to_string()),
             result_due: Some(Timestamp(t.0 + 30 * DAY_MS).day()),
+            departs_from: None,
+            departure_why: None,
         },
     )?;
     if now.0 - t.0 > 21 * DAY_MS && rng.gen_bool(0.8) && !story.results.is_empty() {
@@ -1246,7 +1248,9 @@ fn tell(
 pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<CircleInfo> {
     // The last few decisions are the failing streak of `seed_tensions`, within the count.
     let failing = FAILING_STREAK.len().min(decisions);
-    let decisions = decisions - failing;
+    // And one deliberate departure, backed by the centre (below, after the governance).
+    let departing = usize::from(decisions > failing);
+    let decisions = decisions - failing - departing;
     // Content only: which text, team, zone and time. Never ids or keys (see the module doc).
     let mut rng = StdRng::seed_from_u64(0x0067_726f_7665);
     // Ids and the circle key (`Ctx::rng` makes both) from the OS, like any real circle's.
@@ -1440,6 +1444,42 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     )?;
 
     seed_governance(&mut circle, &mut laptops, now, &people, &principles)?;
+
+    // A deliberate departure the centre backed (counted in `departing`): the union's own rule says "in writing
+    // first", and Legal support went straight to the office in a cold snap.
+    if let (1, Some(writing), Some(legal)) = (departing, principles.get(WRITING), teams.get(LEGAL))
+    {
+        t = Timestamp(now.0 - 20 * DAY_MS);
+        let departure = circle.log_decision(
+            &mut ctx!(me.clone()),
+            NewDecision {
+                team: legal.clone(),
+                principles: vec![writing.clone()],
+                context: "The boilers in block B failed on the coldest night of the year; a letter would take a week to answer.".into(),
+                choice: "We went to the managing agent's office in person with six tenants, without writing first.".into(),
+                zone: Some(Zone::CentreAwareness),
+                zone_unsure: false,
+                // Its own key: no team's other choices are compared with a departure.
+                situation: Some("no-heat-visit".into()),
+                result_due: None,
+                departs_from: Some(writing.clone()),
+                departure_why: Some("Families with babies had no heat: waiting for a reply to a letter was not safe.".into()),
+            },
+        )?;
+        if let Some(e) = circle
+            .escalations()?
+            .into_iter()
+            .find(|e| e.decision == departure)
+        {
+            t = Timestamp(t.0 + 3 * HOUR_MS);
+            circle.answer_escalation(
+                &mut ctx!(me.clone()),
+                &e.id,
+                Verdict::Back,
+                "Right call: writing first protects us, not people without heat. The centre stands behind it.",
+            )?;
+        }
+    }
     t = Timestamp(now.0 - 6 * DAY_MS);
 
     for (i, what) in [
@@ -1586,6 +1626,8 @@ fn seed_tensions(
                 zone_unsure: true,
                 situation: Some(story.situation.into()),
                 result_due: None,
+                departs_from: None,
+                departure_why: None,
             },
         )?;
         for (text, outcome) in story.results {
@@ -2116,6 +2158,9 @@ mod tests {
         ds.sort_by_key(|d| d.created_at);
         let stories: Vec<&Story> = STORIES.iter().chain(FAILING_STREAK).collect();
         let mut tellers = Vec::new();
+        // The one deliberate departure is told on its own, not as a story.
+        assert_eq!(ds.iter().filter(|d| d.departs_from.is_some()).count(), 1);
+        ds.retain(|d| d.departs_from.is_none());
         for d in &ds {
             let team = teams[&d.team].as_str();
             let k = stories
@@ -2298,6 +2343,22 @@ mod tests {
                 .iter()
                 .any(|r| r.answer == Answer::Consent && r.member != p.opened_by));
         }
+        // A deliberate departure, backed by the centre.
+        let decisions = c.decisions(DecisionFilter::default(), None).await.unwrap();
+        let departure = decisions
+            .iter()
+            .find(|d| d.departs_from.is_some())
+            .expect("a departure in the demo");
+        assert!(departure.departure_why.is_some());
+        let backed = c
+            .escalations()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.decision == departure.id)
+            .expect("the departure reached the stewards");
+        assert_eq!(backed.verdict, Some(grove_core::Verdict::Back));
+
         // The founder's year ran out; the stewards the circle named are in office.
         let named = passed
             .iter()

@@ -436,6 +436,8 @@ mod tests {
             }],
             history: Vec::new(),
             conflicts: Vec::new(),
+            departs_from: None,
+            departure_why: None,
         }
     }
 

@@ -48,6 +48,7 @@ export const GLOSSARY: Term[] = [
   { id: "objection", term: "objection", meaning: "An answer to a proposal that stops it passing. It must give a reason, so it can be answered. Only the member who objected can lift it; the proposer can revise the proposal instead." },
   { id: "window", term: "window", meaning: "The time each member has to answer a proposal, counted from when their own device received it. Saying nothing until it closes counts as consent." },
   { id: "contested", term: "contested", meaning: "A proposal passed on one side of a split circle while someone on the other side answered it. It does not take effect until that answer is settled." },
+  { id: "departure", term: "departure", meaning: "A decision logged as a deliberate break from a principle, with the reason. It always reaches the stewards, who back it, coach or stop it." },
   {
     id: "tension",
     term: "tension",

@@ -829,3 +829,51 @@ fn stewards_rotate_to_the_next_in_line_when_their_term_ends() {
     assert!(s.in_office);
     assert_eq!(s.until, Some(Timestamp(cat.now).plus_days(30)));
 }
+
+#[test]
+fn a_departure_from_a_principle_goes_to_the_centre_and_records_its_answer() {
+    use crate::{NewDecision, Verdict, Zone};
+    let (mut ana, _ben) = two();
+    let team = ana
+        .act(|c, ctx| c.add_team(ctx, "Legal support", None))
+        .unwrap();
+    let pid = principle(&mut ana);
+    let new = |why: Option<&str>, zone: Option<Zone>| NewDecision {
+        team: team.clone(),
+        principles: vec![pid.clone()],
+        context: "The boilers failed in a cold snap.".into(),
+        choice: "We went to the agent's office alone.".into(),
+        zone,
+        departs_from: Some(pid.clone()),
+        departure_why: why.map(str::to_string),
+        ..Default::default()
+    };
+    let err = ana
+        .act(|c, ctx| c.log_decision(ctx, new(None, None)))
+        .unwrap_err();
+    assert!(err.to_string().contains("says why"), "{err}");
+    // Logged as local, it still reaches the centre.
+    let d = ana
+        .act(|c, ctx| c.log_decision(ctx, new(Some("No heat for babies."), Some(Zone::Local))))
+        .unwrap();
+    let decision = ana.circle.decision(&d).unwrap();
+    assert_eq!(decision.zone, Zone::CentreAwareness);
+    assert_eq!(decision.departs_from.as_deref(), Some(pid.as_str()));
+    assert_eq!(
+        decision.departure_why.as_deref(),
+        Some("No heat for babies.")
+    );
+    let e = ana
+        .circle
+        .escalations()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.decision == d)
+        .expect("the departure is escalated");
+    ana.act(|c, ctx| c.answer_escalation(ctx, &e.id, Verdict::Back, "We stand behind it."))
+        .unwrap();
+    assert_eq!(
+        ana.circle.escalation(&e.id).unwrap().verdict,
+        Some(Verdict::Back)
+    );
+}
