@@ -6,7 +6,7 @@ use grove_node::core::{
     Amendment, Answer, CircleInfo, Commitment, CommitmentStatus, Day, Decision, DecisionEdit,
     DecisionFilter, Escalation, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
     NewRetro, NewReview, NewRole, NewValue, Outcome, Principle, ProposalView, Retro, Review, Role,
-    Stewardship, Team, Tension, Value, ValueEdit, Verdict, Vitality,
+    Stewardship, Team, Tension, Value, ValueEdit, Verdict, Vitality, ZoneRule,
 };
 use grove_node::search::{Draft, Related};
 use grove_node::{
@@ -317,6 +317,10 @@ pub async fn proposals(s: S<'_>, circle: String) -> CommandResult<Vec<ProposalVi
 #[tauri::command(rename_all = "snake_case")]
 pub async fn stewardship(s: S<'_>, circle: String) -> CommandResult<Stewardship> {
     Ok(s.circle(circle)?.stewardship().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn zone_rules(s: S<'_>, circle: String) -> CommandResult<Vec<ZoneRule>> {
+    Ok(s.circle(circle)?.zone_rules().await?)
 }
 #[tauri::command(rename_all = "snake_case")]
 pub async fn rotate_stewards(s: S<'_>, circle: String) -> CommandResult<Vec<String>> {

@@ -59,6 +59,7 @@ macro_rules! with_commands {
             proposals,
             stewardship,
             rotate_stewards,
+            zone_rules,
             open_proposal,
             respond,
             revise_proposal,

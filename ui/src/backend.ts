@@ -17,6 +17,7 @@ export interface Api {
   export_circle: [{ circle: string; format: B.ExportFormat; path: string | null }, B.Exported];
   disk_usage: [{}, number];
   zones: [{}, B.ZoneInfo[]];
+  zone_rules: [{ circle: string }, B.ZoneRule[]];
   values: [{ circle: string }, B.Value[]];
   add_value: [{ circle: string; new: B.NewValue }, string];
   edit_value: [{ circle: string; id: string; edit: B.ValueEdit }, null];

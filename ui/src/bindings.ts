@@ -368,7 +368,7 @@ export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle"
 /**
  * Who takes over, in order, when a term ends (`grove steward rotate`).
  */
-queue: Array<string>, };
+queue: Array<string>, } | { "kind": "map-zone", team: string, situation: string, zone: Zone, };
 
 export type ProposalStatus = "open" | "passed" | "contested" | "withdrawn";
 
@@ -536,7 +536,7 @@ export type TensionClosure = {
  */
 source: string, at: Timestamp, by: string, note: string | null, };
 
-export type TensionKind = "divergence" | "shared-struggle" | "failing-principle" | "edit-conflict" | "proliferation" | "raised" | "contested" | "authority-vacuum";
+export type TensionKind = "divergence" | "shared-struggle" | "failing-principle" | "edit-conflict" | "proliferation" | "raised" | "contested" | "authority-vacuum" | "authority-confusion";
 
 export type Timestamp = string;
 
@@ -592,6 +592,12 @@ export type ZoneInfo = { zone: Zone, explain: string,
  */
 escalates: boolean, };
 
+export type ZoneRule = { team: string, situation: string, zone: Zone, 
+/**
+ * The passed proposal that set it.
+ */
+by: string, since: Timestamp, };
+
 /** Every command the desktop shell answers. */
 export const COMMANDS = [
   "home_status",
@@ -634,6 +640,7 @@ export const COMMANDS = [
   "proposals",
   "stewardship",
   "rotate_stewards",
+  "zone_rules",
   "open_proposal",
   "respond",
   "revise_proposal",

@@ -39,7 +39,12 @@ interface FakeCircle {
   /** Who takes over next, in order, when the term ends; how many days a term lasts (null: the founder's year). */
   stewardsQueue: string[];
   stewardsTermDays: number | null;
+  /** Every team's zone map (grove_core::zones), set only by passed map-zone proposals. */
+  zoneRules: B.ZoneRule[];
 }
+
+/** Zones from lowest to highest, as the engine orders them. */
+const ZONE_ORDER: B.Zone[] = ["local", "principle-check", "centre-awareness", "centre-intervention"];
 
 /** What a locked home still answers (the rest waits for the passphrase). */
 const WHILE_LOCKED = new Set<keyof Api>(["home_status", "unlock", "lock", "zones"]);
@@ -156,6 +161,7 @@ export class FakeBackend implements Backend {
       stewardsBy: null,
       stewardsQueue: [],
       stewardsTermDays: null,
+      zoneRules: [],
     };
   }
   private inOffice(c: FakeCircle, member: string): boolean {
@@ -231,6 +237,9 @@ export class FakeBackend implements Backend {
       return info;
     },
     zones: () => ZONES.map((z) => ({ ...z })),
+    zone_rules: ({ circle }) =>
+      this.circle(circle).zoneRules.map((r) => ({ ...r }))
+        .sort((a, b) => a.team.localeCompare(b.team) || a.situation.localeCompare(b.situation)),
     values: ({ circle }) => this.circle(circle).values.map((v) => ({ ...v })),
     add_value: ({ circle, new: n }) => {
       const c = this.circle(circle);
@@ -334,10 +343,14 @@ export class FakeBackend implements Backend {
         if (!departureWhy) throw invalid("a departure from a principle says why (--why), so the stewards can answer it");
       }
       const at = this.now();
-      const zone: B.Zone = departsFrom && (!n.zone || n.zone === "local" || n.zone === "principle-check") ? "centre-awareness" : n.zone ?? "local";
+      const situation = n.situation?.trim().toLowerCase() || null;
+      // No zone given: the one the team's zone map sets for the situation, else local.
+      const mapped = situation ? c.zoneRules.find((r) => r.team === n.team && r.situation === situation)?.zone ?? null : null;
+      const picked = n.zone ?? mapped;
+      const zone: B.Zone = departsFrom && (!picked || picked === "local" || picked === "principle-check") ? "centre-awareness" : picked ?? "local";
       const d: B.Decision = {
         id: this.id("d"), team: n.team, author: this.me.member, principles: [...n.principles], context, choice,
-        zone, zone_unsure: n.zone_unsure, situation: n.situation?.trim().toLowerCase() || null, status: "open",
+        zone, zone_unsure: n.zone_unsure, situation, status: "open",
         result: null, result_due: n.result_due, created_at: at, updated_at: at, links: [], readers: [], history: [], conflicts: [],
         ...(departsFrom && departureWhy ? { departs_from: departsFrom, departure_why: departureWhy } : {}),
       };
@@ -522,6 +535,14 @@ export class FakeBackend implements Backend {
           stewards: [...p.change.members], stewardsUntil: until, stewardsBy: p.id, stewardsQueue: [...p.change.queue], stewardsTermDays: p.change.term_days,
         });
       }
+      if (p.change.kind === "map-zone") {
+        const { team, situation, zone } = p.change;
+        const t = c.teams.find((t) => t.id === team);
+        if (!t) throw notFound("team", team);
+        // As the engine writes it: "#landlord-contact is centre-awareness for team Outreach".
+        outcome = `#${situation} is ${zone} for team ${t.name}`;
+        c.zoneRules = [...c.zoneRules.filter((r) => !(r.team === team && r.situation === situation)), { team, situation, zone, by: p.id, since: at }];
+      }
       Object.assign(p, { status: "passed", closed_by: this.me.member, closed_at: at, contest: null, outcome });
       this.changed(circle);
       return outcome;
@@ -679,6 +700,13 @@ export class FakeBackend implements Backend {
   }
   /** Refuses a change the engine refuses when a proposal is opened or revised. */
   private checkChange(c: FakeCircle, change: B.ProposalChange) {
+    if (change.kind === "map-zone") {
+      if (!c.teams.some((t) => t.id === change.team)) throw notFound("team", change.team);
+      const key = change.situation.trim().replace(/^#+/, "").toLowerCase();
+      if (!key || /\s/.test(key)) throw invalid("a situation key is one word, e.g. landlord-contact");
+      if (key !== change.situation) throw invalid(`write the situation key as \`${key}\``);
+      return;
+    }
     if (change.kind !== "stewards") return;
     if (change.members.length === 0) throw invalid("name at least one steward");
     for (const m of [...change.members, ...change.queue]) {
@@ -753,6 +781,20 @@ export class FakeBackend implements Backend {
           since: a.created_at > b.created_at ? a.created_at : b.created_at, raised_by: null, open: true, closed: null,
         });
       }
+    }
+    // Decisions logged below the zone their team's zone map sets (grove_core::tensions).
+    for (const rule of c.zoneRules) {
+      const below = c.decisions.filter((d) =>
+        d.team === rule.team && d.situation === rule.situation && d.created_at >= rule.since &&
+        ZONE_ORDER.indexOf(d.zone) < ZONE_ORDER.indexOf(rule.zone));
+      if (below.length === 0) continue;
+      const team = c.teams.find((t) => t.id === rule.team)?.name ?? rule.team;
+      out.push({
+        id: `tz-${rule.team}-${rule.situation}`, kind: "authority-confusion", title: `${team} logs #${rule.situation} below its zone`,
+        summary: `the team agreed #${rule.situation} is ${rule.zone}, yet ${below.length} decision(s) were logged in a lower zone: who decides this is unclear`,
+        subject: rule.team, evidence: below.map((d) => ({ kind: "decision", id: d.id, note: `logged as ${d.zone}` })),
+        since: below.map((d) => d.created_at).sort().at(-1)!, raised_by: null, open: true, closed: null,
+      });
     }
     return out;
   }

@@ -44,6 +44,9 @@ pub enum Command {
     /// Teams (pods, squads, cells)
     #[command(subcommand)]
     Team(TeamCmd),
+    /// Each team's zone map: which zone a kind of situation belongs to (set by consent)
+    #[command(subcommand)]
+    Zone(ZoneCmd),
     /// The decision log
     #[command(subcommand)]
     Decision(DecisionCmd),
@@ -408,8 +411,9 @@ pub enum DecisionCmd {
         context: String,
         #[arg(long)]
         choice: String,
-        #[arg(long, default_value = "local")]
-        zone: Zone,
+        /// Default: the zone the team's zone map sets for --situation, else local
+        #[arg(long)]
+        zone: Option<Zone>,
         /// You were not sure which zone applies
         #[arg(long)]
         unsure_zone: bool,
@@ -606,6 +610,26 @@ pub enum ProposalCmd {
 
 fn parse_window(s: &str) -> Result<i64, String> {
     grove_node::core::consent::parse_window(s).map_err(|e| e.to_string())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ZoneCmd {
+    /// Propose that a team's situation belongs to a zone; prints the proposal's id (it
+    /// takes effect when the proposal passes)
+    Set {
+        #[arg(long)]
+        team: String,
+        /// The situation key, e.g. landlord-contact
+        #[arg(long)]
+        situation: String,
+        #[arg(long)]
+        zone: Zone,
+        /// How long each member has to answer, e.g. 36h or 7d
+        #[arg(long, default_value = "7d", value_parser = parse_window)]
+        window: i64,
+    },
+    /// Every team's zone map
+    List,
 }
 
 #[derive(Subcommand, Debug)]

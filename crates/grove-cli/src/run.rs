@@ -20,6 +20,7 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         Command::Value(cmd) => value_cmd(&c, cmd, out).await,
         Command::Principle(cmd) => principle_cmd(&c, cmd, out).await,
         Command::Team(cmd) => team_cmd(&c, cmd, out).await,
+        Command::Zone(cmd) => zone_cmd(&c, cmd, out).await,
         Command::Decision(cmd) => decision_cmd(node, &c, cmd, out).await,
         Command::Escalation(cmd) => escalation_cmd(&c, cmd, out).await,
         Command::Proposal(cmd) => proposal_cmd(&c, cmd, out).await,
@@ -515,7 +516,7 @@ async fn decision_cmd(
                     principles,
                     context,
                     choice,
-                    zone: Some(zone),
+                    zone,
                     zone_unsure: unsure_zone,
                     situation,
                     result_due,
@@ -737,6 +738,52 @@ async fn escalation_cmd(c: &CircleHandle, cmd: EscalationCmd, out: &Out) -> Resu
     }
 }
 
+async fn zone_cmd(c: &CircleHandle, cmd: ZoneCmd, out: &Out) -> Result<()> {
+    match cmd {
+        ZoneCmd::Set {
+            team,
+            situation,
+            zone,
+            window,
+        } => {
+            let situation = situation.trim().trim_start_matches('#').to_lowercase();
+            let title = format!("#{situation} is {zone}");
+            out.id(&c
+                .open_proposal(NewProposal {
+                    title,
+                    body: String::new(),
+                    change: ProposalChange::MapZone {
+                        team,
+                        situation,
+                        zone,
+                    },
+                    window_ms: Some(window),
+                })
+                .await?)
+        }
+        ZoneCmd::List => {
+            let teams = c.teams().await?;
+            let team_name = |id: &str| {
+                teams
+                    .iter()
+                    .find(|t| t.id == id)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_else(|| id.to_string())
+            };
+            out.list(&c.zone_rules().await?, "no zone maps yet", |r| {
+                format!(
+                    "{}  #{}  {}  (since {}, by {})",
+                    cell(&team_name(&r.team)),
+                    cell(&r.situation),
+                    r.zone,
+                    print::day(r.since),
+                    cell(&r.by)
+                )
+            })
+        }
+    }
+}
+
 async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<()> {
     match cmd {
         ProposalCmd::Open {
@@ -798,7 +845,8 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
                 ProposalChange::NewPrinciple { .. } => reason.as_ref().map(|_| "--reason"),
                 ProposalChange::General
                 | ProposalChange::RemoveMember { .. }
-                | ProposalChange::Stewards { .. } => statement
+                | ProposalChange::Stewards { .. }
+                | ProposalChange::MapZone { .. } => statement
                     .as_ref()
                     .map(|_| "--statement")
                     .or(guidance.as_ref().map(|_| "--guidance"))

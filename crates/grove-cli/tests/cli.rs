@@ -1041,6 +1041,64 @@ fn a_lost_device_is_revoked_and_its_member_stays() {
 }
 
 #[test]
+fn a_zone_map_is_set_by_proposal_and_defaults_the_zone() {
+    let g = Grove::new();
+    let b = basics(&g);
+    assert!(g.list(&["zone", "list"]).is_empty());
+    g.fail(
+        2,
+        &[
+            "zone",
+            "set",
+            "--team",
+            &b.team,
+            "--situation",
+            "x",
+            "--zone",
+            "nowhere",
+        ],
+    );
+    let p = g.create(&[
+        "zone",
+        "set",
+        "--team",
+        &b.team,
+        "--situation",
+        "#Landlord-Contact",
+        "--zone",
+        "centre-awareness",
+    ]);
+    assert!(
+        g.list(&["zone", "list"]).is_empty(),
+        "only a passed proposal sets it"
+    );
+    g.done(&["proposal", "pass", &p]);
+    let rules = g.list(&["zone", "list"]);
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0]["situation"], "landlord-contact");
+    assert_eq!(rules[0]["zone"], "centre-awareness");
+    assert_eq!(rules[0]["by"], p.as_str());
+    let d = g.create(&[
+        "decision",
+        "log",
+        "--team",
+        &b.team,
+        "--principle",
+        &b.principle,
+        "--context",
+        "The agent called.",
+        "--choice",
+        "We answered.",
+        "--situation",
+        "landlord-contact",
+    ]);
+    assert_eq!(
+        g.json(&["decision", "show", &d])["zone"],
+        "centre-awareness"
+    );
+}
+
+#[test]
 fn escalations_and_proposals() {
     let g = Grove::new();
     let b = basics(&g);

@@ -385,7 +385,9 @@ fn check_governance(
     let after = crate::proposals::read_all(&after_doc);
     let esc_before = crate::escalations::read_all(&before_doc);
     let esc_after = crate::escalations::read_all(&after_doc);
-    if before == after && esc_before == esc_after {
+    let zones_before = crate::zones::read_rules(&before_doc);
+    let zones_after = crate::zones::read_rules(&after_doc);
+    if before == after && esc_before == esc_after && zones_before == zones_after {
         return Ok(());
     }
     let author = membership.device_member(device).unwrap_or_default();
@@ -399,6 +401,7 @@ fn check_governance(
     };
     let versions = |pid: &str| crate::principles::version_count(&before_doc, pid);
     governance::check_proposals(&before, &after, &act, &versions)
+        .and_then(|()| crate::zones::check_rules(&zones_before, &zones_after, &after))
         .and_then(|()| {
             governance::check_escalations(
                 &esc_before,

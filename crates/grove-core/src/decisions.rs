@@ -184,7 +184,11 @@ impl Circle {
             _ => None,
         };
         // A departure is for the centre to hear: it escalates whatever zone was picked.
-        let zone = match (&departure, new.zone) {
+        // No zone given: the one the team's zone map sets for the situation, else local.
+        let mapped = situation
+            .as_deref()
+            .and_then(|s| self.mapped_zone(&new.team, s));
+        let zone = match (&departure, new.zone.or(mapped)) {
             (Some(_), None | Some(Zone::Local | Zone::PrincipleCheck)) => Zone::CentreAwareness,
             (_, zone) => zone.unwrap_or(Zone::Local),
         };

@@ -34,6 +34,7 @@ mod tensions;
 mod values;
 mod vitality;
 mod words;
+mod zones;
 
 pub use authorize::{Authorized, RefusedChange};
 pub use automerge;
@@ -84,6 +85,7 @@ pub use words::{
     Answer, CommitmentStatus, DecisionStatus, EscalationStatus, Outcome, PrincipleStatus,
     ProposalStatus, ReviewStatus, ValueStatus, Verdict, Zone,
 };
+pub use zones::ZoneRule;
 
 #[cfg(test)]
 pub(crate) mod tests;

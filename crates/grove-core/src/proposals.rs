@@ -16,7 +16,7 @@ use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
 use crate::principles::{Amendment, NewPrinciple};
-use crate::words::{Answer, ProposalStatus};
+use crate::words::{Answer, ProposalStatus, Zone};
 
 /// What passing the proposal changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +46,12 @@ pub enum ProposalChange {
         /// Who takes over, in order, when a term ends (`grove steward rotate`).
         #[serde(default)]
         queue: Vec<String>,
+    },
+    /// Sets which zone a kind of situation belongs to for a team (its zone map).
+    MapZone {
+        team: String,
+        situation: String,
+        zone: Zone,
     },
 }
 
@@ -213,6 +219,9 @@ const SUBSTANCE: &[&str] = &[
     "reason",
     "member",
     "term_days",
+    "team",
+    "situation",
+    "zone",
 ];
 
 /// A change's time as receivers see it: whole seconds.
@@ -330,6 +339,18 @@ impl Circle {
                 Ok(())
             }
             ProposalChange::RemoveMember { member } => self.check_removable(member),
+            ProposalChange::MapZone {
+                team, situation, ..
+            } => {
+                self.team(team)?;
+                if crate::zones::situation_key(situation)? != *situation {
+                    return Err(CoreError::invalid(format!(
+                        "write the situation key as `{}`",
+                        crate::zones::situation_key(situation)?
+                    )));
+                }
+                Ok(())
+            }
             ProposalChange::Stewards {
                 members,
                 term_days,
@@ -522,10 +543,23 @@ impl Circle {
             self.name_stewards(ctx.now, members, term)?;
             return Ok(Some(outcome));
         }
+        if let ProposalChange::MapZone {
+            team,
+            situation,
+            zone,
+        } = &p.change
+        {
+            // Passed first, then the rule, which every receiver checks against it.
+            let outcome = format!("#{situation} is {zone} for team {}", self.team(team)?.name);
+            self.mark_passed(ctx, &p, None, Some(&outcome))?;
+            self.map_zone(ctx.now, id, team, situation, *zone)?;
+            return Ok(Some(outcome));
+        }
         let outcome = match &p.change {
             ProposalChange::General
             | ProposalChange::RemoveMember { .. }
-            | ProposalChange::Stewards { .. } => None,
+            | ProposalChange::Stewards { .. }
+            | ProposalChange::MapZone { .. } => None,
             ProposalChange::AmendPrinciple {
                 principle,
                 statement,
@@ -674,6 +708,16 @@ fn write_change(
         ProposalChange::RemoveMember { member } => {
             fields::put_str(tx, p, "kind", "remove-member")?;
             fields::put_str(tx, p, "member", member)?;
+        }
+        ProposalChange::MapZone {
+            team,
+            situation,
+            zone,
+        } => {
+            fields::put_str(tx, p, "kind", "map-zone")?;
+            fields::put_str(tx, p, "team", team)?;
+            fields::put_str(tx, p, "situation", situation)?;
+            fields::put_str(tx, p, "zone", zone.as_str())?;
         }
         ProposalChange::Stewards {
             members,
@@ -829,6 +873,11 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
         },
         "remove-member" => ProposalChange::RemoveMember {
             member: f.str("member"),
+        },
+        "map-zone" => ProposalChange::MapZone {
+            team: f.str("team"),
+            situation: f.str("situation"),
+            zone: Zone::from_stored(&f.str("zone"), Zone::Local),
         },
         "stewards" => ProposalChange::Stewards {
             members: fields::str_list(doc, f.obj("stewards")),

@@ -59,6 +59,8 @@ pub enum TensionKind {
     Contested,
     /// No steward in office: their term ended, and escalations wait with no one to answer.
     AuthorityVacuum,
+    /// A team logs a situation below the zone its zone map sets for it.
+    AuthorityConfusion,
 }
 
 impl TensionKind {
@@ -72,6 +74,7 @@ impl TensionKind {
             TensionKind::Raised => "raised",
             TensionKind::Contested => "contested",
             TensionKind::AuthorityVacuum => "authority-vacuum",
+            TensionKind::AuthorityConfusion => "authority-confusion",
         }
     }
 }
@@ -400,6 +403,7 @@ fn detect(
     edit_conflicts(circle, &mut out)?;
     contested_passes(circle, &mut out)?;
     authority_vacuum(circle, inputs.now, &mut out);
+    authority_confusion(circle, decisions, &mut out)?;
     proliferation(circle, &mut out)?;
     Ok(out)
 }
@@ -616,6 +620,52 @@ fn failing_principles(
                 let text = d.result.as_ref().map(|r| r.text.as_str()).unwrap_or("");
                 decision_evidence(d, format!("failed: {text}"))
             })
+            .collect();
+        out.push(t);
+    }
+    Ok(())
+}
+
+/// Decisions logged below the zone their team's zone map sets for the situation (see
+/// `crate::zones`), since the rule was agreed.
+fn authority_confusion(
+    circle: &Circle,
+    decisions: &[&Decision],
+    out: &mut Vec<Tension>,
+) -> Result<()> {
+    for rule in circle.zone_rules() {
+        let below: Vec<&&Decision> = decisions
+            .iter()
+            .filter(|d| {
+                d.team == rule.team
+                    && d.situation.as_deref() == Some(rule.situation.as_str())
+                    && d.created_at >= rule.since
+                    && d.zone < rule.zone
+            })
+            .collect();
+        let Some(latest) = below.iter().map(|d| d.created_at).max() else {
+            continue;
+        };
+        let team = circle
+            .team(&rule.team)
+            .map(|t| t.name)
+            .unwrap_or_else(|_| rule.team.clone());
+        let mut t = tension(
+            TensionKind::AuthorityConfusion,
+            format!("tz-{}-{}", rule.team, rule.situation),
+            format!("{team} logs #{} below its zone", rule.situation),
+            format!(
+                "the team agreed #{} is {}, yet {} decision(s) were logged in a lower zone: who decides this is unclear",
+                rule.situation,
+                rule.zone,
+                below.len()
+            ),
+        );
+        t.subject = Some(rule.team.clone());
+        t.since = latest;
+        t.evidence = below
+            .iter()
+            .map(|d| decision_evidence(d, format!("logged as {}", d.zone)))
             .collect();
         out.push(t);
     }

@@ -12,6 +12,7 @@ use grove_core::{
     Day, Decision, DecisionEdit, DecisionFilter, Escalation, KnownNode, Member, NewCommitment,
     NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome,
     Principle, ProposalView, Retro, Review, Role, Stewardship, Team, Value, ValueEdit, Verdict,
+    ZoneRule,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -690,6 +691,11 @@ impl CircleHandle {
     pub async fn withdraw_proposal(&self, id: String) -> Result<()> {
         change!(self, Need::Core, |c, ctx| c.withdraw_proposal(ctx, &id))
     }
+    /// Every team's zone map.
+    pub async fn zone_rules(&self) -> Result<Vec<ZoneRule>> {
+        read!(self, Need::Core, |c| Ok(c.zone_rules()))
+    }
+
     /// The stewards, their term, and whether they are in office now.
     pub async fn stewardship(&self) -> Result<Stewardship> {
         let now = crate::wall_clock();

@@ -9,6 +9,7 @@ export const KINDS: { kind: TensionKind; label: string; explain: string }[] = [
   { kind: "edit-conflict", label: "Conflicting edits", explain: "two devices changed a value or principle at the same time; both versions are kept until someone chooses" },
   { kind: "proliferation", label: "Too many values or principles", explain: "more than five active values, or more than three active principles under one value" },
   { kind: "raised", label: "Raised by hand", explain: "a member named a tension the log does not show on its own" },
+  { kind: "authority-confusion", label: "Logged below the agreed zone", explain: "a team logged a situation in a lower zone than its zone map sets for it: who decides this is unclear" },
   { kind: "authority-vacuum", label: "No steward in office", explain: "the stewards' term ended and no one has been named since; escalations wait with no one to answer them" },
   { kind: "contested", label: "Passed while the circle was split", explain: "a proposal passed on one side of a partition while someone on the other side answered; it does not take effect until the circle answers again" },
 ];

@@ -877,3 +877,71 @@ fn a_departure_from_a_principle_goes_to_the_centre_and_records_its_answer() {
         Some(Verdict::Back)
     );
 }
+
+#[test]
+fn a_zone_map_is_set_by_consent_defaults_the_zone_and_shows_confusion() {
+    use crate::{NewDecision, TensionInputs, TensionKind, Zone};
+    let (mut ana, mut ben) = two();
+    let team = ana.act(|c, ctx| c.add_team(ctx, "Outreach", None)).unwrap();
+    let pid = principle(&mut ana);
+    let map = ProposalChange::MapZone {
+        team: team.clone(),
+        situation: "landlord-contact".into(),
+        zone: Zone::CentreAwareness,
+    };
+    let p = open(&mut ana, map, None);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    answer(&mut ben, &p, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    assert!(merge(&ana.circle, &mut ben.circle).unwrap().is_empty());
+    assert_eq!(
+        ben.circle.mapped_zone(&team, "landlord-contact"),
+        Some(Zone::CentreAwareness)
+    );
+
+    // Even a steward cannot change the map by hand: every device refuses it.
+    let mut forger = Dev::receive(1, "m-ana", &ana);
+    let now = Timestamp(forger.now + 1000);
+    forger
+        .circle
+        .map_zone(now, &p, &team, "landlord-contact", Zone::Local)
+        .unwrap();
+    let what = refused_as_not_allowed(merge(&forger.circle, &mut ben.circle));
+    assert!(what.contains("without a passed proposal"), "{what}");
+
+    // Logging the situation with no zone takes the mapped one; logging it lower is confusion.
+    let log = |d: &mut Dev, zone: Option<Zone>| {
+        d.act(|c, ctx| {
+            c.log_decision(
+                ctx,
+                NewDecision {
+                    team: team.clone(),
+                    principles: vec![pid.clone()],
+                    context: "The agent called a tenant.".into(),
+                    choice: "We answered.".into(),
+                    zone,
+                    situation: Some("landlord-contact".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap()
+    };
+    ben.now = ben.now.max(ana.now);
+    let d = log(&mut ben, None);
+    assert_eq!(ben.circle.decision(&d).unwrap().zone, Zone::CentreAwareness);
+    let inputs = TensionInputs {
+        now: Timestamp(ben.now),
+        ..Default::default()
+    };
+    let confused = |c: &crate::Circle| {
+        c.tensions(&inputs)
+            .unwrap()
+            .into_iter()
+            .any(|t| t.kind == TensionKind::AuthorityConfusion)
+    };
+    assert!(!confused(&ben.circle));
+    log(&mut ben, Some(Zone::Local));
+    assert!(confused(&ben.circle));
+}
