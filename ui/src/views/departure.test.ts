@@ -3,12 +3,12 @@
 // principle and why, refuses (next to the form, keeping what was typed) a departure with no
 // why, and the decision shows the departure with the centre's answer. Views are mounted over
 // the in-memory backend, on a circle of one (who answers its own escalations).
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { flushSync, mount, unmount, type Component } from "svelte";
+import { describe, expect, it, vi } from "vitest";
+import { flushSync } from "svelte";
 import type { Api } from "../backend";
 import type * as B from "../bindings";
 import { FakeBackend } from "../fake-backend";
-import { Session, sessionContext } from "../lib/session.svelte";
+import { clear, el, set, show } from "./fake-mount";
 import DecisionDetail from "./DecisionDetail.svelte";
 import Escalations from "./Escalations.svelte";
 import LogDecision from "./LogDecision.svelte";
@@ -36,33 +36,6 @@ async function tenants() {
   return { b, circle: c.id, writing, pairs, team };
 }
 
-let mounted: Record<string, unknown> | null = null;
-afterEach(() => {
-  if (mounted) unmount(mounted);
-  mounted = null;
-  document.body.innerHTML = "";
-});
-
-async function show(view: Component<any>, b: FakeBackend, circle: string, props: Record<string, unknown> = {}) {
-  const session = new Session(b);
-  session.me = await b.call("me", {});
-  session.zones = await b.call("zones", {});
-  await session.open(circle);
-  mounted = mount(view, { target: document.body, props, context: sessionContext(session) });
-  flushSync();
-}
-
-const el = <T extends HTMLElement>(css: string): T => {
-  const e = document.querySelector<T>(css);
-  if (!e) throw new Error(`nothing matches ${css}`);
-  return e;
-};
-function set(css: string, value: string) {
-  const e = el<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>(css);
-  e.value = value;
-  e.dispatchEvent(new Event(e instanceof HTMLSelectElement ? "change" : "input", { bubbles: true }));
-  flushSync();
-}
 /** Picks "Two people…" in play, fills context and choice, and departs from `from`. */
 function fill(from: string, why: string) {
   const box = [...document.querySelectorAll<HTMLInputElement>(".picker input[type=checkbox]")].find((b) => b.closest("label")?.textContent?.includes("Two people"));
@@ -136,11 +109,10 @@ describe("a departure from a principle", () => {
     // Before the stewards answer: the departure is on the escalation, and the decision waits.
     await show(Escalations, b, circle);
     await vi.waitFor(() => expect(el(".departure").textContent).toContain(`Departs from “${WRITING}”: ${WHY}`));
-    unmount(mounted!);
+    clear();
     await show(DecisionDetail, b, circle, { id, onclose: () => {} });
     await vi.waitFor(() => expect(el("#detail-departure").textContent).toContain("the stewards have not answered yet"));
-    unmount(mounted!);
-    mounted = null;
+    clear();
 
     const [e] = await b.call("escalations", { circle });
     await b.call("resolve_escalation", { circle, id: e.id, verdict: "back", response: "Right call; we stand behind it" });

@@ -3,12 +3,12 @@
 // in-memory backend keeps the rule and defaults a decision's zone to it; Proposals describes
 // and opens such a change and shows the map; Log a decision preselects the mapped zone and
 // warns, before logging, that a lower zone will show as authority confusion.
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { flushSync, mount, unmount, type Component } from "svelte";
+import { describe, expect, it, vi } from "vitest";
+import { flushSync } from "svelte";
 import type { Api } from "../backend";
 import type * as B from "../bindings";
 import { FakeBackend } from "../fake-backend";
-import { Session, sessionContext } from "../lib/session.svelte";
+import { clear, el, set, show } from "./fake-mount";
 import LogDecision from "./LogDecision.svelte";
 import Proposals from "./Proposals.svelte";
 
@@ -38,31 +38,6 @@ async function mapped(b: FakeBackend, circle: string, team: string) {
   return { id, outcome: await b.call("pass_proposal", { circle, id }) };
 }
 
-let mounted: Record<string, unknown> | null = null;
-afterEach(() => {
-  if (mounted) unmount(mounted);
-  mounted = null;
-  document.body.innerHTML = "";
-});
-async function show(view: Component<any>, b: FakeBackend, circle: string, props: Record<string, unknown> = {}) {
-  const session = new Session(b);
-  session.me = await b.call("me", {});
-  session.zones = await b.call("zones", {});
-  await session.open(circle);
-  mounted = mount(view, { target: document.body, props, context: sessionContext(session) });
-  flushSync();
-}
-const el = <T extends HTMLElement>(css: string): T => {
-  const e = document.querySelector<T>(css);
-  if (!e) throw new Error(`nothing matches ${css}`);
-  return e;
-};
-function set(css: string, value: string) {
-  const e = el<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>(css);
-  e.value = value;
-  e.dispatchEvent(new Event(e instanceof HTMLSelectElement ? "change" : "input", { bubbles: true }));
-  flushSync();
-}
 const checkedZone = () => document.querySelector<HTMLInputElement>("input[name=zone]:checked")?.value;
 
 describe("the in-memory backend's zone maps", () => {
@@ -117,7 +92,7 @@ describe("zone maps in Proposals", () => {
     await show(Proposals, b, circle);
     await vi.waitFor(() => expect(el(".change-zone").textContent).toBe("Sets #landlord-contact to centre-awareness for Outreach"));
     expect(document.querySelector(".zone-maps")).toBeNull();
-    unmount(mounted!);
+    clear();
     await b.call("pass_proposal", { circle, id });
     await show(Proposals, b, circle);
     await vi.waitFor(() => expect(el("table.zone-map caption").textContent).toBe("Outreach"));
