@@ -4,7 +4,8 @@
 use anyhow::Result;
 use grove_node::NodeEvent;
 use grove_tests::harness::{
-    bounded, converged, copy_circle, copy_core_only, create_circle, decision_ids, log, TestNode,
+    bounded, converged, copy_circle, copy_core_only, create_circle, decision_ids, log, TestClock,
+    TestNode,
 };
 use tempfile::TempDir;
 
@@ -23,6 +24,15 @@ async fn cut(n: &mut [TestNode], b: usize, c: usize) -> Result<()> {
     })
     .await?;
     Ok(())
+}
+
+/// Nodes sharing one clock the test moves (past a consent window, say).
+async fn nodes_on(dir: &TempDir, names: &[&str], clock: &TestClock) -> Result<Vec<TestNode>> {
+    let mut out = Vec::new();
+    for name in names {
+        out.push(TestNode::start_with_clock(name, &dir.path().join(name), clock).await?);
+    }
+    Ok(out)
 }
 
 async fn nodes(dir: &TempDir, names: &[&str]) -> Result<Vec<TestNode>> {
@@ -519,7 +529,8 @@ async fn wait_receipt(node: &mut TestNode, circle: &str, id: &str, member: &str)
 async fn a_pass_that_missed_a_concurrent_objection_reads_contested_on_every_node() -> Result<()> {
     use grove_node::core::{Answer, NewProposal, ProposalChange, ProposalStatus};
     let dir = tempfile::tempdir()?;
-    let mut n = nodes(&dir, &["a", "b", "c"]).await?;
+    let clock = TestClock::default();
+    let mut n = nodes_on(&dir, &["a", "b", "c"], &clock).await?;
     let basics = create_circle(&n[0], "Allotment").await?;
     let circle = basics.circle.clone();
     copy_circle(&n[0], &n[1], &circle).await?;
@@ -533,7 +544,7 @@ async fn a_pass_that_missed_a_concurrent_objection_reads_contested_on_every_node
     n[1].handle.dial(&n[2].addr).await?;
     converged(&circle, &[&n[0], &n[1], &n[2]]).await?;
 
-    // A opens a proposal with a one-second window; each device that receives it writes its
+    // A opens a proposal with a one-hour window; each device that receives it writes its
     // member's receipt, and the receipts travel back to the proposer.
     let id = n[0]
         .handle
@@ -542,7 +553,7 @@ async fn a_pass_that_missed_a_concurrent_objection_reads_contested_on_every_node
             title: "Water the beds at dawn".into(),
             body: "Evenings lose too much to the sun.".into(),
             change: ProposalChange::General,
-            window_ms: Some(1000),
+            window_ms: Some(3_600_000),
         })
         .await?;
     wait_receipt(&mut n[1], &circle, &id, &members[1]).await?;
@@ -559,7 +570,7 @@ async fn a_pass_that_missed_a_concurrent_objection_reads_contested_on_every_node
         "{:?}",
         seen.proposal.receipts
     );
-    assert_eq!(seen.proposal.window_ms, 1000);
+    assert_eq!(seen.proposal.window_ms, 3_600_000);
 
     // Partition: A–B | C.
     cut(&mut n, 1, 2).await?;
@@ -574,18 +585,10 @@ async fn a_pass_that_missed_a_concurrent_objection_reads_contested_on_every_node
         )
         .await?;
     c(&n[1]).respond(id.clone(), Answer::Consent, None).await?;
-    bounded("every window to close so B can pass", async {
-        loop {
-            match c(&n[1]).pass_proposal(id.clone()).await {
-                Ok(_) => return anyhow::Ok(()),
-                Err(e) if e.to_string().contains("window is open") => {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
-                }
-                Err(e) => anyhow::bail!("B cannot pass: {e}"),
-            }
-        }
-    })
-    .await??;
+    let err = c(&n[1]).pass_proposal(id.clone()).await.unwrap_err();
+    assert!(err.to_string().contains("window is open"), "{err}");
+    clock.advance(std::time::Duration::from_secs(2 * 3600));
+    c(&n[1]).pass_proposal(id.clone()).await?;
     assert_eq!(
         c(&n[1]).proposal(id.clone()).await?.proposal.status,
         ProposalStatus::Passed

@@ -221,6 +221,20 @@ macro_rules! read {
     }};
 }
 
+/// A read that needs the node's time (windows, terms): the node's clock, which tests move.
+macro_rules! read_now {
+    ($self:ident, $need:expr, |$c:ident, $now:ident| $body:expr) => {{
+        let sel = $self.sel.clone();
+        $self
+            .node
+            .run(move |s| {
+                let $now = s.now();
+                s.query(sel.as_deref(), $need, |$c, _| $body)
+            })
+            .await
+    }};
+}
+
 impl CircleHandle {
     pub async fn info(&self) -> Result<CircleInfo> {
         read!(self, Need::Core, |c| c.info())
@@ -698,18 +712,15 @@ impl CircleHandle {
 
     /// The stewards, their term, and whether they are in office now.
     pub async fn stewardship(&self) -> Result<Stewardship> {
-        let now = crate::wall_clock();
-        read!(self, Need::Core, |c| Ok(c.stewardship(now)))
+        read_now!(self, Need::Core, |c, now| Ok(c.stewardship(now)))
     }
 
     /// Every proposal with its consent round as it stands now.
     pub async fn proposals(&self) -> Result<Vec<ProposalView>> {
-        let now = crate::wall_clock();
-        read!(self, Need::Core, |c| c.proposal_views(now))
+        read_now!(self, Need::Core, |c, now| c.proposal_views(now))
     }
     pub async fn proposal(&self, id: String) -> Result<ProposalView> {
-        let now = crate::wall_clock();
-        read!(self, Need::Core, |c| c.proposal_view(&id, now))
+        read_now!(self, Need::Core, |c, now| c.proposal_view(&id, now))
     }
 
     // ---- roles ----
