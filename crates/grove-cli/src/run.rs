@@ -855,10 +855,7 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
             if let Some(flag) = unfit {
                 bail!(
                     "{flag} does not fit proposal {id}: it is a {} proposal; revise its --title or --body",
-                    serde_json::to_value(&p.change)
-                        .ok()
-                        .and_then(|v| v["kind"].as_str().map(str::to_string))
-                        .unwrap_or_default()
+                    p.change.kind()
                 );
             }
             let change = match p.change {

@@ -55,6 +55,20 @@ pub enum ProposalChange {
     },
 }
 
+impl ProposalChange {
+    /// The kind's word: stored with the proposal, and its `kind` in JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProposalChange::General => "general",
+            ProposalChange::AmendPrinciple { .. } => "amend-principle",
+            ProposalChange::NewPrinciple { .. } => "new-principle",
+            ProposalChange::RemoveMember { .. } => "remove-member",
+            ProposalChange::Stewards { .. } => "stewards",
+            ProposalChange::MapZone { .. } => "map-zone",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Proposal {
@@ -681,15 +695,15 @@ fn write_change(
     p: &ObjId,
     change: &ProposalChange,
 ) -> Result<()> {
+    fields::put_str(tx, p, "kind", change.kind())?;
     match change {
-        ProposalChange::General => fields::put_str(tx, p, "kind", "general")?,
+        ProposalChange::General => {}
         ProposalChange::AmendPrinciple {
             principle,
             statement,
             guidance,
             reason,
         } => {
-            fields::put_str(tx, p, "kind", "amend-principle")?;
             fields::put_str(tx, p, "principle", principle)?;
             fields::put_str(tx, p, "statement", statement.trim())?;
             fields::put_opt_str(tx, p, "guidance", guidance.as_deref())?;
@@ -700,13 +714,11 @@ fn write_change(
             statement,
             guidance,
         } => {
-            fields::put_str(tx, p, "kind", "new-principle")?;
             fields::put_list(tx, p, "values", values)?;
             fields::put_str(tx, p, "statement", statement.trim())?;
             fields::put_opt_str(tx, p, "guidance", guidance.as_deref())?;
         }
         ProposalChange::RemoveMember { member } => {
-            fields::put_str(tx, p, "kind", "remove-member")?;
             fields::put_str(tx, p, "member", member)?;
         }
         ProposalChange::MapZone {
@@ -714,7 +726,6 @@ fn write_change(
             situation,
             zone,
         } => {
-            fields::put_str(tx, p, "kind", "map-zone")?;
             fields::put_str(tx, p, "team", team)?;
             fields::put_str(tx, p, "situation", situation)?;
             fields::put_str(tx, p, "zone", zone.as_str())?;
@@ -724,7 +735,6 @@ fn write_change(
             term_days,
             queue,
         } => {
-            fields::put_str(tx, p, "kind", "stewards")?;
             fields::put_list(tx, p, "stewards", members)?;
             fields::put_list(tx, p, "queue", queue)?;
             tx.put(p, "term_days", *term_days)?;

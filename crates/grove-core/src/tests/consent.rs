@@ -945,3 +945,33 @@ fn a_zone_map_is_set_by_consent_defaults_the_zone_and_shows_confusion() {
     log(&mut ben, Some(Zone::Local));
     assert!(confused(&ben.circle));
 }
+
+#[test]
+fn a_proposals_stored_kind_is_its_json_kind() {
+    use crate::Zone;
+    for change in [
+        ProposalChange::General,
+        amend("p-1", "x"),
+        ProposalChange::NewPrinciple {
+            values: vec!["v-1".into()],
+            statement: "x".into(),
+            guidance: None,
+        },
+        ProposalChange::RemoveMember {
+            member: "m-1".into(),
+        },
+        ProposalChange::Stewards {
+            members: vec!["m-1".into()],
+            term_days: 1,
+            queue: Vec::new(),
+        },
+        ProposalChange::MapZone {
+            team: "t-1".into(),
+            situation: "s".into(),
+            zone: Zone::Local,
+        },
+    ] {
+        let json = serde_json::to_value(&change).unwrap();
+        assert_eq!(json["kind"], change.kind());
+    }
+}
