@@ -282,59 +282,10 @@ fn check_authority(
             )));
         }
     }
-    // Who the stewards are changes only by a passed proposal naming them (or the founding).
-    let kept: Vec<String> = before
-        .stewards()
-        .into_iter()
-        .filter(|m| after.is_current_member(m))
-        .collect();
-    let renamed = after.stewards() != kept
-        || after.stewards_until() != before.stewards_until()
-        || after.stewards_by() != before.stewards_by();
-    let renamed = renamed
-        || after.stewards_queue() != before.stewards_queue()
-        || after.stewards_term_days() != before.stewards_term_days();
-    if renamed {
-        let until_ok = |days: i64| {
-            let latest = at.plus_days(days).0 + 1000;
-            after.stewards_until().is_some_and(|u| u.0 <= latest)
-        };
-        // Named by a passed proposal: exactly its members, queue and term.
-        let by_pass = after
-            .stewards_by()
-            .filter(|by| Some(*by) != before.stewards_by())
-            .and_then(|by| crate::proposals::passed_stewards(doc, by))
-            .is_some_and(|(mut named, term_days, queue)| {
-                named.sort();
-                named.dedup();
-                named == after.stewards()
-                    && after.stewards_queue() == queue.as_slice()
-                    && after.stewards_term_days() == Some(term_days)
-                    && until_ok(term_days)
-            });
-        // Rotated once the term ended: exactly the next in line, for the same term.
-        let by_rotation = before.stewards_until().is_some_and(|until| until <= at)
-            && after.stewards_by() == before.stewards_by()
-            && before.rotated().is_some_and(|(next, queue)| {
-                let days = before
-                    .stewards_term_days()
-                    .unwrap_or(crate::members::FOUNDER_TERM_DAYS);
-                next == after.stewards()
-                    && after.stewards_queue() == queue.as_slice()
-                    && after.stewards_term_days() == Some(days)
-                    && until_ok(days)
-            });
-        let founding = before.stewards_until().is_none()
-            && before.stewards_by().is_none()
-            && after.stewards_by().is_none()
-            && before.is_steward(&author)
-            && after.stewards() == [author.clone()];
-        let by_pass = by_pass || by_rotation;
-        if !by_pass && !founding {
-            return Err(refuse(format!(
-                "it changes who the stewards are, but `{author}` did so without a passed proposal naming them"
-            )));
-        }
+    if !crate::members::stewardship_change_is_lawful(before, after, doc, &author, at) {
+        return Err(refuse(format!(
+            "it changes who the stewards are, but `{author}` did so without a passed proposal naming them"
+        )));
     }
     Ok(())
 }

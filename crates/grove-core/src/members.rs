@@ -298,6 +298,60 @@ impl Membership {
     }
 }
 
+/// Whether a change from `before` to `after` (made by `author` at `at`) leaves who the
+/// stewards are, their term and their queue as they were, or changes them lawfully: as a
+/// passed proposal named them (exactly its members, queue and term), by rotation once the
+/// term ended (exactly the next in line), or at the founding. `doc` holds the change.
+pub(crate) fn stewardship_change_is_lawful<D: ReadDoc>(
+    before: &Membership,
+    after: &Membership,
+    doc: &D,
+    author: &str,
+    at: Timestamp,
+) -> bool {
+    // Removing a steward member leaves the others; that is not a naming.
+    let kept: Vec<String> = before
+        .stewards()
+        .into_iter()
+        .filter(|m| after.is_current_member(m))
+        .collect();
+    let unchanged = after.stewards() == kept
+        && after.stewards_until == before.stewards_until
+        && after.stewards_by == before.stewards_by
+        && after.stewards_queue == before.stewards_queue
+        && after.stewards_term_days == before.stewards_term_days;
+    if unchanged {
+        return true;
+    }
+    let term_ok = |days: i64, queue: &[String]| {
+        let latest = at.plus_days(days).0 + 1000;
+        after.stewards_queue == queue
+            && after.stewards_term_days == Some(days)
+            && after.stewards_until.is_some_and(|u| u.0 <= latest)
+    };
+    let by_pass = after
+        .stewards_by()
+        .filter(|by| Some(*by) != before.stewards_by())
+        .and_then(|by| crate::proposals::passed_stewards(doc, by))
+        .is_some_and(|(mut named, days, queue)| {
+            named.sort();
+            named.dedup();
+            named == after.stewards() && term_ok(days, &queue)
+        });
+    let by_rotation = before.stewards_until.is_some_and(|until| until <= at)
+        && after.stewards_by == before.stewards_by
+        && before.rotated().is_some_and(|(next, queue)| {
+            let days = before.stewards_term_days.unwrap_or(FOUNDER_TERM_DAYS);
+            next == after.stewards() && term_ok(days, &queue)
+        });
+    let founding = before.stewards_until.is_none()
+        && before.stewards_by.is_none()
+        && after.stewards_by.is_none()
+        && before.is_steward(author)
+        && after.stewards() == [author.to_string()];
+    by_pass || by_rotation || founding
+}
+
 /// A stewards' term being written: until when, named by which proposal (None: the
 /// founder), who is queued next, and how long each term lasts.
 pub(crate) struct Term<'a> {
@@ -446,9 +500,9 @@ impl Circle {
         let device = valid_device(device_hex)?;
         let ms = self.membership();
         self.require_current(&ms, &ctx.member, "add devices")?;
-        if ctx.member != member_id && !ms.is_steward(&ctx.member) {
+        if ctx.member != member_id && !ms.is_steward_at(&ctx.member, ctx.now) {
             return Err(CoreError::state(format!(
-                "only `{member_id}` itself or a steward may add a device to `{member_id}`"
+                "only `{member_id}` itself or a steward in office may add a device to `{member_id}`"
             )));
         }
         if !ms.is_current_member(member_id) {
