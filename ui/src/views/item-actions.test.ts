@@ -299,6 +299,31 @@ describe("a failing per-item action", () => {
     expect(card.querySelector(".pill.warn")).toBeNull();
   });
 
+  it("a principle version made by a contested pass is marked not in force", async () => {
+    const v: B.Value = {
+      id: "v-1", title: "Care", statement: "Care, always", protect: null, refuse: null, examples: [], status: "active", author: "m-ada",
+      created_at: AT, updated_at: AT, conflicts: [],
+    };
+    const version = (n: number, statement: string, contested: boolean): B.PrincipleVersion => ({
+      version: n, statement, guidance: null, reason: n > 1 ? "Too strict" : null, author: "m-ada", at: AT, source: n > 1 ? "pr-1" : null, contested,
+    });
+    const principle = {
+      id: "p-1", statement: "Two people go.", guidance: null, values: ["v-1"], status: "active", supersedes: null, superseded_by: null,
+      retired_reason: null, author: "m-ada", created_at: AT, updated_at: AT, conflicts: [], citations: 0,
+      versions: [version(1, "Two people go.", false), version(2, "Three people go.", true)],
+    } as B.PrincipleView;
+    show(Values, new Refusing({ principles: [principle] }, {}), { values: [v], principles: [principle] });
+    const card = await item("section.value", "Care");
+    const versions = await vi.waitFor(() => {
+      const items = [...card.querySelectorAll<HTMLElement>("ol.versions li")];
+      expect(items).toHaveLength(2);
+      return items;
+    });
+    expect(versions[0].classList.contains("contested")).toBe(false);
+    expect(versions[1].classList.contains("contested")).toBe(true);
+    expect(versions[1].textContent).toContain("contested: not in force");
+  });
+
   it("Revoke on an invite", async () => {
     const gone = "invite `i-2` was already used up";
     const invite = (id: string): B.Invite =>
