@@ -5,9 +5,15 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use time::{format_description::well_known::Rfc3339, Date, OffsetDateTime};
 
+const INSTANT_FORMAT: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
 use crate::error::{CoreError, Result};
 
-/// Milliseconds since the Unix epoch, UTC. Serialised as RFC 3339 so JSON output is readable.
+/// Milliseconds since the Unix epoch, UTC. Serialised as RFC 3339 so JSON output is readable,
+/// always with three fractional digits: text of equal width sorts like the instants it names,
+/// which the window's lists and anyone piping `--json` rely on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Timestamp(pub i64);
@@ -59,7 +65,7 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.datetime().format(&Rfc3339) {
+        match self.datetime().format(INSTANT_FORMAT) {
             Ok(s) => f.write_str(&s),
             Err(_) => write!(f, "{}ms", self.0),
         }
@@ -147,6 +153,25 @@ mod tests {
     fn bad_day_says_the_format() {
         let err = Day::parse("22/11/2026").unwrap_err();
         assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
+    }
+
+    #[test]
+    fn whole_seconds_keep_their_fraction_so_text_sorts_like_time() {
+        // A pass is stamped in whole seconds, a decision in milliseconds: listed together,
+        // "…:02Z" once sorted after "…:02.012Z".
+        let whole = Timestamp(1_795_308_002_000);
+        let later = Timestamp(1_795_308_002_012);
+        assert_eq!(whole.to_string(), "2026-11-22T00:40:02.000Z");
+        assert!(later.to_string() > whole.to_string());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_order_is_time_order(a in 0i64..253_402_300_799_000, b in 0i64..253_402_300_799_000) {
+            let (ta, tb) = (Timestamp(a), Timestamp(b));
+            proptest::prop_assert_eq!(ta.cmp(&tb), ta.to_string().cmp(&tb.to_string()));
+            proptest::prop_assert_eq!(serde_json::from_str::<Timestamp>(&serde_json::to_string(&ta).unwrap()).unwrap(), ta);
+        }
     }
 
     #[test]
