@@ -25,12 +25,12 @@ pub fn render() -> String {
     let cfg = Config::new().with_large_int("number");
     let mut decls = decls![cfg;
         Amendment, Answer, Band, CircleInfo, CircleSummary, CommandError, Commitment,
-        CommitmentStatus, Conflict, Day, DecayCategory, Decision, DecisionEdit, DecisionFilter,
+        CommitmentStatus, Conflict, Consultee, Day, DecayCategory, Decision, DecisionEdit, DecisionFilter,
         DecisionResult, DecisionRow, DecisionStatus, Draft, Escalation, EscalationStatus, Evidence,
         Figure, HistoryEntry, HomeStatus, Me, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
         NewRetro, NewReview, NewRole, NewValue, NodeErrorKind, NodeEvent, Outcome, Principle,
         PrincipleChange, PrincipleStatus, PrincipleVersion, PrincipleView, Proposal,
-        ProposalChange, ProposalStatus, ProposalView, Round, Voice, Standing, Receipt, Contest, Stewardship, ZoneRule, RaiseTension, Reader, Related, Replant, Response,
+        ProposalChange, ProposalStatus, ProposalView, Round, Voice, Standing, Receipt, Contest, Stewardship, Keepers, ZoneRule, RaiseTension, Reader, Related, Replant, Response,
         ResponseLogEntry, Retro, Review, ReviewStatus, Role, Rotation, RowPage, Team, Tension,
         TensionClosure, TensionKind, Timestamp, Trend, Value, ValueEdit, ValueStatus, Verdict, Vitality,
         WeekCount, Zone, ZoneInfo,

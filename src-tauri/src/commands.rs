@@ -1,12 +1,13 @@
 //! One Tauri command per node operation: arguments in, one NodeHandle / CircleHandle call,
 //! its result out. Circle commands name their circle by id so the window can switch.
 
+use grove_node::core::Consultee;
 use grove_node::core::Invite;
 use grove_node::core::{
     Amendment, Answer, CircleInfo, Commitment, CommitmentStatus, Day, Decision, DecisionEdit,
-    DecisionFilter, Escalation, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
-    NewRetro, NewReview, NewRole, NewValue, Outcome, Principle, ProposalView, Retro, Review, Role,
-    Stewardship, Team, Tension, Value, ValueEdit, Verdict, Vitality, ZoneRule,
+    DecisionFilter, Escalation, Keepers, Member, NewCommitment, NewDecision, NewPrinciple,
+    NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, Principle, ProposalView, Retro,
+    Review, Role, Stewardship, Team, Tension, Value, ValueEdit, Verdict, Vitality, ZoneRule,
 };
 use grove_node::search::{Draft, Related};
 use grove_node::{
@@ -228,9 +229,20 @@ pub async fn members(s: S<'_>, circle: String) -> CommandResult<Vec<Member>> {
 
 // ---- decisions ----
 
+/// Logs a decision; `consulted` (member ids) names who checked the principle with its
+/// author, for a principle-check decision only.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn log_decision(s: S<'_>, circle: String, new: NewDecision) -> CommandResult<String> {
-    Ok(s.circle(circle)?.log_decision(new).await?)
+pub async fn log_decision(
+    s: S<'_>,
+    circle: String,
+    new: NewDecision,
+    consulted: Option<Vec<String>>,
+) -> CommandResult<String> {
+    let c = s.circle(circle)?;
+    Ok(match consulted.filter(|c| !c.is_empty()) {
+        Some(consulted) => c.log_consulted_decision(new, consulted).await?,
+        None => c.log_decision(new).await?,
+    })
 }
 #[tauri::command(rename_all = "snake_case")]
 pub async fn record_result(
@@ -267,6 +279,21 @@ pub async fn link_decisions(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn decision(s: S<'_>, circle: String, id: String) -> CommandResult<Decision> {
     Ok(s.circle(circle)?.decision(id).await?)
+}
+/// Who was consulted on decision `id`, and who acknowledged it.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn consultation(s: S<'_>, circle: String, id: String) -> CommandResult<Vec<Consultee>> {
+    Ok(s.circle(circle)?.consultation(id).await?)
+}
+/// This member acknowledges that they were consulted on decision `id`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn acknowledge_consultation(
+    s: S<'_>,
+    circle: String,
+    id: String,
+    note: Option<String>,
+) -> CommandResult<()> {
+    Ok(s.circle(circle)?.acknowledge_consultation(id, note).await?)
 }
 /// A page of the log, newest first, as slim rows marked read or unread for this device's
 /// member (see `CircleHandle::decision_page` for `whole` and `complete`).
@@ -325,6 +352,14 @@ pub async fn zone_rules(s: S<'_>, circle: String) -> CommandResult<Vec<ZoneRule>
 #[tauri::command(rename_all = "snake_case")]
 pub async fn rotate_stewards(s: S<'_>, circle: String) -> CommandResult<Vec<String>> {
     Ok(s.circle(circle)?.rotate_stewards().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn keepers(s: S<'_>, circle: String) -> CommandResult<Keepers> {
+    Ok(s.circle(circle)?.keepers().await?)
+}
+#[tauri::command(rename_all = "snake_case")]
+pub async fn rotate_keepers(s: S<'_>, circle: String) -> CommandResult<Vec<String>> {
+    Ok(s.circle(circle)?.rotate_keepers().await?)
 }
 #[tauri::command(rename_all = "snake_case")]
 pub async fn open_proposal(s: S<'_>, circle: String, new: NewProposal) -> CommandResult<String> {
@@ -517,6 +552,8 @@ pub async fn pending_changes(s: S<'_>, circle: String) -> CommandResult<usize> {
 pub async fn member_list(s: S<'_>, circle: String) -> CommandResult<Vec<MemberListing>> {
     Ok(s.circle(circle)?.member_list().await?)
 }
+/// Removes `member`, which works only for this device's own member: leaving the circle.
+/// Anyone else is removed by a passed remove-member proposal (`open_proposal`).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn remove_member(s: S<'_>, circle: String, member: String) -> CommandResult<String> {
     Ok(s.circle(circle)?.remove_member(member).await?)

@@ -356,6 +356,74 @@ pub async fn copy_circle(from: &TestNode, to: &TestNode, circle: &str) -> Result
     Ok(())
 }
 
+/// The whole circle from `from` into `to`, which holds it already: export and import.
+pub async fn carry(from: &TestNode, to: &TestNode, circle: &str) -> Result<()> {
+    let data = from
+        .handle
+        .circle(Some(circle.to_string()))
+        .export()
+        .await?;
+    to.handle.import_circle(data).await?;
+    Ok(())
+}
+
+/// Removes `member` the way a circle does, since no one removes a member alone: `by` opens
+/// a remove-member proposal and consents; each of `also` gets it by export and import,
+/// consents and carries it back; then `by` passes it.
+pub async fn remove_by_proposal(
+    by: &TestNode,
+    also: &[&TestNode],
+    circle: &str,
+    member: &str,
+) -> Result<()> {
+    let id = removal_ready(by, also, &[], circle, member).await?;
+    by.handle
+        .circle(Some(circle.to_string()))
+        .pass_proposal(id)
+        .await?;
+    Ok(())
+}
+
+/// [`remove_by_proposal`] up to the pass, which is the caller's: each of `seen_by` (the
+/// named member's device, say) also receives the open proposal, and `by` gets its receipt
+/// back. Returns the proposal. A receipt written in the very second of a pass counts as
+/// after it, so a caller passing at once should move the nodes' clock on first.
+pub async fn removal_ready(
+    by: &TestNode,
+    also: &[&TestNode],
+    seen_by: &[&TestNode],
+    circle: &str,
+    member: &str,
+) -> Result<String> {
+    use grove_node::core::{Answer, NewProposal, ProposalChange};
+    let c = by.handle.circle(Some(circle.to_string()));
+    let id = c
+        .open_proposal(NewProposal {
+            title: format!("Remove {member}"),
+            body: String::new(),
+            change: ProposalChange::RemoveMember {
+                member: member.to_string(),
+            },
+            window_ms: None,
+        })
+        .await?;
+    c.respond(id.clone(), Answer::Consent, None).await?;
+    for other in also {
+        carry(by, other, circle).await?;
+        other
+            .handle
+            .circle(Some(circle.to_string()))
+            .respond(id.clone(), Answer::Consent, None)
+            .await?;
+        carry(other, by, circle).await?;
+    }
+    for other in seen_by {
+        carry(by, other, circle).await?;
+        carry(other, by, circle).await?;
+    }
+    Ok(id)
+}
+
 /// Copies only the circle's core document, so `to` holds the circle but none of its
 /// decisions: a fresh peer that must fetch the whole log by syncing.
 pub async fn copy_core_only(from: &TestNode, to: &TestNode, circle: &str) -> Result<()> {

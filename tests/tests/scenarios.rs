@@ -86,29 +86,23 @@ async fn a_partition_with_edits_on_both_sides_heals_to_identical_documents() -> 
     let b_addr = n[1].addr.clone();
     n[0].handle.dial(&b_addr).await?;
     n[1].handle.dial(&n[2].addr).await?;
-    log(&n[0], &basics, "before the split").await?;
+    let shared = log(&n[0], &basics, "before the split").await?;
     converged(&basics.circle, &[&n[0], &n[1], &n[2]]).await?;
 
     // Partition: A–B | C.
     cut(&mut n, 1, 2).await?;
     let left = log(&n[0], &basics, "left side").await?;
     let right = log(&n[2], &basics, "right side").await?;
-    // Concurrent edits of the same value on both sides must merge too.
-    let value = n[0]
-        .handle
-        .circle(Some(basics.circle.clone()))
-        .values()
-        .await?[0]
-        .id
-        .clone();
-    for (node, title) in [(0, "Care (left)"), (2, "Care (right)")] {
+    // Concurrent edits of the same decision on both sides must merge too. (A value would
+    // not do: values change by consent in a circle of several.)
+    for (node, context) in [(0, "Told on the left"), (2, "Told on the right")] {
         n[node]
             .handle
             .circle(Some(basics.circle.clone()))
-            .edit_value(
-                value.clone(),
-                grove_node::core::ValueEdit {
-                    title: Some(title.into()),
+            .edit_decision(
+                shared.clone(),
+                grove_node::core::DecisionEdit {
+                    context: Some(context.into()),
                     ..Default::default()
                 },
             )
@@ -134,12 +128,12 @@ async fn a_partition_with_edits_on_both_sides_heals_to_identical_documents() -> 
     let merged = n[2]
         .handle
         .circle(Some(basics.circle.clone()))
-        .value(value)
+        .decision(shared)
         .await?;
     assert_eq!(
         merged.conflicts.len(),
         1,
-        "the concurrent title edits are kept as one conflict for people to settle"
+        "the concurrent edits are kept as one conflict for people to settle"
     );
     Ok(())
 }

@@ -27,6 +27,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of its largest variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create, list, export and import circles
@@ -62,6 +64,10 @@ pub enum Command {
     /// The circle's stewards and their term (named by proposal: `proposal open --steward`)
     #[command(subcommand)]
     Steward(StewardCmd),
+    /// The circle's principle keepers and their term (named by proposal: `proposal open
+    /// --keeper`); while in office, a change to values or principles needs one of them
+    #[command(subcommand)]
+    Keeper(KeeperCmd),
     /// The public accountability board
     #[command(subcommand)]
     Commitment(CommitmentCmd),
@@ -291,9 +297,13 @@ pub enum MemberCmd {
         #[arg(long)]
         name: String,
     },
-    /// Remove a member (by id or unique name): its devices are refused from now on and
-    /// the circle key rotates. Only a steward may.
+    /// Remove yourself (by id or unique name): the same as `grove member leave`. Anyone
+    /// else is removed only by the circle: `grove proposal open --remove-member M`; a lost
+    /// or seized laptop is revoked instead (`grove device revoke`)
     Remove { member: String },
+    /// Leave the circle: your devices are refused from then on, and the next member's
+    /// device to hear of it rotates the circle key. The last member cannot leave
+    Leave,
 }
 
 #[derive(Subcommand, Debug)]
@@ -313,7 +323,9 @@ pub enum ValueCmd {
         #[arg(long = "example")]
         examples: Vec<String>,
     },
-    /// Edit a value (also how a conflicting concurrent edit is settled)
+    /// Edit a value while you are the circle's only member; in a circle of several, only
+    /// to settle a conflict by picking one of the wordings two devices wrote at once (any
+    /// other change: grove proposal open --amend-value)
     Edit {
         id: String,
         #[arg(long)]
@@ -324,6 +336,9 @@ pub enum ValueCmd {
         protect: Option<String>,
         #[arg(long)]
         refuse: Option<String>,
+        /// Why it changes, kept with the new version
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Retire a value; principles left without an active value go under review
     Retire {
@@ -349,7 +364,8 @@ pub enum PrincipleCmd {
         #[arg(long)]
         supersedes: Option<String>,
     },
-    /// Amend a principle: a new version, with the reason kept in its history
+    /// Amend a principle: a new version, with the reason kept in its history (directly
+    /// while you are the circle's only member; otherwise grove proposal open --amend)
     Amend {
         id: String,
         #[arg(long)]
@@ -359,12 +375,15 @@ pub enum PrincipleCmd {
         #[arg(long)]
         guidance: Option<String>,
     },
+    /// Retire a principle (directly while you are the circle's only member; otherwise
+    /// grove proposal open --retire-principle)
     Retire {
         id: String,
         #[arg(long)]
         reason: String,
     },
-    /// Mark a principle as superseded by another existing one
+    /// Mark a principle as superseded by another existing one (while you are the circle's
+    /// only member)
     Supersede {
         id: String,
         #[arg(long)]
@@ -430,6 +449,18 @@ pub enum DecisionCmd {
         /// Why the decision departs from the principle
         #[arg(long, requires = "departs_from")]
         why: Option<String>,
+        /// Who checked the principle with you (member id or name; repeat for each), for a
+        /// principle-check decision only; each acknowledges it with `grove decision
+        /// acknowledge`. A principle-check decision may also be logged without it
+        #[arg(long = "consulted")]
+        consulted: Vec<String>,
+    },
+    /// Acknowledge that you were consulted on a principle-check decision (once)
+    Acknowledge {
+        id: String,
+        /// What you said, or anything the circle should know
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Record how a decision turned out
     Result {
@@ -465,7 +496,7 @@ pub enum DecisionCmd {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
-    /// Show a decision with its history and readers
+    /// Show a decision with its history, readers, and who was consulted
     Show {
         id: String,
     },
@@ -527,11 +558,14 @@ pub enum EscalationCmd {
     },
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum ProposalCmd {
-    /// Open a proposal; prints its id. With --amend it amends a principle when passed;
-    /// with --value (and no --amend) it adds a new principle when passed; with
-    /// --remove-member it removes that member when passed.
+    /// Open a proposal; prints its id. What it changes when passed: --amend a principle
+    /// (citing the feedback that demands it), --value (a new principle derived from it,
+    /// optionally --supersedes an old one), --retire-principle, --new-value,
+    /// --amend-value, --retire-value, --remove-member, or --steward (naming stewards).
+    /// Values and principles change this way once a circle has two members.
     Open {
         #[arg(long)]
         title: String,
@@ -549,18 +583,50 @@ pub enum ProposalCmd {
         guidance: Option<String>,
         #[arg(long)]
         reason: Option<String>,
+        /// The tensions, decisions or review that demand an amendment (repeat for each)
+        #[arg(long = "cites")]
+        cites: Vec<String>,
+        /// The principle a proposed new principle replaces (retired when it passes)
+        #[arg(long, requires = "values")]
+        supersedes: Option<String>,
+        /// The principle the proposal retires when passed
+        #[arg(long, requires = "reason", conflicts_with_all = ["amend", "values", "statement"])]
+        retire_principle: Option<String>,
+        /// A new value's title, for a proposal that adds it (with --statement)
+        #[arg(long, requires = "statement", conflicts_with_all = ["amend", "values", "retire_principle"])]
+        new_value: Option<String>,
+        /// The value the proposal rewords (give what changes: --value-title, --statement,
+        /// --protect, --refuse; with --reason and --cites)
+        #[arg(long, requires = "reason", conflicts_with_all = ["amend", "values", "retire_principle", "new_value"])]
+        amend_value: Option<String>,
+        /// The value's new title, for --amend-value
+        #[arg(long, requires = "amend_value")]
+        value_title: Option<String>,
+        /// What the value protects, for --new-value or --amend-value (empty clears it)
+        #[arg(long)]
+        protect: Option<String>,
+        /// What the value refuses, for --new-value or --amend-value (empty clears it)
+        #[arg(long)]
+        refuse: Option<String>,
+        /// The value the proposal retires when passed
+        #[arg(long, requires = "reason", conflicts_with_all = ["amend", "values", "statement", "retire_principle", "new_value", "amend_value"])]
+        retire_value: Option<String>,
         /// The member (id) the proposal removes when passed
         #[arg(long, conflicts_with_all = ["amend", "values", "statement"])]
         remove_member: Option<String>,
         /// Name the circle's stewards when passed (repeat for each; replaces the current
         /// stewards), for --term-days
-        #[arg(long = "steward", requires = "term_days", conflicts_with_all = ["amend", "values", "statement", "remove_member"])]
+        #[arg(long = "steward", group = "office", requires = "term_days", conflicts_with_all = ["amend", "values", "statement", "remove_member"])]
         stewards: Vec<String>,
-        /// How long the named stewards hold office, in days
-        #[arg(long, requires = "stewards")]
+        /// Name the circle's principle keepers when passed (repeat for each; replaces the
+        /// current keepers), for --term-days
+        #[arg(long = "keeper", group = "office", requires = "term_days", conflicts_with_all = ["amend", "values", "statement", "remove_member", "stewards"])]
+        keepers: Vec<String>,
+        /// How long the named stewards or keepers hold office, in days
+        #[arg(long, requires = "office")]
         term_days: Option<i64>,
         /// Who takes over next when a term ends, in order (repeat for each)
-        #[arg(long = "next", requires = "stewards")]
+        #[arg(long = "next", requires = "office")]
         next: Vec<String>,
         /// How long each member has to answer once their device receives it, e.g. 2s,
         /// 36h, 7d; silence after it counts as consent
@@ -581,6 +647,16 @@ pub enum ProposalCmd {
         guidance: Option<String>,
         #[arg(long)]
         reason: Option<String>,
+        /// Replaces what an amendment cites (repeat for each)
+        #[arg(long = "cites")]
+        cites: Vec<String>,
+        /// A value's new title (amend-value or new-value proposals)
+        #[arg(long)]
+        value_title: Option<String>,
+        #[arg(long)]
+        protect: Option<String>,
+        #[arg(long)]
+        refuse: Option<String>,
     },
     /// Answer a proposal: consent, concern or objection (with a reason); answering again
     /// replaces your earlier answer, which is how you lift your own objection
@@ -637,6 +713,14 @@ pub enum StewardCmd {
     /// Who the stewards are, until when, whether they are in office, and who is next
     List,
     /// Hand the office to the next members in the queue, once the stewards' term has ended
+    Rotate,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeeperCmd {
+    /// Who keeps the principles, until when, whether they are in office, and who is next
+    List,
+    /// Hand the office to the next members in the queue, once the keepers' term has ended
     Rotate,
 }
 

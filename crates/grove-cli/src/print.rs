@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 use grove_node::core::{
     Commitment, Decision, Escalation, Member, Principle, ProposalStatus, ProposalView, Review,
-    Role, Stewardship, Timestamp, Value,
+    Keepers, Role, Stewardship, Timestamp, Value,
 };
 use grove_node::PeerStatus;
 use serde::Serialize;
@@ -368,8 +368,49 @@ pub fn value(v: &Value, names: &Names) -> String {
     for e in &v.examples {
         let _ = writeln!(s, "  example:  {}", field(e, 12));
     }
+    let _ = writeln!(s, "  history:");
+    for h in &v.versions {
+        let _ = writeln!(
+            s,
+            "    v{} {} by {}{}: {} — {}",
+            h.version,
+            day(h.at),
+            names.of(&h.author),
+            because(
+                h.reason.as_deref(),
+                &h.cites,
+                h.source.as_deref(),
+                h.contested
+            ),
+            cell(&h.title),
+            field(&h.statement, 6)
+        );
+    }
     conflicts(&mut s, &v.conflicts, names);
     s
+}
+
+/// Why a version was made, the feedback it cites and the proposal that made it.
+fn because(
+    reason: Option<&str>,
+    cites: &[String],
+    source: Option<&str>,
+    contested: bool,
+) -> String {
+    let mut out = String::new();
+    if let Some(r) = reason {
+        out.push_str(&format!(" — because: {}", cell(r)));
+    }
+    if !cites.is_empty() {
+        out.push_str(&format!(" (citing {})", cells(cites, ", ")));
+    }
+    if let Some(src) = source {
+        out.push_str(&format!(" (via {})", cell(src)));
+    }
+    if contested {
+        out.push_str(" [contested: not in force]");
+    }
+    out
 }
 
 pub fn principle(p: &Principle, citations: usize, names: &Names) -> String {
@@ -398,24 +439,18 @@ pub fn principle(p: &Principle, citations: usize, names: &Names) -> String {
     }
     let _ = writeln!(s, "  history:");
     for v in &p.versions {
-        let why = v
-            .reason
-            .as_deref()
-            .map(|r| format!(" — because: {}", cell(r)))
-            .unwrap_or_default();
-        let src = v
-            .source
-            .as_deref()
-            .map(|r| format!(" (via {})", cell(r)))
-            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "    v{} {} by {}{}{}: {}",
+            "    v{} {} by {}{}: {}",
             v.version,
             day(v.at),
             names.of(&v.author),
-            why,
-            src,
+            because(
+                v.reason.as_deref(),
+                &v.cites,
+                v.source.as_deref(),
+                v.contested
+            ),
             field(&v.statement, 6)
         );
     }
@@ -606,7 +641,7 @@ pub fn proposal(v: &ProposalView, names: &Names) -> String {
         if let Some(rival) = &c.rival {
             let _ = writeln!(
                 s,
-                "    proposal {rival}, passed at the same time on the same principle"
+                "    proposal {rival}, passed at the same time on the same wording"
             );
         }
     }
@@ -645,6 +680,35 @@ pub fn stewardship(s: &Stewardship, names: &Names) -> String {
         false => format!("next: {}", next.join(", ")),
     };
     format!("stewards: {}\n  {term}\n  {by}\n  {next}\n", who.join(", "))
+}
+
+pub fn keepers(k: &Keepers, names: &Names) -> String {
+    if k.keepers.is_empty() && k.by.is_none() {
+        return "no principle keepers: the circle changes its values and principles by consent alone; name keepers with `grove proposal open --keeper M --term-days N`\n".into();
+    }
+    let who: Vec<String> = k.keepers.iter().map(|m| names.of(m)).collect();
+    let term = match k.until {
+        Some(until) if k.in_office => format!("in office until {}", until.minute()),
+        Some(until) => format!(
+            "their term ended on {}: no principle keeper is in office; `grove keeper rotate`, or name keepers with `grove proposal open --keeper M --term-days N`",
+            until.minute()
+        ),
+        None => "not in office".into(),
+    };
+    let by = k
+        .by
+        .as_deref()
+        .map(|p| format!("named by proposal {p}"))
+        .unwrap_or_default();
+    let next: Vec<String> = k.queue.iter().map(|m| names.of(m)).collect();
+    let next = match next.is_empty() {
+        true => "no one is queued next".to_string(),
+        false => format!("next: {}", next.join(", ")),
+    };
+    format!(
+        "principle keepers: {}\n  {term}\n  {by}\n  {next}\n",
+        who.join(", ")
+    )
 }
 
 /// A window in the largest whole unit: 7d, 36h, 90m, 2s.

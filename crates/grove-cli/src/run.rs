@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 use grove_node::core::{
     Amendment, CommitmentStatus, Decision, DecisionEdit, DecisionFilter, EscalationStatus,
     NewCommitment, NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue,
-    ProposalChange, ValueEdit,
+    ProposalChange, ReviewChanged, ValueEdit,
 };
 use grove_node::{CircleHandle, NodeErrorKind, NodeHandle};
 
@@ -32,6 +32,17 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         Command::Steward(StewardCmd::Rotate) => {
             let next = c.rotate_stewards().await?;
             out.done(&format!("the stewards are now {}", next.join(", ")))
+        }
+        Command::Keeper(KeeperCmd::List) => {
+            let names = names(&c).await?;
+            out.show(&c.keepers().await?, |k| print::keepers(k, &names))
+        }
+        Command::Keeper(KeeperCmd::Rotate) => {
+            let next = c.rotate_keepers().await?;
+            out.done(&format!(
+                "the principle keepers are now {}",
+                next.join(", ")
+            ))
         }
         Command::Commitment(cmd) => commitment_cmd(node, &c, cmd, out).await,
         Command::Retro(cmd) => retro_cmd(&c, cmd, out).await,
@@ -305,7 +316,13 @@ async fn member_cmd(node: &NodeHandle, c: &CircleHandle, cmd: MemberCmd, out: &O
         MemberCmd::Remove { member } => {
             let id = c.remove_member(member).await?;
             out.done(&format!(
-                "removed {id}: its devices are refused from now on and the circle key rotated"
+                "{id} left the circle: its devices are refused from now on"
+            ))
+        }
+        MemberCmd::Leave => {
+            let id = c.leave().await?;
+            out.done(&format!(
+                "{id} left the circle: its devices are refused from now on"
             ))
         }
     }
@@ -337,6 +354,7 @@ async fn value_cmd(c: &CircleHandle, cmd: ValueCmd, out: &Out) -> Result<()> {
             statement,
             protect,
             refuse,
+            reason,
         } => {
             c.edit_value(
                 id.clone(),
@@ -345,6 +363,7 @@ async fn value_cmd(c: &CircleHandle, cmd: ValueCmd, out: &Out) -> Result<()> {
                     statement,
                     protect,
                     refuse,
+                    reason,
                 },
             )
             .await?;
@@ -411,6 +430,7 @@ async fn principle_cmd(c: &CircleHandle, cmd: PrincipleCmd, out: &Out) -> Result
                         statement,
                         guidance,
                         reason,
+                        cites: Vec::new(),
                     },
                 )
                 .await?;
@@ -509,22 +529,30 @@ async fn decision_cmd(
             result_due,
             departs_from,
             why,
+            consulted,
         } => {
-            let id = c
-                .log_decision(NewDecision {
-                    team,
-                    principles,
-                    context,
-                    choice,
-                    zone,
-                    zone_unsure: unsure_zone,
-                    situation,
-                    result_due,
-                    departs_from,
-                    departure_why: why,
-                })
-                .await?;
+            let new = NewDecision {
+                team,
+                principles,
+                context,
+                choice,
+                zone,
+                zone_unsure: unsure_zone,
+                situation,
+                result_due,
+                departs_from,
+                departure_why: why,
+            };
+            let id = if consulted.is_empty() {
+                c.log_decision(new).await?
+            } else {
+                c.log_consulted_decision(new, consulted).await?
+            };
             out.id(&id)
+        }
+        DecisionCmd::Acknowledge { id, note } => {
+            c.acknowledge_consultation(id.clone(), note).await?;
+            out.done(&format!("acknowledged that you were consulted on {id}"))
         }
         DecisionCmd::Result { id, text, outcome } => {
             c.record_result(id.clone(), text, outcome).await?;
@@ -619,15 +647,33 @@ async fn decision_cmd(
                 .await?
                 .into_iter()
                 .find(|e| e.decision == id);
+            let members = c.members().await?;
+            let consulted = c
+                .consultation(id.clone())
+                .await?
+                .into_iter()
+                .map(|k| ConsultedShown {
+                    name: members
+                        .iter()
+                        .find(|m| m.id == k.member)
+                        .map(|m| m.name.clone()),
+                    member: k.member,
+                    asked_at: k.asked_at,
+                    acknowledged_at: k.acknowledged_at,
+                    note: k.note,
+                })
+                .collect();
             let shown = DecisionShown {
                 decision: c.decision(id.clone()).await?,
                 written_by: c.decision_writer(id).await?,
                 escalation,
+                consulted,
             };
             out.show(&shown, |s| {
                 let mut text = print::decision(&s.decision, &names);
                 text.push_str(&writer_line(&s.decision, s.written_by.as_ref(), &names));
                 text.push_str(&departure_line(&s.decision, s.escalation.as_ref(), &names));
+                text.push_str(&consulted_line(&s.consulted, &names));
                 text
             })
         }
@@ -642,6 +688,47 @@ struct DecisionShown {
     written_by: Option<grove_node::core::Writer>,
     /// The stewards' answer, for a decision in a centre zone.
     escalation: Option<grove_node::core::Escalation>,
+    /// Who was consulted on a principle-check decision, and who acknowledged it.
+    consulted: Vec<ConsultedShown>,
+}
+
+/// One member consulted on a decision.
+#[derive(serde::Serialize)]
+struct ConsultedShown {
+    member: String,
+    name: Option<String>,
+    asked_at: grove_node::core::Timestamp,
+    acknowledged_at: Option<grove_node::core::Timestamp>,
+    note: Option<String>,
+}
+
+/// Who was consulted and whether they acknowledged, in one line; empty when no one was.
+fn consulted_line(consulted: &[ConsultedShown], names: &Names) -> String {
+    if consulted.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = consulted
+        .iter()
+        .map(|k| match (k.acknowledged_at, k.note.as_deref()) {
+            (Some(at), Some(note)) => format!(
+                "{} (acknowledged {}: {})",
+                names.of(&k.member),
+                print::moment(at),
+                cell(note)
+            ),
+            (Some(at), None) => format!(
+                "{} (acknowledged {})",
+                names.of(&k.member),
+                print::moment(at)
+            ),
+            (None, _) => format!(
+                "{} (awaiting since {})",
+                names.of(&k.member),
+                print::day(k.asked_at)
+            ),
+        })
+        .collect();
+    format!("consulted: {}\n", each.join(", "))
 }
 
 /// A deliberate departure, and whether the centre backed it.
@@ -794,33 +881,77 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
             statement,
             guidance,
             reason,
+            cites,
+            supersedes,
+            retire_principle,
+            new_value,
+            amend_value,
+            value_title,
+            protect,
+            refuse,
+            retire_value,
             remove_member,
             stewards,
+            keepers,
             term_days,
             next,
             window,
         } => {
-            let change = match (amend, values.is_empty(), statement) {
-                _ if remove_member.is_some() => ProposalChange::RemoveMember {
-                    member: remove_member.clone().unwrap_or_default(),
-                },
-                _ if !stewards.is_empty() => ProposalChange::Stewards {
+            let reason = reason.unwrap_or_default();
+            let change = if let Some(member) = remove_member {
+                ProposalChange::RemoveMember { member }
+            } else if !stewards.is_empty() {
+                ProposalChange::Stewards {
                     members: stewards,
                     term_days: term_days.unwrap_or_default(),
                     queue: next,
-                },
-                (Some(principle), _, Some(statement)) => ProposalChange::AmendPrinciple {
-                    principle,
-                    statement,
-                    guidance,
-                    reason: reason.unwrap_or_default(),
-                },
-                (None, false, Some(statement)) => ProposalChange::NewPrinciple {
-                    values,
-                    statement,
-                    guidance,
-                },
-                _ => ProposalChange::General,
+                }
+            } else if !keepers.is_empty() {
+                ProposalChange::Keepers {
+                    members: keepers,
+                    term_days: term_days.unwrap_or_default(),
+                    queue: next,
+                }
+            } else if let Some(principle) = retire_principle {
+                ProposalChange::RetirePrinciple { principle, reason }
+            } else if let Some(value) = retire_value {
+                ProposalChange::RetireValue { value, reason }
+            } else if let Some(title) = new_value {
+                ProposalChange::NewValue {
+                    title,
+                    statement: statement.unwrap_or_default(),
+                    protect,
+                    refuse,
+                }
+            } else if let Some(value) = amend_value {
+                // What is not given stays as it is worded now.
+                let now = c.value(value.clone()).await?;
+                ProposalChange::AmendValue {
+                    value,
+                    title: value_title.unwrap_or(now.title),
+                    statement: statement.unwrap_or(now.statement),
+                    protect: protect.or(now.protect),
+                    refuse: refuse.or(now.refuse),
+                    reason,
+                    cites,
+                }
+            } else {
+                match (amend, values.is_empty(), statement) {
+                    (Some(principle), _, Some(statement)) => ProposalChange::AmendPrinciple {
+                        principle,
+                        statement,
+                        guidance,
+                        reason,
+                        cites,
+                    },
+                    (None, false, Some(statement)) => ProposalChange::NewPrinciple {
+                        values,
+                        statement,
+                        guidance,
+                        supersedes,
+                    },
+                    _ => ProposalChange::General,
+                }
             };
             out.id(&c
                 .open_proposal(NewProposal {
@@ -838,49 +969,28 @@ async fn proposal_cmd(c: &CircleHandle, cmd: ProposalCmd, out: &Out) -> Result<(
             statement,
             guidance,
             reason,
+            cites,
+            value_title,
+            protect,
+            refuse,
         } => {
             let p = c.proposal(id.clone()).await?.proposal;
-            let unfit = match &p.change {
-                ProposalChange::AmendPrinciple { .. } => None,
-                ProposalChange::NewPrinciple { .. } => reason.as_ref().map(|_| "--reason"),
-                ProposalChange::General
-                | ProposalChange::RemoveMember { .. }
-                | ProposalChange::Stewards { .. }
-                | ProposalChange::MapZone { .. } => statement
-                    .as_ref()
-                    .map(|_| "--statement")
-                    .or(guidance.as_ref().map(|_| "--guidance"))
-                    .or(reason.as_ref().map(|_| "--reason")),
+            let given = Revision {
+                statement,
+                guidance,
+                reason,
+                cites,
+                value_title,
+                protect,
+                refuse,
             };
-            if let Some(flag) = unfit {
+            if let Some(flag) = given.unfit_for(&p.change) {
                 bail!(
                     "{flag} does not fit proposal {id}: it is a {} proposal; revise its --title or --body",
                     p.change.kind()
                 );
             }
-            let change = match p.change {
-                ProposalChange::AmendPrinciple {
-                    principle,
-                    statement: s0,
-                    guidance: g0,
-                    reason: r0,
-                } => ProposalChange::AmendPrinciple {
-                    principle,
-                    statement: statement.unwrap_or(s0),
-                    guidance: guidance.or(g0),
-                    reason: reason.unwrap_or(r0),
-                },
-                ProposalChange::NewPrinciple {
-                    values,
-                    statement: s0,
-                    guidance: g0,
-                } => ProposalChange::NewPrinciple {
-                    values,
-                    statement: statement.unwrap_or(s0),
-                    guidance: guidance.or(g0),
-                },
-                other => other,
-            };
+            let change = given.apply(p.change);
             let version = c
                 .revise_proposal(
                     id.clone(),
@@ -1101,10 +1211,18 @@ async fn review_cmd(c: &CircleHandle, cmd: ReviewCmd, out: &Out) -> Result<()> {
                         statement,
                         guidance,
                         reason,
+                        cites: Vec::new(),
                     },
                 )
                 .await?;
-            out.done(&format!("{principle} is now at version {v}"))
+            match v {
+                ReviewChanged::Amended { version } => {
+                    out.done(&format!("{principle} is now at version {version}"))
+                }
+                ReviewChanged::Proposed { proposal } => out.done(&format!(
+                    "opened proposal {proposal} in the review: {principle} changes when the circle consents (grove proposal show {proposal})"
+                )),
+            }
         }
         ReviewCmd::Learning { id, text } => {
             c.add_learning(id.clone(), text).await?;
@@ -1134,6 +1252,131 @@ async fn review_cmd(c: &CircleHandle, cmd: ReviewCmd, out: &Out) -> Result<()> {
         ReviewCmd::Show { id } => {
             let names = names(c).await?;
             out.show(&c.review(id).await?, |r| print::review(r, &names))
+        }
+    }
+}
+
+/// What `grove proposal revise` may change besides the title and body.
+struct Revision {
+    statement: Option<String>,
+    guidance: Option<String>,
+    reason: Option<String>,
+    cites: Vec<String>,
+    value_title: Option<String>,
+    protect: Option<String>,
+    refuse: Option<String>,
+}
+
+impl Revision {
+    /// The first flag given that the proposal's kind has no place for.
+    fn unfit_for(&self, change: &ProposalChange) -> Option<&'static str> {
+        let flags = [
+            ("--statement", self.statement.is_some()),
+            ("--guidance", self.guidance.is_some()),
+            ("--reason", self.reason.is_some()),
+            ("--cites", !self.cites.is_empty()),
+            ("--value-title", self.value_title.is_some()),
+            ("--protect", self.protect.is_some()),
+            ("--refuse", self.refuse.is_some()),
+        ];
+        let fits: &[&str] = match change {
+            ProposalChange::AmendPrinciple { .. } => {
+                &["--statement", "--guidance", "--reason", "--cites"]
+            }
+            ProposalChange::NewPrinciple { .. } => &["--statement", "--guidance"],
+            ProposalChange::RetirePrinciple { .. } | ProposalChange::RetireValue { .. } => {
+                &["--reason"]
+            }
+            ProposalChange::NewValue { .. } => {
+                &["--statement", "--value-title", "--protect", "--refuse"]
+            }
+            ProposalChange::AmendValue { .. } => &[
+                "--statement",
+                "--reason",
+                "--cites",
+                "--value-title",
+                "--protect",
+                "--refuse",
+            ],
+            ProposalChange::General
+            | ProposalChange::RemoveMember { .. }
+            | ProposalChange::Stewards { .. }
+            | ProposalChange::Keepers { .. }
+            | ProposalChange::MapZone { .. } => &[],
+        };
+        flags
+            .into_iter()
+            .find(|(flag, given)| *given && !fits.contains(flag))
+            .map(|(flag, _)| flag)
+    }
+
+    /// `change` with what was given in place of what it held.
+    fn apply(self, change: ProposalChange) -> ProposalChange {
+        let cites = |old: Vec<String>, new: Vec<String>| if new.is_empty() { old } else { new };
+        match change {
+            ProposalChange::AmendPrinciple {
+                principle,
+                statement,
+                guidance,
+                reason,
+                cites: c0,
+            } => ProposalChange::AmendPrinciple {
+                principle,
+                statement: self.statement.unwrap_or(statement),
+                guidance: self.guidance.or(guidance),
+                reason: self.reason.unwrap_or(reason),
+                cites: cites(c0, self.cites),
+            },
+            ProposalChange::NewPrinciple {
+                values,
+                statement,
+                guidance,
+                supersedes,
+            } => ProposalChange::NewPrinciple {
+                values,
+                statement: self.statement.unwrap_or(statement),
+                guidance: self.guidance.or(guidance),
+                supersedes,
+            },
+            ProposalChange::RetirePrinciple { principle, reason } => {
+                ProposalChange::RetirePrinciple {
+                    principle,
+                    reason: self.reason.unwrap_or(reason),
+                }
+            }
+            ProposalChange::RetireValue { value, reason } => ProposalChange::RetireValue {
+                value,
+                reason: self.reason.unwrap_or(reason),
+            },
+            ProposalChange::NewValue {
+                title,
+                statement,
+                protect,
+                refuse,
+            } => ProposalChange::NewValue {
+                title: self.value_title.unwrap_or(title),
+                statement: self.statement.unwrap_or(statement),
+                protect: self.protect.or(protect),
+                refuse: self.refuse.or(refuse),
+            },
+            ProposalChange::AmendValue {
+                value,
+                title,
+                statement,
+                protect,
+                refuse,
+                reason,
+                cites: c0,
+            } => ProposalChange::AmendValue {
+                value,
+                title: self.value_title.unwrap_or(title),
+                statement: self.statement.unwrap_or(statement),
+                protect: self.protect.or(protect),
+                refuse: self.refuse.or(refuse),
+                reason: self.reason.unwrap_or(reason),
+                cites: cites(c0, self.cites),
+            },
+            other => other,
         }
     }
 }

@@ -1552,6 +1552,227 @@ fn refused(g: &Grove, id: &str, args: &[&str], why: &[&str]) -> String {
 }
 
 #[test]
+fn values_and_principles_change_by_consent_once_a_circle_has_two_members() {
+    let a = Grove::new();
+    let b = basics(&a);
+    let bea = Grove::new();
+    admit(&a, &bea, "Bea");
+    carry(&a, &bea);
+    let charter = |g: &Grove| (g.list(&["value", "list"]), g.list(&["principle", "list"]));
+    let before = charter(&a);
+    let direct: [(&[&str], &str); 6] = [
+        (
+            &["value", "add", "--title", "Rest", "--statement", "We rest."],
+            "grove proposal open --new-value",
+        ),
+        (
+            &["value", "edit", &b.value, "--statement", "We care."],
+            "grove proposal open --amend-value",
+        ),
+        (
+            &["value", "retire", &b.value],
+            "grove proposal open --retire-value",
+        ),
+        (
+            &[
+                "principle",
+                "add",
+                "--value",
+                &b.value,
+                "--statement",
+                "Rest.",
+            ],
+            "grove proposal open --value",
+        ),
+        (
+            &[
+                "principle",
+                "amend",
+                &b.principle,
+                "--statement",
+                "Ask first.",
+                "--reason",
+                "r",
+            ],
+            "grove proposal open --amend",
+        ),
+        (
+            &["principle", "retire", &b.principle, "--reason", "r"],
+            "grove proposal open --retire-principle",
+        ),
+    ];
+    for (args, instead) in direct {
+        let err = a.fail(1, args);
+        assert!(err.contains("change by consent"), "{args:?}: {err}");
+        assert!(err.contains(instead), "{args:?} says what to do: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+    assert_eq!(charter(&a), before, "a refused command changes nothing");
+
+    // An amendment names the feedback that demands it.
+    let reword = |cites: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "proposal",
+            "open",
+            "--title",
+            "Care includes rest",
+            "--amend-value",
+            &b.value,
+            "--statement",
+            "We look after each other, and we rest.",
+            "--reason",
+            "Two of us burnt out this winter.",
+        ];
+        for c in cites {
+            args.extend(["--cites", c]);
+        }
+        args.into_iter().map(str::to_string).collect()
+    };
+    fn argv(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let err = a.fail(1, &argv(&reword(&[])));
+    assert!(err.contains("--cites"), "{err}");
+    let d = log(&a, &b.team, &b.principle, &[]);
+    let p = a.create(&argv(&reword(&[&d])));
+    a.done(&["proposal", "respond", &p, "--answer", "consent"]);
+    carry(&a, &bea);
+    bea.done(&["proposal", "respond", &p, "--answer", "consent"]);
+    carry(&bea, &a);
+    let msg = a.done(&["proposal", "pass", &p]);
+    assert!(msg.contains("reworded"), "{msg}");
+    carry(&a, &bea);
+    for g in [&a, &bea] {
+        let v = g.json(&["value", "show", &b.value]);
+        assert_eq!(v["statement"], "We look after each other, and we rest.");
+        let versions = v["versions"].as_array().unwrap();
+        assert_eq!(versions.len(), 2, "{v}");
+        assert_eq!(versions[1]["source"], p.as_str());
+        assert_eq!(strs(&versions[1]["cites"]), vec![d.clone()]);
+        assert_eq!(versions[1]["reason"], "Two of us burnt out this winter.");
+    }
+    let shown = a.ok(&["value", "show", &b.value]);
+    assert!(shown.contains("because: Two of us burnt out"), "{shown}");
+    assert!(shown.contains(&format!("citing {d}")), "{shown}");
+
+    // A principle retired by consent.
+    let r = a.create(&[
+        "proposal",
+        "open",
+        "--title",
+        "Retire asking first",
+        "--retire-principle",
+        &b.principle,
+        "--reason",
+        "Nobody cites it any more.",
+    ]);
+    a.done(&["proposal", "respond", &r, "--answer", "consent"]);
+    carry(&a, &bea);
+    bea.done(&["proposal", "respond", &r, "--answer", "consent"]);
+    carry(&bea, &a);
+    a.done(&["proposal", "pass", &r]);
+    assert_eq!(
+        a.json(&["principle", "show", &b.principle])["status"],
+        "retired"
+    );
+}
+
+#[test]
+fn principle_keepers_hold_a_term_and_one_of_them_hears_every_charter_change() {
+    let a = Grove::new();
+    let b = basics(&a);
+    let k = a.json(&["keeper", "list"]);
+    assert!(k["keepers"].as_array().unwrap().is_empty(), "{k}");
+    assert!(a.ok(&["keeper", "list"]).contains("by consent alone"));
+    let (bea, cy) = (Grove::new(), Grove::new());
+    admit(&a, &bea, "Bea");
+    admit(&a, &cy, "Cy");
+    carry(&a, &bea);
+    carry(&a, &cy);
+    let (bea_id, cy_id) = (bea.me(), cy.me());
+    // Every member consents, the proposer passes; the others take it.
+    let agree = |p: &str| {
+        a.done(&["proposal", "respond", p, "--answer", "consent"]);
+        for g in [&bea, &cy] {
+            carry(&a, g);
+            g.done(&["proposal", "respond", p, "--answer", "consent"]);
+            carry(g, &a);
+        }
+    };
+    // --next needs an office to queue for.
+    a.fail(2, &["proposal", "open", "--title", "x", "--next", &cy_id]);
+    let naming = a.create(&[
+        "proposal",
+        "open",
+        "--title",
+        "Bea keeps the principles",
+        "--keeper",
+        &bea_id,
+        "--term-days",
+        "90",
+        "--next",
+        &cy_id,
+    ]);
+    agree(&naming);
+    a.done(&["proposal", "pass", &naming]);
+    let k = a.json(&["keeper", "list"]);
+    assert_eq!(strs(&k["keepers"]), vec![bea_id.clone()]);
+    assert_eq!(k["in_office"], true);
+    assert_eq!(k["by"], naming.as_str());
+    assert_eq!(strs(&k["queue"]), vec![cy_id.clone()]);
+    let text = a.ok(&["keeper", "list"]);
+    assert!(text.contains("Bea") && text.contains("next: Cy"), "{text}");
+    let err = a.fail(1, &["keeper", "rotate"]);
+    assert!(err.contains("rotation comes after it"), "{err}");
+
+    // Cy consents to Ana's amendment, Bea (the keeper) has not: it cannot pass.
+    let d = log(&a, &b.team, &b.principle, &[]);
+    let amend = a.create(&[
+        "proposal",
+        "open",
+        "--title",
+        "Ask, then act",
+        "--amend",
+        &b.principle,
+        "--statement",
+        "Ask before acting for someone, and say what you did.",
+        "--reason",
+        "We acted for Dee and never told her.",
+        "--cites",
+        &d,
+    ]);
+    a.done(&["proposal", "respond", &amend, "--answer", "consent"]);
+    carry(&a, &cy);
+    cy.done(&["proposal", "respond", &amend, "--answer", "consent"]);
+    carry(&cy, &a);
+    carry(&a, &bea);
+    bea.done(&[
+        "proposal",
+        "respond",
+        &amend,
+        "--answer",
+        "concern",
+        "--reason",
+        "Say it in the log.",
+    ]);
+    carry(&bea, &a);
+    let err = refused(
+        &a,
+        &amend,
+        &["proposal", "pass", &amend],
+        &["principle keeper", "Bea"],
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    bea.done(&["proposal", "respond", &amend, "--answer", "consent"]);
+    carry(&bea, &a);
+    a.done(&["proposal", "pass", &amend]);
+    assert_eq!(
+        a.json(&["principle", "show", &b.principle])["statement"],
+        "Ask before acting for someone, and say what you did."
+    );
+}
+
+#[test]
 fn proposals_need_another_members_consent_and_only_the_objector_lifts_an_objection() {
     let a = Grove::new();
     basics(&a);
@@ -2427,12 +2648,13 @@ fn serve_sync_peers_and_peer_add() {
     admit(&a, &b, "Bea");
     a.done(&["circle", "export", "--out", file.to_str().unwrap()]);
     b.create(&["circle", "import", file.to_str().unwrap()]);
-    let b_value = b.create(&["value", "add", "--title", "Care", "--statement", "We care."]);
+    // Teams, which any member adds (values change by consent in a circle of two).
+    let b_value = b.create(&["team", "add", "Care"]);
 
     let (mut served, addr) = serve(&a);
     // Commands on a served home go through the node instead of failing on the lock.
-    let a_value = a.create(&["value", "add", "--title", "Rest", "--statement", "We rest."]);
-    assert_eq!(ids(&a.list(&["value", "list"])), vec![a_value.clone()]);
+    let a_value = a.create(&["team", "add", "Rest"]);
+    assert_eq!(ids(&a.list(&["team", "list"])), vec![a_value.clone()]);
     let err = a.fail(1, &["serve"]);
     assert!(err.contains("already serves this home"), "{err}");
     assert!(
@@ -2456,14 +2678,14 @@ fn serve_sync_peers_and_peer_add() {
     assert_eq!(strs(&report["circles"]), vec![circle.clone()]);
     assert!(addr.ends_with(report["peer"].as_str().unwrap()));
     assert_eq!(
-        sorted(ids(&a.list(&["value", "list"]))),
+        sorted(ids(&a.list(&["team", "list"]))),
         sorted(vec![a_value.clone(), b_value.clone()]),
-        "the served node received B's value"
+        "the served node received B's team"
     );
     assert_eq!(
-        sorted(ids(&b.list(&["value", "list"]))),
+        sorted(ids(&b.list(&["team", "list"]))),
         sorted(vec![a_value, b_value]),
-        "B received the served node's value"
+        "B received the served node's team"
     );
 
     // B remembers when it last synced; the served node saw B connect and sync.
@@ -2519,7 +2741,7 @@ fn serve_sync_peers_and_peer_add() {
         "the control socket goes away with the node"
     );
     assert_eq!(
-        a.list(&["value", "list"]).len(),
+        a.list(&["team", "list"]).len(),
         2,
         "the home opens directly again"
     );
@@ -2673,11 +2895,14 @@ fn vitality_search_and_related_over_the_demo() {
         "{}",
         v["replant"]
     );
-    // The conflicting edit came from a second device that is a member of the circle.
+    // The conflicting edit came from the founder's second device, while alone in the
+    // circle: the only time a value is edited directly.
     let members = g.list(&["member", "list"]);
     assert!(
-        members.iter().any(|m| m["name"] == "Jo"),
-        "the second device's member: {members:?}"
+        members
+            .iter()
+            .any(|m| m["name"] == "me" && m["devices"].as_array().map(Vec::len) == Some(2)),
+        "the second device is the founder's: {members:?}"
     );
 
     let hits = g.list(&["search", "landlord", "--kind", "decision", "--limit", "5"]);
@@ -3294,4 +3519,172 @@ fn relative_paths_resolve_in_the_clients_directory_while_served() {
         err.contains(&client_dir.join("missing.grove").display().to_string()),
         "the error names the file where the client looked: {err}"
     );
+}
+
+#[test]
+fn no_one_removes_a_member_alone_but_a_member_may_leave() {
+    let a = Grove::new();
+    basics(&a);
+    let bea = Grove::new();
+    admit(&a, &bea, "Bea");
+    carry(&a, &bea);
+    let bea_id = bea.me();
+
+    // Not even the founding steward removes Bea alone: that takes a passed proposal.
+    let before = a.list(&["member", "list"]);
+    for who in [bea_id.as_str(), "Bea"] {
+        let err = a.fail(1, &["member", "remove", who]);
+        assert!(
+            err.contains(&format!(
+                "removing a member needs the circle's consent: grove proposal open --remove-member {bea_id}"
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        a.list(&["member", "list"]),
+        before,
+        "a refusal changes nothing"
+    );
+
+    // Bea leaves on her own, and A's device takes her departure.
+    let msg = bea.done(&["member", "leave"]);
+    assert!(msg.contains("left the circle"), "{msg}");
+    carry(&bea, &a);
+    let members = a.list(&["member", "list"]);
+    let gone = members
+        .iter()
+        .find(|m| m["id"] == bea_id.as_str())
+        .unwrap_or_else(|| panic!("who left stays listed: {members:?}"));
+    assert!(gone["removed_at"].is_string(), "{gone}");
+    assert_eq!(gone["removed_by"], bea_id.as_str(), "{gone}");
+
+    // A, now the only member, cannot leave: nobody would hold the circle.
+    let before = a.list(&["member", "list"]);
+    let err = a.fail(1, &["member", "leave"]);
+    assert!(err.contains("only member"), "{err}");
+    let me = a.me();
+    let err = a.fail(1, &["member", "remove", &me]);
+    assert!(err.contains("only member"), "{err}");
+    assert_eq!(a.list(&["member", "list"]), before);
+}
+
+#[test]
+fn a_principle_check_names_who_was_consulted_and_only_they_acknowledge() {
+    let a = Grove::new();
+    let b = basics(&a);
+    let bea = Grove::new();
+    admit(&a, &bea, "Bea");
+    let cy = Grove::new();
+    admit(&a, &cy, "Cy");
+    let (bea_id, cy_id) = (bea.me(), cy.me());
+    let check = ["--zone", "principle-check"];
+    let decisions = |g: &Grove| g.list(&["decision", "list"]).len();
+
+    // Refusals: exit 1, one line, nothing logged.
+    for (extra, why) in [
+        (
+            vec!["--consulted", "Bea"],
+            "only a principle-check decision",
+        ),
+        (
+            vec!["--zone", "local", "--consulted", "Bea"],
+            "only a principle-check decision",
+        ),
+        (
+            vec!["--zone", "principle-check", "--consulted", "Nobody"],
+            "no member",
+        ),
+        (
+            vec!["--zone", "principle-check", "--consulted", &a.me()],
+            "cannot consult yourself",
+        ),
+    ] {
+        let mut args = vec![
+            "decision",
+            "log",
+            "--team",
+            &b.team,
+            "--principle",
+            &b.principle,
+            "--context",
+            "Bread left over.",
+            "--choice",
+            "We give it away.",
+        ];
+        args.extend_from_slice(&extra);
+        let err = a.fail(1, &args);
+        assert!(err.to_lowercase().contains(why), "{args:?}: {err}");
+        assert_eq!(decisions(&a), 0, "a refused log writes nothing");
+    }
+
+    // Without --consulted a principle-check decision is still allowed.
+    let plain = log(&a, &b.team, &b.principle, &check);
+    assert!(a.json(&["decision", "show", &plain])["consulted"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    let d = log(
+        &a,
+        &b.team,
+        &b.principle,
+        &[
+            "--zone",
+            "principle-check",
+            "--consulted",
+            "Bea",
+            "--consulted",
+            &cy_id,
+        ],
+    );
+    let shown = a.json(&["decision", "show", &d]);
+    let consulted = shown["consulted"].as_array().unwrap();
+    assert_eq!(consulted.len(), 2, "{shown}");
+    let bea_row = consulted
+        .iter()
+        .find(|k| k["member"] == bea_id.as_str())
+        .unwrap();
+    assert_eq!(bea_row["name"], "Bea");
+    assert!(bea_row["acknowledged_at"].is_null());
+    let text = a.ok(&["decision", "show", &d]);
+    assert!(text.contains("consulted: "), "{text}");
+    assert!(text.contains("Bea (awaiting since "), "{text}");
+
+    // Only a member consulted acknowledges, once.
+    carry(&a, &bea);
+    carry(&a, &cy);
+    let err = a.fail(1, &["decision", "acknowledge", &d]);
+    assert!(err.contains("you were not consulted"), "{err}");
+    let err = bea.fail(1, &["decision", "acknowledge", &plain]);
+    assert!(err.contains("no one was consulted"), "{err}");
+    let msg = bea.done(&[
+        "decision",
+        "acknowledge",
+        &d,
+        "--note",
+        "We checked it at the stall.",
+    ]);
+    assert!(msg.contains("acknowledged"), "{msg}");
+    let err = bea.fail(1, &["decision", "acknowledge", &d]);
+    assert!(err.contains("already acknowledged"), "{err}");
+
+    // The acknowledgement travels, and shows with its note.
+    carry(&bea, &a);
+    let shown = a.json(&["decision", "show", &d]);
+    let bea_row = shown["consulted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["member"] == bea_id.as_str())
+        .unwrap()
+        .clone();
+    assert!(bea_row["acknowledged_at"].is_string(), "{bea_row}");
+    assert_eq!(bea_row["note"], "We checked it at the stall.");
+    let text = a.ok(&["decision", "show", &d]);
+    assert!(
+        text.contains("Bea (acknowledged ") && text.contains("We checked it at the stall."),
+        "{text}"
+    );
+    assert!(text.contains("Cy (awaiting since "), "{text}");
 }

@@ -14,10 +14,10 @@
 //! Two kinds of failure are told apart. Garbage (a bad or missing signature, an author
 //! that is no device key, an unreadable batch) fails the whole batch: an honest device
 //! verified every change it holds, so whoever sent it is broken or hostile. A change the
-//! circle's rules forbid (a removed member writing after its removal, a removal by a
-//! non-steward) is *refused* on its own, with every change of the batch that depends on
-//! it, and the rest is kept: a member who relayed it before hearing of the removal acted
-//! in good faith and must not lose its own changes or its link for it (see
+//! circle's rules forbid (a removed member writing after its removal, a removal without
+//! the circle's consent) is *refused* on its own, with every change of the batch that
+//! depends on it, and the rest is kept: a member who relayed it before hearing of the
+//! removal acted in good faith and must not lose its own changes or its link for it (see
 //! [`Circle::purge_refused`] for how such a member later drops what it relayed).
 //!
 //! A signature is kept only once it verified: for a change this circle does not hold, or
@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
+use crate::proposals::ProposalChange;
 use crate::at::At;
 use crate::circle::{Circle, CORE_DOC};
 use crate::clock::Timestamp;
@@ -246,10 +247,10 @@ fn replay_core(
     }
     Ok(membership)
 }
-/// Removing a member is a steward's act (in office at the change's time) or follows a
-/// passed proposal; naming stewards follows a passed proposal (or is the founding). The
-/// acting client checks this, and so does every receiver, so a modified client gains
-/// nothing by skipping the check.
+/// Removing a member follows a passed proposal, or is the member leaving (its own device
+/// writes it): never one person's act, a steward's included. Naming stewards follows a
+/// passed proposal (or is the founding). The acting client checks this, and so does every
+/// receiver, so a modified client gains nothing by skipping the check.
 fn check_authority(
     before: &Membership,
     after: &Membership,
@@ -267,11 +268,11 @@ fn check_authority(
     };
     for member in after.removed_members() {
         if before.member_removed_at(&member).is_none()
-            && !steward
+            && member != author
             && !crate::proposals::passed_removal(doc, &member)
         {
             return Err(refuse(format!(
-                "it removes member `{member}`, but `{author}` is no steward in office and no passed proposal removes them"
+                "it removes member `{member}`, but no passed proposal removes them and `{author}` is not them leaving: removing a member needs the circle's consent"
             )));
         }
     }
@@ -338,19 +339,46 @@ fn check_governance(
     let esc_after = crate::escalations::read_all(&after_doc);
     let zones_before = crate::zones::read_rules(&before_doc);
     let zones_after = crate::zones::read_rules(&after_doc);
+    let past = Membership::read(&before_doc);
+    let members = past.current_members();
+    let author = membership.device_member(device).unwrap_or_default();
+    let at = Timestamp(sc.change.timestamp().saturating_mul(1000));
+    let refuse = |what: String| AuthError::NotAllowed {
+        hash,
+        device: device.to_string(),
+        what,
+    };
+    // Values and principles, and who keeps them.
+    crate::charter::check(&before_doc, &after_doc, members.len(), &before, &after)
+        .and_then(|()| crate::keepers::check(&before_doc, &after_doc, at))
+        .map_err(refuse)?;
+    // Who was consulted on a principle-check decision, and who acknowledged it.
+    let consulted_before = crate::consultation::read_all(&before_doc);
+    let consulted_after = crate::consultation::read_all(&after_doc);
+    if consulted_before != consulted_after {
+        crate::consultation::check(&consulted_before, &consulted_after, &author)
+            .map_err(refuse)?;
+    }
     if before == after && esc_before == esc_after && zones_before == zones_after {
         return Ok(());
     }
-    let author = membership.device_member(device).unwrap_or_default();
-    let past = Membership::read(&before_doc);
-    let members = past.current_members();
+    let keepers = crate::keepers::in_office(&before_doc, at);
     let act = Act {
         author: &author,
-        at: Timestamp(sc.change.timestamp().saturating_mul(1000)),
+        at,
         horizon,
         members: &members,
+        keepers: &keepers,
     };
-    let versions = |pid: &str| crate::principles::version_count(&before_doc, pid);
+    let versions = |change: &ProposalChange| match change {
+        ProposalChange::AmendPrinciple { principle, .. } => {
+            Some(crate::principles::version_count(&before_doc, principle))
+        }
+        ProposalChange::AmendValue { value, .. } => {
+            Some(crate::values::version_count(&before_doc, value))
+        }
+        _ => None,
+    };
     governance::check_proposals(&before, &after, &act, &versions)
         .and_then(|()| crate::zones::check_rules(&zones_before, &zones_after, &after))
         .and_then(|()| {
@@ -361,11 +389,7 @@ fn check_governance(
                 past.is_steward_at(&author, act.at),
             )
         })
-        .map_err(|what| AuthError::NotAllowed {
-            hash,
-            device: device.to_string(),
-            what,
-        })
+        .map_err(refuse)
 }
 
 /// [`causal_order`] for changes of several documents (deps never cross documents).

@@ -45,6 +45,7 @@ pub(crate) const COLLECTIONS: &[&str] = &[
     "nodes",
     "keys",
     "invites",
+    "consultations",
 ];
 
 /// The document key of the decision shard for `period` (`YYYY-MM`).

@@ -65,11 +65,28 @@ crate::words::vocabulary!(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Blocker {
     NotOpen(ProposalStatus),
-    Objection { member: String, reason: String },
+    Objection {
+        member: String,
+        reason: String,
+    },
     NoOtherConsent,
-    Quorum { have: usize, need: usize },
-    Waiting { member: String, until: Timestamp },
-    NotReceived { member: String, deadline: Timestamp },
+    Quorum {
+        have: usize,
+        need: usize,
+    },
+    Waiting {
+        member: String,
+        until: Timestamp,
+    },
+    NotReceived {
+        member: String,
+        deadline: Timestamp,
+    },
+    /// A change to values or principles while principle keepers are in office, with none
+    /// of them proposing or consenting.
+    NoKeeper {
+        keepers: Vec<String>,
+    },
 }
 
 impl Blocker {
@@ -91,6 +108,10 @@ impl Blocker {
                 "{}'s window is open until {}",
                 name(member),
                 until.minute()
+            ),
+            Blocker::NoKeeper { keepers } => format!(
+                "a change to values or principles needs the consent of a principle keeper ({}), or to be proposed by one",
+                keepers.iter().map(|k| name(k)).collect::<Vec<_>>().join(", ")
             ),
             Blocker::NotReceived { member, deadline } => format!(
                 "{}'s device has not received it yet; it waits for them until {}",
@@ -123,12 +144,13 @@ pub fn deadline(p: &Proposal) -> Timestamp {
 }
 
 /// Everything that stands between `p` and passing at `now`, with `members` the circle's
-/// current members. `status` is the proposal's effective status (a contested pass reopens
-/// the round).
+/// current members and `keepers` its principle keepers in office. `status` is the
+/// proposal's effective status (a contested pass reopens the round).
 pub fn blockers(
     p: &Proposal,
     status: ProposalStatus,
     members: &[String],
+    keepers: &[String],
     now: Timestamp,
 ) -> Vec<Blocker> {
     if !matches!(status, ProposalStatus::Open | ProposalStatus::Contested) {
@@ -173,6 +195,17 @@ pub fn blockers(
         }
         _ if !alone && consents == 0 => out.push(Blocker::NoOtherConsent),
         _ => {}
+    }
+    // Keepers tend the circle's charter: while any is in office, one of them proposes or
+    // consents to every change of it.
+    let keeper_heard = keepers.contains(&p.opened_by)
+        || voices
+            .iter()
+            .any(|v| v.answer == Some(Answer::Consent) && keepers.contains(&v.member));
+    if !keepers.is_empty() && crate::charter::is_charter_change(&p.change) && !keeper_heard {
+        out.push(Blocker::NoKeeper {
+            keepers: keepers.to_vec(),
+        });
     }
     for v in &voices {
         match v.standing {
@@ -241,10 +274,11 @@ pub fn voices(
 pub fn round(
     p: &Proposal,
     members: &[String],
+    keepers: &[String],
     now: Timestamp,
     name: &dyn Fn(&str) -> String,
 ) -> Round {
-    let blocking: Vec<String> = blockers(p, p.status, members, now)
+    let blocking: Vec<String> = blockers(p, p.status, members, keepers, now)
         .iter()
         .map(|b| b.describe(name))
         .collect();

@@ -183,15 +183,7 @@ impl Circle {
             }
             _ => None,
         };
-        // A departure is for the centre to hear: it escalates whatever zone was picked.
-        // No zone given: the one the team's zone map sets for the situation, else local.
-        let mapped = situation
-            .as_deref()
-            .and_then(|s| self.mapped_zone(&new.team, s));
-        let zone = match (&departure, new.zone.or(mapped)) {
-            (Some(_), None | Some(Zone::Local | Zone::PrincipleCheck)) => Zone::CentreAwareness,
-            (_, zone) => zone.unwrap_or(Zone::Local),
-        };
+        let zone = self.planned_zone(&new);
         let period = ctx.now.period();
         let id = ctx.new_id(&format!("d-{}", period.replace('-', "")));
         let (now, member) = (ctx.now, ctx.member.clone());
@@ -221,6 +213,24 @@ impl Circle {
             self.raise_escalation(ctx, &id, zone)?;
         }
         Ok(id)
+    }
+
+    /// The zone `new` is logged in. A departure is for the centre to hear: it escalates
+    /// whatever zone was picked. No zone given: the one the team's zone map sets for the
+    /// situation, else local.
+    pub(crate) fn planned_zone(&self, new: &NewDecision) -> Zone {
+        let departing = new
+            .departs_from
+            .as_deref()
+            .is_some_and(|p| !p.trim().is_empty());
+        let mapped = fields::optional(new.situation.as_deref(), "the situation key")
+            .ok()
+            .flatten()
+            .and_then(|s| self.mapped_zone(&new.team, &s.to_lowercase()));
+        match (departing, new.zone.or(mapped)) {
+            (true, None | Some(Zone::Local | Zone::PrincipleCheck)) => Zone::CentreAwareness,
+            (_, zone) => zone.unwrap_or(Zone::Local),
+        }
     }
 
     pub fn record_result(

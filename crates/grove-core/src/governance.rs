@@ -22,15 +22,30 @@ pub(crate) struct Act<'a> {
     pub horizon: Option<Timestamp>,
     /// The circle's current members before the change.
     pub members: &'a [String],
+    /// Its principle keepers in office at the change's time, as of before the change.
+    pub keepers: &'a [String],
+}
+
+/// How many versions the principle or value an amendment changes had before the change
+/// (`None` for other kinds).
+pub(crate) type VersionsBefore<'a> = dyn Fn(&ProposalChange) -> Option<usize> + 'a;
+
+/// Whether `id` names feedback an amendment may cite: a tension (raised or detected), a
+/// decision or a review.
+pub(crate) fn is_feedback_id(id: &str) -> bool {
+    let Some((prefix, rest)) = id.split_once('-') else {
+        return false;
+    };
+    !rest.is_empty()
+        && (prefix == "d" || prefix == "rv" || (prefix.starts_with('t') && prefix.len() == 2))
 }
 
 /// Refuses (with the reason) a change whose effect on proposals the rules forbid.
-/// `versions_before` gives a principle's version count before the change.
 pub(crate) fn check_proposals(
     before: &[Proposal],
     after: &[Proposal],
     act: &Act<'_>,
-    versions_before: &dyn Fn(&str) -> usize,
+    versions_before: &VersionsBefore<'_>,
 ) -> Result<(), String> {
     for b in before {
         if !after.iter().any(|c| c.id == b.id) {
@@ -71,6 +86,23 @@ fn check_opening(c: &Proposal, act: &Act<'_>) -> Result<(), String> {
     if let Some(w) = s.window_ms {
         consent::check_window(w).map_err(|e| e.to_string())?;
     }
+    check_feedback(c, act)
+}
+
+/// An amendment in a circle of several cites the feedback that demands it.
+fn check_feedback(c: &Proposal, act: &Act<'_>) -> Result<(), String> {
+    let cites = match &c.change {
+        ProposalChange::AmendPrinciple { cites, .. } | ProposalChange::AmendValue { cites, .. } => {
+            cites
+        }
+        _ => return Ok(()),
+    };
+    if act.members.len() > 1 && !cites.iter().any(|c| is_feedback_id(c)) {
+        return Err(format!(
+            "it proposes amendment {} citing no tension, decision or review",
+            c.id
+        ));
+    }
     Ok(())
 }
 
@@ -78,11 +110,25 @@ fn check_step(
     b: &Proposal,
     c: &Proposal,
     act: &Act<'_>,
-    versions_before: &dyn Fn(&str) -> usize,
+    versions_before: &VersionsBefore<'_>,
 ) -> Result<(), String> {
     let (sb, sc) = (&b.stored, &c.stored);
     let id = &c.id;
     let open = matches!(b.status, ProposalStatus::Open | ProposalStatus::Contested);
+    // The round's history: each line in its writer's own name, and none taken back.
+    if b.log.iter().any(|l| !c.log.contains(l)) {
+        return Err(format!("it rewrites the history of proposal {id}"));
+    }
+    if let Some(l) = c
+        .log
+        .iter()
+        .find(|l| !b.log.contains(l) && l.member != act.author)
+    {
+        return Err(format!(
+            "it writes a line of proposal {id}'s history in {}'s name",
+            l.member
+        ));
+    }
     if sb.opened_by != sc.opened_by || sb.opened_at != sc.opened_at || sb.window_ms != sc.window_ms
     {
         return Err(format!(
@@ -134,6 +180,7 @@ fn check_step(
         if sc.status != ProposalStatus::Open.as_str() {
             return Err(format!("it revises proposal {id} without reopening it"));
         }
+        check_feedback(c, act)?;
     }
     let passed = ProposalStatus::Passed.as_str();
     let pass_record_changed = sb.saw != sc.saw
@@ -168,11 +215,11 @@ fn check_pass(
     b: &Proposal,
     c: &Proposal,
     act: &Act<'_>,
-    versions_before: &dyn Fn(&str) -> usize,
+    versions_before: &VersionsBefore<'_>,
 ) -> Result<(), String> {
     let (sb, sc) = (&b.stored, &c.stored);
     let id = &c.id;
-    let blockers = consent::blockers(b, b.status, act.members, act.at);
+    let blockers = consent::blockers(b, b.status, act.members, act.keepers, act.at);
     if let Some(first) = blockers.first() {
         return Err(format!(
             "it passes proposal {id}, which cannot pass: {}",
@@ -196,11 +243,10 @@ fn check_pass(
             "it passes proposal {id} claiming answers it did not see"
         ));
     }
-    if let ProposalChange::AmendPrinciple { principle, .. } = &b.change {
-        let base = versions_before(principle) as i64;
-        if sc.base_version != Some(base) {
+    if let Some(base) = versions_before(&b.change) {
+        if sc.base_version != Some(base as i64) {
             return Err(format!(
-                "it passes proposal {id} on a version of the principle it did not see"
+                "it passes proposal {id} on a version of the wording it did not see"
             ));
         }
     }

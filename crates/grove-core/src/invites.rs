@@ -850,7 +850,8 @@ mod tests {
             .create_invite(&mut ctx, None, 5, InviteKind::Member)
             .unwrap();
         ctx.now = Timestamp(t0 + 1000);
-        circle.remove_member(&mut ctx, "m-bob").unwrap();
+        // What passing a remove-member proposal writes.
+        circle.remove_member_by_consent(&mut ctx, "m-bob").unwrap();
         ctx.now = Timestamp(t0 + 2000);
         let (new, _) = circle
             .create_invite(&mut ctx, None, 5, InviteKind::Member)

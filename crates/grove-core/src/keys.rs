@@ -53,6 +53,25 @@ impl Circle {
     /// Adds a fresh circle key, which becomes the current one; returns its id. The secret
     /// comes from `ctx.rng`, which must be a CSPRNG outside tests.
     pub fn rotate_key(&mut self, ctx: &mut Ctx<'_>) -> Result<String> {
+        let now = ctx.now;
+        self.rotate_key_at(ctx, now)
+    }
+
+    /// When the current circle key was made (None for a circle without keys).
+    pub(crate) fn circle_key_created_at(&self) -> Option<crate::clock::Timestamp> {
+        self.key_entries()
+            .into_iter()
+            .map(|k| crate::clock::Timestamp(k.created_at))
+            .max()
+    }
+
+    /// [`Circle::rotate_key`] with the key's creation time given (`created_at`), which
+    /// decides which key is the current one.
+    pub(crate) fn rotate_key_at(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        created_at: crate::clock::Timestamp,
+    ) -> Result<String> {
         let id = ctx.new_id("k");
         let mut secret = [0u8; CIRCLE_KEY_LEN];
         ctx.rng.fill_bytes(&mut secret);
@@ -70,7 +89,7 @@ impl Circle {
             };
             let k = tx.put_object(&keys, id.as_str(), ObjType::Map)?;
             tx.put(&k, "secret", ScalarValue::Bytes(secret.to_vec()))?;
-            fields::put_time(tx, &k, "created_at", now)?;
+            fields::put_time(tx, &k, "created_at", created_at)?;
             fields::put_str(tx, &k, "created_by", &member)?;
             Ok(())
         })?;

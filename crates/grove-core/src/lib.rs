@@ -6,11 +6,13 @@
 pub mod archive;
 mod at;
 mod authorize;
+mod charter;
 pub mod bundle;
 mod circle;
 mod clock;
 mod commitments;
 pub mod consent;
+mod consultation;
 mod ctx;
 mod decisions;
 mod error;
@@ -19,9 +21,11 @@ mod fields;
 mod governance;
 pub mod invite_code;
 mod invites;
+mod keepers;
 mod keys;
 mod members;
 mod nodes;
+mod office;
 mod principles;
 mod proposals;
 mod purge;
@@ -45,6 +49,7 @@ pub use circle::{
 pub use clock::{Day, Timestamp, DAY_MS};
 pub use commitments::{Commitment, NewCommitment};
 pub use consent::{Round, Standing, Voice};
+pub use consultation::Consultee;
 pub use ctx::Ctx;
 pub use decisions::{
     Decision, DecisionEdit, DecisionFilter, DecisionResult, HistoryEntry, MonthWindow, NewDecision,
@@ -58,6 +63,7 @@ pub use invites::{
     invite_verifier, join_proof, Admitted, Invite, InviteKind, InviteState, JoinRequest, Refusal,
     JOIN_PROOF_LEN, MAX_INVITE_USES,
 };
+pub use keepers::Keepers;
 pub use keys::CIRCLE_KEY_LEN;
 pub use members::{
     MemberStanding, Membership, Stewardship, Writer, FOUNDER_TERM_DAYS, MAX_STEWARD_TERM_DAYS,
@@ -70,14 +76,14 @@ pub use proposals::{
 };
 pub use purge::Purged;
 pub use retros::{NewRetro, Retro};
-pub use reviews::{NewReview, PrincipleChange, Review};
+pub use reviews::{NewReview, PrincipleChange, Review, ReviewChanged};
 pub use roles::{NewRole, Role, Rotation};
 pub use teams::{Member, Team};
 pub use tensions::{
     Evidence, Tension, TensionClosure, TensionInputs, TensionKind, FAILURES_IN_A_ROW,
     MAX_ACTIVE_VALUES, MAX_PRINCIPLES_PER_VALUE, TEAMS_STRUGGLING,
 };
-pub use values::{NewValue, Value, ValueEdit};
+pub use values::{NewValue, Value, ValueEdit, ValueVersion};
 pub use vitality::{
     Band, DecayCategory, Figure, Replant, Trend, Vitality, VitalityInputs, WeekCount,
 };

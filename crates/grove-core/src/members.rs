@@ -21,6 +21,7 @@ use crate::clock::Timestamp;
 use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
+use crate::office::Seat;
 
 pub(crate) const STEWARD: &str = "steward";
 /// How long the founder is steward before the circle names its stewards.
@@ -190,25 +191,21 @@ impl Membership {
         self.stewards_term_days
     }
 
-    /// The stewards and queue after a rotation: the next members in the queue (as many as
-    /// there are stewards now) take over, and those who served join the queue's end.
-    /// None when there is no one to rotate to.
-    pub fn rotated(&self) -> Option<(Vec<String>, Vec<String>)> {
-        let queue: Vec<&String> = self
-            .stewards_queue
-            .iter()
-            .filter(|m| self.is_current_member(m))
-            .collect();
-        if queue.is_empty() {
-            return None;
+    /// The stewards' office as a [`Seat`]: who, until when, named by what, who is next.
+    pub(crate) fn steward_seat(&self) -> Seat {
+        Seat {
+            holders: self.stewards(),
+            until: self.stewards_until,
+            by: self.stewards_by.clone(),
+            queue: self.stewards_queue.clone(),
+            days: self.stewards_term_days,
         }
-        let serving = self.stewards();
-        let k = serving.len().clamp(1, queue.len());
-        let mut next: Vec<String> = queue[..k].iter().map(|m| (*m).clone()).collect();
-        let mut rest: Vec<String> = queue[k..].iter().map(|m| (*m).clone()).collect();
-        rest.extend(serving.into_iter().filter(|m| !next.contains(m)));
-        next.sort();
-        Some((next, rest))
+    }
+
+    /// The stewards and queue after a rotation (see [`Seat::rotated`]); None when there is
+    /// no one to rotate to.
+    pub fn rotated(&self) -> Option<(Vec<String>, Vec<String>)> {
+        self.steward_seat().rotated(|m| self.is_current_member(m))
     }
 
     /// Members who were removed, sorted.
@@ -323,33 +320,20 @@ pub(crate) fn stewardship_change_is_lawful<D: ReadDoc>(
     if unchanged {
         return true;
     }
-    let term_ok = |days: i64, queue: &[String]| {
-        let latest = at.plus_days(days).0 + 1000;
-        after.stewards_queue == queue
-            && after.stewards_term_days == Some(days)
-            && after.stewards_until.is_some_and(|u| u.0 <= latest)
-    };
-    let by_pass = after
-        .stewards_by()
-        .filter(|by| Some(*by) != before.stewards_by())
-        .and_then(|by| crate::proposals::passed_stewards(doc, by))
-        .is_some_and(|(mut named, days, queue)| {
-            named.sort();
-            named.dedup();
-            named == after.stewards() && term_ok(days, &queue)
-        });
-    let by_rotation = before.stewards_until.is_some_and(|until| until <= at)
-        && after.stewards_by == before.stewards_by
-        && before.rotated().is_some_and(|(next, queue)| {
-            let days = before.stewards_term_days.unwrap_or(FOUNDER_TERM_DAYS);
-            next == after.stewards() && term_ok(days, &queue)
-        });
+    let renamed = crate::office::renamed_lawfully(
+        &before.steward_seat(),
+        &after.steward_seat(),
+        at,
+        FOUNDER_TERM_DAYS,
+        |by| crate::proposals::passed_stewards(doc, by),
+        |m| before.is_current_member(m),
+    );
     let founding = before.stewards_until.is_none()
         && before.stewards_by.is_none()
         && after.stewards_by.is_none()
         && before.is_steward(author)
         && after.stewards() == [author.to_string()];
-    by_pass || by_rotation || founding
+    renamed || founding
 }
 
 /// A stewards' term being written: until when, named by which proposal (None: the
@@ -421,7 +405,7 @@ impl Circle {
         Membership::read(&self.core.am)
     }
 
-    /// Whether `member` is a current steward (may remove members).
+    /// Whether `member` is a current steward.
     pub fn is_steward(&self, member: &str) -> bool {
         self.membership().is_steward(member)
     }
@@ -610,20 +594,70 @@ impl Circle {
         Ok(owner)
     }
 
-    /// A steward (`ctx.member`) removes `member_id`: from now on its devices are refused and
-    /// their later changes rejected, and the circle key rotates. Removing the last steward
-    /// is refused (the circle would have nobody left to remove anyone).
+    /// `ctx.member` removes `member_id`, which only works for oneself: leaving the circle.
+    /// Removing anyone else needs the circle's consent, a passed remove-member proposal
+    /// ([`Circle::pass_proposal`]); no one, not even a steward, removes a member alone, and
+    /// every receiver refuses a removal that is neither (see `authorize`). A lost or seized
+    /// laptop is revoked instead ([`Circle::revoke_device`]).
     pub fn remove_member(&mut self, ctx: &mut Ctx<'_>, member_id: &str) -> Result<()> {
-        let ms = self.membership();
-        if !ms.is_steward_at(&ctx.member, ctx.now) {
+        if member_id != ctx.member {
             return Err(CoreError::state(format!(
-                "only a steward in office may remove members, and `{}` is not one (stewards: {}); or \
-                 open a proposal to remove them",
-                ctx.member,
-                ms.stewards().join(", ")
+                "removing a member needs the circle's consent: grove proposal open --remove-member \
+                 {member_id} --title \"…\"; a lost or seized laptop is revoked instead: grove \
+                 device revoke DEVICE"
             )));
         }
-        self.remove_member_by_consent(ctx, member_id)
+        self.leave(ctx)
+    }
+
+    /// `ctx.member` leaves the circle: from now on its devices are refused. The last member
+    /// cannot leave (nobody would be left to hold the circle or admit anyone); the last
+    /// steward may, and the circle then names stewards by proposal, as after a term. The
+    /// leaver does not rotate the circle key, since it would know the new one: the next
+    /// remaining device to hear of it does ([`Circle::rotate_key_after_departure`]).
+    pub fn leave(&mut self, ctx: &mut Ctx<'_>) -> Result<()> {
+        let ms = self.membership();
+        let me = ctx.member.clone();
+        if let Some(at) = ms.member_removed_at(&me) {
+            return Err(CoreError::state(format!(
+                "you are no longer a member: you were removed on {at}"
+            )));
+        }
+        if !ms.is_current_member(&me) {
+            return Err(CoreError::not_found("member", &me));
+        }
+        if ms.current_members() == [me.clone()] {
+            return Err(CoreError::state(
+                "you are the circle's only member, so there is no one to leave it to: admit \
+                 someone first, or keep the circle",
+            ));
+        }
+        self.write_removal(ctx, &me, false)
+    }
+
+    /// Rotates the circle key when a member left on their own after it was made (see
+    /// [`Circle::leave`]); any remaining member's device does it on hearing of the departure.
+    /// A few devices doing it at once is harmless: one key becomes the current one
+    /// everywhere. Returns whether it rotated.
+    pub fn rotate_key_after_departure(&mut self, ctx: &mut Ctx<'_>) -> Result<bool> {
+        let ms = self.membership();
+        if !ms.is_current_member(&ctx.member) {
+            return Ok(false);
+        }
+        let Some(left) = ms.members.iter().filter_map(|m| m.removed_at).max() else {
+            return Ok(false);
+        };
+        match self.circle_key_created_at() {
+            // A circle from before keys makes its first one elsewhere (`ensure_key`).
+            None => Ok(false),
+            Some(made) if made >= left => Ok(false),
+            Some(_) => {
+                // Never dated before the departure, even on a device whose clock is behind
+                // the leaver's: otherwise it would look stale again and rotate on every sync.
+                self.rotate_key_at(ctx, Timestamp(ctx.now.0.max(left.0)))?;
+                Ok(true)
+            }
+        }
     }
 
     /// Whether `member_id` may be removed: a current member, not the last steward.
@@ -639,26 +673,33 @@ impl Circle {
         }
         if ms.stewards() == [member_id] {
             return Err(CoreError::state(format!(
-                "`{member_id}` is the circle's last steward; make another member steward \
-                 before removing it"
+                "`{member_id}` is the circle's last steward; name other stewards by proposal \
+                 first (grove proposal open --steward M --term-days N)"
             )));
         }
         Ok(())
     }
 
-    /// Removal with the authority already established (a steward, or a passed proposal).
+    /// Removal after a passed proposal (the caller established that).
     pub(crate) fn remove_member_by_consent(
         &mut self,
         ctx: &mut Ctx<'_>,
         member_id: &str,
     ) -> Result<()> {
         self.check_removable(member_id)?;
+        self.write_removal(ctx, member_id, true)
+    }
+
+    /// Writes `member_id`'s removal by `ctx.member`, rotating the key first when asked.
+    fn write_removal(&mut self, ctx: &mut Ctx<'_>, member_id: &str, rotate: bool) -> Result<()> {
         let coll = self.coll("members")?;
         let m = fields::entity(&self.core.am, &coll, member_id)?
             .ok_or_else(|| CoreError::not_found("member", member_id))?;
-        // The new key first: written while the remover is beyond doubt a member, and every
-        // device that sees the removal also sees the key the removed member lacks.
-        self.rotate_key(ctx)?;
+        if rotate {
+            // The new key first: written while the remover is beyond doubt a member, and
+            // every device that sees the removal also sees the key the removed member lacks.
+            self.rotate_key(ctx)?;
+        }
         let (now, by) = (ctx.now, ctx.member.clone());
         let seen = self.changes_since(member_id, now);
         self.change_core(now, "member remove", |tx| {

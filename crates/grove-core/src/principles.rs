@@ -10,6 +10,7 @@ use crate::clock::Timestamp;
 use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Conflict, Fields};
+use crate::values::Write;
 use crate::words::{PrincipleStatus, ValueStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +50,8 @@ pub struct PrincipleVersion {
     pub reason: Option<String>,
     pub author: String,
     pub at: Timestamp,
+    /// The tensions, decisions or review the change answers.
+    pub cites: Vec<String>,
     /// The proposal or review that made the change, if any.
     pub source: Option<String>,
     /// Made by a proposal whose pass is contested: it does not count until the round
@@ -72,12 +75,34 @@ pub struct Amendment {
     /// `None` keeps the current guidance.
     pub guidance: Option<String>,
     pub reason: String,
+    /// The tensions or decisions that show the principle no longer holds: a principle
+    /// changes when local feedback demands it.
+    #[serde(default)]
+    pub cites: Vec<String>,
 }
 
 const EDITABLE: &[&str] = &["statement", "guidance", "status"];
 
 impl Circle {
+    /// Adds a principle directly: only the circle's sole member may (others open a
+    /// proposal).
     pub fn add_principle(&mut self, ctx: &mut Ctx<'_>, new: NewPrinciple) -> Result<String> {
+        self.check_acts_alone(
+            "principles",
+            "grove proposal open --value V --statement S [--supersedes P]",
+        )?;
+        let (id, write) = self.prepare_add_principle(ctx, &new, None)?;
+        self.change_core(ctx.now, "principle add", write)?;
+        Ok(id)
+    }
+
+    /// Checks a new principle and returns its id with the write that adds it.
+    pub(crate) fn prepare_add_principle(
+        &self,
+        ctx: &mut Ctx<'_>,
+        new: &NewPrinciple,
+        source: Option<&str>,
+    ) -> Result<(String, Write)> {
         let statement = fields::required(&new.statement, "a principle's statement")?;
         let guidance = fields::optional(new.guidance.as_deref(), "guidance")?;
         let mut values: Vec<String> = Vec::new();
@@ -116,22 +141,28 @@ impl Circle {
         let id = ctx.new_id("p");
         let coll = self.coll("principles")?;
         let (now, member) = (ctx.now, ctx.member.clone());
-        self.change_core(now, "principle add", |tx| {
+        let source = source.map(str::to_string);
+        let supersedes = new.supersedes.clone();
+        let key = id.clone();
+        let write: Write = Box::new(move |tx| {
+            let id = key;
             let p = tx.put_object(&coll, id.as_str(), automerge::ObjType::Map)?;
             fields::put_str(tx, &p, "statement", &statement)?;
             fields::put_opt_str(tx, &p, "guidance", guidance.as_deref())?;
             fields::put_list(tx, &p, "values", &values)?;
             fields::put_str(tx, &p, "status", PrincipleStatus::Active.as_str())?;
-            fields::put_opt_str(tx, &p, "supersedes", new.supersedes.as_deref())?;
+            fields::put_opt_str(tx, &p, "supersedes", supersedes.as_deref())?;
             fields::put_str(tx, &p, "author", &member)?;
             fields::put_time(tx, &p, "created_at", now)?;
             fields::put_time(tx, &p, "updated_at", now)?;
+            fields::put_opt_str(tx, &p, "source", source.as_deref())?;
             let versions = tx.put_object(&p, "versions", automerge::ObjType::List)?;
             let v = fields::push_map(tx, &versions)?;
             fields::put_str(tx, &v, "statement", &statement)?;
             fields::put_opt_str(tx, &v, "guidance", guidance.as_deref())?;
             fields::put_str(tx, &v, "author", &member)?;
             fields::put_time(tx, &v, "at", now)?;
+            fields::put_opt_str(tx, &v, "source", source.as_deref())?;
             if let Some(old) = &old {
                 fields::put_str(tx, old, "status", PrincipleStatus::Retired.as_str())?;
                 fields::put_str(tx, old, "superseded_by", &id)?;
@@ -139,19 +170,36 @@ impl Circle {
                 fields::put_time(tx, old, "updated_at", now)?;
             }
             Ok(())
-        })?;
-        Ok(id)
+        });
+        Ok((id, write))
     }
 
-    /// Amends a principle: a new version with its reason. `source` names the proposal or
-    /// review that made the change. Returns the new version number.
+    /// Amends a principle directly (the circle's sole member only): a new version with
+    /// its reason. Returns the new version number.
     pub fn amend_principle(
         &mut self,
         ctx: &mut Ctx<'_>,
         id: &str,
         amendment: Amendment,
-        source: Option<&str>,
     ) -> Result<usize> {
+        self.check_acts_alone(
+            "principles",
+            &format!("grove proposal open --amend {id} --statement S --reason R --cites T …"),
+        )?;
+        let write = self.prepare_amend_principle(ctx, id, &amendment, None)?;
+        self.change_core(ctx.now, "principle amend", write)?;
+        Ok(self.principle(id)?.version())
+    }
+
+    /// Checks an amendment of principle `id` and returns the write that makes it.
+    /// `source` names the proposal that made the change.
+    pub(crate) fn prepare_amend_principle(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        amendment: &Amendment,
+        source: Option<&str>,
+    ) -> Result<Write> {
         let current = self.principle(id)?;
         if current.status == PrincipleStatus::Retired {
             return Err(CoreError::state(format!(
@@ -160,19 +208,22 @@ impl Circle {
         }
         let statement = fields::required(&amendment.statement, "the amended statement")?;
         let reason = fields::required(&amendment.reason, "the reason for an amendment")?;
+        let obj = self.principle_obj(id)?;
         let guidance = match amendment.guidance.as_deref() {
             Some(g) => fields::optional(Some(g), "guidance")?,
-            None => current.guidance.clone(),
+            // As stored, not as a contested pass leaves it read: receivers compare the
+            // change with the stored text (see `charter::check`).
+            None => Fields::read(&self.core.am, &obj).opt_str("guidance"),
         };
         if statement == current.statement && guidance == current.guidance {
             return Err(CoreError::invalid(
                 "the amendment changes nothing: give a different statement or guidance",
             ));
         }
-        let obj = self.principle_obj(id)?;
         let (now, member) = (ctx.now, ctx.member.clone());
         let source = source.map(str::to_string);
-        self.change_core(now, "principle amend", |tx| {
+        let cites = amendment.cites.clone();
+        Ok(Box::new(move |tx| {
             fields::put_str(tx, &obj, "statement", &statement)?;
             match &guidance {
                 Some(g) => fields::put_str(tx, &obj, "guidance", g)?,
@@ -192,12 +243,30 @@ impl Circle {
             fields::put_str(tx, &v, "author", &member)?;
             fields::put_time(tx, &v, "at", now)?;
             fields::put_opt_str(tx, &v, "source", source.as_deref())?;
+            if !cites.is_empty() {
+                fields::put_list(tx, &v, "cites", &cites)?;
+            }
             Ok(())
-        })?;
-        Ok(self.principle(id)?.version())
+        }))
     }
 
+    /// Retires a principle directly (the circle's sole member only).
     pub fn retire_principle(&mut self, ctx: &mut Ctx<'_>, id: &str, reason: &str) -> Result<()> {
+        self.check_acts_alone(
+            "principles",
+            &format!("grove proposal open --retire-principle {id} --reason R"),
+        )?;
+        let write = self.prepare_retire_principle(ctx, id, reason)?;
+        self.change_core(ctx.now, "principle retire", write)
+    }
+
+    /// Checks retiring principle `id` and returns the write that does it.
+    pub(crate) fn prepare_retire_principle(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        reason: &str,
+    ) -> Result<Write> {
         let current = self.principle(id)?;
         if current.status == PrincipleStatus::Retired {
             return Err(CoreError::state(format!(
@@ -207,16 +276,20 @@ impl Circle {
         let reason = fields::required(reason, "the reason for retiring a principle")?;
         let obj = self.principle_obj(id)?;
         let now = ctx.now;
-        self.change_core(now, "principle retire", |tx| {
+        Ok(Box::new(move |tx| {
             fields::put_str(tx, &obj, "status", PrincipleStatus::Retired.as_str())?;
             fields::put_str(tx, &obj, "retired_reason", &reason)?;
             fields::put_time(tx, &obj, "updated_at", now)?;
             Ok(())
-        })
+        }))
     }
 
-    /// Marks `old` as superseded by the existing principle `by`.
+    /// Marks `old` as superseded by the existing principle `by` (the circle's sole member
+    /// only; in a circle of several, a new principle supersedes an old one by proposal).
     pub fn supersede_principle(&mut self, ctx: &mut Ctx<'_>, old: &str, by: &str) -> Result<()> {
+        self.check_acts_alone("principles",
+            &format!("grove proposal open --value V --statement S --supersedes {old}, or --retire-principle {old}"),
+        )?;
         if old == by {
             return Err(CoreError::invalid("a principle cannot supersede itself"));
         }
@@ -275,7 +348,7 @@ impl Circle {
         Ok(p)
     }
 
-    fn contested_proposals(&self) -> Vec<String> {
+    pub(crate) fn contested_proposals(&self) -> Vec<String> {
         self.proposals()
             .unwrap_or_default()
             .into_iter()
@@ -348,6 +421,7 @@ fn read_principle<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Principle {
             statement: v.str("statement"),
             guidance: v.opt_str("guidance"),
             reason: v.opt_str("reason"),
+            cites: v.list(doc, "cites"),
             author: v.str("author"),
             at: v.time("at"),
             source: v.opt_str("source"),

@@ -16,7 +16,7 @@ use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
 use crate::principles::{Amendment, NewPrinciple};
-use crate::words::{Answer, ProposalStatus, Zone};
+use crate::words::{Answer, ProposalStatus, ValueStatus, Zone};
 
 /// What passing the proposal changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,20 +30,62 @@ pub enum ProposalChange {
         statement: String,
         guidance: Option<String>,
         reason: String,
+        /// The tensions or decisions that demand the change (local feedback).
+        #[serde(default)]
+        cites: Vec<String>,
     },
     NewPrinciple {
         values: Vec<String>,
         statement: String,
         guidance: Option<String>,
+        /// A principle the new one replaces: retired when this passes.
+        #[serde(default)]
+        supersedes: Option<String>,
+    },
+    RetirePrinciple {
+        principle: String,
+        reason: String,
+    },
+    NewValue {
+        title: String,
+        statement: String,
+        protect: Option<String>,
+        refuse: Option<String>,
+    },
+    /// Rewords a value: its whole new wording (what it protects and refuses, if anything).
+    AmendValue {
+        value: String,
+        title: String,
+        statement: String,
+        protect: Option<String>,
+        refuse: Option<String>,
+        reason: String,
+        #[serde(default)]
+        cites: Vec<String>,
+    },
+    RetireValue {
+        value: String,
+        reason: String,
     },
     /// Removes a member when passed: the circle's consent stands in for a steward.
-    RemoveMember { member: String },
+    RemoveMember {
+        member: String,
+    },
     /// Names the circle's stewards for a term: passing gives exactly these members the
     /// steward role until the term ends.
     Stewards {
         members: Vec<String>,
         term_days: i64,
         /// Who takes over, in order, when a term ends (`grove steward rotate`).
+        #[serde(default)]
+        queue: Vec<String>,
+    },
+    /// Names the circle's principle keepers for a term: passing gives exactly these
+    /// members the office until the term ends.
+    Keepers {
+        members: Vec<String>,
+        term_days: i64,
+        /// Who takes over, in order, when a term ends (`grove keeper rotate`).
         #[serde(default)]
         queue: Vec<String>,
     },
@@ -62,8 +104,13 @@ impl ProposalChange {
             ProposalChange::General => "general",
             ProposalChange::AmendPrinciple { .. } => "amend-principle",
             ProposalChange::NewPrinciple { .. } => "new-principle",
+            ProposalChange::RetirePrinciple { .. } => "retire-principle",
+            ProposalChange::NewValue { .. } => "new-value",
+            ProposalChange::AmendValue { .. } => "amend-value",
+            ProposalChange::RetireValue { .. } => "retire-value",
             ProposalChange::RemoveMember { .. } => "remove-member",
             ProposalChange::Stewards { .. } => "stewards",
+            ProposalChange::Keepers { .. } => "keepers",
             ProposalChange::MapZone { .. } => "map-zone",
         }
     }
@@ -231,6 +278,11 @@ const SUBSTANCE: &[&str] = &[
     "statement",
     "guidance",
     "reason",
+    "supersedes",
+    "value",
+    "value_title",
+    "protect",
+    "refuse",
     "member",
     "term_days",
     "team",
@@ -331,15 +383,19 @@ impl Circle {
                 principle,
                 statement,
                 reason,
+                cites,
                 ..
             } => {
                 self.check_citable(std::slice::from_ref(principle))?;
                 fields::required(statement, "the proposed statement")?;
                 fields::required(reason, "the reason for the amendment")?;
-                Ok(())
+                self.check_feedback(cites)
             }
             ProposalChange::NewPrinciple {
-                values, statement, ..
+                values,
+                statement,
+                supersedes,
+                ..
             } => {
                 fields::required(statement, "the proposed statement")?;
                 if values.is_empty() {
@@ -348,8 +404,79 @@ impl Circle {
                     ));
                 }
                 for v in values {
-                    self.value(v)?;
+                    if self.value(v)?.status == ValueStatus::Retired {
+                        return Err(CoreError::invalid(format!(
+                            "value `{v}` is retired: a new principle cannot derive from it"
+                        )));
+                    }
                 }
+                if let Some(old) = supersedes {
+                    self.check_citable(std::slice::from_ref(old))?;
+                }
+                Ok(())
+            }
+            ProposalChange::RetirePrinciple { principle, reason } => {
+                self.check_citable(std::slice::from_ref(principle))?;
+                fields::required(reason, "the reason for retiring it")?;
+                Ok(())
+            }
+            ProposalChange::NewValue {
+                title, statement, ..
+            } => {
+                let title = fields::required(title, "the value's title")?;
+                fields::required(statement, "the value's statement")?;
+                let lower = title.to_lowercase();
+                if self
+                    .values()?
+                    .iter()
+                    .any(|v| v.status == ValueStatus::Active && v.title.to_lowercase() == lower)
+                {
+                    return Err(CoreError::invalid(format!(
+                        "an active value is already titled `{title}`: propose to amend it instead"
+                    )));
+                }
+                Ok(())
+            }
+            ProposalChange::AmendValue {
+                value,
+                title,
+                statement,
+                protect,
+                refuse,
+                reason,
+                cites,
+            } => {
+                let v = self.value(value)?;
+                if v.status == ValueStatus::Retired {
+                    return Err(CoreError::state(format!(
+                        "value `{value}` is retired: propose a new value instead"
+                    )));
+                }
+                fields::required(title, "the value's title")?;
+                fields::required(statement, "the value's statement")?;
+                fields::required(reason, "the reason for the change")?;
+                let same = |a: &Option<String>, b: &Option<String>| {
+                    a.as_deref().map(str::trim).unwrap_or_default()
+                        == b.as_deref().unwrap_or_default()
+                };
+                if title.trim() == v.title
+                    && statement.trim() == v.statement
+                    && same(protect, &v.protect)
+                    && same(refuse, &v.refuse)
+                {
+                    return Err(CoreError::invalid(
+                        "the change keeps the value's wording as it is: give a new title, statement, protect or refuse",
+                    ));
+                }
+                self.check_feedback(cites)
+            }
+            ProposalChange::RetireValue { value, reason } => {
+                if self.value(value)?.status == ValueStatus::Retired {
+                    return Err(CoreError::state(format!(
+                        "value `{value}` is already retired"
+                    )));
+                }
+                fields::required(reason, "the reason for retiring it")?;
                 Ok(())
             }
             ProposalChange::RemoveMember { member } => self.check_removable(member),
@@ -369,9 +496,17 @@ impl Circle {
                 members,
                 term_days,
                 queue,
+            }
+            | ProposalChange::Keepers {
+                members,
+                term_days,
+                queue,
             } => {
                 if members.is_empty() {
-                    return Err(CoreError::invalid("name at least one steward"));
+                    return Err(CoreError::invalid(match change {
+                        ProposalChange::Keepers { .. } => "name at least one principle keeper",
+                        _ => "name at least one steward",
+                    }));
                 }
                 let ms = self.membership();
                 for m in members.iter().chain(queue) {
@@ -381,13 +516,38 @@ impl Circle {
                 }
                 if !(1..=crate::members::MAX_STEWARD_TERM_DAYS).contains(term_days) {
                     return Err(CoreError::invalid(format!(
-                        "a stewards' term lasts from 1 to {} days",
+                        "a term of office lasts from 1 to {} days",
                         crate::members::MAX_STEWARD_TERM_DAYS
                     )));
                 }
                 Ok(())
             }
         }
+    }
+
+    /// An amendment cites the feedback that demands it (seed 1, step 4: principles change
+    /// "only when local feedback demands it"): tensions, decisions or a review. The circle's
+    /// sole member may amend without.
+    fn check_feedback(&self, cites: &[String]) -> Result<()> {
+        if cites.is_empty() {
+            if self.membership().current_members().len() <= 1 {
+                return Ok(());
+            }
+            return Err(CoreError::invalid(
+                "an amendment cites the feedback that demands it: add --cites with a tension, decision or review id (grove tension list, grove decision list)",
+            ));
+        }
+        for c in cites {
+            if !crate::governance::is_feedback_id(c) {
+                return Err(CoreError::invalid(format!(
+                    "`{c}` is no tension, decision or review id: cite the feedback that demands the change"
+                )));
+            }
+            if c.starts_with("rv-") {
+                self.review(c)?;
+            }
+        }
+        Ok(())
     }
 
     /// Records `ctx.member`'s answer to the current version. An objection or concern needs
@@ -486,7 +646,8 @@ impl Circle {
     /// The consent round of `p` at `now`, with members named.
     pub fn consent_round(&self, p: &Proposal, now: Timestamp) -> Round {
         let members = self.membership().current_members();
-        consent::round(p, &members, now, &|m| self.member_name(m))
+        let keepers = crate::keepers::in_office(&self.core.am, now);
+        consent::round(p, &members, &keepers, now, &|m| self.member_name(m))
     }
 
     /// Every proposal with its round at `now`.
@@ -517,7 +678,8 @@ impl Circle {
         // Judged at the change's own time, as every receiver will judge it.
         let at = change_time(ctx.now);
         let members = self.membership().current_members();
-        let blocking = consent::blockers(&p, p.status, &members, at);
+        let keepers = crate::keepers::in_office(&self.core.am, at);
+        let blocking = consent::blockers(&p, p.status, &members, &keepers, at);
         if let Some(first) = blocking.first() {
             let why: Vec<String> = blocking
                 .iter()
@@ -557,6 +719,34 @@ impl Circle {
             self.name_stewards(ctx.now, members, term)?;
             return Ok(Some(outcome));
         }
+        if let ProposalChange::Keepers {
+            members,
+            term_days,
+            queue,
+        } = &p.change
+        {
+            // Passed first, then the naming, which every receiver checks against it.
+            let until = ctx.now.plus_days(*term_days);
+            let names: Vec<String> = members.iter().map(|m| self.member_name(m)).collect();
+            let outcome = format!(
+                "principle keepers until {}: {}",
+                until.minute(),
+                names.join(", ")
+            );
+            self.mark_passed(ctx, &p, None, Some(&outcome))?;
+            let mut holders = members.clone();
+            holders.sort();
+            holders.dedup();
+            let seat = crate::office::Seat {
+                holders,
+                until: Some(until),
+                by: Some(id.to_string()),
+                queue: queue.clone(),
+                days: Some(*term_days),
+            };
+            self.name_keepers(ctx.now, &seat)?;
+            return Ok(Some(outcome));
+        }
         if let ProposalChange::MapZone {
             team,
             situation,
@@ -569,56 +759,138 @@ impl Circle {
             self.map_zone(ctx.now, id, team, situation, *zone)?;
             return Ok(Some(outcome));
         }
-        let outcome = match &p.change {
-            ProposalChange::General
-            | ProposalChange::RemoveMember { .. }
-            | ProposalChange::Stewards { .. }
-            | ProposalChange::MapZone { .. } => None,
+        if crate::charter::is_charter_change(&p.change) {
+            // The pass and its effect in one change: every receiver checks that a change
+            // to values or principles is exactly what the proposal it passes agreed (see
+            // `charter::check`).
+            let (outcome, base, effect) = self.prepare_charter_effect(ctx, &p)?;
+            let pass = self.pass_write(ctx, &p, base, Some(&outcome))?;
+            self.change_core(ctx.now, "proposal pass", move |tx| {
+                pass(tx)?;
+                effect(tx)
+            })?;
+            return Ok(Some(outcome));
+        }
+        self.mark_passed(ctx, &p, None, None)?;
+        Ok(None)
+    }
+
+    /// What passing a charter proposal does: its outcome in words, the version count it
+    /// builds on (amendments), and the write.
+    fn prepare_charter_effect(
+        &self,
+        ctx: &mut Ctx<'_>,
+        p: &Proposal,
+    ) -> Result<(String, Option<usize>, crate::values::Write)> {
+        let source = Some(p.id.as_str());
+        Ok(match &p.change {
             ProposalChange::AmendPrinciple {
                 principle,
                 statement,
                 guidance,
                 reason,
+                cites,
             } => {
-                let v = self.amend_principle(
-                    ctx,
-                    principle,
-                    Amendment {
-                        statement: statement.clone(),
-                        guidance: guidance.clone(),
-                        reason: reason.clone(),
-                    },
-                    Some(id),
-                )?;
-                Some(format!("principle {principle} amended to version {v}"))
+                let amendment = Amendment {
+                    statement: statement.clone(),
+                    guidance: guidance.clone(),
+                    reason: reason.clone(),
+                    cites: cites.clone(),
+                };
+                let write = self.prepare_amend_principle(ctx, principle, &amendment, source)?;
+                let base = crate::principles::version_count(&self.core.am, principle);
+                let outcome = format!(
+                    "principle {principle} amended to version {}",
+                    self.principle(principle)?.versions.len() + 1
+                );
+                (outcome, Some(base), write)
             }
             ProposalChange::NewPrinciple {
                 values,
                 statement,
                 guidance,
+                supersedes,
             } => {
-                let pid = self.add_principle(
-                    ctx,
-                    NewPrinciple {
-                        values: values.clone(),
-                        statement: statement.clone(),
-                        guidance: guidance.clone(),
-                        supersedes: None,
-                    },
-                )?;
-                Some(format!("principle {pid} added"))
+                let new = NewPrinciple {
+                    values: values.clone(),
+                    statement: statement.clone(),
+                    guidance: guidance.clone(),
+                    supersedes: supersedes.clone(),
+                };
+                let (pid, write) = self.prepare_add_principle(ctx, &new, source)?;
+                let outcome = match supersedes {
+                    Some(old) => format!("principle {pid} added, superseding {old}"),
+                    None => format!("principle {pid} added"),
+                };
+                (outcome, None, write)
             }
-        };
-        // How many versions the principle has with this amendment: two passes that
-        // counted the same were made concurrently (see `settle_rivals`).
-        let base = match &p.change {
-            ProposalChange::AmendPrinciple { principle, .. } => {
-                Some(self.principle(principle)?.versions.len())
+            ProposalChange::RetirePrinciple { principle, reason } => {
+                let write = self.prepare_retire_principle(ctx, principle, reason)?;
+                (format!("principle {principle} retired"), None, write)
             }
-            _ => None,
-        };
-        self.mark_passed(ctx, &p, base, outcome.as_deref())?;
-        Ok(outcome)
+            ProposalChange::NewValue {
+                title,
+                statement,
+                protect,
+                refuse,
+            } => {
+                let new = crate::values::NewValue {
+                    title: title.clone(),
+                    statement: statement.clone(),
+                    protect: protect.clone(),
+                    refuse: refuse.clone(),
+                    examples: Vec::new(),
+                };
+                let (vid, write) = self.prepare_add_value(ctx, &new, source)?;
+                (format!("value {vid} added"), None, write)
+            }
+            ProposalChange::AmendValue {
+                value,
+                title,
+                statement,
+                protect,
+                refuse,
+                reason,
+                cites,
+            } => {
+                let edit = crate::values::ValueEdit {
+                    title: Some(title.clone()),
+                    statement: Some(statement.clone()),
+                    protect: Some(protect.clone().unwrap_or_default()),
+                    refuse: Some(refuse.clone().unwrap_or_default()),
+                    reason: Some(reason.clone()),
+                };
+                let write = self.prepare_edit_value(ctx, value, &edit, cites, source)?;
+                let base = crate::values::version_count(&self.core.am, value);
+                let outcome = format!(
+                    "value {value} reworded (version {})",
+                    self.value(value)?.versions.len() + 1
+                );
+                (outcome, Some(base), write)
+            }
+            ProposalChange::RetireValue { value, .. } => {
+                let (orphaned, write) = self.prepare_retire_value(ctx, value)?;
+                let outcome = if orphaned.is_empty() {
+                    format!("value {value} retired")
+                } else {
+                    format!(
+                        "value {value} retired; under review: {}",
+                        orphaned.join(", ")
+                    )
+                };
+                (outcome, None, write)
+            }
+            ProposalChange::General
+            | ProposalChange::RemoveMember { .. }
+            | ProposalChange::Stewards { .. }
+            | ProposalChange::Keepers { .. }
+            | ProposalChange::MapZone { .. } => {
+                return Err(CoreError::invalid(format!(
+                    "proposal `{}` changes no value or principle",
+                    p.id
+                )))
+            }
+        })
     }
 
     fn mark_passed(
@@ -628,26 +900,41 @@ impl Circle {
         base: Option<usize>,
         outcome: Option<&str>,
     ) -> Result<()> {
+        let write = self.pass_write(ctx, p, base, outcome)?;
+        self.change_core(ctx.now, "proposal pass", write)
+    }
+
+    /// The write that records `p` as passed by `ctx.member` now, with what it saw.
+    fn pass_write(
+        &self,
+        ctx: &Ctx<'_>,
+        p: &Proposal,
+        base: Option<usize>,
+        outcome: Option<&str>,
+    ) -> Result<crate::values::Write> {
         let obj = self.proposal_obj(&p.id)?;
         let (now, member) = (ctx.now, ctx.member.clone());
         let stale: Vec<String> = p.stored.saw.keys().cloned().collect();
-        self.change_core(now, "proposal pass", |tx| {
+        let outcome = outcome.map(str::to_string);
+        let tags = current_tags(p);
+        let version = p.version;
+        Ok(Box::new(move |tx| {
             fields::put_str(tx, &obj, "status", ProposalStatus::Passed.as_str())?;
             fields::put_str(tx, &obj, "closed_by", &member)?;
             fields::put_time(tx, &obj, "closed_at", now)?;
-            fields::put_opt_str(tx, &obj, "outcome", outcome)?;
-            tx.put(&obj, "passed_version", i64::from(p.version))?;
+            fields::put_opt_str(tx, &obj, "outcome", outcome.as_deref())?;
+            tx.put(&obj, "passed_version", i64::from(version))?;
             if let Some(base) = base {
                 tx.put(&obj, "base_version", base as i64)?;
             }
             for m in &stale {
                 tx.delete(&obj, format!("{SAW}{m}"))?;
             }
-            for (m, tag) in current_tags(p) {
+            for (m, tag) in tags {
                 fields::put_str(tx, &obj, &format!("{SAW}{m}"), &tag)?;
             }
             Ok(())
-        })
+        }))
     }
 
     /// Withdraws proposal `id` (its proposer only).
@@ -703,20 +990,61 @@ fn write_change(
             statement,
             guidance,
             reason,
+            cites,
         } => {
             fields::put_str(tx, p, "principle", principle)?;
             fields::put_str(tx, p, "statement", statement.trim())?;
-            fields::put_opt_str(tx, p, "guidance", guidance.as_deref())?;
+            put_or_clear(tx, p, "guidance", guidance.as_deref())?;
             fields::put_str(tx, p, "reason", reason.trim())?;
+            fields::put_list(tx, p, "cites", cites)?;
         }
         ProposalChange::NewPrinciple {
             values,
             statement,
             guidance,
+            supersedes,
         } => {
             fields::put_list(tx, p, "values", values)?;
             fields::put_str(tx, p, "statement", statement.trim())?;
-            fields::put_opt_str(tx, p, "guidance", guidance.as_deref())?;
+            put_or_clear(tx, p, "guidance", guidance.as_deref())?;
+            put_or_clear(tx, p, "supersedes", supersedes.as_deref())?;
+        }
+        ProposalChange::RetirePrinciple { principle, reason } => {
+            fields::put_str(tx, p, "principle", principle)?;
+            fields::put_str(tx, p, "reason", reason.trim())?;
+        }
+        ProposalChange::NewValue {
+            title,
+            statement,
+            protect,
+            refuse,
+        } => {
+            // `value_title`: the proposal's own `title` is its headline.
+            fields::put_str(tx, p, "value_title", title.trim())?;
+            fields::put_str(tx, p, "statement", statement.trim())?;
+            put_or_clear(tx, p, "protect", protect.as_deref())?;
+            put_or_clear(tx, p, "refuse", refuse.as_deref())?;
+        }
+        ProposalChange::AmendValue {
+            value,
+            title,
+            statement,
+            protect,
+            refuse,
+            reason,
+            cites,
+        } => {
+            fields::put_str(tx, p, "value", value)?;
+            fields::put_str(tx, p, "value_title", title.trim())?;
+            fields::put_str(tx, p, "statement", statement.trim())?;
+            put_or_clear(tx, p, "protect", protect.as_deref())?;
+            put_or_clear(tx, p, "refuse", refuse.as_deref())?;
+            fields::put_str(tx, p, "reason", reason.trim())?;
+            fields::put_list(tx, p, "cites", cites)?;
+        }
+        ProposalChange::RetireValue { value, reason } => {
+            fields::put_str(tx, p, "value", value)?;
+            fields::put_str(tx, p, "reason", reason.trim())?;
         }
         ProposalChange::RemoveMember { member } => {
             fields::put_str(tx, p, "member", member)?;
@@ -739,8 +1067,32 @@ fn write_change(
             fields::put_list(tx, p, "queue", queue)?;
             tx.put(p, "term_days", *term_days)?;
         }
+        ProposalChange::Keepers {
+            members,
+            term_days,
+            queue,
+        } => {
+            fields::put_list(tx, p, "keepers", members)?;
+            fields::put_list(tx, p, "queue", queue)?;
+            tx.put(p, "term_days", *term_days)?;
+        }
     }
     Ok(())
+}
+
+/// Writes an optional field of a proposal's change; absent clears what an earlier version
+/// wrote, so a revision says exactly what it proposes.
+fn put_or_clear(
+    tx: &mut automerge::transaction::Transaction<'_>,
+    p: &ObjId,
+    key: &str,
+    v: Option<&str>,
+) -> Result<()> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => fields::put_str(tx, p, key, v),
+        None if tx.get(p, key)?.is_some() => Ok(tx.delete(p, key)?),
+        None => Ok(()),
+    }
 }
 
 /// The tag of every answer to the current version: what a pass records it saw.
@@ -772,10 +1124,11 @@ pub(crate) fn read_all<D: ReadDoc>(doc: &D) -> Vec<Proposal> {
 /// concurrently: both are contested.
 fn settle_rivals(all: &mut [Proposal]) {
     let key = |p: &Proposal| match (&p.change, p.stored.base_version) {
-        (ProposalChange::AmendPrinciple { principle, .. }, Some(base))
+        (ProposalChange::AmendPrinciple { principle: id, .. }, Some(base))
+        | (ProposalChange::AmendValue { value: id, .. }, Some(base))
             if p.stored.status == ProposalStatus::Passed.as_str() =>
         {
-            Some((principle.clone(), base))
+            Some((id.clone(), base))
         }
         _ => None,
     };
@@ -842,6 +1195,14 @@ fn read_stored<D: ReadDoc>(doc: &D, f: &Fields) -> Stored {
         fields::str_list(doc, f.obj("stewards")).join("\n"),
     ));
     substance.push((
+        "cites".into(),
+        fields::str_list(doc, f.obj("cites")).join("\n"),
+    ));
+    substance.push((
+        "keepers".into(),
+        fields::str_list(doc, f.obj("keepers")).join("\n"),
+    ));
+    substance.push((
         "queue".into(),
         fields::str_list(doc, f.obj("queue")).join("\n"),
     ));
@@ -875,11 +1236,36 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
             statement: f.str("statement"),
             guidance: f.opt_str("guidance"),
             reason: f.str("reason"),
+            cites: fields::str_list(doc, f.obj("cites")),
         },
         "new-principle" => ProposalChange::NewPrinciple {
             values: fields::str_list(doc, f.obj("values")),
             statement: f.str("statement"),
             guidance: f.opt_str("guidance"),
+            supersedes: f.opt_str("supersedes"),
+        },
+        "retire-principle" => ProposalChange::RetirePrinciple {
+            principle: f.str("principle"),
+            reason: f.str("reason"),
+        },
+        "new-value" => ProposalChange::NewValue {
+            title: f.str("value_title"),
+            statement: f.str("statement"),
+            protect: f.opt_str("protect"),
+            refuse: f.opt_str("refuse"),
+        },
+        "amend-value" => ProposalChange::AmendValue {
+            value: f.str("value"),
+            title: f.str("value_title"),
+            statement: f.str("statement"),
+            protect: f.opt_str("protect"),
+            refuse: f.opt_str("refuse"),
+            reason: f.str("reason"),
+            cites: fields::str_list(doc, f.obj("cites")),
+        },
+        "retire-value" => ProposalChange::RetireValue {
+            value: f.str("value"),
+            reason: f.str("reason"),
         },
         "remove-member" => ProposalChange::RemoveMember {
             member: f.str("member"),
@@ -891,6 +1277,11 @@ fn read_proposal<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Proposal {
         },
         "stewards" => ProposalChange::Stewards {
             members: fields::str_list(doc, f.obj("stewards")),
+            term_days: f.int("term_days").unwrap_or_default(),
+            queue: fields::str_list(doc, f.obj("queue")),
+        },
+        "keepers" => ProposalChange::Keepers {
+            members: fields::str_list(doc, f.obj("keepers")),
             term_days: f.int("term_days").unwrap_or_default(),
             queue: fields::str_list(doc, f.obj("queue")),
         },
@@ -987,6 +1378,20 @@ pub(crate) fn passed_stewards<D: ReadDoc>(
 ) -> Option<(Vec<String>, i64, Vec<String>)> {
     read_all(doc).into_iter().find_map(|p| match p.change {
         ProposalChange::Stewards {
+            members,
+            term_days,
+            queue,
+        } if p.id == id && p.stored.status == ProposalStatus::Passed.as_str() => {
+            Some((members, term_days, queue))
+        }
+        _ => None,
+    })
+}
+
+/// The keepers, term and queue a passed `keepers` proposal `id` names, if it is one.
+pub(crate) fn passed_keepers<D: ReadDoc>(doc: &D, id: &str) -> Option<crate::office::Naming> {
+    read_all(doc).into_iter().find_map(|p| match p.change {
+        ProposalChange::Keepers {
             members,
             term_days,
             queue,

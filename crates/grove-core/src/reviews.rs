@@ -11,6 +11,7 @@ use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
 use crate::principles::Amendment;
+use crate::proposals::{NewProposal, ProposalChange};
 use crate::words::ReviewStatus;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +41,20 @@ pub struct PrincipleChange {
     pub reason: String,
     pub by: String,
     pub at: Timestamp,
+    /// In a circle of several, the proposal the review opened for it: the principle
+    /// changes when that passes.
+    pub proposal: Option<String>,
+}
+
+/// What a review's principle change did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ReviewChanged {
+    /// The circle's sole member amended the principle at once.
+    Amended { version: usize },
+    /// A proposal was opened in the review; the principle changes when it passes.
+    Proposed { proposal: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,20 +119,55 @@ impl Circle {
     }
 
     /// Amends a principle within the review, recording before and after. Returns the version.
+    /// A principle change made in review `id`. The circle's sole member amends at once; in
+    /// a circle of several it becomes a proposal opened in the review, citing it, which
+    /// changes the principle when it passes.
     pub fn review_change(
         &mut self,
         ctx: &mut Ctx<'_>,
         id: &str,
         principle: &str,
-        amendment: Amendment,
-    ) -> Result<usize> {
+        mut amendment: Amendment,
+    ) -> Result<ReviewChanged> {
         let obj = self.open_review_obj(id)?;
-        let before = self.principle(principle)?.statement;
+        let current = self.principle(principle)?;
+        let before = current.statement.clone();
         let reason = amendment.reason.trim().to_string();
-        let version = self.amend_principle(ctx, principle, amendment, Some(id))?;
-        let after = self.principle(principle)?.statement;
+        let after = amendment.statement.trim().to_string();
+        let alone = self.membership().current_members().len() <= 1;
+        if !amendment.cites.iter().any(|c| c == id) {
+            amendment.cites.push(id.to_string());
+        }
+        let changed = if alone {
+            let write = self.prepare_amend_principle(ctx, principle, &amendment, Some(id))?;
+            self.change_core(ctx.now, "principle amend", write)?;
+            let version = self.principle(principle)?.version();
+            ReviewChanged::Amended { version }
+        } else {
+            let review = self.review(id)?;
+            let proposal = self.open_proposal(
+                ctx,
+                NewProposal {
+                    title: format!("Review of {}: amend {principle}", review.date),
+                    body: reason.clone(),
+                    change: ProposalChange::AmendPrinciple {
+                        principle: principle.to_string(),
+                        statement: amendment.statement,
+                        guidance: amendment.guidance,
+                        reason: amendment.reason,
+                        cites: amendment.cites,
+                    },
+                    window_ms: None,
+                },
+            )?;
+            ReviewChanged::Proposed { proposal }
+        };
         let list = list_of(&self.core.am, &obj, "changes")?;
         let (now, member) = (ctx.now, ctx.member.clone());
+        let proposal = match &changed {
+            ReviewChanged::Proposed { proposal } => Some(proposal.clone()),
+            ReviewChanged::Amended { .. } => None,
+        };
         self.change_core(now, "review change", |tx| {
             let c = fields::push_map(tx, &list)?;
             fields::put_str(tx, &c, "principle", principle)?;
@@ -125,9 +175,10 @@ impl Circle {
             fields::put_str(tx, &c, "after", &after)?;
             fields::put_str(tx, &c, "reason", &reason)?;
             fields::put_str(tx, &c, "by", &member)?;
-            fields::put_time(tx, &c, "at", now)
+            fields::put_time(tx, &c, "at", now)?;
+            fields::put_opt_str(tx, &c, "proposal", proposal.as_deref())
         })?;
-        Ok(version)
+        Ok(changed)
     }
 
     pub fn add_learning(&mut self, ctx: &mut Ctx<'_>, id: &str, learning: &str) -> Result<()> {
@@ -222,6 +273,7 @@ fn read_review<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Option<Review> {
             reason: c.str("reason"),
             by: c.str("by"),
             at: c.time("at"),
+            proposal: c.opt_str("proposal"),
         })
         .collect();
     Some(Review {

@@ -673,8 +673,25 @@ fn authority_confusion(
 }
 
 /// No steward in office (see `crate::members`): nobody may answer escalations until the
-/// circle names stewards by proposal.
+/// circle names stewards by proposal. Likewise once named principle keepers' term ends
+/// with no one to take over (see `crate::keepers`): the charter goes untended.
 fn authority_vacuum(circle: &Circle, now: Timestamp, out: &mut Vec<Tension>) {
+    let k = circle.keepers(now);
+    if let (false, Some(since)) = (k.in_office, k.until.filter(|_| k.by.is_some())) {
+        let names: Vec<String> = k.keepers.iter().map(|m| circle.member_name(m)).collect();
+        let mut t = tension(
+            TensionKind::AuthorityVacuum,
+            format!("tv-keepers-{}", since.0),
+            "No principle keeper in office".to_string(),
+            format!(
+                "the principle keepers' term ({}) ended on {}: values and principles change with no one tending them; rotate (grove keeper rotate) or name keepers by proposal (grove proposal open --keeper …)",
+                names.join(", "),
+                since.minute()
+            ),
+        );
+        t.since = since;
+        out.push(t);
+    }
     let s = circle.stewardship(now);
     if s.in_office || circle.membership().current_members().len() <= 1 {
         return;

@@ -95,18 +95,6 @@ fn circle_holding(
 mod tests {
     use super::*;
     use crate::{Node, NodeErrorKind};
-    use grove_core::NewValue;
-
-    fn value(title: &str) -> NewValue {
-        NewValue {
-            title: title.into(),
-            statement: format!("{title} matters"),
-            protect: None,
-            refuse: None,
-            examples: Vec::new(),
-        }
-    }
-
     /// Two in-memory nodes holding the same circle, shared by a circle file.
     async fn pair() -> (NodeHandle, NodeHandle, String) {
         let a = Node::builder().in_memory().spawn().unwrap();
@@ -122,14 +110,15 @@ mod tests {
         (a, b, id)
     }
 
+    /// The names of the circle's teams: a bundle's content any member may write.
     async fn titles(n: &NodeHandle) -> Vec<String> {
         let mut t: Vec<String> = n
             .circle(None)
-            .values()
+            .teams()
             .await
             .unwrap()
             .into_iter()
-            .map(|v| v.title)
+            .map(|t| t.name)
             .collect();
         t.sort();
         t
@@ -138,7 +127,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_members_bundle_merges() {
         let (a, b, id) = pair().await;
-        a.circle(None).add_value(value("Care")).await.unwrap();
+        a.circle(None).add_team("Care".into(), None).await.unwrap();
         let data = a.circle(None).export_bundle().await.unwrap();
         let info = b.import_bundle(data).await.unwrap();
         assert_eq!(info.id, id);
@@ -148,7 +137,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn refused_bundles_leave_the_circle_untouched() {
         let (a, b, _) = pair().await;
-        a.circle(None).add_value(value("Care")).await.unwrap();
+        a.circle(None).add_team("Care".into(), None).await.unwrap();
         let good = a.circle(None).export_bundle().await.unwrap();
         let before = b.circle(None).doc_heads().await.unwrap();
 

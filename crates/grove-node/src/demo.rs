@@ -1268,6 +1268,39 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     }
     let mut circle = Circle::create_signed(&mut ctx!(me.clone()), &key, name, &my_name)?;
 
+    // The founder writes the union's first values and principles while alone in the circle:
+    // once there are two members they change only by consent.
+    let mut principles: Vec<String> = Vec::new();
+    let mut values = Vec::new();
+    for (title, statement, protect, refuse, derived) in VALUES {
+        let vid = circle.add_value(
+            &mut ctx!(me.clone()),
+            NewValue {
+                title: title.to_string(),
+                statement: statement.to_string(),
+                protect: Some(protect.to_string()),
+                refuse: Some(refuse.to_string()),
+                examples: Vec::new(),
+            },
+        )?;
+        for p in *derived {
+            principles.push(circle.add_principle(
+                &mut ctx!(me.clone()),
+                NewPrinciple {
+                    values: vec![vid.clone()],
+                    statement: p.to_string(),
+                    guidance: None,
+                    supersedes: None,
+                },
+            )?);
+        }
+        values.push(vid);
+    }
+    if let Some(value) = values.first() {
+        let at = ctx!(me.clone()).now;
+        edit_conflict(&mut circle, &mut id_rng, at, &me, value)?;
+    }
+
     // Each sample member has a device of their own, as in a real union: their governance
     // acts are signed by it (see `Laptops`).
     let mut people = vec![me.clone()];
@@ -1295,32 +1328,6 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
             }
         }
         teams.push(tid);
-    }
-    let mut principles: Vec<String> = Vec::new();
-    let mut values = Vec::new();
-    for (title, statement, protect, refuse, derived) in VALUES {
-        let vid = circle.add_value(
-            &mut ctx!(me.clone()),
-            NewValue {
-                title: title.to_string(),
-                statement: statement.to_string(),
-                protect: Some(protect.to_string()),
-                refuse: Some(refuse.to_string()),
-                examples: Vec::new(),
-            },
-        )?;
-        for p in *derived {
-            principles.push(circle.add_principle(
-                &mut ctx!(me.clone()),
-                NewPrinciple {
-                    values: vec![vid.clone()],
-                    statement: p.to_string(),
-                    guidance: None,
-                    supersedes: None,
-                },
-            )?);
-        }
-        values.push(vid);
     }
     circle.add_role(
         &mut ctx!(me.clone()),
@@ -1420,8 +1427,11 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
             participants: people.iter().take(4).cloned().collect(),
         },
     )?;
+    // The review's principle change is a proposal opened in it; Noor consents and it
+    // passes once the deadline for the members who never saw it has gone by.
+    let mut review_proposal = None;
     if let Some(p) = principles.get(SHARE) {
-        circle.review_change(
+        let changed = circle.review_change(
             &mut ctx!(me.clone()),
             &review,
             p,
@@ -1429,8 +1439,12 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
                 statement: "Share what the group has with whoever comes; keep a reserve for families with children.".into(),
                 guidance: None,
                 reason: "Three Thursdays in a row we ran out before families arrived.".into(),
+                cites: Vec::new(),
             },
         )?;
+        if let grove_core::ReviewChanged::Proposed { proposal } = changed {
+            review_proposal = Some((proposal, t));
+        }
     }
     circle.add_learning(
         &mut ctx!(me.clone()),
@@ -1442,6 +1456,17 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
         &review,
         Day(Timestamp(now.0 + 50 * DAY_MS).day().0),
     )?;
+
+    if let (Some((proposal, opened)), Some(noor)) = (review_proposal, people.get(NOOR)) {
+        let hours = |h: i64| Timestamp(opened.0 + h * HOUR_MS);
+        laptops.act(&mut circle, noor, hours(2), true, |c, ctx| {
+            c.receive_proposals(ctx)?;
+            c.respond(ctx, &proposal, Answer::Consent, None)
+        })?;
+        laptops.act(&mut circle, &me, hours(22 * 24), true, |c, ctx| {
+            c.pass_proposal(ctx, &proposal)
+        })?;
+    }
 
     seed_governance(&mut circle, &mut laptops, now, &people, &principles)?;
 
@@ -1522,6 +1547,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     }
     seed_tensions(
         &mut circle,
+        &mut laptops,
         &mut id_rng,
         now,
         failing,
@@ -1588,6 +1614,7 @@ const RETROS: &[Retro] = &[
 #[allow(clippy::too_many_arguments)]
 fn seed_tensions(
     circle: &mut Circle,
+    laptops: &mut Laptops,
     rng: &mut OsRng,
     now: Timestamp,
     failing_streak: usize,
@@ -1642,22 +1669,55 @@ fn seed_tensions(
     // Added four months ago and never cited since: liturgy (principles nobody uses), and
     // with the expired role terms a second decaying category, so the replant alert shows.
     // They also give Mutual aid one principle too many (proliferation).
-    let mut long_ago = Timestamp(now.0 - 120 * DAY_MS);
-    for statement in [
+    // Each by consent, as principles change in a circle of several: an hour's window, one
+    // other member's yes (Lena's: she keeps the principles now, and this device already
+    // knows it), and passed once the deadline for those who never saw it is over.
+    let long_ago = Timestamp(now.0 - 120 * DAY_MS);
+    let Some(seconder) = people.get(LENA) else {
+        return Ok(());
+    };
+    for (i, statement) in [
         "Answer every request for help within a day.",
         "Keep a list of skills members offer.",
-    ] {
-        circle.add_principle(
-            &mut Ctx::new(next(&mut long_ago), me.to_string(), &mut *rng),
-            NewPrinciple {
-                values: vec![value.clone()],
-                statement: statement.into(),
-                guidance: None,
-                supersedes: None,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let opened = Timestamp(long_ago.0 + i as i64 * DAY_MS);
+        let proposal = laptops.act(circle, me, opened, true, |c, ctx| {
+            c.open_proposal(
+                ctx,
+                NewProposal {
+                    title: format!("New principle: {statement}"),
+                    body: String::new(),
+                    change: ProposalChange::NewPrinciple {
+                        values: vec![value.clone()],
+                        statement: statement.into(),
+                        guidance: None,
+                        supersedes: None,
+                    },
+                    window_ms: Some(HOUR_MS),
+                },
+            )
+        })?;
+        laptops.act(
+            circle,
+            seconder,
+            Timestamp(opened.0 + 60_000),
+            true,
+            |c, ctx| {
+                c.receive_proposals(ctx)?;
+                c.respond(ctx, &proposal, Answer::Consent, None)
             },
         )?;
+        laptops.act(
+            circle,
+            me,
+            Timestamp(opened.0 + 4 * HOUR_MS),
+            true,
+            |c, ctx| c.pass_proposal(ctx, &proposal),
+        )?;
     }
-    edit_conflict(circle, rng, next(&mut t), me, value)?;
     // Comms answers the union's phone and hears both teams' advice: a tension no situation
     // key shows, because the two teams file it under different situations.
     circle.raise_tension(
@@ -1670,9 +1730,11 @@ fn seed_tensions(
     Ok(())
 }
 
-/// (d) A second device, with its own Ed25519 key and so its own actor and member ids, joins
-/// the circle and rewords a value while this device rewords it too, neither having seen
-/// the other's edit: the merge keeps both versions, as two real laptops syncing would.
+/// (d) The founder's second device, with its own Ed25519 key and so its own actor, rewords
+/// a value while the first rewords it too, neither having seen the other's edit: the merge
+/// keeps both versions, as two real laptops syncing would. It happens while the founder is
+/// alone in the circle, the only time a value is edited directly; the conflict stays until
+/// someone picks a wording.
 fn edit_conflict(
     circle: &mut Circle,
     rng: &mut OsRng,
@@ -1682,21 +1744,16 @@ fn edit_conflict(
 ) -> Result<()> {
     let key = SigningKey::generate(&mut OsRng);
     let public = key.verifying_key();
-    let laptop = identity::member_of_device(public.as_bytes());
-    circle.admit_member(
+    circle.add_device(
         &mut Ctx::new(at, me.to_string(), &mut *rng),
-        &laptop,
-        "Jo",
+        me,
         &data_encoding::HEXLOWER.encode(public.as_bytes()),
     )?;
-    let core = circle
-        .snapshot(CORE_DOC)
-        .ok_or_else(|| NodeError::Io("the demo circle lost its core document".into()))?;
-    let mut other = Circle::from_core_bytes(&core, ActorId::from(public.as_bytes().as_slice()))?;
-    other.set_signer(key);
+    let mut other = fork(circle, &key)?;
     let at = Timestamp(at.0 + 60_000);
     let reword = |statement: &str| ValueEdit {
         statement: Some(statement.into()),
+        reason: Some("Said more plainly".into()),
         ..Default::default()
     };
     circle.edit_value(
@@ -1705,15 +1762,12 @@ fn edit_conflict(
         reword("We meet needs directly, as equals, without conditions or paperwork."),
     )?;
     other.edit_value(
-        &mut Ctx::new(at, laptop, &mut *rng),
+        &mut Ctx::new(at, me.to_string(), &mut *rng),
         value,
         reword("We meet needs directly and share what we have, without conditions."),
     )?;
     // Checked like a peer's changes: signed by a member's device, or refused.
-    let batch = vec![(CORE_DOC.to_string(), other.signed_changes(CORE_DOC, &[]))];
-    let verdict = circle.authorize_merge(&batch)?;
-    circle.apply_checked(batch, verdict)?;
-    Ok(())
+    exchange(&other, circle)
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -1882,6 +1936,46 @@ fn seed_governance(
         c.pass_proposal(ctx, &stewards)
     })?;
 
+    // Principle keepers, named for half a year: Aiko and Lena tend the union's values and
+    // principles, and any change to them needs one of them; Ravi and Marta are next.
+    let start = Timestamp(now.0 - 45 * DAY_MS);
+    let keepers = laptops.act(circle, &people[NOOR], start, true, |c, ctx| {
+        c.open_proposal(
+            ctx,
+            NewProposal {
+                title: "Principle keepers for the winter".into(),
+                body: "Aiko and Lena keep our values and principles: they gather what the log and the tensions show, and no change to them passes without one of them. Ravi and Marta take over in spring.".into(),
+                change: ProposalChange::Keepers {
+                    members: vec![people[AIKO].clone(), people[LENA].clone()],
+                    term_days: 180,
+                    queue: vec![people[RAVI].clone(), people[MARTA].clone()],
+                },
+                window_ms: Some(2 * 24 * HOUR_MS),
+            },
+        )
+    })?;
+    for (who, hours) in [
+        (0, 1),
+        (TOMAS, 2),
+        (AIKO, 3),
+        (FEMI, 4),
+        (LENA, 5),
+        (RAVI, 6),
+        (MARTA, 7),
+    ] {
+        laptops.act(circle, &people[who], at(start, hours), true, receive)?;
+        laptops.act(
+            circle,
+            &people[who],
+            at(start, hours + 1),
+            true,
+            consent(&keepers),
+        )?;
+    }
+    laptops.act(circle, &people[NOOR], at(start, 3 * 24), true, |c, ctx| {
+        c.pass_proposal(ctx, &keepers)
+    })?;
+
     // A general agreement, passed by its proposer once every window had closed: four
     // members consented, the others let their windows close in silence.
     let start = Timestamp(now.0 - 34 * DAY_MS);
@@ -1966,7 +2060,36 @@ fn seed_governance(
     let Some(names) = principles.get(NAMES) else {
         return Ok(());
     };
+    // The decisions under the principle that asked for it (in a small demo, the latest
+    // decision): an amendment cites its feedback.
+    let under = |principle: Option<String>| {
+        circle.decisions(&grove_core::DecisionFilter {
+            principle,
+            ..Default::default()
+        })
+    };
+    let mut feedback: Vec<String> = under(Some(names.clone()))?
+        .into_iter()
+        .take(2)
+        .map(|d| d.id)
+        .collect();
+    if feedback.is_empty() {
+        feedback.extend(under(None)?.into_iter().take(1).map(|d| d.id));
+    }
     let start = Timestamp(now.0 - 6 * DAY_MS);
+    if feedback.is_empty() {
+        // A demo too small to hold decisions: the feedback is a tension Aiko raised.
+        let raised = laptops.act(circle, &people[AIKO], at(start, -1), true, |c, ctx| {
+            c.raise_tension(
+                ctx,
+                "Members doing the work are invisible in the newsletter",
+                "People who organised the rent strike asked to be recognised by name.",
+                Some(names),
+                &[],
+            )
+        })?;
+        feedback.push(raised);
+    }
     let newsletter = laptops.act(circle, &people[AIKO], start, true, |c, ctx| {
         c.open_proposal(
             ctx,
@@ -1978,6 +2101,7 @@ fn seed_governance(
                     statement: "Keep full names out of anything public; first names only with the person's yes.".into(),
                     guidance: None,
                     reason: "Recognition matters and first names carry little risk.".into(),
+                    cites: feedback.clone(),
                 },
                 window_ms: None,
             },
@@ -2333,8 +2457,10 @@ mod tests {
             "no contested tension: {tensions:#?}"
         );
 
+        // The stewards, the keepers, the federation, the review's amendment and two new
+        // principles.
         let passed = with(ProposalStatus::Passed);
-        assert_eq!(passed.len(), 2, "{proposals:#?}");
+        assert_eq!(passed.len(), 6, "{proposals:#?}");
         for v in &passed {
             let p = &v.proposal;
             assert!(p.closed_by.is_some() && p.closed_at.is_some());
@@ -2368,6 +2494,12 @@ mod tests {
         assert!(s.in_office, "{s:?}");
         assert_eq!(s.by.as_deref(), Some(named.proposal.id.as_str()));
         assert_eq!(s.stewards.len(), 2);
+        // Principle keepers in office, named by proposal, with who is next.
+        let k = c.keepers().await.unwrap();
+        assert!(k.in_office, "{k:?}");
+        assert_eq!(k.keepers.len(), 2);
+        assert_eq!(k.queue.len(), 2);
+        assert!(passed.iter().any(|v| Some(v.proposal.id.as_str()) == k.by.as_deref()));
         assert!(!c
             .tensions()
             .await

@@ -255,6 +255,26 @@ fn values_and_principles(c: &OpenCircle, n: &Names) -> String {
         for e in &v.examples {
             let _ = writeln!(s, "- Example: {e}");
         }
+        if v.versions.len() > 1 {
+            let _ = writeln!(s, "\nHistory:\n");
+            for version in &v.versions {
+                let _ = write!(
+                    s,
+                    "{}. {} by {}: {}: {}",
+                    version.version,
+                    version.at.day(),
+                    Names::of(&n.members, &version.author),
+                    version.title,
+                    version.statement
+                );
+                history_notes(
+                    &mut s,
+                    version.reason.as_deref(),
+                    &version.cites,
+                    version.source.as_deref(),
+                );
+            }
+        }
         s.push('\n');
     }
     let _ = writeln!(s, "## Principles\n");
@@ -296,15 +316,32 @@ fn values_and_principles(c: &OpenCircle, n: &Names) -> String {
                     Names::of(&n.members, &version.author),
                     version.statement
                 );
-                if let Some(reason) = &version.reason {
-                    let _ = write!(s, " (why: {reason})");
-                }
-                s.push('\n');
+                history_notes(
+                    &mut s,
+                    version.reason.as_deref(),
+                    &version.cites,
+                    version.source.as_deref(),
+                );
             }
         }
         s.push('\n');
     }
     s
+}
+
+/// The end of a history line: why the version was made, the feedback it cites and the
+/// proposal that made it.
+fn history_notes(s: &mut String, reason: Option<&str>, cites: &[String], source: Option<&str>) {
+    if let Some(reason) = reason {
+        let _ = write!(s, " (why: {reason})");
+    }
+    if !cites.is_empty() {
+        let _ = write!(s, " (citing {})", cites.join(", "));
+    }
+    if let Some(source) = source {
+        let _ = write!(s, " (by proposal {source})");
+    }
+    s.push('\n');
 }
 
 fn month_file(c: &OpenCircle, month: &str, decisions: &[&Decision], n: &Names) -> String {

@@ -8,11 +8,11 @@
 use std::path::Path;
 
 use grove_core::{
-    archive, shard_doc, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus, Ctx,
-    Day, Decision, DecisionEdit, DecisionFilter, Escalation, KnownNode, Member, NewCommitment,
-    NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome,
-    Principle, ProposalView, Retro, Review, Role, Stewardship, Team, Value, ValueEdit, Verdict,
-    ZoneRule,
+    archive, shard_doc, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus,
+    Consultee, Ctx, Day, Decision, DecisionEdit, DecisionFilter, Escalation, Keepers, KnownNode,
+    Member, NewCommitment, NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole,
+    NewValue, Outcome, Principle, ProposalView, Retro, Review, ReviewChanged, Role, Stewardship,
+    Team, Value, ValueEdit, Verdict, ZoneRule,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -385,7 +385,7 @@ impl CircleHandle {
     }
     pub async fn amend_principle(&self, id: String, amendment: Amendment) -> Result<usize> {
         change!(self, Need::Core, |c, ctx| c
-            .amend_principle(ctx, &id, amendment, None))
+            .amend_principle(ctx, &id, amendment))
     }
     pub async fn retire_principle(&self, id: String, reason: String) -> Result<()> {
         change!(self, Need::Core, |c, ctx| c
@@ -493,11 +493,12 @@ impl CircleHandle {
         Ok(member)
     }
 
-    /// Removes a member (by id or unique name); this device must act for a steward.
-    /// Returns the member id.
     /// Hands the stewards' office to the next in the queue once the term has ended.
     pub async fn rotate_stewards(&self) -> Result<Vec<String>> {
         change!(self, Need::Core, |c, ctx| c.rotate_stewards(ctx))
+    }
+    pub async fn rotate_keepers(&self) -> Result<Vec<String>> {
+        change!(self, Need::Core, |c, ctx| c.rotate_keepers(ctx))
     }
 
     /// Revokes one device (a lost or seized laptop) at once; returns its member, who stays.
@@ -505,6 +506,9 @@ impl CircleHandle {
         change!(self, Need::Core, |c, ctx| c.revoke_device(ctx, &device))
     }
 
+    /// Removes a member (by id or unique name), which works only for this device's own
+    /// member: leaving. Anyone else is removed by a passed proposal, and the refusal says
+    /// so. Returns the member id.
     pub async fn remove_member(&self, who: String) -> Result<String> {
         // Every document: the removal names the member's changes this device holds from
         // its last second (see grove_core's members.rs).
@@ -512,6 +516,14 @@ impl CircleHandle {
             let id = resolve_member(c, &who)?;
             c.remove_member(ctx, &id)?;
             Ok(id)
+        })
+    }
+
+    /// This device's member leaves the circle; returns its id.
+    pub async fn leave(&self) -> Result<String> {
+        change!(self, Need::All, |c, ctx| {
+            c.leave(ctx)?;
+            Ok(ctx.member.clone())
         })
     }
 
@@ -540,6 +552,36 @@ impl CircleHandle {
     pub async fn decision(&self, id: String) -> Result<Decision> {
         let need = Need::Decisions(vec![id.clone()]);
         read!(self, need, |c| c.decision(&id))
+    }
+
+    /// Logs a principle-check decision naming who was consulted (ids or unique names);
+    /// each of them acknowledges it ([`CircleHandle::acknowledge_consultation`]).
+    pub async fn log_consulted_decision(
+        &self,
+        new: NewDecision,
+        consulted: Vec<String>,
+    ) -> Result<String> {
+        change!(self, Need::ThisMonth, |c, ctx| {
+            let ids = consulted
+                .iter()
+                .map(|who| resolve_member(c, who))
+                .collect::<grove_core::Result<Vec<_>>>()?;
+            c.log_consulted_decision(ctx, new, &ids)
+        })
+    }
+
+    /// This member acknowledges that they were consulted on decision `id`.
+    pub async fn acknowledge_consultation(&self, id: String, note: Option<String>) -> Result<()> {
+        change!(self, Need::Core, |c, ctx| c.acknowledge_consultation(
+            ctx,
+            &id,
+            note.as_deref()
+        ))
+    }
+
+    /// Who was consulted on decision `id`, and who acknowledged it.
+    pub async fn consultation(&self, id: String) -> Result<Vec<Consultee>> {
+        read!(self, Need::Core, |c| c.consultation(&id))
     }
 
     /// Who wrote decision `id`: the device whose signed change created it, and its member.
@@ -714,6 +756,9 @@ impl CircleHandle {
     pub async fn stewardship(&self) -> Result<Stewardship> {
         read_now!(self, Need::Core, |c, now| Ok(c.stewardship(now)))
     }
+    pub async fn keepers(&self) -> Result<Keepers> {
+        read_now!(self, Need::Core, |c, now| Ok(c.keepers(now)))
+    }
 
     /// Every proposal with its consent round as it stands now.
     pub async fn proposals(&self) -> Result<Vec<ProposalView>> {
@@ -782,7 +827,7 @@ impl CircleHandle {
         id: String,
         principle: String,
         amendment: Amendment,
-    ) -> Result<usize> {
+    ) -> Result<ReviewChanged> {
         change!(self, Need::Core, |c, ctx| c
             .review_change(ctx, &id, &principle, amendment))
     }

@@ -256,8 +256,10 @@ impl NodeState {
         Ok(result?)
     }
 
-    /// Writes this member's receipt on the proposals of circle `id` its device sees for the
-    /// first time: their consent window starts now (see `grove_core::consent`).
+    /// Writes what this device notes by itself on hearing news of circle `id`: this
+    /// member's receipt on the proposals it sees for the first time (their consent window
+    /// starts now, see `grove_core::consent`), and a new circle key when a member left on
+    /// their own since the current one was made (the leaver could not make it).
     pub(crate) fn write_receipts(&mut self, id: &str) {
         let now = self.now();
         let member = self.identity.member();
@@ -265,15 +267,29 @@ impl NodeState {
             return;
         };
         let mut ctx = Ctx::new(now, member, &mut self.rng);
+        let mut wrote = false;
         match circle.receive_proposals(&mut ctx) {
             Ok(0) => {}
             Ok(n) => {
                 tracing::debug!(circle = id, proposals = n, "received proposals");
-                if let Err(e) = self.persist(id) {
-                    tracing::warn!(circle = id, error = %e, "cannot save proposal receipts; they are saved with the next change");
-                }
+                wrote = true;
             }
             Err(e) => tracing::warn!(circle = id, error = %e, "cannot write proposal receipts"),
+        }
+        match circle.rotate_key_after_departure(&mut ctx) {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!(circle = id, "a member left: rotated the circle key");
+                wrote = true;
+            }
+            Err(e) => {
+                tracing::warn!(circle = id, error = %e, "cannot rotate the circle key after a departure")
+            }
+        }
+        if wrote {
+            if let Err(e) = self.persist(id) {
+                tracing::warn!(circle = id, error = %e, "cannot save receipts or a new key; they are saved with the next change");
+            }
         }
     }
 

@@ -8,7 +8,8 @@ use grove_node::core::sync::{signing, Envelope};
 use grove_node::core::{archive, Circle, CORE_DOC};
 use grove_node::NodeEvent;
 use grove_tests::harness::{
-    admit, bounded, converged, copy_circle, create_circle, decision_ids, log, TestNode,
+    admit, bounded, converged, copy_circle, create_circle, decision_ids, log, remove_by_proposal,
+    removal_ready, TestClock, TestNode,
 };
 
 async fn nodes(dir: &tempfile::TempDir, names: &[&str]) -> Result<Vec<TestNode>> {
@@ -244,13 +245,10 @@ async fn a_removed_members_device_is_refused_and_its_new_changes_go_nowhere() ->
     let before = log(&n[1], &basics, "b, while a member").await?;
     converged(&circle, &[&n[0], &n[1], &n[2]]).await?;
 
-    // a (the steward) removes b: a drops b's connection.
+    // The circle removes b (a and c consent, a passes): a drops b's connection.
     let b_peer = n[1].peer.clone();
     let b_member = n[1].handle.me().await?.member;
-    n[0].handle
-        .circle(Some(circle.clone()))
-        .remove_member(b_member.clone())
-        .await?;
+    remove_by_proposal(&n[0], &[&n[2]], &circle, &b_member).await?;
     n[0].wait_for("b disconnected", |e| match e {
         NodeEvent::PeerDisconnected { peer } if *peer == b_peer => Some(()),
         _ => None,
@@ -292,7 +290,7 @@ async fn a_removed_members_device_is_refused_and_its_new_changes_go_nowhere() ->
     Ok(())
 }
 
-/// The removal race: a removes c while b and c are away; c writes on, b syncs with c and
+/// The removal race: the circle removes c (a passes it) while b and c are away; c writes on, b syncs with c and
 /// builds on c's late change, then meets a. a refuses c's change but not b: the link stays,
 /// b drops c's change once it hears of the removal, writes its own again, and a gets it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,7 +301,12 @@ async fn a_member_who_relayed_a_removed_members_change_keeps_its_link_and_its_ow
         .with_test_writer()
         .try_init();
     let dir = tempfile::tempdir()?;
-    let n = nodes(&dir, &["a", "b", "c"]).await?;
+    // One clock the test moves, so the pass need not wait for the second to turn.
+    let clock = TestClock::default();
+    let mut n = Vec::new();
+    for name in ["a", "b", "c"] {
+        n.push(TestNode::start_with_clock(name, &dir.path().join(name), &clock).await?);
+    }
     let basics = create_circle(&n[0], "Cell").await?;
     let circle = basics.circle.clone();
     // Both admitted before either copy, so b and c know each other.
@@ -312,9 +315,13 @@ async fn a_member_who_relayed_a_removed_members_change_keeps_its_link_and_its_ow
     copy_circle(&n[0], &n[1], &circle).await?;
     copy_circle(&n[0], &n[2], &circle).await?;
     let c_member = n[2].handle.me().await?.member;
+    // a and b consent to removing c, whose device heard of the proposal; a passes it, and
+    // neither b nor c has heard of the pass.
+    let removal = removal_ready(&n[0], &[&n[1]], &[&n[2]], &circle, &c_member).await?;
+    clock.advance(std::time::Duration::from_secs(2));
     n[0].handle
         .circle(Some(circle.clone()))
-        .remove_member(c_member)
+        .pass_proposal(removal)
         .await?;
 
     // c, not having heard, writes; b, not having heard either, takes it and writes on it.
@@ -358,5 +365,74 @@ async fn a_member_who_relayed_a_removed_members_change_keeps_its_link_and_its_ow
         .decision(honest.clone())
         .await?;
     assert_eq!(d.choice, "b, in good faith: what we chose.");
+    Ok(())
+}
+
+/// The circle key ids `node` holds for `circle`, oldest first.
+async fn key_ids(node: &TestNode, circle: &str) -> Result<Vec<String>> {
+    let data = node
+        .handle
+        .circle(Some(circle.to_string()))
+        .export()
+        .await?;
+    let docs = archive::decode_signed(&data)?;
+    let core = docs.first().context("an export holds the core")?;
+    let c = Circle::from_core_bytes(&core.bytes, automerge::ActorId::random())?;
+    Ok(c.circle_key_ids())
+}
+
+/// A member leaves on their own: their node's departure reaches the others over the
+/// network, who refuse the leaver's device from then on, and a remaining node makes the new
+/// circle key (the leaver, who wrote the departure, must not know it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_leaves_is_dropped_and_a_remaining_node_rotates_the_key() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut n = nodes(&dir, &["a", "b"]).await?;
+    let basics = create_circle(&n[0], "Cell").await?;
+    let circle = basics.circle.clone();
+    copy_circle(&n[0], &n[1], &circle).await?;
+    let a_addr = n[0].addr.clone();
+    n[1].handle.dial(&a_addr).await?;
+    converged(&circle, &[&n[0], &n[1]]).await?;
+    let keys_before = key_ids(&n[0], &circle).await?;
+
+    let b_peer = n[1].peer.clone();
+    let b_member = n[1].handle.circle(Some(circle.clone())).leave().await?;
+    assert_eq!(
+        key_ids(&n[1], &circle).await?,
+        keys_before,
+        "the leaver makes no key"
+    );
+    n[0].wait_for("b disconnected", |e| match e {
+        NodeEvent::PeerDisconnected { peer } if *peer == b_peer => Some(()),
+        _ => None,
+    })
+    .await?;
+    let members = n[0]
+        .handle
+        .circle(Some(circle.clone()))
+        .member_list()
+        .await?;
+    let b = members
+        .iter()
+        .find(|m| m.member.id == b_member)
+        .context("b is still listed")?;
+    assert!(b.removed_at.is_some());
+    assert_eq!(b.removed_by.as_deref(), Some(b_member.as_str()));
+    // The new key is written right after the departure is taken; allow for the order in
+    // which the node reports the two.
+    let mut keys_after = key_ids(&n[0], &circle).await?;
+    for _ in 0..50 {
+        if keys_after.len() > keys_before.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        keys_after = key_ids(&n[0], &circle).await?;
+    }
+    assert_eq!(
+        keys_after.len(),
+        keys_before.len() + 1,
+        "a made a new key on hearing of the departure: {keys_after:?}"
+    );
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Result};
 use futures::StreamExt as _;
-use grove_tests::harness::{bounded, create_circle, TestNode};
+use grove_tests::harness::{bounded, create_circle, remove_by_proposal, TestNode};
 use libp2p::rendezvous::{self, client::Event as Rv, Namespace};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{identity::Keypair, Multiaddr, PeerId};
@@ -131,7 +131,7 @@ async fn an_outsider_can_neither_register_at_nor_list_an_always_on_nodes_rendezv
     );
 
     // Once removed, the member's device is an outsider too.
-    circle.remove_member(laptop).await?;
+    remove_by_proposal(&server, &[], &basics.circle, &laptop).await?;
     let removed = probe(member_key, &server).await?;
     assert!(
         !removed.registered && removed.found.is_empty() && removed.found_any.is_empty(),

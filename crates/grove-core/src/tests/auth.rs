@@ -63,6 +63,14 @@ impl Dev {
         f(&mut self.circle, &mut ctx)
     }
 
+    /// Writes a new team named `title`: a core change any member may make, for tests of
+    /// who may write at all.
+    pub(super) fn note(&mut self, title: &str) -> crate::Result<String> {
+        self.act(|c, ctx| c.add_team(ctx, title, None))
+    }
+
+    /// Adds a value: the circle's sole member may (values change by consent once there
+    /// are two).
     pub(super) fn add_value(&mut self, title: &str) -> crate::Result<String> {
         self.act(|c, ctx| {
             c.add_value(
@@ -201,17 +209,72 @@ fn a_member_links_a_second_device_but_not_someone_elses() {
         .unwrap();
 }
 
+/// A remove-member proposal for `member`, opened by `by` and consented by it and by each of
+/// `also` (merged both ways), ready for `by` to pass: how the circle removes someone.
+pub(super) fn removal_ready(by: &mut Dev, also: &mut [&mut Dev], member: &str) -> String {
+    use crate::{Answer, NewProposal, ProposalChange};
+    let p = by
+        .act(|c, ctx| {
+            c.open_proposal(
+                ctx,
+                NewProposal {
+                    window_ms: None,
+                    title: format!("{member} leaves"),
+                    body: String::new(),
+                    change: ProposalChange::RemoveMember {
+                        member: member.into(),
+                    },
+                },
+            )
+        })
+        .unwrap();
+    by.act(|c, ctx| c.respond(ctx, &p, Answer::Consent, None))
+        .unwrap();
+    for d in also.iter_mut() {
+        merge(&by.circle, &mut d.circle).unwrap();
+        d.now = d.now.max(by.now);
+        d.act(|c, ctx| c.respond(ctx, &p, Answer::Consent, None))
+            .unwrap();
+        merge(&d.circle, &mut by.circle).unwrap();
+        by.now = by.now.max(d.now);
+    }
+    p
+}
+
+/// `by` removes `member` by a passed proposal (see [`removal_ready`]).
+pub(super) fn remove_by_proposal(by: &mut Dev, also: &mut [&mut Dev], member: &str) {
+    let p = removal_ready(by, also, member);
+    by.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+}
+
 #[test]
-fn only_a_steward_removes_and_removal_rotates_the_key() {
+fn no_one_removes_a_member_alone_and_a_passed_removal_rotates_the_key() {
     let mut ana = Dev::found(1, "m-ana");
     ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
         .unwrap();
     let mut ben = Dev::receive(2, "m-ben", &ana);
     let err = ben.act(|c, ctx| c.remove_member(ctx, "m-ana")).unwrap_err();
-    assert!(err.to_string().contains("only a steward"), "{err}");
+    assert!(
+        err.to_string().contains(
+            "removing a member needs the circle's consent: grove proposal open --remove-member m-ana"
+        ),
+        "{err}"
+    );
+    // Not even the steward in office.
+    let heads = ana.circle.doc(CORE_DOC).unwrap().get_heads();
+    let err = ana.act(|c, ctx| c.remove_member(ctx, "m-ben")).unwrap_err();
+    assert!(
+        err.to_string().contains("needs the circle's consent"),
+        "{err}"
+    );
+    assert_eq!(
+        ana.circle.doc(CORE_DOC).unwrap().get_heads(),
+        heads,
+        "a refusal changes nothing"
+    );
 
     let (old_key, _) = ana.circle.circle_key().unwrap();
-    ana.act(|c, ctx| c.remove_member(ctx, "m-ben")).unwrap();
+    remove_by_proposal(&mut ana, &mut [], "m-ben");
     let (new_key, _) = ana.circle.circle_key().unwrap();
     assert_ne!(old_key, new_key, "the circle key rotates");
     let ms = ana.circle.membership();
@@ -220,17 +283,35 @@ fn only_a_steward_removes_and_removal_rotates_the_key() {
     assert_eq!(ms.removed_at(&hex(&key(2))), Some(Timestamp(ana.now)));
     let standing = ana.circle.standing("m-ben").unwrap();
     assert_eq!(standing.removed_by.as_deref(), Some("m-ana"));
+    // Nothing more to rotate: the remover made the new key.
+    assert!(!ana.act(|c, ctx| c.rotate_key_after_departure(ctx)).unwrap());
 
-    let err = ana.act(|c, ctx| c.remove_member(ctx, "m-ben")).unwrap_err();
+    let err = ana
+        .act(|c, ctx| {
+            c.open_proposal(
+                ctx,
+                crate::NewProposal {
+                    window_ms: None,
+                    title: "Again".into(),
+                    body: String::new(),
+                    change: crate::ProposalChange::RemoveMember {
+                        member: "m-ben".into(),
+                    },
+                },
+            )
+        })
+        .unwrap_err();
     assert!(err.to_string().contains("already removed"), "{err}");
     let err = ana
         .act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
         .unwrap_err();
     assert!(err.to_string().contains("was removed"), "{err}");
+    // The last member cannot leave: nobody would hold the circle.
     let err = ana.act(|c, ctx| c.remove_member(ctx, "m-ana")).unwrap_err();
-    assert!(err.to_string().contains("last steward"), "{err}");
+    assert!(err.to_string().contains("only member"), "{err}");
+    assert!(ana.circle.membership().is_current_member("m-ana"));
 
-    // With a second steward, the first may go.
+    // With a second steward, the first may leave.
     ana.act(|c, ctx| c.admit_member(ctx, "m-cat", "Cat", &hex(&key(3))))
         .unwrap();
     // The circle names both stewards by proposal; Cat's consent is the other voice.
@@ -271,6 +352,73 @@ fn only_a_steward_removes_and_removal_rotates_the_key() {
 }
 
 #[test]
+fn a_member_leaves_on_their_own_and_every_receiver_takes_it() {
+    let (mut ana, mut ben, mut cat) = three();
+    let (key_before, _) = ana.circle.circle_key().unwrap();
+    // Ana, the only steward, leaves: no one is in office after, and the circle names
+    // stewards by proposal as after a term.
+    ana.act(|c, ctx| c.leave(ctx)).unwrap();
+    assert_eq!(
+        ana.circle.circle_key().unwrap().0,
+        key_before,
+        "the leaver makes no key: it would know it"
+    );
+    let refused = merge(&ana.circle, &mut ben.circle).unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    let ms = ben.circle.membership();
+    assert!(!ms.is_current_member("m-ana"));
+    assert!(!ms.is_current_device(&hex(&ana.key)));
+    assert!(ms.stewards().is_empty());
+    assert_eq!(
+        ben.circle.standing("m-ana").unwrap().removed_by.as_deref(),
+        Some("m-ana")
+    );
+    // The first remaining device to hear of it rotates the key, once.
+    ben.now = ben.now.max(ana.now);
+    assert!(ben.act(|c, ctx| c.rotate_key_after_departure(ctx)).unwrap());
+    let (new_key, _) = ben.circle.circle_key().unwrap();
+    assert_ne!(new_key, key_before);
+    assert!(!ben.act(|c, ctx| c.rotate_key_after_departure(ctx)).unwrap());
+    // A third receiver takes the departure and the new key; Ana's later change is refused.
+    let refused = merge(&ben.circle, &mut cat.circle).unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!(cat.circle.circle_key().unwrap().0, new_key);
+    assert!(!cat.act(|c, ctx| c.rotate_key_after_departure(ctx)).unwrap());
+    ana.now += 5000;
+    ana.act(|c, ctx| c.add_team(ctx, "After leaving", None))
+        .unwrap();
+    let err = auth_err(merge(&ana.circle, &mut cat.circle));
+    assert!(matches!(err, AuthError::Removed { .. }), "{err}");
+}
+
+#[test]
+fn a_stewards_removal_of_another_member_alone_is_refused_by_receivers() {
+    let (mut ana, mut ben, _cat) = three();
+    assert!(ana
+        .circle
+        .membership()
+        .is_steward_at("m-ana", Timestamp(ana.now)));
+    // Ana's modified client skips the local check and writes Cat's removal, as only a
+    // passed proposal may.
+    ana.act(|c, ctx| c.remove_member_by_consent(ctx, "m-cat"))
+        .unwrap();
+    assert!(!ana.circle.membership().is_current_member("m-cat"));
+    let refused = merge(&ana.circle, &mut ben.circle).unwrap();
+    match refused.first().map(|r| &r.reason) {
+        Some(AuthError::NotAllowed { what, .. }) => {
+            assert!(what.contains("circle's consent"), "{what}")
+        }
+        other => panic!("expected NotAllowed, got {other:?}"),
+    }
+    let ms = ben.circle.membership();
+    assert!(
+        ms.is_current_member("m-cat") && ms.is_current_device(&hex(&key(3))),
+        "the refused removal must not touch the receiver's circle"
+    );
+    assert_eq!(ms.removed_members(), Vec::<String>::new());
+}
+
+#[test]
 fn a_passed_proposal_removes_a_member_without_a_steward() {
     use crate::{Answer, NewProposal, ProposalChange};
     let mut ana = Dev::found(1, "m-ana");
@@ -306,9 +454,12 @@ fn a_passed_proposal_removes_a_member_without_a_steward() {
     let outcome = ben.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
     assert_eq!(outcome.as_deref(), Some("member m-cat removed"));
     assert!(!ben.circle.membership().is_current_device(&hex(&key(3))));
-    // Ben is no steward: directly he could not have.
+    // Directly he could not have.
     let err = ben.act(|c, ctx| c.remove_member(ctx, "m-ana")).unwrap_err();
-    assert!(err.to_string().contains("open a proposal"), "{err}");
+    assert!(
+        err.to_string().contains("needs the circle's consent"),
+        "{err}"
+    );
     // Nor can a proposal remove the last steward.
     let err = ben
         .act(|c, ctx| {
@@ -331,16 +482,16 @@ fn a_passed_proposal_removes_a_member_without_a_steward() {
 #[test]
 fn a_whole_circle_passes_into_an_empty_one() {
     let mut ana = Dev::found(1, "m-ana");
-    ana.add_value("Care").unwrap();
+    ana.note("Care").unwrap();
     // Admission and the new member's own changes arrive in one batch.
     ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
         .unwrap();
     let mut ben = Dev::receive(2, "m-ben", &ana);
-    ben.add_value("Courage").unwrap();
+    ben.note("Courage").unwrap();
     let carol = import(&ben.circle, &key(3)).expect("founder, admission, Ben's change");
-    assert_eq!(carol.values().unwrap().len(), 2);
+    assert_eq!(carol.teams().unwrap().len(), 2);
     merge(&ben.circle, &mut ana.circle).unwrap();
-    assert_eq!(ana.circle.values().unwrap().len(), 2);
+    assert_eq!(ana.circle.teams().unwrap().len(), 2);
 }
 
 #[test]
@@ -348,12 +499,12 @@ fn unsigned_and_non_member_changes_are_refused() {
     let ana = Dev::found(1, "m-ana");
     // A stranger holds the circle (it saw an export) and writes to it.
     let mut zed = Dev::receive(9, "m-zed", &ana);
-    zed.add_value("Chaos").unwrap();
+    zed.note("Chaos").unwrap();
     let mut target = Dev::receive(3, "m-cat", &ana).circle;
     let err = auth_err(merge(&zed.circle, &mut target));
     assert!(matches!(err, AuthError::NotAMember { .. }), "{err}");
     assert!(err.may_resolve_later());
-    assert_eq!(target.values().unwrap().len(), 0, "nothing merged");
+    assert_eq!(target.teams().unwrap().len(), 0, "nothing merged");
 
     // Even a self-join by the stranger does not make it a member.
     zed.act(|c, ctx| c.join(ctx, "Zed", &hex(&key(9)))).unwrap();
@@ -398,14 +549,7 @@ fn a_change_forged_under_another_members_actor_is_refused() {
     let mut rng = StdRng::seed_from_u64(7);
     let mut ctx = Ctx::new(Timestamp(T0 + 50_000), "m-ana", &mut rng);
     forger
-        .add_value(
-            &mut ctx,
-            NewValue {
-                title: "Forged".into(),
-                statement: "Ana never said this.".into(),
-                ..Default::default()
-            },
-        )
+        .add_team(&mut ctx, "Forged: Ana never said this", None)
         .unwrap();
     let err = auth_err(merge(&forger, &mut ana.circle));
     assert!(matches!(err, AuthError::BadSignature { .. }), "{err}");
@@ -418,14 +562,14 @@ fn a_removed_members_later_changes_are_refused_its_earlier_ones_kept() {
     ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
         .unwrap();
     let mut ben = Dev::receive(2, "m-ben", &ana);
-    ben.add_value("Before").unwrap();
+    ben.note("Before").unwrap();
     merge(&ben.circle, &mut ana.circle).unwrap();
     ana.now = ben.now + 5000;
-    ana.act(|c, ctx| c.remove_member(ctx, "m-ben")).unwrap();
+    remove_by_proposal(&mut ana, &mut [], "m-ben");
 
     // Ben, not having heard, writes after the removal time.
     ben.now = ana.now + 5000;
-    ben.add_value("After").unwrap();
+    ben.note("After").unwrap();
     let err = auth_err(merge(&ben.circle, &mut ana.circle));
     assert!(matches!(err, AuthError::Removed { .. }), "{err}");
 
@@ -435,7 +579,7 @@ fn a_removed_members_later_changes_are_refused_its_earlier_ones_kept() {
     let mut all = cat.circle;
     let err = auth_err(merge(&ben.circle, &mut all));
     assert!(matches!(err, AuthError::Removed { .. }), "{err}");
-    assert_eq!(all.values().unwrap().len(), 1, "the earlier change stays");
+    assert_eq!(all.teams().unwrap().len(), 1, "the earlier change stays");
 }
 
 #[test]
@@ -457,7 +601,7 @@ fn two_founders_are_refused() {
 #[test]
 fn archives_carry_signatures() {
     let mut ana = Dev::found(1, "m-ana");
-    ana.add_value("Care").unwrap();
+    ana.note("Care").unwrap();
     let docs = archive::decode_signed(&archive::encode(&ana.circle)).unwrap();
     let core = &docs[0];
     let changes = core.signed_changes().unwrap();
@@ -539,8 +683,9 @@ mod engine {
     #[test]
     fn a_relayed_change_of_a_removed_member_is_refused_without_dropping_the_peer() {
         let (mut ana, mut ben, mut cat) = three();
+        let p = removal_ready(&mut ana, &mut [&mut ben], "m-cat");
         ana.now += 10_000;
-        ana.act(|c, ctx| c.remove_member(ctx, "m-cat")).unwrap();
+        ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
         cat.now = ana.now + 5_000;
         let late = quick_decision(&mut cat, "late");
         merge(&cat.circle, &mut ben.circle).unwrap();
@@ -596,14 +741,7 @@ mod engine {
         let mut rng = StdRng::seed_from_u64(7);
         let mut ctx = Ctx::new(Timestamp(T0 + 50_000), "m-ana", &mut rng);
         forger
-            .add_value(
-                &mut ctx,
-                NewValue {
-                    title: "Forged".into(),
-                    statement: "Ana never said this.".into(),
-                    ..Default::default()
-                },
-            )
+            .add_team(&mut ctx, "Forged: Ana never said this", None)
             .unwrap();
         let id = ana.circle.id().to_string();
         let mut circles = HashMap::from([(id.clone(), ana.circle)]);
@@ -623,12 +761,13 @@ mod engine {
             "{effects:?}"
         );
         assert_eq!(engine.peers().count(), 0, "the peer is dropped");
-        assert!(circles[&id].values().unwrap().is_empty());
+        assert!(circles[&id].teams().unwrap().is_empty());
     }
 
     #[test]
     fn a_months_changes_wait_for_their_authors_admission() {
         let mut ana = Dev::found(1, "m-ana");
+        charter(&mut ana);
         let cat = Dev::receive(3, "m-cat", &ana);
         ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
             .unwrap();
@@ -690,6 +829,7 @@ mod engine {
     #[test]
     fn a_decision_names_the_device_and_member_that_wrote_it() {
         let mut ana = Dev::found(1, "m-ana");
+        charter(&mut ana);
         ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
             .unwrap();
         let mut ben = Dev::receive(2, "m-ben", &ana);
@@ -770,7 +910,9 @@ fn a_removal_or_steward_grant_by_a_non_steward_is_refused_by_receivers() {
     ben.act(|c, ctx| c.remove_member_by_consent(ctx, "m-cat"))
         .unwrap();
     match auth_err(merge(&ben.circle, &mut ana.circle)) {
-        AuthError::NotAllowed { what, .. } => assert!(what.contains("no steward"), "{what}"),
+        AuthError::NotAllowed { what, .. } => {
+            assert!(what.contains("circle's consent"), "{what}")
+        }
         other => panic!("expected NotAllowed, got {other:?}"),
     }
     assert!(
@@ -819,21 +961,9 @@ fn a_removal_or_steward_grant_by_a_non_steward_is_refused_by_receivers() {
 
 /// A decision in the month of `d`'s clock, by `d`, with no lookups needed.
 fn quick_decision(d: &mut Dev, text: &str) -> String {
-    use crate::{NewDecision, NewPrinciple, Zone};
+    use crate::{NewDecision, Zone};
     let team = d.act(|c, ctx| c.add_team(ctx, text, None)).unwrap();
-    let value = d.add_value(text).unwrap();
-    let principle = d
-        .act(|c, ctx| {
-            c.add_principle(
-                ctx,
-                NewPrinciple {
-                    values: vec![value],
-                    statement: format!("We stand by {text}."),
-                    ..Default::default()
-                },
-            )
-        })
-        .unwrap();
+    let principle = charter(d);
     d.act(|c, ctx| {
         c.log_decision(
             ctx,
@@ -843,6 +973,28 @@ fn quick_decision(d: &mut Dev, text: &str) -> String {
                 context: format!("Context of {text}."),
                 choice: text.into(),
                 zone: Some(Zone::Local),
+                ..Default::default()
+            },
+        )
+    })
+    .unwrap()
+}
+
+/// The circle's principle: the founder writes it while alone in the circle (values and
+/// principles change by consent once there are two), so [`three`] and any test that
+/// logs decisions start from one.
+pub(super) fn charter(d: &mut Dev) -> String {
+    use crate::NewPrinciple;
+    if let Some(p) = d.circle.principles().unwrap().first() {
+        return p.id.clone();
+    }
+    let value = d.add_value("Care").unwrap();
+    d.act(|c, ctx| {
+        c.add_principle(
+            ctx,
+            NewPrinciple {
+                values: vec![value],
+                statement: "We look after each other.".into(),
                 ..Default::default()
             },
         )
@@ -861,6 +1013,7 @@ fn decision_ids(c: &Circle) -> Vec<String> {
 /// Ana (steward), Ben and Cat, each with the whole circle.
 pub(super) fn three() -> (Dev, Dev, Dev) {
     let mut ana = Dev::found(1, "m-ana");
+    charter(&mut ana);
     for (seed, m) in [(2u8, "m-ben"), (3, "m-cat")] {
         ana.act(|c, ctx| c.admit_member(ctx, m, m, &hex(&key(seed))))
             .unwrap();
@@ -873,8 +1026,9 @@ pub(super) fn three() -> (Dev, Dev, Dev) {
 #[test]
 fn a_member_who_relayed_a_removed_members_change_is_not_punished_and_keeps_its_own() {
     let (mut ana, mut ben, mut cat) = three();
+    let p = removal_ready(&mut ana, &mut [&mut ben], "m-cat");
     ana.now += 10_000;
-    ana.act(|c, ctx| c.remove_member(ctx, "m-cat")).unwrap();
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
     // Cat has not heard and writes; Ben, who has not heard either, takes it and builds on it.
     cat.now = ana.now + 5_000;
     let late = quick_decision(&mut cat, "Cat, after removal");
@@ -951,28 +1105,29 @@ fn a_member_who_relayed_a_removed_members_change_is_not_punished_and_keeps_its_o
 
 #[test]
 fn a_change_in_the_second_of_the_removal_counts_as_after_it() {
-    let (mut ana, _ben, mut cat) = three();
+    let (mut ana, mut ben, mut cat) = three();
+    let p = removal_ready(&mut ana, &mut [&mut ben], "m-cat");
     // The removal lands half-way through a second; Cat writes earlier in that second.
     ana.now = (ana.now / 1000 + 10) * 1000 + 500;
     let mut ctx_rng = StdRng::seed_from_u64(7);
     let mut ctx = Ctx::new(Timestamp(ana.now), "m-ana", &mut ctx_rng);
-    ana.circle.remove_member(&mut ctx, "m-cat").unwrap();
+    ana.circle.pass_proposal(&mut ctx, &p).unwrap();
     cat.now = ana.now - 1_400; // becomes ana.now - 400 in act(): the same second
-    cat.add_value("Same second").unwrap();
+    cat.note("Same second").unwrap();
     let err = auth_err(merge(&cat.circle, &mut ana.circle));
     assert!(matches!(err, AuthError::Removed { .. }), "{err}");
-    assert_eq!(ana.circle.values().unwrap().len(), 0);
+    assert_eq!(ana.circle.teams().unwrap().len(), 0);
 }
 
 #[test]
 fn a_signature_held_is_never_replaced_and_a_tampered_one_fails_the_whole_import() {
     let mut ana = Dev::found(1, "m-ana");
-    ana.add_value("Care").unwrap();
+    ana.note("Care").unwrap();
     let ben_key = key(2);
     ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&ben_key)))
         .unwrap();
     let mut ben = Dev::receive(2, "m-ben", &ana);
-    ana.add_value("New").unwrap();
+    ana.note("New").unwrap();
     // An export of Ana's with one held change's signature flipped, plus one new change.
     let mut docs = archive::decode_signed(&archive::encode(&ana.circle)).unwrap();
     let held = ben.circle.doc(CORE_DOC).unwrap().get_heads()[0];
@@ -1011,7 +1166,7 @@ fn a_signature_held_is_never_replaced_and_a_tampered_one_fails_the_whole_import(
     let verdict = ben.circle.authorize_merge(&batch).unwrap();
     ben.circle.apply_checked(batch, verdict).unwrap();
     assert_eq!(ben.circle.signature(CORE_DOC, &held), Some(original));
-    ben.add_value("Ben's").unwrap();
+    ben.note("Ben's").unwrap();
     assert!(import(&ben.circle, &key(5)).is_ok());
 }
 
@@ -1024,7 +1179,7 @@ mod tampered_imports {
     /// the export's signatures are for changes Ben holds).
     fn setup() -> (Vec<u8>, Dev) {
         let (mut ana, ben, _) = three();
-        ana.add_value("Care").unwrap();
+        ana.note("Care").unwrap();
         quick_decision(&mut ana, "Soup");
         let ben = Dev {
             circle: import(&ana.circle, &ben.key).unwrap(),
@@ -1057,7 +1212,7 @@ mod tampered_imports {
             let i = at.index(data.len());
             data[i] ^= mask;
             let _ = import_file(&data, &mut ben.circle);
-            ben.add_value("After the import").unwrap();
+            ben.note("After the import").unwrap();
             let third = import(&ben.circle, &key(3));
             prop_assert!(third.is_ok(), "byte {i}: {:?}", third.err());
         }
@@ -1091,14 +1246,15 @@ mod tampered_imports {
 
 #[test]
 fn a_change_the_remover_held_stays_though_made_in_the_second_of_the_removal() {
-    let (mut ana, _ben, mut cat) = three();
+    let (mut ana, mut ben, mut cat) = three();
+    let p = removal_ready(&mut ana, &mut [&mut ben], "m-cat");
     let second = (ana.now / 1000 + 10) * 1000;
     cat.now = second - 1000 + 100; // act() adds a second: cat writes at second + 100 ms
     let held = quick_decision(&mut cat, "Cat, just before");
     assert!(merge(&cat.circle, &mut ana.circle).unwrap().is_empty());
     let mut rng = StdRng::seed_from_u64(9);
     let mut ctx = Ctx::new(Timestamp(second + 900), "m-ana", &mut rng);
-    ana.circle.remove_member(&mut ctx, "m-cat").unwrap();
+    ana.circle.pass_proposal(&mut ctx, &p).unwrap();
 
     assert!(
         ana.circle
@@ -1121,4 +1277,123 @@ fn a_change_the_remover_held_stays_though_made_in_the_second_of_the_removal() {
         .purge_refused(Timestamp(second + 3000))
         .unwrap()
         .is_empty());
+}
+
+#[test]
+fn only_the_member_consulted_acknowledges_a_principle_check_on_every_device() {
+    use crate::{NewDecision, NewPrinciple, Zone};
+    let mut ana = Dev::found(1, "m-ana");
+    let team = ana.act(|c, ctx| c.add_team(ctx, "Kitchen", None)).unwrap();
+    let value = ana.add_value("Care").unwrap();
+    let principle = ana
+        .act(|c, ctx| {
+            c.add_principle(
+                ctx,
+                NewPrinciple {
+                    values: vec![value],
+                    statement: "We feed whoever comes.".into(),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    for (seed, m) in [(2u8, "m-ben"), (3, "m-cat")] {
+        ana.act(|c, ctx| c.admit_member(ctx, m, m, &hex(&key(seed))))
+            .unwrap();
+    }
+    let mut ben = Dev::receive(2, "m-ben", &ana);
+    let mut cat = Dev::receive(3, "m-cat", &ana);
+    let new = |zone: Zone| NewDecision {
+        team: team.clone(),
+        principles: vec![principle.clone()],
+        context: "A stranger asked for a meal after closing.".into(),
+        choice: "We fed them.".into(),
+        zone: Some(zone),
+        ..Default::default()
+    };
+
+    // Who may be named, and where; a refusal writes nothing.
+    let heads = ana.circle.doc(CORE_DOC).unwrap().get_heads();
+    for (zone, who, why) in [
+        (Zone::Local, "m-ben", "only a principle-check decision"),
+        (Zone::PrincipleCheck, "m-ana", "cannot consult yourself"),
+        (Zone::PrincipleCheck, "m-zed", "not a current member"),
+    ] {
+        let err = ana
+            .act(|c, ctx| c.log_consulted_decision(ctx, new(zone), &[who.to_string()]))
+            .unwrap_err();
+        assert!(err.to_string().contains(why), "{err}");
+    }
+    assert_eq!(ana.circle.doc(CORE_DOC).unwrap().get_heads(), heads);
+    assert!(decision_ids(&ana.circle).is_empty());
+
+    let d = ana
+        .act(|c, ctx| c.log_consulted_decision(ctx, new(Zone::PrincipleCheck), &["m-ben".into()]))
+        .unwrap();
+    let asked_at = Timestamp(ana.now);
+    assert!(merge(&ana.circle, &mut ben.circle).unwrap().is_empty());
+    assert!(merge(&ana.circle, &mut cat.circle).unwrap().is_empty());
+    assert_eq!(
+        ben.circle.consultation(&d).unwrap(),
+        vec![crate::Consultee {
+            member: "m-ben".into(),
+            asked_at,
+            acknowledged_at: None,
+            note: None,
+        }]
+    );
+
+    // Cat was not asked: her own client refuses; a modified one writes Ben's
+    // acknowledgement raw, and an honest receiver refuses it.
+    let err = cat
+        .act(|c, ctx| c.acknowledge_consultation(ctx, &d, None))
+        .unwrap_err();
+    assert!(err.to_string().contains("you were not consulted"), "{err}");
+    let core = cat.circle.doc(CORE_DOC).unwrap();
+    let coll = crate::fields::child_map(core, &automerge::ROOT, "consultations").unwrap();
+    let obj = crate::fields::entity(core, &coll, &d).unwrap().unwrap();
+    cat.now += 1000;
+    let at = cat.now;
+    cat.circle
+        .change_core(Timestamp(at), "decision acknowledged", |tx| {
+            use automerge::transaction::Transactable as _;
+            tx.put(&obj, "ack:m-ben", at)?;
+            tx.put(&obj, "ack_note:m-ben", "Fine by me.")?;
+            Ok(())
+        })
+        .unwrap();
+    let refused = merge(&cat.circle, &mut ana.circle).unwrap();
+    match refused.first().map(|r| &r.reason) {
+        Some(AuthError::NotAllowed { what, .. }) => {
+            assert!(what.contains("only `m-ben` can"), "{what}")
+        }
+        other => panic!("expected NotAllowed, got {other:?}"),
+    }
+    assert_eq!(
+        ana.circle.consultation(&d).unwrap()[0].acknowledged_at,
+        None,
+        "the forged acknowledgement must not touch the receiver's circle"
+    );
+
+    // Ben acknowledges, once, and every device takes it.
+    ben.now = ben.now.max(ana.now);
+    ben.act(|c, ctx| {
+        c.acknowledge_consultation(ctx, &d, Some("Checked it with Ana at the stall."))
+    })
+    .unwrap();
+    let acked_at = Timestamp(ben.now);
+    let err = ben
+        .act(|c, ctx| c.acknowledge_consultation(ctx, &d, None))
+        .unwrap_err();
+    assert!(err.to_string().contains("already acknowledged"), "{err}");
+    assert!(merge(&ben.circle, &mut ana.circle).unwrap().is_empty());
+    assert_eq!(
+        ana.circle.consultation(&d).unwrap(),
+        vec![crate::Consultee {
+            member: "m-ben".into(),
+            asked_at,
+            acknowledged_at: Some(acked_at),
+            note: Some("Checked it with Ana at the stall.".into()),
+        }]
+    );
 }

@@ -123,8 +123,8 @@ fn apply(d: &mut Device, op: &Op) {
                         statement: format!("{member} says {n}"),
                         guidance: None,
                         reason: "r".into(),
+                        cites: Vec::new(),
                     },
-                    None,
                 )
                 .map(|_| ()),
             None => Ok(()),

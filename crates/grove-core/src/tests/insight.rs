@@ -293,6 +293,7 @@ fn c_failing_principle_detected_and_closed_by_a_review_change() {
                 statement: "Look after each other, and ask first.".into(),
                 guidance: None,
                 reason: "it kept failing".into(),
+                cites: Vec::new(),
             },
         )
         .unwrap();
@@ -324,7 +325,9 @@ fn c_lookalike_a_success_among_the_last_three_results() {
 fn d_concurrent_edits_to_a_value_surface_and_sequential_ones_do_not() {
     let mut a = world();
     let v = a.v.clone();
-    let mut b = a.d.replica("bea", 5);
+    // Ana's phone: while she is the circle's only member she edits values directly, and
+    // her two devices can do so at once.
+    let mut b = a.d.twin("ana-phone", 5);
     sync_pair(&mut a.d, &mut b);
     let mut ctx = ctx!(a.d);
     a.d.circle
@@ -625,9 +628,15 @@ fn advice_never_asks_for_what_is_not_due() {
 
 #[test]
 fn decay_lookalikes_do_not_trigger() {
-    let (mut w, _) = lively();
+    let (mut w, mut bea) = lively();
     // A fresh principle not yet cited has not had its chance.
-    add_principle(&mut w.d, &[&w.v], "Brand new");
+    let change = crate::ProposalChange::NewPrinciple {
+        values: vec![w.v.clone()],
+        statement: "Brand new".into(),
+        guidance: None,
+        supersedes: None,
+    };
+    crate::tests::pass_by_consent(&mut w.d, &mut bea, change);
     // A review in progress is not overdue; a role whose term runs is not expired.
     let mut ctx = ctx!(w.d);
     w.d.circle

@@ -1,6 +1,7 @@
 //! Tests of the domain core: one test binary, a fixture of simulated devices.
 
 mod auth;
+mod charter;
 mod consent;
 mod convergence;
 mod insight;
@@ -33,6 +34,25 @@ impl Device {
             member: member.to_string(),
             now: T0,
             rng,
+        }
+    }
+
+    /// Another device of this device's own member (its own actor `name`), holding what
+    /// this one holds: the circle does not grow.
+    pub fn twin(&self, name: &str, seed: u64) -> Device {
+        let core = self.circle.snapshot(crate::CORE_DOC).expect("core exists");
+        let mut circle = Circle::from_core_bytes(&core, actor(name)).expect("loads");
+        for key in self.circle.doc_keys() {
+            if key != crate::CORE_DOC {
+                let bytes = self.circle.snapshot(&key).expect("listed doc exists");
+                circle.attach(&key, &bytes).expect("attaches");
+            }
+        }
+        Device {
+            circle,
+            member: self.member.clone(),
+            now: self.now + 1000,
+            rng: StdRng::seed_from_u64(seed),
         }
     }
 
@@ -123,6 +143,42 @@ pub(crate) fn actor(member: &str) -> ActorId {
 
 pub(crate) fn device(member: &str) -> String {
     format!("device-{member}")
+}
+
+/// Passes `change` by consent: `a` opens it, `b` consents, `a` passes it; both replicas in
+/// sync after. Returns what passing did. Values and principles change so in a circle of
+/// several.
+pub(crate) fn pass_by_consent(
+    a: &mut Device,
+    b: &mut Device,
+    change: crate::ProposalChange,
+) -> Option<String> {
+    a.now += 1000;
+    let mut ctx = Ctx::new(Timestamp(a.now), a.member.clone(), &mut a.rng);
+    let p = a
+        .circle
+        .open_proposal(
+            &mut ctx,
+            crate::NewProposal {
+                title: "By consent".into(),
+                body: String::new(),
+                change,
+                window_ms: None,
+            },
+        )
+        .expect("a valid proposal");
+    sync_pair(a, b);
+    b.now = b.now.max(a.now) + 1000;
+    let mut ctx = Ctx::new(Timestamp(b.now), b.member.clone(), &mut b.rng);
+    b.circle
+        .respond(&mut ctx, &p, crate::Answer::Consent, None)
+        .expect("consent");
+    sync_pair(a, b);
+    a.now = a.now.max(b.now) + 1000;
+    let mut ctx = Ctx::new(Timestamp(a.now), a.member.clone(), &mut a.rng);
+    let outcome = a.circle.pass_proposal(&mut ctx, &p).expect("passes");
+    sync_pair(a, b);
+    outcome
 }
 
 /// Exchanges every change of every document between two replicas.

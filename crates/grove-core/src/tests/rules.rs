@@ -175,8 +175,8 @@ fn amending_keeps_every_version_with_its_reason() {
                 statement: "Look after each other, and yourself.".into(),
                 guidance: None,
                 reason: "Burnout last winter".into(),
+                cites: Vec::new(),
             },
-            None,
         )
         .unwrap();
     assert_eq!(v, 2);
@@ -200,8 +200,8 @@ fn amending_keeps_every_version_with_its_reason() {
                 statement: "New".into(),
                 guidance: None,
                 reason: " ".into(),
+                cites: Vec::new(),
             },
-            None,
         )
         .unwrap_err();
     assert!(err.to_string().contains("reason"), "{err}");
@@ -215,8 +215,8 @@ fn amending_keeps_every_version_with_its_reason() {
                 statement: pr.statement.clone(),
                 guidance: None,
                 reason: "r".into(),
+                cites: Vec::new(),
             },
-            None,
         )
         .unwrap_err();
     assert!(err.to_string().contains("changes nothing"), "{err}");
@@ -598,6 +598,7 @@ fn consent_round_objection_blocks_until_withdrawn_or_resolved() {
                     statement: "Care, including for ourselves.".into(),
                     guidance: None,
                     reason: "Burnout".into(),
+                    cites: Vec::new(),
                 },
             },
         )
@@ -791,10 +792,11 @@ fn retros_and_reviews_regenerate_principles() {
                 statement: "Care in shifts.".into(),
                 guidance: None,
                 reason: "Rota failed".into(),
+                cites: Vec::new(),
             },
         )
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, crate::ReviewChanged::Amended { version: 2 });
     let mut ctx = ctx!(d);
     d.circle
         .add_learning(&mut ctx, &rv, "Small shifts work")
