@@ -30,7 +30,7 @@ pub fn render() -> String {
         Figure, HistoryEntry, HomeStatus, Me, Member, NewCommitment, NewDecision, NewPrinciple, NewProposal,
         NewRetro, NewReview, NewRole, NewValue, NodeErrorKind, NodeEvent, Outcome, Principle,
         PrincipleChange, PrincipleStatus, PrincipleVersion, PrincipleView, Proposal,
-        ProposalChange, ProposalStatus, ProposalView, Round, Voice, Standing, Receipt, Contest, Stewardship, Keepers, ZoneRule, RaiseTension, Reader, Related, Replant, Response,
+        ProposalChange, ProposalStatus, ProposalView, Round, Voice, Standing, Receipt, Contest, Stewardship, Keepers, ValueVersion, ZoneRule, RaiseTension, Reader, Related, Replant, Response,
         ResponseLogEntry, Retro, Review, ReviewStatus, Role, Rotation, RowPage, Team, Tension,
         TensionClosure, TensionKind, Timestamp, Trend, Value, ValueEdit, ValueStatus, Verdict, Vitality,
         WeekCount, Zone, ZoneInfo,

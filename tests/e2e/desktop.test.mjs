@@ -482,18 +482,23 @@ describe("the Grove window", () => {
     assert.equal(await wd.exec("return document.querySelector('#peers-state').dataset.tone;"), "calm");
     assert.doesNotMatch(await wd.exec("return document.querySelector('#sync-circles .pending')?.className ?? '';"), /\bwarn\b/, "unsynced changes are not an error");
 
-    // Member rows with room to breathe, and Remove in each row's menu, not on every row.
+    // Member rows with room to breathe; each row's menu proposes removing that member (mine
+    // offers leaving), never a button on every row: no one removes a member alone.
     await wd.click("button[data-view=members]");
     await wd.waitForElement("li.member");
     const rows = await wd.exec(`const ms = [...document.querySelectorAll('li.member')]; return {
       rows: ms.length, menus: document.querySelectorAll('li.member details.more').length,
-      shownRemove: ms.filter((m) => [...m.querySelectorAll('button')].some((b) => b.offsetParent !== null && /Remove/.test(b.innerText))).length,
+      shownRemove: ms.filter((m) => [...m.querySelectorAll('button')].some((b) => b.offsetParent !== null && /removal|Leave/.test(b.innerText))).length,
       padding: parseFloat(getComputedStyle(ms[0]).paddingLeft) };`);
-    assert.ok(rows.menus >= 1 && rows.menus < rows.rows, `a menu on other members' rows, none on mine: ${JSON.stringify(rows)}`);
-    assert.equal(rows.shownRemove, 0, "no Remove button shows until a row's menu is opened");
+    assert.equal(rows.menus, rows.rows, `a menu on every row: ${JSON.stringify(rows)}`);
+    assert.equal(rows.shownRemove, 0, "no removal or leave button shows until a row's menu is opened");
     assert.ok(rows.padding >= 8, `member rows are padded (${rows.padding}px)`);
     await wd.click("li.member details.more summary");
-    await wd.waitFor("the row's menu to offer Remove", async () => /Remove…/.test(await wd.textOf("li.member details.more[open]")));
+    await wd.waitFor("the row's menu to offer removal by proposal, or leaving", async () => /Propose removal…|Leave the circle…/.test(await wd.textOf("li.member details.more[open]")));
+    // The demo's principle keepers, named by proposal, and who is next.
+    await wd.waitForText(".keepers", "Principle keepers:");
+    assert.match(await wd.textOf(".keepers"), /Principle keepers: (Aiko, Lena|Lena, Aiko)/);
+    assert.match(await wd.textOf(".keepers"), /Next in line: Ravi, Marta/);
 
     // Vitality in plain words: nothing about seeds or hollow patterns, and no advice to hold a
     // review the figures say is not overdue.
@@ -567,5 +572,38 @@ describe("the Grove window", () => {
     assert.doesNotMatch(contested.pill, /\bwarn\b/);
     assert.match(contested.text, /passed it .* but that pass did not see/s);
     assert.match(contested.text, /objection/);
+  });
+
+  step("changes the demo circle's values only by proposal: Propose, not Edit, citing a tension", async () => {
+    await wd.click("button[data-view=values]");
+    await wd.waitForText("#by-consent", "change by consent");
+    const offered = await wd.exec("return [...document.querySelectorAll('main button')].map((b) => b.textContent.trim());");
+    for (const propose of ["Propose a rewording…", "Propose a principle…", "Propose an amendment…"]) {
+      assert.ok(offered.includes(propose), `"${propose}" is offered: ${JSON.stringify([...new Set(offered)])}`);
+    }
+    for (const direct of ["Add value", "Add principle", "Retire this value", "Amend", "Retire", "Reword…"]) {
+      assert.ok(!offered.includes(direct), `no direct "${direct}" in a circle of several`);
+    }
+    const value = "main section.value:not(.retired)";
+    const vid = await wd.exec("return document.querySelector(arguments[0] + ' h2').id.slice(2);", value);
+    await wd.click(`${value} > .propose-actions button.propose`);
+    await wd.waitForElement(`#rw-statement-${vid}`);
+    await wd.fill(`#rw-statement-${vid}`, "We look after each other, and after ourselves too.");
+    await wd.fill(`#rw-reason-${vid}`, "Organisers burn out.");
+    // Without a cite, the form says why and opens nothing.
+    await wd.click("form.draft button[type=submit]");
+    await wd.waitForText("form.draft [role=alert]", "Cite at least one tension");
+    const pick = `#rw-cites-${vid}-tension`;
+    const tension = await wd.waitFor("open tensions to cite", async () => (await wd.exec("return [...document.querySelector(arguments[0]).options].map((o) => o.value).find((v) => v) ?? null;", pick)));
+    await wd.select(pick, tension);
+    await wd.waitForElement(`form.draft [data-cite="${tension}"]`);
+    await wd.click("form.draft button[type=submit]");
+    await wd.waitForText(".proposed", "Nothing changes until the circle consents");
+    await wd.click(".proposed button.link");
+    const said = await wd.waitFor("the proposal in Proposals", async () => (await wd.exec(
+      "const a = [...document.querySelectorAll('main article.proposal')].find((x) => x.querySelector('.change-charter')?.textContent.includes('after ourselves too')); return a ? { change: a.querySelector('.change-charter').textContent, cites: a.querySelector('.change-cites')?.textContent ?? '', status: a.querySelector('.pill.status').textContent } : null;")));
+    assert.match(said.change.replace(/\s+/g, " "), /Rewords value .+: .+ — “We look after each other, and after ourselves too\.”.* Because Organisers burn out\./);
+    assert.equal(said.cites, `Cites: tension ${tension}`);
+    assert.equal(said.status, "open");
   });
 });

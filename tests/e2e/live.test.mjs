@@ -141,9 +141,11 @@ describe("the Grove window with a peer", () => {
     await shot("members");
   });
 
-  step("does not let a member who is not a steward remove anyone", async () => {
-    const buttons = await wd.exec("return [...document.querySelectorAll('.member button')].map((b) => b.innerText);");
-    assert.deepEqual(buttons, [], "only stewards are offered removal");
+  step("lets no one remove a member alone: a proposal for others, leaving for oneself", async () => {
+    const buttons = await wd.exec("return [...document.querySelectorAll('.member .menu button')].map((b) => b.textContent.trim());");
+    assert.ok(!buttons.some((b) => /^Remove/.test(b)), `no direct removal: ${buttons}`);
+    assert.ok(buttons.includes("Leave the circle…"), `leaving is offered: ${buttons}`);
+    assert.ok(buttons.includes("Propose removal…"), `a removal proposal is offered: ${buttons}`);
   });
 
   step("counts changes made here that no peer has yet, from the node", async () => {

@@ -1,7 +1,8 @@
-// A steward revokes a member's device, then removes the member, in the real window: the
-// circle is founded and a second member admitted with the CLI on the app's home, then the
-// Members view asks once more each time and records what the node did, which it keeps
-// across a re-query.
+// A steward revokes a member's device, then the circle removes the member, in the real
+// window: the circle is founded and a second member admitted with the CLI on the app's
+// home; the Members view offers no direct removal, only a remove-member proposal (and
+// leaving, on your own row), asks once more each time, and records what the node did,
+// which it keeps across a re-query.
 import { after, before, describe } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync } from "node:fs";
@@ -13,6 +14,7 @@ const port = Number(process.env.TAURI_DRIVER_PORT_MEMBERS ?? 4452);
 
 describe("a steward removing a member", () => {
   let dir;
+  let home;
   let app;
   let wd;
   let beaDevice;
@@ -21,7 +23,7 @@ describe("a steward removing a member", () => {
     assert.ok(existsSync(bin), `build the app first: ${bin} is missing`);
     assert.ok(existsSync(grove), `build the CLI first (cargo build -p grove-cli): ${grove} is missing`);
     dir = mkdtempSync(join(tmpdir(), "grove-e2e-members-"));
-    const home = join(dir, "grove");
+    home = join(dir, "grove");
     cli(home, null, "member", "rename", "Ada");
     cli(home, null, "circle", "create", "Allotment Collective");
     beaDevice = cli(join(dir, "bea"), null, "device", "id").device;
@@ -41,30 +43,46 @@ describe("a steward removing a member", () => {
       name,
     );
 
-  step("offers the founding steward removal of the other member, not of themselves", async () => {
+  /** Opens the ⋯ menu on `name`'s row. */
+  const openMenu = (name) =>
+    wd.exec(
+      "const li = [...document.querySelectorAll('ul[aria-label=Members] .member')].find((l) => l.querySelector('strong').innerText === arguments[0]); li.querySelector('details.more').setAttribute('open', '');",
+      name,
+    );
+  /** Clicks the button labelled `label` in `name`'s row. */
+  const press = (name, label) =>
+    wd.exec(
+      "const li = [...document.querySelectorAll('ul[aria-label=Members] .member')].find((l) => l.querySelector('strong').innerText === arguments[0]); [...li.querySelectorAll('button')].find((b) => b.textContent.trim() === arguments[1]).click();",
+      name,
+      label,
+    );
+
+  step("offers the founding steward no direct removal: a proposal for Bea, leaving for themselves", async () => {
     await wd.waitFor("the circle to open", async () => (await wd.selectedText("#circle-pick")) === "Allotment Collective");
     await wd.click("button[data-view=members]");
     await wd.waitForText("ul[aria-label=Members]", "Bea");
-    // Removal sits in a per-row menu, on Bea's row only.
     const menus = await wd.exec("return [...document.querySelectorAll('.member details.more')].map((d) => d.closest('.member').querySelector('strong').innerText);");
-    assert.deepEqual(menus, ["Bea"], "one menu, for Bea only");
-    await wd.click(".member details.more summary");
-    assert.match(await memberRow("Bea"), /Remove…/);
+    assert.deepEqual(menus, ["Ada", "Bea"], "a menu on each row");
+    await openMenu("Bea");
+    assert.match(await memberRow("Bea"), /Propose removal…/);
     assert.match(await memberRow("Bea"), new RegExp(`Revoke device ${beaDevice.slice(0, 8)}…`));
-    assert.doesNotMatch(await memberRow("Ada"), /Remove|Revoke/);
+    assert.doesNotMatch(await memberRow("Bea"), /Remove…/);
+    await openMenu("Ada");
+    assert.match(await memberRow("Ada"), /Leave the circle…/);
+    assert.doesNotMatch(await memberRow("Ada"), /Remove…|Revoke/);
     assert.match(await memberRow("Ada"), /this device/);
   });
 
   step("asks once more, and Cancel changes nothing", async () => {
-    await wd.click(".member button");
-    await wd.waitForText("[aria-label='Confirm removal']", "Remove Bea?");
-    await wd.exec("[...document.querySelectorAll('[aria-label=\"Confirm removal\"] button')].find((b) => b.innerText === 'Cancel').click();");
-    await wd.waitFor("the confirmation to close", async () => !(await wd.exec("return !!document.querySelector('[aria-label=\"Confirm removal\"]');")));
-    assert.doesNotMatch(await memberRow("Bea"), /removed/);
+    await press("Bea", "Propose removal…");
+    await wd.waitForText("[aria-label='Confirm proposing removal']", "Propose removing Bea?");
+    await wd.exec("[...document.querySelectorAll('[aria-label=\"Confirm proposing removal\"] button')].find((b) => b.innerText === 'Cancel').click();");
+    await wd.waitFor("the confirmation to close", async () => !(await wd.exec("return !!document.querySelector('[aria-label=\"Confirm proposing removal\"]');")));
+    assert.doesNotMatch(await memberRow("Bea"), /removed|Removal proposed/);
   });
 
   step("revokes Bea's device: marked revoked, Bea stays a member, and no Revoke is left on it", async () => {
-    await wd.click(".member details.more summary");
+    await openMenu("Bea");
     await wd.exec(
       "[...document.querySelectorAll('.member .menu button')].find((b) => b.innerText.startsWith('Revoke device')).click();",
     );
@@ -82,10 +100,18 @@ describe("a steward removing a member", () => {
     await wd.waitFor("Bea's device to stay revoked", async () => /revoked/.test(await memberRow("Bea")));
   });
 
-  step("removes Bea: marked removed by Ada, and still so after the view re-queries", async () => {
-    await wd.click(".member details.more summary");
-    await wd.click(".member button");
-    await wd.click("[aria-label='Confirm removal'] button.danger");
+  step("the circle removes Bea by proposal: marked removed by Ada, and still so after the view re-queries", async () => {
+    await openMenu("Bea");
+    await press("Bea", "Propose removal…");
+    await wd.click("[aria-label='Confirm proposing removal'] button.danger");
+    await wd.waitFor("the removal to be proposed", async () => /Removal proposed/.test(await memberRow("Bea")), 30_000);
+    assert.doesNotMatch(await memberRow("Bea"), /removed /);
+    // Ada answers and passes it through the app's own node (in a circle of two her consent
+    // is the majority of the others).
+    const proposal = cli(home, null, "proposal", "list").find((p) => p.title === "Remove Bea");
+    assert.ok(proposal, "the proposal the view opened");
+    cli(home, null, "proposal", "respond", proposal.id, "--answer", "consent");
+    cli(home, null, "proposal", "pass", proposal.id);
     await wd.waitFor("Bea to be marked removed", async () => /removed/.test(await memberRow("Bea")), 30_000);
     assert.match(await memberRow("Bea"), /removed .* by Ada/);
     assert.equal(await wd.exec("return document.querySelectorAll('.member button').length;"), 0, "nobody left to remove");

@@ -33,19 +33,24 @@ export interface Api {
   join_team: [{ circle: string; team: string; member: string | null }, null];
   leave_team: [{ circle: string; team: string; member: string | null }, null];
   members: [{ circle: string }, B.Member[]];
-  log_decision: [{ circle: string; new: B.NewDecision }, string];
+  /** `consulted`: member ids who checked the principle, for a principle-check decision only. */
+  log_decision: [{ circle: string; new: B.NewDecision; consulted?: string[] | null }, string];
   record_result: [{ circle: string; id: string; text: string; outcome: B.Outcome }, null];
   edit_decision: [{ circle: string; id: string; edit: B.DecisionEdit }, null];
   mark_read: [{ circle: string; id: string }, boolean];
   link_decisions: [{ circle: string; id: string; other: string }, null];
   decision: [{ circle: string; id: string }, B.Decision];
   decision_page: [{ circle: string; filter: B.DecisionFilter; offset: number; limit: number; whole: boolean }, B.RowPage];
+  consultation: [{ circle: string; id: string }, B.Consultee[]];
+  acknowledge_consultation: [{ circle: string; id: string; note: string | null }, null];
   escalations: [{ circle: string }, B.Escalation[]];
   acknowledge_escalation: [{ circle: string; id: string }, null];
   resolve_escalation: [{ circle: string; id: string; verdict: B.Verdict; response: string }, null];
   proposals: [{ circle: string }, B.ProposalView[]];
   stewardship: [{ circle: string }, B.Stewardship];
   rotate_stewards: [{ circle: string }, string[]];
+  keepers: [{ circle: string }, B.Keepers];
+  rotate_keepers: [{ circle: string }, string[]];
   open_proposal: [{ circle: string; new: B.NewProposal }, string];
   respond: [{ circle: string; id: string; answer: B.Answer; reason: string | null }, null];
   revise_proposal: [{ circle: string; id: string; new: B.NewProposal }, number];

@@ -5,7 +5,12 @@ export type Amendment = { statement: string,
 /**
  * `None` keeps the current guidance.
  */
-guidance: string | null, reason: string, };
+guidance: string | null, reason: string, 
+/**
+ * The tensions or decisions that show the principle no longer holds: a principle
+ * changes when local feedback demands it.
+ */
+cites: Array<string>, };
 
 export type Answer = "consent" | "concern" | "objection";
 
@@ -36,6 +41,16 @@ values: Array<string>,
  * field's name was read (decision listings).
  */
 devices: Array<string>, };
+
+export type Consultee = { member: string, 
+/**
+ * When the decision's author named them.
+ */
+asked_at: Timestamp, 
+/**
+ * When they acknowledged it (None: still awaited).
+ */
+acknowledged_at: Timestamp | null, note: string | null, };
 
 export type Contest = { 
 /**
@@ -176,6 +191,16 @@ export type InviteKind = { "type": "member" } | { "type": "device", member: stri
 
 export type InviteState = "open" | "expired" | "used-up" | "revoked";
 
+export type Keepers = { keepers: Array<string>, until: Timestamp | null, 
+/**
+ * The passed proposal that named them.
+ */
+by: string | null, in_office: boolean, 
+/**
+ * Who takes over next, in order, when the term ends (`grove keeper rotate`).
+ */
+queue: Array<string>, term_days: number | null, };
+
 export type Me = { member: string, 
 /**
  * The device's public key (hex).
@@ -293,7 +318,12 @@ values: Array<string>, status: PrincipleStatus, supersedes: string | null, super
  */
 versions: Array<PrincipleVersion>, conflicts: Array<Conflict>, };
 
-export type PrincipleChange = { principle: string, before: string, after: string, reason: string, by: string, at: Timestamp, };
+export type PrincipleChange = { principle: string, before: string, after: string, reason: string, by: string, at: Timestamp, 
+/**
+ * In a circle of several, the proposal the review opened for it: the principle
+ * changes when that passes.
+ */
+proposal: string | null, };
 
 export type PrincipleStatus = "active" | "under-review" | "retired";
 
@@ -302,6 +332,10 @@ export type PrincipleVersion = { version: number, statement: string, guidance: s
  * Why it changed (absent for the first version).
  */
 reason: string | null, author: string, at: Timestamp, 
+/**
+ * The tensions, decisions or review the change answers.
+ */
+cites: Array<string>, 
 /**
  * The proposal or review that made the change, if any.
  */
@@ -364,9 +398,21 @@ contest: Contest | null,
  */
 log: Array<ResponseLogEntry>, };
 
-export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle", principle: string, statement: string, guidance: string | null, reason: string, } | { "kind": "new-principle", values: Array<string>, statement: string, guidance: string | null, } | { "kind": "remove-member", member: string, } | { "kind": "stewards", members: Array<string>, term_days: number, 
+export type ProposalChange = { "kind": "general" } | { "kind": "amend-principle", principle: string, statement: string, guidance: string | null, reason: string, 
+/**
+ * The tensions or decisions that demand the change (local feedback).
+ */
+cites: Array<string>, } | { "kind": "new-principle", values: Array<string>, statement: string, guidance: string | null, 
+/**
+ * A principle the new one replaces: retired when this passes.
+ */
+supersedes: string | null, } | { "kind": "retire-principle", principle: string, reason: string, } | { "kind": "new-value", title: string, statement: string, protect: string | null, refuse: string | null, } | { "kind": "amend-value", value: string, title: string, statement: string, protect: string | null, refuse: string | null, reason: string, cites: Array<string>, } | { "kind": "retire-value", value: string, reason: string, } | { "kind": "remove-member", member: string, } | { "kind": "stewards", members: Array<string>, term_days: number, 
 /**
  * Who takes over, in order, when a term ends (`grove steward rotate`).
+ */
+queue: Array<string>, } | { "kind": "keepers", members: Array<string>, term_days: number, 
+/**
+ * Who takes over, in order, when a term ends (`grove keeper rotate`).
  */
 queue: Array<string>, } | { "kind": "map-zone", team: string, situation: string, zone: Zone, };
 
@@ -544,13 +590,41 @@ export type Trend = "up" | "down" | "flat";
 
 export type Value = { id: string, title: string, statement: string, protect: string | null, refuse: string | null, examples: Array<string>, status: ValueStatus, author: string, created_at: Timestamp, updated_at: Timestamp, 
 /**
+ * Oldest first; the first is the value as created. A value's wording is kept as a
+ * principle's is: every change is a new version with its reason.
+ */
+versions: Array<ValueVersion>, 
+/**
  * Fields two devices edited concurrently; edit the field to pick.
  */
 conflicts: Array<Conflict>, };
 
-export type ValueEdit = { title: string | null, statement: string | null, protect: string | null, refuse: string | null, };
+export type ValueEdit = { title: string | null, statement: string | null, protect: string | null, refuse: string | null, 
+/**
+ * Why it changes; kept with the new version.
+ */
+reason?: string, };
 
 export type ValueStatus = "active" | "retired";
+
+export type ValueVersion = { version: number, title: string, statement: string, protect: string | null, refuse: string | null, 
+/**
+ * Why it changed (absent for the first version).
+ */
+reason: string | null, 
+/**
+ * The tensions or decisions the change answers.
+ */
+cites: Array<string>, author: string, at: Timestamp, 
+/**
+ * The proposal that made the change, if any.
+ */
+source: string | null, 
+/**
+ * Made by a proposal whose pass is contested: the value keeps its last uncontested
+ * wording until the round settles.
+ */
+contested: boolean, };
 
 export type Verdict = "back" | "coach" | "stop";
 
@@ -634,12 +708,16 @@ export const COMMANDS = [
   "link_decisions",
   "decision",
   "decision_page",
+  "consultation",
+  "acknowledge_consultation",
   "escalations",
   "acknowledge_escalation",
   "resolve_escalation",
   "proposals",
   "stewardship",
   "rotate_stewards",
+  "keepers",
+  "rotate_keepers",
   "zone_rules",
   "open_proposal",
   "respond",

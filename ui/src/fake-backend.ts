@@ -39,8 +39,12 @@ interface FakeCircle {
   /** Who takes over next, in order, when the term ends; how many days a term lasts (null: the founder's year). */
   stewardsQueue: string[];
   stewardsTermDays: number | null;
+  /** The principle keepers' office, as grove_core::keepers keeps it (empty: never named). */
+  keepers: { holders: string[]; until: string | null; by: string | null; queue: string[]; termDays: number | null };
   /** Every team's zone map (grove_core::zones), set only by passed map-zone proposals. */
   zoneRules: B.ZoneRule[];
+  /** Who was consulted on each principle-check decision, by decision id (grove_core::consultation). */
+  consultations: Map<string, B.Consultee[]>;
 }
 
 /** Zones from lowest to highest, as the engine orders them. */
@@ -120,6 +124,117 @@ export class FakeBackend implements Backend {
     return p;
   }
 
+  // ---- the charter (grove_core::charter): values and principles ----
+
+  /** As the engine: a direct change of the charter only from the circle's sole member. */
+  private actsAlone(c: FakeCircle, what: "values" | "principles", instead: string) {
+    const n = c.members.filter((m) => !c.removed.has(m.id)).length;
+    if (n > 1) throw new BackendError("state", `${what} change by consent in a circle of ${n} members: ${instead}`);
+  }
+  private value(c: FakeCircle, id: string): B.Value {
+    const v = c.values.find((v) => v.id === id);
+    if (!v) throw notFound("value", id);
+    return v;
+  }
+  private addValue(c: FakeCircle, n: B.NewValue, source: string | null): string {
+    const title = required(n.title, "a value's title");
+    const statement = required(n.statement, "a value's statement");
+    if (c.values.some((v) => v.status === "active" && v.title.toLowerCase() === title.toLowerCase())) {
+      throw invalid(`an active value is already titled \`${title}\`: edit it instead`);
+    }
+    const at = this.now();
+    const protect = n.protect?.trim() || null;
+    const refuse = n.refuse?.trim() || null;
+    const v: B.Value = {
+      id: this.id("v"), title, statement, protect, refuse, examples: [...n.examples],
+      status: "active", author: this.me.member, created_at: at, updated_at: at, conflicts: [],
+      versions: [{ version: 1, title, statement, protect, refuse, reason: null, cites: [], author: this.me.member, at, source, contested: false }],
+    };
+    c.values.push(v);
+    return v.id;
+  }
+  /** Whether every field the edit sets takes one of the wordings a conflict holds for it. */
+  private picksConflict(v: B.Value, edit: B.ValueEdit): boolean {
+    const given = (["title", "statement", "protect", "refuse"] as const).filter((f) => edit[f] != null);
+    return given.length > 0 && given.every((f) => v.conflicts.some((k) => k.field === f && k.values.includes(edit[f]!.trim())));
+  }
+  /** A pick settles the conflict of the fields it sets; any other edit is a new version. */
+  private editValue(c: FakeCircle, v: B.Value, edit: B.ValueEdit, cites: string[], source: string | null) {
+    if (v.status === "retired") throw new BackendError("state", `value \`${v.id}\` is retired: add a new value instead`);
+    const title = edit.title == null ? v.title : required(edit.title, "a value's title");
+    const statement = edit.statement == null ? v.statement : required(edit.statement, "a value's statement");
+    if (edit.title == null && edit.statement == null && edit.protect == null && edit.refuse == null) {
+      throw invalid("nothing to change: give a new title, statement, protect or refuse");
+    }
+    const next = (given: string | null, now: string | null) => (given == null ? now : given.trim() || null);
+    const protect = next(edit.protect, v.protect);
+    const refuse = next(edit.refuse, v.refuse);
+    const pick = source === null && this.picksConflict(v, edit);
+    if (!pick && title === v.title && statement === v.statement && protect === v.protect && refuse === v.refuse) {
+      throw invalid("the edit changes nothing: give a different title, statement, protect or refuse");
+    }
+    const at = this.now();
+    Object.assign(v, { title, statement, protect, refuse, updated_at: at });
+    if (pick) {
+      v.conflicts = v.conflicts.filter((k) => edit[k.field as keyof B.ValueEdit] == null);
+      return;
+    }
+    v.versions.push({
+      version: v.versions.length + 1, title, statement, protect, refuse, reason: edit.reason?.trim() || null,
+      cites: [...cites], author: this.me.member, at, source, contested: false,
+    });
+  }
+  /** Retires a value; principles left with no active value go under review (their ids). */
+  private retireValue(c: FakeCircle, v: B.Value): string[] {
+    if (v.status === "retired") throw new BackendError("state", `value \`${v.id}\` is already retired`);
+    v.status = "retired";
+    v.updated_at = this.now();
+    const active = (id: string) => c.values.some((x) => x.id === id && x.status === "active");
+    const orphaned = c.principles.filter((p) => p.status === "active" && p.values.includes(v.id) && !p.values.some(active));
+    for (const p of orphaned) p.status = "under-review";
+    return orphaned.map((p) => p.id);
+  }
+  private addPrinciple(c: FakeCircle, n: B.NewPrinciple, source: string | null): string {
+    const statement = required(n.statement, "a principle's statement");
+    if (n.values.length === 0) throw invalid("a principle must derive from at least one value");
+    for (const v of n.values) this.value(c, v);
+    const old = n.supersedes ? this.principle(c, n.supersedes) : null;
+    const at = this.now();
+    const guidance = n.guidance?.trim() || null;
+    const p: B.Principle = {
+      id: this.id("p"), statement, guidance, values: [...new Set(n.values)], status: "active",
+      supersedes: old?.id ?? null, superseded_by: null, retired_reason: null, author: this.me.member,
+      created_at: at, updated_at: at, conflicts: [],
+      versions: [{ version: 1, statement, guidance, reason: null, cites: [], author: this.me.member, at, source, contested: false }],
+    };
+    c.principles.push(p);
+    if (old) Object.assign(old, { status: "retired", superseded_by: p.id, updated_at: at });
+    return p.id;
+  }
+  private amendPrinciple(c: FakeCircle, p: B.Principle, a: B.Amendment, source: string | null): number {
+    const reason = required(a.reason, "the reason for the amendment");
+    const statement = required(a.statement, "a principle's statement");
+    const at = this.now();
+    Object.assign(p, { statement, guidance: a.guidance?.trim() ?? p.guidance, status: "active", updated_at: at });
+    p.versions.push({ version: p.versions.length + 1, statement, guidance: p.guidance, reason, cites: [...(a.cites ?? [])], author: this.me.member, at, source, contested: false });
+    return p.versions.length;
+  }
+  private retirePrinciple(c: FakeCircle, p: B.Principle, reason: string) {
+    if (p.status === "retired") throw new BackendError("state", `principle \`${p.id}\` is already retired`);
+    Object.assign(p, { status: "retired", retired_reason: required(reason, "the reason for retiring a principle"), updated_at: this.now() });
+  }
+  /** As the engine: in a circle of several, an amendment cites the feedback that demands it. */
+  private checkFeedback(c: FakeCircle, cites: string[]) {
+    if (cites.length === 0) {
+      if (c.members.filter((m) => !c.removed.has(m.id)).length <= 1) return;
+      throw invalid("an amendment cites the feedback that demands it: add --cites with a tension, decision or review id (grove tension list, grove decision list)");
+    }
+    for (const id of cites) {
+      if (!/^(d|rv|t[^-])-./.test(id)) throw invalid(`\`${id}\` is no tension, decision or review id: cite the feedback that demands the change`);
+      if (id.startsWith("rv-") && !c.reviews.some((r) => r.id === id)) throw notFound("review", id);
+    }
+  }
+
   /** Adds a member (or devices of one) to a circle, as if admitted elsewhere and synced. */
   admit(circle: string, member: B.Member) {
     const c = this.circle(circle);
@@ -161,8 +276,16 @@ export class FakeBackend implements Backend {
       stewardsBy: null,
       stewardsQueue: [],
       stewardsTermDays: null,
+      keepers: { holders: [], until: null, by: null, queue: [], termDays: null },
       zoneRules: [],
+      consultations: new Map(),
     };
+  }
+  /** Keepers in office at the fake's clock who are still members: one of them must hear a charter change. */
+  private keepersInOffice(c: FakeCircle): string[] {
+    const k = c.keepers;
+    if (k.until === null || this.clock >= Date.parse(k.until)) return [];
+    return k.holders.filter((m) => c.members.some((x) => x.id === m) && !c.removed.has(m));
   }
   private inOffice(c: FakeCircle, member: string): boolean {
     return c.stewards.includes(member) && !c.removed.has(member) && (c.stewardsUntil === null || this.clock < Date.parse(c.stewardsUntil));
@@ -178,6 +301,15 @@ export class FakeBackend implements Backend {
   /** Moves "now" on by `ms` (a test lets a term run out). */
   advance(ms: number) {
     this.clock += ms;
+  }
+
+  /** Simulates two devices writing a value's field at once: both wordings are kept, the
+   * first shown, until someone picks one (grove_core::charter allows anyone that pick). */
+  conflict(circle: string, value: string, field: "title" | "statement" | "protect" | "refuse", values: string[], devices: string[] = []) {
+    const v = this.value(this.circle(circle), value);
+    v.conflicts = [...v.conflicts.filter((k) => k.field !== field), { field, values: [...values], devices: [...devices] }];
+    v[field] = values[0];
+    this.changed(circle);
   }
 
   /** Simulates a change arriving from a peer (what a live view must pick up). */
@@ -240,22 +372,33 @@ export class FakeBackend implements Backend {
     zone_rules: ({ circle }) =>
       this.circle(circle).zoneRules.map((r) => ({ ...r }))
         .sort((a, b) => a.team.localeCompare(b.team) || a.situation.localeCompare(b.situation)),
-    values: ({ circle }) => this.circle(circle).values.map((v) => ({ ...v })),
+    values: ({ circle }) => structuredClone(this.circle(circle).values),
+    // As the engine (grove_core::charter): values and principles change directly only in a
+    // circle of one; in a circle of several, by a passed proposal.
     add_value: ({ circle, new: n }) => {
       const c = this.circle(circle);
-      const title = required(n.title, "a value's title");
-      const statement = required(n.statement, "a value's statement");
-      if (c.values.some((v) => v.status === "active" && v.title.toLowerCase() === title.toLowerCase())) {
-        throw invalid(`an active value is already titled \`${title}\`: edit it instead`);
-      }
-      const at = this.now();
-      const v: B.Value = {
-        id: this.id("v"), title, statement, protect: n.protect, refuse: n.refuse, examples: n.examples,
-        status: "active", author: this.me.member, created_at: at, updated_at: at, conflicts: [],
-      };
-      c.values.push(v);
+      this.actsAlone(c, "values", "grove proposal open --new-value TITLE --statement S");
+      const id = this.addValue(c, n, null);
       this.changed(circle);
-      return v.id;
+      return id;
+    },
+    // Picking one of the wordings two devices wrote at once stays open to anyone.
+    edit_value: ({ circle, id, edit }) => {
+      const c = this.circle(circle);
+      const v = this.value(c, id);
+      if (!this.picksConflict(v, edit)) {
+        this.actsAlone(c, "values", `grove proposal open --amend-value ${id} --reason R --cites T …`);
+      }
+      this.editValue(c, v, edit, [], null);
+      this.changed(circle);
+      return null;
+    },
+    retire_value: ({ circle, id }) => {
+      const c = this.circle(circle);
+      this.actsAlone(c, "values", `grove proposal open --retire-value ${id} --reason R`);
+      const orphaned = this.retireValue(c, this.value(c, id));
+      this.changed(circle);
+      return orphaned;
     },
     principle_list: ({ circle }) => structuredClone(this.circle(circle).principles),
     principles: ({ circle }) => {
@@ -267,37 +410,34 @@ export class FakeBackend implements Backend {
     },
     add_principle: ({ circle, new: n }) => {
       const c = this.circle(circle);
-      const statement = required(n.statement, "a principle's statement");
-      if (n.values.length === 0) throw invalid("a principle must derive from at least one value");
-      for (const v of n.values) if (!c.values.some((x) => x.id === v)) throw notFound("value", v);
-      const at = this.now();
-      const p: B.Principle = {
-        id: this.id("p"), statement, guidance: n.guidance, values: [...n.values], status: "active",
-        supersedes: n.supersedes, superseded_by: null, retired_reason: null, author: this.me.member,
-        created_at: at, updated_at: at, conflicts: [],
-        versions: [{ version: 1, statement, guidance: n.guidance, reason: null, author: this.me.member, at, source: null, contested: false }],
-      };
-      c.principles.push(p);
+      this.actsAlone(c, "principles", "grove proposal open --value V --statement S [--supersedes P]");
+      const id = this.addPrinciple(c, n, null);
       this.changed(circle);
-      return p.id;
+      return id;
     },
     amend_principle: ({ circle, id, amendment }) => {
       const c = this.circle(circle);
-      const p = this.principle(c, id);
-      const reason = required(amendment.reason, "the reason for the amendment");
-      const statement = required(amendment.statement, "a principle's statement");
-      const at = this.now();
-      p.statement = statement;
-      p.guidance = amendment.guidance ?? p.guidance;
-      p.versions.push({ version: p.versions.length + 1, statement, guidance: p.guidance, reason, author: this.me.member, at, source: null, contested: false });
+      this.actsAlone(c, "principles", `grove proposal open --amend ${id} --statement S --reason R --cites T …`);
+      const version = this.amendPrinciple(c, this.principle(c, id), amendment, null);
       this.changed(circle);
-      return p.versions.length;
+      return version;
     },
     retire_principle: ({ circle, id, reason }) => {
       const c = this.circle(circle);
-      const p = this.principle(c, id);
-      p.status = "retired";
-      p.retired_reason = required(reason, "the reason for retiring");
+      this.actsAlone(c, "principles", `grove proposal open --retire-principle ${id} --reason R`);
+      this.retirePrinciple(c, this.principle(c, id), reason);
+      this.changed(circle);
+      return null;
+    },
+    supersede_principle: ({ circle, old, by }) => {
+      const c = this.circle(circle);
+      this.actsAlone(c, "principles", `grove proposal open --value V --statement S --supersedes ${old}, or --retire-principle ${old}`);
+      if (old === by) throw invalid("a principle cannot supersede itself");
+      const [o, n] = [this.principle(c, old), this.principle(c, by)];
+      if (o.status === "retired") throw new BackendError("state", `principle \`${old}\` is already retired`);
+      if (n.status === "retired") throw new BackendError("state", `principle \`${by}\` is retired`);
+      Object.assign(o, { status: "retired", superseded_by: by, updated_at: this.now() });
+      n.supersedes = old;
       this.changed(circle);
       return null;
     },
@@ -324,7 +464,7 @@ export class FakeBackend implements Backend {
       return null;
     },
     members: ({ circle }) => this.circle(circle).members.map((m) => ({ ...m })),
-    log_decision: ({ circle, new: n }) => {
+    log_decision: ({ circle, new: n, consulted }) => {
       const c = this.circle(circle);
       if (!c.teams.some((t) => t.id === n.team)) throw notFound("team", n.team);
       if (n.principles.length === 0) throw invalid("a decision must name at least one principle in play");
@@ -348,6 +488,16 @@ export class FakeBackend implements Backend {
       const mapped = situation ? c.zoneRules.find((r) => r.team === n.team && r.situation === situation)?.zone ?? null : null;
       const picked = n.zone ?? mapped;
       const zone: B.Zone = departsFrom && (!picked || picked === "local" || picked === "principle-check") ? "centre-awareness" : picked ?? "local";
+      // As the engine: only a principle-check decision names who was consulted, and only
+      // current members other than its author.
+      const asked = [...new Set((consulted ?? []).map((m) => m.trim()))];
+      if (asked.length && zone !== "principle-check") {
+        throw invalid(`only a principle-check decision names who was consulted, and this one is ${zone}: log it with --zone principle-check, or without --consulted`);
+      }
+      for (const m of asked) {
+        if (m === this.me.member) throw invalid("you cannot consult yourself: name the peer who checked the principle with you");
+        if (!c.members.some((x) => x.id === m) || c.removed.has(m)) throw invalid(`\`${m}\` is not a current member of the circle: consult someone who is (grove member list)`);
+      }
       const d: B.Decision = {
         id: this.id("d"), team: n.team, author: this.me.member, principles: [...n.principles], context, choice,
         zone, zone_unsure: n.zone_unsure, situation, status: "open",
@@ -355,6 +505,7 @@ export class FakeBackend implements Backend {
         ...(departsFrom && departureWhy ? { departs_from: departsFrom, departure_why: departureWhy } : {}),
       };
       c.decisions.push(d);
+      if (asked.length) c.consultations.set(d.id, asked.map((member) => ({ member, asked_at: at, acknowledged_at: null, note: null })));
       if (zone === "centre-awareness" || zone === "centre-intervention") {
         c.escalations.push({
           id: this.id("e"), decision: d.id, zone, raised_by: this.me.member, raised_at: at, status: "open",
@@ -368,6 +519,23 @@ export class FakeBackend implements Backend {
       const d = this.circle(circle).decisions.find((d) => d.id === id);
       if (!d) throw notFound("decision", id);
       return structuredClone(d);
+    },
+    consultation: ({ circle, id }) => {
+      const c = this.circle(circle);
+      if (!c.decisions.some((d) => d.id === id)) throw notFound("decision", id);
+      return structuredClone(c.consultations.get(id) ?? []);
+    },
+    acknowledge_consultation: ({ circle, id, note }) => {
+      const c = this.circle(circle);
+      const asked = c.consultations.get(id);
+      if (!asked) throw new BackendError("state", `no one was consulted on decision \`${id}\`, so there is nothing to acknowledge`);
+      const mine = asked.find((k) => k.member === this.me.member);
+      if (!mine) throw new BackendError("state", `you were not consulted on decision \`${id}\`; only those its author named acknowledge it (grove decision show ${id})`);
+      if (mine.acknowledged_at) throw new BackendError("state", `you already acknowledged decision \`${id}\``);
+      mine.acknowledged_at = this.now();
+      mine.note = note?.trim() || null;
+      this.changed(circle);
+      return null;
     },
     mark_read: ({ circle, id }) => {
       const d = this.circle(circle).decisions.find((d) => d.id === id);
@@ -452,6 +620,40 @@ export class FakeBackend implements Backend {
         queue: [...c.stewardsQueue], term_days: c.stewardsTermDays,
       };
     },
+    keepers: ({ circle }) => {
+      const c = this.circle(circle);
+      const k = c.keepers;
+      return {
+        keepers: [...k.holders].sort(), until: k.until, by: k.by, in_office: this.keepersInOffice(c).length > 0,
+        queue: [...k.queue], term_days: k.termDays,
+      };
+    },
+    // As the engine: once the keepers' term has ended, any member hands it to the next in line.
+    rotate_keepers: ({ circle }) => {
+      const c = this.circle(circle);
+      const k = c.keepers;
+      const current = (m: string) => c.members.some((x) => x.id === m) && !c.removed.has(m);
+      if (!current(this.me.member)) throw new BackendError("state", "only a member of the circle rotates its principle keepers");
+      if (k.until === null || k.termDays === null) {
+        throw new BackendError("state", "the circle has no principle keepers to rotate: name them by proposal (grove proposal open --keeper M --term-days N)");
+      }
+      const now = this.now();
+      if (Date.parse(now) < Date.parse(k.until)) {
+        throw new BackendError("state", `the principle keepers' term runs until ${k.until.slice(0, 16).replace("T", " ")} UTC; rotation comes after it`);
+      }
+      const queue = k.queue.filter(current);
+      if (queue.length === 0) {
+        throw new BackendError("state", "no one is queued to take over: name principle keepers by proposal (grove proposal open --keeper M --term-days N)");
+      }
+      const n = Math.min(Math.max(k.holders.length, 1), queue.length);
+      const next = queue.slice(0, n);
+      c.keepers = {
+        holders: [...next].sort(), queue: [...queue.slice(n), ...k.holders.filter((m) => !next.includes(m))],
+        until: new Date(Date.parse(now) + k.termDays * DAY_MS).toISOString(), by: k.by, termDays: k.termDays,
+      };
+      this.changed(circle);
+      return [...next].sort();
+    },
     // As the engine: once the term has ended, any member hands the office to the next in the queue.
     rotate_stewards: ({ circle }) => {
       const c = this.circle(circle);
@@ -535,6 +737,12 @@ export class FakeBackend implements Backend {
           stewards: [...p.change.members], stewardsUntil: until, stewardsBy: p.id, stewardsQueue: [...p.change.queue], stewardsTermDays: p.change.term_days,
         });
       }
+      if (p.change.kind === "keepers") {
+        this.checkChange(c, p.change);
+        const until = new Date(Date.parse(at) + p.change.term_days * DAY_MS).toISOString();
+        outcome = `principle keepers until ${until.slice(0, 16).replace("T", " ")} UTC: ${p.change.members.map((m) => this.memberNameIn(c, m)).join(", ")}`;
+        c.keepers = { holders: [...new Set(p.change.members)].sort(), until, by: p.id, queue: [...p.change.queue], termDays: p.change.term_days };
+      }
       if (p.change.kind === "map-zone") {
         const { team, situation, zone } = p.change;
         const t = c.teams.find((t) => t.id === team);
@@ -543,6 +751,13 @@ export class FakeBackend implements Backend {
         outcome = `#${situation} is ${zone} for team ${t.name}`;
         c.zoneRules = [...c.zoneRules.filter((r) => !(r.team === team && r.situation === situation)), { team, situation, zone, by: p.id, since: at }];
       }
+      if (p.change.kind === "remove-member") {
+        // As the engine: the only way anyone but oneself is removed.
+        outcome = `member ${p.change.member} removed`;
+        c.removed.set(p.change.member, this.me.member);
+      }
+      // A charter proposal: its effect, written with the pass (grove_core::charter).
+      outcome = this.charterEffect(c, p) ?? outcome;
       Object.assign(p, { status: "passed", closed_by: this.me.member, closed_at: at, contest: null, outcome });
       this.changed(circle);
       return outcome;
@@ -644,13 +859,19 @@ export class FakeBackend implements Backend {
         revoked: m.devices.filter((d) => c.revoked.has(d)),
       }));
     },
+    // As the engine: only leaving is done directly; anyone else is removed by a passed
+    // remove-member proposal. The last member cannot leave.
     remove_member: ({ circle, member }) => {
       const c = this.circle(circle);
-      if (!this.inOffice(c, this.me.member)) throw new BackendError("state", "only a steward in office can remove a member");
       const m = c.members.find((m) => m.id === member || m.name === member);
       if (!m) throw notFound("member", member);
-      if (m.id === this.me.member) throw invalid("you cannot remove yourself; ask another steward");
-      if (c.removed.has(m.id)) throw new BackendError("state", `${m.name} was already removed`);
+      if (m.id !== this.me.member) {
+        throw new BackendError("state", `removing a member needs the circle's consent: grove proposal open --remove-member ${m.id} --title "…"; a lost or seized laptop is revoked instead: grove device revoke DEVICE`);
+      }
+      if (c.removed.has(m.id)) throw new BackendError("state", "you are no longer a member");
+      if (c.members.filter((x) => !c.removed.has(x.id)).length <= 1) {
+        throw new BackendError("state", "you are the circle's only member, so there is no one to leave it to: admit someone first, or keep the circle");
+      }
       c.removed.set(m.id, this.me.member);
       this.changed(circle);
       return m.id;
@@ -699,7 +920,87 @@ export class FakeBackend implements Backend {
     return c.members.find((m) => m.id === id)?.name || id;
   }
   /** Refuses a change the engine refuses when a proposal is opened or revised. */
+  /** The engine's checks of a charter proposal when it is opened or revised. */
+  private checkCharter(c: FakeCircle, change: B.ProposalChange) {
+    const citable = (id: string) => {
+      if (this.principle(c, id).status === "retired") throw invalid(`principle \`${id}\` is retired`);
+    };
+    const same = (a: string | null, b: string | null) => (a?.trim() ?? "") === (b ?? "");
+    switch (change.kind) {
+      case "amend-principle":
+        citable(change.principle);
+        required(change.statement, "the proposed statement");
+        required(change.reason, "the reason for the amendment");
+        return this.checkFeedback(c, change.cites);
+      case "new-principle":
+        required(change.statement, "the proposed statement");
+        if (change.values.length === 0) throw invalid("a new principle must derive from at least one value");
+        for (const v of change.values) {
+          if (this.value(c, v).status === "retired") throw invalid(`value \`${v}\` is retired: a new principle cannot derive from it`);
+        }
+        if (change.supersedes) citable(change.supersedes);
+        return;
+      case "retire-principle":
+        citable(change.principle);
+        required(change.reason, "the reason for retiring it");
+        return;
+      case "new-value": {
+        const title = required(change.title, "the value's title");
+        required(change.statement, "the value's statement");
+        if (c.values.some((v) => v.status === "active" && v.title.toLowerCase() === title.toLowerCase())) {
+          throw invalid(`an active value is already titled \`${title}\`: propose to amend it instead`);
+        }
+        return;
+      }
+      case "amend-value": {
+        const v = this.value(c, change.value);
+        if (v.status === "retired") throw new BackendError("state", `value \`${v.id}\` is retired: propose a new value instead`);
+        required(change.title, "the value's title");
+        required(change.statement, "the value's statement");
+        required(change.reason, "the reason for the change");
+        if (change.title.trim() === v.title && change.statement.trim() === v.statement && same(change.protect, v.protect) && same(change.refuse, v.refuse)) {
+          throw invalid("the change keeps the value's wording as it is: give a new title, statement, protect or refuse");
+        }
+        return this.checkFeedback(c, change.cites);
+      }
+      case "retire-value":
+        if (this.value(c, change.value).status === "retired") throw new BackendError("state", `value \`${change.value}\` is already retired`);
+        required(change.reason, "the reason for retiring it");
+        return;
+    }
+  }
+  /** What passing a charter proposal does, in the engine's words; null for other kinds. */
+  private charterEffect(c: FakeCircle, p: B.Proposal): string | null {
+    const ch = p.change;
+    switch (ch.kind) {
+      case "amend-principle": {
+        const n = this.amendPrinciple(c, this.principle(c, ch.principle), { statement: ch.statement, guidance: ch.guidance, reason: ch.reason, cites: ch.cites }, p.id);
+        return `principle ${ch.principle} amended to version ${n}`;
+      }
+      case "new-principle": {
+        const id = this.addPrinciple(c, { values: ch.values, statement: ch.statement, guidance: ch.guidance, supersedes: ch.supersedes }, p.id);
+        return ch.supersedes ? `principle ${id} added, superseding ${ch.supersedes}` : `principle ${id} added`;
+      }
+      case "retire-principle":
+        this.retirePrinciple(c, this.principle(c, ch.principle), ch.reason);
+        return `principle ${ch.principle} retired`;
+      case "new-value":
+        return `value ${this.addValue(c, { title: ch.title, statement: ch.statement, protect: ch.protect, refuse: ch.refuse, examples: [] }, p.id)} added`;
+      case "amend-value": {
+        const v = this.value(c, ch.value);
+        this.editValue(c, v, { title: ch.title, statement: ch.statement, protect: ch.protect ?? "", refuse: ch.refuse ?? "", reason: ch.reason }, ch.cites, p.id);
+        return `value ${ch.value} reworded (version ${v.versions.length})`;
+      }
+      case "retire-value": {
+        const orphaned = this.retireValue(c, this.value(c, ch.value));
+        return orphaned.length ? `value ${ch.value} retired; under review: ${orphaned.join(", ")}` : `value ${ch.value} retired`;
+      }
+      default:
+        return null;
+    }
+  }
   private checkChange(c: FakeCircle, change: B.ProposalChange) {
+    this.checkCharter(c, change);
     if (change.kind === "map-zone") {
       if (!c.teams.some((t) => t.id === change.team)) throw notFound("team", change.team);
       const key = change.situation.trim().replace(/^#+/, "").toLowerCase();
@@ -707,13 +1008,13 @@ export class FakeBackend implements Backend {
       if (key !== change.situation) throw invalid(`write the situation key as \`${key}\``);
       return;
     }
-    if (change.kind !== "stewards") return;
-    if (change.members.length === 0) throw invalid("name at least one steward");
+    if (change.kind !== "stewards" && change.kind !== "keepers") return;
+    if (change.members.length === 0) throw invalid(change.kind === "keepers" ? "name at least one principle keeper" : "name at least one steward");
     for (const m of [...change.members, ...change.queue]) {
       if (!c.members.some((x) => x.id === m) || c.removed.has(m)) throw notFound("member", m);
     }
     if (!Number.isInteger(change.term_days) || change.term_days < 1 || change.term_days > MAX_STEWARD_TERM_DAYS) {
-      throw invalid(`a stewards' term lasts from 1 to ${MAX_STEWARD_TERM_DAYS} days`);
+      throw invalid(`a term of office lasts from 1 to ${MAX_STEWARD_TERM_DAYS} days`);
     }
   }
   private liveProposal(c: FakeCircle, id: string): B.Proposal {
@@ -757,6 +1058,13 @@ export class FakeBackend implements Backend {
       }
       const others = voices.filter((v) => v.answer === "consent" && v.standing !== "named" && v.member !== p.opened_by).length;
       if (!alone && others === 0) blocking.push("no one but the proposer has consented: a proposal needs consent from another member");
+      // Keepers tend the charter: while any is in office, one of them proposes or consents to every change of it.
+      const keepers = this.keepersInOffice(c);
+      const charter = ["new-value", "amend-value", "retire-value", "new-principle", "amend-principle", "retire-principle"].includes(p.change.kind);
+      const heard = keepers.includes(p.opened_by) || voices.some((v) => v.answer === "consent" && keepers.includes(v.member));
+      if (charter && keepers.length > 0 && !heard) {
+        blocking.push(`a change to values or principles needs the consent of a principle keeper (${keepers.map((k) => this.memberNameIn(c, k)).join(", ")}), or to be proposed by one`);
+      }
       for (const v of voices) {
         if (v.standing === "waiting") blocking.push(`${v.name}'s window is open until ${minute(Date.parse(v.window_ends ?? at(now)))}`);
         if (v.standing === "not-received") blocking.push(`${v.name}'s device has not received it yet; it waits for them until ${minute(deadline)}`);

@@ -45,6 +45,10 @@ use crate::sync::signing::{AuthError, ChangeSignature, SignedChange, Verifier};
 pub struct Authorized {
     sigs: BTreeMap<String, Vec<(ChangeHash, ChangeSignature)>>,
     refused: Vec<RefusedChange>,
+    /// Core changes whose dependencies are not held: they cannot be judged on a causal
+    /// past the receiver does not have, so they are not applied now (nor blamed on anyone);
+    /// the peer sends them again once their dependencies are here.
+    held_back: HashSet<ChangeHash>,
 }
 
 /// A change that is not applied, and why.
@@ -64,6 +68,14 @@ impl Authorized {
     /// The hashes refused, for filtering a batch.
     pub fn refused_hashes(&self) -> HashSet<ChangeHash> {
         self.refused.iter().map(|r| r.hash).collect()
+    }
+
+    /// Every change of the batch not to apply: those refused and those held back until
+    /// their dependencies arrive.
+    pub fn unapplied_hashes(&self) -> HashSet<ChangeHash> {
+        let mut out = self.refused_hashes();
+        out.extend(self.held_back.iter().copied());
+        out
     }
 
     pub(crate) fn take_sigs(&mut self, doc: &str) -> Vec<(ChangeHash, ChangeSignature)> {
@@ -171,6 +183,14 @@ impl Authorized {
     }
 }
 
+/// Whether `doc` holds every change `sc` depends on.
+fn has_deps(doc: &Automerge, sc: &SignedChange) -> bool {
+    sc.change
+        .deps()
+        .iter()
+        .all(|d| doc.get_change_by_hash(d).is_some())
+}
+
 /// A change built on a refused one cannot be applied without it, so it is refused too.
 fn depends_on_refused(refused: &HashSet<ChangeHash>, sc: &SignedChange) -> Option<AuthError> {
     let on = sc.change.deps().iter().find(|d| refused.contains(d))?;
@@ -218,6 +238,12 @@ fn replay_core(
         } else {
             check_author(&membership, &device, sc)
         };
+        if verdict.is_ok() && !has_deps(&scratch, sc) {
+            // Judged on a causal past this device does not hold, a forbidden change could
+            // pass unchecked and take effect when its dependencies arrive: hold it back.
+            out.held_back.insert(sc.change.hash());
+            continue;
+        }
         let verdict = verdict.and_then(|()| {
             let before = scratch.get_heads();
             scratch
@@ -323,10 +349,6 @@ fn check_governance(
     horizon: Option<Timestamp>,
 ) -> std::result::Result<(), AuthError> {
     let hash = sc.change.hash();
-    if doc.get_change_by_hash(&hash).is_none() {
-        // Queued until its dependencies arrive: nothing changed yet.
-        return Ok(());
-    }
     let deps = sc.change.deps().to_vec();
     let before_doc = At { doc, heads: &deps };
     let after_doc = At {

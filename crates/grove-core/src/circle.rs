@@ -354,7 +354,7 @@ impl Circle {
         batch: Vec<(String, Vec<SignedChange>)>,
         mut verdict: Authorized,
     ) -> Result<()> {
-        let refused = verdict.refused_hashes();
+        let refused = verdict.unapplied_hashes();
         // Every document must be one a circle can hold before anything is applied: a
         // change applied without its signature (the batch failing half-way) could never be
         // shared again.

@@ -13,11 +13,16 @@ export interface Term {
 }
 
 export const GLOSSARY: Term[] = [
-  { id: "value", term: "value", meaning: "Something your group will not trade away, such as care or fairness. Principles come from values." },
+  { id: "value", term: "value", meaning: "Something your group will not trade away, such as care or fairness. Principles come from values. Once the circle has two members, values change only by a passed proposal." },
   {
     id: "principle",
     term: "principle",
-    meaning: "A rule of thumb that puts a value into practice. People cite the principles they applied when they log a decision.",
+    meaning: "A rule of thumb that puts a value into practice. People cite the principles they applied when they log a decision. It changes only by a passed proposal that cites the feedback demanding it.",
+  },
+  {
+    id: "principle-keeper",
+    term: "principle keeper",
+    meaning: "A member the circle named, for a term, to tend its values and principles. While keepers are in office, every change to them needs one keeper's consent.",
   },
   {
     id: "zone",
@@ -25,7 +30,7 @@ export const GLOSSARY: Term[] = [
     meaning: "How far a decision reaches, and so who else must hear of it. The person deciding picks one of four zones when logging it.",
   },
   { id: "local", term: "local", meaning: "A zone: decide and log it; no one else needs to act." },
-  { id: "principle-check", term: "principle-check", meaning: "A zone: check with a peer that the principle applies before acting." },
+  { id: "principle-check", term: "principle-check", meaning: "A zone: check with a peer that the principle applies before acting. Name who you consulted; each of them acknowledges the decision." },
   { id: "centre-awareness", term: "centre-awareness", meaning: "A zone: act, and make sure the stewards know. The decision lands in their escalations." },
   { id: "centre-intervention", term: "centre-intervention", meaning: "A zone: the stewards must answer before or while you act. The decision lands in their escalations." },
   {
@@ -39,7 +44,7 @@ export const GLOSSARY: Term[] = [
     meaning: "A short #tag for the kind of situation a decision dealt with, such as #supplier-change, so similar decisions can be found together.",
   },
   { id: "escalation", term: "escalation", meaning: "A decision in a centre zone, waiting in the stewards' inbox until one of them acknowledges and answers it." },
-  { id: "steward", term: "steward", meaning: "A member who looks after the whole circle for a term the circle sets by proposal: answers escalations, and may remove members." },
+  { id: "steward", term: "steward", meaning: "A member who looks after the whole circle for a term the circle sets by proposal: answers escalations and revokes lost or seized devices. Removing a member takes a proposal the circle passes, for stewards too." },
   {
     id: "consent",
     term: "consent",

@@ -130,12 +130,20 @@ describe("membership in the in-memory backend", () => {
     await expect(joiner.call("join", { code: made.code, name: "Bea" })).rejects.toThrow(/already holds/);
   });
 
-  it("lets only a steward remove a member, never themselves", async () => {
+  it("lets no one, not even a steward, remove another member alone; a member may leave, unless the last", async () => {
     const b = new FakeBackend();
     const c = await b.call("create_circle", { name: "Harbour" });
     const [me] = await b.call("member_list", { circle: c.id });
     expect(me.role).toBe("steward");
-    await expect(b.call("remove_member", { circle: c.id, member: me.id })).rejects.toThrow(/yourself/);
+    await expect(b.call("remove_member", { circle: c.id, member: me.id })).rejects.toThrow(/only member/);
+    b.admit(c.id, { id: "m-bea", name: "Bea", devices: ["d-bea"], teams: [], joined_at: c.created_at, conflicts: [] });
+    await expect(b.call("remove_member", { circle: c.id, member: "m-bea" })).rejects.toThrow(
+      "removing a member needs the circle's consent: grove proposal open --remove-member m-bea",
+    );
+    expect(await b.call("remove_member", { circle: c.id, member: me.id })).toBe(me.id);
+    const after = await b.call("member_list", { circle: c.id });
+    expect(after.find((m) => m.id === me.id)?.removed_by).toBe(me.id);
+    expect(after.find((m) => m.id === "m-bea")?.removed_at).toBeNull();
   });
 
   it("revokes a device as the engine does: a steward, or the member from another device; the member stays", async () => {

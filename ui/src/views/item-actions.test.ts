@@ -284,12 +284,13 @@ describe("a failing per-item action", () => {
   it("Add principle under a value, and Retire this value", async () => {
     const value = (id: string, title: string): B.Value => ({
       id, title, statement: `${title}, always`, protect: null, refuse: null, examples: [], status: "active", author: "m-ada",
-      created_at: AT, updated_at: AT, conflicts: [],
+      created_at: AT, updated_at: AT, conflicts: [], versions: [],
     });
     const empty = "a principle's statement cannot be empty";
     const last = "principles still derive from `v-2`: retire them first";
+    // Ada alone in the circle: she changes values and principles directly.
     show(Values, new Refusing({ principles: [] }, { add_principle: empty, retire_value: last }), {
-      values: [value("v-1", "Care"), value("v-2", "Safety")],
+      members: [MEMBERS[0]], values: [value("v-1", "Care"), value("v-2", "Safety")],
     });
     const card = await item("section.value", "Safety");
     button(card, "Add principle").click();
@@ -302,10 +303,10 @@ describe("a failing per-item action", () => {
   it("a principle version made by a contested pass is marked not in force", async () => {
     const v: B.Value = {
       id: "v-1", title: "Care", statement: "Care, always", protect: null, refuse: null, examples: [], status: "active", author: "m-ada",
-      created_at: AT, updated_at: AT, conflicts: [],
+      created_at: AT, updated_at: AT, conflicts: [], versions: [],
     };
     const version = (n: number, statement: string, contested: boolean): B.PrincipleVersion => ({
-      version: n, statement, guidance: null, reason: n > 1 ? "Too strict" : null, author: "m-ada", at: AT, source: n > 1 ? "pr-1" : null, contested,
+      version: n, statement, guidance: null, reason: n > 1 ? "Too strict" : null, cites: [], author: "m-ada", at: AT, source: n > 1 ? "pr-1" : null, contested,
     });
     const principle = {
       id: "p-1", statement: "Two people go.", guidance: null, values: ["v-1"], status: "active", supersedes: null, superseded_by: null,
@@ -401,8 +402,9 @@ describe("stewards and their term", () => {
     expect(says).toContain("No steward is in office.");
     expect(says).toContain(`Their term (Ada) ended on ${formatDay(ended)}: name stewards with a proposal`);
     expect(says).not.toContain("in office until");
-    // Nobody in office removes members: the steward whose term ended is offered no Remove.
-    expect(document.querySelector("details.more")).toBeNull();
+    // No one removes a member alone, in office or not: the menu offers leaving and a proposal.
+    const labels = [...document.querySelectorAll(".menu button")].map((b) => b.textContent?.trim());
+    expect(labels).toEqual(["Leave the circle…", "Propose removal…"]);
   });
 
   it("Escalations offers no answer once the stewards' term has ended, and says how to name stewards", async () => {
@@ -503,14 +505,14 @@ describe("revoking a device", () => {
     });
     show(Members, backend);
     const femi = await item("li.member", "Femi");
-    await vi.waitFor(() => expect(menuLabels(femi)).toEqual(["Remove…", `Revoke device ${femiLaptop.slice(0, 8)}…`, `Revoke device ${femiPhone.slice(0, 8)}…`]));
+    await vi.waitFor(() => expect(menuLabels(femi)).toEqual(["Propose removal…", `Revoke device ${femiLaptop.slice(0, 8)}…`, `Revoke device ${femiPhone.slice(0, 8)}…`]));
     // Devices are listed short, with the whole id in the tooltip.
     const code = within(femi, ".devices code");
     expect(code.textContent).toBe(femiLaptop.slice(0, 8));
     expect(code.getAttribute("title")).toBe(femiLaptop);
     // Ada's own row: her other device, not this one.
     const ada = await item("li.member", "Ada");
-    expect(menuLabels(ada)).toEqual([`Revoke device ${adaOld.slice(0, 8)}…`]);
+    expect(menuLabels(ada)).toEqual(["Leave the circle…", `Revoke device ${adaOld.slice(0, 8)}…`]);
     expect(ada.textContent).toContain("this device");
 
     button(femi, `Revoke device ${femiLaptop.slice(0, 8)}…`).click();
@@ -529,8 +531,8 @@ describe("revoking a device", () => {
       member_list: [row(MEMBERS[0], [ME.device, adaOld]), row(MEMBERS[1], [femiLaptop], "steward")], invites: [], stewardship: notSteward,
     }));
     const ada = await item("li.member", "Ada");
-    await vi.waitFor(() => expect(menuLabels(ada)).toEqual([`Revoke device ${adaOld.slice(0, 8)}…`]));
-    expect((await item("li.member", "Femi")).querySelector("details.more")).toBeNull();
+    await vi.waitFor(() => expect(menuLabels(ada)).toEqual(["Leave the circle…", `Revoke device ${adaOld.slice(0, 8)}…`]));
+    expect(menuLabels(await item("li.member", "Femi"))).toEqual(["Propose removal…"]);
   });
 
   it("shows a refused revoke next to that member, and keeps the question open", async () => {
@@ -552,7 +554,7 @@ describe("revoking a device", () => {
       member_list: [row(MEMBERS[0], [ME.device], "steward"), row(MEMBERS[1], [femiLaptop, femiPhone], null, [femiLaptop])], invites: [], stewardship: inOffice,
     }));
     const femi = await item("li.member", "Femi");
-    await vi.waitFor(() => expect(menuLabels(femi)).toEqual(["Remove…", `Revoke device ${femiPhone.slice(0, 8)}…`]));
+    await vi.waitFor(() => expect(menuLabels(femi)).toEqual(["Propose removal…", `Revoke device ${femiPhone.slice(0, 8)}…`]));
     const devices = [...femi.querySelectorAll<HTMLElement>("li.device")];
     expect(devices.map((d) => d.textContent!.replace(/\s+/g, " ").trim())).toEqual([`${femiLaptop.slice(0, 8)} revoked`, femiPhone.slice(0, 8)]);
   });

@@ -566,6 +566,8 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         let mut message = message;
         let mut verified = None;
         let mut refused = false;
+        // Some changes left out (refused, or held back until their dependencies arrive).
+        let mut partial = false;
         let mut reframe = None;
         if !changes.is_empty() {
             let sigs: BTreeMap<ChangeHash, ChangeSignature> = signatures.iter().copied().collect();
@@ -600,16 +602,21 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
                     return false;
                 }
             };
-            let kept: Vec<automerge::Change> = if verdict.refused().is_empty() {
+            // Refused changes, and any held back until their dependencies arrive, are left
+            // out of what is applied.
+            let gone = verdict.unapplied_hashes();
+            let kept: Vec<automerge::Change> = if gone.is_empty() {
                 changes
             } else {
-                refused = true;
-                let gone = verdict.refused_hashes();
-                out.push(Effect::Refused {
-                    peer: peer.clone(),
-                    addr: addr.clone(),
-                    refused: verdict.refused().to_vec(),
-                });
+                partial = true;
+                if !verdict.refused().is_empty() {
+                    refused = true;
+                    out.push(Effect::Refused {
+                        peer: peer.clone(),
+                        addr: addr.clone(),
+                        refused: verdict.refused().to_vec(),
+                    });
+                }
                 changes
                     .into_iter()
                     .filter(|c| !gone.contains(&c.hash()))
@@ -627,7 +634,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         if let Some(changes) = reframe {
             // Apply exactly what was verified, however the peer framed it. A whole document
             // loaded into an empty one is already exactly that, and loads far faster.
-            if refused || !(doc.is_empty() && signing::is_whole_document(&message)) {
+            if partial || !(doc.is_empty() && signing::is_whole_document(&message)) {
                 message = signing::with_changes(message, &changes);
             }
         }

@@ -636,7 +636,11 @@ fn principle_keepers_are_named_by_consent_and_a_charter_change_needs_one_of_them
             for (m, tag) in &tags {
                 tx.put(&obj, format!("saw:{m}"), tag.as_str())?;
             }
-            tx.put(&pobj, "statement", "We look after each other, and ask first.")?;
+            tx.put(
+                &pobj,
+                "statement",
+                "We look after each other, and ask first.",
+            )?;
             tx.put(&pobj, "status", "active")?;
             let v = tx.insert_object(&versions, 1, automerge::ObjType::Map)?;
             tx.put(&v, "statement", "We look after each other, and ask first.")?;
@@ -731,4 +735,85 @@ fn no_one_appoints_a_keeper_by_hand_and_the_office_rotates_when_the_term_ends() 
     assert_eq!(keepers.queue, vec!["m-cat".to_string()]);
     assert!(keepers.in_office);
     assert!(!vacuum(devs[2]));
+}
+
+#[test]
+fn a_forbidden_change_sent_ahead_of_its_dependency_is_still_refused() {
+    let (mut ana, ben, v, _) = circle();
+    // Ben's modified client writes a harmless change, then a forbidden one on top of it,
+    // and sends the forbidden one first: it cannot be judged before its dependency is held.
+    let mut forger = Dev::receive(2, "m-ben", &ben);
+    assert!(merge(&forger.circle, &mut ana.circle).unwrap().is_empty());
+    forger
+        .act(|c, ctx| c.add_team(ctx, "Harmless", None))
+        .unwrap();
+    let harmless_hash = forger.circle.doc(crate::CORE_DOC).unwrap().get_heads()[0];
+    let vobj = forger.circle.value_obj(&v).unwrap();
+    let at = forger.now + 1000;
+    forger
+        .circle
+        .change_core(Timestamp(at), "value edit", |tx| {
+            tx.put(&vobj, "statement", "Care for Ben only")?;
+            Ok(())
+        })
+        .unwrap();
+    let core = forger.circle.signed_changes(crate::CORE_DOC, &[]);
+    let pick = |h: automerge::ChangeHash| {
+        core.iter()
+            .find(|sc| sc.change.hash() == h)
+            .cloned()
+            .unwrap()
+    };
+    let forbidden_hash = forger.circle.doc(crate::CORE_DOC).unwrap().get_heads()[0];
+    let (harmless, forbidden) = (pick(harmless_hash), pick(forbidden_hash));
+    assert!(forbidden.change.deps().contains(&harmless_hash));
+    let send = |to: &mut Dev, batch: Vec<crate::sync::signing::SignedChange>| {
+        let batch = vec![(crate::CORE_DOC.to_string(), batch)];
+        let verdict = to.circle.authorize_merge(&batch).unwrap();
+        let refused = verdict.refused().to_vec();
+        to.circle.apply_checked(batch, verdict).unwrap();
+        refused
+    };
+    // Held back, not applied and not blamed on anyone: it cannot be judged yet.
+    assert!(send(&mut ana, vec![forbidden.clone()]).is_empty());
+    assert!(send(&mut ana, vec![harmless]).is_empty());
+    assert_eq!(
+        ana.circle.value(&v).unwrap().statement,
+        "We hold to Care.",
+        "the forbidden change never takes effect"
+    );
+    // Sent again once its dependency is here, it is judged, and refused.
+    let refused = send(&mut ana, vec![forbidden]);
+    assert!(
+        matches!(refused.as_slice(), [r] if matches!(&r.reason, AuthError::NotAllowed { what, .. } if what.contains("by consent"))),
+        "{refused:?}"
+    );
+    assert_eq!(ana.circle.value(&v).unwrap().statement, "We hold to Care.");
+
+    // An honest change that arrives ahead of its dependency is taken once that is here.
+    let (mut ana, mut honest, _, _) = circle();
+    honest.act(|c, ctx| c.add_team(ctx, "First", None)).unwrap();
+    let first = honest.circle.doc(crate::CORE_DOC).unwrap().get_heads()[0];
+    honest
+        .act(|c, ctx| c.add_team(ctx, "Second", None))
+        .unwrap();
+    let second = honest.circle.doc(crate::CORE_DOC).unwrap().get_heads()[0];
+    let core = honest.circle.signed_changes(crate::CORE_DOC, &[]);
+    let pick = |h: automerge::ChangeHash| {
+        core.iter()
+            .find(|sc| sc.change.hash() == h)
+            .cloned()
+            .unwrap()
+    };
+    assert!(send(&mut ana, vec![pick(second)]).is_empty());
+    assert!(send(&mut ana, vec![pick(first)]).is_empty());
+    assert!(send(&mut ana, vec![pick(second)]).is_empty());
+    let teams: Vec<String> = ana
+        .circle
+        .teams()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert!(teams.contains(&"Second".to_string()), "{teams:?}");
 }
