@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use grove_node::core::{
-    Commitment, Decision, Escalation, Member, Principle, ProposalStatus, ProposalView, Review,
-    Keepers, Role, Stewardship, Timestamp, Value,
+    Commitment, Decision, Escalation, Keepers, Member, Principle, ProposalStatus, ProposalView,
+    Review, Role, Stewardship, Timestamp, Value,
 };
 use grove_node::PeerStatus;
 use serde::Serialize;
@@ -661,7 +661,6 @@ pub fn proposal(v: &ProposalView, names: &Names) -> String {
 }
 
 pub fn stewardship(s: &Stewardship, names: &Names) -> String {
-    let who: Vec<String> = s.stewards.iter().map(|m| names.of(m)).collect();
     let term = match s.until {
         Some(until) if s.in_office => format!("in office until {}", until.minute()),
         Some(until) => format!(
@@ -672,21 +671,14 @@ pub fn stewardship(s: &Stewardship, names: &Names) -> String {
     };
     let by =
         s.by.as_deref()
-            .map(|p| format!("named by proposal {p}"))
-            .unwrap_or_else(|| "the founder".into());
-    let next: Vec<String> = s.queue.iter().map(|m| names.of(m)).collect();
-    let next = match next.is_empty() {
-        true => "no one is queued next".to_string(),
-        false => format!("next: {}", next.join(", ")),
-    };
-    format!("stewards: {}\n  {term}\n  {by}\n  {next}\n", who.join(", "))
+            .map_or_else(|| "the founder".into(), named_by);
+    office("stewards", &s.stewards, &term, &by, &s.queue, names)
 }
 
 pub fn keepers(k: &Keepers, names: &Names) -> String {
     if k.keepers.is_empty() && k.by.is_none() {
         return "no principle keepers: the circle changes its values and principles by consent alone; name keepers with `grove proposal open --keeper M --term-days N`\n".into();
     }
-    let who: Vec<String> = k.keepers.iter().map(|m| names.of(m)).collect();
     let term = match k.until {
         Some(until) if k.in_office => format!("in office until {}", until.minute()),
         Some(until) => format!(
@@ -695,20 +687,30 @@ pub fn keepers(k: &Keepers, names: &Names) -> String {
         ),
         None => "not in office".into(),
     };
-    let by = k
-        .by
-        .as_deref()
-        .map(|p| format!("named by proposal {p}"))
-        .unwrap_or_default();
-    let next: Vec<String> = k.queue.iter().map(|m| names.of(m)).collect();
+    let by = k.by.as_deref().map(named_by).unwrap_or_default();
+    office("principle keepers", &k.keepers, &term, &by, &k.queue, names)
+}
+
+fn named_by(proposal: &str) -> String {
+    format!("named by proposal {proposal}")
+}
+
+/// An office held for a term: who, the term, who named them, who is next.
+fn office(
+    what: &str,
+    holders: &[String],
+    term: &str,
+    by: &str,
+    queue: &[String],
+    names: &Names,
+) -> String {
+    let who: Vec<String> = holders.iter().map(|m| names.of(m)).collect();
+    let next: Vec<String> = queue.iter().map(|m| names.of(m)).collect();
     let next = match next.is_empty() {
         true => "no one is queued next".to_string(),
         false => format!("next: {}", next.join(", ")),
     };
-    format!(
-        "principle keepers: {}\n  {term}\n  {by}\n  {next}\n",
-        who.join(", ")
-    )
+    format!("{what}: {}\n  {term}\n  {by}\n  {next}\n", who.join(", "))
 }
 
 /// A window in the largest whole unit: 7d, 36h, 90m, 2s.

@@ -1874,6 +1874,42 @@ fn exchange(from: &Circle, to: &mut Circle) -> Result<()> {
     Ok(())
 }
 
+/// Noor opens `new` at `start`; every other member's device receives it within hours and
+/// they consent; Noor passes it `pass_after` hours after opening. Returns the proposal.
+fn agreed_by_all(
+    circle: &mut Circle,
+    laptops: &mut Laptops,
+    people: &[String],
+    start: Timestamp,
+    new: NewProposal,
+    pass_after: i64,
+) -> Result<String> {
+    let at = |hours: i64| Timestamp(start.0 + hours * HOUR_MS);
+    let id = laptops.act(circle, &people[NOOR], start, true, |c, ctx| {
+        c.open_proposal(ctx, new)
+    })?;
+    for (who, hours) in [
+        (0, 1),
+        (TOMAS, 2),
+        (AIKO, 3),
+        (FEMI, 4),
+        (LENA, 5),
+        (RAVI, 6),
+        (MARTA, 7),
+    ] {
+        laptops.act(circle, &people[who], at(hours), true, |c, ctx| {
+            c.receive_proposals(ctx)
+        })?;
+        laptops.act(circle, &people[who], at(hours + 1), true, |c, ctx| {
+            c.respond(ctx, &id, Answer::Consent, None)
+        })?;
+    }
+    laptops.act(circle, &people[NOOR], at(pass_after), true, |c, ctx| {
+        c.pass_proposal(ctx, &id)
+    })?;
+    Ok(id)
+}
+
 /// The union's proposals, each act written on its member's own device: stewards named for
 /// the year; one passed with the circle's consent; one passed while the circle was split, so an objection given at the
 /// same time went unheard and the pass is contested; and one round under way, with
@@ -1898,83 +1934,33 @@ fn seed_governance(
     // Stewards rotate: the founder's year is nearly up, so the circle names this device's
     // member and Noor stewards for the strike year, by consent like anything else.
     let start = Timestamp(now.0 - 60 * DAY_MS);
-    let stewards = laptops.act(circle, &people[NOOR], start, true, |c, ctx| {
-        c.open_proposal(
-            ctx,
-            NewProposal {
-                title: "Stewards for the strike year".into(),
-                body: "The founding year is nearly over. Noor and the union's first organiser hold the centre for the next twelve months; Tomás is asked next.".into(),
-                change: ProposalChange::Stewards {
-                    members: vec![people[0].clone(), people[NOOR].clone()],
-                    term_days: 365,
-                    queue: vec![people[TOMAS].clone(), people[AIKO].clone()],
-                },
-                window_ms: Some(2 * 24 * HOUR_MS),
-            },
-        )
-    })?;
-    for (who, hours) in [
-        (0, 1),
-        (TOMAS, 2),
-        (AIKO, 3),
-        (FEMI, 4),
-        (LENA, 5),
-        (RAVI, 6),
-        (MARTA, 7),
-    ] {
-        laptops.act(circle, &people[who], at(start, hours), true, receive)?;
-        laptops.act(
-            circle,
-            &people[who],
-            at(start, hours + 1),
-            true,
-            consent(&stewards),
-        )?;
-    }
-    // After every window, and the deadline of any device that never saw it.
-    laptops.act(circle, &people[NOOR], at(start, 7 * 24), true, |c, ctx| {
-        c.pass_proposal(ctx, &stewards)
-    })?;
+    let stewards = NewProposal {
+        title: "Stewards for the strike year".into(),
+        body: "The founding year is nearly over. Noor and the union's first organiser hold the centre for the next twelve months; Tomás is asked next.".into(),
+        change: ProposalChange::Stewards {
+            members: vec![people[0].clone(), people[NOOR].clone()],
+            term_days: 365,
+            queue: vec![people[TOMAS].clone(), people[AIKO].clone()],
+        },
+        window_ms: Some(2 * 24 * HOUR_MS),
+    };
+    // Passed after every window, and the deadline of any device that never saw it.
+    agreed_by_all(circle, laptops, people, start, stewards, 7 * 24)?;
 
     // Principle keepers, named for half a year: Aiko and Lena tend the union's values and
     // principles, and any change to them needs one of them; Ravi and Marta are next.
     let start = Timestamp(now.0 - 45 * DAY_MS);
-    let keepers = laptops.act(circle, &people[NOOR], start, true, |c, ctx| {
-        c.open_proposal(
-            ctx,
-            NewProposal {
-                title: "Principle keepers for the winter".into(),
-                body: "Aiko and Lena keep our values and principles: they gather what the log and the tensions show, and no change to them passes without one of them. Ravi and Marta take over in spring.".into(),
-                change: ProposalChange::Keepers {
-                    members: vec![people[AIKO].clone(), people[LENA].clone()],
-                    term_days: 180,
-                    queue: vec![people[RAVI].clone(), people[MARTA].clone()],
-                },
-                window_ms: Some(2 * 24 * HOUR_MS),
-            },
-        )
-    })?;
-    for (who, hours) in [
-        (0, 1),
-        (TOMAS, 2),
-        (AIKO, 3),
-        (FEMI, 4),
-        (LENA, 5),
-        (RAVI, 6),
-        (MARTA, 7),
-    ] {
-        laptops.act(circle, &people[who], at(start, hours), true, receive)?;
-        laptops.act(
-            circle,
-            &people[who],
-            at(start, hours + 1),
-            true,
-            consent(&keepers),
-        )?;
-    }
-    laptops.act(circle, &people[NOOR], at(start, 3 * 24), true, |c, ctx| {
-        c.pass_proposal(ctx, &keepers)
-    })?;
+    let keepers = NewProposal {
+        title: "Principle keepers for the winter".into(),
+        body: "Aiko and Lena keep our values and principles: they gather what the log and the tensions show, and no change to them passes without one of them. Ravi and Marta take over in spring.".into(),
+        change: ProposalChange::Keepers {
+            members: vec![people[AIKO].clone(), people[LENA].clone()],
+            term_days: 180,
+            queue: vec![people[RAVI].clone(), people[MARTA].clone()],
+        },
+        window_ms: Some(2 * 24 * HOUR_MS),
+    };
+    agreed_by_all(circle, laptops, people, start, keepers, 3 * 24)?;
 
     // A general agreement, passed by its proposer once every window had closed: four
     // members consented, the others let their windows close in silence.
@@ -2499,7 +2485,9 @@ mod tests {
         assert!(k.in_office, "{k:?}");
         assert_eq!(k.keepers.len(), 2);
         assert_eq!(k.queue.len(), 2);
-        assert!(passed.iter().any(|v| Some(v.proposal.id.as_str()) == k.by.as_deref()));
+        assert!(passed
+            .iter()
+            .any(|v| Some(v.proposal.id.as_str()) == k.by.as_deref()));
         assert!(!c
             .tensions()
             .await
