@@ -140,7 +140,7 @@ export class FakeBackend implements Backend {
     const title = required(n.title, "a value's title");
     const statement = required(n.statement, "a value's statement");
     if (c.values.some((v) => v.status === "active" && v.title.toLowerCase() === title.toLowerCase())) {
-      throw invalid(`an active value is already titled \`${title}\`: edit it instead`);
+      throw invalid(`an active value is already titled \`${title}\`: reword that one instead`);
     }
     const at = this.now();
     const protect = n.protect?.trim() || null;
@@ -948,7 +948,7 @@ export class FakeBackend implements Backend {
         const title = required(change.title, "the value's title");
         required(change.statement, "the value's statement");
         if (c.values.some((v) => v.status === "active" && v.title.toLowerCase() === title.toLowerCase())) {
-          throw invalid(`an active value is already titled \`${title}\`: propose to amend it instead`);
+          throw invalid(`an active value is already titled \`${title}\`: reword that one instead`);
         }
         return;
       }

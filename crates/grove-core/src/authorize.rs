@@ -28,13 +28,13 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
-use crate::proposals::ProposalChange;
 use crate::at::At;
 use crate::circle::{Circle, CORE_DOC};
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::governance::{self, Act};
 use crate::members::Membership;
+use crate::proposals::ProposalChange;
 use crate::sync::signing::{AuthError, ChangeSignature, SignedChange, Verifier};
 
 /// What checking a batch found: the verified signatures worth keeping, and the changes
@@ -378,8 +378,7 @@ fn check_governance(
     let consulted_before = crate::consultation::read_all(&before_doc);
     let consulted_after = crate::consultation::read_all(&after_doc);
     if consulted_before != consulted_after {
-        crate::consultation::check(&consulted_before, &consulted_after, &author)
-            .map_err(refuse)?;
+        crate::consultation::check(&consulted_before, &consulted_after, &author).map_err(refuse)?;
     }
     if before == after && esc_before == esc_after && zones_before == zones_after {
         return Ok(());

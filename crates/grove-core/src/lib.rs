@@ -6,8 +6,8 @@
 pub mod archive;
 mod at;
 mod authorize;
-mod charter;
 pub mod bundle;
+mod charter;
 mod circle;
 mod clock;
 mod commitments;

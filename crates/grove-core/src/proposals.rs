@@ -425,17 +425,7 @@ impl Circle {
             } => {
                 let title = fields::required(title, "the value's title")?;
                 fields::required(statement, "the value's statement")?;
-                let lower = title.to_lowercase();
-                if self
-                    .values()?
-                    .iter()
-                    .any(|v| v.status == ValueStatus::Active && v.title.to_lowercase() == lower)
-                {
-                    return Err(CoreError::invalid(format!(
-                        "an active value is already titled `{title}`: propose to amend it instead"
-                    )));
-                }
-                Ok(())
+                self.check_value_title_free(&title)
             }
             ProposalChange::AmendValue {
                 value,

@@ -109,16 +109,7 @@ impl Circle {
             .iter()
             .filter_map(|e| fields::optional(Some(e), "an example").transpose())
             .collect::<Result<_>>()?;
-        let lower = title.to_lowercase();
-        if self
-            .values()?
-            .iter()
-            .any(|v| v.status == ValueStatus::Active && v.title.to_lowercase() == lower)
-        {
-            return Err(CoreError::invalid(format!(
-                "an active value is already titled `{title}`: edit it instead"
-            )));
-        }
+        self.check_value_title_free(&title)?;
         let id = ctx.new_id("v");
         let coll = self.coll("values")?;
         let (now, member) = (ctx.now, ctx.member.clone());
@@ -155,6 +146,22 @@ impl Circle {
             )
         });
         Ok((id, write))
+    }
+
+    /// Fails when an active value already has this title (in any case): two values of one
+    /// name would be cited interchangeably.
+    pub(crate) fn check_value_title_free(&self, title: &str) -> Result<()> {
+        let lower = title.to_lowercase();
+        if self
+            .values()?
+            .iter()
+            .any(|v| v.status == ValueStatus::Active && v.title.to_lowercase() == lower)
+        {
+            return Err(CoreError::invalid(format!(
+                "an active value is already titled `{title}`: reword that one instead"
+            )));
+        }
+        Ok(())
     }
 
     /// Edits a value directly: the circle's sole member may; in a circle of several, a

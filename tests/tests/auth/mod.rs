@@ -8,8 +8,8 @@ use grove_node::core::sync::{signing, Envelope};
 use grove_node::core::{archive, Circle, CORE_DOC};
 use grove_node::NodeEvent;
 use grove_tests::harness::{
-    admit, bounded, converged, copy_circle, create_circle, decision_ids, log, remove_by_proposal,
-    removal_ready, TestClock, TestNode,
+    admit, bounded, converged, copy_circle, create_circle, decision_ids, log, removal_ready,
+    remove_by_proposal, TestClock, TestNode,
 };
 
 async fn nodes(dir: &tempfile::TempDir, names: &[&str]) -> Result<Vec<TestNode>> {
