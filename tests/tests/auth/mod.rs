@@ -296,6 +296,20 @@ async fn a_removed_members_device_is_refused_and_its_new_changes_go_nowhere() ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_who_relayed_a_removed_members_change_keeps_its_link_and_its_own_changes(
 ) -> Result<()> {
+    relayed_removal_race(false).await
+}
+
+/// The same race with a late core change by c too: b's core then differs from a's on both
+/// sides, and whichever of a and b starts their exchange, a must still send b the removal
+/// (it once refused c's core change and fell silent when it started, and the two never
+/// converged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_relayed_a_removed_members_core_change_converges_with_the_remover(
+) -> Result<()> {
+    relayed_removal_race(true).await
+}
+
+async fn relayed_removal_race(core_change: bool) -> Result<()> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("TEST_LOG"))
         .with_test_writer()
@@ -326,6 +340,12 @@ async fn a_member_who_relayed_a_removed_members_change_keeps_its_link_and_its_ow
 
     // c, not having heard, writes; b, not having heard either, takes it and writes on it.
     let late = log(&n[2], &basics, "c, after removal").await?;
+    if core_change {
+        n[2].handle
+            .circle(Some(circle.clone()))
+            .add_team("c's late team".into(), None)
+            .await?;
+    }
     let c_addr = n[2].addr.clone();
     n[1].handle.dial(&c_addr).await?;
     converged(&circle, &[&n[1], &n[2]])

@@ -1,7 +1,7 @@
 //! The engine: per-peer, per-document automerge sync sessions, driven by [`Input`]s and
 //! answered with [`Effect`]s. See the module docs of [`crate::sync`] for the protocol.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
 use automerge::sync::{State, SyncDoc};
@@ -135,8 +135,9 @@ pub enum Effect<P> {
     /// Changes `peer` sent for `addr` that the circle's rules forbid (and those built on
     /// them) were not applied; the rest of its message was. A peer that only relayed them
     /// (none is its own: see [`AuthError::device`]) acted in good
-    /// faith and keeps its link; the engine does not answer this message, so the refused
-    /// changes are not asked for again until the next exchange.
+    /// faith and keeps its link. The engine never asks this peer for the refused changes
+    /// again in this session, but still sends what it lacks (it may be the removal that
+    /// makes the peer drop them).
     Refused {
         peer: P,
         addr: DocAddr,
@@ -202,6 +203,10 @@ struct Session {
     /// The peer's heads as it last told us (in an announce or a sync message): what
     /// [`Engine::in_sync`] compares with ours.
     peer_heads: Option<Vec<ChangeHash>>,
+    /// Changes this peer sent that we refused, in this session: see [`push_sync`]. A
+    /// restart forgets them, so each resync tries them once more (a refusal that depends
+    /// on time, or on a removal the peer has since heard of, may no longer apply).
+    refused: BTreeSet<ChangeHash>,
 }
 
 impl Session {
@@ -211,6 +216,7 @@ impl Session {
             asked_while_sent: BTreeSet::new(),
             sent_everything: false,
             peer_heads: None,
+            refused: BTreeSet::new(),
         }
     }
 
@@ -565,7 +571,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         };
         let mut message = message;
         let mut verified = None;
-        let mut refused = false;
+        let mut refused: HashSet<ChangeHash> = HashSet::new();
         // Some changes left out (refused, or held back until their dependencies arrive).
         let mut partial = false;
         let mut reframe = None;
@@ -610,7 +616,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             } else {
                 partial = true;
                 if !verdict.refused().is_empty() {
-                    refused = true;
+                    refused = verdict.refused_hashes();
                     out.push(Effect::Refused {
                         peer: peer.clone(),
                         addr: addr.clone(),
@@ -652,6 +658,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         }
         session.received();
         session.peer_heads = session.state.their_heads.clone();
+        session.refused.extend(refused.iter().copied());
         let changed = doc.get_heads() != heads_before;
         if changed {
             out.push(Effect::Persist { addr: addr.clone() });
@@ -674,14 +681,10 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             let Some(doc) = docs.get(&addr) else {
                 return false;
             };
-            // After a refusal the answer would ask for the refused changes again, and the
-            // peer would send them again: an endless loop. Silence ends the exchange; the
-            // next local change or resync starts a new one.
             if let Some(session) = self
                 .peers
                 .get_mut(&peer)
                 .and_then(|s| s.sessions.get_mut(&addr))
-                .filter(|_| !refused)
             {
                 push_sync(docs, doc, session, &peer, &addr, out);
             }
@@ -766,6 +769,15 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
     }
 }
 
+/// Sends the session's next message, if automerge has one, never asking for a change
+/// this peer sent and we refused: it would send it again and we would refuse it again, an
+/// endless loop for as long as the peer keeps it (until it hears why and drops it). The
+/// rest of the message still goes: it may carry the very change (a removal) that makes the
+/// peer drop the refused ones, and were we silent after a refusal, every exchange
+/// (resyncs included) would end there and the two would never converge. When asking for
+/// refused changes was all the message had to say, it is not sent, and the session is left
+/// as if it had not been generated (it waits for no reply): otherwise the two would trade
+/// empty messages forever, their heads differing by changes one of them will never take.
 fn push_sync<P: Clone, D: Docs + ?Sized>(
     docs: &D,
     doc: &Automerge,
@@ -774,13 +786,41 @@ fn push_sync<P: Clone, D: Docs + ?Sized>(
     addr: &DocAddr,
     out: &mut Vec<Effect<P>>,
 ) {
-    let to_empty_peer = session.state.their_heads.as_deref() == Some(&[]);
-    let Some(message) = doc.generate_sync_message(&mut session.state) else {
+    let before = (!session.refused.is_empty()).then(|| session.state.clone());
+    let Some(mut message) = generate(doc, session) else {
         return;
     };
+    if let Some(before) = before {
+        let asked = message.need.len();
+        message.need.retain(|hash| !session.refused.contains(hash));
+        if message.need.len() < asked && message.need.is_empty() && message.changes.is_empty() {
+            session.state = before;
+            return;
+        }
+    }
+    send_sync(docs, doc, peer, addr, message, out);
+}
+
+/// The session's next message, if automerge has one; notes when it carries our whole
+/// document to a peer whose document is empty (see [`Session::is_stale`]).
+fn generate(doc: &Automerge, session: &mut Session) -> Option<automerge::sync::Message> {
+    let to_empty_peer = session.state.their_heads.as_deref() == Some(&[]);
+    let message = doc.generate_sync_message(&mut session.state)?;
     if to_empty_peer && !message.changes.is_empty() {
         session.sent_everything = true;
     }
+    Some(message)
+}
+
+/// Signs and frames a message generated for `peer`.
+fn send_sync<P: Clone, D: Docs + ?Sized>(
+    docs: &D,
+    doc: &Automerge,
+    peer: &P,
+    addr: &DocAddr,
+    message: automerge::sync::Message,
+    out: &mut Vec<Effect<P>>,
+) {
     let mut signatures: Vec<(ChangeHash, ChangeSignature)> =
         match signing::generated_hashes(&message, doc) {
             Ok(hashes) => hashes

@@ -72,8 +72,10 @@
 //! signature is [`PeerFault::Unauthorized`]. A change the circle's rules forbid (a removed
 //! member's, written after its removal) is refused with what depends on it, the rest of the
 //! message is applied, and [`Effect::Refused`] lets the runtime tell a peer that wrote it
-//! (dropped) from one that only relayed it (kept); the message goes unanswered, so the
-//! refused changes are not asked for again at once. An author who is not a
+//! (dropped) from one that only relayed it (kept). The engine never asks that peer for
+//! the refused changes again in the session (it would send them again, and they would be
+//! refused again), but still sends it what it lacks: often the very removal that makes the
+//! peer drop them, which it would otherwise never get. An author who is not a
 //! member *yet* may be admitted by a core change still on its way, so such a message is
 //! held and retried whenever the circle's core document changes; it becomes a fault once
 //! our core equals the peer's and the author is still unknown.

@@ -14,7 +14,7 @@ pub(super) struct Dev {
     pub key: SigningKey,
     pub member: String,
     pub circle: Circle,
-    rng: StdRng,
+    pub(super) rng: StdRng,
     pub now: i64,
 }
 
@@ -691,13 +691,14 @@ mod engine {
         merge(&cat.circle, &mut ben.circle).unwrap();
         let month = crate::decision_doc(&late).unwrap();
         let id = ana.circle.id().to_string();
+        let removal = ana.circle.doc(CORE_DOC).unwrap().get_heads()[0];
         let core_frame = frame_with_changes(&ben.circle, &ana.circle, CORE_DOC);
         let month_frame = frame_with_changes(&ben.circle, &ana.circle, &month);
         let mut circles = HashMap::from([(id.clone(), ana.circle)]);
         let mut docs = CircleDocs(&mut circles);
         let mut engine = Engine::new();
         connect(&mut engine, &mut docs, "ben", &id);
-        for bytes in [core_frame, month_frame] {
+        for (doc, bytes) in [(CORE_DOC, core_frame), (month.as_str(), month_frame)] {
             let effects = engine.handle(
                 &mut docs,
                 Input::Received {
@@ -715,10 +716,33 @@ mod engine {
             assert!(refused
                 .iter()
                 .all(|r| r.reason.device() != Some(hex(&key(2)).as_str())));
-            assert!(
-                !effects.iter().any(|e| matches!(e, Effect::Send { .. })),
-                "no answer that would ask for them again: {effects:?}"
-            );
+            let gone: std::collections::HashSet<_> = refused.iter().map(|r| r.hash).collect();
+            let mut sent = Vec::new();
+            for effect in &effects {
+                let Effect::Send { bytes, .. } = effect else {
+                    continue;
+                };
+                let Envelope::Sync { message, .. } = Envelope::decode(bytes).unwrap() else {
+                    continue;
+                };
+                assert!(
+                    message.need.iter().all(|h| !gone.contains(h)),
+                    "the answer never asks for a refused change again: {:?}",
+                    message.need
+                );
+                let changes = crate::sync::signing::message_changes(&message).unwrap();
+                sent.extend(changes.iter().map(|c| c.hash()));
+            }
+            if doc == CORE_DOC {
+                // Silence here would leave Ben without the removal that makes it drop
+                // Cat's changes: the two would never converge.
+                assert!(
+                    sent.contains(&removal),
+                    "the answer carries the removal Ben lacks: {effects:?}"
+                );
+            } else {
+                assert!(sent.is_empty(), "nothing of the month to send: {effects:?}");
+            }
         }
         assert_eq!(engine.peers().count(), 1, "Ben keeps its link");
         assert!(circles[&id].doc(&month).is_none_or(|d| d
@@ -960,7 +984,7 @@ fn a_removal_or_steward_grant_by_a_non_steward_is_refused_by_receivers() {
 }
 
 /// A decision in the month of `d`'s clock, by `d`, with no lookups needed.
-fn quick_decision(d: &mut Dev, text: &str) -> String {
+pub(super) fn quick_decision(d: &mut Dev, text: &str) -> String {
     use crate::{NewDecision, Zone};
     let team = d.act(|c, ctx| c.add_team(ctx, text, None)).unwrap();
     let principle = charter(d);
@@ -1002,7 +1026,7 @@ pub(super) fn charter(d: &mut Dev) -> String {
     .unwrap()
 }
 
-fn decision_ids(c: &Circle) -> Vec<String> {
+pub(super) fn decision_ids(c: &Circle) -> Vec<String> {
     c.decisions(&Default::default())
         .unwrap()
         .into_iter()

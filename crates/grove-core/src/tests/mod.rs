@@ -5,6 +5,7 @@ mod charter;
 mod consent;
 mod convergence;
 mod insight;
+mod relay;
 mod rules;
 
 use automerge::ActorId;
