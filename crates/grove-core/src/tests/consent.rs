@@ -360,8 +360,14 @@ fn split_story() -> (Dev, Dev, Dev, String, String) {
     ana.now = cat.now + window;
     ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
     answer(&mut cat, &p, Answer::Objection);
-    // A second, uncontested round on the way, so orders also mix settled verdicts.
-    let q = open(&mut ben, ProposalChange::General, None);
+    // A second, uncontested round on the way, naming Ben principle keeper, so orders also
+    // mix settled verdicts and who holds an office.
+    let naming = ProposalChange::Keepers {
+        members: vec!["m-ben".into()],
+        term_days: 90,
+        queue: vec!["m-cat".into()],
+    };
+    let q = open(&mut ben, naming, None);
     merge(&ben.circle, &mut cat.circle).unwrap();
     answer(&mut cat, &q, Answer::Consent);
     merge(&cat.circle, &mut ben.circle).unwrap();
@@ -389,11 +395,21 @@ fn verdicts(c: &crate::Circle) -> Vec<String> {
             .map(|p| format!("{} {}", p.id, p.statement)),
     );
     out.extend(
+        c.values()
+            .unwrap()
+            .into_iter()
+            .map(|v| format!("{} {} {}", v.id, v.title, v.statement)),
+    );
+    out.extend(
         c.tensions(&crate::TensionInputs::default())
             .unwrap()
             .into_iter()
             .map(|t| format!("{} {}", t.id, t.open)),
     );
+    // Who holds each office, as of one fixed instant.
+    let at = Timestamp(super::T0 + 30 * DAY_MS);
+    out.push(format!("{:?}", c.stewardship(at)));
+    out.push(format!("{:?}", c.keepers(at)));
     out
 }
 
