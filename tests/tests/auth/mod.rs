@@ -439,14 +439,15 @@ async fn a_member_who_leaves_is_dropped_and_a_remaining_node_rotates_the_key() -
         .context("b is still listed")?;
     assert!(b.removed_at.is_some());
     assert_eq!(b.removed_by.as_deref(), Some(b_member.as_str()));
-    // The new key is written right after the departure is taken; allow for the order in
-    // which the node reports the two.
+    // The new key is written right after the departure is taken, and saved as a core
+    // change of its own: wait for core changes until it is there.
     let mut keys_after = key_ids(&n[0], &circle).await?;
-    for _ in 0..50 {
-        if keys_after.len() > keys_before.len() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    while keys_after.len() <= keys_before.len() {
+        n[0].wait_for("a core change", |e| match e {
+            NodeEvent::CircleChanged { docs, .. } if docs.iter().any(|d| d == CORE_DOC) => Some(()),
+            _ => None,
+        })
+        .await?;
         keys_after = key_ids(&n[0], &circle).await?;
     }
     assert_eq!(
