@@ -32,6 +32,35 @@ impl Circle {
     }
 }
 
+/// One prepared change to values or principles: written alone (the sole member's direct
+/// edit) or in the same transaction as the pass that agreed it.
+pub(crate) type Write = Box<dyn FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<()>>;
+
+/// Marks the versions made by a contested pass (`source` names the proposal) and, when
+/// the latest is one of them, returns the last uncontested version: its wording is the one
+/// that stands until the round settles.
+pub(crate) fn standing_version<'v, V>(
+    versions: &'v mut [V],
+    contested: &[String],
+    source: impl Fn(&V) -> Option<&String>,
+    mark: impl Fn(&mut V),
+) -> Option<&'v V> {
+    let flags: Vec<bool> = versions
+        .iter()
+        .map(|v| source(v).is_some_and(|s| contested.contains(s)))
+        .collect();
+    for (v, &f) in versions.iter_mut().zip(&flags) {
+        if f {
+            mark(v);
+        }
+    }
+    if !flags.last().copied().unwrap_or(false) {
+        return None;
+    }
+    let i = flags.iter().rposition(|f| !f)?;
+    versions.get(i)
+}
+
 /// What of a value a receiver compares: its wording, status and history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ValueRec {

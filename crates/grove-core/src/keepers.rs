@@ -6,6 +6,7 @@
 //! [`crate::consent`]). A circle that never named keepers decides its charter by consent
 //! alone; one whose keepers' term ran out with no one queued shows an authority vacuum.
 
+use automerge::transaction::Transactable as _;
 use automerge::ReadDoc;
 use serde::{Deserialize, Serialize};
 
@@ -159,7 +160,7 @@ impl Circle {
             }
             fields::put_opt_str(tx, &meta, BY, seat.by.as_deref())?;
             if let Some(days) = seat.days {
-                automerge::transaction::Transactable::put(tx, &meta, TERM, days)?;
+                tx.put(&meta, TERM, days)?;
             }
             Ok(())
         })

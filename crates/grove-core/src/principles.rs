@@ -5,12 +5,12 @@ use automerge::transaction::Transactable as _;
 use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
+use crate::charter::Write;
 use crate::circle::Circle;
 use crate::clock::Timestamp;
 use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Conflict, Fields};
-use crate::values::Write;
 use crate::words::{PrincipleStatus, ValueStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -384,17 +384,13 @@ impl Circle {
 /// Versions made by a contested pass do not count: the principle reads as its last
 /// uncontested version.
 fn settle_contested(p: &mut Principle, contested: &[String]) {
-    let mut changed = false;
-    for v in &mut p.versions {
-        if v.source.as_ref().is_some_and(|s| contested.contains(s)) {
-            v.contested = true;
-            changed = true;
-        }
-    }
-    if !changed || p.versions.last().is_some_and(|v| !v.contested) {
-        return;
-    }
-    if let Some(v) = p.versions.iter().rev().find(|v| !v.contested) {
+    let standing = crate::charter::standing_version(
+        &mut p.versions,
+        contested,
+        |v| v.source.as_ref(),
+        |v| v.contested = true,
+    );
+    if let Some(v) = standing {
         p.statement = v.statement.clone();
         p.guidance = v.guidance.clone();
     }

@@ -290,6 +290,9 @@ const SUBSTANCE: &[&str] = &[
     "zone",
 ];
 
+/// The lists a revision may change.
+const SUBSTANCE_LISTS: &[&str] = &["values", "stewards", "cites", "keepers", "queue"];
+
 /// A change's time as receivers see it: whole seconds.
 pub(crate) fn change_time(now: Timestamp) -> Timestamp {
     Timestamp(now.0.div_euclid(1000) * 1000)
@@ -771,7 +774,7 @@ impl Circle {
         &self,
         ctx: &mut Ctx<'_>,
         p: &Proposal,
-    ) -> Result<(String, Option<usize>, crate::values::Write)> {
+    ) -> Result<(String, Option<usize>, crate::charter::Write)> {
         let source = Some(p.id.as_str());
         Ok(match &p.change {
             ProposalChange::AmendPrinciple {
@@ -850,7 +853,8 @@ impl Circle {
                     refuse: Some(refuse.clone().unwrap_or_default()),
                     reason: Some(reason.clone()),
                 };
-                let write = self.prepare_edit_value(ctx, value, &edit, cites, source)?;
+                let how = crate::values::Rewording::Version { cites, source };
+                let write = self.prepare_edit_value(ctx, value, &edit, how)?;
                 let base = crate::values::version_count(&self.core.am, value);
                 let outcome = format!(
                     "value {value} reworded (version {})",
@@ -901,7 +905,7 @@ impl Circle {
         p: &Proposal,
         base: Option<usize>,
         outcome: Option<&str>,
-    ) -> Result<crate::values::Write> {
+    ) -> Result<crate::charter::Write> {
         let obj = self.proposal_obj(&p.id)?;
         let (now, member) = (ctx.now, ctx.member.clone());
         let stale: Vec<String> = p.stored.saw.keys().cloned().collect();
@@ -1176,26 +1180,10 @@ fn read_stored<D: ReadDoc>(doc: &D, f: &Fields) -> Stored {
         .map(|k| (k.to_string(), f.str(k)))
         .collect();
     substance.push(("body".into(), fields::text(doc, f.obj("body"))));
-    substance.push((
-        "values".into(),
-        fields::str_list(doc, f.obj("values")).join("\n"),
-    ));
-    substance.push((
-        "stewards".into(),
-        fields::str_list(doc, f.obj("stewards")).join("\n"),
-    ));
-    substance.push((
-        "cites".into(),
-        fields::str_list(doc, f.obj("cites")).join("\n"),
-    ));
-    substance.push((
-        "keepers".into(),
-        fields::str_list(doc, f.obj("keepers")).join("\n"),
-    ));
-    substance.push((
-        "queue".into(),
-        fields::str_list(doc, f.obj("queue")).join("\n"),
-    ));
+    for key in SUBSTANCE_LISTS {
+        let items = fields::str_list(doc, f.obj(key)).join("\n");
+        substance.push((key.to_string(), items));
+    }
     Stored {
         status: f.str("status"),
         status_conflicted: f.is_conflicted("status"),

@@ -4,6 +4,7 @@ use automerge::transaction::{Transactable as _, Transaction};
 use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
+use crate::charter::Write;
 use crate::circle::Circle;
 use crate::clock::Timestamp;
 use crate::ctx::Ctx;
@@ -77,9 +78,6 @@ pub struct ValueEdit {
 }
 
 const EDITABLE: &[&str] = &["title", "statement", "protect", "refuse"];
-
-/// Writes one prepared change to the values (see [`crate::charter`]).
-pub(crate) type Write = Box<dyn FnOnce(&mut Transaction<'_>) -> Result<()>>;
 
 impl Circle {
     /// Adds a value directly: only the circle's sole member may (others open a proposal).
@@ -168,13 +166,19 @@ impl Circle {
     /// member may only pick one of the wordings two devices wrote at once (see
     /// [`crate::charter`]); any other change is a proposal.
     pub fn edit_value(&mut self, ctx: &mut Ctx<'_>, id: &str, edit: ValueEdit) -> Result<()> {
-        if !self.picks_a_conflict(id, &edit)? {
+        let how = if self.picks_a_conflict(id, &edit)? {
+            Rewording::Pick
+        } else {
             self.check_acts_alone(
                 "values",
                 &format!("grove proposal open --amend-value {id} --reason R --cites T …"),
             )?;
-        }
-        let write = self.prepare_edit_value(ctx, id, &edit, &[], None)?;
+            Rewording::Version {
+                cites: &[],
+                source: None,
+            }
+        };
+        let write = self.prepare_edit_value(ctx, id, &edit, how)?;
         self.change_core(ctx.now, "value edit", write)
     }
 
@@ -204,15 +208,13 @@ impl Circle {
         Ok(any)
     }
 
-    /// Checks an edit of value `id` and returns the write that makes it. A pick between
-    /// conflicting wordings is written as the field alone; any other edit is a new version.
+    /// Checks an edit of value `id` and returns the write that makes it.
     pub(crate) fn prepare_edit_value(
         &self,
         ctx: &mut Ctx<'_>,
         id: &str,
         edit: &ValueEdit,
-        cites: &[String],
-        source: Option<&str>,
+        how: Rewording<'_>,
     ) -> Result<Write> {
         let obj = self.value_obj(id)?;
         // As stored, not as a contested pass leaves it read: receivers compare the change
@@ -242,7 +244,10 @@ impl Circle {
         let reason = fields::optional(edit.reason.as_deref(), "the reason")?;
         let protect = edit.protect.as_deref().map(str::trim).map(str::to_string);
         let refuse = edit.refuse.as_deref().map(str::trim).map(str::to_string);
-        let pick = source.is_none() && self.picks_a_conflict(id, edit)?;
+        let (pick, cites, source) = match how {
+            Rewording::Pick => (true, &[][..], None),
+            Rewording::Version { cites, source } => (false, cites, source),
+        };
         let next = |given: &Option<String>, now: &Option<String>| match given {
             Some(g) if g.is_empty() => None,
             Some(g) => Some(g.clone()),
@@ -395,6 +400,17 @@ impl Circle {
     }
 }
 
+/// How an edit of a value is written: a pick between conflicting wordings is the field
+/// alone; anything else is a new version, with the feedback it cites and the proposal that
+/// made it.
+pub(crate) enum Rewording<'a> {
+    Pick,
+    Version {
+        cites: &'a [String],
+        source: Option<&'a str>,
+    },
+}
+
 /// One wording of a value, as a version keeps it.
 struct Wording<'a> {
     title: &'a str,
@@ -443,21 +459,13 @@ fn push_version(
 /// Versions made by a contested pass do not count: the value reads as its last
 /// uncontested version.
 fn settle_contested(v: &mut Value, contested: &[String]) {
-    let mut changed = false;
-    for version in &mut v.versions {
-        if version
-            .source
-            .as_ref()
-            .is_some_and(|s| contested.contains(s))
-        {
-            version.contested = true;
-            changed = true;
-        }
-    }
-    if !changed || v.versions.last().is_some_and(|v| !v.contested) {
-        return;
-    }
-    if let Some(last) = v.versions.iter().rev().find(|v| !v.contested) {
+    let standing = crate::charter::standing_version(
+        &mut v.versions,
+        contested,
+        |v| v.source.as_ref(),
+        |v| v.contested = true,
+    );
+    if let Some(last) = standing {
         v.title = last.title.clone();
         v.statement = last.statement.clone();
         v.protect = last.protect.clone();

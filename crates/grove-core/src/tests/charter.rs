@@ -152,7 +152,7 @@ fn a_member_of_several_changes_nothing_directly_and_is_told_how() {
 
 #[test]
 fn a_value_or_principle_edited_by_hand_is_refused_by_every_receiver() {
-    let (mut ana, mut ben, v, p) = circle();
+    let (mut ana, ben, v, p) = circle();
     // Ben's modified client writes the changes his honest one refuses.
     let vobj = ben.circle.value_obj(&v).unwrap();
     let pobj = ben.circle.principle_obj(&p).unwrap();
@@ -198,7 +198,6 @@ fn a_value_or_principle_edited_by_hand_is_refused_by_every_receiver() {
         ana.circle.principle(&p).unwrap().statement,
         "Two people go to every confrontation."
     );
-    let _ = &mut ben;
 }
 
 #[test]
