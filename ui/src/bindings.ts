@@ -84,7 +84,7 @@ zone_unsure: boolean, situation: string | null, status: DecisionStatus, result: 
  */
 result_due: Day | null, created_at: Timestamp, updated_at: Timestamp, links: Array<string>, readers: Array<Reader>, history: Array<HistoryEntry>, conflicts: Array<Conflict>, 
 /**
- * A deliberate departure from this principle (seed 1, step 5): the centre hears of
+ * A deliberate departure from this principle (docs/design.md, section 2): the centre hears of
  * it and answers whether it backs it.
  */
 departs_from?: string, 
@@ -671,6 +671,103 @@ export type ZoneRule = { team: string, situation: string, zone: Zone,
  * The passed proposal that set it.
  */
 by: string, since: Timestamp, };
+
+/** Arguments and result of every command, as src-tauri/src/commands.rs declares them. */
+export interface Api {
+  home_status: [{}, HomeStatus];
+  unlock: [{ passphrase: string }, null];
+  lock: [{}, null];
+  /** Set (no `current`), change, or remove (no `new`) the passphrase sealing this home. */
+  change_passphrase: [{ current: string | null; new: string | null }, null];
+  me: [{}, Me];
+  set_name: [{ name: string }, null];
+  circles: [{}, Array<CircleSummary>];
+  create_circle: [{ name: string }, CircleInfo];
+  demo: [{ name: string; decisions: number }, CircleInfo];
+  /** Exports the circle as `format` to `path`, or when none is given to a new file or directory in the person's Documents folder; says where it went. */
+  export_circle: [{ circle: string; format: ExportFormat; path: string | null }, Exported];
+  disk_usage: [{}, number];
+  /** The zones a decision may be logged in, lowest first, each with what it asks. */
+  zones: [{}, Array<ZoneInfo>];
+  values: [{ circle: string }, Array<Value>];
+  add_value: [{ circle: string; new: NewValue }, string];
+  edit_value: [{ circle: string; id: string; edit: ValueEdit }, null];
+  retire_value: [{ circle: string; id: string }, Array<string>];
+  principles: [{ circle: string }, Array<PrincipleView>];
+  /** Principles without their citation counts: cheap, for names and pickers. */
+  principle_list: [{ circle: string }, Array<Principle>];
+  add_principle: [{ circle: string; new: NewPrinciple }, string];
+  amend_principle: [{ circle: string; id: string; amendment: Amendment }, number];
+  retire_principle: [{ circle: string; id: string; reason: string }, null];
+  supersede_principle: [{ circle: string; old: string; by: string }, null];
+  teams: [{ circle: string }, Array<Team>];
+  add_team: [{ circle: string; name: string; domain: string | null }, string];
+  /** Adds a member (this device's member when `member` is null) to a team. */
+  join_team: [{ circle: string; team: string; member: string | null }, null];
+  leave_team: [{ circle: string; team: string; member: string | null }, null];
+  members: [{ circle: string }, Array<Member>];
+  /** Logs a decision; `consulted` (member ids) names who checked the principle with its author, for a principle-check decision only. */
+  log_decision: [{ circle: string; new: NewDecision; consulted: Array<string> | null }, string];
+  record_result: [{ circle: string; id: string; text: string; outcome: Outcome }, null];
+  edit_decision: [{ circle: string; id: string; edit: DecisionEdit }, null];
+  mark_read: [{ circle: string; id: string }, boolean];
+  link_decisions: [{ circle: string; id: string; other: string }, null];
+  decision: [{ circle: string; id: string }, Decision];
+  /** A page of the log, newest first, as slim rows marked read or unread for this device's member (see `CircleHandle::decision_page` for `whole` and `complete`). */
+  decision_page: [{ circle: string; filter: DecisionFilter; offset: number; limit: number; whole: boolean }, RowPage];
+  /** Who was consulted on decision `id`, and who acknowledged it. */
+  consultation: [{ circle: string; id: string }, Array<Consultee>];
+  /** This member acknowledges that they were consulted on decision `id`. */
+  acknowledge_consultation: [{ circle: string; id: string; note: string | null }, null];
+  escalations: [{ circle: string }, Array<Escalation>];
+  acknowledge_escalation: [{ circle: string; id: string }, null];
+  resolve_escalation: [{ circle: string; id: string; verdict: Verdict; response: string }, null];
+  proposals: [{ circle: string }, Array<ProposalView>];
+  stewardship: [{ circle: string }, Stewardship];
+  rotate_stewards: [{ circle: string }, Array<string>];
+  keepers: [{ circle: string }, Keepers];
+  rotate_keepers: [{ circle: string }, Array<string>];
+  zone_rules: [{ circle: string }, Array<ZoneRule>];
+  open_proposal: [{ circle: string; new: NewProposal }, string];
+  respond: [{ circle: string; id: string; answer: Answer; reason: string | null }, null];
+  revise_proposal: [{ circle: string; id: string; new: NewProposal }, number];
+  pass_proposal: [{ circle: string; id: string }, string | null];
+  withdraw_proposal: [{ circle: string; id: string }, null];
+  roles: [{ circle: string }, Array<Role>];
+  add_role: [{ circle: string; new: NewRole }, string];
+  assign_role: [{ circle: string; id: string; member: string }, null];
+  rotate_role: [{ circle: string; id: string }, string];
+  commitments: [{ circle: string }, Array<Commitment>];
+  add_commitment: [{ circle: string; new: NewCommitment }, string];
+  set_commitment_status: [{ circle: string; id: string; status: CommitmentStatus }, null];
+  retros: [{ circle: string }, Array<Retro>];
+  add_retro: [{ circle: string; new: NewRetro }, string];
+  reviews: [{ circle: string }, Array<Review>];
+  open_review: [{ circle: string; new: NewReview }, string];
+  add_agenda_item: [{ circle: string; id: string; item: string }, null];
+  add_learning: [{ circle: string; id: string; learning: string }, null];
+  close_review: [{ circle: string; id: string; next: Day }, null];
+  tensions: [{ circle: string }, Array<Tension>];
+  raise_tension: [{ circle: string; raise: RaiseTension }, string];
+  address_tension: [{ circle: string; id: string; source: string; note: string | null }, null];
+  gather_tensions: [{ circle: string; review: string }, Array<string>];
+  vitality: [{ circle: string; window_days: number | null }, Vitality];
+  related: [{ circle: string; id: string; limit: number }, Array<Related>];
+  related_to_draft: [{ circle: string; draft: Draft; limit: number }, Array<Related>];
+  net_info: [{}, NetInfo];
+  peers: [{}, Array<PeerStatus>];
+  /** Changes made on this device to the circle that no peer has yet. */
+  pending_changes: [{ circle: string }, number];
+  member_list: [{ circle: string }, Array<MemberListing>];
+  /** Removes `member`, which works only for this device's own member: leaving the circle. Anyone else is removed by a passed remove-member proposal (`open_proposal`). */
+  remove_member: [{ circle: string; member: string }, string];
+  revoke_device: [{ circle: string; device: string }, string];
+  create_invite: [{ circle: string; expires_in_hours: number | null; uses: number }, NewInvite];
+  create_device_link: [{ circle: string }, NewInvite];
+  invites: [{ circle: string }, Array<Invite>];
+  revoke_invite: [{ circle: string; id: string }, null];
+  join: [{ code: string; name: string | null }, string];
+}
 
 /** Every command the desktop shell answers. */
 export const COMMANDS = [

@@ -24,8 +24,8 @@ const decision = (team: string, p: string, choice: string, zone: "local" | "cent
 describe("the in-memory backend", () => {
   it("logs decisions newest first and filters and searches them", async () => {
     const { b, circle, v, p, t } = await circleWithPrinciple();
-    await b.call("log_decision", { circle, new: decision(t, p, "Close at four on Saturdays") });
-    await b.call("log_decision", { circle, new: decision(t, p, "Hire a weekend baker", "centre-awareness") });
+    await b.call("log_decision", { circle, consulted: null, new: decision(t, p, "Close at four on Saturdays") });
+    await b.call("log_decision", { circle, consulted: null, new: decision(t, p, "Hire a weekend baker", "centre-awareness") });
     const all = await rows(b, { circle, filter: toDecisionFilter(emptyFilters(), "m-me") });
     expect(all.map((r) => r.choice)).toEqual(["Hire a weekend baker", "Close at four on Saturdays"]);
     const found = await rows(b, { circle, filter: toDecisionFilter({ ...emptyFilters(), text: "saturdays CLOSE" }, "m-me") });
@@ -37,7 +37,7 @@ describe("the in-memory backend", () => {
 
   it("marks a decision read once, and unread filters follow", async () => {
     const { b, circle, p, t } = await circleWithPrinciple();
-    const id = await b.call("log_decision", { circle, new: decision(t, p, "Buy a second mixer") });
+    const id = await b.call("log_decision", { circle, consulted: null, new: decision(t, p, "Buy a second mixer") });
     expect(await b.call("mark_read", { circle, id })).toBe(true);
     expect(await b.call("mark_read", { circle, id })).toBe(false);
     const unread = await rows(b, { circle, filter: toDecisionFilter({ ...emptyFilters(), unreadOnly: true }, "m-me") });
@@ -46,7 +46,7 @@ describe("the in-memory backend", () => {
 
   it("refuses what the engine refuses, with readable errors", async () => {
     const { b, circle, t } = await circleWithPrinciple();
-    const err = await b.call("log_decision", { circle, new: { ...decision(t, "", "x"), principles: [] } }).catch((e) => e);
+    const err = await b.call("log_decision", { circle, consulted: null, new: { ...decision(t, "", "x"), principles: [] } }).catch((e) => e);
     expect(err).toBeInstanceOf(BackendError);
     expect(err.kind).toBe("invalid");
     expect(err.message).toContain("at least one principle");
@@ -76,9 +76,9 @@ describe("the in-memory backend", () => {
     const { b, circle, p, t } = await circleWithPrinciple();
     const seen: Change[] = [];
     const stop = await b.subscribe((c) => seen.push(c));
-    await b.call("log_decision", { circle, new: decision(t, p, "Open on Mondays") });
+    await b.call("log_decision", { circle, consulted: null, new: decision(t, p, "Open on Mondays") });
     stop();
-    await b.call("log_decision", { circle, new: decision(t, p, "Close on Tuesdays") });
+    await b.call("log_decision", { circle, consulted: null, new: decision(t, p, "Close on Tuesdays") });
     expect(seen).toEqual([{ type: "circle-changed", circle, docs: ["core"] }]);
   });
 
@@ -124,7 +124,7 @@ describe("the in-memory backend's insight", () => {
 
   it("finds decisions related to a draft by shared principle and words", async () => {
     const { b, circle, p, t } = await circleWithPrinciple();
-    const d = await b.call("log_decision", { circle, new: decision(t, p, "Close at four on Saturdays") });
+    const d = await b.call("log_decision", { circle, consulted: null, new: decision(t, p, "Close at four on Saturdays") });
     const r = await b.call("related_to_draft", { circle, draft: { principles: [p], context: "", choice: "" }, limit: 5 });
     expect(r.map((x) => [x.id, x.shared_principles])).toEqual([[d, [p]]]);
     expect(await b.call("related_to_draft", { circle, draft: { principles: [], context: "nothing alike here", choice: "" }, limit: 5 })).toEqual([]);
@@ -132,8 +132,8 @@ describe("the in-memory backend's insight", () => {
 
   it("counts this week's decisions per team for the velocity chart", async () => {
     const { b, circle, p, t } = await circleWithPrinciple();
-    await b.call("log_decision", { circle, new: decision(t, p, "One") });
-    await b.call("log_decision", { circle, new: decision(t, p, "Two") });
+    await b.call("log_decision", { circle, consulted: null, new: decision(t, p, "One") });
+    await b.call("log_decision", { circle, consulted: null, new: decision(t, p, "Two") });
     const v = await b.call("vitality", { circle, window_days: 30 });
     expect(v.weeks).toHaveLength(12);
     expect(v.weeks[11].by_team).toEqual({ [t]: 2 });

@@ -118,7 +118,7 @@ pub fn decode(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
 /// Every document of an archive with its signatures; the core document comes first.
 pub fn decode_signed(data: &[u8]) -> Result<Vec<ArchivedDoc>> {
     let bad = |why: &str| CoreError::invalid(format!("not a Grove circle file: {why}"));
-    let mut r = Reader { data, pos: 0 };
+    let mut r = ArchiveCursor { data, pos: 0 };
     if r.take(MAGIC.len()).ok() != Some(MAGIC) {
         return Err(bad("it does not start with the Grove circle header"));
     }
@@ -185,12 +185,14 @@ pub fn decode_signed(data: &[u8]) -> Result<Vec<ArchivedDoc>> {
     Ok(docs)
 }
 
-struct Reader<'a> {
+/// Where decoding an archive has got to: each read is bounds-checked, so a truncated
+/// archive is refused, never read past its end.
+struct ArchiveCursor<'a> {
     data: &'a [u8],
     pos: usize,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> ArchiveCursor<'a> {
     fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], ()> {
         let end = self.pos.checked_add(n).ok_or(())?;
         let slice = self.data.get(self.pos..end).ok_or(())?;

@@ -101,7 +101,7 @@ pub fn seal(
 /// Checks the layout and the signature; refuses anything that is not exactly what `seal`
 /// writes. Allocates nothing proportional to lengths the input claims.
 pub fn decode(data: &[u8]) -> Result<SignedBundle<'_>> {
-    let mut r = Reader { data, pos: 0 };
+    let mut r = BundleCursor { data, pos: 0 };
     let magic = r.take(MAGIC.len());
     if magic != Some(MAGIC) {
         return Err(not_a_bundle());
@@ -204,12 +204,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-struct Reader<'a> {
+/// Where decoding a bundle has got to: each read is bounds-checked, so a truncated bundle
+/// is refused, never read past its end.
+struct BundleCursor<'a> {
     data: &'a [u8],
     pos: usize,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> BundleCursor<'a> {
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.pos.checked_add(n)?;
         let slice = self.data.get(self.pos..end)?;

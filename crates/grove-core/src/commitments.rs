@@ -1,4 +1,4 @@
-//! The public accountability board (practice 3): who promised what, by when.
+//! The public accountability board (docs/design.md, section 4): who promised what, by when.
 
 use automerge::transaction::Transactable as _;
 use automerge::{ObjId, ReadDoc};

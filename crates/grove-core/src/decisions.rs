@@ -1,5 +1,5 @@
 //! Decisions: the transparency layer — "the principle in play, the context, the choice made,
-//! the result" (seed 1, step 3). Each lives in its month's shard document.
+//! the result" (docs/design.md, section 1). Each lives in its month's shard document.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, PoisonError};
@@ -37,7 +37,7 @@ pub struct Decision {
     pub readers: Vec<Reader>,
     pub history: Vec<HistoryEntry>,
     pub conflicts: Vec<Conflict>,
-    /// A deliberate departure from this principle (seed 1, step 5): the centre hears of
+    /// A deliberate departure from this principle (docs/design.md, section 2): the centre hears of
     /// it and answers whether it backs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]

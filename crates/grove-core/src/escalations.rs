@@ -1,4 +1,4 @@
-//! Escalations: decisions in a centre zone land in the stewards' inbox (seed 1, step 5).
+//! Escalations: decisions in a centre zone land in the stewards' inbox (docs/design.md, section 2).
 //! "Escalations are rare and respected": each records who acknowledged it and when.
 //! Only stewards acknowledge and answer them, with a verdict: they back the decision
 //! ("the centre defended these decisions"), coach the team, or stop it. Every receiver

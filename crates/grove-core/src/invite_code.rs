@@ -168,7 +168,7 @@ fn parse_checked(bytes: &[u8]) -> Result<InviteCode, CodeError> {
 
 /// The fields of a version-1 body (without checksum); the body must end with the secret.
 fn parse(body: &[u8]) -> Result<InviteCode, CodeError> {
-    let mut r = Reader(body);
+    let mut r = CodeCursor(body);
     r.take(1)?;
     let circle = id_field(r.field(MAX_ID_LEN)?)?;
     let inviter = r.field(MAX_PEER_LEN)?.to_vec();
@@ -230,9 +230,10 @@ fn checksum(body: &[u8]) -> [u8; CHECKSUM_LEN] {
     out
 }
 
-struct Reader<'a>(&'a [u8]);
+/// What is left of an invite code's bytes as its fields are read off the front.
+struct CodeCursor<'a>(&'a [u8]);
 
-impl<'a> Reader<'a> {
+impl<'a> CodeCursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], CodeError> {
         if self.0.len() < n {
             return Err(CodeError::Truncated);

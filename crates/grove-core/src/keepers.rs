@@ -1,5 +1,5 @@
 //! Principle keepers: "not a committee of elders, but a rotating group of practitioners who
-//! tend the value language, surface conflicts, propose evolutions" (seed 1, step 4). An
+//! tend the value language, surface conflicts, propose evolutions" (docs/design.md, section 3). An
 //! office with a term and a rotation queue (see [`crate::office`]), named only by a passed
 //! `keepers` proposal. While keepers are in office, a change to values or principles
 //! passes only with a keeper's voice: proposed by one, or consented to by one (see

@@ -1,5 +1,5 @@
 //! Principles: living guidance derived from values, amended with reasons, never silently
-//! rewritten — each amendment is a new version and the history stays (seed 1, steps 2 and 4).
+//! rewritten — each amendment is a new version and the history stays (docs/design.md, sections 1 and 4).
 
 use automerge::transaction::Transactable as _;
 use automerge::{ObjId, ReadDoc};

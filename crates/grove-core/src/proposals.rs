@@ -1,4 +1,4 @@
-//! Proposals and consent rounds (collective leadership, practice 2): a change passes when no
+//! Proposals and consent rounds (docs/design.md, section 3): a change passes when no
 //! objection stands; objections are answered and resolved, never outvoted. The rules of the
 //! round live in [`crate::consent`]; what a change may do to a proposal is judged in
 //! [`crate::governance`].
@@ -518,8 +518,8 @@ impl Circle {
         }
     }
 
-    /// An amendment cites the feedback that demands it (seed 1, step 4: principles change
-    /// "only when local feedback demands it"): tensions, decisions or a review. The circle's
+    /// An amendment cites the feedback that demands it (docs/design.md, section 3:
+    /// principles change only when local feedback demands it): tensions, decisions or a review. The circle's
     /// sole member may amend without.
     fn check_feedback(&self, cites: &[String]) -> Result<()> {
         if cites.is_empty() {

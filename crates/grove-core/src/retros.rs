@@ -1,4 +1,4 @@
-//! Retrospectives (practice 6): what went well, what didn't, what to change — tied to the
+//! Retrospectives (docs/design.md, section 4): what went well, what didn't, what to change — tied to the
 //! principles they speak to, so the regeneration loop can find them.
 
 use automerge::transaction::Transactable as _;

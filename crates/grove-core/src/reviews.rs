@@ -1,4 +1,4 @@
-//! Reviews: regeneration sessions (seed 1, step 4) with an agenda, the principle changes
+//! Reviews: regeneration sessions (docs/design.md, section 4) with an agenda, the principle changes
 //! made (before and after, with why), learnings, co-written notes and the next date.
 
 use automerge::transaction::Transactable as _;

@@ -1,4 +1,4 @@
-//! Tensions: where the circle's practice and its principles pull apart (seed 1, step 4).
+//! Tensions: where the circle's practice and its principles pull apart (docs/design.md, section 4).
 //!
 //! Detected tensions are a derived view, recomputed from the log on demand and never
 //! stored. What IS data: tensions raised by hand, and the record that a review or a passed

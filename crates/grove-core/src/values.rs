@@ -1,4 +1,4 @@
-//! Values: the few commitments specific enough to justify a real decision (seed 1, step 1).
+//! Values: the few commitments specific enough to justify a real decision (docs/design.md, section 1).
 
 use automerge::transaction::{Transactable as _, Transaction};
 use automerge::{ObjId, ReadDoc};

@@ -1,6 +1,6 @@
-//! Vitality: the seed's signs of life and decay (section 8), each a figure over a chosen
-//! window with its trend and a healthy / watch / decay band, and the replant alert when
-//! more than one category decays. A derived view: computed from the log on demand, never
+//! Vitality: the signs of life and decay of a distributed group (docs/design.md, section
+//! 4), each a figure over a chosen window with its trend and a healthy / watch / decay
+//! band, and the replant alert when more than one category decays. A derived view: computed from the log on demand, never
 //! stored.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -14,7 +14,7 @@ use crate::decisions::Decision;
 use crate::error::Result;
 use crate::words::PrincipleStatus;
 
-/// The seed's four categories of decay.
+/// The four categories of decay (docs/design.md, section 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
@@ -39,7 +39,7 @@ impl DecayCategory {
         }
     }
 
-    /// The category in the words of the people who use Grove (the seed's term is `as_str`).
+    /// The category in the words of the people who use Grove (the precise term is `as_str`).
     pub fn plain(self) -> &'static str {
         match self {
             DecayCategory::Liturgy => "going through the motions",

@@ -27,7 +27,7 @@ pub struct RaiseTension {
     pub evidence: Vec<String>,
 }
 
-/// Review cycle assumed by detection and vitality (the seed's "quarterly").
+/// Review cycle assumed by detection and vitality: a quarter (docs/design.md, section 4).
 const CYCLE_DAYS: i64 = 90;
 /// The longest vitality window, in days: a century covers any circle, and keeps the
 /// window's milliseconds far inside an i64.

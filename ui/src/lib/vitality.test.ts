@@ -29,7 +29,7 @@ describe("vitality figures", () => {
     expect(trendLabel(fig({ value: 40, previous: 60, trend: "down" }))).toBe("↓ from 60%");
   });
 
-  it("group in the seed's order with the worst band of each category", () => {
+  it("group in the design's order with the worst band of each category", () => {
     const groups = byCategory([
       fig({ key: "roles-expired", category: "centre-withdrawal", band: "healthy" }),
       fig({ key: "read-coverage", category: "liturgy", band: "watch" }),

@@ -3,7 +3,7 @@
 import { bin } from "d3-array";
 import type { Band, DecayCategory, Figure, Vitality, WeekCount } from "../bindings";
 
-// In the words of the people who use Grove; the seed's own term stays one hover away
+// In the words of the people who use Grove; the precise term stays one hover away
 // (CATEGORY_TERMS, shown as the heading's title) for those who know it.
 export const CATEGORY_LABELS: Record<DecayCategory, string> = {
   liturgy: "Going through the motions",
@@ -12,7 +12,7 @@ export const CATEGORY_LABELS: Record<DecayCategory, string> = {
   "centre-withdrawal": "Principles left untended",
 };
 
-/** The seed's name for each category and what it means, for a tooltip. */
+/** The precise name of each category (docs/design.md, section 4) and what it means, for a tooltip. */
 export const CATEGORY_TERMS: Record<DecayCategory, string> = {
   liturgy: "Also called liturgy: decisions get logged but nobody reads them, principles nobody cites.",
   "silent-harm": "Also called silent harm: nobody records how decisions turned out, so harm goes unnoticed.",
@@ -51,7 +51,7 @@ export function trendLabel(f: Figure): string {
   return `${arrow} from ${formatValue(f, f.previous)}`;
 }
 
-/** The figures in the four categories, in the order the seed names them. */
+/** The figures in the four categories, in the order docs/design.md names them. */
 export function byCategory(figures: Figure[]): { category: DecayCategory; label: string; figures: Figure[]; worst: Band }[] {
   const order = Object.keys(CATEGORY_LABELS) as DecayCategory[];
   const rank: Record<Band, number> = { healthy: 0, watch: 1, decay: 2 };

@@ -93,10 +93,10 @@ describe("a departure from a principle", () => {
   it("the in-memory backend refuses a departure from a retired principle, and keeps a centre zone", async () => {
     const { b, circle, writing, pairs, team } = await tenants();
     const base = { team, principles: [pairs], context: "c", choice: "x", zone_unsure: false, situation: null, result_due: null };
-    const id = await b.call("log_decision", { circle, new: { ...base, zone: "centre-intervention", departs_from: writing, departure_why: WHY } });
+    const id = await b.call("log_decision", { circle, consulted: null, new: { ...base, zone: "centre-intervention", departs_from: writing, departure_why: WHY } });
     expect((await b.call("decision", { circle, id })).zone).toBe("centre-intervention");
     await b.call("retire_principle", { circle, id: writing, reason: "Replaced" });
-    const err = await b.call("log_decision", { circle, new: { ...base, zone: null, departs_from: writing, departure_why: WHY } }).catch((e) => e);
+    const err = await b.call("log_decision", { circle, consulted: null, new: { ...base, zone: null, departs_from: writing, departure_why: WHY } }).catch((e) => e);
     expect(err.message).toBe(`principle \`${writing}\` is retired`);
   });
 
@@ -104,6 +104,7 @@ describe("a departure from a principle", () => {
     const { b, circle, writing, pairs, team } = await tenants();
     const id = await b.call("log_decision", {
       circle,
+      consulted: null,
       new: { team, principles: [pairs], context: "No heat", choice: "Went in person", zone: null, zone_unsure: false, situation: null, result_due: null, departs_from: writing, departure_why: WHY },
     });
     // Before the stewards answer: the departure is on the escalation, and the decision waits.

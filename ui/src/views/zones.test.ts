@@ -62,10 +62,10 @@ describe("the in-memory backend's zone maps", () => {
     const { b, circle, p, team } = await tenants();
     await mapped(b, circle, team);
     const base = { team, principles: [p], context: "The landlord called", choice: "Met him", zone_unsure: false, situation: "landlord-contact", result_due: null };
-    const a = await b.call("log_decision", { circle, new: { ...base, zone: null } });
+    const a = await b.call("log_decision", { circle, consulted: null, new: { ...base, zone: null } });
     expect((await b.call("decision", { circle, id: a })).zone).toBe("centre-awareness");
     expect((await b.call("tensions", { circle })).filter((t) => t.kind === "authority-confusion")).toEqual([]);
-    const low = await b.call("log_decision", { circle, new: { ...base, zone: "local" } });
+    const low = await b.call("log_decision", { circle, consulted: null, new: { ...base, zone: "local" } });
     const [t] = (await b.call("tensions", { circle })).filter((t) => t.kind === "authority-confusion");
     expect(t.title).toBe("Outreach logs #landlord-contact below its zone");
     expect(t.evidence.map((e) => e.id)).toEqual([low]);
