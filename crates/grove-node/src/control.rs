@@ -104,19 +104,21 @@ async fn call_bounded(
     max_reply: u64,
 ) -> Result<ControlReply> {
     let path = control_socket(home);
-    let unreachable = |e: std::io::Error| {
-        NodeError::Io(format!(
-            "the Grove home at {} is in use by another grove process, and nothing answers on \
-             its control socket {} ({e}); wait for that process to finish, or stop it",
-            home.display(),
-            path.display()
-        ))
+    let unreachable = |cause: std::io::Error| NodeError::ControlUnreachable {
+        home: home.to_path_buf(),
+        socket: path.clone(),
+        cause,
     };
     let stream = UnixStream::connect(&path).await.map_err(unreachable)?;
     let (read, mut write) = stream.into_split();
     // Holds the passphrase: wiped once sent.
     let mut line =
-        Zeroizing::new(serde_json::to_vec(request).map_err(|e| NodeError::Io(e.to_string()))?);
+        Zeroizing::new(
+            serde_json::to_vec(request).map_err(|cause| NodeError::Encode {
+                what: "a request to the control socket",
+                cause,
+            })?,
+        );
     line.push(b'\n');
     write.write_all(&line).await.map_err(unreachable)?;
     write.shutdown().await.map_err(unreachable)?;
@@ -133,12 +135,9 @@ async fn call_bounded(
             max_reply / (1024 * 1024)
         )));
     }
-    serde_json::from_str(&reply).map_err(|e| {
-        NodeError::Io(format!(
-            "the grove process serving {} sent a reply this grove cannot read ({e}); \
-             are both the same version?",
-            home.display()
-        ))
+    serde_json::from_str(&reply).map_err(|cause| NodeError::ControlReply {
+        home: home.to_path_buf(),
+        cause,
     })
 }
 
@@ -164,11 +163,10 @@ where
 {
     use std::os::unix::fs::PermissionsExt as _;
     let path = control_socket(home);
-    let io = |what: &str, e: std::io::Error| {
-        NodeError::Io(format!(
-            "cannot {what} the control socket {}: {e}",
-            path.display()
-        ))
+    let io = |what: &'static str, cause: std::io::Error| NodeError::ControlSocket {
+        what,
+        socket: path.clone(),
+        cause,
     };
     // Bind under a temporary name, restrict it, then move it into place, so the socket is
     // never reachable with wider permissions.

@@ -62,6 +62,42 @@ pub enum NodeError {
         /// In the message rather than a `source`, so a printed chain does not repeat it.
         cause: std::io::Error,
     },
+    /// A file or directory could not be written (an export, a bundle).
+    #[error("cannot write {}: {cause}", path.display())]
+    WriteFile {
+        path: std::path::PathBuf,
+        /// In the message rather than a `source`, as for [`NodeError::ReadFile`].
+        cause: std::io::Error,
+    },
+    /// Something this node made could not be encoded (a bug, not the person's doing).
+    #[error("cannot encode {what}: {cause}")]
+    Encode {
+        what: &'static str,
+        cause: serde_json::Error,
+    },
+    /// Another process holds the home and does not answer on its control socket.
+    #[error("the Grove home at {} is in use by another grove process, and nothing answers on its control socket {} ({cause}); wait for that process to finish, or stop it", home.display(), socket.display())]
+    ControlUnreachable {
+        home: std::path::PathBuf,
+        socket: std::path::PathBuf,
+        cause: std::io::Error,
+    },
+    /// This node could not set up its control socket.
+    #[error("cannot {what} the control socket {}: {cause}", socket.display())]
+    ControlSocket {
+        what: &'static str,
+        socket: std::path::PathBuf,
+        cause: std::io::Error,
+    },
+    /// The process serving the home answered with something this one cannot read.
+    #[error("the grove process serving {} sent a reply this grove cannot read ({cause}); are both the same version?", home.display())]
+    ControlReply {
+        home: std::path::PathBuf,
+        cause: serde_json::Error,
+    },
+    /// The search index failed; it is derived from the log and rebuilt on restart.
+    #[error("{cause}; restart Grove to rebuild the search index")]
+    Search { cause: grove_search::SearchError },
     /// A file to import is larger than its format may be (see `files.rs`).
     #[error(
         "{} is larger than the {max_mib} MiB a {what} may be; is it the right file?",
@@ -99,7 +135,19 @@ impl NodeError {
             NodeError::NoCircle => NodeErrorKind::NoCircle,
             NodeError::AmbiguousCircle(_) => NodeErrorKind::AmbiguousCircle,
             NodeError::UnknownCircle(_) => NodeErrorKind::NotFound,
-            NodeError::Io(_) | NodeError::ReadFile { .. } => NodeErrorKind::Io,
+            NodeError::ReadFile { cause, .. } | NodeError::WriteFile { cause, .. }
+                if cause.kind() == std::io::ErrorKind::StorageFull =>
+            {
+                NodeErrorKind::DiskFull
+            }
+            NodeError::Io(_)
+            | NodeError::ReadFile { .. }
+            | NodeError::WriteFile { .. }
+            | NodeError::Encode { .. }
+            | NodeError::ControlUnreachable { .. }
+            | NodeError::ControlSocket { .. }
+            | NodeError::ControlReply { .. }
+            | NodeError::Search { .. } => NodeErrorKind::Io,
             NodeError::TooLarge { .. } => NodeErrorKind::Invalid,
             NodeError::Stopped => NodeErrorKind::Stopped,
             NodeError::NetworkOff | NodeError::Net(_) => NodeErrorKind::Network,
@@ -120,3 +168,29 @@ impl NodeError {
 }
 
 pub type Result<T, E = NodeError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_told_apart_from_other_write_failures() {
+        let write = |kind: std::io::ErrorKind| NodeError::WriteFile {
+            path: "/tmp/export.json".into(),
+            cause: std::io::Error::from(kind),
+        };
+        assert_eq!(
+            write(std::io::ErrorKind::StorageFull).kind(),
+            NodeErrorKind::DiskFull
+        );
+        assert_eq!(
+            write(std::io::ErrorKind::PermissionDenied).kind(),
+            NodeErrorKind::Io
+        );
+        // The typed cause stays reachable, and the message still names it.
+        let e = write(std::io::ErrorKind::PermissionDenied);
+        assert!(e.to_string().starts_with("cannot write /tmp/export.json: "));
+        assert!(matches!(&e, NodeError::WriteFile { cause, .. }
+            if cause.kind() == std::io::ErrorKind::PermissionDenied));
+    }
+}

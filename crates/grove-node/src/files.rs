@@ -135,7 +135,10 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        NodeError::Io(format!("cannot write {}: {e}", path.display()))
+        NodeError::WriteFile {
+            path: path.to_path_buf(),
+            cause: e,
+        }
     })
 }
 
@@ -168,7 +171,10 @@ pub fn write_dir_atomically(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(
     };
     write().map_err(|e| {
         let _ = std::fs::remove_dir_all(&tmp);
-        NodeError::Io(format!("cannot write {}: {e}", dir.display()))
+        NodeError::WriteFile {
+            path: dir.to_path_buf(),
+            cause: e,
+        }
     })
 }
 

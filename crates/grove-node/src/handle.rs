@@ -309,15 +309,21 @@ impl CircleHandle {
             ExportFormat::Grove => (vec![(String::new(), self.export().await?)], None),
             ExportFormat::Json => {
                 let circle = self.export_open().await?;
-                let data = serde_json::to_vec_pretty(&circle)
-                    .map_err(|e| NodeError::Io(format!("cannot write the JSON export: {e}")))?;
+                let data =
+                    serde_json::to_vec_pretty(&circle).map_err(|cause| NodeError::Encode {
+                        what: "the JSON export",
+                        cause,
+                    })?;
                 (vec![(String::new(), data)], Some(circle.decisions.len()))
             }
             ExportFormat::Automerge => {
                 let docs = self.export_documents().await?;
                 let info = self.info().await?;
                 let manifest = serde_json::to_vec_pretty(&crate::export::manifest(&info, &docs))
-                    .map_err(|e| NodeError::Io(format!("cannot write the manifest: {e}")))?;
+                    .map_err(|cause| NodeError::Encode {
+                        what: "the manifest",
+                        cause,
+                    })?;
                 let mut files: Vec<(String, Vec<u8>)> =
                     docs.into_iter().map(|d| (d.file, d.bytes)).collect();
                 files.push(("manifest.json".to_string(), manifest));

@@ -52,9 +52,7 @@ struct CircleCache {
 fn search_err(e: SearchError) -> NodeError {
     match e {
         SearchError::Core(c) => NodeError::Core(c),
-        other => NodeError::Io(format!(
-            "{other}; restart Grove to rebuild the search index"
-        )),
+        cause => NodeError::Search { cause },
     }
 }
 

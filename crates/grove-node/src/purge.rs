@@ -78,7 +78,10 @@ impl NodeState {
     }
 
     fn mark_purged(&mut self, id: &str, removed: BTreeSet<String>) -> Result<()> {
-        let bytes = serde_json::to_vec(&removed).map_err(|e| NodeError::Io(e.to_string()))?;
+        let bytes = serde_json::to_vec(&removed).map_err(|cause| NodeError::Encode {
+            what: "the purged members",
+            cause,
+        })?;
         self.store.put_meta(&purged_key(id), &bytes)?;
         self.removals_purged.insert(id.to_string(), removed);
         Ok(())
