@@ -37,6 +37,10 @@ pub enum Event {
     /// mDNS or a rendezvous point told us where `peer` can be reached. Allowed peers are
     /// dialled automatically; others are only reported.
     PeerDiscovered { peer: PeerId, addr: Multiaddr },
+    /// Our relayed address through `relay` closed: the relay refused the reservation (we
+    /// are not among those it serves) or our connection to it ended. It is taken again
+    /// whenever we reconnect to the relay.
+    RelayedAddressClosed { relay: PeerId, reason: String },
     /// We registered at a rendezvous point, so peers asking it can now find us.
     Registered { rendezvous_point: PeerId },
     /// A whole frame from an allowed peer, read on `session`. Frames read just before a

@@ -13,9 +13,9 @@ use futures::{
 };
 use libp2p::{
     core::{transport::ListenerId, ConnectedPoint},
-    mdns,
+    dcutr, mdns,
     multiaddr::Protocol,
-    rendezvous,
+    ping, rendezvous,
     swarm::{
         dial_opts::{DialOpts, PeerCondition},
         ConnectionId, DialError, Stream, SwarmEvent,
@@ -48,6 +48,11 @@ const OUTBOX_HIGH_WATER: usize = 8;
 /// How often to ask rendezvous points for peers again. Peers that arrive later find the
 /// earlier ones at once; this only closes the gap when two register at the same moment.
 const REDISCOVER_EVERY: Duration = Duration::from_secs(5 * 60);
+/// How often to dial rendezvous points and relays we should be connected to but are not
+/// (the always-on node restarted, the laptop moved to another network). A failed dial costs
+/// one packet or an immediate "no route"; a few seconds keep the time until members find
+/// each other again well under the ten seconds people notice.
+const RECONNECT_EVERY: Duration = Duration::from_secs(2);
 
 type ReadStep = BoxFuture<'static, (Inbound, ReadOutcome)>;
 
@@ -103,6 +108,12 @@ pub struct EventLoop {
     rendezvous_points: HashMap<PeerId, Multiaddr>,
     rendezvous_namespace: rendezvous::Namespace,
     rediscover: tokio::time::Interval,
+    /// The relayed addresses asked for, by relay: listened on again whenever we reconnect
+    /// to the relay after its circuit listener closed (see [`Self::keep_circuits`]).
+    circuits: HashMap<PeerId, (Multiaddr, Multiaddr)>,
+    /// Circuit listeners open now, and their relay.
+    circuit_listeners: HashMap<ListenerId, PeerId>,
+    reconnect: tokio::time::Interval,
 }
 
 /// Starts the network: builds the swarm, starts listening, and returns once every listener
@@ -131,6 +142,8 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
 
     let mut swarm = build_swarm(&config)?;
     let mut listening = HashMap::new();
+    let mut circuits = HashMap::new();
+    let mut circuit_listeners = HashMap::new();
     for addr in &config.listen_addrs {
         let id = swarm
             .listen_on(addr.clone())
@@ -138,7 +151,10 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
                 addr: addr.clone(),
                 reason: e.to_string(),
             })?;
-        if !addr.iter().any(|p| p == Protocol::P2pCircuit) {
+        if let Some((relay, relay_addr)) = relay_of(addr) {
+            circuits.insert(relay, (addr.clone(), relay_addr));
+            circuit_listeners.insert(id, relay);
+        } else if !addr.iter().any(|p| p == Protocol::P2pCircuit) {
             listening.insert(id, addr.clone());
         }
     }
@@ -170,6 +186,13 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         rendezvous_namespace,
         rediscover: {
             let mut every = tokio::time::interval(REDISCOVER_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every
+        },
+        circuits,
+        circuit_listeners,
+        reconnect: {
+            let mut every = tokio::time::interval(RECONNECT_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             every
         },
@@ -253,6 +276,9 @@ impl EventLoop {
                 Some(exit) = self.writer_tasks.next() => self.on_writer_exit(exit),
                 _ = self.rediscover.tick(), if !self.rendezvous_points.is_empty() => {
                     self.rediscover();
+                }
+                _ = self.reconnect.tick(), if !self.rendezvous_points.is_empty() || !self.circuits.is_empty() => {
+                    self.reconnect();
                 }
                 // An owned permit keeps this branch from borrowing `self` across the others.
                 permit = self.events.clone().reserve_owned(), if !self.outbox.is_empty() => match permit {
@@ -342,6 +368,8 @@ impl EventLoop {
     /// listener. So a circuit listen waits until we are connected to its relay.
     fn listen_on(&mut self, addr: Multiaddr, reply: oneshot::Sender<Result<(), NetError>>) {
         if let Some((relay, relay_addr)) = relay_of(&addr) {
+            self.circuits
+                .insert(relay, (addr.clone(), relay_addr.clone()));
             if !self.swarm.is_connected(&relay) {
                 let opts = DialOpts::peer_id(relay)
                     .addresses(vec![relay_addr])
@@ -362,15 +390,79 @@ impl EventLoop {
                 return;
             }
         }
+        let relay = relay_of(&addr).map(|(relay, _)| relay);
         let result = self
             .swarm
             .listen_on(addr.clone())
-            .map(|_| ())
+            .map(|id| {
+                if let Some(relay) = relay {
+                    self.circuit_listeners.insert(id, relay);
+                }
+            })
             .map_err(|e| NetError::Listen {
                 addr,
                 reason: e.to_string(),
             });
         let _ = reply.send(result);
+    }
+
+    /// Dials the rendezvous points and relays we are not connected to. Once connected, the
+    /// connection handler registers again and takes the relayed address again.
+    fn reconnect(&mut self) {
+        let mut wanted: HashMap<PeerId, Multiaddr> = self.rendezvous_points.clone();
+        for (relay, (_, relay_addr)) in &self.circuits {
+            wanted.entry(*relay).or_insert_with(|| relay_addr.clone());
+        }
+        for (peer, addr) in wanted {
+            if self.swarm.is_connected(&peer) {
+                continue;
+            }
+            let opts = DialOpts::peer_id(peer)
+                .addresses(vec![addr])
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            match self.swarm.dial(opts) {
+                Ok(()) => debug!(%peer, "reconnecting to an always-on peer"),
+                Err(DialError::DialPeerConditionFalse(_)) => {}
+                Err(e) => debug!(%peer, error = %e, "cannot redial an always-on peer"),
+            }
+        }
+    }
+
+    /// Listens again on the relayed address through `relay`, now connected, if its circuit
+    /// listener closed (the relay restarted, or our connection to it broke) and none waits.
+    fn keep_circuits(&mut self, relay: PeerId) {
+        let Some((addr, _)) = self.circuits.get(&relay).cloned() else {
+            return;
+        };
+        if self.circuit_listeners.values().any(|r| *r == relay)
+            || self.deferred_listens.iter().any(|d| d.relay == relay)
+        {
+            return;
+        }
+        match self.swarm.listen_on(addr.clone()) {
+            Ok(id) => {
+                debug!(%relay, "listening through the relay again");
+                self.circuit_listeners.insert(id, relay);
+            }
+            Err(e) => warn!(%addr, error = %e, "cannot listen through the relay again"),
+        }
+    }
+
+    /// Our network changed under us (an address of ours went away: the laptop moved to
+    /// another network). Connections over it are dead but would only be found out by
+    /// timeouts, minutes later, and meanwhile frames go into them. So every connection
+    /// except loopback ones is closed, and the always-on peers are dialled again at once
+    /// from wherever we are now; the nodes' sync states make the resumed sync short. A
+    /// second interface going down costs the other connections a reconnect, no more.
+    fn network_changed(&mut self, gone: &Multiaddr) {
+        info!(address = %gone, "a local address went away; reconnecting from the current network");
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            self.stop_writer(&peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        self.reconnect.reset_immediately();
     }
 
     /// Starts the circuit listens waiting for `relay` (connected) or fails them (unreachable).
@@ -632,8 +724,18 @@ impl EventLoop {
                 num_established,
                 ..
             } => {
+                let relayed = endpoint.is_relayed();
+                info!(peer = %peer_id, addr = %remote_addr(&endpoint), relayed, connections = num_established.get(), "connection established");
                 if let Some((_, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
+                }
+                if num_established.get() > 1 && !relayed {
+                    // A new direct connection (a hole punch, or the peer reaching us from
+                    // a network it moved to) is the better path: the next frame opens a
+                    // stream on it (see `SyncBehaviour::open_stream`) instead of going on
+                    // through a relay's circuit or a connection that may be dead. Frames in
+                    // flight on the old stream fail, and the owner resyncs.
+                    self.stop_writer(&peer_id);
                 }
                 if num_established.get() == 1 {
                     let session = Session(self.next_session);
@@ -650,6 +752,7 @@ impl EventLoop {
                     self.use_rendezvous_point(peer_id);
                 }
                 self.resume_listens(peer_id, None);
+                self.keep_circuits(peer_id);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -700,10 +803,33 @@ impl EventLoop {
                 self.register_at_connected_points();
             }
             SwarmEvent::ListenerClosed {
+                listener_id,
                 addresses,
-                reason: Err(error),
-                ..
-            } => warn!(?addresses, %error, "listener failed"),
+                reason,
+            } => {
+                if let Some(relay) = self.circuit_listeners.remove(&listener_id) {
+                    // Taken again on the next connection to the relay (`keep_circuits`).
+                    let reason = match reason {
+                        Ok(()) => "the connection to the relay closed".to_owned(),
+                        Err(e) => e.to_string(),
+                    };
+                    info!(%relay, %reason, "the relayed address closed");
+                    self.emit(Event::RelayedAddressClosed { relay, reason });
+                } else if let Err(error) = reason {
+                    warn!(?addresses, %error, "listener failed");
+                }
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                debug!(%address, "no longer listening");
+                let ours = address.iter().any(|p| match p {
+                    Protocol::Ip4(ip) => !ip.is_loopback(),
+                    Protocol::Ip6(ip) => !ip.is_loopback(),
+                    _ => false,
+                });
+                if ours && !address.iter().any(|p| p == Protocol::P2pCircuit) {
+                    self.network_changed(&address);
+                }
+            }
             SwarmEvent::ListenerError { error, .. } => warn!(%error, "listener error"),
             SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
             other => trace!(event = ?other, "swarm event"),
@@ -779,7 +905,26 @@ impl EventLoop {
             }
             BehaviourEvent::RendezvousClient(event) => debug!(?event, "rendezvous"),
             BehaviourEvent::Identify(event) => trace!(?event, "identify"),
+            BehaviourEvent::Ping(ping::Event {
+                peer,
+                connection,
+                result: Err(failure),
+            }) if !matches!(failure, ping::Failure::Unsupported) => {
+                // libp2p no longer closes a connection whose pings fail; a dead one would
+                // otherwise stay "connected" until TCP gives up, minutes later.
+                debug!(%peer, %failure, "ping failed; closing the connection");
+                self.swarm.close_connection(connection);
+            }
             BehaviourEvent::Ping(event) => trace!(?event, "ping"),
+            BehaviourEvent::Dcutr(dcutr::Event {
+                remote_peer_id,
+                result,
+            }) => match result {
+                Ok(_) => info!(peer = %remote_peer_id, "hole punch succeeded: direct connection"),
+                Err(error) => {
+                    info!(peer = %remote_peer_id, %error, "hole punch failed; staying relayed")
+                }
+            },
             other => debug!(event = ?other, "behaviour event"),
         }
     }

@@ -285,6 +285,121 @@ async fn a_peer_reachable_only_through_a_relay_exchanges_frames() {
     assert_eq!(received_from(&mut b, a.peer).await.payload, b"and back");
 }
 
+/// A relay serving `clients` only, with its loopback address confirmed as external (a
+/// relay hands out reservations only once it knows it is reachable).
+async fn start_relay(clients: &[PeerId]) -> Node {
+    let mut config = Config::loopback(Keypair::generate_ed25519());
+    config.relay_server = true;
+    config.relay_clients = Some(PeerSet::new(clients.iter().copied().collect()));
+    let relay = start(config).await;
+    let listen = relay.client.listen_addrs().await.unwrap().remove(0);
+    relay.client.add_external_address(listen).await.unwrap();
+    relay
+}
+
+/// A node with no listener of its own: it can dial out, and be reached through a relay.
+async fn start_unlistening(key: Keypair) -> Node {
+    let mut config = Config::loopback(key);
+    config.listen_addrs.clear();
+    let (client, events, event_loop) = grove_net::new(config).await.unwrap();
+    let task = tokio::spawn(event_loop.run());
+    let peer = client.local_peer_id();
+    Node {
+        client,
+        events,
+        peer,
+        addr: Multiaddr::empty(),
+        task,
+    }
+}
+
+/// Takes a relayed address through `relay` and returns it once the relay accepted.
+async fn reserve(node: &mut Node, relay: &Node) -> Multiaddr {
+    node.client
+        .listen_on(relay.addr.clone().with(Protocol::P2pCircuit))
+        .await
+        .unwrap();
+    wait_for(node, "a relay reservation", |e| match e {
+        Event::ListenAddr { addr } if addr.iter().any(|p| p == Protocol::P2pCircuit) => Some(addr),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_carries_a_frame_far_beyond_libp2ps_default_circuit_limit() {
+    let a_key = Keypair::generate_ed25519();
+    let b_key = Keypair::generate_ed25519();
+    let relay = start_relay(&[a_key.public().to_peer_id(), b_key.public().to_peer_id()]).await;
+    // Neither listens anywhere but through the relay, so no hole punch can take the
+    // traffic off the circuit.
+    let mut a = start_unlistening(a_key).await;
+    let circuit = reserve(&mut a, &relay).await;
+    let mut b = start_unlistening(b_key).await;
+    guard("dial via relay", b.client.dial(circuit))
+        .await
+        .unwrap();
+    connected_to(&mut a, b.peer).await;
+
+    // libp2p's default relay closes a circuit after 128 KiB; a first sync is megabytes.
+    let big = Frame::new("c", "d", pattern(2 << 20, 7));
+    b.client.send(a.peer, big.clone()).await.unwrap();
+    let got = received_from(&mut a, b.peer).await;
+    assert!(
+        got == big,
+        "the 2 MiB frame must arrive whole through the relay"
+    );
+    a.client
+        .send(b.peer, Frame::new("c", "d", b"got it".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut b, a.peer).await.payload, b"got it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_refuses_reservations_and_circuits_of_peers_outside_its_set() {
+    let a_key = Keypair::generate_ed25519();
+    let relay = start_relay(&[a_key.public().to_peer_id()]).await;
+    let mut a = start(Config::loopback(a_key)).await;
+    let circuit = reserve(&mut a, &relay).await;
+
+    // An outsider cannot reach the member through the relay...
+    let outsider = start_tcp().await;
+    let dialled = guard("an outsider's circuit", outsider.client.dial(circuit)).await;
+    assert!(
+        dialled.is_err(),
+        "an outsider must not get a circuit to a member: {dialled:?}"
+    );
+
+    // ...nor become reachable through it: a member dialling its would-be relayed address
+    // finds no reservation.
+    let mut outsider = outsider;
+    outsider
+        .client
+        .listen_on(relay.addr.clone().with(Protocol::P2pCircuit))
+        .await
+        .unwrap();
+    let reason = wait_for(&mut outsider, "the relay's refusal", |e| match e {
+        Event::ListenAddr { addr } if addr.iter().any(|p| p == Protocol::P2pCircuit) => {
+            panic!("the relay gave an outsider a relayed address: {addr}")
+        }
+        Event::RelayedAddressClosed { relay: r, reason } if r == relay.peer => Some(reason),
+        _ => None,
+    })
+    .await;
+    assert!(!reason.is_empty());
+    let would_be = relay
+        .addr
+        .clone()
+        .with(Protocol::P2pCircuit)
+        .with(Protocol::P2p(outsider.peer));
+    let dialled = guard("a circuit to the outsider", a.client.dial(would_be)).await;
+    assert!(
+        dialled.is_err(),
+        "an outsider must not hold a reservation: {dialled:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_find_each_other_through_a_rendezvous_point() {
     let a_key = Keypair::generate_ed25519();
