@@ -877,6 +877,22 @@ impl NodeState {
         })
     }
 
+    /// The addresses this node is reachable at through a relay (`…/p2p-circuit/p2p/<us>`).
+    pub(crate) fn relayed_addresses(&self) -> Vec<String> {
+        let Some(net) = &self.net else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = net
+            .listen
+            .iter()
+            .filter(|a| a.iter().any(|p| matches!(p, Protocol::P2pCircuit)))
+            .map(ToString::to_string)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// The addresses this node listens on, for recording in its circles: specific
     /// interfaces only, and loopback only when there is nothing else.
     pub(crate) fn addresses_to_announce(&self) -> Vec<String> {
