@@ -46,7 +46,7 @@ pub async fn serve(options: Options) -> Result<()> {
     let info = node.net_info().await?;
     // A member's device moves between networks and may sit behind NAT: its addresses
     // would mislead the members who read them from the circle.
-    let recorded = if options.always_on {
+    let mut recorded = if options.always_on {
         node.announce_addresses().await?
     } else {
         Vec::new()
@@ -82,7 +82,21 @@ pub async fn serve(options: Options) -> Result<()> {
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,
             event = events.recv() => match event {
-                Ok(event) => show(&out, &event),
+                Ok(event) => {
+                    show(&out, &event);
+                    // A listener on every interface reports its interfaces' addresses one
+                    // by one, some after the node has started and recorded the first ones:
+                    // record again when one the circles do not have yet comes up, or
+                    // members would not know this node's QUIC (say) address.
+                    if let NodeEvent::Listening { addr } = &event {
+                        if options.always_on && worth_recording(addr, &recorded) {
+                            match node.announce_addresses().await {
+                                Ok(now) => recorded = now,
+                                Err(e) => tracing::warn!(error = %e, "cannot record this node's new address in its circles"),
+                            }
+                        }
+                    }
+                }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::debug!(skipped = n, "event printer lagged");
                 }
@@ -99,6 +113,14 @@ pub async fn serve(options: Options) -> Result<()> {
         out.line("stopped");
     }
     Ok(())
+}
+
+/// Whether a new listen address is one members could use and the circles lack.
+fn worth_recording(addr: &str, recorded: &[String]) -> bool {
+    let local = ["/ip4/127.", "/ip6/::1/", "/ip4/0.0.0.0/", "/ip6/::/"];
+    !addr.contains("/p2p-circuit")
+        && !local.iter().any(|l| addr.starts_with(l))
+        && !recorded.iter().any(|r| addr.starts_with(r.as_str()))
 }
 
 fn show(out: &Out, event: &NodeEvent) {

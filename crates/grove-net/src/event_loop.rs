@@ -105,7 +105,12 @@ pub struct EventLoop {
     pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, NetError>>)>,
     /// Relay circuit listens waiting for a connection to their relay; see [`Self::listen_on`].
     deferred_listens: Vec<DeferredListen>,
-    rendezvous_points: HashMap<PeerId, Multiaddr>,
+    /// Each rendezvous point's addresses (one per transport, typically).
+    rendezvous_points: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Our direct connections to rendezvous points, and dials under way to them, with
+    /// their transport; see [`Self::cover_transports`].
+    point_conns: HashMap<ConnectionId, (PeerId, Transport)>,
+    covering: HashMap<ConnectionId, (PeerId, Transport)>,
     rendezvous_namespace: rendezvous::Namespace,
     rediscover: tokio::time::Interval,
     /// The relayed addresses asked for, by relay: listened on again whenever we reconnect
@@ -137,7 +142,10 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
                 "rendezvous point {addr} must end in /p2p/<peer id>"
             )));
         };
-        rendezvous_points.insert(peer, addr.clone());
+        rendezvous_points
+            .entry(peer)
+            .or_insert_with(Vec::new)
+            .push(addr.clone());
     }
 
     let mut swarm = build_swarm(&config)?;
@@ -183,6 +191,8 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         pending_dials: HashMap::new(),
         deferred_listens: Vec::new(),
         rendezvous_points,
+        point_conns: HashMap::new(),
+        covering: HashMap::new(),
         rendezvous_namespace,
         rediscover: {
             let mut every = tokio::time::interval(REDISCOVER_EVERY);
@@ -198,10 +208,19 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         },
     };
     event_loop.wait_until_listening(listening).await?;
-    let points: Vec<Multiaddr> = event_loop.rendezvous_points.values().cloned().collect();
-    for addr in points {
-        if let Err(e) = event_loop.swarm.dial(addr.clone()) {
-            warn!(%addr, error = %e, "cannot dial rendezvous point");
+    let points: Vec<(PeerId, Vec<Multiaddr>)> = event_loop
+        .rendezvous_points
+        .iter()
+        .map(|(peer, addrs)| (*peer, addrs.clone()))
+        .collect();
+    for (peer, addrs) in points {
+        // One connection, over whichever address answers first; the other transports
+        // follow once it is up (`cover_transports`).
+        if let Err(e) = event_loop
+            .swarm
+            .dial(DialOpts::peer_id(peer).addresses(addrs).build())
+        {
+            warn!(%peer, error = %e, "cannot dial rendezvous point");
         }
     }
     let client = Client {
@@ -409,22 +428,69 @@ impl EventLoop {
     /// Dials the rendezvous points and relays we are not connected to. Once connected, the
     /// connection handler registers again and takes the relayed address again.
     fn reconnect(&mut self) {
-        let mut wanted: HashMap<PeerId, Multiaddr> = self.rendezvous_points.clone();
+        let mut wanted: HashMap<PeerId, Vec<Multiaddr>> = self.rendezvous_points.clone();
         for (relay, (_, relay_addr)) in &self.circuits {
-            wanted.entry(*relay).or_insert_with(|| relay_addr.clone());
+            wanted
+                .entry(*relay)
+                .or_insert_with(|| vec![relay_addr.clone()]);
         }
-        for (peer, addr) in wanted {
+        for (peer, addrs) in wanted {
             if self.swarm.is_connected(&peer) {
                 continue;
             }
             let opts = DialOpts::peer_id(peer)
-                .addresses(vec![addr])
+                .addresses(addrs)
                 .condition(PeerCondition::DisconnectedAndNotDialing)
                 .build();
             match self.swarm.dial(opts) {
                 Ok(()) => debug!(%peer, "reconnecting to an always-on peer"),
                 Err(DialError::DialPeerConditionFalse(_)) => {}
                 Err(e) => debug!(%peer, error = %e, "cannot redial an always-on peer"),
+            }
+        }
+    }
+
+    /// Connects to rendezvous point `point` over every transport we listen on that it has
+    /// an address for. A hole punch over QUIC needs our public QUIC address, and a peer
+    /// learns its public address of a transport only from a connection over it (identify
+    /// tells each side what it sees); with only a TCP connection to the always-on node, two
+    /// members behind NAT could punch over TCP only, and not at all when one of them
+    /// listens on QUIC alone.
+    fn cover_transports(&mut self, point: PeerId) {
+        let Some(addrs) = self.rendezvous_points.get(&point) else {
+            return;
+        };
+        let listening: HashSet<Transport> =
+            self.swarm.listeners().filter_map(transport_of).collect();
+        let have: HashSet<Transport> = self
+            .point_conns
+            .values()
+            .chain(self.covering.values())
+            .filter(|(peer, _)| *peer == point)
+            .map(|(_, transport)| *transport)
+            .collect();
+        let mut missing: HashMap<Transport, Multiaddr> = HashMap::new();
+        for addr in addrs {
+            if let Some(transport) = transport_of(addr) {
+                if listening.contains(&transport) && !have.contains(&transport) {
+                    missing.entry(transport).or_insert_with(|| addr.clone());
+                }
+            }
+        }
+        for (transport, addr) in missing {
+            let opts = DialOpts::peer_id(point)
+                .addresses(vec![addr])
+                .condition(PeerCondition::Always)
+                .build();
+            let id = opts.connection_id();
+            match self.swarm.dial(opts) {
+                Ok(()) => {
+                    debug!(%point, ?transport, "connecting to the rendezvous point over another transport");
+                    self.covering.insert(id, (point, transport));
+                }
+                Err(e) => {
+                    debug!(%point, ?transport, error = %e, "cannot dial the rendezvous point over another transport")
+                }
             }
         }
     }
@@ -748,18 +814,25 @@ impl EventLoop {
                         session,
                     });
                 }
+                self.covering.remove(&connection_id);
                 if self.rendezvous_points.contains_key(&peer_id) {
+                    if let Some(transport) = transport_of(endpoint.get_remote_address()) {
+                        self.point_conns.insert(connection_id, (peer_id, transport));
+                    }
                     self.use_rendezvous_point(peer_id);
+                    self.cover_transports(peer_id);
                 }
                 self.resume_listens(peer_id, None);
                 self.keep_circuits(peer_id);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 num_established,
                 cause,
                 ..
             } => {
+                self.point_conns.remove(&connection_id);
                 if num_established == 0 {
                     debug!(peer = %peer_id, cause = ?cause, "disconnected");
                     self.stop_writer(&peer_id);
@@ -786,6 +859,7 @@ impl EventLoop {
                 peer_id,
                 error,
             } => {
+                self.covering.remove(&connection_id);
                 if let Some(peer) = peer_id.filter(|p| !self.swarm.is_connected(p)) {
                     self.resume_listens(peer, Some(&error.to_string()));
                 }
@@ -982,6 +1056,26 @@ impl EventLoop {
             // Usually: no confirmed external address yet. We retry when one is confirmed.
             debug!(%point, error = %e, "not registering at rendezvous point yet");
         }
+    }
+}
+
+/// A transport a direct connection can run over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Transport {
+    Tcp,
+    Quic,
+}
+
+/// The transport of a direct address; `None` for relayed and other addresses.
+fn transport_of(addr: &Multiaddr) -> Option<Transport> {
+    if addr.iter().any(|p| p == Protocol::P2pCircuit) {
+        None
+    } else if addr.iter().any(|p| p == Protocol::QuicV1) {
+        Some(Transport::Quic)
+    } else if addr.iter().any(|p| matches!(p, Protocol::Tcp(_))) {
+        Some(Transport::Tcp)
+    } else {
+        None
     }
 }
 

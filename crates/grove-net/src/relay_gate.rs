@@ -12,7 +12,9 @@
 //! anyone outside the [`PeerSet`] is the gate. A refused peer hears "resource limit
 //! exceeded" (the only refusal those limiters can give), never whom the relay serves.
 //! Circuits *to* a peer need that peer's reservation, so gating reservations gates the
-//! destinations too.
+//! destinations too. A reservation lives as long as the connection it was made on, and an
+//! always-on node disconnects a device as soon as it is no member of any circle they share
+//! (grove-node's network.rs), so a removed device loses its relayed address with it.
 
 use libp2p::{relay, Multiaddr, PeerId};
 use tracing::debug;
@@ -21,21 +23,23 @@ use crate::PeerSet;
 
 /// Bytes one circuit may carry, both directions together, before the relay closes it.
 ///
-/// Measured (see BENCHMARKS.md, "Real networks (netlab)"): a first sync of a circle of
-/// 10,000 decisions moves 3.7 MB of sync payload, and the encryption and muxing inside the
-/// circuit add under 1%. 64 MiB is over fifteen times that, and covers a first sync of
-/// 100,000 decisions (36.6 MB) with room to spare, so a member whose hole punch failed
-/// still gets a whole circle over one circuit. A circuit that reaches the limit closes and
-/// the members open a new one (within the rate limits below); the sync resumes where it
-/// stopped, since sync states are kept per peer.
+/// Measured: a member joining a circle of 10,000 decisions through the relay alone (its
+/// symmetric NAT defeats hole punching; `scripts/netlab.sh`, scenario b) received 4.03 MB
+/// of frames, the circle and the sync that follows; the other direction is a few kilobytes,
+/// and Noise and Yamux inside the circuit add under 1% (a 16-byte tag per message of up to
+/// 64 KiB, a 12-byte header per frame). 64 MiB is sixteen times that, and still covers a
+/// first sync of 100,000 decisions (36.6 MB of frames, BENCHMARKS.md) with room to spare.
+/// A circuit that reaches the limit closes, the member redials through the relay (within
+/// the rate limits) and the sync resumes where it stopped: sync states are kept per peer.
 pub const RELAY_CIRCUIT_BYTES: u64 = 64 << 20;
 
 /// How long one circuit may stay open.
 ///
-/// The 10,000-decision first sync took about 2 s on loopback (release) and tens of seconds
-/// in a debug build or on a slow uplink (3.7 MB at 1 Mbit/s is 30 s). Ten minutes covers
-/// the 100,000-decision one on such a link, and keeps a relayed pair's connection up
-/// between syncs without re-dialling every two minutes as libp2p's default would.
+/// The same 10,000-decision first sync took 14 s through the relay in a debug build on two
+/// busy cores (the receiver checking signatures is the bottleneck, not the path), 2 s in
+/// release on loopback, and would take half a minute on a 1 Mbit/s uplink. Ten minutes
+/// covers the 100,000-decision one on such a link, and keeps a relayed pair's connection
+/// up between syncs instead of re-dialling every two minutes as libp2p's default would.
 pub const RELAY_CIRCUIT_DURATION: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// The relay's configuration: libp2p's defaults (reservation and circuit counts, per-peer

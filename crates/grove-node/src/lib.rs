@@ -244,7 +244,11 @@ impl NodeBuilder {
         } else {
             network::always_on_nodes(store.as_ref(), &identity, me)
         };
-        config.rendezvous_points = relays.clone();
+        config.rendezvous_points = if relays.is_empty() {
+            Vec::new()
+        } else {
+            network::always_on_rendezvous(store.as_ref(), &identity, me)
+        };
         let started = match grove_net::new(config.clone()).await {
             // Another program took one of them meanwhile: any free port beats no network.
             Err(e) if pinned.is_some_and(|p| p.is_known()) => {

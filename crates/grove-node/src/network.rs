@@ -137,13 +137,42 @@ fn last_sync_prefix(circle: &str) -> String {
 }
 
 /// Addresses (ending in `/p2p/<peer>`) of the always-on nodes recorded in the circles held
-/// in `store`, except `me`; one per node, so each is used once as rendezvous point and relay.
+/// in `store`, except `me`; one per node, so each is used once as relay.
 pub(crate) fn always_on_nodes(
     store: &dyn grove_store::Store,
     identity: &crate::identity::Identity,
     me: PeerId,
 ) -> Vec<Multiaddr> {
-    let mut out: HashMap<PeerId, Multiaddr> = HashMap::new();
+    let mut list: Vec<Multiaddr> = always_on_addrs(store, identity, me)
+        .into_values()
+        .filter_map(|addrs| addrs.into_iter().next())
+        .collect();
+    list.sort();
+    list
+}
+
+/// Every recorded address of each always-on node (typically one per transport), for
+/// rendezvous: grove-net connects to the node over each transport it listens on, which
+/// hole punching over that transport needs.
+pub(crate) fn always_on_rendezvous(
+    store: &dyn grove_store::Store,
+    identity: &crate::identity::Identity,
+    me: PeerId,
+) -> Vec<Multiaddr> {
+    let mut list: Vec<Multiaddr> = always_on_addrs(store, identity, me)
+        .into_values()
+        .flatten()
+        .collect();
+    list.sort();
+    list
+}
+
+fn always_on_addrs(
+    store: &dyn grove_store::Store,
+    identity: &crate::identity::Identity,
+    me: PeerId,
+) -> HashMap<PeerId, Vec<Multiaddr>> {
+    let mut out: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
     for id in store.circles().unwrap_or_default() {
         let Ok(Some(bytes)) = store.load(&id, grove_core::CORE_DOC) else {
             continue;
@@ -158,14 +187,19 @@ pub(crate) fn always_on_nodes(
             if peer == me {
                 continue;
             }
-            if let Some(addr) = node.addrs.iter().find_map(|a| a.parse::<Multiaddr>().ok()) {
-                out.insert(peer, with_peer(addr, peer));
+            let addrs: Vec<Multiaddr> = node
+                .addrs
+                .iter()
+                .filter_map(|a| a.parse::<Multiaddr>().ok())
+                .map(|a| with_peer(a, peer))
+                .collect();
+            if !addrs.is_empty() {
+                // The same node recorded in several circles: one circle's record is enough.
+                out.insert(peer, addrs);
             }
         }
     }
-    let mut list: Vec<Multiaddr> = out.into_values().collect();
-    list.sort();
-    list
+    out
 }
 
 /// Writes frames to one peer in order, reporting failures so the loop can resync.
