@@ -53,6 +53,8 @@ const REDISCOVER_EVERY: Duration = Duration::from_secs(5 * 60);
 /// one packet or an immediate "no route"; a few seconds keep the time until members find
 /// each other again well under the ten seconds people notice.
 const RECONNECT_EVERY: Duration = Duration::from_secs(2);
+/// How long a stopping network waits for its connections to close.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 type ReadStep = BoxFuture<'static, (Inbound, ReadOutcome)>;
 
@@ -119,6 +121,8 @@ pub struct EventLoop {
     /// Circuit listeners open now, and their relay.
     circuit_listeners: HashMap<ListenerId, PeerId>,
     reconnect: tokio::time::Interval,
+    /// The caller of [`Client::shutdown`], answered once connections are closed.
+    shutdown_reply: Option<oneshot::Sender<()>>,
 }
 
 /// Starts the network: builds the swarm, starts listening, and returns once every listener
@@ -206,6 +210,7 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             every
         },
+        shutdown_reply: None,
     };
     event_loop.wait_until_listening(listening).await?;
     let points: Vec<(PeerId, Vec<Multiaddr>)> = event_loop
@@ -314,7 +319,31 @@ impl EventLoop {
         for (_, writer) in self.writers.drain() {
             writer.abort.abort();
         }
+        self.close_connections().await;
+        if let Some(reply) = self.shutdown_reply.take() {
+            let _ = reply.send(());
+        }
         debug!("network event loop stopped");
+    }
+
+    /// Closes every connection and waits (briefly) until they are closed. Peers then see us
+    /// go at once: a QUIC connection that is merely dropped sends no close, and its peer
+    /// would take it for alive until QUIC's idle timeout, seconds later, not reconnecting
+    /// to a restarted always-on node meanwhile.
+    async fn close_connections(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        let closed = async {
+            while self.swarm.connected_peers().next().is_some() {
+                let event = self.swarm.select_next_some().await;
+                trace!(?event, "swarm event while closing");
+            }
+        };
+        if tokio::time::timeout(CLOSE_GRACE, closed).await.is_err() {
+            debug!("some connections were still closing when the network stopped");
+        }
     }
 
     fn emit(&mut self, event: Event) {
@@ -375,7 +404,8 @@ impl EventLoop {
                 let _ = reply.send(());
             }
             Command::Shutdown { reply } => {
-                let _ = reply.send(());
+                // Answered once the connections are closed (see `run`).
+                self.shutdown_reply = Some(reply);
                 return Flow::Stop;
             }
         }
@@ -800,8 +830,14 @@ impl EventLoop {
                     // a network it moved to) is the better path: the next frame opens a
                     // stream on it (see `SyncBehaviour::open_stream`) instead of going on
                     // through a relay's circuit or a connection that may be dead. Frames in
-                    // flight on the old stream fail, and the owner resyncs.
+                    // flight on the old stream may be lost: the owner resyncs.
                     self.stop_writer(&peer_id);
+                    if let Some(&session) = self.sessions.get(&peer_id) {
+                        self.emit(Event::PathChanged {
+                            peer: peer_id,
+                            session,
+                        });
+                    }
                 }
                 if num_established.get() == 1 {
                     let session = Session(self.next_session);
@@ -883,12 +919,19 @@ impl EventLoop {
             } => {
                 if let Some(relay) = self.circuit_listeners.remove(&listener_id) {
                     // Taken again on the next connection to the relay (`keep_circuits`).
+                    let closed = reason.is_ok();
                     let reason = match reason {
                         Ok(()) => "the connection to the relay closed".to_owned(),
                         Err(e) => e.to_string(),
                     };
                     info!(%relay, %reason, "the relayed address closed");
                     self.emit(Event::RelayedAddressClosed { relay, reason });
+                    // Its connection went while others to the relay live on (an old path
+                    // after a network change): take the address again over those. A
+                    // refusal (an error) is not retried until we reconnect.
+                    if closed && self.swarm.is_connected(&relay) {
+                        self.keep_circuits(relay);
+                    }
                 } else if let Err(error) = reason {
                     warn!(?addresses, %error, "listener failed");
                 }

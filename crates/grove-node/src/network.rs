@@ -322,6 +322,12 @@ impl NodeState {
                 session,
             } => self.on_connected(peer, addr, session),
             Event::PeerDisconnected { peer, session } => self.on_disconnected(peer, session),
+            Event::PathChanged { peer, session } => {
+                // The peer's frames now take a new connection; those in flight on the old
+                // one may be lost (and after a network change, the old one may be dead).
+                debug!(%peer, %session, "a new path to a peer; resyncing");
+                self.on_resync();
+            }
             Event::ConnectionLost { peer, session } => {
                 // Frames may have been lost with it; a resync makes them good, and if the
                 // peer restarted behind it, reaches the new one, which then asks us to start
