@@ -401,6 +401,55 @@ async fn a_relay_refuses_reservations_and_circuits_of_peers_outside_its_set() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_reconnects_to_its_always_on_node_after_it_restarts() {
+    let a_key = Keypair::generate_ed25519();
+    let a_peer = a_key.public().to_peer_id();
+    let point_key = Keypair::generate_ed25519();
+    let start_point = |listen: Multiaddr| {
+        let mut config = Config::loopback(point_key.clone());
+        config.listen_addrs = vec![listen];
+        config.relay_server = true;
+        config.relay_clients = Some(PeerSet::new(HashSet::from([a_peer])));
+        config.rendezvous_server = true;
+        start(config)
+    };
+    let point = start_point("/ip4/127.0.0.1/tcp/0".parse().unwrap()).await;
+    let point_listen = point.client.listen_addrs().await.unwrap().remove(0);
+    point
+        .client
+        .add_external_address(point_listen.clone())
+        .await
+        .unwrap();
+
+    let mut a_config = Config::loopback(a_key);
+    a_config.rendezvous_points = vec![point.addr.clone()];
+    let mut a = start(a_config).await;
+    reserve(&mut a, &point).await;
+
+    // The always-on node stops (its connections close) and comes back on the same address.
+    point.client.shutdown().await.unwrap();
+    wait_for(&mut a, "the node to go", |e| match e {
+        Event::PeerDisconnected { peer, .. } if peer == point.peer => Some(()),
+        _ => None,
+    })
+    .await;
+    let again = start_point(point_listen.clone()).await;
+    again
+        .client
+        .add_external_address(point_listen)
+        .await
+        .unwrap();
+
+    // Nobody told a: it dials the node again by itself, and takes its relayed address again.
+    connected_to(&mut a, again.peer).await;
+    wait_for(&mut a, "the relayed address again", |e| match e {
+        Event::ListenAddr { addr } if addr.iter().any(|p| p == Protocol::P2pCircuit) => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_find_each_other_through_a_rendezvous_point() {
     let a_key = Keypair::generate_ed25519();
     let a_peer = a_key.public().to_peer_id();
