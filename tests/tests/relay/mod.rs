@@ -151,3 +151,43 @@ async fn an_always_on_node_relays_for_member_devices_only() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_reachable_only_through_the_relay_invites_a_member_of_the_relays_circles(
+) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestNode::start_always_on("server", &dir.path().join("server")).await?;
+    let shared = create_circle(&server, "Neighbours").await?;
+    server.handle.announce_addresses().await?;
+    let a = TestNode::start_listening("a", &dir.path().join("a"), &[]).await?;
+    let b = TestNode::start_listening("b", &dir.path().join("b"), &[]).await?;
+    admit(&server, &a, &shared.circle).await?;
+    admit(&server, &b, &shared.circle).await?;
+    let big = create_circle(&a, "Tenants").await?;
+    for i in 0..20 {
+        log(&a, &big, &format!("decision {i}")).await?;
+    }
+
+    // `a` behind NAT, as far as anyone can tell: reachable through the server alone.
+    let a_home = a.home.clone();
+    a.stop().await?;
+    let circuit = format!("{}/p2p-circuit", server.addr);
+    let mut a = TestNode::start_listening("a-relayed", &a_home, &[circuit]).await?;
+    relayed_addr(&mut a).await?;
+
+    // Its invite carries the relayed address, so b (a member device of the server's
+    // circle, which the relay therefore serves) joins through it.
+    let invite = a
+        .handle
+        .circle(Some(big.circle.clone()))
+        .create_invite(None, 1)
+        .await?;
+    bounded(
+        "b to join through the relay",
+        b.handle.join(&invite.code, Some("Bea".into())),
+    )
+    .await??;
+    converged(&big.circle, &[&a, &b]).await?;
+    assert_eq!(decision_ids(&b, &big.circle).await?.len(), 20);
+    Ok(())
+}
