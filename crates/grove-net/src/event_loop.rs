@@ -112,6 +112,8 @@ pub struct EventLoop {
     /// Our direct connections to rendezvous points, and dials under way to them, with
     /// their transport; see [`Self::cover_transports`].
     point_conns: HashMap<ConnectionId, (PeerId, Transport)>,
+    /// The remote address of every open connection, by peer; see [`Self::is_new_path`].
+    remotes: HashMap<PeerId, HashMap<ConnectionId, Multiaddr>>,
     covering: HashMap<ConnectionId, (PeerId, Transport)>,
     rendezvous_namespace: rendezvous::Namespace,
     rediscover: tokio::time::Interval,
@@ -196,6 +198,7 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         deferred_listens: Vec::new(),
         rendezvous_points,
         point_conns: HashMap::new(),
+        remotes: HashMap::new(),
         covering: HashMap::new(),
         rendezvous_namespace,
         rediscover: {
@@ -344,6 +347,20 @@ impl EventLoop {
         if tokio::time::timeout(CLOSE_GRACE, closed).await.is_err() {
             debug!("some connections were still closing when the network stopped");
         }
+    }
+
+    /// Whether a direct connection to `peer` from `remote` is a new path: its IP address is
+    /// none of the peer's open connections' (all relayed, before a hole punch; or the peer
+    /// moved to another network). Two connections from the same address (both sides
+    /// dialling at once) are the same path, and the peer's frames stay where they are.
+    fn is_new_path(&self, peer: PeerId, remote: &Multiaddr) -> bool {
+        let Some(ip) = ip_of(remote) else {
+            return false;
+        };
+        !self
+            .remotes
+            .get(&peer)
+            .is_some_and(|remotes| remotes.values().any(|r| ip_of(r) == Some(ip)))
     }
 
     fn emit(&mut self, event: Event) {
@@ -825,7 +842,12 @@ impl EventLoop {
                 if let Some((_, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
                 }
-                if num_established.get() > 1 && !relayed {
+                let new_path = self.is_new_path(peer_id, endpoint.get_remote_address());
+                self.remotes
+                    .entry(peer_id)
+                    .or_default()
+                    .insert(connection_id, endpoint.get_remote_address().clone());
+                if num_established.get() > 1 && new_path {
                     // A new direct connection (a hole punch, or the peer reaching us from
                     // a network it moved to) is the better path: the next frame opens a
                     // stream on it (see `SyncBehaviour::open_stream`) instead of going on
@@ -869,6 +891,12 @@ impl EventLoop {
                 ..
             } => {
                 self.point_conns.remove(&connection_id);
+                if let Some(remotes) = self.remotes.get_mut(&peer_id) {
+                    remotes.remove(&connection_id);
+                    if remotes.is_empty() {
+                        self.remotes.remove(&peer_id);
+                    }
+                }
                 if num_established == 0 {
                     debug!(peer = %peer_id, cause = ?cause, "disconnected");
                     self.stop_writer(&peer_id);
@@ -1120,6 +1148,18 @@ fn transport_of(addr: &Multiaddr) -> Option<Transport> {
     } else {
         None
     }
+}
+
+/// The IP address of a direct address; `None` for relayed ones.
+fn ip_of(addr: &Multiaddr) -> Option<std::net::IpAddr> {
+    if addr.iter().any(|p| p == Protocol::P2pCircuit) {
+        return None;
+    }
+    addr.iter().find_map(|p| match p {
+        Protocol::Ip4(ip) => Some(ip.into()),
+        Protocol::Ip6(ip) => Some(ip.into()),
+        _ => None,
+    })
 }
 
 /// The relay of a circuit address `<relay addr>/p2p/<relay>/p2p-circuit[/...]`: its peer id
