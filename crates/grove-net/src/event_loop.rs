@@ -112,9 +112,9 @@ pub struct EventLoop {
     /// Our direct connections to rendezvous points, and dials under way to them, with
     /// their transport; see [`Self::cover_transports`].
     point_conns: HashMap<ConnectionId, (PeerId, Transport)>,
+    covering: HashMap<ConnectionId, (PeerId, Transport)>,
     /// The remote address of every open connection, by peer; see [`Self::is_new_path`].
     remotes: HashMap<PeerId, HashMap<ConnectionId, Multiaddr>>,
-    covering: HashMap<ConnectionId, (PeerId, Transport)>,
     rendezvous_namespace: rendezvous::Namespace,
     rediscover: tokio::time::Interval,
     /// The relayed addresses asked for, by relay: listened on again whenever we reconnect
