@@ -326,6 +326,20 @@ impl NodeState {
                 // The peer's frames now take a new connection; those in flight on the old
                 // one may be lost (and after a network change, the old one may be dead).
                 debug!(%peer, %session, "a new path to a peer; resyncing");
+                let unanswered = self
+                    .net
+                    .as_ref()
+                    .and_then(|n| n.links.get(&peer))
+                    .is_some_and(|l| l.session == session && l.hello_sent && l.theirs.is_none());
+                if unanswered {
+                    // Our hello and the peer's may both have been cut on the old path, and
+                    // then neither side's sync would ever start (each waits for the other's
+                    // hello). A fresh hello asks the peer to greet us again.
+                    let circles = self.circles_for(&peer);
+                    if !circles.is_empty() {
+                        self.send_hello(peer, &circles, true);
+                    }
+                }
                 self.on_resync();
             }
             Event::ConnectionLost { peer, session } => {
