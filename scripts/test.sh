@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Grove check: formatting, the desktop app's checks (scripts/desktop-ci.sh:
 # vitest, type check, bindings drift, the real window over WebDriver), lints, and all Rust
-# tests of the engine, store, network, CLI and multi-node scenarios; then the Debian package
+# tests of the engine, store, network, CLI and multi-node scenarios; the real-network lab
+# (scripts/netlab.sh: namespaces, NAT, real nodes; root only); then the Debian package
 # (scripts/package.sh, checked by scripts/package-check.sh). Installs what it needs
 # on a fresh Debian/Ubuntu machine.
 # Usage: bash scripts/test.sh
@@ -46,6 +47,17 @@ cargo clippy -p grove-desktop --features custom-protocol --all-targets --locked 
 
 echo "== cargo test"
 cargo test --workspace --exclude grove-desktop --locked
+
+# Real networks: namespaces, NAT and real `grove` nodes (scripts/netlab.sh), with the
+# binary the tests above built. It needs root, iproute2 and nftables; as root, install the
+# last two where missing; otherwise it says why it skips.
+if [ "$(id -u)" -eq 0 ] && { ! command -v nft >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; }; then
+  # A machine that cannot install them runs everything else: the lab then says it skips.
+  apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nftables iproute2 || true
+fi
+echo "== netlab"
+GROVE="$PWD/target/debug/grove" bash scripts/netlab.sh
 
 # Last: Tauri's bundler builds the app with its own settings, so it comes after the builds
 # above rather than between them. A debug build: the check is of the package, not of speed.

@@ -12,6 +12,7 @@ use tempfile::TempDir;
 mod auth;
 mod invites;
 mod join_limits;
+mod relay;
 mod rendezvous;
 
 /// Node `b` hangs up on node `c`, and `c` sees it go: the two halves of a partition.

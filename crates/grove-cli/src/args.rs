@@ -89,6 +89,12 @@ pub enum Command {
         /// Do not look for peers on the local network (mDNS)
         #[arg(long)]
         no_mdns: bool,
+        /// Run as a member's device, like the desktop app, rather than as an always-on
+        /// node: relay and serve as rendezvous point for nobody and record no address in
+        /// the circles; take a relayed address through the circles' always-on nodes and
+        /// register there instead, so members behind NAT reach this device
+        #[arg(long)]
+        no_relay: bool,
     },
     /// Remember peers' addresses
     #[command(subcommand)]

@@ -95,6 +95,7 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
         listen,
         peers,
         no_mdns,
+        no_relay,
     } = &cli.command
     {
         let options = serve::Options {
@@ -103,6 +104,7 @@ async fn execute(cli: args::Cli, argv: Vec<String>) -> u8 {
             listen: listen.clone(),
             peers: peers.clone(),
             mdns: !no_mdns,
+            always_on: !no_relay,
             passphrase: secret.clone(),
         };
         return match serve::serve(options).await {

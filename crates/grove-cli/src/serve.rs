@@ -1,6 +1,8 @@
 //! `grove serve`: this device's node in the foreground. It syncs with peers, relays for
 //! members behind NAT, records its addresses in every circle, and runs other `grove`
-//! commands on this home sent over the control socket.
+//! commands on this home sent over the control socket. With `--no-relay` it is a member's
+//! device instead (what the desktop app runs): it uses the circles' always-on nodes as relay
+//! and rendezvous point rather than being one.
 
 use std::path::PathBuf;
 
@@ -16,6 +18,9 @@ pub struct Options {
     pub listen: Vec<String>,
     pub peers: Vec<String>,
     pub mdns: bool,
+    /// An always-on node (relay, rendezvous point, addresses recorded in the circles);
+    /// otherwise a member's device that uses the circles' always-on nodes.
+    pub always_on: bool,
     pub passphrase: Option<crate::passphrase::Secret>,
 }
 
@@ -24,7 +29,7 @@ pub async fn serve(options: Options) -> Result<()> {
     let mut builder = Node::builder()
         .home(&home)
         .network(true)
-        .always_on(true)
+        .always_on(options.always_on)
         .mdns(options.mdns);
     if let Some(passphrase) = &options.passphrase {
         builder = builder.passphrase(passphrase.as_str());
@@ -39,7 +44,13 @@ pub async fn serve(options: Options) -> Result<()> {
     let mut events = node.subscribe();
     let out = Out::stdout(options.json, crate::now());
     let info = node.net_info().await?;
-    let recorded = node.announce_addresses().await?;
+    // A member's device moves between networks and may sit behind NAT: its addresses
+    // would mislead the members who read them from the circle.
+    let mut recorded = if options.always_on {
+        node.announce_addresses().await?
+    } else {
+        Vec::new()
+    };
     let _control = crate::forwarded::serve(&home, &node)?;
     if out.json {
         out.line(
@@ -71,7 +82,21 @@ pub async fn serve(options: Options) -> Result<()> {
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,
             event = events.recv() => match event {
-                Ok(event) => show(&out, &event),
+                Ok(event) => {
+                    show(&out, &event);
+                    // A listener on every interface reports its interfaces' addresses one
+                    // by one, some after the node has started and recorded the first ones:
+                    // record again when one the circles do not have yet comes up, or
+                    // members would not know this node's QUIC (say) address.
+                    if let NodeEvent::Listening { addr } = &event {
+                        if options.always_on && worth_recording(addr, &recorded) {
+                            match node.announce_addresses().await {
+                                Ok(now) => recorded = now,
+                                Err(e) => tracing::warn!(error = %e, "cannot record this node's new address in its circles"),
+                            }
+                        }
+                    }
+                }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::debug!(skipped = n, "event printer lagged");
                 }
@@ -88,6 +113,14 @@ pub async fn serve(options: Options) -> Result<()> {
         out.line("stopped");
     }
     Ok(())
+}
+
+/// Whether a new listen address is one members could use and the circles lack.
+fn worth_recording(addr: &str, recorded: &[String]) -> bool {
+    let local = ["/ip4/127.", "/ip6/::1/", "/ip4/0.0.0.0/", "/ip6/::/"];
+    !addr.contains("/p2p-circuit")
+        && !local.iter().any(|l| addr.starts_with(l))
+        && !recorded.iter().any(|r| addr.starts_with(r.as_str()))
 }
 
 fn show(out: &Out, event: &NodeEvent) {

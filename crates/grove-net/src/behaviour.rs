@@ -6,7 +6,10 @@ use libp2p::{
     tcp, yamux, StreamProtocol, Swarm, SwarmBuilder,
 };
 
-use crate::{rendezvous_gate::GatedRendezvous, sync_protocol::SyncBehaviour, Config, NetError};
+use crate::{
+    relay_gate::relay_config, rendezvous_gate::GatedRendezvous, sync_protocol::SyncBehaviour,
+    Config, NetError,
+};
 
 /// Our one application protocol, carrying [`crate::wire`] chunks over raw streams rather than
 /// request-response: a full-document sync message can be 25+ MB, request-response caps
@@ -62,9 +65,9 @@ pub(crate) fn build_swarm(config: &Config) -> Result<Swarm<Behaviour>, NetError>
             } else {
                 None
             };
-            let relay_server = config
-                .relay_server
-                .then(|| relay::Behaviour::new(peer_id, relay::Config::default()));
+            let relay_server = config.relay_server.then(|| {
+                relay::Behaviour::new(peer_id, relay_config(config.relay_clients.clone()))
+            });
             let rendezvous_server = config
                 .rendezvous_server
                 .then(|| GatedRendezvous::new(config.rendezvous_clients.clone()));

@@ -24,10 +24,15 @@ pub struct Config {
     pub mdns: bool,
     /// Relay connections for other peers (circuit relay v2). For always-on nodes. The relay
     /// accepts reservations only once it knows an external address: set `external_addrs` or
-    /// call [`crate::Client::add_external_address`]. libp2p's default circuit limits apply
-    /// (short circuits with few bytes: enough to coordinate a DCUtR hole punch, not to carry a
-    /// full sync), so an open relay costs its host little.
+    /// call [`crate::Client::add_external_address`]. Its circuits are sized to carry a whole
+    /// first sync when hole punching fails (see [`crate::RELAY_CIRCUIT_BYTES`]), so it should
+    /// serve only the peers in `relay_clients`.
     pub relay_server: bool,
+    /// Whom the relay serves; `None` serves every peer. Reservations (being reachable
+    /// through the relay) and circuits (reaching someone through it) asked by anyone else
+    /// are refused. The owner keeps the set current (an always-on node: its circles' member
+    /// devices, the same set as `rendezvous_clients`); it is checked at every request.
+    pub relay_clients: Option<PeerSet>,
     /// Serve as a rendezvous point where peers register and discover each other.
     pub rendezvous_server: bool,
     /// Whom the rendezvous server answers; `None` answers every peer. The owner keeps the
@@ -74,6 +79,7 @@ impl Config {
             external_addrs: Vec::new(),
             mdns: true,
             relay_server: false,
+            relay_clients: None,
             rendezvous_server: false,
             rendezvous_clients: None,
             rendezvous_points: Vec::new(),
@@ -110,6 +116,7 @@ impl fmt::Debug for Config {
             .field("external_addrs", &self.external_addrs)
             .field("mdns", &self.mdns)
             .field("relay_server", &self.relay_server)
+            .field("relay_clients", &self.relay_clients)
             .field("rendezvous_server", &self.rendezvous_server)
             .field("rendezvous_clients", &self.rendezvous_clients)
             .field("large_frames_from", &self.large_frames_from)

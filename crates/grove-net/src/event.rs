@@ -34,9 +34,17 @@ pub enum Event {
     /// in flight on the closed one may be lost, and the peer's other end may have restarted
     /// behind it (libp2p can report an old connection closed after a newer one is up).
     ConnectionLost { peer: PeerId, session: Session },
+    /// A new direct connection to `peer` came up beside others (a hole punch, or the peer
+    /// reaching us from a network it moved to); `session` goes on, and frames now go over
+    /// the new connection. Frames in flight on the old path may be lost: resync.
+    PathChanged { peer: PeerId, session: Session },
     /// mDNS or a rendezvous point told us where `peer` can be reached. Allowed peers are
     /// dialled automatically; others are only reported.
     PeerDiscovered { peer: PeerId, addr: Multiaddr },
+    /// Our relayed address through `relay` closed: the relay refused the reservation (we
+    /// are not among those it serves) or our connection to it ended. It is taken again
+    /// whenever we reconnect to the relay.
+    RelayedAddressClosed { relay: PeerId, reason: String },
     /// We registered at a rendezvous point, so peers asking it can now find us.
     Registered { rendezvous_point: PeerId },
     /// A whole frame from an allowed peer, read on `session`. Frames read just before a

@@ -13,9 +13,9 @@ use futures::{
 };
 use libp2p::{
     core::{transport::ListenerId, ConnectedPoint},
-    mdns,
+    dcutr, mdns,
     multiaddr::Protocol,
-    rendezvous,
+    ping, rendezvous,
     swarm::{
         dial_opts::{DialOpts, PeerCondition},
         ConnectionId, DialError, Stream, SwarmEvent,
@@ -48,6 +48,13 @@ const OUTBOX_HIGH_WATER: usize = 8;
 /// How often to ask rendezvous points for peers again. Peers that arrive later find the
 /// earlier ones at once; this only closes the gap when two register at the same moment.
 const REDISCOVER_EVERY: Duration = Duration::from_secs(5 * 60);
+/// How often to dial rendezvous points and relays we should be connected to but are not
+/// (the always-on node restarted, the laptop moved to another network). A failed dial costs
+/// one packet or an immediate "no route"; a few seconds keep the time until members find
+/// each other again well under the ten seconds people notice.
+const RECONNECT_EVERY: Duration = Duration::from_secs(2);
+/// How long a stopping network waits for its connections to close.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 type ReadStep = BoxFuture<'static, (Inbound, ReadOutcome)>;
 
@@ -100,9 +107,24 @@ pub struct EventLoop {
     pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, NetError>>)>,
     /// Relay circuit listens waiting for a connection to their relay; see [`Self::listen_on`].
     deferred_listens: Vec<DeferredListen>,
-    rendezvous_points: HashMap<PeerId, Multiaddr>,
+    /// Each rendezvous point's addresses (one per transport, typically).
+    rendezvous_points: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Our direct connections to rendezvous points, and dials under way to them, with
+    /// their transport; see [`Self::cover_transports`].
+    point_conns: HashMap<ConnectionId, (PeerId, Transport)>,
+    covering: HashMap<ConnectionId, (PeerId, Transport)>,
+    /// The remote address of every open connection, by peer; see [`Self::is_new_path`].
+    remotes: HashMap<PeerId, HashMap<ConnectionId, Multiaddr>>,
     rendezvous_namespace: rendezvous::Namespace,
     rediscover: tokio::time::Interval,
+    /// The relayed addresses asked for, by relay: listened on again whenever we reconnect
+    /// to the relay after its circuit listener closed (see [`Self::keep_circuits`]).
+    circuits: HashMap<PeerId, (Multiaddr, Multiaddr)>,
+    /// Circuit listeners open now, and their relay.
+    circuit_listeners: HashMap<ListenerId, PeerId>,
+    reconnect: tokio::time::Interval,
+    /// The caller of [`Client::shutdown`], answered once connections are closed.
+    shutdown_reply: Option<oneshot::Sender<()>>,
 }
 
 /// Starts the network: builds the swarm, starts listening, and returns once every listener
@@ -126,11 +148,16 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
                 "rendezvous point {addr} must end in /p2p/<peer id>"
             )));
         };
-        rendezvous_points.insert(peer, addr.clone());
+        rendezvous_points
+            .entry(peer)
+            .or_insert_with(Vec::new)
+            .push(addr.clone());
     }
 
     let mut swarm = build_swarm(&config)?;
     let mut listening = HashMap::new();
+    let mut circuits = HashMap::new();
+    let mut circuit_listeners = HashMap::new();
     for addr in &config.listen_addrs {
         let id = swarm
             .listen_on(addr.clone())
@@ -138,7 +165,10 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
                 addr: addr.clone(),
                 reason: e.to_string(),
             })?;
-        if !addr.iter().any(|p| p == Protocol::P2pCircuit) {
+        if let Some((relay, relay_addr)) = relay_of(addr) {
+            circuits.insert(relay, (addr.clone(), relay_addr));
+            circuit_listeners.insert(id, relay);
+        } else if !addr.iter().any(|p| p == Protocol::P2pCircuit) {
             listening.insert(id, addr.clone());
         }
     }
@@ -167,18 +197,38 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         pending_dials: HashMap::new(),
         deferred_listens: Vec::new(),
         rendezvous_points,
+        point_conns: HashMap::new(),
+        remotes: HashMap::new(),
+        covering: HashMap::new(),
         rendezvous_namespace,
         rediscover: {
             let mut every = tokio::time::interval(REDISCOVER_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             every
         },
+        circuits,
+        circuit_listeners,
+        reconnect: {
+            let mut every = tokio::time::interval(RECONNECT_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every
+        },
+        shutdown_reply: None,
     };
     event_loop.wait_until_listening(listening).await?;
-    let points: Vec<Multiaddr> = event_loop.rendezvous_points.values().cloned().collect();
-    for addr in points {
-        if let Err(e) = event_loop.swarm.dial(addr.clone()) {
-            warn!(%addr, error = %e, "cannot dial rendezvous point");
+    let points: Vec<(PeerId, Vec<Multiaddr>)> = event_loop
+        .rendezvous_points
+        .iter()
+        .map(|(peer, addrs)| (*peer, addrs.clone()))
+        .collect();
+    for (peer, addrs) in points {
+        // One connection, over whichever address answers first; the other transports
+        // follow once it is up (`cover_transports`).
+        if let Err(e) = event_loop
+            .swarm
+            .dial(DialOpts::peer_id(peer).addresses(addrs).build())
+        {
+            warn!(%peer, error = %e, "cannot dial rendezvous point");
         }
     }
     let client = Client {
@@ -254,6 +304,9 @@ impl EventLoop {
                 _ = self.rediscover.tick(), if !self.rendezvous_points.is_empty() => {
                     self.rediscover();
                 }
+                _ = self.reconnect.tick(), if !self.rendezvous_points.is_empty() || !self.circuits.is_empty() => {
+                    self.reconnect();
+                }
                 // An owned permit keeps this branch from borrowing `self` across the others.
                 permit = self.events.clone().reserve_owned(), if !self.outbox.is_empty() => match permit {
                     Ok(permit) => {
@@ -269,7 +322,45 @@ impl EventLoop {
         for (_, writer) in self.writers.drain() {
             writer.abort.abort();
         }
+        self.close_connections().await;
+        if let Some(reply) = self.shutdown_reply.take() {
+            let _ = reply.send(());
+        }
         debug!("network event loop stopped");
+    }
+
+    /// Closes every connection and waits (briefly) until they are closed. Peers then see us
+    /// go at once: a QUIC connection that is merely dropped sends no close, and its peer
+    /// would take it for alive until QUIC's idle timeout, seconds later, not reconnecting
+    /// to a restarted always-on node meanwhile.
+    async fn close_connections(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        let closed = async {
+            while self.swarm.connected_peers().next().is_some() {
+                let event = self.swarm.select_next_some().await;
+                trace!(?event, "swarm event while closing");
+            }
+        };
+        if tokio::time::timeout(CLOSE_GRACE, closed).await.is_err() {
+            debug!("some connections were still closing when the network stopped");
+        }
+    }
+
+    /// Whether a direct connection to `peer` from `remote` is a new path: its IP address is
+    /// none of the peer's open connections' (all relayed, before a hole punch; or the peer
+    /// moved to another network). Two connections from the same address (both sides
+    /// dialling at once) are the same path, and the peer's frames stay where they are.
+    fn is_new_path(&self, peer: PeerId, remote: &Multiaddr) -> bool {
+        let Some(ip) = ip_of(remote) else {
+            return false;
+        };
+        !self
+            .remotes
+            .get(&peer)
+            .is_some_and(|remotes| remotes.values().any(|r| ip_of(r) == Some(ip)))
     }
 
     fn emit(&mut self, event: Event) {
@@ -330,7 +421,8 @@ impl EventLoop {
                 let _ = reply.send(());
             }
             Command::Shutdown { reply } => {
-                let _ = reply.send(());
+                // Answered once the connections are closed (see `run`).
+                self.shutdown_reply = Some(reply);
                 return Flow::Stop;
             }
         }
@@ -342,6 +434,8 @@ impl EventLoop {
     /// listener. So a circuit listen waits until we are connected to its relay.
     fn listen_on(&mut self, addr: Multiaddr, reply: oneshot::Sender<Result<(), NetError>>) {
         if let Some((relay, relay_addr)) = relay_of(&addr) {
+            self.circuits
+                .insert(relay, (addr.clone(), relay_addr.clone()));
             if !self.swarm.is_connected(&relay) {
                 let opts = DialOpts::peer_id(relay)
                     .addresses(vec![relay_addr])
@@ -362,15 +456,126 @@ impl EventLoop {
                 return;
             }
         }
+        let relay = relay_of(&addr).map(|(relay, _)| relay);
         let result = self
             .swarm
             .listen_on(addr.clone())
-            .map(|_| ())
+            .map(|id| {
+                if let Some(relay) = relay {
+                    self.circuit_listeners.insert(id, relay);
+                }
+            })
             .map_err(|e| NetError::Listen {
                 addr,
                 reason: e.to_string(),
             });
         let _ = reply.send(result);
+    }
+
+    /// Dials the rendezvous points and relays we are not connected to. Once connected, the
+    /// connection handler registers again and takes the relayed address again.
+    fn reconnect(&mut self) {
+        let mut wanted: HashMap<PeerId, Vec<Multiaddr>> = self.rendezvous_points.clone();
+        for (relay, (_, relay_addr)) in &self.circuits {
+            wanted
+                .entry(*relay)
+                .or_insert_with(|| vec![relay_addr.clone()]);
+        }
+        for (peer, addrs) in wanted {
+            if self.swarm.is_connected(&peer) {
+                continue;
+            }
+            let opts = DialOpts::peer_id(peer)
+                .addresses(addrs)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            match self.swarm.dial(opts) {
+                Ok(()) => debug!(%peer, "reconnecting to an always-on peer"),
+                Err(DialError::DialPeerConditionFalse(_)) => {}
+                Err(e) => debug!(%peer, error = %e, "cannot redial an always-on peer"),
+            }
+        }
+    }
+
+    /// Connects to rendezvous point `point` over every transport we listen on that it has
+    /// an address for. A hole punch over QUIC needs our public QUIC address, and a peer
+    /// learns its public address of a transport only from a connection over it (identify
+    /// tells each side what it sees); with only a TCP connection to the always-on node, two
+    /// members behind NAT could punch over TCP only, and not at all when one of them
+    /// listens on QUIC alone.
+    fn cover_transports(&mut self, point: PeerId) {
+        let Some(addrs) = self.rendezvous_points.get(&point) else {
+            return;
+        };
+        let listening: HashSet<Transport> =
+            self.swarm.listeners().filter_map(transport_of).collect();
+        let have: HashSet<Transport> = self
+            .point_conns
+            .values()
+            .chain(self.covering.values())
+            .filter(|(peer, _)| *peer == point)
+            .map(|(_, transport)| *transport)
+            .collect();
+        let mut missing: HashMap<Transport, Multiaddr> = HashMap::new();
+        for addr in addrs {
+            if let Some(transport) = transport_of(addr) {
+                if listening.contains(&transport) && !have.contains(&transport) {
+                    missing.entry(transport).or_insert_with(|| addr.clone());
+                }
+            }
+        }
+        for (transport, addr) in missing {
+            let opts = DialOpts::peer_id(point)
+                .addresses(vec![addr])
+                .condition(PeerCondition::Always)
+                .build();
+            let id = opts.connection_id();
+            match self.swarm.dial(opts) {
+                Ok(()) => {
+                    debug!(%point, ?transport, "connecting to the rendezvous point over another transport");
+                    self.covering.insert(id, (point, transport));
+                }
+                Err(e) => {
+                    debug!(%point, ?transport, error = %e, "cannot dial the rendezvous point over another transport")
+                }
+            }
+        }
+    }
+
+    /// Listens again on the relayed address through `relay`, now connected, if its circuit
+    /// listener closed (the relay restarted, or our connection to it broke) and none waits.
+    fn keep_circuits(&mut self, relay: PeerId) {
+        let Some((addr, _)) = self.circuits.get(&relay).cloned() else {
+            return;
+        };
+        if self.circuit_listeners.values().any(|r| *r == relay)
+            || self.deferred_listens.iter().any(|d| d.relay == relay)
+        {
+            return;
+        }
+        match self.swarm.listen_on(addr.clone()) {
+            Ok(id) => {
+                debug!(%relay, "listening through the relay again");
+                self.circuit_listeners.insert(id, relay);
+            }
+            Err(e) => warn!(%addr, error = %e, "cannot listen through the relay again"),
+        }
+    }
+
+    /// Our network changed under us (an address of ours went away: the laptop moved to
+    /// another network). Connections over it are dead but would only be found out by
+    /// timeouts, minutes later, and meanwhile frames go into them. So every connection
+    /// except loopback ones is closed, and the always-on peers are dialled again at once
+    /// from wherever we are now; the nodes' sync states make the resumed sync short. A
+    /// second interface going down costs the other connections a reconnect, no more.
+    fn network_changed(&mut self, gone: &Multiaddr) {
+        info!(address = %gone, "a local address went away; reconnecting from the current network");
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            self.stop_writer(&peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        self.reconnect.reset_immediately();
     }
 
     /// Starts the circuit listens waiting for `relay` (connected) or fails them (unreachable).
@@ -632,8 +837,29 @@ impl EventLoop {
                 num_established,
                 ..
             } => {
+                let relayed = endpoint.is_relayed();
+                info!(peer = %peer_id, addr = %remote_addr(&endpoint), relayed, connections = num_established.get(), "connection established");
                 if let Some((_, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
+                }
+                let new_path = self.is_new_path(peer_id, endpoint.get_remote_address());
+                self.remotes
+                    .entry(peer_id)
+                    .or_default()
+                    .insert(connection_id, endpoint.get_remote_address().clone());
+                if num_established.get() > 1 && new_path {
+                    // A new direct connection (a hole punch, or the peer reaching us from
+                    // a network it moved to) is the better path: the next frame opens a
+                    // stream on it (see `SyncBehaviour::open_stream`) instead of going on
+                    // through a relay's circuit or a connection that may be dead. Frames in
+                    // flight on the old stream may be lost: the owner resyncs.
+                    self.stop_writer(&peer_id);
+                    if let Some(&session) = self.sessions.get(&peer_id) {
+                        self.emit(Event::PathChanged {
+                            peer: peer_id,
+                            session,
+                        });
+                    }
                 }
                 if num_established.get() == 1 {
                     let session = Session(self.next_session);
@@ -646,17 +872,31 @@ impl EventLoop {
                         session,
                     });
                 }
+                self.covering.remove(&connection_id);
                 if self.rendezvous_points.contains_key(&peer_id) {
+                    if let Some(transport) = transport_of(endpoint.get_remote_address()) {
+                        self.point_conns.insert(connection_id, (peer_id, transport));
+                    }
                     self.use_rendezvous_point(peer_id);
+                    self.cover_transports(peer_id);
                 }
                 self.resume_listens(peer_id, None);
+                self.keep_circuits(peer_id);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 num_established,
                 cause,
                 ..
             } => {
+                self.point_conns.remove(&connection_id);
+                if let Some(remotes) = self.remotes.get_mut(&peer_id) {
+                    remotes.remove(&connection_id);
+                    if remotes.is_empty() {
+                        self.remotes.remove(&peer_id);
+                    }
+                }
                 if num_established == 0 {
                     debug!(peer = %peer_id, cause = ?cause, "disconnected");
                     self.stop_writer(&peer_id);
@@ -683,6 +923,7 @@ impl EventLoop {
                 peer_id,
                 error,
             } => {
+                self.covering.remove(&connection_id);
                 if let Some(peer) = peer_id.filter(|p| !self.swarm.is_connected(p)) {
                     self.resume_listens(peer, Some(&error.to_string()));
                 }
@@ -700,10 +941,40 @@ impl EventLoop {
                 self.register_at_connected_points();
             }
             SwarmEvent::ListenerClosed {
+                listener_id,
                 addresses,
-                reason: Err(error),
-                ..
-            } => warn!(?addresses, %error, "listener failed"),
+                reason,
+            } => {
+                if let Some(relay) = self.circuit_listeners.remove(&listener_id) {
+                    // Taken again on the next connection to the relay (`keep_circuits`).
+                    let closed = reason.is_ok();
+                    let reason = match reason {
+                        Ok(()) => "the connection to the relay closed".to_owned(),
+                        Err(e) => e.to_string(),
+                    };
+                    info!(%relay, %reason, "the relayed address closed");
+                    self.emit(Event::RelayedAddressClosed { relay, reason });
+                    // Its connection went while others to the relay live on (an old path
+                    // after a network change): take the address again over those. A
+                    // refusal (an error) is not retried until we reconnect.
+                    if closed && self.swarm.is_connected(&relay) {
+                        self.keep_circuits(relay);
+                    }
+                } else if let Err(error) = reason {
+                    warn!(?addresses, %error, "listener failed");
+                }
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                debug!(%address, "no longer listening");
+                let ours = address.iter().any(|p| match p {
+                    Protocol::Ip4(ip) => !ip.is_loopback(),
+                    Protocol::Ip6(ip) => !ip.is_loopback(),
+                    _ => false,
+                });
+                if ours && !address.iter().any(|p| p == Protocol::P2pCircuit) {
+                    self.network_changed(&address);
+                }
+            }
             SwarmEvent::ListenerError { error, .. } => warn!(%error, "listener error"),
             SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
             other => trace!(event = ?other, "swarm event"),
@@ -779,7 +1050,26 @@ impl EventLoop {
             }
             BehaviourEvent::RendezvousClient(event) => debug!(?event, "rendezvous"),
             BehaviourEvent::Identify(event) => trace!(?event, "identify"),
+            BehaviourEvent::Ping(ping::Event {
+                peer,
+                connection,
+                result: Err(failure),
+            }) if !matches!(failure, ping::Failure::Unsupported) => {
+                // libp2p no longer closes a connection whose pings fail; a dead one would
+                // otherwise stay "connected" until TCP gives up, minutes later.
+                debug!(%peer, %failure, "ping failed; closing the connection");
+                self.swarm.close_connection(connection);
+            }
             BehaviourEvent::Ping(event) => trace!(?event, "ping"),
+            BehaviourEvent::Dcutr(dcutr::Event {
+                remote_peer_id,
+                result,
+            }) => match result {
+                Ok(_) => info!(peer = %remote_peer_id, "hole punch succeeded: direct connection"),
+                Err(error) => {
+                    info!(peer = %remote_peer_id, %error, "hole punch failed; staying relayed")
+                }
+            },
             other => debug!(event = ?other, "behaviour event"),
         }
     }
@@ -838,6 +1128,38 @@ impl EventLoop {
             debug!(%point, error = %e, "not registering at rendezvous point yet");
         }
     }
+}
+
+/// A transport a direct connection can run over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Transport {
+    Tcp,
+    Quic,
+}
+
+/// The transport of a direct address; `None` for relayed and other addresses.
+fn transport_of(addr: &Multiaddr) -> Option<Transport> {
+    if addr.iter().any(|p| p == Protocol::P2pCircuit) {
+        None
+    } else if addr.iter().any(|p| p == Protocol::QuicV1) {
+        Some(Transport::Quic)
+    } else if addr.iter().any(|p| matches!(p, Protocol::Tcp(_))) {
+        Some(Transport::Tcp)
+    } else {
+        None
+    }
+}
+
+/// The IP address of a direct address; `None` for relayed ones.
+fn ip_of(addr: &Multiaddr) -> Option<std::net::IpAddr> {
+    if addr.iter().any(|p| p == Protocol::P2pCircuit) {
+        return None;
+    }
+    addr.iter().find_map(|p| match p {
+        Protocol::Ip4(ip) => Some(ip.into()),
+        Protocol::Ip6(ip) => Some(ip.into()),
+        _ => None,
+    })
 }
 
 /// The relay of a circuit address `<relay addr>/p2p/<relay>/p2p-circuit[/...]`: its peer id

@@ -13,7 +13,8 @@
 //! through their own always-on nodes.
 //!
 //! Authorisation: [`Client::set_allowed_peers`] limits who may exchange frames with us, and
-//! [`Config::rendezvous_clients`] whom our rendezvous server answers.
+//! [`Config::rendezvous_clients`] whom our rendezvous server answers, and
+//! [`Config::relay_clients`] whom our relay serves.
 
 mod behaviour;
 mod client;
@@ -21,6 +22,7 @@ mod config;
 mod error;
 mod event;
 mod event_loop;
+mod relay_gate;
 mod rendezvous_gate;
 mod streams;
 mod sync_protocol;
@@ -34,6 +36,7 @@ pub use config::{
 pub use error::NetError;
 pub use event::{Event, Misbehaviour, Session};
 pub use event_loop::{new, EventLoop, MAX_INBOUND_STREAMS_PER_PEER, UNKNOWN_PEER_FRAME_LEN};
+pub use relay_gate::{RELAY_CIRCUIT_BYTES, RELAY_CIRCUIT_DURATION};
 pub use rendezvous_gate::PeerSet;
 pub use wire::Frame;
 

@@ -240,7 +240,9 @@ async fn a_peer_reachable_only_through_a_relay_exchanges_frames() {
         .await
         .unwrap();
 
-    let mut a = start_tcp().await;
+    // Listening nowhere of its own: only the relay reaches it, and no hole punch moves the
+    // pair off the circuit (which would fail a frame in flight; the owner resyncs).
+    let mut a = start_unlistening(Keypair::generate_ed25519()).await;
     a.client
         .listen_on(relay.addr.clone().with(Protocol::P2pCircuit))
         .await
@@ -283,6 +285,170 @@ async fn a_peer_reachable_only_through_a_relay_exchanges_frames() {
         .await
         .unwrap();
     assert_eq!(received_from(&mut b, a.peer).await.payload, b"and back");
+}
+
+/// A relay serving `clients` only, with its loopback address confirmed as external (a
+/// relay hands out reservations only once it knows it is reachable).
+async fn start_relay(clients: &[PeerId]) -> Node {
+    let mut config = Config::loopback(Keypair::generate_ed25519());
+    config.relay_server = true;
+    config.relay_clients = Some(PeerSet::new(clients.iter().copied().collect()));
+    let relay = start(config).await;
+    let listen = relay.client.listen_addrs().await.unwrap().remove(0);
+    relay.client.add_external_address(listen).await.unwrap();
+    relay
+}
+
+/// A node with no listener of its own: it can dial out, and be reached through a relay.
+async fn start_unlistening(key: Keypair) -> Node {
+    let mut config = Config::loopback(key);
+    config.listen_addrs.clear();
+    let (client, events, event_loop) = grove_net::new(config).await.unwrap();
+    let task = tokio::spawn(event_loop.run());
+    let peer = client.local_peer_id();
+    Node {
+        client,
+        events,
+        peer,
+        addr: Multiaddr::empty(),
+        task,
+    }
+}
+
+/// Takes a relayed address through `relay` and returns it once the relay accepted.
+async fn reserve(node: &mut Node, relay: &Node) -> Multiaddr {
+    node.client
+        .listen_on(relay.addr.clone().with(Protocol::P2pCircuit))
+        .await
+        .unwrap();
+    wait_for(node, "a relay reservation", |e| match e {
+        Event::ListenAddr { addr } if addr.iter().any(|p| p == Protocol::P2pCircuit) => Some(addr),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_carries_a_frame_far_beyond_libp2ps_default_circuit_limit() {
+    let a_key = Keypair::generate_ed25519();
+    let b_key = Keypair::generate_ed25519();
+    let relay = start_relay(&[a_key.public().to_peer_id(), b_key.public().to_peer_id()]).await;
+    // Neither listens anywhere but through the relay, so no hole punch can take the
+    // traffic off the circuit.
+    let mut a = start_unlistening(a_key).await;
+    let circuit = reserve(&mut a, &relay).await;
+    let mut b = start_unlistening(b_key).await;
+    guard("dial via relay", b.client.dial(circuit))
+        .await
+        .unwrap();
+    connected_to(&mut a, b.peer).await;
+
+    // libp2p's default relay closes a circuit after 128 KiB; a first sync is megabytes.
+    let big = Frame::new("c", "d", pattern(2 << 20, 7));
+    b.client.send(a.peer, big.clone()).await.unwrap();
+    let got = received_from(&mut a, b.peer).await;
+    assert!(
+        got == big,
+        "the 2 MiB frame must arrive whole through the relay"
+    );
+    a.client
+        .send(b.peer, Frame::new("c", "d", b"got it".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(received_from(&mut b, a.peer).await.payload, b"got it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_refuses_reservations_and_circuits_of_peers_outside_its_set() {
+    let a_key = Keypair::generate_ed25519();
+    let relay = start_relay(&[a_key.public().to_peer_id()]).await;
+    let mut a = start(Config::loopback(a_key)).await;
+    let circuit = reserve(&mut a, &relay).await;
+
+    // An outsider cannot reach the member through the relay...
+    let outsider = start_tcp().await;
+    let dialled = guard("an outsider's circuit", outsider.client.dial(circuit)).await;
+    assert!(
+        dialled.is_err(),
+        "an outsider must not get a circuit to a member: {dialled:?}"
+    );
+
+    // ...nor become reachable through it: a member dialling its would-be relayed address
+    // finds no reservation.
+    let mut outsider = outsider;
+    outsider
+        .client
+        .listen_on(relay.addr.clone().with(Protocol::P2pCircuit))
+        .await
+        .unwrap();
+    let reason = wait_for(&mut outsider, "the relay's refusal", |e| match e {
+        Event::ListenAddr { addr } if addr.iter().any(|p| p == Protocol::P2pCircuit) => {
+            panic!("the relay gave an outsider a relayed address: {addr}")
+        }
+        Event::RelayedAddressClosed { relay: r, reason } if r == relay.peer => Some(reason),
+        _ => None,
+    })
+    .await;
+    assert!(!reason.is_empty());
+    let would_be = relay
+        .addr
+        .clone()
+        .with(Protocol::P2pCircuit)
+        .with(Protocol::P2p(outsider.peer));
+    let dialled = guard("a circuit to the outsider", a.client.dial(would_be)).await;
+    assert!(
+        dialled.is_err(),
+        "an outsider must not hold a reservation: {dialled:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_reconnects_to_its_always_on_node_after_it_restarts() {
+    let a_key = Keypair::generate_ed25519();
+    let a_peer = a_key.public().to_peer_id();
+    let point_key = Keypair::generate_ed25519();
+    let start_point = |listen: Multiaddr| {
+        let mut config = Config::loopback(point_key.clone());
+        config.listen_addrs = vec![listen];
+        config.relay_server = true;
+        config.relay_clients = Some(PeerSet::new(HashSet::from([a_peer])));
+        config.rendezvous_server = true;
+        start(config)
+    };
+    let point = start_point("/ip4/127.0.0.1/tcp/0".parse().unwrap()).await;
+    let point_listen = point.client.listen_addrs().await.unwrap().remove(0);
+    point
+        .client
+        .add_external_address(point_listen.clone())
+        .await
+        .unwrap();
+
+    let mut a_config = Config::loopback(a_key);
+    a_config.rendezvous_points = vec![point.addr.clone()];
+    let mut a = start(a_config).await;
+    reserve(&mut a, &point).await;
+
+    // The always-on node stops (its connections close) and comes back on the same address.
+    point.client.shutdown().await.unwrap();
+    wait_for(&mut a, "the node to go", |e| match e {
+        Event::PeerDisconnected { peer, .. } if peer == point.peer => Some(()),
+        _ => None,
+    })
+    .await;
+    let again = start_point(point_listen.clone()).await;
+    again
+        .client
+        .add_external_address(point_listen)
+        .await
+        .unwrap();
+
+    // Nobody told a: it dials the node again by itself, and takes its relayed address again.
+    connected_to(&mut a, again.peer).await;
+    wait_for(&mut a, "the relayed address again", |e| match e {
+        Event::ListenAddr { addr } if addr.iter().any(|p| p == Protocol::P2pCircuit) => Some(()),
+        _ => None,
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

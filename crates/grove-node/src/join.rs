@@ -364,9 +364,19 @@ impl CircleHandle {
                     .as_ref()
                     .map(|n| n.client.local_peer_id())
                     .ok_or(InviteError::NotListening)?;
+                // A device behind NAT is reachable from outside its network only through a
+                // relay: its relayed address goes in too (last, as the slowest path), or the
+                // code would only work on its own LAN. The relay lets through only its
+                // circles' member devices, so such a code works for someone already a
+                // member of a circle the relay holds (a member's second circle, a device
+                // link).
+                let relayed = s.relayed_addresses();
+                let direct_room = MAX_CODE_ADDRS - relayed.len().min(1);
                 let addrs: Vec<Vec<u8>> = s
                     .addresses_to_announce()
-                    .iter()
+                    .into_iter()
+                    .take(direct_room)
+                    .chain(relayed)
                     .filter_map(|a| a.parse::<Multiaddr>().ok())
                     .map(without_peer)
                     .map(|a| a.to_vec())

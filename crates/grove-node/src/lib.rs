@@ -230,6 +230,9 @@ impl NodeBuilder {
             .always_on
             .then(|| grove_net::PeerSet::new(members.clone()));
         config.rendezvous_clients = rendezvous_clients.clone();
+        // The relay carries whole syncs (grove-net's relay_gate.rs), so it serves the same
+        // member devices, through the same shared set, kept current as circles change.
+        config.relay_clients = rendezvous_clients.clone();
         let large_frames = grove_net::PeerSet::new(members);
         config.large_frames_from = Some(large_frames.clone());
         // Members' always-on nodes, as recorded in the circles: where a node behind NAT
@@ -241,7 +244,11 @@ impl NodeBuilder {
         } else {
             network::always_on_nodes(store.as_ref(), &identity, me)
         };
-        config.rendezvous_points = relays.clone();
+        config.rendezvous_points = if relays.is_empty() {
+            Vec::new()
+        } else {
+            network::always_on_rendezvous(store.as_ref(), &identity, me)
+        };
         let started = match grove_net::new(config.clone()).await {
             // Another program took one of them meanwhile: any free port beats no network.
             Err(e) if pinned.is_some_and(|p| p.is_known()) => {

@@ -137,13 +137,42 @@ fn last_sync_prefix(circle: &str) -> String {
 }
 
 /// Addresses (ending in `/p2p/<peer>`) of the always-on nodes recorded in the circles held
-/// in `store`, except `me`; one per node, so each is used once as rendezvous point and relay.
+/// in `store`, except `me`; one per node, so each is used once as relay.
 pub(crate) fn always_on_nodes(
     store: &dyn grove_store::Store,
     identity: &crate::identity::Identity,
     me: PeerId,
 ) -> Vec<Multiaddr> {
-    let mut out: HashMap<PeerId, Multiaddr> = HashMap::new();
+    let mut list: Vec<Multiaddr> = always_on_addrs(store, identity, me)
+        .into_values()
+        .filter_map(|addrs| addrs.into_iter().next())
+        .collect();
+    list.sort();
+    list
+}
+
+/// Every recorded address of each always-on node (typically one per transport), for
+/// rendezvous: grove-net connects to the node over each transport it listens on, which
+/// hole punching over that transport needs.
+pub(crate) fn always_on_rendezvous(
+    store: &dyn grove_store::Store,
+    identity: &crate::identity::Identity,
+    me: PeerId,
+) -> Vec<Multiaddr> {
+    let mut list: Vec<Multiaddr> = always_on_addrs(store, identity, me)
+        .into_values()
+        .flatten()
+        .collect();
+    list.sort();
+    list
+}
+
+fn always_on_addrs(
+    store: &dyn grove_store::Store,
+    identity: &crate::identity::Identity,
+    me: PeerId,
+) -> HashMap<PeerId, Vec<Multiaddr>> {
+    let mut out: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
     for id in store.circles().unwrap_or_default() {
         let Ok(Some(bytes)) = store.load(&id, grove_core::CORE_DOC) else {
             continue;
@@ -158,14 +187,19 @@ pub(crate) fn always_on_nodes(
             if peer == me {
                 continue;
             }
-            if let Some(addr) = node.addrs.iter().find_map(|a| a.parse::<Multiaddr>().ok()) {
-                out.insert(peer, with_peer(addr, peer));
+            let addrs: Vec<Multiaddr> = node
+                .addrs
+                .iter()
+                .filter_map(|a| a.parse::<Multiaddr>().ok())
+                .map(|a| with_peer(a, peer))
+                .collect();
+            if !addrs.is_empty() {
+                // The same node recorded in several circles: one circle's record is enough.
+                out.insert(peer, addrs);
             }
         }
     }
-    let mut list: Vec<Multiaddr> = out.into_values().collect();
-    list.sort();
-    list
+    out
 }
 
 /// Writes frames to one peer in order, reporting failures so the loop can resync.
@@ -288,6 +322,26 @@ impl NodeState {
                 session,
             } => self.on_connected(peer, addr, session),
             Event::PeerDisconnected { peer, session } => self.on_disconnected(peer, session),
+            Event::PathChanged { peer, session } => {
+                // The peer's frames now take a new connection; those in flight on the old
+                // one may be lost (and after a network change, the old one may be dead).
+                debug!(%peer, %session, "a new path to a peer; resyncing");
+                let unanswered = self
+                    .net
+                    .as_ref()
+                    .and_then(|n| n.links.get(&peer))
+                    .is_some_and(|l| l.session == session && l.hello_sent && l.theirs.is_none());
+                if unanswered {
+                    // Our hello and the peer's may both have been cut on the old path, and
+                    // then neither side's sync would ever start (each waits for the other's
+                    // hello). A fresh hello asks the peer to greet us again.
+                    let circles = self.circles_for(&peer);
+                    if !circles.is_empty() {
+                        self.send_hello(peer, &circles, true);
+                    }
+                }
+                self.on_resync();
+            }
             Event::ConnectionLost { peer, session } => {
                 // Frames may have been lost with it; a resync makes them good, and if the
                 // peer restarted behind it, reaches the new one, which then asks us to start
@@ -875,6 +929,22 @@ impl NodeState {
             shared: link.shared.iter().cloned().collect(),
             synced: link.synced.iter().cloned().collect(),
         })
+    }
+
+    /// The addresses this node is reachable at through a relay (`…/p2p-circuit/p2p/<us>`).
+    pub(crate) fn relayed_addresses(&self) -> Vec<String> {
+        let Some(net) = &self.net else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = net
+            .listen
+            .iter()
+            .filter(|a| a.iter().any(|p| matches!(p, Protocol::P2pCircuit)))
+            .map(ToString::to_string)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The addresses this node listens on, for recording in its circles: specific
