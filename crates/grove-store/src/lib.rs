@@ -101,6 +101,27 @@ pub trait Store: Send + Sync + 'static {
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Durable on Ok.
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Like [`Store::put_meta`], but without waiting for the disk: for metadata whose loss
+    /// in a crash only costs work (sync states, times of the last sync). Readable at once;
+    /// durable with the next durable write, or when the store closes.
+    fn put_meta_lazily(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.put_meta(key, value)
+    }
+    /// Appends a chunk and writes metadata that belongs with it (its changes' signatures)
+    /// in one durable write: one sync of the disk instead of two. After a crash the
+    /// metadata may be there without the chunk, never the chunk without the metadata.
+    fn append_with_meta(
+        &self,
+        circle: &str,
+        doc: &str,
+        chunk: &[u8],
+        meta: &[(&str, &[u8])],
+    ) -> Result<(), StoreError> {
+        for (key, value) in meta {
+            self.put_meta(key, value)?;
+        }
+        self.append(circle, doc, chunk)
+    }
     /// Durable on Ok; deleting an absent key is Ok.
     fn delete_meta(&self, key: &str) -> Result<(), StoreError>;
     /// Every meta entry whose key starts with `prefix`, sorted by key.

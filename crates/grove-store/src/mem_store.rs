@@ -68,6 +68,25 @@ impl Store for MemStore {
         Ok(Some(bytes))
     }
 
+    fn append_with_meta(
+        &self,
+        circle: &str,
+        doc: &str,
+        chunk: &[u8],
+        meta: &[(&str, &[u8])],
+    ) -> Result<(), StoreError> {
+        // Every name checked before anything is written, as SledStore does.
+        check_circle(circle)?;
+        check_doc(doc)?;
+        for (key, _) in meta {
+            check_meta_key(key)?;
+        }
+        for (key, value) in meta {
+            self.put_meta(key, value)?;
+        }
+        self.append(circle, doc, chunk)
+    }
+
     fn append(&self, circle: &str, doc: &str, chunk: &[u8]) -> Result<(), StoreError> {
         check_circle(circle)?;
         check_doc(doc)?;

@@ -592,6 +592,21 @@ impl SledStore {
         Ok(())
     }
 
+    /// Writes metadata entries in one batch, without flushing. Caller holds the writer lock.
+    fn write_meta(&self, live: &Live, entries: &[(&str, &[u8])]) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        for (key, value) in entries {
+            self.register(live, key.split('/'))?;
+            let key = live.meta_key(key);
+            let sealed = self.seal(live, TreeTag::Meta, key.as_bytes(), value)?;
+            batch.insert(key.as_bytes(), &*sealed);
+        }
+        self.bump(live, TreeTag::Meta, &mut batch)?;
+        live.meta
+            .apply_batch(batch)
+            .map_err(|e| self.sled("writing metadata", e))
+    }
+
     fn tally(&self, live: &Live, circle: &str, doc: &str) -> Result<Tally, StoreError> {
         let key = keys::tally(circle, doc);
         match live
@@ -883,10 +898,29 @@ impl Store for SledStore {
     }
 
     fn append(&self, circle: &str, doc: &str, chunk: &[u8]) -> Result<(), StoreError> {
+        self.append_with_meta(circle, doc, chunk, &[])
+    }
+
+    fn append_with_meta(
+        &self,
+        circle: &str,
+        doc: &str,
+        chunk: &[u8],
+        meta: &[(&str, &[u8])],
+    ) -> Result<(), StoreError> {
         check_circle(circle)?;
         check_doc(doc)?;
+        for (key, _) in meta {
+            check_meta_key(key)?;
+        }
         let _writer = self.writer();
         let live = self.live();
+        // The metadata first: sled's log keeps the order of batches, so after a crash the
+        // chunk is never there without it (a chunk whose signatures were lost could not be
+        // shared).
+        if !meta.is_empty() {
+            self.write_meta(&live, meta)?;
+        }
         self.register(&live, [circle, doc])?;
         let (circle, doc) = (live.tok(circle), live.tok(doc));
         let tally = self.tally(&live, &circle, &doc)?;
@@ -906,6 +940,7 @@ impl Store for SledStore {
         live.docs
             .apply_batch(batch)
             .map_err(|e| self.sled("appending a chunk", e))?;
+        // One flush makes both durable: a sync of the disk is most of a write's cost.
         self.flush(&live, "appending a chunk")
     }
 
@@ -1008,16 +1043,17 @@ impl Store for SledStore {
         check_meta_key(key)?;
         let _writer = self.writer();
         let live = self.live();
-        self.register(&live, key.split('/'))?;
-        let key = live.meta_key(key);
-        let mut batch = Batch::default();
-        let sealed = self.seal(&live, TreeTag::Meta, key.as_bytes(), value)?;
-        batch.insert(key.as_bytes(), &*sealed);
-        self.bump(&live, TreeTag::Meta, &mut batch)?;
-        live.meta
-            .apply_batch(batch)
-            .map_err(|e| self.sled("writing metadata", e))?;
+        self.write_meta(&live, &[(key, value)])?;
         self.flush(&live, "writing metadata")
+    }
+
+    fn put_meta_lazily(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        check_meta_key(key)?;
+        let _writer = self.writer();
+        let live = self.live();
+        // Not flushed: sled writes it out within its flush interval, and the next durable
+        // write (or closing the store) takes it along.
+        self.write_meta(&live, &[(key, value)])
     }
 
     fn delete_meta(&self, key: &str) -> Result<(), StoreError> {

@@ -231,3 +231,55 @@ fn reclaim_keeps_data_and_can_run_repeatedly() {
         "old databases must be removed after a swap"
     );
 }
+
+#[test]
+fn a_chunk_and_its_metadata_are_written_together_or_not_at_all() {
+    with_each_store(|s| {
+        s.append_with_meta(
+            "c",
+            "core",
+            b"one,",
+            &[("c/sigs/1", b"s1"), ("c/sigs/2", b"s2")],
+        )
+        .unwrap();
+        assert_eq!(s.load("c", "core").unwrap().unwrap(), b"one,");
+        assert_eq!(s.get_meta("c/sigs/1").unwrap().unwrap(), b"s1");
+        assert_eq!(s.get_meta("c/sigs/2").unwrap().unwrap(), b"s2");
+        // A bad metadata key refuses the whole write: the chunk is not appended either.
+        let err = s
+            .append_with_meta("c", "core", b"two,", &[("", b"x")])
+            .unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::InvalidName);
+        assert_eq!(s.load("c", "core").unwrap().unwrap(), b"one,");
+        // So does a bad document name: the metadata is not written either.
+        let err = s
+            .append_with_meta("c", "", b"two,", &[("c/sigs/3", b"s3")])
+            .unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::InvalidName);
+        assert_eq!(s.get_meta("c/sigs/3").unwrap(), None);
+        // Without metadata it is a plain append.
+        s.append_with_meta("c", "core", b"two,", &[]).unwrap();
+        assert_eq!(s.load("c", "core").unwrap().unwrap(), b"one,two,");
+    });
+}
+
+#[test]
+fn lazily_written_metadata_reads_back_at_once_and_after_a_clean_close() {
+    with_each_store(|s| {
+        s.put_meta_lazily("sync/peer/core", b"state-1").unwrap();
+        assert_eq!(s.get_meta("sync/peer/core").unwrap().unwrap(), b"state-1");
+        s.put_meta_lazily("sync/peer/core", b"state-2").unwrap();
+        assert_eq!(s.get_meta("sync/peer/core").unwrap().unwrap(), b"state-2");
+        assert_eq!(
+            s.put_meta_lazily("", b"x").unwrap_err().kind(),
+            StoreErrorKind::InvalidName
+        );
+    });
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SledStore::open(dir.path()).unwrap();
+        s.put_meta_lazily("sync/peer/core", b"kept").unwrap();
+    }
+    let s = SledStore::open(dir.path()).unwrap();
+    assert_eq!(s.get_meta("sync/peer/core").unwrap().unwrap(), b"kept");
+}

@@ -47,7 +47,20 @@ fn crash_child() {
     // Runs until killed; the bound only stops a child whose parent has died.
     for n in 0..100_000u64 {
         let c = chunk(n);
-        store.append("circle", "core", &c).unwrap();
+        // Every other chunk travels with metadata of its own (as a chunk of changes does
+        // with their signatures): both durable at once.
+        if n % 2 == 1 {
+            let key = format!("sigs/{n}");
+            store
+                .append_with_meta("circle", "core", &c, &[(key.as_str(), &c)])
+                .unwrap();
+        } else {
+            store.append("circle", "core", &c).unwrap();
+        }
+        // Lazily written: may be lost in the kill, and must not take anything with it.
+        store
+            .put_meta_lazily("last-sync", n.to_string().as_bytes())
+            .unwrap();
         written.extend_from_slice(&c);
         writeln!(out, "acked {n}").unwrap();
         out.flush().unwrap();
@@ -198,6 +211,15 @@ fn kill_child_and_check(mode: Option<Mode>) {
         bytes.len(),
         acked + 1
     );
+    // A chunk that landed has the metadata written with it, acknowledged or not.
+    let count = landed.unwrap_or_default();
+    for n in (1..count).step_by(2) {
+        assert_eq!(
+            store.get_meta(&format!("sigs/{n}")).unwrap(),
+            Some(chunk(n)),
+            "chunk {n} landed without the metadata written with it"
+        );
+    }
     let compacted = store.get_meta("compacted-through").unwrap().unwrap();
     let compacted: u64 = String::from_utf8(compacted).unwrap().parse().unwrap();
     assert!(
