@@ -138,13 +138,19 @@ fn main() -> Result<()> {
                 f.limit_bytes as f64 / 1e6,
                 f.networked_s / f.limit_s
             );
+            let (l, m) = (f.incremental, f.limit_incremental);
             println!(
-                "| one new decision reaches a synced peer (latency, bytes A to B) | {n} | {:.1} ms, {} B | {:.1} ms, {} B (both ways) | {:.1} |",
-                f.incremental_ms,
+                "| one new decision reaches a synced peer (median of {samples}; first / slowest; bytes A to B) | {n} | {:.1} ms ({:.1} / {:.1}), {} B | {:.2} ms ({:.2} / {:.2}), {} B (both ways) | {:.1} |",
+                l.median,
+                l.first,
+                l.slowest,
                 f.incremental_bytes,
-                f.limit_incremental_ms,
+                m.median,
+                m.first,
+                m.slowest,
                 f.limit_incremental_bytes,
-                f.incremental_ms / f.limit_incremental_ms.max(0.001)
+                l.median / m.median.max(0.001),
+                samples = sync_bench::LATENCY_SAMPLES,
             );
         }
         if converge_n > 0 {

@@ -17,10 +17,33 @@ pub struct FullSync {
     pub limit_s: f64,
     pub bytes: u64,
     pub limit_bytes: u64,
-    pub incremental_ms: f64,
+    pub incremental: Latencies,
     pub incremental_bytes: u64,
-    pub limit_incremental_ms: f64,
+    pub limit_incremental: Latencies,
     pub limit_incremental_bytes: u64,
+}
+
+/// New decisions timed one after another on a connected pair.
+pub const LATENCY_SAMPLES: usize = 21;
+
+/// Milliseconds: the first sample, the median and the slowest.
+#[derive(Debug, Clone, Copy)]
+pub struct Latencies {
+    pub first: f64,
+    pub median: f64,
+    pub slowest: f64,
+}
+
+impl Latencies {
+    fn of(mut ms: Vec<f64>) -> Latencies {
+        let first = ms.first().copied().unwrap_or_default();
+        ms.sort_by(f64::total_cmp);
+        Latencies {
+            first,
+            median: ms.get(ms.len() / 2).copied().unwrap_or_default(),
+            slowest: ms.last().copied().unwrap_or_default(),
+        }
+    }
 }
 
 /// Seeds `n` decisions on A; B holds only the circle's core. Times B's sync from its dial
@@ -67,29 +90,47 @@ pub async fn full_sync(n: usize) -> Result<FullSync> {
     }
     let limit_s = start.elapsed().as_secs_f64();
 
-    // One new decision: from A's call until B has it.
+    // New decisions one at a time, each from A's call until B has it: the first after the
+    // full sync (which pays for whatever a document does once after loading), then the
+    // steady state a connected pair lives in.
     let before = received_from(&b, &a.peer).await?;
     let basics = basics_of(&a, &circle).await?;
-    let start = Instant::now();
-    let id = log(&a, &basics, "one more").await?;
-    let shard = grove_node::core::decision_doc(&id)?;
-    b.wait_for("the new decision", |e| match e {
-        NodeEvent::CircleChanged { circle: c, docs } if *c == circle && docs.contains(&shard) => {
-            Some(())
-        }
-        _ => None,
-    })
-    .await?;
-    let incremental_ms = start.elapsed().as_secs_f64() * 1000.0;
-    a.wait_for("B in sync again", |e| match e {
-        NodeEvent::PeerSynced { peer, circle: c } if *peer == b_peer && *c == circle => Some(()),
-        _ => None,
-    })
-    .await?;
-    let incremental_bytes = received_from(&b, &a.peer).await?.saturating_sub(before);
+    let mut latencies = Vec::with_capacity(LATENCY_SAMPLES);
+    for i in 0..LATENCY_SAMPLES {
+        let start = Instant::now();
+        let id = log(&a, &basics, &format!("one more ({i})")).await?;
+        let shard = grove_node::core::decision_doc(&id)?;
+        b.wait_for("the new decision", |e| match e {
+            NodeEvent::CircleChanged { circle: c, docs }
+                if *c == circle && docs.contains(&shard) =>
+            {
+                Some(())
+            }
+            _ => None,
+        })
+        .await?;
+        latencies.push(start.elapsed().as_secs_f64() * 1000.0);
+        a.wait_for("B in sync again", |e| match e {
+            NodeEvent::PeerSynced { peer, circle: c } if *peer == b_peer && *c == circle => {
+                Some(())
+            }
+            _ => None,
+        })
+        .await?;
+    }
+    let incremental = Latencies::of(latencies);
+    let incremental_bytes =
+        received_from(&b, &a.peer).await?.saturating_sub(before) / LATENCY_SAMPLES as u64;
 
     // The limit for one new decision: an established session, one change.
-    let (limit_incremental_ms, limit_incremental_bytes) = incremental_limit(&docs)?;
+    let mut limits = Vec::with_capacity(LATENCY_SAMPLES);
+    let mut limit_incremental_bytes = 0;
+    for _ in 0..LATENCY_SAMPLES {
+        let (ms, bytes) = incremental_limit(&docs)?;
+        limits.push(ms);
+        limit_incremental_bytes = bytes;
+    }
+    let limit_incremental = Latencies::of(limits);
     a.stop().await?;
     b.stop().await?;
     Ok(FullSync {
@@ -97,9 +138,9 @@ pub async fn full_sync(n: usize) -> Result<FullSync> {
         limit_s,
         bytes,
         limit_bytes,
-        incremental_ms,
+        incremental,
         incremental_bytes,
-        limit_incremental_ms,
+        limit_incremental,
         limit_incremental_bytes,
     })
 }

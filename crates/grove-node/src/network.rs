@@ -738,7 +738,7 @@ impl NodeState {
                 }
                 Effect::SaveSyncState { peer, addr, bytes } => {
                     let key = format!("{}{}", sync_prefix(&addr.circle, &peer), addr.doc);
-                    if let Err(e) = self.store.put_meta(&key, &bytes) {
+                    if let Err(e) = self.store.put_meta_lazily(&key, &bytes) {
                         // Only costs a fuller exchange on the next connection.
                         warn!(%addr, error = %e, "cannot save sync state");
                     }
@@ -836,7 +836,7 @@ impl NodeState {
 
     fn save_last_sync(&self, circle: &str, peer: &PeerId, at: Timestamp) {
         let key = format!("{}{peer}", last_sync_prefix(circle));
-        if let Err(e) = self.store.put_meta(&key, &at.0.to_be_bytes()) {
+        if let Err(e) = self.store.put_meta_lazily(&key, &at.0.to_be_bytes()) {
             warn!(circle, error = %e, "cannot save the time of the last sync");
         }
     }

@@ -29,17 +29,27 @@ pub(crate) fn save(
     doc: &str,
     sigs: &[(ChangeHash, ChangeSignature)],
 ) -> Result<()> {
-    let Some((first, _)) = sigs.first() else {
-        return Ok(());
-    };
+    if let Some((key, value)) = entry(circle, doc, sigs) {
+        store.put_meta(&key, &value)?;
+    }
+    Ok(())
+}
+
+/// The meta key and value of a new entry holding `sigs` of `doc`, for writing with the
+/// chunk that holds their changes (`Store::append_with_meta`); None when there are none.
+pub(crate) fn entry(
+    circle: &str,
+    doc: &str,
+    sigs: &[(ChangeHash, ChangeSignature)],
+) -> Option<(String, Vec<u8>)> {
+    let (first, _) = sigs.first()?;
     let mut value = Vec::with_capacity(sigs.len() * ENTRY);
     for (hash, sig) in sigs {
         value.extend_from_slice(&hash.0);
         value.extend_from_slice(sig);
     }
     // The first hash names the entry: unique, since a change is signed once.
-    store.put_meta(&format!("{}{first}", prefix(circle, doc)), &value)?;
-    Ok(())
+    Some((format!("{}{first}", prefix(circle, doc)), value))
 }
 
 /// Every signature held for `doc`; merges many entries into one along the way.

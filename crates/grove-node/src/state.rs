@@ -364,13 +364,21 @@ impl NodeState {
         }
         let mut docs = Vec::new();
         for u in unsaved {
-            // Signatures first: a change on disk without its signature could not be shared.
-            crate::signatures::save(self.store.as_ref(), id, &u.doc, &u.signatures)?;
+            // The signatures go in the same durable write as their changes, and never after
+            // them: a change on disk without its signature could not be shared.
+            let sigs = crate::signatures::entry(id, &u.doc, &u.signatures);
             if u.bytes.is_empty() {
+                if let Some((key, value)) = &sigs {
+                    self.store.put_meta(key, value)?;
+                }
                 circle.mark_saved(&u.doc, u.heads);
                 continue;
             }
-            self.store.append(id, &u.doc, &u.bytes)?;
+            let meta: Vec<(&str, &[u8])> = sigs
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_slice()))
+                .collect();
+            self.store.append_with_meta(id, &u.doc, &u.bytes, &meta)?;
             circle.mark_saved(&u.doc, u.heads);
             let pending = self.store.pending(id, &u.doc)?;
             if pending.chunks >= COMPACT_AFTER_CHUNKS {
