@@ -20,9 +20,23 @@
 //! removal acted in good faith and must not lose its own changes or its link for it (see
 //! [`Circle::purge_refused`] for how such a member later drops what it relayed).
 //!
-//! A signature is kept only once it verified: for a change this circle does not hold, or
-//! holds without a signature. A signature sent for a change held with one is checked
-//! too when it differs (a tampered file is refused whole) but never replaces it.
+//! Which signatures are checked (see [`crate::sync::signing`] for why this is sound): a
+//! sync message ([`Circle::authorize_sync`]) has checked only the signatures of its
+//! *uncovered* changes, those no later change of their author in the same message
+//! descends from; a covered change is authenticated by that later change's signature, so
+//! a full sync checks one signature per device instead of one per change. An archive
+//! ([`Circle::authorize_merge`]) has every signature present checked. Either way every
+//! change must name a device key, and an uncovered change must carry a good signature:
+//! a bad one is garbage; a missing one fails an archive, but in a sync message it only
+//! refuses the change (with what depends on it), blaming nobody, since an honest sender
+//! sends no signature it could not check (see the sender's rule in
+//! [`crate::sync::signing`]).
+//!
+//! A signature is kept for a change this circle does not hold, or holds without a
+//! signature; a covered change's is kept unchecked (it is forwarded only covered, or after
+//! a check). A signature sent for a change held with one is checked too when it differs
+//! and the batch must vouch for it (a tampered file is refused whole) but never replaces
+//! it.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -35,7 +49,8 @@ use crate::error::Result;
 use crate::governance::{self, Act};
 use crate::members::Membership;
 use crate::proposals::ProposalChange;
-use crate::sync::signing::{AuthError, ChangeSignature, SignedChange, Verifier};
+use crate::sync::cover::{self, Link};
+use crate::sync::signing::{AuthError, ChangeSignature, Checked, SignedChange, Verifier};
 
 /// What checking a batch found: the verified signatures worth keeping, and the changes
 /// refused. Only [`Circle::authorize_merge`] makes one, so a signature can reach a
@@ -87,18 +102,95 @@ impl Authorized {
     }
 }
 
+/// Which signatures of a batch a check verifies (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Every signature present: archives, where a tampered file is refused whole.
+    Every,
+    /// Those of the changes the batch does not cover: sync messages.
+    Uncovered,
+}
+
+/// Finds each change's author, checking the signatures `check` asks for.
+struct Gate<'a> {
+    check: Check,
+    /// The batch's changes no later change of their author (in the batch) covers.
+    uncovered: HashSet<ChangeHash>,
+    checked: &'a Checked,
+    verifier: Verifier,
+}
+
+impl Gate<'_> {
+    /// The device that wrote `sc`: a refusal ([`AuthError::is_refusal`]) refuses the
+    /// change alone, anything else is garbage.
+    fn author(&mut self, sc: &SignedChange) -> std::result::Result<String, AuthError> {
+        let hash = sc.change.hash();
+        let actor = sc.change.actor_id();
+        let covered = !self.uncovered.contains(&hash);
+        let needed = match self.check {
+            Check::Every => sc.signature.is_some() || !covered,
+            Check::Uncovered => !covered,
+        };
+        if !needed {
+            return self.verifier.device(actor, &hash);
+        }
+        match (&sc.signature, self.check) {
+            (Some(sig), _) => self
+                .verifier
+                .verify_known(self.checked, actor, &hash, Some(sig)),
+            (None, Check::Every) => Err(AuthError::Unsigned { hash }),
+            (None, Check::Uncovered) => Err(AuthError::Unproven { hash }),
+        }
+    }
+
+    /// Whether a signature sent for a held change is this batch's to vouch for.
+    fn vouches(&self, hash: &ChangeHash) -> bool {
+        self.check == Check::Every || self.uncovered.contains(hash)
+    }
+}
+
 impl Circle {
-    /// Checks a batch of `(document key, changes)` before any of it is merged: see the
-    /// module docs. Works on an empty circle too, where the batch's first core change (its
-    /// founder's) is the root of trust. Fails on garbage; returns the refused changes
-    /// (which the caller must not apply) and the signatures to keep.
+    /// Checks an archive's batch of `(document key, changes)` before any of it is merged,
+    /// every signature present included: see the module docs. Works on an empty circle
+    /// too, where the batch's first core change (its founder's) is the root of trust.
+    /// Fails on garbage; returns the refused changes (which the caller must not apply) and
+    /// the signatures to keep.
     pub fn authorize_merge(&self, batch: &[(String, Vec<SignedChange>)]) -> Result<Authorized> {
+        self.authorize(batch, Check::Every)
+    }
+
+    /// [`Circle::authorize_merge`] for one sync message's changes: only the signatures of
+    /// the changes the message does not cover are checked (see the module docs).
+    pub fn authorize_sync(&self, batch: &[(String, Vec<SignedChange>)]) -> Result<Authorized> {
+        self.authorize(batch, Check::Uncovered)
+    }
+
+    fn authorize(&self, batch: &[(String, Vec<SignedChange>)], check: Check) -> Result<Authorized> {
         let core = self.doc(CORE_DOC);
-        let mut verifier = Verifier::default();
+        let mut gate = Gate {
+            check,
+            uncovered: HashSet::new(),
+            checked: &self.checked,
+            verifier: Verifier::default(),
+        };
         let mut out = Authorized::default();
         let mut fresh_core: Vec<&SignedChange> = Vec::new();
         let mut others: Vec<(&str, &SignedChange)> = Vec::new();
         for (doc, changes) in batch {
+            // Deps never cross documents, so each document's changes cover their own.
+            let links: Vec<Link<'_>> = changes
+                .iter()
+                .map(|sc| Link {
+                    hash: sc.change.hash(),
+                    actor: sc.change.actor_id(),
+                    deps: sc.change.deps(),
+                })
+                .collect();
+            for (link, covered) in links.iter().zip(cover::covered(&links)) {
+                if !covered {
+                    gate.uncovered.insert(link.hash);
+                }
+            }
             let held = self.doc(doc);
             for sc in changes {
                 let hash = sc.change.hash();
@@ -111,16 +203,18 @@ impl Circle {
                     continue;
                 }
                 // Held already: its content was checked when it arrived; its signature is
-                // checked here unless it is the very one held.
+                // checked here unless it is the very one held, or one the batch does not
+                // vouch for (a covered change's, in a sync message: kept only if none is
+                // held, unchecked like any covered change's).
                 let ours = self.signature(doc, &hash);
-                if sc.signature.is_none() || sc.signature == ours {
+                let Some(sig) = sc.signature.filter(|s| Some(*s) != ours) else {
                     continue;
+                };
+                if gate.vouches(&hash) {
+                    gate.author(sc)?;
                 }
-                verifier.verify(sc)?;
                 if ours.is_none() {
-                    if let Some(sig) = sc.signature {
-                        out.sigs.entry(doc.clone()).or_default().push((hash, sig));
-                    }
+                    out.sigs.entry(doc.clone()).or_default().push((hash, sig));
                 }
             }
         }
@@ -129,18 +223,20 @@ impl Circle {
             _ => replay_core(
                 core,
                 &fresh_core,
-                &mut verifier,
+                &mut gate,
                 &mut out,
                 self.clock.as_ref().map(|now| now()),
             )?,
         };
         let mut refused = out.refused_hashes();
         for (doc, sc) in causal_order_keyed(&others) {
-            let device = verifier.verify(sc)?;
-            let verdict = match depends_on_refused(&refused, sc) {
-                Some(e) => Err(e),
-                None => check_author(&membership, &device, sc),
-            };
+            // Garbage fails the batch even when built on a refused change.
+            let verdict = gate.author(sc).and_then(|device| {
+                match depends_on_refused(&refused, sc) {
+                    Some(e) => Err(e),
+                    None => check_author(&membership, &device, sc),
+                }
+            });
             out.settle(&mut refused, doc, sc, verdict)?;
         }
         Ok(out)
@@ -169,7 +265,7 @@ impl Authorized {
                 }
                 Ok(())
             }
-            Err(reason) if reason.is_forbidden() => {
+            Err(reason) if reason.is_refusal() => {
                 refused.insert(hash);
                 self.refused.push(RefusedChange {
                     doc: doc.to_string(),
@@ -205,7 +301,7 @@ fn depends_on_refused(refused: &HashSet<ChangeHash>, sc: &SignedChange) -> Optio
 fn replay_core(
     core: Option<&Automerge>,
     fresh: &[&SignedChange],
-    verifier: &mut Verifier,
+    gate: &mut Gate<'_>,
     out: &mut Authorized,
     horizon: Option<Timestamp>,
 ) -> Result<Membership> {
@@ -219,14 +315,25 @@ fn replay_core(
         if roots.len() > 1 {
             return Err(AuthError::TwoRoots.into());
         }
-        root = roots.first().map(|sc| verifier.verify(sc)).transpose()?;
+        // A root without the signature its check needs founds nothing: it is refused below.
+        root = match roots.first().map(|sc| gate.author(sc)) {
+            Some(Err(e)) if !e.is_refusal() => return Err(e.into()),
+            found => found.and_then(|r| r.ok()),
+        };
     }
     // Read after every change, whatever its commit message says: a modified client could
     // disguise a removal or a steward grant as any other edit.
     let mut membership = Membership::read(&scratch);
     let mut refused: HashSet<ChangeHash> = HashSet::new();
     for sc in causal_order(fresh) {
-        let device = verifier.verify(sc)?;
+        // Garbage fails the batch even when built on a refused change.
+        let device = match gate.author(sc) {
+            Ok(device) => device,
+            Err(e) => {
+                out.settle(&mut refused, CORE_DOC, sc, Err(e))?;
+                continue;
+            }
+        };
         if let Some(e) = depends_on_refused(&refused, sc) {
             out.settle(&mut refused, CORE_DOC, sc, Err(e))?;
             continue;

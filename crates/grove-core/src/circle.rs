@@ -21,7 +21,8 @@ use crate::clock::Timestamp;
 use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
-use crate::sync::signing::{self, ChangeSignature, SignedChange};
+use crate::sync::cover::{self, Link};
+use crate::sync::signing::{self, ChangeSignature, Checked, SignedChange};
 use ed25519_dalek::SigningKey;
 
 /// The key of the core document of every circle.
@@ -153,6 +154,8 @@ pub struct Circle {
     /// Decoded decisions per month, with the heads they were read at: a derived view,
     /// rebuilt whenever the month's document changes, never persisted.
     pub(crate) rows: Mutex<HashMap<String, MonthRows>>,
+    /// Signatures known good, so none is checked twice (see [`crate::sync::signing`]).
+    pub(crate) checked: Checked,
     /// This device's key: every local change is signed with it as it is made.
     signer: Option<SigningKey>,
     /// The device's clock, when it has one: receivers refuse a pass claiming a time far
@@ -238,6 +241,7 @@ impl Circle {
             core,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
+            checked: Checked::default(),
             signer,
             clock: None,
         };
@@ -264,6 +268,7 @@ impl Circle {
             core,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
+            checked: Checked::default(),
             signer: None,
             clock: None,
         };
@@ -286,6 +291,7 @@ impl Circle {
             core,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
+            checked: Checked::default(),
             signer: None,
             clock: None,
         };
@@ -304,6 +310,7 @@ impl Circle {
             actor,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
+            checked: Checked::default(),
             signer: None,
             clock: None,
         }
@@ -332,6 +339,59 @@ impl Circle {
     /// The signature held for change `hash` of document `doc`.
     pub fn signature(&self, doc: &str, hash: &ChangeHash) -> Option<ChangeSignature> {
         self.doc_entry(doc)?.sigs.get(hash).copied()
+    }
+
+    /// The signatures to send beside `changes` of `doc` (one message's): see the sender's
+    /// rule in [`crate::sync::signing`]. A covered change's goes as held; an uncovered
+    /// change's only once it is known good, checked now if need be (rarely: the newest
+    /// change of each author in the message, usually checked when it arrived). One that
+    /// fails came covered from a hostile device; it is not sent, and the receiver waits
+    /// for the change's cover or a good signature instead of blaming us.
+    pub fn signatures_to_send(
+        &self,
+        doc: &str,
+        changes: &[Link<'_>],
+    ) -> Vec<(ChangeHash, ChangeSignature)> {
+        let mut verifier = signing::Verifier::default();
+        changes
+            .iter()
+            .zip(cover::covered(changes))
+            .filter_map(|(link, covered)| {
+                let sig = self.signature(doc, &link.hash)?;
+                if covered {
+                    return Some((link.hash, sig));
+                }
+                match verifier.verify_known(&self.checked, link.actor, &link.hash, Some(&sig)) {
+                    Ok(_) => Some((link.hash, sig)),
+                    Err(e) => {
+                        tracing::warn!(doc, error = %e, "not sending a held signature that does not verify");
+                        None
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Every signature held for `doc` that verifies, for an archive (whose reader checks
+    /// every signature present): those held unchecked are checked now, once.
+    pub fn checked_signatures(&self, doc: &str) -> Vec<(ChangeHash, ChangeSignature)> {
+        let Some(d) = self.doc_entry(doc) else {
+            return Vec::new();
+        };
+        let mut verifier = signing::Verifier::default();
+        d.am.get_changes_meta(&[])
+            .into_iter()
+            .filter_map(|m| {
+                let sig = *d.sigs.get(&m.hash)?;
+                match verifier.verify_known(&self.checked, &m.actor, &m.hash, Some(&sig)) {
+                    Ok(_) => Some((m.hash, sig)),
+                    Err(e) => {
+                        tracing::warn!(doc, error = %e, "not exporting a held signature that does not verify");
+                        None
+                    }
+                }
+            })
+            .collect()
     }
 
     /// Keeps the signatures a check verified ([`Circle::authorize_merge`]), for documents

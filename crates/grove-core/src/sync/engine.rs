@@ -10,6 +10,7 @@ use automerge::{Automerge, ChangeHash};
 use crate::circle::CORE_DOC;
 use tracing::{debug, warn};
 
+use super::cover::Link;
 use super::envelope::{is_valid_doc_key, AnnouncedDoc, Envelope, EnvelopeError};
 use super::signing::{self, AuthError, ChangeSignature, SignedChange};
 use crate::Authorized;
@@ -55,6 +56,19 @@ pub trait Docs {
     /// The signature held for change `hash` of `addr`, sent beside the change.
     fn signature(&self, _addr: &DocAddr, _hash: &ChangeHash) -> Option<ChangeSignature> {
         None
+    }
+    /// The signatures to send beside `changes` (one message's) of `addr`. Circles send
+    /// an uncovered change's only once it is known good (see
+    /// [`crate::Circle::signatures_to_send`]); the default sends every one held.
+    fn signatures(
+        &self,
+        addr: &DocAddr,
+        changes: &[Link<'_>],
+    ) -> Vec<(ChangeHash, ChangeSignature)> {
+        changes
+            .iter()
+            .filter_map(|l| self.signature(addr, &l.hash).map(|s| (l.hash, s)))
+            .collect()
     }
     /// Checks a peer's changes for `addr` before any is applied (signatures, authors);
     /// see [`crate::Circle::authorize_merge`]: fails on garbage, and names the changes the
@@ -822,11 +836,11 @@ fn send_sync<P: Clone, D: Docs + ?Sized>(
     out: &mut Vec<Effect<P>>,
 ) {
     let mut signatures: Vec<(ChangeHash, ChangeSignature)> =
-        match signing::generated_hashes(&message, doc) {
-            Ok(hashes) => hashes
-                .into_iter()
-                .filter_map(|hash| docs.signature(addr, &hash).map(|s| (hash, s)))
-                .collect(),
+        match signing::generated_links(&message, doc) {
+            Ok(links) => {
+                let links: Vec<Link<'_>> = links.iter().map(|l| l.link()).collect();
+                docs.signatures(addr, &links)
+            }
             Err(e) => {
                 warn!(%addr, error = %e, "cannot read the changes of our own sync message");
                 Vec::new()

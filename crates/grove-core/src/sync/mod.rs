@@ -81,6 +81,7 @@
 //! our core equals the peer's and the author is still unknown.
 
 mod circles;
+pub mod cover;
 mod engine;
 mod envelope;
 pub mod signing;

@@ -4,6 +4,54 @@
 //! signature binds all of them; verifying under the actor id proves the device wrote it.
 //!
 //! Signed message: `b"grove/change/v1" || change hash (32 bytes)`.
+//!
+//! # One signature vouches for its author's earlier changes
+//!
+//! A change's hash covers its deps' hashes, so a signature over a change commits to its
+//! whole causal past. That past may hold changes by other actors that the signer merely
+//! received, so the signature proves nothing about *them*: a member could invent a change
+//! under someone else's actor id and build on it. But a change under the signer's *own*
+//! actor id in that past is the signer's: an honest device holds a change under its own
+//! actor only if it wrote it or checked its signature, which only it can make, and a
+//! dishonest one could sign it anyway. So within a set of changes, a change is *covered*
+//! when another change of the set by the same actor descends from it through changes of
+//! the set ([`super::cover`]), and a verified signature on that descendant authenticates
+//! it. Only the uncovered changes (in a device's chain, its newest in the set) need their
+//! own signature checked: a full sync of 30,000 changes by a handful of devices checks a
+//! handful of signatures.
+//!
+//! # Sound without trusting the signatures that are not checked
+//!
+//! A covered change's own signature is not checked, so a device may hold (and store, and
+//! forward) a bad one for it: a hostile relay could have altered it. The rules that keep
+//! an honest device from ever being blamed for that:
+//!
+//! * **Sender:** every signature an honest device sends for a change that is uncovered
+//!   *in what it sends* was checked by that device first (or made by it), whenever it was
+//!   received. Checking is lazy: at send time, for the few uncovered changes of a message
+//!   whose stored signature is not known good (see [`Checked`]); one that fails is not
+//!   sent (see [`crate::Circle::signatures_to_send`]).
+//! * **Receiver of a sync message** ([`crate::Circle::authorize_sync`]): computes the
+//!   cover over the same message, so it checks only signatures its sender checked. A bad
+//!   one there proves the sender broke the rule: the message is garbage, refused whole. An
+//!   uncovered change without a signature is *not* garbage (its honest sender may have
+//!   held only a bad one), so it is refused on its own, with what depends on it, and
+//!   nobody is blamed ([`AuthError::Unproven`]); it comes again with its cover or a good
+//!   signature, from that peer or another. A change whose cover arrives in another frame
+//!   (a batch split across frames, a held-back change, a cover the receiver refused for
+//!   the circle's rules) is thus either checked on its own signature or waits. A refused
+//!   cover still authenticates: refusal is about the circle's rules, not authorship.
+//! * **Archives** ([`crate::Circle::authorize_merge`]): every signature present is
+//!   checked, as before, so a tampered file is refused whole; a covered change may come
+//!   without one. An honest export writes only signatures it checked
+//!   ([`crate::archive::encode`]).
+//!
+//! Every device computes the same cover over the same message and checks signatures with
+//! the same `verify_strict` (never batch verification, which accepts signatures a single
+//! check refuses), so every device reaches the same verdict on the same message.
+//!
+//! Each signature is checked once: the pairs known good are remembered per circle
+//! ([`Checked`]), so a change sent again, or held back and resent, is not checked again.
 
 use std::collections::HashMap;
 
@@ -58,6 +106,8 @@ pub enum AuthError {
     TwoRoots,
     #[error("changes that cannot be checked: {reason}")]
     Unreadable { reason: String },
+    #[error("change {hash} came without a signature and without a later change of its author to vouch for it")]
+    Unproven { hash: ChangeHash },
 }
 
 impl AuthError {
@@ -77,6 +127,14 @@ impl AuthError {
                 | AuthError::NotAllowed { .. }
                 | AuthError::DependsOnRefused { .. }
         )
+    }
+
+    /// Whether the change is refused on its own (with what depends on it) rather than
+    /// failing its whole batch: a forbidden change, or one a sync message carried without
+    /// the signature its check needs, which an honest sender may send (see the module
+    /// docs) and may come again with one.
+    pub fn is_refusal(&self) -> bool {
+        self.is_forbidden() || matches!(self, AuthError::Unproven { .. })
     }
 
     /// The device whose own change broke a rule (None for a change refused only because
@@ -140,6 +198,25 @@ pub struct Verifier {
 }
 
 impl Verifier {
+    /// The device `actor` names, without checking any signature: for a covered change.
+    pub fn device(&mut self, actor: &ActorId, hash: &ChangeHash) -> Result<String, AuthError> {
+        match self.key(actor) {
+            Some((_, device)) => Ok(device.clone()),
+            None => Err(AuthError::NotADeviceKey {
+                hash: *hash,
+                actor: actor.to_hex_string(),
+            }),
+        }
+    }
+
+    fn key(&mut self, actor: &ActorId) -> &Option<(VerifyingKey, String)> {
+        self.keys.entry(actor.clone()).or_insert_with(|| {
+            let bytes: [u8; 32] = actor.to_bytes().try_into().ok()?;
+            let key = VerifyingKey::from_bytes(&bytes).ok()?;
+            Some((key, hex(&bytes)))
+        })
+    }
+
     /// [`verify_change`], exactly as strict.
     pub fn verify_change(
         &mut self,
@@ -148,12 +225,7 @@ impl Verifier {
         signature: Option<&ChangeSignature>,
     ) -> Result<String, AuthError> {
         let hash = *hash;
-        let key = self.keys.entry(actor.clone()).or_insert_with(|| {
-            let bytes: [u8; 32] = actor.to_bytes().try_into().ok()?;
-            let key = VerifyingKey::from_bytes(&bytes).ok()?;
-            Some((key, hex(&bytes)))
-        });
-        let Some((key, device)) = key else {
+        let Some((key, device)) = self.key(actor) else {
             return Err(AuthError::NotADeviceKey {
                 hash,
                 actor: actor.to_hex_string(),
@@ -175,6 +247,58 @@ impl Verifier {
             &signed.change.hash(),
             signed.signature.as_ref(),
         )
+    }
+}
+
+/// Most pairs [`Checked`] remembers; past it, it starts again (a cache, not a record).
+const MAX_CHECKED: usize = 1 << 20;
+
+/// Signatures known good: (change hash, signature) pairs this device checked or made, so
+/// none is checked twice. In memory only: after a restart the few a send needs are checked
+/// again. Behind a lock so a check through a shared borrow can remember what it found.
+#[derive(Debug, Default)]
+pub struct Checked(std::sync::Mutex<std::collections::HashSet<(ChangeHash, ChangeSignature)>>);
+
+impl Checked {
+    fn set(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashSet<(ChangeHash, ChangeSignature)>> {
+        // A panic elsewhere while holding it leaves a set that is still a valid cache.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn contains(&self, hash: &ChangeHash, sig: &ChangeSignature) -> bool {
+        self.set().contains(&(*hash, *sig))
+    }
+
+    pub fn insert(&self, hash: ChangeHash, sig: ChangeSignature) {
+        let mut set = self.set();
+        if set.len() >= MAX_CHECKED {
+            set.clear();
+        }
+        set.insert((hash, sig));
+    }
+}
+
+impl Verifier {
+    /// [`Verifier::verify_change`], skipping (and then remembering) pairs `checked` knows.
+    pub fn verify_known(
+        &mut self,
+        checked: &Checked,
+        actor: &ActorId,
+        hash: &ChangeHash,
+        signature: Option<&ChangeSignature>,
+    ) -> Result<String, AuthError> {
+        if let Some(sig) = signature {
+            if checked.contains(hash, sig) {
+                return self.device(actor, hash);
+            }
+        }
+        let device = self.verify_change(actor, hash, signature)?;
+        if let Some(sig) = signature {
+            checked.insert(*hash, *sig);
+        }
+        Ok(device)
     }
 }
 
@@ -232,22 +356,48 @@ pub fn message_changes(message: &automerge::sync::Message) -> Result<Vec<Change>
     Ok(out)
 }
 
-/// The hashes of the changes in `message`, which `doc` just generated: a whole-document
-/// chunk is `doc` saved, so its changes are all of `doc`'s, read from `doc`'s change graph
-/// instead of loading the chunk again.
-pub fn generated_hashes(
+/// One change's place in the change graph, owned: see [`super::cover::Link`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedLink {
+    pub hash: ChangeHash,
+    pub actor: ActorId,
+    pub deps: Vec<ChangeHash>,
+}
+
+impl OwnedLink {
+    pub fn link(&self) -> super::cover::Link<'_> {
+        super::cover::Link {
+            hash: self.hash,
+            actor: &self.actor,
+            deps: &self.deps,
+        }
+    }
+}
+
+/// The changes in `message`, which `doc` just generated, as the cover needs them: a
+/// whole-document chunk is `doc` saved, so its changes are all of `doc`'s, read from
+/// `doc`'s change graph (metadata only) instead of loading the chunk again.
+pub fn generated_links(
     message: &automerge::sync::Message,
     doc: &automerge::Automerge,
-) -> Result<Vec<ChangeHash>, String> {
+) -> Result<Vec<OwnedLink>, String> {
     let mut out = Vec::new();
     for_each_chunk(message, |chunk| {
         match chunk.get(8) {
-            Some(0) => out.extend(doc.get_changes_meta(&[]).into_iter().map(|m| m.hash)),
-            Some(1 | 2) => out.push(
-                Change::try_from(chunk)
-                    .map_err(|e| format!("unreadable change: {e}"))?
-                    .hash(),
-            ),
+            Some(0) => out.extend(doc.get_changes_meta(&[]).into_iter().map(|m| OwnedLink {
+                hash: m.hash,
+                actor: m.actor.into_owned(),
+                deps: m.deps,
+            })),
+            Some(1 | 2) => {
+                let change =
+                    Change::try_from(chunk).map_err(|e| format!("unreadable change: {e}"))?;
+                out.push(OwnedLink {
+                    hash: change.hash(),
+                    actor: change.actor_id().clone(),
+                    deps: change.deps().to_vec(),
+                });
+            }
             other => return Err(format!("unexpected chunk type {other:?}")),
         }
         Ok(())
@@ -398,7 +548,8 @@ mod tests {
                 let changes = message_changes(&m).unwrap();
                 let hashes: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
                 // What the sender reads from its own document is what the receiver parses.
-                assert_eq!(generated_hashes(&m, &doc).unwrap(), hashes);
+                let links = generated_links(&m, &doc).unwrap();
+                assert_eq!(links.iter().map(|l| l.hash).collect::<Vec<_>>(), hashes);
                 whole_docs += usize::from(is_whole_document(&m));
                 seen.extend(hashes);
                 let m = with_changes(m, &changes);
@@ -422,7 +573,10 @@ mod tests {
         let changes = message_changes(&m).unwrap();
         assert_eq!(changes.len(), 1);
         assert!(!is_whole_document(&m));
-        assert_eq!(generated_hashes(&m, &doc).unwrap(), vec![changes[0].hash()]);
+        let links = generated_links(&m, &doc).unwrap();
+        assert_eq!(links[0].hash, changes[0].hash());
+        assert_eq!(&links[0].actor, changes[0].actor_id());
+        assert_eq!(links[0].deps, changes[0].deps());
     }
 
     #[test]
