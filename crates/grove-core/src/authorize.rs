@@ -38,7 +38,7 @@
 //! and the batch must vouch for it (a tampered file is refused whole) but never replaces
 //! it.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
@@ -50,7 +50,9 @@ use crate::governance::{self, Act};
 use crate::members::Membership;
 use crate::proposals::ProposalChange;
 use crate::sync::cover::{self, Link};
-use crate::sync::signing::{AuthError, ChangeSignature, Checked, SignedChange, Verifier};
+use crate::sync::signing::{
+    AuthError, ChangeSignature, Checked, Signed, SignedChange, SignedMeta, Verifier,
+};
 
 /// What checking a batch found: the verified signatures worth keeping, and the changes
 /// refused. Only [`Circle::authorize_merge`] makes one, so a signature can reach a
@@ -123,21 +125,22 @@ struct Gate<'a> {
 impl Gate<'_> {
     /// The device that wrote `sc`: a refusal ([`AuthError::is_refusal`]) refuses the
     /// change alone, anything else is garbage.
-    fn author(&mut self, sc: &SignedChange) -> std::result::Result<String, AuthError> {
-        let hash = sc.change.hash();
-        let actor = sc.change.actor_id();
+    fn author(&mut self, sc: &impl Signed) -> std::result::Result<String, AuthError> {
+        let hash = sc.hash();
+        let actor = sc.actor();
+        let signature = sc.signature();
         let covered = !self.uncovered.contains(&hash);
         let needed = match self.check {
-            Check::Every => sc.signature.is_some() || !covered,
+            Check::Every => signature.is_some() || !covered,
             Check::Uncovered => !covered,
         };
         if !needed {
             return self.verifier.device(actor, &hash);
         }
-        match (&sc.signature, self.check) {
+        match (signature, self.check) {
             (Some(sig), _) => self
                 .verifier
-                .verify_known(self.checked, actor, &hash, Some(sig)),
+                .verify_known(self.checked, actor, &hash, Some(&sig)),
             (None, Check::Every) => Err(AuthError::Unsigned { hash }),
             (None, Check::Uncovered) => Err(AuthError::Unproven { hash }),
         }
@@ -165,7 +168,24 @@ impl Circle {
         self.authorize(batch, Check::Uncovered)
     }
 
-    fn authorize(&self, batch: &[(String, Vec<SignedChange>)], check: Check) -> Result<Authorized> {
+    /// [`Circle::authorize_sync`] for one document's changes read as metadata (no ops):
+    /// what a fresh device checks a whole document with. The core is replayed, so its
+    /// changes must come whole.
+    pub fn authorize_sync_meta(&self, doc: &str, changes: &[SignedMeta]) -> Result<Authorized> {
+        if doc == CORE_DOC {
+            return Err(AuthError::Unreadable {
+                reason: "core changes are checked whole".into(),
+            }
+            .into());
+        }
+        self.authorize(&[(doc.to_string(), changes)], Check::Uncovered)
+    }
+
+    fn authorize<S: Signed, B: AsRef<[S]>>(
+        &self,
+        batch: &[(String, B)],
+        check: Check,
+    ) -> Result<Authorized> {
         let core = self.doc(CORE_DOC);
         let mut gate = Gate {
             check,
@@ -175,15 +195,16 @@ impl Circle {
         };
         let mut out = Authorized::default();
         let mut fresh_core: Vec<&SignedChange> = Vec::new();
-        let mut others: Vec<(&str, &SignedChange)> = Vec::new();
+        let mut others: Vec<(&str, &S)> = Vec::new();
         for (doc, changes) in batch {
+            let changes = changes.as_ref();
             // Deps never cross documents, so each document's changes cover their own.
             let links: Vec<Link<'_>> = changes
                 .iter()
                 .map(|sc| Link {
-                    hash: sc.change.hash(),
-                    actor: sc.change.actor_id(),
-                    deps: sc.change.deps(),
+                    hash: sc.hash(),
+                    actor: sc.actor(),
+                    deps: sc.deps(),
                 })
                 .collect();
             for (link, covered) in links.iter().zip(cover::covered(&links)) {
@@ -193,10 +214,13 @@ impl Circle {
             }
             let held = self.doc(doc);
             for sc in changes {
-                let hash = sc.change.hash();
+                let hash = sc.hash();
                 if held.is_none_or(|d| d.get_change_by_hash(&hash).is_none()) {
                     if doc == CORE_DOC {
-                        fresh_core.push(sc);
+                        let whole = sc.whole().ok_or_else(|| AuthError::Unreadable {
+                            reason: "core changes are checked whole".into(),
+                        })?;
+                        fresh_core.push(whole);
                     } else {
                         others.push((doc, sc));
                     }
@@ -207,7 +231,7 @@ impl Circle {
                 // vouch for (a covered change's, in a sync message: kept only if none is
                 // held, unchecked like any covered change's).
                 let ours = self.signature(doc, &hash);
-                let Some(sig) = sc.signature.filter(|s| Some(*s) != ours) else {
+                let Some(sig) = sc.signature().filter(|s| Some(*s) != ours) else {
                     continue;
                 };
                 if gate.vouches(&hash) {
@@ -231,12 +255,12 @@ impl Circle {
         let mut refused = out.refused_hashes();
         for (doc, sc) in causal_order_keyed(&others) {
             // Garbage fails the batch even when built on a refused change.
-            let verdict = gate.author(sc).and_then(|device| {
-                match depends_on_refused(&refused, sc) {
-                    Some(e) => Err(e),
-                    None => check_author(&membership, &device, sc),
-                }
-            });
+            let verdict =
+                gate.author(sc)
+                    .and_then(|device| match depends_on_refused(&refused, sc) {
+                        Some(e) => Err(e),
+                        None => check_author(&membership, &device, sc),
+                    });
             out.settle(&mut refused, doc, sc, verdict)?;
         }
         Ok(out)
@@ -251,13 +275,13 @@ impl Authorized {
         &mut self,
         refused: &mut HashSet<ChangeHash>,
         doc: &str,
-        sc: &SignedChange,
+        sc: &impl Signed,
         verdict: std::result::Result<(), AuthError>,
     ) -> Result<()> {
-        let hash = sc.change.hash();
+        let hash = sc.hash();
         match verdict {
             Ok(()) => {
-                if let Some(sig) = sc.signature {
+                if let Some(sig) = sc.signature() {
                     self.sigs
                         .entry(doc.to_string())
                         .or_default()
@@ -288,10 +312,10 @@ fn has_deps(doc: &Automerge, sc: &SignedChange) -> bool {
 }
 
 /// A change built on a refused one cannot be applied without it, so it is refused too.
-fn depends_on_refused(refused: &HashSet<ChangeHash>, sc: &SignedChange) -> Option<AuthError> {
-    let on = sc.change.deps().iter().find(|d| refused.contains(d))?;
+fn depends_on_refused(refused: &HashSet<ChangeHash>, sc: &impl Signed) -> Option<AuthError> {
+    let on = sc.deps().iter().find(|d| refused.contains(d))?;
     Some(AuthError::DependsOnRefused {
-        hash: sc.change.hash(),
+        hash: sc.hash(),
         on: *on,
     })
 }
@@ -316,7 +340,7 @@ fn replay_core(
             return Err(AuthError::TwoRoots.into());
         }
         // A root without the signature its check needs founds nothing: it is refused below.
-        root = match roots.first().map(|sc| gate.author(sc)) {
+        root = match roots.first().map(|sc| gate.author(**sc)) {
             Some(Err(e)) if !e.is_refusal() => return Err(e.into()),
             found => found.and_then(|r| r.ok()),
         };
@@ -427,16 +451,16 @@ fn check_authority(
 fn check_author(
     membership: &Membership,
     device: &str,
-    sc: &SignedChange,
+    sc: &impl Signed,
 ) -> std::result::Result<(), AuthError> {
-    let hash = sc.change.hash();
+    let hash = sc.hash();
     let Some(member) = membership.device_member(device) else {
         return Err(AuthError::NotAMember {
             hash,
             device: device.to_string(),
         });
     };
-    if membership.forbids(device, sc.change.timestamp(), &hash) {
+    if membership.forbids(device, sc.timestamp(), &hash) {
         return Err(AuthError::Removed {
             hash,
             device: device.to_string(),
@@ -521,31 +545,25 @@ fn check_governance(
 }
 
 /// [`causal_order`] for changes of several documents (deps never cross documents).
-fn causal_order_keyed<'a, 'b>(
-    changes: &[(&'b str, &'a SignedChange)],
-) -> Vec<(&'b str, &'a SignedChange)> {
-    let doc_of: BTreeMap<ChangeHash, &'b str> = changes
-        .iter()
-        .map(|(doc, sc)| (sc.change.hash(), *doc))
-        .collect();
-    let plain: Vec<&SignedChange> = changes.iter().map(|(_, sc)| *sc).collect();
+fn causal_order_keyed<'a, 'b, S: Signed>(changes: &[(&'b str, &'a S)]) -> Vec<(&'b str, &'a S)> {
+    let doc_of: HashMap<ChangeHash, &'b str> =
+        changes.iter().map(|(doc, sc)| (sc.hash(), *doc)).collect();
+    let plain: Vec<&S> = changes.iter().map(|(_, sc)| *sc).collect();
     causal_order(&plain)
         .into_iter()
-        .filter_map(|sc| doc_of.get(&sc.change.hash()).map(|doc| (*doc, sc)))
+        .filter_map(|sc| doc_of.get(&sc.hash()).map(|doc| (*doc, sc)))
         .collect()
 }
 
 /// The changes ordered so each comes after those of its deps that are in the batch; ties
 /// by hash, so every replica replays a batch alike. Changes whose deps are missing come
 /// in the same order (automerge queues them until the deps arrive).
-fn causal_order<'a>(changes: &[&'a SignedChange]) -> Vec<&'a SignedChange> {
-    let by_hash: BTreeMap<ChangeHash, &SignedChange> =
-        changes.iter().map(|sc| (sc.change.hash(), *sc)).collect();
+fn causal_order<'a, S: Signed>(changes: &[&'a S]) -> Vec<&'a S> {
+    let by_hash: BTreeMap<ChangeHash, &'a S> = changes.iter().map(|sc| (sc.hash(), *sc)).collect();
     let mut waiting: BTreeMap<ChangeHash, usize> = BTreeMap::new();
     let mut dependents: BTreeMap<ChangeHash, Vec<ChangeHash>> = BTreeMap::new();
     for (hash, sc) in &by_hash {
         let deps: HashSet<&ChangeHash> = sc
-            .change
             .deps()
             .iter()
             .filter(|d| by_hash.contains_key(d))

@@ -6,7 +6,7 @@ use automerge::{Automerge, ChangeHash};
 
 use super::cover::Link;
 use super::engine::{DocAddr, Docs};
-use super::signing::{AuthError, ChangeSignature, SignedChange};
+use super::signing::{AuthError, ChangeSignature, SignedChange, SignedMeta};
 use crate::circle::Circle;
 use crate::error::CoreError;
 use crate::Authorized;
@@ -62,6 +62,25 @@ impl Docs for CircleDocs<'_> {
             });
         };
         match circle.authorize_sync(&[(addr.doc.clone(), changes.to_vec())]) {
+            Ok(verdict) => Ok(verdict),
+            Err(CoreError::Unauthorized(e)) => Err(e),
+            Err(e) => Err(AuthError::Unreadable {
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn authorize_meta(
+        &self,
+        addr: &DocAddr,
+        changes: &[SignedMeta],
+    ) -> Result<Authorized, AuthError> {
+        let Some(circle) = self.0.get(&addr.circle) else {
+            return Err(AuthError::Unreadable {
+                reason: format!("circle {} is not open here", addr.circle),
+            });
+        };
+        match circle.authorize_sync_meta(&addr.doc, changes) {
             Ok(verdict) => Ok(verdict),
             Err(CoreError::Unauthorized(e)) => Err(e),
             Err(e) => Err(AuthError::Unreadable {

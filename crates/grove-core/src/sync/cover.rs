@@ -145,10 +145,7 @@ mod tests {
     fn a_missing_link_breaks_the_cover() {
         let ana = ActorId::from(b"ana".as_slice());
         // 3 depends on 2, which is not in the set: 1 is not known to be under 3.
-        assert_eq!(
-            run(&[(1, &ana, &[]), (3, &ana, &[2])]),
-            vec![false, false]
-        );
+        assert_eq!(run(&[(1, &ana, &[]), (3, &ana, &[2])]), vec![false, false]);
     }
 
     #[test]

@@ -74,6 +74,72 @@ pub struct SignedChange {
     pub signature: Option<ChangeSignature>,
 }
 
+/// What the check reads of a signed change: its metadata, never its ops, so a change can
+/// be checked without rebuilding it from a document ([`SignedMeta`]).
+pub trait Signed {
+    fn hash(&self) -> ChangeHash;
+    fn actor(&self) -> &ActorId;
+    fn deps(&self) -> &[ChangeHash];
+    /// Seconds since the epoch, as the change claims.
+    fn timestamp(&self) -> i64;
+    fn signature(&self) -> Option<ChangeSignature>;
+    /// The whole change, if this is one: core changes are replayed, so they need it.
+    fn whole(&self) -> Option<&SignedChange> {
+        None
+    }
+}
+
+impl Signed for SignedChange {
+    fn hash(&self) -> ChangeHash {
+        self.change.hash()
+    }
+    fn actor(&self) -> &ActorId {
+        self.change.actor_id()
+    }
+    fn deps(&self) -> &[ChangeHash] {
+        self.change.deps()
+    }
+    fn timestamp(&self) -> i64 {
+        self.change.timestamp()
+    }
+    fn signature(&self) -> Option<ChangeSignature> {
+        self.signature
+    }
+    fn whole(&self) -> Option<&SignedChange> {
+        Some(self)
+    }
+}
+
+/// A change's metadata with the signature held for it: enough to check a change of a
+/// document that is not replayed (any but the core), read from a loaded document's change
+/// graph instead of rebuilding each change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedMeta {
+    pub hash: ChangeHash,
+    pub actor: ActorId,
+    pub deps: Vec<ChangeHash>,
+    pub timestamp: i64,
+    pub signature: Option<ChangeSignature>,
+}
+
+impl Signed for SignedMeta {
+    fn hash(&self) -> ChangeHash {
+        self.hash
+    }
+    fn actor(&self) -> &ActorId {
+        &self.actor
+    }
+    fn deps(&self) -> &[ChangeHash] {
+        &self.deps
+    }
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    fn signature(&self) -> Option<ChangeSignature> {
+        self.signature
+    }
+}
+
 /// Why a change or a batch of changes was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -403,6 +469,20 @@ pub fn generated_links(
         Ok(())
     })?;
     Ok(out)
+}
+
+/// The document a message that [`is_whole_document`] carries, loaded (automerge checks
+/// its heads as it loads it).
+pub fn load_whole(message: &automerge::sync::Message) -> Result<automerge::Automerge, String> {
+    let mut doc = None;
+    for_each_chunk(message, |chunk| {
+        doc = Some(
+            automerge::Automerge::load(chunk)
+                .map_err(|e| format!("unreadable document chunk: {e}"))?,
+        );
+        Ok(())
+    })?;
+    doc.ok_or_else(|| "no document chunk".to_string())
 }
 
 /// Whether `message` is one whole-document chunk and nothing else. Loaded into an empty

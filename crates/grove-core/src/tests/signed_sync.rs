@@ -392,12 +392,19 @@ fn an_uncovered_change_without_a_signature_waits_and_blames_nobody() {
     assert!(refused
         .iter()
         .any(|r| r.hash == missing && matches!(r.reason, AuthError::Unproven { .. })));
-    assert!(cat.doc(&batch[d].0).unwrap().get_change_by_hash(&missing).is_none());
+    assert!(cat
+        .doc(&batch[d].0)
+        .unwrap()
+        .get_change_by_hash(&missing)
+        .is_none());
     // An archive is stricter: a file must vouch for every change itself.
     let mut dan = import(&receiver, &key(4)).unwrap();
     let err = dan.authorize_merge(&batch).map(|_| ());
     assert!(
-        matches!(err, Err(CoreError::Unauthorized(AuthError::Unsigned { .. }))),
+        matches!(
+            err,
+            Err(CoreError::Unauthorized(AuthError::Unsigned { .. }))
+        ),
         "{err:?}"
     );
     // The change with its signature is then taken.
@@ -418,10 +425,19 @@ fn a_full_message_checks_one_signature_per_author_and_none_twice() {
         .iter()
         .map(|&(d, i)| {
             let c = &batch[d].1[i].change;
-            (batch[d].0.clone(), i, c.actor_id().to_hex_string()[..6].to_string(), c.deps().len())
+            (
+                batch[d].0.clone(),
+                i,
+                c.actor_id().to_hex_string()[..6].to_string(),
+                c.deps().len(),
+            )
         })
         .collect();
-    assert!(tips.len() <= 4, "{} tips of {changes}: {shown:?}", tips.len());
+    assert!(
+        tips.len() <= 4,
+        "{} tips of {changes}: {shown:?}",
+        tips.len()
+    );
     assert!(changes > 10);
     let mut cat = import(&receiver, &key(3)).unwrap();
     assert!(sync_merge(batch.clone(), &mut cat).unwrap().is_empty());
