@@ -81,6 +81,9 @@ pub(crate) struct Doc {
     /// them the store does not hold yet.
     sigs: HashMap<ChangeHash, ChangeSignature>,
     unsaved_sigs: Vec<ChangeHash>,
+    /// The saved form of the whole document, with its heads, as a peer sent it to this
+    /// empty one (see [`Circle::adopt_loaded`]): written as it is instead of saved again.
+    loaded: Option<(Vec<ChangeHash>, Vec<u8>)>,
 }
 
 impl Doc {
@@ -94,6 +97,7 @@ impl Doc {
             saved,
             sigs: HashMap::new(),
             unsaved_sigs: Vec::new(),
+            loaded: None,
         }
     }
 
@@ -107,7 +111,7 @@ impl Doc {
 
     /// Records a signature for a change that has none yet. A change is signed once, so a
     /// different signature later is at best a duplicate and at worst a forgery: the one
-    /// held stays (a bad one, once stored, would make every later export refused).
+    /// held stays.
     fn add_sig(&mut self, hash: ChangeHash, sig: ChangeSignature) {
         if let std::collections::hash_map::Entry::Vacant(e) = self.sigs.entry(hash) {
             e.insert(sig);
@@ -589,7 +593,10 @@ impl Circle {
                 // whole: Automerge's compressed format is ~10x smaller and ~3x faster to
                 // write than the same changes one by one, and the store loads both alike.
                 let bytes = if doc.saved.is_empty() {
-                    doc.am.save()
+                    match &doc.loaded {
+                        Some((at, bytes)) if *at == heads => bytes.clone(),
+                        _ => doc.am.save(),
+                    }
                 } else {
                     doc.am.save_after(&doc.saved)
                 };
@@ -604,6 +611,17 @@ impl Circle {
         out
     }
 
+    /// `doc`, empty until now, was replaced by the document `bytes` hold (a peer's full
+    /// sync, loaded from exactly these bytes): until it is saved, saving it writes them as
+    /// they are instead of encoding the document again (~as long as loading it).
+    pub fn adopt_loaded(&mut self, doc: &str, bytes: Vec<u8>) {
+        if let Some(d) = self.doc_entry_mut(doc) {
+            if d.saved.is_empty() {
+                d.loaded = Some((d.am.get_heads(), bytes));
+            }
+        }
+    }
+
     /// Records that `heads` of `doc` are durable.
     /// Signatures count as saved with the document.
     pub fn mark_saved(&mut self, doc: &str, heads: Vec<ChangeHash>) {
@@ -615,6 +633,7 @@ impl Circle {
                 d.unsaved_sigs.clear();
             }
             d.saved = heads;
+            d.loaded = None;
         }
     }
 

@@ -89,6 +89,12 @@ impl Docs for CircleDocs<'_> {
         }
     }
 
+    fn adopt_loaded(&mut self, addr: &DocAddr, saved: Vec<u8>) {
+        if let Some(circle) = self.0.get_mut(&addr.circle) {
+            circle.adopt_loaded(&addr.doc, saved);
+        }
+    }
+
     fn keep_signatures(&mut self, addr: &DocAddr, mut verified: Authorized) {
         if let Some(circle) = self.0.get_mut(&addr.circle) {
             circle.keep_signatures(&mut verified);

@@ -90,6 +90,10 @@ pub trait Docs {
     ) -> Result<Authorized, AuthError> {
         Ok(Authorized::default())
     }
+    /// The document at `addr`, empty until now, was replaced by the whole document `saved`
+    /// holds, loaded from exactly these bytes (a peer's full sync): a store may write them
+    /// as they are instead of saving the document again.
+    fn adopt_loaded(&mut self, _addr: &DocAddr, _saved: Vec<u8>) {}
     /// Keeps the signatures the check verified, once the changes are applied to `addr`.
     fn keep_signatures(&mut self, _addr: &DocAddr, _verified: Authorized) {}
 }
@@ -730,8 +734,10 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         let heads_before = doc.get_heads();
         // What automerge would take for "nothing came, nothing to answer" (see below).
         let last_sent = session.state.last_sent_heads.clone();
+        let mut adopted = None;
         let swapped = loaded.is_some();
         if let Some(mut checked) = loaded {
+            adopted = message.changes.iter().next().map(<[u8]>::to_vec);
             // Exactly the document the check read, with this device's actor; the sync
             // state then learns the peer's heads from the message as if it had loaded it.
             checked.set_actor(doc.get_actor().clone());
@@ -766,6 +772,9 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         }
         if changed {
             out.push(Effect::Changed { addr: addr.clone() });
+        }
+        if let Some(saved) = adopted {
+            docs.adopt_loaded(&addr, saved);
         }
         if let Some(verified) = verified {
             docs.keep_signatures(&addr, verified);

@@ -276,11 +276,15 @@ impl Verifier {
     }
 
     fn key(&mut self, actor: &ActorId) -> &Option<(VerifyingKey, String)> {
-        self.keys.entry(actor.clone()).or_insert_with(|| {
-            let bytes: [u8; 32] = actor.to_bytes().try_into().ok()?;
-            let key = VerifyingKey::from_bytes(&bytes).ok()?;
-            Some((key, hex(&bytes)))
-        })
+        // Looked up before inserting: called once per change, it must not copy the actor
+        // id each time.
+        if !self.keys.contains_key(actor) {
+            let key = <[u8; 32]>::try_from(actor.to_bytes())
+                .ok()
+                .and_then(|bytes| Some((VerifyingKey::from_bytes(&bytes).ok()?, hex(&bytes))));
+            self.keys.insert(actor.clone(), key);
+        }
+        self.keys.get(actor).unwrap_or(&None)
     }
 
     /// [`verify_change`], exactly as strict.
