@@ -559,34 +559,42 @@ fn causal_order_keyed<'a, 'b, S: Signed>(changes: &[(&'b str, &'a S)]) -> Vec<(&
 /// by hash, so every replica replays a batch alike. Changes whose deps are missing come
 /// in the same order (automerge queues them until the deps arrive).
 fn causal_order<'a, S: Signed>(changes: &[&'a S]) -> Vec<&'a S> {
-    let by_hash: BTreeMap<ChangeHash, &'a S> = changes.iter().map(|sc| (sc.hash(), *sc)).collect();
-    let mut waiting: BTreeMap<ChangeHash, usize> = BTreeMap::new();
-    let mut dependents: BTreeMap<ChangeHash, Vec<ChangeHash>> = BTreeMap::new();
-    for (hash, sc) in &by_hash {
-        let deps: HashSet<&ChangeHash> = sc
-            .deps()
-            .iter()
-            .filter(|d| by_hash.contains_key(d))
-            .collect();
-        waiting.insert(*hash, deps.len());
-        for d in deps {
-            dependents.entry(*d).or_default().push(*hash);
+    // Indices instead of maps keyed by hash: a full sync orders thousands of changes.
+    // A hash given twice counts once, its last entry.
+    let mut index: HashMap<ChangeHash, usize> = HashMap::with_capacity(changes.len());
+    for (i, sc) in changes.iter().enumerate() {
+        index.insert(sc.hash(), i);
+    }
+    let mut waiting = vec![0usize; changes.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
+    let mut ready: BTreeSet<(ChangeHash, usize)> = BTreeSet::new();
+    for (i, sc) in changes.iter().enumerate() {
+        if index.get(&sc.hash()) != Some(&i) {
+            continue;
+        }
+        let mut deps: Vec<usize> = Vec::new();
+        for d in sc.deps() {
+            if let Some(&p) = index.get(d) {
+                if !deps.contains(&p) {
+                    deps.push(p);
+                }
+            }
+        }
+        waiting[i] = deps.len();
+        for p in deps {
+            dependents[p].push(i);
+        }
+        if waiting[i] == 0 {
+            ready.insert((sc.hash(), i));
         }
     }
-    let mut ready: BTreeSet<ChangeHash> = waiting
-        .iter()
-        .filter(|(_, n)| **n == 0)
-        .map(|(h, _)| *h)
-        .collect();
-    let mut out = Vec::with_capacity(by_hash.len());
-    while let Some(hash) = ready.pop_first() {
-        out.push(by_hash[&hash]);
-        for next in dependents.get(&hash).into_iter().flatten() {
-            if let Some(n) = waiting.get_mut(next) {
-                *n -= 1;
-                if *n == 0 {
-                    ready.insert(*next);
-                }
+    let mut out = Vec::with_capacity(index.len());
+    while let Some((_, i)) = ready.pop_first() {
+        out.push(changes[i]);
+        for &next in &dependents[i] {
+            waiting[next] -= 1;
+            if waiting[next] == 0 {
+                ready.insert((changes[next].hash(), next));
             }
         }
     }
