@@ -116,20 +116,22 @@ fn altered(from: &Circle, doc: &str, original: &Change) -> Change {
 
 /// A new core change on top of `from`'s, authored under `actor` and signed by `signer`.
 fn written_as(from: &Dev, actor: &Dev, signer: &Dev) -> SignedChange {
+    written_on(&from.circle, from.now, actor, signer)
+}
+
+/// [`written_as`] on top of a circle's core.
+fn written_on(from: &Circle, now: i64, actor: &Dev, signer: &Dev) -> SignedChange {
+    let title = format!("Forged {now}");
     let mut forger = Circle::from_core_bytes(
-        &from.circle.snapshot(CORE_DOC).unwrap(),
+        &from.snapshot(CORE_DOC).unwrap(),
         signing::device_actor(&actor.key),
     )
     .unwrap();
     forger.set_signer(signer.key.clone());
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(11);
-    let mut ctx = crate::Ctx::new(
-        crate::Timestamp(from.now + 1000),
-        actor.member.clone(),
-        &mut rng,
-    );
-    forger.add_team(&mut ctx, "Forged", None).unwrap();
-    let heads = from.circle.doc(CORE_DOC).unwrap().get_heads();
+    let mut ctx = crate::Ctx::new(crate::Timestamp(now + 1000), actor.member.clone(), &mut rng);
+    forger.add_team(&mut ctx, &title, None).unwrap();
+    let heads = from.doc(CORE_DOC).unwrap().get_heads();
     forger.signed_changes(CORE_DOC, &heads).remove(0)
 }
 
@@ -141,6 +143,9 @@ enum Forgery {
     Altered { at: prop::sample::Index },
     /// Ben writes under Ana's actor id, signing with his own key.
     OtherMembersActor,
+    /// The same, then Ben builds a change of his own, rightly signed, on the forged one:
+    /// a descendant by another actor vouches for nothing.
+    BuiltOnOtherMembersActor,
     /// A device that is no member's writes, signing with its own key.
     NonMember,
     /// An uncovered change's signature swapped with another change's.
@@ -156,6 +161,7 @@ fn forgery() -> impl Strategy<Value = Forgery> {
             .prop_map(|(at, bit)| Forgery::TipSignature { at, bit }),
         any::<prop::sample::Index>().prop_map(|at| Forgery::Altered { at }),
         Just(Forgery::OtherMembersActor),
+        Just(Forgery::BuiltOnOtherMembersActor),
         Just(Forgery::NonMember),
         (any::<prop::sample::Index>(), any::<prop::sample::Index>())
             .prop_map(|(at, with)| Forgery::Swapped { at, with }),
@@ -188,6 +194,20 @@ fn forge(batch: &mut Batch, ben: &Dev, how: &Forgery) {
             };
             let core = batch.iter_mut().find(|(k, _)| k == CORE_DOC).unwrap();
             core.1.push(change);
+        }
+        Forgery::BuiltOnOtherMembersActor => {
+            let ana = Dev::receive(1, "m-ana", ben);
+            let forged = written_as(ben, &ana, ben);
+            let mut on = import(&ben.circle, &ben.key).unwrap();
+            on.apply_checked(
+                vec![(CORE_DOC.to_string(), vec![forged.clone()])],
+                crate::Authorized::default(),
+            )
+            .unwrap();
+            let own = written_on(&on, ben.now + 1000, ben, ben);
+            assert!(own.change.deps().contains(&forged.change.hash()));
+            let core = batch.iter_mut().find(|(k, _)| k == CORE_DOC).unwrap();
+            core.1.extend([forged, own]);
         }
         Forgery::Swapped { at, with } => {
             let tips = uncovered(batch);
