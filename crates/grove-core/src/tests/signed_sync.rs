@@ -469,3 +469,116 @@ fn a_full_message_checks_one_signature_per_author_and_none_twice() {
             .contains(&sc.change.hash(), &sc.signature.unwrap()));
     }
 }
+
+/// A (Ben's device) and B (a fresh one) connected through real engines; `tamper` may alter
+/// every sync frame A sends. Returns both circles and B's verdicts on A.
+fn engines(
+    a: Circle,
+    b: Circle,
+    tamper: impl Fn(&mut crate::sync::Envelope),
+) -> (Circle, Circle, Vec<crate::sync::PeerFault>) {
+    use crate::sync::{CircleDocs, Effect, Engine, Envelope, Input};
+    use std::collections::{HashMap, VecDeque};
+    let id = a.id().to_string();
+    let mut circles = [
+        HashMap::from([(id.clone(), a)]),
+        HashMap::from([(id.clone(), b)]),
+    ];
+    let mut engines: [Engine<usize>; 2] = [Engine::new(), Engine::new()];
+    let mut frames: VecDeque<(usize, Input<usize>)> = VecDeque::new();
+    for (me, other) in [(0, 1), (1, 0)] {
+        frames.push_back((
+            me,
+            Input::PeerConnected {
+                peer: other,
+                circles: vec![id.clone()],
+                sync_states: Vec::new(),
+            },
+        ));
+    }
+    let mut faults = Vec::new();
+    let mut steps = 0;
+    while let Some((me, input)) = frames.pop_front() {
+        steps += 1;
+        assert!(steps < 10_000, "the two engines never went quiet");
+        for effect in engines[me].handle(&mut CircleDocs(&mut circles[me]), input) {
+            match effect {
+                Effect::Send {
+                    peer,
+                    circle,
+                    mut bytes,
+                } => {
+                    if me == 0 {
+                        let mut envelope = Envelope::decode(&bytes).unwrap();
+                        tamper(&mut envelope);
+                        bytes = envelope.encode().unwrap();
+                    }
+                    frames.push_back((
+                        peer,
+                        Input::Received {
+                            peer: me,
+                            circle,
+                            bytes,
+                        },
+                    ));
+                }
+                Effect::Misbehaved { reason, .. } if me == 1 => faults.push(reason),
+                _ => {}
+            }
+        }
+    }
+    let [mut a, mut b] = circles;
+    (a.remove(&id).unwrap(), b.remove(&id).unwrap(), faults)
+}
+
+#[test]
+fn a_fresh_device_checks_a_whole_month_through_the_engine() {
+    let (ben, receiver) = story();
+    let month = ben
+        .circle
+        .doc_keys()
+        .into_iter()
+        .find(|k| k != CORE_DOC)
+        .unwrap();
+    assert!(
+        receiver.doc(&month).is_none(),
+        "the month is new to the receiver"
+    );
+
+    // As sent: taken whole, the same document, signatures kept for every change.
+    let (a, b, faults) = engines(ben.circle, receiver, |_| {});
+    assert!(faults.is_empty(), "{faults:?}");
+    assert_eq!(state(&b), state(&a));
+    let held = a.signed_changes(&month, &[]);
+    assert_eq!(held.len(), 4, "one per decision");
+    assert!(held
+        .iter()
+        .all(|sc| b.signature(&month, &sc.change.hash()) == sc.signature));
+
+    // Every signature of the month spoiled on the way: refused whole, the peer blamed,
+    // nothing of the month applied.
+    let (ben, receiver) = story();
+    let (_, b, faults) = engines(ben.circle, receiver, |e| {
+        if let crate::sync::Envelope::Sync {
+            doc, signatures, ..
+        } = e
+        {
+            if *doc != CORE_DOC {
+                for (_, sig) in signatures.iter_mut() {
+                    sig[0] ^= 1;
+                }
+            }
+        }
+    });
+    assert!(
+        faults.iter().any(|f| matches!(
+            f,
+            crate::sync::PeerFault::Unauthorized {
+                reason: AuthError::BadSignature { .. },
+                ..
+            }
+        )),
+        "{faults:?}"
+    );
+    assert!(b.doc(&month).is_none_or(|d| d.get_heads().is_empty()));
+}
