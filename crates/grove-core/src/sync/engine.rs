@@ -188,8 +188,8 @@ pub enum PeerFault {
 
 /// The changes of a received sync message.
 enum Content {
-    /// A whole document, loaded (see [`Engine::on_sync`]).
-    Loaded(Automerge),
+    /// A whole document, loaded (see [`Engine::on_sync`]); boxed, as it is far larger.
+    Loaded(Box<Automerge>),
     Changes(Vec<automerge::Change>),
 }
 
@@ -612,7 +612,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             && docs.get(&addr).is_some_and(Automerge::is_empty)
             && signing::is_whole_document(&message);
         let content = if whole {
-            signing::load_whole(&message).map(Content::Loaded)
+            signing::load_whole(&message).map(|doc| Content::Loaded(Box::new(doc)))
         } else {
             signing::message_changes(&message).map(Content::Changes)
         };
@@ -741,7 +741,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             // Exactly the document the check read, with this device's actor; the sync
             // state then learns the peer's heads from the message as if it had loaded it.
             checked.set_actor(doc.get_actor().clone());
-            *doc = checked;
+            *doc = *checked;
             message.changes = Vec::<Vec<u8>>::new().into();
         }
         let shared_before = session.state.shared_heads.clone();

@@ -418,7 +418,7 @@ fn an_uncovered_change_without_a_signature_waits_and_blames_nobody() {
         .get_change_by_hash(&missing)
         .is_none());
     // An archive is stricter: a file must vouch for every change itself.
-    let mut dan = import(&receiver, &key(4)).unwrap();
+    let dan = import(&receiver, &key(4)).unwrap();
     let err = dan.authorize_merge(&batch).map(|_| ());
     assert!(
         matches!(
