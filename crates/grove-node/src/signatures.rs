@@ -76,8 +76,9 @@ pub(crate) fn load(
     Ok(out)
 }
 
-/// Marks a store whose every signature was verified before it was written: one created
-/// with no circles by this version.
+/// Marks a store whose signatures were all written under the rule above (verified, made
+/// here, or vouched for by a verified later change): one created with no circles by this
+/// version.
 const ALL_CHECKED: &str = "signatures/checked-v1";
 
 fn checked_key(circle: &str, doc: &str) -> String {
