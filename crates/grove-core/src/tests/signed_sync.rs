@@ -298,6 +298,30 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// The changes of a valid message in any order (as a hostile or odd sender might list
+    /// them) are judged alike: the check orders them causally itself, and the cover does
+    /// not depend on the order.
+    #[test]
+    fn a_valid_message_in_any_order_is_taken_alike(seed in any::<u64>()) {
+        use rand::seq::SliceRandom as _;
+        let (ben, receiver) = story();
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+        let mut batch = news(&ben.circle, &receiver);
+        let tips_before = uncovered(&batch).len();
+        for (_, changes) in &mut batch {
+            changes.shuffle(&mut rng);
+        }
+        batch.shuffle(&mut rng);
+        prop_assert_eq!(uncovered(&batch).len(), tips_before);
+        let mut shuffled = receiver;
+        prop_assert!(sync_merge(batch, &mut shuffled).unwrap().is_empty());
+        prop_assert_eq!(state(&shuffled), state(&ben.circle));
+    }
+}
+
 /// Ben's news for a receiver, with every covered change's signature replaced by garbage:
 /// what a hostile relay could hand on.
 fn with_garbage_on_covered(batch: &Batch) -> Batch {
