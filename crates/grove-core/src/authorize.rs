@@ -54,9 +54,10 @@ use crate::sync::signing::{
     AuthError, ChangeSignature, Checked, Signed, SignedChange, SignedMeta, Verifier,
 };
 
-/// What checking a batch found: the verified signatures worth keeping, and the changes
-/// refused. Only [`Circle::authorize_merge`] makes one, so a signature can reach a
-/// circle's store only through a check.
+/// What checking a batch found: the signatures worth keeping (checked, or a covered
+/// change's, vouched for by a checked later change of its author), and the changes
+/// refused. Only the checks of this module make one, so a signature can reach a circle's
+/// store only through a check.
 #[derive(Debug, Default)]
 #[must_use]
 pub struct Authorized {

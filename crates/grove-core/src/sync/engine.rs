@@ -71,7 +71,7 @@ pub trait Docs {
             .collect()
     }
     /// Checks a peer's changes for `addr` before any is applied (signatures, authors);
-    /// see [`crate::Circle::authorize_merge`]: fails on garbage, and names the changes the
+    /// see [`crate::Circle::authorize_sync`]: fails on garbage, and names the changes the
     /// circle's rules refuse. The default accepts everything: only for documents that are
     /// not a circle's (simulations, tests).
     fn authorize(

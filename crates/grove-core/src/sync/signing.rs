@@ -320,8 +320,10 @@ impl Verifier {
     }
 }
 
-/// Most pairs [`Checked`] remembers; past it, it starts again (a cache, not a record).
-const MAX_CHECKED: usize = 1 << 20;
+/// Most pairs [`Checked`] remembers (~10 MB); past it, it starts again (a cache, not a
+/// record). Sync fills it with a few signatures per author and message; imports and
+/// exports, which check every signature, pass through it.
+const MAX_CHECKED: usize = 1 << 16;
 
 /// Signatures known good: (change hash, signature) pairs this device checked or made, so
 /// none is checked twice. In memory only: after a restart the few a send needs are checked
