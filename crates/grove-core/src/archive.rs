@@ -84,7 +84,8 @@ fn put_doc(out: &mut Vec<u8>, key: &str, bytes: &[u8], sigs: &[(ChangeHash, Chan
     }
 }
 
-/// Every document of the circle in memory, saved whole, with every change signature held.
+/// Every document of the circle in memory, saved whole, with every good change signature
+/// held.
 pub fn encode(circle: &Circle) -> Vec<u8> {
     let keys = circle.doc_keys();
     let mut out = Vec::new();
@@ -93,15 +94,9 @@ pub fn encode(circle: &Circle) -> Vec<u8> {
     out.extend_from_slice(&(keys.len() as u32).to_be_bytes());
     for key in keys {
         let bytes = circle.snapshot(&key).unwrap_or_default();
-        let sigs: Vec<(ChangeHash, ChangeSignature)> = circle
-            .doc(&key)
-            .map(|d| {
-                d.get_changes(&[])
-                    .iter()
-                    .filter_map(|c| circle.signature(&key, &c.hash()).map(|s| (c.hash(), s)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        // Only good ones: the reader checks every signature present (a covered change
+        // may be held with a bad one it never checked; see `sync::signing`).
+        let sigs = circle.checked_signatures(&key);
         put_doc(&mut out, &key, &bytes, &sigs);
     }
     out

@@ -20,11 +20,25 @@
 //! removal acted in good faith and must not lose its own changes or its link for it (see
 //! [`Circle::purge_refused`] for how such a member later drops what it relayed).
 //!
-//! A signature is kept only once it verified: for a change this circle does not hold, or
-//! holds without a signature. A signature sent for a change held with one is checked
-//! too when it differs (a tampered file is refused whole) but never replaces it.
+//! Which signatures are checked (see [`crate::sync::signing`] for why this is sound): a
+//! sync message ([`Circle::authorize_sync`]) has checked only the signatures of its
+//! *uncovered* changes, those no later change of their author in the same message
+//! descends from; a covered change is authenticated by that later change's signature, so
+//! a full sync checks one signature per device instead of one per change. An archive
+//! ([`Circle::authorize_merge`]) has every signature present checked. Either way every
+//! change must name a device key, and an uncovered change must carry a good signature:
+//! a bad one is garbage; a missing one fails an archive, but in a sync message it only
+//! refuses the change (with what depends on it), blaming nobody, since an honest sender
+//! sends no signature it could not check (see the sender's rule in
+//! [`crate::sync::signing`]).
+//!
+//! A signature is kept for a change this circle does not hold, or holds without a
+//! signature; a covered change's is kept unchecked (it is forwarded only covered, or after
+//! a check). A signature sent for a change held with one is checked too when it differs
+//! and the batch must vouch for it (a tampered file is refused whole) but never replaces
+//! it.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
@@ -35,11 +49,15 @@ use crate::error::Result;
 use crate::governance::{self, Act};
 use crate::members::Membership;
 use crate::proposals::ProposalChange;
-use crate::sync::signing::{AuthError, ChangeSignature, SignedChange, Verifier};
+use crate::sync::cover::{self, Link};
+use crate::sync::signing::{
+    AuthError, ChangeSignature, Checked, Signed, SignedChange, SignedMeta, Verifier,
+};
 
-/// What checking a batch found: the verified signatures worth keeping, and the changes
-/// refused. Only [`Circle::authorize_merge`] makes one, so a signature can reach a
-/// circle's store only through a check.
+/// What checking a batch found: the signatures worth keeping (checked, or a covered
+/// change's, vouched for by a checked later change of its author), and the changes
+/// refused. Only the checks of this module make one, so a signature can reach a circle's
+/// store only through a check.
 #[derive(Debug, Default)]
 #[must_use]
 pub struct Authorized {
@@ -87,40 +105,141 @@ impl Authorized {
     }
 }
 
+/// Which signatures of a batch a check verifies (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Every signature present: archives, where a tampered file is refused whole.
+    Every,
+    /// Those of the changes the batch does not cover: sync messages.
+    Uncovered,
+}
+
+/// Finds each change's author, checking the signatures `check` asks for.
+struct Gate<'a> {
+    check: Check,
+    /// The batch's changes no later change of their author (in the batch) covers.
+    uncovered: HashSet<ChangeHash>,
+    checked: &'a Checked,
+    verifier: Verifier,
+}
+
+impl Gate<'_> {
+    /// The device that wrote `sc`: a refusal ([`AuthError::is_refusal`]) refuses the
+    /// change alone, anything else is garbage.
+    fn author(&mut self, sc: &impl Signed) -> std::result::Result<String, AuthError> {
+        let hash = sc.hash();
+        let actor = sc.actor();
+        let signature = sc.signature();
+        let covered = !self.uncovered.contains(&hash);
+        let needed = match self.check {
+            Check::Every => signature.is_some() || !covered,
+            Check::Uncovered => !covered,
+        };
+        if !needed {
+            return self.verifier.device(actor, &hash);
+        }
+        match (signature, self.check) {
+            (Some(sig), _) => self
+                .verifier
+                .verify_known(self.checked, actor, &hash, Some(&sig)),
+            (None, Check::Every) => Err(AuthError::Unsigned { hash }),
+            (None, Check::Uncovered) => Err(AuthError::Unproven { hash }),
+        }
+    }
+
+    /// Whether a signature sent for a held change is this batch's to vouch for.
+    fn vouches(&self, hash: &ChangeHash) -> bool {
+        self.check == Check::Every || self.uncovered.contains(hash)
+    }
+}
+
 impl Circle {
-    /// Checks a batch of `(document key, changes)` before any of it is merged: see the
-    /// module docs. Works on an empty circle too, where the batch's first core change (its
-    /// founder's) is the root of trust. Fails on garbage; returns the refused changes
-    /// (which the caller must not apply) and the signatures to keep.
+    /// Checks an archive's batch of `(document key, changes)` before any of it is merged,
+    /// every signature present included: see the module docs. Works on an empty circle
+    /// too, where the batch's first core change (its founder's) is the root of trust.
+    /// Fails on garbage; returns the refused changes (which the caller must not apply) and
+    /// the signatures to keep.
     pub fn authorize_merge(&self, batch: &[(String, Vec<SignedChange>)]) -> Result<Authorized> {
+        self.authorize(batch, Check::Every)
+    }
+
+    /// [`Circle::authorize_merge`] for one sync message's changes: only the signatures of
+    /// the changes the message does not cover are checked (see the module docs).
+    pub fn authorize_sync(&self, batch: &[(String, Vec<SignedChange>)]) -> Result<Authorized> {
+        self.authorize(batch, Check::Uncovered)
+    }
+
+    /// [`Circle::authorize_sync`] for one document's changes read as metadata (no ops):
+    /// what a fresh device checks a whole document with. The core is replayed, so its
+    /// changes must come whole.
+    pub fn authorize_sync_meta(&self, doc: &str, changes: &[SignedMeta]) -> Result<Authorized> {
+        if doc == CORE_DOC {
+            return Err(AuthError::Unreadable {
+                reason: "core changes are checked whole".into(),
+            }
+            .into());
+        }
+        self.authorize(&[(doc.to_string(), changes)], Check::Uncovered)
+    }
+
+    fn authorize<S: Signed, B: AsRef<[S]>>(
+        &self,
+        batch: &[(String, B)],
+        check: Check,
+    ) -> Result<Authorized> {
         let core = self.doc(CORE_DOC);
-        let mut verifier = Verifier::default();
+        let mut gate = Gate {
+            check,
+            uncovered: HashSet::new(),
+            checked: &self.checked,
+            verifier: Verifier::default(),
+        };
         let mut out = Authorized::default();
         let mut fresh_core: Vec<&SignedChange> = Vec::new();
-        let mut others: Vec<(&str, &SignedChange)> = Vec::new();
+        let mut others: Vec<(&str, &S)> = Vec::new();
         for (doc, changes) in batch {
+            let changes = changes.as_ref();
+            // Deps never cross documents, so each document's changes cover their own.
+            let links: Vec<Link<'_>> = changes
+                .iter()
+                .map(|sc| Link {
+                    hash: sc.hash(),
+                    actor: sc.actor(),
+                    deps: sc.deps(),
+                })
+                .collect();
+            for (link, covered) in links.iter().zip(cover::covered(&links)) {
+                if !covered {
+                    gate.uncovered.insert(link.hash);
+                }
+            }
             let held = self.doc(doc);
             for sc in changes {
-                let hash = sc.change.hash();
+                let hash = sc.hash();
                 if held.is_none_or(|d| d.get_change_by_hash(&hash).is_none()) {
                     if doc == CORE_DOC {
-                        fresh_core.push(sc);
+                        let whole = sc.whole().ok_or_else(|| AuthError::Unreadable {
+                            reason: "core changes are checked whole".into(),
+                        })?;
+                        fresh_core.push(whole);
                     } else {
                         others.push((doc, sc));
                     }
                     continue;
                 }
                 // Held already: its content was checked when it arrived; its signature is
-                // checked here unless it is the very one held.
+                // checked here unless it is the very one held, or one the batch does not
+                // vouch for (a covered change's, in a sync message: kept only if none is
+                // held, unchecked like any covered change's).
                 let ours = self.signature(doc, &hash);
-                if sc.signature.is_none() || sc.signature == ours {
+                let Some(sig) = sc.signature().filter(|s| Some(*s) != ours) else {
                     continue;
+                };
+                if gate.vouches(&hash) {
+                    gate.author(sc)?;
                 }
-                verifier.verify(sc)?;
                 if ours.is_none() {
-                    if let Some(sig) = sc.signature {
-                        out.sigs.entry(doc.clone()).or_default().push((hash, sig));
-                    }
+                    out.sigs.entry(doc.clone()).or_default().push((hash, sig));
                 }
             }
         }
@@ -129,18 +248,20 @@ impl Circle {
             _ => replay_core(
                 core,
                 &fresh_core,
-                &mut verifier,
+                &mut gate,
                 &mut out,
                 self.clock.as_ref().map(|now| now()),
             )?,
         };
         let mut refused = out.refused_hashes();
         for (doc, sc) in causal_order_keyed(&others) {
-            let device = verifier.verify(sc)?;
-            let verdict = match depends_on_refused(&refused, sc) {
-                Some(e) => Err(e),
-                None => check_author(&membership, &device, sc),
-            };
+            // Garbage fails the batch even when built on a refused change.
+            let verdict =
+                gate.author(sc)
+                    .and_then(|device| match depends_on_refused(&refused, sc) {
+                        Some(e) => Err(e),
+                        None => check_author(&membership, &device, sc),
+                    });
             out.settle(&mut refused, doc, sc, verdict)?;
         }
         Ok(out)
@@ -155,13 +276,13 @@ impl Authorized {
         &mut self,
         refused: &mut HashSet<ChangeHash>,
         doc: &str,
-        sc: &SignedChange,
+        sc: &impl Signed,
         verdict: std::result::Result<(), AuthError>,
     ) -> Result<()> {
-        let hash = sc.change.hash();
+        let hash = sc.hash();
         match verdict {
             Ok(()) => {
-                if let Some(sig) = sc.signature {
+                if let Some(sig) = sc.signature() {
                     self.sigs
                         .entry(doc.to_string())
                         .or_default()
@@ -169,7 +290,7 @@ impl Authorized {
                 }
                 Ok(())
             }
-            Err(reason) if reason.is_forbidden() => {
+            Err(reason) if reason.is_refusal() => {
                 refused.insert(hash);
                 self.refused.push(RefusedChange {
                     doc: doc.to_string(),
@@ -192,10 +313,10 @@ fn has_deps(doc: &Automerge, sc: &SignedChange) -> bool {
 }
 
 /// A change built on a refused one cannot be applied without it, so it is refused too.
-fn depends_on_refused(refused: &HashSet<ChangeHash>, sc: &SignedChange) -> Option<AuthError> {
-    let on = sc.change.deps().iter().find(|d| refused.contains(d))?;
+fn depends_on_refused(refused: &HashSet<ChangeHash>, sc: &impl Signed) -> Option<AuthError> {
+    let on = sc.deps().iter().find(|d| refused.contains(d))?;
     Some(AuthError::DependsOnRefused {
-        hash: sc.change.hash(),
+        hash: sc.hash(),
         on: *on,
     })
 }
@@ -205,7 +326,7 @@ fn depends_on_refused(refused: &HashSet<ChangeHash>, sc: &SignedChange) -> Optio
 fn replay_core(
     core: Option<&Automerge>,
     fresh: &[&SignedChange],
-    verifier: &mut Verifier,
+    gate: &mut Gate<'_>,
     out: &mut Authorized,
     horizon: Option<Timestamp>,
 ) -> Result<Membership> {
@@ -219,14 +340,25 @@ fn replay_core(
         if roots.len() > 1 {
             return Err(AuthError::TwoRoots.into());
         }
-        root = roots.first().map(|sc| verifier.verify(sc)).transpose()?;
+        // A root without the signature its check needs founds nothing: it is refused below.
+        root = match roots.first().map(|sc| gate.author(**sc)) {
+            Some(Err(e)) if !e.is_refusal() => return Err(e.into()),
+            found => found.and_then(|r| r.ok()),
+        };
     }
     // Read after every change, whatever its commit message says: a modified client could
     // disguise a removal or a steward grant as any other edit.
     let mut membership = Membership::read(&scratch);
     let mut refused: HashSet<ChangeHash> = HashSet::new();
     for sc in causal_order(fresh) {
-        let device = verifier.verify(sc)?;
+        // Garbage fails the batch even when built on a refused change.
+        let device = match gate.author(sc) {
+            Ok(device) => device,
+            Err(e) => {
+                out.settle(&mut refused, CORE_DOC, sc, Err(e))?;
+                continue;
+            }
+        };
         if let Some(e) = depends_on_refused(&refused, sc) {
             out.settle(&mut refused, CORE_DOC, sc, Err(e))?;
             continue;
@@ -320,16 +452,16 @@ fn check_authority(
 fn check_author(
     membership: &Membership,
     device: &str,
-    sc: &SignedChange,
+    sc: &impl Signed,
 ) -> std::result::Result<(), AuthError> {
-    let hash = sc.change.hash();
+    let hash = sc.hash();
     let Some(member) = membership.device_member(device) else {
         return Err(AuthError::NotAMember {
             hash,
             device: device.to_string(),
         });
     };
-    if membership.forbids(device, sc.change.timestamp(), &hash) {
+    if membership.forbids(device, sc.timestamp(), &hash) {
         return Err(AuthError::Removed {
             hash,
             device: device.to_string(),
@@ -414,54 +546,56 @@ fn check_governance(
 }
 
 /// [`causal_order`] for changes of several documents (deps never cross documents).
-fn causal_order_keyed<'a, 'b>(
-    changes: &[(&'b str, &'a SignedChange)],
-) -> Vec<(&'b str, &'a SignedChange)> {
-    let doc_of: BTreeMap<ChangeHash, &'b str> = changes
-        .iter()
-        .map(|(doc, sc)| (sc.change.hash(), *doc))
-        .collect();
-    let plain: Vec<&SignedChange> = changes.iter().map(|(_, sc)| *sc).collect();
+fn causal_order_keyed<'a, 'b, S: Signed>(changes: &[(&'b str, &'a S)]) -> Vec<(&'b str, &'a S)> {
+    let doc_of: HashMap<ChangeHash, &'b str> =
+        changes.iter().map(|(doc, sc)| (sc.hash(), *doc)).collect();
+    let plain: Vec<&S> = changes.iter().map(|(_, sc)| *sc).collect();
     causal_order(&plain)
         .into_iter()
-        .filter_map(|sc| doc_of.get(&sc.change.hash()).map(|doc| (*doc, sc)))
+        .filter_map(|sc| doc_of.get(&sc.hash()).map(|doc| (*doc, sc)))
         .collect()
 }
 
 /// The changes ordered so each comes after those of its deps that are in the batch; ties
 /// by hash, so every replica replays a batch alike. Changes whose deps are missing come
 /// in the same order (automerge queues them until the deps arrive).
-fn causal_order<'a>(changes: &[&'a SignedChange]) -> Vec<&'a SignedChange> {
-    let by_hash: BTreeMap<ChangeHash, &SignedChange> =
-        changes.iter().map(|sc| (sc.change.hash(), *sc)).collect();
-    let mut waiting: BTreeMap<ChangeHash, usize> = BTreeMap::new();
-    let mut dependents: BTreeMap<ChangeHash, Vec<ChangeHash>> = BTreeMap::new();
-    for (hash, sc) in &by_hash {
-        let deps: HashSet<&ChangeHash> = sc
-            .change
-            .deps()
-            .iter()
-            .filter(|d| by_hash.contains_key(d))
-            .collect();
-        waiting.insert(*hash, deps.len());
-        for d in deps {
-            dependents.entry(*d).or_default().push(*hash);
+fn causal_order<'a, S: Signed>(changes: &[&'a S]) -> Vec<&'a S> {
+    // Indices instead of maps keyed by hash: a full sync orders thousands of changes.
+    // A hash given twice counts once, its last entry.
+    let mut index: HashMap<ChangeHash, usize> = HashMap::with_capacity(changes.len());
+    for (i, sc) in changes.iter().enumerate() {
+        index.insert(sc.hash(), i);
+    }
+    let mut waiting = vec![0usize; changes.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
+    let mut ready: BTreeSet<(ChangeHash, usize)> = BTreeSet::new();
+    for (i, sc) in changes.iter().enumerate() {
+        if index.get(&sc.hash()) != Some(&i) {
+            continue;
+        }
+        let mut deps: Vec<usize> = Vec::new();
+        for d in sc.deps() {
+            if let Some(&p) = index.get(d) {
+                if !deps.contains(&p) {
+                    deps.push(p);
+                }
+            }
+        }
+        waiting[i] = deps.len();
+        for p in deps {
+            dependents[p].push(i);
+        }
+        if waiting[i] == 0 {
+            ready.insert((sc.hash(), i));
         }
     }
-    let mut ready: BTreeSet<ChangeHash> = waiting
-        .iter()
-        .filter(|(_, n)| **n == 0)
-        .map(|(h, _)| *h)
-        .collect();
-    let mut out = Vec::with_capacity(by_hash.len());
-    while let Some(hash) = ready.pop_first() {
-        out.push(by_hash[&hash]);
-        for next in dependents.get(&hash).into_iter().flatten() {
-            if let Some(n) = waiting.get_mut(next) {
-                *n -= 1;
-                if *n == 0 {
-                    ready.insert(*next);
-                }
+    let mut out = Vec::with_capacity(index.len());
+    while let Some((_, i)) = ready.pop_first() {
+        out.push(changes[i]);
+        for &next in &dependents[i] {
+            waiting[next] -= 1;
+            if waiting[next] == 0 {
+                ready.insert((changes[next].hash(), next));
             }
         }
     }

@@ -21,7 +21,8 @@ use crate::clock::Timestamp;
 use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
-use crate::sync::signing::{self, ChangeSignature, SignedChange};
+use crate::sync::cover::{self, Link};
+use crate::sync::signing::{self, ChangeSignature, Checked, SignedChange};
 use ed25519_dalek::SigningKey;
 
 /// The key of the core document of every circle.
@@ -80,6 +81,9 @@ pub(crate) struct Doc {
     /// them the store does not hold yet.
     sigs: HashMap<ChangeHash, ChangeSignature>,
     unsaved_sigs: Vec<ChangeHash>,
+    /// The saved form of the whole document, with its heads, as a peer sent it to this
+    /// empty one (see [`Circle::adopt_loaded`]): written as it is instead of saved again.
+    loaded: Option<(Vec<ChangeHash>, Vec<u8>)>,
 }
 
 impl Doc {
@@ -93,6 +97,7 @@ impl Doc {
             saved,
             sigs: HashMap::new(),
             unsaved_sigs: Vec::new(),
+            loaded: None,
         }
     }
 
@@ -106,7 +111,7 @@ impl Doc {
 
     /// Records a signature for a change that has none yet. A change is signed once, so a
     /// different signature later is at best a duplicate and at worst a forgery: the one
-    /// held stays (a bad one, once stored, would make every later export refused).
+    /// held stays.
     fn add_sig(&mut self, hash: ChangeHash, sig: ChangeSignature) {
         if let std::collections::hash_map::Entry::Vacant(e) = self.sigs.entry(hash) {
             e.insert(sig);
@@ -153,6 +158,8 @@ pub struct Circle {
     /// Decoded decisions per month, with the heads they were read at: a derived view,
     /// rebuilt whenever the month's document changes, never persisted.
     pub(crate) rows: Mutex<HashMap<String, MonthRows>>,
+    /// Signatures known good, so none is checked twice (see [`crate::sync::signing`]).
+    pub(crate) checked: Checked,
     /// This device's key: every local change is signed with it as it is made.
     signer: Option<SigningKey>,
     /// The device's clock, when it has one: receivers refuse a pass claiming a time far
@@ -238,6 +245,7 @@ impl Circle {
             core,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
+            checked: Checked::default(),
             signer,
             clock: None,
         };
@@ -264,6 +272,7 @@ impl Circle {
             core,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
+            checked: Checked::default(),
             signer: None,
             clock: None,
         };
@@ -286,6 +295,7 @@ impl Circle {
             core,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
+            checked: Checked::default(),
             signer: None,
             clock: None,
         };
@@ -304,6 +314,7 @@ impl Circle {
             actor,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
+            checked: Checked::default(),
             signer: None,
             clock: None,
         }
@@ -332,6 +343,59 @@ impl Circle {
     /// The signature held for change `hash` of document `doc`.
     pub fn signature(&self, doc: &str, hash: &ChangeHash) -> Option<ChangeSignature> {
         self.doc_entry(doc)?.sigs.get(hash).copied()
+    }
+
+    /// The signatures to send beside `changes` of `doc` (one message's): see the sender's
+    /// rule in [`crate::sync::signing`]. A covered change's goes as held; an uncovered
+    /// change's only once it is known good, checked now if need be (rarely: the newest
+    /// change of each author in the message, usually checked when it arrived). One that
+    /// fails came covered from a hostile device; it is not sent, and the receiver waits
+    /// for the change's cover or a good signature instead of blaming us.
+    pub fn signatures_to_send(
+        &self,
+        doc: &str,
+        changes: &[Link<'_>],
+    ) -> Vec<(ChangeHash, ChangeSignature)> {
+        let mut verifier = signing::Verifier::default();
+        changes
+            .iter()
+            .zip(cover::covered(changes))
+            .filter_map(|(link, covered)| {
+                let sig = self.signature(doc, &link.hash)?;
+                if covered {
+                    return Some((link.hash, sig));
+                }
+                match verifier.verify_known(&self.checked, link.actor, &link.hash, Some(&sig)) {
+                    Ok(_) => Some((link.hash, sig)),
+                    Err(e) => {
+                        tracing::warn!(doc, error = %e, "not sending a held signature that does not verify");
+                        None
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Every signature held for `doc` that verifies, for an archive (whose reader checks
+    /// every signature present): those held unchecked are checked now, once.
+    pub fn checked_signatures(&self, doc: &str) -> Vec<(ChangeHash, ChangeSignature)> {
+        let Some(d) = self.doc_entry(doc) else {
+            return Vec::new();
+        };
+        let mut verifier = signing::Verifier::default();
+        d.am.get_changes_meta(&[])
+            .into_iter()
+            .filter_map(|m| {
+                let sig = *d.sigs.get(&m.hash)?;
+                match verifier.verify_known(&self.checked, &m.actor, &m.hash, Some(&sig)) {
+                    Ok(_) => Some((m.hash, sig)),
+                    Err(e) => {
+                        tracing::warn!(doc, error = %e, "not exporting a held signature that does not verify");
+                        None
+                    }
+                }
+            })
+            .collect()
     }
 
     /// Keeps the signatures a check verified ([`Circle::authorize_merge`]), for documents
@@ -529,7 +593,10 @@ impl Circle {
                 // whole: Automerge's compressed format is ~10x smaller and ~3x faster to
                 // write than the same changes one by one, and the store loads both alike.
                 let bytes = if doc.saved.is_empty() {
-                    doc.am.save()
+                    match &doc.loaded {
+                        Some((at, bytes)) if *at == heads => bytes.clone(),
+                        _ => doc.am.save(),
+                    }
                 } else {
                     doc.am.save_after(&doc.saved)
                 };
@@ -544,6 +611,17 @@ impl Circle {
         out
     }
 
+    /// `doc`, empty until now, was replaced by the document `bytes` hold (a peer's full
+    /// sync, loaded from exactly these bytes): until it is saved, saving it writes them as
+    /// they are instead of encoding the document again (~as long as loading it).
+    pub fn adopt_loaded(&mut self, doc: &str, bytes: Vec<u8>) {
+        if let Some(d) = self.doc_entry_mut(doc) {
+            if d.saved.is_empty() {
+                d.loaded = Some((d.am.get_heads(), bytes));
+            }
+        }
+    }
+
     /// Records that `heads` of `doc` are durable.
     /// Signatures count as saved with the document.
     pub fn mark_saved(&mut self, doc: &str, heads: Vec<ChangeHash>) {
@@ -555,6 +633,7 @@ impl Circle {
                 d.unsaved_sigs.clear();
             }
             d.saved = heads;
+            d.loaded = None;
         }
     }
 
@@ -632,7 +711,10 @@ impl Circle {
             .transact_with(|_| commit(now, what), f)
             .map_err(|f| f.error)?;
         if let (Some(key), Some(hash)) = (&self.signer, done.hash) {
-            self.core.add_sig(hash, signing::sign_change(key, &hash));
+            let sig = signing::sign_change(key, &hash);
+            // Made here, so known good: sending it never checks it.
+            self.checked.insert(hash, sig);
+            self.core.add_sig(hash, sig);
         }
         Ok(done.result)
     }
@@ -655,7 +737,9 @@ impl Circle {
             .transact_with(|_| commit(now, what), f)
             .map_err(|f| f.error)?;
         if let (Some(key), Some(hash)) = (&self.signer, done.hash) {
-            doc.add_sig(hash, signing::sign_change(key, &hash));
+            let sig = signing::sign_change(key, &hash);
+            self.checked.insert(hash, sig);
+            doc.add_sig(hash, sig);
         }
         Ok(done.result)
     }

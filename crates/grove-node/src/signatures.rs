@@ -2,8 +2,11 @@
 //! `circle/<id>/sigs/<doc>/<n>`, each a run of (change hash 32 bytes, signature 64 bytes).
 //! Written with every save of the document; loaded with it.
 //!
-//! Every signature written now was verified first (or made here). Stores from before that
-//! rule may hold bad ones (a tampered import could replace good signatures), so each
+//! A signature written here was verified first, made here, or is that of a change a later
+//! change of the same device vouched for when it arrived (see
+//! `grove_core::sync::signing`): such a one is never trusted on its own, only checked
+//! lazily when it must travel alone. Stores from before signed sync checked every
+//! signature may hold bad ones a tampered import put there in place of good ones, so each
 //! document's signatures are verified once on their first load, bad ones dropped, and the
 //! document marked checked. A store created under the rule is marked checked whole.
 
@@ -83,8 +86,9 @@ pub(crate) fn load(
     Ok(out)
 }
 
-/// Marks a store whose every signature was verified before it was written: one created
-/// with no circles by this version.
+/// Marks a store whose signatures were all written under the rule above (verified, made
+/// here, or vouched for by a verified later change): one created with no circles by this
+/// version.
 const ALL_CHECKED: &str = "signatures/checked-v1";
 
 fn checked_key(circle: &str, doc: &str) -> String {

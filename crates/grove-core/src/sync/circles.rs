@@ -4,14 +4,15 @@ use std::collections::HashMap;
 
 use automerge::{Automerge, ChangeHash};
 
+use super::cover::Link;
 use super::engine::{DocAddr, Docs};
-use super::signing::{AuthError, ChangeSignature, SignedChange};
+use super::signing::{AuthError, ChangeSignature, SignedChange, SignedMeta};
 use crate::circle::Circle;
 use crate::error::CoreError;
 use crate::Authorized;
 
 /// Lends the engine the documents of the open circles, their change signatures, and
-/// [`Circle::authorize_merge`] as the check on every peer's changes. A circle should be
+/// [`Circle::authorize_sync`] as the check on every peer's changes. A circle should be
 /// synced only once every one of its shards is in memory, so a document the circle lacks
 /// in memory is one it lacks on disk too.
 pub struct CircleDocs<'a>(pub &'a mut HashMap<String, Circle>);
@@ -43,18 +44,54 @@ impl Docs for CircleDocs<'_> {
         self.0.get(&addr.circle)?.signature(&addr.doc, hash)
     }
 
+    fn signatures(
+        &self,
+        addr: &DocAddr,
+        changes: &[Link<'_>],
+    ) -> Vec<(ChangeHash, ChangeSignature)> {
+        self.0
+            .get(&addr.circle)
+            .map(|c| c.signatures_to_send(&addr.doc, changes))
+            .unwrap_or_default()
+    }
+
     fn authorize(&self, addr: &DocAddr, changes: &[SignedChange]) -> Result<Authorized, AuthError> {
         let Some(circle) = self.0.get(&addr.circle) else {
             return Err(AuthError::Unreadable {
                 reason: format!("circle {} is not open here", addr.circle),
             });
         };
-        match circle.authorize_merge(&[(addr.doc.clone(), changes.to_vec())]) {
+        match circle.authorize_sync(&[(addr.doc.clone(), changes.to_vec())]) {
             Ok(verdict) => Ok(verdict),
             Err(CoreError::Unauthorized(e)) => Err(e),
             Err(e) => Err(AuthError::Unreadable {
                 reason: e.to_string(),
             }),
+        }
+    }
+
+    fn authorize_meta(
+        &self,
+        addr: &DocAddr,
+        changes: &[SignedMeta],
+    ) -> Result<Authorized, AuthError> {
+        let Some(circle) = self.0.get(&addr.circle) else {
+            return Err(AuthError::Unreadable {
+                reason: format!("circle {} is not open here", addr.circle),
+            });
+        };
+        match circle.authorize_sync_meta(&addr.doc, changes) {
+            Ok(verdict) => Ok(verdict),
+            Err(CoreError::Unauthorized(e)) => Err(e),
+            Err(e) => Err(AuthError::Unreadable {
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn adopt_loaded(&mut self, addr: &DocAddr, saved: Vec<u8>) {
+        if let Some(circle) = self.0.get_mut(&addr.circle) {
+            circle.adopt_loaded(&addr.doc, saved);
         }
     }
 

@@ -10,8 +10,9 @@ use automerge::{Automerge, ChangeHash};
 use crate::circle::CORE_DOC;
 use tracing::{debug, warn};
 
+use super::cover::Link;
 use super::envelope::{is_valid_doc_key, AnnouncedDoc, Envelope, EnvelopeError};
-use super::signing::{self, AuthError, ChangeSignature, SignedChange};
+use super::signing::{self, AuthError, ChangeSignature, SignedChange, SignedMeta};
 use crate::Authorized;
 
 /// Where a document lives: a circle and the document's key inside it
@@ -56,8 +57,21 @@ pub trait Docs {
     fn signature(&self, _addr: &DocAddr, _hash: &ChangeHash) -> Option<ChangeSignature> {
         None
     }
+    /// The signatures to send beside `changes` (one message's) of `addr`. Circles send
+    /// an uncovered change's only once it is known good (see
+    /// [`crate::Circle::signatures_to_send`]); the default sends every one held.
+    fn signatures(
+        &self,
+        addr: &DocAddr,
+        changes: &[Link<'_>],
+    ) -> Vec<(ChangeHash, ChangeSignature)> {
+        changes
+            .iter()
+            .filter_map(|l| self.signature(addr, &l.hash).map(|s| (l.hash, s)))
+            .collect()
+    }
     /// Checks a peer's changes for `addr` before any is applied (signatures, authors);
-    /// see [`crate::Circle::authorize_merge`]: fails on garbage, and names the changes the
+    /// see [`crate::Circle::authorize_sync`]: fails on garbage, and names the changes the
     /// circle's rules refuse. The default accepts everything: only for documents that are
     /// not a circle's (simulations, tests).
     fn authorize(
@@ -67,6 +81,19 @@ pub trait Docs {
     ) -> Result<Authorized, AuthError> {
         Ok(Authorized::default())
     }
+    /// [`Docs::authorize`] for a whole document's changes read as metadata (any document
+    /// but a circle's core, which is replayed); see [`crate::Circle::authorize_sync_meta`].
+    fn authorize_meta(
+        &self,
+        _addr: &DocAddr,
+        _changes: &[SignedMeta],
+    ) -> Result<Authorized, AuthError> {
+        Ok(Authorized::default())
+    }
+    /// The document at `addr`, empty until now, was replaced by the whole document `saved`
+    /// holds, loaded from exactly these bytes (a peer's full sync): a store may write them
+    /// as they are instead of saving the document again.
+    fn adopt_loaded(&mut self, _addr: &DocAddr, _saved: Vec<u8>) {}
     /// Keeps the signatures the check verified, once the changes are applied to `addr`.
     fn keep_signatures(&mut self, _addr: &DocAddr, _verified: Authorized) {}
 }
@@ -157,6 +184,22 @@ pub enum PeerFault {
     BadChanges { addr: DocAddr, reason: String },
     #[error("sent changes for {addr} that are not authorised: {reason}")]
     Unauthorized { addr: DocAddr, reason: AuthError },
+}
+
+/// The changes of a received sync message.
+enum Content {
+    /// A whole document, loaded (see [`Engine::on_sync`]); boxed, as it is far larger.
+    Loaded(Box<Automerge>),
+    Changes(Vec<automerge::Change>),
+}
+
+impl Content {
+    fn is_empty(&self) -> bool {
+        match self {
+            Content::Loaded(doc) => doc.is_empty(),
+            Content::Changes(changes) => changes.is_empty(),
+        }
+    }
 }
 
 /// The sans-I/O sync engine. `P` identifies a peer (a public key, a libp2p peer id, a test
@@ -562,8 +605,19 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         if !self.peers.contains_key(&peer) || get_or_create(docs, &addr).is_none() {
             return false;
         }
-        let changes = match signing::message_changes(&message) {
-            Ok(changes) => changes,
+        // A whole document for an empty one (a fresh peer's full sync) is loaded once,
+        // checked from its change graph (metadata, no ops) and, if all of it passes, taken
+        // as loaded. The core is replayed change by change, so it always comes apart.
+        let whole = addr.doc != CORE_DOC
+            && docs.get(&addr).is_some_and(Automerge::is_empty)
+            && signing::is_whole_document(&message);
+        let content = if whole {
+            signing::load_whole(&message).map(|doc| Content::Loaded(Box::new(doc)))
+        } else {
+            signing::message_changes(&message).map(Content::Changes)
+        };
+        let content = match content {
+            Ok(content) => content,
             Err(reason) => {
                 self.fault(peer, PeerFault::BadChanges { addr, reason }, out);
                 return false;
@@ -575,16 +629,36 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         // Some changes left out (refused, or held back until their dependencies arrive).
         let mut partial = false;
         let mut reframe = None;
-        if !changes.is_empty() {
+        let mut loaded = None;
+        if !content.is_empty() {
             let sigs: BTreeMap<ChangeHash, ChangeSignature> = signatures.iter().copied().collect();
-            let signed: Vec<SignedChange> = changes
-                .iter()
-                .map(|change| SignedChange {
-                    signature: sigs.get(&change.hash()).copied(),
-                    change: change.clone(),
-                })
-                .collect();
-            let verdict = match docs.authorize(&addr, &signed) {
+            let verdict = match &content {
+                Content::Loaded(doc) => {
+                    let metas: Vec<SignedMeta> = doc
+                        .get_changes_meta(&[])
+                        .into_iter()
+                        .map(|m| SignedMeta {
+                            signature: sigs.get(&m.hash).copied(),
+                            hash: m.hash,
+                            actor: m.actor.into_owned(),
+                            deps: m.deps,
+                            timestamp: m.timestamp,
+                        })
+                        .collect();
+                    docs.authorize_meta(&addr, &metas)
+                }
+                Content::Changes(changes) => {
+                    let signed: Vec<SignedChange> = changes
+                        .iter()
+                        .map(|change| SignedChange {
+                            signature: sigs.get(&change.hash()).copied(),
+                            change: change.clone(),
+                        })
+                        .collect();
+                    docs.authorize(&addr, &signed)
+                }
+            };
+            let verdict = match verdict {
                 Ok(verdict) => verdict,
                 Err(reason) => {
                     // Core changes arrive in causal order, with any admission they need.
@@ -611,8 +685,11 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             // Refused changes, and any held back until their dependencies arrive, are left
             // out of what is applied.
             let gone = verdict.unapplied_hashes();
-            let kept: Vec<automerge::Change> = if gone.is_empty() {
-                changes
+            if gone.is_empty() {
+                match content {
+                    Content::Loaded(doc) => loaded = Some(doc),
+                    Content::Changes(changes) => reframe = Some(changes),
+                }
             } else {
                 partial = true;
                 if !verdict.refused().is_empty() {
@@ -623,13 +700,18 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
                         refused: verdict.refused().to_vec(),
                     });
                 }
-                changes
-                    .into_iter()
-                    .filter(|c| !gone.contains(&c.hash()))
-                    .collect()
-            };
+                let changes = match content {
+                    Content::Loaded(doc) => doc.get_changes(&[]),
+                    Content::Changes(changes) => changes,
+                };
+                reframe = Some(
+                    changes
+                        .into_iter()
+                        .filter(|c| !gone.contains(&c.hash()))
+                        .collect::<Vec<_>>(),
+                );
+            }
             verified = Some(verdict);
-            reframe = Some(kept);
         }
         let Some(state) = self.peers.get_mut(&peer) else {
             return false;
@@ -650,11 +732,29 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             return false;
         }
         let heads_before = doc.get_heads();
+        // What automerge would take for "nothing came, nothing to answer" (see below).
+        let last_sent = session.state.last_sent_heads.clone();
+        let mut adopted = None;
+        let swapped = loaded.is_some();
+        if let Some(mut checked) = loaded {
+            adopted = message.changes.iter().next().map(<[u8]>::to_vec);
+            // Exactly the document the check read, with this device's actor; the sync
+            // state then learns the peer's heads from the message as if it had loaded it.
+            checked.set_actor(doc.get_actor().clone());
+            *doc = *checked;
+            message.changes = Vec::<Vec<u8>>::new().into();
+        }
         let shared_before = session.state.shared_heads.clone();
         if let Err(e) = doc.receive_sync_message(&mut session.state, message) {
             let reason = e.to_string();
             self.fault(peer, PeerFault::BadChanges { addr, reason }, out);
             return false;
+        }
+        if swapped {
+            // A message without changes whose heads equal ours reads as an echo, and
+            // automerge would not answer it; this one brought the document, and the peer
+            // waits for our answer to learn we hold it, as after any load.
+            session.state.last_sent_heads = last_sent;
         }
         session.received();
         session.peer_heads = session.state.their_heads.clone();
@@ -672,6 +772,9 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         }
         if changed {
             out.push(Effect::Changed { addr: addr.clone() });
+        }
+        if let Some(saved) = adopted {
+            docs.adopt_loaded(&addr, saved);
         }
         if let Some(verified) = verified {
             docs.keep_signatures(&addr, verified);
@@ -822,11 +925,11 @@ fn send_sync<P: Clone, D: Docs + ?Sized>(
     out: &mut Vec<Effect<P>>,
 ) {
     let mut signatures: Vec<(ChangeHash, ChangeSignature)> =
-        match signing::generated_hashes(&message, doc) {
-            Ok(hashes) => hashes
-                .into_iter()
-                .filter_map(|hash| docs.signature(addr, &hash).map(|s| (hash, s)))
-                .collect(),
+        match signing::generated_links(&message, doc) {
+            Ok(links) => {
+                let links: Vec<Link<'_>> = links.iter().map(|l| l.link()).collect();
+                docs.signatures(addr, &links)
+            }
             Err(e) => {
                 warn!(%addr, error = %e, "cannot read the changes of our own sync message");
                 Vec::new()

@@ -50,8 +50,11 @@ pub enum Envelope {
         docs: Vec<AnnouncedDoc>,
         restarted: bool,
     },
-    /// One automerge sync message for one document of the circle, with the signature of
-    /// every change it carries (see [`super::signing`]), sorted by change hash.
+    /// One automerge sync message for one document of the circle, with the signatures the
+    /// sender holds for the changes it carries (see [`super::signing`]), sorted by change
+    /// hash. A change that a later change of its author in the same message covers goes
+    /// with its signature as held (unchecked, never checked by the receiver either); any
+    /// other goes with one the sender checked, or none.
     Sync {
         doc: String,
         message: Message,

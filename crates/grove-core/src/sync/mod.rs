@@ -66,10 +66,15 @@
 //!
 //! # Authorisation
 //!
-//! Every `Sync` frame carries the signature of each change it holds ([`signing`]). Before
-//! applying a message the engine asks [`Docs::authorize`] (for circles:
-//! [`crate::Circle::authorize_merge`]) and applies exactly the changes it checked. A bad
-//! signature is [`PeerFault::Unauthorized`]. A change the circle's rules forbid (a removed
+//! Every `Sync` frame carries the signatures the sender holds for the changes it carries
+//! ([`signing`]). Before applying a message the engine asks [`Docs::authorize`] (for
+//! circles: [`crate::Circle::authorize_sync`]) and applies exactly the changes it checked.
+//! Only one signature per author and message is checked: a change that a later change of
+//! its author in the same message descends from is vouched for by that change's signature
+//! ([`cover`], [`signing`]). A whole document sent to an empty one is checked from its
+//! change graph ([`Docs::authorize_meta`]) and taken as loaded. A bad signature is
+//! [`PeerFault::Unauthorized`]; a change that lacks the signature its check needs is
+//! refused without blame (its cover may come later). A change the circle's rules forbid (a removed
 //! member's, written after its removal) is refused with what depends on it, the rest of the
 //! message is applied, and [`Effect::Refused`] lets the runtime tell a peer that wrote it
 //! (dropped) from one that only relayed it (kept). The engine never asks that peer for
@@ -81,6 +86,7 @@
 //! our core equals the peer's and the author is still unknown.
 
 mod circles;
+pub mod cover;
 mod engine;
 mod envelope;
 pub mod signing;

@@ -4,6 +4,54 @@
 //! signature binds all of them; verifying under the actor id proves the device wrote it.
 //!
 //! Signed message: `b"grove/change/v1" || change hash (32 bytes)`.
+//!
+//! # One signature vouches for its author's earlier changes
+//!
+//! A change's hash covers its deps' hashes, so a signature over a change commits to its
+//! whole causal past. That past may hold changes by other actors that the signer merely
+//! received, so the signature proves nothing about *them*: a member could invent a change
+//! under someone else's actor id and build on it. But a change under the signer's *own*
+//! actor id in that past is the signer's: an honest device holds a change under its own
+//! actor only if it wrote it or checked its signature, which only it can make, and a
+//! dishonest one could sign it anyway. So within a set of changes, a change is *covered*
+//! when another change of the set by the same actor descends from it through changes of
+//! the set ([`super::cover`]), and a verified signature on that descendant authenticates
+//! it. Only the uncovered changes (in a device's chain, its newest in the set) need their
+//! own signature checked: a full sync of 30,000 changes by a handful of devices checks a
+//! handful of signatures.
+//!
+//! # Sound without trusting the signatures that are not checked
+//!
+//! A covered change's own signature is not checked, so a device may hold (and store, and
+//! forward) a bad one for it: a hostile relay could have altered it. The rules that keep
+//! an honest device from ever being blamed for that:
+//!
+//! * **Sender:** every signature an honest device sends for a change that is uncovered
+//!   *in what it sends* was checked by that device first (or made by it), whenever it was
+//!   received. Checking is lazy: at send time, for the few uncovered changes of a message
+//!   whose stored signature is not known good (see [`Checked`]); one that fails is not
+//!   sent (see [`crate::Circle::signatures_to_send`]).
+//! * **Receiver of a sync message** ([`crate::Circle::authorize_sync`]): computes the
+//!   cover over the same message, so it checks only signatures its sender checked. A bad
+//!   one there proves the sender broke the rule: the message is garbage, refused whole. An
+//!   uncovered change without a signature is *not* garbage (its honest sender may have
+//!   held only a bad one), so it is refused on its own, with what depends on it, and
+//!   nobody is blamed ([`AuthError::Unproven`]); it comes again with its cover or a good
+//!   signature, from that peer or another. A change whose cover arrives in another frame
+//!   (a batch split across frames, a held-back change, a cover the receiver refused for
+//!   the circle's rules) is thus either checked on its own signature or waits. A refused
+//!   cover still authenticates: refusal is about the circle's rules, not authorship.
+//! * **Archives** ([`crate::Circle::authorize_merge`]): every signature present is
+//!   checked, as before, so a tampered file is refused whole; a covered change may come
+//!   without one. An honest export writes only signatures it checked
+//!   ([`crate::archive::encode`]).
+//!
+//! Every device computes the same cover over the same message and checks signatures with
+//! the same `verify_strict` (never batch verification, which accepts signatures a single
+//! check refuses), so every device reaches the same verdict on the same message.
+//!
+//! Each signature is checked once: the pairs known good are remembered per circle
+//! ([`Checked`]), so a change sent again, or held back and resent, is not checked again.
 
 use std::collections::HashMap;
 
@@ -24,6 +72,72 @@ pub type ChangeSignature = [u8; SIGNATURE_LEN];
 pub struct SignedChange {
     pub change: Change,
     pub signature: Option<ChangeSignature>,
+}
+
+/// What the check reads of a signed change: its metadata, never its ops, so a change can
+/// be checked without rebuilding it from a document ([`SignedMeta`]).
+pub trait Signed {
+    fn hash(&self) -> ChangeHash;
+    fn actor(&self) -> &ActorId;
+    fn deps(&self) -> &[ChangeHash];
+    /// Seconds since the epoch, as the change claims.
+    fn timestamp(&self) -> i64;
+    fn signature(&self) -> Option<ChangeSignature>;
+    /// The whole change, if this is one: core changes are replayed, so they need it.
+    fn whole(&self) -> Option<&SignedChange> {
+        None
+    }
+}
+
+impl Signed for SignedChange {
+    fn hash(&self) -> ChangeHash {
+        self.change.hash()
+    }
+    fn actor(&self) -> &ActorId {
+        self.change.actor_id()
+    }
+    fn deps(&self) -> &[ChangeHash] {
+        self.change.deps()
+    }
+    fn timestamp(&self) -> i64 {
+        self.change.timestamp()
+    }
+    fn signature(&self) -> Option<ChangeSignature> {
+        self.signature
+    }
+    fn whole(&self) -> Option<&SignedChange> {
+        Some(self)
+    }
+}
+
+/// A change's metadata with the signature held for it: enough to check a change of a
+/// document that is not replayed (any but the core), read from a loaded document's change
+/// graph instead of rebuilding each change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedMeta {
+    pub hash: ChangeHash,
+    pub actor: ActorId,
+    pub deps: Vec<ChangeHash>,
+    pub timestamp: i64,
+    pub signature: Option<ChangeSignature>,
+}
+
+impl Signed for SignedMeta {
+    fn hash(&self) -> ChangeHash {
+        self.hash
+    }
+    fn actor(&self) -> &ActorId {
+        &self.actor
+    }
+    fn deps(&self) -> &[ChangeHash] {
+        &self.deps
+    }
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    fn signature(&self) -> Option<ChangeSignature> {
+        self.signature
+    }
 }
 
 /// Why a change or a batch of changes was refused.
@@ -58,6 +172,8 @@ pub enum AuthError {
     TwoRoots,
     #[error("changes that cannot be checked: {reason}")]
     Unreadable { reason: String },
+    #[error("change {hash} came without a signature and without a later change of its author to vouch for it")]
+    Unproven { hash: ChangeHash },
 }
 
 impl AuthError {
@@ -77,6 +193,14 @@ impl AuthError {
                 | AuthError::NotAllowed { .. }
                 | AuthError::DependsOnRefused { .. }
         )
+    }
+
+    /// Whether the change is refused on its own (with what depends on it) rather than
+    /// failing its whole batch: a forbidden change, or one a sync message carried without
+    /// the signature its check needs, which an honest sender may send (see the module
+    /// docs) and may come again with one.
+    pub fn is_refusal(&self) -> bool {
+        self.is_forbidden() || matches!(self, AuthError::Unproven { .. })
     }
 
     /// The device whose own change broke a rule (None for a change refused only because
@@ -140,6 +264,29 @@ pub struct Verifier {
 }
 
 impl Verifier {
+    /// The device `actor` names, without checking any signature: for a covered change.
+    pub fn device(&mut self, actor: &ActorId, hash: &ChangeHash) -> Result<String, AuthError> {
+        match self.key(actor) {
+            Some((_, device)) => Ok(device.clone()),
+            None => Err(AuthError::NotADeviceKey {
+                hash: *hash,
+                actor: actor.to_hex_string(),
+            }),
+        }
+    }
+
+    fn key(&mut self, actor: &ActorId) -> &Option<(VerifyingKey, String)> {
+        // Looked up before inserting: called once per change, it must not copy the actor
+        // id each time.
+        if !self.keys.contains_key(actor) {
+            let key = <[u8; 32]>::try_from(actor.to_bytes())
+                .ok()
+                .and_then(|bytes| Some((VerifyingKey::from_bytes(&bytes).ok()?, hex(&bytes))));
+            self.keys.insert(actor.clone(), key);
+        }
+        self.keys.get(actor).unwrap_or(&None)
+    }
+
     /// [`verify_change`], exactly as strict.
     pub fn verify_change(
         &mut self,
@@ -148,12 +295,7 @@ impl Verifier {
         signature: Option<&ChangeSignature>,
     ) -> Result<String, AuthError> {
         let hash = *hash;
-        let key = self.keys.entry(actor.clone()).or_insert_with(|| {
-            let bytes: [u8; 32] = actor.to_bytes().try_into().ok()?;
-            let key = VerifyingKey::from_bytes(&bytes).ok()?;
-            Some((key, hex(&bytes)))
-        });
-        let Some((key, device)) = key else {
+        let Some((key, device)) = self.key(actor) else {
             return Err(AuthError::NotADeviceKey {
                 hash,
                 actor: actor.to_hex_string(),
@@ -175,6 +317,60 @@ impl Verifier {
             &signed.change.hash(),
             signed.signature.as_ref(),
         )
+    }
+}
+
+/// Most pairs [`Checked`] remembers (~10 MB); past it, it starts again (a cache, not a
+/// record). Sync fills it with a few signatures per author and message; imports and
+/// exports, which check every signature, pass through it.
+const MAX_CHECKED: usize = 1 << 16;
+
+/// Signatures known good: (change hash, signature) pairs this device checked or made, so
+/// none is checked twice. In memory only: after a restart the few a send needs are checked
+/// again. Behind a lock so a check through a shared borrow can remember what it found.
+#[derive(Debug, Default)]
+pub struct Checked(std::sync::Mutex<std::collections::HashSet<(ChangeHash, ChangeSignature)>>);
+
+impl Checked {
+    fn set(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashSet<(ChangeHash, ChangeSignature)>> {
+        // A panic elsewhere while holding it leaves a set that is still a valid cache.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn contains(&self, hash: &ChangeHash, sig: &ChangeSignature) -> bool {
+        self.set().contains(&(*hash, *sig))
+    }
+
+    pub fn insert(&self, hash: ChangeHash, sig: ChangeSignature) {
+        let mut set = self.set();
+        if set.len() >= MAX_CHECKED {
+            set.clear();
+        }
+        set.insert((hash, sig));
+    }
+}
+
+impl Verifier {
+    /// [`Verifier::verify_change`], skipping (and then remembering) pairs `checked` knows.
+    pub fn verify_known(
+        &mut self,
+        checked: &Checked,
+        actor: &ActorId,
+        hash: &ChangeHash,
+        signature: Option<&ChangeSignature>,
+    ) -> Result<String, AuthError> {
+        if let Some(sig) = signature {
+            if checked.contains(hash, sig) {
+                return self.device(actor, hash);
+            }
+        }
+        let device = self.verify_change(actor, hash, signature)?;
+        if let Some(sig) = signature {
+            checked.insert(*hash, *sig);
+        }
+        Ok(device)
     }
 }
 
@@ -232,27 +428,67 @@ pub fn message_changes(message: &automerge::sync::Message) -> Result<Vec<Change>
     Ok(out)
 }
 
-/// The hashes of the changes in `message`, which `doc` just generated: a whole-document
-/// chunk is `doc` saved, so its changes are all of `doc`'s, read from `doc`'s change graph
-/// instead of loading the chunk again.
-pub fn generated_hashes(
+/// One change's place in the change graph, owned: see [`super::cover::Link`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedLink {
+    pub hash: ChangeHash,
+    pub actor: ActorId,
+    pub deps: Vec<ChangeHash>,
+}
+
+impl OwnedLink {
+    pub fn link(&self) -> super::cover::Link<'_> {
+        super::cover::Link {
+            hash: self.hash,
+            actor: &self.actor,
+            deps: &self.deps,
+        }
+    }
+}
+
+/// The changes in `message`, which `doc` just generated, as the cover needs them: a
+/// whole-document chunk is `doc` saved, so its changes are all of `doc`'s, read from
+/// `doc`'s change graph (metadata only) instead of loading the chunk again.
+pub fn generated_links(
     message: &automerge::sync::Message,
     doc: &automerge::Automerge,
-) -> Result<Vec<ChangeHash>, String> {
+) -> Result<Vec<OwnedLink>, String> {
     let mut out = Vec::new();
     for_each_chunk(message, |chunk| {
         match chunk.get(8) {
-            Some(0) => out.extend(doc.get_changes_meta(&[]).into_iter().map(|m| m.hash)),
-            Some(1 | 2) => out.push(
-                Change::try_from(chunk)
-                    .map_err(|e| format!("unreadable change: {e}"))?
-                    .hash(),
-            ),
+            Some(0) => out.extend(doc.get_changes_meta(&[]).into_iter().map(|m| OwnedLink {
+                hash: m.hash,
+                actor: m.actor.into_owned(),
+                deps: m.deps,
+            })),
+            Some(1 | 2) => {
+                let change =
+                    Change::try_from(chunk).map_err(|e| format!("unreadable change: {e}"))?;
+                out.push(OwnedLink {
+                    hash: change.hash(),
+                    actor: change.actor_id().clone(),
+                    deps: change.deps().to_vec(),
+                });
+            }
             other => return Err(format!("unexpected chunk type {other:?}")),
         }
         Ok(())
     })?;
     Ok(out)
+}
+
+/// The document a message that [`is_whole_document`] carries, loaded (automerge checks
+/// its heads as it loads it).
+pub fn load_whole(message: &automerge::sync::Message) -> Result<automerge::Automerge, String> {
+    let mut doc = None;
+    for_each_chunk(message, |chunk| {
+        doc = Some(
+            automerge::Automerge::load(chunk)
+                .map_err(|e| format!("unreadable document chunk: {e}"))?,
+        );
+        Ok(())
+    })?;
+    doc.ok_or_else(|| "no document chunk".to_string())
 }
 
 /// Whether `message` is one whole-document chunk and nothing else. Loaded into an empty
@@ -398,7 +634,8 @@ mod tests {
                 let changes = message_changes(&m).unwrap();
                 let hashes: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
                 // What the sender reads from its own document is what the receiver parses.
-                assert_eq!(generated_hashes(&m, &doc).unwrap(), hashes);
+                let links = generated_links(&m, &doc).unwrap();
+                assert_eq!(links.iter().map(|l| l.hash).collect::<Vec<_>>(), hashes);
                 whole_docs += usize::from(is_whole_document(&m));
                 seen.extend(hashes);
                 let m = with_changes(m, &changes);
@@ -422,7 +659,10 @@ mod tests {
         let changes = message_changes(&m).unwrap();
         assert_eq!(changes.len(), 1);
         assert!(!is_whole_document(&m));
-        assert_eq!(generated_hashes(&m, &doc).unwrap(), vec![changes[0].hash()]);
+        let links = generated_links(&m, &doc).unwrap();
+        assert_eq!(links[0].hash, changes[0].hash());
+        assert_eq!(&links[0].actor, changes[0].actor_id());
+        assert_eq!(links[0].deps, changes[0].deps());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod convergence;
 mod insight;
 mod relay;
 mod rules;
+mod signed_sync;
 
 use automerge::ActorId;
 use rand::{rngs::StdRng, SeedableRng};
