@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use grove_core::session::CONTROL_CIRCLE;
 use grove_core::{
     archive, invite_verifier, join_proof, Circle, CodeError, Invite, InviteCode, InviteKind,
     JoinRequest, Refusal, Timestamp, CORE_DOC, JOIN_PROOF_LEN, MAX_CODE_ADDRS,
@@ -32,7 +33,6 @@ use tracing::{debug, info, warn};
 
 use crate::error::{NodeError, Result};
 use crate::handle::{CircleHandle, NodeHandle};
-use crate::hello::CONTROL_CIRCLE;
 use crate::import::merge_archive;
 use crate::network::with_peer;
 use crate::state::{Need, NodeState};
