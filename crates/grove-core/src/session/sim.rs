@@ -18,7 +18,7 @@ use automerge::transaction::{CommitOptions, Transaction};
 use automerge::{ActorId, Automerge, AutomergeError, ChangeHash};
 use rand_core::RngCore;
 
-use super::{Access, CircleKey, Effect, Fault, Input, Sessions, SYNC_DOC};
+use super::{Access, CircleKey, Effect, Fault, Input, Note, Sessions, SYNC_DOC};
 use crate::sync::sim::MemDocs;
 use crate::sync::{DocAddr, Docs};
 use crate::CORE_DOC;
@@ -113,6 +113,8 @@ pub struct SimNode {
     /// Peers disconnected for no longer sharing a circle.
     pub removed: Vec<Identity>,
     pub synced: Vec<(Identity, String)>,
+    /// Peers whose fresh hello made this node start its sync with them over.
+    pub restarted_by: Vec<Identity>,
     /// Restarts so far: each gives the documents a new actor when they are wiped.
     generation: u64,
     circles: Vec<String>,
@@ -192,6 +194,7 @@ impl<R: RngCore> Sim<R> {
             misbehaved: Vec::new(),
             removed: Vec::new(),
             synced: Vec::new(),
+            restarted_by: Vec::new(),
             generation: 0,
             circles,
         });
@@ -475,6 +478,10 @@ impl<R: RngCore> Sim<R> {
                     doc,
                     bytes,
                 } => self.send(idx, peer, circle, doc, bytes),
+                Effect::Note {
+                    peer,
+                    note: Note::Restarted,
+                } => self.nodes[idx].restarted_by.push(peer),
                 Effect::Persist { .. } | Effect::Note { .. } | Effect::Control { .. } => {}
                 Effect::RefusedRelayed { .. } | Effect::Syncing { .. } => {}
                 Effect::Changed { addr } => core_changed |= addr.doc == CORE_DOC,
