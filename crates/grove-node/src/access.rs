@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use grove_core::session::{Access, CircleKey};
+use grove_core::session::{Access, CircleKey, JOIN_REPLY_DOC};
 use grove_core::sync::DocAddr;
 use grove_net::PeerId;
 use tracing::warn;
 
-use crate::join::{JOIN_DOC, JOIN_REPLY_DOC};
 use crate::network::sync_prefix;
 use crate::state::NodeState;
 
@@ -89,8 +88,8 @@ impl Access<PeerId> for NodeState {
         }
     }
 
-    /// Join requests and their answers (see [`crate::join`]).
+    /// Answers to our joins (see [`crate::join`]).
     fn takes_control(&self, doc: &str) -> bool {
-        doc == JOIN_DOC || doc == JOIN_REPLY_DOC
+        doc == JOIN_REPLY_DOC
     }
 }

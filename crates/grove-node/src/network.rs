@@ -14,7 +14,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use grove_core::automerge::{self, ChangeHash};
-use grove_core::session::{Effect, Input, Sessions};
+use grove_core::session::{Effect, Input, Note, Sessions, JOIN_REPLY_DOC};
 use grove_core::Timestamp;
 use grove_net::{Client, Event, Frame, Multiaddr, PeerId, Protocol, Session};
 use grove_store::circle_meta_prefix;
@@ -25,7 +25,6 @@ use tracing::{debug, info, warn};
 use crate::access::peer_device;
 use crate::dto::{PeerCircle, PeerStatus};
 use crate::error::Result;
-use crate::join::{JOIN_DOC, JOIN_REPLY_DOC};
 use crate::state::NodeState;
 use crate::NodeEvent;
 
@@ -390,7 +389,8 @@ impl NodeState {
         let Some(mut machine) = self.net.as_mut().and_then(|n| n.sessions.take()) else {
             return;
         };
-        let effects = machine.handle(self, input);
+        let now = self.now();
+        let effects = machine.handle(self, now, input);
         if let Some(net) = self.net.as_mut() {
             net.sessions = Some(machine);
         }
@@ -429,10 +429,10 @@ impl NodeState {
                     }
                 }
                 Effect::Control { peer, doc, bytes } => match doc.as_str() {
-                    JOIN_DOC => self.on_join(peer, &bytes),
                     JOIN_REPLY_DOC => self.on_join_reply(peer, &bytes),
                     other => debug!(%peer, doc = other, "a control frame nobody handles"),
                 },
+                Effect::Admit { peer, request } => self.on_join(peer, request),
                 Effect::Syncing { peer, circles } => {
                     info!(%peer, ?circles, "syncing with peer");
                     self.emit(NodeEvent::PeerConnected {
@@ -484,6 +484,12 @@ impl NodeState {
                     if let Some(first) = refused.first() {
                         warn!(%peer, %addr, refused = refused.len(), first = %first.reason, "refused changes a peer relayed; keeping the link and its other changes");
                     }
+                }
+                Effect::Note {
+                    peer,
+                    note: Note::JoinBusy,
+                } => {
+                    info!(%peer, "too many join requests at once; asking the joiner to come back later")
                 }
                 Effect::Note { peer, note } => debug!(%peer, ?note, "peer session"),
             }

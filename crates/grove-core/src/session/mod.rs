@@ -42,6 +42,7 @@
 
 pub mod access;
 pub mod hello;
+pub mod join;
 mod link;
 pub mod sim;
 
@@ -52,10 +53,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::sync::{self, AuthError, DocAddr, Docs, Engine, PeerFault};
-use crate::{RefusedChange, CORE_DOC};
+use crate::{RefusedChange, Timestamp, CORE_DOC};
 
 pub use access::{circle_tag, Access, CircleKey, Tag, TAG_LEN};
 pub use hello::{Hello, HelloError, CONTROL_CIRCLE, HELLO_DOC, MAX_CIRCLES, SYNC_DOC};
+pub use join::{Admission, JoinFrame, JoinStep, Joins, JOIN_DOC, JOIN_REPLY_DOC};
 pub use link::Link;
 
 /// Something that happened, for the machine to react to. `P` names a peer, `C` one
@@ -85,6 +87,8 @@ pub enum Input<P, C> {
     Resync,
     /// The caller found `peer` at fault on a control frame it handles itself.
     Misbehaved { peer: P, reason: String },
+    /// What the caller's check of `peer`'s join request ([`Effect::Admit`]) found.
+    Admission { peer: P, admission: Admission },
 }
 
 /// Something the caller must do, in the order given.
@@ -114,6 +118,9 @@ pub enum Effect<P> {
         doc: String,
         bytes: Vec<u8>,
     },
+    /// Check `peer`'s join request against the circle it names (admitting it, if it holds),
+    /// and feed what was found back as [`Input::Admission`].
+    Admit { peer: P, request: JoinFrame },
     /// The circles synced with `peer` are now these (its hello arrived, or access changed).
     Syncing { peer: P, circles: Vec<String> },
     /// `circle` is now identical here and on `peer`.
@@ -150,6 +157,8 @@ pub enum Note {
     NotShared { circle: String },
     /// The peer started its sync with us over; it is greeted again.
     Restarted,
+    /// Too many join requests at once: the peer is asked to come back later, unchecked.
+    JoinBusy,
 }
 
 /// How a peer broke the session protocol.
@@ -170,6 +179,9 @@ pub enum Fault {
     OwnChangesRefused { addr: DocAddr, reason: AuthError },
     #[error(transparent)]
     Sync(#[from] PeerFault),
+    /// Broke the join rules (see [`join`]).
+    #[error("{0}")]
+    Join(String),
     /// Found by the caller (see [`Input::Misbehaved`]).
     #[error("{0}")]
     Caller(String),
@@ -184,6 +196,8 @@ pub struct Sessions<P, C> {
     /// Circles whose sync status is settled on the next [`Input::CirclesChanged`] (see the
     /// contract in the module docs).
     refresh_after_access: BTreeSet<String>,
+    /// Strangers' join attempts.
+    joins: Joins<P>,
 }
 
 impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P, C> {
@@ -194,6 +208,7 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
             engine: Engine::new(),
             links: BTreeMap::new(),
             refresh_after_access: BTreeSet::new(),
+            joins: Joins::default(),
         }
     }
 
@@ -215,10 +230,11 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
         &self.engine
     }
 
-    /// Reacts to one input; the returned effects must be carried out in order.
+    /// Reacts to one input at `now`; the returned effects must be carried out in order.
     pub fn handle<H: Access<P> + Docs>(
         &mut self,
         host: &mut H,
+        now: Timestamp,
         input: Input<P, C>,
     ) -> Vec<Effect<P>> {
         let mut out = Vec::new();
@@ -240,7 +256,10 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
                 circle,
                 doc,
                 bytes,
-            } => self.on_frame(host, peer, conn, circle, doc, bytes, &mut out),
+            } => {
+                let frame = (circle, doc, bytes);
+                self.on_frame(host, now, peer, conn, frame, &mut out)
+            }
             Input::CirclesChanged => {
                 self.circles_changed(host, &mut out);
                 for circle in std::mem::take(&mut self.refresh_after_access) {
@@ -272,6 +291,15 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
             Input::Misbehaved { peer, reason } => {
                 self.misbehaved(host, peer, Fault::Caller(reason), &mut out)
             }
+            Input::Admission { peer, admission } => match self.joins.answered(&peer, admission) {
+                Ok(bytes) => out.push(Effect::Send {
+                    peer,
+                    circle: CONTROL_CIRCLE.to_owned(),
+                    doc: JOIN_REPLY_DOC,
+                    bytes,
+                }),
+                Err(reason) => self.misbehaved(host, peer, Fault::Join(reason), &mut out),
+            },
         }
         out
     }
@@ -373,6 +401,7 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
         conn: C,
         out: &mut Vec<Effect<P>>,
     ) {
+        self.joins.peer_gone(&peer);
         // Also after a fault, which has already dropped the link.
         if self.links.get(&peer).is_none_or(|l| l.conn != conn) {
             return;
@@ -388,15 +417,13 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
         });
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn on_frame<H: Access<P> + Docs>(
         &mut self,
         host: &mut H,
+        now: Timestamp,
         peer: P,
         conn: C,
-        circle: String,
-        doc: String,
-        bytes: Vec<u8>,
+        (circle, doc, bytes): (String, String, Vec<u8>),
         out: &mut Vec<Effect<P>>,
     ) {
         let Some(link) = self.links.get_mut(&peer).filter(|l| l.conn == conn) else {
@@ -408,6 +435,28 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
             return;
         };
         if circle == CONTROL_CIRCLE {
+            if doc == JOIN_DOC {
+                let device = host.peer_device(&peer);
+                match self.joins.request(&peer, &bytes, device.as_deref(), now) {
+                    JoinStep::Fault(reason) => {
+                        self.misbehaved(host, peer, Fault::Join(reason), out)
+                    }
+                    JoinStep::Busy(bytes) => {
+                        out.push(Effect::Note {
+                            peer: peer.clone(),
+                            note: Note::JoinBusy,
+                        });
+                        out.push(Effect::Send {
+                            peer,
+                            circle: CONTROL_CIRCLE.to_owned(),
+                            doc: JOIN_REPLY_DOC,
+                            bytes,
+                        });
+                    }
+                    JoinStep::Admit(request) => out.push(Effect::Admit { peer, request }),
+                }
+                return;
+            }
             if doc != HELLO_DOC {
                 if host.takes_control(&doc) {
                     out.push(Effect::Control { peer, doc, bytes });

@@ -18,7 +18,9 @@ use automerge::transaction::{CommitOptions, Transaction};
 use automerge::{ActorId, Automerge, AutomergeError, ChangeHash};
 use rand_core::RngCore;
 
-use super::{Access, CircleKey, Effect, Fault, Input, Note, Sessions, SYNC_DOC};
+use super::{
+    Access, Admission, CircleKey, Effect, Fault, Input, Note, Sessions, JOIN_REPLY_DOC, SYNC_DOC,
+};
 use crate::sync::sim::MemDocs;
 use crate::sync::{DocAddr, Docs};
 use crate::CORE_DOC;
@@ -38,6 +40,13 @@ pub struct SimHost {
     /// This node's view: the member devices of each circle (held or not).
     pub members: BTreeMap<String, BTreeSet<Identity>>,
     pub saved_sync_states: BTreeMap<(Identity, DocAddr), Vec<u8>>,
+}
+
+/// The device key a simulated identity stands for (its public key, as a join names it).
+pub fn device_key(id: Identity) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key[..4].copy_from_slice(&id.to_be_bytes());
+    key
 }
 
 /// The first key of a simulated circle: every holder knows it.
@@ -78,7 +87,7 @@ impl Access<Identity> for SimHost {
     }
 
     fn peer_device(&self, peer: &Identity) -> Option<String> {
-        Some(peer.to_string())
+        Some(data_encoding::HEXLOWER.encode(&device_key(*peer)))
     }
 
     fn saved_sync_states(&mut self, peer: &Identity, circle: &str) -> Vec<(DocAddr, Vec<u8>)> {
@@ -88,6 +97,11 @@ impl Access<Identity> for SimHost {
             .map(|((_, addr), bytes)| (addr.clone(), bytes.clone()))
             .collect()
     }
+
+    /// A simulated joiner takes the answers to its joins (they are only recorded).
+    fn takes_control(&self, doc: &str) -> bool {
+        doc == JOIN_REPLY_DOC
+    }
 }
 
 /// A frame handed to a node's machine.
@@ -96,6 +110,7 @@ pub struct Delivered {
     pub from: Identity,
     pub circle: String,
     pub doc: String,
+    pub bytes: Vec<u8>,
 }
 
 /// One simulated node and what its machine reported.
@@ -362,6 +377,7 @@ impl<R: RngCore> Sim<R> {
             from,
             circle: frame.circle.clone(),
             doc: frame.doc.to_owned(),
+            bytes: frame.bytes.clone(),
         });
         self.input(
             to,
@@ -468,7 +484,9 @@ impl<R: RngCore> Sim<R> {
 
     fn input(&mut self, idx: NodeIdx, input: Input<Identity, u64>) {
         let node = &mut self.nodes[idx];
-        let effects = node.machine.handle(&mut node.host, input);
+        let effects = node
+            .machine
+            .handle(&mut node.host, crate::Timestamp(self.now), input);
         let mut core_changed = false;
         for effect in effects {
             match effect {
@@ -484,6 +502,11 @@ impl<R: RngCore> Sim<R> {
                 } => self.nodes[idx].restarted_by.push(peer),
                 Effect::Persist { .. } | Effect::Note { .. } | Effect::Control { .. } => {}
                 Effect::RefusedRelayed { .. } | Effect::Syncing { .. } => {}
+                // Simulated nodes check no invites: a request is refused as a wrong secret.
+                Effect::Admit { peer, .. } => {
+                    let admission = Admission::Refused(crate::Refusal::BadProof);
+                    self.input(idx, Input::Admission { peer, admission });
+                }
                 Effect::Changed { addr } => core_changed |= addr.doc == CORE_DOC,
                 Effect::SaveSyncState { peer, addr, bytes } => {
                     self.nodes[idx]
