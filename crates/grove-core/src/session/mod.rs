@@ -27,6 +27,8 @@
 //! * Changes the circle's rules refuse cost a peer its link only when one of them is its
 //!   own: a peer that only relayed another device's may not have heard of the rule yet (a
 //!   removal on its way to it).
+//! * A stranger may ask to join with an invite (see [`join`]): its request is checked
+//!   against the limits and its own device key here, against the circle by the caller.
 //!
 //! A link belongs to one connection (the transport's session, `C`): frames read on a
 //! connection that has ended are dropped, since the peer may have restarted between the two
@@ -39,6 +41,7 @@
 //! * After effects that include [`Effect::Changed`] for a circle's core document, take in
 //!   the new core (it may admit or remove someone), then feed [`Input::CirclesChanged`]:
 //!   the sync status of that exchange is settled then, against the new access.
+//! * Answer each [`Effect::Admit`] with [`Input::Admission`].
 
 pub mod access;
 pub mod hello;
