@@ -386,7 +386,11 @@ impl NodeState {
     pub(crate) fn session_input(&mut self, input: Input<PeerId, Session>) {
         // Taken out while it runs, so it can borrow the rest of the state; effects are
         // carried out once it is back, since they may feed it again.
-        let Some(mut machine) = self.net.as_mut().and_then(|n| n.sessions.take()) else {
+        let Some(net) = self.net.as_mut() else { return };
+        let Some(mut machine) = net.sessions.take() else {
+            // Only an input fed from inside the machine's own handling could find it out,
+            // and none is: what the machine asks of the node never feeds it.
+            warn!("the session machine is busy; dropping an input");
             return;
         };
         let now = self.now();
