@@ -32,6 +32,7 @@ mod purge;
 mod retros;
 mod reviews;
 mod roles;
+pub mod session;
 pub mod sync;
 mod teams;
 mod tensions;

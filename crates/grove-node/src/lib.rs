@@ -14,7 +14,6 @@ mod error;
 pub mod export;
 pub mod files;
 mod handle;
-mod hello;
 mod identity;
 mod import;
 mod insight;
@@ -37,7 +36,6 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
-pub use access::circle_tag;
 pub use dto::{
     CircleSummary, DecisionPage, Me, MemberListing, NetInfo, PeerCircle, PeerStatus, PrincipleView,
     SyncReport,

@@ -1,43 +1,30 @@
-//! Peer-to-peer sync inside the node's event loop: grove-net's events become sync-engine
-//! inputs, and the engine's effects become frames, saves and [`NodeEvent`]s.
-//!
-//! A connection goes through two steps. When the transport reports it, each side sends a
-//! hello (see [`crate::hello`]) naming, by keyed tags, the circles it holds of which the
-//! peer is a current member device, as the first frame on the connection; a peer that is a
-//! member of none gets no hello at all (see [`crate::access`]). When the peer's hello
-//! arrives, the circles both hold and both admit the other to are loaded whole and handed
-//! to the engine as `PeerConnected`; frames of the connection arrive in order, so the
-//! peer's engine frames always follow its hello. Sync frames from a peer that is a member
-//! of none of our circles are a fault. A member device's sync frames before its hello are not:
-//! it may be carrying on a sync we know nothing of (we restarted and it has not noticed), so
-//! they are dropped and it is asked, once, with a fresh hello to start over (see
-//! [`crate::hello`]). Access is evaluated again whenever a circle's core
-//! document changes: a newly admitted device connected now is greeted and synced, a
-//! removed one is disconnected.
+//! Peer-to-peer sync inside the node's event loop: glue between grove-net and the session
+//! machine (`crates/grove-core/src/session/mod.rs`, which holds the protocol: hellos, who
+//! is synced which circle, restarts, faults, and the sync engine). grove-net's events
+//! become session inputs, and the machine's effects become frames, saves, disconnections
+//! and [`NodeEvent`]s. The node answers the machine's access questions from its loaded
+//! circles (see [`crate::access`]) and lends it its documents (see [`crate::docs`]).
 //!
 //! Frames to a peer go through one writer task per peer, so a slow peer never holds up the
-//! event loop, and frames to one peer keep their order. A link belongs to one grove-net
-//! [`Session`]: frames queued for a session that has ended are not sent on the next one, and
-//! frames read on an ended session are dropped, since the peer may have restarted between
-//! the two and would take them for frames of the new one (sync frames before any hello).
+//! event loop, and frames to one peer keep their order. A writer belongs to one grove-net
+//! [`Session`]: frames queued for a session that has ended are not sent on the next one
+//! (the machine drops frames read on an ended session, for the same reason: the peer may
+//! have restarted between the two).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use grove_core::automerge::{self, ChangeHash};
-use grove_core::sync::{DocAddr, Effect, Engine, Input};
-use grove_core::{Timestamp, CIRCLE_KEY_LEN};
+use grove_core::session::{Effect, Input, Note, Sessions, JOIN_REPLY_DOC};
+use grove_core::Timestamp;
 use grove_net::{Client, Event, Frame, Multiaddr, PeerId, Protocol, Session};
 use grove_store::circle_meta_prefix;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::access::{circle_tag, peer_device, Tag};
-use crate::docs::CircleDocs;
+use crate::access::peer_device;
 use crate::dto::{PeerCircle, PeerStatus};
 use crate::error::Result;
-use crate::hello::{self, CONTROL_CIRCLE, HELLO_DOC, SYNC_DOC};
-use crate::join::{JOIN_DOC, JOIN_REPLY_DOC};
 use crate::state::NodeState;
 use crate::NodeEvent;
 
@@ -50,24 +37,12 @@ pub(crate) const FAILURE_QUEUE: usize = 64;
 /// Meta key prefix of peer addresses remembered with `grove peer add`.
 const PEERS_PREFIX: &str = "peers/";
 
-/// What the event loop knows of one connected peer.
-struct Link {
+/// The connection to one peer as the event loop writes to it.
+struct Wire {
     session: Session,
     addr: Multiaddr,
     queue: mpsc::Sender<Frame>,
     writer: JoinHandle<()>,
-    /// The circle tags of the peer's hello, once it arrived.
-    theirs: Option<BTreeSet<Tag>>,
-    /// Circles our last hello to the peer named (those it is a member device of).
-    offered: BTreeSet<String>,
-    /// Whether we sent the peer a hello on this link yet (the first one is fresh).
-    hello_sent: bool,
-    /// Whether we asked the peer to start over since its last hello (see [`NodeState::on_frame`]).
-    asked: bool,
-    /// Circles synced with the peer (held by both), as handed to the engine.
-    shared: BTreeSet<String>,
-    /// Shared circles known to be in sync right now.
-    synced: BTreeSet<String>,
     /// Payload bytes of the frames exchanged on this connection.
     sent: u64,
     received: u64,
@@ -76,8 +51,10 @@ struct Link {
 /// The networking half of the node's state.
 pub(crate) struct Network {
     pub(crate) client: Client,
-    engine: Engine<PeerId>,
-    links: HashMap<PeerId, Link>,
+    /// The peer sessions; taken out only while it handles an input (see
+    /// [`NodeState::session_input`]).
+    sessions: Option<Sessions<PeerId, Session>>,
+    wires: HashMap<PeerId, Wire>,
     pub(crate) listen: Vec<Multiaddr>,
     failures: mpsc::Sender<PeerId>,
     /// Peers being dialled because discovery found them, so each is dialled once.
@@ -90,10 +67,11 @@ impl Network {
         listen: Vec<Multiaddr>,
         failures: mpsc::Sender<PeerId>,
     ) -> Self {
+        let me = client.local_peer_id();
         Network {
             client,
-            engine: Engine::new(),
-            links: HashMap::new(),
+            sessions: Some(Sessions::new(me)),
+            wires: HashMap::new(),
             listen,
             failures,
             dialing: HashSet::new(),
@@ -103,11 +81,11 @@ impl Network {
     /// Stops every writer, handing back their tasks so a shutdown can wait for queued
     /// frames to be written.
     pub(crate) fn close_writers(&mut self) -> Vec<JoinHandle<()>> {
-        self.links.drain().map(|(_, link)| link.writer).collect()
+        self.wires.drain().map(|(_, wire)| wire.writer).collect()
     }
 }
 
-fn sync_prefix(circle: &str, peer: &PeerId) -> String {
+pub(crate) fn sync_prefix(circle: &str, peer: &PeerId) -> String {
     format!("{}sync/{peer}/", circle_meta_prefix(circle))
 }
 
@@ -323,35 +301,22 @@ impl NodeState {
             } => self.on_connected(peer, addr, session),
             Event::PeerDisconnected { peer, session } => self.on_disconnected(peer, session),
             Event::PathChanged { peer, session } => {
-                // The peer's frames now take a new connection; those in flight on the old
-                // one may be lost (and after a network change, the old one may be dead).
                 debug!(%peer, %session, "a new path to a peer; resyncing");
-                let unanswered = self
-                    .net
-                    .as_ref()
-                    .and_then(|n| n.links.get(&peer))
-                    .is_some_and(|l| l.session == session && l.hello_sent && l.theirs.is_none());
-                if unanswered {
-                    // Our hello and the peer's may both have been cut on the old path, and
-                    // then neither side's sync would ever start (each waits for the other's
-                    // hello). A fresh hello asks the peer to greet us again.
-                    let circles = self.circles_for(&peer);
-                    if !circles.is_empty() {
-                        self.send_hello(peer, &circles, true);
-                    }
-                }
-                self.on_resync();
+                self.session_input(Input::PathChanged {
+                    peer,
+                    conn: session,
+                });
             }
             Event::ConnectionLost { peer, session } => {
                 // Frames may have been lost with it; a resync makes them good, and if the
                 // peer restarted behind it, reaches the new one, which then asks us to start
-                // over (see `on_frame`).
+                // over (the session machine's rule on sync frames before a hello).
                 debug!(%peer, %session, "lost one of the connections to a peer; resyncing");
                 self.on_resync();
             }
             Event::PeerDiscovered { peer, addr } => {
                 let Some(net) = self.net.as_mut() else { return };
-                if !net.links.contains_key(&peer) && net.dialing.insert(peer) {
+                if !net.wires.contains_key(&peer) && net.dialing.insert(peer) {
                     debug!(%peer, %addr, "dialling a discovered peer");
                     spawn_dial(net.client.clone(), with_peer(addr, peer));
                 }
@@ -378,321 +343,71 @@ impl NodeState {
         net.dialing.remove(&peer);
         let (queue, writer) = spawn_writer(net.client.clone(), peer, session, net.failures.clone());
         debug!(%peer, %addr, %session, "connected");
-        if let Some(old) = net.links.insert(
-            peer,
-            Link {
-                session,
-                addr,
-                queue,
-                writer,
-                theirs: None,
-                offered: BTreeSet::new(),
-                hello_sent: false,
-                asked: false,
-                shared: BTreeSet::new(),
-                synced: BTreeSet::new(),
-                sent: 0,
-                received: 0,
-            },
-        ) {
+        let wire = Wire {
+            session,
+            addr,
+            queue,
+            writer,
+            sent: 0,
+            received: 0,
+        };
+        if let Some(old) = net.wires.insert(peer, wire) {
             old.writer.abort();
         }
-        self.offer(peer);
-    }
-
-    /// Sends `peer` a hello naming the circles it is a member device of, if that set
-    /// changed since the last one (and is not empty: an outsider is told nothing).
-    fn offer(&mut self, peer: PeerId) {
-        let circles = self.circles_for(&peer);
-        let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) else {
-            return;
-        };
-        let names: BTreeSet<String> = circles.keys().cloned().collect();
-        if names == link.offered {
-            return;
-        }
-        link.offered = names;
-        if circles.is_empty() {
-            return;
-        }
-        let fresh = !link.hello_sent;
-        link.hello_sent = true;
-        self.send_hello(peer, &circles, fresh);
-    }
-
-    fn send_hello(
-        &mut self,
-        peer: PeerId,
-        circles: &BTreeMap<String, [u8; CIRCLE_KEY_LEN]>,
-        fresh: bool,
-    ) {
-        let Some(net) = self.net.as_ref() else { return };
-        let me = net.client.local_peer_id();
-        let tags: BTreeSet<Tag> = circles
-            .iter()
-            .map(|(id, key)| circle_tag(key, id, &me, &peer))
-            .collect();
-        debug!(%peer, circles = circles.len(), fresh, "sending hello");
-        self.send_frame(
+        self.session_input(Input::Connected {
             peer,
-            Frame::new(CONTROL_CIRCLE, HELLO_DOC, hello::encode(&tags, fresh)),
-        );
+            conn: session,
+        });
     }
 
     fn on_disconnected(&mut self, peer: PeerId, session: Session) {
-        // Also after `misbehaved`, which has already dropped the link.
+        // Also after a fault, which has already dropped the link.
         self.join_peer_gone(&peer);
-        let now = self.now();
-        let Some(net) = self.net.as_mut() else { return };
-        net.dialing.remove(&peer);
-        if net.links.get(&peer).is_none_or(|l| l.session != session) {
-            return;
+        if let Some(net) = self.net.as_mut() {
+            net.dialing.remove(&peer);
         }
-        let Some(link) = net.links.remove(&peer) else {
-            return;
-        };
-        net.engine.handle(
-            &mut CircleDocs(&mut self.circles),
-            Input::PeerDisconnected { peer },
-        );
-        for circle in &link.synced {
-            self.save_last_sync(circle, &peer, now);
-        }
-        debug!(%peer, "disconnected");
-        self.emit(NodeEvent::PeerDisconnected {
-            peer: peer.to_string(),
+        self.session_input(Input::Disconnected {
+            peer,
+            conn: session,
         });
     }
 
     fn on_frame(&mut self, peer: PeerId, session: Session, frame: Frame) {
-        let Some(link) = self
+        let wire = self
             .net
             .as_mut()
-            .and_then(|n| n.links.get_mut(&peer))
-            .filter(|l| l.session == session)
-        else {
-            // Read just before its connection went: it belongs to a sync that is over.
-            debug!(%peer, %session, "dropping a frame from a session that has ended");
-            return;
-        };
-        link.received += frame.payload.len() as u64;
-        if frame.circle == CONTROL_CIRCLE {
-            match frame.doc.as_str() {
-                HELLO_DOC => {}
-                JOIN_DOC => return self.on_join(peer, &frame.payload),
-                JOIN_REPLY_DOC => return self.on_join_reply(peer, &frame.payload),
-                other => return self.misbehaved(peer, format!("unknown control frame {other:?}")),
-            }
-            match hello::decode(&frame.payload) {
-                Ok(theirs) => self.on_hello(peer, theirs),
-                Err(e) => self.misbehaved(peer, format!("sent an invalid hello: {e}")),
-            }
-            return;
+            .and_then(|n| n.wires.get_mut(&peer))
+            .filter(|w| w.session == session);
+        if let Some(wire) = wire {
+            wire.received += frame.payload.len() as u64;
         }
-        if link.theirs.is_none() {
-            if link.offered.is_empty() {
-                return self.misbehaved(peer, "sent sync frames before its hello".into());
-            }
-            // A member device carrying on a sync we know nothing of, or whose hello went
-            // astray: its frames are meaningless here. Ask it to start over; once, so a
-            // peer that keeps sending cannot make us send in return.
-            let ask = !std::mem::replace(&mut link.asked, true);
-            debug!(%peer, ask, "dropping sync frames that came before the peer's hello");
-            if ask {
-                let circles = self.circles_for(&peer);
-                self.send_hello(peer, &circles, true);
-            }
-            return;
-        }
-        if frame.doc != SYNC_DOC {
-            return self.misbehaved(
-                peer,
-                format!("sent a frame for unknown doc {:?}", frame.doc),
-            );
-        }
-        if !link.shared.contains(&frame.circle) && link.offered.is_empty() {
-            return self.misbehaved(
-                peer,
-                "sent sync frames but is a member device of none of our circles".into(),
-            );
-        }
-        if !link.shared.contains(&frame.circle) {
-            // Sent before our updated hello reached it; the next session covers it.
-            debug!(%peer, circle = %frame.circle, "dropping a frame for a circle not shared");
-            return;
-        }
-        let circle = frame.circle.clone();
-        self.engine_input(Input::Received {
+        self.session_input(Input::Frame {
             peer,
+            conn: session,
             circle: frame.circle,
+            doc: frame.doc,
             bytes: frame.payload,
         });
-        self.refresh_sync_status(&circle);
-    }
-
-    /// A fresh hello from a peer whose hello we already had means it started over (it
-    /// restarted, or it asks because our hello did not reach it): our sync with it is void,
-    /// so greet it again and sync from the saved states.
-    fn on_hello(&mut self, peer: PeerId, hello: hello::Hello) {
-        let Some(net) = self.net.as_mut() else { return };
-        let Some(link) = net.links.get_mut(&peer) else {
-            return;
-        };
-        let restarted = hello.fresh && link.theirs.is_some();
-        link.theirs = Some(hello.tags);
-        link.asked = false;
-        if restarted {
-            info!(%peer, "peer started its sync with us over; greeting it again");
-            link.offered.clear();
-            link.shared.clear();
-            link.synced.clear();
-            net.engine.handle(
-                &mut CircleDocs(&mut self.circles),
-                Input::PeerDisconnected { peer },
-            );
-            self.offer(peer);
-        }
-        self.connect_engine(peer);
-    }
-
-    /// Hands the peer to the engine with the circles both sides hold, or again if that set
-    /// changed (a circle was added on either side).
-    fn connect_engine(&mut self, peer: PeerId) {
-        let ours = self.circles_for(&peer);
-        let Some((theirs, me)) = self.net.as_ref().and_then(|n| {
-            let theirs = n.links.get(&peer)?.theirs.clone()?;
-            Some((theirs, n.client.local_peer_id()))
-        }) else {
-            return;
-        };
-        // A circle is shared when the peer is a member device of it here and its hello
-        // shows it holds the circle and counts us as a member device too.
-        let mut shared: BTreeSet<String> = ours
-            .iter()
-            .filter(|(id, key)| theirs.contains(&circle_tag(key, id, &peer, &me)))
-            .map(|(id, _)| id.clone())
-            .collect();
-        let already = self
-            .net
-            .as_ref()
-            .and_then(|n| n.engine.peer_circles(&peer))
-            .map(|c| c.cloned().collect::<BTreeSet<String>>());
-        if already.as_ref() == Some(&shared) {
-            return;
-        }
-        if shared.is_empty() && already.is_some_and(|a| !a.is_empty()) {
-            info!(%peer, "peer is no longer a member device of any circle we share; disconnecting");
-            return self.disconnect(peer);
-        }
-        // The engine syncs what is in memory: load every shard of a shared circle first.
-        shared.retain(|id| match self.load_whole(id) {
-            Ok(()) => true,
-            Err(e) => {
-                warn!(circle = %id, error = %e, "cannot load circle; not syncing it");
-                false
-            }
-        });
-        let mut sync_states = Vec::new();
-        for circle in &shared {
-            let prefix = sync_prefix(circle, &peer);
-            match self.store.meta_with_prefix(&prefix) {
-                Ok(entries) => sync_states.extend(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| (DocAddr::new(circle.as_str(), &k[prefix.len()..]), v)),
-                ),
-                Err(e) => warn!(circle = %circle, error = %e, "cannot read saved sync states"),
-            }
-        }
-        if let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) {
-            link.shared = shared.clone();
-            link.synced.clear();
-        }
-        info!(%peer, circles = ?shared, "syncing with peer");
-        self.engine_input(Input::PeerConnected {
-            peer,
-            circles: shared.iter().cloned().collect(),
-            sync_states,
-        });
-        self.emit(NodeEvent::PeerConnected {
-            peer: peer.to_string(),
-            circles: shared.iter().cloned().collect(),
-        });
-        for circle in &shared {
-            self.refresh_sync_status(circle);
-        }
-    }
-
-    /// Opens the circle with every shard in memory.
-    fn load_whole(&mut self, id: &str) -> Result<()> {
-        self.open(id)?;
-        let docs = self.store.docs(id)?;
-        self.ensure_docs(id, docs)
     }
 
     /// Our circles or who belongs to them changed: greet peers newly admitted, sync newly
     /// shared circles, stop syncing circles a peer was removed from.
     pub(crate) fn circles_changed(&mut self) {
-        let Some(net) = self.net.as_ref() else { return };
-        let peers: Vec<PeerId> = net.links.keys().copied().collect();
-        for peer in &peers {
-            self.offer(*peer);
-        }
-        for peer in peers {
-            self.connect_engine(peer);
-        }
+        self.session_input(Input::CirclesChanged);
     }
 
     /// Documents of `circle` changed locally and were saved.
     pub(crate) fn local_change(&mut self, circle: &str, docs: &[String]) {
-        if self.net.is_none() {
-            return;
-        }
-        for doc in docs {
-            self.engine_input(Input::LocalChange {
-                addr: DocAddr::new(circle, doc.as_str()),
-            });
-        }
-        self.refresh_sync_status(circle);
-        if docs.iter().any(|d| d == grove_core::CORE_DOC) {
-            self.circles_changed();
-        }
-    }
-
-    /// Forgets `peer`'s link and sync sessions and closes the connection; false when the
-    /// node runs without networking.
-    fn drop_link(&mut self, peer: PeerId) -> bool {
-        let Some(net) = self.net.as_mut() else {
-            return false;
-        };
-        if let Some(link) = net.links.remove(&peer) {
-            link.writer.abort();
-        }
-        net.engine.handle(
-            &mut CircleDocs(&mut self.circles),
-            Input::PeerDisconnected { peer },
-        );
-        let client = net.client.clone();
-        tokio::spawn(async move {
-            let _ = client.disconnect(peer).await;
-        });
-        true
-    }
-
-    /// Ends the connection with `peer` without blaming it (it was removed from a circle).
-    fn disconnect(&mut self, peer: PeerId) {
-        if !self.drop_link(peer) {
-            return;
-        }
-        self.emit(NodeEvent::PeerDisconnected {
-            peer: peer.to_string(),
+        self.session_input(Input::LocalChange {
+            circle: circle.to_owned(),
+            docs: docs.to_vec(),
         });
     }
 
     pub(crate) fn on_resync(&mut self) {
         if self.net.is_some() {
             debug!("resync");
-            self.engine_input(Input::Resync);
+            self.session_input(Input::Resync);
         }
     }
 
@@ -701,15 +416,29 @@ impl NodeState {
         let connected = self
             .net
             .as_ref()
-            .is_some_and(|n| peers.iter().any(|p| n.links.contains_key(p)));
+            .is_some_and(|n| peers.iter().any(|p| n.wires.contains_key(p)));
         if connected {
             self.on_resync();
         }
     }
 
-    pub(crate) fn engine_input(&mut self, input: Input<PeerId>) {
+    /// Feeds the session machine one input (lending it this state as its documents and
+    /// access answers) and carries out its effects.
+    pub(crate) fn session_input(&mut self, input: Input<PeerId, Session>) {
+        // Taken out while it runs, so it can borrow the rest of the state; effects are
+        // carried out once it is back, since they may feed it again.
         let Some(net) = self.net.as_mut() else { return };
-        let effects = net.engine.handle(&mut CircleDocs(&mut self.circles), input);
+        let Some(mut machine) = net.sessions.take() else {
+            // Only an input fed from inside the machine's own handling could find it out,
+            // and none is: what the machine asks of the node never feeds it.
+            warn!("the session machine is busy; dropping an input");
+            return;
+        };
+        let now = self.now();
+        let effects = machine.handle(self, now, input);
+        if let Some(net) = self.net.as_mut() {
+            net.sessions = Some(machine);
+        }
         self.apply(effects);
     }
 
@@ -720,8 +449,9 @@ impl NodeState {
                 Effect::Send {
                     peer,
                     circle,
+                    doc,
                     bytes,
-                } => self.send_frame(peer, Frame::new(circle, SYNC_DOC, bytes)),
+                } => self.send_frame(peer, Frame::new(circle, doc, bytes)),
                 Effect::Persist { addr } => {
                     if let Err(e) = self.persist_received(&addr.circle) {
                         warn!(%addr, error = %e, "cannot save a peer's changes; they stay in memory and are saved with the next change");
@@ -743,16 +473,74 @@ impl NodeState {
                         warn!(%addr, error = %e, "cannot save sync state");
                     }
                 }
-                Effect::Misbehaved { peer, reason } => self.misbehaved(peer, reason.to_string()),
-                Effect::Refused {
+                Effect::Control { peer, doc, bytes } => match doc.as_str() {
+                    JOIN_REPLY_DOC => self.on_join_reply(peer, &bytes),
+                    other => debug!(%peer, doc = other, "a control frame nobody handles"),
+                },
+                Effect::Admit { peer, request } => self.on_join(peer, request),
+                Effect::Syncing { peer, circles } => {
+                    info!(%peer, ?circles, "syncing with peer");
+                    self.emit(NodeEvent::PeerConnected {
+                        peer: peer.to_string(),
+                        circles,
+                    });
+                }
+                Effect::Synced { peer, circle } => {
+                    self.save_last_sync(&circle, &peer, self.now());
+                    self.emit(NodeEvent::PeerSynced {
+                        peer: peer.to_string(),
+                        circle,
+                    });
+                }
+                Effect::Disconnected { peer, synced } => {
+                    if let Some(net) = self.net.as_mut() {
+                        // Dropping the queue lets the writer finish what is queued.
+                        net.wires.remove(&peer);
+                    }
+                    let now = self.now();
+                    for circle in &synced {
+                        self.save_last_sync(circle, &peer, now);
+                    }
+                    debug!(%peer, "disconnected");
+                    self.emit(NodeEvent::PeerDisconnected {
+                        peer: peer.to_string(),
+                    });
+                }
+                Effect::Disconnect { peer } => {
+                    info!(%peer, "peer is no longer a member device of any circle we share; disconnecting");
+                    self.close_connection(peer);
+                    self.emit(NodeEvent::PeerDisconnected {
+                        peer: peer.to_string(),
+                    });
+                }
+                Effect::Misbehaved { peer, fault } => {
+                    warn!(%peer, reason = %fault, "peer broke the sync protocol; disconnecting it");
+                    self.close_connection(peer);
+                    self.emit(NodeEvent::PeerMisbehaved {
+                        peer: peer.to_string(),
+                        reason: fault.to_string(),
+                    });
+                }
+                Effect::RefusedRelayed {
                     peer,
                     addr,
                     refused,
-                } => self.on_refused(peer, &addr, &refused),
+                } => {
+                    if let Some(first) = refused.first() {
+                        warn!(%peer, %addr, refused = refused.len(), first = %first.reason, "refused changes a peer relayed; keeping the link and its other changes");
+                    }
+                }
+                Effect::Note {
+                    peer,
+                    note: Note::JoinBusy,
+                } => {
+                    info!(%peer, "too many join requests at once; asking the joiner to come back later")
+                }
+                Effect::Note { peer, note } => debug!(%peer, ?note, "peer session"),
             }
         }
         if !core_changed.is_empty() {
-            // Someone may have been admitted or removed.
+            // Someone may have been admitted or removed (the machine's contract).
             for circle in &core_changed {
                 self.purge_after_removal(circle);
                 self.write_receipts(circle);
@@ -761,77 +549,32 @@ impl NodeState {
         }
     }
 
+    /// Closes the connection to `peer`, dropping what waits for its writer.
+    fn close_connection(&mut self, peer: PeerId) {
+        let Some(net) = self.net.as_mut() else { return };
+        if let Some(wire) = net.wires.remove(&peer) {
+            wire.writer.abort();
+        }
+        let client = net.client.clone();
+        tokio::spawn(async move {
+            let _ = client.disconnect(peer).await;
+        });
+    }
+
     pub(crate) fn send_frame(&mut self, peer: PeerId, frame: Frame) {
-        let Some(link) = self.net.as_mut().and_then(|n| n.links.get_mut(&peer)) else {
+        let Some(wire) = self.net.as_mut().and_then(|n| n.wires.get_mut(&peer)) else {
             debug!(%peer, "not sending to a peer that is gone");
             return;
         };
-        link.sent += frame.payload.len() as u64;
-        if let Err(e) = link.queue.try_send(frame) {
+        wire.sent += frame.payload.len() as u64;
+        if let Err(e) = wire.queue.try_send(frame) {
             warn!(%peer, error = %e, "the peer does not keep up; dropping a frame until the next resync");
         }
     }
 
-    /// Some of `peer`'s changes for `addr` were refused and the rest applied. If a refused
-    /// change is the peer's own, it broke the circle's rules itself and is dropped; if it
-    /// only relayed another device's, it may not have heard of the rule yet (a removal on
-    /// its way to it) and keeps its link.
-    fn on_refused(&mut self, peer: PeerId, addr: &DocAddr, refused: &[grove_core::RefusedChange]) {
-        let Some(first) = refused.first() else { return };
-        let own = peer_device(&peer).is_some_and(|device| {
-            refused
-                .iter()
-                .any(|r| r.reason.device() == Some(device.as_str()))
-        });
-        if own {
-            self.misbehaved(
-                peer,
-                format!(
-                    "sent its own changes for {addr} that are not authorised: {}",
-                    first.reason
-                ),
-            );
-        } else {
-            warn!(%peer, %addr, refused = refused.len(), first = %first.reason, "refused changes a peer relayed; keeping the link and its other changes");
-        }
-    }
-
+    /// `peer` broke a rule of a control frame the node handles (a join).
     pub(crate) fn misbehaved(&mut self, peer: PeerId, reason: String) {
-        warn!(%peer, %reason, "peer broke the sync protocol; disconnecting it");
-        if !self.drop_link(peer) {
-            return;
-        }
-        self.emit(NodeEvent::PeerMisbehaved {
-            peer: peer.to_string(),
-            reason,
-        });
-    }
-
-    /// Re-checks which peers `circle` is in sync with, announcing each that just got there.
-    fn refresh_sync_status(&mut self, circle: &str) {
-        let now = self.now();
-        let Some(net) = self.net.as_mut() else { return };
-        let docs = CircleDocs(&mut self.circles);
-        let mut reached = Vec::new();
-        for (peer, link) in net.links.iter_mut() {
-            if !link.shared.contains(circle) {
-                continue;
-            }
-            if net.engine.in_sync(&docs, peer, circle) {
-                if link.synced.insert(circle.to_owned()) {
-                    reached.push(*peer);
-                }
-            } else {
-                link.synced.remove(circle);
-            }
-        }
-        for peer in reached {
-            self.save_last_sync(circle, &peer, now);
-            self.emit(NodeEvent::PeerSynced {
-                peer: peer.to_string(),
-                circle: circle.to_owned(),
-            });
-        }
+        self.session_input(Input::Misbehaved { peer, reason });
     }
 
     fn save_last_sync(&self, circle: &str, peer: &PeerId, at: Timestamp) {
@@ -869,7 +612,8 @@ impl NodeState {
         }
         if let Some(net) = &self.net {
             let now = self.now();
-            for (peer, link) in &net.links {
+            let sessions = net.sessions.as_ref();
+            for (peer, wire) in &net.wires {
                 let status = out.entry(peer.to_string()).or_insert_with(|| PeerStatus {
                     peer: peer.to_string(),
                     member: None,
@@ -880,11 +624,14 @@ impl NodeState {
                     circles: Vec::new(),
                 });
                 status.connected = true;
-                status.addr = Some(link.addr.to_string());
-                status.bytes_sent = link.sent;
-                status.bytes_received = link.received;
-                for circle in &link.shared {
-                    let in_sync = link.synced.contains(circle);
+                status.addr = Some(wire.addr.to_string());
+                status.bytes_sent = wire.sent;
+                status.bytes_received = wire.received;
+                let Some(link) = sessions.and_then(|s| s.link(peer)) else {
+                    continue;
+                };
+                for circle in link.shared() {
+                    let in_sync = link.synced().contains(circle);
                     match status.circles.iter_mut().find(|c| &c.circle == circle) {
                         Some(c) => {
                             c.in_sync = in_sync;
@@ -923,11 +670,11 @@ impl NodeState {
 
     /// Where a sync with `peer` stands: `None` while we have no link with it.
     pub(crate) fn sync_progress(&self, peer: &PeerId) -> Option<SyncProgress> {
-        let link = self.net.as_ref()?.links.get(peer)?;
+        let link = self.net.as_ref()?.sessions.as_ref()?.link(peer)?;
         Some(SyncProgress {
-            hello: link.theirs.is_some(),
-            shared: link.shared.iter().cloned().collect(),
-            synced: link.synced.iter().cloned().collect(),
+            hello: link.heard(),
+            shared: link.shared().iter().cloned().collect(),
+            synced: link.synced().iter().cloned().collect(),
         })
     }
 

@@ -6,7 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use grove_core::sync::{DocAddr, Input};
+use grove_core::session::Input;
+use grove_core::sync::DocAddr;
 use grove_store::circle_meta_prefix;
 use tracing::{info, warn};
 
@@ -52,7 +53,7 @@ impl NodeState {
         self.mark_purged(id, removed)?;
         self.forget_sync_states(id, &docs)?;
         for doc in &docs {
-            self.engine_input(Input::DocReplaced {
+            self.session_input(Input::DocReplaced {
                 addr: DocAddr::new(id, doc.as_str()),
             });
         }

@@ -199,7 +199,7 @@ async fn a_member_forging_changes_under_another_members_actor_is_refused_and_dro
     let me: libp2p::PeerId =
         grove_net::peer_id_from_ed25519_public(*forger_key.verifying_key().as_bytes())?;
     let ana: libp2p::PeerId = n[0].peer.parse()?;
-    let tag = grove_node::circle_tag(&key, &circle, &me, &ana);
+    let tag = grove_node::core::session::circle_tag(&key, &circle, &me.to_bytes(), &ana.to_bytes());
     let mut bytes = framed(&grove_net::Frame::new(
         "grove/control",
         "hello",

@@ -14,16 +14,67 @@ use crate::Authorized;
 /// Lends the engine the documents of the open circles, their change signatures, and
 /// [`Circle::authorize_sync`] as the check on every peer's changes. A circle should be
 /// synced only once every one of its shards is in memory, so a document the circle lacks
-/// in memory is one it lacks on disk too.
+/// in memory is one it lacks on disk too. The map itself is [`Docs`] too, for a caller that
+/// lends more than its circles (the node lends itself, see `crates/grove-node/src/docs.rs`).
 pub struct CircleDocs<'a>(pub &'a mut HashMap<String, Circle>);
 
 impl Docs for CircleDocs<'_> {
     fn get(&self, addr: &DocAddr) -> Option<&Automerge> {
-        self.0.get(&addr.circle)?.doc(&addr.doc)
+        Docs::get(&*self.0, addr)
     }
 
     fn get_mut(&mut self, addr: &DocAddr) -> Option<&mut Automerge> {
-        let circle = self.0.get_mut(&addr.circle)?;
+        Docs::get_mut(&mut *self.0, addr)
+    }
+
+    fn create(&mut self, addr: &DocAddr) -> Option<&mut Automerge> {
+        Docs::create(&mut *self.0, addr)
+    }
+
+    fn doc_keys(&self, circle: &str) -> Vec<String> {
+        Docs::doc_keys(&*self.0, circle)
+    }
+
+    fn signature(&self, addr: &DocAddr, hash: &ChangeHash) -> Option<ChangeSignature> {
+        Docs::signature(&*self.0, addr, hash)
+    }
+
+    fn signatures(
+        &self,
+        addr: &DocAddr,
+        changes: &[Link<'_>],
+    ) -> Vec<(ChangeHash, ChangeSignature)> {
+        Docs::signatures(&*self.0, addr, changes)
+    }
+
+    fn authorize(&self, addr: &DocAddr, changes: &[SignedChange]) -> Result<Authorized, AuthError> {
+        Docs::authorize(&*self.0, addr, changes)
+    }
+
+    fn authorize_meta(
+        &self,
+        addr: &DocAddr,
+        changes: &[SignedMeta],
+    ) -> Result<Authorized, AuthError> {
+        Docs::authorize_meta(&*self.0, addr, changes)
+    }
+
+    fn adopt_loaded(&mut self, addr: &DocAddr, saved: Vec<u8>) {
+        Docs::adopt_loaded(&mut *self.0, addr, saved)
+    }
+
+    fn keep_signatures(&mut self, addr: &DocAddr, verified: Authorized) {
+        Docs::keep_signatures(&mut *self.0, addr, verified)
+    }
+}
+
+impl Docs for HashMap<String, Circle> {
+    fn get(&self, addr: &DocAddr) -> Option<&Automerge> {
+        self.get(&addr.circle)?.doc(&addr.doc)
+    }
+
+    fn get_mut(&mut self, addr: &DocAddr) -> Option<&mut Automerge> {
+        let circle = self.get_mut(&addr.circle)?;
         // `doc_mut` creates missing shards; only `create` may do that.
         if !circle.has_doc(&addr.doc) {
             return None;
@@ -33,15 +84,15 @@ impl Docs for CircleDocs<'_> {
 
     fn create(&mut self, addr: &DocAddr) -> Option<&mut Automerge> {
         // Refuses keys that are not Grove documents; a peer's new month becomes a shard.
-        self.0.get_mut(&addr.circle)?.doc_mut(&addr.doc)
+        self.get_mut(&addr.circle)?.doc_mut(&addr.doc)
     }
 
     fn doc_keys(&self, circle: &str) -> Vec<String> {
-        self.0.get(circle).map(Circle::doc_keys).unwrap_or_default()
+        self.get(circle).map(Circle::doc_keys).unwrap_or_default()
     }
 
     fn signature(&self, addr: &DocAddr, hash: &ChangeHash) -> Option<ChangeSignature> {
-        self.0.get(&addr.circle)?.signature(&addr.doc, hash)
+        self.get(&addr.circle)?.signature(&addr.doc, hash)
     }
 
     fn signatures(
@@ -49,14 +100,13 @@ impl Docs for CircleDocs<'_> {
         addr: &DocAddr,
         changes: &[Link<'_>],
     ) -> Vec<(ChangeHash, ChangeSignature)> {
-        self.0
-            .get(&addr.circle)
+        self.get(&addr.circle)
             .map(|c| c.signatures_to_send(&addr.doc, changes))
             .unwrap_or_default()
     }
 
     fn authorize(&self, addr: &DocAddr, changes: &[SignedChange]) -> Result<Authorized, AuthError> {
-        let Some(circle) = self.0.get(&addr.circle) else {
+        let Some(circle) = self.get(&addr.circle) else {
             return Err(AuthError::Unreadable {
                 reason: format!("circle {} is not open here", addr.circle),
             });
@@ -75,7 +125,7 @@ impl Docs for CircleDocs<'_> {
         addr: &DocAddr,
         changes: &[SignedMeta],
     ) -> Result<Authorized, AuthError> {
-        let Some(circle) = self.0.get(&addr.circle) else {
+        let Some(circle) = self.get(&addr.circle) else {
             return Err(AuthError::Unreadable {
                 reason: format!("circle {} is not open here", addr.circle),
             });
@@ -90,13 +140,13 @@ impl Docs for CircleDocs<'_> {
     }
 
     fn adopt_loaded(&mut self, addr: &DocAddr, saved: Vec<u8>) {
-        if let Some(circle) = self.0.get_mut(&addr.circle) {
+        if let Some(circle) = self.get_mut(&addr.circle) {
             circle.adopt_loaded(&addr.doc, saved);
         }
     }
 
     fn keep_signatures(&mut self, addr: &DocAddr, mut verified: Authorized) {
-        if let Some(circle) = self.0.get_mut(&addr.circle) {
+        if let Some(circle) = self.get_mut(&addr.circle) {
             circle.keep_signatures(&mut verified);
         }
     }

@@ -59,37 +59,26 @@ pub trait Docs {
     }
     /// The signatures to send beside `changes` (one message's) of `addr`. Circles send
     /// an uncovered change's only once it is known good (see
-    /// [`crate::Circle::signatures_to_send`]); the default sends every one held.
+    /// [`crate::Circle::signatures_to_send`]). No default: an implementation that lends a
+    /// circle's documents must send what the circle says, and one that lends others says
+    /// so itself.
     fn signatures(
         &self,
         addr: &DocAddr,
         changes: &[Link<'_>],
-    ) -> Vec<(ChangeHash, ChangeSignature)> {
-        changes
-            .iter()
-            .filter_map(|l| self.signature(addr, &l.hash).map(|s| (l.hash, s)))
-            .collect()
-    }
+    ) -> Vec<(ChangeHash, ChangeSignature)>;
     /// Checks a peer's changes for `addr` before any is applied (signatures, authors);
     /// see [`crate::Circle::authorize_sync`]: fails on garbage, and names the changes the
-    /// circle's rules refuse. The default accepts everything: only for documents that are
-    /// not a circle's (simulations, tests).
-    fn authorize(
-        &self,
-        _addr: &DocAddr,
-        _changes: &[SignedChange],
-    ) -> Result<Authorized, AuthError> {
-        Ok(Authorized::default())
-    }
+    /// circle's rules refuse. No default, for the same reason: forgetting it would take
+    /// every peer's changes unchecked.
+    fn authorize(&self, addr: &DocAddr, changes: &[SignedChange]) -> Result<Authorized, AuthError>;
     /// [`Docs::authorize`] for a whole document's changes read as metadata (any document
     /// but a circle's core, which is replayed); see [`crate::Circle::authorize_sync_meta`].
     fn authorize_meta(
         &self,
-        _addr: &DocAddr,
-        _changes: &[SignedMeta],
-    ) -> Result<Authorized, AuthError> {
-        Ok(Authorized::default())
-    }
+        addr: &DocAddr,
+        changes: &[SignedMeta],
+    ) -> Result<Authorized, AuthError>;
     /// The document at `addr`, empty until now, was replaced by the whole document `saved`
     /// holds, loaded from exactly these bytes (a peer's full sync): a store may write them
     /// as they are instead of saving the document again.

@@ -94,12 +94,13 @@ pub mod sim;
 mod unshared;
 
 pub use circles::CircleDocs;
+pub use cover::Link;
 pub use engine::{DocAddr, Docs, Effect, Engine, Input, PeerFault};
 pub use envelope::{
     is_valid_doc_key, AnnouncedDoc, Envelope, EnvelopeError, ENVELOPE_VERSION, MAX_ANNOUNCED_DOCS,
     MAX_ANNOUNCED_HEADS, MAX_DOC_KEY_LEN,
 };
-pub use signing::{AuthError, ChangeSignature, SignedChange};
+pub use signing::{AuthError, ChangeSignature, SignedChange, SignedMeta};
 pub use unshared::unshared_changes;
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The hello frame: the first frame each side sends a peer that is a member device of at
-//! least one circle it holds, naming those circles by keyed tags (see [`crate::access`]),
+//! least one circle it holds, naming those circles by keyed tags (see [`super::access`]),
 //! so both sides sync exactly the circles they share and an outsider learns nothing.
 //!
 //! It travels on the control channel (circle id [`CONTROL_CIRCLE`], which no real circle can
@@ -18,21 +18,22 @@
 
 use std::collections::BTreeSet;
 
-use crate::access::{Tag, TAG_LEN};
+use super::access::{Tag, TAG_LEN};
 
 /// The wire circle id of control frames.
-pub(crate) const CONTROL_CIRCLE: &str = "grove/control";
+pub const CONTROL_CIRCLE: &str = "grove/control";
 /// The wire doc id of a hello frame.
-pub(crate) const HELLO_DOC: &str = "hello";
+pub const HELLO_DOC: &str = "hello";
 /// The wire doc id of every sync-engine frame (the envelope inside names the document).
-pub(crate) const SYNC_DOC: &str = "sync";
+pub const SYNC_DOC: &str = "sync";
 const VERSION: u8 = 3;
 const FRESH: u8 = 1;
 /// Far above the circles one person belongs to; bounds what a hostile hello can make us hold.
-pub(crate) const MAX_CIRCLES: usize = 1024;
+pub const MAX_CIRCLES: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum HelloError {
+#[non_exhaustive]
+pub enum HelloError {
     #[error("hello version {0} is not supported (this build speaks version {VERSION}); upgrade the older Grove")]
     Version(u8),
     #[error("hello frame is truncated")]
@@ -47,14 +48,14 @@ pub(crate) enum HelloError {
 
 /// A decoded hello.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Hello {
+pub struct Hello {
     /// The sender starts its sync with us over (see the module doc).
-    pub(crate) fresh: bool,
-    pub(crate) tags: BTreeSet<Tag>,
+    pub fresh: bool,
+    pub tags: BTreeSet<Tag>,
 }
 
 /// Encodes the tags of the circles we offer this peer (beyond the limit are left out).
-pub(crate) fn encode(tags: &BTreeSet<Tag>, fresh: bool) -> Vec<u8> {
+pub fn encode(tags: &BTreeSet<Tag>, fresh: bool) -> Vec<u8> {
     let tags: Vec<&Tag> = tags.iter().take(MAX_CIRCLES).collect();
     let mut out = Vec::with_capacity(4 + tags.len() * TAG_LEN);
     out.push(VERSION);
@@ -66,7 +67,7 @@ pub(crate) fn encode(tags: &BTreeSet<Tag>, fresh: bool) -> Vec<u8> {
     out
 }
 
-pub(crate) fn decode(bytes: &[u8]) -> Result<Hello, HelloError> {
+pub fn decode(bytes: &[u8]) -> Result<Hello, HelloError> {
     let (&version, rest) = bytes.split_first().ok_or(HelloError::Truncated)?;
     if version != VERSION {
         return Err(HelloError::Version(version));
