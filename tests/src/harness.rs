@@ -292,6 +292,49 @@ pub async fn converged(circle: &str, nodes: &[&TestNode]) -> Result<()> {
     for f in forwarders {
         f.abort();
     }
+    if result.is_err() {
+        // Say where each node stands, so a stall can be told from slowness.
+        let mut report = String::new();
+        for n in nodes {
+            let heads = n.heads(circle).await.unwrap_or_default();
+            let docs: Vec<String> = heads
+                .iter()
+                .map(|(doc, h)| {
+                    format!(
+                        "{doc}:{}",
+                        h.iter().map(|x| &x[..6]).collect::<Vec<_>>().join("+")
+                    )
+                })
+                .collect();
+            let peers: Vec<String> = n
+                .handle
+                .peers()
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| p.connected)
+                .map(|p| {
+                    let synced = p.circles.iter().filter(|c| c.in_sync).count();
+                    format!(
+                        "{}(in sync {synced}/{})",
+                        &p.peer[p.peer.len().saturating_sub(6)..],
+                        p.circles.len()
+                    )
+                })
+                .collect();
+            report.push_str(&format!(
+                "\n  {} [{}]: {} | peers {}",
+                n.name,
+                &n.peer[n.peer.len().saturating_sub(6)..],
+                docs.join(" "),
+                peers.join(" ")
+            ));
+        }
+        return Err(anyhow!(
+            "{}{report}",
+            result.err().map(|e| e.to_string()).unwrap_or_default()
+        ));
+    }
     result?
 }
 
