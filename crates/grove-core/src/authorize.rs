@@ -83,6 +83,11 @@ impl Authorized {
         &self.refused
     }
 
+    /// The changes held back until their dependencies arrive (see `held_back`).
+    pub fn held_back(&self) -> &HashSet<ChangeHash> {
+        &self.held_back
+    }
+
     /// The hashes refused, for filtering a batch.
     pub fn refused_hashes(&self) -> HashSet<ChangeHash> {
         self.refused.iter().map(|r| r.hash).collect()

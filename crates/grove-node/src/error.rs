@@ -97,7 +97,9 @@ pub enum NodeError {
     },
     /// The search index failed; it is derived from the log and rebuilt on restart.
     #[error("{cause}; restart Grove to rebuild the search index")]
-    Search { cause: grove_search::SearchError },
+    Search {
+        cause: Box<grove_search::SearchError>,
+    },
     /// A file to import is larger than its format may be (see `files.rs`).
     #[error(
         "{} is larger than the {max_mib} MiB a {what} may be; is it the right file?",

@@ -52,7 +52,9 @@ struct CircleCache {
 fn search_err(e: SearchError) -> NodeError {
     match e {
         SearchError::Core(c) => NodeError::Core(c),
-        cause => NodeError::Search { cause },
+        cause => NodeError::Search {
+            cause: Box::new(cause),
+        },
     }
 }
 

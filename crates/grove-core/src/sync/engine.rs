@@ -239,6 +239,14 @@ struct Session {
     /// restart forgets them, so each resync tries them once more (a refusal that depends
     /// on time, or on a removal the peer has since heard of, may no longer apply).
     refused: BTreeSet<ChangeHash>,
+    /// Dependencies of changes held back because we lack them (see [`push_sync`]): asked
+    /// of the peer by hash, once each per session. Automerge asks for a missing dependency
+    /// by itself only when it holds the change that needs it; a held-back change never
+    /// reaches it, so without this a dependency the peer left out (its Bloom filter of our
+    /// changes had a false positive) would never be asked for, and the two would stall.
+    missing: BTreeSet<ChangeHash>,
+    /// Of `missing`, those already asked for in this session.
+    asked_missing: BTreeSet<ChangeHash>,
 }
 
 impl Session {
@@ -249,6 +257,8 @@ impl Session {
             sent_everything: false,
             peer_heads: None,
             refused: BTreeSet::new(),
+            missing: BTreeSet::new(),
+            asked_missing: BTreeSet::new(),
         }
     }
 
@@ -619,6 +629,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         let mut partial = false;
         let mut reframe = None;
         let mut loaded = None;
+        let mut held_back_deps: BTreeSet<ChangeHash> = BTreeSet::new();
         if !content.is_empty() {
             let sigs: BTreeMap<ChangeHash, ChangeSignature> = signatures.iter().copied().collect();
             let verdict = match &content {
@@ -693,6 +704,14 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
                     Content::Loaded(doc) => doc.get_changes(&[]),
                     Content::Changes(changes) => changes,
                 };
+                let in_batch: HashSet<ChangeHash> =
+                    changes.iter().map(automerge::Change::hash).collect();
+                for change in changes
+                    .iter()
+                    .filter(|c| verdict.held_back().contains(&c.hash()))
+                {
+                    held_back_deps.extend(change.deps().iter().filter(|d| !in_batch.contains(d)));
+                }
                 reframe = Some(
                     changes
                         .into_iter()
@@ -716,6 +735,7 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             }
         }
         let session = state.sessions.entry(addr.clone()).or_default();
+        session.missing.extend(held_back_deps);
         if session.is_stale(&message) {
             debug!(?peer, %addr, "ignoring a message sent before the peer loaded our document");
             return false;
@@ -878,10 +898,30 @@ fn push_sync<P: Clone, D: Docs + ?Sized>(
     addr: &DocAddr,
     out: &mut Vec<Effect<P>>,
 ) {
+    session
+        .missing
+        .retain(|hash| automerge::ReadDoc::get_change_by_hash(doc, hash).is_none());
+    let ask: Vec<ChangeHash> = session
+        .missing
+        .difference(&session.asked_missing)
+        .copied()
+        .collect();
+    if !ask.is_empty() {
+        // Forget what we last told the peer, so automerge has a message to send for the
+        // request to ride on.
+        session.state.last_sent_heads.clear();
+    }
     let before = (!session.refused.is_empty()).then(|| session.state.clone());
     let Some(mut message) = generate(doc, session) else {
         return;
     };
+    if !ask.is_empty() {
+        session.asked_missing.extend(ask.iter().copied());
+        message.need.extend(ask);
+        // The encoding requires them sorted, once each.
+        message.need.sort();
+        message.need.dedup();
+    }
     if let Some(before) = before {
         let asked = message.need.len();
         message.need.retain(|hash| !session.refused.contains(hash));
