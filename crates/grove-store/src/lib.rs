@@ -110,18 +110,14 @@ pub trait Store: Send + Sync + 'static {
     /// Appends a chunk and writes metadata that belongs with it (its changes' signatures)
     /// in one durable write: one sync of the disk instead of two. After a crash the
     /// metadata may be there without the chunk, never the chunk without the metadata.
+    /// Every name is checked before anything is written: a refused write changes nothing.
     fn append_with_meta(
         &self,
         circle: &str,
         doc: &str,
         chunk: &[u8],
         meta: &[(&str, &[u8])],
-    ) -> Result<(), StoreError> {
-        for (key, value) in meta {
-            self.put_meta(key, value)?;
-        }
-        self.append(circle, doc, chunk)
-    }
+    ) -> Result<(), StoreError>;
     /// Durable on Ok; deleting an absent key is Ok.
     fn delete_meta(&self, key: &str) -> Result<(), StoreError>;
     /// Every meta entry whose key starts with `prefix`, sorted by key.
