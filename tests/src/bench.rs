@@ -8,11 +8,16 @@
 //! (logging one by one), `sync` (full and incremental sync between two nodes over loopback
 //! libp2p against automerge's sync API alone), `converge` (N nodes in a line).
 //!     cargo run --release -p grove-tests --bin grove-bench -- --insight [--sizes …]   (search and vitality only)
+//!     cargo run --release -p grove-tests --bin grove-bench -- --only scale [--scale 1000000]
+//!
+//! `scale` (never run by default: it takes a quarter of an hour and ~15 GB) seeds one circle
+//! of a million decisions and reads every figure off it against its target.
 //!
 //! Cold opens run in a child process (this binary with `cold-open HOME`), so their memory
 //! figures are those of a fresh process.
 
 mod insight_bench;
+mod scale_bench;
 
 use std::path::Path;
 use std::time::Instant;
@@ -36,6 +41,10 @@ fn main() -> Result<()> {
     if args.get(1).map(String::as_str) == Some("cold-open") {
         let home = args.get(2).context("cold-open needs a home directory")?;
         return cold_open(Path::new(home));
+    }
+    if args.get(1).map(String::as_str) == Some("search") {
+        let home = args.get(2).context("search needs a home directory")?;
+        return scale_bench::search(Path::new(home));
     }
     if args.iter().any(|a| a == "--insight") {
         let sizes = numbers(
@@ -71,6 +80,17 @@ fn main() -> Result<()> {
     } else {
         Vec::new()
     };
+    if run("scale") {
+        let n = flag(&args, "--scale")
+            .map(|s| s.parse())
+            .transpose()
+            .context("--scale takes a number")?
+            .unwrap_or(1_000_000);
+        scale_bench::run(n)?;
+        if only.split(',').count() == 1 {
+            return Ok(());
+        }
+    }
     let converge_n: usize = if run("converge") {
         flag(&args, "--nodes")
             .map(|s| s.parse())

@@ -159,7 +159,7 @@ pub enum Command {
     Join(crate::invite::JoinArgs),
     /// Seed a realistic demo circle: teams, values, principles, a year of decisions
     Demo {
-        /// How many decisions to log over the past year
+        /// How many decisions to log: over the past year, or a year for each 100,000
         #[arg(long, default_value_t = 500)]
         decisions: usize,
         /// The demo circle's name

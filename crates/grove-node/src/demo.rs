@@ -1245,6 +1245,9 @@ fn tell(
     Ok(id)
 }
 
+/// The most decisions the demo spreads over one year.
+const DECISIONS_PER_YEAR: usize = 100_000;
+
 pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<CircleInfo> {
     // The last few decisions are the failing streak of `seed_tensions`, within the count.
     let failing = FAILING_STREAK.len().min(decisions);
@@ -1256,7 +1259,10 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     // Ids and the circle key (`Ctx::rng` makes both) from the OS, like any real circle's.
     let mut id_rng = OsRng;
     let now = s.now();
-    let start = Timestamp(now.0 - 365 * DAY_MS);
+    // A year of a busy union, or as many years as a large movement needs at about that pace:
+    // months then hold as many decisions at a million as at a hundred thousand.
+    let years = decisions.div_ceil(DECISIONS_PER_YEAR).max(1) as i64;
+    let start = Timestamp(now.0 - years * 365 * DAY_MS);
     let me = s.identity.member();
     let (key, my_name) = (s.identity.key().clone(), s.identity.name.clone());
     let mut t = start;
@@ -1352,7 +1358,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
         },
     )?;
 
-    // A year of decisions, evenly spread, with results for most of the older ones.
+    // The decisions, evenly spread, with results for most of the older ones.
     let span = (now.0 - start.0 - 10 * DAY_MS).max(1);
     let step = span / decisions.max(1) as i64;
     let mut recent: VecDeque<usize> = VecDeque::with_capacity(NO_REPEAT_WITHIN + 1);
