@@ -454,10 +454,26 @@ fn strangers_joining_all_at_once_are_told_to_come_back_past_the_burst() {
     assert!(blamed(&sim, m[0]).is_empty());
 }
 
+/// A member whose documents and sync states were lost (its key kept: a circle left and
+/// joined again) writes before it reconnects. Its peer still believes it holds what was
+/// sent before and names it as the last sync; the wiped member answers "I lack that" and
+/// nothing else; the two traded those two messages forever until a peer that hears "I
+/// share nothing with you" forgets what it believed shared (`Session::forget_shared`).
+#[test]
+fn a_member_that_lost_its_documents_and_wrote_again_converges() {
+    random_run(677u64.wrapping_mul(0x9e37_79b9_7f4a_7c15), 3, 4, 60, 100).unwrap();
+}
+
 /// One run over a random topology: members of `C1`, one node holding the circle whom the
 /// members do not count in, random edits, restarts, reconnects, partitions and losses;
 /// then a clean reconnect of every connection.
-fn random_run(seed: u64, n: u32, drop_percent: u32, actions: usize) -> Result<(), TestCaseError> {
+fn random_run(
+    seed: u64,
+    n: u32,
+    drop_percent: u32,
+    actions: usize,
+    wipe_percent: u32,
+) -> Result<(), TestCaseError> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
     let mut sim = sim(seed);
     let m = members(&mut sim, n);
@@ -482,13 +498,16 @@ fn random_run(seed: u64, n: u32, drop_percent: u32, actions: usize) -> Result<()
                 edit(&mut sim, node, doc, &format!("k{i}"), i as i64);
             }
             5 => {
-                // Its disk survives: a device whose store is lost comes back with a new
-                // key, so a new peer. Losing documents while keeping the key, with the
-                // other side holding sync states that claim them, can keep two engines
-                // trading sync messages forever (seed 5009211741453895289, n 4, 2 %, 36
-                // actions, when wiping): an engine matter, outside the session rules.
+                // Sometimes its documents and sync states are lost while its key is kept
+                // (a circle left and joined again), with peers holding sync states that
+                // claim them.
                 let node = m[rng.gen_range(0..m.len())];
-                sim.restart(node, false);
+                let wipe = match wipe_percent {
+                    0 => false,
+                    100.. => true,
+                    p => rng.gen_range(0..100) < p,
+                };
+                sim.restart(node, wipe);
             }
             6 => {
                 let e = rng.gen_range(0..edges.len());
@@ -547,7 +566,8 @@ proptest! {
         n in 2u32..=4,
         drop_percent in prop_oneof![Just(0u32), 1u32..25],
         actions in 5usize..40,
+        wipe_percent in prop_oneof![Just(0u32), Just(30), Just(100)],
     ) {
-        random_run(seed, n, drop_percent, actions)?;
+        random_run(seed, n, drop_percent, actions, wipe_percent)?;
     }
 }

@@ -295,6 +295,22 @@ impl Session {
         self.sent_everything && message.heads.is_empty() && message.changes.is_empty()
     }
 
+    /// The peer says it shares nothing with us while our state says it holds
+    /// `shared_heads`: it lost the document, or its saved sync state, since (a device
+    /// wiped, a circle left and joined again, a sync state written lazily and lost in a
+    /// crash). Automerge resets only when the peer's heads are empty; a peer that lost our
+    /// changes but made one of its own since keeps answering our `have` with "I lack your
+    /// last sync" and never gets them again, for we believe we sent them. Start over as
+    /// with a fresh peer: none of what we believed shared before (`before`) unless it names
+    /// it among its heads now, and nothing sent.
+    fn forget_shared(&mut self, before: &[ChangeHash], their_heads: &[ChangeHash]) {
+        self.state
+            .shared_heads
+            .retain(|h| !before.contains(h) || their_heads.contains(h));
+        self.state.sent_hashes.clear();
+        self.asked_while_sent.clear();
+    }
+
     /// Called after each received message. Automerge never resends a change it sent in this
     /// session, so when a frame carrying one is lost the peer asks for it by hash and we
     /// answer with nothing, forever: two peers trading empty messages. A change asked for in
@@ -754,6 +770,8 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             message.changes = Vec::<Vec<u8>>::new().into();
         }
         let shared_before = session.state.shared_heads.clone();
+        // The heads it names, when it says it shares nothing with us (see below).
+        let starts_over = shares_nothing(&message).then(|| message.heads.clone());
         if let Err(e) = doc.receive_sync_message(&mut session.state, message) {
             let reason = e.to_string();
             self.fault(peer, PeerFault::BadChanges { addr, reason }, out);
@@ -764,6 +782,9 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             // automerge would not answer it; this one brought the document, and the peer
             // waits for our answer to learn we hold it, as after any load.
             session.state.last_sent_heads = last_sent;
+        }
+        if let Some(their_heads) = starts_over.filter(|_| !shared_before.is_empty()) {
+            session.forget_shared(&shared_before, &their_heads);
         }
         session.received();
         session.peer_heads = session.state.their_heads.clone();
@@ -879,6 +900,13 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         self.peers.remove(&peer);
         out.push(Effect::Misbehaved { peer, reason });
     }
+}
+
+/// Whether `message` says its sender shares no history with us: a `have` whose last sync
+/// is empty (automerge's own answer when it lacks the last sync we named, and a fresh
+/// peer's first message).
+fn shares_nothing(message: &automerge::sync::Message) -> bool {
+    matches!(&message.have[..], [only] if only.last_sync.is_empty())
 }
 
 /// Sends the session's next message, if automerge has one, never asking for a change
