@@ -6,6 +6,8 @@
 //! verdict is the same on every device whatever else it holds or in what order it came.
 //! A change that breaks a rule is refused by everyone, as a bad signature is.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::clock::Timestamp;
 use crate::consent::{self, CLOCK_SLACK_MS};
 use crate::escalations::Escalation;
@@ -288,12 +290,16 @@ pub(crate) fn check_escalations(
     act: &Act<'_>,
     steward: bool,
 ) -> Result<(), String> {
+    // By id: a circle gathers escalations as its log grows, and every core change is
+    // checked against all of them, so a scan per escalation made each check quadratic.
+    let before_by_id: HashMap<&str, &Escalation> =
+        before.iter().map(|b| (b.id.as_str(), b)).collect();
     for c in after {
         // Raising one is any member's act: logging a centre-zone decision.
-        let Some(b) = before.iter().find(|b| b.id == c.id) else {
+        let Some(b) = before_by_id.get(c.id.as_str()) else {
             continue;
         };
-        if b == c {
+        if *b == c {
             continue;
         }
         if !steward && act.members.len() > 1 {
@@ -306,7 +312,8 @@ pub(crate) fn check_escalations(
             return Err(format!("it rewrites what escalation {} is about", c.id));
         }
     }
-    if before.iter().any(|b| !after.iter().any(|c| c.id == b.id)) {
+    let after_ids: HashSet<&str> = after.iter().map(|c| c.id.as_str()).collect();
+    if before.iter().any(|b| !after_ids.contains(b.id.as_str())) {
         return Err("it deletes an escalation".into());
     }
     Ok(())

@@ -1406,6 +1406,9 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
             }
         }
     }
+    // A circle older than its founder's year renews its stewards every year, by consent,
+    // so someone is in office to answer the escalations of every year.
+    renew_stewards(&mut circle, &mut laptops, &people, start, years)?;
     // Most escalations answered, each as its story calls for; the recent ones still waiting.
     for e in circle.escalations()? {
         let age = now.0 - e.raised_at.0;
@@ -1882,6 +1885,36 @@ fn exchange(from: &Circle, to: &mut Circle) -> Result<()> {
 
 /// Noor opens `new` at `start`; every other member's device receives it within hours and
 /// they consent; Noor passes it `pass_after` hours after opening. Returns the proposal.
+/// For each year after the first, the stewards named for a year by a proposal all consent
+/// to, passed a week before the year ends.
+fn renew_stewards(
+    circle: &mut Circle,
+    laptops: &mut Laptops,
+    people: &[String],
+    start: Timestamp,
+    years: i64,
+) -> Result<()> {
+    if people.len() <= MARTA {
+        return Ok(());
+    }
+    for year in 1..years {
+        let opened = Timestamp(start.0 + (year * 365 - 14) * DAY_MS);
+        let renewal = NewProposal {
+            title: format!("Stewards for year {}", year + 1),
+            body: "The stewards' year is nearly over; the same two hold the centre for another."
+                .into(),
+            change: ProposalChange::Stewards {
+                members: vec![people[0].clone(), people[NOOR].clone()],
+                term_days: 365,
+                queue: vec![people[TOMAS].clone(), people[AIKO].clone()],
+            },
+            window_ms: Some(2 * 24 * HOUR_MS),
+        };
+        agreed_by_all(circle, laptops, people, opened, renewal, 7 * 24)?;
+    }
+    Ok(())
+}
+
 fn agreed_by_all(
     circle: &mut Circle,
     laptops: &mut Laptops,
