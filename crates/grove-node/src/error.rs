@@ -1,7 +1,7 @@
 //! The one error type every Grove client sees. Messages are meant for people: they say what
 //! went wrong and what to do, without naming CLI flags or buttons.
 
-use grove_core::{CoreError, ErrorKind};
+use grove_core::{CodeError, CoreError, ErrorKind, Refusal};
 use grove_store::{StoreError, StoreErrorKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -112,7 +112,7 @@ pub enum NodeError {
     },
     /// Joining a circle, or creating an invite, failed.
     #[error(transparent)]
-    Invite(#[from] crate::join::InviteError),
+    Invite(#[from] InviteError),
 }
 
 impl NodeError {
@@ -156,7 +156,7 @@ impl NodeError {
             NodeError::InvalidAddress { .. } => NodeErrorKind::Invalid,
             NodeError::Bundle(_) => NodeErrorKind::Invalid,
             NodeError::Invite(e) => {
-                use crate::join::InviteError as E;
+                use InviteError as E;
                 match e {
                     E::Unreachable(_) | E::Lost | E::NoAnswer(_) | E::NotListening => {
                         NodeErrorKind::Network
@@ -167,6 +167,34 @@ impl NodeError {
             }
         }
     }
+}
+
+/// Why joining (or creating an invite) failed. Every message says what to do next.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InviteError {
+    /// The code could not be read: mistyped, incomplete, or from a newer Grove.
+    #[error(transparent)]
+    Code(#[from] CodeError),
+    /// The inviter checked the request and said no.
+    #[error("the inviter did not let this device in: {0}")]
+    Refused(Refusal),
+    #[error("cannot reach the inviter at any address in the code ({0}); ask them to keep Grove running (the app open, or `grove serve`) on a network this device can reach, then join again: the code stays good until it expires")]
+    Unreachable(String),
+    #[error(
+        "the connection to the inviter closed before it answered; join again with the same code"
+    )]
+    Lost,
+    #[error("the inviter did not answer within {0} s; join again with the same code")]
+    NoAnswer(u64),
+    #[error("the inviter's answer cannot be used ({0}); nothing was added; ask for a new code")]
+    BadReply(String),
+    #[error("this device already holds circle {0}: there is nothing to join")]
+    AlreadyHere(String),
+    #[error("a join with this inviter is already under way; wait for it to finish")]
+    Busy,
+    #[error("this device cannot be reached by the person you invite: it is not listening for connections; keep the Grove app open, or run `grove serve`, and create the invite there")]
+    NotListening,
 }
 
 pub type Result<T, E = NodeError> = std::result::Result<T, E>;

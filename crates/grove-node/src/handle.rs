@@ -16,15 +16,16 @@ use grove_core::{
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::addr::{parse_addr, parse_peer_addr, with_peer};
+use crate::demo;
+use crate::dto::NodeEvent;
 use crate::dto::{
     CircleSummary, DecisionPage, Me, MemberListing, NetInfo, PeerStatus, PrincipleView, SyncReport,
 };
 use crate::error::{NodeError, Result};
 use crate::export::{ExportFormat, Exported, ExportedDoc, OpenCircle};
 use crate::files;
-use crate::network::with_peer;
 use crate::state::{Need, NodeState};
-use crate::{demo, parse_addr, NodeEvent};
 
 pub(crate) type Job = Box<dyn FnOnce(&mut NodeState) + Send>;
 
@@ -146,7 +147,7 @@ impl NodeHandle {
     pub async fn import_circle(&self, data: Vec<u8>) -> Result<CircleInfo> {
         self.run(move |s| {
             let docs = archive::decode_signed(&data)?;
-            let id = crate::import::merge_archive(s, &docs, None)?;
+            let id = crate::state::import::merge_archive(s, &docs, None)?;
             s.compact_all(&id)?;
             Ok(s.loaded(&id)?.info()?)
         })
@@ -694,7 +695,7 @@ impl CircleHandle {
         self.node
             .run(move |s| {
                 let id = s.prepare(sel.as_deref(), &Need::All)?;
-                let shared = crate::network::shared_heads(s.store.as_ref(), &id)?;
+                let shared = crate::peer_records::shared_heads(s.store.as_ref(), &id)?;
                 let actor = s.identity.actor();
                 let circle = s.loaded(&id)?;
                 Ok(circle
@@ -906,7 +907,7 @@ impl NodeHandle {
     /// Remembers `addr` (dialled again whenever the node starts with networking) and, when
     /// networking is on, dials it now. Returns the peer id if it was reached.
     pub async fn add_peer(&self, addr: &str) -> Result<Option<String>> {
-        let parsed = crate::parse_peer_addr(addr)?;
+        let parsed = parse_peer_addr(addr)?;
         let networked = self
             .run(move |s| {
                 s.remember_peer(&parsed)?;

@@ -5,7 +5,7 @@ use std::path::Path;
 use grove_store::SledStore;
 
 use crate::error::{NodeError, Result};
-use crate::resolve_home;
+use crate::home::resolve_home;
 
 /// Re-seals the home under `new` (None: stores it unencrypted), after opening it with `old`
 /// (None for an unencrypted home). The home must not be in use by a running node. A crash

@@ -9,7 +9,7 @@
 //! grows back with time. The caller then admits (or refuses) it against the circle
 //! ([`super::Effect::Admit`], answered by [`super::Input::Admission`]) and the machine
 //! sends the answer: the whole circle, or a refusal saying why. The joiner's side (dialling
-//! the inviter, importing the answer) is the caller's (`crates/grove-node/src/join.rs`).
+//! the inviter, importing the answer) is the caller's (`crates/grove-node/src/join.rs` and `state/admission.rs`).
 //!
 //! JOIN layout: `version: u8 = 1`, circle id, invite id, member id (each u8 length +
 //! ASCII), name (u16 BE length + UTF-8), device key (32 bytes), fresh (u8 0/1), proof

@@ -1,6 +1,6 @@
 //! Peer sessions as a sans-I/O state machine: the protocol between two connected nodes
 //! that sits above the sync engine ([`crate::sync::Engine`]), which it owns. The runtime
-//! (`crates/grove-node/src/network.rs`) turns transport events into [`Input`]s for
+//! (`crates/grove-node/src/state/network.rs`) turns transport events into [`Input`]s for
 //! [`Sessions::handle`] and carries out the returned [`Effect`]s in order; [`sim`] drives
 //! many machines through a hostile network deterministically.
 //!
