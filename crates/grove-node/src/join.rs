@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use grove_core::session::join::encode_join;
 pub use grove_core::session::join::{JOIN_BURST, JOIN_REFILL};
-use grove_core::session::{JoinFrame, CONTROL_CIRCLE, JOIN_DOC};
+use grove_core::session::{JoinFrame, CONTROL_CIRCLE, JOIN};
 use grove_core::{
     invite_verifier, join_proof, CodeError, Invite, InviteCode, InviteKind, Timestamp,
     MAX_CODE_ADDRS,
@@ -127,7 +127,7 @@ impl NodeHandle {
             peer: inviter,
         };
         client
-            .send(inviter, Frame::new(CONTROL_CIRCLE, JOIN_DOC, request))
+            .send(inviter, Frame::new(CONTROL_CIRCLE, JOIN, request))
             .await
             .map_err(|e| InviteError::Unreachable(e.to_string()))?;
         match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {

@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use crate::{Refusal, Timestamp, JOIN_PROOF_LEN};
 
-/// The wire doc id of a join request, and of its answer.
-pub const JOIN_DOC: &str = "join";
-pub const JOIN_REPLY_DOC: &str = "join-reply";
+/// The message kinds of a join request, and of its answer.
+pub const JOIN: &str = "join";
+pub const JOIN_REPLY: &str = "join-reply";
 const VERSION: u8 = 1;
 /// Far above any honest request (ids, a name, a key, a proof); bounds what a stranger's
 /// frame can make us decode.

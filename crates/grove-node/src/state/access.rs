@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use grove_core::session::{Access, CircleKey, JOIN_REPLY_DOC};
+use grove_core::session::{Access, CircleKey, JOIN_REPLY};
 use grove_core::sync::DocAddr;
 use grove_net::PeerId;
 use tracing::warn;
@@ -85,7 +85,7 @@ impl Access<PeerId> for NodeState {
     }
 
     /// Answers to our joins (see `join.rs`).
-    fn takes_control(&self, doc: &str) -> bool {
-        doc == JOIN_REPLY_DOC
+    fn takes_control(&self, kind: &str) -> bool {
+        kind == JOIN_REPLY
     }
 }

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use grove_core::session::{Effect, Input, Note, JOIN_REPLY_DOC};
+use grove_core::session::{Effect, Input, Note, JOIN_REPLY};
 use grove_core::Timestamp;
 use grove_net::{Event, Frame, Multiaddr, PeerId, Protocol, Session};
 use tracing::{debug, info, warn};
@@ -201,7 +201,7 @@ impl NodeState {
             peer,
             conn: session,
             circle: frame.circle,
-            doc: frame.doc,
+            kind: frame.kind,
             bytes: frame.payload,
         });
     }
@@ -265,9 +265,9 @@ impl NodeState {
                 Effect::Send {
                     peer,
                     circle,
-                    doc,
+                    kind,
                     bytes,
-                } => self.send_frame(peer, Frame::new(circle, doc, bytes)),
+                } => self.send_frame(peer, Frame::new(circle, kind, bytes)),
                 Effect::Persist { addr } => {
                     if let Err(e) = self.persist_received(&addr.circle) {
                         warn!(%addr, error = %e, "cannot save a peer's changes; they stay in memory and are saved with the next change");
@@ -289,9 +289,9 @@ impl NodeState {
                         warn!(%addr, error = %e, "cannot save sync state");
                     }
                 }
-                Effect::Control { peer, doc, bytes } => match doc.as_str() {
-                    JOIN_REPLY_DOC => self.on_join_reply(peer, &bytes),
-                    other => debug!(%peer, doc = other, "a control frame nobody handles"),
+                Effect::Control { peer, kind, bytes } => match kind.as_str() {
+                    JOIN_REPLY => self.on_join_reply(peer, &bytes),
+                    other => debug!(%peer, kind = other, "a control frame nobody handles"),
                 },
                 Effect::Admit { peer, request } => self.on_join(peer, request),
                 Effect::Syncing { peer, circles } => {
