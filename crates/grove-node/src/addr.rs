@@ -8,9 +8,9 @@ use crate::error::{NodeError, Result};
 /// peer's id (`…/p2p/<peer id>`), so the node knows whom it reaches. An empty or
 /// transport-less address would be stored and dialled at every start, to no end.
 pub(crate) fn parse_peer_addr(addr: &str) -> Result<Multiaddr> {
-    let refuse = |reason: &str| NodeError::InvalidAddress {
+    let refuse = |missing| NodeError::IncompleteAddress {
         addr: addr.to_string(),
-        reason: reason.to_string(),
+        missing,
     };
     if addr.trim().is_empty() {
         return Err(refuse("it is empty"));
@@ -27,9 +27,9 @@ pub(crate) fn parse_peer_addr(addr: &str) -> Result<Multiaddr> {
 pub(crate) fn parse_addr(addr: &str) -> Result<Multiaddr> {
     addr.trim()
         .parse::<Multiaddr>()
-        .map_err(|e| NodeError::InvalidAddress {
+        .map_err(|cause| NodeError::InvalidAddress {
             addr: addr.to_string(),
-            reason: e.to_string(),
+            cause,
         })
 }
 

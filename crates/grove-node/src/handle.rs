@@ -7,17 +7,17 @@
 
 use std::path::Path;
 
+use ed25519_dalek::SigningKey;
 use grove_core::{
     archive, shard_doc, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus,
     Consultee, Ctx, Day, Decision, DecisionEdit, DecisionFilter, Escalation, Keepers, KnownNode,
     Member, NewCommitment, NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole,
     NewValue, Outcome, Principle, ProposalView, Retro, Review, ReviewChanged, Role, Stewardship,
-    Team, Value, ValueEdit, Verdict, ZoneRule,
+    Team, Timestamp, Value, ValueEdit, Verdict, ZoneRule,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::addr::{parse_addr, parse_peer_addr, with_peer};
-use crate::demo;
 use crate::dto::NodeEvent;
 use crate::dto::{
     CircleSummary, DecisionPage, Me, MemberListing, NetInfo, PeerStatus, PrincipleView, SyncReport,
@@ -28,6 +28,19 @@ use crate::files;
 use crate::state::{Need, NodeState};
 
 pub(crate) type Job = Box<dyn FnOnce(&mut NodeState) + Send>;
+
+/// This device as code that builds a circle outside the node sees it
+/// ([`NodeHandle::add_circle_with`]).
+pub struct Author<'a> {
+    /// The node's clock now.
+    pub now: Timestamp,
+    /// This device's member id.
+    pub member: String,
+    /// This device's member's display name.
+    pub name: String,
+    /// This device's key: the circle's changes written as this device are signed with it.
+    pub key: &'a SigningKey,
+}
 
 #[derive(Clone)]
 pub struct NodeHandle {
@@ -154,10 +167,38 @@ impl NodeHandle {
         .await
     }
 
-    /// Seeds a realistic circle (teams, values, principles, members, a year of decisions
-    /// with results, reads and escalations) for trying Grove, tests and benchmarks.
-    pub async fn demo(&self, name: String, decisions: usize) -> Result<CircleInfo> {
-        self.run(move |s| demo::seed(s, &name, decisions)).await
+    /// Adds a whole circle that `build` writes in one go as this device (the demo circle of
+    /// `grove-demo`), then saves it compacted. `build` runs on the node's event loop with
+    /// this device's [`Author`]; its changes must be signed with the author's key, as any
+    /// receiver checks. The circle joins the others as if created here.
+    pub async fn add_circle_with<E>(
+        &self,
+        build: impl FnOnce(Author<'_>) -> std::result::Result<Circle, E> + Send + 'static,
+    ) -> std::result::Result<CircleInfo, E>
+    where
+        E: From<NodeError> + Send + 'static,
+    {
+        let built = self
+            .run(move |s| {
+                let author = Author {
+                    now: s.now(),
+                    member: s.identity.member(),
+                    name: s.identity.name.clone(),
+                    key: s.identity.key(),
+                };
+                let circle = match build(author) {
+                    Ok(circle) => circle,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let id = s.adopt(circle)?;
+                s.compact_all(&id)?;
+                // A bulk write leaves sled's files far larger than the data; give the space
+                // back now rather than at the next start.
+                s.store.reclaim_space()?;
+                Ok(Ok(s.loaded(&id)?.info()?))
+            })
+            .await?;
+        built
     }
 
     /// Bytes the store occupies on disk.
@@ -895,13 +936,19 @@ impl NodeHandle {
     /// Connects to `addr` and returns the peer's id once the connection is up. Syncing
     /// starts by itself; see [`Self::sync_with`] to wait for it.
     pub async fn dial(&self, addr: &str) -> Result<String> {
+        self.dial_peer(addr).await.map(|peer| peer.to_string())
+    }
+
+    async fn dial_peer(&self, addr: &str) -> Result<grove_net::PeerId> {
         let addr = parse_addr(addr)?;
         let client = self.client().await?;
-        let peer = client
+        client
             .dial(addr.clone())
             .await
-            .map_err(|e| NodeError::Net(format!("cannot reach {addr}: {e}")))?;
-        Ok(peer.to_string())
+            .map_err(|cause| NodeError::Unreachable {
+                addr,
+                cause: Box::new(cause),
+            })
     }
 
     /// Remembers `addr` (dialled again whenever the node starts with networking) and, when
@@ -923,14 +970,15 @@ impl NodeHandle {
     /// Closes every connection to `peer` (a peer id). It is dialled again only when asked
     /// or when the node restarts.
     pub async fn disconnect(&self, peer: &str) -> Result<()> {
-        let peer: grove_net::PeerId = peer
-            .parse()
-            .map_err(|_| NodeError::Net(format!("`{peer}` is not a peer id")))?;
+        let peer: grove_net::PeerId =
+            peer.trim()
+                .parse()
+                .map_err(|cause| NodeError::InvalidPeerId {
+                    text: peer.to_string(),
+                    cause,
+                })?;
         let client = self.client().await?;
-        client
-            .disconnect(peer)
-            .await
-            .map_err(|e| NodeError::Net(e.to_string()))
+        Ok(client.disconnect(peer).await?)
     }
 
     /// Peers connected now and peers synced with before, with each shared circle's state.
@@ -943,19 +991,13 @@ impl NodeHandle {
     /// itself: wrap it in a timeout. Cancel-safe.
     pub async fn sync_with(&self, addr: &str) -> Result<SyncReport> {
         let mut events = self.subscribe();
-        let peer_text = self.dial(addr).await?;
-        let peer: grove_net::PeerId = peer_text.parse().map_err(|_| {
-            NodeError::Net(format!("the network returned a bad peer id {peer_text}"))
-        })?;
+        let peer = self.dial_peer(addr).await?;
+        let peer_text = peer.to_string();
         loop {
             let progress = self.run(move |s| Ok(s.sync_progress(&peer))).await?;
             if let Some(p) = progress {
                 if p.hello && p.shared.is_empty() {
-                    return Err(NodeError::Net(format!(
-                        "peer {peer} holds none of this home's circles; until members can invite \
-                         each other, copy a circle over with `grove circle export` and \
-                         `grove circle import`"
-                    )));
+                    return Err(NodeError::NothingShared { peer });
                 }
                 if p.hello && p.synced.len() == p.shared.len() {
                     return Ok(SyncReport {
@@ -966,14 +1008,10 @@ impl NodeHandle {
             }
             match events.recv().await {
                 Ok(NodeEvent::PeerDisconnected { peer: gone }) if gone == peer_text => {
-                    return Err(NodeError::Net(format!(
-                        "peer {peer} disconnected before every shared circle was in sync"
-                    )));
+                    return Err(NodeError::PeerLeft { peer });
                 }
                 Ok(NodeEvent::PeerMisbehaved { peer: bad, reason }) if bad == peer_text => {
-                    return Err(NodeError::Net(format!(
-                        "peer {peer} broke the sync protocol: {reason}"
-                    )));
+                    return Err(NodeError::PeerMisbehaved { peer, reason });
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return Err(NodeError::Stopped),

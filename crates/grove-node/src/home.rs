@@ -13,7 +13,7 @@ pub fn resolve_home(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("GROVE_HOME").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    dirs::data_dir().map(|d| d.join("grove")).ok_or_else(|| {
-        NodeError::Io("cannot find a data directory for Grove; set GROVE_HOME".into())
-    })
+    dirs::data_dir()
+        .map(|d| d.join("grove"))
+        .ok_or(NodeError::NoDataDir)
 }

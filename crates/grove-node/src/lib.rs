@@ -7,7 +7,6 @@
 mod addr;
 mod bundle;
 pub mod control;
-mod demo;
 mod dto;
 mod error;
 pub mod export;
@@ -46,8 +45,9 @@ pub use dto::{
 pub use error::{InviteError, NodeError, NodeErrorKind, Result};
 pub use grove_core as core;
 pub use grove_search as search;
-pub use handle::{CircleHandle, NodeHandle};
+pub use handle::{Author, CircleHandle, NodeHandle};
 pub use home::resolve_home;
+pub use identity::member_of_device;
 pub use insight::{RaiseTension, MAX_WINDOW_DAYS};
 pub use join::{NewInvite, JOIN_BURST, JOIN_REFILL};
 pub use passphrase::{change_passphrase, check_passphrase, home_is_encrypted};
@@ -180,8 +180,12 @@ impl NodeBuilder {
         };
         let peers = parse_addrs(&self.peers)?;
         let (store, identity) = self.open_store()?;
-        let keypair = grove_net::keypair_from_ed25519_secret(identity.secret())
-            .map_err(|e| NodeError::Net(e.to_string()))?;
+        let keypair =
+            grove_net::keypair_from_ed25519_secret(identity.secret()).map_err(|cause| {
+                NodeError::NetStart {
+                    cause: Box::new(cause),
+                }
+            })?;
         let mut config = grove_net::Config::new(keypair);
         // Default addresses come back on last time's ports, so invite codes stay good.
         let pinned = listen.is_none().then(|| ports::Ports::load(store.as_ref()));
@@ -227,7 +231,9 @@ impl NodeBuilder {
             }
             started => started,
         };
-        let (client, events, event_loop) = started.map_err(|e| NodeError::Net(e.to_string()))?;
+        let (client, events, event_loop) = started.map_err(|cause| NodeError::NetStart {
+            cause: Box::new(cause),
+        })?;
         tokio::spawn(event_loop.run());
         for relay in relays {
             let client = client.clone();
@@ -241,7 +247,9 @@ impl NodeBuilder {
         let listening = client
             .listen_addrs()
             .await
-            .map_err(|e| NodeError::Net(e.to_string()))?;
+            .map_err(|cause| NodeError::NetStart {
+                cause: Box::new(cause),
+            })?;
         if let Some(before) = pinned {
             let now = ports::Ports::of(&listening);
             if now != before && now.is_known() {
@@ -268,9 +276,7 @@ impl NodeBuilder {
     /// Must be called inside a tokio runtime.
     pub fn spawn(self) -> Result<NodeHandle> {
         if self.network {
-            return Err(NodeError::Net(
-                "a node with networking starts with `start().await`, not `spawn()`".into(),
-            ));
+            return Err(NodeError::SpawnedNetworked);
         }
         self.spawn_inner(None)
     }

@@ -18,10 +18,7 @@ pub fn change_passphrase(home: Option<&Path>, old: Option<&str>, new: Option<&st
     }
     let dir = resolve_home(home)?;
     if !dir.join("store.current").exists() {
-        return Err(NodeError::Io(format!(
-            "there is no Grove home at {} yet; create it first",
-            dir.display()
-        )));
+        return Err(NodeError::NoHome { path: dir });
     }
     let store = SledStore::open_with(&dir, old)?;
     store.set_passphrase(new)?;

@@ -223,9 +223,8 @@ impl NodeState {
             handles
                 .into_iter()
                 .flat_map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        vec![Err(NodeError::Io("a loading thread failed".into()))]
-                    })
+                    h.join()
+                        .unwrap_or_else(|_| vec![Err(NodeError::LoadFailed)])
                 })
                 .collect()
         });
