@@ -178,27 +178,32 @@ impl NodeHandle {
     where
         E: From<NodeError> + Send + 'static,
     {
-        let built = self
-            .run(move |s| {
-                let author = Author {
-                    now: s.now(),
-                    member: s.identity.member(),
-                    name: s.identity.name.clone(),
-                    key: s.identity.key(),
-                };
-                let circle = match build(author) {
-                    Ok(circle) => circle,
-                    Err(e) => return Ok(Err(e)),
-                };
-                let id = s.adopt(circle)?;
-                s.compact_all(&id)?;
-                // A bulk write leaves sled's files far larger than the data; give the space
-                // back now rather than at the next start.
-                s.store.reclaim_space()?;
-                Ok(Ok(s.loaded(&id)?.info()?))
-            })
-            .await?;
-        built
+        self.run(move |s| {
+            let author = Author {
+                now: s.now(),
+                member: s.identity.member(),
+                name: s.identity.name.clone(),
+                key: s.identity.key(),
+            };
+            let circle = match build(author) {
+                Ok(circle) => circle,
+                Err(e) => return Ok(Err(e)),
+            };
+            // Adopting would replace the held circle of that id, unchecked.
+            if s.circle_ids()?.iter().any(|id| id == circle.id()) {
+                return Err(NodeError::Core(grove_core::CoreError::State(format!(
+                    "circle {} is already here",
+                    circle.id()
+                ))));
+            }
+            let id = s.adopt(circle)?;
+            s.compact_all(&id)?;
+            // A bulk write leaves sled's files far larger than the data; give the space
+            // back now rather than at the next start.
+            s.store.reclaim_space()?;
+            Ok(Ok(s.loaded(&id)?.info()?))
+        })
+        .await?
     }
 
     /// Bytes the store occupies on disk.
@@ -1079,5 +1084,49 @@ impl NodeHandle {
 async fn futures_join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
     for handle in handles {
         let _ = handle.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use grove_core::automerge::ActorId;
+    use grove_core::{Circle, Ctx, CORE_DOC};
+
+    use crate::{Node, NodeErrorKind};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_circle_built_outside_is_added_as_this_device_and_only_once() {
+        let node = Node::builder().in_memory().spawn().unwrap();
+        let core = Arc::new(Mutex::new(Vec::new()));
+        let kept = core.clone();
+        let info = node
+            .add_circle_with(move |a| -> crate::Result<Circle> {
+                let mut rng = rand::rngs::OsRng;
+                let mut ctx = Ctx::new(a.now, a.member.clone(), &mut rng);
+                let circle = Circle::create_signed(&mut ctx, a.key, "Built", &a.name)?;
+                *kept.lock().unwrap() = circle.snapshot(CORE_DOC).unwrap_or_default();
+                Ok(circle)
+            })
+            .await
+            .unwrap();
+        let me = node.me().await.unwrap();
+        let members = node.circle(None).members().await.unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].id, me.member, "the founder is this device's member");
+
+        // The same circle again would replace the one held: refused, nothing changes.
+        let bytes = core.lock().unwrap().clone();
+        let again = node
+            .add_circle_with(move |_| -> crate::Result<Circle> {
+                Ok(Circle::from_core_bytes(&bytes, ActorId::random())?)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(again.kind(), NodeErrorKind::State, "{again}");
+        let circles = node.circles().await.unwrap();
+        assert_eq!(circles.len(), 1);
+        assert_eq!(circles[0].info.id, info.id);
     }
 }
