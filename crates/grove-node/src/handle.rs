@@ -1114,7 +1114,10 @@ mod tests {
         let me = node.me().await.unwrap();
         let members = node.circle(None).members().await.unwrap();
         assert_eq!(members.len(), 1);
-        assert_eq!(members[0].id, me.member, "the founder is this device's member");
+        assert_eq!(
+            members[0].id, me.member,
+            "the founder is this device's member"
+        );
 
         // The same circle again would replace the one held: refused, nothing changes.
         let bytes = core.lock().unwrap().clone();

@@ -42,7 +42,7 @@ pub use dto::{
     CircleSummary, DecisionPage, Me, MemberListing, NetInfo, NodeEvent, PeerCircle, PeerStatus,
     PrincipleView, SyncReport,
 };
-pub use error::{InviteError, NodeError, NodeErrorKind, Result};
+pub use error::{AddrParseError, InviteError, NodeError, NodeErrorKind, PeerIdParseError, Result};
 pub use grove_core as core;
 pub use grove_search as search;
 pub use handle::{Author, CircleHandle, NodeHandle};

@@ -396,7 +396,10 @@ pub fn decode_reply(bytes: &[u8]) -> Result<Reply, &'static str> {
             if len > MAX_MESSAGE {
                 return Err("message too long");
             }
-            let message = String::from_utf8_lossy(r.take(len)?).into_owned();
+            // Each byte that is not UTF-8 becomes a 3-byte replacement character: bound the
+            // text again, so it is no longer than any message we would send.
+            let lossy = String::from_utf8_lossy(r.take(len)?);
+            let message = truncate(&lossy, MAX_MESSAGE).to_string();
             if !r.0.is_empty() {
                 return Err("unexpected bytes at the end");
             }
@@ -448,6 +451,21 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the join_decode fuzz target: a refusal of bytes that are not UTF-8 decoded
+    /// to a message three times longer than any we send, which re-encoded differently.
+    #[test]
+    fn a_refusal_that_is_not_utf8_stays_within_the_message_limit() {
+        let mut bytes = vec![VERSION, 1, 57];
+        bytes.extend_from_slice(&(MAX_MESSAGE as u16).to_be_bytes());
+        bytes.extend(std::iter::repeat_n(0xda, MAX_MESSAGE));
+        let reply = decode_reply(&bytes).unwrap();
+        let Reply::Refused { message, .. } = &reply else {
+            panic!("not a refusal: {reply:?}");
+        };
+        assert!(message.len() <= MAX_MESSAGE, "{} bytes", message.len());
+        assert_eq!(decode_reply(&encode_reply(&reply)).unwrap(), reply);
+    }
 
     fn sample() -> JoinFrame {
         JoinFrame {
