@@ -60,7 +60,8 @@ operations! {
     node set_name(name: String) -> ();
     node circles() -> Vec<CircleSummary>;
     node create_circle(name: String) -> CircleInfo;
-    node demo(name: String, decisions: usize) -> CircleInfo;
+    /// Adds a demo circle to look around in (grove-demo).
+    own demo(name: String, decisions: usize) -> CircleInfo;
     /// Exports the circle as `format` to `path`, or when none is given to a new file or
     /// directory in the person's Documents folder; says where it went.
     own export_circle(circle: String, format: ExportFormat, path: Option<String>) -> Exported;
@@ -174,7 +175,7 @@ operations! {
 mod own {
     use std::time::Duration;
 
-    use grove_node::core::{DecisionFilter, NewDecision};
+    use grove_node::core::{CircleInfo, DecisionFilter, NewDecision};
     use grove_node::export::{self, ExportFormat, Exported};
     use grove_node::{NewInvite, NodeErrorKind};
 
@@ -277,5 +278,17 @@ mod own {
 
     pub async fn join(d: &Desktop, code: String, name: Option<String>) -> CommandResult<String> {
         Ok(d.node()?.join(&code, name).await?)
+    }
+
+    pub async fn demo(d: &Desktop, name: String, decisions: usize) -> CommandResult<CircleInfo> {
+        grove_demo::seed(&d.node()?, name, decisions)
+            .await
+            .map_err(|e| match e {
+                grove_demo::DemoError::Node(e) => e.into(),
+                other => CommandError {
+                    kind: NodeErrorKind::Io,
+                    message: other.to_string(),
+                },
+            })
     }
 }

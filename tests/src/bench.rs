@@ -200,7 +200,7 @@ fn seed(home: &Path, n: usize) -> Result<()> {
     let rt = runtime()?;
     rt.block_on(async {
         let node = Node::builder().home(home).spawn()?;
-        node.demo("Bench".into(), n).await?;
+        grove_demo::seed(&node, "Bench".into(), n).await?;
         anyhow::Ok(())
     })?;
     // Dropping the runtime stops the event loop and closes the store before the child opens it.

@@ -49,7 +49,7 @@ pub fn run(n: usize) -> Result<()> {
         let mut a = TestNode::start("a", &home_a).await?;
         let mut b = TestNode::start("b", &dir.path().join("b")).await?;
         let t = Instant::now();
-        let info = a.handle.demo("Scale".into(), n).await?;
+        let info = grove_demo::seed(&a.handle, "Scale".into(), n).await?;
         let seeded_s = t.elapsed().as_secs_f64();
         let peak_seed_mb = super::mem_mb("VmHWM:");
         let sync = sync_bench::first_sync(&mut a, &mut b, &info.id).await?;

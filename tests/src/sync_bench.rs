@@ -52,7 +52,7 @@ pub async fn full_sync(n: usize) -> Result<FullSync> {
     let dir = tempfile::tempdir()?;
     let mut a = TestNode::start("a", &dir.path().join("a")).await?;
     let mut b = TestNode::start("b", &dir.path().join("b")).await?;
-    let info = a.handle.demo("Bench".into(), n).await?;
+    let info = grove_demo::seed(&a.handle, "Bench".into(), n).await?;
     let circle = info.id.clone();
     let first = first_sync(&mut a, &mut b, &circle).await?;
     let export = a.handle.circle(Some(circle.clone())).export().await?;

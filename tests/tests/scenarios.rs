@@ -145,7 +145,7 @@ async fn a_node_killed_mid_sync_resumes_from_its_sled_dir_and_converges() -> Res
     let n = nodes(&dir, &["a", "b"]).await?;
     let mut n = n.into_iter();
     let (a, mut b) = (n.next().unwrap(), n.next().unwrap());
-    let big = a.handle.demo("Big circle".into(), 3000).await?;
+    let big = grove_demo::seed(&a.handle, "Big circle".into(), 3000).await?;
     copy_core_only(&a, &b, &big.id).await?;
 
     b.handle.dial(&a.addr).await?;

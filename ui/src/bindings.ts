@@ -683,6 +683,7 @@ export interface Api {
   set_name: [{ name: string }, null];
   circles: [{}, Array<CircleSummary>];
   create_circle: [{ name: string }, CircleInfo];
+  /** Adds a demo circle to look around in (grove-demo). */
   demo: [{ name: string; decisions: number }, CircleInfo];
   /** Exports the circle as `format` to `path`, or when none is given to a new file or directory in the person's Documents folder; says where it went. */
   export_circle: [{ circle: string; format: ExportFormat; path: string | null }, Exported];

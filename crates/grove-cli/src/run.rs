@@ -52,7 +52,12 @@ pub async fn run(node: &NodeHandle, circle: Option<String>, cmd: Command, out: &
         Command::Search(a) => crate::insight::search(&c, a, out).await,
         Command::Demo { decisions, name } => {
             let working = Progress::start(out, &format!("creating a demo circle of {decisions} decisions"));
-            let info = node.demo(name, decisions).await?;
+            let info = match grove_demo::seed(node, name, decisions).await {
+                Ok(info) => info,
+                // The node's own errors keep their kind (and the remedies `message` adds).
+                Err(grove_demo::DemoError::Node(e)) => return Err(e.into()),
+                Err(e) => return Err(e.into()),
+            };
             drop(working);
             out.id(&info.id)
         }

@@ -1,6 +1,6 @@
 //! Grove's network layer, and the only crate that knows libp2p.
 //!
-//! It moves opaque [`Frame`]s (`circle`, `doc`, payload bytes) between peers over the
+//! It moves opaque [`Frame`]s (`circle`, message `kind`, payload bytes) between peers over the
 //! `/grove/sync/1` stream protocol and knows nothing of what the payload means.
 //!
 //! Shape (after rust-libp2p's file-sharing example): [`new`] returns a cloneable [`Client`]

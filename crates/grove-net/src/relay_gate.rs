@@ -14,7 +14,7 @@
 //! Circuits *to* a peer need that peer's reservation, so gating reservations gates the
 //! destinations too. A reservation lives as long as the connection it was made on, and an
 //! always-on node disconnects a device as soon as it is no member of any circle they share
-//! (grove-node's network.rs), so a removed device loses its relayed address with it.
+//! (grove-node's state/network.rs), so a removed device loses its relayed address with it.
 
 use libp2p::{relay, Multiaddr, PeerId};
 use tracing::debug;

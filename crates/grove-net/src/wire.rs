@@ -12,14 +12,17 @@
 //!   u8     flags                  FLAG_FIRST | FLAG_LAST; other bits must be zero
 //!   u8     circle length          1 ..= MAX_ID_LEN
 //!   [u8]   circle id              UTF-8
-//!   u8     doc length             1 ..= MAX_ID_LEN
-//!   [u8]   doc id                 UTF-8
+//!   u8     kind length            1 ..= MAX_ID_LEN
+//!   [u8]   message kind           UTF-8 (`hello`, `sync`, `join`, `join-reply`: grove_core::session)
 //!   u64 BE total payload length   only in a FIRST chunk; <= MAX_PAYLOAD_LEN
 //!   [u8]   payload piece          the rest of the body
 //! ```
 //!
 //! The version sits in every chunk rather than once per stream so that a chunk decodes without
 //! stream state and so that a later version can be told apart from garbage on any chunk.
+//!
+//! The message kind says what the payload is; it was once called the frame's *doc*, and
+//! the bytes on the wire are the same under both names.
 
 use std::fmt;
 
@@ -29,7 +32,7 @@ pub const VERSION: u8 = 1;
 pub const FLAG_FIRST: u8 = 0b01;
 /// Set on the last chunk of a frame.
 pub const FLAG_LAST: u8 = 0b10;
-/// Longest circle or document id, in bytes.
+/// Longest circle id or message kind, in bytes.
 pub const MAX_ID_LEN: usize = 128;
 /// Largest chunk body a peer may announce. Bounds the buffer one read allocates.
 pub const MAX_CHUNK_LEN: usize = 4 * 1024 * 1024;
@@ -41,22 +44,24 @@ pub const MAX_PAYLOAD_LEN: usize = 256 * 1024 * 1024;
 pub const CHUNK_PAYLOAD_LEN: usize = 1024 * 1024;
 /// Length of the big-endian body-length prefix.
 pub const PREFIX_LEN: usize = 4;
-/// Largest chunk header: version, flags, two length-prefixed ids, total length.
+/// Largest chunk header: version, flags, circle id and message kind (each length-prefixed),
+/// total length.
 pub const MAX_HEADER_LEN: usize = 1 + 1 + 1 + MAX_ID_LEN + 1 + MAX_ID_LEN + 8;
 
-/// One message between peers: an opaque payload addressed to a document of a circle.
+/// One message between peers: an opaque payload of some kind, about a circle.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Frame {
     pub circle: String,
-    pub doc: String,
+    /// What the payload is (the session machine's `HELLO`, `SYNC`, `JOIN`, `JOIN_REPLY`).
+    pub kind: String,
     pub payload: Vec<u8>,
 }
 
 impl Frame {
-    pub fn new(circle: impl Into<String>, doc: impl Into<String>, payload: Vec<u8>) -> Self {
+    pub fn new(circle: impl Into<String>, kind: impl Into<String>, payload: Vec<u8>) -> Self {
         Self {
             circle: circle.into(),
-            doc: doc.into(),
+            kind: kind.into(),
             payload,
         }
     }
@@ -67,7 +72,7 @@ impl fmt::Debug for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Frame")
             .field("circle", &self.circle)
-            .field("doc", &self.doc)
+            .field("kind", &self.kind)
             .field("payload_len", &self.payload.len())
             .finish()
     }
@@ -77,14 +82,14 @@ impl fmt::Debug for Frame {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdField {
     Circle,
-    Doc,
+    Kind,
 }
 
 impl fmt::Display for IdField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             IdField::Circle => "circle id",
-            IdField::Doc => "doc id",
+            IdField::Kind => "message kind",
         })
     }
 }
@@ -130,14 +135,14 @@ pub struct Chunk<'a> {
     pub first: Option<u64>,
     pub last: bool,
     pub circle: &'a str,
-    pub doc: &'a str,
+    pub kind: &'a str,
     pub payload: &'a [u8],
 }
 
 /// Checks that a frame can be encoded, so callers can refuse it before queueing any I/O.
 pub fn check_frame(frame: &Frame) -> Result<(), WireError> {
     check_id(IdField::Circle, frame.circle.len())?;
-    check_id(IdField::Doc, frame.doc.len())?;
+    check_id(IdField::Kind, frame.kind.len())?;
     if frame.payload.len() > MAX_PAYLOAD_LEN {
         return Err(WireError::PayloadTooLarge {
             len: frame.payload.len() as u64,
@@ -202,8 +207,8 @@ impl Iterator for Chunks<'_> {
             flags |= FLAG_LAST;
         }
         let circle = self.frame.circle.as_bytes();
-        let doc = self.frame.doc.as_bytes();
-        let body_len = 3 + circle.len() + 1 + doc.len() + if first { 8 } else { 0 } + piece.len();
+        let kind = self.frame.kind.as_bytes();
+        let body_len = 3 + circle.len() + 1 + kind.len() + if first { 8 } else { 0 } + piece.len();
 
         let mut out = Vec::with_capacity(PREFIX_LEN + body_len);
         // body_len <= MAX_CHUNK_LEN (4 MiB) by the clamp in encode_with_chunk_len and the id
@@ -213,8 +218,8 @@ impl Iterator for Chunks<'_> {
         out.push(flags);
         out.push(circle.len() as u8);
         out.extend_from_slice(circle);
-        out.push(doc.len() as u8);
-        out.extend_from_slice(doc);
+        out.push(kind.len() as u8);
+        out.extend_from_slice(kind);
         if first {
             out.extend_from_slice(&(payload.len() as u64).to_be_bytes());
         }
@@ -250,7 +255,7 @@ pub fn decode_chunk(body: &[u8]) -> Result<Chunk<'_>, WireError> {
         return Err(WireError::UnknownFlags(flags));
     }
     let circle = take_id(&mut rest, IdField::Circle)?;
-    let doc = take_id(&mut rest, IdField::Doc)?;
+    let kind = take_id(&mut rest, IdField::Kind)?;
     let first = if flags & FLAG_FIRST != 0 {
         let total = u64::from_be_bytes(take_array(&mut rest)?);
         if total > MAX_PAYLOAD_LEN as u64 {
@@ -267,7 +272,7 @@ pub fn decode_chunk(body: &[u8]) -> Result<Chunk<'_>, WireError> {
         first,
         last: flags & FLAG_LAST != 0,
         circle,
-        doc,
+        kind,
         payload: rest,
     })
 }
@@ -306,7 +311,7 @@ pub struct Reassembler {
 #[derive(Debug)]
 struct Partial {
     circle: String,
-    doc: String,
+    kind: String,
     expected: u64,
     payload: Vec<u8>,
 }
@@ -333,7 +338,7 @@ impl Reassembler {
             (None, None) => return Err(WireError::MissingFirst),
             (Some(expected), None) => Partial {
                 circle: chunk.circle.to_owned(),
-                doc: chunk.doc.to_owned(),
+                kind: chunk.kind.to_owned(),
                 expected,
                 // Never trust the announced length for allocation beyond one chunk's worth.
                 payload: Vec::with_capacity(
@@ -341,7 +346,7 @@ impl Reassembler {
                 ),
             },
             (None, Some(partial)) => {
-                if partial.circle != chunk.circle || partial.doc != chunk.doc {
+                if partial.circle != chunk.circle || partial.kind != chunk.kind {
                     return Err(WireError::IdMismatch);
                 }
                 partial
@@ -366,7 +371,7 @@ impl Reassembler {
         }
         Ok(Some(Frame {
             circle: partial.circle,
-            doc: partial.doc,
+            kind: partial.kind,
             payload: partial.payload,
         }))
     }
@@ -479,6 +484,20 @@ mod tests {
         );
     }
 
+    /// The layout in the module docs, byte for byte: peers of every version read it.
+    #[test]
+    fn a_frame_is_written_exactly_as_documented() {
+        let f = Frame::new("c1", "hello", vec![7, 8]);
+        let bytes: Vec<u8> = encode(&f).unwrap().collect::<Vec<_>>().concat();
+        let mut want = vec![0, 0, 0, 21, VERSION, FLAG_FIRST | FLAG_LAST, 2];
+        want.extend_from_slice(b"c1");
+        want.push(5);
+        want.extend_from_slice(b"hello");
+        want.extend_from_slice(&2u64.to_be_bytes());
+        want.extend_from_slice(&[7, 8]);
+        assert_eq!(bytes, want);
+    }
+
     #[test]
     fn oversized_chunk_prefix_is_refused_before_reading_the_body() {
         let prefix = ((MAX_CHUNK_LEN + 1) as u32).to_be_bytes();
@@ -509,7 +528,7 @@ mod tests {
             first: Some(2),
             last: false,
             circle: "c",
-            doc: "d",
+            kind: "d",
             payload: b"ab",
         };
         assert_eq!(r.push(first).unwrap(), None);
@@ -517,7 +536,7 @@ mod tests {
             first: None,
             last: true,
             circle: "c",
-            doc: "d",
+            kind: "d",
             payload: b"c",
         };
         assert_eq!(r.push(more), Err(WireError::PayloadOverrun { expected: 2 }));
@@ -530,7 +549,7 @@ mod tests {
             first: Some(4),
             last: false,
             circle: "c",
-            doc: "d",
+            kind: "d",
             payload: b"ab",
         };
         r.push(first).unwrap();
@@ -538,7 +557,7 @@ mod tests {
             first: None,
             last: true,
             circle: "c",
-            doc: "other",
+            kind: "other",
             payload: b"cd",
         };
         assert_eq!(r.push(other), Err(WireError::IdMismatch));
@@ -569,7 +588,7 @@ mod tests {
         assert!(matches!(
             encode(&Frame::new("c", "", vec![])),
             Err(WireError::IdLength {
-                field: IdField::Doc,
+                field: IdField::Kind,
                 len: 0
             })
         ));

@@ -184,7 +184,7 @@ async fn three_peers_exchange_frames_concurrently() {
                 peer.to_string(),
                 "frame must come from its sender"
             );
-            assert_eq!(frame.doc, me.to_string(), "frame must reach its addressee");
+            assert_eq!(frame.kind, me.to_string(), "frame must reach its addressee");
             assert_eq!(frame.payload, pattern(1_500_000, 3));
             assert!(
                 senders.insert(peer),

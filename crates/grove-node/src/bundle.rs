@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{NodeError, Result};
 use crate::handle::{CircleHandle, NodeHandle};
-use crate::import::merge_archive;
+use crate::state::import::merge_archive;
 use crate::state::{Need, NodeState};
 
 impl CircleHandle {

@@ -93,7 +93,7 @@ pub struct ControlReply {
 }
 
 /// Sends `request` to the node serving `home` and returns its reply. Fails with a
-/// [`NodeError::Io`] saying so when nothing answers on the socket.
+/// [`NodeError::ControlUnreachable`] saying so when nothing answers on the socket.
 pub async fn call(home: &Path, request: &ControlRequest) -> Result<ControlReply> {
     call_bounded(home, request, MAX_REPLY).await
 }
@@ -128,12 +128,10 @@ async fn call_bounded(
         .await
         .map_err(unreachable)?;
     if reply.len() as u64 > max_reply {
-        return Err(NodeError::Io(format!(
-            "the grove process serving {} sent a reply larger than {} MiB; narrow the \
-             command (e.g. a filter or --limit)",
-            home.display(),
-            max_reply / (1024 * 1024)
-        )));
+        return Err(NodeError::ControlReplyTooLarge {
+            home: home.to_path_buf(),
+            max_mib: max_reply / (1024 * 1024),
+        });
     }
     serde_json::from_str(&reply).map_err(|cause| NodeError::ControlReply {
         home: home.to_path_buf(),

@@ -105,3 +105,22 @@ pub struct DecisionPage {
     /// The decisions at the asked positions, newest first.
     pub rows: Vec<Decision>,
 }
+
+/// What a live view needs to know to refresh itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum NodeEvent {
+    /// Documents of a circle changed (a local change or a peer's).
+    CircleChanged { circle: String, docs: Vec<String> },
+    /// The node listens on a new address.
+    Listening { addr: String },
+    /// A peer said hello; `circles` are the circles both hold, which are now being synced.
+    PeerConnected { peer: String, circles: Vec<String> },
+    /// The connection to a peer closed.
+    PeerDisconnected { peer: String },
+    /// A circle is now identical on this node and the peer.
+    PeerSynced { peer: String, circle: String },
+    /// A peer broke the protocol and was disconnected; others are served as before.
+    PeerMisbehaved { peer: String, reason: String },
+}

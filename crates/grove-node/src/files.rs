@@ -75,10 +75,10 @@ fn read_bounded(path: &Path, max: u64, what: &'static str) -> Result<Vec<u8>> {
 /// A one-file export goes to a path that is not a directory, in a directory that exists.
 pub fn check_out_file(path: &Path, what: &str) -> Result<()> {
     if path.is_dir() {
-        return Err(NodeError::Io(format!(
-            "{} is a directory; a {what} export is one file",
-            path.display()
-        )));
+        return Err(NodeError::OutIsDirectory {
+            path: path.to_path_buf(),
+            what: what.to_string(),
+        });
     }
     parent_is_dir(path)
 }
@@ -91,10 +91,9 @@ pub fn check_out_dir(path: &Path) -> Result<()> {
             .map(|mut entries| entries.next().is_none())
             .unwrap_or(false);
         if !path.is_dir() || !empty {
-            return Err(NodeError::Io(format!(
-                "{} exists and is not an empty directory; give a new directory",
-                path.display()
-            )));
+            return Err(NodeError::OutNotEmpty {
+                path: path.to_path_buf(),
+            });
         }
     }
     parent_is_dir(path)
@@ -103,11 +102,10 @@ pub fn check_out_dir(path: &Path) -> Result<()> {
 /// The directory an export goes into exists (a relative name's is the working directory).
 fn parent_is_dir(path: &Path) -> Result<()> {
     match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) if !dir.is_dir() => Err(NodeError::Io(format!(
-            "cannot write {}: {} is not a directory",
-            path.display(),
-            dir.display()
-        ))),
+        Some(dir) if !dir.is_dir() => Err(NodeError::OutDirMissing {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+        }),
         _ => Ok(()),
     }
 }

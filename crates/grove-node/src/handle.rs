@@ -7,26 +7,40 @@
 
 use std::path::Path;
 
+use ed25519_dalek::SigningKey;
 use grove_core::{
     archive, shard_doc, Amendment, Answer, Circle, CircleInfo, Commitment, CommitmentStatus,
     Consultee, Ctx, Day, Decision, DecisionEdit, DecisionFilter, Escalation, Keepers, KnownNode,
     Member, NewCommitment, NewDecision, NewPrinciple, NewProposal, NewRetro, NewReview, NewRole,
     NewValue, Outcome, Principle, ProposalView, Retro, Review, ReviewChanged, Role, Stewardship,
-    Team, Value, ValueEdit, Verdict, ZoneRule,
+    Team, Timestamp, Value, ValueEdit, Verdict, ZoneRule,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::addr::{parse_addr, parse_peer_addr, with_peer};
+use crate::dto::NodeEvent;
 use crate::dto::{
     CircleSummary, DecisionPage, Me, MemberListing, NetInfo, PeerStatus, PrincipleView, SyncReport,
 };
 use crate::error::{NodeError, Result};
 use crate::export::{ExportFormat, Exported, ExportedDoc, OpenCircle};
 use crate::files;
-use crate::network::with_peer;
 use crate::state::{Need, NodeState};
-use crate::{demo, parse_addr, NodeEvent};
 
 pub(crate) type Job = Box<dyn FnOnce(&mut NodeState) + Send>;
+
+/// This device as code that builds a circle outside the node sees it
+/// ([`NodeHandle::add_circle_with`]).
+pub struct Author<'a> {
+    /// The node's clock now.
+    pub now: Timestamp,
+    /// This device's member id.
+    pub member: String,
+    /// This device's member's display name.
+    pub name: String,
+    /// This device's key: the circle's changes written as this device are signed with it.
+    pub key: &'a SigningKey,
+}
 
 #[derive(Clone)]
 pub struct NodeHandle {
@@ -146,17 +160,50 @@ impl NodeHandle {
     pub async fn import_circle(&self, data: Vec<u8>) -> Result<CircleInfo> {
         self.run(move |s| {
             let docs = archive::decode_signed(&data)?;
-            let id = crate::import::merge_archive(s, &docs, None)?;
+            let id = crate::state::import::merge_archive(s, &docs, None)?;
             s.compact_all(&id)?;
             Ok(s.loaded(&id)?.info()?)
         })
         .await
     }
 
-    /// Seeds a realistic circle (teams, values, principles, members, a year of decisions
-    /// with results, reads and escalations) for trying Grove, tests and benchmarks.
-    pub async fn demo(&self, name: String, decisions: usize) -> Result<CircleInfo> {
-        self.run(move |s| demo::seed(s, &name, decisions)).await
+    /// Adds a whole circle that `build` writes in one go as this device (the demo circle of
+    /// `grove-demo`), then saves it compacted. `build` runs on the node's event loop with
+    /// this device's [`Author`]; its changes must be signed with the author's key, as any
+    /// receiver checks. The circle joins the others as if created here.
+    pub async fn add_circle_with<E>(
+        &self,
+        build: impl FnOnce(Author<'_>) -> std::result::Result<Circle, E> + Send + 'static,
+    ) -> std::result::Result<CircleInfo, E>
+    where
+        E: From<NodeError> + Send + 'static,
+    {
+        self.run(move |s| {
+            let author = Author {
+                now: s.now(),
+                member: s.identity.member(),
+                name: s.identity.name.clone(),
+                key: s.identity.key(),
+            };
+            let circle = match build(author) {
+                Ok(circle) => circle,
+                Err(e) => return Ok(Err(e)),
+            };
+            // Adopting would replace the held circle of that id, unchecked.
+            if s.circle_ids()?.iter().any(|id| id == circle.id()) {
+                return Err(NodeError::Core(grove_core::CoreError::State(format!(
+                    "circle {} is already here",
+                    circle.id()
+                ))));
+            }
+            let id = s.adopt(circle)?;
+            s.compact_all(&id)?;
+            // A bulk write leaves sled's files far larger than the data; give the space
+            // back now rather than at the next start.
+            s.store.reclaim_space()?;
+            Ok(Ok(s.loaded(&id)?.info()?))
+        })
+        .await?
     }
 
     /// Bytes the store occupies on disk.
@@ -694,7 +741,7 @@ impl CircleHandle {
         self.node
             .run(move |s| {
                 let id = s.prepare(sel.as_deref(), &Need::All)?;
-                let shared = crate::network::shared_heads(s.store.as_ref(), &id)?;
+                let shared = crate::peer_records::shared_heads(s.store.as_ref(), &id)?;
                 let actor = s.identity.actor();
                 let circle = s.loaded(&id)?;
                 Ok(circle
@@ -894,19 +941,25 @@ impl NodeHandle {
     /// Connects to `addr` and returns the peer's id once the connection is up. Syncing
     /// starts by itself; see [`Self::sync_with`] to wait for it.
     pub async fn dial(&self, addr: &str) -> Result<String> {
+        self.dial_peer(addr).await.map(|peer| peer.to_string())
+    }
+
+    async fn dial_peer(&self, addr: &str) -> Result<grove_net::PeerId> {
         let addr = parse_addr(addr)?;
         let client = self.client().await?;
-        let peer = client
+        client
             .dial(addr.clone())
             .await
-            .map_err(|e| NodeError::Net(format!("cannot reach {addr}: {e}")))?;
-        Ok(peer.to_string())
+            .map_err(|cause| NodeError::Unreachable {
+                addr,
+                cause: Box::new(cause),
+            })
     }
 
     /// Remembers `addr` (dialled again whenever the node starts with networking) and, when
     /// networking is on, dials it now. Returns the peer id if it was reached.
     pub async fn add_peer(&self, addr: &str) -> Result<Option<String>> {
-        let parsed = crate::parse_peer_addr(addr)?;
+        let parsed = parse_peer_addr(addr)?;
         let networked = self
             .run(move |s| {
                 s.remember_peer(&parsed)?;
@@ -922,14 +975,15 @@ impl NodeHandle {
     /// Closes every connection to `peer` (a peer id). It is dialled again only when asked
     /// or when the node restarts.
     pub async fn disconnect(&self, peer: &str) -> Result<()> {
-        let peer: grove_net::PeerId = peer
-            .parse()
-            .map_err(|_| NodeError::Net(format!("`{peer}` is not a peer id")))?;
+        let peer: grove_net::PeerId =
+            peer.trim()
+                .parse()
+                .map_err(|cause| NodeError::InvalidPeerId {
+                    text: peer.to_string(),
+                    cause,
+                })?;
         let client = self.client().await?;
-        client
-            .disconnect(peer)
-            .await
-            .map_err(|e| NodeError::Net(e.to_string()))
+        Ok(client.disconnect(peer).await?)
     }
 
     /// Peers connected now and peers synced with before, with each shared circle's state.
@@ -942,19 +996,13 @@ impl NodeHandle {
     /// itself: wrap it in a timeout. Cancel-safe.
     pub async fn sync_with(&self, addr: &str) -> Result<SyncReport> {
         let mut events = self.subscribe();
-        let peer_text = self.dial(addr).await?;
-        let peer: grove_net::PeerId = peer_text.parse().map_err(|_| {
-            NodeError::Net(format!("the network returned a bad peer id {peer_text}"))
-        })?;
+        let peer = self.dial_peer(addr).await?;
+        let peer_text = peer.to_string();
         loop {
             let progress = self.run(move |s| Ok(s.sync_progress(&peer))).await?;
             if let Some(p) = progress {
                 if p.hello && p.shared.is_empty() {
-                    return Err(NodeError::Net(format!(
-                        "peer {peer} holds none of this home's circles; until members can invite \
-                         each other, copy a circle over with `grove circle export` and \
-                         `grove circle import`"
-                    )));
+                    return Err(NodeError::NothingShared { peer });
                 }
                 if p.hello && p.synced.len() == p.shared.len() {
                     return Ok(SyncReport {
@@ -965,14 +1013,10 @@ impl NodeHandle {
             }
             match events.recv().await {
                 Ok(NodeEvent::PeerDisconnected { peer: gone }) if gone == peer_text => {
-                    return Err(NodeError::Net(format!(
-                        "peer {peer} disconnected before every shared circle was in sync"
-                    )));
+                    return Err(NodeError::PeerLeft { peer });
                 }
                 Ok(NodeEvent::PeerMisbehaved { peer: bad, reason }) if bad == peer_text => {
-                    return Err(NodeError::Net(format!(
-                        "peer {peer} broke the sync protocol: {reason}"
-                    )));
+                    return Err(NodeError::PeerMisbehaved { peer, reason });
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return Err(NodeError::Stopped),
@@ -1040,5 +1084,52 @@ impl NodeHandle {
 async fn futures_join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
     for handle in handles {
         let _ = handle.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use grove_core::automerge::ActorId;
+    use grove_core::{Circle, Ctx, CORE_DOC};
+
+    use crate::{Node, NodeErrorKind};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_circle_built_outside_is_added_as_this_device_and_only_once() {
+        let node = Node::builder().in_memory().spawn().unwrap();
+        let core = Arc::new(Mutex::new(Vec::new()));
+        let kept = core.clone();
+        let info = node
+            .add_circle_with(move |a| -> crate::Result<Circle> {
+                let mut rng = rand::rngs::OsRng;
+                let mut ctx = Ctx::new(a.now, a.member.clone(), &mut rng);
+                let circle = Circle::create_signed(&mut ctx, a.key, "Built", &a.name)?;
+                *kept.lock().unwrap() = circle.snapshot(CORE_DOC).unwrap_or_default();
+                Ok(circle)
+            })
+            .await
+            .unwrap();
+        let me = node.me().await.unwrap();
+        let members = node.circle(None).members().await.unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(
+            members[0].id, me.member,
+            "the founder is this device's member"
+        );
+
+        // The same circle again would replace the one held: refused, nothing changes.
+        let bytes = core.lock().unwrap().clone();
+        let again = node
+            .add_circle_with(move |_| -> crate::Result<Circle> {
+                Ok(Circle::from_core_bytes(&bytes, ActorId::random())?)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(again.kind(), NodeErrorKind::State, "{again}");
+        let circles = node.circles().await.unwrap();
+        assert_eq!(circles.len(), 1);
+        assert_eq!(circles[0].info.id, info.id);
     }
 }

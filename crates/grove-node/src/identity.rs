@@ -24,12 +24,10 @@ impl Identity {
     pub(crate) fn load_or_create(store: &dyn Store) -> Result<Identity> {
         let key = match store.get_meta(KEY)? {
             Some(bytes) => {
-                let secret: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-                    NodeError::Io(
-                        "this device's key in the Grove home is damaged; restore the home from a backup"
-                            .into(),
-                    )
-                })?;
+                let secret: [u8; 32] = bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| NodeError::DamagedKey { len: bytes.len() })?;
                 SigningKey::from_bytes(&secret)
             }
             None => {
@@ -92,7 +90,7 @@ impl Identity {
 }
 
 /// The member id of a member whose first device has this public key.
-pub(crate) fn member_of_device(public_key: &[u8]) -> String {
+pub fn member_of_device(public_key: &[u8]) -> String {
     let short = data_encoding::BASE32_NOPAD.encode(&public_key[..10.min(public_key.len())]);
     format!("m-{}", short.to_lowercase())
 }

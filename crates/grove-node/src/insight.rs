@@ -4,15 +4,13 @@
 //! and the similar-context pairs are cached in memory per circle and refreshed when a
 //! document's heads move; nothing derived is ever written to the store.
 
-use std::collections::HashMap;
-
-use grove_core::automerge::ChangeHash;
 use grove_core::{Circle, Decision, Tension, TensionInputs, Vitality, VitalityInputs};
 use grove_search::{Draft, Related, SearchError, SearchHit, SearchIndex, SearchQuery};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NodeError, Result};
 use crate::handle::CircleHandle;
+use crate::insight_cache::{CircleCache, Heads};
 use crate::state::{Need, NodeState};
 
 /// A tension raised by hand.
@@ -32,22 +30,6 @@ const CYCLE_DAYS: i64 = 90;
 /// The longest vitality window, in days: a century covers any circle, and keeps the
 /// window's milliseconds far inside an i64.
 pub const MAX_WINDOW_DAYS: i64 = 36_500;
-
-#[derive(Default)]
-pub(crate) struct Caches {
-    circles: HashMap<String, CircleCache>,
-}
-
-/// Every document's key with its heads: what a derived view was computed at.
-type Heads = Vec<(String, Vec<ChangeHash>)>;
-/// Pairs of decision ids.
-type Pairs = Vec<(String, String)>;
-
-struct CircleCache {
-    search: SearchIndex,
-    /// Similar-context pairs with the heads of every document they were computed at.
-    similar: Option<(Heads, Pairs)>,
-}
 
 fn search_err(e: SearchError) -> NodeError {
     match e {

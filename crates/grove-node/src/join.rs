@@ -14,27 +14,25 @@
 //!
 //! The frames, and the rules a stranger's request meets before it is checked (its limits,
 //! its device key), are the session machine's: see `crates/grove-core/src/session/join.rs`.
-//! Here are the joiner's side and the check against the circle.
+//! Here is the joiner's side; the check against the circle is `state/admission.rs`.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use grove_core::session::join::{decode_reply, encode_join, refusal_from, Reply};
+use grove_core::session::join::encode_join;
 pub use grove_core::session::join::{JOIN_BURST, JOIN_REFILL};
-use grove_core::session::{Admission, Input, JoinFrame, CONTROL_CIRCLE, JOIN_DOC};
+use grove_core::session::{JoinFrame, CONTROL_CIRCLE, JOIN};
 use grove_core::{
-    archive, invite_verifier, join_proof, Circle, CodeError, Invite, InviteCode, InviteKind,
-    JoinRequest, Refusal, Timestamp, CORE_DOC, MAX_CODE_ADDRS,
+    invite_verifier, join_proof, CodeError, Invite, InviteCode, InviteKind, Timestamp,
+    MAX_CODE_ADDRS,
 };
 use grove_net::{Frame, Multiaddr, PeerId, Protocol};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
-use tracing::{debug, info, warn};
 
-use crate::error::{NodeError, Result};
+use crate::addr::with_peer;
+use crate::error::{InviteError, NodeError, Result};
 use crate::handle::{CircleHandle, NodeHandle};
-use crate::import::merge_archive;
-use crate::network::with_peer;
+use crate::pending_joins::Pending;
 use crate::state::{Need, NodeState};
 
 /// How long one address of the inviter may take to answer a dial.
@@ -44,34 +42,6 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(300);
 /// Validity of a device link: long enough to walk to the other device.
 const DEVICE_LINK_VALID: Duration = Duration::from_secs(60 * 60);
-
-/// Why joining (or creating an invite) failed. Every message says what to do next.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum InviteError {
-    /// The code could not be read: mistyped, incomplete, or from a newer Grove.
-    #[error(transparent)]
-    Code(#[from] CodeError),
-    /// The inviter checked the request and said no.
-    #[error("the inviter did not let this device in: {0}")]
-    Refused(Refusal),
-    #[error("cannot reach the inviter at any address in the code ({0}); ask them to keep Grove running (the app open, or `grove serve`) on a network this device can reach, then join again: the code stays good until it expires")]
-    Unreachable(String),
-    #[error(
-        "the connection to the inviter closed before it answered; join again with the same code"
-    )]
-    Lost,
-    #[error("the inviter did not answer within {0} s; join again with the same code")]
-    NoAnswer(u64),
-    #[error("the inviter's answer cannot be used ({0}); nothing was added; ask for a new code")]
-    BadReply(String),
-    #[error("this device already holds circle {0}: there is nothing to join")]
-    AlreadyHere(String),
-    #[error("a join with this inviter is already under way; wait for it to finish")]
-    Busy,
-    #[error("this device cannot be reached by the person you invite: it is not listening for connections; keep the Grove app open, or run `grove serve`, and create the invite there")]
-    NotListening,
-}
 
 /// A new invite: what to hand the person joining.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,19 +55,6 @@ pub struct NewInvite {
     pub kind: InviteKind,
     pub expires_at: Option<Timestamp>,
     pub max_uses: u32,
-}
-
-/// A join waiting for the inviter's answer.
-pub(crate) struct Pending {
-    circle: String,
-    reply: oneshot::Sender<Result<String>>,
-}
-
-/// The join state of a node: its own joins in flight (strangers' attempts are the session
-/// machine's).
-#[derive(Default)]
-pub(crate) struct Joins {
-    pending: HashMap<PeerId, Pending>,
 }
 
 impl NodeHandle {
@@ -170,7 +127,7 @@ impl NodeHandle {
             peer: inviter,
         };
         client
-            .send(inviter, Frame::new(CONTROL_CIRCLE, JOIN_DOC, request))
+            .send(inviter, Frame::new(CONTROL_CIRCLE, JOIN, request))
             .await
             .map_err(|e| InviteError::Unreachable(e.to_string()))?;
         match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
@@ -354,153 +311,4 @@ fn without_peer(mut addr: Multiaddr) -> Multiaddr {
         addr.pop();
     }
     addr
-}
-
-impl NodeState {
-    /// A stranger (or member) asks to be admitted with an invite; the session machine
-    /// checked its limits and its device key, and sends the answer.
-    pub(crate) fn on_join(&mut self, peer: PeerId, request: JoinFrame) {
-        let admission = match self.admit(&request) {
-            Ok(Ok(admitted)) => {
-                if let Admission::Admitted { member, .. } = &admitted {
-                    info!(%peer, circle = %request.circle, %member, "admitted by invite");
-                }
-                admitted
-            }
-            Ok(Err(refusal)) => {
-                info!(%peer, circle = %request.circle, %refusal, "refused a join");
-                Admission::Refused(refusal)
-            }
-            Err(e) => {
-                warn!(%peer, error = %e, "could not admit a joiner");
-                Admission::Failed(e.to_string())
-            }
-        };
-        self.session_input(Input::Admission { peer, admission });
-    }
-
-    /// Checks and admits; on success the member admitted, whether it was a device link,
-    /// and the whole circle for the joiner.
-    fn admit(&mut self, r: &JoinFrame) -> Result<std::result::Result<Admission, Refusal>> {
-        if !self.circle_ids()?.contains(&r.circle) {
-            return Ok(Err(Refusal::Unknown));
-        }
-        let me = self.identity.device();
-        let device = data_encoding::HEXLOWER.encode(&r.device);
-        let request = JoinRequest {
-            invite: &r.invite,
-            member: &r.member,
-            name: &r.name,
-            device: &device,
-            fresh: r.fresh,
-            proof: &r.proof,
-        };
-        let admitted = self.mutate(Some(&r.circle), Need::Core, |c, ctx| {
-            c.admit_by_invite(ctx, &request, &me)
-        })?;
-        let admitted = match admitted {
-            Ok(a) => a,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        self.prepare(Some(&r.circle), &Need::All)?;
-        let archive = archive::encode(self.loaded(&r.circle)?);
-        let link = matches!(admitted.kind, InviteKind::Device { .. });
-        Ok(Ok(Admission::Admitted {
-            member: admitted.member,
-            link,
-            archive,
-        }))
-    }
-
-    /// The inviter answered one of our joins.
-    pub(crate) fn on_join_reply(&mut self, peer: PeerId, payload: &[u8]) {
-        let Some(pending) = self.joins.pending.remove(&peer) else {
-            return self.misbehaved(peer, "sent a join answer nobody asked for".into());
-        };
-        self.joining_through(peer, false);
-        if pending.reply.is_closed() {
-            debug!(%peer, "a join answer came after the joiner gave up; importing nothing");
-            return;
-        }
-        let result = match decode_reply(payload) {
-            Err(why) => Err(InviteError::BadReply(why.into()).into()),
-            Ok(Reply::Refused { code, message }) => {
-                Err(
-                    InviteError::Refused(refusal_from(code, message, &self.identity.member()))
-                        .into(),
-                )
-            }
-            Ok(Reply::Admitted {
-                member,
-                link,
-                archive,
-            }) => self.import_joined(&pending.circle, &member, link, &archive),
-        };
-        let _ = pending.reply.send(result);
-    }
-
-    /// The peer went away: a join waiting on it fails, and its next connection may try
-    /// again (wrong secrets stay counted).
-    pub(crate) fn join_peer_gone(&mut self, peer: &PeerId) {
-        if let Some(pending) = self.joins.pending.remove(peer) {
-            self.joining_through(*peer, false);
-            let _ = pending.reply.send(Err(InviteError::Lost.into()));
-        }
-    }
-
-    fn import_joined(
-        &mut self,
-        circle: &str,
-        member: &str,
-        link: bool,
-        data: &[u8],
-    ) -> Result<String> {
-        let bad = |why: String| NodeError::from(InviteError::BadReply(why));
-        let docs = archive::decode_signed(data).map_err(|e| bad(e.to_string()))?;
-        let core = docs
-            .first()
-            .filter(|d| d.key == CORE_DOC)
-            .ok_or_else(|| bad("it holds no circle".into()))?;
-        let incoming = Circle::from_core_bytes(&core.bytes, self.identity.actor())
-            .map_err(|e| bad(e.to_string()))?;
-        if incoming.id() != circle {
-            return Err(bad(format!(
-                "it holds circle {} instead of {circle}",
-                incoming.id()
-            )));
-        }
-        let device = self.identity.device();
-        let membership = incoming.membership();
-        if membership.device_member(&device).as_deref() != Some(member)
-            || !membership.is_current_device(&device)
-        {
-            return Err(bad(
-                "the circle it sent does not list this device as admitted".into(),
-            ));
-        }
-        if !link && member != self.identity.member() {
-            return Err(bad(format!(
-                "it admitted member {member} instead of this device's"
-            )));
-        }
-        let name = incoming.member_name(member);
-        // Every change checked (signatures, authors' membership) before anything is kept.
-        let id = merge_archive(self, &docs, Some(circle)).map_err(|e| bad(e.to_string()))?;
-
-        if link && member != self.identity.member() {
-            let store = self.store.clone();
-            let linked = self
-                .identity
-                .set_member(store.as_ref(), member)
-                .and_then(|()| self.identity.set_name(store.as_ref(), &name));
-            if let Err(e) = linked {
-                // Without the link the device would write as the wrong member: undo.
-                self.circles.remove(&id);
-                let _ = self.store.delete_circle(&id);
-                return Err(e);
-            }
-        }
-        self.compact_all(&id)?;
-        Ok(id)
-    }
 }

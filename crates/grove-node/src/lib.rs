@@ -4,82 +4,53 @@
 //! starts one event loop that owns every document; the returned [`NodeHandle`] is how
 //! everything else talks to it.
 
-mod access;
+mod addr;
 mod bundle;
 pub mod control;
-mod demo;
-mod docs;
 mod dto;
 mod error;
 pub mod export;
 pub mod files;
 mod handle;
+mod home;
 mod identity;
-mod import;
 mod insight;
+mod insight_cache;
 mod join;
 mod member_peers;
-mod network;
 mod passphrase;
+mod peer_records;
+mod pending_joins;
 mod ports;
-mod purge;
 mod signatures;
 mod state;
+mod wires;
+
+#[cfg(test)]
+mod layering;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use grove_store::{MemStore, SledStore, Store};
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
 pub use dto::{
-    CircleSummary, DecisionPage, Me, MemberListing, NetInfo, PeerCircle, PeerStatus, PrincipleView,
-    SyncReport,
+    CircleSummary, DecisionPage, Me, MemberListing, NetInfo, NodeEvent, PeerCircle, PeerStatus,
+    PrincipleView, SyncReport,
 };
-pub use error::{NodeError, NodeErrorKind, Result};
+pub use error::{AddrParseError, InviteError, NodeError, NodeErrorKind, PeerIdParseError, Result};
 pub use grove_core as core;
 pub use grove_search as search;
-pub use handle::{CircleHandle, NodeHandle};
+pub use handle::{Author, CircleHandle, NodeHandle};
+pub use home::resolve_home;
+pub use identity::member_of_device;
 pub use insight::{RaiseTension, MAX_WINDOW_DAYS};
-pub use join::{InviteError, NewInvite, JOIN_BURST, JOIN_REFILL};
+pub use join::{NewInvite, JOIN_BURST, JOIN_REFILL};
 pub use passphrase::{change_passphrase, check_passphrase, home_is_encrypted};
-
-/// What a live view needs to know to refresh itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(tag = "type", rename_all = "kebab-case")]
-pub enum NodeEvent {
-    /// Documents of a circle changed (a local change or a peer's).
-    CircleChanged { circle: String, docs: Vec<String> },
-    /// The node listens on a new address.
-    Listening { addr: String },
-    /// A peer said hello; `circles` are the circles both hold, which are now being synced.
-    PeerConnected { peer: String, circles: Vec<String> },
-    /// The connection to a peer closed.
-    PeerDisconnected { peer: String },
-    /// A circle is now identical on this node and the peer.
-    PeerSynced { peer: String, circle: String },
-    /// A peer broke the protocol and was disconnected; others are served as before.
-    PeerMisbehaved { peer: String, reason: String },
-}
-
-/// Where Grove keeps its data: the explicit directory, else `GROVE_HOME`, else the OS data
-/// directory (e.g. `~/.local/share/grove`).
-pub fn resolve_home(explicit: Option<&Path>) -> Result<PathBuf> {
-    if let Some(dir) = explicit {
-        return Ok(dir.to_path_buf());
-    }
-    if let Some(dir) = std::env::var_os("GROVE_HOME").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    dirs::data_dir().map(|d| d.join("grove")).ok_or_else(|| {
-        NodeError::Io("cannot find a data directory for Grove; set GROVE_HOME".into())
-    })
-}
 
 pub struct Node;
 
@@ -209,8 +180,12 @@ impl NodeBuilder {
         };
         let peers = parse_addrs(&self.peers)?;
         let (store, identity) = self.open_store()?;
-        let keypair = grove_net::keypair_from_ed25519_secret(identity.secret())
-            .map_err(|e| NodeError::Net(e.to_string()))?;
+        let keypair =
+            grove_net::keypair_from_ed25519_secret(identity.secret()).map_err(|cause| {
+                NodeError::NetStart {
+                    cause: Box::new(cause),
+                }
+            })?;
         let mut config = grove_net::Config::new(keypair);
         // Default addresses come back on last time's ports, so invite codes stay good.
         let pinned = listen.is_none().then(|| ports::Ports::load(store.as_ref()));
@@ -240,12 +215,12 @@ impl NodeBuilder {
         let relays = if self.always_on || self.listen.as_ref().is_some_and(Vec::is_empty) {
             Vec::new()
         } else {
-            network::always_on_nodes(store.as_ref(), &identity, me)
+            peer_records::always_on_nodes(store.as_ref(), &identity, me)
         };
         config.rendezvous_points = if relays.is_empty() {
             Vec::new()
         } else {
-            network::always_on_rendezvous(store.as_ref(), &identity, me)
+            peer_records::always_on_rendezvous(store.as_ref(), &identity, me)
         };
         let started = match grove_net::new(config.clone()).await {
             // Another program took one of them meanwhile: any free port beats no network.
@@ -256,7 +231,9 @@ impl NodeBuilder {
             }
             started => started,
         };
-        let (client, events, event_loop) = started.map_err(|e| NodeError::Net(e.to_string()))?;
+        let (client, events, event_loop) = started.map_err(|cause| NodeError::NetStart {
+            cause: Box::new(cause),
+        })?;
         tokio::spawn(event_loop.run());
         for relay in relays {
             let client = client.clone();
@@ -270,7 +247,9 @@ impl NodeBuilder {
         let listening = client
             .listen_addrs()
             .await
-            .map_err(|e| NodeError::Net(e.to_string()))?;
+            .map_err(|cause| NodeError::NetStart {
+                cause: Box::new(cause),
+            })?;
         if let Some(before) = pinned {
             let now = ports::Ports::of(&listening);
             if now != before && now.is_known() {
@@ -297,9 +276,7 @@ impl NodeBuilder {
     /// Must be called inside a tokio runtime.
     pub fn spawn(self) -> Result<NodeHandle> {
         if self.network {
-            return Err(NodeError::Net(
-                "a node with networking starts with `start().await`, not `spawn()`".into(),
-            ));
+            return Err(NodeError::SpawnedNetworked);
         }
         self.spawn_inner(None)
     }
@@ -339,10 +316,10 @@ impl NodeBuilder {
             clock,
             events.clone(),
         );
-        let (failures_tx, failures) = mpsc::channel(network::FAILURE_QUEUE);
+        let (failures_tx, failures) = mpsc::channel(wires::FAILURE_QUEUE);
         let mut net_events = None;
         if let Some(start) = net {
-            state.net = Some(network::Network::new(
+            state.net = Some(wires::Network::new(
                 start.client,
                 start.listening,
                 failures_tx,
@@ -382,38 +359,7 @@ struct NetStart {
 }
 
 fn parse_addrs(addrs: &[String]) -> Result<Vec<grove_net::Multiaddr>> {
-    addrs.iter().map(|a| parse_addr(a)).collect()
-}
-
-/// An address to remember and dial later: a multiaddr with a transport, ending in the
-/// peer's id (`…/p2p/<peer id>`), so the node knows whom it reaches. An empty or
-/// transport-less address would be stored and dialled at every start, to no end.
-pub(crate) fn parse_peer_addr(addr: &str) -> Result<grove_net::Multiaddr> {
-    let refuse = |reason: &str| NodeError::InvalidAddress {
-        addr: addr.to_string(),
-        reason: reason.to_string(),
-    };
-    if addr.trim().is_empty() {
-        return Err(refuse("it is empty"));
-    }
-    let parsed = parse_addr(addr)?;
-    let protocols: Vec<grove_net::Protocol<'_>> = parsed.iter().collect();
-    match protocols.split_last() {
-        Some((grove_net::Protocol::P2p(_), transport)) if !transport.is_empty() => Ok(parsed),
-        Some((grove_net::Protocol::P2p(_), _)) => {
-            Err(refuse("it names a peer but not where to reach it"))
-        }
-        _ => Err(refuse("it must end in /p2p/ and the peer's id")),
-    }
-}
-
-pub(crate) fn parse_addr(addr: &str) -> Result<grove_net::Multiaddr> {
-    addr.trim()
-        .parse::<grove_net::Multiaddr>()
-        .map_err(|e| NodeError::InvalidAddress {
-            addr: addr.to_string(),
-            reason: e.to_string(),
-        })
+    addrs.iter().map(|a| addr::parse_addr(a)).collect()
 }
 
 /// The node's one event loop: jobs from handles, network events, the resync timer and failed

@@ -14,10 +14,9 @@ use std::collections::{HashMap, HashSet};
 use grove_core::{Circle, CORE_DOC};
 use grove_net::{PeerId, PeerSet};
 use grove_store::Store;
-use tracing::{debug, warn};
+use tracing::debug;
 
 use crate::identity::Identity;
-use crate::state::NodeState;
 
 /// The shared sets, and the member devices per circle so a change to one circle costs one
 /// circle.
@@ -37,6 +36,27 @@ impl MemberPeers {
             large_frames,
             by_circle: HashMap::new(),
             joining: HashSet::new(),
+        }
+    }
+
+    /// Sets one circle's member devices; publishes only a change.
+    pub(crate) fn set_circle(&mut self, id: &str, devices: HashSet<PeerId>) {
+        if self.by_circle.get(id) != Some(&devices) {
+            self.by_circle.insert(id.to_string(), devices);
+            self.publish();
+        }
+    }
+
+    /// While this node waits for `inviter`'s answer to a join, the inviter may send it a
+    /// large frame (the circle).
+    pub(crate) fn set_joining(&mut self, inviter: PeerId, waiting: bool) {
+        let changed = if waiting {
+            self.joining.insert(inviter)
+        } else {
+            self.joining.remove(&inviter)
+        };
+        if changed {
+            self.publish();
         }
     }
 
@@ -80,72 +100,12 @@ pub(crate) fn stored_member_peers(store: &dyn Store, identity: &Identity) -> Has
 }
 
 /// The peer id of a device (its Ed25519 public key in hex), if it is one.
-fn device_peer(device: &str) -> Option<PeerId> {
+pub(crate) fn device_peer(device: &str) -> Option<PeerId> {
     let bytes = data_encoding::HEXLOWER_PERMISSIVE
         .decode(device.as_bytes())
         .ok()?;
     let key = <[u8; 32]>::try_from(bytes.as_slice()).ok()?;
     grove_net::peer_id_from_ed25519_public(key).ok()
-}
-
-impl NodeState {
-    /// Fills the sets from every circle held here (at start).
-    pub(crate) fn refresh_member_peers(&mut self) {
-        if self.member_peers.is_none() {
-            return;
-        }
-        let ids = match self.circle_ids() {
-            Ok(ids) => ids,
-            Err(e) => {
-                warn!(error = %e, "cannot list circles; no peer counts as a member");
-                return;
-            }
-        };
-        for id in ids {
-            if let Err(e) = self.open(&id) {
-                warn!(circle = %id, error = %e, "cannot open circle; its members are not served");
-                continue;
-            }
-            self.circle_members_changed(&id);
-        }
-    }
-
-    /// Re-reads one circle's member devices into the set (after its core was written).
-    pub(crate) fn circle_members_changed(&mut self, id: &str) {
-        if self.member_peers.is_none() {
-            return;
-        }
-        let devices: HashSet<PeerId> = match self.loaded(id) {
-            Ok(circle) => circle
-                .membership()
-                .current_devices()
-                .iter()
-                .filter_map(|d| device_peer(d))
-                .collect(),
-            Err(_) => return,
-        };
-        if let Some(peers) = self.member_peers.as_mut() {
-            if peers.by_circle.get(id) != Some(&devices) {
-                peers.by_circle.insert(id.to_string(), devices);
-                peers.publish();
-            }
-        }
-    }
-
-    /// While this node waits for `inviter`'s answer to a join, the inviter may send it a
-    /// large frame (the circle).
-    pub(crate) fn joining_through(&mut self, inviter: PeerId, waiting: bool) {
-        if let Some(peers) = self.member_peers.as_mut() {
-            let changed = if waiting {
-                peers.joining.insert(inviter)
-            } else {
-                peers.joining.remove(&inviter)
-            };
-            if changed {
-                peers.publish();
-            }
-        }
-    }
 }
 
 #[cfg(test)]

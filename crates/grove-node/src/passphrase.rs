@@ -5,7 +5,7 @@ use std::path::Path;
 use grove_store::SledStore;
 
 use crate::error::{NodeError, Result};
-use crate::resolve_home;
+use crate::home::resolve_home;
 
 /// Re-seals the home under `new` (None: stores it unencrypted), after opening it with `old`
 /// (None for an unencrypted home). The home must not be in use by a running node. A crash
@@ -18,10 +18,7 @@ pub fn change_passphrase(home: Option<&Path>, old: Option<&str>, new: Option<&st
     }
     let dir = resolve_home(home)?;
     if !dir.join("store.current").exists() {
-        return Err(NodeError::Io(format!(
-            "there is no Grove home at {} yet; create it first",
-            dir.display()
-        )));
+        return Err(NodeError::NoHome { path: dir });
     }
     let store = SledStore::open_with(&dir, old)?;
     store.set_passphrase(new)?;

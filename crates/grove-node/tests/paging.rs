@@ -16,7 +16,7 @@ fn ids(ds: &[Decision]) -> Vec<&str> {
 async fn pages_are_windows_of_the_filtered_log_and_the_first_is_cold() {
     let dir = tempfile::tempdir().unwrap();
     let node = open(dir.path()).await;
-    node.demo("Bakery".into(), 600).await.unwrap();
+    grove_demo::seed(&node, "Bakery".into(), 600).await.unwrap();
     node.stop().await.unwrap();
 
     let node = open(dir.path()).await;

@@ -53,9 +53,9 @@ pub trait Access<P> {
     }
     /// The sync states saved for `peer` in `circle` ([`super::Effect::SaveSyncState`]).
     fn saved_sync_states(&mut self, peer: &P, circle: &str) -> Vec<(DocAddr, Vec<u8>)>;
-    /// Whether the caller handles control frames of `doc` itself (handed over as
+    /// Whether the caller handles control frames of this message `kind` itself (handed over as
     /// [`super::Effect::Control`]); any other control frame but a hello is a fault.
-    fn takes_control(&self, _doc: &str) -> bool {
+    fn takes_control(&self, _kind: &str) -> bool {
         false
     }
 }

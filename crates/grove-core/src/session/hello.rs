@@ -22,10 +22,10 @@ use super::access::{Tag, TAG_LEN};
 
 /// The wire circle id of control frames.
 pub const CONTROL_CIRCLE: &str = "grove/control";
-/// The wire doc id of a hello frame.
-pub const HELLO_DOC: &str = "hello";
-/// The wire doc id of every sync-engine frame (the envelope inside names the document).
-pub const SYNC_DOC: &str = "sync";
+/// The message kind of a hello frame.
+pub const HELLO: &str = "hello";
+/// The message kind of every sync-engine frame (the envelope inside names the document).
+pub const SYNC: &str = "sync";
 const VERSION: u8 = 3;
 const FRESH: u8 = 1;
 /// Far above the circles one person belongs to; bounds what a hostile hello can make us hold.

@@ -9,7 +9,7 @@
 //! grows back with time. The caller then admits (or refuses) it against the circle
 //! ([`super::Effect::Admit`], answered by [`super::Input::Admission`]) and the machine
 //! sends the answer: the whole circle, or a refusal saying why. The joiner's side (dialling
-//! the inviter, importing the answer) is the caller's (`crates/grove-node/src/join.rs`).
+//! the inviter, importing the answer) is the caller's (`crates/grove-node/src/join.rs` and `state/admission.rs`).
 //!
 //! JOIN layout: `version: u8 = 1`, circle id, invite id, member id (each u8 length +
 //! ASCII), name (u16 BE length + UTF-8), device key (32 bytes), fresh (u8 0/1), proof
@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use crate::{Refusal, Timestamp, JOIN_PROOF_LEN};
 
-/// The wire doc id of a join request, and of its answer.
-pub const JOIN_DOC: &str = "join";
-pub const JOIN_REPLY_DOC: &str = "join-reply";
+/// The message kinds of a join request, and of its answer.
+pub const JOIN: &str = "join";
+pub const JOIN_REPLY: &str = "join-reply";
 const VERSION: u8 = 1;
 /// Far above any honest request (ids, a name, a key, a proof); bounds what a stranger's
 /// frame can make us decode.
@@ -396,7 +396,10 @@ pub fn decode_reply(bytes: &[u8]) -> Result<Reply, &'static str> {
             if len > MAX_MESSAGE {
                 return Err("message too long");
             }
-            let message = String::from_utf8_lossy(r.take(len)?).into_owned();
+            // Each byte that is not UTF-8 becomes a 3-byte replacement character: bound the
+            // text again, so it is no longer than any message we would send.
+            let lossy = String::from_utf8_lossy(r.take(len)?);
+            let message = truncate(&lossy, MAX_MESSAGE).to_string();
             if !r.0.is_empty() {
                 return Err("unexpected bytes at the end");
             }
@@ -448,6 +451,21 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the join_decode fuzz target: a refusal of bytes that are not UTF-8 decoded
+    /// to a message three times longer than any we send, which re-encoded differently.
+    #[test]
+    fn a_refusal_that_is_not_utf8_stays_within_the_message_limit() {
+        let mut bytes = vec![VERSION, 1, 57];
+        bytes.extend_from_slice(&(MAX_MESSAGE as u16).to_be_bytes());
+        bytes.extend(std::iter::repeat_n(0xda, MAX_MESSAGE));
+        let reply = decode_reply(&bytes).unwrap();
+        let Reply::Refused { message, .. } = &reply else {
+            panic!("not a refusal: {reply:?}");
+        };
+        assert!(message.len() <= MAX_MESSAGE, "{} bytes", message.len());
+        assert_eq!(decode_reply(&encode_reply(&reply)).unwrap(), reply);
+    }
 
     fn sample() -> JoinFrame {
         JoinFrame {

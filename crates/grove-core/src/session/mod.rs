@@ -1,6 +1,6 @@
 //! Peer sessions as a sans-I/O state machine: the protocol between two connected nodes
 //! that sits above the sync engine ([`crate::sync::Engine`]), which it owns. The runtime
-//! (`crates/grove-node/src/network.rs`) turns transport events into [`Input`]s for
+//! (`crates/grove-node/src/state/network.rs`) turns transport events into [`Input`]s for
 //! [`Sessions::handle`] and carries out the returned [`Effect`]s in order; [`sim`] drives
 //! many machines through a hostile network deterministically.
 //!
@@ -59,8 +59,8 @@ use crate::sync::{self, AuthError, DocAddr, Docs, Engine, PeerFault};
 use crate::{RefusedChange, Timestamp, CORE_DOC};
 
 pub use access::{circle_tag, Access, CircleKey, Tag, TAG_LEN};
-pub use hello::{Hello, HelloError, CONTROL_CIRCLE, HELLO_DOC, MAX_CIRCLES, SYNC_DOC};
-pub use join::{Admission, JoinFrame, JoinStep, Joins, JOIN_DOC, JOIN_REPLY_DOC};
+pub use hello::{Hello, HelloError, CONTROL_CIRCLE, HELLO, MAX_CIRCLES, SYNC};
+pub use join::{Admission, JoinFrame, JoinStep, Joins, JOIN, JOIN_REPLY};
 pub use link::Link;
 
 /// Something that happened, for the machine to react to. `P` names a peer, `C` one
@@ -71,13 +71,13 @@ pub enum Input<P, C> {
     Connected { peer: P, conn: C },
     /// The connection `conn` to `peer` is gone (ignored if the link is on another one).
     Disconnected { peer: P, conn: C },
-    /// A frame from `peer` read on `conn`: `circle` and `doc` as the transport carries them
-    /// beside the payload.
+    /// A frame from `peer` read on `conn`: `circle` and the message `kind` as the transport
+    /// carries them beside the payload.
     Frame {
         peer: P,
         conn: C,
         circle: String,
-        doc: String,
+        kind: String,
         bytes: Vec<u8>,
     },
     /// Our circles or who belongs to them may have changed.
@@ -107,7 +107,7 @@ pub enum Effect<P> {
     Send {
         peer: P,
         circle: String,
-        doc: &'static str,
+        kind: &'static str,
         bytes: Vec<u8>,
     },
     /// See [`sync::Effect::Persist`].
@@ -124,7 +124,7 @@ pub enum Effect<P> {
     /// current connection.
     Control {
         peer: P,
-        doc: String,
+        kind: String,
         bytes: Vec<u8>,
     },
     /// Check `peer`'s join request against the circle it names (admitting it, if it holds),
@@ -180,8 +180,8 @@ pub enum Fault {
     UnknownControl(String),
     #[error("sent sync frames before its hello")]
     SyncBeforeHello,
-    #[error("sent a frame for unknown doc {0:?}")]
-    UnknownDoc(String),
+    #[error("sent a frame of unknown kind {0:?}")]
+    UnknownKind(String),
     #[error("sent sync frames but is a member device of none of our circles")]
     NotMember,
     #[error("sent its own changes for {addr} that are not authorised: {reason}")]
@@ -263,10 +263,10 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
                 peer,
                 conn,
                 circle,
-                doc,
+                kind,
                 bytes,
             } => {
-                let frame = (circle, doc, bytes);
+                let frame = (circle, kind, bytes);
                 self.on_frame(host, now, peer, conn, frame, &mut out)
             }
             Input::CirclesChanged => {
@@ -317,7 +317,7 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
                 Ok(bytes) => out.push(Effect::Send {
                     peer,
                     circle: CONTROL_CIRCLE.to_owned(),
-                    doc: JOIN_REPLY_DOC,
+                    kind: JOIN_REPLY,
                     bytes,
                 }),
                 Err(reason) => self.misbehaved(host, peer, Fault::Join(reason), &mut out),
@@ -344,7 +344,7 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
                 } => out.push(Effect::Send {
                     peer,
                     circle,
-                    doc: SYNC_DOC,
+                    kind: SYNC,
                     bytes,
                 }),
                 sync::Effect::Persist { addr } => out.push(Effect::Persist { addr }),
@@ -411,7 +411,7 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
         out.push(Effect::Send {
             peer,
             circle: CONTROL_CIRCLE.to_owned(),
-            doc: HELLO_DOC,
+            kind: HELLO,
             bytes: hello::encode(&tags, fresh),
         });
     }
@@ -445,7 +445,7 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
         now: Timestamp,
         peer: P,
         conn: C,
-        (circle, doc, bytes): (String, String, Vec<u8>),
+        (circle, kind, bytes): (String, String, Vec<u8>),
         out: &mut Vec<Effect<P>>,
     ) {
         let Some(link) = self.links.get_mut(&peer).filter(|l| l.conn == conn) else {
@@ -457,7 +457,7 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
             return;
         };
         if circle == CONTROL_CIRCLE {
-            if doc == JOIN_DOC {
+            if kind == JOIN {
                 let device = host.peer_device(&peer);
                 match self.joins.request(&peer, &bytes, device.as_deref(), now) {
                     JoinStep::Fault(reason) => {
@@ -471,7 +471,7 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
                         out.push(Effect::Send {
                             peer,
                             circle: CONTROL_CIRCLE.to_owned(),
-                            doc: JOIN_REPLY_DOC,
+                            kind: JOIN_REPLY,
                             bytes,
                         });
                     }
@@ -479,11 +479,11 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
                 }
                 return;
             }
-            if doc != HELLO_DOC {
-                if host.takes_control(&doc) {
-                    out.push(Effect::Control { peer, doc, bytes });
+            if kind != HELLO {
+                if host.takes_control(&kind) {
+                    out.push(Effect::Control { peer, kind, bytes });
                 } else {
-                    self.misbehaved(host, peer, Fault::UnknownControl(doc), out);
+                    self.misbehaved(host, peer, Fault::UnknownControl(kind), out);
                 }
                 return;
             }
@@ -511,8 +511,8 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
             }
             return;
         }
-        if doc != SYNC_DOC {
-            return self.misbehaved(host, peer, Fault::UnknownDoc(doc), out);
+        if kind != SYNC {
+            return self.misbehaved(host, peer, Fault::UnknownKind(kind), out);
         }
         if !link.shared.contains(&circle) {
             if link.offered.is_empty() {

@@ -18,9 +18,7 @@ use automerge::transaction::{CommitOptions, Transaction};
 use automerge::{ActorId, Automerge, AutomergeError, ChangeHash};
 use rand_core::RngCore;
 
-use super::{
-    Access, Admission, CircleKey, Effect, Fault, Input, Note, Sessions, JOIN_REPLY_DOC, SYNC_DOC,
-};
+use super::{Access, Admission, CircleKey, Effect, Fault, Input, Note, Sessions, JOIN_REPLY, SYNC};
 use crate::sync::sim::MemDocs;
 use crate::sync::{AuthError, ChangeSignature, DocAddr, Docs, Link, SignedChange, SignedMeta};
 use crate::Authorized;
@@ -121,8 +119,8 @@ impl Access<Identity> for SimHost {
     }
 
     /// A simulated joiner takes the answers to its joins (they are only recorded).
-    fn takes_control(&self, doc: &str) -> bool {
-        doc == JOIN_REPLY_DOC
+    fn takes_control(&self, kind: &str) -> bool {
+        kind == JOIN_REPLY
     }
 }
 
@@ -131,7 +129,7 @@ impl Access<Identity> for SimHost {
 pub struct Delivered {
     pub from: Identity,
     pub circle: String,
-    pub doc: String,
+    pub kind: String,
     pub bytes: Vec<u8>,
 }
 
@@ -170,7 +168,7 @@ struct InFlight {
     from: NodeIdx,
     session: u64,
     circle: String,
-    doc: &'static str,
+    kind: &'static str,
     bytes: Vec<u8>,
 }
 
@@ -409,7 +407,7 @@ impl<R: RngCore> Sim<R> {
         self.nodes[to].received.push(Delivered {
             from,
             circle: frame.circle.clone(),
-            doc: frame.doc.to_owned(),
+            kind: frame.kind.to_owned(),
             bytes: frame.bytes.clone(),
         });
         self.input(
@@ -418,7 +416,7 @@ impl<R: RngCore> Sim<R> {
                 peer: from,
                 conn: frame.session,
                 circle: frame.circle,
-                doc: frame.doc.to_owned(),
+                kind: frame.kind.to_owned(),
                 bytes: frame.bytes,
             },
         );
@@ -456,7 +454,7 @@ impl<R: RngCore> Sim<R> {
         pipe: PipeId,
         from: NodeIdx,
         circle: &str,
-        doc: &'static str,
+        kind: &'static str,
         bytes: Vec<u8>,
     ) {
         let p = &self.pipes[pipe];
@@ -469,7 +467,7 @@ impl<R: RngCore> Sim<R> {
                 from,
                 session,
                 circle: circle.to_owned(),
-                doc,
+                kind,
                 bytes,
             });
     }
@@ -497,7 +495,7 @@ impl<R: RngCore> Sim<R> {
         self.nodes[node]
             .received
             .iter()
-            .filter(|d| d.circle == circle && d.doc == SYNC_DOC)
+            .filter(|d| d.circle == circle && d.kind == SYNC)
             .count()
     }
 
@@ -526,9 +524,9 @@ impl<R: RngCore> Sim<R> {
                 Effect::Send {
                     peer,
                     circle,
-                    doc,
+                    kind,
                     bytes,
-                } => self.send(idx, peer, circle, doc, bytes),
+                } => self.send(idx, peer, circle, kind, bytes),
                 Effect::Note {
                     peer,
                     note: Note::Restarted,
@@ -579,7 +577,7 @@ impl<R: RngCore> Sim<R> {
         from: NodeIdx,
         peer: Identity,
         circle: String,
-        doc: &'static str,
+        kind: &'static str,
         bytes: Vec<u8>,
     ) {
         let Some(&pipe) = self.nodes[from].wires.get(&peer) else {
@@ -601,7 +599,7 @@ impl<R: RngCore> Sim<R> {
                 from,
                 session,
                 circle,
-                doc,
+                kind,
                 bytes,
             });
     }

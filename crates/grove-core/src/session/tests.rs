@@ -12,7 +12,7 @@ use rand::{Rng as _, SeedableRng as _};
 
 use super::join::{decode_reply, encode_join, Reply, JOIN_BURST};
 use super::sim::{device_key, Identity, NodeIdx, Sim};
-use super::{Fault, JoinFrame, CONTROL_CIRCLE, HELLO_DOC, JOIN_DOC, JOIN_REPLY_DOC, SYNC_DOC};
+use super::{Fault, JoinFrame, CONTROL_CIRCLE, HELLO, JOIN, JOIN_REPLY, SYNC};
 use crate::sync::{DocAddr, Envelope};
 use crate::Refusal;
 
@@ -55,7 +55,7 @@ fn blamed(sim: &Sim<StdRng>, node: NodeIdx) -> Vec<(Identity, Fault)> {
 
 fn hellos_received(sim: &Sim<StdRng>, node: NodeIdx) -> usize {
     let received = &sim.node(node).received;
-    received.iter().filter(|d| d.doc == HELLO_DOC).count()
+    received.iter().filter(|d| d.kind == HELLO).count()
 }
 
 /// `n` members of `C1`, identities 1..=n, each knowing all of them.
@@ -102,7 +102,7 @@ fn an_outsider_gets_no_hello_and_its_sync_frames_are_a_fault() {
     }
     .encode()
     .expect("an announce encodes");
-    sim.inject(pipe, outsider, C1, SYNC_DOC, announce);
+    sim.inject(pipe, outsider, C1, SYNC, announce);
     quiet(&mut sim);
     assert_eq!(blamed(&sim, m[0]), vec![(9, Fault::SyncBeforeHello)]);
     assert!(sim.node(m[0]).machine.link(&9).is_none(), "and dropped");
@@ -121,10 +121,7 @@ fn a_holder_who_is_not_a_member_is_not_synced_even_after_its_hello() {
     quiet(&mut sim);
     assert_eq!(sim.sync_frames_received(stranger, C1), 0);
     assert!(
-        !sim.node(stranger)
-            .received
-            .iter()
-            .any(|d| d.doc == HELLO_DOC),
+        !sim.node(stranger).received.iter().any(|d| d.kind == HELLO),
         "no hello names the circle to it"
     );
     let announce = Envelope::Announce {
@@ -133,7 +130,7 @@ fn a_holder_who_is_not_a_member_is_not_synced_even_after_its_hello() {
     }
     .encode()
     .expect("an announce encodes");
-    sim.inject(pipe, stranger, C1, SYNC_DOC, announce);
+    sim.inject(pipe, stranger, C1, SYNC, announce);
     quiet(&mut sim);
     assert_eq!(blamed(&sim, m[0]), vec![(9, Fault::NotMember)]);
     assert_ne!(sim.heads(m[0], C1), sim.heads(stranger, C1));
@@ -365,7 +362,7 @@ fn join_replies(sim: &Sim<StdRng>, node: NodeIdx) -> Vec<Reply> {
     let received = &sim.node(node).received;
     received
         .iter()
-        .filter(|d| d.circle == CONTROL_CIRCLE && d.doc == JOIN_REPLY_DOC)
+        .filter(|d| d.circle == CONTROL_CIRCLE && d.kind == JOIN_REPLY)
         .map(|d| decode_reply(&d.bytes).expect("a join answer decodes"))
         .collect()
 }
@@ -378,7 +375,7 @@ fn a_joiner_guessing_secrets_gets_answers_no_circle_data_and_is_dropped_after_th
     edit(&mut sim, m[0], "core", "a", 1);
     let pipe = sim.connect(m[0], joiner);
     for _ in 0..4 {
-        sim.inject(pipe, joiner, CONTROL_CIRCLE, JOIN_DOC, join_request(9));
+        sim.inject(pipe, joiner, CONTROL_CIRCLE, JOIN, join_request(9));
     }
     quiet(&mut sim);
     let replies = join_replies(&sim, joiner);
@@ -406,8 +403,8 @@ fn a_join_request_naming_another_device_is_a_fault() {
     let m = members(&mut sim, 1);
     let joiner = sim.add_node(9, &[]);
     let pipe = sim.connect(m[0], joiner);
-    sim.inject(pipe, joiner, CONTROL_CIRCLE, JOIN_DOC, join_request(1));
-    sim.inject(pipe, joiner, CONTROL_CIRCLE, JOIN_DOC, vec![1, 2, 3]);
+    sim.inject(pipe, joiner, CONTROL_CIRCLE, JOIN, join_request(1));
+    sim.inject(pipe, joiner, CONTROL_CIRCLE, JOIN, vec![1, 2, 3]);
     quiet(&mut sim);
     assert!(join_replies(&sim, joiner).is_empty());
     assert_eq!(
@@ -419,7 +416,7 @@ fn a_join_request_naming_another_device_is_a_fault() {
     );
     let other = sim.add_node(10, &[]);
     let pipe = sim.connect(m[0], other);
-    sim.inject(pipe, other, CONTROL_CIRCLE, JOIN_DOC, vec![1, 2, 3]);
+    sim.inject(pipe, other, CONTROL_CIRCLE, JOIN, vec![1, 2, 3]);
     quiet(&mut sim);
     assert!(
         matches!(&blamed(&sim, m[0])[1], (10, Fault::Join(why)) if why.starts_with("sent an invalid join request")),
@@ -436,7 +433,7 @@ fn strangers_joining_all_at_once_are_told_to_come_back_past_the_burst() {
     for id in 100..100 + JOIN_BURST + 1 {
         let s = sim.add_node(id, &[]);
         let pipe = sim.connect(m[0], s);
-        sim.inject(pipe, s, CONTROL_CIRCLE, JOIN_DOC, join_request(id));
+        sim.inject(pipe, s, CONTROL_CIRCLE, JOIN, join_request(id));
         quiet(&mut sim);
         strangers.push(s);
     }

@@ -15,7 +15,7 @@ use crate::Authorized;
 /// [`Circle::authorize_sync`] as the check on every peer's changes. A circle should be
 /// synced only once every one of its shards is in memory, so a document the circle lacks
 /// in memory is one it lacks on disk too. The map itself is [`Docs`] too, for a caller that
-/// lends more than its circles (the node lends itself, see `crates/grove-node/src/docs.rs`).
+/// lends more than its circles (the node lends itself, see `crates/grove-node/src/state/docs.rs`).
 pub struct CircleDocs<'a>(pub &'a mut HashMap<String, Circle>);
 
 impl Docs for CircleDocs<'_> {

@@ -11,8 +11,8 @@ use grove_core::archive::{self, ArchivedDoc};
 use grove_core::{Circle, CoreError, CORE_DOC};
 use tracing::warn;
 
+use super::{Need, NodeState};
 use crate::error::{NodeError, Result};
-use crate::state::{Need, NodeState};
 
 /// Checks and merges `docs` (core first, as [`archive::decode_signed`] returns them);
 /// returns the circle id. With `expect`, the archive must hold that circle.

@@ -11,13 +11,13 @@ use grove_core::sync::DocAddr;
 use grove_store::circle_meta_prefix;
 use tracing::{info, warn};
 
+use super::{Need, NodeState};
+use crate::dto::NodeEvent;
 use crate::error::{NodeError, Result};
 
 fn purged_key(circle: &str) -> String {
     format!("{}purged-removals", circle_meta_prefix(circle))
 }
-use crate::state::{Need, NodeState};
-
 impl NodeState {
     /// Runs after any change to `circle`'s core: does nothing unless it names a removal
     /// this node has not purged for yet.
@@ -57,7 +57,7 @@ impl NodeState {
                 addr: DocAddr::new(id, doc.as_str()),
             });
         }
-        let _ = self.events.send(crate::NodeEvent::CircleChanged {
+        let _ = self.events.send(NodeEvent::CircleChanged {
             circle: id.to_string(),
             docs,
         });

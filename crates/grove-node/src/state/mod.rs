@@ -12,10 +12,21 @@ use rand::rngs::StdRng;
 use tokio::sync::broadcast;
 use tracing::{debug, warn};
 
+use crate::dto::NodeEvent;
 use crate::error::{NodeError, Result};
 use crate::identity::Identity;
-use crate::network::Network;
-use crate::NodeEvent;
+use crate::insight_cache::Caches;
+use crate::member_peers::MemberPeers;
+use crate::pending_joins::Joins;
+use crate::wires::Network;
+
+mod access;
+mod admission;
+mod docs;
+pub(crate) mod import;
+mod network;
+mod peer_sets;
+mod purge;
 
 /// Incremental chunks a document may gather before it is rewritten as one snapshot: loading
 /// many small chunks is far slower than loading one snapshot.
@@ -47,15 +58,15 @@ pub(crate) struct NodeState {
     /// everything it owns is closed.
     pub(crate) stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// Derived views (search index, tension inputs) per circle; rebuilt from the log.
-    pub(crate) insight: crate::insight::Caches,
+    pub(crate) insight: Caches,
     /// Joins in flight, and join attempts by others.
-    pub(crate) joins: crate::join::Joins,
+    pub(crate) joins: Joins,
     /// Per circle, the removed members whose later changes were last purged (see
-    /// [`crate::purge`]): a purge runs when a core change names one more.
+    /// `state/purge.rs`): a purge runs when a core change names one more.
     pub(crate) removals_purged: HashMap<String, std::collections::BTreeSet<String>>,
     /// Present on a networked node: who counts as a member peer (see
-    /// [`crate::member_peers`]).
-    pub(crate) member_peers: Option<crate::member_peers::MemberPeers>,
+    /// `member_peers.rs`).
+    pub(crate) member_peers: Option<MemberPeers>,
 }
 
 impl NodeState {
@@ -212,9 +223,8 @@ impl NodeState {
             handles
                 .into_iter()
                 .flat_map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        vec![Err(NodeError::Io("a loading thread failed".into()))]
-                    })
+                    h.join()
+                        .unwrap_or_else(|_| vec![Err(NodeError::LoadFailed)])
                 })
                 .collect()
         });

@@ -5,18 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use grove_core::session::{Access, CircleKey, JOIN_REPLY_DOC};
+use grove_core::session::{Access, CircleKey, JOIN_REPLY};
 use grove_core::sync::DocAddr;
 use grove_net::PeerId;
 use tracing::warn;
 
-use crate::network::sync_prefix;
-use crate::state::NodeState;
-
-/// The device (public key hex) a peer id names, if it names an Ed25519 key.
-pub(crate) fn peer_device(peer: &PeerId) -> Option<String> {
-    grove_net::ed25519_public_from_peer_id(peer).map(|k| data_encoding::HEXLOWER.encode(&k))
-}
+use super::NodeState;
+use crate::addr::peer_device;
+use crate::peer_records::sync_prefix;
 
 impl Access<PeerId> for NodeState {
     /// Circles that cannot be read are skipped (and logged).
@@ -88,8 +84,8 @@ impl Access<PeerId> for NodeState {
         }
     }
 
-    /// Answers to our joins (see [`crate::join`]).
-    fn takes_control(&self, doc: &str) -> bool {
-        doc == JOIN_REPLY_DOC
+    /// Answers to our joins (see `join.rs`).
+    fn takes_control(&self, kind: &str) -> bool {
+        kind == JOIN_REPLY
     }
 }

@@ -6,7 +6,7 @@ use grove_core::automerge::{Automerge, ChangeHash};
 use grove_core::sync::{AuthError, ChangeSignature, DocAddr, Docs, Link, SignedChange, SignedMeta};
 use grove_core::Authorized;
 
-use crate::state::NodeState;
+use super::NodeState;
 
 impl Docs for NodeState {
     fn get(&self, addr: &DocAddr) -> Option<&Automerge> {

@@ -3,7 +3,8 @@
 //! is synced which circle, restarts, faults, and the sync engine). grove-net's events
 //! become session inputs, and the machine's effects become frames, saves, disconnections
 //! and [`NodeEvent`]s. The node answers the machine's access questions from its loaded
-//! circles (see [`crate::access`]) and lends it its documents (see [`crate::docs`]).
+//! circles (see `access.rs`) and lends it its documents (see `docs.rs`); the networking
+//! half of its state and the writer tasks are in `crate::wires`.
 //!
 //! Frames to a peer go through one writer task per peer, so a slow peer never holds up the
 //! event loop, and frames to one peer keep their order. A writer belongs to one grove-net
@@ -13,202 +14,17 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use grove_core::automerge::{self, ChangeHash};
-use grove_core::session::{Effect, Input, Note, Sessions, JOIN_REPLY_DOC};
+use grove_core::session::{Effect, Input, Note, JOIN_REPLY};
 use grove_core::Timestamp;
-use grove_net::{Client, Event, Frame, Multiaddr, PeerId, Protocol, Session};
-use grove_store::circle_meta_prefix;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use grove_net::{Event, Frame, Multiaddr, PeerId, Protocol, Session};
 use tracing::{debug, info, warn};
 
-use crate::access::peer_device;
-use crate::dto::{PeerCircle, PeerStatus};
+use super::NodeState;
+use crate::addr::{peer_device, with_peer};
+use crate::dto::{NodeEvent, PeerCircle, PeerStatus};
 use crate::error::Result;
-use crate::state::NodeState;
-use crate::NodeEvent;
-
-/// Frames that may wait for one peer's writer. Far above what the engine produces in one
-/// exchange (it holds back unprompted messages until the peer answers); if a peer stops
-/// reading altogether, frames beyond this are dropped and the periodic resync resends them.
-const PEER_QUEUE: usize = 1024;
-/// Failed-send reports waiting for the event loop; more are redundant (one resync covers them).
-pub(crate) const FAILURE_QUEUE: usize = 64;
-/// Meta key prefix of peer addresses remembered with `grove peer add`.
-const PEERS_PREFIX: &str = "peers/";
-
-/// The connection to one peer as the event loop writes to it.
-struct Wire {
-    session: Session,
-    addr: Multiaddr,
-    queue: mpsc::Sender<Frame>,
-    writer: JoinHandle<()>,
-    /// Payload bytes of the frames exchanged on this connection.
-    sent: u64,
-    received: u64,
-}
-
-/// The networking half of the node's state.
-pub(crate) struct Network {
-    pub(crate) client: Client,
-    /// The peer sessions; taken out only while it handles an input (see
-    /// [`NodeState::session_input`]).
-    sessions: Option<Sessions<PeerId, Session>>,
-    wires: HashMap<PeerId, Wire>,
-    pub(crate) listen: Vec<Multiaddr>,
-    failures: mpsc::Sender<PeerId>,
-    /// Peers being dialled because discovery found them, so each is dialled once.
-    dialing: HashSet<PeerId>,
-}
-
-impl Network {
-    pub(crate) fn new(
-        client: Client,
-        listen: Vec<Multiaddr>,
-        failures: mpsc::Sender<PeerId>,
-    ) -> Self {
-        let me = client.local_peer_id();
-        Network {
-            client,
-            sessions: Some(Sessions::new(me)),
-            wires: HashMap::new(),
-            listen,
-            failures,
-            dialing: HashSet::new(),
-        }
-    }
-
-    /// Stops every writer, handing back their tasks so a shutdown can wait for queued
-    /// frames to be written.
-    pub(crate) fn close_writers(&mut self) -> Vec<JoinHandle<()>> {
-        self.wires.drain().map(|(_, wire)| wire.writer).collect()
-    }
-}
-
-pub(crate) fn sync_prefix(circle: &str, peer: &PeerId) -> String {
-    format!("{}sync/{peer}/", circle_meta_prefix(circle))
-}
-
-/// For each document of `circle`, the heads each peer that ever synced it is known to share
-/// with us (from the saved sync states). A state that does not decode counts as nothing
-/// shared: it only makes the pending figure err on the side of "not sent".
-pub(crate) fn shared_heads(
-    store: &dyn grove_store::Store,
-    circle: &str,
-) -> Result<HashMap<String, Vec<Vec<ChangeHash>>>> {
-    let prefix = format!("{}sync/", circle_meta_prefix(circle));
-    let mut out: HashMap<String, Vec<Vec<ChangeHash>>> = HashMap::new();
-    for (key, bytes) in store.meta_with_prefix(&prefix)? {
-        let Some((_peer, doc)) = key[prefix.len()..].split_once('/') else {
-            continue;
-        };
-        let heads = automerge::sync::State::decode(&bytes)
-            .map(|s| s.shared_heads)
-            .unwrap_or_default();
-        out.entry(doc.to_string()).or_default().push(heads);
-    }
-    Ok(out)
-}
-
-fn last_sync_prefix(circle: &str) -> String {
-    format!("{}last-sync/", circle_meta_prefix(circle))
-}
-
-/// Addresses (ending in `/p2p/<peer>`) of the always-on nodes recorded in the circles held
-/// in `store`, except `me`; one per node, so each is used once as relay.
-pub(crate) fn always_on_nodes(
-    store: &dyn grove_store::Store,
-    identity: &crate::identity::Identity,
-    me: PeerId,
-) -> Vec<Multiaddr> {
-    let mut list: Vec<Multiaddr> = always_on_addrs(store, identity, me)
-        .into_values()
-        .filter_map(|addrs| addrs.into_iter().next())
-        .collect();
-    list.sort();
-    list
-}
-
-/// Every recorded address of each always-on node (typically one per transport), for
-/// rendezvous: grove-net connects to the node over each transport it listens on, which
-/// hole punching over that transport needs.
-pub(crate) fn always_on_rendezvous(
-    store: &dyn grove_store::Store,
-    identity: &crate::identity::Identity,
-    me: PeerId,
-) -> Vec<Multiaddr> {
-    let mut list: Vec<Multiaddr> = always_on_addrs(store, identity, me)
-        .into_values()
-        .flatten()
-        .collect();
-    list.sort();
-    list
-}
-
-fn always_on_addrs(
-    store: &dyn grove_store::Store,
-    identity: &crate::identity::Identity,
-    me: PeerId,
-) -> HashMap<PeerId, Vec<Multiaddr>> {
-    let mut out: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
-    for id in store.circles().unwrap_or_default() {
-        let Ok(Some(bytes)) = store.load(&id, grove_core::CORE_DOC) else {
-            continue;
-        };
-        let Ok(circle) = grove_core::Circle::open(&id, &bytes, identity.actor()) else {
-            continue;
-        };
-        for node in circle.known_nodes().unwrap_or_default() {
-            let Ok(peer) = node.peer.parse::<PeerId>() else {
-                continue;
-            };
-            if peer == me {
-                continue;
-            }
-            let addrs: Vec<Multiaddr> = node
-                .addrs
-                .iter()
-                .filter_map(|a| a.parse::<Multiaddr>().ok())
-                .map(|a| with_peer(a, peer))
-                .collect();
-            if !addrs.is_empty() {
-                // The same node recorded in several circles: one circle's record is enough.
-                out.insert(peer, addrs);
-            }
-        }
-    }
-    out
-}
-
-/// Writes frames to one peer in order, reporting failures so the loop can resync.
-fn spawn_writer(
-    client: Client,
-    peer: PeerId,
-    session: Session,
-    failures: mpsc::Sender<PeerId>,
-) -> (mpsc::Sender<Frame>, JoinHandle<()>) {
-    let (queue, mut frames) = mpsc::channel::<Frame>(PEER_QUEUE);
-    let writer = tokio::spawn(async move {
-        while let Some(frame) = frames.recv().await {
-            if let Err(e) = client.send_on(peer, session, frame).await {
-                debug!(%peer, error = %e, "sending a frame failed");
-                // Full means a report is already waiting; one resync covers both.
-                let _ = failures.try_send(peer);
-            }
-        }
-    });
-    (queue, writer)
-}
-
-/// Spawns a dial whose outcome only matters through the events it causes.
-fn spawn_dial(client: Client, addr: Multiaddr) {
-    tokio::spawn(async move {
-        match client.dial(addr.clone()).await {
-            Ok(peer) => debug!(%addr, %peer, "dialled"),
-            Err(e) => info!(%addr, error = %e, "could not reach a known address"),
-        }
-    });
-}
+use crate::peer_records::{last_sync_prefix, sync_prefix, PEERS_PREFIX};
+use crate::wires::{spawn_dial, spawn_writer, Wire};
 
 impl NodeState {
     fn emit(&self, event: NodeEvent) {
@@ -385,7 +201,7 @@ impl NodeState {
             peer,
             conn: session,
             circle: frame.circle,
-            doc: frame.doc,
+            kind: frame.kind,
             bytes: frame.payload,
         });
     }
@@ -449,9 +265,9 @@ impl NodeState {
                 Effect::Send {
                     peer,
                     circle,
-                    doc,
+                    kind,
                     bytes,
-                } => self.send_frame(peer, Frame::new(circle, doc, bytes)),
+                } => self.send_frame(peer, Frame::new(circle, kind, bytes)),
                 Effect::Persist { addr } => {
                     if let Err(e) = self.persist_received(&addr.circle) {
                         warn!(%addr, error = %e, "cannot save a peer's changes; they stay in memory and are saved with the next change");
@@ -473,9 +289,9 @@ impl NodeState {
                         warn!(%addr, error = %e, "cannot save sync state");
                     }
                 }
-                Effect::Control { peer, doc, bytes } => match doc.as_str() {
-                    JOIN_REPLY_DOC => self.on_join_reply(peer, &bytes),
-                    other => debug!(%peer, doc = other, "a control frame nobody handles"),
+                Effect::Control { peer, kind, bytes } => match kind.as_str() {
+                    JOIN_REPLY => self.on_join_reply(peer, &bytes),
+                    other => debug!(%peer, kind = other, "a control frame nobody handles"),
                 },
                 Effect::Admit { peer, request } => self.on_join(peer, request),
                 Effect::Syncing { peer, circles } => {
@@ -737,12 +553,4 @@ fn is_unspecified(addr: &Multiaddr) -> bool {
         Protocol::Ip6(ip) => ip.is_unspecified(),
         _ => false,
     })
-}
-
-/// `addr` ending in `/p2p/<peer>`, so the dial checks it reaches that peer.
-pub(crate) fn with_peer(addr: Multiaddr, peer: PeerId) -> Multiaddr {
-    match addr.iter().last() {
-        Some(Protocol::P2p(_)) => addr,
-        _ => addr.with(Protocol::P2p(peer)),
-    }
 }

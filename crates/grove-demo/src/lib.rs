@@ -1,5 +1,6 @@
 //! `grove demo`: a realistic circle to try Grove on, and the data set of tests, benchmarks
-//! and screenshots. Its content (which texts, teams, zones and times) is deterministic (a
+//! and screenshots. It is built outside the node, on grove-node's public API: the circle is
+//! written in one go as this device ([`grove_node::NodeHandle::add_circle_with`]). Its content (which texts, teams, zones and times) is deterministic (a
 //! fixed seed) apart from "now"; everything that names or guards the circle (its id, every
 //! entity id, the circle key, the members' device keys) comes from the OS's CSPRNG, because
 //! a demo can become a real circle and a fixed seed would hand its key to every other demo.
@@ -26,8 +27,8 @@
 use std::collections::{HashMap, VecDeque};
 
 use ed25519_dalek::SigningKey;
-use grove_core::automerge::{ActorId, ChangeHash, ReadDoc as _};
-use grove_core::{
+use grove_node::core::automerge::{ActorId, ChangeHash, ReadDoc as _};
+use grove_node::core::{
     Amendment, Answer, Circle, CircleInfo, Ctx, Day, NewCommitment, NewDecision, NewPrinciple,
     NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, ProposalChange, Timestamp,
     ValueEdit, Verdict, Zone, CORE_DOC, DAY_MS,
@@ -35,9 +36,32 @@ use grove_core::{
 use rand::rngs::{OsRng, StdRng};
 use rand::{Rng, SeedableRng};
 
-use crate::error::{NodeError, Result};
-use crate::identity;
-use crate::state::NodeState;
+use grove_node::core::CoreError;
+use grove_node::{member_of_device, Author, NodeError, NodeHandle};
+
+/// Why the demo could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// The node refused or failed (the home, the store).
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// A rule of the circle refused one of the demo's changes: a bug in the demo.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The demo lost track of its own circle: a bug in the demo.
+    #[error("the demo went wrong: {0}; this is a bug in Grove's demo")]
+    Bug(String),
+}
+
+pub type Result<T, E = DemoError> = std::result::Result<T, E>;
+
+/// Adds a demo circle named `name` with about `decisions` decisions to the node's home,
+/// written as this device, and returns it.
+pub async fn seed(node: &NodeHandle, name: String, decisions: usize) -> Result<CircleInfo> {
+    node.add_circle_with(move |author| build(author, &name, decisions))
+        .await
+}
 
 const PEOPLE: &[&str] = &["Noor", "Tomás", "Aiko", "Femi", "Lena", "Ravi", "Marta"];
 const TEAMS: &[(&str, &str)] = &[
@@ -1248,7 +1272,8 @@ fn tell(
 /// The most decisions the demo spreads over one year.
 const DECISIONS_PER_YEAR: usize = 100_000;
 
-pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<CircleInfo> {
+/// The demo circle, written as `author` (its founder, and this device).
+pub fn build(author: Author<'_>, name: &str, decisions: usize) -> Result<Circle> {
     // The last few decisions are the failing streak of `seed_tensions`, within the count.
     let failing = FAILING_STREAK.len().min(decisions);
     // And one deliberate departure, backed by the centre (below, after the governance).
@@ -1258,13 +1283,13 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     let mut rng = StdRng::seed_from_u64(0x0067_726f_7665);
     // Ids and the circle key (`Ctx::rng` makes both) from the OS, like any real circle's.
     let mut id_rng = OsRng;
-    let now = s.now();
+    let now = author.now;
     // A year of a busy union, or as many years as a large movement needs at about that pace:
     // months then hold as many decisions at a million as at a hundred thousand.
     let years = decisions.div_ceil(DECISIONS_PER_YEAR).max(1) as i64;
     let start = Timestamp(now.0 - years * 365 * DAY_MS);
-    let me = s.identity.member();
-    let (key, my_name) = (s.identity.key().clone(), s.identity.name.clone());
+    let me = author.member;
+    let (key, my_name) = (author.key.clone(), author.name);
     let mut t = start;
     macro_rules! ctx {
         ($member:expr) => {{
@@ -1314,7 +1339,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
     for p in PEOPLE {
         let key = SigningKey::generate(&mut OsRng);
         let public = key.verifying_key();
-        let id = identity::member_of_device(public.as_bytes());
+        let id = member_of_device(public.as_bytes());
         circle.admit_member(
             &mut ctx!(me.clone()),
             &id,
@@ -1451,7 +1476,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
                 cites: Vec::new(),
             },
         )?;
-        if let grove_core::ReviewChanged::Proposed { proposal } = changed {
+        if let grove_node::core::ReviewChanged::Proposed { proposal } = changed {
             review_proposal = Some((proposal, t));
         }
     }
@@ -1566,12 +1591,7 @@ pub(crate) fn seed(s: &mut NodeState, name: &str, decisions: usize) -> Result<Ci
         &principles,
         &values,
     )?;
-    let id = s.adopt(circle)?;
-    s.compact_all(&id)?;
-    // A bulk write leaves sled's files far larger than the data; give the space back now
-    // rather than at the next start.
-    s.store.reclaim_space()?;
-    Ok(s.loaded(&id)?.info()?)
+    Ok(circle)
 }
 
 struct Retro {
@@ -1820,7 +1840,7 @@ impl Laptops {
         member: &str,
         at: Timestamp,
         online: bool,
-        f: impl FnOnce(&mut Circle, &mut Ctx<'_>) -> grove_core::Result<O>,
+        f: impl FnOnce(&mut Circle, &mut Ctx<'_>) -> grove_node::core::Result<O>,
     ) -> Result<O> {
         let mut rng = OsRng;
         let mut ctx = Ctx::new(at, member, &mut rng);
@@ -1828,9 +1848,7 @@ impl Laptops {
             return Ok(f(main, &mut ctx)?);
         }
         let Some((_, key, copy)) = self.others.iter_mut().find(|(m, ..)| m == member) else {
-            return Err(NodeError::Io(format!(
-                "the demo has no device for {member}"
-            )));
+            return Err(DemoError::Bug(format!("it has no device for {member}")));
         };
         let laptop = match copy {
             Some(laptop) => {
@@ -1851,7 +1869,7 @@ impl Laptops {
 fn fork(main: &Circle, key: &SigningKey) -> Result<Circle> {
     let core = main
         .snapshot(CORE_DOC)
-        .ok_or_else(|| NodeError::Io("the demo circle lost its core document".into()))?;
+        .ok_or_else(|| DemoError::Bug("its circle lost its core document".into()))?;
     let public = key.verifying_key();
     let mut copy = Circle::from_core_bytes(&core, ActorId::from(public.as_bytes().as_slice()))?;
     copy.set_signer(key.clone());
@@ -1862,9 +1880,7 @@ fn fork(main: &Circle, key: &SigningKey) -> Result<Circle> {
 /// that any receiver would refuse is a bug in the demo, so a refusal fails it.
 fn exchange(from: &Circle, to: &mut Circle) -> Result<()> {
     let (Some(source), Some(held)) = (from.doc(CORE_DOC), to.doc(CORE_DOC)) else {
-        return Err(NodeError::Io(
-            "the demo circle lost its core document".into(),
-        ));
+        return Err(DemoError::Bug("its circle lost its core document".into()));
     };
     let common: Vec<ChangeHash> = held
         .get_heads()
@@ -1874,8 +1890,8 @@ fn exchange(from: &Circle, to: &mut Circle) -> Result<()> {
     let batch = vec![(CORE_DOC.to_string(), from.signed_changes(CORE_DOC, &common))];
     let verdict = to.authorize_merge(&batch)?;
     if let Some(refused) = verdict.refused().first() {
-        return Err(NodeError::Io(format!(
-            "the demo wrote a change other devices refuse: {}",
+        return Err(DemoError::Bug(format!(
+            "it wrote a change other devices refuse: {}",
             refused.reason
         )));
     }
@@ -1966,7 +1982,9 @@ fn seed_governance(
     }
     let at = |start: Timestamp, hours: i64| Timestamp(start.0 + hours * HOUR_MS);
     let receive = |c: &mut Circle, ctx: &mut Ctx<'_>| c.receive_proposals(ctx);
-    fn consent(id: &str) -> impl FnOnce(&mut Circle, &mut Ctx<'_>) -> grove_core::Result<()> + '_ {
+    fn consent(
+        id: &str,
+    ) -> impl FnOnce(&mut Circle, &mut Ctx<'_>) -> grove_node::core::Result<()> + '_ {
         move |c, ctx| c.respond(ctx, id, Answer::Consent, None)
     }
 
@@ -2088,7 +2106,7 @@ fn seed_governance(
     // The decisions under the principle that asked for it (in a small demo, the latest
     // decision): an amendment cites its feedback.
     let under = |principle: Option<String>| {
-        circle.decisions(&grove_core::DecisionFilter {
+        circle.decisions(&grove_node::core::DecisionFilter {
             principle,
             ..Default::default()
         })
@@ -2179,8 +2197,8 @@ fn seed_governance(
 mod tests {
     use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-    use grove_core::automerge::ActorId;
-    use grove_core::{
+    use grove_node::core::automerge::ActorId;
+    use grove_node::core::{
         archive, Answer, Circle, DecisionFilter, ProposalChange, ProposalStatus, ProposalView,
         Standing, TensionKind, Voice, CORE_DOC,
     };
@@ -2189,7 +2207,9 @@ mod tests {
         Season, Story, ASK, BUILDING, EXPOSURE, FAILING_STREAK, LOCAL, NAMES, NO_REPEAT_WITHIN,
         PAIRS, RECORD, SAME_DAY, SHARE, STORIES, TEAMS, VALUES, WRITING,
     };
-    use crate::Node;
+    use grove_node::Node;
+
+    use super::seed;
 
     /// The situation keys two teams share on purpose: each is a divergence tension.
     const DIVERGENT: &[&str] = &["landlord-contact", "press-request", "repairs-refused"];
@@ -2293,7 +2313,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_demo_year_tells_whole_stories_and_raises_a_handful_of_tensions() {
         let node = Node::builder().in_memory().spawn().unwrap();
-        node.demo("Demo".into(), 2000).await.unwrap();
+        seed(&node, "Demo".into(), 2000).await.unwrap();
         let c = node.circle(None);
         let teams: HashMap<String, String> = c
             .teams()
@@ -2395,7 +2415,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_demo_circle_is_taken_whole_by_any_receiver() {
         let node = Node::builder().in_memory().spawn().unwrap();
-        let info = node.demo("Demo".into(), 300).await.unwrap();
+        let info = seed(&node, "Demo".into(), 300).await.unwrap();
         let other = Node::builder().in_memory().spawn().unwrap();
         let device = other.me().await.unwrap().device;
         node.circle(None)
@@ -2415,7 +2435,7 @@ mod tests {
         assert_eq!(imported.id, info.id);
         let mine = node.circle(None).proposals().await.unwrap();
         let theirs = other.circle(None).proposals().await.unwrap();
-        let statuses = |ps: &[grove_core::ProposalView]| -> Vec<String> {
+        let statuses = |ps: &[grove_node::core::ProposalView]| -> Vec<String> {
             ps.iter()
                 .map(|p| format!("{} {}", p.proposal.id, p.proposal.status))
                 .collect()
@@ -2432,7 +2452,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn the_demo_shows_a_round_under_way_a_contested_pass_and_a_passed_proposal() {
         let node = Node::builder().in_memory().spawn().unwrap();
-        node.demo("Demo".into(), 100).await.unwrap();
+        seed(&node, "Demo".into(), 100).await.unwrap();
         let c = node.circle(None);
         let proposals = c.proposals().await.unwrap();
         let with = |status: ProposalStatus| -> Vec<&ProposalView> {
@@ -2508,7 +2528,7 @@ mod tests {
             .into_iter()
             .find(|e| e.decision == departure.id)
             .expect("the departure reached the stewards");
-        assert_eq!(backed.verdict, Some(grove_core::Verdict::Back));
+        assert_eq!(backed.verdict, Some(grove_node::core::Verdict::Back));
 
         // The founder's year ran out; the stewards the circle named are in office.
         let named = passed
@@ -2540,7 +2560,7 @@ mod tests {
     /// (which carries the key, as a member's copy does).
     async fn demo_id_and_key() -> (String, Vec<u8>) {
         let node = Node::builder().in_memory().spawn().unwrap();
-        let info = node.demo("Demo".into(), 4).await.unwrap();
+        let info = seed(&node, "Demo".into(), 4).await.unwrap();
         let file = node.circle(None).export().await.unwrap();
         let docs = archive::decode(&file).unwrap();
         let core = docs

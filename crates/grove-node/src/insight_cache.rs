@@ -1,0 +1,24 @@
+//! Derived views kept in memory per circle (the search index, the similar-context pairs),
+//! each with the document heads it was computed at; `insight.rs` refreshes and uses them.
+//! Nothing derived is ever written to the store.
+
+use std::collections::HashMap;
+
+use grove_core::automerge::ChangeHash;
+use grove_search::SearchIndex;
+
+#[derive(Default)]
+pub(crate) struct Caches {
+    pub(crate) circles: HashMap<String, CircleCache>,
+}
+
+/// Every document's key with its heads: what a derived view was computed at.
+pub(crate) type Heads = Vec<(String, Vec<ChangeHash>)>;
+/// Pairs of decision ids.
+pub(crate) type Pairs = Vec<(String, String)>;
+
+pub(crate) struct CircleCache {
+    pub(crate) search: SearchIndex,
+    /// Similar-context pairs with the heads of every document they were computed at.
+    pub(crate) similar: Option<(Heads, Pairs)>,
+}
