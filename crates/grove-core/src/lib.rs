@@ -24,6 +24,7 @@ mod invites;
 mod keepers;
 mod keys;
 mod members;
+mod month_changes;
 mod nodes;
 mod office;
 mod principles;
@@ -86,7 +87,7 @@ pub use tensions::{
 };
 pub use values::{NewValue, Value, ValueEdit, ValueVersion};
 pub use vitality::{
-    Band, DecayCategory, Figure, Replant, Trend, Vitality, VitalityInputs, WeekCount,
+    Band, DecayCategory, Figure, Replant, Trend, Vitality, VitalityCache, VitalityInputs, WeekCount,
 };
 pub use words::{
     Answer, CommitmentStatus, DecisionStatus, EscalationStatus, Outcome, PrincipleStatus,

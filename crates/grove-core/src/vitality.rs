@@ -6,10 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
 use crate::circle::Circle;
-use crate::clock::{Timestamp, DAY_MS};
+use crate::clock::{Day, Timestamp, DAY_MS};
 use crate::decisions::Decision;
 use crate::error::Result;
 use crate::words::PrincipleStatus;
@@ -227,6 +228,108 @@ impl VitalityInputs {
     }
 }
 
+/// What vitality keeps between calls on one circle: each month's facts and the core's,
+/// with the heads they were read at, so after one new decision only that month's facts
+/// are gathered again (and the month's rows patched, see [`crate::month_changes`]). The
+/// figures are computed afresh from them on every call, as `now` moves.
+#[derive(Default)]
+pub struct VitalityCache {
+    months: HashMap<String, (Vec<ChangeHash>, Arc<MonthFacts>)>,
+    core: Option<(Vec<ChangeHash>, Arc<CoreFacts>)>,
+}
+
+/// One month's share of the facts, gathered from its rows (newest first).
+struct MonthFacts {
+    /// When each principle was first cited by a decision of the month.
+    first_cited: HashMap<String, Timestamp>,
+    /// Decisions with a due date: (logged, due, result recorded, row).
+    due: Vec<(Timestamp, Day, Option<Timestamp>, usize)>,
+}
+
+impl MonthFacts {
+    fn gather(rows: &[Decision]) -> MonthFacts {
+        let mut first_cited: HashMap<String, Timestamp> = HashMap::new();
+        let mut due = Vec::new();
+        for (i, d) in rows.iter().enumerate() {
+            for p in &d.principles {
+                first_cited
+                    .entry(p.clone())
+                    .and_modify(|t| *t = (*t).min(d.created_at))
+                    .or_insert(d.created_at);
+            }
+            if let Some(day) = d.result_due {
+                due.push((d.created_at, day, d.result.as_ref().map(|r| r.at), i));
+            }
+        }
+        MonthFacts { first_cited, due }
+    }
+}
+
+/// What the figures read from the core document, read once per version of it.
+struct CoreFacts {
+    team_members: HashMap<String, BTreeSet<String>>,
+    escalations: Vec<crate::Escalation>,
+    principles: Vec<crate::Principle>,
+    reviews: Vec<crate::Review>,
+    roles: Vec<crate::Role>,
+    created: Timestamp,
+}
+
+impl CoreFacts {
+    fn gather(circle: &Circle) -> Result<CoreFacts> {
+        Ok(CoreFacts {
+            team_members: circle
+                .teams()?
+                .into_iter()
+                .map(|t| (t.id, t.members.into_iter().collect()))
+                .collect(),
+            escalations: circle.escalations()?,
+            principles: circle.principles()?,
+            reviews: circle.reviews()?,
+            roles: circle.roles()?,
+            created: circle.info()?.created_at,
+        })
+    }
+}
+
+impl VitalityCache {
+    /// Brings the cache up to the circle's loaded documents; returns each month's rows
+    /// (oldest month first) with its facts, and the core's facts.
+    #[allow(clippy::type_complexity)]
+    fn refresh(
+        &mut self,
+        circle: &Circle,
+    ) -> Result<(Vec<(Arc<Vec<Decision>>, Arc<MonthFacts>)>, Arc<CoreFacts>)> {
+        let core_heads = circle.core.am.get_heads();
+        let core = match &self.core {
+            Some((heads, facts)) if *heads == core_heads => facts.clone(),
+            _ => {
+                let facts = Arc::new(CoreFacts::gather(circle)?);
+                self.core = Some((core_heads, facts.clone()));
+                facts
+            }
+        };
+        let mut months = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (period, doc) in circle.shards() {
+            let heads = doc.get_heads();
+            let rows = circle.month_rows(period)?;
+            let facts = match self.months.get(period) {
+                Some((at, facts)) if *at == heads => facts.clone(),
+                _ => {
+                    let facts = Arc::new(MonthFacts::gather(&rows));
+                    self.months.insert(period.clone(), (heads, facts.clone()));
+                    facts
+                }
+            };
+            seen.insert(period.as_str());
+            months.push((rows, facts));
+        }
+        self.months.retain(|p, _| seen.contains(p.as_str()));
+        Ok((months, core))
+    }
+}
+
 impl Circle {
     /// Every decision of the loaded months, as ready rows (no copy of the log).
     pub(crate) fn all_rows(&self) -> Result<Vec<Arc<Vec<Decision>>>> {
@@ -235,9 +338,18 @@ impl Circle {
     }
 
     pub fn vitality(&self, inputs: VitalityInputs) -> Result<Vitality> {
-        let rows = self.all_rows()?;
-        let decisions: Vec<&Decision> = rows.iter().flat_map(|r| r.iter()).collect();
-        let ctx = Facts::gather(self, &decisions)?;
+        self.vitality_with(&mut VitalityCache::default(), inputs)
+    }
+
+    /// [`Circle::vitality`], keeping what it gathered in `cache` for the next call on this
+    /// circle: the same figures, re-reading only what changed since.
+    pub fn vitality_with(
+        &self,
+        cache: &mut VitalityCache,
+        inputs: VitalityInputs,
+    ) -> Result<Vitality> {
+        let (months, core) = cache.refresh(self)?;
+        let ctx = Facts::new(&months, &core);
         let window = inputs.window();
         let now = inputs.now;
         let before = Timestamp(now.0 - window * DAY_MS);
@@ -295,15 +407,17 @@ impl Circle {
     }
 }
 
-/// What the figures are computed from, gathered once.
+/// What the figures are computed from: each month's rows (oldest month first, each newest
+/// first) with its facts, and the core's.
 struct Facts<'a> {
-    decisions: &'a [&'a Decision],
-    team_members: HashMap<String, BTreeSet<String>>,
-    escalations: Vec<crate::Escalation>,
-    principles: Vec<crate::Principle>,
-    citations: HashMap<&'a str, Vec<Timestamp>>,
-    reviews: Vec<crate::Review>,
-    roles: Vec<crate::Role>,
+    months: &'a [(Arc<Vec<Decision>>, Arc<MonthFacts>)],
+    team_members: &'a HashMap<String, BTreeSet<String>>,
+    escalations: &'a [crate::Escalation],
+    principles: &'a [crate::Principle],
+    /// When each principle was first cited.
+    first_cited: HashMap<&'a str, Timestamp>,
+    reviews: &'a [crate::Review],
+    roles: &'a [crate::Role],
     created: Timestamp,
 }
 
@@ -366,28 +480,26 @@ fn figure(
 }
 
 impl<'a> Facts<'a> {
-    fn gather(circle: &Circle, decisions: &'a [&'a Decision]) -> Result<Facts<'a>> {
-        let team_members = circle
-            .teams()?
-            .into_iter()
-            .map(|t| (t.id, t.members.into_iter().collect()))
-            .collect();
-        let mut citations: HashMap<&str, Vec<Timestamp>> = HashMap::new();
-        for d in decisions {
-            for p in &d.principles {
-                citations.entry(p.as_str()).or_default().push(d.created_at);
+    fn new(months: &'a [(Arc<Vec<Decision>>, Arc<MonthFacts>)], core: &'a CoreFacts) -> Facts<'a> {
+        let mut first_cited: HashMap<&str, Timestamp> = HashMap::new();
+        for (_, m) in months {
+            for (p, t) in &m.first_cited {
+                first_cited
+                    .entry(p.as_str())
+                    .and_modify(|x| *x = (*x).min(*t))
+                    .or_insert(*t);
             }
         }
-        Ok(Facts {
-            decisions,
-            team_members,
-            escalations: circle.escalations()?,
-            principles: circle.principles()?,
-            citations,
-            reviews: circle.reviews()?,
-            roles: circle.roles()?,
-            created: circle.info()?.created_at,
-        })
+        Facts {
+            months,
+            team_members: &core.team_members,
+            escalations: &core.escalations,
+            principles: &core.principles,
+            first_cited,
+            reviews: &core.reviews,
+            roles: &core.roles,
+            created: core.created,
+        }
     }
 
     fn read_outside(&self, d: &Decision, by: Timestamp) -> bool {
@@ -397,11 +509,15 @@ impl<'a> Facts<'a> {
         })
     }
 
-    fn in_window(&self, end: Timestamp, window: i64) -> impl Iterator<Item = &&'a Decision> {
+    /// The decisions logged in `(end - window days, end]`, in log order: each month's rows
+    /// are newest first, so the window is one slice of each.
+    fn in_window(&self, end: Timestamp, window: i64) -> impl Iterator<Item = &'a Decision> {
         let start = Timestamp(end.0 - window * DAY_MS);
-        self.decisions
-            .iter()
-            .filter(move |d| d.created_at > start && d.created_at <= end)
+        self.months.iter().flat_map(move |(rows, _)| {
+            let from = rows.partition_point(|d| d.created_at > end);
+            let to = rows.partition_point(|d| d.created_at > start).max(from);
+            rows[from..to].iter()
+        })
     }
 
     /// Every figure as of `end`, over the `window` days before it.
@@ -511,9 +627,9 @@ impl<'a> Facts<'a> {
             .filter(|p| p.status == PrincipleStatus::Active && p.created_at <= old_enough)
             .filter(|p| {
                 !self
-                    .citations
+                    .first_cited
                     .get(p.id.as_str())
-                    .is_some_and(|c| c.iter().any(|t| *t <= end))
+                    .is_some_and(|t| *t <= end)
             })
             .map(|p| p.id.clone())
             .collect();
@@ -537,19 +653,19 @@ impl<'a> Facts<'a> {
 
     fn past_due(&self, end: Timestamp) -> Figure {
         let today = end.day();
-        let items: Vec<String> = self
-            .decisions
-            .iter()
-            .filter(|d| d.created_at <= end)
-            .filter(|d| d.result_due.is_some_and(|due| due < today))
-            .filter(|d| d.result.as_ref().is_none_or(|r| r.at > end))
-            .map(|d| d.id.clone())
-            .collect();
-        let due = self
-            .decisions
-            .iter()
-            .filter(|d| d.created_at <= end && d.result_due.is_some_and(|due| due < today))
-            .count();
+        let mut items: Vec<String> = Vec::new();
+        let mut due = 0;
+        for (rows, facts) in self.months {
+            for &(created, day, result_at, row) in &facts.due {
+                if created > end || day >= today {
+                    continue;
+                }
+                due += 1;
+                if result_at.is_none_or(|at| at > end) {
+                    items.push(rows[row].id.clone());
+                }
+            }
+        }
         let share = pct(items.len(), due);
         let b = if items.is_empty() {
             Band::Healthy

@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use grove_core::automerge::ChangeHash;
-use grove_core::{Circle, Decision, Tension, TensionInputs, Vitality, VitalityInputs};
+use grove_core::{
+    Circle, Decision, Tension, TensionInputs, Vitality, VitalityCache, VitalityInputs,
+};
 use grove_search::{Draft, Related, SearchError, SearchHit, SearchIndex, SearchQuery};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +47,8 @@ type Pairs = Vec<(String, String)>;
 
 struct CircleCache {
     search: SearchIndex,
+    /// What vitality gathered, per version of each document.
+    vitality: VitalityCache,
     /// Similar-context pairs with the heads of every document they were computed at.
     similar: Option<(Heads, Pairs)>,
 }
@@ -65,7 +69,8 @@ fn all_heads(c: &Circle) -> Heads {
         .collect()
 }
 
-/// Runs `f` with the circle (every month loaded) and its fresh derived caches.
+/// Runs `f` with the circle (every month loaded) and its derived caches; each view brings
+/// the caches it reads up to date (vitality needs no search index).
 fn with_insight<R>(
     s: &mut NodeState,
     sel: Option<&str>,
@@ -80,10 +85,10 @@ fn with_insight<R>(
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => v.insert(CircleCache {
                 search: SearchIndex::new().map_err(search_err)?,
+                vitality: VitalityCache::default(),
                 similar: None,
             }),
         };
-        cache.search.refresh(circle).map_err(search_err)?;
         f(circle, cache, now)
     })();
     s.insight = caches;
@@ -91,14 +96,17 @@ fn with_insight<R>(
 }
 
 fn similar_pairs(circle: &Circle, cache: &mut CircleCache) -> Result<Vec<(String, String)>> {
+    cache.search.refresh(circle).map_err(search_err)?;
     let heads = all_heads(circle);
     if let Some((at, pairs)) = &cache.similar {
         if *at == heads {
             return Ok(pairs.clone());
         }
     }
-    let all = circle.decisions(&grove_core::DecisionFilter::default())?;
-    let refs: Vec<&Decision> = all.iter().collect();
+    // Only the newest are examined (see `SearchIndex::similar_pairs`): cloning the whole
+    // log for them cost more than the queries.
+    let newest = circle.newest_decisions(grove_search::SIMILAR_SCAN)?;
+    let refs: Vec<&Decision> = newest.iter().collect();
     let pairs = cache.search.similar_pairs(&refs).map_err(search_err)?;
     cache.similar = Some((heads, pairs.clone()));
     Ok(pairs)
@@ -211,30 +219,32 @@ impl CircleHandle {
                 "a vitality window of {w} days is not possible: give 1 to {MAX_WINDOW_DAYS} days"
             ))));
         }
-        let sel = self.sel.clone();
-        self.node
-            .run(move |s| {
-                let now = s.now();
-                s.query(sel.as_deref(), Need::All, |c, _| {
-                    c.vitality(VitalityInputs {
-                        now,
-                        window_days: window_days.unwrap_or(30),
-                        cycle_days: CYCLE_DAYS,
-                    })
-                })
-            })
-            .await
+        self.insight(move |c, cache, now| {
+            Ok(c.vitality_with(
+                &mut cache.vitality,
+                VitalityInputs {
+                    now,
+                    window_days: window_days.unwrap_or(30),
+                    cycle_days: CYCLE_DAYS,
+                },
+            )?)
+        })
+        .await
     }
 
     /// Ranked full-text search over every entity of the circle.
     pub async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>> {
-        self.insight(move |_, cache, _| cache.search.search(&query).map_err(search_err))
-            .await
+        self.insight(move |c, cache, _| {
+            cache.search.refresh(c).map_err(search_err)?;
+            cache.search.search(&query).map_err(search_err)
+        })
+        .await
     }
 
     /// Decisions most like decision `id` (itself excluded).
     pub async fn related(&self, id: String, limit: usize) -> Result<Vec<Related>> {
         self.insight(move |c, cache, _| {
+            cache.search.refresh(c).map_err(search_err)?;
             let d = c.decision(&id)?;
             cache.search.related(&d, limit).map_err(search_err)
         })
@@ -243,7 +253,8 @@ impl CircleHandle {
 
     /// Decisions most like a draft being written: how others applied the same principle.
     pub async fn related_to_draft(&self, draft: Draft, limit: usize) -> Result<Vec<Related>> {
-        self.insight(move |_, cache, _| {
+        self.insight(move |c, cache, _| {
+            cache.search.refresh(c).map_err(search_err)?;
             cache
                 .search
                 .related_to_draft(&draft, None, limit)
