@@ -36,6 +36,7 @@ mod roles;
 pub mod session;
 pub mod sync;
 mod teams;
+mod tension_cache;
 mod tensions;
 mod values;
 mod vitality;
@@ -82,7 +83,7 @@ pub use reviews::{NewReview, PrincipleChange, Review, ReviewChanged};
 pub use roles::{NewRole, Role, Rotation};
 pub use teams::{Member, Team};
 pub use tensions::{
-    Evidence, Tension, TensionClosure, TensionInputs, TensionKind, FAILURES_IN_A_ROW,
+    Evidence, Tension, TensionCache, TensionClosure, TensionInputs, TensionKind, FAILURES_IN_A_ROW,
     MAX_ACTIVE_VALUES, MAX_PRINCIPLES_PER_VALUE, TEAMS_STRUGGLING,
 };
 pub use values::{NewValue, Value, ValueEdit, ValueVersion};

@@ -332,6 +332,7 @@ impl VitalityCache {
 
 impl Circle {
     /// Every decision of the loaded months, as ready rows (no copy of the log).
+    #[cfg(test)]
     pub(crate) fn all_rows(&self) -> Result<Vec<Arc<Vec<Decision>>>> {
         let periods: Vec<String> = self.shards().map(|(p, _)| p.clone()).collect();
         periods.iter().map(|p| self.month_rows(p)).collect()

@@ -1,14 +1,15 @@
 //! Coherence insight on the handle: tensions, vitality, search and related decisions.
 //!
-//! Everything here is derived from the circle's documents on this device. The search index
-//! and the similar-context pairs are cached in memory per circle and refreshed when a
-//! document's heads move; nothing derived is ever written to the store.
+//! Everything here is derived from the circle's documents on this device. The search index,
+//! the similar-context pairs and what tensions and vitality gathered are kept in memory per
+//! circle and brought up to date with the documents whose heads moved (of a month, the
+//! decisions its new changes touched); nothing derived is ever written to the store.
 
 use std::collections::HashMap;
 
 use grove_core::automerge::ChangeHash;
 use grove_core::{
-    Circle, Decision, Tension, TensionInputs, Vitality, VitalityCache, VitalityInputs,
+    Circle, Decision, Tension, TensionCache, TensionInputs, Vitality, VitalityCache, VitalityInputs,
 };
 use grove_search::{Draft, Related, SearchError, SearchHit, SearchIndex, SearchQuery};
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,8 @@ struct CircleCache {
     search: SearchIndex,
     /// What vitality gathered, per version of each document.
     vitality: VitalityCache,
+    /// What tension detection gathered, per version of each document.
+    tensions: TensionCache,
     /// Similar-context pairs with the heads of every document they were computed at.
     similar: Option<(Heads, Pairs)>,
 }
@@ -86,6 +89,7 @@ fn with_insight<R>(
             std::collections::hash_map::Entry::Vacant(v) => v.insert(CircleCache {
                 search: SearchIndex::new().map_err(search_err)?,
                 vitality: VitalityCache::default(),
+                tensions: TensionCache::default(),
                 similar: None,
             }),
         };
@@ -139,7 +143,7 @@ impl CircleHandle {
     pub async fn tensions(&self) -> Result<Vec<Tension>> {
         self.insight(|c, cache, now| {
             let inputs = tension_inputs(c, cache, now)?;
-            Ok(c.tensions(&inputs)?)
+            Ok(c.tensions_with(&mut cache.tensions, &inputs)?)
         })
         .await
     }
@@ -147,7 +151,7 @@ impl CircleHandle {
     pub async fn tension(&self, id: String) -> Result<Tension> {
         self.insight(move |c, cache, now| {
             let inputs = tension_inputs(c, cache, now)?;
-            Ok(c.tension(&id, &inputs)?)
+            Ok(c.tension_with(&mut cache.tensions, &id, &inputs)?)
         })
         .await
     }
@@ -196,7 +200,7 @@ impl CircleHandle {
                 let items = with_insight(s, sel.as_deref(), |c, cache, now| {
                     let inputs = tension_inputs(c, cache, now)?;
                     let agenda = c.review(&review)?.agenda;
-                    Ok(c.tension_agenda(&inputs)?
+                    Ok(c.tension_agenda_with(&mut cache.tensions, &inputs)?
                         .into_iter()
                         .filter(|i| !agenda.contains(i))
                         .collect::<Vec<_>>())

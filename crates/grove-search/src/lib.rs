@@ -777,6 +777,77 @@ mod tests {
     }
 
     #[test]
+    fn refresh_follows_edits_decision_by_decision_and_similar_pairs_follow_them() {
+        let mut f = Fixture::new();
+        let a = f.log(
+            0,
+            0,
+            "The food bank van broke down on the ring road",
+            "Rent one",
+        );
+        f.log(1, 1, "Volunteers meet on Tuesdays", "Keep it");
+        let mut idx = SearchIndex::new().unwrap();
+        idx.refresh(&f.circle).unwrap();
+        let hits = |idx: &SearchIndex, q: &str| -> Vec<String> {
+            idx.search(&SearchQuery {
+                text: q.into(),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
+        };
+        assert_eq!(hits(&idx, "van"), vec![a.clone()]);
+        // A similar decision of another team pairs with it, found by its own query.
+        let b = f.log(
+            1,
+            0,
+            "The food bank van broke down on the ring road again",
+            "Borrow one",
+        );
+        assert_eq!(idx.refresh(&f.circle).unwrap(), 1, "only the month moved");
+        let all: Vec<Decision> = [&a, &b]
+            .iter()
+            .map(|id| f.circle.decision(id).unwrap())
+            .collect();
+        let refs: Vec<&Decision> = all.iter().collect();
+        let pair = if a < b {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        };
+        assert_eq!(idx.similar_pairs(&refs).unwrap(), vec![pair]);
+        // Editing one re-indexes that decision alone: its old words no longer find it,
+        // nothing is indexed twice, and the pair it no longer forms is gone.
+        let entities = idx.len();
+        let mut ctx = Ctx::new(Timestamp(f.now + 1000), "ana", &mut f.rng);
+        f.circle
+            .edit_decision(
+                &mut ctx,
+                &b,
+                grove_core::DecisionEdit {
+                    context: Some("A leak in the kitchen roof".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        idx.refresh(&f.circle).unwrap();
+        assert_eq!(hits(&idx, "van"), vec![a.clone()]);
+        assert_eq!(hits(&idx, "leak"), vec![b.clone()]);
+        assert_eq!(idx.len(), entities, "nothing indexed twice");
+        let all: Vec<Decision> = [&a, &b]
+            .iter()
+            .map(|id| f.circle.decision(id).unwrap())
+            .collect();
+        let refs: Vec<&Decision> = all.iter().collect();
+        assert_eq!(
+            idx.similar_pairs(&refs).unwrap(),
+            Vec::<(String, String)>::new()
+        );
+    }
+
+    #[test]
     fn related_prefers_shared_principles_and_similar_pairs_cross_teams() {
         let mut f = Fixture::new();
         let a = f.log(

@@ -1,4 +1,5 @@
-//! Views kept between calls (a month's rows, vitality's facts) against the same views read
+//! Views kept between calls (a month's rows, vitality's facts, tension detection's month
+//! shares) against the same views read
 //! from scratch, over random sequences of changes: new decisions in this and new months,
 //! results, reads, edits, links, principle and team changes, and a second device's
 //! concurrent work arriving by sync.
@@ -6,7 +7,10 @@
 use rand::{Rng, SeedableRng};
 
 use super::*;
-use crate::{DecisionEdit, Outcome, VitalityCache, VitalityInputs, Zone, DAY_MS};
+use crate::{
+    DecisionEdit, Outcome, TensionCache, TensionInputs, TensionKind, VitalityCache, VitalityInputs,
+    Zone, DAY_MS,
+};
 
 /// A fresh replica of `d`'s circle: nothing cached, every month read whole.
 fn fresh(d: &Device) -> Circle {
@@ -122,6 +126,9 @@ fn vitality_inputs(now: i64) -> VitalityInputs {
 
 #[test]
 fn kept_rows_and_vitality_equal_a_fresh_read_after_every_change() {
+    // Which kinds of tension the runs showed (and whether about a pair of decisions): the
+    // comparison means something only if the detectors found something.
+    let mut kinds = std::collections::BTreeSet::new();
     for seed in 0..6u64 {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut a = Device::new_circle("ana");
@@ -135,6 +142,8 @@ fn kept_rows_and_vitality_equal_a_fresh_read_after_every_change() {
         // The principles both devices hold (as of the last sync).
         let mut shared = principles.clone();
         let mut kept = VitalityCache::default();
+        let mut kept_tensions = TensionCache::default();
+
         for i in 0..60 {
             // Now and then the other device works on its own, and a sync brings it all.
             if i % 9 == 4 {
@@ -166,6 +175,47 @@ fn kept_rows_and_vitality_equal_a_fresh_read_after_every_change() {
                 .expect("vitality");
             let scratch_view = scratch.vitality(vitality_inputs(now)).expect("vitality");
             assert_eq!(kept_view, scratch_view, "seed {seed}, step {i}");
+            // Similar-context pairs come from the search engine: any pairs will do here,
+            // some naming decisions that do not exist.
+            let known = ids(&a);
+            let similar = (0..rng.gen_range(0..6))
+                .map(|_| {
+                    let mut one = || match rng.gen_range(0..known.len() + 1) {
+                        i if i < known.len() => known[i].clone(),
+                        _ => "d-202601-gone".to_string(),
+                    };
+                    (one(), one())
+                })
+                .collect();
+            let inputs = TensionInputs {
+                now: Timestamp(now),
+                cycle_days: 90,
+                similar,
+            };
+            let kept_view = a
+                .circle
+                .tensions_with(&mut kept_tensions, &inputs)
+                .expect("tensions");
+            let scratch_view = crate::tensions::from_scratch(&scratch, &inputs).expect("tensions");
+            kinds.extend(
+                scratch_view
+                    .iter()
+                    .map(|t| (t.kind, t.id.matches("-d-").count())),
+            );
+            assert_eq!(kept_view, scratch_view, "seed {seed}, step {i}");
+            assert_eq!(
+                a.circle.tensions(&inputs).expect("tensions"),
+                scratch_view,
+                "seed {seed}, step {i}"
+            );
         }
+    }
+    for kind in [
+        (TensionKind::Divergence, 0),
+        (TensionKind::Divergence, 2),
+        (TensionKind::SharedStruggle, 0),
+        (TensionKind::FailingPrinciple, 0),
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?} never found: {kinds:?}");
     }
 }
