@@ -478,12 +478,18 @@ impl Circle {
             .iter()
             .map(|p| self.month_rows(p))
             .collect::<Result<Vec<_>>>()?;
-        let mut all: Vec<(std::cmp::Reverse<Timestamp>, usize, &Decision)> = months
-            .iter()
-            .flat_map(|rows| rows.iter())
-            .enumerate()
-            .map(|(i, d)| (std::cmp::Reverse(d.created_at), i, d))
-            .collect();
+        // Each month's rows are newest first, so its first `n` hold its share of the answer.
+        let mut all: Vec<(std::cmp::Reverse<Timestamp>, usize, &Decision)> = Vec::new();
+        let mut offset = 0;
+        for rows in &months {
+            all.extend(
+                rows.iter()
+                    .take(n)
+                    .enumerate()
+                    .map(|(i, d)| (std::cmp::Reverse(d.created_at), offset + i, d)),
+            );
+            offset += rows.len();
+        }
         if all.len() > n && n > 0 {
             all.select_nth_unstable_by_key(n - 1, |(t, i, _)| (*t, *i));
         }

@@ -31,9 +31,22 @@ use crate::zones::ZoneRule;
 pub struct TensionCache {
     months: HashMap<String, (Vec<ChangeHash>, Arc<MonthTensions>)>,
     core: Option<(Vec<ChangeHash>, Arc<CoreTensions>)>,
+    /// Each situation's divergence as last found, with the month shares it came from.
+    situations: HashMap<String, (Vec<Arc<Situation>>, Option<Tension>)>,
+    /// The shared struggles as last found, with what they came from.
+    struggles: Option<StruggleFound>,
+}
+
+struct StruggleFound {
+    months: Vec<Arc<Struggles>>,
+    core: Arc<CoreTensions>,
+    from: Timestamp,
+    now: Timestamp,
+    found: Vec<Tension>,
 }
 
 /// One situation's decisions in one month.
+#[derive(PartialEq)]
 struct Situation {
     teams: BTreeSet<String>,
     /// Normalised choices.
@@ -41,26 +54,37 @@ struct Situation {
     since: Timestamp,
     /// "team … chose: …", in row order.
     evidence: Vec<Evidence>,
-    /// Rows of the month, for the zone map's rules.
-    rows: Vec<usize>,
+}
+
+/// A month's failed and mixed results, in row order.
+#[derive(PartialEq)]
+struct Struggles {
+    /// (when recorded, team, principles cited, evidence).
+    entries: Vec<(Timestamp, String, Vec<String>, Evidence)>,
+    /// When each was recorded, in order: which ones a moved window takes in or lets go.
+    times: Vec<Timestamp>,
 }
 
 /// One month's share of detection, gathered from its rows (newest first).
 struct MonthTensions {
-    situations: BTreeMap<String, Situation>,
+    /// Shared with the month's previous share where nothing changed, so what was found
+    /// from them need not be found again.
+    situations: BTreeMap<String, Arc<Situation>>,
+    /// Each situation's rows, for the zone map's rules.
+    situation_rows: BTreeMap<String, Vec<usize>>,
     by_id: HashMap<String, usize>,
-    /// Failed or mixed results: (row, when recorded, evidence).
-    struggles: Vec<(usize, Timestamp, Evidence)>,
+    struggles: Arc<Struggles>,
     /// Per principle, how many results cite it and the latest three (newest first, row
     /// order among equal times).
     results: BTreeMap<String, (usize, Vec<(Timestamp, usize)>)>,
 }
 
 impl MonthTensions {
-    fn gather(rows: &[Decision]) -> MonthTensions {
+    fn gather(rows: &[Decision], before: Option<&MonthTensions>) -> MonthTensions {
         let mut situations: BTreeMap<String, Situation> = BTreeMap::new();
+        let mut situation_rows: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut by_id = HashMap::with_capacity(rows.len());
-        let mut struggles = Vec::new();
+        let mut entries = Vec::new();
         let mut results: BTreeMap<String, (usize, Vec<(Timestamp, usize)>)> = BTreeMap::new();
         for (i, d) in rows.iter().enumerate() {
             by_id.insert(d.id.clone(), i);
@@ -72,7 +96,6 @@ impl MonthTensions {
                         choices: BTreeSet::new(),
                         since: Timestamp::default(),
                         evidence: Vec::new(),
-                        rows: Vec::new(),
                     }),
                 };
                 if !part.teams.contains(&d.team) {
@@ -81,12 +104,17 @@ impl MonthTensions {
                 part.choices.insert(normalise(&d.choice));
                 part.since = part.since.max(d.created_at);
                 part.evidence.push(chose(d));
-                part.rows.push(i);
+                situation_rows.entry(s.to_string()).or_default().push(i);
             }
             if let Some(r) = &d.result {
                 if struggled(r.outcome) {
                     let note = format!("team {}: {} — {}", d.team, r.outcome, r.text);
-                    struggles.push((i, r.at, decision_evidence(d, note)));
+                    entries.push((
+                        r.at,
+                        d.team.clone(),
+                        d.principles.clone(),
+                        decision_evidence(d, note),
+                    ));
                 }
                 for p in &d.principles {
                     let e = results.entry(p.clone()).or_default();
@@ -99,12 +127,48 @@ impl MonthTensions {
             latest.sort_by_key(|(at, _)| Reverse(*at));
             latest.truncate(FAILURES_IN_A_ROW);
         }
+        let situations = situations
+            .into_iter()
+            .map(|(s, part)| {
+                let kept = before
+                    .and_then(|b| b.situations.get(&s))
+                    .filter(|old| ***old == part)
+                    .cloned();
+                (s, kept.unwrap_or_else(|| Arc::new(part)))
+            })
+            .collect();
+        let mut times: Vec<Timestamp> = entries.iter().map(|e| e.0).collect();
+        times.sort_unstable();
+        let struggles = Struggles { entries, times };
+        let struggles = match before {
+            Some(b) if *b.struggles == struggles => b.struggles.clone(),
+            _ => Arc::new(struggles),
+        };
         MonthTensions {
             situations,
+            situation_rows,
             by_id,
             struggles,
             results,
         }
+    }
+}
+
+impl Struggles {
+    /// Whether one recorded in `[lo, hi)` or `(lo2, hi2]` exists.
+    fn any_between(
+        &self,
+        (lo, hi): (Timestamp, Timestamp),
+        (lo2, hi2): (Timestamp, Timestamp),
+    ) -> bool {
+        let count = |a: usize, b: usize| b > a;
+        count(
+            self.times.partition_point(|t| *t < lo),
+            self.times.partition_point(|t| *t < hi),
+        ) || count(
+            self.times.partition_point(|t| *t <= lo2),
+            self.times.partition_point(|t| *t <= hi2),
+        )
     }
 }
 
@@ -185,8 +249,9 @@ impl TensionCache {
             let rows = circle.month_rows(period)?;
             let share = match self.months.get(period) {
                 Some((at, share)) if *at == heads => share.clone(),
-                _ => {
-                    let share = Arc::new(MonthTensions::gather(&rows));
+                before => {
+                    let before = before.map(|(_, share)| share.as_ref());
+                    let share = Arc::new(MonthTensions::gather(&rows, before));
                     self.months.insert(period.clone(), (heads, share.clone()));
                     share
                 }
@@ -209,8 +274,8 @@ impl Circle {
     ) -> Result<Vec<Tension>> {
         let (months, core) = cache.refresh(self)?;
         let mut out = Vec::new();
-        divergence(&months, inputs, &mut out);
-        shared_struggle(&months, &core.retros, inputs, &mut out);
+        divergence(&months, &mut cache.situations, inputs, &mut out);
+        shared_struggle(&months, &core, &mut cache.struggles, inputs, &mut out);
         failing_principles(&months, &core.active, &mut out);
         out.extend(core.conflicts.iter().cloned());
         tensions::authority_vacuum(self, inputs.now, &mut out);
@@ -226,14 +291,35 @@ impl Circle {
 /// different choices. With at least two teams and two choices in a situation, some two
 /// decisions of different teams chose differently, so the sets of teams and of choices say
 /// it all.
-fn divergence(months: &Months, inputs: &TensionInputs, out: &mut Vec<Tension>) {
-    let mut parts: BTreeMap<&str, Vec<&Situation>> = BTreeMap::new();
+fn divergence(
+    months: &Months,
+    found: &mut HashMap<String, (Vec<Arc<Situation>>, Option<Tension>)>,
+    inputs: &TensionInputs,
+    out: &mut Vec<Tension>,
+) {
+    let mut parts: BTreeMap<&str, Vec<Arc<Situation>>> = BTreeMap::new();
     for (_, m) in months {
         for (s, part) in &m.situations {
-            parts.entry(s.as_str()).or_default().push(part);
+            parts.entry(s.as_str()).or_default().push(part.clone());
         }
     }
+    found.retain(|s, _| parts.contains_key(s.as_str()));
     for (situation, ps) in parts {
+        if let Some((from, t)) = found.get(situation) {
+            if from.len() == ps.len() && from.iter().zip(&ps).all(|(a, b)| Arc::ptr_eq(a, b)) {
+                out.extend(t.iter().cloned());
+                continue;
+            }
+        }
+        let t = situation_divergence(situation, &ps);
+        out.extend(t.iter().cloned());
+        found.insert(situation.to_string(), (ps, t));
+    }
+    similar_divergence(months, inputs, out);
+}
+
+fn situation_divergence(situation: &str, ps: &[Arc<Situation>]) -> Option<Tension> {
+    {
         let teams: BTreeSet<&str> = ps
             .iter()
             .flat_map(|p| p.teams.iter().map(String::as_str))
@@ -243,7 +329,7 @@ fn divergence(months: &Months, inputs: &TensionInputs, out: &mut Vec<Tension>) {
             .flat_map(|p| p.choices.iter().map(String::as_str))
             .collect();
         if teams.len() < 2 || choices.len() < 2 {
-            continue;
+            return None;
         }
         let mut t = tensions::tension(
             TensionKind::Divergence,
@@ -257,8 +343,12 @@ fn divergence(months: &Months, inputs: &TensionInputs, out: &mut Vec<Tension>) {
         );
         t.since = ps.iter().map(|p| p.since).max().unwrap_or_default();
         t.evidence = ps.iter().flat_map(|p| p.evidence.iter().cloned()).collect();
-        out.push(t);
+        Some(t)
     }
+}
+
+/// Pairs of decisions the search engine found alike, chosen differently by two teams.
+fn similar_divergence(months: &Months, inputs: &TensionInputs, out: &mut Vec<Tension>) {
     // A later month's decision of the same id is the one a full read would keep.
     let find = |id: &str| {
         months
@@ -308,29 +398,67 @@ fn divergence(months: &Months, inputs: &TensionInputs, out: &mut Vec<Tension>) {
 /// flagged it in a retro, within the current review cycle.
 fn shared_struggle(
     months: &Months,
-    retros: &[Retro],
+    core: &Arc<CoreTensions>,
+    kept: &mut Option<StruggleFound>,
     inputs: &TensionInputs,
     out: &mut Vec<Tension>,
 ) {
     let from = Timestamp(inputs.now.0 - inputs.cycle_ms());
+    let now = inputs.now;
+    let shares: Vec<Arc<Struggles>> = months.iter().map(|(_, m)| m.struggles.clone()).collect();
+    // The same results and retros, and none that the window's move took in or let go.
+    if let Some(k) = kept.as_ref() {
+        let left = (k.from.min(from), k.from.max(from));
+        let right = (k.now.min(now), k.now.max(now));
+        let same = k.months.len() == shares.len()
+            && k.months.iter().zip(&shares).all(|(a, b)| Arc::ptr_eq(a, b))
+            && Arc::ptr_eq(&k.core, core)
+            && !shares.iter().any(|s| s.any_between(left, right))
+            && !core
+                .retros
+                .iter()
+                .any(|r| (r.at >= left.0 && r.at < left.1) || (r.at > right.0 && r.at <= right.1));
+        if same {
+            out.extend(k.found.iter().cloned());
+            return;
+        }
+    }
+    let mut found = Vec::new();
+    struggles_in(&shares, &core.retros, from, now, &mut found);
+    out.extend(found.iter().cloned());
+    *kept = Some(StruggleFound {
+        months: shares,
+        core: core.clone(),
+        from,
+        now,
+        found,
+    });
+}
+
+fn struggles_in(
+    shares: &[Arc<Struggles>],
+    retros: &[Retro],
+    from: Timestamp,
+    now: Timestamp,
+    out: &mut Vec<Tension>,
+) {
     let mut by_principle: BTreeMap<&str, (BTreeSet<&str>, Vec<Evidence>, Timestamp)> =
         BTreeMap::new();
-    for (rows, m) in months {
-        for (row, at, evidence) in &m.struggles {
-            if *at < from || *at > inputs.now {
+    for share in shares {
+        for (at, team, principles, evidence) in &share.entries {
+            if *at < from || *at > now {
                 continue;
             }
-            let d = &rows[*row];
-            for p in &d.principles {
+            for p in principles {
                 let e = by_principle.entry(p.as_str()).or_default();
-                e.0.insert(d.team.as_str());
+                e.0.insert(team.as_str());
                 e.1.push(evidence.clone());
                 e.2 = e.2.max(*at);
             }
         }
     }
     for retro in retros {
-        if retro.at < from || retro.at > inputs.now || retro.didnt.trim().is_empty() {
+        if retro.at < from || retro.at > now || retro.didnt.trim().is_empty() {
             continue;
         }
         for p in &retro.principles {
@@ -414,10 +542,10 @@ fn authority_confusion(months: &Months, rules: &[(ZoneRule, String)], out: &mut 
         let below: Vec<&Decision> = months
             .iter()
             .flat_map(|(rows, m)| {
-                m.situations
+                m.situation_rows
                     .get(&rule.situation)
                     .into_iter()
-                    .flat_map(move |s| s.rows.iter().map(move |&i| &rows[i]))
+                    .flat_map(move |s| s.iter().map(move |&i| &rows[i]))
             })
             .filter(|d| d.team == rule.team && d.created_at >= rule.since && d.zone < rule.zone)
             .collect();

@@ -538,12 +538,16 @@ impl<'a> Facts<'a> {
 
     fn velocity(&self, end: Timestamp, window: i64) -> Figure {
         let weeks = window as f64 / 7.0;
-        let mut detail: BTreeMap<String, f64> = BTreeMap::new();
+        let mut per_team: BTreeMap<&str, f64> = BTreeMap::new();
         let mut n = 0usize;
         for d in self.in_window(end, window) {
-            *detail.entry(d.team.clone()).or_default() += 1.0;
+            *per_team.entry(d.team.as_str()).or_default() += 1.0;
             n += 1;
         }
+        let mut detail: BTreeMap<String, f64> = per_team
+            .into_iter()
+            .map(|(t, v)| (t.to_string(), v))
+            .collect();
         let prev = self
             .in_window(Timestamp(end.0 - window * DAY_MS), window)
             .count();

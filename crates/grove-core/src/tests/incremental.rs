@@ -168,6 +168,14 @@ fn kept_rows_and_vitality_equal_a_fresh_read_after_every_change() {
                 let read = scratch.month_rows(period).expect("rows");
                 assert_eq!(kept_rows, read, "seed {seed}, step {i}, month {period}");
             }
+            // The newest, as the similar-context scan takes them.
+            let mut all = a
+                .circle
+                .decisions(&crate::DecisionFilter::default())
+                .expect("decisions");
+            all.sort_by_key(|d| std::cmp::Reverse(d.created_at));
+            all.truncate(7);
+            assert_eq!(a.circle.newest_decisions(7).expect("newest"), all);
             let now = a.now + rng.gen_range(0..40) * DAY_MS;
             let kept_view = a
                 .circle
