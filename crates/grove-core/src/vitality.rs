@@ -234,9 +234,13 @@ impl VitalityInputs {
 /// figures are computed afresh from them on every call, as `now` moves.
 #[derive(Default)]
 pub struct VitalityCache {
-    months: HashMap<String, (Vec<ChangeHash>, Arc<MonthFacts>)>,
+    /// Each month's facts with the month's heads and the team memberships they used.
+    months: HashMap<String, (Vec<ChangeHash>, Arc<Teams>, Arc<MonthFacts>)>,
     core: Option<(Vec<ChangeHash>, Arc<CoreFacts>)>,
 }
+
+/// Each team's members.
+type Teams = HashMap<String, BTreeSet<String>>;
 
 /// One month's share of the facts, gathered from its rows (newest first).
 struct MonthFacts {
@@ -244,13 +248,26 @@ struct MonthFacts {
     first_cited: HashMap<String, Timestamp>,
     /// Decisions with a due date: (logged, due, result recorded, row).
     due: Vec<(Timestamp, Day, Option<Timestamp>, usize)>,
+    /// Per row, when someone outside the author and the team first read it.
+    read_outside: Vec<Option<Timestamp>>,
 }
 
 impl MonthFacts {
-    fn gather(rows: &[Decision]) -> MonthFacts {
+    fn gather(rows: &[Decision], teams: &Teams) -> MonthFacts {
         let mut first_cited: HashMap<String, Timestamp> = HashMap::new();
         let mut due = Vec::new();
+        let mut read_outside = Vec::with_capacity(rows.len());
         for (i, d) in rows.iter().enumerate() {
+            let team = teams.get(&d.team);
+            read_outside.push(
+                d.readers
+                    .iter()
+                    .filter(|r| {
+                        r.member != d.author && !team.is_some_and(|t| t.contains(&r.member))
+                    })
+                    .map(|r| r.at)
+                    .min(),
+            );
             for p in &d.principles {
                 first_cited
                     .entry(p.clone())
@@ -261,13 +278,17 @@ impl MonthFacts {
                 due.push((d.created_at, day, d.result.as_ref().map(|r| r.at), i));
             }
         }
-        MonthFacts { first_cited, due }
+        MonthFacts {
+            first_cited,
+            due,
+            read_outside,
+        }
     }
 }
 
 /// What the figures read from the core document, read once per version of it.
 struct CoreFacts {
-    team_members: HashMap<String, BTreeSet<String>>,
+    team_members: Arc<Teams>,
     escalations: Vec<crate::Escalation>,
     principles: Vec<crate::Principle>,
     reviews: Vec<crate::Review>,
@@ -276,13 +297,20 @@ struct CoreFacts {
 }
 
 impl CoreFacts {
-    fn gather(circle: &Circle) -> Result<CoreFacts> {
+    /// The core's facts; `before`'s team memberships are kept when they did not change,
+    /// so the months' facts built on them stay good.
+    fn gather(circle: &Circle, before: Option<&CoreFacts>) -> Result<CoreFacts> {
+        let teams: Teams = circle
+            .teams()?
+            .into_iter()
+            .map(|t| (t.id, t.members.into_iter().collect()))
+            .collect();
+        let team_members = match before {
+            Some(b) if *b.team_members == teams => b.team_members.clone(),
+            _ => Arc::new(teams),
+        };
         Ok(CoreFacts {
-            team_members: circle
-                .teams()?
-                .into_iter()
-                .map(|t| (t.id, t.members.into_iter().collect()))
-                .collect(),
+            team_members,
             escalations: circle.escalations()?,
             principles: circle.principles()?,
             reviews: circle.reviews()?,
@@ -303,8 +331,9 @@ impl VitalityCache {
         let core_heads = circle.core.am.get_heads();
         let core = match &self.core {
             Some((heads, facts)) if *heads == core_heads => facts.clone(),
-            _ => {
-                let facts = Arc::new(CoreFacts::gather(circle)?);
+            before => {
+                let before = before.as_ref().map(|(_, facts)| facts.as_ref());
+                let facts = Arc::new(CoreFacts::gather(circle, before)?);
                 self.core = Some((core_heads, facts.clone()));
                 facts
             }
@@ -315,10 +344,17 @@ impl VitalityCache {
             let heads = doc.get_heads();
             let rows = circle.month_rows(period)?;
             let facts = match self.months.get(period) {
-                Some((at, facts)) if *at == heads => facts.clone(),
+                Some((at, teams, facts))
+                    if *at == heads && Arc::ptr_eq(teams, &core.team_members) =>
+                {
+                    facts.clone()
+                }
                 _ => {
-                    let facts = Arc::new(MonthFacts::gather(&rows));
-                    self.months.insert(period.clone(), (heads, facts.clone()));
+                    let facts = Arc::new(MonthFacts::gather(&rows, &core.team_members));
+                    self.months.insert(
+                        period.clone(),
+                        (heads, core.team_members.clone(), facts.clone()),
+                    );
                     facts
                 }
             };
@@ -354,8 +390,8 @@ impl Circle {
         let window = inputs.window();
         let now = inputs.now;
         let before = Timestamp(now.0 - window * DAY_MS);
-        let cur = ctx.figures(now, window, inputs.cycle());
-        let prev = ctx.figures(before, window, inputs.cycle());
+        let cur = ctx.figures(now, window, inputs.cycle(), true);
+        let prev = ctx.figures(before, window, inputs.cycle(), false);
         let figures: Vec<Figure> = cur
             .into_iter()
             .zip(prev)
@@ -412,7 +448,6 @@ impl Circle {
 /// first) with its facts, and the core's.
 struct Facts<'a> {
     months: &'a [(Arc<Vec<Decision>>, Arc<MonthFacts>)],
-    team_members: &'a HashMap<String, BTreeSet<String>>,
     escalations: &'a [crate::Escalation],
     principles: &'a [crate::Principle],
     /// When each principle was first cited.
@@ -493,7 +528,6 @@ impl<'a> Facts<'a> {
         }
         Facts {
             months,
-            team_members: &core.team_members,
             escalations: &core.escalations,
             principles: &core.principles,
             first_cited,
@@ -503,31 +537,36 @@ impl<'a> Facts<'a> {
         }
     }
 
-    fn read_outside(&self, d: &Decision, by: Timestamp) -> bool {
-        let team = self.team_members.get(&d.team);
-        d.readers.iter().any(|r| {
-            r.at <= by && r.member != d.author && !team.is_some_and(|t| t.contains(&r.member))
-        })
-    }
-
     /// The decisions logged in `(end - window days, end]`, in log order: each month's rows
     /// are newest first, so the window is one slice of each.
     fn in_window(&self, end: Timestamp, window: i64) -> impl Iterator<Item = &'a Decision> {
+        self.in_window_read(end, window).map(|(d, _)| d)
+    }
+
+    /// [`Facts::in_window`], each with when someone outside its author's team first read it.
+    fn in_window_read(
+        &self,
+        end: Timestamp,
+        window: i64,
+    ) -> impl Iterator<Item = (&'a Decision, Option<Timestamp>)> {
         let start = Timestamp(end.0 - window * DAY_MS);
-        self.months.iter().flat_map(move |(rows, _)| {
+        self.months.iter().flat_map(move |(rows, facts)| {
             let from = rows.partition_point(|d| d.created_at > end);
             let to = rows.partition_point(|d| d.created_at > start).max(from);
-            rows[from..to].iter()
+            rows[from..to]
+                .iter()
+                .zip(facts.read_outside[from..to].iter().copied())
         })
     }
 
-    /// Every figure as of `end`, over the `window` days before it.
-    fn figures(&self, end: Timestamp, window: i64, cycle: i64) -> Vec<Figure> {
+    /// Every figure as of `end`, over the `window` days before it; without `items`, the
+    /// long lists of ids are left out (a trend needs the value alone).
+    fn figures(&self, end: Timestamp, window: i64, cycle: i64, items: bool) -> Vec<Figure> {
         vec![
             self.velocity(end, window),
             self.read_coverage(end, window),
             self.never_cited(end, window),
-            self.past_due(end),
+            self.past_due(end, items),
             self.zone_unsure(end, window),
             self.escalations_waiting(end, window),
             self.unchanged(end, cycle),
@@ -588,8 +627,11 @@ impl<'a> Facts<'a> {
     }
 
     fn read_coverage(&self, end: Timestamp, window: i64) -> Figure {
-        let ds: Vec<_> = self.in_window(end, window).collect();
-        let read = ds.iter().filter(|d| self.read_outside(d, end)).count();
+        let ds: Vec<_> = self.in_window_read(end, window).collect();
+        let read = ds
+            .iter()
+            .filter(|(_, first)| first.is_some_and(|t| t <= end))
+            .count();
         let share = pct(read, ds.len());
         let (b, reason) = if ds.is_empty() {
             (
@@ -656,9 +698,10 @@ impl<'a> Facts<'a> {
         )
     }
 
-    fn past_due(&self, end: Timestamp) -> Figure {
+    fn past_due(&self, end: Timestamp, list: bool) -> Figure {
         let today = end.day();
         let mut items: Vec<String> = Vec::new();
+        let mut open = 0;
         let mut due = 0;
         for (rows, facts) in self.months {
             for &(created, day, result_at, row) in &facts.due {
@@ -667,29 +710,32 @@ impl<'a> Facts<'a> {
                 }
                 due += 1;
                 if result_at.is_none_or(|at| at > end) {
-                    items.push(rows[row].id.clone());
+                    open += 1;
+                    if list {
+                        items.push(rows[row].id.clone());
+                    }
                 }
             }
         }
-        let share = pct(items.len(), due);
-        let b = if items.is_empty() {
+        let share = pct(open, due);
+        let b = if open == 0 {
             Band::Healthy
         } else {
             band(share, 0.0, 25.0, true)
         };
-        let reason = if items.is_empty() {
+        let reason = if open == 0 {
             "every decision past its due date has a recorded result".to_string()
         } else {
             format!(
                 "{} of {due} decisions past due have no recorded result, so nobody learns how they turned out",
-                items.len()
+                open
             )
         };
         figure(
             "past-due-no-result",
             "Past due with no result",
             DecayCategory::SilentHarm,
-            items.len() as f64,
+            open as f64,
             "decisions",
             b,
             reason,
@@ -895,16 +941,19 @@ impl<'a> Facts<'a> {
             .rev()
             .map(|i| {
                 let end = Timestamp(now.0 - i * 7 * DAY_MS);
-                let ds: Vec<_> = self.in_window(end, 7).collect();
+                let ds: Vec<_> = self.in_window_read(end, 7).collect();
                 let mut by_team = BTreeMap::new();
-                for d in &ds {
+                for (d, _) in &ds {
                     *by_team.entry(d.team.clone()).or_default() += 1;
                 }
                 WeekCount {
                     week_start: Timestamp(end.0 - 7 * DAY_MS),
                     decisions: ds.len(),
                     by_team,
-                    read_outside_team: ds.iter().filter(|d| self.read_outside(d, now)).count(),
+                    read_outside_team: ds
+                        .iter()
+                        .filter(|(_, first)| first.is_some_and(|t| t <= now))
+                        .count(),
                 }
             })
             .collect()

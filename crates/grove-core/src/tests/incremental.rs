@@ -103,14 +103,21 @@ fn step(d: &mut Device, rng: &mut StdRng, teams: &[String], principles: &mut Vec
             }
         }
         _ => {
-            if rng.gen_bool(0.5) || principles.len() < 2 {
-                drop(ctx);
-                let p = add_principle(d, &[v], "Share the load.");
-                principles.push(p);
+            if rng.gen_bool(0.5) {
+                // Refused once the circle has two members (then by consent only).
+                let new = crate::NewPrinciple {
+                    values: vec![v.to_string()],
+                    statement: "Share the load.".into(),
+                    ..Default::default()
+                };
+                if let Ok(p) = d.circle.add_principle(&mut ctx, new) {
+                    principles.push(p);
+                }
             } else {
-                let member = d.member.clone();
+                // Who counts as outside a decision's team changes with the team.
+                let other = if d.member == "ana" { "ben" } else { "ana" };
                 let team = teams[rng.gen_range(0..teams.len())].clone();
-                let _ = d.circle.team_add_member(&mut ctx, &team, &member);
+                let _ = d.circle.team_add_member(&mut ctx, &team, other);
             }
         }
     }
@@ -138,7 +145,8 @@ fn kept_rows_and_vitality_equal_a_fresh_read_after_every_change() {
             .iter()
             .map(|t| add_team(&mut a, t))
             .collect();
-        let mut b = a.twin("ana-laptop", seed + 100);
+        // A second member, whose reads count as read outside the teams they are not in.
+        let mut b = a.replica("ben", seed + 100);
         // The principles both devices hold (as of the last sync).
         let mut shared = principles.clone();
         let mut kept = VitalityCache::default();
