@@ -494,7 +494,9 @@ fn struggles_in(
 
 /// (c) The latest results of decisions citing a principle all failed.
 fn failing_principles(months: &Months, active: &BTreeSet<String>, out: &mut Vec<Tension>) {
-    let mut merged: BTreeMap<&str, (usize, Vec<(Timestamp, &Decision)>)> = BTreeMap::new();
+    // Per principle: how many results cite it, and each month's latest.
+    type Latest<'a> = (usize, Vec<(Timestamp, &'a Decision)>);
+    let mut merged: BTreeMap<&str, Latest<'_>> = BTreeMap::new();
     for (rows, m) in months {
         for (p, (n, latest)) in &m.results {
             let e = merged.entry(p.as_str()).or_default();

@@ -235,12 +235,15 @@ impl VitalityInputs {
 #[derive(Default)]
 pub struct VitalityCache {
     /// Each month's facts with the month's heads and the team memberships they used.
-    months: HashMap<String, (Vec<ChangeHash>, Arc<Teams>, Arc<MonthFacts>)>,
+    months: HashMap<String, KeptMonth>,
     core: Option<(Vec<ChangeHash>, Arc<CoreFacts>)>,
 }
 
 /// Each team's members.
 type Teams = HashMap<String, BTreeSet<String>>;
+
+/// A month's facts with the heads and team memberships they were gathered at.
+type KeptMonth = (Vec<ChangeHash>, Arc<Teams>, Arc<MonthFacts>);
 
 /// One month's share of the facts, gathered from its rows (newest first).
 struct MonthFacts {
@@ -672,12 +675,7 @@ impl<'a> Facts<'a> {
             .principles
             .iter()
             .filter(|p| p.status == PrincipleStatus::Active && p.created_at <= old_enough)
-            .filter(|p| {
-                !self
-                    .first_cited
-                    .get(p.id.as_str())
-                    .is_some_and(|t| *t <= end)
-            })
+            .filter(|p| self.first_cited.get(p.id.as_str()).is_none_or(|t| *t > end))
             .map(|p| p.id.clone())
             .collect();
         let n = items.len();
