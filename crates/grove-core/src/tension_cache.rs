@@ -161,11 +161,11 @@ impl Struggles {
         (lo, hi): (Timestamp, Timestamp),
         (lo2, hi2): (Timestamp, Timestamp),
     ) -> bool {
-        let count = |a: usize, b: usize| b > a;
-        count(
+        let some = |first: usize, past: usize| past > first;
+        some(
             self.times.partition_point(|t| *t < lo),
             self.times.partition_point(|t| *t < hi),
-        ) || count(
+        ) || some(
             self.times.partition_point(|t| *t <= lo2),
             self.times.partition_point(|t| *t <= hi2),
         )
