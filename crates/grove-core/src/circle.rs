@@ -156,7 +156,8 @@ pub struct Circle {
     pub(crate) core: Doc,
     pub(crate) shards: BTreeMap<String, Doc>,
     /// Decoded decisions per month, with the heads they were read at: a derived view,
-    /// rebuilt whenever the month's document changes, never persisted.
+    /// patched with the decisions each change touched (see [`crate::month_changes`]),
+    /// never persisted.
     pub(crate) rows: Mutex<HashMap<String, MonthRows>>,
     /// Signatures known good, so none is checked twice (see [`crate::sync::signing`]).
     pub(crate) checked: Checked,

@@ -411,8 +411,23 @@ impl Circle {
         };
         let heads = doc.get_heads();
         let mut cache = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((cached_heads, rows)) = cache.get(period) {
+        if let Some((cached_heads, rows)) = cache.get_mut(period) {
             if *cached_heads == heads {
+                return Ok(rows.clone());
+            }
+            // One decision logged or read re-reads that decision, not the month.
+            if let Some(touched) = crate::month_changes::touched_since(doc, cached_heads) {
+                let patched = Arc::make_mut(rows);
+                patched.retain(|d| !touched.contains(&d.id));
+                for id in &touched {
+                    if let Some(d) = read_row(doc, id) {
+                        let at = patched
+                            .binary_search_by(|x| newest_first(x, &d))
+                            .unwrap_or_else(|at| at);
+                        patched.insert(at, d);
+                    }
+                }
+                *cached_heads = heads;
                 return Ok(rows.clone());
             }
         }
@@ -432,10 +447,55 @@ impl Circle {
                 _ => None,
             })
             .collect();
-        rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        rows.sort_by(newest_first);
         let rows = Arc::new(rows);
         cache.insert(period.to_string(), (heads, rows.clone()));
         Ok(rows)
+    }
+
+    /// Decision `id` as month `period`'s rows hold it, or None when that month (loaded)
+    /// holds no such decision: for views that follow a month change by change.
+    pub fn decision_in(&self, period: &str, id: &str) -> Option<Decision> {
+        read_row(self.shard(period)?, id)
+    }
+
+    /// The decisions of month `period` that may read differently now than when the month
+    /// had heads `since`, or None when every decision must be read again (see
+    /// [`crate::month_changes`]).
+    pub fn decisions_touched(
+        &self,
+        period: &str,
+        since: &[automerge::ChangeHash],
+    ) -> Option<std::collections::BTreeSet<String>> {
+        crate::month_changes::touched_since(self.shard(period)?, since)
+    }
+
+    /// The `n` most recently logged decisions of the loaded months, newest first (equal
+    /// times in the order of [`Circle::decisions`]), cloning only those.
+    pub fn newest_decisions(&self, n: usize) -> Result<Vec<Decision>> {
+        let periods: Vec<String> = self.shards().rev().map(|(p, _)| p.clone()).collect();
+        let months = periods
+            .iter()
+            .map(|p| self.month_rows(p))
+            .collect::<Result<Vec<_>>>()?;
+        // Each month's rows are newest first, so its first `n` hold its share of the answer.
+        let mut all: Vec<(std::cmp::Reverse<Timestamp>, usize, &Decision)> = Vec::new();
+        let mut offset = 0;
+        for rows in &months {
+            all.extend(
+                rows.iter()
+                    .take(n)
+                    .enumerate()
+                    .map(|(i, d)| (std::cmp::Reverse(d.created_at), offset + i, d)),
+            );
+            offset += rows.len();
+        }
+        if all.len() > n && n > 0 {
+            all.select_nth_unstable_by_key(n - 1, |(t, i, _)| (*t, *i));
+        }
+        all.truncate(n);
+        all.sort_unstable_by_key(|(t, i, _)| (*t, *i));
+        Ok(all.into_iter().map(|(_, _, d)| d.clone()).collect())
     }
 
     /// How many loaded decisions cite each principle. Counted from the per-month rows cache,
@@ -585,6 +645,27 @@ fn matches_filter(
         }
     }
     true
+}
+
+/// The order of a month's rows: newest first, then by id, so equal times sort the same on
+/// every device.
+fn newest_first(a: &Decision, b: &Decision) -> std::cmp::Ordering {
+    b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id))
+}
+
+/// Decision `id` of a month as [`Circle::month_rows`] reads it (conflicts named, not
+/// valued), or None when the month holds no such decision.
+fn read_row(doc: &automerge::Automerge, id: &str) -> Option<Decision> {
+    let (value, obj) = doc.get(ROOT, id).ok()??;
+    if !matches!(value, automerge::Value::Object(_)) {
+        return None;
+    }
+    let automerge::hydrate::Value::Map(m) = ReadDoc::hydrate(doc, &obj, None).ok()? else {
+        return None;
+    };
+    let f = Fields::hydrated(&m);
+    let conflicts = conflict_names(&f);
+    Some(decision_from(doc, id, f, conflicts))
 }
 
 fn read_decision<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Decision {

@@ -92,6 +92,11 @@ impl Fields {
                 H::Map(_) | H::Text(_) => {}
             }
         }
+        // A hydrated map iterates in no set order (a hash map): in key order, as the
+        // document holds them, timelines read oldest first and two reads of one decision
+        // come out the same.
+        scalars.sort_by(|a, b| a.0.cmp(&b.0));
+        lists.sort_by(|a, b| a.0.cmp(&b.0));
         Fields {
             scalars,
             objects: Vec::new(),

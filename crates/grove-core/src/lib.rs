@@ -24,6 +24,7 @@ mod invites;
 mod keepers;
 mod keys;
 mod members;
+mod month_changes;
 mod nodes;
 mod office;
 mod principles;
@@ -35,6 +36,7 @@ mod roles;
 pub mod session;
 pub mod sync;
 mod teams;
+mod tension_cache;
 mod tensions;
 mod values;
 mod vitality;
@@ -81,12 +83,12 @@ pub use reviews::{NewReview, PrincipleChange, Review, ReviewChanged};
 pub use roles::{NewRole, Role, Rotation};
 pub use teams::{Member, Team};
 pub use tensions::{
-    Evidence, Tension, TensionClosure, TensionInputs, TensionKind, FAILURES_IN_A_ROW,
+    Evidence, Tension, TensionCache, TensionClosure, TensionInputs, TensionKind, FAILURES_IN_A_ROW,
     MAX_ACTIVE_VALUES, MAX_PRINCIPLES_PER_VALUE, TEAMS_STRUGGLING,
 };
 pub use values::{NewValue, Value, ValueEdit, ValueVersion};
 pub use vitality::{
-    Band, DecayCategory, Figure, Replant, Trend, Vitality, VitalityInputs, WeekCount,
+    Band, DecayCategory, Figure, Replant, Trend, Vitality, VitalityCache, VitalityInputs, WeekCount,
 };
 pub use words::{
     Answer, CommitmentStatus, DecisionStatus, EscalationStatus, Outcome, PrincipleStatus,

@@ -11,7 +11,9 @@
 //! whose contents would be hidden. The root map always exists, and each key is unique to
 //! one record, so concurrent raises merge without loss.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
+#[cfg(test)]
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::transaction::Transactable as _;
 use automerge::{ReadDoc, ROOT};
@@ -24,6 +26,7 @@ use crate::decisions::Decision;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
 use crate::proposals::ProposalChange;
+pub use crate::tension_cache::TensionCache;
 use crate::words::{Outcome, PrincipleStatus, ProposalStatus, ValueStatus};
 
 const RAISED: &str = "tension:";
@@ -230,30 +233,21 @@ impl Circle {
 
     /// Every tension, detected and raised, open first then newest first.
     pub fn tensions(&self, inputs: &TensionInputs) -> Result<Vec<Tension>> {
-        let rows = self.all_rows()?;
-        let decisions: Vec<&Decision> = rows.iter().flat_map(|r| r.iter()).collect();
-        let mut out = detect(self, &decisions, inputs)?;
-        out.extend(self.raised_tensions()?);
-        let addressed = self.addressed()?;
-        let changes = self.principle_changes()?;
-        for t in &mut out {
-            let explicit = addressed
-                .get(&t.id)
-                .and_then(|v| v.iter().filter(|c| c.at >= t.since).max_by_key(|c| c.at));
-            let implicit = t.subject.as_ref().and_then(|s| {
-                changes
-                    .get(s)
-                    .and_then(|v| v.iter().filter(|c| c.at >= t.since).max_by_key(|c| c.at))
-            });
-            t.closed = explicit.or(implicit).cloned();
-            t.open = t.closed.is_none();
-        }
-        out.sort_by(|a, b| b.open.cmp(&a.open).then(b.since.cmp(&a.since)));
-        Ok(out)
+        self.tensions_with(&mut TensionCache::default(), inputs)
     }
 
     pub fn tension(&self, id: &str, inputs: &TensionInputs) -> Result<Tension> {
-        self.tensions(inputs)?
+        self.tension_with(&mut TensionCache::default(), id, inputs)
+    }
+
+    /// [`Circle::tension`] with the state of [`Circle::tensions_with`].
+    pub fn tension_with(
+        &self,
+        cache: &mut TensionCache,
+        id: &str,
+        inputs: &TensionInputs,
+    ) -> Result<Tension> {
+        self.tensions_with(cache, inputs)?
             .into_iter()
             .find(|t| t.id == id)
             .ok_or_else(|| CoreError::not_found("tension", id))
@@ -261,15 +255,24 @@ impl Circle {
 
     /// Open tensions as agenda items for the next review.
     pub fn tension_agenda(&self, inputs: &TensionInputs) -> Result<Vec<String>> {
+        self.tension_agenda_with(&mut TensionCache::default(), inputs)
+    }
+
+    /// [`Circle::tension_agenda`] with the state of [`Circle::tensions_with`].
+    pub fn tension_agenda_with(
+        &self,
+        cache: &mut TensionCache,
+        inputs: &TensionInputs,
+    ) -> Result<Vec<String>> {
         Ok(self
-            .tensions(inputs)?
+            .tensions_with(cache, inputs)?
             .into_iter()
             .filter(|t| t.open)
             .map(|t| format!("tension {}: {}", t.id, t.title))
             .collect())
     }
 
-    fn raised_tensions(&self) -> Result<Vec<Tension>> {
+    pub(crate) fn raised_tensions(&self) -> Result<Vec<Tension>> {
         let doc = &self.core.am;
         let mut out = Vec::new();
         for item in doc.map_range(ROOT, ..) {
@@ -305,7 +308,7 @@ impl Circle {
         Ok(out)
     }
 
-    fn addressed(&self) -> Result<HashMap<String, Vec<TensionClosure>>> {
+    pub(crate) fn addressed(&self) -> Result<HashMap<String, Vec<TensionClosure>>> {
         let doc = &self.core.am;
         let mut out: HashMap<String, Vec<TensionClosure>> = HashMap::new();
         for item in doc.map_range(ROOT, ..) {
@@ -329,7 +332,7 @@ impl Circle {
     }
 
     /// Changes to each principle made by a review or a passed proposal.
-    fn principle_changes(&self) -> Result<HashMap<String, Vec<TensionClosure>>> {
+    pub(crate) fn principle_changes(&self) -> Result<HashMap<String, Vec<TensionClosure>>> {
         let mut out: HashMap<String, Vec<TensionClosure>> = HashMap::new();
         for r in self.reviews()? {
             for c in r.changes {
@@ -365,6 +368,40 @@ impl Circle {
     }
 }
 
+/// Closes each tension a later explicit record or principle change addressed, then orders
+/// them: open first, newest first.
+pub(crate) fn close(
+    out: &mut [Tension],
+    addressed: &HashMap<String, Vec<TensionClosure>>,
+    changes: &HashMap<String, Vec<TensionClosure>>,
+) {
+    for t in out.iter_mut() {
+        let explicit = addressed
+            .get(&t.id)
+            .and_then(|v| v.iter().filter(|c| c.at >= t.since).max_by_key(|c| c.at));
+        let implicit = t.subject.as_ref().and_then(|s| {
+            changes
+                .get(s)
+                .and_then(|v| v.iter().filter(|c| c.at >= t.since).max_by_key(|c| c.at))
+        });
+        t.closed = explicit.or(implicit).cloned();
+        t.open = t.closed.is_none();
+    }
+    out.sort_by(|a, b| b.open.cmp(&a.open).then(b.since.cmp(&a.since)));
+}
+
+/// Every tension as detected over every decision at once: the plain definition that
+/// [`Circle::tensions_with`], which keeps per-month shares, is checked against.
+#[cfg(test)]
+pub(crate) fn from_scratch(circle: &Circle, inputs: &TensionInputs) -> Result<Vec<Tension>> {
+    let rows = circle.all_rows()?;
+    let decisions: Vec<&Decision> = rows.iter().flat_map(|r| r.iter()).collect();
+    let mut out = detect(circle, &decisions, inputs)?;
+    out.extend(circle.raised_tensions()?);
+    close(&mut out, &circle.addressed()?, &circle.principle_changes()?);
+    Ok(out)
+}
+
 fn evidence_kind(id: &str) -> &'static str {
     match id.split('-').next() {
         Some("d") => "decision",
@@ -375,14 +412,14 @@ fn evidence_kind(id: &str) -> &'static str {
     }
 }
 
-fn normalise(s: &str) -> String {
+pub(crate) fn normalise(s: &str) -> String {
     s.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
 }
 
-fn decision_evidence(d: &Decision, note: impl Into<String>) -> Evidence {
+pub(crate) fn decision_evidence(d: &Decision, note: impl Into<String>) -> Evidence {
     Evidence {
         kind: "decision".into(),
         id: d.id.clone(),
@@ -391,6 +428,7 @@ fn decision_evidence(d: &Decision, note: impl Into<String>) -> Evidence {
 }
 
 /// The detected tensions (open, before closures are applied).
+#[cfg(test)]
 fn detect(
     circle: &Circle,
     decisions: &[&Decision],
@@ -408,7 +446,7 @@ fn detect(
     Ok(out)
 }
 
-fn tension(kind: TensionKind, id: String, title: String, summary: String) -> Tension {
+pub(crate) fn tension(kind: TensionKind, id: String, title: String, summary: String) -> Tension {
     Tension {
         id,
         kind,
@@ -425,6 +463,7 @@ fn tension(kind: TensionKind, id: String, title: String, summary: String) -> Ten
 
 /// (a) Different teams, same situation (or same principles and highly similar context),
 /// different choices. One team changing its mind is not a tension between teams.
+#[cfg(test)]
 fn divergence(decisions: &[&Decision], inputs: &TensionInputs, out: &mut Vec<Tension>) {
     let mut by_situation: BTreeMap<&str, Vec<&Decision>> = BTreeMap::new();
     for d in decisions {
@@ -498,6 +537,7 @@ fn divergence(decisions: &[&Decision], inputs: &TensionInputs, out: &mut Vec<Ten
 }
 
 /// True when at least two teams' choice sets differ (not just one team varying).
+#[cfg(test)]
 fn differs_across_teams(ds: &[&Decision]) -> bool {
     ds.iter().any(|a| {
         ds.iter()
@@ -505,12 +545,13 @@ fn differs_across_teams(ds: &[&Decision]) -> bool {
     })
 }
 
-fn struggled(outcome: Outcome) -> bool {
+pub(crate) fn struggled(outcome: Outcome) -> bool {
     matches!(outcome, Outcome::Failed | Outcome::Mixed)
 }
 
 /// (b) Three or more teams recorded failed or mixed results under one principle, or
 /// flagged it in a retro, within the current review cycle.
+#[cfg(test)]
 fn shared_struggle(
     circle: &Circle,
     decisions: &[&Decision],
@@ -572,6 +613,7 @@ fn shared_struggle(
 }
 
 /// (c) The latest results of decisions citing a principle all failed.
+#[cfg(test)]
 fn failing_principles(
     circle: &Circle,
     decisions: &[&Decision],
@@ -628,6 +670,7 @@ fn failing_principles(
 
 /// Decisions logged below the zone their team's zone map sets for the situation (see
 /// `crate::zones`), since the rule was agreed.
+#[cfg(test)]
 fn authority_confusion(
     circle: &Circle,
     decisions: &[&Decision],
@@ -675,7 +718,7 @@ fn authority_confusion(
 /// No steward in office (see `crate::members`): nobody may answer escalations until the
 /// circle names stewards by proposal. Likewise once named principle keepers' term ends
 /// with no one to take over (see `crate::keepers`): the charter goes untended.
-fn authority_vacuum(circle: &Circle, now: Timestamp, out: &mut Vec<Tension>) {
+pub(crate) fn authority_vacuum(circle: &Circle, now: Timestamp, out: &mut Vec<Tension>) {
     let k = circle.keepers(now);
     if let (false, Some(since)) = (k.in_office, k.until.filter(|_| k.by.is_some())) {
         let names: Vec<String> = k.keepers.iter().map(|m| circle.member_name(m)).collect();
@@ -713,7 +756,7 @@ fn authority_vacuum(circle: &Circle, now: Timestamp, out: &mut Vec<Tension>) {
 }
 
 /// Passes made without hearing the whole circle (see `crate::consent`): both sides named.
-fn contested_passes(circle: &Circle, out: &mut Vec<Tension>) -> Result<()> {
+pub(crate) fn contested_passes(circle: &Circle, out: &mut Vec<Tension>) -> Result<()> {
     for p in circle.proposals()? {
         let Some(c) = p
             .contest
@@ -768,7 +811,7 @@ fn contested_passes(circle: &Circle, out: &mut Vec<Tension>) -> Result<()> {
 }
 
 /// (d) Fields of values and principles that hold concurrent values: surfaced, not resolved.
-fn edit_conflicts(circle: &Circle, out: &mut Vec<Tension>) -> Result<()> {
+pub(crate) fn edit_conflicts(circle: &Circle, out: &mut Vec<Tension>) -> Result<()> {
     let mut found: Vec<(String, String, String, Vec<String>, Timestamp)> = Vec::new();
     for v in circle.values()? {
         for c in v.conflicts {
@@ -815,7 +858,7 @@ fn edit_conflicts(circle: &Circle, out: &mut Vec<Tension>) -> Result<()> {
 }
 
 /// (e) More than five active values, or more than three active principles under one value.
-fn proliferation(circle: &Circle, out: &mut Vec<Tension>) -> Result<()> {
+pub(crate) fn proliferation(circle: &Circle, out: &mut Vec<Tension>) -> Result<()> {
     let values: Vec<_> = circle
         .values()?
         .into_iter()

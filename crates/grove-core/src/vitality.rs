@@ -6,10 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
 use crate::circle::Circle;
-use crate::clock::{Timestamp, DAY_MS};
+use crate::clock::{Day, Timestamp, DAY_MS};
 use crate::decisions::Decision;
 use crate::error::Result;
 use crate::words::PrincipleStatus;
@@ -227,22 +228,173 @@ impl VitalityInputs {
     }
 }
 
+/// What vitality keeps between calls on one circle: each month's facts and the core's,
+/// with the heads they were read at, so after one new decision only that month's facts
+/// are gathered again (and the month's rows patched, see [`crate::month_changes`]). The
+/// figures are computed afresh from them on every call, as `now` moves.
+#[derive(Default)]
+pub struct VitalityCache {
+    /// Each month's facts with the month's heads and the team memberships they used.
+    months: HashMap<String, KeptMonth>,
+    core: Option<(Vec<ChangeHash>, Arc<CoreFacts>)>,
+}
+
+/// Each team's members.
+type Teams = HashMap<String, BTreeSet<String>>;
+
+/// A month's facts with the heads and team memberships they were gathered at.
+type KeptMonth = (Vec<ChangeHash>, Arc<Teams>, Arc<MonthFacts>);
+
+/// One month's share of the facts, gathered from its rows (newest first).
+struct MonthFacts {
+    /// When each principle was first cited by a decision of the month.
+    first_cited: HashMap<String, Timestamp>,
+    /// Decisions with a due date: (logged, due, result recorded, row).
+    due: Vec<(Timestamp, Day, Option<Timestamp>, usize)>,
+    /// Per row, when someone outside the author and the team first read it.
+    read_outside: Vec<Option<Timestamp>>,
+}
+
+impl MonthFacts {
+    fn gather(rows: &[Decision], teams: &Teams) -> MonthFacts {
+        let mut first_cited: HashMap<String, Timestamp> = HashMap::new();
+        let mut due = Vec::new();
+        let mut read_outside = Vec::with_capacity(rows.len());
+        for (i, d) in rows.iter().enumerate() {
+            let team = teams.get(&d.team);
+            read_outside.push(
+                d.readers
+                    .iter()
+                    .filter(|r| {
+                        r.member != d.author && !team.is_some_and(|t| t.contains(&r.member))
+                    })
+                    .map(|r| r.at)
+                    .min(),
+            );
+            for p in &d.principles {
+                first_cited
+                    .entry(p.clone())
+                    .and_modify(|t| *t = (*t).min(d.created_at))
+                    .or_insert(d.created_at);
+            }
+            if let Some(day) = d.result_due {
+                due.push((d.created_at, day, d.result.as_ref().map(|r| r.at), i));
+            }
+        }
+        MonthFacts {
+            first_cited,
+            due,
+            read_outside,
+        }
+    }
+}
+
+/// What the figures read from the core document, read once per version of it.
+struct CoreFacts {
+    team_members: Arc<Teams>,
+    escalations: Vec<crate::Escalation>,
+    principles: Vec<crate::Principle>,
+    reviews: Vec<crate::Review>,
+    roles: Vec<crate::Role>,
+    created: Timestamp,
+}
+
+impl CoreFacts {
+    /// The core's facts; `before`'s team memberships are kept when they did not change,
+    /// so the months' facts built on them stay good.
+    fn gather(circle: &Circle, before: Option<&CoreFacts>) -> Result<CoreFacts> {
+        let teams: Teams = circle
+            .teams()?
+            .into_iter()
+            .map(|t| (t.id, t.members.into_iter().collect()))
+            .collect();
+        let team_members = match before {
+            Some(b) if *b.team_members == teams => b.team_members.clone(),
+            _ => Arc::new(teams),
+        };
+        Ok(CoreFacts {
+            team_members,
+            escalations: circle.escalations()?,
+            principles: circle.principles()?,
+            reviews: circle.reviews()?,
+            roles: circle.roles()?,
+            created: circle.info()?.created_at,
+        })
+    }
+}
+
+impl VitalityCache {
+    /// Brings the cache up to the circle's loaded documents; returns each month's rows
+    /// (oldest month first) with its facts, and the core's facts.
+    #[allow(clippy::type_complexity)]
+    fn refresh(
+        &mut self,
+        circle: &Circle,
+    ) -> Result<(Vec<(Arc<Vec<Decision>>, Arc<MonthFacts>)>, Arc<CoreFacts>)> {
+        let core_heads = circle.core.am.get_heads();
+        let core = match &self.core {
+            Some((heads, facts)) if *heads == core_heads => facts.clone(),
+            before => {
+                let before = before.as_ref().map(|(_, facts)| facts.as_ref());
+                let facts = Arc::new(CoreFacts::gather(circle, before)?);
+                self.core = Some((core_heads, facts.clone()));
+                facts
+            }
+        };
+        let mut months = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (period, doc) in circle.shards() {
+            let heads = doc.get_heads();
+            let rows = circle.month_rows(period)?;
+            let facts = match self.months.get(period) {
+                Some((at, teams, facts))
+                    if *at == heads && Arc::ptr_eq(teams, &core.team_members) =>
+                {
+                    facts.clone()
+                }
+                _ => {
+                    let facts = Arc::new(MonthFacts::gather(&rows, &core.team_members));
+                    self.months.insert(
+                        period.clone(),
+                        (heads, core.team_members.clone(), facts.clone()),
+                    );
+                    facts
+                }
+            };
+            seen.insert(period.as_str());
+            months.push((rows, facts));
+        }
+        self.months.retain(|p, _| seen.contains(p.as_str()));
+        Ok((months, core))
+    }
+}
+
 impl Circle {
     /// Every decision of the loaded months, as ready rows (no copy of the log).
+    #[cfg(test)]
     pub(crate) fn all_rows(&self) -> Result<Vec<Arc<Vec<Decision>>>> {
         let periods: Vec<String> = self.shards().map(|(p, _)| p.clone()).collect();
         periods.iter().map(|p| self.month_rows(p)).collect()
     }
 
     pub fn vitality(&self, inputs: VitalityInputs) -> Result<Vitality> {
-        let rows = self.all_rows()?;
-        let decisions: Vec<&Decision> = rows.iter().flat_map(|r| r.iter()).collect();
-        let ctx = Facts::gather(self, &decisions)?;
+        self.vitality_with(&mut VitalityCache::default(), inputs)
+    }
+
+    /// [`Circle::vitality`], keeping what it gathered in `cache` for the next call on this
+    /// circle: the same figures, re-reading only what changed since.
+    pub fn vitality_with(
+        &self,
+        cache: &mut VitalityCache,
+        inputs: VitalityInputs,
+    ) -> Result<Vitality> {
+        let (months, core) = cache.refresh(self)?;
+        let ctx = Facts::new(&months, &core);
         let window = inputs.window();
         let now = inputs.now;
         let before = Timestamp(now.0 - window * DAY_MS);
-        let cur = ctx.figures(now, window, inputs.cycle());
-        let prev = ctx.figures(before, window, inputs.cycle());
+        let cur = ctx.figures(now, window, inputs.cycle(), true);
+        let prev = ctx.figures(before, window, inputs.cycle(), false);
         let figures: Vec<Figure> = cur
             .into_iter()
             .zip(prev)
@@ -295,15 +447,16 @@ impl Circle {
     }
 }
 
-/// What the figures are computed from, gathered once.
+/// What the figures are computed from: each month's rows (oldest month first, each newest
+/// first) with its facts, and the core's.
 struct Facts<'a> {
-    decisions: &'a [&'a Decision],
-    team_members: HashMap<String, BTreeSet<String>>,
-    escalations: Vec<crate::Escalation>,
-    principles: Vec<crate::Principle>,
-    citations: HashMap<&'a str, Vec<Timestamp>>,
-    reviews: Vec<crate::Review>,
-    roles: Vec<crate::Role>,
+    months: &'a [(Arc<Vec<Decision>>, Arc<MonthFacts>)],
+    escalations: &'a [crate::Escalation],
+    principles: &'a [crate::Principle],
+    /// When each principle was first cited.
+    first_cited: HashMap<&'a str, Timestamp>,
+    reviews: &'a [crate::Review],
+    roles: &'a [crate::Role],
     created: Timestamp,
 }
 
@@ -366,51 +519,57 @@ fn figure(
 }
 
 impl<'a> Facts<'a> {
-    fn gather(circle: &Circle, decisions: &'a [&'a Decision]) -> Result<Facts<'a>> {
-        let team_members = circle
-            .teams()?
-            .into_iter()
-            .map(|t| (t.id, t.members.into_iter().collect()))
-            .collect();
-        let mut citations: HashMap<&str, Vec<Timestamp>> = HashMap::new();
-        for d in decisions {
-            for p in &d.principles {
-                citations.entry(p.as_str()).or_default().push(d.created_at);
+    fn new(months: &'a [(Arc<Vec<Decision>>, Arc<MonthFacts>)], core: &'a CoreFacts) -> Facts<'a> {
+        let mut first_cited: HashMap<&str, Timestamp> = HashMap::new();
+        for (_, m) in months {
+            for (p, t) in &m.first_cited {
+                first_cited
+                    .entry(p.as_str())
+                    .and_modify(|x| *x = (*x).min(*t))
+                    .or_insert(*t);
             }
         }
-        Ok(Facts {
-            decisions,
-            team_members,
-            escalations: circle.escalations()?,
-            principles: circle.principles()?,
-            citations,
-            reviews: circle.reviews()?,
-            roles: circle.roles()?,
-            created: circle.info()?.created_at,
-        })
+        Facts {
+            months,
+            escalations: &core.escalations,
+            principles: &core.principles,
+            first_cited,
+            reviews: &core.reviews,
+            roles: &core.roles,
+            created: core.created,
+        }
     }
 
-    fn read_outside(&self, d: &Decision, by: Timestamp) -> bool {
-        let team = self.team_members.get(&d.team);
-        d.readers.iter().any(|r| {
-            r.at <= by && r.member != d.author && !team.is_some_and(|t| t.contains(&r.member))
-        })
+    /// The decisions logged in `(end - window days, end]`, in log order: each month's rows
+    /// are newest first, so the window is one slice of each.
+    fn in_window(&self, end: Timestamp, window: i64) -> impl Iterator<Item = &'a Decision> {
+        self.in_window_read(end, window).map(|(d, _)| d)
     }
 
-    fn in_window(&self, end: Timestamp, window: i64) -> impl Iterator<Item = &&'a Decision> {
+    /// [`Facts::in_window`], each with when someone outside its author's team first read it.
+    fn in_window_read(
+        &self,
+        end: Timestamp,
+        window: i64,
+    ) -> impl Iterator<Item = (&'a Decision, Option<Timestamp>)> {
         let start = Timestamp(end.0 - window * DAY_MS);
-        self.decisions
-            .iter()
-            .filter(move |d| d.created_at > start && d.created_at <= end)
+        self.months.iter().flat_map(move |(rows, facts)| {
+            let from = rows.partition_point(|d| d.created_at > end);
+            let to = rows.partition_point(|d| d.created_at > start).max(from);
+            rows[from..to]
+                .iter()
+                .zip(facts.read_outside[from..to].iter().copied())
+        })
     }
 
-    /// Every figure as of `end`, over the `window` days before it.
-    fn figures(&self, end: Timestamp, window: i64, cycle: i64) -> Vec<Figure> {
+    /// Every figure as of `end`, over the `window` days before it; without `items`, the
+    /// long lists of ids are left out (a trend needs the value alone).
+    fn figures(&self, end: Timestamp, window: i64, cycle: i64, items: bool) -> Vec<Figure> {
         vec![
             self.velocity(end, window),
             self.read_coverage(end, window),
             self.never_cited(end, window),
-            self.past_due(end),
+            self.past_due(end, items),
             self.zone_unsure(end, window),
             self.escalations_waiting(end, window),
             self.unchanged(end, cycle),
@@ -421,12 +580,16 @@ impl<'a> Facts<'a> {
 
     fn velocity(&self, end: Timestamp, window: i64) -> Figure {
         let weeks = window as f64 / 7.0;
-        let mut detail: BTreeMap<String, f64> = BTreeMap::new();
+        let mut per_team: BTreeMap<&str, f64> = BTreeMap::new();
         let mut n = 0usize;
         for d in self.in_window(end, window) {
-            *detail.entry(d.team.clone()).or_default() += 1.0;
+            *per_team.entry(d.team.as_str()).or_default() += 1.0;
             n += 1;
         }
+        let mut detail: BTreeMap<String, f64> = per_team
+            .into_iter()
+            .map(|(t, v)| (t.to_string(), v))
+            .collect();
         let prev = self
             .in_window(Timestamp(end.0 - window * DAY_MS), window)
             .count();
@@ -467,8 +630,11 @@ impl<'a> Facts<'a> {
     }
 
     fn read_coverage(&self, end: Timestamp, window: i64) -> Figure {
-        let ds: Vec<_> = self.in_window(end, window).collect();
-        let read = ds.iter().filter(|d| self.read_outside(d, end)).count();
+        let ds: Vec<_> = self.in_window_read(end, window).collect();
+        let read = ds
+            .iter()
+            .filter(|(_, first)| first.is_some_and(|t| t <= end))
+            .count();
         let share = pct(read, ds.len());
         let (b, reason) = if ds.is_empty() {
             (
@@ -509,12 +675,7 @@ impl<'a> Facts<'a> {
             .principles
             .iter()
             .filter(|p| p.status == PrincipleStatus::Active && p.created_at <= old_enough)
-            .filter(|p| {
-                !self
-                    .citations
-                    .get(p.id.as_str())
-                    .is_some_and(|c| c.iter().any(|t| *t <= end))
-            })
+            .filter(|p| self.first_cited.get(p.id.as_str()).is_none_or(|t| *t > end))
             .map(|p| p.id.clone())
             .collect();
         let n = items.len();
@@ -535,40 +696,44 @@ impl<'a> Facts<'a> {
         )
     }
 
-    fn past_due(&self, end: Timestamp) -> Figure {
+    fn past_due(&self, end: Timestamp, list: bool) -> Figure {
         let today = end.day();
-        let items: Vec<String> = self
-            .decisions
-            .iter()
-            .filter(|d| d.created_at <= end)
-            .filter(|d| d.result_due.is_some_and(|due| due < today))
-            .filter(|d| d.result.as_ref().is_none_or(|r| r.at > end))
-            .map(|d| d.id.clone())
-            .collect();
-        let due = self
-            .decisions
-            .iter()
-            .filter(|d| d.created_at <= end && d.result_due.is_some_and(|due| due < today))
-            .count();
-        let share = pct(items.len(), due);
-        let b = if items.is_empty() {
+        let mut items: Vec<String> = Vec::new();
+        let mut open = 0;
+        let mut due = 0;
+        for (rows, facts) in self.months {
+            for &(created, day, result_at, row) in &facts.due {
+                if created > end || day >= today {
+                    continue;
+                }
+                due += 1;
+                if result_at.is_none_or(|at| at > end) {
+                    open += 1;
+                    if list {
+                        items.push(rows[row].id.clone());
+                    }
+                }
+            }
+        }
+        let share = pct(open, due);
+        let b = if open == 0 {
             Band::Healthy
         } else {
             band(share, 0.0, 25.0, true)
         };
-        let reason = if items.is_empty() {
+        let reason = if open == 0 {
             "every decision past its due date has a recorded result".to_string()
         } else {
             format!(
                 "{} of {due} decisions past due have no recorded result, so nobody learns how they turned out",
-                items.len()
+                open
             )
         };
         figure(
             "past-due-no-result",
             "Past due with no result",
             DecayCategory::SilentHarm,
-            items.len() as f64,
+            open as f64,
             "decisions",
             b,
             reason,
@@ -774,16 +939,19 @@ impl<'a> Facts<'a> {
             .rev()
             .map(|i| {
                 let end = Timestamp(now.0 - i * 7 * DAY_MS);
-                let ds: Vec<_> = self.in_window(end, 7).collect();
+                let ds: Vec<_> = self.in_window_read(end, 7).collect();
                 let mut by_team = BTreeMap::new();
-                for d in &ds {
+                for (d, _) in &ds {
                     *by_team.entry(d.team.clone()).or_default() += 1;
                 }
                 WeekCount {
                     week_start: Timestamp(end.0 - 7 * DAY_MS),
                     decisions: ds.len(),
                     by_team,
-                    read_outside_team: ds.iter().filter(|d| self.read_outside(d, now)).count(),
+                    read_outside_team: ds
+                        .iter()
+                        .filter(|(_, first)| first.is_some_and(|t| t <= now))
+                        .count(),
                 }
             })
             .collect()

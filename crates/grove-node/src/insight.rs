@@ -1,10 +1,13 @@
 //! Coherence insight on the handle: tensions, vitality, search and related decisions.
 //!
-//! Everything here is derived from the circle's documents on this device. The search index
-//! and the similar-context pairs are cached in memory per circle and refreshed when a
-//! document's heads move; nothing derived is ever written to the store.
+//! Everything here is derived from the circle's documents on this device. The search index,
+//! the similar-context pairs and what tensions and vitality gathered are kept in memory per
+//! circle and brought up to date with the documents whose heads moved (of a month, the
+//! decisions its new changes touched); nothing derived is ever written to the store.
 
-use grove_core::{Circle, Decision, Tension, TensionInputs, Vitality, VitalityInputs};
+use grove_core::{
+    Circle, Decision, Tension, TensionCache, TensionInputs, Vitality, VitalityCache, VitalityInputs,
+};
 use grove_search::{Draft, Related, SearchError, SearchHit, SearchIndex, SearchQuery};
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +50,8 @@ fn all_heads(c: &Circle) -> Heads {
         .collect()
 }
 
-/// Runs `f` with the circle (every month loaded) and its fresh derived caches.
+/// Runs `f` with the circle (every month loaded) and its derived caches; each view brings
+/// the caches it reads up to date (vitality needs no search index).
 fn with_insight<R>(
     s: &mut NodeState,
     sel: Option<&str>,
@@ -62,10 +66,11 @@ fn with_insight<R>(
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => v.insert(CircleCache {
                 search: SearchIndex::new().map_err(search_err)?,
+                vitality: VitalityCache::default(),
+                tensions: TensionCache::default(),
                 similar: None,
             }),
         };
-        cache.search.refresh(circle).map_err(search_err)?;
         f(circle, cache, now)
     })();
     s.insight = caches;
@@ -73,14 +78,17 @@ fn with_insight<R>(
 }
 
 fn similar_pairs(circle: &Circle, cache: &mut CircleCache) -> Result<Vec<(String, String)>> {
+    cache.search.refresh(circle).map_err(search_err)?;
     let heads = all_heads(circle);
     if let Some((at, pairs)) = &cache.similar {
         if *at == heads {
             return Ok(pairs.clone());
         }
     }
-    let all = circle.decisions(&grove_core::DecisionFilter::default())?;
-    let refs: Vec<&Decision> = all.iter().collect();
+    // Only the newest are examined (see `SearchIndex::similar_pairs`): cloning the whole
+    // log for them cost more than the queries.
+    let newest = circle.newest_decisions(grove_search::SIMILAR_SCAN)?;
+    let refs: Vec<&Decision> = newest.iter().collect();
     let pairs = cache.search.similar_pairs(&refs).map_err(search_err)?;
     cache.similar = Some((heads, pairs.clone()));
     Ok(pairs)
@@ -113,7 +121,7 @@ impl CircleHandle {
     pub async fn tensions(&self) -> Result<Vec<Tension>> {
         self.insight(|c, cache, now| {
             let inputs = tension_inputs(c, cache, now)?;
-            Ok(c.tensions(&inputs)?)
+            Ok(c.tensions_with(&mut cache.tensions, &inputs)?)
         })
         .await
     }
@@ -121,7 +129,7 @@ impl CircleHandle {
     pub async fn tension(&self, id: String) -> Result<Tension> {
         self.insight(move |c, cache, now| {
             let inputs = tension_inputs(c, cache, now)?;
-            Ok(c.tension(&id, &inputs)?)
+            Ok(c.tension_with(&mut cache.tensions, &id, &inputs)?)
         })
         .await
     }
@@ -170,7 +178,7 @@ impl CircleHandle {
                 let items = with_insight(s, sel.as_deref(), |c, cache, now| {
                     let inputs = tension_inputs(c, cache, now)?;
                     let agenda = c.review(&review)?.agenda;
-                    Ok(c.tension_agenda(&inputs)?
+                    Ok(c.tension_agenda_with(&mut cache.tensions, &inputs)?
                         .into_iter()
                         .filter(|i| !agenda.contains(i))
                         .collect::<Vec<_>>())
@@ -193,30 +201,32 @@ impl CircleHandle {
                 "a vitality window of {w} days is not possible: give 1 to {MAX_WINDOW_DAYS} days"
             ))));
         }
-        let sel = self.sel.clone();
-        self.node
-            .run(move |s| {
-                let now = s.now();
-                s.query(sel.as_deref(), Need::All, |c, _| {
-                    c.vitality(VitalityInputs {
-                        now,
-                        window_days: window_days.unwrap_or(30),
-                        cycle_days: CYCLE_DAYS,
-                    })
-                })
-            })
-            .await
+        self.insight(move |c, cache, now| {
+            Ok(c.vitality_with(
+                &mut cache.vitality,
+                VitalityInputs {
+                    now,
+                    window_days: window_days.unwrap_or(30),
+                    cycle_days: CYCLE_DAYS,
+                },
+            )?)
+        })
+        .await
     }
 
     /// Ranked full-text search over every entity of the circle.
     pub async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>> {
-        self.insight(move |_, cache, _| cache.search.search(&query).map_err(search_err))
-            .await
+        self.insight(move |c, cache, _| {
+            cache.search.refresh(c).map_err(search_err)?;
+            cache.search.search(&query).map_err(search_err)
+        })
+        .await
     }
 
     /// Decisions most like decision `id` (itself excluded).
     pub async fn related(&self, id: String, limit: usize) -> Result<Vec<Related>> {
         self.insight(move |c, cache, _| {
+            cache.search.refresh(c).map_err(search_err)?;
             let d = c.decision(&id)?;
             cache.search.related(&d, limit).map_err(search_err)
         })
@@ -225,7 +235,8 @@ impl CircleHandle {
 
     /// Decisions most like a draft being written: how others applied the same principle.
     pub async fn related_to_draft(&self, draft: Draft, limit: usize) -> Result<Vec<Related>> {
-        self.insight(move |_, cache, _| {
+        self.insight(move |c, cache, _| {
+            cache.search.refresh(c).map_err(search_err)?;
             cache
                 .search
                 .related_to_draft(&draft, None, limit)

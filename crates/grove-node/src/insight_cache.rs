@@ -1,10 +1,12 @@
-//! Derived views kept in memory per circle (the search index, the similar-context pairs),
-//! each with the document heads it was computed at; `insight.rs` refreshes and uses them.
+//! Derived views kept in memory per circle (the search index, the similar-context pairs,
+//! what tensions and vitality gathered), each with the document heads it was computed at;
+//! `insight.rs` brings them up to date and uses them.
 //! Nothing derived is ever written to the store.
 
 use std::collections::HashMap;
 
 use grove_core::automerge::ChangeHash;
+use grove_core::{TensionCache, VitalityCache};
 use grove_search::SearchIndex;
 
 #[derive(Default)]
@@ -19,6 +21,10 @@ pub(crate) type Pairs = Vec<(String, String)>;
 
 pub(crate) struct CircleCache {
     pub(crate) search: SearchIndex,
+    /// What vitality gathered, per version of each document.
+    pub(crate) vitality: VitalityCache,
+    /// What tension detection gathered, per version of each document.
+    pub(crate) tensions: TensionCache,
     /// Similar-context pairs with the heads of every document they were computed at.
     pub(crate) similar: Option<(Heads, Pairs)>,
 }

@@ -118,6 +118,9 @@ pub struct SearchIndex {
     f: F,
     /// Heads of each document as last indexed.
     indexed: HashMap<String, Vec<ChangeHash>>,
+    /// The similar-context pairs each decision's own query found, kept until that decision
+    /// or one it was paired with is indexed again (see [`SearchIndex::similar_pairs`]).
+    pairs_of: HashMap<String, Vec<(String, String)>>,
 }
 
 impl SearchIndex {
@@ -162,40 +165,80 @@ impl SearchIndex {
             writer,
             f,
             indexed: HashMap::new(),
+            pairs_of: HashMap::new(),
         })
     }
 
     /// Brings the index up to date with the circle's loaded documents, re-indexing only
-    /// documents whose heads changed. Returns how many documents were re-indexed.
+    /// documents whose heads changed, and of a month only the decisions its new changes
+    /// touched (a month holds thousands). Returns how many documents were re-indexed.
     pub fn refresh(&mut self, circle: &Circle) -> Result<usize> {
         let mut changed = 0;
+        let mut redone: BTreeSet<String> = BTreeSet::new();
         for key in circle.doc_keys() {
             let Some(doc) = circle.doc(&key) else {
                 continue;
             };
             let heads = doc.get_heads();
-            if self.indexed.get(&key) == Some(&heads) {
+            let before = self.indexed.get(&key);
+            if before == Some(&heads) {
                 continue;
             }
             let month = shard_period(&key).unwrap_or(CORE_MONTH).to_string();
-            self.writer
-                .delete_term(Term::from_field_text(self.f.month, &month));
-            if key == CORE_DOC {
-                self.index_core(circle)?;
-            } else {
-                for d in circle.decisions_in(&month, &DecisionFilter::default())? {
-                    self.add_decision(&month, &d)?;
+            let touched = match (key == CORE_DOC, before) {
+                (false, Some(before)) => circle.decisions_touched(&month, before),
+                _ => None,
+            };
+            match touched {
+                Some(ids) => {
+                    for id in ids {
+                        self.writer
+                            .delete_term(Term::from_field_text(self.f.id, &id));
+                        if let Some(d) = circle.decision_in(&month, &id) {
+                            self.add_decision(&month, &d)?;
+                        }
+                        redone.insert(id);
+                    }
+                }
+                None => {
+                    self.writer
+                        .delete_term(Term::from_field_text(self.f.month, &month));
+                    if key == CORE_DOC {
+                        self.index_core(circle)?;
+                    } else {
+                        for d in circle.decisions_in(&month, &DecisionFilter::default())? {
+                            redone.insert(d.id.clone());
+                            self.add_decision(&month, &d)?;
+                        }
+                        // Which decisions it held before is not known: ask every one again.
+                        self.pairs_of.clear();
+                    }
                 }
             }
             self.indexed.insert(key, heads);
             changed += 1;
         }
+        self.forget_pairs(&redone);
         if changed > 0 {
             self.writer.commit()?;
             self.reader.reload()?;
             tracing::debug!(changed, "search index refreshed");
         }
         Ok(changed)
+    }
+
+    /// Drops the pairs found by, or naming, a decision indexed again: its text, team or
+    /// principles may have changed, and the next [`SearchIndex::similar_pairs`] asks again.
+    fn forget_pairs(&mut self, redone: &BTreeSet<String>) {
+        if redone.is_empty() {
+            return;
+        }
+        self.pairs_of.retain(|id, pairs| {
+            !redone.contains(id)
+                && !pairs
+                    .iter()
+                    .any(|(a, b)| redone.contains(a) || redone.contains(b))
+        });
     }
 
     fn add_decision(&self, month: &str, d: &Decision) -> Result<()> {
@@ -493,17 +536,41 @@ impl SearchIndex {
     /// other scores at least [`SIMILAR_SHARE`] of the decision's score against itself),
     /// among the [`SIMILAR_SCAN`] most recent of `decisions`. Only the context is compared:
     /// the choices are what may differ.
-    pub fn similar_pairs(&self, decisions: &[&Decision]) -> Result<Vec<(String, String)>> {
-        let f = self.f;
+    ///
+    /// Each decision's pairs are found by querying it against the index as it stands when
+    /// it is first asked about, and kept until [`SearchIndex::refresh`] indexes it, or a
+    /// decision it was paired with, again: one new decision costs one query, not
+    /// [`SIMILAR_SCAN`] of them. A decision logged later that an older one would now rank
+    /// among its closest is found by the new decision's own query (the scores are close to
+    /// symmetric), not by asking the older one again.
+    pub fn similar_pairs(&mut self, decisions: &[&Decision]) -> Result<Vec<(String, String)>> {
         let mut recent: Vec<&&Decision> = decisions.iter().collect();
         recent.sort_by_key(|d| std::cmp::Reverse(d.created_at));
         recent.truncate(SIMILAR_SCAN);
-        let searcher = self.reader.searcher();
+        let keep: BTreeSet<&str> = recent.iter().map(|d| d.id.as_str()).collect();
+        self.pairs_of.retain(|id, _| keep.contains(id.as_str()));
         let mut pairs = BTreeSet::new();
         for d in recent {
+            if !self.pairs_of.contains_key(&d.id) {
+                let found = self.pairs_for(d)?;
+                self.pairs_of.insert(d.id.clone(), found);
+            }
+            if let Some(found) = self.pairs_of.get(&d.id) {
+                pairs.extend(found.iter().cloned());
+            }
+        }
+        Ok(pairs.into_iter().collect())
+    }
+
+    /// The pairs decision `d`'s own query finds.
+    fn pairs_for(&self, d: &Decision) -> Result<Vec<(String, String)>> {
+        let f = self.f;
+        let searcher = self.reader.searcher();
+        let mut pairs = Vec::new();
+        {
             let terms = self.terms(f.body, &d.context);
             if terms.is_empty() {
-                continue;
+                return Ok(pairs);
             }
             let should: Vec<(Occur, Box<dyn Query>)> = terms
                 .into_iter()
@@ -538,7 +605,9 @@ impl SearchIndex {
                     scored.push((id, score));
                 }
             }
-            let Some(own) = own else { continue };
+            let Some(own) = own else {
+                return Ok(pairs);
+            };
             for (other, score) in scored {
                 if score >= own * SIMILAR_SHARE {
                     let pair = if d.id <= other {
@@ -546,11 +615,11 @@ impl SearchIndex {
                     } else {
                         (other, d.id.clone())
                     };
-                    pairs.insert(pair);
+                    pairs.push(pair);
                 }
             }
         }
-        Ok(pairs.into_iter().collect())
+        Ok(pairs)
     }
 }
 
@@ -705,6 +774,77 @@ mod tests {
             .unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].id, c);
+    }
+
+    #[test]
+    fn refresh_follows_edits_decision_by_decision_and_similar_pairs_follow_them() {
+        let mut f = Fixture::new();
+        let a = f.log(
+            0,
+            0,
+            "The food bank van broke down on the ring road",
+            "Rent one",
+        );
+        f.log(1, 1, "Volunteers meet on Tuesdays", "Keep it");
+        let mut idx = SearchIndex::new().unwrap();
+        idx.refresh(&f.circle).unwrap();
+        let hits = |idx: &SearchIndex, q: &str| -> Vec<String> {
+            idx.search(&SearchQuery {
+                text: q.into(),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
+        };
+        assert_eq!(hits(&idx, "van"), vec![a.clone()]);
+        // A similar decision of another team pairs with it, found by its own query.
+        let b = f.log(
+            1,
+            0,
+            "The food bank van broke down on the ring road again",
+            "Borrow one",
+        );
+        assert_eq!(idx.refresh(&f.circle).unwrap(), 1, "only the month moved");
+        let all: Vec<Decision> = [&a, &b]
+            .iter()
+            .map(|id| f.circle.decision(id).unwrap())
+            .collect();
+        let refs: Vec<&Decision> = all.iter().collect();
+        let pair = if a < b {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        };
+        assert_eq!(idx.similar_pairs(&refs).unwrap(), vec![pair]);
+        // Editing one re-indexes that decision alone: its old words no longer find it,
+        // nothing is indexed twice, and the pair it no longer forms is gone.
+        let entities = idx.len();
+        let mut ctx = Ctx::new(Timestamp(f.now + 1000), "ana", &mut f.rng);
+        f.circle
+            .edit_decision(
+                &mut ctx,
+                &b,
+                grove_core::DecisionEdit {
+                    context: Some("A leak in the kitchen roof".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        idx.refresh(&f.circle).unwrap();
+        assert_eq!(hits(&idx, "van"), vec![a.clone()]);
+        assert_eq!(hits(&idx, "leak"), vec![b.clone()]);
+        assert_eq!(idx.len(), entities, "nothing indexed twice");
+        let all: Vec<Decision> = [&a, &b]
+            .iter()
+            .map(|id| f.circle.decision(id).unwrap())
+            .collect();
+        let refs: Vec<&Decision> = all.iter().collect();
+        assert_eq!(
+            idx.similar_pairs(&refs).unwrap(),
+            Vec::<(String, String)>::new()
+        );
     }
 
     #[test]

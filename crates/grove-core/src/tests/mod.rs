@@ -4,6 +4,7 @@ mod auth;
 mod charter;
 mod consent;
 mod convergence;
+mod incremental;
 mod insight;
 mod relay;
 mod rules;
