@@ -19,6 +19,7 @@ mod import;
 mod insight;
 mod join;
 mod member_peers;
+mod months;
 mod network;
 mod passphrase;
 mod ports;
@@ -100,6 +101,7 @@ pub struct NodeBuilder {
     mdns: bool,
     always_on: bool,
     resync_every: Duration,
+    loaded_decisions: usize,
 }
 
 impl Default for NodeBuilder {
@@ -115,6 +117,7 @@ impl Default for NodeBuilder {
             mdns: true,
             always_on: false,
             resync_every: RESYNC_EVERY,
+            loaded_decisions: months::LOADED_DECISIONS,
         }
     }
 }
@@ -194,6 +197,13 @@ impl NodeBuilder {
     /// How often sync sessions restart to repair lost frames (default 45 s).
     pub fn resync_every(mut self, every: Duration) -> Self {
         self.resync_every = every;
+        self
+    }
+
+    /// How many decisions the months in memory may hold before paging through the log lets
+    /// the least recently used months go (default 20,000; see `crates/grove-node/src/months.rs`).
+    pub fn loaded_decisions(mut self, decisions: usize) -> Self {
+        self.loaded_decisions = decisions;
         self
     }
 
@@ -339,6 +349,7 @@ impl NodeBuilder {
             clock,
             events.clone(),
         );
+        state.months = months::Months::with_budget(Some(self.loaded_decisions));
         let (failures_tx, failures) = mpsc::channel(network::FAILURE_QUEUE);
         let mut net_events = None;
         if let Some(start) = net {

@@ -422,6 +422,20 @@ impl NodeState {
         }
     }
 
+    /// Whether a peer session syncs circle `id` now (or may: the machine is out handling an
+    /// input). The sync engine works on the documents in memory, so they stay meanwhile.
+    pub(crate) fn syncing(&self, id: &str) -> bool {
+        let Some(net) = self.net.as_ref() else {
+            return false;
+        };
+        let Some(machine) = net.sessions.as_ref() else {
+            return true;
+        };
+        machine
+            .links()
+            .any(|(_, link)| link.shared().contains(id) || link.offered().contains(id))
+    }
+
     /// Feeds the session machine one input (lending it this state as its documents and
     /// access answers) and carries out its effects.
     pub(crate) fn session_input(&mut self, input: Input<PeerId, Session>) {

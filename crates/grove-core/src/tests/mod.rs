@@ -5,6 +5,7 @@ mod charter;
 mod consent;
 mod convergence;
 mod insight;
+mod months;
 mod relay;
 mod rules;
 mod signed_sync;
