@@ -8,11 +8,13 @@
 //! (logging one by one), `sync` (full and incremental sync between two nodes over loopback
 //! libp2p against automerge's sync API alone), `converge` (N nodes in a line).
 //!     cargo run --release -p grove-tests --bin grove-bench -- --insight [--sizes …]   (search and vitality only)
+//!     cargo run --release -p grove-tests --bin grove-bench -- --paging [--sizes …]   (the desktop log's calls)
 //!
 //! Cold opens run in a child process (this binary with `cold-open HOME`), so their memory
 //! figures are those of a fresh process.
 
 mod insight_bench;
+mod paging_bench;
 
 use std::path::Path;
 use std::time::Instant;
@@ -36,6 +38,17 @@ fn main() -> Result<()> {
     if args.get(1).map(String::as_str) == Some("cold-open") {
         let home = args.get(2).context("cold-open needs a home directory")?;
         return cold_open(Path::new(home));
+    }
+    if args.get(1).map(String::as_str) == Some("paging-cold") {
+        let home = args.get(2).context("paging-cold needs a home directory")?;
+        return paging_bench::cold(Path::new(home));
+    }
+    if args.iter().any(|a| a == "--paging") {
+        let sizes = numbers(
+            &flag(&args, "--sizes").unwrap_or_else(|| "10000,100000".into()),
+            "--sizes",
+        )?;
+        return paging_bench::run(&sizes);
     }
     if args.iter().any(|a| a == "--insight") {
         let sizes = numbers(

@@ -370,6 +370,12 @@ impl NodeState {
             peer,
             conn: session,
         });
+        // A peer's session loaded its circles whole (`Access::load_whole`); the months no
+        // view holds go once no session syncs them.
+        let ids: Vec<String> = self.circles.keys().cloned().collect();
+        for id in ids {
+            self.trim_months(&id, &std::collections::BTreeSet::new());
+        }
     }
 
     fn on_frame(&mut self, peer: PeerId, session: Session, frame: Frame) {
