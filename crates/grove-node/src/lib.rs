@@ -201,7 +201,7 @@ impl NodeBuilder {
     }
 
     /// How many decisions the months in memory may hold before paging through the log lets
-    /// the least recently used months go (default 20,000; see `crates/grove-node/src/months.rs`).
+    /// the least recently used months go (default 10,000; see `crates/grove-node/src/months.rs`).
     pub fn loaded_decisions(mut self, decisions: usize) -> Self {
         self.loaded_decisions = decisions;
         self

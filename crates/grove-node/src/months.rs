@@ -33,8 +33,10 @@ use crate::state::NodeState;
 
 /// Decisions the months in memory may hold before paging lets the least recently used go.
 /// At the demo's pace of 100,000 decisions a year a month holds ~8,000 of them (~40 MB in
-/// memory, Automerge document and decoded rows), so this keeps two or three months.
-pub(crate) const LOADED_DECISIONS: usize = 20_000;
+/// memory, Automerge document and decoded rows), so this keeps one or two months besides
+/// the page's: the desktop app stays under 300 MB at 100,000 (BENCHMARKS.md), and a jump
+/// across the log loads a month again (~0.5 s) rather than keeping every month.
+pub(crate) const LOADED_DECISIONS: usize = 10_000;
 
 fn key(circle: &str, doc: &str, what: &str) -> String {
     format!("{}months/{doc}/{what}", circle_meta_prefix(circle))
@@ -257,6 +259,7 @@ impl NodeState {
             .filter(|(_, doc, _)| !pinned.contains(doc))
             .collect();
         order.sort();
+        let mut freed = false;
         for (_, doc, n) in order {
             if held <= budget {
                 break;
@@ -264,10 +267,26 @@ impl NodeState {
             if circle.unload_shard(&doc) {
                 used.remove(&doc);
                 held -= n;
+                freed = true;
                 debug!(circle = id, doc = %doc, "let a month go");
             } else {
                 debug!(circle = id, doc = %doc, "a month with unsaved changes stays in memory");
             }
         }
+        if freed {
+            give_back_memory();
+        }
+    }
+}
+
+/// Returns the memory of months let go to the system. glibc keeps freed memory in its
+/// heaps (one per thread that allocated it, and months load on their own threads), so
+/// without this the process stays as large as when every month was in memory.
+fn give_back_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointer; it only walks and trims glibc's own heaps,
+    // under their locks, and may be called at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
