@@ -8,6 +8,7 @@
 //! (logging one by one), `sync` (full and incremental sync between two nodes over loopback
 //! libp2p against automerge's sync API alone), `converge` (N nodes in a line).
 //!     cargo run --release -p grove-tests --bin grove-bench -- --insight [--sizes …]   (search and vitality only)
+//!     cargo run --release -p grove-tests --bin grove-bench -- --paging [--sizes …]   (the desktop log's calls)
 //!     cargo run --release -p grove-tests --bin grove-bench -- --only scale [--scale 1000000]
 //!
 //! `scale` (never run by default: it takes a quarter of an hour and ~15 GB) seeds one circle
@@ -17,6 +18,7 @@
 //! figures are those of a fresh process.
 
 mod insight_bench;
+mod paging_bench;
 mod scale_bench;
 
 use std::path::Path;
@@ -45,6 +47,17 @@ fn main() -> Result<()> {
     if args.get(1).map(String::as_str) == Some("search") {
         let home = args.get(2).context("search needs a home directory")?;
         return scale_bench::search(Path::new(home));
+    }
+    if args.get(1).map(String::as_str) == Some("paging-cold") {
+        let home = args.get(2).context("paging-cold needs a home directory")?;
+        return paging_bench::cold(Path::new(home));
+    }
+    if args.iter().any(|a| a == "--paging") {
+        let sizes = numbers(
+            &flag(&args, "--sizes").unwrap_or_else(|| "10000,100000".into()),
+            "--sizes",
+        )?;
+        return paging_bench::run(&sizes);
     }
     if args.iter().any(|a| a == "--insight") {
         let sizes = numbers(

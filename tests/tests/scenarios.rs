@@ -12,6 +12,7 @@ use tempfile::TempDir;
 mod auth;
 mod invites;
 mod join_limits;
+mod months;
 mod relay;
 mod rendezvous;
 

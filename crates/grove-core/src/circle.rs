@@ -533,6 +533,31 @@ impl Circle {
         doc == CORE_DOC || shard_period(doc).is_some_and(|p| self.shards.contains_key(p))
     }
 
+    /// Whether everything of `doc` in memory is in the store too (its changes and their
+    /// signatures); true for a document not in memory.
+    pub fn is_saved(&self, doc: &str) -> bool {
+        self.doc_entry(doc)
+            .is_none_or(|d| d.unsaved_sigs.is_empty() && d.am.get_heads() == d.saved)
+    }
+
+    /// Lets a month's document and its decoded rows go, so a large log does not stay in
+    /// memory because a view once paged through it. Refused (false) while the month holds
+    /// anything unsaved: dropping it would lose it. The core document always stays.
+    pub fn unload_shard(&mut self, doc: &str) -> bool {
+        let Some(period) = shard_period(doc) else {
+            return false;
+        };
+        if !self.shards.contains_key(period) || !self.is_saved(doc) {
+            return false;
+        }
+        self.shards.remove(period);
+        self.rows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(period);
+        true
+    }
+
     /// Keys of every document in memory.
     pub fn doc_keys(&self) -> Vec<String> {
         let mut keys = vec![CORE_DOC.to_string()];

@@ -130,6 +130,20 @@ impl DecisionFilter {
     }
 }
 
+/// What the log's counts need of one month, without its rows ([`Circle::month_tally`]):
+/// small enough to keep beside the month in the store, so totals and citation counts do not
+/// load the month.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MonthTally {
+    /// Decisions in the month.
+    pub decisions: usize,
+    /// Of those, how many `reader` has not read.
+    pub unread: usize,
+    pub reader: String,
+    /// Decisions citing each principle.
+    pub citations: BTreeMap<String, usize>,
+}
+
 /// See [`Circle::decisions_window_in`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MonthWindow {
@@ -496,6 +510,25 @@ impl Circle {
         all.truncate(n);
         all.sort_unstable_by_key(|(t, i, _)| (*t, *i));
         Ok(all.into_iter().map(|(_, _, d)| d.clone()).collect())
+    }
+
+    /// The counts of one loaded month (see [`MonthTally`]), from its ready rows.
+    pub fn month_tally(&self, period: &str, reader: &str) -> Result<MonthTally> {
+        let rows = self.month_rows(period)?;
+        let mut tally = MonthTally {
+            decisions: rows.len(),
+            reader: reader.to_string(),
+            ..MonthTally::default()
+        };
+        for d in rows.iter() {
+            if !d.readers.iter().any(|r| r.member == reader) {
+                tally.unread += 1;
+            }
+            for p in &d.principles {
+                *tally.citations.entry(p.clone()).or_insert(0) += 1;
+            }
+        }
+        Ok(tally)
     }
 
     /// How many loaded decisions cite each principle. Counted from the per-month rows cache,

@@ -55,8 +55,8 @@ pub use consent::{Round, Standing, Voice};
 pub use consultation::Consultee;
 pub use ctx::Ctx;
 pub use decisions::{
-    Decision, DecisionEdit, DecisionFilter, DecisionResult, HistoryEntry, MonthWindow, NewDecision,
-    Reader,
+    Decision, DecisionEdit, DecisionFilter, DecisionResult, HistoryEntry, MonthTally, MonthWindow,
+    NewDecision, Reader,
 };
 pub use error::{CoreError, ErrorKind, Result};
 pub use escalations::Escalation;

@@ -5,6 +5,7 @@
 //! document half-changed: a job either runs whole on the event loop or not at all (a job
 //! already sent still runs; its reply is then dropped).
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use ed25519_dalek::SigningKey;
@@ -453,27 +454,36 @@ impl CircleHandle {
     pub async fn principle_list(&self) -> Result<Vec<Principle>> {
         read!(self, Need::Core, |c| c.principles())
     }
-    /// Principles with how many decisions cite each (reads the whole log).
+    /// Principles with how many decisions cite each (from each month's tally: see
+    /// `crates/grove-node/src/months.rs`).
     pub async fn principles(&self) -> Result<Vec<PrincipleView>> {
-        read!(self, Need::All, |c| {
-            let counts = c.citations();
-            Ok(c.principles()?
-                .into_iter()
-                .map(|p| PrincipleView {
-                    citations: counts.get(&p.id).copied().unwrap_or(0),
-                    principle: p,
-                })
-                .collect())
-        })
+        let sel = self.sel.clone();
+        self.node
+            .run(move |s| {
+                let (id, counts) = s.citations(sel.as_deref())?;
+                Ok(s.loaded(&id)?
+                    .principles()?
+                    .into_iter()
+                    .map(|p| PrincipleView {
+                        citations: counts.get(&p.id).copied().unwrap_or(0),
+                        principle: p,
+                    })
+                    .collect())
+            })
+            .await
     }
     pub async fn principle(&self, id: String) -> Result<PrincipleView> {
-        read!(self, Need::All, |c| {
-            let principle = c.principle(&id)?;
-            Ok(PrincipleView {
-                citations: c.citations().get(&id).copied().unwrap_or(0),
-                principle,
+        let sel = self.sel.clone();
+        self.node
+            .run(move |s| {
+                let (circle, counts) = s.citations(sel.as_deref())?;
+                let principle = s.loaded(&circle)?.principle(&id)?;
+                Ok(PrincipleView {
+                    citations: counts.get(&id).copied().unwrap_or(0),
+                    principle,
+                })
             })
-        })
+            .await
     }
 
     // ---- teams and members ----
@@ -684,11 +694,14 @@ impl CircleHandle {
     }
 
     /// Positions `offset..offset + limit` of the filtered log, newest first, with how many
-    /// decisions match and how many of those this device's member has not read. Months load
-    /// newest first until the page is full; with `whole` false the months after that are
-    /// counted only if already in memory, so a cold first screen costs the core and the
-    /// newest months (then `complete` is false and `total` a lower bound: ask again with
-    /// `whole` for the exact count, which loads every month the filter can match).
+    /// decisions match and how many of those this device's member has not read. Only the
+    /// months holding the page are loaded: the others are counted from the tallies kept in
+    /// the store (see `crates/grove-node/src/months.rs`) when the filter is one a tally
+    /// answers (none, dates, unread), else from their rows. Without a valid tally, with
+    /// `whole` false the months after the page are counted only if already in memory, so a
+    /// cold first screen costs the core and the newest months (then `complete` is false and
+    /// `total` a lower bound: ask again with `whole` for the exact count, which loads every
+    /// month it cannot count otherwise, and lets each go once counted).
     pub async fn decision_page(
         &self,
         filter: DecisionFilter,
@@ -702,35 +715,70 @@ impl CircleHandle {
                 let id = s.prepare(sel.as_deref(), &Need::Core)?;
                 let mut months = s.months_newest_first(&id)?;
                 months.retain(|m| filter.may_match_month(m));
-                if whole {
-                    s.ensure_docs(&id, months.iter().map(|m| shard_doc(m)).collect())?;
-                }
                 let me = s.identity.member();
                 let end = offset.saturating_add(limit);
                 let mut page = DecisionPage {
                     complete: true,
                     ..DecisionPage::default()
                 };
+                let mut pinned = BTreeSet::new();
                 for month in months {
-                    if page.total >= end && !s.loaded(&id)?.has_doc(&shard_doc(&month)) {
-                        page.complete = false;
-                        break;
+                    let doc = shard_doc(&month);
+                    if !s.loaded(&id)?.has_doc(&doc) {
+                        let tally = s.stored_month_tally(&id, &month)?;
+                        let counted = tally
+                            .as_ref()
+                            .and_then(|t| crate::months::counted(t, &filter, &month, &me));
+                        match counted {
+                            // Wholly before or after the page: its counts are enough.
+                            Some((matched, unread))
+                                if page.total >= end || page.total + matched <= offset =>
+                            {
+                                page.total += matched;
+                                page.unread += unread;
+                                continue;
+                            }
+                            Some(_) => {}
+                            None if page.total >= end && !whole => {
+                                page.complete = false;
+                                break;
+                            }
+                            None => {}
+                        }
                     }
-                    s.ensure_docs(&id, vec![shard_doc(&month)])?;
-                    let w = s.loaded(&id)?.decisions_window_in(
+                    s.ensure_docs(&id, vec![doc.clone()])?;
+                    let circle = s.loaded(&id)?;
+                    let w = circle.decisions_window_in(
                         &month,
                         &filter,
                         offset.saturating_sub(page.total),
                         limit - page.rows.len(),
                         &me,
                     )?;
+                    let tally = circle.month_tally(&month, &me)?;
+                    s.store_tally(&id, &doc, &tally)?;
+                    if !w.rows.is_empty() {
+                        pinned.insert(doc);
+                    }
                     page.total += w.matched;
                     page.unread += w.unread;
                     page.rows.extend(w.rows);
+                    s.trim_months(&id, &pinned);
                 }
                 Ok(page)
             })
             .await
+    }
+
+    /// The months of the log in memory now (document keys), for tests and benches of how
+    /// much the node holds.
+    #[doc(hidden)]
+    pub async fn months_in_memory(&self) -> Result<Vec<String>> {
+        read!(self, Need::Core, |c| Ok(c
+            .doc_keys()
+            .into_iter()
+            .filter(|k| k != grove_core::CORE_DOC)
+            .collect()))
     }
 
     /// Changes made on this device to this circle that no peer is known to hold yet (from

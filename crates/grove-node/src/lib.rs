@@ -18,6 +18,7 @@ mod insight;
 mod insight_cache;
 mod join;
 mod member_peers;
+mod months;
 mod passphrase;
 mod peer_records;
 mod pending_joins;
@@ -71,6 +72,7 @@ pub struct NodeBuilder {
     mdns: bool,
     always_on: bool,
     resync_every: Duration,
+    loaded_decisions: usize,
 }
 
 impl Default for NodeBuilder {
@@ -86,6 +88,7 @@ impl Default for NodeBuilder {
             mdns: true,
             always_on: false,
             resync_every: RESYNC_EVERY,
+            loaded_decisions: months::LOADED_DECISIONS,
         }
     }
 }
@@ -165,6 +168,13 @@ impl NodeBuilder {
     /// How often sync sessions restart to repair lost frames (default 45 s).
     pub fn resync_every(mut self, every: Duration) -> Self {
         self.resync_every = every;
+        self
+    }
+
+    /// How many decisions the months in memory may hold before paging through the log lets
+    /// the least recently used months go (default 10,000; see `crates/grove-node/src/months.rs`).
+    pub fn loaded_decisions(mut self, decisions: usize) -> Self {
+        self.loaded_decisions = decisions;
         self
     }
 
@@ -316,6 +326,7 @@ impl NodeBuilder {
             clock,
             events.clone(),
         );
+        state.months = months::Months::with_budget(Some(self.loaded_decisions));
         let (failures_tx, failures) = mpsc::channel(wires::FAILURE_QUEUE);
         let mut net_events = None;
         if let Some(start) = net {

@@ -6,6 +6,7 @@ mod consent;
 mod convergence;
 mod incremental;
 mod insight;
+mod months;
 mod relay;
 mod rules;
 mod signed_sync;

@@ -152,6 +152,7 @@ impl NodeState {
             if let Err(e) = linked {
                 // Without the link the device would write as the wrong member: undo.
                 self.circles.remove(&id);
+                self.months.forget(&id);
                 let _ = self.store.delete_circle(&id);
                 return Err(e);
             }

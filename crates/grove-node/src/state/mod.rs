@@ -24,6 +24,7 @@ mod access;
 mod admission;
 mod docs;
 pub(crate) mod import;
+mod months;
 mod network;
 mod peer_sets;
 mod purge;
@@ -67,6 +68,8 @@ pub(crate) struct NodeState {
     /// Present on a networked node: who counts as a member peer (see
     /// `member_peers.rs`).
     pub(crate) member_peers: Option<MemberPeers>,
+    /// Which months are in memory, and how many may stay (see `months.rs`).
+    pub(crate) months: crate::months::Months,
 }
 
 impl NodeState {
@@ -90,6 +93,7 @@ impl NodeState {
             joins: Default::default(),
             removals_purged: HashMap::new(),
             member_peers: None,
+            months: crate::months::Months::with_budget(Some(crate::months::LOADED_DECISIONS)),
         }
     }
 
@@ -178,7 +182,10 @@ impl NodeState {
             Need::Core => Vec::new(),
             Need::Decisions(ids) => ids.iter().filter_map(|d| decision_doc(d).ok()).collect(),
             Need::ThisMonth => vec![circle_doc_for_month(self.now())],
-            Need::All => self.store.docs(&id)?,
+            Need::All => {
+                self.months.keep_whole(&id);
+                self.store.docs(&id)?
+            }
         };
         self.ensure_docs(&id, wanted)?;
         Ok(id)
@@ -186,6 +193,9 @@ impl NodeState {
 
     /// Loads the listed documents of an open circle that are not in memory yet.
     pub(crate) fn ensure_docs(&mut self, id: &str, wanted: Vec<String>) -> Result<()> {
+        for key in wanted.iter().filter(|k| shard_period(k).is_some()) {
+            self.months.touch(id, key);
+        }
         let circle = self.loaded(id)?;
         let missing: Vec<String> = wanted
             .into_iter()
@@ -384,8 +394,12 @@ impl NodeState {
                 circle.mark_saved(&u.doc, u.heads);
                 continue;
             }
+            // A month's heads go with its chunk, so a tally counted at other heads is
+            // never taken for this month's (see `crate::months`).
+            let heads = crate::months::heads_entry(id, &u.doc, &u.heads);
             let meta: Vec<(&str, &[u8])> = sigs
                 .iter()
+                .chain(heads.iter())
                 .map(|(key, value)| (key.as_str(), value.as_slice()))
                 .collect();
             self.store.append_with_meta(id, &u.doc, &u.bytes, &meta)?;

@@ -186,6 +186,12 @@ impl NodeState {
             peer,
             conn: session,
         });
+        // A peer's session loaded its circles whole (`Access::load_whole`); the months no
+        // view holds go once no session syncs them.
+        let ids: Vec<String> = self.circles.keys().cloned().collect();
+        for id in ids {
+            self.trim_months(&id, &std::collections::BTreeSet::new());
+        }
     }
 
     fn on_frame(&mut self, peer: PeerId, session: Session, frame: Frame) {
@@ -236,6 +242,20 @@ impl NodeState {
         if connected {
             self.on_resync();
         }
+    }
+
+    /// Whether a peer session syncs circle `id` now (or may: the machine is out handling an
+    /// input). The sync engine works on the documents in memory, so they stay meanwhile.
+    pub(crate) fn syncing(&self, id: &str) -> bool {
+        let Some(net) = self.net.as_ref() else {
+            return false;
+        };
+        let Some(machine) = net.sessions.as_ref() else {
+            return true;
+        };
+        machine
+            .links()
+            .any(|(_, link)| link.shared().contains(id) || link.offered().contains(id))
     }
 
     /// Feeds the session machine one input (lending it this state as its documents and

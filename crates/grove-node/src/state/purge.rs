@@ -101,6 +101,9 @@ impl NodeState {
             }
             crate::signatures::save(self.store.as_ref(), id, &u.doc, &u.signatures)?;
             let snapshot = circle.snapshot(&u.doc).unwrap_or(u.bytes);
+            if let Some((key, value)) = crate::months::heads_entry(id, &u.doc, &u.heads) {
+                self.store.put_meta(&key, &value)?;
+            }
             self.store.compact(id, &u.doc, &snapshot)?;
             circle.mark_saved(&u.doc, u.heads);
         }
