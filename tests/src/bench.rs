@@ -11,8 +11,9 @@
 //!     cargo run --release -p grove-tests --bin grove-bench -- --paging [--sizes …]   (the desktop log's calls)
 //!     cargo run --release -p grove-tests --bin grove-bench -- --only scale [--scale 1000000]
 //!
-//! `scale` (never run by default: it takes a quarter of an hour and ~15 GB) seeds one circle
-//! of a million decisions and reads every figure off it against its target.
+//! `scale` (never run by default) seeds one circle of a million decisions and reads every
+//! figure off it against its target; at a million it does not finish seeding today, for the
+//! reason BENCHMARKS.md gives ("A million decisions"): run it with `--scale 20000` and up.
 //!
 //! Cold opens run in a child process (this binary with `cold-open HOME`), so their memory
 //! figures are those of a fresh process.
