@@ -356,42 +356,7 @@ fn similar_divergence(months: &Months, inputs: &TensionInputs, out: &mut Vec<Ten
             .rev()
             .find_map(|(rows, m)| m.by_id.get(id).map(|&i| &rows[i]))
     };
-    let from = inputs.now.0 - inputs.cycle_ms();
-    let mut seen = BTreeSet::new();
-    for (x, y) in &inputs.similar {
-        let (Some(a), Some(b)) = (find(x), find(y)) else {
-            continue;
-        };
-        let (a, b) = if a.id <= b.id { (a, b) } else { (b, a) };
-        let same_principles =
-            a.principles.iter().collect::<BTreeSet<_>>() == b.principles.iter().collect();
-        // Situation keys, when both have one, say whether the situations are the same:
-        // the same key is covered above, different keys mean the teams saw them as different.
-        let both_keyed = a.situation.is_some() && b.situation.is_some();
-        // Old pairs are history, not a live tension: only pairs within the review cycle.
-        let recent = a.created_at.0 >= from && b.created_at.0 >= from;
-        if a.team == b.team
-            || !same_principles
-            || both_keyed
-            || !recent
-            || normalise(&a.choice) == normalise(&b.choice)
-            || !seen.insert((a.id.clone(), b.id.clone()))
-        {
-            continue;
-        }
-        let mut t = tensions::tension(
-            TensionKind::Divergence,
-            format!("ta-{}-{}", a.id, b.id),
-            "Teams chose differently in a similar situation".to_string(),
-            format!(
-                "teams {} and {} cite the same principles in closely similar contexts but chose differently",
-                a.team, b.team
-            ),
-        );
-        t.since = a.created_at.max(b.created_at);
-        t.evidence = vec![chose(a), chose(b)];
-        out.push(t);
-    }
+    tensions::similar_divergence(find, inputs, out);
 }
 
 /// (b) Three or more teams recorded failed or mixed results under one principle, or

@@ -11,9 +11,10 @@
 //! whose contents would be hidden. The root map always exists, and each key is unique to
 //! one record, so concurrent raises merge without loss.
 
+use std::collections::BTreeSet;
 use std::collections::HashMap;
 #[cfg(test)]
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use automerge::transaction::Transactable as _;
 use automerge::{ReadDoc, ROOT};
@@ -495,17 +496,29 @@ fn divergence(decisions: &[&Decision], inputs: &TensionInputs, out: &mut Vec<Ten
         out.push(t);
     }
     let by_id: HashMap<&str, &Decision> = decisions.iter().map(|d| (d.id.as_str(), *d)).collect();
+    similar_divergence(|id| by_id.get(id).copied(), inputs, out);
+}
+
+/// Pairs of decisions the search engine found alike (`inputs.similar`), chosen differently
+/// by two teams citing the same principles within the review cycle; `find` looks a
+/// decision up by id.
+pub(crate) fn similar_divergence<'a>(
+    find: impl Fn(&str) -> Option<&'a Decision>,
+    inputs: &TensionInputs,
+    out: &mut Vec<Tension>,
+) {
     let from = inputs.now.0 - inputs.cycle_ms();
     let mut seen = BTreeSet::new();
     for (x, y) in &inputs.similar {
-        let (Some(a), Some(b)) = (by_id.get(x.as_str()), by_id.get(y.as_str())) else {
+        let (Some(a), Some(b)) = (find(x), find(y)) else {
             continue;
         };
         let (a, b) = if a.id <= b.id { (a, b) } else { (b, a) };
         let same_principles =
             a.principles.iter().collect::<BTreeSet<_>>() == b.principles.iter().collect();
         // Situation keys, when both have one, say whether the situations are the same:
-        // the same key is covered above, different keys mean the teams saw them as different.
+        // the same key is a situation divergence, different keys mean the teams saw them as
+        // different.
         let both_keyed = a.situation.is_some() && b.situation.is_some();
         // Old pairs are history, not a live tension: only pairs within the review cycle.
         let recent = a.created_at.0 >= from && b.created_at.0 >= from;
