@@ -270,23 +270,29 @@ struct Cold {
     peak_mb: f64,
 }
 
-fn run_cold_open(home: &Path) -> Result<Cold> {
+/// Runs this binary as `mode HOME` in a fresh process (so its memory figures are its own)
+/// and reads the numbers it prints.
+fn child_figures(mode: &str, home: &Path) -> Result<Vec<f64>> {
     let exe = std::env::current_exe()?;
     let out = std::process::Command::new(exe)
-        .arg("cold-open")
+        .arg(mode)
         .arg(home)
         .output()?;
     if !out.status.success() {
-        bail!("cold-open failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!("{mode} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let nums: Vec<f64> = text
-        .split_whitespace()
+    text.split_whitespace()
         .map(|s| s.parse())
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{mode} printed {text}"))
+}
+
+fn run_cold_open(home: &Path) -> Result<Cold> {
+    let nums = child_figures("cold-open", home)?;
     let [first_page_ms, rss_first_mb, full_ms, list_warm_ms, filtered_ms, peak_mb] = nums[..]
     else {
-        bail!("cold-open printed {text}");
+        bail!("cold-open printed {nums:?}");
     };
     Ok(Cold {
         first_page_ms,

@@ -54,20 +54,7 @@ pub fn run(sizes: &[usize]) -> Result<()> {
 }
 
 fn child(home: &Path) -> Result<Vec<f64>> {
-    let out = std::process::Command::new(std::env::current_exe()?)
-        .arg("paging-cold")
-        .arg(home)
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "paging-cold failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let nums: Vec<f64> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(|s| s.parse())
-        .collect::<Result<_, _>>()?;
+    let nums = super::child_figures("paging-cold", home)?;
     if nums.len() != 6 {
         bail!("paging-cold printed {nums:?}");
     }

@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use grove_node::search::SearchQuery;
 use grove_node::Node;
 use grove_tests::harness::TestNode;
@@ -120,22 +120,9 @@ pub struct Search {
 }
 
 fn run_search(home: &Path) -> Result<Search> {
-    let exe = std::env::current_exe()?;
-    let out = std::process::Command::new(exe)
-        .arg("search")
-        .arg(home)
-        .output()?;
-    if !out.status.success() {
-        bail!("search failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let nums: Vec<f64> = text
-        .split_whitespace()
-        .map(|s| s.parse())
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("search printed {text}"))?;
+    let nums = super::child_figures("search", home)?;
     let [build_ms, median_ms, slowest_ms, peak_mb] = nums[..] else {
-        bail!("search printed {text}");
+        bail!("search printed {nums:?}");
     };
     Ok(Search {
         build_ms,

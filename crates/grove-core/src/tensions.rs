@@ -11,10 +11,10 @@
 //! whose contents would be hidden. The root map always exists, and each key is unique to
 //! one record, so concurrent raises merge without loss.
 
-use std::collections::BTreeSet;
-use std::collections::HashMap;
 #[cfg(test)]
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::collections::HashMap;
 
 use automerge::transaction::Transactable as _;
 use automerge::{ReadDoc, ROOT};
