@@ -25,7 +25,7 @@ const N: usize = 600;
 async fn exact_totals_come_from_tallies_and_a_changed_month_is_recounted() {
     let dir = tempfile::tempdir().unwrap();
     let node = open(dir.path(), 20_000);
-    node.demo("Bakery".into(), N).await.unwrap();
+    grove_demo::seed(&node, "Bakery".into(), N).await.unwrap();
     node.stop().await.unwrap();
 
     // The first exact count reads every month and keeps its tally.
@@ -111,7 +111,7 @@ async fn exact_totals_come_from_tallies_and_a_changed_month_is_recounted() {
 async fn paging_lets_months_go_and_shows_the_same_rows() {
     let dir = tempfile::tempdir().unwrap();
     let node = open(dir.path(), 100);
-    node.demo("Bakery".into(), N).await.unwrap();
+    grove_demo::seed(&node, "Bakery".into(), N).await.unwrap();
     node.stop().await.unwrap();
 
     let node = open(dir.path(), 100);
