@@ -246,9 +246,11 @@ impl NodeError {
             NodeError::Invite(e) => {
                 use InviteError as E;
                 match e {
-                    E::Unreachable(_) | E::Lost | E::NoAnswer(_) | E::NotListening => {
-                        NodeErrorKind::Network
-                    }
+                    E::Unreachable(_)
+                    | E::NotSent(_)
+                    | E::Lost
+                    | E::NoAnswer(_)
+                    | E::NotListening => NodeErrorKind::Network,
                     E::AlreadyHere(_) | E::Busy => NodeErrorKind::State,
                     _ => NodeErrorKind::Invite,
                 }
@@ -269,6 +271,9 @@ pub enum InviteError {
     Refused(Refusal),
     #[error("cannot reach the inviter at any address in the code ({0}); ask them to keep Grove running (the app open, or `grove serve`) on a network this device can reach, then join again: the code stays good until it expires")]
     Unreachable(String),
+    /// The inviter was reached, but the request could not be sent on.
+    #[error("the request could not be sent to the inviter ({0}); join again with the same code")]
+    NotSent(#[source] Box<NetError>),
     #[error(
         "the connection to the inviter closed before it answered; join again with the same code"
     )]

@@ -129,7 +129,7 @@ impl NodeHandle {
         client
             .send(inviter, Frame::new(CONTROL_CIRCLE, JOIN, request))
             .await
-            .map_err(|e| InviteError::Unreachable(e.to_string()))?;
+            .map_err(|e| InviteError::NotSent(Box::new(e)))?;
         match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
             Ok(answer) => answer.map_err(|_| NodeError::Stopped)?,
             Err(_) => Err(InviteError::NoAnswer(ANSWER_TIMEOUT.as_secs()).into()),
