@@ -494,8 +494,19 @@ fn check_governance(
     };
     let before = crate::proposals::read_all(&before_doc);
     let after = crate::proposals::read_all(&after_doc);
-    let esc_before = crate::escalations::read_all(&before_doc);
-    let esc_after = crate::escalations::read_all(&after_doc);
+    // Only the escalations the change writes: they grow with the log, and reading every
+    // one at two heads for each core change made replaying a circle's core quadratic.
+    let (esc_before, esc_after) = match crate::escalations::touched_by(doc, &after_doc, &sc.change)
+    {
+        Some(ids) => (
+            crate::escalations::read_these(&before_doc, &ids),
+            crate::escalations::read_these(&after_doc, &ids),
+        ),
+        None => (
+            crate::escalations::read_all(&before_doc),
+            crate::escalations::read_all(&after_doc),
+        ),
+    };
     let zones_before = crate::zones::read_rules(&before_doc);
     let zones_after = crate::zones::read_rules(&after_doc);
     let past = Membership::read(&before_doc);

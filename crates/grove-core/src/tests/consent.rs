@@ -652,6 +652,56 @@ fn only_stewards_answer_escalations_on_every_device() {
     assert_eq!(esc.resolved_by.as_deref(), Some("m-ana"));
 }
 
+/// A governance check reads only the escalations a change writes (`escalations::touched_by`):
+/// one written through the collection itself (a delete), through an object nested in an
+/// escalation, or by replacing the whole collection is still found and judged.
+#[test]
+fn a_forged_escalation_change_is_refused_however_it_reaches_the_escalation() {
+    use crate::EscalationStatus;
+    use automerge::{transaction::Transaction, ObjId, ObjType, ReadDoc as _, ROOT};
+    type Forge =
+        fn(&mut Transaction<'_>, &ObjId, &ObjId, &str) -> Result<(), automerge::AutomergeError>;
+    // Ben, no steward, writes with a modified client; Ana's device must refuse it.
+    let refusal = |forge: Forge| -> String {
+        let (mut ana, mut ben) = two();
+        merge(&ana.circle, &mut ben.circle).unwrap();
+        let e = escalate(&mut ben);
+        merge(&ben.circle, &mut ana.circle).unwrap();
+        let coll = ben.circle.coll("escalations").unwrap();
+        let obj = crate::fields::entity(ben.circle.doc(crate::CORE_DOC).unwrap(), &coll, &e)
+            .unwrap()
+            .unwrap();
+        ben.circle
+            .change_core(Timestamp(ben.now + 1000), "forged", |tx| {
+                Ok(forge(tx, &coll, &obj, &e)?)
+            })
+            .unwrap();
+        let what = refused_as_not_allowed(merge(&ben.circle, &mut ana.circle));
+        assert_eq!(
+            ana.circle.escalation(&e).unwrap().status,
+            EscalationStatus::Open,
+            "{what}"
+        );
+        what
+    };
+    let deleted = refusal(|tx, coll, _, e| tx.delete(coll, e));
+    assert!(deleted.contains("deletes an escalation"), "{deleted}");
+    let nested = refusal(|tx, _, obj, _| {
+        let inner = tx.put_object(obj, "notes", ObjType::Map)?;
+        tx.put(&inner, "by", "m-ben")?;
+        let again = match tx.get(obj, "notes")? {
+            Some((_, id)) => id,
+            None => inner,
+        };
+        tx.put(&again, "by", "m-ben again")?;
+        tx.put(obj, "status", "resolved")
+    });
+    assert!(nested.contains("no steward"), "{nested}");
+    let replaced =
+        refusal(|tx, _, _, _| tx.put_object(ROOT, "escalations", ObjType::Map).map(|_| ()));
+    assert!(replaced.contains("deletes an escalation"), "{replaced}");
+}
+
 #[test]
 fn stewards_hold_office_for_a_term_and_only_the_circle_names_them() {
     use crate::{TensionInputs, TensionKind, Verdict, FOUNDER_TERM_DAYS};
