@@ -12,8 +12,9 @@
 //!     cargo run --release -p grove-tests --bin grove-bench -- --only scale [--scale 1000000]
 //!
 //! `scale` (never run by default) seeds one circle of a million decisions and reads every
-//! figure off it against its target; at a million it does not finish seeding today, for the
-//! reason BENCHMARKS.md gives ("A million decisions"): run it with `--scale 20000` and up.
+//! figure off it against its target. 150,000 takes about 5 minutes; a million did not
+//! finish seeding in half an hour, for the reason BENCHMARKS.md gives ("A million
+//! decisions").
 //!
 //! Cold opens run in a child process (this binary with `cold-open HOME`), so their memory
 //! figures are those of a fresh process.
