@@ -516,26 +516,6 @@ fn authority_confusion(months: &Months, rules: &[(ZoneRule, String)], out: &mut 
             })
             .filter(|d| d.team == rule.team && d.created_at >= rule.since && d.zone < rule.zone)
             .collect();
-        let Some(latest) = below.iter().map(|d| d.created_at).max() else {
-            continue;
-        };
-        let mut t = tensions::tension(
-            TensionKind::AuthorityConfusion,
-            format!("tz-{}-{}", rule.team, rule.situation),
-            format!("{team} logs #{} below its zone", rule.situation),
-            format!(
-                "the team agreed #{} is {}, yet {} decision(s) were logged in a lower zone: who decides this is unclear",
-                rule.situation,
-                rule.zone,
-                below.len()
-            ),
-        );
-        t.subject = Some(rule.team.clone());
-        t.since = latest;
-        t.evidence = below
-            .iter()
-            .map(|d| decision_evidence(d, format!("logged as {}", d.zone)))
-            .collect();
-        out.push(t);
+        out.extend(tensions::below_zone(rule, team, &below));
     }
 }

@@ -681,6 +681,34 @@ fn failing_principles(
     Ok(())
 }
 
+/// The tension of decisions `below` logged under `rule`'s zone by team `team` (its name),
+/// or None when there are none.
+pub(crate) fn below_zone(
+    rule: &crate::zones::ZoneRule,
+    team: &str,
+    below: &[&Decision],
+) -> Option<Tension> {
+    let latest = below.iter().map(|d| d.created_at).max()?;
+    let mut t = tension(
+        TensionKind::AuthorityConfusion,
+        format!("tz-{}-{}", rule.team, rule.situation),
+        format!("{team} logs #{} below its zone", rule.situation),
+        format!(
+            "the team agreed #{} is {}, yet {} decision(s) were logged in a lower zone: who decides this is unclear",
+            rule.situation,
+            rule.zone,
+            below.len()
+        ),
+    );
+    t.subject = Some(rule.team.clone());
+    t.since = latest;
+    t.evidence = below
+        .iter()
+        .map(|d| decision_evidence(d, format!("logged as {}", d.zone)))
+        .collect();
+    Some(t)
+}
+
 /// Decisions logged below the zone their team's zone map sets for the situation (see
 /// `crate::zones`), since the rule was agreed.
 #[cfg(test)]
@@ -699,31 +727,12 @@ fn authority_confusion(
                     && d.zone < rule.zone
             })
             .collect();
-        let Some(latest) = below.iter().map(|d| d.created_at).max() else {
-            continue;
-        };
         let team = circle
             .team(&rule.team)
             .map(|t| t.name)
             .unwrap_or_else(|_| rule.team.clone());
-        let mut t = tension(
-            TensionKind::AuthorityConfusion,
-            format!("tz-{}-{}", rule.team, rule.situation),
-            format!("{team} logs #{} below its zone", rule.situation),
-            format!(
-                "the team agreed #{} is {}, yet {} decision(s) were logged in a lower zone: who decides this is unclear",
-                rule.situation,
-                rule.zone,
-                below.len()
-            ),
-        );
-        t.subject = Some(rule.team.clone());
-        t.since = latest;
-        t.evidence = below
-            .iter()
-            .map(|d| decision_evidence(d, format!("logged as {}", d.zone)))
-            .collect();
-        out.push(t);
+        let below: Vec<&Decision> = below.into_iter().copied().collect();
+        out.extend(below_zone(&rule, &team, &below));
     }
     Ok(())
 }
