@@ -35,6 +35,10 @@ pub(crate) enum Command {
         addr: Multiaddr,
         reply: oneshot::Sender<Result<PeerId, NetError>>,
     },
+    DialDiscovered {
+        peer: PeerId,
+        reply: oneshot::Sender<()>,
+    },
     /// Hands out the peer's writer queue, so that waiting for room in it holds up only the
     /// sender and never the event loop.
     WriterFor {
@@ -108,6 +112,15 @@ impl Client {
     /// its outcome still arrives as events.
     pub async fn dial(&self, addr: Multiaddr) -> Result<PeerId, NetError> {
         self.request(|reply| Command::Dial { addr, reply }).await?
+    }
+
+    /// Dials a peer reported by [`crate::Event::PeerDiscovered`] at the addresses discovery
+    /// found, unless we are connected to it or dialling it already. Returns once the dial
+    /// is started; its outcome arrives as events. A peer found again after a failed dial is
+    /// dialled again.
+    pub async fn dial_discovered(&self, peer: PeerId) -> Result<(), NetError> {
+        self.request(|reply| Command::DialDiscovered { peer, reply })
+            .await
     }
 
     /// Sends a frame to a connected, allowed peer and waits until all of it has been written

@@ -91,6 +91,9 @@ pub struct EventLoop {
     outbox: VecDeque<Event>,
     /// `None`: every peer is allowed.
     allowed: Option<HashSet<PeerId>>,
+    /// Peers mDNS found on our local network (until their records expire); see
+    /// [`EventLoop::dial_discovered`].
+    on_lan: HashSet<PeerId>,
     /// See [`Config::large_frames_from`].
     large_frames_from: Option<PeerSet>,
     readers: FuturesUnordered<ReadStep>,
@@ -184,6 +187,7 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         events,
         outbox: VecDeque::new(),
         allowed: config.allowed_peers.clone(),
+        on_lan: HashSet::new(),
         large_frames_from: config.large_frames_from.clone(),
         readers: FuturesUnordered::new(),
         inbound_counts: HashMap::new(),
@@ -380,6 +384,28 @@ impl EventLoop {
             && !self.swarm.is_connected(peer)
     }
 
+    /// Dials a peer that discovery found, at the addresses discovery gave (the swarm asks
+    /// mDNS and the rendezvous client for them), unless we are connected to it or dialling it
+    /// already; libp2p keeps track of that, so a dial that failed is tried again when the
+    /// peer is found again.
+    ///
+    /// A peer on our LAN is dialled from a fresh port. Two peers on one LAN find each other
+    /// at the same moment and both dial; from their listening ports (libp2p's default) the
+    /// two dials can cross as one TCP simultaneous open, which libp2p cannot negotiate (both
+    /// ends act as the dialer) and which failed both dials. Reusing the listening port only
+    /// matters behind a NAT, which a LAN peer is not behind.
+    fn dial_discovered(&mut self, peer: PeerId) {
+        let opts = DialOpts::peer_id(peer).condition(PeerCondition::DisconnectedAndNotDialing);
+        let opts = if self.on_lan.contains(&peer) {
+            opts.allocate_new_port().build()
+        } else {
+            opts.build()
+        };
+        if let Err(e) = self.swarm.dial(opts) {
+            debug!(%peer, error = %e, "not dialling a discovered peer");
+        }
+    }
+
     fn on_command(&mut self, command: Command) -> Flow {
         match command {
             Command::ListenAddrs { reply } => {
@@ -391,6 +417,10 @@ impl EventLoop {
                 let _ = reply.send(());
             }
             Command::Dial { addr, reply } => self.dial(addr, reply),
+            Command::DialDiscovered { peer, reply } => {
+                self.dial_discovered(peer);
+                let _ = reply.send(());
+            }
             Command::WriterFor {
                 peer,
                 session,
@@ -927,15 +957,19 @@ impl EventLoop {
                 if let Some(peer) = peer_id.filter(|p| !self.swarm.is_connected(p)) {
                     self.resume_listens(peer, Some(&error.to_string()));
                 }
+                debug!(peer = ?peer_id, %error, "outgoing connection failed");
                 if let Some((addr, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Err(NetError::Dial {
                         addr,
                         reason: error.to_string(),
                     }));
-                } else {
-                    debug!(peer = ?peer_id, %error, "outgoing connection failed");
                 }
             }
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error,
+                ..
+            } => debug!(from = %send_back_addr, %error, "incoming connection failed"),
             SwarmEvent::ExternalAddrConfirmed { address } => {
                 info!(%address, "external address confirmed");
                 self.register_at_connected_points();
@@ -995,6 +1029,7 @@ impl EventLoop {
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
                 let mut to_dial = HashSet::new();
                 for (peer, addr) in found {
+                    self.on_lan.insert(peer);
                     self.swarm.add_peer_address(peer, addr.clone());
                     if self.should_auto_dial(&peer) {
                         to_dial.insert(peer);
@@ -1002,13 +1037,12 @@ impl EventLoop {
                     self.emit(Event::PeerDiscovered { peer, addr });
                 }
                 for peer in to_dial {
-                    // The swarm asks mDNS for the addresses it just reported.
-                    let opts = DialOpts::peer_id(peer)
-                        .condition(PeerCondition::DisconnectedAndNotDialing)
-                        .build();
-                    if let Err(e) = self.swarm.dial(opts) {
-                        debug!(%peer, error = %e, "not dialling a discovered peer");
-                    }
+                    self.dial_discovered(peer);
+                }
+            }
+            BehaviourEvent::Mdns(mdns::Event::Expired(gone)) => {
+                for (peer, _) in gone {
+                    self.on_lan.remove(&peer);
                 }
             }
             BehaviourEvent::RendezvousClient(rendezvous::client::Event::Discovered {
@@ -1029,13 +1063,7 @@ impl EventLoop {
                         });
                     }
                     if self.should_auto_dial(&peer) {
-                        let opts = DialOpts::peer_id(peer)
-                            .addresses(addrs)
-                            .condition(PeerCondition::DisconnectedAndNotDialing)
-                            .build();
-                        if let Err(e) = self.swarm.dial(opts) {
-                            debug!(%peer, error = %e, "not dialling a discovered peer");
-                        }
+                        self.dial_discovered(peer);
                     }
                 }
             }

@@ -453,6 +453,17 @@ async fn a_member_reconnects_to_its_always_on_node_after_it_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_find_each_other_through_a_rendezvous_point() {
+    found_at_a_rendezvous_point_and_dialled(true).await;
+}
+
+/// Without an allowed set nobody is dialled by itself; the owner dials whom discovery
+/// found (grove-node dials every peer found, as its sessions tell members from others).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discovered_peer_is_dialled_when_asked_at_the_addresses_discovery_found() {
+    found_at_a_rendezvous_point_and_dialled(false).await;
+}
+
+async fn found_at_a_rendezvous_point_and_dialled(auto: bool) {
     let a_key = Keypair::generate_ed25519();
     let a_peer = a_key.public().to_peer_id();
     let b_key = Keypair::generate_ed25519();
@@ -488,7 +499,9 @@ async fn members_find_each_other_through_a_rendezvous_point() {
 
     let mut b_config = Config::loopback(b_key);
     b_config.rendezvous_points = vec![serve.addr.clone()];
-    b_config.allowed_peers = Some(HashSet::from([a_peer]));
+    if auto {
+        b_config.allowed_peers = Some(HashSet::from([a_peer]));
+    }
     let mut b = start(b_config).await;
     let found = wait_for(&mut b, "discovery of a", |e| match e {
         Event::PeerDiscovered { peer, addr } => Some((peer, addr)),
@@ -496,7 +509,15 @@ async fn members_find_each_other_through_a_rendezvous_point() {
     })
     .await;
     assert_eq!(found.0, a_peer, "only a registered: {found:?}");
-    // b dials a by itself because a is an allowed peer.
+    if auto {
+        // b dials a by itself because a is an allowed peer.
+    } else {
+        // The event carries only the relayed address; the dial is given none, so the
+        // connection proves grove-net dials at what the rendezvous point handed out.
+        b.client.dial_discovered(a_peer).await.unwrap();
+        // Asked again while connected or dialling: no second dial, no error.
+        b.client.dial_discovered(a_peer).await.unwrap();
+    }
     connected_to(&mut b, a_peer).await;
     connected_to(&mut a, b.peer).await;
 

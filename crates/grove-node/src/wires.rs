@@ -37,8 +37,10 @@ pub(crate) struct Network {
     pub(crate) wires: HashMap<PeerId, Wire>,
     pub(crate) listen: Vec<Multiaddr>,
     pub(crate) failures: mpsc::Sender<PeerId>,
-    /// Peers being dialled because discovery found them, so each is dialled once.
-    pub(crate) dialing: HashSet<PeerId>,
+    /// Peers discovery found that we have not been connected to since. Discovery reports a
+    /// peer once, so a first dial that fails would otherwise leave two members on one LAN
+    /// apart until the peer's record expires; these are dialled again at every resync.
+    pub(crate) found: HashSet<PeerId>,
 }
 
 impl Network {
@@ -54,7 +56,7 @@ impl Network {
             wires: HashMap::new(),
             listen,
             failures,
-            dialing: HashSet::new(),
+            found: HashSet::new(),
         }
     }
 
@@ -91,6 +93,15 @@ pub(crate) fn spawn_dial(client: Client, addr: Multiaddr) {
         match client.dial(addr.clone()).await {
             Ok(peer) => debug!(%addr, %peer, "dialled"),
             Err(e) => info!(%addr, error = %e, "could not reach a known address"),
+        }
+    });
+}
+
+/// Spawns the dial of a peer discovery found; grove-net skips it while one is under way.
+pub(crate) fn spawn_dial_discovered(client: Client, peer: PeerId) {
+    tokio::spawn(async move {
+        if let Err(e) = client.dial_discovered(peer).await {
+            debug!(%peer, error = %e, "could not dial a discovered peer");
         }
     });
 }

@@ -24,7 +24,7 @@ use crate::addr::{peer_device, with_peer};
 use crate::dto::{NodeEvent, PeerCircle, PeerStatus};
 use crate::error::Result;
 use crate::peer_records::{last_sync_prefix, sync_prefix, PEERS_PREFIX};
-use crate::wires::{spawn_dial, spawn_writer, Wire};
+use crate::wires::{spawn_dial, spawn_dial_discovered, spawn_writer, Wire};
 
 impl NodeState {
     fn emit(&self, event: NodeEvent) {
@@ -132,9 +132,10 @@ impl NodeState {
             }
             Event::PeerDiscovered { peer, addr } => {
                 let Some(net) = self.net.as_mut() else { return };
-                if !net.wires.contains_key(&peer) && net.dialing.insert(peer) {
+                if !net.wires.contains_key(&peer) {
                     debug!(%peer, %addr, "dialling a discovered peer");
-                    spawn_dial(net.client.clone(), with_peer(addr, peer));
+                    net.found.insert(peer);
+                    spawn_dial_discovered(net.client.clone(), peer);
                 }
             }
             Event::Received {
@@ -156,7 +157,7 @@ impl NodeState {
 
     fn on_connected(&mut self, peer: PeerId, addr: Multiaddr, session: Session) {
         let Some(net) = self.net.as_mut() else { return };
-        net.dialing.remove(&peer);
+        net.found.remove(&peer);
         let (queue, writer) = spawn_writer(net.client.clone(), peer, session, net.failures.clone());
         debug!(%peer, %addr, %session, "connected");
         let wire = Wire {
@@ -179,9 +180,6 @@ impl NodeState {
     fn on_disconnected(&mut self, peer: PeerId, session: Session) {
         // Also after a fault, which has already dropped the link.
         self.join_peer_gone(&peer);
-        if let Some(net) = self.net.as_mut() {
-            net.dialing.remove(&peer);
-        }
         self.session_input(Input::Disconnected {
             peer,
             conn: session,
@@ -227,10 +225,13 @@ impl NodeState {
     }
 
     pub(crate) fn on_resync(&mut self) {
-        if self.net.is_some() {
-            debug!("resync");
-            self.session_input(Input::Resync);
+        let Some(net) = self.net.as_ref() else { return };
+        for &peer in net.found.iter().filter(|p| !net.wires.contains_key(p)) {
+            debug!(%peer, "dialling a discovered peer again");
+            spawn_dial_discovered(net.client.clone(), peer);
         }
+        debug!("resync");
+        self.session_input(Input::Resync);
     }
 
     /// Sends to these peers failed; if any is still connected, a frame may be lost.
