@@ -2,5 +2,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    // Before any thread starts: see crates/grove-node/src/heaps.rs.
+    grove_node::heaps::limit();
     grove_desktop::run();
 }

@@ -41,6 +41,8 @@ fn numbers(text: &str, what: &str) -> Result<Vec<usize>> {
 }
 
 fn main() -> Result<()> {
+    // Memory is measured as the app and the CLI run (crates/grove-node/src/heaps.rs).
+    grove_node::heaps::limit();
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("cold-open") {
         let home = args.get(2).context("cold-open needs a home directory")?;

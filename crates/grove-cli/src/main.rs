@@ -17,6 +17,8 @@ const FLUSH_GRACE: Duration = Duration::from_secs(5);
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
+    // Before any thread starts: see crates/grove-node/src/heaps.rs.
+    grove_node::heaps::limit();
     // Forwarded to a serving node as given, once clap has accepted it.
     let argv: Vec<String> = std::env::args_os()
         .skip(1)

@@ -371,6 +371,7 @@ impl Circle {
             .map(|(p, _)| p.clone())
             .filter(|p| filter.may_match_month(p))
             .collect();
+        self.warm_rows(&periods);
         let mut out = Vec::new();
         for p in periods {
             out.extend(self.decisions_in(&p, filter)?);
@@ -445,6 +446,8 @@ impl Circle {
                 return Ok(rows.clone());
             }
         }
+        // Read without the lock, so that months are read side by side (`warm_rows`).
+        drop(cache);
         let automerge::hydrate::Value::Map(root) = doc.hydrate(None) else {
             return Err(CoreError::Corrupt(format!(
                 "decision shard {period} is not a map"
@@ -463,8 +466,51 @@ impl Circle {
             .collect();
         rows.sort_by(newest_first);
         let rows = Arc::new(rows);
-        cache.insert(period.to_string(), (heads, rows.clone()));
+        self.rows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(period.to_string(), (heads, rows.clone()));
         Ok(rows)
+    }
+
+    /// Reads the rows of these loaded months side by side, a thread per core, so that a
+    /// view of the whole log waits for its slowest month rather than for every month in
+    /// turn: reading a month's decisions costs about as much as loading it.
+    pub fn warm_rows(&self, periods: &[String]) {
+        let cold: Vec<&String> = {
+            let cache = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+            periods
+                .iter()
+                .filter(|p| {
+                    self.shard(p).is_some_and(|doc| {
+                        cache
+                            .get(p.as_str())
+                            .is_none_or(|(heads, _)| *heads != doc.get_heads())
+                    })
+                })
+                .collect()
+        };
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(cold.len());
+        if threads < 2 {
+            return;
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    while let Some(period) =
+                        cold.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        // A month that cannot be read fails again, and is reported, when
+                        // the caller reads it.
+                        let _ = self.month_rows(period);
+                    }
+                });
+            }
+        });
     }
 
     /// Decision `id` as month `period`'s rows hold it, or None when that month (loaded)

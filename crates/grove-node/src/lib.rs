@@ -12,6 +12,7 @@ mod error;
 pub mod export;
 pub mod files;
 mod handle;
+pub mod heaps;
 mod home;
 mod identity;
 mod insight;

@@ -208,25 +208,33 @@ impl NodeState {
     }
 
     /// Loads shards in parallel: Automerge's load is the cost of opening a large circle, and
-    /// months are independent documents.
+    /// months are independent documents. Each thread takes the next month when done with
+    /// one, so a full month and a few days' month do not leave a core idle.
     fn load_shards(&mut self, id: &str, keys: Vec<String>) -> Result<()> {
         let store = &self.store;
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
-            .min(keys.len());
-        let chunk = keys.len().div_ceil(threads.max(1));
+            .min(keys.len())
+            .max(1);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let load = |key: &String| -> Result<Option<(String, LoadedDoc)>> {
+            match store.load(id, key)? {
+                Some(bytes) => Ok(Some((key.clone(), LoadedDoc::load(&bytes)?))),
+                None => Ok(None),
+            }
+        };
         let results: Vec<Result<Option<(String, LoadedDoc)>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = keys
-                .chunks(chunk.max(1))
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|key| match store.load(id, key)? {
-                                Some(bytes) => Ok(Some((key.clone(), LoadedDoc::load(&bytes)?))),
-                                None => Ok(None),
-                            })
-                            .collect::<Vec<_>>()
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut done = Vec::new();
+                        while let Some(key) =
+                            keys.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                        {
+                            done.push(load(key));
+                        }
+                        done
                     })
                 })
                 .collect();

@@ -133,19 +133,7 @@ impl NodeState {
             }
         }
         if freed {
-            give_back_memory();
+            crate::heaps::give_back();
         }
-    }
-}
-
-/// Returns the memory of months let go to the system. glibc keeps freed memory in its
-/// heaps (one per thread that allocated it, and months load on their own threads), so
-/// without this the process stays as large as when every month was in memory.
-fn give_back_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim takes no pointer; it only walks and trims glibc's own heaps,
-    // under their locks, and may be called at any time.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
