@@ -15,8 +15,9 @@ step() { printf '\n== %s ==\n' "$*"; }
 
 if [[ -z "${SKIP_INSTALL:-}" ]]; then
   step "system packages"
+  # gdb: a window that does not end its app gets its threads written down (tests/e2e/app.mjs).
   packages=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev
-    libxdo-dev pkg-config build-essential file xvfb xauth webkit2gtk-driver)
+    libxdo-dev pkg-config build-essential file xvfb xauth webkit2gtk-driver gdb)
   missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,7 +2,7 @@
 // the same home: shared by the suites that prepare a home with the CLI before opening it.
 import { it } from "node:test";
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { basename, join, resolve } from "node:path";
@@ -85,7 +85,9 @@ export class App {
     await this.wd?.quit().catch(() => {});
     this.driver?.kill();
     const home = join(this.dir, "grove");
-    const until = Date.now() + 30_000;
+    const closed = Date.now();
+    const until = closed + 30_000;
+    let ended = false;
     for (;;) {
       // While the app runs it answers `grove` on its control socket, so a command succeeding
       // says nothing: first wait until nothing answers there.
@@ -97,9 +99,49 @@ export class App {
           if (!/in use/.test(String(e.stderr))) return; // free (an encrypted home just wants its passphrase)
         }
       }
-      if (Date.now() > until) throw new Error(`the app still holds ${home} 30 s after its window closed`);
+      // WebDriver's window close is not the window manager's: now and then (on a loaded
+      // machine) WebKit drops the page and the app never hears of it, and sits idle in GTK's
+      // loop with its window gone (stacks of one such: every thread waiting). The app is
+      // then ended as a session's logout ends it, and the stacks kept in case it was not idle.
+      if (!ended && Date.now() > closed + 10_000) {
+        ended = true;
+        const pids = appPids();
+        if (pids.length) {
+          const note = stacks(this.dir, pids);
+          for (const pid of pids) process.kill(Number(pid), "SIGTERM");
+          console.error(`# the app was still running 10 s after WebDriver closed its window: ended with SIGTERM${note}`);
+        }
+      }
+      if (Date.now() > until) throw new Error(`the app still holds ${home} 30 s after its window closed${stacks(this.dir, appPids())}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+}
+
+/** The running app processes (their executable is the app binary under test). */
+function appPids() {
+  const exe = realpathSync(bin);
+  return readdirSync("/proc").filter((d) => {
+    if (!/^\d+$/.test(d)) return false;
+    try {
+      return readlinkSync(`/proc/${d}/exe`) === exe;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Where the app's threads are, written beside the other artifacts with gdb (when
+ * installed). Returns a note naming the file, or why there is none. */
+function stacks(dir, pids) {
+  if (!pids.length) return " (no app process is left: another process holds the home)";
+  try {
+    const file = join(artifacts, `stacks-${basename(dir)}.txt`);
+    const out = pids.map((pid) => execFileSync("gdb", ["-p", pid, "-batch", "-ex", "thread apply all bt 16"], { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "ignore"] })).join("\n");
+    writeFileSync(file, out);
+    return ` (the app's threads: ${file})`;
+  } catch (e) {
+    return ` (its threads could not be read: ${e.message})`;
   }
 }
 

@@ -41,6 +41,8 @@ describe("the Grove window", () => {
     await wd.waitForElement("#fr-circle");
     const name = await wd.exec("return document.querySelector('#fr-name').value;");
     assert.ok(name.length > 0, "the display name must be defaulted, not asked for");
+    // Enter is enough: the circle's name has the keyboard.
+    assert.equal(await wd.exec("return document.activeElement.id;"), "fr-circle");
     await shot("first-run");
     await wd.fill("#fr-circle", "Riverside Bakery");
     await wd.click("form button[type=submit]");
