@@ -53,6 +53,7 @@ use crate::sync::cover::{self, Link};
 use crate::sync::signing::{
     AuthError, ChangeSignature, Checked, Signed, SignedChange, SignedMeta, Verifier,
 };
+use crate::touched::{Scope, Touched};
 
 /// What checking a batch found: the signatures worth keeping (checked, or a covered
 /// change's, vouched for by a checked later change of its author), and the changes
@@ -492,23 +493,18 @@ fn check_governance(
         doc,
         heads: std::slice::from_ref(&hash),
     };
-    let before = crate::proposals::read_all(&before_doc);
-    let after = crate::proposals::read_all(&after_doc);
-    // Only the escalations the change writes: they grow with the log, and reading every
-    // one at two heads for each core change made replaying a circle's core quadratic.
-    let (esc_before, esc_after) = match crate::escalations::touched_by(doc, &after_doc, &sc.change)
-    {
-        Some(ids) => (
-            crate::escalations::read_these(&before_doc, &ids),
-            crate::escalations::read_these(&after_doc, &ids),
-        ),
-        None => (
-            crate::escalations::read_all(&before_doc),
-            crate::escalations::read_all(&after_doc),
-        ),
-    };
-    let zones_before = crate::zones::read_rules(&before_doc);
-    let zones_after = crate::zones::read_rules(&after_doc);
+    // Only what the change writes: the collections grow with the log, and reading them
+    // whole at two heads for each core change made replaying a circle's core quadratic.
+    let touched = Touched::by(doc, &after_doc, &sc.change);
+    let proposals = touched.scope("proposals");
+    let before = crate::proposals::read(&before_doc, proposals);
+    let after = crate::proposals::read(&after_doc, proposals);
+    let escalations = touched.scope("escalations");
+    let esc_before = crate::escalations::read(&before_doc, escalations);
+    let esc_after = crate::escalations::read(&after_doc, escalations);
+    let teams = touched.scope("teams");
+    let zones_before = crate::zones::read_rules(&before_doc, teams);
+    let zones_after = crate::zones::read_rules(&after_doc, teams);
     let past = Membership::read(&before_doc);
     let members = past.current_members();
     let author = membership.device_member(device).unwrap_or_default();
@@ -518,13 +514,27 @@ fn check_governance(
         device: device.to_string(),
         what,
     };
-    // Values and principles, and who keeps them.
-    crate::charter::check(&before_doc, &after_doc, members.len(), &before, &after)
-        .and_then(|()| crate::keepers::check(&before_doc, &after_doc, at))
-        .map_err(refuse)?;
+    // Values and principles, and who keeps them (an office kept in the circle's meta).
+    crate::charter::check(
+        &before_doc,
+        &after_doc,
+        &touched,
+        members.len(),
+        &before,
+        &after,
+    )
+    .and_then(|()| {
+        if touched.scope("meta").any() {
+            crate::keepers::check(&before_doc, &after_doc, at)
+        } else {
+            Ok(())
+        }
+    })
+    .map_err(refuse)?;
     // Who was consulted on a principle-check decision, and who acknowledged it.
-    let consulted_before = crate::consultation::read_all(&before_doc);
-    let consulted_after = crate::consultation::read_all(&after_doc);
+    let consultations = touched.scope("consultations");
+    let consulted_before = crate::consultation::read(&before_doc, consultations);
+    let consulted_after = crate::consultation::read(&after_doc, consultations);
     if consulted_before != consulted_after {
         crate::consultation::check(&consulted_before, &consulted_after, &author).map_err(refuse)?;
     }
@@ -548,8 +558,15 @@ fn check_governance(
         }
         _ => None,
     };
+    // A rule may be set by a proposal passed in an earlier change: those named are read.
+    let named: BTreeSet<String> = zones_after
+        .iter()
+        .filter(|rule| !zones_before.contains(rule))
+        .map(|rule| rule.by.clone())
+        .collect();
+    let mapping = crate::proposals::read(&after_doc, Scope::These(&named));
     governance::check_proposals(&before, &after, &act, &versions)
-        .and_then(|()| crate::zones::check_rules(&zones_before, &zones_after, &after))
+        .and_then(|()| crate::zones::check_rules(&zones_before, &zones_after, &mapping))
         .and_then(|()| {
             governance::check_escalations(
                 &esc_before,
