@@ -38,6 +38,7 @@
 //! and the batch must vouch for it (a tampered file is refused whole) but never replaces
 //! it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use automerge::{Automerge, ChangeHash, ReadDoc};
@@ -391,8 +392,14 @@ fn replay_core(
                 })?;
             let after = Membership::read(&scratch);
             if !founding {
-                let checked = check_authority(&membership, &after, &scratch, &device, sc)
-                    .and_then(|()| check_governance(&scratch, &membership, &device, sc, horizon));
+                let checked =
+                    check_authority(&membership, &after, &scratch, &device, sc).and_then(|()| {
+                        let past = Past {
+                            heads: &before,
+                            membership: &membership,
+                        };
+                        check_governance(&scratch, past, &device, sc, horizon)
+                    });
                 if let Err(e) = checked {
                     // Refused: the scratch copy goes back to where it was (rare, so the
                     // copy is made only here).
@@ -477,15 +484,40 @@ fn check_author(
     Ok(())
 }
 
+/// The scratch copy's heads before a change was applied, and its membership there.
+#[derive(Clone, Copy)]
+struct Past<'a> {
+    heads: &'a [ChangeHash],
+    membership: &'a Membership,
+}
+
+impl<'a> Past<'a> {
+    /// The membership at `deps`: the scratch copy's when the change was written on exactly
+    /// its state (nothing concurrent applied before it, as in a linear history), saving a
+    /// read at the deps for each change of a long replay.
+    fn at(self, deps: &[ChangeHash], before_doc: &At<'_, Automerge>) -> Cow<'a, Membership> {
+        let mut ours = self.heads.to_vec();
+        let mut theirs = deps.to_vec();
+        ours.sort();
+        theirs.sort();
+        if ours == theirs {
+            Cow::Borrowed(self.membership)
+        } else {
+            Cow::Owned(Membership::read(before_doc))
+        }
+    }
+}
+
 /// The governance rules (see [`crate::governance`]), judged on the change's own causal
-/// past in `doc`, which already holds the change.
+/// past in `doc`, which already holds the change; `prior` is `doc` before it.
 fn check_governance(
     doc: &Automerge,
-    membership: &Membership,
+    prior: Past<'_>,
     device: &str,
     sc: &SignedChange,
     horizon: Option<Timestamp>,
 ) -> std::result::Result<(), AuthError> {
+    let membership = prior.membership;
     let hash = sc.change.hash();
     let deps = sc.change.deps().to_vec();
     let before_doc = At { doc, heads: &deps };
@@ -505,7 +537,7 @@ fn check_governance(
     let teams = touched.scope("teams");
     let zones_before = crate::zones::read_rules(&before_doc, teams);
     let zones_after = crate::zones::read_rules(&after_doc, teams);
-    let past = Membership::read(&before_doc);
+    let past = prior.at(&deps, &before_doc);
     let members = past.current_members();
     let author = membership.device_member(device).unwrap_or_default();
     let at = Timestamp(sc.change.timestamp().saturating_mul(1000));

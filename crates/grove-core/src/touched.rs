@@ -146,18 +146,20 @@ fn place(doc: &Automerge, current: &HashMap<String, String>, id: &str) -> Place 
     let Ok(parents) = doc.parents(&obj) else {
         return Place::Unknown;
     };
-    // From the object up to the root: the last step is the root collection's own place,
-    // the one before it the entity's place in that collection.
-    let path: Vec<(ObjId, Prop)> = parents.map(|p| (p.obj, p.prop)).collect();
-    match path.as_slice() {
-        [.., (coll, entity), (root, _)] if *root == ROOT => match current.get(&coll.to_string()) {
-            Some(name) => Place::Entity(name.clone(), entity.clone()),
-            None => Place::Elsewhere,
-        },
-        // A child of the root that is no collection as of the change (one since replaced).
-        [(root, _)] if *root == ROOT => Place::Elsewhere,
-        _ => Place::Unknown,
+    // From the object up to the root, stopping at the first parent that is a collection
+    // (a collection's parent is the root): the step into it is the entity's place. Each
+    // step is a look-up in the whole document, so the walk goes no further than it must.
+    for parent in parents {
+        if parent.obj == ROOT {
+            // A child of the root that is no collection as of the change (one since
+            // replaced), or an object under one.
+            return Place::Elsewhere;
+        }
+        if let Some(name) = current.get(&parent.obj.to_string()) {
+            return Place::Entity(name.clone(), parent.prop);
+        }
     }
+    Place::Unknown
 }
 
 /// The entities (key and object) of root collection `coll` in `doc` that `scope` covers,

@@ -794,6 +794,54 @@ fn a_forged_proposal_change_is_refused_however_it_reaches_the_proposal() {
     assert!(through.is_empty(), "taken: {through:?}");
 }
 
+/// Each change is judged on the membership at its own deps, not on what the receiver holds
+/// when it arrives: an answer to an escalation that Ben wrote before the circle named him
+/// steward stays refused by a device that already holds the naming.
+#[test]
+fn an_escalation_answered_before_its_author_was_named_steward_is_refused_after_the_naming() {
+    use crate::EscalationStatus;
+    let (mut ana, mut ben) = two();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let e = escalate(&mut ben);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    let p = open(
+        &mut ana,
+        ProposalChange::Stewards {
+            members: vec!["m-ben".into()],
+            term_days: 30,
+            queue: Vec::new(),
+        },
+        None,
+    );
+    ben.now = ana.now;
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    answer(&mut ben, &p, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    ana.now = ana.now.max(ben.now) + 1000;
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    assert!(ana.circle.is_steward("m-ben"));
+    // Before hearing of the pass, Ben's modified client answers the escalation.
+    let obj = {
+        let coll = ben.circle.coll("escalations").unwrap();
+        crate::fields::entity(ben.circle.doc(crate::CORE_DOC).unwrap(), &coll, &e)
+            .unwrap()
+            .unwrap()
+    };
+    ben.circle
+        .change_core(Timestamp(ana.now + 60_000), "escalation resolve", |tx| {
+            tx.put(&obj, "status", "resolved")?;
+            tx.put(&obj, "response", "Fine by me")?;
+            Ok(())
+        })
+        .unwrap();
+    let what = refused_as_not_allowed(merge(&ben.circle, &mut ana.circle));
+    assert!(what.contains("no steward"), "{what}");
+    assert_eq!(
+        ana.circle.escalation(&e).unwrap().status,
+        EscalationStatus::Open
+    );
+}
+
 #[test]
 fn stewards_hold_office_for_a_term_and_only_the_circle_names_them() {
     use crate::{TensionInputs, TensionKind, Verdict, FOUNDER_TERM_DAYS};
