@@ -41,7 +41,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use automerge::{Automerge, ChangeHash, ReadDoc};
+use automerge::{Automerge, ChangeHash};
 
 use crate::at::At;
 use crate::circle::{Circle, CORE_DOC};
@@ -223,7 +223,10 @@ impl Circle {
             let held = self.doc(doc);
             for sc in changes {
                 let hash = sc.hash();
-                if held.is_none_or(|d| d.get_change_by_hash(&hash).is_none()) {
+                // Whether it is held, from the change graph alone: `get_change_by_hash`
+                // rebuilds the change from the whole document, which made checking a
+                // large batch quadratic.
+                if held.is_none_or(|d| d.get_change_meta_by_hash(&hash).is_none()) {
                     if doc == CORE_DOC {
                         let whole = sc.whole().ok_or_else(|| AuthError::Unreadable {
                             reason: "core changes are checked whole".into(),
@@ -316,7 +319,7 @@ fn has_deps(doc: &Automerge, sc: &SignedChange) -> bool {
     sc.change
         .deps()
         .iter()
-        .all(|d| doc.get_change_by_hash(d).is_some())
+        .all(|d| doc.get_change_meta_by_hash(d).is_some())
 }
 
 /// A change built on a refused one cannot be applied without it, so it is refused too.
