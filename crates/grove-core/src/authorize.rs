@@ -38,9 +38,10 @@
 //! and the batch must vouch for it (a tampered file is refused whole) but never replaces
 //! it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use automerge::{Automerge, ChangeHash, ReadDoc};
+use automerge::{Automerge, ChangeHash};
 
 use crate::at::At;
 use crate::circle::{Circle, CORE_DOC};
@@ -53,6 +54,7 @@ use crate::sync::cover::{self, Link};
 use crate::sync::signing::{
     AuthError, ChangeSignature, Checked, Signed, SignedChange, SignedMeta, Verifier,
 };
+use crate::touched::{Scope, Touched};
 
 /// What checking a batch found: the signatures worth keeping (checked, or a covered
 /// change's, vouched for by a checked later change of its author), and the changes
@@ -221,7 +223,10 @@ impl Circle {
             let held = self.doc(doc);
             for sc in changes {
                 let hash = sc.hash();
-                if held.is_none_or(|d| d.get_change_by_hash(&hash).is_none()) {
+                // Whether it is held, from the change graph alone: `get_change_by_hash`
+                // rebuilds the change from the whole document, which made checking a
+                // large batch quadratic.
+                if held.is_none_or(|d| d.get_change_meta_by_hash(&hash).is_none()) {
                     if doc == CORE_DOC {
                         let whole = sc.whole().ok_or_else(|| AuthError::Unreadable {
                             reason: "core changes are checked whole".into(),
@@ -314,7 +319,7 @@ fn has_deps(doc: &Automerge, sc: &SignedChange) -> bool {
     sc.change
         .deps()
         .iter()
-        .all(|d| doc.get_change_by_hash(d).is_some())
+        .all(|d| doc.get_change_meta_by_hash(d).is_some())
 }
 
 /// A change built on a refused one cannot be applied without it, so it is refused too.
@@ -390,8 +395,14 @@ fn replay_core(
                 })?;
             let after = Membership::read(&scratch);
             if !founding {
-                let checked = check_authority(&membership, &after, &scratch, &device, sc)
-                    .and_then(|()| check_governance(&scratch, &membership, &device, sc, horizon));
+                let checked =
+                    check_authority(&membership, &after, &scratch, &device, sc).and_then(|()| {
+                        let past = Past {
+                            heads: &before,
+                            membership: &membership,
+                        };
+                        check_governance(&scratch, past, &device, sc, horizon)
+                    });
                 if let Err(e) = checked {
                     // Refused: the scratch copy goes back to where it was (rare, so the
                     // copy is made only here).
@@ -476,15 +487,40 @@ fn check_author(
     Ok(())
 }
 
+/// The scratch copy's heads before a change was applied, and its membership there.
+#[derive(Clone, Copy)]
+struct Past<'a> {
+    heads: &'a [ChangeHash],
+    membership: &'a Membership,
+}
+
+impl<'a> Past<'a> {
+    /// The membership at `deps`: the scratch copy's when the change was written on exactly
+    /// its state (nothing concurrent applied before it, as in a linear history), saving a
+    /// read at the deps for each change of a long replay.
+    fn at(self, deps: &[ChangeHash], before_doc: &At<'_, Automerge>) -> Cow<'a, Membership> {
+        let mut ours = self.heads.to_vec();
+        let mut theirs = deps.to_vec();
+        ours.sort();
+        theirs.sort();
+        if ours == theirs {
+            Cow::Borrowed(self.membership)
+        } else {
+            Cow::Owned(Membership::read(before_doc))
+        }
+    }
+}
+
 /// The governance rules (see [`crate::governance`]), judged on the change's own causal
-/// past in `doc`, which already holds the change.
+/// past in `doc`, which already holds the change; `prior` is `doc` before it.
 fn check_governance(
     doc: &Automerge,
-    membership: &Membership,
+    prior: Past<'_>,
     device: &str,
     sc: &SignedChange,
     horizon: Option<Timestamp>,
 ) -> std::result::Result<(), AuthError> {
+    let membership = prior.membership;
     let hash = sc.change.hash();
     let deps = sc.change.deps().to_vec();
     let before_doc = At { doc, heads: &deps };
@@ -492,24 +528,19 @@ fn check_governance(
         doc,
         heads: std::slice::from_ref(&hash),
     };
-    let before = crate::proposals::read_all(&before_doc);
-    let after = crate::proposals::read_all(&after_doc);
-    // Only the escalations the change writes: they grow with the log, and reading every
-    // one at two heads for each core change made replaying a circle's core quadratic.
-    let (esc_before, esc_after) = match crate::escalations::touched_by(doc, &after_doc, &sc.change)
-    {
-        Some(ids) => (
-            crate::escalations::read_these(&before_doc, &ids),
-            crate::escalations::read_these(&after_doc, &ids),
-        ),
-        None => (
-            crate::escalations::read_all(&before_doc),
-            crate::escalations::read_all(&after_doc),
-        ),
-    };
-    let zones_before = crate::zones::read_rules(&before_doc);
-    let zones_after = crate::zones::read_rules(&after_doc);
-    let past = Membership::read(&before_doc);
+    // Only what the change writes: the collections grow with the log, and reading them
+    // whole at two heads for each core change made replaying a circle's core quadratic.
+    let touched = Touched::by(doc, &after_doc, &sc.change);
+    let proposals = touched.scope("proposals");
+    let before = crate::proposals::read(&before_doc, proposals);
+    let after = crate::proposals::read(&after_doc, proposals);
+    let escalations = touched.scope("escalations");
+    let esc_before = crate::escalations::read(&before_doc, escalations);
+    let esc_after = crate::escalations::read(&after_doc, escalations);
+    let teams = touched.scope("teams");
+    let zones_before = crate::zones::read_rules(&before_doc, teams);
+    let zones_after = crate::zones::read_rules(&after_doc, teams);
+    let past = prior.at(&deps, &before_doc);
     let members = past.current_members();
     let author = membership.device_member(device).unwrap_or_default();
     let at = Timestamp(sc.change.timestamp().saturating_mul(1000));
@@ -518,13 +549,27 @@ fn check_governance(
         device: device.to_string(),
         what,
     };
-    // Values and principles, and who keeps them.
-    crate::charter::check(&before_doc, &after_doc, members.len(), &before, &after)
-        .and_then(|()| crate::keepers::check(&before_doc, &after_doc, at))
-        .map_err(refuse)?;
+    // Values and principles, and who keeps them (an office kept in the circle's meta).
+    crate::charter::check(
+        &before_doc,
+        &after_doc,
+        &touched,
+        members.len(),
+        &before,
+        &after,
+    )
+    .and_then(|()| {
+        if touched.scope("meta").any() {
+            crate::keepers::check(&before_doc, &after_doc, at)
+        } else {
+            Ok(())
+        }
+    })
+    .map_err(refuse)?;
     // Who was consulted on a principle-check decision, and who acknowledged it.
-    let consulted_before = crate::consultation::read_all(&before_doc);
-    let consulted_after = crate::consultation::read_all(&after_doc);
+    let consultations = touched.scope("consultations");
+    let consulted_before = crate::consultation::read(&before_doc, consultations);
+    let consulted_after = crate::consultation::read(&after_doc, consultations);
     if consulted_before != consulted_after {
         crate::consultation::check(&consulted_before, &consulted_after, &author).map_err(refuse)?;
     }
@@ -548,8 +593,15 @@ fn check_governance(
         }
         _ => None,
     };
+    // A rule may be set by a proposal passed in an earlier change: those named are read.
+    let named: BTreeSet<String> = zones_after
+        .iter()
+        .filter(|rule| !zones_before.contains(rule))
+        .map(|rule| rule.by.clone())
+        .collect();
+    let mapping = crate::proposals::read(&after_doc, Scope::These(&named));
     governance::check_proposals(&before, &after, &act, &versions)
-        .and_then(|()| crate::zones::check_rules(&zones_before, &zones_after, &after))
+        .and_then(|()| crate::zones::check_rules(&zones_before, &zones_after, &mapping))
         .and_then(|()| {
             governance::check_escalations(
                 &esc_before,

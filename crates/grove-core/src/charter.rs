@@ -16,6 +16,7 @@ use crate::circle::Circle;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
 use crate::proposals::{Proposal, ProposalChange};
+use crate::touched::{Scope, Touched};
 use crate::words::{PrincipleStatus, ProposalStatus, ValueStatus};
 
 impl Circle {
@@ -87,61 +88,53 @@ struct Charter {
     principles: BTreeMap<String, PrincipleRec>,
 }
 
-fn read<D: ReadDoc>(doc: &D) -> Charter {
+/// The values and principles of a core document (any state of it) that `values` and
+/// `principles` cover.
+fn read<D: ReadDoc>(doc: &D, values: Scope<'_>, principles: Scope<'_>) -> Charter {
     let mut out = Charter::default();
-    if let Ok(coll) = fields::child_map(doc, &automerge::ROOT, "values") {
-        for item in doc.map_range(&coll, ..) {
-            if !matches!(item.value, automerge::ValueRef::Object(_)) {
-                continue;
-            }
-            let f = Fields::read(doc, &item.id());
-            let wording = |f: &Fields| {
-                [
-                    f.str("title"),
-                    f.str("statement"),
-                    f.str("protect"),
-                    f.str("refuse"),
-                ]
-            };
-            let mut versions: Vec<_> = fields::map_list(doc, f.obj("versions"))
-                .iter()
-                .map(|v| (wording(v), v.str("source")))
-                .collect();
-            versions.sort();
-            out.values.insert(
-                item.key.to_string(),
-                ValueRec {
-                    wording: wording(&f),
-                    status: f.str("status"),
-                    versions,
-                },
-            );
-        }
+    for (id, obj) in crate::touched::entities(doc, "values", values) {
+        let f = Fields::read(doc, &obj);
+        let wording = |f: &Fields| {
+            [
+                f.str("title"),
+                f.str("statement"),
+                f.str("protect"),
+                f.str("refuse"),
+            ]
+        };
+        let mut versions: Vec<_> = fields::map_list(doc, f.obj("versions"))
+            .iter()
+            .map(|v| (wording(v), v.str("source")))
+            .collect();
+        versions.sort();
+        out.values.insert(
+            id,
+            ValueRec {
+                wording: wording(&f),
+                status: f.str("status"),
+                versions,
+            },
+        );
     }
-    if let Ok(coll) = fields::child_map(doc, &automerge::ROOT, "principles") {
-        for item in doc.map_range(&coll, ..) {
-            if !matches!(item.value, automerge::ValueRef::Object(_)) {
-                continue;
-            }
-            let f = Fields::read(doc, &item.id());
-            let mut versions: Vec<_> = fields::map_list(doc, f.obj("versions"))
-                .iter()
-                .map(|v| ([v.str("statement"), v.str("guidance")], v.str("source")))
-                .collect();
-            versions.sort();
-            out.principles.insert(
-                item.key.to_string(),
-                PrincipleRec {
-                    statement: f.str("statement"),
-                    guidance: f.str("guidance"),
-                    status: f.str("status"),
-                    values: fields::str_list(doc, f.obj("values")),
-                    supersedes: f.str("supersedes"),
-                    superseded_by: f.str("superseded_by"),
-                    versions,
-                },
-            );
-        }
+    for (id, obj) in crate::touched::entities(doc, "principles", principles) {
+        let f = Fields::read(doc, &obj);
+        let mut versions: Vec<_> = fields::map_list(doc, f.obj("versions"))
+            .iter()
+            .map(|v| ([v.str("statement"), v.str("guidance")], v.str("source")))
+            .collect();
+        versions.sort();
+        out.principles.insert(
+            id,
+            PrincipleRec {
+                statement: f.str("statement"),
+                guidance: f.str("guidance"),
+                status: f.str("status"),
+                values: fields::str_list(doc, f.obj("values")),
+                supersedes: f.str("supersedes"),
+                superseded_by: f.str("superseded_by"),
+                versions,
+            },
+        );
     }
     out
 }
@@ -161,21 +154,30 @@ pub(crate) fn is_charter_change(change: &ProposalChange) -> bool {
 
 /// Refuses (with the reason) a change to the values or principles that neither the
 /// circle's sole member made, nor a conflict pick, nor the effect of the proposal the same
-/// change passes. `members` are the circle's members before the change.
+/// change passes. `members` are the circle's members before the change; `touched` what the
+/// change writes; `before` and `after` hold at least the proposals it writes.
 pub(crate) fn check<B: ReadDoc, A: ReadDoc>(
     before_doc: &B,
     after_doc: &A,
+    touched: &Touched,
     members: usize,
     before: &[Proposal],
     after: &[Proposal],
 ) -> std::result::Result<(), String> {
-    let (old, new) = (read(before_doc), read(after_doc));
-    if old == new || members <= 1 {
+    if members <= 1 {
         return Ok(());
     }
-    if picks_conflicts(before_doc, &old, &new) {
+    // Values and principles the change does not write read the same before and after it.
+    let (values, principles) = (touched.scope("values"), touched.scope("principles"));
+    let (old, new) = (
+        read(before_doc, values, principles),
+        read(after_doc, values, principles),
+    );
+    if old == new || picks_conflicts(before_doc, &old, &new) {
         return Ok(());
     }
+    // A pass writes its proposal's status, so the one this change passes is among those
+    // it writes.
     let passed: Vec<&Proposal> = after
         .iter()
         .filter(|p| p.stored.status == ProposalStatus::Passed.as_str())
@@ -192,6 +194,12 @@ pub(crate) fn check<B: ReadDoc, A: ReadDoc>(
                 .into(),
         );
     };
+    // An effect reaches more than the change may write (retiring a value puts the
+    // principles derived only from it under review): judged on the whole charter.
+    let (old, new) = (
+        read(before_doc, Scope::All, Scope::All),
+        read(after_doc, Scope::All, Scope::All),
+    );
     let expected = apply(&old, &new, p)
         .ok_or_else(|| format!("it applies proposal {} other than as agreed", p.id))?;
     if expected != new {

@@ -25,6 +25,7 @@ use crate::ctx::Ctx;
 use crate::decisions::NewDecision;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
+use crate::touched::Scope;
 use crate::words::Zone;
 
 const COLL: &str = "consultations";
@@ -53,15 +54,13 @@ pub(crate) struct Stored {
     acks: BTreeMap<String, (i64, String)>,
 }
 
-/// Every consultation in a core document (any state of it), by decision id.
-pub(crate) fn read_all<D: ReadDoc>(doc: &D) -> BTreeMap<String, Stored> {
-    let Ok(coll) = fields::child_map(doc, &ROOT, COLL) else {
-        return BTreeMap::new();
-    };
-    doc.map_range(&coll, ..)
-        .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
-        .map(|item| {
-            let f = Fields::read(doc, &item.id());
+/// The consultations of a core document (any state of it) that `scope` covers, by
+/// decision id.
+pub(crate) fn read<D: ReadDoc>(doc: &D, scope: Scope<'_>) -> BTreeMap<String, Stored> {
+    crate::touched::entities(doc, COLL, scope)
+        .into_iter()
+        .map(|(id, obj)| {
+            let f = Fields::read(doc, &obj);
             let asked = f
                 .prefixed(ASKED)
                 .into_iter()
@@ -81,7 +80,7 @@ pub(crate) fn read_all<D: ReadDoc>(doc: &D) -> BTreeMap<String, Stored> {
                 asked,
                 acks,
             };
-            (item.key.to_string(), stored)
+            (id, stored)
         })
         .collect()
 }

@@ -5,8 +5,6 @@
 //! checks that too (see [`crate::governance`]).
 
 use automerge::transaction::Transactable as _;
-use std::collections::BTreeSet;
-
 use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +13,7 @@ use crate::clock::Timestamp;
 use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Conflict, Fields};
+use crate::touched::Scope;
 use crate::words::{EscalationStatus, Verdict, Zone};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,82 +174,12 @@ impl Circle {
     }
 }
 
-/// Every escalation in a core document (any state of it).
-pub(crate) fn read_all<D: ReadDoc>(doc: &D) -> Vec<Escalation> {
-    let Ok(coll) = fields::child_map(doc, &automerge::ROOT, "escalations") else {
-        return Vec::new();
-    };
-    doc.map_range(&coll, ..)
-        .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
-        .map(|item| read_escalation(doc, &item.key, &item.id()))
+/// The escalations of a core document (any state of it) that `scope` covers, by id.
+pub(crate) fn read<D: ReadDoc>(doc: &D, scope: Scope<'_>) -> Vec<Escalation> {
+    crate::touched::entities(doc, "escalations", scope)
+        .into_iter()
+        .map(|(id, obj)| read_escalation(doc, &id, &obj))
         .collect()
-}
-
-/// The escalations named `ids` (those that exist), as [`read_all`] would read them.
-pub(crate) fn read_these<D: ReadDoc>(doc: &D, ids: &BTreeSet<String>) -> Vec<Escalation> {
-    let Ok(coll) = fields::child_map(doc, &automerge::ROOT, "escalations") else {
-        return Vec::new();
-    };
-    ids.iter()
-        .filter_map(|id| match doc.get(&coll, id.as_str()) {
-            Ok(Some((automerge::Value::Object(_), obj))) => Some(read_escalation(doc, id, &obj)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Which escalations `change` (held in `doc`; `after` is `doc` as of the change) writes:
-/// their ids, or None when it may write them all (it replaces the collection, or an object
-/// it writes cannot be placed). A change alters only the objects its ops name, so every
-/// other escalation reads the same before and after it.
-pub(crate) fn touched_by<D: ReadDoc>(
-    doc: &automerge::Automerge,
-    after: &D,
-    change: &automerge::Change,
-) -> Option<BTreeSet<String>> {
-    use automerge::legacy::{Key, ObjectId};
-    // The collection as of the change: a later change may have put another in its place.
-    let coll = fields::child_map(after, &automerge::ROOT, "escalations")
-        .ok()
-        .map(|c| c.to_string());
-    let mut ids = BTreeSet::new();
-    for op in change.decode().operations {
-        let obj = match &op.obj {
-            ObjectId::Root => match &op.key {
-                Key::Map(k) if k.as_str() == "escalations" => return None,
-                _ => continue,
-            },
-            ObjectId::Id(id) => id.to_string(),
-        };
-        if coll.as_deref() == Some(obj.as_str()) {
-            match &op.key {
-                Key::Map(k) => ids.insert(k.to_string()),
-                Key::Seq(_) => return None,
-            };
-            continue;
-        }
-        // An object elsewhere: an escalation's (or one nested in it) if the escalations
-        // collection is among its parents (an object's place is fixed when it is made).
-        let Some(coll) = coll.as_deref() else {
-            continue;
-        };
-        let Ok(exid) = doc.import_obj(&obj) else {
-            return None;
-        };
-        let Ok(parents) = doc.parents(&exid) else {
-            return None;
-        };
-        for parent in parents {
-            if parent.obj.to_string() == coll {
-                match parent.prop {
-                    automerge::Prop::Map(k) => ids.insert(k),
-                    automerge::Prop::Seq(_) => return None,
-                };
-                break;
-            }
-        }
-    }
-    Some(ids)
 }
 
 fn read_escalation<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Escalation {

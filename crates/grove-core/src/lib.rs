@@ -38,6 +38,7 @@ pub mod sync;
 mod teams;
 mod tension_cache;
 mod tensions;
+mod touched;
 mod values;
 mod vitality;
 mod words;

@@ -3,7 +3,7 @@
 //! round live in [`crate::consent`]; what a change may do to a proposal is judged in
 //! [`crate::governance`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::transaction::Transactable as _;
 use automerge::{ObjId, ReadDoc};
@@ -16,6 +16,7 @@ use crate::ctx::Ctx;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
 use crate::principles::{Amendment, NewPrinciple};
+use crate::touched::Scope;
 use crate::words::{Answer, ProposalStatus, ValueStatus, Zone};
 
 /// What passing the proposal changes.
@@ -1101,23 +1102,34 @@ fn current_tags(p: &Proposal) -> BTreeMap<String, String> {
 
 /// Every proposal in a core document (any state of it), statuses settled.
 pub(crate) fn read_all<D: ReadDoc>(doc: &D) -> Vec<Proposal> {
-    let Ok(coll) = fields::child_map(doc, &automerge::ROOT, "proposals") else {
-        return Vec::new();
-    };
-    let mut out: Vec<Proposal> = doc
-        .map_range(&coll, ..)
-        .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
-        .map(|item| read_proposal(doc, &item.key, &item.id()))
+    read(doc, Scope::All)
+}
+
+/// The proposals of a core document (any state of it) that `scope` covers, each read as
+/// [`read_all`] reads it, in its order.
+pub(crate) fn read<D: ReadDoc>(doc: &D, scope: Scope<'_>) -> Vec<Proposal> {
+    let mut out: Vec<Proposal> = crate::touched::entities(doc, "proposals", scope)
+        .into_iter()
+        .map(|(id, obj)| read_proposal(doc, &id, &obj))
         .collect();
+    if let Scope::These(ids) = scope {
+        if out.iter().any(|p| rival_key(p).is_some()) {
+            // Whether a passed amendment is contested depends on every other proposal
+            // (`settle_rivals`): rare (a pass), so read them all then.
+            out = read(doc, Scope::All);
+            out.retain(|p| ids.contains(&p.id));
+            return out;
+        }
+    }
     settle_rivals(&mut out);
     out.sort_by(|a, b| a.opened_at.cmp(&b.opened_at).then(a.id.cmp(&b.id)));
     out
 }
 
-/// Two passed amendments of one principle that each built on the same version were passed
-/// concurrently: both are contested.
-fn settle_rivals(all: &mut [Proposal]) {
-    let key = |p: &Proposal| match (&p.change, p.stored.base_version) {
+/// What a passed amendment amends and the version it built on: two passed amendments with
+/// the same were passed concurrently.
+fn rival_key(p: &Proposal) -> Option<(String, i64)> {
+    match (&p.change, p.stored.base_version) {
         (ProposalChange::AmendPrinciple { principle: id, .. }, Some(base))
         | (ProposalChange::AmendValue { value: id, .. }, Some(base))
             if p.stored.status == ProposalStatus::Passed.as_str() =>
@@ -1125,8 +1137,23 @@ fn settle_rivals(all: &mut [Proposal]) {
             Some((id.clone(), base))
         }
         _ => None,
-    };
-    let keys: Vec<Option<(String, i64)>> = all.iter().map(key).collect();
+    }
+}
+
+/// Proposal `id` as stored (its effective status unsettled: no rival is looked for), for
+/// the rules that read only its stored fields.
+fn stored_one<D: ReadDoc>(doc: &D, id: &str) -> Option<Proposal> {
+    let ids = BTreeSet::from([id.to_string()]);
+    crate::touched::entities(doc, "proposals", Scope::These(&ids))
+        .into_iter()
+        .next()
+        .map(|(id, obj)| read_proposal(doc, &id, &obj))
+}
+
+/// Two passed amendments of one principle that each built on the same version were passed
+/// concurrently: both are contested.
+fn settle_rivals(all: &mut [Proposal]) {
+    let keys: Vec<Option<(String, i64)>> = all.iter().map(rival_key).collect();
     for i in 0..all.len() {
         let Some(k) = &keys[i] else { continue };
         let rival = (0..all.len())
@@ -1354,7 +1381,7 @@ pub(crate) fn passed_stewards<D: ReadDoc>(
     doc: &D,
     id: &str,
 ) -> Option<(Vec<String>, i64, Vec<String>)> {
-    read_all(doc).into_iter().find_map(|p| match p.change {
+    stored_one(doc, id).and_then(|p| match p.change {
         ProposalChange::Stewards {
             members,
             term_days,
@@ -1368,7 +1395,7 @@ pub(crate) fn passed_stewards<D: ReadDoc>(
 
 /// The keepers, term and queue a passed `keepers` proposal `id` names, if it is one.
 pub(crate) fn passed_keepers<D: ReadDoc>(doc: &D, id: &str) -> Option<crate::office::Naming> {
-    read_all(doc).into_iter().find_map(|p| match p.change {
+    stored_one(doc, id).and_then(|p| match p.change {
         ProposalChange::Keepers {
             members,
             term_days,

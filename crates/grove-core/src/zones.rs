@@ -14,6 +14,7 @@ use crate::clock::Timestamp;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
 use crate::proposals::{Proposal, ProposalChange};
+use crate::touched::Scope;
 use crate::words::{ProposalStatus, Zone};
 
 const ZONE: &str = "zone:";
@@ -32,17 +33,13 @@ pub struct ZoneRule {
     pub since: Timestamp,
 }
 
-/// Every team's zone rules in a core document (any state of it), sorted.
-pub(crate) fn read_rules<D: ReadDoc>(doc: &D) -> Vec<ZoneRule> {
-    let Ok(coll) = fields::child_map(doc, &automerge::ROOT, "teams") else {
-        return Vec::new();
-    };
-    let mut out: Vec<ZoneRule> = doc
-        .map_range(&coll, ..)
-        .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
-        .flat_map(|item| {
-            let team = item.key.to_string();
-            let f = Fields::read(doc, &item.id());
+/// The zone rules of the teams `scope` covers in a core document (any state of it),
+/// sorted.
+pub(crate) fn read_rules<D: ReadDoc>(doc: &D, scope: Scope<'_>) -> Vec<ZoneRule> {
+    let mut out: Vec<ZoneRule> = crate::touched::entities(doc, "teams", scope)
+        .into_iter()
+        .flat_map(|(team, obj)| {
+            let f = Fields::read(doc, &obj);
             f.prefixed(ZONE)
                 .into_iter()
                 .filter_map(|(situation, zone)| {
@@ -62,7 +59,8 @@ pub(crate) fn read_rules<D: ReadDoc>(doc: &D) -> Vec<ZoneRule> {
 }
 
 /// Refuses a change to any zone map that is not the effect of the passed proposal it
-/// names (see [`crate::governance`]): `after` holds the proposals as of the change.
+/// names (see [`crate::governance`]): `proposals` holds, as of the change, at least those
+/// the rules in `after` but not in `before` name.
 pub(crate) fn check_rules(
     before: &[ZoneRule],
     after: &[ZoneRule],
@@ -104,7 +102,7 @@ pub(crate) fn check_rules(
 impl Circle {
     /// Every team's zone map.
     pub fn zone_rules(&self) -> Vec<ZoneRule> {
-        read_rules(&self.core.am)
+        read_rules(&self.core.am, Scope::All)
     }
 
     /// The zone team `team` agreed for `situation`, if it mapped it.

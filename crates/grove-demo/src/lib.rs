@@ -27,7 +27,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use ed25519_dalek::SigningKey;
-use grove_node::core::automerge::{ActorId, ChangeHash, ReadDoc as _};
+use grove_node::core::automerge::{ActorId, ChangeHash};
 use grove_node::core::{
     Amendment, Answer, Circle, CircleInfo, Ctx, Day, NewCommitment, NewDecision, NewPrinciple,
     NewProposal, NewRetro, NewReview, NewRole, NewValue, Outcome, ProposalChange, Timestamp,
@@ -1885,7 +1885,7 @@ fn exchange(from: &Circle, to: &mut Circle) -> Result<()> {
     let common: Vec<ChangeHash> = held
         .get_heads()
         .into_iter()
-        .filter(|h| source.get_change_by_hash(h).is_some())
+        .filter(|h| source.get_change_meta_by_hash(h).is_some())
         .collect();
     let batch = vec![(CORE_DOC.to_string(), from.signed_changes(CORE_DOC, &common))];
     let verdict = to.authorize_merge(&batch)?;

@@ -928,7 +928,7 @@ fn push_sync<P: Clone, D: Docs + ?Sized>(
 ) {
     session
         .missing
-        .retain(|hash| automerge::ReadDoc::get_change_by_hash(doc, hash).is_none());
+        .retain(|hash| doc.get_change_meta_by_hash(hash).is_none());
     let ask: Vec<ChangeHash> = session
         .missing
         .difference(&session.asked_missing)

@@ -260,6 +260,72 @@ fn a_pass_that_writes_other_than_what_was_agreed_is_refused() {
     assert_eq!(ben.circle.value(&v).unwrap().statement, "We hold to Care.");
 }
 
+/// A pass's effect can reach a principle the change does not write (retiring its only value
+/// puts it under review), so the effect is judged on the whole charter, not only on what
+/// the change writes.
+#[test]
+fn a_value_retired_without_its_orphaned_principle_going_under_review_is_refused() {
+    let (mut ana, mut ben, v, p) = circle();
+    let change = ProposalChange::RetireValue {
+        value: v.clone(),
+        reason: "We never cite it".into(),
+    };
+    let pr = ana
+        .act(|c, ctx| {
+            c.open_proposal(
+                ctx,
+                NewProposal {
+                    title: "Retire care".into(),
+                    body: String::new(),
+                    change,
+                    window_ms: None,
+                },
+            )
+        })
+        .unwrap();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    ben.now = ana.now + 1000;
+    ben.act(|c, ctx| c.respond(ctx, &pr, Answer::Consent, None))
+        .unwrap();
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    ana.now = ben.now + 1000;
+    // Ana's modified client passes it and retires the value, but leaves the principle
+    // derived only from it active.
+    let prop = ana.circle.proposal_obj(&pr).unwrap();
+    let vobj = ana.circle.value_obj(&v).unwrap();
+    let tags: Vec<(String, String)> = ana
+        .circle
+        .proposal(&pr)
+        .unwrap()
+        .stored
+        .answers
+        .iter()
+        .map(|(m, a)| (m.clone(), a.4.clone()))
+        .collect();
+    let at = (ana.now / 1000) * 1000;
+    ana.circle
+        .change_core(Timestamp(at), "proposal pass", |tx| {
+            tx.put(&prop, "status", "passed")?;
+            tx.put(&prop, "closed_by", "m-ana")?;
+            tx.put(&prop, "closed_at", at)?;
+            tx.put(&prop, "passed_version", 1_i64)?;
+            for (m, tag) in &tags {
+                tx.put(&prop, format!("saw:{m}"), tag.as_str())?;
+            }
+            tx.put(&vobj, "status", "retired")?;
+            tx.put(&vobj, "updated_at", at)?;
+            Ok(())
+        })
+        .unwrap();
+    let what = not_allowed(merge(&ana.circle, &mut ben.circle));
+    assert!(what.contains("other than proposal"), "{what}");
+    assert_eq!(ben.circle.value(&v).unwrap().status, ValueStatus::Active);
+    assert_eq!(
+        ben.circle.principle(&p).unwrap().status,
+        PrincipleStatus::Active
+    );
+}
+
 #[test]
 fn every_kind_of_charter_change_passes_by_consent_and_keeps_its_history() {
     let (mut ana, mut ben, v, p) = circle();
@@ -815,4 +881,97 @@ fn a_forbidden_change_sent_ahead_of_its_dependency_is_still_refused() {
         .map(|t| t.name)
         .collect();
     assert!(teams.contains(&"Second".to_string()), "{teams:?}");
+}
+
+/// A governance check reads only the values and principles a change writes
+/// (`crate::touched`): one reached through its collection's key (a delete), through its own
+/// object, through an object nested in it (a version in its history, its list of values),
+/// or by replacing the whole collection is still found, and refused.
+#[test]
+fn a_forged_charter_change_is_refused_however_it_reaches_the_value_or_principle() {
+    use automerge::{transaction::Transaction, ObjId, ObjType, ReadDoc as _, ROOT};
+    let (ana, ben, v, p) = circle();
+    // The `n`th item of list `key` of `obj`.
+    fn item(doc: &automerge::Automerge, obj: &ObjId, key: &str, n: usize) -> (ObjId, ObjId) {
+        let Ok(Some((_, list))) = doc.get(obj, key) else {
+            panic!("no list `{key}`");
+        };
+        let Ok(Some((_, item))) = doc.get(&list, n) else {
+            panic!("no item {n} of `{key}`");
+        };
+        (list, item)
+    }
+    let core = &ben.circle.core.am;
+    let targets = [
+        (
+            "values",
+            v.clone(),
+            ben.circle.value_obj(&v).unwrap(),
+            item(core, &ben.circle.value_obj(&v).unwrap(), "versions", 0),
+        ),
+        (
+            "principles",
+            p.clone(),
+            ben.circle.principle_obj(&p).unwrap(),
+            item(core, &ben.circle.principle_obj(&p).unwrap(), "versions", 0),
+        ),
+    ];
+    type Write = Box<dyn Fn(&mut Transaction<'_>) -> Result<(), automerge::AutomergeError>>;
+    let mut forgeries: Vec<(String, Write)> = Vec::new();
+    for (coll_name, id, obj, (_, version)) in targets {
+        let coll = crate::fields::child_map(core, &ROOT, coll_name).unwrap();
+        forgeries.push((
+            format!("{coll_name}: deleted through the collection"),
+            Box::new(move |tx| tx.delete(&coll, id.as_str())),
+        ));
+        let own = obj.clone();
+        forgeries.push((
+            format!("{coll_name}: its own object"),
+            Box::new(move |tx| tx.put(&own, "status", "retired")),
+        ));
+        forgeries.push((
+            format!("{coll_name}: a version in its history"),
+            Box::new(move |tx| tx.put(&version, "statement", "Whatever Ben says.")),
+        ));
+        forgeries.push((
+            format!("{coll_name}: the collection replaced"),
+            Box::new(move |tx| tx.put_object(ROOT, coll_name, ObjType::Map).map(|_| ())),
+        ));
+    }
+    let (values_list, _) = item(core, &ben.circle.principle_obj(&p).unwrap(), "values", 0);
+    forgeries.push((
+        "principles: its list of values".into(),
+        Box::new(move |tx| tx.insert(&values_list, 1, "v-obedience")),
+    ));
+    let mut through = Vec::new();
+    for (what, write) in &forgeries {
+        // Copies of both devices, so each forgery is judged alone.
+        let mut forger = Dev::receive(2, "m-ben", &ben);
+        let mut judge = Dev::receive(1, "m-ana", &ana);
+        forger
+            .circle
+            .change_core(Timestamp(ben.now + 1000), "edit", |tx| Ok(write(tx)?))
+            .unwrap();
+        match merge(&forger.circle, &mut judge.circle) {
+            Ok(refused) if refused.is_empty() => through.push(what.clone()),
+            r => {
+                let refused = not_allowed(r);
+                assert!(refused.contains("by consent"), "{what}: {refused}");
+                let value = judge.circle.value(&v).unwrap();
+                assert_eq!(
+                    (value.statement.as_str(), value.status, value.versions.len()),
+                    ("We hold to Care.", ValueStatus::Active, 1),
+                    "{what}"
+                );
+                let principle = judge.circle.principle(&p).unwrap();
+                assert_eq!(principle.values, vec![v.clone()], "{what}");
+                assert_eq!(principle.status, PrincipleStatus::Active, "{what}");
+                assert_eq!(
+                    principle.versions[0].statement, "Two people go to every confrontation.",
+                    "{what}"
+                );
+            }
+        }
+    }
+    assert!(through.is_empty(), "taken: {through:?}");
 }

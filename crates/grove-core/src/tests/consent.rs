@@ -573,6 +573,35 @@ fn two_amendments_of_one_principle_passed_apart_are_both_contested() {
     }
 }
 
+/// Whether a passed amendment is contested by a rival depends on proposals a change does
+/// not write: a change answering one of two rivals is judged with its rival in view, so an
+/// honest answer to the reopened round is taken everywhere.
+#[test]
+fn an_answer_to_an_amendment_contested_by_its_rival_is_taken_on_every_device() {
+    let (mut ana, mut ben) = two();
+    let pid = principle(&mut ana);
+    let p1 = open(&mut ana, amend(&pid, "Three people go."), None);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let p2 = open(&mut ben, amend(&pid, "Two people and a witness go."), None);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    answer(&mut ben, &p1, Answer::Consent);
+    answer(&mut ana, &p2, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p1)).unwrap();
+    ben.act(|c, ctx| c.pass_proposal(ctx, &p2)).unwrap();
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    assert_eq!(status(&ben, &p1), ProposalStatus::Contested);
+    // The round is open again: Ben objects to Ana's amendment, and Ana's device takes it.
+    ben.now = ben.now.max(ana.now) + 1000;
+    answer(&mut ben, &p1, Answer::Objection);
+    assert_eq!(merge(&ben.circle, &mut ana.circle).unwrap(), Vec::new());
+    let p = ana.circle.proposal(&p1).unwrap();
+    assert_eq!(p.status, ProposalStatus::Contested);
+    assert_eq!(p.standing_objections().len(), 1);
+}
+
 /// A centre-intervention decision logged by `d`; returns its escalation.
 fn escalate(d: &mut Dev) -> String {
     use crate::{NewDecision, Zone};
@@ -700,6 +729,117 @@ fn a_forged_escalation_change_is_refused_however_it_reaches_the_escalation() {
     let replaced =
         refusal(|tx, _, _, _| tx.put_object(ROOT, "escalations", ObjType::Map).map(|_| ()));
     assert!(replaced.contains("deletes an escalation"), "{replaced}");
+}
+
+/// A governance check reads only the proposals a change writes (`crate::touched`): one
+/// reached through the collection's key (a delete), through its own object, through an
+/// object nested in it (its body), or by replacing the whole collection is still found,
+/// and refused.
+#[test]
+fn a_forged_proposal_change_is_refused_however_it_reaches_the_proposal() {
+    use automerge::{transaction::Transaction, ObjType, ROOT};
+    let (mut ana, mut ben) = two();
+    let p = open(&mut ana, ProposalChange::General, None);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let coll = ben.circle.coll("proposals").unwrap();
+    let obj = ben.circle.proposal_obj(&p).unwrap();
+    let body = crate::fields::child_text(&ben.circle.core.am, &obj, "body").unwrap();
+    type Write = Box<dyn Fn(&mut Transaction<'_>) -> Result<(), automerge::AutomergeError>>;
+    let id = p.clone();
+    let forgeries: [(&str, &str, Write); 4] = [
+        (
+            "deleted through the collection",
+            "deletes proposal",
+            Box::new(move |tx| tx.delete(&coll, id.as_str())),
+        ),
+        (
+            "withdrawn on its own object",
+            "from open to withdrawn",
+            Box::new(move |tx| tx.put(&obj, "status", "withdrawn")),
+        ),
+        (
+            "its body rewritten",
+            "only its proposer may",
+            Box::new(move |tx| tx.update_text(&body, "Ben decides the day.")),
+        ),
+        (
+            "the collection replaced",
+            "deletes proposal",
+            Box::new(|tx| tx.put_object(ROOT, "proposals", ObjType::Map).map(|_| ())),
+        ),
+    ];
+    let mut through = Vec::new();
+    for (what, why, write) in &forgeries {
+        // Copies of both devices, so each forgery is judged alone.
+        let mut forger = Dev::receive(2, "m-ben", &ben);
+        let mut judge = Dev::receive(1, "m-ana", &ana);
+        forger
+            .circle
+            .change_core(Timestamp(ben.now + 1000), "forged", |tx| Ok(write(tx)?))
+            .unwrap();
+        match merge(&forger.circle, &mut judge.circle) {
+            Ok(refused) if refused.is_empty() => through.push(*what),
+            r => {
+                let refused = refused_as_not_allowed(r);
+                assert!(
+                    refused.contains(why) && refused.contains(&p),
+                    "{what}: {refused}"
+                );
+                let kept = judge.circle.proposal(&p).unwrap();
+                assert_eq!(kept.status, ProposalStatus::Open, "{what}");
+                assert_eq!(kept.body, "Tuesdays clash with the tenants' clinic.");
+            }
+        }
+    }
+    assert!(through.is_empty(), "taken: {through:?}");
+}
+
+/// Each change is judged on the membership at its own deps, not on what the receiver holds
+/// when it arrives: an answer to an escalation that Ben wrote before the circle named him
+/// steward stays refused by a device that already holds the naming.
+#[test]
+fn an_escalation_answered_before_its_author_was_named_steward_is_refused_after_the_naming() {
+    use crate::EscalationStatus;
+    let (mut ana, mut ben) = two();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let e = escalate(&mut ben);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    let p = open(
+        &mut ana,
+        ProposalChange::Stewards {
+            members: vec!["m-ben".into()],
+            term_days: 30,
+            queue: Vec::new(),
+        },
+        None,
+    );
+    ben.now = ana.now;
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    answer(&mut ben, &p, Answer::Consent);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    ana.now = ana.now.max(ben.now) + 1000;
+    ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
+    assert!(ana.circle.is_steward("m-ben"));
+    // Before hearing of the pass, Ben's modified client answers the escalation.
+    let obj = {
+        let coll = ben.circle.coll("escalations").unwrap();
+        crate::fields::entity(ben.circle.doc(crate::CORE_DOC).unwrap(), &coll, &e)
+            .unwrap()
+            .unwrap()
+    };
+    ben.circle
+        .change_core(Timestamp(ana.now + 60_000), "escalation resolve", |tx| {
+            tx.put(&obj, "status", "resolved")?;
+            tx.put(&obj, "response", "Fine by me")?;
+            Ok(())
+        })
+        .unwrap();
+    let what = refused_as_not_allowed(merge(&ben.circle, &mut ana.circle));
+    assert!(what.contains("no steward"), "{what}");
+    assert_eq!(
+        ana.circle.escalation(&e).unwrap().status,
+        EscalationStatus::Open
+    );
 }
 
 #[test]
