@@ -549,6 +549,11 @@ fn check_governance(
         device: device.to_string(),
         what,
     };
+    if let Some(obj) = touched.outside() {
+        return Err(refuse(format!(
+            "it writes object {obj}, which its own past does not hold (a change may write only what its author could see)"
+        )));
+    }
     // Values and principles, and who keeps them (an office kept in the circle's meta).
     crate::charter::check(
         &before_doc,

@@ -51,6 +51,10 @@ pub(crate) struct Touched {
     colls: HashMap<String, Written>,
     /// An object the change writes could not be placed: any collection may differ.
     unplaced: bool,
+    /// An object the change writes that its own past does not hold: one made by a change
+    /// concurrent to it, named in a hand-made change. Automerge applies such a write, but
+    /// every read at the change's own heads misses it, so no comparison would see it.
+    outside: Option<String>,
 }
 
 /// Where an object lies in the core document as of the change.
@@ -90,7 +94,12 @@ impl Touched {
             };
             let place = places
                 .entry(id)
-                .or_insert_with_key(|id| place(doc, &current, id))
+                .or_insert_with_key(|id| {
+                    if out.outside.is_none() && !made_by(change, id) && !held_at(doc, id, change) {
+                        out.outside = Some(id.clone());
+                    }
+                    place(doc, &current, id)
+                })
                 .clone();
             match (place, &op.key) {
                 (Place::Collection(name), Key::Map(k)) => out.key(&name, k.to_string()),
@@ -102,6 +111,11 @@ impl Touched {
             }
         }
         out
+    }
+
+    /// An object the change writes although its own past does not hold it (see the field).
+    pub(crate) fn outside(&self) -> Option<&str> {
+        self.outside.as_deref()
     }
 
     /// What a read of root collection `coll` must cover.
@@ -132,6 +146,30 @@ impl Touched {
             Written::All => {}
         }
     }
+}
+
+/// Whether object `id` (`counter@actor`) is made by one of `change`'s own ops.
+fn made_by(change: &Change, id: &str) -> bool {
+    let Some((counter, actor)) = id.split_once('@') else {
+        return false;
+    };
+    let Ok(counter) = counter.parse::<u64>() else {
+        return false;
+    };
+    let start = change.start_op().get();
+    actor == change.actor_id().to_hex_string()
+        && counter >= start
+        && counter < start.saturating_add(change.len() as u64)
+}
+
+/// Whether object `id` is in place, every step from the root visible, at `change`'s
+/// dependencies: what its author saw when writing it.
+fn held_at(doc: &Automerge, id: &str, change: &Change) -> bool {
+    let Ok(obj) = doc.import_obj(id) else {
+        return false;
+    };
+    doc.parents_at(&obj, change.deps())
+        .is_ok_and(|mut parents| parents.all(|p| p.visible))
 }
 
 /// Where object `id` (`counter@actor`, as a change names it) lies; `current` maps each

@@ -731,6 +731,63 @@ fn a_forged_escalation_change_is_refused_however_it_reaches_the_escalation() {
     assert!(replaced.contains("deletes an escalation"), "{replaced}");
 }
 
+/// Automerge applies a change that writes an object made by a change outside its own past
+/// (its deps rewound by a modified client), and every read at the change's own heads misses
+/// that write, so comparing the governance state before and after it saw nothing. Ben, no
+/// steward, resolves Ana's escalation that way; Ana's device must refuse it.
+#[test]
+fn a_change_writing_an_escalation_its_own_past_does_not_hold_is_refused() {
+    use crate::sync::signing::{sign_change, SignedChange};
+    use crate::{EscalationStatus, CORE_DOC};
+    use automerge::ReadDoc as _;
+    let (mut ana, mut ben) = two();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let past = ben.circle.doc(CORE_DOC).unwrap().get_heads();
+    let e = escalate(&mut ana);
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let coll = ben.circle.coll("escalations").unwrap();
+    let obj = crate::fields::entity(ben.circle.doc(CORE_DOC).unwrap(), &coll, &e)
+        .unwrap()
+        .unwrap();
+    ben.circle
+        .change_core(Timestamp(ben.now + 1000), "forged", |tx| {
+            Ok(tx.put(&obj, "status", "resolved")?)
+        })
+        .unwrap();
+    let written = ben
+        .circle
+        .doc(CORE_DOC)
+        .unwrap()
+        .get_last_local_change()
+        .unwrap()
+        .clone();
+    let mut rewound = written.decode();
+    rewound.deps = past;
+    let forged = automerge::Change::from(rewound);
+    let signature = Some(sign_change(&key(2), &forged.hash()));
+    let batch = vec![(
+        CORE_DOC.to_string(),
+        vec![SignedChange {
+            change: forged,
+            signature,
+        }],
+    )];
+    let verdict = ana.circle.authorize_merge(&batch);
+    let what = match &verdict {
+        Ok(v) => v.refused().first().map(|r| r.reason.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    let what = what.expect("a change writing what its past does not hold must be refused");
+    assert!(what.contains("its own past does not hold"), "{what}");
+    if let Ok(v) = verdict {
+        ana.circle.apply_checked(batch, v).unwrap();
+    }
+    assert_eq!(
+        ana.circle.escalation(&e).unwrap().status,
+        EscalationStatus::Open
+    );
+}
+
 /// A governance check reads only the proposals a change writes (`crate::touched`): one
 /// reached through the collection's key (a delete), through its own object, through an
 /// object nested in it (its body), or by replacing the whole collection is still found,
