@@ -739,7 +739,6 @@ fn a_forged_escalation_change_is_refused_however_it_reaches_the_escalation() {
 fn a_change_writing_an_escalation_its_own_past_does_not_hold_is_refused() {
     use crate::sync::signing::{sign_change, SignedChange};
     use crate::{EscalationStatus, CORE_DOC};
-    use automerge::ReadDoc as _;
     let (mut ana, mut ben) = two();
     merge(&ana.circle, &mut ben.circle).unwrap();
     let past = ben.circle.doc(CORE_DOC).unwrap().get_heads();
