@@ -95,10 +95,14 @@ impl Touched {
             let place = places
                 .entry(id)
                 .or_insert_with_key(|id| {
-                    if out.outside.is_none() && !made_by(change, id) && !held_at(doc, id, change) {
+                    let obj = doc.import_obj(id).ok();
+                    if out.outside.is_none()
+                        && !made_by(change, id)
+                        && !obj.as_ref().is_some_and(|obj| held_at(doc, obj, change))
+                    {
                         out.outside = Some(id.clone());
                     }
-                    place(doc, &current, id)
+                    place(doc, &current, id, obj.as_ref())
                 })
                 .clone();
             match (place, &op.key) {
@@ -162,26 +166,29 @@ fn made_by(change: &Change, id: &str) -> bool {
         && counter < start.saturating_add(change.len() as u64)
 }
 
-/// Whether object `id` is in place, every step from the root visible, at `change`'s
+/// Whether object `obj` is in place, every step from the root visible, at `change`'s
 /// dependencies: what its author saw when writing it.
-fn held_at(doc: &Automerge, id: &str, change: &Change) -> bool {
-    let Ok(obj) = doc.import_obj(id) else {
-        return false;
-    };
-    doc.parents_at(&obj, change.deps())
+fn held_at(doc: &Automerge, obj: &ObjId, change: &Change) -> bool {
+    doc.parents_at(obj, change.deps())
         .is_ok_and(|mut parents| parents.all(|p| p.visible))
 }
 
-/// Where object `id` (`counter@actor`, as a change names it) lies; `current` maps each
-/// root collection's object as of the change to its name.
-fn place(doc: &Automerge, current: &HashMap<String, String>, id: &str) -> Place {
+/// Where object `id` (`counter@actor`, as a change names it; `obj` when the document
+/// knows it) lies; `current` maps each root collection's object as of the change to its
+/// name.
+fn place(
+    doc: &Automerge,
+    current: &HashMap<String, String>,
+    id: &str,
+    obj: Option<&ObjId>,
+) -> Place {
     if let Some(name) = current.get(id) {
         return Place::Collection(name.clone());
     }
-    let Ok(obj) = doc.import_obj(id) else {
+    let Some(obj) = obj else {
         return Place::Unknown;
     };
-    let Ok(parents) = doc.parents(&obj) else {
+    let Ok(parents) = doc.parents(obj) else {
         return Place::Unknown;
     };
     // From the object up to the root, stopping at the first parent that is a collection
