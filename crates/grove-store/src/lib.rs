@@ -33,7 +33,9 @@
 //! In the directory given to [`SledStore::open`]: `store.lock` (held while open),
 //! `store.current` (names the live database), `store-db-N/` (the sled database) and
 //! `store.seal` (write counts at the last clean close, so damage that sled would silently
-//! drop is reported as [`StoreErrorKind::Corrupt`]). sled never gives space back, so
+//! drop is reported as [`StoreErrorKind::Corrupt`]). sled keeps the files of replaced large
+//! values until its log turns over, which closing the store forces (`turn_over_log`), and
+//! never gives back the space of its log, so
 //! [`SledStore::reclaim`] rewrites the database into `store-db-(N+1)/` and renames a new
 //! `store.current` into place; `open` does it when the files outgrow the data (see
 //! [`RECLAIM_FLOOR`]). A crash at any point leaves the old or the new database, whole.

@@ -70,3 +70,58 @@ fn a_small_store_is_not_rewritten_on_open() {
     );
     assert!(dir.path().join("store-db-1").exists());
 }
+
+/// sled writes a value over ~128 KiB (a month's snapshot, its signatures) to a blob file of
+/// its own, and deletes the blob of a replaced value only once the log segment the
+/// replacement was written in has filled; closing before then used to leave every such
+/// blob behind for good (a seeded 20,000-decision home held twice its data).
+#[test]
+fn replaced_large_values_leave_no_files_behind_after_a_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let len = 300 * 1024;
+    {
+        let s = SledStore::open(dir.path()).unwrap();
+        for i in 0..40u32 {
+            s.compact("c", "core", &pattern(i, len)).unwrap();
+            s.put_meta("circle/c/sigs/core/a", &pattern(i + 100, len))
+                .unwrap();
+        }
+    }
+    // Closing again and again must not grow the store either.
+    for _ in 0..10 {
+        drop(SledStore::open(dir.path()).unwrap());
+    }
+    let s = SledStore::open(dir.path()).unwrap();
+    let size = s.size_on_disk().unwrap();
+    // 80 replacements of 300 KiB left ~24 MiB of files behind; sled's log is a few MiB.
+    assert!(
+        size < 12 << 20,
+        "two 300 KiB values must take a few MiB at most, got {size} bytes"
+    );
+    assert_eq!(s.load("c", "core").unwrap().unwrap(), pattern(39, len));
+    assert_eq!(
+        s.get_meta("circle/c/sigs/core/a").unwrap().unwrap(),
+        pattern(139, len)
+    );
+}
+
+/// Turning sled's log over costs a few MiB of log; a store that never held a large value
+/// (a small circle's) has nothing to give back and must not pay it.
+#[test]
+fn a_store_of_small_values_stays_small_across_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..10u32 {
+        let s = SledStore::open(dir.path()).unwrap();
+        for j in 0..20u32 {
+            s.append("c", "core", &pattern(i * 100 + j, 2048)).unwrap();
+        }
+        s.put_meta("circle/c/sigs/core/a", &pattern(i, 4096))
+            .unwrap();
+    }
+    let s = SledStore::open(dir.path()).unwrap();
+    let size = s.size_on_disk().unwrap();
+    assert!(
+        size < 4 << 20,
+        "~400 KiB of small values must stay under 4 MiB, got {size} bytes"
+    );
+}
