@@ -1421,3 +1421,37 @@ fn only_the_member_consulted_acknowledges_a_principle_check_on_every_device() {
         }]
     );
 }
+
+/// One copy of a circle serving two devices in turn (`Circle::act_as_device`, as the
+/// demo's members' devices share one): each change is written under the acting device's
+/// actor and signed with its key, so the founder's circle takes both, each as its own
+/// device's. Switching only the key (or only the actor) makes the founder refuse the batch.
+#[test]
+fn a_copy_acting_as_each_device_in_turn_writes_each_change_as_that_device() {
+    let mut ana = Dev::found(1, "m-ana");
+    let (ben, cai) = (key(2), key(3));
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&ben)))
+        .unwrap();
+    ana.act(|c, ctx| c.admit_member(ctx, "m-cai", "Cai", &hex(&cai)))
+        .unwrap();
+    let mut shared = Dev::receive(2, "m-ben", &ana);
+    shared.note("Kitchen").unwrap();
+    shared.circle.act_as_device(cai.clone());
+    shared.member = "m-cai".into();
+    shared.note("Outreach").unwrap();
+
+    assert_eq!(merge(&shared.circle, &mut ana.circle).unwrap(), vec![]);
+    let actors: Vec<ActorId> = ana
+        .circle
+        .doc(CORE_DOC)
+        .unwrap()
+        .get_changes(&[])
+        .iter()
+        .map(|c| c.actor_id().clone())
+        .collect();
+    let n = actors.len();
+    assert_eq!(
+        actors[n - 2..],
+        [signing::device_actor(&ben), signing::device_actor(&cai)]
+    );
+}
