@@ -41,7 +41,19 @@ fn verdict(holds: bool) -> &'static str {
     }
 }
 
+/// Where a long run stands, on stderr (a million decisions take most of an hour): the
+/// phase just ended, the time since the start, and the bench's memory now and at its peak.
+fn progress(start: Instant, done: &str) {
+    eprintln!(
+        "scale: {done} at {:.0} s; RSS {:.0} MB, peak {:.0} MB",
+        start.elapsed().as_secs_f64(),
+        super::mem_mb("VmRSS:"),
+        super::mem_mb("VmHWM:")
+    );
+}
+
 pub fn run(n: usize) -> Result<()> {
+    let began = Instant::now();
     let dir = tempfile::tempdir()?;
     let home_a = dir.path().join("a");
     let rt = super::runtime()?;
@@ -52,17 +64,22 @@ pub fn run(n: usize) -> Result<()> {
         let info = grove_demo::seed(&a.handle, "Scale".into(), n).await?;
         let seeded_s = t.elapsed().as_secs_f64();
         let peak_seed_mb = super::mem_mb("VmHWM:");
+        progress(began, "seeded");
         let sync = sync_bench::first_sync(&mut a, &mut b, &info.id).await?;
+        progress(began, "core copied and the months synced to a fresh member");
         b.stop().await?;
         let export = a.handle.circle(Some(info.id.clone())).export().await?;
         let limit = sync_bench::limit_full_sync(&export)?;
+        progress(began, "automerge's own sync timed");
         a.stop().await?;
         anyhow::Ok((seeded_s, sync, limit, peak_seed_mb))
     })?;
     drop(rt);
     let disk = super::dir_size(&home_a)? as f64 / n as f64;
     let cold = super::run_cold_open(&home_a)?;
+    progress(began, "cold open measured");
     let search = run_search(&home_a)?;
+    progress(began, "search measured");
 
     println!("| figure ({n} decisions) | Grove | target | |");
     println!("| --- | --: | --: | --- |");

@@ -41,7 +41,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use crate::at::At;
 use crate::circle::{Circle, CORE_DOC};
@@ -314,14 +314,6 @@ impl Authorized {
     }
 }
 
-/// Whether `doc` holds every change `sc` depends on.
-fn has_deps(doc: &Automerge, sc: &SignedChange) -> bool {
-    sc.change
-        .deps()
-        .iter()
-        .all(|d| doc.get_change_meta_by_hash(d).is_some())
-}
-
 /// A change built on a refused one cannot be applied without it, so it is refused too.
 fn depends_on_refused(refused: &HashSet<ChangeHash>, sc: &impl Signed) -> Option<AuthError> {
     let on = sc.deps().iter().find(|d| refused.contains(d))?;
@@ -333,6 +325,13 @@ fn depends_on_refused(refused: &HashSet<ChangeHash>, sc: &impl Signed) -> Option
 
 /// Verifies and replays `fresh` on a scratch copy of `core`, refusing forbidden changes
 /// (and what depends on them) into `out`; returns the membership after.
+///
+/// Each change is judged on the state holding what was there before and every change
+/// accepted so far (in causal order): that state is read at its heads, so the scratch
+/// copy may hold more. The batch is applied to it in one run before the first judgement
+/// when automerge takes it whole (applying a large core one change at a time cost most of
+/// a new member's first sync: BENCHMARKS.md, "A million decisions"), or else one change at
+/// a time as each is accepted, exactly as before; the verdicts are the same either way.
 fn replay_core(
     core: Option<&Automerge>,
     fresh: &[&SignedChange],
@@ -340,9 +339,8 @@ fn replay_core(
     out: &mut Authorized,
     horizon: Option<Timestamp>,
 ) -> Result<Membership> {
-    let mut scratch = core.cloned().unwrap_or_default();
     let mut root: Option<String> = None;
-    if scratch.get_heads().is_empty() {
+    if core.is_none_or(|doc| doc.get_heads().is_empty()) {
         let roots: Vec<_> = fresh
             .iter()
             .filter(|sc| sc.change.deps().is_empty())
@@ -356,11 +354,13 @@ fn replay_core(
             found => found.and_then(|r| r.ok()),
         };
     }
+    let order = causal_order(fresh);
+    let mut scratch = Scratch::new(core, &order);
     // Read after every change, whatever its commit message says: a modified client could
     // disguise a removal or a steward grant as any other edit.
-    let mut membership = Membership::read(&scratch);
+    let mut membership = Membership::read(&scratch.now());
     let mut refused: HashSet<ChangeHash> = HashSet::new();
-    for sc in causal_order(fresh) {
+    for sc in order {
         // Garbage fails the batch even when built on a refused change.
         let device = match gate.author(sc) {
             Ok(device) => device,
@@ -380,37 +380,27 @@ fn replay_core(
         } else {
             check_author(&membership, &device, sc)
         };
-        if verdict.is_ok() && !has_deps(&scratch, sc) {
+        if verdict.is_ok() && !scratch.has_deps(sc) {
             // Judged on a causal past this device does not hold, a forbidden change could
             // pass unchecked and take effect when its dependencies arrive: hold it back.
             out.held_back.insert(sc.change.hash());
             continue;
         }
         let verdict = verdict.and_then(|()| {
-            let before = scratch.get_heads();
-            scratch
-                .apply_changes([sc.change.clone()])
-                .map_err(|e| AuthError::Unreadable {
-                    reason: e.to_string(),
-                })?;
-            let after = Membership::read(&scratch);
+            let before = scratch.heads.clone();
+            scratch.take(sc)?;
+            let after = Membership::read(&scratch.now());
             if !founding {
-                let checked =
-                    check_authority(&membership, &after, &scratch, &device, sc).and_then(|()| {
+                let checked = check_authority(&membership, &after, &scratch.now(), &device, sc)
+                    .and_then(|()| {
                         let past = Past {
                             heads: &before,
                             membership: &membership,
                         };
-                        check_governance(&scratch, past, &device, sc, horizon)
+                        check_governance(&scratch.doc, past, &device, sc, horizon)
                     });
                 if let Err(e) = checked {
-                    // Refused: the scratch copy goes back to where it was (rare, so the
-                    // copy is made only here).
-                    scratch = scratch
-                        .fork_at(&before)
-                        .map_err(|e| AuthError::Unreadable {
-                            reason: e.to_string(),
-                        })?;
+                    scratch.undo(sc, before)?;
                     return Err(e);
                 }
             }
@@ -421,14 +411,109 @@ fn replay_core(
     }
     Ok(membership)
 }
+
+/// The scratch copy a replay judges on: the document, and the heads of the state it
+/// judges the next change on (what was held before, and every change accepted since).
+struct Scratch<'a> {
+    held: Option<&'a Automerge>,
+    doc: Automerge,
+    heads: Vec<ChangeHash>,
+    /// Whether the whole batch was applied before the first judgement: then the document
+    /// also holds changes not (or not yet) accepted, which every read leaves out by
+    /// reading at `heads`.
+    ahead: bool,
+    accepted: HashSet<ChangeHash>,
+}
+
+impl<'a> Scratch<'a> {
+    fn new(held: Option<&'a Automerge>, order: &[&SignedChange]) -> Scratch<'a> {
+        let mut doc = held.cloned().unwrap_or_default();
+        let heads = doc.get_heads();
+        // Automerge refuses a batch whole (a second change with an actor's sequence
+        // number, say) where one change at a time would still have applied the others:
+        // then they are applied one at a time, as they are accepted.
+        let ahead = doc
+            .apply_changes(order.iter().map(|sc| sc.change.clone()))
+            .is_ok();
+        if !ahead {
+            doc = held.cloned().unwrap_or_default();
+        }
+        Scratch {
+            held,
+            doc,
+            heads,
+            ahead,
+            accepted: HashSet::new(),
+        }
+    }
+
+    /// The state the next change is judged on.
+    fn now(&self) -> At<'_, Automerge> {
+        At {
+            doc: &self.doc,
+            heads: &self.heads,
+        }
+    }
+
+    /// Whether that state holds every change `sc` depends on.
+    fn has_deps(&self, sc: &SignedChange) -> bool {
+        let holds = |d: &ChangeHash| match (self.ahead, self.held) {
+            (true, Some(held)) => {
+                self.accepted.contains(d) || held.get_change_meta_by_hash(d).is_some()
+            }
+            (true, None) => self.accepted.contains(d),
+            (false, _) => self.doc.get_change_meta_by_hash(d).is_some(),
+        };
+        sc.change.deps().iter().all(holds)
+    }
+
+    /// `sc` joins the state judged on (for its own judgement: undone if it is refused).
+    fn take(&mut self, sc: &SignedChange) -> std::result::Result<(), AuthError> {
+        if !self.ahead {
+            self.doc
+                .apply_changes([sc.change.clone()])
+                .map_err(|e| AuthError::Unreadable {
+                    reason: e.to_string(),
+                })?;
+        }
+        let hash = sc.change.hash();
+        let deps = sc.change.deps();
+        self.heads.retain(|h| !deps.contains(h));
+        self.heads.push(hash);
+        self.heads.sort();
+        self.accepted.insert(hash);
+        Ok(())
+    }
+
+    /// `sc` was refused: the state judged on goes back to `before`.
+    fn undo(
+        &mut self,
+        sc: &SignedChange,
+        before: Vec<ChangeHash>,
+    ) -> std::result::Result<(), AuthError> {
+        self.accepted.remove(&sc.change.hash());
+        if !self.ahead {
+            // Rare, so the copy is made only here.
+            self.doc = self
+                .doc
+                .fork_at(&before)
+                .map_err(|e| AuthError::Unreadable {
+                    reason: e.to_string(),
+                })?;
+        }
+        self.heads = before;
+        Ok(())
+    }
+}
+
 /// Removing a member follows a passed proposal, or is the member leaving (its own device
 /// writes it): never one person's act, a steward's included. Naming stewards follows a
 /// passed proposal (or is the founding). The acting client checks this, and so does every
 /// receiver, so a modified client gains nothing by skipping the check.
-fn check_authority(
+fn check_authority<D: ReadDoc>(
     before: &Membership,
     after: &Membership,
-    doc: &Automerge,
+    doc: &D,
     device: &str,
     sc: &SignedChange,
 ) -> std::result::Result<(), AuthError> {

@@ -331,6 +331,20 @@ impl Circle {
         self.signer = Some(key);
     }
 
+    /// Writes every later local change as the device of `key`: under its actor, signed
+    /// with it. One copy of a circle then serves several devices in turn (the demo's
+    /// members' devices, `Laptops` in `crates/grove-demo/src/lib.rs`) where a copy per
+    /// device would hold the whole core once for each.
+    pub fn act_as_device(&mut self, key: SigningKey) {
+        let actor = signing::device_actor(&key);
+        self.core.am.set_actor(actor.clone());
+        for doc in self.shards.values_mut() {
+            doc.am.set_actor(actor.clone());
+        }
+        self.actor = actor;
+        self.signer = Some(key);
+    }
+
     /// The device (hex) this circle signs with, if it signs.
     pub(crate) fn signer_device(&self) -> Option<String> {
         self.signer.as_ref().map(signing::device_hex)

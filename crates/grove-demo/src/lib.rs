@@ -21,7 +21,7 @@
 //! passed while the circle was split and so contested, and one round under way. Every
 //! receiver checks that a proposal is opened, answered, received and passed by the member
 //! whose device signs the change, so each sample member has a device key of their own and
-//! acts on their own copy of the circle, exchanged with this one as peers' are (see
+//! acts as that device on a copy of the circle, exchanged with this one as peers' are (see
 //! [`Laptops`]): any device takes the whole demo.
 
 use std::collections::{HashMap, VecDeque};
@@ -1811,12 +1811,21 @@ const MARTA: usize = 7;
 
 /// The sample members' own devices. Every receiver checks that a proposal is opened,
 /// answered, received and passed by the member whose device signs the change, so each
-/// member's governance acts are written on that member's copy of the circle, signed by
-/// their own key, and exchanged with this device's copy as peers exchange changes.
+/// member's governance acts are written on a copy of the circle as that member's device,
+/// signed by their own key, and exchanged with this device's copy as peers exchange changes.
+///
+/// A device online catches up with `main` before it acts, so after its act it holds
+/// exactly what `main` holds: one copy serves every device that acts online, switching to
+/// the acting device's key, and catches up with `main` (checked as a peer's changes are)
+/// before each act. A device remembers only the heads it last held; acting offline, it acts
+/// on `main` as it was at those heads. A copy per device held the whole core seven times:
+/// most of the memory of seeding a large circle (BENCHMARKS.md, "A million decisions").
 struct Laptops {
     me: String,
-    /// Each member's key, and their copy of the circle once they first act.
-    others: Vec<(String, SigningKey, Option<Circle>)>,
+    /// Each member's key, and the core's heads their device held after its last act.
+    others: Vec<(String, SigningKey, Option<Vec<ChangeHash>>)>,
+    /// The copy the devices act on online, once one has acted.
+    online: Option<Circle>,
 }
 
 impl Laptops {
@@ -1824,6 +1833,7 @@ impl Laptops {
         Laptops {
             me: me.to_string(),
             others: Vec::new(),
+            online: None,
         }
     }
 
@@ -1833,7 +1843,8 @@ impl Laptops {
 
     /// `member` does `f` at `at` on their own device (this device's member on `main`) and
     /// the change reaches `main`. With `online`, their device first catches up with `main`;
-    /// without, it acts on what it last had, as a device without a connection does.
+    /// without, it acts on what it last had, as a device without a connection does (a
+    /// device that never acted has nothing yet: it starts from `main`).
     fn act<O>(
         &mut self,
         main: &mut Circle,
@@ -1847,22 +1858,45 @@ impl Laptops {
         if member == self.me {
             return Ok(f(main, &mut ctx)?);
         }
-        let Some((_, key, copy)) = self.others.iter_mut().find(|(m, ..)| m == member) else {
+        let Some((_, key, last)) = self.others.iter_mut().find(|(m, ..)| m == member) else {
             return Err(DemoError::Bug(format!("it has no device for {member}")));
         };
-        let laptop = match copy {
-            Some(laptop) => {
-                if online {
-                    exchange(main, laptop)?;
-                }
-                laptop
-            }
-            None => copy.insert(fork(main, key)?),
+        let mut offline = match last.as_deref() {
+            Some(heads) if !online => Some(fork_at(main, key, heads)?),
+            _ => None,
         };
-        let out = f(laptop, &mut ctx)?;
-        exchange(laptop, main)?;
+        let device = match (&mut offline, &mut self.online) {
+            (Some(device), _) => device,
+            (None, Some(device)) => {
+                exchange(main, device)?;
+                device.act_as_device(key.clone());
+                device
+            }
+            (None, copy @ None) => copy.insert(fork(main, key)?),
+        };
+        let out = f(device, &mut ctx)?;
+        exchange(device, main)?;
+        let held = device
+            .doc(CORE_DOC)
+            .ok_or_else(|| DemoError::Bug("its circle lost its core document".into()))?
+            .get_heads();
+        *last = Some(held);
         Ok(out)
     }
+}
+
+/// A device holding `main`'s core document as it was at `heads`, signing with `key`.
+fn fork_at(main: &Circle, key: &SigningKey, heads: &[ChangeHash]) -> Result<Circle> {
+    let core = main
+        .doc(CORE_DOC)
+        .ok_or_else(|| DemoError::Bug("its circle lost its core document".into()))?
+        .fork_at(heads)
+        .map_err(|e| DemoError::Bug(format!("its devices' heads are not in its circle: {e}")))?
+        .save();
+    let public = key.verifying_key();
+    let mut copy = Circle::from_core_bytes(&core, ActorId::from(public.as_bytes().as_slice()))?;
+    copy.set_signer(key.clone());
+    Ok(copy)
 }
 
 /// A device holding `main`'s core document, signing with `key`.
@@ -2104,20 +2138,36 @@ fn seed_governance(
         return Ok(());
     };
     // The decisions under the principle that asked for it (in a small demo, the latest
-    // decision): an amendment cites its feedback.
-    let under = |principle: Option<String>| {
-        circle.decisions(&grove_node::core::DecisionFilter {
+    // decision): an amendment cites its feedback. The newest months first, only as many
+    // as it takes: `decisions` over the whole log would decode (and keep) every decision,
+    // a gigabyte at a million.
+    let newest = |principle: Option<String>, wanted: usize| -> Result<Vec<String>> {
+        let filter = grove_node::core::DecisionFilter {
             principle,
             ..Default::default()
-        })
+        };
+        let mut found = Vec::new();
+        for doc in circle.doc_keys().iter().rev() {
+            let Some(period) = grove_node::core::shard_period(doc) else {
+                continue;
+            };
+            let left = wanted - found.len();
+            found.extend(
+                circle
+                    .decisions_in(period, &filter)?
+                    .into_iter()
+                    .take(left)
+                    .map(|d| d.id),
+            );
+            if found.len() == wanted {
+                break;
+            }
+        }
+        Ok(found)
     };
-    let mut feedback: Vec<String> = under(Some(names.clone()))?
-        .into_iter()
-        .take(2)
-        .map(|d| d.id)
-        .collect();
+    let mut feedback = newest(Some(names.clone()), 2)?;
     if feedback.is_empty() {
-        feedback.extend(under(None)?.into_iter().take(1).map(|d| d.id));
+        feedback = newest(None, 1)?;
     }
     let start = Timestamp(now.0 - 6 * DAY_MS);
     if feedback.is_empty() {

@@ -1421,3 +1421,89 @@ fn only_the_member_consulted_acknowledges_a_principle_check_on_every_device() {
         }]
     );
 }
+
+/// One copy of a circle serving two devices in turn (`Circle::act_as_device`, as the
+/// demo's members' devices share one): each change is written under the acting device's
+/// actor and signed with its key, so the founder's circle takes both, each as its own
+/// device's. Switching only the key (or only the actor) makes the founder refuse the batch.
+#[test]
+fn a_copy_acting_as_each_device_in_turn_writes_each_change_as_that_device() {
+    let mut ana = Dev::found(1, "m-ana");
+    let (ben, cai) = (key(2), key(3));
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&ben)))
+        .unwrap();
+    ana.act(|c, ctx| c.admit_member(ctx, "m-cai", "Cai", &hex(&cai)))
+        .unwrap();
+    let mut shared = Dev::receive(2, "m-ben", &ana);
+    shared.note("Kitchen").unwrap();
+    shared.circle.act_as_device(cai.clone());
+    shared.member = "m-cai".into();
+    shared.note("Outreach").unwrap();
+
+    assert_eq!(merge(&shared.circle, &mut ana.circle).unwrap(), vec![]);
+    let actors: Vec<ActorId> = ana
+        .circle
+        .doc(CORE_DOC)
+        .unwrap()
+        .get_changes(&[])
+        .iter()
+        .map(|c| c.actor_id().clone())
+        .collect();
+    let n = actors.len();
+    assert_eq!(
+        actors[n - 2..],
+        [signing::device_actor(&ben), signing::device_actor(&cai)]
+    );
+}
+
+/// A batch automerge refuses whole (two changes of one device with the same sequence
+/// number: Ben's device wrote one before his removal and, from a copy of the same state,
+/// another after it) is judged one change at a time, as every batch was before a replay
+/// applied its batch in one run: here the late change comes first in causal order (ties
+/// by hash), is judged before the removal and applied, and the early one then repeats its
+/// sequence number, so the batch fails whole as unreadable. Were the refused run taken as
+/// applied, the changes would be judged on a state that lacks them.
+#[test]
+fn a_batch_automerge_refuses_whole_is_judged_one_change_at_a_time() {
+    let mut ana = Dev::found(1, "m-ana");
+    ana.act(|c, ctx| c.admit_member(ctx, "m-ben", "Ben", &hex(&key(2))))
+        .unwrap();
+    let mut early = Dev::receive(2, "m-ben", &ana);
+    let mut late = Dev::receive(2, "m-ben", &ana);
+    early.note("Before").unwrap();
+    ana.now = early.now + 5000;
+    remove_by_proposal(&mut ana, &mut [], "m-ben");
+    late.now = ana.now + 5000;
+    late.note("After").unwrap();
+
+    let cat = Circle::empty(ana.circle.id(), signing::device_actor(&key(3)));
+    let mut batch = news(&ana.circle, &cat);
+    let mut bens = Vec::new();
+    for ben in [&early, &late] {
+        let held = ana.circle.doc(CORE_DOC).unwrap();
+        let changes: Vec<SignedChange> = ben
+            .circle
+            .signed_changes(CORE_DOC, &[])
+            .into_iter()
+            .filter(|sc| held.get_change_meta_by_hash(&sc.change.hash()).is_none())
+            .collect();
+        assert_eq!(changes.len(), 1);
+        bens.push(changes[0].clone());
+    }
+    assert_eq!(bens[0].change.seq(), bens[1].change.seq());
+    batch[0].1.extend(bens.iter().cloned());
+    let mut whole = automerge::Automerge::new();
+    assert!(
+        whole
+            .apply_changes(batch[0].1.iter().map(|sc| sc.change.clone()))
+            .is_err(),
+        "automerge takes no batch holding both"
+    );
+
+    match cat.authorize_merge(&batch) {
+        Err(CoreError::Unauthorized(AuthError::Unreadable { reason })) => {
+            assert!(reason.contains("duplicate seq"), "{reason}");
+        }
+        other => panic!("expected the batch to fail whole, got {other:?}"),
+    }
+}
