@@ -16,14 +16,15 @@ use automerge::ChangeHash;
 
 use crate::circle::Circle;
 use crate::clock::Timestamp;
-use crate::decisions::Decision;
+use crate::decisions::{row_at, row_key, Decision};
 use crate::error::Result;
+use crate::month_changes;
 use crate::retros::Retro;
 use crate::tensions::{
     self, decision_evidence, normalise, struggled, Evidence, Tension, TensionClosure,
     TensionInputs, TensionKind, FAILURES_IN_A_ROW, TEAMS_STRUGGLING,
 };
-use crate::words::{Outcome, PrincipleStatus};
+use crate::words::{Outcome, PrincipleStatus, Zone};
 use crate::zones::ZoneRule;
 
 /// Tension detection's state for one circle, kept by the caller between calls.
@@ -46,112 +47,311 @@ struct StruggleFound {
 }
 
 /// One situation's decisions in one month.
-#[derive(PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 struct Situation {
-    teams: BTreeSet<String>,
-    /// Normalised choices.
-    choices: BTreeSet<String>,
-    since: Timestamp,
-    /// "team … chose: …", in row order.
-    evidence: Vec<Evidence>,
+    /// How many of its decisions each team logged.
+    teams: BTreeMap<String, usize>,
+    /// How many of its decisions made each (normalised) choice.
+    choices: BTreeMap<String, usize>,
+    /// Its decisions in row order.
+    chose: Vec<Arc<Chose>>,
+}
+
+impl Situation {
+    fn since(&self) -> Timestamp {
+        // Rows are newest first.
+        self.chose.first().map(|c| c.created).unwrap_or_default()
+    }
+}
+
+/// What one decision of a situation adds to it.
+#[derive(PartialEq)]
+struct Chose {
+    created: Timestamp,
+    team: String,
+    /// Normalised.
+    choice: String,
+    zone: Zone,
+    /// "team … chose: …".
+    evidence: Evidence,
 }
 
 /// A month's failed and mixed results, in row order.
-#[derive(PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 struct Struggles {
-    /// (when recorded, team, principles cited, evidence).
-    entries: Vec<(Timestamp, String, Vec<String>, Evidence)>,
+    entries: Vec<Arc<Struggle>>,
     /// When each was recorded, in order: which ones a moved window takes in or lets go.
     times: Vec<Timestamp>,
 }
 
-/// One month's share of detection, gathered from its rows (newest first).
+/// A failed or mixed result.
+#[derive(PartialEq)]
+struct Struggle {
+    /// When its decision was logged.
+    created: Timestamp,
+    /// When the result was recorded.
+    at: Timestamp,
+    team: String,
+    principles: Vec<String>,
+    evidence: Evidence,
+}
+
+/// A recorded result citing a principle: newest result first, then in row order; last,
+/// which mention of the principle it is (a list a peer wrote may name one twice, and the
+/// detection counts each).
+type ResultKey = (
+    Reverse<Timestamp>,
+    Reverse<Timestamp>,
+    Reverse<String>,
+    usize,
+);
+
+/// The keys of a result recorded at `at` for decision `id`, logged at `created`, citing
+/// `principles`.
+fn result_keys<'a>(
+    id: &'a str,
+    created: Timestamp,
+    at: Timestamp,
+    principles: &'a [String],
+) -> impl Iterator<Item = (&'a String, ResultKey)> + 'a {
+    principles.iter().enumerate().map(move |(i, p)| {
+        let mention = principles[..i].iter().filter(|q| *q == p).count();
+        (
+            p,
+            (
+                Reverse(at),
+                Reverse(created),
+                Reverse(id.to_string()),
+                mention,
+            ),
+        )
+    })
+}
+
+/// What one decision adds to its month's share, kept so that it can be taken out again
+/// when the decision changes.
+#[derive(Clone, PartialEq)]
+struct Piece {
+    created: Timestamp,
+    situation: Option<(String, Arc<Chose>)>,
+    struggle: Option<Arc<Struggle>>,
+    /// When its result was recorded, and the principles it cites.
+    result: Option<(Timestamp, Vec<String>)>,
+}
+
+impl Piece {
+    fn of(d: &Decision) -> Piece {
+        Piece {
+            created: d.created_at,
+            situation: d.situation.as_ref().map(|s| {
+                let chose = Chose {
+                    created: d.created_at,
+                    team: d.team.clone(),
+                    choice: normalise(&d.choice),
+                    zone: d.zone,
+                    evidence: decision_evidence(d, format!("team {} chose: {}", d.team, d.choice)),
+                };
+                (s.clone(), Arc::new(chose))
+            }),
+            struggle: d.result.as_ref().filter(|r| struggled(r.outcome)).map(|r| {
+                let note = format!("team {}: {} — {}", d.team, r.outcome, r.text);
+                Arc::new(Struggle {
+                    created: d.created_at,
+                    at: r.at,
+                    team: d.team.clone(),
+                    principles: d.principles.clone(),
+                    evidence: decision_evidence(d, note),
+                })
+            }),
+            result: d.result.as_ref().map(|r| (r.at, d.principles.clone())),
+        }
+    }
+}
+
+/// One month's share of detection: what each of its decisions adds, and the sums of
+/// those. After a change it is patched with the decisions the change touched (see
+/// [`crate::month_changes`]), so its sums are those of a share gathered from the month's
+/// rows afresh.
+#[derive(Clone, Default)]
 struct MonthTensions {
+    each: HashMap<String, Piece>,
     /// Shared with the month's previous share where nothing changed, so what was found
     /// from them need not be found again.
     situations: BTreeMap<String, Arc<Situation>>,
-    /// Each situation's rows, for the zone map's rules.
-    situation_rows: BTreeMap<String, Vec<usize>>,
-    by_id: HashMap<String, usize>,
     struggles: Arc<Struggles>,
-    /// Per principle, how many results cite it and the latest three (newest first, row
-    /// order among equal times).
-    results: BTreeMap<String, (usize, Vec<(Timestamp, usize)>)>,
+    /// Per principle, the results that cite it.
+    results: BTreeMap<String, BTreeSet<ResultKey>>,
 }
 
 impl MonthTensions {
     fn gather(rows: &[Decision], before: Option<&MonthTensions>) -> MonthTensions {
-        let mut situations: BTreeMap<String, Situation> = BTreeMap::new();
-        let mut situation_rows: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut by_id = HashMap::with_capacity(rows.len());
-        let mut entries = Vec::new();
-        let mut results: BTreeMap<String, (usize, Vec<(Timestamp, usize)>)> = BTreeMap::new();
-        for (i, d) in rows.iter().enumerate() {
-            by_id.insert(d.id.clone(), i);
-            if let Some(s) = d.situation.as_deref() {
-                let part = match situations.get_mut(s) {
-                    Some(part) => part,
-                    None => situations.entry(s.to_string()).or_insert(Situation {
-                        teams: BTreeSet::new(),
-                        choices: BTreeSet::new(),
-                        since: Timestamp::default(),
-                        evidence: Vec::new(),
-                    }),
-                };
-                if !part.teams.contains(&d.team) {
-                    part.teams.insert(d.team.clone());
-                }
-                part.choices.insert(normalise(&d.choice));
-                part.since = part.since.max(d.created_at);
-                part.evidence.push(chose(d));
-                situation_rows.entry(s.to_string()).or_default().push(i);
-            }
-            if let Some(r) = &d.result {
-                if struggled(r.outcome) {
-                    let note = format!("team {}: {} — {}", d.team, r.outcome, r.text);
-                    entries.push((
-                        r.at,
-                        d.team.clone(),
-                        d.principles.clone(),
-                        decision_evidence(d, note),
-                    ));
-                }
-                for p in &d.principles {
-                    let e = results.entry(p.clone()).or_default();
-                    e.0 += 1;
-                    e.1.push((r.at, i));
-                }
-            }
-        }
-        for (_, latest) in results.values_mut() {
-            latest.sort_by_key(|(at, _)| Reverse(*at));
-            latest.truncate(FAILURES_IN_A_ROW);
-        }
-        let situations = situations
-            .into_iter()
-            .map(|(s, part)| {
-                let kept = before
-                    .and_then(|b| b.situations.get(&s))
-                    .filter(|old| ***old == part)
-                    .cloned();
-                (s, kept.unwrap_or_else(|| Arc::new(part)))
-            })
-            .collect();
-        let mut times: Vec<Timestamp> = entries.iter().map(|e| e.0).collect();
-        times.sort_unstable();
-        let struggles = Struggles { entries, times };
-        let struggles = match before {
-            Some(b) if *b.struggles == struggles => b.struggles.clone(),
-            _ => Arc::new(struggles),
+        let mut m = MonthTensions {
+            each: HashMap::with_capacity(rows.len()),
+            ..MonthTensions::default()
         };
-        MonthTensions {
-            situations,
-            situation_rows,
-            by_id,
-            struggles,
-            results,
+        for d in rows {
+            let piece = Piece::of(d);
+            m.put(&d.id, &piece);
+            m.each.insert(d.id.clone(), piece);
+        }
+        if let Some(b) = before {
+            for (s, part) in m.situations.iter_mut() {
+                if let Some(old) = b.situations.get(s).filter(|old| **old == *part) {
+                    *part = old.clone();
+                }
+            }
+            if b.struggles == m.struggles {
+                m.struggles = b.struggles.clone();
+            }
+        }
+        m
+    }
+
+    /// Takes out what the decisions of `touched` added and puts in what they add now
+    /// (`rows` are the month's rows after the change). False when the share did not hold
+    /// what a decision had added: it must be gathered again.
+    fn patch(&mut self, rows: &[Decision], touched: &BTreeSet<String>) -> bool {
+        let mut now: HashMap<&str, &Decision> = HashMap::with_capacity(touched.len());
+        for d in rows {
+            if now.len() == touched.len() {
+                break;
+            }
+            if touched.contains(&d.id) {
+                now.insert(d.id.as_str(), d);
+            }
+        }
+        for id in touched {
+            let new = now.get(id.as_str()).map(|d| Piece::of(d));
+            if self.each.get(id) == new.as_ref() {
+                continue;
+            }
+            if let Some(old) = self.each.remove(id) {
+                if !self.take(id, &old) {
+                    return false;
+                }
+            }
+            if let Some(new) = new {
+                self.put(id, &new);
+                self.each.insert(id.clone(), new);
+            }
+        }
+        true
+    }
+
+    // `Arc::make_mut` below copies a situation or the struggles when the last finish still
+    // holds them (`TensionCache::situations`, `StruggleFound`): what changed then has a new
+    // address, which tells the finish to find it again.
+
+    fn put(&mut self, id: &str, piece: &Piece) {
+        if let Some((s, chose)) = &piece.situation {
+            let part = match self.situations.get_mut(s) {
+                Some(part) => part,
+                None => self.situations.entry(s.clone()).or_default(),
+            };
+            let part = Arc::make_mut(part);
+            count(&mut part.teams, &chose.team, true);
+            count(&mut part.choices, &chose.choice, true);
+            let key = row_key(chose.created, id);
+            let at = part
+                .chose
+                .partition_point(|c| row_key(c.created, &c.evidence.id) < key);
+            part.chose.insert(at, chose.clone());
+        }
+        if let Some(st) = &piece.struggle {
+            let s = Arc::make_mut(&mut self.struggles);
+            let key = row_key(st.created, id);
+            let at = s
+                .entries
+                .partition_point(|e| row_key(e.created, &e.evidence.id) < key);
+            s.entries.insert(at, st.clone());
+            let at = s.times.partition_point(|t| *t < st.at);
+            s.times.insert(at, st.at);
+        }
+        if let Some((at, principles)) = &piece.result {
+            for (p, key) in result_keys(id, piece.created, *at, principles) {
+                match self.results.get_mut(p) {
+                    Some(set) => set.insert(key),
+                    None => self.results.entry(p.clone()).or_default().insert(key),
+                };
+            }
         }
     }
+
+    /// False when something `piece` added is not there.
+    fn take(&mut self, id: &str, piece: &Piece) -> bool {
+        if let Some((s, chose)) = &piece.situation {
+            let Some(part) = self.situations.get_mut(s) else {
+                return false;
+            };
+            let part = Arc::make_mut(part);
+            let key = row_key(chose.created, id);
+            let Ok(at) = part
+                .chose
+                .binary_search_by(|c| row_key(c.created, &c.evidence.id).cmp(&key))
+            else {
+                return false;
+            };
+            part.chose.remove(at);
+            if !count(&mut part.teams, &chose.team, false)
+                || !count(&mut part.choices, &chose.choice, false)
+            {
+                return false;
+            }
+            if part.chose.is_empty() {
+                self.situations.remove(s);
+            }
+        }
+        if let Some(st) = &piece.struggle {
+            let s = Arc::make_mut(&mut self.struggles);
+            let key = row_key(st.created, id);
+            let Ok(at) = s
+                .entries
+                .binary_search_by(|e| row_key(e.created, &e.evidence.id).cmp(&key))
+            else {
+                return false;
+            };
+            s.entries.remove(at);
+            let Ok(at) = s.times.binary_search(&st.at) else {
+                return false;
+            };
+            s.times.remove(at);
+        }
+        if let Some((at, principles)) = &piece.result {
+            for (p, key) in result_keys(id, piece.created, *at, principles) {
+                let Some(set) = self.results.get_mut(p) else {
+                    return false;
+                };
+                if !set.remove(&key) {
+                    return false;
+                }
+                if set.is_empty() {
+                    self.results.remove(p);
+                }
+            }
+        }
+        true
+    }
+
+    /// The row of decision `id` among this month's `rows`.
+    fn row<'a>(&self, rows: &'a [Decision], id: &str) -> Option<&'a Decision> {
+        row_at(rows, self.each.get(id)?.created, id)
+    }
+}
+
+/// Counts one more (`add`) or one fewer of `key`; false when there was none to take.
+fn count(counts: &mut BTreeMap<String, usize>, key: &str, add: bool) -> bool {
+    match counts.get_mut(key) {
+        Some(n) if add => *n += 1,
+        Some(n) if *n > 1 => *n -= 1,
+        Some(_) => {
+            counts.remove(key);
+        }
+        None if add => {
+            counts.insert(key.to_string(), 1);
+        }
+        None => return false,
+    }
+    true
 }
 
 impl Struggles {
@@ -170,10 +370,6 @@ impl Struggles {
             self.times.partition_point(|t| *t <= hi2),
         )
     }
-}
-
-fn chose(d: &Decision) -> Evidence {
-    decision_evidence(d, format!("team {} chose: {}", d.team, d.choice))
 }
 
 /// What detection reads from the core document alone.
@@ -247,11 +443,20 @@ impl TensionCache {
         for (period, doc) in circle.shards() {
             let heads = doc.get_heads();
             let rows = circle.month_rows(period)?;
-            let share = match self.months.get(period) {
+            let share = match self.months.get_mut(period) {
                 Some((at, share)) if *at == heads => share.clone(),
-                before => {
-                    let before = before.map(|(_, share)| share.as_ref());
-                    let share = Arc::new(MonthTensions::gather(&rows, before));
+                Some((at, share)) => {
+                    // One decision logged or read patches its pieces, not the month's.
+                    let patched = month_changes::touched_since(doc, at)
+                        .is_some_and(|touched| Arc::make_mut(share).patch(&rows, &touched));
+                    if !patched {
+                        *share = Arc::new(MonthTensions::gather(&rows, Some(share)));
+                    }
+                    *at = heads;
+                    share.clone()
+                }
+                None => {
+                    let share = Arc::new(MonthTensions::gather(&rows, None));
                     self.months.insert(period.clone(), (heads, share.clone()));
                     share
                 }
@@ -322,11 +527,11 @@ fn situation_divergence(situation: &str, ps: &[Arc<Situation>]) -> Option<Tensio
     {
         let teams: BTreeSet<&str> = ps
             .iter()
-            .flat_map(|p| p.teams.iter().map(String::as_str))
+            .flat_map(|p| p.teams.keys().map(String::as_str))
             .collect();
         let choices: BTreeSet<&str> = ps
             .iter()
-            .flat_map(|p| p.choices.iter().map(String::as_str))
+            .flat_map(|p| p.choices.keys().map(String::as_str))
             .collect();
         if teams.len() < 2 || choices.len() < 2 {
             return None;
@@ -341,8 +546,11 @@ fn situation_divergence(situation: &str, ps: &[Arc<Situation>]) -> Option<Tensio
                 choices.len()
             ),
         );
-        t.since = ps.iter().map(|p| p.since).max().unwrap_or_default();
-        t.evidence = ps.iter().flat_map(|p| p.evidence.iter().cloned()).collect();
+        t.since = ps.iter().map(|p| p.since()).max().unwrap_or_default();
+        t.evidence = ps
+            .iter()
+            .flat_map(|p| p.chose.iter().map(|c| c.evidence.clone()))
+            .collect();
         Some(t)
     }
 }
@@ -350,12 +558,7 @@ fn situation_divergence(situation: &str, ps: &[Arc<Situation>]) -> Option<Tensio
 /// Pairs of decisions the search engine found alike, chosen differently by two teams.
 fn similar_divergence(months: &Months, inputs: &TensionInputs, out: &mut Vec<Tension>) {
     // A later month's decision of the same id is the one a full read would keep.
-    let find = |id: &str| {
-        months
-            .iter()
-            .rev()
-            .find_map(|(rows, m)| m.by_id.get(id).map(|&i| &rows[i]))
-    };
+    let find = |id: &str| months.iter().rev().find_map(|(rows, m)| m.row(rows, id));
     tensions::similar_divergence(find, inputs, out);
 }
 
@@ -410,15 +613,15 @@ fn struggles_in(
     let mut by_principle: BTreeMap<&str, (BTreeSet<&str>, Vec<Evidence>, Timestamp)> =
         BTreeMap::new();
     for share in shares {
-        for (at, team, principles, evidence) in &share.entries {
-            if *at < from || *at > now {
+        for s in &share.entries {
+            if s.at < from || s.at > now {
                 continue;
             }
-            for p in principles {
+            for p in &s.principles {
                 let e = by_principle.entry(p.as_str()).or_default();
-                e.0.insert(team.as_str());
-                e.1.push(evidence.clone());
-                e.2 = e.2.max(*at);
+                e.0.insert(s.team.as_str());
+                e.1.push(s.evidence.clone());
+                e.2 = e.2.max(s.at);
             }
         }
     }
@@ -463,10 +666,17 @@ fn failing_principles(months: &Months, active: &BTreeSet<String>, out: &mut Vec<
     type Latest<'a> = (usize, Vec<(Timestamp, &'a Decision)>);
     let mut merged: BTreeMap<&str, Latest<'_>> = BTreeMap::new();
     for (rows, m) in months {
-        for (p, (n, latest)) in &m.results {
+        for (p, results) in &m.results {
             let e = merged.entry(p.as_str()).or_default();
-            e.0 += n;
-            e.1.extend(latest.iter().map(|&(at, i)| (at, &rows[i])));
+            e.0 += results.len();
+            e.1.extend(
+                results
+                    .iter()
+                    .take(FAILURES_IN_A_ROW)
+                    .filter_map(|(at, created, id, _)| {
+                        Some((at.0, row_at(rows, created.0, &id.0)?))
+                    }),
+            );
         }
     }
     for (p, (n, mut latest)) in merged {
@@ -509,12 +719,15 @@ fn authority_confusion(months: &Months, rules: &[(ZoneRule, String)], out: &mut 
         let below: Vec<&Decision> = months
             .iter()
             .flat_map(|(rows, m)| {
-                m.situation_rows
+                m.situations
                     .get(&rule.situation)
                     .into_iter()
-                    .flat_map(move |s| s.iter().map(move |&i| &rows[i]))
+                    .flat_map(|s| s.chose.iter())
+                    .filter(|c| {
+                        c.team == rule.team && c.created >= rule.since && c.zone < rule.zone
+                    })
+                    .filter_map(move |c| row_at(rows, c.created, &c.evidence.id))
             })
-            .filter(|d| d.team == rule.team && d.created_at >= rule.since && d.zone < rule.zone)
             .collect();
         out.extend(tensions::below_zone(rule, team, &below));
     }
