@@ -363,20 +363,10 @@ impl MonthFacts {
         // old ones.
         let before = |created: Timestamp, id: &str| {
             let key = row_key(created, id);
-            let untouched = row_index(rows, created, id)
-                .unwrap_or_else(|i| i)
-                .checked_sub(
-                    new.iter()
-                        .filter(|(id, _, p)| row_key(p.created, id) < key)
-                        .count(),
-                )?;
-            Some(
-                untouched
-                    + old
-                        .iter()
-                        .filter(|(id, p)| row_key(p.created, id) < key)
-                        .count(),
-            )
+            let now_below = row_index(rows, created, id).unwrap_or_else(|i| i);
+            let new_below = new.iter().filter(|(id, _, p)| row_key(p.created, id) < key);
+            let old_below = old.iter().filter(|(id, p)| row_key(p.created, id) < key);
+            Some(now_below.checked_sub(new_below.count())? + old_below.count())
         };
         let Some(mut gone) = old
             .iter()
