@@ -735,7 +735,7 @@ impl<'a> Facts<'a> {
             self.read_coverage(end, window),
             self.never_cited(end, window),
             self.past_due(end, items),
-            self.zone_unsure(end, window),
+            self.zone_unsure(end, window, items),
             self.escalations_waiting(end, window),
             self.unchanged(end, cycle),
             self.reviews_overdue(end, cycle),
@@ -906,19 +906,23 @@ impl<'a> Facts<'a> {
         )
     }
 
-    fn zone_unsure(&self, end: Timestamp, window: i64) -> Figure {
-        let ds: Vec<_> = self.in_window(end, window).collect();
-        let unsure: Vec<String> = ds
-            .iter()
-            .filter(|d| d.zone_unsure)
-            .map(|d| d.id.clone())
-            .collect();
-        let share = pct(unsure.len(), ds.len());
+    fn zone_unsure(&self, end: Timestamp, window: i64, list: bool) -> Figure {
+        let mut all = 0;
+        let mut n = 0;
+        let mut unsure: Vec<String> = Vec::new();
+        for d in self.in_window(end, window) {
+            all += 1;
+            if d.zone_unsure {
+                n += 1;
+                if list {
+                    unsure.push(d.id.clone());
+                }
+            }
+        }
+        let share = pct(n, all);
         let b = band(share, 10.0, 25.0, true);
         let reason = format!(
-            "{} of {} decisions logged unsure of their zone{}",
-            unsure.len(),
-            ds.len(),
+            "{n} of {all} decisions logged unsure of their zone{}",
             match b {
                 Band::Decay => ": teams are not sure what authority they hold",
                 Band::Watch => ": some doubt about who decides",
@@ -1105,14 +1109,18 @@ impl<'a> Facts<'a> {
             .map(|i| {
                 let end = Timestamp(now.0 - i * 7 * DAY_MS);
                 let ds: Vec<_> = self.in_window_read(end, 7).collect();
-                let mut by_team = BTreeMap::new();
+                // Counted under borrowed names: a week holds thousands, the teams are few.
+                let mut by_team: BTreeMap<&str, usize> = BTreeMap::new();
                 for (d, _) in &ds {
-                    *by_team.entry(d.team.clone()).or_default() += 1;
+                    *by_team.entry(d.team.as_str()).or_default() += 1;
                 }
                 WeekCount {
                     week_start: Timestamp(end.0 - 7 * DAY_MS),
                     decisions: ds.len(),
-                    by_team,
+                    by_team: by_team
+                        .into_iter()
+                        .map(|(t, n)| (t.to_string(), n))
+                        .collect(),
                     read_outside_team: ds
                         .iter()
                         .filter(|(_, first)| first.is_some_and(|t| t <= now))
