@@ -1,12 +1,13 @@
 //! What tension detection keeps between calls on one circle (docs/design.md, section 4).
 //!
-//! Each detector that reads decisions is split in two: a month's share, gathered once per
-//! version of the month's document from its rows ([`MonthTensions`]), and a finish over
-//! the months' shares that applies `now` and the core's rules. What depends on the core
-//! alone is read once per version of the core ([`CoreTensions`]). After one new decision,
-//! one month's share is gathered again and the finish runs over small per-month summaries,
-//! not over the whole log. The result is the detection of `tensions.rs` over every
-//! decision, which the tests check (`tests/incremental.rs`).
+//! Each detector that reads decisions is split in two: a month's share, the sum of what
+//! each of its decisions adds ([`MonthTensions`]), and a finish over the months' shares
+//! that applies `now` and the core's rules. What depends on the core alone is read once per
+//! version of the core ([`CoreTensions`]). After one new decision, its month's share is
+//! patched with the decisions the change touched (a month holds thousands: gathering its
+//! share again cost more than the rest of the call), and the finish runs over small
+//! per-month summaries, not over the whole log. The result is the detection of
+//! `tensions.rs` over every decision, which the tests check (`tests/incremental.rs`).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -230,9 +230,10 @@ impl VitalityInputs {
 }
 
 /// What vitality keeps between calls on one circle: each month's facts and the core's,
-/// with the heads they were read at, so after one new decision only that month's facts
-/// are gathered again (and the month's rows patched, see [`crate::month_changes`]). The
-/// figures are computed afresh from them on every call, as `now` moves.
+/// with the heads they were read at, so after one new decision only what that decision
+/// adds to its month's facts is taken out and put in again (as the month's rows are
+/// patched, see [`crate::month_changes`]). The figures are computed afresh from them on
+/// every call, as `now` moves.
 #[derive(Default)]
 pub struct VitalityCache {
     /// Each month's facts with the month's heads and the team memberships they used.
