@@ -663,8 +663,8 @@ fn struggles_in(
 
 /// (c) The latest results of decisions citing a principle all failed.
 fn failing_principles(months: &Months, active: &BTreeSet<String>, out: &mut Vec<Tension>) {
-    // Per principle: how many results cite it, and each month's latest.
-    type Latest<'a> = (usize, Vec<(Timestamp, &'a Decision)>);
+    // Per principle: how many results cite it, and each month's latest (its rows and key).
+    type Latest<'a> = (usize, Vec<(&'a [Decision], &'a ResultKey)>);
     let mut merged: BTreeMap<&str, Latest<'_>> = BTreeMap::new();
     for (rows, m) in months {
         for (p, results) in &m.results {
@@ -674,19 +674,28 @@ fn failing_principles(months: &Months, active: &BTreeSet<String>, out: &mut Vec<
                 results
                     .iter()
                     .take(FAILURES_IN_A_ROW)
-                    .filter_map(|(at, created, id, _)| {
-                        Some((at.0, row_at(rows, created.0, &id.0)?))
-                    }),
+                    .map(|k| (rows.as_slice(), k)),
             );
         }
     }
-    for (p, (n, mut latest)) in merged {
+    for (p, (n, mut keys)) in merged {
         if !active.contains(p) || n < FAILURES_IN_A_ROW {
             continue;
         }
         // Stable: among equal times, earlier months first, then each month's row order.
-        latest.sort_by_key(|(at, _)| Reverse(*at));
-        latest.truncate(FAILURES_IN_A_ROW);
+        keys.sort_by_key(|(_, k)| k.0);
+        keys.truncate(FAILURES_IN_A_ROW);
+        // Rows are looked up for these three only: a lookup per month and principle cost
+        // more than the rest of the detector.
+        let latest: Vec<(Timestamp, &Decision)> = keys
+            .iter()
+            .filter_map(|(rows, (at, created, id, _))| {
+                Some((at.0, row_at(rows, created.0, &id.0)?))
+            })
+            .collect();
+        if latest.len() < keys.len() {
+            continue;
+        }
         if !latest.iter().all(|(_, d)| {
             d.result
                 .as_ref()
@@ -717,18 +726,16 @@ fn failing_principles(months: &Months, active: &BTreeSet<String>, out: &mut Vec<
 /// `crate::zones`), since the rule was agreed.
 fn authority_confusion(months: &Months, rules: &[(ZoneRule, String)], out: &mut Vec<Tension>) {
     for (rule, team) in rules {
-        let below: Vec<&Decision> = months
+        let below: Vec<(&str, Timestamp, Zone)> = months
             .iter()
-            .flat_map(|(rows, m)| {
+            .flat_map(|(_, m)| {
                 m.situations
                     .get(&rule.situation)
                     .into_iter()
                     .flat_map(|s| s.chose.iter())
-                    .filter(|c| {
-                        c.team == rule.team && c.created >= rule.since && c.zone < rule.zone
-                    })
-                    .filter_map(move |c| row_at(rows, c.created, &c.evidence.id))
             })
+            .filter(|c| c.team == rule.team && c.created >= rule.since && c.zone < rule.zone)
+            .map(|c| (c.evidence.id.as_str(), c.created, c.zone))
             .collect();
         out.extend(tensions::below_zone(rule, team, &below));
     }
