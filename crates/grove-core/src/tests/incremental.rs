@@ -270,6 +270,17 @@ fn circle() -> (Device, String, Vec<String>, Vec<String>) {
         .iter()
         .map(|t| add_team(&mut a, t))
         .collect();
+    // As a passed proposal would: the kitchen decides #rent aware of the centre, so a
+    // kitchen decision logged as local is authority confusion.
+    a.circle
+        .map_zone(
+            Timestamp(a.now),
+            "pr-zones",
+            &teams[0],
+            "rent",
+            Zone::CentreAwareness,
+        )
+        .expect("maps");
     (a, v, principles, teams)
 }
 
@@ -279,6 +290,7 @@ fn found_every_kind(kinds: &std::collections::BTreeSet<(TensionKind, usize)>) {
         (TensionKind::Divergence, 2),
         (TensionKind::SharedStruggle, 0),
         (TensionKind::FailingPrinciple, 0),
+        (TensionKind::AuthorityConfusion, 0),
     ] {
         assert!(kinds.contains(&kind), "{kind:?} never found: {kinds:?}");
     }
