@@ -11,6 +11,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use automerge::ChangeHash;
@@ -33,8 +34,9 @@ use crate::zones::ZoneRule;
 pub struct TensionCache {
     months: HashMap<String, (Vec<ChangeHash>, Arc<MonthTensions>)>,
     core: Option<(Vec<ChangeHash>, Arc<CoreTensions>)>,
-    /// Each situation's divergence as last found, with the month shares it came from.
-    situations: HashMap<String, (Vec<Arc<Situation>>, Option<Tension>)>,
+    /// Each situation's divergence as last found, with the stamps of the month shares it
+    /// came from.
+    situations: HashMap<String, (Vec<u64>, Option<Tension>)>,
     /// The shared struggles as last found, with what they came from.
     struggles: Option<StruggleFound>,
 }
@@ -47,18 +49,33 @@ struct StruggleFound {
     found: Vec<Tension>,
 }
 
+/// Tells a situation's versions apart: a new stamp each time one changes, so a finish
+/// that kept what it found from a situation knows whether it must find it again.
+static STAMPS: AtomicU64 = AtomicU64::new(1);
+
+fn stamp() -> u64 {
+    STAMPS.fetch_add(1, Ordering::Relaxed)
+}
+
 /// One situation's decisions in one month.
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, Default)]
 struct Situation {
+    /// Its version (see [`STAMPS`]).
+    stamp: u64,
     /// How many of its decisions each team logged.
     teams: BTreeMap<String, usize>,
     /// How many of its decisions made each (normalised) choice.
     choices: BTreeMap<String, usize>,
     /// Its decisions in row order.
-    chose: Vec<Arc<Chose>>,
+    chose: Vec<Chose>,
 }
 
 impl Situation {
+    /// The same decisions, whatever the versions.
+    fn same(&self, other: &Situation) -> bool {
+        self.teams == other.teams && self.choices == other.choices && self.chose == other.chose
+    }
+
     fn since(&self) -> Timestamp {
         // Rows are newest first.
         self.chose.first().map(|c| c.created).unwrap_or_default()
@@ -66,7 +83,7 @@ impl Situation {
 }
 
 /// What one decision of a situation adds to it.
-#[derive(PartialEq)]
+#[derive(Clone, PartialEq)]
 struct Chose {
     created: Timestamp,
     team: String,
@@ -134,26 +151,27 @@ fn result_keys<'a>(
 #[derive(Clone, PartialEq)]
 struct Piece {
     created: Timestamp,
-    situation: Option<(String, Arc<Chose>)>,
+    /// Its situation: what it adds there is held by the situation alone (see
+    /// [`MonthTensions::chose`]).
+    situation: Option<String>,
     struggle: Option<Arc<Struggle>>,
     /// When its result was recorded, and the principles it cites.
     result: Option<(Timestamp, Vec<String>)>,
 }
 
 impl Piece {
-    fn of(d: &Decision) -> Piece {
-        Piece {
+    /// The piece of `d`, and what it adds to its situation.
+    fn of(d: &Decision) -> (Piece, Option<Chose>) {
+        let chose = d.situation.as_ref().map(|_| Chose {
             created: d.created_at,
-            situation: d.situation.as_ref().map(|s| {
-                let chose = Chose {
-                    created: d.created_at,
-                    team: d.team.clone(),
-                    choice: normalise(&d.choice),
-                    zone: d.zone,
-                    evidence: decision_evidence(d, format!("team {} chose: {}", d.team, d.choice)),
-                };
-                (s.clone(), Arc::new(chose))
-            }),
+            team: d.team.clone(),
+            choice: normalise(&d.choice),
+            zone: d.zone,
+            evidence: decision_evidence(d, format!("team {} chose: {}", d.team, d.choice)),
+        });
+        let piece = Piece {
+            created: d.created_at,
+            situation: d.situation.clone(),
             struggle: d.result.as_ref().filter(|r| struggled(r.outcome)).map(|r| {
                 let note = format!("team {}: {} — {}", d.team, r.outcome, r.text);
                 Arc::new(Struggle {
@@ -165,7 +183,8 @@ impl Piece {
                 })
             }),
             result: d.result.as_ref().map(|r| (r.at, d.principles.clone())),
-        }
+        };
+        (piece, chose)
     }
 }
 
@@ -176,9 +195,7 @@ impl Piece {
 #[derive(Clone, Default)]
 struct MonthTensions {
     each: HashMap<String, Piece>,
-    /// Shared with the month's previous share where nothing changed, so what was found
-    /// from them need not be found again.
-    situations: BTreeMap<String, Arc<Situation>>,
+    situations: BTreeMap<String, Situation>,
     struggles: Arc<Struggles>,
     /// Per principle, the results that cite it.
     results: BTreeMap<String, BTreeSet<ResultKey>>,
@@ -191,14 +208,15 @@ impl MonthTensions {
             ..MonthTensions::default()
         };
         for d in rows {
-            let piece = Piece::of(d);
-            m.put(&d.id, &piece);
+            let (piece, chose) = Piece::of(d);
+            m.put(&d.id, &piece, chose);
             m.each.insert(d.id.clone(), piece);
         }
         if let Some(b) = before {
+            // What was found from a situation that reads the same is not found again.
             for (s, part) in m.situations.iter_mut() {
-                if let Some(old) = b.situations.get(s).filter(|old| **old == *part) {
-                    *part = old.clone();
+                if let Some(old) = b.situations.get(s).filter(|old| old.same(part)) {
+                    part.stamp = old.stamp;
                 }
             }
             if b.struggles == m.struggles {
@@ -223,7 +241,15 @@ impl MonthTensions {
         }
         for id in touched {
             let new = now.get(id.as_str()).map(|d| Piece::of(d));
-            if self.each.get(id) == new.as_ref() {
+            let old = self.each.get(id);
+            let same = match (old, &new) {
+                (None, None) => true,
+                (Some(old), Some((piece, chose))) => {
+                    old == piece && self.chose(id, old) == chose.as_ref()
+                }
+                _ => false,
+            };
+            if same {
                 continue;
             }
             if let Some(old) = self.each.remove(id) {
@@ -231,32 +257,43 @@ impl MonthTensions {
                     return false;
                 }
             }
-            if let Some(new) = new {
-                self.put(id, &new);
-                self.each.insert(id.clone(), new);
+            if let Some((piece, chose)) = new {
+                self.put(id, &piece, chose);
+                self.each.insert(id.clone(), piece);
             }
         }
         true
     }
 
-    // `Arc::make_mut` below copies a situation or the struggles when the last finish still
-    // holds them (`TensionCache::situations`, `StruggleFound`): what changed then has a new
-    // address, which tells the finish to find it again.
+    /// What decision `id`, of piece `piece`, adds to its situation.
+    fn chose(&self, id: &str, piece: &Piece) -> Option<&Chose> {
+        let part = self.situations.get(piece.situation.as_ref()?)?;
+        let key = row_key(piece.created, id);
+        let at = part
+            .chose
+            .binary_search_by(|c| row_key(c.created, &c.evidence.id).cmp(&key))
+            .ok()?;
+        part.chose.get(at)
+    }
 
-    fn put(&mut self, id: &str, piece: &Piece) {
-        if let Some((s, chose)) = &piece.situation {
+    // `Arc::make_mut` below copies the struggles when the last finish still holds them
+    // (`StruggleFound`): changed, they then have a new address, which tells the finish to
+    // find them again. A changed situation takes a new stamp instead.
+
+    fn put(&mut self, id: &str, piece: &Piece, chose: Option<Chose>) {
+        if let (Some(s), Some(chose)) = (&piece.situation, chose) {
             let part = match self.situations.get_mut(s) {
                 Some(part) => part,
                 None => self.situations.entry(s.clone()).or_default(),
             };
-            let part = Arc::make_mut(part);
+            part.stamp = stamp();
             count(&mut part.teams, &chose.team, true);
             count(&mut part.choices, &chose.choice, true);
             let key = row_key(chose.created, id);
             let at = part
                 .chose
                 .partition_point(|c| row_key(c.created, &c.evidence.id) < key);
-            part.chose.insert(at, chose.clone());
+            part.chose.insert(at, chose);
         }
         if let Some(st) = &piece.struggle {
             let s = Arc::make_mut(&mut self.struggles);
@@ -280,19 +317,19 @@ impl MonthTensions {
 
     /// False when something `piece` added is not there.
     fn take(&mut self, id: &str, piece: &Piece) -> bool {
-        if let Some((s, chose)) = &piece.situation {
+        if let Some(s) = &piece.situation {
             let Some(part) = self.situations.get_mut(s) else {
                 return false;
             };
-            let part = Arc::make_mut(part);
-            let key = row_key(chose.created, id);
+            part.stamp = stamp();
+            let key = row_key(piece.created, id);
             let Ok(at) = part
                 .chose
                 .binary_search_by(|c| row_key(c.created, &c.evidence.id).cmp(&key))
             else {
                 return false;
             };
-            part.chose.remove(at);
+            let chose = part.chose.remove(at);
             if !count(&mut part.teams, &chose.team, false)
                 || !count(&mut part.choices, &chose.choice, false)
             {
@@ -499,32 +536,33 @@ impl Circle {
 /// it all.
 fn divergence(
     months: &Months,
-    found: &mut HashMap<String, (Vec<Arc<Situation>>, Option<Tension>)>,
+    found: &mut HashMap<String, (Vec<u64>, Option<Tension>)>,
     inputs: &TensionInputs,
     out: &mut Vec<Tension>,
 ) {
-    let mut parts: BTreeMap<&str, Vec<Arc<Situation>>> = BTreeMap::new();
+    let mut parts: BTreeMap<&str, Vec<&Situation>> = BTreeMap::new();
     for (_, m) in months {
         for (s, part) in &m.situations {
-            parts.entry(s.as_str()).or_default().push(part.clone());
+            parts.entry(s.as_str()).or_default().push(part);
         }
     }
     found.retain(|s, _| parts.contains_key(s.as_str()));
     for (situation, ps) in parts {
+        let stamps: Vec<u64> = ps.iter().map(|p| p.stamp).collect();
         if let Some((from, t)) = found.get(situation) {
-            if from.len() == ps.len() && from.iter().zip(&ps).all(|(a, b)| Arc::ptr_eq(a, b)) {
+            if *from == stamps {
                 out.extend(t.iter().cloned());
                 continue;
             }
         }
         let t = situation_divergence(situation, &ps);
         out.extend(t.iter().cloned());
-        found.insert(situation.to_string(), (ps, t));
+        found.insert(situation.to_string(), (stamps, t));
     }
     similar_divergence(months, inputs, out);
 }
 
-fn situation_divergence(situation: &str, ps: &[Arc<Situation>]) -> Option<Tension> {
+fn situation_divergence(situation: &str, ps: &[&Situation]) -> Option<Tension> {
     {
         let teams: BTreeSet<&str> = ps
             .iter()
