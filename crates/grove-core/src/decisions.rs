@@ -752,15 +752,6 @@ pub(crate) fn row_index(
     rows.binary_search_by(|x| row_key(x.created_at, &x.id).cmp(&key))
 }
 
-/// The row of key (`created`, `id`) in a month's rows, if there is one.
-pub(crate) fn row_at<'a>(
-    rows: &'a [Decision],
-    created: Timestamp,
-    id: &str,
-) -> Option<&'a Decision> {
-    row_index(rows, created, id).ok().map(|i| &rows[i])
-}
-
 /// Decision `id` of a month as [`Circle::month_rows`] reads it (conflicts named, not
 /// valued), or None when the month holds no such decision.
 fn read_row(doc: &automerge::Automerge, id: &str) -> Option<Decision> {

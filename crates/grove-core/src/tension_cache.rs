@@ -18,7 +18,7 @@ use automerge::ChangeHash;
 
 use crate::circle::Circle;
 use crate::clock::Timestamp;
-use crate::decisions::{row_at, row_key, Decision};
+use crate::decisions::{row_key, Decision};
 use crate::error::Result;
 use crate::month_changes;
 use crate::retros::Retro;
@@ -194,7 +194,9 @@ impl Piece {
 /// rows afresh.
 #[derive(Clone, Default)]
 struct MonthTensions {
-    each: HashMap<String, Piece>,
+    /// Each decision's row (its index among the month's rows, moved as rows come and go:
+    /// looking rows up by key cost more than the rest of a call) and piece.
+    each: HashMap<String, (usize, Piece)>,
     situations: BTreeMap<String, Situation>,
     struggles: Arc<Struggles>,
     /// Per principle, the results that cite it.
@@ -207,10 +209,10 @@ impl MonthTensions {
             each: HashMap::with_capacity(rows.len()),
             ..MonthTensions::default()
         };
-        for d in rows {
+        for (i, d) in rows.iter().enumerate() {
             let (piece, chose) = Piece::of(d);
             m.put(&d.id, &piece, chose);
-            m.each.insert(d.id.clone(), piece);
+            m.each.insert(d.id.clone(), (i, piece));
         }
         if let Some(b) = before {
             // What was found from a situation that reads the same is not found again.
@@ -230,21 +232,25 @@ impl MonthTensions {
     /// (`rows` are the month's rows after the change). False when the share did not hold
     /// what a decision had added: it must be gathered again.
     fn patch(&mut self, rows: &[Decision], touched: &BTreeSet<String>) -> bool {
-        let mut now: HashMap<&str, &Decision> = HashMap::with_capacity(touched.len());
-        for d in rows {
+        let mut now: HashMap<&str, (usize, &Decision)> = HashMap::with_capacity(touched.len());
+        for (i, d) in rows.iter().enumerate() {
             if now.len() == touched.len() {
                 break;
             }
             if touched.contains(&d.id) {
-                now.insert(d.id.as_str(), d);
+                now.insert(d.id.as_str(), (i, d));
             }
         }
+        // Rows that went (their index before) and came (their index now).
+        let mut gone = Vec::new();
+        let mut came = Vec::new();
         for id in touched {
-            let new = now.get(id.as_str()).map(|d| Piece::of(d));
+            let new = now.get(id.as_str()).map(|&(i, d)| (i, Piece::of(d)));
             let old = self.each.get(id);
             let same = match (old, &new) {
                 (None, None) => true,
-                (Some(old), Some((piece, chose))) => {
+                // Its row may have moved: that is seen to below, with every other row's.
+                (Some((_, old)), Some((_, (piece, chose)))) => {
                     old == piece && self.chose(id, old) == chose.as_ref()
                 }
                 _ => false,
@@ -252,17 +258,37 @@ impl MonthTensions {
             if same {
                 continue;
             }
-            if let Some(old) = self.each.remove(id) {
+            if let Some((was, old)) = self.each.remove(id) {
+                gone.push(was);
                 if !self.take(id, &old) {
                     return false;
                 }
             }
-            if let Some((piece, chose)) = new {
+            if let Some((i, (piece, chose))) = new {
                 self.put(id, &piece, chose);
-                self.each.insert(id.clone(), piece);
+                came.push((id, i, piece));
             }
         }
-        true
+        if !gone.is_empty() || !came.is_empty() {
+            gone.sort_unstable();
+            let mut at: Vec<usize> = came.iter().map(|(_, i, _)| *i).collect();
+            at.sort_unstable();
+            for (row, _) in self.each.values_mut() {
+                // Its index among the rows that stayed, then among the rows of now.
+                let mut i = *row - gone.partition_point(|g| g < row);
+                for a in &at {
+                    if *a > i {
+                        break;
+                    }
+                    i += 1;
+                }
+                *row = i;
+            }
+        }
+        for (id, i, piece) in came {
+            self.each.insert(id.clone(), (i, piece));
+        }
+        self.each.len() == rows.len()
     }
 
     /// What decision `id`, of piece `piece`, adds to its situation.
@@ -372,7 +398,8 @@ impl MonthTensions {
 
     /// The row of decision `id` among this month's `rows`.
     fn row<'a>(&self, rows: &'a [Decision], id: &str) -> Option<&'a Decision> {
-        row_at(rows, self.each.get(id)?.created, id)
+        let (i, _) = self.each.get(id)?;
+        rows.get(*i).filter(|d| d.id == id)
     }
 }
 
@@ -702,7 +729,10 @@ fn struggles_in(
 /// (c) The latest results of decisions citing a principle all failed.
 fn failing_principles(months: &Months, active: &BTreeSet<String>, out: &mut Vec<Tension>) {
     // Per principle: how many results cite it, and each month's latest (its rows and key).
-    type Latest<'a> = (usize, Vec<(&'a [Decision], &'a ResultKey)>);
+    type Latest<'a> = (
+        usize,
+        Vec<(&'a [Decision], &'a MonthTensions, &'a ResultKey)>,
+    );
     let mut merged: BTreeMap<&str, Latest<'_>> = BTreeMap::new();
     for (rows, m) in months {
         for (p, results) in &m.results {
@@ -712,7 +742,7 @@ fn failing_principles(months: &Months, active: &BTreeSet<String>, out: &mut Vec<
                 results
                     .iter()
                     .take(FAILURES_IN_A_ROW)
-                    .map(|k| (rows.as_slice(), k)),
+                    .map(|k| (rows.as_slice(), m.as_ref(), k)),
             );
         }
     }
@@ -721,15 +751,13 @@ fn failing_principles(months: &Months, active: &BTreeSet<String>, out: &mut Vec<
             continue;
         }
         // Stable: among equal times, earlier months first, then each month's row order.
-        keys.sort_by_key(|(_, k)| k.0);
+        keys.sort_by_key(|(_, _, k)| k.0);
         keys.truncate(FAILURES_IN_A_ROW);
         // Rows are looked up for these three only: a lookup per month and principle cost
         // more than the rest of the detector.
         let latest: Vec<(Timestamp, &Decision)> = keys
             .iter()
-            .filter_map(|(rows, (at, created, id, _))| {
-                Some((at.0, row_at(rows, created.0, &id.0)?))
-            })
+            .filter_map(|(rows, m, (at, _, id, _))| Some((at.0, m.row(rows, &id.0)?)))
             .collect();
         if latest.len() < keys.len() {
             continue;
