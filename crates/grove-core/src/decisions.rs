@@ -729,7 +729,27 @@ fn matches_filter(
 /// The order of a month's rows: newest first, then by id, so equal times sort the same on
 /// every device.
 fn newest_first(a: &Decision, b: &Decision) -> std::cmp::Ordering {
-    b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id))
+    row_key(a.created_at, &a.id).cmp(&row_key(b.created_at, &b.id))
+}
+
+/// Where a decision logged at `created` with id `id` sorts among a month's rows: newest
+/// first, then by id. Views kept per decision name a row by this key, which, unlike its
+/// index, stays the same as other decisions come and go.
+pub(crate) fn row_key(
+    created: Timestamp,
+    id: &str,
+) -> (std::cmp::Reverse<Timestamp>, std::cmp::Reverse<&str>) {
+    (std::cmp::Reverse(created), std::cmp::Reverse(id))
+}
+
+/// The index of the row of key (`created`, `id`) in a month's rows, or where it would go.
+pub(crate) fn row_index(
+    rows: &[Decision],
+    created: Timestamp,
+    id: &str,
+) -> std::result::Result<usize, usize> {
+    let key = row_key(created, id);
+    rows.binary_search_by(|x| row_key(x.created_at, &x.id).cmp(&key))
 }
 
 /// Decision `id` of a month as [`Circle::month_rows`] reads it (conflicts named, not

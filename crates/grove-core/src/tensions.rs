@@ -681,14 +681,14 @@ fn failing_principles(
     Ok(())
 }
 
-/// The tension of decisions `below` logged under `rule`'s zone by team `team` (its name),
-/// or None when there are none.
+/// The tension of decisions `below` (id, when logged, zone) logged under `rule`'s zone by
+/// team `team` (its name), or None when there are none.
 pub(crate) fn below_zone(
     rule: &crate::zones::ZoneRule,
     team: &str,
-    below: &[&Decision],
+    below: &[(&str, Timestamp, crate::words::Zone)],
 ) -> Option<Tension> {
-    let latest = below.iter().map(|d| d.created_at).max()?;
+    let latest = below.iter().map(|d| d.1).max()?;
     let mut t = tension(
         TensionKind::AuthorityConfusion,
         format!("tz-{}-{}", rule.team, rule.situation),
@@ -704,7 +704,11 @@ pub(crate) fn below_zone(
     t.since = latest;
     t.evidence = below
         .iter()
-        .map(|d| decision_evidence(d, format!("logged as {}", d.zone)))
+        .map(|(id, _, zone)| Evidence {
+            kind: "decision".into(),
+            id: id.to_string(),
+            note: format!("logged as {zone}"),
+        })
         .collect();
     Some(t)
 }
@@ -731,7 +735,10 @@ fn authority_confusion(
             .team(&rule.team)
             .map(|t| t.name)
             .unwrap_or_else(|_| rule.team.clone());
-        let below: Vec<&Decision> = below.into_iter().copied().collect();
+        let below: Vec<(&str, Timestamp, crate::words::Zone)> = below
+            .into_iter()
+            .map(|d| (d.id.as_str(), d.created_at, d.zone))
+            .collect();
         out.extend(below_zone(&rule, &team, &below));
     }
     Ok(())

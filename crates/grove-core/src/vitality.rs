@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::circle::Circle;
 use crate::clock::{Day, Timestamp, DAY_MS};
-use crate::decisions::Decision;
+use crate::decisions::{row_index, row_key, Decision};
 use crate::error::Result;
+use crate::month_changes;
 use crate::words::PrincipleStatus;
 
 /// The four categories of decay (docs/design.md, section 4).
@@ -229,9 +230,10 @@ impl VitalityInputs {
 }
 
 /// What vitality keeps between calls on one circle: each month's facts and the core's,
-/// with the heads they were read at, so after one new decision only that month's facts
-/// are gathered again (and the month's rows patched, see [`crate::month_changes`]). The
-/// figures are computed afresh from them on every call, as `now` moves.
+/// with the heads they were read at, so after one new decision only what that decision
+/// adds to its month's facts is taken out and put in again (as the month's rows are
+/// patched, see [`crate::month_changes`]). The figures are computed afresh from them on
+/// every call, as `now` moves.
 #[derive(Default)]
 pub struct VitalityCache {
     /// Each month's facts with the month's heads and the team memberships they used.
@@ -245,47 +247,203 @@ type Teams = HashMap<String, BTreeSet<String>>;
 /// A month's facts with the heads and team memberships they were gathered at.
 type KeptMonth = (Vec<ChangeHash>, Arc<Teams>, Arc<MonthFacts>);
 
-/// One month's share of the facts, gathered from its rows (newest first).
+/// One month's share of the facts, gathered from its rows (newest first), then patched
+/// with the decisions each change touched (see [`crate::month_changes`]).
+#[derive(Clone)]
 struct MonthFacts {
+    /// What each decision adds, by id, so that it can be taken out again.
+    each: HashMap<String, Part>,
     /// When each principle was first cited by a decision of the month.
     first_cited: HashMap<String, Timestamp>,
-    /// Decisions with a due date: (logged, due, result recorded, row).
-    due: Vec<(Timestamp, Day, Option<Timestamp>, usize)>,
+    /// Decisions with a due date, in row order.
+    due: Vec<Due>,
     /// Per row, when someone outside the author and the team first read it.
     read_outside: Vec<Option<Timestamp>>,
 }
 
+/// A decision with a due date.
+#[derive(Clone)]
+struct Due {
+    created: Timestamp,
+    id: String,
+    day: Day,
+    /// When its result was recorded.
+    result: Option<Timestamp>,
+}
+
+/// What one decision adds to its month's facts.
+#[derive(Clone, PartialEq)]
+struct Part {
+    created: Timestamp,
+    principles: Vec<String>,
+    /// Its due date, and when its result was recorded.
+    due: Option<(Day, Option<Timestamp>)>,
+    read_outside: Option<Timestamp>,
+}
+
+impl Part {
+    fn of(d: &Decision, teams: &Teams) -> Part {
+        let team = teams.get(&d.team);
+        Part {
+            created: d.created_at,
+            principles: d.principles.clone(),
+            due: d
+                .result_due
+                .map(|day| (day, d.result.as_ref().map(|r| r.at))),
+            read_outside: d
+                .readers
+                .iter()
+                .filter(|r| r.member != d.author && !team.is_some_and(|t| t.contains(&r.member)))
+                .map(|r| r.at)
+                .min(),
+        }
+    }
+}
+
 impl MonthFacts {
     fn gather(rows: &[Decision], teams: &Teams) -> MonthFacts {
-        let mut first_cited: HashMap<String, Timestamp> = HashMap::new();
-        let mut due = Vec::new();
-        let mut read_outside = Vec::with_capacity(rows.len());
-        for (i, d) in rows.iter().enumerate() {
-            let team = teams.get(&d.team);
-            read_outside.push(
-                d.readers
-                    .iter()
-                    .filter(|r| {
-                        r.member != d.author && !team.is_some_and(|t| t.contains(&r.member))
-                    })
-                    .map(|r| r.at)
-                    .min(),
-            );
-            for p in &d.principles {
-                first_cited
+        let mut facts = MonthFacts {
+            each: HashMap::with_capacity(rows.len()),
+            first_cited: HashMap::new(),
+            due: Vec::new(),
+            read_outside: Vec::with_capacity(rows.len()),
+        };
+        for d in rows {
+            let part = Part::of(d, teams);
+            facts.read_outside.push(part.read_outside);
+            for p in &part.principles {
+                facts
+                    .first_cited
                     .entry(p.clone())
                     .and_modify(|t| *t = (*t).min(d.created_at))
                     .or_insert(d.created_at);
             }
-            if let Some(day) = d.result_due {
-                due.push((d.created_at, day, d.result.as_ref().map(|r| r.at), i));
+            if let Some((day, result)) = part.due {
+                facts.due.push(Due {
+                    created: d.created_at,
+                    id: d.id.clone(),
+                    day,
+                    result,
+                });
+            }
+            facts.each.insert(d.id.clone(), part);
+        }
+        facts
+    }
+
+    /// Takes out what the decisions of `touched` added and puts in what they add now;
+    /// `rows` are the month's rows after the change. False when the facts did not hold
+    /// what a decision had added: they must be gathered again.
+    fn patch(&mut self, rows: &[Decision], touched: &BTreeSet<String>, teams: &Teams) -> bool {
+        // The touched decisions the month holds now, with their rows.
+        let mut now: HashMap<&str, (usize, &Decision)> = HashMap::with_capacity(touched.len());
+        for (i, d) in rows.iter().enumerate() {
+            if now.len() == touched.len() {
+                break;
+            }
+            if touched.contains(&d.id) {
+                now.insert(d.id.as_str(), (i, d));
             }
         }
-        MonthFacts {
-            first_cited,
-            due,
-            read_outside,
+        let mut old: Vec<(&str, Part)> = Vec::new();
+        let mut new: Vec<(&str, usize, Part)> = Vec::new();
+        for id in touched {
+            let part = now.get(id.as_str()).map(|&(i, d)| (i, Part::of(d, teams)));
+            if self.each.get(id) == part.as_ref().map(|(_, p)| p) {
+                continue;
+            }
+            if let Some(p) = self.each.remove(id) {
+                old.push((id, p));
+            }
+            if let Some((i, p)) = part {
+                new.push((id, i, p));
+            }
         }
+        // Rows the changed decisions held before: each one's index among the rows of then,
+        // which are the rows of now without the changed decisions' new rows and with their
+        // old ones.
+        let before = |created: Timestamp, id: &str| {
+            let key = row_key(created, id);
+            let now_below = row_index(rows, created, id).unwrap_or_else(|i| i);
+            let new_below = new.iter().filter(|(id, _, p)| row_key(p.created, id) < key);
+            let old_below = old.iter().filter(|(id, p)| row_key(p.created, id) < key);
+            Some(now_below.checked_sub(new_below.count())? + old_below.count())
+        };
+        let Some(mut gone) = old
+            .iter()
+            .map(|(id, p)| before(p.created, id))
+            .collect::<Option<Vec<usize>>>()
+        else {
+            return false;
+        };
+        gone.sort_unstable();
+        for &i in gone.iter().rev() {
+            if i >= self.read_outside.len() {
+                return false;
+            }
+            self.read_outside.remove(i);
+        }
+        new.sort_by_key(|(_, i, _)| *i);
+        for (_, i, p) in &new {
+            if *i > self.read_outside.len() {
+                return false;
+            }
+            self.read_outside.insert(*i, p.read_outside);
+        }
+        // A principle whose first citation went away is first cited by the oldest row
+        // that cites it now (rows are newest first).
+        let mut recount = BTreeSet::new();
+        for (id, p) in &old {
+            for q in &p.principles {
+                if self.first_cited.get(q).is_some_and(|t| *t >= p.created) {
+                    recount.insert(q.clone());
+                }
+            }
+            if p.due.is_some() {
+                match self.due_index(p.created, id) {
+                    Ok(i) => {
+                        self.due.remove(i);
+                    }
+                    Err(_) => return false,
+                }
+            }
+        }
+        for (id, _, p) in &new {
+            for q in &p.principles {
+                self.first_cited
+                    .entry(q.clone())
+                    .and_modify(|t| *t = (*t).min(p.created))
+                    .or_insert(p.created);
+            }
+            if let Some((day, result)) = p.due {
+                let i = self.due_index(p.created, id).unwrap_or_else(|i| i);
+                self.due.insert(
+                    i,
+                    Due {
+                        created: p.created,
+                        id: id.to_string(),
+                        day,
+                        result,
+                    },
+                );
+            }
+        }
+        for q in recount {
+            match rows.iter().rev().find(|d| d.principles.contains(&q)) {
+                Some(d) => self.first_cited.insert(q, d.created_at),
+                None => self.first_cited.remove(&q),
+            };
+        }
+        for (id, _, p) in new {
+            self.each.insert(id.to_string(), p);
+        }
+        self.read_outside.len() == rows.len()
+    }
+
+    fn due_index(&self, created: Timestamp, id: &str) -> std::result::Result<usize, usize> {
+        let key = row_key(created, id);
+        self.due
+            .binary_search_by(|d| row_key(d.created, &d.id).cmp(&key))
     }
 }
 
@@ -346,10 +504,18 @@ impl VitalityCache {
         for (period, doc) in circle.shards() {
             let heads = doc.get_heads();
             let rows = circle.month_rows(period)?;
-            let facts = match self.months.get(period) {
-                Some((at, teams, facts))
-                    if *at == heads && Arc::ptr_eq(teams, &core.team_members) =>
-                {
+            let facts = match self.months.get_mut(period) {
+                Some((at, teams, facts)) if Arc::ptr_eq(teams, &core.team_members) => {
+                    if *at != heads {
+                        // One decision logged or read patches its part, not the month's.
+                        let patched = month_changes::touched_since(doc, at).is_some_and(|t| {
+                            Arc::make_mut(facts).patch(&rows, &t, &core.team_members)
+                        });
+                        if !patched {
+                            *facts = Arc::new(MonthFacts::gather(&rows, &core.team_members));
+                        }
+                        *at = heads;
+                    }
                     facts.clone()
                 }
                 _ => {
@@ -570,7 +736,7 @@ impl<'a> Facts<'a> {
             self.read_coverage(end, window),
             self.never_cited(end, window),
             self.past_due(end, items),
-            self.zone_unsure(end, window),
+            self.zone_unsure(end, window, items),
             self.escalations_waiting(end, window),
             self.unchanged(end, cycle),
             self.reviews_overdue(end, cycle),
@@ -701,16 +867,16 @@ impl<'a> Facts<'a> {
         let mut items: Vec<String> = Vec::new();
         let mut open = 0;
         let mut due = 0;
-        for (rows, facts) in self.months {
-            for &(created, day, result_at, row) in &facts.due {
-                if created > end || day >= today {
+        for (_, facts) in self.months {
+            for d in &facts.due {
+                if d.created > end || d.day >= today {
                     continue;
                 }
                 due += 1;
-                if result_at.is_none_or(|at| at > end) {
+                if d.result.is_none_or(|at| at > end) {
                     open += 1;
                     if list {
-                        items.push(rows[row].id.clone());
+                        items.push(d.id.clone());
                     }
                 }
             }
@@ -741,19 +907,23 @@ impl<'a> Facts<'a> {
         )
     }
 
-    fn zone_unsure(&self, end: Timestamp, window: i64) -> Figure {
-        let ds: Vec<_> = self.in_window(end, window).collect();
-        let unsure: Vec<String> = ds
-            .iter()
-            .filter(|d| d.zone_unsure)
-            .map(|d| d.id.clone())
-            .collect();
-        let share = pct(unsure.len(), ds.len());
+    fn zone_unsure(&self, end: Timestamp, window: i64, list: bool) -> Figure {
+        let mut all = 0;
+        let mut n = 0;
+        let mut unsure: Vec<String> = Vec::new();
+        for d in self.in_window(end, window) {
+            all += 1;
+            if d.zone_unsure {
+                n += 1;
+                if list {
+                    unsure.push(d.id.clone());
+                }
+            }
+        }
+        let share = pct(n, all);
         let b = band(share, 10.0, 25.0, true);
         let reason = format!(
-            "{} of {} decisions logged unsure of their zone{}",
-            unsure.len(),
-            ds.len(),
+            "{n} of {all} decisions logged unsure of their zone{}",
             match b {
                 Band::Decay => ": teams are not sure what authority they hold",
                 Band::Watch => ": some doubt about who decides",
@@ -940,14 +1110,18 @@ impl<'a> Facts<'a> {
             .map(|i| {
                 let end = Timestamp(now.0 - i * 7 * DAY_MS);
                 let ds: Vec<_> = self.in_window_read(end, 7).collect();
-                let mut by_team = BTreeMap::new();
+                // Counted under borrowed names: a week holds thousands, the teams are few.
+                let mut by_team: BTreeMap<&str, usize> = BTreeMap::new();
                 for (d, _) in &ds {
-                    *by_team.entry(d.team.clone()).or_default() += 1;
+                    *by_team.entry(d.team.as_str()).or_default() += 1;
                 }
                 WeekCount {
                     week_start: Timestamp(end.0 - 7 * DAY_MS),
                     decisions: ds.len(),
-                    by_team,
+                    by_team: by_team
+                        .into_iter()
+                        .map(|(t, n)| (t.to_string(), n))
+                        .collect(),
                     read_outside_team: ds
                         .iter()
                         .filter(|(_, first)| first.is_some_and(|t| t <= now))
