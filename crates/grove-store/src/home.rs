@@ -33,6 +33,8 @@ const CURRENT_TMP: &str = "store.current.tmp";
 const DB_PREFIX: &str = "store-db-";
 const SEAL: &str = "store.seal";
 const SEAL_TMP: &str = "store.seal.tmp";
+const MEASURED: &str = "store.measured";
+const MEASURED_TMP: &str = "store.measured.tmp";
 /// The store's own small files (store.current, store.seal, an encryption header) are a line
 /// or a few; anything larger is damage, and is not read whole.
 pub(crate) const MAX_SMALL_FILE: u64 = 64 * 1024;
@@ -227,6 +229,43 @@ impl Home {
         f.sync_all()?;
         fs::rename(&tmp, self.dir.join(SEAL))?;
         sync_dir(&self.dir)
+    }
+
+    /// The live bytes last measured in database `generation`, if recorded for it; anything
+    /// unreadable only costs a measurement.
+    pub fn read_measured(&self, generation: u64) -> Option<u64> {
+        let bytes = read_small(&self.dir.join(MEASURED)).ok()?;
+        let text = String::from_utf8_lossy(&bytes);
+        let mut fields = text.split_whitespace();
+        let mut next = |name: &str| -> Option<u64> {
+            fields
+                .next()
+                .and_then(|f| f.strip_prefix(name))
+                .and_then(|n| n.parse().ok())
+        };
+        match (next("generation="), next("live=")) {
+            (Some(g), Some(live)) if g == generation => Some(live),
+            _ => None,
+        }
+    }
+
+    /// Records the live bytes measured in database `generation`. Not synced: losing it
+    /// costs one measurement.
+    pub fn write_measured(&self, generation: u64, live: u64) -> io::Result<()> {
+        let tmp = self.dir.join(MEASURED_TMP);
+        let mut f = perms::create_file(&tmp)?;
+        writeln!(f, "generation={generation} live={live}")?;
+        fs::rename(&tmp, self.dir.join(MEASURED))
+    }
+
+    /// Forgets the measurement: the live data shrank by more than chunks compacted.
+    pub fn forget_measured(&self) {
+        match fs::remove_file(self.dir.join(MEASURED)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                tracing::warn!(error = %e, "could not remove store.measured");
+            }
+            _ => {}
+        }
     }
 
     /// Syncs every file and directory of a database, and the entry naming it, so the pointer

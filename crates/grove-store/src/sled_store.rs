@@ -262,13 +262,29 @@ impl SledStore {
 
     /// Rewrites the database if its files exceed `max(RECLAIM_FLOOR, RECLAIM_FACTOR x live
     /// bytes)`; None when it did not need to.
+    ///
+    /// Measuring the live bytes reads every value (at a million decisions, the whole store
+    /// at every open, and sled's cache kept it: most of a cold open's time and memory), so
+    /// the last measurement is recorded and trusted while the files stay under the factor
+    /// of it; past it, the data is measured again. Data grows far more than it shrinks,
+    /// and what shrinks it wholesale (deleting a circle) forgets the record.
     pub fn reclaim_if_bloated(&self) -> Result<Option<Reclaimed>, StoreError> {
         let size = self.home.size_on_disk()?;
         if size <= RECLAIM_FLOOR {
             return Ok(None);
         }
+        let generation = self.live().generation;
+        let bound = |live: u64| RECLAIM_FACTOR.saturating_mul(live);
+        if self
+            .home
+            .read_measured(generation)
+            .is_some_and(|live| size <= bound(live))
+        {
+            return Ok(None);
+        }
         let live_bytes = self.live_bytes()?;
-        if size <= RECLAIM_FACTOR.saturating_mul(live_bytes) {
+        if size <= bound(live_bytes) {
+            self.record_measured(generation, live_bytes);
             return Ok(None);
         }
         tracing::info!(
@@ -276,7 +292,15 @@ impl SledStore {
             live_bytes,
             "rewriting the store to give disk space back"
         );
-        self.reclaim().map(Some)
+        let reclaimed = self.reclaim()?;
+        self.record_measured(self.live().generation, live_bytes);
+        Ok(Some(reclaimed))
+    }
+
+    fn record_measured(&self, generation: u64, live: u64) {
+        if let Err(e) = self.home.write_measured(generation, live) {
+            tracing::warn!(error = %e, "could not record the store's live data; the next open measures it again");
+        }
     }
 
     /// Rewrites every tree into a fresh database and swaps it in, giving back the space sled
@@ -1046,6 +1070,7 @@ impl Store for SledStore {
     fn delete_circle(&self, circle: &str) -> Result<(), StoreError> {
         check_circle(circle)?;
         let doing = "deleting a circle";
+        self.home.forget_measured();
         let _writer = self.writer();
         let live = self.live();
         let mut docs = Batch::default();

@@ -125,3 +125,54 @@ fn a_store_of_small_values_stays_small_across_closes() {
         "~400 KiB of small values must stay under 4 MiB, got {size} bytes"
     );
 }
+
+/// Measuring the live data reads every value (the whole store), so an open records what it
+/// measured and trusts that record while the files stay within bounds of it; a record the
+/// files outgrew is measured again, and deleting a circle forgets it.
+#[test]
+fn open_measures_the_live_data_only_when_the_last_measurement_no_longer_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let measured = dir.path().join("store.measured");
+    let record = || std::fs::read_to_string(&measured).unwrap();
+    let live_in = |text: String| -> u64 {
+        text.trim()
+            .strip_prefix("generation=1 live=")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected record: {text}"))
+    };
+    {
+        let s = SledStore::open(dir.path()).unwrap();
+        s.append("d", "core", b"another circle").unwrap();
+        for i in 0..72u32 {
+            s.append(&format!("c{i}"), "core", &pattern(i, 1 << 20))
+                .unwrap();
+        }
+    }
+    let size = {
+        let s = SledStore::open(dir.path()).unwrap();
+        s.size_on_disk().unwrap()
+    };
+    assert!(size > RECLAIM_FLOOR, "{size} bytes");
+    let live = live_in(record());
+    assert!(
+        live > 72 << 20 && live < size,
+        "the first open past the floor records the live data it measured: {live} of {size}"
+    );
+
+    // A record the files are within bounds of is trusted, not measured again.
+    std::fs::write(&measured, format!("generation=1 live={size}\n")).unwrap();
+    drop(SledStore::open(dir.path()).unwrap());
+    assert_eq!(live_in(record()), size, "measured although the record held");
+
+    // One the files outgrew is measured again (and the store, not bloated, is kept).
+    std::fs::write(&measured, "generation=1 live=1000\n").unwrap();
+    let s = SledStore::open(dir.path()).unwrap();
+    assert_eq!(live_in(record()), live, "not measured again");
+    assert!(!dir.path().join("store-db-2").exists(), "rewritten");
+
+    s.delete_circle("d").unwrap();
+    assert!(
+        !measured.exists(),
+        "deleting a circle must forget the measurement"
+    );
+}
