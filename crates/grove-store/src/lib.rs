@@ -38,7 +38,9 @@
 //! never gives back the space of its log, so
 //! [`SledStore::reclaim`] rewrites the database into `store-db-(N+1)/` and renames a new
 //! `store.current` into place; `open` does it when the files outgrow the data (see
-//! [`RECLAIM_FLOOR`]). A crash at any point leaves the old or the new database, whole.
+//! [`RECLAIM_FLOOR`]), measured at most when the files outgrow the last measurement,
+//! recorded in `store.measured`. A crash at any point leaves the old or the new database,
+//! whole.
 //!
 //! The directory and everything the store keeps in it are the owner's alone (0700, files
 //! 0600, whatever the umask), and opening narrows a home left readable by others, with a
