@@ -752,6 +752,24 @@ pub(crate) fn row_index(
     rows.binary_search_by(|x| row_key(x.created_at, &x.id).cmp(&key))
 }
 
+/// The decisions of `touched` that a month's `rows` hold, each with its row's index: what a
+/// view kept per decision patches after a change.
+pub(crate) fn touched_rows<'a>(
+    rows: &'a [Decision],
+    touched: &std::collections::BTreeSet<String>,
+) -> std::collections::HashMap<&'a str, (usize, &'a Decision)> {
+    let mut now = std::collections::HashMap::with_capacity(touched.len());
+    for (i, d) in rows.iter().enumerate() {
+        if now.len() == touched.len() {
+            break;
+        }
+        if touched.contains(&d.id) {
+            now.insert(d.id.as_str(), (i, d));
+        }
+    }
+    now
+}
+
 /// Decision `id` of a month as [`Circle::month_rows`] reads it (conflicts named, not
 /// valued), or None when the month holds no such decision.
 fn read_row(doc: &automerge::Automerge, id: &str) -> Option<Decision> {

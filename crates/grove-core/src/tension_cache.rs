@@ -232,15 +232,7 @@ impl MonthTensions {
     /// (`rows` are the month's rows after the change). False when the share did not hold
     /// what a decision had added: it must be gathered again.
     fn patch(&mut self, rows: &[Decision], touched: &BTreeSet<String>) -> bool {
-        let mut now: HashMap<&str, (usize, &Decision)> = HashMap::with_capacity(touched.len());
-        for (i, d) in rows.iter().enumerate() {
-            if now.len() == touched.len() {
-                break;
-            }
-            if touched.contains(&d.id) {
-                now.insert(d.id.as_str(), (i, d));
-            }
-        }
+        let now = crate::decisions::touched_rows(rows, touched);
         // Rows that went (their index before) and came (their index now).
         let mut gone = Vec::new();
         let mut came = Vec::new();

@@ -335,16 +335,7 @@ impl MonthFacts {
     /// `rows` are the month's rows after the change. False when the facts did not hold
     /// what a decision had added: they must be gathered again.
     fn patch(&mut self, rows: &[Decision], touched: &BTreeSet<String>, teams: &Teams) -> bool {
-        // The touched decisions the month holds now, with their rows.
-        let mut now: HashMap<&str, (usize, &Decision)> = HashMap::with_capacity(touched.len());
-        for (i, d) in rows.iter().enumerate() {
-            if now.len() == touched.len() {
-                break;
-            }
-            if touched.contains(&d.id) {
-                now.insert(d.id.as_str(), (i, d));
-            }
-        }
+        let now = crate::decisions::touched_rows(rows, touched);
         let mut old: Vec<(&str, Part)> = Vec::new();
         let mut new: Vec<(&str, usize, Part)> = Vec::new();
         for id in touched {
