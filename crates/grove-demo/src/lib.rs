@@ -1778,7 +1778,7 @@ fn edit_conflict(
         me,
         &data_encoding::HEXLOWER.encode(public.as_bytes()),
     )?;
-    let mut other = fork(circle, &key)?;
+    let mut other = fork(circle, &key, None)?;
     let at = Timestamp(at.0 + 60_000);
     let reword = |statement: &str| ValueEdit {
         statement: Some(statement.into()),
@@ -1862,7 +1862,7 @@ impl Laptops {
             return Err(DemoError::Bug(format!("it has no device for {member}")));
         };
         let mut offline = match last.as_deref() {
-            Some(heads) if !online => Some(fork_at(main, key, heads)?),
+            Some(heads) if !online => Some(fork(main, key, Some(heads))?),
             _ => None,
         };
         let device = match (&mut offline, &mut self.online) {
@@ -1872,7 +1872,7 @@ impl Laptops {
                 device.act_as_device(key.clone());
                 device
             }
-            (None, copy @ None) => copy.insert(fork(main, key)?),
+            (None, copy @ None) => copy.insert(fork(main, key, None)?),
         };
         let out = f(device, &mut ctx)?;
         exchange(device, main)?;
@@ -1885,25 +1885,19 @@ impl Laptops {
     }
 }
 
-/// A device holding `main`'s core document as it was at `heads`, signing with `key`.
-fn fork_at(main: &Circle, key: &SigningKey, heads: &[ChangeHash]) -> Result<Circle> {
-    let core = main
-        .doc(CORE_DOC)
-        .ok_or_else(|| DemoError::Bug("its circle lost its core document".into()))?
-        .fork_at(heads)
-        .map_err(|e| DemoError::Bug(format!("its devices' heads are not in its circle: {e}")))?
-        .save();
-    let public = key.verifying_key();
-    let mut copy = Circle::from_core_bytes(&core, ActorId::from(public.as_bytes().as_slice()))?;
-    copy.set_signer(key.clone());
-    Ok(copy)
-}
-
-/// A device holding `main`'s core document, signing with `key`.
-fn fork(main: &Circle, key: &SigningKey) -> Result<Circle> {
-    let core = main
-        .snapshot(CORE_DOC)
-        .ok_or_else(|| DemoError::Bug("its circle lost its core document".into()))?;
+/// A device holding `main`'s core document (as it was at `heads`, when given), signing
+/// with `key`.
+fn fork(main: &Circle, key: &SigningKey, heads: Option<&[ChangeHash]>) -> Result<Circle> {
+    let lost = || DemoError::Bug("its circle lost its core document".into());
+    let core = match heads {
+        None => main.snapshot(CORE_DOC).ok_or_else(lost)?,
+        Some(heads) => main
+            .doc(CORE_DOC)
+            .ok_or_else(lost)?
+            .fork_at(heads)
+            .map_err(|e| DemoError::Bug(format!("its devices' heads are not in its circle: {e}")))?
+            .save(),
+    };
     let public = key.verifying_key();
     let mut copy = Circle::from_core_bytes(&core, ActorId::from(public.as_bytes().as_slice()))?;
     copy.set_signer(key.clone());
