@@ -28,7 +28,7 @@ pub const RECLAIM_FLOOR: u64 = 64 * 1024 * 1024;
 /// crash, or a version before the turnover).
 pub const RECLAIM_FACTOR: u64 = 2;
 
-/// sled 0.34's log segment (its default, which `open_db` keeps).
+/// sled's log segment (its default size, set by `open_db` so this stays the one place).
 const SEGMENT: usize = 512 * 1024;
 /// Values from this size up may land in blob files (sled's threshold is a quarter segment
 /// less its headers); a little under it, to be sure.
@@ -881,6 +881,7 @@ fn open_db(home: &Home, generation: u64, crypt: Option<Arc<Crypt>>) -> Result<Li
     let doing = "opening the database";
     let config = sled::Config::new()
         .path(home.db_path(generation))
+        .segment_size(SEGMENT)
         .mode(sled::Mode::LowSpace);
     // sled 0.34 can panic on some damaged files instead of returning an error.
     let db = match catch_unwind(AssertUnwindSafe(|| open_sled(&config))) {
