@@ -167,7 +167,7 @@ impl Piece {
             team: d.team.clone(),
             choice: normalise(&d.choice),
             zone: d.zone,
-            evidence: decision_evidence(d, format!("team {} chose: {}", d.team, d.choice)),
+            evidence: decision_evidence(&d.id, format!("team {} chose: {}", d.team, d.choice)),
         });
         let piece = Piece {
             created: d.created_at,
@@ -179,7 +179,7 @@ impl Piece {
                     at: r.at,
                     team: d.team.clone(),
                     principles: d.principles.clone(),
-                    evidence: decision_evidence(d, note),
+                    evidence: decision_evidence(&d.id, note),
                 })
             }),
             result: d.result.as_ref().map(|r| (r.at, d.principles.clone())),
@@ -773,7 +773,7 @@ fn failing_principles(months: &Months, active: &BTreeSet<String>, out: &mut Vec<
             .iter()
             .map(|(_, d)| {
                 let text = d.result.as_ref().map(|r| r.text.as_str()).unwrap_or("");
-                decision_evidence(d, format!("failed: {text}"))
+                decision_evidence(&d.id, format!("failed: {text}"))
             })
             .collect();
         out.push(t);

@@ -420,10 +420,10 @@ pub(crate) fn normalise(s: &str) -> String {
         .to_lowercase()
 }
 
-pub(crate) fn decision_evidence(d: &Decision, note: impl Into<String>) -> Evidence {
+pub(crate) fn decision_evidence(id: &str, note: impl Into<String>) -> Evidence {
     Evidence {
         kind: "decision".into(),
-        id: d.id.clone(),
+        id: id.to_string(),
         note: note.into(),
     }
 }
@@ -491,7 +491,7 @@ fn divergence(decisions: &[&Decision], inputs: &TensionInputs, out: &mut Vec<Ten
         t.since = ds.iter().map(|d| d.created_at).max().unwrap_or_default();
         t.evidence = ds
             .iter()
-            .map(|d| decision_evidence(d, format!("team {} chose: {}", d.team, d.choice)))
+            .map(|d| decision_evidence(&d.id, format!("team {} chose: {}", d.team, d.choice)))
             .collect();
         out.push(t);
     }
@@ -542,8 +542,8 @@ pub(crate) fn similar_divergence<'a>(
         );
         t.since = a.created_at.max(b.created_at);
         t.evidence = vec![
-            decision_evidence(a, format!("team {} chose: {}", a.team, a.choice)),
-            decision_evidence(b, format!("team {} chose: {}", b.team, b.choice)),
+            decision_evidence(&a.id, format!("team {} chose: {}", a.team, a.choice)),
+            decision_evidence(&b.id, format!("team {} chose: {}", b.team, b.choice)),
         ];
         out.push(t);
     }
@@ -583,7 +583,7 @@ fn shared_struggle(
             let e = by_principle.entry(p.clone()).or_default();
             e.0.insert(d.team.clone());
             e.1.push(decision_evidence(
-                d,
+                &d.id,
                 format!("team {}: {} — {}", d.team, r.outcome, r.text),
             ));
             e.2 = e.2.max(r.at);
@@ -673,7 +673,7 @@ fn failing_principles(
             .iter()
             .map(|d| {
                 let text = d.result.as_ref().map(|r| r.text.as_str()).unwrap_or("");
-                decision_evidence(d, format!("failed: {text}"))
+                decision_evidence(&d.id, format!("failed: {text}"))
             })
             .collect();
         out.push(t);
@@ -704,11 +704,7 @@ pub(crate) fn below_zone(
     t.since = latest;
     t.evidence = below
         .iter()
-        .map(|(id, _, zone)| Evidence {
-            kind: "decision".into(),
-            id: id.to_string(),
-            note: format!("logged as {zone}"),
-        })
+        .map(|(id, _, zone)| decision_evidence(id, format!("logged as {zone}")))
         .collect();
     Some(t)
 }
