@@ -360,6 +360,55 @@ impl Circle {
         self.doc_entry(doc)?.sigs.get(hash).copied()
     }
 
+    /// Whether change `hash` of `doc` can be vouched for only by a later change of its
+    /// author: no signature of its own is held (see "At rest" in [`crate::sync::signing`]).
+    pub fn needs_cover(&self, doc: &str, hash: &ChangeHash) -> bool {
+        self.doc_entry(doc).is_some_and(|d| {
+            !d.sigs.contains_key(hash) && d.am.get_change_meta_by_hash(hash).is_some()
+        })
+    }
+
+    /// Forgets the signatures of `doc`'s changes that a later change of the same author in
+    /// `doc` covers, and returns the ones kept, sorted, when it forgot any (see "At rest"
+    /// in [`crate::sync::signing`]). The core keeps all of its own: the circle's rules
+    /// refuse core changes of members, and a change whose only cover is refused must still
+    /// be able to travel on its own signature.
+    pub fn keep_uncovered_signatures(
+        &mut self,
+        doc: &str,
+    ) -> Option<Vec<(ChangeHash, ChangeSignature)>> {
+        if doc == CORE_DOC {
+            return None;
+        }
+        let d = self.doc_entry_mut(doc)?;
+        let metas = d.am.get_changes_meta(&[]);
+        let links: Vec<Link<'_>> = metas
+            .iter()
+            .map(|m| Link {
+                hash: m.hash,
+                actor: m.actor.as_ref(),
+                deps: &m.deps,
+            })
+            .collect();
+        let covered: std::collections::HashSet<ChangeHash> = links
+            .iter()
+            .zip(cover::covered(&links))
+            .filter(|(_, covered)| *covered)
+            .map(|(link, _)| link.hash)
+            .collect();
+        let held = d.sigs.len();
+        d.sigs.retain(|hash, _| !covered.contains(hash));
+        if d.sigs.len() == held {
+            return None;
+        }
+        let sigs = &d.sigs;
+        d.unsaved_sigs.retain(|hash| sigs.contains_key(hash));
+        let mut kept: Vec<(ChangeHash, ChangeSignature)> =
+            d.sigs.iter().map(|(hash, sig)| (*hash, *sig)).collect();
+        kept.sort();
+        Some(kept)
+    }
+
     /// The signatures to send beside `changes` of `doc` (one message's): see the sender's
     /// rule in [`crate::sync::signing`]. A covered change's goes as held; an uncovered
     /// change's only once it is known good, checked now if need be (rarely: the newest

@@ -76,14 +76,38 @@ pub(crate) fn load(
         }
     }
     if entries.len() > MERGE_AFTER {
-        // Write the merged entry first: a crash in between leaves duplicates, never a loss.
-        save(store, circle, doc, &out)?;
-        let keep = format!("{}{}", prefix(circle, doc), out[0].0);
-        for (key, _) in entries.iter().filter(|(k, _)| *k != keep) {
-            store.delete_meta(key)?;
-        }
+        replace_entries(store, circle, doc, &entries, &out)?;
     }
     Ok(out)
+}
+
+/// Replaces every stored entry of `doc` with one holding `sigs`.
+pub(crate) fn replace(
+    store: &dyn Store,
+    circle: &str,
+    doc: &str,
+    sigs: &[(ChangeHash, ChangeSignature)],
+) -> Result<()> {
+    let entries = store.meta_with_prefix(&prefix(circle, doc))?;
+    replace_entries(store, circle, doc, &entries, sigs)
+}
+
+fn replace_entries(
+    store: &dyn Store,
+    circle: &str,
+    doc: &str,
+    entries: &[(String, Vec<u8>)],
+    sigs: &[(ChangeHash, ChangeSignature)],
+) -> Result<()> {
+    // Write the new entry first: a crash in between leaves duplicates, never a loss.
+    save(store, circle, doc, sigs)?;
+    let keep = sigs
+        .first()
+        .map(|(h, _)| format!("{}{h}", prefix(circle, doc)));
+    for (key, _) in entries.iter().filter(|(k, _)| Some(k) != keep.as_ref()) {
+        store.delete_meta(key)?;
+    }
+    Ok(())
 }
 
 /// Marks a store whose signatures were all written under the rule above (verified, made
@@ -122,14 +146,7 @@ pub(crate) fn load_checked(
             doc, dropped, "dropped stored signatures that do not verify"
         );
         // One entry holding only good ones replaces every entry of the document.
-        let entries = store.meta_with_prefix(&prefix(circle, doc))?;
-        save(store, circle, doc, &kept)?;
-        let keep = kept
-            .first()
-            .map(|(h, _)| format!("{}{h}", prefix(circle, doc)));
-        for (key, _) in entries.iter().filter(|(k, _)| Some(k) != keep.as_ref()) {
-            store.delete_meta(key)?;
-        }
+        replace(store, circle, doc, &kept)?;
     } else {
         info!(circle, doc, "stored signatures checked");
     }

@@ -49,10 +49,14 @@ async fn a_member_syncs_a_circle_larger_than_libp2ps_default_circuit_through_the
     admit(&server, &b, &shared.circle).await?;
 
     // A circle the server does not hold, so nothing of it can come from the server: some
-    // thousands of decisions, well past the old limit once signed and framed.
+    // thousands of decisions, well past the old limit. Each names a reference that does
+    // not repeat, or automerge's compression would fold them into less than the limit.
     let big = create_circle(&a, "Tenants").await?;
-    for i in 0..2500 {
-        log(&a, &big, &format!("decision {i}")).await?;
+    for i in 0..2500u64 {
+        let reference: String = (1..=4u64)
+            .map(|k| format!("{:016x}", (i + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15 ^ k)))
+            .collect();
+        log(&a, &big, &format!("decision {i}, ref {reference}")).await?;
     }
     copy_core_only(&a, &b, &big.circle).await?;
 

@@ -39,6 +39,10 @@ impl Docs for CircleDocs<'_> {
         Docs::signature(&*self.0, addr, hash)
     }
 
+    fn needs_cover(&self, addr: &DocAddr, hash: &ChangeHash) -> bool {
+        Docs::needs_cover(&*self.0, addr, hash)
+    }
+
     fn signatures(
         &self,
         addr: &DocAddr,
@@ -93,6 +97,11 @@ impl Docs for HashMap<String, Circle> {
 
     fn signature(&self, addr: &DocAddr, hash: &ChangeHash) -> Option<ChangeSignature> {
         self.get(&addr.circle)?.signature(&addr.doc, hash)
+    }
+
+    fn needs_cover(&self, addr: &DocAddr, hash: &ChangeHash) -> bool {
+        self.get(&addr.circle)
+            .is_some_and(|c| c.needs_cover(&addr.doc, hash))
     }
 
     fn signatures(

@@ -1,7 +1,7 @@
 //! The engine: per-peer, per-document automerge sync sessions, driven by [`Input`]s and
 //! answered with [`Effect`]s. See the module docs of [`crate::sync`] for the protocol.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use automerge::sync::{State, SyncDoc};
@@ -56,6 +56,12 @@ pub trait Docs {
     /// The signature held for change `hash` of `addr`, sent beside the change.
     fn signature(&self, _addr: &DocAddr, _hash: &ChangeHash) -> Option<ChangeSignature> {
         None
+    }
+    /// Whether change `hash` of `addr` may leave only with a later change of its author
+    /// that covers it: no signature of its own is kept (see "At rest" in
+    /// [`super::signing`]). Documents that do not sign keep none and need none.
+    fn needs_cover(&self, _addr: &DocAddr, _hash: &ChangeHash) -> bool {
+        false
     }
     /// The signatures to send beside `changes` (one message's) of `addr`. Circles send
     /// an uncovered change's only once it is known good (see
@@ -981,6 +987,7 @@ fn send_sync<P: Clone, D: Docs + ?Sized>(
     message: automerge::sync::Message,
     out: &mut Vec<Effect<P>>,
 ) {
+    let message = with_covers(docs, doc, addr, message);
     let mut signatures: Vec<(ChangeHash, ChangeSignature)> =
         match signing::generated_links(&message, doc) {
             Ok(links) => {
@@ -1007,6 +1014,65 @@ fn send_sync<P: Clone, D: Docs + ?Sized>(
         }),
         Err(e) => warn!(%addr, error = %e, "cannot encode a sync frame"),
     }
+}
+
+/// `message` with the descendants of every change in it that would leave uncovered
+/// although no signature of its own is kept (see "At rest" in [`super::signing`]): with
+/// them the message covers it again. Rare (a change asked for by hash), so the change
+/// graph is read only then.
+fn with_covers<D: Docs + ?Sized>(
+    docs: &D,
+    doc: &Automerge,
+    addr: &DocAddr,
+    message: automerge::sync::Message,
+) -> automerge::sync::Message {
+    if message.changes.is_empty() || signing::is_whole_document(&message) {
+        return message;
+    }
+    let Ok(links) = signing::generated_links(&message, doc) else {
+        return message;
+    };
+    let refs: Vec<Link<'_>> = links.iter().map(|l| l.link()).collect();
+    let mut stack: Vec<ChangeHash> = refs
+        .iter()
+        .zip(super::cover::covered(&refs))
+        .filter(|(link, covered)| !covered && docs.needs_cover(addr, &link.hash))
+        .map(|(link, _)| link.hash)
+        .collect();
+    if stack.is_empty() {
+        return message;
+    }
+    let metas = doc.get_changes_meta(&[]);
+    let mut children: HashMap<ChangeHash, Vec<ChangeHash>> = HashMap::new();
+    for m in &metas {
+        for dep in &m.deps {
+            children.entry(*dep).or_default().push(m.hash);
+        }
+    }
+    let carried: HashSet<ChangeHash> = refs.iter().map(|l| l.hash).collect();
+    let mut added = HashSet::new();
+    while let Some(hash) = stack.pop() {
+        for child in children.get(&hash).into_iter().flatten() {
+            if !carried.contains(child) && added.insert(*child) {
+                stack.push(*child);
+            }
+        }
+    }
+    if added.is_empty() {
+        return message;
+    }
+    let Ok(mut changes) = signing::message_changes(&message) else {
+        return message;
+    };
+    // The change graph's order puts ancestors first.
+    changes.extend(
+        metas
+            .iter()
+            .filter(|m| added.contains(&m.hash))
+            .filter_map(|m| automerge::ReadDoc::get_change_by_hash(doc, &m.hash)),
+    );
+    debug!(%addr, added = added.len(), "sending changes with their cover");
+    signing::with_changes(message, &changes)
 }
 
 fn announce<P: Clone, D: Docs + ?Sized>(

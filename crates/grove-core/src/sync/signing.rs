@@ -52,6 +52,30 @@
 //!
 //! Each signature is checked once: the pairs known good are remembered per circle
 //! ([`Checked`]), so a change sent again, or held back and resent, is not checked again.
+//!
+//! # At rest: only the signatures nothing covers
+//!
+//! A month document of a large circle holds tens of thousands of changes by a handful of
+//! devices, and a signature with its hash (96 bytes) outweighs the change it signs (about
+//! 30 bytes of the saved document). So a month keeps only the signatures no later change
+//! of the same author *in the month* covers ([`crate::Circle::keep_uncovered_signatures`],
+//! run by the store when it compacts a month): each device's newest change, plus any
+//! whose cover it does not hold. What that asks of sending:
+//!
+//! * A whole document, or an incremental message (automerge sends every descendant of a
+//!   change the peer lacks, and an author's newest change descends from all of its
+//!   earlier ones), carries each author's newest change with its earlier ones: covered.
+//! * A change can still leave alone: one the peer asked for by hash (its Bloom filter of
+//!   our changes had a false positive, or a frame was lost) while its descendants went
+//!   earlier. The sender then adds the change's descendants to the message
+//!   ([`crate::sync::Docs::needs_cover`]), so the message covers it again; the peer holds
+//!   most of them already and takes them as duplicates.
+//! * The core keeps every signature: the circle's rules refuse core changes of members
+//!   (a removal without consent), and a change whose only cover was refused must travel
+//!   on its own signature. A month change whose cover is refused (a removed member's,
+//!   written after the removal) is kept with its own signature when one came with it; if
+//!   none did, it travels only inside the month with its cover, and a peer without the
+//!   cover refuses it as unproven, blaming nobody.
 
 use std::collections::HashMap;
 

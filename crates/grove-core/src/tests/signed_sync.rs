@@ -606,3 +606,75 @@ fn a_fresh_device_checks_a_whole_month_through_the_engine() {
     );
     assert!(b.doc(&month).is_none_or(|d| d.get_heads().is_empty()));
 }
+
+#[test]
+fn a_change_whose_signature_was_let_go_leaves_with_its_cover() {
+    let (mut ben, receiver) = story();
+    for i in 0..12 {
+        quick_decision(&mut ben, &format!("Ben's early {i}"));
+    }
+    let (a, b, faults) = engines(ben.circle, receiver, |_| {});
+    assert!(faults.is_empty(), "{faults:?}");
+    ben.circle = a;
+    let month = ben
+        .circle
+        .doc_keys()
+        .into_iter()
+        .find(|k| k != CORE_DOC)
+        .unwrap();
+    let before = ben.circle.doc(&month).unwrap().get_heads();
+    for i in 0..3 {
+        quick_decision(&mut ben, &format!("Ben's late {i}"));
+    }
+    let late: Vec<ChangeHash> = ben
+        .circle
+        .doc(&month)
+        .unwrap()
+        .get_changes(&before)
+        .iter()
+        .map(|c| c.hash())
+        .collect();
+    assert_eq!(late.len(), 3, "the late decisions are in the same month");
+
+    // At rest the month keeps only what nothing covers: Ben's newest change's signature.
+    let kept = ben.circle.keep_uncovered_signatures(&month).unwrap();
+    assert!(ben.circle.keep_uncovered_signatures(CORE_DOC).is_none());
+    assert!(kept.iter().any(|(h, _)| *h == late[2]));
+    assert!(ben.circle.needs_cover(&month, &late[0]));
+    assert!(ben.circle.needs_cover(&month, &late[1]));
+    assert!(!ben.circle.needs_cover(&month, &late[2]));
+    assert!(
+        kept.len() <= 3,
+        "one per author of the month: {}",
+        kept.len()
+    );
+
+    // The first of the late changes goes missing on the way (what a Bloom filter's false
+    // positive does too): the peer asks for it by hash, and it must leave with its cover.
+    let dropped = std::cell::Cell::new(false);
+    let (a, b, faults) = engines(ben.circle, b, |e| {
+        if let crate::sync::Envelope::Sync {
+            doc,
+            message,
+            signatures,
+        } = e
+        {
+            if *doc != month || dropped.get() {
+                return;
+            }
+            let changes = signing::message_changes(message).unwrap();
+            if changes.len() > 1 && changes.iter().any(|c| c.hash() == late[0]) {
+                let rest: Vec<Change> = changes
+                    .into_iter()
+                    .filter(|c| c.hash() != late[0])
+                    .collect();
+                *message = signing::with_changes(message.clone(), &rest);
+                signatures.retain(|(h, _)| *h != late[0]);
+                dropped.set(true);
+            }
+        }
+    });
+    assert!(dropped.get(), "the late changes went as one message");
+    assert!(faults.is_empty(), "{faults:?}");
+    assert_eq!(state(&b), state(&a));
+}

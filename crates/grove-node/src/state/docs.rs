@@ -29,6 +29,10 @@ impl Docs for NodeState {
         Docs::signature(&self.circles, addr, hash)
     }
 
+    fn needs_cover(&self, addr: &DocAddr, hash: &ChangeHash) -> bool {
+        Docs::needs_cover(&self.circles, addr, hash)
+    }
+
     fn signatures(
         &self,
         addr: &DocAddr,

@@ -33,6 +33,11 @@ mod purge;
 /// many small chunks is far slower than loading one snapshot.
 const COMPACT_AFTER_CHUNKS: u64 = 256;
 
+/// Signatures a month may hold in the store before a load lets go of those its changes
+/// cover (see `crate::signatures`): more than compaction leaves between two of its runs,
+/// so only a store written before the rule pays for it, once per month.
+const PRUNE_ON_LOAD_OVER: usize = 4 * COMPACT_AFTER_CHUNKS as usize;
+
 pub(crate) type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// Which documents of a circle a job needs in memory.
@@ -257,7 +262,11 @@ impl NodeState {
                     Some(am) => crate::signatures::load_checked(store.as_ref(), id, &key, am)?,
                     None => Vec::new(),
                 };
+                let many = sigs.len() > PRUNE_ON_LOAD_OVER;
                 circle.load_signatures(&key, sigs);
+                if many {
+                    keep_uncovered_signatures(store.as_ref(), circle, id, &key);
+                }
             }
         }
         Ok(())
@@ -416,9 +425,14 @@ impl NodeState {
             if pending.chunks >= COMPACT_AFTER_CHUNKS {
                 if let Some(snapshot) = circle.snapshot(&u.doc) {
                     debug!(circle = id, doc = %u.doc, chunks = pending.chunks, "compacting");
-                    if let Err(e) = self.store.compact(id, &u.doc, &snapshot) {
+                    match self.store.compact(id, &u.doc, &snapshot) {
+                        Ok(()) => {
+                            keep_uncovered_signatures(self.store.as_ref(), circle, id, &u.doc)
+                        }
                         // The chunks are durable; compaction can wait for the next write.
-                        warn!(circle = id, doc = %u.doc, error = %e, "compaction failed");
+                        Err(e) => {
+                            warn!(circle = id, doc = %u.doc, error = %e, "compaction failed")
+                        }
                     }
                 }
             }
@@ -441,5 +455,17 @@ impl NodeState {
             }
         }
         Ok(())
+    }
+}
+
+/// Lets go of the signatures of `doc` that later changes of the same authors cover, in
+/// memory and in the store (see `grove_core::sync::signing`, "At rest"). A failed write
+/// keeps every entry: the store then holds more than it needs, never less.
+fn keep_uncovered_signatures(store: &dyn Store, circle: &mut Circle, id: &str, doc: &str) {
+    let Some(kept) = circle.keep_uncovered_signatures(doc) else {
+        return;
+    };
+    if let Err(e) = crate::signatures::replace(store, id, doc, &kept) {
+        warn!(circle = id, doc, error = %e, "cannot let go of covered signatures");
     }
 }
