@@ -409,6 +409,21 @@ impl Circle {
         Some(kept)
     }
 
+    /// [`Circle::keep_uncovered_signatures`] for each month with more than `over`
+    /// signatures not saved yet (a month taken whole from a peer, many changes made since
+    /// the last save), so those its changes cover are never written at all.
+    pub fn let_go_of_covered_unsaved_signatures(&mut self, over: usize) {
+        let many: Vec<String> = self
+            .shards
+            .iter()
+            .filter(|(_, d)| d.unsaved_sigs.len() > over)
+            .map(|(period, _)| shard_doc(period))
+            .collect();
+        for doc in many {
+            self.keep_uncovered_signatures(&doc);
+        }
+    }
+
     /// The signatures to send beside `changes` of `doc` (one message's): see the sender's
     /// rule in [`crate::sync::signing`]. A covered change's goes as held; an uncovered
     /// change's only once it is known good, checked now if need be (rarely: the newest

@@ -1,6 +1,9 @@
 //! Change signatures in the store, beside their documents: meta entries under
 //! `circle/<id>/sigs/<doc>/<n>`, each a run of (change hash 32 bytes, signature 64 bytes).
-//! Written with every save of the document; loaded with it.
+//! Written with every save of the document; loaded with it. A month keeps only those no
+//! later change of the same author covers (see `grove_core::sync::signing`, "At rest"):
+//! its entries are replaced by one holding those when the store compacts the month, and
+//! when a month holding many is loaded or written (`crate::state`).
 //!
 //! A signature written here was verified first, made here, or is that of a change a later
 //! change of the same device vouched for when it arrived (see

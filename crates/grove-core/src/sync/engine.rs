@@ -12,7 +12,7 @@ use tracing::{debug, warn};
 
 use super::cover::Link;
 use super::envelope::{is_valid_doc_key, AnnouncedDoc, Envelope, EnvelopeError};
-use super::signing::{self, AuthError, ChangeSignature, SignedChange, SignedMeta};
+use super::signing::{self, AuthError, ChangeSignature, OwnedLink, SignedChange, SignedMeta};
 use crate::Authorized;
 
 /// Where a document lives: a circle and the document's key inside it
@@ -987,18 +987,18 @@ fn send_sync<P: Clone, D: Docs + ?Sized>(
     message: automerge::sync::Message,
     out: &mut Vec<Effect<P>>,
 ) {
-    let message = with_covers(docs, doc, addr, message);
-    let mut signatures: Vec<(ChangeHash, ChangeSignature)> =
-        match signing::generated_links(&message, doc) {
-            Ok(links) => {
-                let links: Vec<Link<'_>> = links.iter().map(|l| l.link()).collect();
-                docs.signatures(addr, &links)
-            }
-            Err(e) => {
-                warn!(%addr, error = %e, "cannot read the changes of our own sync message");
-                Vec::new()
-            }
-        };
+    let (message, mut signatures) = match signing::generated_links(&message, doc) {
+        Ok(links) => {
+            let (message, links) = with_covers(docs, doc, addr, message, links);
+            let links: Vec<Link<'_>> = links.iter().map(|l| l.link()).collect();
+            let signatures = docs.signatures(addr, &links);
+            (message, signatures)
+        }
+        Err(e) => {
+            warn!(%addr, error = %e, "cannot read the changes of our own sync message");
+            (message, Vec::new())
+        }
+    };
     signatures.sort_by_key(|(hash, _)| *hash);
     signatures.dedup_by_key(|(hash, _)| *hash);
     let envelope = Envelope::Sync {
@@ -1016,22 +1016,20 @@ fn send_sync<P: Clone, D: Docs + ?Sized>(
     }
 }
 
-/// `message` with the descendants of every change in it that would leave uncovered
-/// although no signature of its own is kept (see "At rest" in [`super::signing`]): with
-/// them the message covers it again. Rare (a change asked for by hash), so the change
-/// graph is read only then.
+/// `message` (whose changes are `links`) with the descendants of every change in it that
+/// would leave uncovered although no signature of its own is kept (see "At rest" in
+/// [`super::signing`]): with them the message covers it again. Rare (a change asked for
+/// by hash), so the change graph is read only then.
 fn with_covers<D: Docs + ?Sized>(
     docs: &D,
     doc: &Automerge,
     addr: &DocAddr,
     message: automerge::sync::Message,
-) -> automerge::sync::Message {
-    if message.changes.is_empty() || signing::is_whole_document(&message) {
-        return message;
+    mut links: Vec<OwnedLink>,
+) -> (automerge::sync::Message, Vec<OwnedLink>) {
+    if links.is_empty() || signing::is_whole_document(&message) {
+        return (message, links);
     }
-    let Ok(links) = signing::generated_links(&message, doc) else {
-        return message;
-    };
     let refs: Vec<Link<'_>> = links.iter().map(|l| l.link()).collect();
     let mut stack: Vec<ChangeHash> = refs
         .iter()
@@ -1040,7 +1038,7 @@ fn with_covers<D: Docs + ?Sized>(
         .map(|(link, _)| link.hash)
         .collect();
     if stack.is_empty() {
-        return message;
+        return (message, links);
     }
     let metas = doc.get_changes_meta(&[]);
     let mut children: HashMap<ChangeHash, Vec<ChangeHash>> = HashMap::new();
@@ -1049,7 +1047,7 @@ fn with_covers<D: Docs + ?Sized>(
             children.entry(*dep).or_default().push(m.hash);
         }
     }
-    let carried: HashSet<ChangeHash> = refs.iter().map(|l| l.hash).collect();
+    let carried: HashSet<ChangeHash> = links.iter().map(|l| l.hash).collect();
     let mut added = HashSet::new();
     while let Some(hash) = stack.pop() {
         for child in children.get(&hash).into_iter().flatten() {
@@ -1059,20 +1057,24 @@ fn with_covers<D: Docs + ?Sized>(
         }
     }
     if added.is_empty() {
-        return message;
+        return (message, links);
     }
     let Ok(mut changes) = signing::message_changes(&message) else {
-        return message;
+        return (message, links);
     };
     // The change graph's order puts ancestors first.
-    changes.extend(
-        metas
-            .iter()
-            .filter(|m| added.contains(&m.hash))
-            .filter_map(|m| automerge::ReadDoc::get_change_by_hash(doc, &m.hash)),
-    );
+    for m in metas.into_iter().filter(|m| added.contains(&m.hash)) {
+        if let Some(change) = automerge::ReadDoc::get_change_by_hash(doc, &m.hash) {
+            changes.push(change);
+            links.push(OwnedLink {
+                hash: m.hash,
+                actor: m.actor.into_owned(),
+                deps: m.deps,
+            });
+        }
+    }
     debug!(%addr, added = added.len(), "sending changes with their cover");
-    signing::with_changes(message, &changes)
+    (signing::with_changes(message, &changes), links)
 }
 
 fn announce<P: Clone, D: Docs + ?Sized>(

@@ -33,10 +33,11 @@ mod purge;
 /// many small chunks is far slower than loading one snapshot.
 const COMPACT_AFTER_CHUNKS: u64 = 256;
 
-/// Signatures a month may hold in the store before a load lets go of those its changes
-/// cover (see `crate::signatures`): more than compaction leaves between two of its runs,
-/// so only a store written before the rule pays for it, once per month.
-const PRUNE_ON_LOAD_OVER: usize = 4 * COMPACT_AFTER_CHUNKS as usize;
+/// Signatures of a month, loaded or about to be written, past which those its changes
+/// cover are let go of first (see `crate::signatures`): more than compaction leaves
+/// between two of its runs, so only a month taken whole (from a peer, or from a store
+/// written before the rule) pays for it, once.
+const PRUNE_OVER: usize = 4 * COMPACT_AFTER_CHUNKS as usize;
 
 pub(crate) type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
@@ -262,7 +263,7 @@ impl NodeState {
                     Some(am) => crate::signatures::load_checked(store.as_ref(), id, &key, am)?,
                     None => Vec::new(),
                 };
-                let many = sigs.len() > PRUNE_ON_LOAD_OVER;
+                let many = sigs.len() > PRUNE_OVER;
                 circle.load_signatures(&key, sigs);
                 if many {
                     keep_uncovered_signatures(store.as_ref(), circle, id, &key);
@@ -395,6 +396,7 @@ impl NodeState {
             .circles
             .get_mut(id)
             .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?;
+        circle.let_go_of_covered_unsaved_signatures(PRUNE_OVER);
         let unsaved = circle.unsaved();
         if unsaved.is_empty() {
             return Ok(Vec::new());
