@@ -555,15 +555,19 @@ fn engines(
     (a.remove(&id).unwrap(), b.remove(&id).unwrap(), faults)
 }
 
-#[test]
-fn a_fresh_device_checks_a_whole_month_through_the_engine() {
-    let (ben, receiver) = story();
-    let month = ben
-        .circle
+/// The key of the first month document `circle` holds.
+fn first_month(circle: &Circle) -> String {
+    circle
         .doc_keys()
         .into_iter()
         .find(|k| k != CORE_DOC)
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_fresh_device_checks_a_whole_month_through_the_engine() {
+    let (ben, receiver) = story();
+    let month = first_month(&ben.circle);
     assert!(
         receiver.doc(&month).is_none(),
         "the month is new to the receiver"
@@ -616,12 +620,7 @@ fn a_change_whose_signature_was_let_go_leaves_with_its_cover() {
     let (a, b, faults) = engines(ben.circle, receiver, |_| {});
     assert!(faults.is_empty(), "{faults:?}");
     ben.circle = a;
-    let month = ben
-        .circle
-        .doc_keys()
-        .into_iter()
-        .find(|k| k != CORE_DOC)
-        .unwrap();
+    let month = first_month(&ben.circle);
     let before = ben.circle.doc(&month).unwrap().get_heads();
     for i in 0..3 {
         quick_decision(&mut ben, &format!("Ben's late {i}"));
