@@ -59,8 +59,9 @@
 //! devices, and a signature with its hash (96 bytes) outweighs the change it signs (about
 //! 30 bytes of the saved document). So a month keeps only the signatures no later change
 //! of the same author *in the month* covers ([`crate::Circle::keep_uncovered_signatures`],
-//! run by the store when it compacts a month): each device's newest change, plus any
-//! whose cover it does not hold. What that asks of sending:
+//! which the node runs when it compacts a month, writes or loads one holding many): each
+//! device's newest change, plus any whose cover it does not hold. What that asks of
+//! sending:
 //!
 //! * A whole document, or an incremental message (automerge sends every descendant of a
 //!   change the peer lacks, and an author's newest change descends from all of its
