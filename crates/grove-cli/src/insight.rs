@@ -210,7 +210,7 @@ fn tension(t: &Tension, names: &Names) -> String {
     }
     if !t.evidence.is_empty() {
         let _ = writeln!(s, "  evidence:");
-        for e in &t.evidence {
+        for e in t.evidence.iter() {
             let _ = writeln!(
                 s,
                 "    {} {}  {}",

@@ -692,8 +692,8 @@ fn struggles_in(
             e.0.insert(retro.team.as_str());
             e.1.push(Evidence {
                 kind: "retro".into(),
-                id: retro.id.clone(),
-                note: format!("team {} flagged it: {}", retro.team, retro.didnt),
+                id: retro.id.as_str().into(),
+                note: format!("team {} flagged it: {}", retro.team, retro.didnt).into(),
             });
             e.2 = e.2.max(retro.at);
         }
@@ -712,7 +712,7 @@ fn struggles_in(
             ),
         );
         t.subject = Some(p.to_string());
-        t.evidence = evidence;
+        t.evidence = evidence.into();
         t.since = since;
         out.push(t);
     }
@@ -793,7 +793,7 @@ fn authority_confusion(months: &Months, rules: &[(ZoneRule, String)], out: &mut 
                     .flat_map(|s| s.chose.iter())
             })
             .filter(|c| c.team == rule.team && c.created >= rule.since && c.zone < rule.zone)
-            .map(|c| (c.evidence.id.as_str(), c.created, c.zone))
+            .map(|c| (&*c.evidence.id, c.created, c.zone))
             .collect();
         out.extend(tensions::below_zone(rule, team, &below));
     }

@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use automerge::transaction::Transactable as _;
 use automerge::{ReadDoc, ROOT};
@@ -94,9 +95,9 @@ impl std::fmt::Display for TensionKind {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Evidence {
     /// decision, retro, value or principle.
-    pub kind: String,
-    pub id: String,
-    pub note: String,
+    pub kind: Arc<str>,
+    pub id: Arc<str>,
+    pub note: Arc<str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,7 +120,10 @@ pub struct Tension {
     pub summary: String,
     /// The principle or value it is about, if any: a review changing it closes the tension.
     pub subject: Option<String>,
-    pub evidence: Vec<Evidence>,
+    // Shared, not owned (and each piece's text too): a circle's tensions carry tens of
+    // thousands of pieces, and every answer hands out again what the last one found
+    // (`tension_cache.rs`); copying them was most of an answer's cost.
+    pub evidence: Arc<[Evidence]>,
     /// When the newest evidence appeared (or when it was raised).
     pub since: Timestamp,
     pub raised_by: Option<String>,
@@ -288,8 +292,8 @@ impl Circle {
             let evidence = fields::str_list(doc, f.obj("evidence"))
                 .into_iter()
                 .map(|e| Evidence {
-                    kind: evidence_kind(&e).to_string(),
-                    id: e,
+                    kind: evidence_kind(&e).into(),
+                    id: e.into(),
                     note: "named when raised".into(),
                 })
                 .collect();
@@ -420,10 +424,10 @@ pub(crate) fn normalise(s: &str) -> String {
         .to_lowercase()
 }
 
-pub(crate) fn decision_evidence(id: &str, note: impl Into<String>) -> Evidence {
+pub(crate) fn decision_evidence(id: &str, note: impl Into<Arc<str>>) -> Evidence {
     Evidence {
         kind: "decision".into(),
-        id: id.to_string(),
+        id: id.into(),
         note: note.into(),
     }
 }
@@ -454,7 +458,7 @@ pub(crate) fn tension(kind: TensionKind, id: String, title: String, summary: Str
         title,
         summary,
         subject: None,
-        evidence: Vec::new(),
+        evidence: Arc::from([]),
         since: Timestamp(0),
         raised_by: None,
         open: true,
@@ -544,7 +548,8 @@ pub(crate) fn similar_divergence<'a>(
         t.evidence = vec![
             decision_evidence(&a.id, format!("team {} chose: {}", a.team, a.choice)),
             decision_evidence(&b.id, format!("team {} chose: {}", b.team, b.choice)),
-        ];
+        ]
+        .into();
         out.push(t);
     }
 }
@@ -598,8 +603,8 @@ fn shared_struggle(
             e.0.insert(retro.team.clone());
             e.1.push(Evidence {
                 kind: "retro".into(),
-                id: retro.id.clone(),
-                note: format!("team {} flagged it: {}", retro.team, retro.didnt),
+                id: retro.id.as_str().into(),
+                note: format!("team {} flagged it: {}", retro.team, retro.didnt).into(),
             });
             e.2 = e.2.max(retro.at);
         }
@@ -618,7 +623,7 @@ fn shared_struggle(
             ),
         );
         t.subject = Some(p);
-        t.evidence = evidence;
+        t.evidence = evidence.into();
         t.since = since;
         out.push(t);
     }
@@ -827,9 +832,10 @@ pub(crate) fn contested_passes(circle: &Circle, out: &mut Vec<Tension>) -> Resul
         t.since = c.passed_at;
         t.evidence = vec![Evidence {
             kind: "proposal".into(),
-            id: p.id.clone(),
-            note: format!("passed by {}", circle.member_name(&c.passed_by)),
-        }];
+            id: p.id.as_str().into(),
+            note: format!("passed by {}", circle.member_name(&c.passed_by)).into(),
+        }]
+        .into();
         out.push(t);
     }
     Ok(())
@@ -873,10 +879,11 @@ pub(crate) fn edit_conflicts(circle: &Circle, out: &mut Vec<Tension>) -> Result<
         t.subject = Some(id.clone());
         t.since = at;
         t.evidence = vec![Evidence {
-            kind,
-            id,
-            note: format!("{field} holds {} concurrent versions", values.len()),
-        }];
+            kind: kind.into(),
+            id: id.into(),
+            note: format!("{field} holds {} concurrent versions", values.len()).into(),
+        }]
+        .into();
         out.push(t);
     }
     Ok(())
@@ -905,8 +912,8 @@ pub(crate) fn proliferation(circle: &Circle, out: &mut Vec<Tension>) -> Result<(
             .iter()
             .map(|v| Evidence {
                 kind: "value".into(),
-                id: v.id.clone(),
-                note: v.title.clone(),
+                id: v.id.as_str().into(),
+                note: v.title.as_str().into(),
             })
             .collect();
         out.push(t);
@@ -936,8 +943,8 @@ pub(crate) fn proliferation(circle: &Circle, out: &mut Vec<Tension>) -> Result<(
             .iter()
             .map(|p| Evidence {
                 kind: "principle".into(),
-                id: p.id.clone(),
-                note: p.statement.clone(),
+                id: p.id.as_str().into(),
+                note: p.statement.as_str().into(),
             })
             .collect();
         out.push(t);

@@ -115,7 +115,7 @@ fn a_divergence_same_situation_different_teams_and_choices() {
         "the id is stable: built from the situation"
     );
     assert_eq!(t.evidence.len(), 2, "both decisions are evidence");
-    assert!(t.evidence.iter().any(|e| e.id == a));
+    assert!(t.evidence.iter().any(|e| *e.id == *a));
 }
 
 #[test]
