@@ -23,8 +23,8 @@ use crate::error::Result;
 use crate::month_changes;
 use crate::retros::Retro;
 use crate::tensions::{
-    self, decision_evidence, normalise, struggled, Evidence, Tension, TensionClosure,
-    TensionInputs, TensionKind, FAILURES_IN_A_ROW, TEAMS_STRUGGLING,
+    self, decision_evidence, normalise, retro_evidence, struggled, Evidence, Tension,
+    TensionClosure, TensionInputs, TensionKind, FAILURES_IN_A_ROW, TEAMS_STRUGGLING,
 };
 use crate::words::{Outcome, PrincipleStatus, Zone};
 use crate::zones::ZoneRule;
@@ -690,11 +690,7 @@ fn struggles_in(
         for p in &retro.principles {
             let e = by_principle.entry(p.as_str()).or_default();
             e.0.insert(retro.team.as_str());
-            e.1.push(Evidence {
-                kind: "retro".into(),
-                id: retro.id.as_str().into(),
-                note: format!("team {} flagged it: {}", retro.team, retro.didnt).into(),
-            });
+            e.1.push(retro_evidence(retro));
             e.2 = e.2.max(retro.at);
         }
     }

@@ -28,6 +28,7 @@ use crate::decisions::Decision;
 use crate::error::{CoreError, Result};
 use crate::fields::{self, Fields};
 use crate::proposals::ProposalChange;
+use crate::retros::Retro;
 pub use crate::tension_cache::TensionCache;
 use crate::words::{Outcome, PrincipleStatus, ProposalStatus, ValueStatus};
 
@@ -432,6 +433,15 @@ pub(crate) fn decision_evidence(id: &str, note: impl Into<Arc<str>>) -> Evidence
     }
 }
 
+/// A retro that flagged a principle, as evidence of a shared struggle.
+pub(crate) fn retro_evidence(retro: &Retro) -> Evidence {
+    Evidence {
+        kind: "retro".into(),
+        id: retro.id.as_str().into(),
+        note: format!("team {} flagged it: {}", retro.team, retro.didnt).into(),
+    }
+}
+
 /// The detected tensions (open, before closures are applied).
 #[cfg(test)]
 fn detect(
@@ -601,11 +611,7 @@ fn shared_struggle(
         for p in &retro.principles {
             let e = by_principle.entry(p.clone()).or_default();
             e.0.insert(retro.team.clone());
-            e.1.push(Evidence {
-                kind: "retro".into(),
-                id: retro.id.as_str().into(),
-                note: format!("team {} flagged it: {}", retro.team, retro.didnt).into(),
-            });
+            e.1.push(retro_evidence(&retro));
             e.2 = e.2.max(retro.at);
         }
     }
