@@ -4,8 +4,9 @@
 # behind NAT sync through their circle's always-on node, that DCUtR hole punching gives
 # them a direct connection where the NATs allow it (TCP and QUIC), that the relay carries a
 # whole 10,000-decision first sync where they do not (symmetric NAT), that two members on
-# one LAN find each other by mDNS alone, and that a laptop moving to another network, and
-# the always-on node restarting, cost only seconds.
+# one LAN find each other by mDNS alone and call each other back when the LAN between them
+# dies and comes back, and that a laptop moving to another network, and the always-on node
+# restarting, cost only seconds.
 #
 # Usage (root): bash scripts/netlab.sh
 #   GROVE=path/to/grove     the binary to run (default: target/debug/grove, built if missing)
@@ -246,6 +247,8 @@ direct_transport() {
 peer_synced() {
   grep '"peer-synced"' "$W/$1.out" | grep -q "${PEER[$2]}"
 }
+# lost NAME OTHER: whether NAME's node saw its last connection to OTHER close.
+lost() { grep -q "grove_net::event_loop: disconnected peer=${PEER[$2]}" "${LOG[$1]}"; }
 connected_to() {
   g "$1" --json peers | python3 -c "
 import json, sys
@@ -293,6 +296,16 @@ result() {
 fail() {
   FAILED=1
   result "FAIL $*"
+}
+
+# show_logs: the end of each node's latest log, for a failure to be read where only this
+# script's output is kept (CI). The control socket's chatter is left out.
+show_logs() {
+  local name
+  for name in "${!LOG[@]}"; do
+    echo "---- ${LOG[$name]} (last 40 lines)" >&2
+    grep -v "control connection failed" "${LOG[$name]}" | tail -40 | cut -c1-400 >&2 || true
+  done
 }
 
 registered() { grep -q "registered at rendezvous point" "${LOG[$1]}"; }
@@ -436,6 +449,41 @@ scenario_c() {
     stop d2
   done
   result "PASS c: two members on one LAN, mDNS only: in sync after starting (s, one after the other, then together):$times"
+  scenario_c_cut "$team" "$principle"
+}
+
+# c': the LAN between d1 and d2 goes silent until their connection dies (QUIC's idle
+# timeout), then comes back. mDNS refreshes each one's record for the other every five
+# minutes and reports a peer only once, so no discovery brings them together again: they
+# must call each other back themselves.
+scenario_c_cut() {
+  local team=$1 principle=$2 t0 secs n
+  launch d1 d1 --no-relay --listen /ip4/0.0.0.0/udp/0/quic-v1
+  launch d2 d2 --no-relay --listen /ip4/0.0.0.0/udp/0/quic-v1
+  started d1 || return 1
+  started d2 || return 1
+  wait_until 30 "d1 and d2 to connect" connected_to d2 d1 || return 1
+  for n in d1 d2; do
+    ip netns exec "$P-$n" nft -f - <<'NFT'
+table ip cut {
+  chain in { type filter hook input priority 0; ip saddr 10.1.0.0/24 drop; }
+}
+NFT
+  done
+  wait_until 60 "d1 and d2 to lose their connection" lost d1 d2 || return 1
+  wait_until 60 "d2 and d1 to lose their connection" lost d2 d1 || return 1
+  g d1 --circle Kitchen decision log --team "$team" --principle "$principle" \
+    --context netlab --choice "soup after the cut" >/dev/null
+  t0=$(now)
+  for n in d1 d2; do
+    ip netns exec "$P-$n" nft delete table ip cut
+  done
+  wait_until 60 "d2 to get d1's decision after the LAN came back" \
+    has d2 "soup after the cut" Kitchen || return 1
+  secs=$(since "$t0")
+  stop d1
+  stop d2
+  result "PASS c': the LAN between two members went silent until their connection died: in sync again ${secs} s after it came back"
 }
 
 # ---------------------------------------------------------------- scenario d
@@ -496,7 +544,10 @@ wants() { [[ " $ONLY " == *" $1 "* ]]; }
 if wants d && ! wants b; then ONLY="$ONLY b"; fi
 for s in a b c d; do
   if wants "$s"; then
-    "scenario_$s" || fail "$s (see logs in $W)"
+    if ! "scenario_$s"; then
+      fail "$s (see logs in $W)"
+      show_logs
+    fi
   fi
 done
 

@@ -39,6 +39,9 @@ pub(crate) enum Command {
         peer: PeerId,
         reply: oneshot::Sender<()>,
     },
+    RedialLan {
+        reply: oneshot::Sender<()>,
+    },
     /// Hands out the peer's writer queue, so that waiting for room in it holds up only the
     /// sender and never the event loop.
     WriterFor {
@@ -121,6 +124,17 @@ impl Client {
     pub async fn dial_discovered(&self, peer: PeerId) -> Result<(), NetError> {
         self.request(|reply| Command::DialDiscovered { peer, reply })
             .await
+    }
+
+    /// Dials again every member peer ([`crate::Config::large_frames_from`]) that mDNS still
+    /// finds on our network and that we are neither connected to nor dialling, except those
+    /// we disconnected ([`Client::disconnect`]) until they reach us or are found anew. mDNS
+    /// reports a peer once while its record is refreshed, so without this two members on one
+    /// LAN whose connection died (a Wi-Fi blip, a laptop's sleep) would stay apart. The same
+    /// dial is made as soon as such a peer's last connection closes; this call is for when
+    /// that one failed. Returns once the dials are started.
+    pub async fn redial_lan(&self) -> Result<(), NetError> {
+        self.request(|reply| Command::RedialLan { reply }).await
     }
 
     /// Sends a frame to a connected, allowed peer and waits until all of it has been written

@@ -49,7 +49,9 @@ pub struct Config {
     /// peer's (up to [`crate::wire::MAX_PAYLOAD_LEN`]). The owner keeps the set current
     /// (Grove: its circles' member devices and the inviter it is joining through); a larger
     /// frame announced by anyone else is refused on its first chunk, so a stranger cannot
-    /// make us buffer hundreds of megabytes before it is found out.
+    /// make us buffer hundreds of megabytes before it is found out. These are also the
+    /// peers on our network that are called back when their connection dies (see
+    /// [`crate::Client::redial_lan`]); with `None`, none is.
     pub large_frames_from: Option<PeerSet>,
     /// Namespace to register and discover under at the rendezvous points.
     pub rendezvous_namespace: String,

@@ -91,9 +91,12 @@ pub struct EventLoop {
     outbox: VecDeque<Event>,
     /// `None`: every peer is allowed.
     allowed: Option<HashSet<PeerId>>,
-    /// Peers mDNS found on our local network (until their records expire); see
-    /// [`EventLoop::dial_discovered`].
-    on_lan: HashSet<PeerId>,
+    /// Peers mDNS found on our local network, with the addresses whose records have not
+    /// expired; see [`EventLoop::dial_discovered`] and [`EventLoop::redial_lan`].
+    on_lan: HashMap<PeerId, HashSet<Multiaddr>>,
+    /// Peers we disconnected on the caller's word (it found them at fault, or no longer a
+    /// member): not dialled again on our own until they reach us or mDNS finds them anew.
+    dropped: HashSet<PeerId>,
     /// See [`Config::large_frames_from`].
     large_frames_from: Option<PeerSet>,
     readers: FuturesUnordered<ReadStep>,
@@ -187,7 +190,8 @@ pub async fn new(config: Config) -> Result<(Client, mpsc::Receiver<Event>, Event
         events,
         outbox: VecDeque::new(),
         allowed: config.allowed_peers.clone(),
-        on_lan: HashSet::new(),
+        on_lan: HashMap::new(),
+        dropped: HashSet::new(),
         large_frames_from: config.large_frames_from.clone(),
         readers: FuturesUnordered::new(),
         inbound_counts: HashMap::new(),
@@ -396,13 +400,41 @@ impl EventLoop {
     /// matters behind a NAT, which a LAN peer is not behind.
     fn dial_discovered(&mut self, peer: PeerId) {
         let opts = DialOpts::peer_id(peer).condition(PeerCondition::DisconnectedAndNotDialing);
-        let opts = if self.on_lan.contains(&peer) {
+        let opts = if self.on_lan.contains_key(&peer) {
             opts.allocate_new_port().build()
         } else {
             opts.build()
         };
         if let Err(e) = self.swarm.dial(opts) {
             debug!(%peer, error = %e, "not dialling a discovered peer");
+        }
+    }
+
+    /// Whether `peer`, found on our network, is called back when not connected: a member
+    /// device by the owner's word (its [`Config::large_frames_from`]), still listed by mDNS,
+    /// not one we disconnected, and allowed.
+    fn calls_back(&self, peer: &PeerId) -> bool {
+        self.on_lan.contains_key(peer)
+            && !self.dropped.contains(peer)
+            && self.is_allowed(peer)
+            && !self.swarm.is_connected(peer)
+            && self
+                .large_frames_from
+                .as_ref()
+                .is_some_and(|members| members.contains(peer))
+    }
+
+    /// See [`Client::redial_lan`].
+    fn redial_lan(&mut self) {
+        let lost: Vec<PeerId> = self
+            .on_lan
+            .keys()
+            .filter(|p| self.calls_back(p))
+            .copied()
+            .collect();
+        for peer in lost {
+            debug!(%peer, "dialling a peer on our network again");
+            self.dial_discovered(peer);
         }
     }
 
@@ -421,6 +453,10 @@ impl EventLoop {
                 self.dial_discovered(peer);
                 let _ = reply.send(());
             }
+            Command::RedialLan { reply } => {
+                self.redial_lan();
+                let _ = reply.send(());
+            }
             Command::WriterFor {
                 peer,
                 session,
@@ -432,6 +468,7 @@ impl EventLoop {
                 let _ = reply.send(self.swarm.connected_peers().copied().collect());
             }
             Command::Disconnect { peer, reply } => {
+                self.dropped.insert(peer);
                 self.stop_writer(&peer);
                 // Err only means we were not connected, which is what the caller wants.
                 let _ = self.swarm.disconnect_peer_id(peer);
@@ -872,6 +909,7 @@ impl EventLoop {
                 if let Some((_, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
                 }
+                self.dropped.remove(&peer_id);
                 let new_path = self.is_new_path(peer_id, endpoint.get_remote_address());
                 self.remotes
                     .entry(peer_id)
@@ -936,6 +974,12 @@ impl EventLoop {
                             peer: peer_id,
                             session,
                         });
+                    }
+                    // A member still on our network lost its connection, not its place: call
+                    // it back now (the caller's resyncs try again if this fails).
+                    if self.calls_back(&peer_id) {
+                        debug!(peer = %peer_id, "dialling a peer on our network again");
+                        self.dial_discovered(peer_id);
                     }
                 } else if let Some(&session) = self.sessions.get(&peer_id) {
                     debug!(peer = %peer_id, cause = ?cause, "one of the peer's connections closed");
@@ -1029,7 +1073,8 @@ impl EventLoop {
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
                 let mut to_dial = HashSet::new();
                 for (peer, addr) in found {
-                    self.on_lan.insert(peer);
+                    self.on_lan.entry(peer).or_default().insert(addr.clone());
+                    self.dropped.remove(&peer);
                     self.swarm.add_peer_address(peer, addr.clone());
                     if self.should_auto_dial(&peer) {
                         to_dial.insert(peer);
@@ -1041,8 +1086,13 @@ impl EventLoop {
                 }
             }
             BehaviourEvent::Mdns(mdns::Event::Expired(gone)) => {
-                for (peer, _) in gone {
-                    self.on_lan.remove(&peer);
+                for (peer, addr) in gone {
+                    if let Some(addrs) = self.on_lan.get_mut(&peer) {
+                        addrs.remove(&addr);
+                        if addrs.is_empty() {
+                            self.on_lan.remove(&peer);
+                        }
+                    }
                 }
             }
             BehaviourEvent::RendezvousClient(rendezvous::client::Event::Discovered {

@@ -105,3 +105,12 @@ pub(crate) fn spawn_dial_discovered(client: Client, peer: PeerId) {
         }
     });
 }
+
+/// Spawns the redial of member peers still on our network whose connection died.
+pub(crate) fn spawn_redial_lan(client: Client) {
+    tokio::spawn(async move {
+        if let Err(e) = client.redial_lan().await {
+            debug!(error = %e, "could not dial the peers on our network again");
+        }
+    });
+}

@@ -38,6 +38,11 @@ impl<C> Link<C> {
         }
     }
 
+    /// Whether we greeted the peer on this link and its hello has not come.
+    pub(super) fn unanswered(&self) -> bool {
+        self.hello_sent && self.theirs.is_none()
+    }
+
     /// The connection this link belongs to.
     pub fn conn(&self) -> &C {
         &self.conn

@@ -86,13 +86,13 @@ pub enum Input<P, C> {
     LocalChange { circle: String, docs: Vec<String> },
     /// See [`sync::Input::DocReplaced`].
     DocReplaced { addr: DocAddr },
-    /// See [`sync::Input::Resync`].
+    /// Frames may have been lost (see [`sync::Input::Resync`]): resyncs, and greets again,
+    /// fresh, every peer whose hello has not come though ours went, since hellos are frames
+    /// too and two lost ones would leave each side waiting for the other's forever.
     Resync,
     /// The transport moved `peer`'s frames to a new path (a new direct connection, or the
     /// old one died with a network change): frames in flight on the old one may be lost.
-    /// Resyncs, and if the peer's hello never came on this link, greets it again, fresh:
-    /// both hellos may have been cut on the old path, and then each side would wait for
-    /// the other's forever.
+    /// Resyncs, and if the peer's hello never came on this link, greets it again, fresh.
     PathChanged { peer: P, conn: C },
     /// The caller found `peer` at fault on a control frame it handles itself.
     Misbehaved { peer: P, reason: String },
@@ -295,18 +295,24 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
                 self.feed_engine(host, sync::Input::DocReplaced { addr }, &mut out);
             }
             Input::Resync => {
+                let unanswered: Vec<P> = self
+                    .links
+                    .iter()
+                    .filter(|(_, l)| l.unanswered())
+                    .map(|(p, _)| p.clone())
+                    .collect();
+                for peer in unanswered {
+                    self.greet_again(host, peer, &mut out);
+                }
                 self.feed_engine(host, sync::Input::Resync, &mut out);
             }
             Input::PathChanged { peer, conn } => {
-                let unanswered = self
+                if self
                     .links
                     .get(&peer)
-                    .is_some_and(|l| l.conn == conn && l.hello_sent && l.theirs.is_none());
-                if unanswered {
-                    let circles = host.circles_for(&peer);
-                    if !circles.is_empty() {
-                        self.send_hello(host, peer, &circles, true, &mut out);
-                    }
+                    .is_some_and(|l| l.conn == conn && l.unanswered())
+                {
+                    self.greet_again(host, peer, &mut out);
                 }
                 self.feed_engine(host, sync::Input::Resync, &mut out);
             }
@@ -386,6 +392,17 @@ impl<P: Clone + Ord + fmt::Debug, C: Clone + PartialEq + fmt::Debug> Sessions<P,
         let fresh = !link.hello_sent;
         link.hello_sent = true;
         self.send_hello(host, peer, &circles, fresh, out);
+    }
+
+    /// Greets `peer` again, fresh, because its hello has not come though ours went: ours
+    /// may have been lost (a stream cut, a connection dropped under it), and if theirs was
+    /// too, each side would wait for the other's forever. The peer answers with its own;
+    /// one that had ours already starts its sync with us over, which costs a round trip.
+    fn greet_again<H: Access<P>>(&self, host: &mut H, peer: P, out: &mut Vec<Effect<P>>) {
+        let circles = host.circles_for(&peer);
+        if !circles.is_empty() {
+            self.send_hello(host, peer, &circles, true, out);
+        }
     }
 
     fn send_hello<H: Access<P>>(

@@ -24,7 +24,7 @@ use crate::addr::{peer_device, with_peer};
 use crate::dto::{NodeEvent, PeerCircle, PeerStatus};
 use crate::error::Result;
 use crate::peer_records::{last_sync_prefix, sync_prefix, PEERS_PREFIX};
-use crate::wires::{spawn_dial, spawn_dial_discovered, spawn_writer, Wire};
+use crate::wires::{spawn_dial, spawn_dial_discovered, spawn_redial_lan, spawn_writer, Wire};
 
 impl NodeState {
     fn emit(&self, event: NodeEvent) {
@@ -230,6 +230,7 @@ impl NodeState {
             debug!(%peer, "dialling a discovered peer again");
             spawn_dial_discovered(net.client.clone(), peer);
         }
+        spawn_redial_lan(net.client.clone());
         debug!("resync");
         self.session_input(Input::Resync);
     }
