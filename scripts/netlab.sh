@@ -296,10 +296,11 @@ result() {
 fail() {
   FAILED=1
   result "FAIL $*"
+  show_logs
 }
 
-# show_logs: the end of each node's latest log, for a failure to be read where only this
-# script's output is kept (CI). The control socket's chatter is left out.
+# show_logs: the end of each node's latest log, so that a failure can be read where only
+# this script's output is kept (CI). The control socket's chatter is left out.
 show_logs() {
   local name
   for name in "${!LOG[@]}"; do
@@ -544,10 +545,7 @@ wants() { [[ " $ONLY " == *" $1 "* ]]; }
 if wants d && ! wants b; then ONLY="$ONLY b"; fi
 for s in a b c d; do
   if wants "$s"; then
-    if ! "scenario_$s"; then
-      fail "$s (see logs in $W)"
-      show_logs
-    fi
+    "scenario_$s" || fail "$s (see logs in $W)"
   fi
 done
 
