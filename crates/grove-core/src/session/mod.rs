@@ -21,6 +21,9 @@
 //! * A fresh hello from a peer whose hello we already had means it started over (it
 //!   restarted, or it asks because our hello did not reach it): the sync with it is void,
 //!   so it is greeted again and synced from the saved states.
+//! * Hellos are frames and can be lost like any other: at every [`Input::Resync`] (a lost
+//!   connection, a failed send, the periodic one) a peer whose hello has not come though
+//!   ours went is greeted again, fresh, so two lost hellos cannot leave both sides waiting.
 //! * Access is evaluated again on [`Input::CirclesChanged`] (whenever a circle's core
 //!   document changes): a newly admitted device connected now is greeted and synced, a
 //!   removed one is disconnected.
