@@ -120,14 +120,30 @@ impl Doc {
     }
 }
 
-/// A document loaded from bytes but not yet part of a circle.
-pub struct LoadedDoc(Automerge);
+/// A document loaded from bytes but not yet part of a circle, with its decisions' rows if
+/// they were read before it joined (see [`LoadedDoc::read_rows`]).
+pub struct LoadedDoc {
+    am: Automerge,
+    rows: Option<MonthRows>,
+}
 
 impl LoadedDoc {
     pub fn load(bytes: &[u8]) -> Result<LoadedDoc> {
         Automerge::load(bytes)
-            .map(LoadedDoc)
+            .map(|am| LoadedDoc { am, rows: None })
             .map_err(|e| CoreError::Corrupt(format!("cannot load document: {e}")))
+    }
+
+    /// Reads the decisions of this month's shard (document key `doc`) now, on the caller's
+    /// thread, for [`Circle::attach_loaded`] to keep: a circle's first screen can then
+    /// read its newest month while another thread loads the core. Returns how many.
+    pub fn read_rows(&mut self, doc: &str) -> Result<usize> {
+        let period = shard_period(doc)
+            .ok_or_else(|| CoreError::Corrupt(format!("`{doc}` is not a decision shard")))?;
+        let rows = crate::decisions::read_month(&self.am, period)?;
+        let count = rows.len();
+        self.rows = Some((self.am.get_heads(), Arc::new(rows)));
+        Ok(count)
     }
 }
 
@@ -600,8 +616,14 @@ impl Circle {
         let period = shard_period(doc)
             .filter(|p| valid_period(p))
             .ok_or_else(|| CoreError::Corrupt(format!("`{doc}` is not a decision shard")))?;
-        let am = loaded.0.with_actor(self.actor.clone());
+        let am = loaded.am.with_actor(self.actor.clone());
         let saved = am.get_heads();
+        if let Some(rows) = loaded.rows {
+            self.rows
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(period.to_string(), rows);
+        }
         self.shards.insert(period.to_string(), Doc::with(am, saved));
         Ok(())
     }

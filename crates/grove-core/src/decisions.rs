@@ -448,24 +448,7 @@ impl Circle {
         }
         // Read without the lock, so that months are read side by side (`warm_rows`).
         drop(cache);
-        let automerge::hydrate::Value::Map(root) = doc.hydrate(None) else {
-            return Err(CoreError::Corrupt(format!(
-                "decision shard {period} is not a map"
-            )));
-        };
-        let mut rows: Vec<Decision> = root
-            .iter()
-            .filter_map(|(id, mv)| match &mv.value {
-                automerge::hydrate::Value::Map(m) => {
-                    let f = Fields::hydrated(m);
-                    let conflicts = conflict_names(&f);
-                    Some(decision_from(doc, id, f, conflicts))
-                }
-                _ => None,
-            })
-            .collect();
-        rows.sort_by(newest_first);
-        let rows = Arc::new(rows);
+        let rows = Arc::new(read_month(doc, period)?);
         self.rows
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -768,6 +751,28 @@ pub(crate) fn touched_rows<'a>(
         }
     }
     now
+}
+
+/// Every decision of month `period`'s shard, newest first.
+pub(crate) fn read_month(doc: &automerge::Automerge, period: &str) -> Result<Vec<Decision>> {
+    let automerge::hydrate::Value::Map(root) = doc.hydrate(None) else {
+        return Err(CoreError::Corrupt(format!(
+            "decision shard {period} is not a map"
+        )));
+    };
+    let mut rows: Vec<Decision> = root
+        .iter()
+        .filter_map(|(id, mv)| match &mv.value {
+            automerge::hydrate::Value::Map(m) => {
+                let f = Fields::hydrated(m);
+                let conflicts = conflict_names(&f);
+                Some(decision_from(doc, id, f, conflicts))
+            }
+            _ => None,
+        })
+        .collect();
+    rows.sort_by(newest_first);
+    Ok(rows)
 }
 
 /// Decision `id` of a month as [`Circle::month_rows`] reads it (conflicts named, not

@@ -677,8 +677,7 @@ impl CircleHandle {
         let sel = self.sel.clone();
         self.node
             .run(move |s| {
-                let id = s.prepare(sel.as_deref(), &Need::Core)?;
-                let months = s.months_newest_first(&id)?;
+                let (id, months) = s.open_for_page(sel.as_deref(), &filter, limit)?;
                 let mut out = Vec::new();
                 for month in months {
                     if out.len() >= limit {
@@ -712,11 +711,9 @@ impl CircleHandle {
         let sel = self.sel.clone();
         self.node
             .run(move |s| {
-                let id = s.prepare(sel.as_deref(), &Need::Core)?;
-                let mut months = s.months_newest_first(&id)?;
-                months.retain(|m| filter.may_match_month(m));
-                let me = s.identity.member();
                 let end = offset.saturating_add(limit);
+                let (id, months) = s.open_for_page(sel.as_deref(), &filter, end)?;
+                let me = s.identity.member();
                 let mut page = DecisionPage {
                     complete: true,
                     ..DecisionPage::default()

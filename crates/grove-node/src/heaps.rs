@@ -9,7 +9,10 @@
 //! (BENCHMARKS.md, "Desktop app").
 
 /// The number of heaps glibc may make. Two keep the two cores of the smallest laptops
-/// loading months side by side without waiting on one heap's lock.
+/// loading months side by side without waiting on one heap's lock, provided each loading
+/// thread gets a heap of its own: glibc binds a thread to a heap at its first allocation,
+/// so a circle's first screen starts its two loaders one after the other
+/// (`NodeState::open_for_page`).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const HEAPS: libc::c_int = 2;
 

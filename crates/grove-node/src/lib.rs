@@ -304,7 +304,10 @@ impl NodeBuilder {
             let home = resolve_home(self.home.as_deref())?;
             // The store creates the home (owner-only) and tightens an existing one.
             let passphrase = self.passphrase.as_ref().map(|p| p.as_str());
-            Arc::new(SledStore::open_with(&home, passphrase)?)
+            let started = std::time::Instant::now();
+            let store = SledStore::open_with(&home, passphrase)?;
+            tracing::debug!(ms = started.elapsed().as_millis(), "store opened");
+            Arc::new(store)
         };
         let identity = identity::Identity::load_or_create(store.as_ref())?;
         signatures::mark_new_store(store.as_ref())?;

@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use automerge::ActorId;
+use ed25519_dalek::SigningKey;
 use grove_core::{
-    circle_doc_for_month, decision_doc, shard_period, Circle, Ctx, LoadedDoc, Timestamp, CORE_DOC,
+    circle_doc_for_month, decision_doc, shard_doc, shard_period, Circle, Ctx, DecisionFilter,
+    LoadedDoc, Timestamp, CORE_DOC,
 };
 use grove_store::Store;
 use rand::rngs::StdRng;
@@ -145,18 +148,13 @@ impl NodeState {
         if self.circles.contains_key(id) {
             return Ok(());
         }
-        let bytes = self
-            .store
-            .load(id, CORE_DOC)?
-            .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?;
-        let mut circle = Circle::open(id, &bytes, self.identity.actor())?;
-        circle.set_signer(self.identity.key().clone());
-        circle.set_clock(self.clock.clone());
-        let sigs = match circle.doc(CORE_DOC) {
-            Some(am) => crate::signatures::load_checked(self.store.as_ref(), id, CORE_DOC, am)?,
-            None => Vec::new(),
-        };
-        circle.load_signatures(CORE_DOC, sigs);
+        let circle = open_core(
+            self.store.as_ref(),
+            id,
+            self.identity.actor(),
+            self.identity.key(),
+            &self.clock,
+        )?;
         self.circles.insert(id.to_string(), circle);
         Ok(())
     }
@@ -164,14 +162,7 @@ impl NodeState {
     /// The months of circle `id` that hold decisions, newest first, from the store's list
     /// of documents (nothing is loaded).
     pub(crate) fn months_newest_first(&self, id: &str) -> Result<Vec<String>> {
-        let mut months: Vec<String> = self
-            .store
-            .docs(id)?
-            .iter()
-            .filter_map(|k| shard_period(k).map(str::to_string))
-            .collect();
-        months.sort_unstable_by(|a, b| b.cmp(a));
-        Ok(months)
+        list_months(self.store.as_ref(), id)
     }
 
     pub(crate) fn loaded(&self, id: &str) -> Result<&Circle> {
@@ -217,6 +208,8 @@ impl NodeState {
     /// months are independent documents. Each thread takes the next month when done with
     /// one, so a full month and a few days' month do not leave a core idle.
     fn load_shards(&mut self, id: &str, keys: Vec<String>) -> Result<()> {
+        let started = std::time::Instant::now();
+        let months = keys.len();
         let store = &self.store;
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -252,25 +245,91 @@ impl NodeState {
                 })
                 .collect()
         });
+        for r in results {
+            if let Some((key, doc)) = r? {
+                self.attach_month(id, &key, doc)?;
+            }
+        }
+        debug!(
+            circle = id,
+            months,
+            ms = started.elapsed().as_millis(),
+            "months loaded"
+        );
+        Ok(())
+    }
+
+    /// Makes a month loaded from the store part of open circle `id`, with its signatures.
+    fn attach_month(&mut self, id: &str, key: &str, doc: LoadedDoc) -> Result<()> {
+        let store = &self.store;
         let circle = self
             .circles
             .get_mut(id)
             .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?;
-        for r in results {
-            if let Some((key, doc)) = r? {
-                circle.attach_loaded(&key, doc)?;
-                let sigs = match circle.doc(&key) {
-                    Some(am) => crate::signatures::load_checked(store.as_ref(), id, &key, am)?,
-                    None => Vec::new(),
-                };
-                let many = sigs.len() > PRUNE_OVER;
-                circle.load_signatures(&key, sigs);
-                if many {
-                    keep_uncovered_signatures(store.as_ref(), circle, id, &key);
-                }
-            }
+        circle.attach_loaded(key, doc)?;
+        let sigs = match circle.doc(key) {
+            Some(am) => crate::signatures::load_checked(store.as_ref(), id, key, am)?,
+            None => Vec::new(),
+        };
+        let many = sigs.len() > PRUNE_OVER;
+        circle.load_signatures(key, sigs);
+        if many {
+            keep_uncovered_signatures(store.as_ref(), circle, id, key);
         }
         Ok(())
+    }
+
+    /// For a view of the log's newest `want` decisions: resolves and opens the circle, and
+    /// returns its months newest first (those `filter` may match). A circle not open yet has
+    /// its core loaded on one thread while another lists the months, loads the newest that
+    /// may match until they hold `want` decisions, and reads their rows: the first screen
+    /// of a large circle waits for the slower of the two, not for both (BENCHMARKS.md,
+    /// "The first screen beside the core").
+    pub(crate) fn open_for_page(
+        &mut self,
+        sel: Option<&str>,
+        filter: &DecisionFilter,
+        want: usize,
+    ) -> Result<(String, Vec<String>)> {
+        let id = self.resolve(sel)?;
+        if self.circles.contains_key(&id) {
+            let mut months = self.months_newest_first(&id)?;
+            months.retain(|m| filter.may_match_month(m));
+            return Ok((id, months));
+        }
+        let store = self.store.clone();
+        let (actor, key, clock) = (self.identity.actor(), self.identity.key(), &self.clock);
+        // Each load on a fresh thread, the second started once the first has its heap:
+        // glibc gives a new thread the next of the process's two heaps in turn
+        // (crates/grove-node/src/heaps.rs), so the two loads get one each. Started together
+        // (or one on this thread), they shared a heap about a third of the time, each
+        // waiting on the other's every allocation, and the open took longer than loading
+        // one after the other.
+        let has_heap = std::sync::Barrier::new(2);
+        let (core, early) = std::thread::scope(|s| {
+            let core = s.spawn(|| {
+                // A thread's first allocation is what binds it to a heap.
+                drop(std::hint::black_box(Box::new(0u64)));
+                has_heap.wait();
+                open_core(store.as_ref(), &id, actor, key, clock)
+            });
+            has_heap.wait();
+            let early = s.spawn(|| newest_months(store.as_ref(), &id, filter, want));
+            (
+                core.join().unwrap_or(Err(NodeError::LoadFailed)),
+                early.join().unwrap_or(Err(NodeError::LoadFailed)),
+            )
+        });
+        // What the two loads let go sits in both heaps: given back, the process holds
+        // ~200 MB at the first screen of a million decisions instead of ~300.
+        crate::heaps::give_back();
+        self.circles.insert(id.clone(), core?);
+        let Newest { months, early } = early?;
+        for (key, doc) in early {
+            self.months.touch(&id, &key);
+            self.attach_month(&id, &key, doc)?;
+        }
+        Ok((id, months))
     }
 
     /// Runs a change on a circle, then persists what it wrote.
@@ -470,4 +529,86 @@ fn keep_uncovered_signatures(store: &dyn Store, circle: &mut Circle, id: &str, d
     if let Err(e) = crate::signatures::replace(store, id, doc, &kept) {
         warn!(circle = id, doc, error = %e, "cannot let go of covered signatures");
     }
+}
+
+/// Loads circle `id`'s core document from the store, with its signatures, as this device
+/// (`actor`, signing with `key`).
+fn open_core(
+    store: &dyn Store,
+    id: &str,
+    actor: ActorId,
+    key: &SigningKey,
+    clock: &Clock,
+) -> Result<Circle> {
+    // Each step timed: the core is what a large circle's open waits for (BENCHMARKS.md,
+    // "A million decisions").
+    let started = std::time::Instant::now();
+    let bytes = store
+        .load(id, CORE_DOC)?
+        .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?;
+    let read = started.elapsed();
+    let mut circle = Circle::open(id, &bytes, actor)?;
+    let loaded = started.elapsed();
+    circle.set_signer(key.clone());
+    circle.set_clock(clock.clone());
+    let sigs = match circle.doc(CORE_DOC) {
+        Some(am) => crate::signatures::load_checked(store, id, CORE_DOC, am)?,
+        None => Vec::new(),
+    };
+    let signatures = sigs.len();
+    circle.load_signatures(CORE_DOC, sigs);
+    debug!(
+        circle = id,
+        bytes = bytes.len(),
+        read_ms = read.as_millis(),
+        load_ms = (loaded - read).as_millis(),
+        signatures,
+        signatures_ms = (started.elapsed() - loaded).as_millis(),
+        "core opened"
+    );
+    Ok(circle)
+}
+
+/// A circle's months newest first, and the newest of them loaded with their rows read.
+struct Newest {
+    months: Vec<String>,
+    early: Vec<(String, LoadedDoc)>,
+}
+
+/// Lists circle `id`'s months that `filter` may match, newest first, and loads the newest
+/// of them, their rows read, until they hold `want` decisions.
+fn newest_months(
+    store: &dyn Store,
+    id: &str,
+    filter: &DecisionFilter,
+    want: usize,
+) -> Result<Newest> {
+    let mut months = list_months(store, id)?;
+    months.retain(|m| filter.may_match_month(m));
+    let (mut early, mut rows) = (Vec::new(), 0);
+    for month in &months {
+        if rows >= want {
+            break;
+        }
+        let key = shard_doc(month);
+        let Some(bytes) = store.load(id, &key)? else {
+            continue;
+        };
+        let mut doc = LoadedDoc::load(&bytes)?;
+        rows += doc.read_rows(&key)?;
+        early.push((key, doc));
+    }
+    Ok(Newest { months, early })
+}
+
+/// The months of circle `id` that hold decisions, newest first, from the store's list of
+/// documents.
+fn list_months(store: &dyn Store, id: &str) -> Result<Vec<String>> {
+    let mut months: Vec<String> = store
+        .docs(id)?
+        .iter()
+        .filter_map(|k| shard_period(k).map(str::to_string))
+        .collect();
+    months.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(months)
 }

@@ -83,3 +83,87 @@ async fn pages_are_windows_of_the_filtered_log_and_the_first_is_cold() {
     assert_eq!(past.total, 600);
     node.stop().await.unwrap();
 }
+
+/// A circle's first screen is read while its core loads, on threads of their own (the
+/// newest months one, the core the other): it must be the log's newest decisions, follow
+/// what is written after it, and skip the months a filter rules out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_screen_read_beside_the_core_is_the_newest_and_follows_later_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open(dir.path()).await;
+    grove_demo::seed(&node, "Bakery".into(), 600).await.unwrap();
+    let all = node
+        .circle(None)
+        .decisions(DecisionFilter::default(), None)
+        .await
+        .unwrap();
+    node.stop().await.unwrap();
+
+    // More than the newest month holds: the months read beside the core must add up.
+    let newest_month = all[0].created_at.period();
+    let in_newest = all
+        .iter()
+        .take_while(|d| d.created_at.period() == newest_month)
+        .count();
+    let want = in_newest + 5;
+    let node = open(dir.path()).await;
+    let c = node.circle(None);
+    let cold = c
+        .recent_decisions(DecisionFilter::default(), want)
+        .await
+        .unwrap();
+    assert_eq!(ids(&cold), ids(&all[..want]), "the newest, in order");
+
+    // Rows read before the month joined the circle give way to what is written after.
+    let me = node.me().await.unwrap().member;
+    let unread = cold
+        .iter()
+        .find(|d| !d.readers.iter().any(|r| r.member == me))
+        .unwrap()
+        .id
+        .clone();
+    assert!(c.mark_read(unread.clone()).await.unwrap());
+    let new = c
+        .log_decision(grove_node::core::NewDecision {
+            team: all[0].team.clone(),
+            principles: all[0].principles.clone(),
+            context: "After the cold open".into(),
+            choice: "Log one more".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let warm = c
+        .recent_decisions(DecisionFilter::default(), want)
+        .await
+        .unwrap();
+    assert_eq!(
+        warm[0].id, new,
+        "the decision logged after the open comes first"
+    );
+    let read = warm.iter().find(|d| d.id == unread).unwrap();
+    assert!(
+        read.readers.iter().any(|r| r.member == me),
+        "the read shows"
+    );
+    node.stop().await.unwrap();
+
+    // A filter that rules out the newest month: the first screen comes from the months
+    // it leaves, cold too.
+    let node = open(dir.path()).await;
+    let c = node.circle(None);
+    let until = all
+        .iter()
+        .find(|d| d.created_at.period() != newest_month)
+        .unwrap()
+        .created_at;
+    let filter = DecisionFilter {
+        until: Some(until),
+        ..Default::default()
+    };
+    let older: Vec<&Decision> = all.iter().filter(|d| d.created_at <= until).collect();
+    let page = c.decision_page(filter, 0, 20, false).await.unwrap();
+    let want: Vec<&str> = older[..20].iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids(&page.rows), want);
+    node.stop().await.unwrap();
+}
