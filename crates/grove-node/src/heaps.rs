@@ -11,8 +11,7 @@
 /// The number of heaps glibc may make. Two keep the two cores of the smallest laptops
 /// loading months side by side without waiting on one heap's lock, provided each loading
 /// thread gets a heap of its own: glibc binds a thread to a heap at its first allocation,
-/// so a circle's first screen starts its two loaders one after the other
-/// (`NodeState::open_for_page`).
+/// so two loads meant to run side by side go through [`side_by_side`].
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const HEAPS: libc::c_int = 2;
 
@@ -37,4 +36,30 @@ pub(crate) fn give_back() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// Runs `first` and `second` on two fresh threads side by side, each on a heap of its own,
+/// and returns their results (Err for one that panicked).
+///
+/// glibc binds a thread to a heap at its first allocation, giving it the next heap in turn
+/// unless that one is busy at that instant. Started together (or one on the calling thread),
+/// two loads landed on one heap about a third of the time, and each then waited on the
+/// other's every allocation: slower than running them one after the other (BENCHMARKS.md,
+/// "The first screen beside the core"). So the second thread starts only once the first
+/// has allocated, and with it has its heap.
+pub(crate) fn side_by_side<A: Send, B: Send>(
+    first: impl FnOnce() -> A + Send,
+    second: impl FnOnce() -> B + Send,
+) -> (std::thread::Result<A>, std::thread::Result<B>) {
+    let has_heap = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        let a = s.spawn(|| {
+            drop(std::hint::black_box(Box::new(0u64)));
+            has_heap.wait();
+            first()
+        });
+        has_heap.wait();
+        let b = s.spawn(second);
+        (a.join(), b.join())
+    })
 }

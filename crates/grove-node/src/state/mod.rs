@@ -218,10 +218,7 @@ impl NodeState {
             .max(1);
         let next = std::sync::atomic::AtomicUsize::new(0);
         let load = |key: &String| -> Result<Option<(String, LoadedDoc)>> {
-            match store.load(id, key)? {
-                Some(bytes) => Ok(Some((key.clone(), LoadedDoc::load(&bytes)?))),
-                None => Ok(None),
-            }
+            Ok(load_month(store.as_ref(), id, key)?.map(|doc| (key.clone(), doc)))
         };
         let results: Vec<Result<Option<(String, LoadedDoc)>>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
@@ -299,27 +296,12 @@ impl NodeState {
         }
         let store = self.store.clone();
         let (actor, key, clock) = (self.identity.actor(), self.identity.key(), &self.clock);
-        // Each load on a fresh thread, the second started once the first has its heap:
-        // glibc gives a new thread the next of the process's two heaps in turn
-        // (crates/grove-node/src/heaps.rs), so the two loads get one each. Started together
-        // (or one on this thread), they shared a heap about a third of the time, each
-        // waiting on the other's every allocation, and the open took longer than loading
-        // one after the other.
-        let has_heap = std::sync::Barrier::new(2);
-        let (core, early) = std::thread::scope(|s| {
-            let core = s.spawn(|| {
-                // A thread's first allocation is what binds it to a heap.
-                drop(std::hint::black_box(Box::new(0u64)));
-                has_heap.wait();
-                open_core(store.as_ref(), &id, actor, key, clock)
-            });
-            has_heap.wait();
-            let early = s.spawn(|| newest_months(store.as_ref(), &id, filter, want));
-            (
-                core.join().unwrap_or(Err(NodeError::LoadFailed)),
-                early.join().unwrap_or(Err(NodeError::LoadFailed)),
-            )
-        });
+        let (core, early) = crate::heaps::side_by_side(
+            || open_core(store.as_ref(), &id, actor, key, clock),
+            || newest_months(store.as_ref(), &id, filter, want),
+        );
+        let core = core.unwrap_or(Err(NodeError::LoadFailed));
+        let early = early.unwrap_or(Err(NodeError::LoadFailed));
         // What the two loads let go sits in both heaps: given back, the process holds
         // ~200 MB at the first screen of a million decisions instead of ~300.
         crate::heaps::give_back();
@@ -591,14 +573,21 @@ fn newest_months(
             break;
         }
         let key = shard_doc(month);
-        let Some(bytes) = store.load(id, &key)? else {
+        let Some(mut doc) = load_month(store, id, &key)? else {
             continue;
         };
-        let mut doc = LoadedDoc::load(&bytes)?;
         rows += doc.read_rows(&key)?;
         early.push((key, doc));
     }
     Ok(Newest { months, early })
+}
+
+/// Month document `key` of circle `id` from the store, loaded; None if the store has none.
+fn load_month(store: &dyn Store, id: &str, key: &str) -> Result<Option<LoadedDoc>> {
+    match store.load(id, key)? {
+        Some(bytes) => Ok(Some(LoadedDoc::load(&bytes)?)),
+        None => Ok(None),
+    }
 }
 
 /// The months of circle `id` that hold decisions, newest first, from the store's list of
