@@ -521,11 +521,28 @@ async fn found_at_a_rendezvous_point_and_dialled(auto: bool) {
     connected_to(&mut b, a_peer).await;
     connected_to(&mut a, b.peer).await;
 
-    b.client
-        .send(a_peer, Frame::new("c", "d", b"found you".to_vec()))
-        .await
-        .unwrap();
+    send_as_an_owner_would(&mut b, a_peer, Frame::new("c", "d", b"found you".to_vec())).await;
     assert_eq!(received_from(&mut a, b.peer).await.payload, b"found you");
+}
+
+/// Sends `frame`, and sends it again if a hole punch moved the connection to a direct path
+/// while it was on its way: grove-net then drops the frame in flight and says so with
+/// `PathChanged`, and its owner (grove-node) resyncs. Anything else fails the test.
+async fn send_as_an_owner_would(node: &mut Node, to: PeerId, frame: Frame) {
+    for _ in 0..3 {
+        match node.client.send(to, frame.clone()).await {
+            Ok(()) => return,
+            Err(NetError::ConnectionClosed(peer)) if peer == to => {
+                wait_for(node, "the new path", |e| match e {
+                    Event::PathChanged { peer, .. } if peer == to => Some(()),
+                    _ => None,
+                })
+                .await;
+            }
+            Err(e) => panic!("sending to {to}: {e}"),
+        }
+    }
+    panic!("the frame to {to} was dropped by three path changes in a row");
 }
 
 /// A libp2p node that speaks `/grove/sync/1` only to write whatever it is told to.
