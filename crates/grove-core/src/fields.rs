@@ -31,8 +31,6 @@ pub struct Conflict {
 pub(crate) struct Fields {
     scalars: Vec<(String, Scalar)>,
     objects: Vec<(String, ObjId)>,
-    /// String lists already materialised (when read from a hydrated document).
-    lists: Vec<(String, Vec<String>)>,
     conflicted: Vec<String>,
 }
 
@@ -62,55 +60,13 @@ impl Fields {
         Fields {
             scalars,
             objects,
-            lists: Vec::new(),
             conflicted,
         }
     }
 
-    /// Fields of a map from [`ReadDoc::hydrate`]: one linear pass over a whole document is
-    /// far cheaper than seeking every entity's map, which is what listing a month needs.
-    pub(crate) fn hydrated(map: &automerge::hydrate::Map) -> Fields {
-        use automerge::hydrate::Value as H;
-        let mut scalars = Vec::new();
-        let mut lists = Vec::new();
-        let mut conflicted = Vec::new();
-        for (key, mv) in map.iter() {
-            if mv.conflict {
-                conflicted.push(key.clone());
-            }
-            match &mv.value {
-                H::Scalar(s) => scalars.push((key.clone(), Scalar::from_owned(s))),
-                H::List(l) => lists.push((
-                    key.clone(),
-                    l.iter()
-                        .filter_map(|item| match &item.value {
-                            H::Scalar(ScalarValue::Str(s)) => Some(s.to_string()),
-                            _ => None,
-                        })
-                        .collect(),
-                )),
-                H::Map(_) | H::Text(_) => {}
-            }
-        }
-        // A hydrated map iterates in no set order (a hash map): in key order, as the
-        // document holds them, timelines read oldest first and two reads of one decision
-        // come out the same.
-        scalars.sort_by(|a, b| a.0.cmp(&b.0));
-        lists.sort_by(|a, b| a.0.cmp(&b.0));
-        Fields {
-            scalars,
-            objects: Vec::new(),
-            lists,
-            conflicted,
-        }
-    }
-
-    /// A list of strings, from the hydrated lists or by reading the list object.
+    /// A list of strings, read from the list object.
     pub(crate) fn list<D: ReadDoc>(&self, doc: &D, key: &str) -> Vec<String> {
-        match self.lists.iter().find(|(k, _)| k == key) {
-            Some((_, l)) => l.clone(),
-            None => str_list(doc, self.obj(key)),
-        }
+        str_list(doc, self.obj(key))
     }
 
     fn scalar(&self, key: &str) -> Option<&Scalar> {
@@ -244,16 +200,6 @@ fn writer(id: &automerge::ObjId) -> String {
 }
 
 impl Scalar {
-    fn from_owned(s: &ScalarValue) -> Scalar {
-        match s {
-            ScalarValue::Str(s) => Scalar::Str(s.to_string()),
-            ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Scalar::Int(*i),
-            ScalarValue::Uint(u) => Scalar::Int(i64::try_from(*u).unwrap_or(i64::MAX)),
-            ScalarValue::Boolean(b) => Scalar::Bool(*b),
-            _ => Scalar::Other,
-        }
-    }
-
     fn from_ref(s: &ScalarValueRef<'_>) -> Scalar {
         match s {
             ScalarValueRef::Str(s) => Scalar::Str(s.to_string()),

@@ -27,6 +27,7 @@ mod members;
 mod month_changes;
 mod nodes;
 mod office;
+pub mod parallel;
 mod principles;
 mod proposals;
 mod purge;

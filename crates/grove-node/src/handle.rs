@@ -658,7 +658,7 @@ impl CircleHandle {
         filter: DecisionFilter,
         limit: Option<usize>,
     ) -> Result<Vec<Decision>> {
-        read!(self, Need::All, |c| {
+        read!(self, Need::Log, |c| {
             let mut all = c.decisions(&filter)?;
             if let Some(n) = limit {
                 all.truncate(n);
@@ -683,7 +683,7 @@ impl CircleHandle {
                     if out.len() >= limit {
                         break;
                     }
-                    s.ensure_docs(&id, vec![shard_doc(&month)])?;
+                    s.ensure_docs(&id, vec![shard_doc(&month)], true)?;
                     out.extend(s.loaded(&id)?.decisions_in(&month, &filter)?);
                 }
                 out.truncate(limit);
@@ -743,7 +743,7 @@ impl CircleHandle {
                             None => {}
                         }
                     }
-                    s.ensure_docs(&id, vec![doc.clone()])?;
+                    s.ensure_docs(&id, vec![doc.clone()], true)?;
                     let circle = s.loaded(&id)?;
                     let w = circle.decisions_window_in(
                         &month,

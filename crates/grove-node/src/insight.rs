@@ -57,7 +57,7 @@ fn with_insight<R>(
     sel: Option<&str>,
     f: impl FnOnce(&Circle, &mut CircleCache, grove_core::Timestamp) -> Result<R>,
 ) -> Result<R> {
-    let id = s.prepare(sel, &Need::All)?;
+    let id = s.prepare(sel, &Need::Log)?;
     let now = s.now();
     let mut caches = std::mem::take(&mut s.insight);
     let result = (|| {

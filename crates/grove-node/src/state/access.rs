@@ -59,7 +59,7 @@ impl Access<PeerId> for NodeState {
     fn load_whole(&mut self, id: &str) -> bool {
         let loaded = self.open(id).and_then(|()| {
             let docs = self.store.docs(id)?;
-            self.ensure_docs(id, docs)
+            self.ensure_docs(id, docs, false)
         });
         match loaded {
             Ok(()) => true,

@@ -51,8 +51,11 @@ pub(crate) enum Need {
     Decisions(Vec<String>),
     /// The shard of the current month (where a new decision goes).
     ThisMonth,
-    /// Every shard: lists and counts over the whole log.
+    /// Every shard: the whole log's documents (exports, sync, membership changes).
     All,
+    /// Every shard, each month's decisions read on the thread that loads it: views over
+    /// the whole log's decisions (lists, insight), which would read them next.
+    Log,
 }
 
 pub(crate) struct NodeState {
@@ -179,17 +182,23 @@ impl NodeState {
             Need::Core => Vec::new(),
             Need::Decisions(ids) => ids.iter().filter_map(|d| decision_doc(d).ok()).collect(),
             Need::ThisMonth => vec![circle_doc_for_month(self.now())],
-            Need::All => {
+            Need::All | Need::Log => {
                 self.months.keep_whole(&id);
                 self.store.docs(&id)?
             }
         };
-        self.ensure_docs(&id, wanted)?;
+        self.ensure_docs(&id, wanted, matches!(need, Need::Log))?;
         Ok(id)
     }
 
-    /// Loads the listed documents of an open circle that are not in memory yet.
-    pub(crate) fn ensure_docs(&mut self, id: &str, wanted: Vec<String>) -> Result<()> {
+    /// Loads the listed documents of an open circle that are not in memory yet, and reads
+    /// the decisions of the months it loads if `read_rows`.
+    pub(crate) fn ensure_docs(
+        &mut self,
+        id: &str,
+        wanted: Vec<String>,
+        read_rows: bool,
+    ) -> Result<()> {
         for key in wanted.iter().filter(|k| shard_period(k).is_some()) {
             self.months.touch(id, key);
         }
@@ -199,52 +208,30 @@ impl NodeState {
             .filter(|k| k != CORE_DOC && shard_period(k).is_some() && !circle.has_doc(k))
             .collect();
         if !missing.is_empty() {
-            self.load_shards(id, missing)?;
+            self.load_shards(id, missing, read_rows)?;
         }
         Ok(())
     }
 
-    /// Loads shards in parallel: Automerge's load is the cost of opening a large circle, and
-    /// months are independent documents. Each thread takes the next month when done with
-    /// one, so a full month and a few days' month do not leave a core idle.
-    fn load_shards(&mut self, id: &str, keys: Vec<String>) -> Result<()> {
+    /// Loads shards on every core: Automerge's load is the cost of opening a large circle,
+    /// and months are independent documents. Reading a month's decisions costs about as
+    /// much again; done by the thread that loaded it, the two halves of the whole log cold
+    /// share the cores as one piece of work (BENCHMARKS.md, "The whole log, read as it
+    /// loads").
+    fn load_shards(&mut self, id: &str, keys: Vec<String>, read_rows: bool) -> Result<()> {
         let started = std::time::Instant::now();
         let months = keys.len();
-        let store = &self.store;
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .min(keys.len())
-            .max(1);
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let load = |key: &String| -> Result<Option<(String, LoadedDoc)>> {
-            Ok(load_month(store.as_ref(), id, key)?.map(|doc| (key.clone(), doc)))
-        };
-        let results: Vec<Result<Option<(String, LoadedDoc)>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut done = Vec::new();
-                        while let Some(key) =
-                            keys.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                        {
-                            done.push(load(key));
-                        }
-                        done
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| vec![Err(NodeError::LoadFailed)])
-                })
-                .collect()
+        let store = self.store.as_ref();
+        let loaded = grove_core::parallel::map_each(&keys, |key| {
+            let mut doc = load_month(store, id, key)?;
+            if let Some(doc) = doc.as_mut().filter(|_| read_rows) {
+                doc.read_rows(key)?;
+            }
+            Ok::<_, NodeError>(doc)
         });
-        for r in results {
-            if let Some((key, doc)) = r? {
-                self.attach_month(id, &key, doc)?;
+        for (doc, key) in loaded.into_iter().zip(&keys) {
+            if let Some(doc) = doc.ok_or(NodeError::LoadFailed)?? {
+                self.attach_month(id, key, doc)?;
             }
         }
         debug!(

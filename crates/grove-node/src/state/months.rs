@@ -20,7 +20,7 @@ impl NodeState {
             if let Some(t) = stored_tally(self.store.as_ref(), id, &doc, &reader)? {
                 return Ok(t);
             }
-            self.ensure_docs(id, vec![doc.clone()])?;
+            self.ensure_docs(id, vec![doc.clone()], true)?;
         }
         let tally = self.loaded(id)?.month_tally(period, &reader)?;
         self.store_tally(id, &doc, &tally)?;

@@ -12,6 +12,20 @@ fn ids(ds: &[Decision]) -> Vec<&str> {
     ds.iter().map(|d| d.id.as_str()).collect()
 }
 
+/// A demo circle of 600 decisions over several months in `home`, and its whole log as the
+/// node that made it (never reopened) lists it; the node is stopped.
+async fn seeded_and_listed(home: &std::path::Path) -> Vec<Decision> {
+    let node = open(home).await;
+    grove_demo::seed(&node, "Bakery".into(), 600).await.unwrap();
+    let all = node
+        .circle(None)
+        .decisions(DecisionFilter::default(), None)
+        .await
+        .unwrap();
+    node.stop().await.unwrap();
+    all
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_are_windows_of_the_filtered_log_and_the_first_is_cold() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,14 +104,7 @@ async fn pages_are_windows_of_the_filtered_log_and_the_first_is_cold() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_screen_read_beside_the_core_is_the_newest_and_follows_later_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let node = open(dir.path()).await;
-    grove_demo::seed(&node, "Bakery".into(), 600).await.unwrap();
-    let all = node
-        .circle(None)
-        .decisions(DecisionFilter::default(), None)
-        .await
-        .unwrap();
-    node.stop().await.unwrap();
+    let all = seeded_and_listed(dir.path()).await;
 
     // More than the newest month holds: the months read beside the core must add up.
     let newest_month = all[0].created_at.period();
@@ -165,5 +172,57 @@ async fn a_first_screen_read_beside_the_core_is_the_newest_and_follows_later_wri
     let page = c.decision_page(filter, 0, 20, false).await.unwrap();
     let want: Vec<&str> = older[..20].iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids(&page.rows), want);
+    node.stop().await.unwrap();
+}
+
+/// The whole log, cold: each month's decisions are read by the thread that loads it
+/// (`Need::Log` in `src/state/mod.rs`). What it reads must be the log exactly as a node
+/// that kept it in memory reads it, and must give way to what is written after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_log_read_as_it_loads_is_the_log_and_follows_later_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = seeded_and_listed(dir.path()).await;
+    let mut months: Vec<String> = all.iter().map(|d| d.created_at.period()).collect();
+    months.dedup();
+    assert!(months.len() > 2, "months to load side by side: {months:?}");
+
+    let node = open(dir.path()).await;
+    let c = node.circle(None);
+    let cold = c.decisions(DecisionFilter::default(), None).await.unwrap();
+    assert_eq!(cold.len(), all.len());
+    assert!(
+        cold == all,
+        "every decision, field for field, in the same order"
+    );
+
+    // A result on the oldest decision and a new one: the rows read as the months loaded
+    // give way to both.
+    let oldest = all[all.len() - 1].id.clone();
+    c.record_result(
+        oldest.clone(),
+        "Worked".into(),
+        grove_node::core::Outcome::Worked,
+    )
+    .await
+    .unwrap();
+    let new = c
+        .log_decision(grove_node::core::NewDecision {
+            team: all[0].team.clone(),
+            principles: all[0].principles.clone(),
+            context: "After the cold read".into(),
+            choice: "Log one more".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let after = c.decisions(DecisionFilter::default(), None).await.unwrap();
+    assert_eq!(after.len(), all.len() + 1);
+    assert_eq!(after[0].id, new, "the new decision comes first");
+    let resulted = after.iter().find(|d| d.id == oldest).unwrap();
+    assert_eq!(
+        resulted.result.as_ref().map(|r| r.text.as_str()),
+        Some("Worked"),
+        "the result shows"
+    );
     node.stop().await.unwrap();
 }
