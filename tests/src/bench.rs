@@ -17,7 +17,8 @@
 //! decisions").
 //!
 //! Cold opens run in a child process (this binary with `cold-open HOME`), so their memory
-//! figures are those of a fresh process.
+//! figures are those of a fresh process. The open section takes each cold figure and the
+//! limit's load three times, in turn, and prints the medians.
 
 mod insight_bench;
 mod paging_bench;
@@ -137,15 +138,14 @@ fn main() -> Result<()> {
         seed(home.path(), n)?;
         let seeded = t.elapsed().as_secs_f64();
         let disk = dir_size(home.path())?;
-        let limit = automerge_limit(n)?;
-        let cold = run_cold_open(home.path())?;
+        let (limit, cold) = limit_beside_cold_opens(n, home.path())?;
         println!("| seed a circle (demo, one batch) | {n} | {seeded:.2} s | | |");
         println!(
-            "| cold open: core + newest month, first 50 decisions | {n} | {:.0} ms, {:.0} MB RSS | {:.0} ms (load whole doc) | {:.2} |",
+            "| cold open: core + newest month, first 50 decisions (median of {RUNS}) | {n} | {:.0} ms, {:.0} MB RSS | {:.0} ms (load whole doc, median of {RUNS}) | {:.2} |",
             cold.first_page_ms, cold.rss_first_mb, limit.load_ms, cold.first_page_ms / limit.load_ms
         );
         println!(
-            "| cold load of the whole log (every month) | {n} | {:.0} ms, {:.0} MB peak RSS | {:.0} ms | {:.2} |",
+            "| cold load of the whole log (every month, median of {RUNS}) | {n} | {:.0} ms, {:.0} MB peak RSS | {:.0} ms | {:.2} |",
             cold.full_ms, cold.peak_mb, limit.load_ms, cold.full_ms / limit.load_ms
         );
         println!(
@@ -264,6 +264,7 @@ fn log_one_by_one(n: usize) -> Result<(f64, f64)> {
     })
 }
 
+#[derive(Clone, Copy)]
 struct Cold {
     first_page_ms: f64,
     rss_first_mb: f64,
@@ -367,9 +368,63 @@ struct Limit {
     bytes: usize,
 }
 
-/// The reference shape of docs/limits.md: one document, a root map of decisions keyed by
-/// id, each a map of 8 scalar strings (~850 B as JSON).
+/// How many times the open section measures each cold figure and the limit beside it,
+/// taking the median of each. On the shared 2-core VM one load of the limit ranged
+/// 1.08-1.81 s in a day, and a single run moved the whole log's ratio by a tenth or more.
+const RUNS: usize = 3;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The limit's load and a cold open of `home`, taken in turn [`RUNS`] times so that the
+/// machine's load weighs on both alike; each figure is the median of its runs.
+fn limit_beside_cold_opens(n: usize, home: &Path) -> Result<(Limit, Cold)> {
+    let doc = limit_doc(n)?;
+    let mut loads = Vec::new();
+    let mut colds = Vec::new();
+    for _ in 0..RUNS {
+        loads.push(limit_load_ms(&doc)?);
+        colds.push(run_cold_open(home)?);
+    }
+    let of = |f: fn(&Cold) -> f64| median(colds.iter().map(f).collect());
+    let cold = Cold {
+        first_page_ms: of(|c| c.first_page_ms),
+        rss_first_mb: of(|c| c.rss_first_mb),
+        full_ms: of(|c| c.full_ms),
+        list_warm_ms: of(|c| c.list_warm_ms),
+        filtered_ms: of(|c| c.filtered_ms),
+        peak_mb: of(|c| c.peak_mb),
+    };
+    let limit = Limit {
+        load_ms: median(loads),
+        bytes: doc.len(),
+    };
+    Ok((limit, cold))
+}
+
+/// The limit's document of `n` decisions saved, and one load of it.
 fn automerge_limit(n: usize) -> Result<Limit> {
+    let doc = limit_doc(n)?;
+    Ok(Limit {
+        load_ms: limit_load_ms(&doc)?,
+        bytes: doc.len(),
+    })
+}
+
+/// How long Automerge takes to load `doc`, in ms.
+fn limit_load_ms(doc: &[u8]) -> Result<f64> {
+    let t = Instant::now();
+    let loaded = Automerge::load(doc)?;
+    let load_ms = t.elapsed().as_secs_f64() * 1000.0;
+    drop(loaded);
+    Ok(load_ms)
+}
+
+/// The reference shape of docs/limits.md, saved: one document, a root map of decisions
+/// keyed by id, each a map of 8 scalar strings (~850 B as JSON).
+fn limit_doc(n: usize) -> Result<Vec<u8>> {
     let mut doc = Automerge::new();
     // Varied text, as real entries are: repeated filler would compress to nothing.
     const WORDS: &[&str] = &[
@@ -432,15 +487,7 @@ fn automerge_limit(n: usize) -> Result<Limit> {
         Ok(())
     })
     .map_err(|f| anyhow::anyhow!("{:?}", f.error))?;
-    let bytes = doc.save();
-    let t = Instant::now();
-    let loaded = Automerge::load(&bytes)?;
-    let load_ms = t.elapsed().as_secs_f64() * 1000.0;
-    drop(loaded);
-    Ok(Limit {
-        load_ms,
-        bytes: bytes.len(),
-    })
+    Ok(doc.save())
 }
 
 fn dir_size(dir: &Path) -> Result<u64> {

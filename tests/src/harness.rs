@@ -515,7 +515,7 @@ pub async fn decision_ids(node: &TestNode, circle: &str) -> Result<Vec<String>> 
         .decisions(Default::default(), None)
         .await?
         .into_iter()
-        .map(|d| d.id)
+        .map(|d| d.id.clone())
         .collect();
     ids.sort();
     Ok(ids)

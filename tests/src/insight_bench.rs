@@ -27,7 +27,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// and vitality as the window asks for them after a change; prints the medians.
 async fn after_one(
     c: &grove_node::CircleHandle,
-    some: &[grove_node::core::Decision],
+    some: &[std::sync::Arc<grove_node::core::Decision>],
     n: usize,
     where_: &str,
 ) -> Result<()> {

@@ -190,7 +190,7 @@ pub struct Circle {
 /// A device's clock, as the node keeps it.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
-pub(crate) type MonthRows = (Vec<ChangeHash>, Arc<Vec<crate::Decision>>);
+pub(crate) type MonthRows = (Vec<ChangeHash>, crate::decisions::Rows);
 
 impl Circle {
     /// Creates a new circle whose first member (and steward) is `ctx.member`, named

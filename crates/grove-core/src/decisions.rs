@@ -144,6 +144,10 @@ pub struct MonthTally {
     pub citations: BTreeMap<String, usize>,
 }
 
+/// A month's decisions, newest first, each shared: a list of the whole log, the views and
+/// the month's cache hold the same rows rather than copies of them.
+pub(crate) type Rows = Arc<Vec<Arc<Decision>>>;
+
 /// See [`Circle::decisions_window_in`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MonthWindow {
@@ -364,7 +368,7 @@ impl Circle {
     }
 
     /// Decisions in the loaded shards matching `filter`, newest first.
-    pub fn decisions(&self, filter: &DecisionFilter) -> Result<Vec<Decision>> {
+    pub fn decisions(&self, filter: &DecisionFilter) -> Result<Vec<Arc<Decision>>> {
         let periods: Vec<String> = self
             .shards()
             .rev()
@@ -390,7 +394,11 @@ impl Circle {
     }
 
     /// Decisions of one loaded month matching `filter`, newest first (empty if not loaded).
-    pub fn decisions_in(&self, period: &str, filter: &DecisionFilter) -> Result<Vec<Decision>> {
+    pub fn decisions_in(
+        &self,
+        period: &str,
+        filter: &DecisionFilter,
+    ) -> Result<Vec<Arc<Decision>>> {
         let rows = self.month_rows(period)?;
         let prepared = Prepared::new(self, filter)?;
         Ok(rows
@@ -417,7 +425,7 @@ impl Circle {
         let mut window = MonthWindow::default();
         for d in rows.iter().filter(|d| prepared.matches(d, filter)) {
             if window.matched >= skip && window.rows.len() < take {
-                window.rows.push(d.clone());
+                window.rows.push(Decision::clone(d));
             }
             window.matched += 1;
             if !d.readers.iter().any(|r| r.member == reader) {
@@ -430,7 +438,7 @@ impl Circle {
     /// Every decision of a month, newest first, read once per version of the month's
     /// document: filtering a large log again (the desktop's filters, repeated `list`s) then
     /// costs a scan of ready rows, not a re-read of Automerge.
-    pub(crate) fn month_rows(&self, period: &str) -> Result<Arc<Vec<Decision>>> {
+    pub(crate) fn month_rows(&self, period: &str) -> Result<Rows> {
         let Some(doc) = self.shard(period) else {
             return Ok(Arc::default());
         };
@@ -449,7 +457,7 @@ impl Circle {
                         let at = patched
                             .binary_search_by(|x| newest_first(x, &d))
                             .unwrap_or_else(|at| at);
-                        patched.insert(at, d);
+                        patched.insert(at, Arc::new(d));
                     }
                 }
                 *cached_heads = heads;
@@ -485,14 +493,14 @@ impl Circle {
 
     /// The `n` most recently logged decisions of the loaded months, newest first (equal
     /// times in the order of [`Circle::decisions`]), cloning only those.
-    pub fn newest_decisions(&self, n: usize) -> Result<Vec<Decision>> {
+    pub fn newest_decisions(&self, n: usize) -> Result<Vec<Arc<Decision>>> {
         let periods: Vec<String> = self.shards().rev().map(|(p, _)| p.clone()).collect();
         let months = periods
             .iter()
             .map(|p| self.month_rows(p))
             .collect::<Result<Vec<_>>>()?;
         // Each month's rows are newest first, so its first `n` hold its share of the answer.
-        let mut all: Vec<(std::cmp::Reverse<Timestamp>, usize, &Decision)> = Vec::new();
+        let mut all: Vec<(std::cmp::Reverse<Timestamp>, usize, &Arc<Decision>)> = Vec::new();
         let mut offset = 0;
         for rows in &months {
             all.extend(
@@ -697,7 +705,7 @@ pub(crate) fn row_key(
 
 /// The index of the row of key (`created`, `id`) in a month's rows, or where it would go.
 pub(crate) fn row_index(
-    rows: &[Decision],
+    rows: &[Arc<Decision>],
     created: Timestamp,
     id: &str,
 ) -> std::result::Result<usize, usize> {
@@ -708,9 +716,9 @@ pub(crate) fn row_index(
 /// The decisions of `touched` that a month's `rows` hold, each with its row's index: what a
 /// view kept per decision patches after a change.
 pub(crate) fn touched_rows<'a>(
-    rows: &'a [Decision],
+    rows: &'a [Arc<Decision>],
     touched: &std::collections::BTreeSet<String>,
-) -> std::collections::HashMap<&'a str, (usize, &'a Decision)> {
+) -> std::collections::HashMap<&'a str, (usize, &'a Arc<Decision>)> {
     let mut now = std::collections::HashMap::with_capacity(touched.len());
     for (i, d) in rows.iter().enumerate() {
         if now.len() == touched.len() {
@@ -724,15 +732,18 @@ pub(crate) fn touched_rows<'a>(
 }
 
 /// Every decision of a month's shard, newest first.
-pub(crate) fn read_month(doc: &automerge::Automerge) -> Vec<Decision> {
-    let mut rows: Vec<Decision> = Vec::new();
+pub(crate) fn read_month(doc: &automerge::Automerge) -> Vec<Arc<Decision>> {
+    let mut rows: Vec<Decision> = Vec::with_capacity(doc.length(ROOT));
     for item in doc.map_range(ROOT, ..) {
         if let ValueRef::Object(ObjType::Map) = item.value {
             rows.push(listed_decision(doc, &item.key, &item.id()));
         }
     }
     rows.sort_by(newest_first);
-    rows
+    // Each row shared (the whole log is a list of these, not a copy), and allocated in the
+    // rows' order: views that scan a month's rows in turn (vitality, tensions) then walk
+    // memory in order, as they did in one vector, instead of in the order of the ids.
+    rows.into_iter().map(Arc::new).collect()
 }
 
 /// Decision `id` of a month as [`Circle::month_rows`] reads it (conflicts named, not

@@ -5,6 +5,8 @@
 //! field concurrently Automerge keeps both values; [`Fields`] keeps them all so the UI can
 //! show both until someone picks (by setting the field again).
 
+use std::borrow::Cow;
+
 use automerge::{
     transaction::Transactable, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, ValueRef,
 };
@@ -27,34 +29,40 @@ pub struct Conflict {
     pub devices: Vec<String>,
 }
 
-/// One entity's fields, read in a single pass.
-pub(crate) struct Fields {
-    scalars: Vec<(String, Scalar)>,
-    objects: Vec<(String, ObjId)>,
-    conflicted: Vec<String>,
+/// One entity's fields, read in a single pass. Keys and strings are borrowed from the
+/// document: only what a reader keeps is copied (a whole log reads ~15 fields of each of
+/// its decisions).
+pub(crate) struct Fields<'a> {
+    scalars: Vec<(Cow<'a, str>, Scalar<'a>)>,
+    objects: Vec<(Cow<'a, str>, ObjId)>,
+    conflicted: Vec<Cow<'a, str>>,
 }
 
 #[derive(Debug, Clone)]
-enum Scalar {
-    Str(String),
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
     Int(i64),
     Bool(bool),
     Other,
 }
 
-impl Fields {
-    pub(crate) fn read<D: ReadDoc>(doc: &D, obj: &ObjId) -> Fields {
+impl<'a> Fields<'a> {
+    pub(crate) fn read<D: ReadDoc>(doc: &'a D, obj: &ObjId) -> Fields<'a> {
         let mut scalars = Vec::new();
         let mut objects = Vec::new();
         let mut conflicted = Vec::new();
         for item in doc.map_range(obj, ..) {
-            let key = item.key.to_string();
             if item.conflict {
-                conflicted.push(key.clone());
+                conflicted.push(item.key.clone());
             }
-            match &item.value {
-                ValueRef::Object(_) => objects.push((key, item.id())),
-                ValueRef::Scalar(s) => scalars.push((key, Scalar::from_ref(s))),
+            let id = match &item.value {
+                ValueRef::Object(_) => Some(item.id()),
+                ValueRef::Scalar(_) => None,
+            };
+            match (item.value, id) {
+                (_, Some(id)) => objects.push((item.key, id)),
+                (ValueRef::Scalar(s), None) => scalars.push((item.key, Scalar::from_ref(s))),
+                (ValueRef::Object(_), None) => {}
             }
         }
         Fields {
@@ -69,7 +77,7 @@ impl Fields {
         str_list(doc, self.obj(key))
     }
 
-    fn scalar(&self, key: &str) -> Option<&Scalar> {
+    fn scalar(&self, key: &str) -> Option<&Scalar<'a>> {
         self.scalars.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
@@ -79,7 +87,7 @@ impl Fields {
 
     pub(crate) fn opt_str(&self, key: &str) -> Option<String> {
         match self.scalar(key) {
-            Some(Scalar::Str(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Scalar::Str(s)) if !s.is_empty() => Some(s.to_string()),
             _ => None,
         }
     }
@@ -113,7 +121,7 @@ impl Fields {
             .filter_map(|(k, v)| {
                 let rest = k.strip_prefix(prefix)?;
                 let text = match v {
-                    Scalar::Str(s) => s.clone(),
+                    Scalar::Str(s) => s.to_string(),
                     Scalar::Int(i) => i.to_string(),
                     Scalar::Bool(b) => b.to_string(),
                     Scalar::Other => String::new(),
@@ -159,10 +167,10 @@ impl Fields {
     ) -> Vec<Conflict> {
         let mut out = Vec::new();
         for key in &self.conflicted {
-            if !keys.contains(&key.as_str()) {
+            if !keys.contains(&key.as_ref()) {
                 continue;
             }
-            let Ok(all) = doc.get_all(obj, key.as_str()) else {
+            let Ok(all) = doc.get_all(obj, key.as_ref()) else {
                 continue;
             };
             // Each value with the device that wrote it: a document's actor is its device's
@@ -180,7 +188,7 @@ impl Fields {
             if versions.len() > 1 {
                 let (values, devices) = versions.into_iter().unzip();
                 out.push(Conflict {
-                    field: key.clone(),
+                    field: key.to_string(),
                     values,
                     devices,
                 });
@@ -199,15 +207,15 @@ fn writer(id: &automerge::ObjId) -> String {
     }
 }
 
-impl Scalar {
-    fn from_ref(s: &ScalarValueRef<'_>) -> Scalar {
+impl<'a> Scalar<'a> {
+    fn from_ref(s: ScalarValueRef<'a>) -> Scalar<'a> {
         match s {
-            ScalarValueRef::Str(s) => Scalar::Str(s.to_string()),
+            ScalarValueRef::Str(s) => Scalar::Str(s),
             ScalarValueRef::Int(i) | ScalarValueRef::Timestamp(i) | ScalarValueRef::Counter(i) => {
-                Scalar::Int(*i)
+                Scalar::Int(i)
             }
-            ScalarValueRef::Uint(u) => Scalar::Int(i64::try_from(*u).unwrap_or(i64::MAX)),
-            ScalarValueRef::Boolean(b) => Scalar::Bool(*b),
+            ScalarValueRef::Uint(u) => Scalar::Int(i64::try_from(u).unwrap_or(i64::MAX)),
+            ScalarValueRef::Boolean(b) => Scalar::Bool(b),
             _ => Scalar::Other,
         }
     }
@@ -275,7 +283,7 @@ pub(crate) fn key_set<D: ReadDoc>(doc: &D, map: Option<&ObjId>) -> Vec<String> {
 }
 
 /// The maps inside a list (history entries, versions), each read with [`Fields`].
-pub(crate) fn map_list<D: ReadDoc>(doc: &D, list: Option<&ObjId>) -> Vec<Fields> {
+pub(crate) fn map_list<'a, D: ReadDoc>(doc: &'a D, list: Option<&ObjId>) -> Vec<Fields<'a>> {
     let Some(list) = list else {
         return Vec::new();
     };

@@ -18,7 +18,7 @@ use automerge::ChangeHash;
 
 use crate::circle::Circle;
 use crate::clock::Timestamp;
-use crate::decisions::{row_key, Decision};
+use crate::decisions::{row_key, Decision, Rows};
 use crate::error::Result;
 use crate::month_changes;
 use crate::retros::Retro;
@@ -204,7 +204,7 @@ struct MonthTensions {
 }
 
 impl MonthTensions {
-    fn gather(rows: &[Decision], before: Option<&MonthTensions>) -> MonthTensions {
+    fn gather(rows: &[Arc<Decision>], before: Option<&MonthTensions>) -> MonthTensions {
         let mut m = MonthTensions {
             each: HashMap::with_capacity(rows.len()),
             ..MonthTensions::default()
@@ -231,7 +231,7 @@ impl MonthTensions {
     /// Takes out what the decisions of `touched` added and puts in what they add now
     /// (`rows` are the month's rows after the change). False when the share did not hold
     /// what a decision had added: it must be gathered again.
-    fn patch(&mut self, rows: &[Decision], touched: &BTreeSet<String>) -> bool {
+    fn patch(&mut self, rows: &[Arc<Decision>], touched: &BTreeSet<String>) -> bool {
         let now = crate::decisions::touched_rows(rows, touched);
         // Rows that went (their index before) and came (their index now).
         let mut gone = Vec::new();
@@ -389,9 +389,9 @@ impl MonthTensions {
     }
 
     /// The row of decision `id` among this month's `rows`.
-    fn row<'a>(&self, rows: &'a [Decision], id: &str) -> Option<&'a Decision> {
+    fn row<'a>(&self, rows: &'a [Arc<Decision>], id: &str) -> Option<&'a Decision> {
         let (i, _) = self.each.get(id)?;
-        rows.get(*i).filter(|d| d.id == id)
+        rows.get(*i).map(|d| &**d).filter(|d| d.id == id)
     }
 }
 
@@ -480,7 +480,7 @@ impl CoreTensions {
     }
 }
 
-type Months = Vec<(Arc<Vec<Decision>>, Arc<MonthTensions>)>;
+type Months = Vec<(Rows, Arc<MonthTensions>)>;
 
 impl TensionCache {
     /// Brings the cache up to the circle's loaded documents; returns each month's rows
@@ -719,7 +719,7 @@ fn failing_principles(months: &Months, active: &BTreeSet<String>, out: &mut Vec<
     // Per principle: how many results cite it, and each month's latest (its rows and key).
     type Latest<'a> = (
         usize,
-        Vec<(&'a [Decision], &'a MonthTensions, &'a ResultKey)>,
+        Vec<(&'a [Arc<Decision>], &'a MonthTensions, &'a ResultKey)>,
     );
     let mut merged: BTreeMap<&str, Latest<'_>> = BTreeMap::new();
     for (rows, m) in months {

@@ -401,7 +401,7 @@ pub(crate) fn close(
 #[cfg(test)]
 pub(crate) fn from_scratch(circle: &Circle, inputs: &TensionInputs) -> Result<Vec<Tension>> {
     let rows = circle.all_rows()?;
-    let decisions: Vec<&Decision> = rows.iter().flat_map(|r| r.iter()).collect();
+    let decisions: Vec<&Decision> = rows.iter().flat_map(|r| r.iter().map(|d| &**d)).collect();
     let mut out = detect(circle, &decisions, inputs)?;
     out.extend(circle.raised_tensions()?);
     close(&mut out, &circle.addressed()?, &circle.principle_changes()?);

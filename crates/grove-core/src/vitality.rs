@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::circle::Circle;
 use crate::clock::{Day, Timestamp, DAY_MS};
-use crate::decisions::{row_index, row_key, Decision};
+use crate::decisions::{row_index, row_key, Decision, Rows};
 use crate::error::Result;
 use crate::month_changes;
 use crate::words::PrincipleStatus;
@@ -301,7 +301,7 @@ impl Part {
 }
 
 impl MonthFacts {
-    fn gather(rows: &[Decision], teams: &Teams) -> MonthFacts {
+    fn gather(rows: &[Arc<Decision>], teams: &Teams) -> MonthFacts {
         let mut facts = MonthFacts {
             each: HashMap::with_capacity(rows.len()),
             first_cited: HashMap::new(),
@@ -334,7 +334,7 @@ impl MonthFacts {
     /// Takes out what the decisions of `touched` added and puts in what they add now;
     /// `rows` are the month's rows after the change. False when the facts did not hold
     /// what a decision had added: they must be gathered again.
-    fn patch(&mut self, rows: &[Decision], touched: &BTreeSet<String>, teams: &Teams) -> bool {
+    fn patch(&mut self, rows: &[Arc<Decision>], touched: &BTreeSet<String>, teams: &Teams) -> bool {
         let now = crate::decisions::touched_rows(rows, touched);
         let mut old: Vec<(&str, Part)> = Vec::new();
         let mut new: Vec<(&str, usize, Part)> = Vec::new();
@@ -479,7 +479,7 @@ impl VitalityCache {
     fn refresh(
         &mut self,
         circle: &Circle,
-    ) -> Result<(Vec<(Arc<Vec<Decision>>, Arc<MonthFacts>)>, Arc<CoreFacts>)> {
+    ) -> Result<(Vec<(Rows, Arc<MonthFacts>)>, Arc<CoreFacts>)> {
         let core_heads = circle.core.am.get_heads();
         let core = match &self.core {
             Some((heads, facts)) if *heads == core_heads => facts.clone(),
@@ -529,7 +529,7 @@ impl VitalityCache {
 impl Circle {
     /// Every decision of the loaded months, as ready rows (no copy of the log).
     #[cfg(test)]
-    pub(crate) fn all_rows(&self) -> Result<Vec<Arc<Vec<Decision>>>> {
+    pub(crate) fn all_rows(&self) -> Result<Vec<Rows>> {
         let periods: Vec<String> = self.shards().map(|(p, _)| p.clone()).collect();
         periods.iter().map(|p| self.month_rows(p)).collect()
     }
@@ -607,7 +607,7 @@ impl Circle {
 /// What the figures are computed from: each month's rows (oldest month first, each newest
 /// first) with its facts, and the core's.
 struct Facts<'a> {
-    months: &'a [(Arc<Vec<Decision>>, Arc<MonthFacts>)],
+    months: &'a [(Rows, Arc<MonthFacts>)],
     escalations: &'a [crate::Escalation],
     principles: &'a [crate::Principle],
     /// When each principle was first cited.
@@ -676,7 +676,7 @@ fn figure(
 }
 
 impl<'a> Facts<'a> {
-    fn new(months: &'a [(Arc<Vec<Decision>>, Arc<MonthFacts>)], core: &'a CoreFacts) -> Facts<'a> {
+    fn new(months: &'a [(Rows, Arc<MonthFacts>)], core: &'a CoreFacts) -> Facts<'a> {
         let mut first_cited: HashMap<&str, Timestamp> = HashMap::new();
         for (_, m) in months {
             for (p, t) in &m.first_cited {
@@ -715,6 +715,7 @@ impl<'a> Facts<'a> {
             let to = rows.partition_point(|d| d.created_at > start).max(from);
             rows[from..to]
                 .iter()
+                .map(|d| &**d)
                 .zip(facts.read_outside[from..to].iter().copied())
         })
     }

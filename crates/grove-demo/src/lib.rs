@@ -2151,7 +2151,7 @@ fn seed_governance(
                     .decisions_in(period, &filter)?
                     .into_iter()
                     .take(left)
-                    .map(|d| d.id),
+                    .map(|d| d.id.clone()),
             );
             if found.len() == wanted {
                 break;

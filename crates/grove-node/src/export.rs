@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use grove_core::{CircleInfo, Decision, Proposal, Review, Role, Team, Tension, Value, CORE_DOC};
 use serde::Serialize;
@@ -29,7 +30,7 @@ pub struct OpenCircle {
     pub teams: Vec<Team>,
     pub members: Vec<MemberListing>,
     /// Newest first, with results, readers and history.
-    pub decisions: Vec<Decision>,
+    pub decisions: Vec<Arc<Decision>>,
     /// With every member's answer.
     pub proposals: Vec<Proposal>,
     pub roles: Vec<Role>,
@@ -437,7 +438,7 @@ mod tests {
                 conflicts: Vec::new(),
             }],
             members: Vec::new(),
-            decisions,
+            decisions: decisions.into_iter().map(Arc::new).collect(),
             proposals: Vec::new(),
             roles: Vec::new(),
             reviews: Vec::new(),

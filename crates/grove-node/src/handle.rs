@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
 use grove_core::{
@@ -657,7 +658,7 @@ impl CircleHandle {
         &self,
         filter: DecisionFilter,
         limit: Option<usize>,
-    ) -> Result<Vec<Decision>> {
+    ) -> Result<Vec<Arc<Decision>>> {
         read!(self, Need::Log, |c| {
             let mut all = c.decisions(&filter)?;
             if let Some(n) = limit {
@@ -673,7 +674,7 @@ impl CircleHandle {
         &self,
         filter: DecisionFilter,
         limit: usize,
-    ) -> Result<Vec<Decision>> {
+    ) -> Result<Vec<Arc<Decision>>> {
         let sel = self.sel.clone();
         self.node
             .run(move |s| {

@@ -88,7 +88,7 @@ fn similar_pairs(circle: &Circle, cache: &mut CircleCache) -> Result<Vec<(String
     // Only the newest are examined (see `SearchIndex::similar_pairs`): cloning the whole
     // log for them cost more than the queries.
     let newest = circle.newest_decisions(grove_search::SIMILAR_SCAN)?;
-    let refs: Vec<&Decision> = newest.iter().collect();
+    let refs: Vec<&Decision> = newest.iter().map(|d| &**d).collect();
     let pairs = cache.search.similar_pairs(&refs).map_err(search_err)?;
     cache.similar = Some((heads, pairs.clone()));
     Ok(pairs)

@@ -1030,7 +1030,7 @@ pub(super) fn decision_ids(c: &Circle) -> Vec<String> {
     c.decisions(&Default::default())
         .unwrap()
         .into_iter()
-        .map(|d| d.id)
+        .map(|d| d.id.clone())
         .collect()
 }
 

@@ -72,7 +72,7 @@ fn apply(d: &mut Device, op: &Op) {
         .decisions(&DecisionFilter::default())
         .unwrap()
         .into_iter()
-        .map(|x| x.id)
+        .map(|x| x.id.clone())
         .collect();
     d.now += 1000;
     let member = d.member.clone();

@@ -30,7 +30,7 @@ fn ids(d: &Device) -> Vec<String> {
         .decisions(&crate::DecisionFilter::default())
         .expect("decisions")
         .into_iter()
-        .map(|x| x.id)
+        .map(|x| x.id.clone())
         .collect()
 }
 
@@ -161,7 +161,7 @@ fn by_hand(a: &mut Device, rng: &mut StdRng, spare: &str) {
             .expect("decisions"),
     }
     .into_iter()
-    .map(|d| d.id)
+    .map(|d| d.id.clone())
     .collect();
     if known.is_empty() {
         return;

@@ -491,7 +491,7 @@ fn filters_select_by_every_criterion() {
             .decisions(&f)
             .unwrap()
             .into_iter()
-            .map(|x| x.id)
+            .map(|x| x.id.clone())
             .collect()
     };
     assert_eq!(
@@ -935,7 +935,7 @@ fn same_month_shards_created_on_two_devices_merge_without_losing_decisions() {
             .decisions(&DecisionFilter::default())
             .unwrap()
             .into_iter()
-            .map(|d| d.id)
+            .map(|d| d.id.clone())
             .collect();
         assert!(ids.contains(&da) && ids.contains(&db), "{ids:?}");
     }

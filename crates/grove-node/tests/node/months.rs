@@ -2,7 +2,9 @@
 //! real sled homes reopened cold: exact totals without loading months, a tally whose month
 //! changed since is recounted, and paging lets months go yet shows the same rows.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use grove_node::core::{Decision, DecisionFilter};
 use grove_node::{Node, NodeHandle};
@@ -15,8 +17,8 @@ fn open(home: &std::path::Path, budget: usize) -> NodeHandle {
         .unwrap()
 }
 
-fn ids(ds: &[Decision]) -> Vec<&str> {
-    ds.iter().map(|d| d.id.as_str()).collect()
+fn ids<D: Borrow<Decision>>(ds: &[D]) -> Vec<&str> {
+    ds.iter().map(|d| d.borrow().id.as_str()).collect()
 }
 
 const N: usize = 600;
@@ -33,7 +35,7 @@ async fn exact_totals_come_from_tallies_and_a_changed_month_is_recounted() {
     let c = node.circle(None);
     let all = c.decisions(DecisionFilter::default(), None).await.unwrap();
     let me = node.me().await.unwrap().member;
-    let unread_of = |ds: &[Decision]| {
+    let unread_of = |ds: &[Arc<Decision>]| {
         ds.iter()
             .filter(|d| !d.readers.iter().any(|r| r.member == me))
             .count()
@@ -146,6 +148,7 @@ async fn paging_lets_months_go_and_shows_the_same_rows() {
     // Against the whole log loaded at once.
     let all = c.decisions(DecisionFilter::default(), None).await.unwrap();
     assert_eq!(c.months_in_memory().await.unwrap().len(), months);
+    let all: Vec<Decision> = all.iter().map(|d| Decision::clone(d)).collect();
     assert_eq!(paged, all, "the same rows, in the same order");
     let mut expected: HashMap<String, usize> = HashMap::new();
     for d in &all {

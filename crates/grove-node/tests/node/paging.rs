@@ -1,6 +1,9 @@
 //! The log's pages: a window of the filtered, ordered log, on a real sled home reopened
 //! cold so the first page really comes from the newest months alone.
 
+use std::borrow::Borrow;
+use std::sync::Arc;
+
 use grove_node::core::{Decision, DecisionFilter};
 use grove_node::{Node, NodeHandle};
 
@@ -8,13 +11,13 @@ async fn open(home: &std::path::Path) -> NodeHandle {
     Node::builder().home(home).start().await.unwrap()
 }
 
-fn ids(ds: &[Decision]) -> Vec<&str> {
-    ds.iter().map(|d| d.id.as_str()).collect()
+fn ids<D: Borrow<Decision>>(ds: &[D]) -> Vec<&str> {
+    ds.iter().map(|d| d.borrow().id.as_str()).collect()
 }
 
 /// A demo circle of 600 decisions over several months in `home`, and its whole log as the
 /// node that made it (never reopened) lists it; the node is stopped.
-async fn seeded_and_listed(home: &std::path::Path) -> Vec<Decision> {
+async fn seeded_and_listed(home: &std::path::Path) -> Vec<Arc<Decision>> {
     let node = open(home).await;
     grove_demo::seed(&node, "Bakery".into(), 600).await.unwrap();
     let all = node
@@ -81,7 +84,7 @@ async fn pages_are_windows_of_the_filtered_log_and_the_first_is_cold() {
         team: Some(team.clone()),
         ..Default::default()
     };
-    let mine: Vec<&Decision> = all.iter().filter(|d| d.team == team).collect();
+    let mine: Vec<&Arc<Decision>> = all.iter().filter(|d| d.team == team).collect();
     let page = c.decision_page(filter, 10, 7, false).await.unwrap();
     assert!(page.complete, "every month is in memory now");
     assert_eq!(page.total, mine.len());
@@ -168,7 +171,7 @@ async fn a_first_screen_read_beside_the_core_is_the_newest_and_follows_later_wri
         until: Some(until),
         ..Default::default()
     };
-    let older: Vec<&Decision> = all.iter().filter(|d| d.created_at <= until).collect();
+    let older: Vec<&Arc<Decision>> = all.iter().filter(|d| d.created_at <= until).collect();
     let page = c.decision_page(filter, 0, 20, false).await.unwrap();
     let want: Vec<&str> = older[..20].iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids(&page.rows), want);
