@@ -759,7 +759,7 @@ fn read_row(doc: &automerge::Automerge, id: &str) -> Option<Decision> {
 /// Decision `id` at `obj` as a listing shows it. Each decision's map is read with its own
 /// `map_range`: with Automerge 0.12's columnar op set that costs less than hydrating the
 /// month into a tree of values and reading the tree (a cold whole log of 100,000 decisions
-/// 2.84 s -> 1.93 s; see BENCHMARKS.md).
+/// 2.74-2.87 s -> 1.95-2.02 s; see BENCHMARKS.md).
 fn listed_decision(doc: &automerge::Automerge, id: &str, obj: &ObjId) -> Decision {
     let f = Fields::read(doc, obj);
     let conflicts = conflict_names(&f);

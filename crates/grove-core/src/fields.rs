@@ -55,14 +55,12 @@ impl<'a> Fields<'a> {
             if item.conflict {
                 conflicted.push(item.key.clone());
             }
-            let id = match &item.value {
-                ValueRef::Object(_) => Some(item.id()),
-                ValueRef::Scalar(_) => None,
-            };
-            match (item.value, id) {
-                (_, Some(id)) => objects.push((item.key, id)),
-                (ValueRef::Scalar(s), None) => scalars.push((item.key, Scalar::from_ref(s))),
-                (ValueRef::Object(_), None) => {}
+            match item.value {
+                ValueRef::Object(_) => {
+                    let id = item.id();
+                    objects.push((item.key, id));
+                }
+                ValueRef::Scalar(s) => scalars.push((item.key, Scalar::from_ref(s))),
             }
         }
         Fields {

@@ -653,7 +653,9 @@ impl CircleHandle {
         let need = Need::Decisions(vec![id.clone()]);
         read!(self, need, |c| c.decision_writer(&id))
     }
-    /// Decisions matching the filter, newest first; `limit` caps how many come back.
+    /// Decisions matching the filter, newest first; `limit` caps how many come back. The
+    /// rows are those the node keeps for its months, shared: a list of the whole log copies
+    /// no decision.
     pub async fn decisions(
         &self,
         filter: DecisionFilter,
