@@ -9,6 +9,8 @@ use grove_node::core::{DecisionFilter, NewDecision};
 use grove_node::search::SearchQuery;
 use grove_node::Node;
 
+use super::median;
+
 /// New decisions logged one by one, each followed by tensions and vitality.
 const AFTER_ONE: usize = 11;
 /// What tensions and vitality may cost after one new decision (issue 15).
@@ -16,11 +18,6 @@ const TARGET_MS: f64 = 20.0;
 
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// Logs new decisions one at a time, like a member logging one, each followed by tensions

@@ -41,7 +41,11 @@ pub fn run(sizes: &[usize]) -> Result<()> {
         ];
         for (what, i, unit, lim) in rows {
             let lim = match lim {
-                "single-document load" => format!("{:.0} ms (load whole doc)", limit.load_ms),
+                "single-document load" => format!(
+                    "{:.0} ms (load whole doc, median of {})",
+                    limit.load_ms,
+                    super::RUNS
+                ),
                 other => other.to_string(),
             };
             println!(
