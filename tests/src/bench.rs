@@ -18,7 +18,8 @@
 //!
 //! Cold opens run in a child process (this binary with `cold-open HOME`), so their memory
 //! figures are those of a fresh process. The open section takes each cold figure and the
-//! limit's load three times, in turn, and prints the medians.
+//! limit's load three times, in turn, and prints the medians; the paging section's limit
+//! is the median of three loads as well.
 
 mod insight_bench;
 mod paging_bench;
