@@ -11,6 +11,12 @@
 //! The root of trust is the author of the core document's first change: the circle's
 //! founder.
 //!
+//! The escalations' document ([`crate::ESCALATIONS_DOC`]) is replayed too, after the core,
+//! each change judged on its own causal past there. Whether its author was a steward is
+//! read from the core as of the core heads the answer names as seen (`seen`), which every
+//! receiver reads alike; an answer naming core changes this device does not hold yet is
+//! held back until they arrive.
+//!
 //! Two kinds of failure are told apart. Garbage (a bad or missing signature, an author
 //! that is no device key, an unreadable batch) fails the whole batch: an honest device
 //! verified every change it holds, so whoever sent it is broken or hostile. A change the
@@ -44,7 +50,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use crate::at::At;
-use crate::circle::{Circle, CORE_DOC};
+use crate::circle::{Circle, CORE_DOC, ESCALATIONS_DOC};
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::governance::{self, Act};
@@ -180,7 +186,7 @@ impl Circle {
     /// what a fresh device checks a whole document with. The core is replayed, so its
     /// changes must come whole.
     pub fn authorize_sync_meta(&self, doc: &str, changes: &[SignedMeta]) -> Result<Authorized> {
-        if doc == CORE_DOC {
+        if crate::circle::is_replayed(doc) {
             return Err(AuthError::Unreadable {
                 reason: "core changes are checked whole".into(),
             }
@@ -203,6 +209,7 @@ impl Circle {
         };
         let mut out = Authorized::default();
         let mut fresh_core: Vec<&SignedChange> = Vec::new();
+        let mut fresh_esc: Vec<&SignedChange> = Vec::new();
         let mut others: Vec<(&str, &S)> = Vec::new();
         for (doc, changes) in batch {
             let changes = changes.as_ref();
@@ -227,11 +234,15 @@ impl Circle {
                 // rebuilds the change from the whole document, which made checking a
                 // large batch quadratic.
                 if held.is_none_or(|d| d.get_change_meta_by_hash(&hash).is_none()) {
-                    if doc == CORE_DOC {
+                    if crate::circle::is_replayed(doc) {
                         let whole = sc.whole().ok_or_else(|| AuthError::Unreadable {
-                            reason: "core changes are checked whole".into(),
+                            reason: "core and escalation changes are checked whole".into(),
                         })?;
-                        fresh_core.push(whole);
+                        if doc == CORE_DOC {
+                            fresh_core.push(whole);
+                        } else {
+                            fresh_esc.push(whole);
+                        }
                     } else {
                         others.push((doc, sc));
                     }
@@ -253,16 +264,29 @@ impl Circle {
                 }
             }
         }
-        let membership = match core {
-            Some(doc) if fresh_core.is_empty() => Membership::read(doc),
-            _ => replay_core(
-                core,
-                &fresh_core,
+        let (membership, core_now) = match core {
+            Some(doc) if fresh_core.is_empty() => (Membership::read(doc), CoreNow::Held(doc)),
+            _ => {
+                let (membership, scratch) = replay_core(
+                    core,
+                    &fresh_core,
+                    &mut gate,
+                    &mut out,
+                    self.clock.as_ref().map(|now| now()),
+                )?;
+                (membership, CoreNow::Replayed(scratch))
+            }
+        };
+        if !fresh_esc.is_empty() {
+            replay_escalations(
+                self.doc(ESCALATIONS_DOC),
+                &fresh_esc,
                 &mut gate,
                 &mut out,
-                self.clock.as_ref().map(|now| now()),
-            )?,
-        };
+                &membership,
+                &core_now,
+            )?;
+        }
         let mut refused = out.refused_hashes();
         for (doc, sc) in causal_order_keyed(&others) {
             // Garbage fails the batch even when built on a refused change.
@@ -332,13 +356,13 @@ fn depends_on_refused(refused: &HashSet<ChangeHash>, sc: &impl Signed) -> Option
 /// when automerge takes it whole (applying a large core one change at a time cost most of
 /// a new member's first sync: BENCHMARKS.md, "A million decisions"), or else one change at
 /// a time as each is accepted, exactly as before; the verdicts are the same either way.
-fn replay_core(
-    core: Option<&Automerge>,
+fn replay_core<'a>(
+    core: Option<&'a Automerge>,
     fresh: &[&SignedChange],
     gate: &mut Gate<'_>,
     out: &mut Authorized,
     horizon: Option<Timestamp>,
-) -> Result<Membership> {
+) -> Result<(Membership, Scratch<'a>)> {
     let mut root: Option<String> = None;
     if core.is_none_or(|doc| doc.get_heads().is_empty()) {
         let roots: Vec<_> = fresh
@@ -409,7 +433,178 @@ fn replay_core(
         });
         out.settle(&mut refused, CORE_DOC, sc, verdict)?;
     }
-    Ok(membership)
+    Ok((membership, scratch))
+}
+
+/// The core as the escalations' changes of a batch are judged against it: the one held,
+/// or the replay's scratch copy when the batch brought core changes too.
+enum CoreNow<'a> {
+    Held(&'a Automerge),
+    Replayed(Scratch<'a>),
+}
+
+impl CoreNow<'_> {
+    /// The core as of `heads`, if every one of them is held or accepted in this batch.
+    fn at<'s>(&'s self, heads: &'s [ChangeHash]) -> Option<At<'s, Automerge>> {
+        let (doc, holds) = match self {
+            CoreNow::Held(doc) => (*doc, heads.iter().all(|h| doc.get_change_meta_by_hash(h).is_some())),
+            CoreNow::Replayed(scratch) => (&scratch.doc, heads.iter().all(|h| scratch.holds(h))),
+        };
+        (holds && !heads.is_empty()).then_some(At { doc, heads })
+    }
+}
+
+/// Verifies and replays the escalations' changes `fresh` on a scratch copy of `held`,
+/// refusing forbidden ones (and what depends on them) into `out`. Their authors are judged
+/// by `membership`, the core's after the batch (as a month's are); what each change does
+/// to the escalations, on its own causal past (see [`check_escalation_change`]).
+fn replay_escalations(
+    held: Option<&Automerge>,
+    fresh: &[&SignedChange],
+    gate: &mut Gate<'_>,
+    out: &mut Authorized,
+    membership: &Membership,
+    core: &CoreNow<'_>,
+) -> Result<()> {
+    let order = causal_order(fresh);
+    let mut scratch = Scratch::new(held, &order);
+    let mut refused: HashSet<ChangeHash> = HashSet::new();
+    for sc in order {
+        // Garbage fails the batch even when built on a refused change.
+        let device = match gate.author(sc) {
+            Ok(device) => device,
+            Err(e) => {
+                out.settle(&mut refused, ESCALATIONS_DOC, sc, Err(e))?;
+                continue;
+            }
+        };
+        if let Some(e) = depends_on_refused(&refused, sc) {
+            out.settle(&mut refused, ESCALATIONS_DOC, sc, Err(e))?;
+            continue;
+        }
+        let verdict = check_author(membership, &device, sc);
+        if verdict.is_ok() && !scratch.has_deps(sc) {
+            out.held_back.insert(sc.change.hash());
+            continue;
+        }
+        let verdict = verdict.and_then(|()| {
+            let before = scratch.heads.clone();
+            scratch.take(sc)?;
+            match check_escalation_change(&scratch.doc, membership, core, &device, sc) {
+                Ok(Judged::Done) => Ok(Judged::Done),
+                other => {
+                    scratch.undo(sc, before)?;
+                    other
+                }
+            }
+        });
+        match verdict {
+            Ok(Judged::Done) => out.settle(&mut refused, ESCALATIONS_DOC, sc, Ok(()))?,
+            Ok(Judged::Later) => {
+                out.held_back.insert(sc.change.hash());
+            }
+            Err(e) => out.settle(&mut refused, ESCALATIONS_DOC, sc, Err(e))?,
+        }
+    }
+    Ok(())
+}
+
+/// A change of the escalations' document passed its check, or cannot be judged until the
+/// core changes it names as seen arrive.
+enum Judged {
+    Done,
+    Later,
+}
+
+/// What one change may do to the escalations' document (already holding it): raise an
+/// escalation in its author's name, or, as a steward, acknowledge and answer one, naming
+/// the core heads it was written on (`seen`), as of which its author must have been a
+/// steward in office. The rules are those of the core's collection before it
+/// ([`governance::check_escalations`]), and stricter: a raise must be its author's own and
+/// open.
+fn check_escalation_change(
+    doc: &Automerge,
+    membership: &Membership,
+    core: &CoreNow<'_>,
+    device: &str,
+    sc: &SignedChange,
+) -> std::result::Result<Judged, AuthError> {
+    let hash = sc.change.hash();
+    let deps = sc.change.deps().to_vec();
+    let before_doc = At { doc, heads: &deps };
+    let after_doc = At {
+        doc,
+        heads: std::slice::from_ref(&hash),
+    };
+    let refuse = |what: String| AuthError::NotAllowed {
+        hash,
+        device: device.to_string(),
+        what,
+    };
+    let touched = Touched::by(doc, &after_doc, &sc.change);
+    if let Some(obj) = touched.outside() {
+        return Err(refuse(format!(
+            "it writes object {obj}, which its own past does not hold (a change may write only what its author could see)"
+        )));
+    }
+    let ids = touched.roots();
+    let before = crate::escalations::read_root(&before_doc, ids.as_ref());
+    let after = crate::escalations::read_root(&after_doc, ids.as_ref());
+    if before == after {
+        return Ok(Judged::Done);
+    }
+    let author = membership.device_member(device).unwrap_or_default();
+    let at = Timestamp(sc.change.timestamp().saturating_mul(1000));
+    governance::check_raising(&before, &after, &author).map_err(refuse)?;
+    // Each escalation it answers names the core it was answered on, written by this very
+    // change; all must name the same.
+    let mut seen: Option<String> = None;
+    for a in after
+        .iter()
+        .filter(|a| before.iter().any(|b| b.id == a.id && b != *a))
+    {
+        let named = touched
+            .written(&a.id)
+            .is_some_and(|keys| keys.contains(crate::escalations::SEEN))
+            .then(|| crate::escalations::seen(&after_doc, &a.id))
+            .flatten();
+        let Some(named) = named else {
+            return Err(refuse(format!(
+                "it answers escalation {} without naming the circle's state it answered on",
+                a.id
+            )));
+        };
+        if seen.as_ref().is_some_and(|s| *s != named) {
+            return Err(refuse(
+                "it answers escalations on two different states of the circle".into(),
+            ));
+        }
+        seen = Some(named);
+    }
+    let Some(seen) = seen else {
+        // Only raises: any member's act (checked above).
+        return Ok(Judged::Done);
+    };
+    let Some(seen) = crate::escalations::parse_seen(&seen) else {
+        return Err(refuse(
+            "it answers an escalation naming no readable state of the circle".into(),
+        ));
+    };
+    let Some(core_then) = core.at(&seen) else {
+        return Ok(Judged::Later);
+    };
+    let then = Membership::read(&core_then);
+    let members = then.current_members();
+    let act = Act {
+        author: &author,
+        at,
+        horizon: None,
+        members: &members,
+        keepers: &[],
+    };
+    governance::check_escalations(&before, &after, &act, then.is_steward_at(&author, at))
+        .map_err(refuse)?;
+    Ok(Judged::Done)
 }
 
 /// The scratch copy a replay judges on: the document, and the heads of the state it
@@ -457,14 +652,18 @@ impl<'a> Scratch<'a> {
 
     /// Whether that state holds every change `sc` depends on.
     fn has_deps(&self, sc: &SignedChange) -> bool {
-        let holds = |d: &ChangeHash| match (self.ahead, self.held) {
+        sc.change.deps().iter().all(|d| self.holds(d))
+    }
+
+    /// Whether that state holds change `hash`: held before, or accepted since.
+    fn holds(&self, hash: &ChangeHash) -> bool {
+        match (self.ahead, self.held) {
             (true, Some(held)) => {
-                self.accepted.contains(d) || held.get_change_meta_by_hash(d).is_some()
+                self.accepted.contains(hash) || held.get_change_meta_by_hash(hash).is_some()
             }
-            (true, None) => self.accepted.contains(d),
-            (false, _) => self.doc.get_change_meta_by_hash(d).is_some(),
-        };
-        sc.change.deps().iter().all(holds)
+            (true, None) => self.accepted.contains(hash),
+            (false, _) => self.doc.get_change_meta_by_hash(hash).is_some(),
+        }
     }
 
     /// `sc` joins the state judged on (for its own judgement: undone if it is refused).

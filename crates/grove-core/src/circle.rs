@@ -1,5 +1,6 @@
-//! A circle: one core document (values, principles, teams, members, escalations, proposals,
-//! roles, commitments, retros, reviews) plus one document per month of decisions.
+//! A circle: one core document (values, principles, teams, members, proposals, roles,
+//! commitments, retros, reviews), one document per month of decisions, and one of the
+//! escalations their centre-zone decisions raise (see [`crate::escalations`]).
 //!
 //! Why shards: Automerge loads a 100,000-decision document in ~1.7 s and 500 MB
 //! (see docs/limits.md); a circle opens by loading its small core document and only
@@ -27,6 +28,8 @@ use ed25519_dalek::SigningKey;
 
 /// The key of the core document of every circle.
 pub const CORE_DOC: &str = "core";
+/// The key of the document of a circle's escalations (see [`crate::escalations`]).
+pub const ESCALATIONS_DOC: &str = "escalations";
 const SHARD_PREFIX: &str = "decisions/";
 /// Bumped when the document layout changes incompatibly; newer documents are refused.
 pub const SCHEMA: i64 = 1;
@@ -174,6 +177,8 @@ pub struct Circle {
     pub(crate) actor: ActorId,
     pub(crate) core: Doc,
     pub(crate) shards: BTreeMap<String, Doc>,
+    /// The escalations' document, once loaded (the core's cold open does without it).
+    pub(crate) esc: Option<Doc>,
     /// Decoded decisions per month, with the heads they were read at: a derived view,
     /// patched with the decisions each change touched (see [`crate::month_changes`]),
     /// never persisted.
@@ -236,6 +241,7 @@ impl Circle {
         let name = fields::required(name, "the circle's name")?;
         let id = ctx.new_id("c");
         let mut core = Doc::new(&actor);
+        let actor_for_esc = actor.clone();
         let now = ctx.now;
         let member = ctx.member.clone();
         let created = core
@@ -264,6 +270,8 @@ impl Circle {
             actor,
             core,
             shards: BTreeMap::new(),
+            // Nothing to load: a new circle has no escalations yet.
+            esc: Some(Doc::new(&actor_for_esc)),
             rows: Mutex::default(),
             checked: Checked::default(),
             signer,
@@ -283,7 +291,8 @@ impl Circle {
         Ok(circle)
     }
 
-    /// Opens a circle from its core document's bytes; decision shards are attached separately.
+    /// Opens a circle from its core document's bytes; decision shards and the escalations'
+    /// document are attached separately (until then, reading escalations fails).
     pub fn open(id: &str, core_bytes: &[u8], actor: ActorId) -> Result<Circle> {
         let core = Doc::load(core_bytes, &actor)?;
         let circle = Circle {
@@ -291,6 +300,7 @@ impl Circle {
             actor,
             core,
             shards: BTreeMap::new(),
+            esc: None,
             rows: Mutex::default(),
             checked: Checked::default(),
             signer: None,
@@ -309,11 +319,14 @@ impl Circle {
     /// Opens a circle from a whole-circle export (core bytes), returning it with its own id.
     pub fn from_core_bytes(core_bytes: &[u8], actor: ActorId) -> Result<Circle> {
         let core = Doc::load(core_bytes, &actor)?;
+        // Nothing of it is stored: what else it has is merged in by the importer.
+        let esc = Some(Doc::new(&actor));
         let mut circle = Circle {
             id: String::new(),
             actor,
             core,
             shards: BTreeMap::new(),
+            esc,
             rows: Mutex::default(),
             checked: Checked::default(),
             signer: None,
@@ -331,6 +344,7 @@ impl Circle {
         Circle {
             id: id.to_string(),
             core: Doc::new(&actor),
+            esc: Some(Doc::new(&actor)),
             actor,
             shards: BTreeMap::new(),
             rows: Mutex::default(),
@@ -357,7 +371,7 @@ impl Circle {
     pub fn act_as_device(&mut self, key: SigningKey) {
         let actor = signing::device_actor(&key);
         self.core.am.set_actor(actor.clone());
-        for doc in self.shards.values_mut() {
+        for doc in self.shards.values_mut().chain(self.esc.as_mut()) {
             doc.am.set_actor(actor.clone());
         }
         self.actor = actor;
@@ -389,14 +403,14 @@ impl Circle {
 
     /// Forgets the signatures of `doc`'s changes that a later change of the same author in
     /// `doc` covers, and returns the ones kept, sorted, when it forgot any (see "At rest"
-    /// in [`crate::sync::signing`]). The core keeps all of its own: the circle's rules
-    /// refuse core changes of members, and a change whose only cover is refused must still
-    /// be able to travel on its own signature.
+    /// in [`crate::sync::signing`]). The core and the escalations keep all of their own:
+    /// the circle's rules refuse some changes of members there, and a change whose only
+    /// cover is refused must still be able to travel on its own signature.
     pub fn keep_uncovered_signatures(
         &mut self,
         doc: &str,
     ) -> Option<Vec<(ChangeHash, ChangeSignature)>> {
-        if doc == CORE_DOC {
+        if is_replayed(doc) {
             return None;
         }
         let d = self.doc_entry_mut(doc)?;
@@ -577,17 +591,19 @@ impl Circle {
     }
 
     fn doc_entry(&self, doc: &str) -> Option<&Doc> {
-        if doc == CORE_DOC {
-            return Some(&self.core);
+        match doc {
+            CORE_DOC => Some(&self.core),
+            ESCALATIONS_DOC => self.esc.as_ref(),
+            _ => shard_period(doc).and_then(|p| self.shards.get(p)),
         }
-        shard_period(doc).and_then(|p| self.shards.get(p))
     }
 
     fn doc_entry_mut(&mut self, doc: &str) -> Option<&mut Doc> {
-        if doc == CORE_DOC {
-            return Some(&mut self.core);
+        match doc {
+            CORE_DOC => Some(&mut self.core),
+            ESCALATIONS_DOC => self.esc.as_mut(),
+            _ => shard_period(doc).and_then(|p| self.shards.get_mut(p)),
         }
-        shard_period(doc).and_then(|p| self.shards.get_mut(p))
     }
 
     pub fn info(&self) -> Result<CircleInfo> {
@@ -607,7 +623,8 @@ impl Circle {
         })
     }
 
-    /// Attaches a stored decision shard (document key `decisions/YYYY-MM`).
+    /// Attaches a stored decision shard (document key `decisions/YYYY-MM`) or the
+    /// escalations' document.
     pub fn attach(&mut self, doc: &str, bytes: &[u8]) -> Result<()> {
         let loaded = LoadedDoc::load(bytes)?;
         self.attach_loaded(doc, loaded)
@@ -616,6 +633,12 @@ impl Circle {
     /// Attaches a shard loaded with [`LoadedDoc::load`], possibly on another thread: loading
     /// is the expensive part of opening a large circle and parallelises across shards.
     pub fn attach_loaded(&mut self, doc: &str, loaded: LoadedDoc) -> Result<()> {
+        if doc == ESCALATIONS_DOC {
+            let am = loaded.am.with_actor(self.actor.clone());
+            let saved = am.get_heads();
+            self.esc = Some(Doc::with(am, saved));
+            return Ok(());
+        }
         let period = shard_period(doc)
             .filter(|p| valid_period(p))
             .ok_or_else(|| CoreError::Corrupt(format!("`{doc}` is not a decision shard")))?;
@@ -631,9 +654,18 @@ impl Circle {
         Ok(())
     }
 
-    /// Whether the shard for this document key is in memory.
+    /// Whether the document of this key is in memory.
     pub fn has_doc(&self, doc: &str) -> bool {
-        doc == CORE_DOC || shard_period(doc).is_some_and(|p| self.shards.contains_key(p))
+        self.doc_entry(doc).is_some()
+    }
+
+    /// Gives a circle whose store holds no escalations' document an empty one, to write
+    /// its first escalation in (a circle from before the document, or a new member's that
+    /// no peer has sent one yet).
+    pub fn attach_empty_escalations(&mut self) {
+        if self.esc.is_none() {
+            self.esc = Some(Doc::new(&self.actor));
+        }
     }
 
     /// Whether everything of `doc` in memory is in the store too (its changes and their
@@ -664,25 +696,32 @@ impl Circle {
     /// Keys of every document in memory.
     pub fn doc_keys(&self) -> Vec<String> {
         let mut keys = vec![CORE_DOC.to_string()];
+        // An escalations' document with nothing in it yet is nothing to sync or export.
+        if self
+            .esc
+            .as_ref()
+            .is_some_and(|d| !d.am.get_heads().is_empty())
+        {
+            keys.push(ESCALATIONS_DOC.to_string());
+        }
         keys.extend(self.shards.keys().map(|p| shard_doc(p)));
         keys
     }
 
     /// The Automerge document behind a key, for sync and export.
     pub fn doc(&self, doc: &str) -> Option<&Automerge> {
-        if doc == CORE_DOC {
-            return Some(&self.core.am);
-        }
-        shard_period(doc)
-            .and_then(|p| self.shards.get(p))
-            .map(|d| &d.am)
+        self.doc_entry(doc).map(|d| &d.am)
     }
 
     /// Mutable access for the sync engine; creates an empty shard when a peer has a month
-    /// this device has not seen.
+    /// this device has not seen (and the escalations' document likewise).
     pub fn doc_mut(&mut self, doc: &str) -> Option<&mut Automerge> {
         if doc == CORE_DOC {
             return Some(&mut self.core.am);
+        }
+        if doc == ESCALATIONS_DOC {
+            self.attach_empty_escalations();
+            return self.esc.as_mut().map(|d| &mut d.am);
         }
         let period = shard_period(doc)?;
         if !valid_period(period) {
@@ -702,6 +741,7 @@ impl Circle {
     pub fn unsaved(&self) -> Vec<Unsaved> {
         let mut out = Vec::new();
         let docs = std::iter::once((CORE_DOC.to_string(), &self.core))
+            .chain(self.esc.iter().map(|d| (ESCALATIONS_DOC.to_string(), d)))
             .chain(self.shards.iter().map(|(p, d)| (shard_doc(p), d)));
         for (key, doc) in docs {
             let heads = doc.am.get_heads();
@@ -789,6 +829,9 @@ impl Circle {
             let empty = Doc::new(&self.actor);
             return Some(std::mem::replace(&mut self.core, empty));
         }
+        if key == ESCALATIONS_DOC {
+            return self.esc.take();
+        }
         shard_period(key).and_then(|p| self.shards.remove(p))
     }
 
@@ -817,6 +860,7 @@ impl Circle {
             Some(period) => {
                 self.shards.insert(period.to_string(), doc);
             }
+            None if key == ESCALATIONS_DOC => self.esc = Some(doc),
             None => self.core = doc,
         }
     }
@@ -873,6 +917,34 @@ impl Circle {
         Ok(done.result)
     }
 
+    /// Runs `f` in one transaction on the escalations' document, which must be loaded.
+    pub(crate) fn change_escalations<O>(
+        &mut self,
+        now: Timestamp,
+        what: &str,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<O>,
+    ) -> Result<O> {
+        let doc = self.esc.as_mut().ok_or(CoreError::EscalationsNotLoaded)?;
+        let done = doc
+            .am
+            .transact_with(|_| commit(now, what), f)
+            .map_err(|f| f.error)?;
+        if let (Some(key), Some(hash)) = (&self.signer, done.hash) {
+            let sig = signing::sign_change(key, &hash);
+            self.checked.insert(hash, sig);
+            doc.add_sig(hash, sig);
+        }
+        Ok(done.result)
+    }
+
+    /// The escalations' document, or an error when it is not loaded.
+    pub(crate) fn escalations_doc(&self) -> Result<&Automerge> {
+        self.esc
+            .as_ref()
+            .map(|d| &d.am)
+            .ok_or(CoreError::EscalationsNotLoaded)
+    }
+
     pub(crate) fn shard(&self, period: &str) -> Option<&Automerge> {
         self.shards.get(period).map(|d| &d.am)
     }
@@ -888,9 +960,17 @@ pub(crate) fn commit(now: Timestamp, what: &str) -> CommitOptions {
         .with_time(now.0 / 1000)
 }
 
-/// Whether `doc` names a document a circle holds: the core or a month's shard.
+/// Whether `doc` names a document a circle holds: the core, the escalations or a month's
+/// shard.
 fn is_doc_key(doc: &str) -> bool {
-    doc == CORE_DOC || shard_period(doc).is_some_and(valid_period)
+    is_replayed(doc) || shard_period(doc).is_some_and(valid_period)
+}
+
+/// Whether the changes of `doc` are judged by the circle's rules one by one, each on its
+/// own causal past (see [`crate::authorize`]): the core and the escalations. A month's
+/// changes are checked for their author only, so its whole document can be taken as sent.
+pub fn is_replayed(doc: &str) -> bool {
+    doc == CORE_DOC || doc == ESCALATIONS_DOC
 }
 
 fn valid_period(p: &str) -> bool {

@@ -33,6 +33,9 @@ pub enum CoreError {
     /// member device. Nothing of them was merged.
     #[error("refused changes: {0}")]
     Unauthorized(#[from] crate::sync::AuthError),
+    /// A caller read or wrote escalations before loading their document: a bug upstream.
+    #[error("the circle's escalations are not loaded; open them first")]
+    EscalationsNotLoaded,
 }
 
 impl CoreError {
@@ -40,7 +43,7 @@ impl CoreError {
         match self {
             CoreError::NotFound { .. } => ErrorKind::NotFound,
             CoreError::Invalid(_) | CoreError::Unauthorized(_) => ErrorKind::Invalid,
-            CoreError::State(_) => ErrorKind::State,
+            CoreError::State(_) | CoreError::EscalationsNotLoaded => ErrorKind::State,
             CoreError::Corrupt(_) | CoreError::Automerge(_) => ErrorKind::Corrupt,
         }
     }

@@ -3,6 +3,18 @@
 //! Only stewards acknowledge and answer them, with a verdict: they back the decision
 //! ("the centre defended these decisions"), coach the team, or stop it. Every receiver
 //! checks that too (see [`crate::governance`]).
+//!
+//! Where they live: a document of their own ([`crate::ESCALATIONS_DOC`]), each escalation a map at
+//! its root keyed by id, so two devices that write the first one independently merge
+//! without a conflicting parent object. They used to be a collection of the core document,
+//! which every open loads: with one escalation raised, acknowledged and answered for about
+//! every thirtieth decision, ten years of a large circle's escalations were 105,000 of the
+//! core's 105,370 changes, and loading them was most of a million decisions' first screen
+//! (BENCHMARKS.md). Circles from before keep the escalations already in their core, read and
+//! answered there; every new one is raised in the escalations' document, which is loaded
+//! only by what shows or writes escalations.
+
+use std::collections::BTreeSet;
 
 use automerge::transaction::Transactable as _;
 use automerge::{ObjId, ReadDoc};
@@ -50,10 +62,9 @@ impl Circle {
         zone: Zone,
     ) -> Result<String> {
         let id = ctx.new_id("e");
-        let coll = self.coll("escalations")?;
         let (now, member) = (ctx.now, ctx.member.clone());
-        self.change_core(now, "escalation raise", |tx| {
-            let e = tx.put_object(&coll, id.as_str(), automerge::ObjType::Map)?;
+        self.change_escalations(now, "escalation raise", |tx| {
+            let e = tx.put_object(automerge::ROOT, id.as_str(), automerge::ObjType::Map)?;
             fields::put_str(tx, &e, "decision", decision)?;
             fields::put_str(tx, &e, "zone", zone.as_str())?;
             fields::put_str(tx, &e, "raised_by", &member)?;
@@ -97,9 +108,11 @@ impl Circle {
                 e.status
             )));
         }
-        let obj = self.escalation_obj(id)?;
+        let (place, obj) = self.escalation_obj(id)?;
         let (now, member) = (ctx.now, ctx.member.clone());
-        self.change_core(now, "escalation ack", |tx| {
+        let seen = self.seen_now(place);
+        self.change_escalation(place, now, "escalation ack", |tx| {
+            put_seen(tx, &obj, seen.as_deref())?;
             fields::put_str(tx, &obj, "status", EscalationStatus::Acknowledged.as_str())?;
             fields::put_str(tx, &obj, "acknowledged_by", &member)?;
             fields::put_time(tx, &obj, "acknowledged_at", now)
@@ -133,9 +146,11 @@ impl Circle {
                 "escalation `{id}` is already resolved"
             )));
         }
-        let obj = self.escalation_obj(id)?;
+        let (place, obj) = self.escalation_obj(id)?;
         let (now, member) = (ctx.now, ctx.member.clone());
-        self.change_core(now, "escalation resolve", |tx| {
+        let seen = self.seen_now(place);
+        self.change_escalation(place, now, "escalation resolve", |tx| {
+            put_seen(tx, &obj, seen.as_deref())?;
             if e.acknowledged_at.is_none() {
                 // Resolving is also acknowledging: waiting time ends here.
                 fields::put_str(tx, &obj, "acknowledged_by", &member)?;
@@ -149,29 +164,111 @@ impl Circle {
         })
     }
 
-    /// All escalations, oldest first.
+    /// All escalations, oldest first: those a circle from before the escalations'
+    /// document keeps in its core, and those of that document, which must be loaded.
     pub fn escalations(&self) -> Result<Vec<Escalation>> {
-        let coll = self.coll("escalations")?;
-        let doc = &self.core.am;
-        let mut out: Vec<Escalation> = doc
-            .map_range(&coll, ..)
-            .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
-            .map(|item| read_escalation(doc, &item.key, &item.id()))
-            .collect();
+        let mut out = read(&self.core.am, Scope::All);
+        out.extend(read_root(self.escalations_doc()?, None));
         out.sort_by(|a, b| a.raised_at.cmp(&b.raised_at).then(a.id.cmp(&b.id)));
         Ok(out)
     }
 
     pub fn escalation(&self, id: &str) -> Result<Escalation> {
-        let obj = self.escalation_obj(id)?;
-        Ok(read_escalation(&self.core.am, id, &obj))
+        let (place, obj) = self.escalation_obj(id)?;
+        Ok(read_escalation(self.place_doc(place)?, id, &obj))
     }
 
-    fn escalation_obj(&self, id: &str) -> Result<ObjId> {
+    /// Where escalation `id` is held, and its object there.
+    fn escalation_obj(&self, id: &str) -> Result<(Place, ObjId)> {
         let coll = self.coll("escalations")?;
-        fields::entity(&self.core.am, &coll, id)?
+        if let Some(obj) = fields::entity(&self.core.am, &coll, id)? {
+            return Ok((Place::Core, obj));
+        }
+        fields::entity(self.escalations_doc()?, &automerge::ROOT, id)?
+            .map(|obj| (Place::Own, obj))
             .ok_or_else(|| CoreError::not_found("escalation", id))
     }
+
+    /// What an answer in the escalations' document names as seen: the core's heads now,
+    /// as of which every receiver judges whether its author was a steward in office.
+    fn seen_now(&self, place: Place) -> Option<String> {
+        match place {
+            Place::Core => None,
+            Place::Own => Some(
+                self.core
+                    .am
+                    .get_heads()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        }
+    }
+
+    fn place_doc(&self, place: Place) -> Result<&automerge::Automerge> {
+        match place {
+            Place::Core => Ok(&self.core.am),
+            Place::Own => self.escalations_doc(),
+        }
+    }
+
+    fn change_escalation(
+        &mut self,
+        place: Place,
+        now: Timestamp,
+        what: &str,
+        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
+        match place {
+            Place::Core => self.change_core(now, what, f),
+            Place::Own => self.change_escalations(now, what, f),
+        }
+    }
+}
+
+/// Which document holds an escalation: the core (raised before the escalations had a
+/// document of their own) or [`crate::ESCALATIONS_DOC`].
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    Core,
+    Own,
+}
+
+/// The field of an answered escalation (in the escalations' document) naming the core
+/// heads its answer was written on, comma-separated hex.
+pub(crate) const SEEN: &str = "seen";
+
+fn put_seen(
+    tx: &mut automerge::transaction::Transaction<'_>,
+    obj: &ObjId,
+    seen: Option<&str>,
+) -> Result<()> {
+    match seen {
+        Some(seen) => fields::put_str(tx, obj, SEEN, seen),
+        None => Ok(()),
+    }
+}
+
+/// What escalation `id` of an escalations' document names as seen, if anything.
+pub(crate) fn seen<D: ReadDoc>(doc: &D, id: &str) -> Option<String> {
+    let (_, obj) = doc.get(automerge::ROOT, id).ok()??;
+    match doc.get(&obj, SEEN).ok()?? {
+        (automerge::Value::Scalar(s), _) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The core heads a `seen` field names, or None when it names none or is not hex.
+pub(crate) fn parse_seen(seen: &str) -> Option<Vec<automerge::ChangeHash>> {
+    let heads: Vec<automerge::ChangeHash> = seen
+        .split(',')
+        .map(|h| h.parse().ok())
+        .collect::<Option<_>>()?;
+    (!heads.is_empty()).then_some(heads)
 }
 
 /// The escalations of a core document (any state of it) that `scope` covers, by id.
@@ -180,6 +277,27 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, scope: Scope<'_>) -> Vec<Escalation> {
         .into_iter()
         .map(|(id, obj)| read_escalation(doc, &id, &obj))
         .collect()
+}
+
+/// The escalations of an escalations' document (any state of it, see [`crate::ESCALATIONS_DOC`]):
+/// those with the ids `only` names (those that exist), or all of them, by id.
+pub(crate) fn read_root<D: ReadDoc>(doc: &D, only: Option<&BTreeSet<String>>) -> Vec<Escalation> {
+    match only {
+        Some(ids) => ids
+            .iter()
+            .filter_map(|id| match doc.get(automerge::ROOT, id.as_str()) {
+                Ok(Some((automerge::Value::Object(_), obj))) => {
+                    Some(read_escalation(doc, id, &obj))
+                }
+                _ => None,
+            })
+            .collect(),
+        None => doc
+            .map_range(automerge::ROOT, ..)
+            .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
+            .map(|item| read_escalation(doc, &item.key, &item.id()))
+            .collect(),
+    }
 }
 
 fn read_escalation<D: ReadDoc>(doc: &D, id: &str, obj: &ObjId) -> Escalation {

@@ -282,6 +282,42 @@ fn check_pass(
     Ok(())
 }
 
+/// Refuses a change to the escalations' document that raises an escalation in someone
+/// else's name or already answered, or deletes one (see [`crate::escalations`]).
+pub(crate) fn check_raising(
+    before: &[Escalation],
+    after: &[Escalation],
+    author: &str,
+) -> Result<(), String> {
+    let before_ids: HashSet<&str> = before.iter().map(|b| b.id.as_str()).collect();
+    for c in after.iter().filter(|c| !before_ids.contains(c.id.as_str())) {
+        if c.raised_by != author {
+            return Err(format!(
+                "it raises escalation {} in {}'s name",
+                c.id, c.raised_by
+            ));
+        }
+        if c.decision.is_empty() {
+            return Err(format!("it raises escalation {} about no decision", c.id));
+        }
+        let answered = c.acknowledged_by.is_some()
+            || c.acknowledged_at.is_some()
+            || c.response.is_some()
+            || c.verdict.is_some()
+            || c.resolved_by.is_some()
+            || c.resolved_at.is_some()
+            || c.status != crate::words::EscalationStatus::Open;
+        if answered {
+            return Err(format!("it raises escalation {} already answered", c.id));
+        }
+    }
+    let after_ids: HashSet<&str> = after.iter().map(|c| c.id.as_str()).collect();
+    if before.iter().any(|b| !after_ids.contains(b.id.as_str())) {
+        return Err("it deletes an escalation".into());
+    }
+    Ok(())
+}
+
 /// Refuses a change that acknowledges, answers or rewrites an escalation unless its author
 /// is a steward (`steward`, as of the change's causal past) or alone in the circle.
 pub(crate) fn check_escalations(

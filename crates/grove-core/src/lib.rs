@@ -49,7 +49,7 @@ pub use authorize::{Authorized, RefusedChange};
 pub use automerge;
 pub use circle::{
     circle_doc_for_month, decision_doc, shard_doc, shard_period, Circle, CircleInfo, Clock,
-    LoadedDoc, Unsaved, CORE_DOC, SCHEMA,
+    is_replayed, LoadedDoc, Unsaved, CORE_DOC, ESCALATIONS_DOC, SCHEMA,
 };
 pub use clock::{Day, Timestamp, DAY_MS};
 pub use commitments::{Commitment, NewCommitment};

@@ -438,7 +438,8 @@ impl MonthFacts {
     }
 }
 
-/// What the figures read from the core document, read once per version of it.
+/// What the figures read from the core document and the escalations', read once per version
+/// of them.
 struct CoreFacts {
     team_members: Arc<Teams>,
     escalations: Vec<crate::Escalation>,
@@ -480,7 +481,11 @@ impl VitalityCache {
         &mut self,
         circle: &Circle,
     ) -> Result<(Vec<(Rows, Arc<MonthFacts>)>, Arc<CoreFacts>)> {
-        let core_heads = circle.core.am.get_heads();
+        // The escalations are read with the core's facts, from a document of their own.
+        let mut core_heads = circle.core.am.get_heads();
+        if let Ok(esc) = circle.escalations_doc() {
+            core_heads.extend(esc.get_heads());
+        }
         let core = match &self.core {
             Some((heads, facts)) if *heads == core_heads => facts.clone(),
             before => {

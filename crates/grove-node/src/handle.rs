@@ -807,10 +807,10 @@ impl CircleHandle {
 
     // ---- escalations ----
     pub async fn escalations(&self) -> Result<Vec<Escalation>> {
-        read!(self, Need::Core, |c| c.escalations())
+        read!(self, Need::Escalations, |c| c.escalations())
     }
     pub async fn acknowledge_escalation(&self, id: String) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c
+        change!(self, Need::Escalations, |c, ctx| c
             .acknowledge_escalation(ctx, &id))
     }
     /// A steward backs, coaches or stops an escalated decision.
@@ -820,7 +820,7 @@ impl CircleHandle {
         verdict: Verdict,
         response: String,
     ) -> Result<()> {
-        change!(self, Need::Core, |c, ctx| c
+        change!(self, Need::Escalations, |c, ctx| c
             .answer_escalation(ctx, &id, verdict, &response))
     }
 

@@ -628,8 +628,9 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
         }
         // A whole document for an empty one (a fresh peer's full sync) is loaded once,
         // checked from its change graph (metadata, no ops) and, if all of it passes, taken
-        // as loaded. The core is replayed change by change, so it always comes apart.
-        let whole = addr.doc != CORE_DOC
+        // as loaded. The core and the escalations are replayed change by change, so they
+        // always come apart.
+        let whole = !crate::circle::is_replayed(&addr.doc)
             && docs.get(&addr).is_some_and(Automerge::is_empty)
             && signing::is_whole_document(&message);
         let content = if whole {

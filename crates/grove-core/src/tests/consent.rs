@@ -633,6 +633,44 @@ fn escalate(d: &mut Dev) -> String {
         .id
 }
 
+/// The object of escalation `e` in `d`'s escalations' document.
+fn esc_obj(d: &Dev, e: &str) -> ObjId {
+    crate::fields::entity(
+        d.circle.doc(crate::ESCALATIONS_DOC).unwrap(),
+        &automerge::ROOT,
+        e,
+    )
+    .unwrap()
+    .unwrap()
+}
+
+/// What an answer written on `d` names as seen: its core's heads now.
+fn seen_on(d: &Dev) -> String {
+    d.circle
+        .doc(crate::CORE_DOC)
+        .unwrap()
+        .get_heads()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A modified client's answer to escalation `e`, written on `d` at `at` in the escalations'
+/// document, naming `d`'s core as seen.
+fn forge_answer(d: &mut Dev, e: &str, at: i64) {
+    let obj = esc_obj(d, e);
+    let seen = seen_on(d);
+    d.circle
+        .change_escalations(Timestamp(at), "escalation resolve", |tx| {
+            tx.put(&obj, "seen", seen.as_str())?;
+            tx.put(&obj, "status", "resolved")?;
+            tx.put(&obj, "response", "Fine by me")?;
+            Ok(())
+        })
+        .unwrap();
+}
+
 #[test]
 fn only_stewards_answer_escalations_on_every_device() {
     use crate::{EscalationStatus, Verdict};
@@ -651,20 +689,8 @@ fn only_stewards_answer_escalations_on_every_device() {
         assert!(err.to_string().contains("m-ana"), "{err}");
     }
     // His modified client writes the answer anyway: Ana's device refuses it.
-    let now = ben.now + 1000;
-    let obj = {
-        let coll = ben.circle.coll("escalations").unwrap();
-        crate::fields::entity(ben.circle.doc(crate::CORE_DOC).unwrap(), &coll, &e)
-            .unwrap()
-            .unwrap()
-    };
-    ben.circle
-        .change_core(Timestamp(now), "escalation resolve", |tx| {
-            tx.put(&obj, "status", "resolved")?;
-            tx.put(&obj, "response", "Fine by me")?;
-            Ok(())
-        })
-        .unwrap();
+    let at = ben.now + 1000;
+    forge_answer(&mut ben, &e, at);
     let what = refused_as_not_allowed(merge(&ben.circle, &mut ana.circle));
     assert!(what.contains("no steward"), "{what}");
     assert_eq!(
@@ -679,30 +705,121 @@ fn only_stewards_answer_escalations_on_every_device() {
     let esc = fresh.circle.escalation(&e).unwrap();
     assert_eq!(esc.verdict, Some(Verdict::Stop));
     assert_eq!(esc.resolved_by.as_deref(), Some("m-ana"));
+    // None of it is in the core, which a circle's first screen loads.
+    assert!(crate::escalations::read(&ana.circle.core.am, crate::touched::Scope::All).is_empty());
 }
 
-/// A governance check reads only the escalations a change writes (`escalations::touched_by`):
-/// one written through the collection itself (a delete), through an object nested in an
-/// escalation, or by replacing the whole collection is still found and judged.
+/// An answer in the escalations' document must say which state of the circle it was
+/// written on, so every device judges its author's office alike: one that names none, or
+/// nothing readable, is refused whoever wrote it.
+#[test]
+fn an_answer_naming_no_state_of_the_circle_is_refused_even_from_a_steward() {
+    use crate::EscalationStatus;
+    let (mut ana, mut ben) = two();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let e = escalate(&mut ben);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    for seen in [None, Some("not hex")] {
+        let mut judge = Dev::receive(2, "m-ben", &ben);
+        let mut steward = Dev::receive(1, "m-ana", &ana);
+        merge(&ana.circle, &mut steward.circle).unwrap();
+        let obj = esc_obj(&steward, &e);
+        let at = steward.now + 1000;
+        steward
+            .circle
+            .change_escalations(Timestamp(at), "escalation resolve", |tx| {
+                if let Some(seen) = seen {
+                    tx.put(&obj, "seen", seen)?;
+                }
+                tx.put(&obj, "status", "resolved")?;
+                Ok(())
+            })
+            .unwrap();
+        merge(&ben.circle, &mut judge.circle).unwrap();
+        let what = refused_as_not_allowed(merge(&steward.circle, &mut judge.circle));
+        assert!(what.contains("state of the circle") || what.contains("state it answered on"), "{what}");
+        assert_eq!(
+            judge.circle.escalation(&e).unwrap().status,
+            EscalationStatus::Open
+        );
+    }
+}
+
+/// A circle from before the escalations' document keeps the escalations its core holds:
+/// they are listed, answered in the core by a steward, and guarded there as before.
+#[test]
+fn an_escalation_an_older_grove_raised_in_the_core_is_answered_and_guarded_there() {
+    use crate::{EscalationStatus, Verdict};
+    let (mut ana, mut ben) = two();
+    // Ben's device raises it as an older Grove did: in the core's collection.
+    let decision = escalate(&mut ben);
+    let decision = ben.circle.escalation(&decision).unwrap().decision;
+    let coll = ben.circle.coll("escalations").unwrap();
+    let at = ben.now + 1000;
+    ben.circle
+        .change_core(Timestamp(at), "escalation raise", |tx| {
+            let o = tx.put_object(&coll, "e-legacy", automerge::ObjType::Map)?;
+            tx.put(&o, "decision", decision.as_str())?;
+            tx.put(&o, "zone", "centre-intervention")?;
+            tx.put(&o, "raised_by", "m-ben")?;
+            tx.put(&o, "raised_at", at)?;
+            tx.put(&o, "status", "open")?;
+            Ok(())
+        })
+        .unwrap();
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    let listed: Vec<String> = ana.circle.escalations().unwrap().into_iter().map(|e| e.id).collect();
+    assert!(listed.contains(&"e-legacy".to_string()), "{listed:?}");
+    // Ben's modified client answers it in the core: refused, as before.
+    let obj = crate::fields::entity(&ben.circle.core.am, &coll, "e-legacy")
+        .unwrap()
+        .unwrap();
+    ben.circle
+        .change_core(Timestamp(at + 1000), "escalation resolve", |tx| {
+            tx.put(&obj, "status", "resolved")?;
+            Ok(())
+        })
+        .unwrap();
+    let what = refused_as_not_allowed(merge(&ben.circle, &mut ana.circle));
+    assert!(what.contains("no steward"), "{what}");
+    // Ana answers it; the answer is written in the core, where it lives.
+    let core_before = ana.circle.core.am.get_heads();
+    ana.act(|c, ctx| c.answer_escalation(ctx, "e-legacy", Verdict::Back, "Right call."))
+        .unwrap();
+    assert_ne!(ana.circle.core.am.get_heads(), core_before);
+    let mut fresh = Dev::receive(2, "m-ben", &ana);
+    assert!(merge(&ana.circle, &mut fresh.circle).unwrap().is_empty());
+    assert_eq!(
+        fresh.circle.escalation("e-legacy").unwrap().status,
+        EscalationStatus::Resolved
+    );
+}
+
+/// The check of a change to the escalations' document reads only the escalations it writes
+/// (`crate::touched`): one written through the root itself (a delete), through an object
+/// nested in an escalation, or by putting the escalation anew is still found and judged.
 #[test]
 fn a_forged_escalation_change_is_refused_however_it_reaches_the_escalation() {
     use crate::EscalationStatus;
     use automerge::{transaction::Transaction, ObjId, ObjType, ReadDoc as _, ROOT};
-    type Forge =
-        fn(&mut Transaction<'_>, &ObjId, &ObjId, &str) -> Result<(), automerge::AutomergeError>;
+    type Forge = fn(
+        &mut Transaction<'_>,
+        &ObjId,
+        &ObjId,
+        &str,
+        &str,
+    ) -> Result<(), automerge::AutomergeError>;
     // Ben, no steward, writes with a modified client; Ana's device must refuse it.
     let refusal = |forge: Forge| -> String {
         let (mut ana, mut ben) = two();
         merge(&ana.circle, &mut ben.circle).unwrap();
         let e = escalate(&mut ben);
         merge(&ben.circle, &mut ana.circle).unwrap();
-        let coll = ben.circle.coll("escalations").unwrap();
-        let obj = crate::fields::entity(ben.circle.doc(crate::CORE_DOC).unwrap(), &coll, &e)
-            .unwrap()
-            .unwrap();
+        let obj = esc_obj(&ben, &e);
+        let seen = seen_on(&ben);
         ben.circle
-            .change_core(Timestamp(ben.now + 1000), "forged", |tx| {
-                Ok(forge(tx, &coll, &obj, &e)?)
+            .change_escalations(Timestamp(ben.now + 1000), "forged", |tx| {
+                Ok(forge(tx, &ROOT, &obj, &e, &seen)?)
             })
             .unwrap();
         let what = refused_as_not_allowed(merge(&ben.circle, &mut ana.circle));
@@ -713,9 +830,10 @@ fn a_forged_escalation_change_is_refused_however_it_reaches_the_escalation() {
         );
         what
     };
-    let deleted = refusal(|tx, coll, _, e| tx.delete(coll, e));
+    let deleted = refusal(|tx, root, _, e, _| tx.delete(root, e));
     assert!(deleted.contains("deletes an escalation"), "{deleted}");
-    let nested = refusal(|tx, _, obj, _| {
+    let nested = refusal(|tx, _, obj, _, seen| {
+        tx.put(obj, "seen", seen)?;
         let inner = tx.put_object(obj, "notes", ObjType::Map)?;
         tx.put(&inner, "by", "m-ben")?;
         let again = match tx.get(obj, "notes")? {
@@ -726,9 +844,15 @@ fn a_forged_escalation_change_is_refused_however_it_reaches_the_escalation() {
         tx.put(obj, "status", "resolved")
     });
     assert!(nested.contains("no steward"), "{nested}");
-    let replaced =
-        refusal(|tx, _, _, _| tx.put_object(ROOT, "escalations", ObjType::Map).map(|_| ()));
-    assert!(replaced.contains("deletes an escalation"), "{replaced}");
+    let replaced = refusal(|tx, root, _, e, seen| {
+        let again = tx.put_object(root, e, ObjType::Map)?;
+        tx.put(&again, "seen", seen)?;
+        tx.put(&again, "status", "resolved")
+    });
+    assert!(
+        replaced.contains("without naming the circle's state"),
+        "{replaced}"
+    );
 }
 
 /// Automerge applies a change that writes an object made by a change outside its own past
@@ -738,24 +862,26 @@ fn a_forged_escalation_change_is_refused_however_it_reaches_the_escalation() {
 #[test]
 fn a_change_writing_an_escalation_its_own_past_does_not_hold_is_refused() {
     use crate::sync::signing::{sign_change, SignedChange};
-    use crate::{EscalationStatus, CORE_DOC};
+    use crate::{EscalationStatus, ESCALATIONS_DOC};
     let (mut ana, mut ben) = two();
     merge(&ana.circle, &mut ben.circle).unwrap();
-    let past = ben.circle.doc(CORE_DOC).unwrap().get_heads();
+    // Ben's escalations' document before Ana's escalation: one of his own.
+    escalate(&mut ben);
+    let past = ben.circle.doc(ESCALATIONS_DOC).unwrap().get_heads();
     let e = escalate(&mut ana);
     merge(&ana.circle, &mut ben.circle).unwrap();
-    let coll = ben.circle.coll("escalations").unwrap();
-    let obj = crate::fields::entity(ben.circle.doc(CORE_DOC).unwrap(), &coll, &e)
-        .unwrap()
-        .unwrap();
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    let obj = esc_obj(&ben, &e);
+    let seen = seen_on(&ben);
     ben.circle
-        .change_core(Timestamp(ben.now + 1000), "forged", |tx| {
+        .change_escalations(Timestamp(ben.now + 1000), "forged", |tx| {
+            tx.put(&obj, "seen", seen.as_str())?;
             Ok(tx.put(&obj, "status", "resolved")?)
         })
         .unwrap();
     let written = ben
         .circle
-        .doc(CORE_DOC)
+        .doc(ESCALATIONS_DOC)
         .unwrap()
         .get_last_local_change()
         .unwrap()
@@ -765,7 +891,7 @@ fn a_change_writing_an_escalation_its_own_past_does_not_hold_is_refused() {
     let forged = automerge::Change::from(rewound);
     let signature = Some(sign_change(&key(2), &forged.hash()));
     let batch = vec![(
-        CORE_DOC.to_string(),
+        ESCALATIONS_DOC.to_string(),
         vec![SignedChange {
             change: forged,
             signature,
@@ -850,9 +976,9 @@ fn a_forged_proposal_change_is_refused_however_it_reaches_the_proposal() {
     assert!(through.is_empty(), "taken: {through:?}");
 }
 
-/// Each change is judged on the membership at its own deps, not on what the receiver holds
-/// when it arrives: an answer to an escalation that Ben wrote before the circle named him
-/// steward stays refused by a device that already holds the naming.
+/// Each answer is judged on the membership of the core it names as seen, not on what the
+/// receiver holds when it arrives: an answer to an escalation that Ben wrote before the
+/// circle named him steward stays refused by a device that already holds the naming.
 #[test]
 fn an_escalation_answered_before_its_author_was_named_steward_is_refused_after_the_naming() {
     use crate::EscalationStatus;
@@ -877,19 +1003,7 @@ fn an_escalation_answered_before_its_author_was_named_steward_is_refused_after_t
     ana.act(|c, ctx| c.pass_proposal(ctx, &p)).unwrap();
     assert!(ana.circle.is_steward("m-ben"));
     // Before hearing of the pass, Ben's modified client answers the escalation.
-    let obj = {
-        let coll = ben.circle.coll("escalations").unwrap();
-        crate::fields::entity(ben.circle.doc(crate::CORE_DOC).unwrap(), &coll, &e)
-            .unwrap()
-            .unwrap()
-    };
-    ben.circle
-        .change_core(Timestamp(ana.now + 60_000), "escalation resolve", |tx| {
-            tx.put(&obj, "status", "resolved")?;
-            tx.put(&obj, "response", "Fine by me")?;
-            Ok(())
-        })
-        .unwrap();
+    forge_answer(&mut ben, &e, ana.now + 60_000);
     let what = refused_as_not_allowed(merge(&ben.circle, &mut ana.circle));
     assert!(what.contains("no steward"), "{what}");
     assert_eq!(

@@ -968,6 +968,15 @@ fn documents_survive_save_and_incremental_reload() {
         reopened.decision(&dec).unwrap(),
         d.circle.decision(&dec).unwrap()
     );
+    assert!(
+        reopened.escalations().is_err(),
+        "the escalations are not attached yet"
+    );
+    // The escalation went to its own document, not the core.
+    assert!(crate::escalations::read(&reopened.core.am, crate::touched::Scope::All).is_empty());
+    reopened
+        .attach(crate::ESCALATIONS_DOC, &store[crate::ESCALATIONS_DOC])
+        .unwrap();
     assert_eq!(reopened.escalations().unwrap().len(), 1);
     assert!(
         Circle::open("c-other", &store["core"], actor("ana")).is_err(),

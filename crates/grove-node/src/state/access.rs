@@ -58,6 +58,7 @@ impl Access<PeerId> for NodeState {
     /// Opens the circle with every shard in memory.
     fn load_whole(&mut self, id: &str) -> bool {
         let loaded = self.open(id).and_then(|()| {
+            self.ensure_escalations(id)?;
             let docs = self.store.docs(id)?;
             self.ensure_docs(id, docs, false)
         });

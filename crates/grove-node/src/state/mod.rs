@@ -8,7 +8,7 @@ use automerge::ActorId;
 use ed25519_dalek::SigningKey;
 use grove_core::{
     circle_doc_for_month, decision_doc, shard_doc, shard_period, Circle, Ctx, DecisionFilter,
-    LoadedDoc, Timestamp, CORE_DOC,
+    LoadedDoc, Timestamp, CORE_DOC, ESCALATIONS_DOC,
 };
 use grove_store::Store;
 use rand::rngs::StdRng;
@@ -49,8 +49,11 @@ pub(crate) enum Need {
     Core,
     /// The shards holding these decisions.
     Decisions(Vec<String>),
-    /// The shard of the current month (where a new decision goes).
+    /// The shard of the current month (where a new decision goes), and the escalations (a
+    /// decision in a centre zone raises one).
     ThisMonth,
+    /// The core and the escalations' document.
+    Escalations,
     /// Every shard: the whole log's documents (exports, sync, membership changes).
     All,
     /// Every shard, each month's decisions read on the thread that loads it: views over
@@ -182,13 +185,44 @@ impl NodeState {
             Need::Core => Vec::new(),
             Need::Decisions(ids) => ids.iter().filter_map(|d| decision_doc(d).ok()).collect(),
             Need::ThisMonth => vec![circle_doc_for_month(self.now())],
+            Need::Escalations => Vec::new(),
             Need::All | Need::Log => {
                 self.months.keep_whole(&id);
                 self.store.docs(&id)?
             }
         };
+        if matches!(
+            need,
+            Need::ThisMonth | Need::Escalations | Need::All | Need::Log
+        ) {
+            self.ensure_escalations(&id)?;
+        }
         self.ensure_docs(&id, wanted, matches!(need, Need::Log))?;
         Ok(id)
+    }
+
+    /// Loads the escalations' document of open circle `id` if it is not in memory yet, or
+    /// gives the circle an empty one when the store has none (see `grove_core::escalations`:
+    /// the first screen does without it).
+    pub(crate) fn ensure_escalations(&mut self, id: &str) -> Result<()> {
+        if self.loaded(id)?.has_doc(ESCALATIONS_DOC) {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        match load_doc(self.store.as_ref(), id, ESCALATIONS_DOC)? {
+            Some(doc) => self.attach_stored(id, ESCALATIONS_DOC, doc)?,
+            None => self
+                .circles
+                .get_mut(id)
+                .ok_or_else(|| NodeError::UnknownCircle(id.to_string()))?
+                .attach_empty_escalations(),
+        }
+        debug!(
+            circle = id,
+            ms = started.elapsed().as_millis(),
+            "escalations loaded"
+        );
+        Ok(())
     }
 
     /// Loads the listed documents of an open circle that are not in memory yet, and reads
@@ -205,7 +239,7 @@ impl NodeState {
         let circle = self.loaded(id)?;
         let missing: Vec<String> = wanted
             .into_iter()
-            .filter(|k| k != CORE_DOC && shard_period(k).is_some() && !circle.has_doc(k))
+            .filter(|k| shard_period(k).is_some() && !circle.has_doc(k))
             .collect();
         if !missing.is_empty() {
             self.load_shards(id, missing, read_rows)?;
@@ -223,7 +257,7 @@ impl NodeState {
         let months = keys.len();
         let store = self.store.as_ref();
         let loaded = grove_core::parallel::map_each(&keys, |key| {
-            let mut doc = load_month(store, id, key)?;
+            let mut doc = load_doc(store, id, key)?;
             if let Some(doc) = doc.as_mut().filter(|_| read_rows) {
                 doc.read_rows(key)?;
             }
@@ -231,7 +265,7 @@ impl NodeState {
         });
         for (doc, key) in loaded.into_iter().zip(&keys) {
             if let Some(doc) = doc.ok_or(NodeError::LoadFailed)?? {
-                self.attach_month(id, key, doc)?;
+                self.attach_stored(id, key, doc)?;
             }
         }
         debug!(
@@ -243,8 +277,9 @@ impl NodeState {
         Ok(())
     }
 
-    /// Makes a month loaded from the store part of open circle `id`, with its signatures.
-    fn attach_month(&mut self, id: &str, key: &str, doc: LoadedDoc) -> Result<()> {
+    /// Makes a month (or the escalations' document) loaded from the store part of open
+    /// circle `id`, with its signatures.
+    fn attach_stored(&mut self, id: &str, key: &str, doc: LoadedDoc) -> Result<()> {
         let store = &self.store;
         let circle = self
             .circles
@@ -296,7 +331,7 @@ impl NodeState {
         let Newest { months, early } = early?;
         for (key, doc) in early {
             self.months.touch(&id, &key);
-            self.attach_month(&id, &key, doc)?;
+            self.attach_stored(&id, &key, doc)?;
         }
         Ok((id, months))
     }
@@ -560,7 +595,7 @@ fn newest_months(
             break;
         }
         let key = shard_doc(month);
-        let Some(mut doc) = load_month(store, id, &key)? else {
+        let Some(mut doc) = load_doc(store, id, &key)? else {
             continue;
         };
         rows += doc.read_rows(&key)?;
@@ -569,8 +604,8 @@ fn newest_months(
     Ok(Newest { months, early })
 }
 
-/// Month document `key` of circle `id` from the store, loaded; None if the store has none.
-fn load_month(store: &dyn Store, id: &str, key: &str) -> Result<Option<LoadedDoc>> {
+/// Document `key` of circle `id` from the store, loaded; None if the store has none.
+fn load_doc(store: &dyn Store, id: &str, key: &str) -> Result<Option<LoadedDoc>> {
     match store.load(id, key)? {
         Some(bytes) => Ok(Some(LoadedDoc::load(&bytes)?)),
         None => Ok(None),
