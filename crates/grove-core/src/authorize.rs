@@ -520,8 +520,8 @@ enum Judged {
 /// escalation in its author's name, or, as a steward, acknowledge and answer one, naming
 /// the core heads it was written on (`seen`), as of which its author must have been a
 /// steward in office. The rules are those of the core's collection before it
-/// ([`governance::check_escalations`]), and stricter: a raise must be its author's own and
-/// open.
+/// ([`governance::check_escalations`]), and stricter: a raise must be open and about a
+/// decision.
 fn check_escalation_change(
     doc: &Automerge,
     membership: &Membership,
@@ -555,55 +555,48 @@ fn check_escalation_change(
     }
     let author = membership.device_member(device).unwrap_or_default();
     let at = Timestamp(sc.change.timestamp().saturating_mul(1000));
-    governance::check_raising(&before, &after, &author).map_err(refuse)?;
-    // Each escalation it answers names the core it was answered on, written by this very
-    // change; all must name the same.
-    let mut seen: Option<String> = None;
+    governance::check_raising(&before, &after).map_err(refuse)?;
+    // Each escalation it answers is judged on the core its answer names as seen: the
+    // writer picks it, so only a state where the writer was a steward in office passes.
     for a in after
         .iter()
         .filter(|a| before.iter().any(|b| b.id == a.id && b != *a))
     {
-        let named = touched
-            .written(&a.id)
-            .is_some_and(|keys| keys.contains(crate::escalations::SEEN))
-            .then(|| crate::escalations::seen(&after_doc, &a.id))
-            .flatten();
-        let Some(named) = named else {
+        let Some(seen) = crate::escalations::seen(&after_doc, &a.id) else {
             return Err(refuse(format!(
                 "it answers escalation {} without naming the circle's state it answered on",
                 a.id
             )));
         };
-        if seen.as_ref().is_some_and(|s| *s != named) {
-            return Err(refuse(
-                "it answers escalations on two different states of the circle".into(),
-            ));
-        }
-        seen = Some(named);
-    }
-    let Some(seen) = seen else {
-        // Only raises: any member's act (checked above).
-        return Ok(Judged::Done);
-    };
-    let Some(seen) = crate::escalations::parse_seen(&seen) else {
-        return Err(refuse(
-            "it answers an escalation naming no readable state of the circle".into(),
-        ));
-    };
-    let Some(core_then) = core.at(&seen) else {
-        return Ok(Judged::Later);
-    };
-    let then = Membership::read(&core_then);
-    let members = then.current_members();
-    let act = Act {
-        author: &author,
-        at,
-        horizon: None,
-        members: &members,
-        keepers: &[],
-    };
-    governance::check_escalations(&before, &after, &act, then.is_steward_at(&author, at))
+        let Some(seen) = crate::escalations::parse_seen(&seen) else {
+            return Err(refuse(format!(
+                "it answers escalation {} naming no readable state of the circle",
+                a.id
+            )));
+        };
+        let Some(core_then) = core.at(&seen) else {
+            return Ok(Judged::Later);
+        };
+        let then = Membership::read(&core_then);
+        let members = then.current_members();
+        let act = Act {
+            author: &author,
+            at,
+            horizon: None,
+            members: &members,
+            keepers: &[],
+        };
+        let one = |list: &[crate::Escalation]| -> Vec<crate::Escalation> {
+            list.iter().filter(|e| e.id == a.id).cloned().collect()
+        };
+        governance::check_escalations(
+            &one(&before),
+            &one(&after),
+            &act,
+            then.is_steward_at(&author, at),
+        )
         .map_err(refuse)?;
+    }
     Ok(Judged::Done)
 }
 

@@ -124,15 +124,6 @@ impl Touched {
         (!self.unplaced).then(|| self.colls.keys().cloned().collect())
     }
 
-    /// The keys the change writes inside the object at root key `key`, or None when it puts
-    /// that object anew (or its place cannot be told): anything in it may be new.
-    pub(crate) fn written(&self, key: &str) -> Option<&BTreeSet<String>> {
-        match self.colls.get(key) {
-            Some(Written::Keys(keys)) if !self.unplaced => Some(keys),
-            _ => None,
-        }
-    }
-
     /// An object the change writes although its own past does not hold it (see the field).
     pub(crate) fn outside(&self) -> Option<&str> {
         self.outside.as_deref()
