@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use grove_node::core::automerge::sync::{State, SyncDoc};
 use grove_node::core::automerge::Automerge;
-use grove_node::core::{archive, CORE_DOC};
+use grove_node::core::{archive, shard_period};
 use grove_node::NodeEvent;
 use grove_tests::harness::{
     converged, copy_circle, copy_core_only, create_circle, log, Basics, TestNode,
@@ -151,7 +151,7 @@ pub async fn first_sync(a: &mut TestNode, b: &mut TestNode, circle: &str) -> Res
 fn month_docs(export: &[u8]) -> Result<Vec<Vec<u8>>> {
     Ok(archive::decode(export)?
         .into_iter()
-        .filter(|(k, _)| k != CORE_DOC)
+        .filter(|(k, _)| shard_period(k).is_some())
         .map(|(_, bytes)| bytes)
         .collect())
 }

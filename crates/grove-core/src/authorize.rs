@@ -14,8 +14,8 @@
 //! The escalations' document ([`crate::ESCALATIONS_DOC`]) is replayed too, after the core,
 //! each change judged on its own causal past there. Whether its author was a steward is
 //! read from the core as of the core heads the answer names as seen (`seen`), which every
-//! receiver reads alike; an answer naming core changes this device does not hold yet is
-//! held back until they arrive.
+//! receiver reads alike; a sync message with an answer naming core changes this device
+//! does not hold yet waits until they arrive, as one from an author not admitted yet does.
 //!
 //! Two kinds of failure are told apart. Garbage (a bad or missing signature, an author
 //! that is no device key, an unreadable batch) fails the whole batch: an honest device
@@ -498,13 +498,15 @@ fn replay_escalations(
                 }
             }
         });
-        match verdict {
-            Ok(Judged::Done) => out.settle(&mut refused, ESCALATIONS_DOC, sc, Ok(()))?,
-            Ok(Judged::Later) => {
-                out.held_back.insert(sc.change.hash());
-            }
-            Err(e) => out.settle(&mut refused, ESCALATIONS_DOC, sc, Err(e))?,
-        }
+        // An answer naming core changes this device lacks fails the batch as one whose
+        // author is not known yet does: a sync message waits for the core to catch up.
+        let verdict = verdict.and_then(|judged| match judged {
+            Judged::Done => Ok(()),
+            Judged::Later => Err(AuthError::CoreNotHeld {
+                hash: sc.change.hash(),
+            }),
+        });
+        out.settle(&mut refused, ESCALATIONS_DOC, sc, verdict)?;
     }
     Ok(())
 }

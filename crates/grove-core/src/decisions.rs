@@ -237,6 +237,16 @@ impl Circle {
     /// whatever zone was picked. No zone given: the one the team's zone map sets for the
     /// situation, else local.
     pub(crate) fn planned_zone(&self, new: &NewDecision) -> Zone {
+        self.planned_zone_inner(new)
+    }
+
+    /// Whether logging `new` raises an escalation: what the escalations' document must be
+    /// loaded for.
+    pub fn escalates(&self, new: &NewDecision) -> bool {
+        self.planned_zone_inner(new).escalates()
+    }
+
+    fn planned_zone_inner(&self, new: &NewDecision) -> Zone {
         let departing = new
             .departs_from
             .as_deref()

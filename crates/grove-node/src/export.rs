@@ -124,7 +124,7 @@ pub fn default_export_path(
 /// One document of the circle as `Automerge::save` writes it (`--format automerge`).
 #[derive(Debug, Clone)]
 pub struct ExportedDoc {
-    /// Grove's key for it: `core` or `decisions/YYYY-MM`.
+    /// Grove's key for it: `core`, `escalations` or `decisions/YYYY-MM`.
     pub key: String,
     /// The file name it is written under.
     pub file: String,
@@ -152,7 +152,11 @@ pub fn manifest(circle: &CircleInfo, docs: &[ExportedDoc]) -> serde_json::Value 
             None => serde_json::json!({
                 "file": d.file,
                 "key": d.key,
-                "kind": if d.key == CORE_DOC { "core" } else { "other" },
+                "kind": match d.key.as_str() {
+                    CORE_DOC => "core",
+                    grove_core::ESCALATIONS_DOC => "escalations",
+                    _ => "other",
+                },
             }),
         })
         .collect();

@@ -593,7 +593,8 @@ impl CircleHandle {
 
     // ---- decisions ----
     pub async fn log_decision(&self, new: NewDecision) -> Result<String> {
-        change!(self, Need::ThisMonth, |c, ctx| c.log_decision(ctx, new))
+        let need = Need::Logging(Box::new(new.clone()));
+        change!(self, need, |c, ctx| c.log_decision(ctx, new))
     }
     pub async fn record_result(&self, id: String, text: String, outcome: Outcome) -> Result<()> {
         let need = Need::Decisions(vec![id.clone()]);
@@ -625,7 +626,8 @@ impl CircleHandle {
         new: NewDecision,
         consulted: Vec<String>,
     ) -> Result<String> {
-        change!(self, Need::ThisMonth, |c, ctx| {
+        let need = Need::Logging(Box::new(new.clone()));
+        change!(self, need, |c, ctx| {
             let ids = consulted
                 .iter()
                 .map(|who| resolve_member(c, who))

@@ -175,7 +175,12 @@ impl SearchIndex {
     pub fn refresh(&mut self, circle: &Circle) -> Result<usize> {
         let mut changed = 0;
         let mut redone: BTreeSet<String> = BTreeSet::new();
-        for key in circle.doc_keys() {
+        // The core and the months: escalations hold nothing searched.
+        let indexed = circle
+            .doc_keys()
+            .into_iter()
+            .filter(|key| key == CORE_DOC || shard_period(key).is_some());
+        for key in indexed {
             let Some(doc) = circle.doc(&key) else {
                 continue;
             };

@@ -123,6 +123,7 @@ fn automerge_export_loads_with_the_automerge_crate_alone() {
 
     let mut ids_in_months = Vec::new();
     let mut core_seen = false;
+    let mut escalations_seen = false;
     for d in docs {
         let path = dir.join(d["file"].as_str().unwrap());
         assert_eq!(mode(&path), 0o600);
@@ -148,10 +149,17 @@ fn automerge_export_loads_with_the_automerge_crate_alone() {
                     ids_in_months.push(id);
                 }
             }
+            "escalations" => {
+                // The demo's centre-zone decisions raised escalations, kept out of the core.
+                assert!(doc.keys(automerge::ROOT).all(|id| id.starts_with("e-")));
+                assert!(doc.keys(automerge::ROOT).next().is_some());
+                escalations_seen = true;
+            }
             other => panic!("unknown kind {other}"),
         }
     }
     assert!(core_seen, "the core document is exported");
+    assert!(escalations_seen, "the escalations' document is exported");
     assert_eq!(ids_in_months.len(), 2000);
     assert_eq!(sorted(ids_in_months), sorted(ids(&decision_list(&g))));
 }

@@ -199,13 +199,19 @@ pub enum AuthError {
     Unreadable { reason: String },
     #[error("change {hash} came without a signature and without a later change of its author to vouch for it")]
     Unproven { hash: ChangeHash },
+    #[error("change {hash} answers an escalation on a state of the circle's core this device does not hold yet")]
+    CoreNotHeld { hash: ChangeHash },
 }
 
 impl AuthError {
     /// Whether the refusal may be lifted by core changes not yet received: an unknown
-    /// author may be admitted by one. Anything else is final.
+    /// author may be admitted by one, and an escalation's answer may name core changes
+    /// still on their way. Anything else is final.
     pub fn may_resolve_later(&self) -> bool {
-        matches!(self, AuthError::NotAMember { .. })
+        matches!(
+            self,
+            AuthError::NotAMember { .. } | AuthError::CoreNotHeld { .. }
+        )
     }
 
     /// Whether this is a change the circle's rules forbid (or one built on such a change),

@@ -745,6 +745,44 @@ fn an_answer_naming_no_state_of_the_circle_is_refused_even_from_a_steward() {
     }
 }
 
+/// An answer names the core its steward saw: a device that does not hold that core yet
+/// cannot judge it, and takes it once the core has come (a sync message waits meanwhile).
+#[test]
+fn an_answer_waits_for_the_core_state_it_names() {
+    use crate::{EscalationStatus, Verdict, CORE_DOC, ESCALATIONS_DOC};
+    let (mut ana, mut ben) = two();
+    merge(&ana.circle, &mut ben.circle).unwrap();
+    let e = escalate(&mut ben);
+    merge(&ben.circle, &mut ana.circle).unwrap();
+    // Ana changes the core, then answers: her answer names a core Ben does not hold.
+    ana.act(|c, ctx| c.add_team(ctx, "Kitchen", None)).unwrap();
+    ana.act(|c, ctx| c.answer_escalation(ctx, &e, Verdict::Back, "Right call."))
+        .unwrap();
+    let news = super::auth::news(&ana.circle, &ben.circle);
+    let only = |key: &str| -> Vec<(String, Vec<crate::sync::SignedChange>)> {
+        news.iter().filter(|(k, _)| k == key).cloned().collect()
+    };
+    match ben.circle.authorize_merge(&only(ESCALATIONS_DOC)) {
+        Err(crate::CoreError::Unauthorized(e)) => {
+            assert!(e.may_resolve_later(), "{e}");
+            assert!(e.to_string().contains("does not hold yet"), "{e}");
+        }
+        other => panic!("the answer was judged without its core: {other:?}"),
+    }
+    assert_eq!(ben.circle.escalation(&e).unwrap().status, EscalationStatus::Open);
+    let core = only(CORE_DOC);
+    let verdict = ben.circle.authorize_merge(&core).unwrap();
+    ben.circle.apply_checked(core, verdict).unwrap();
+    let esc = only(ESCALATIONS_DOC);
+    let verdict = ben.circle.authorize_merge(&esc).unwrap();
+    assert!(verdict.refused().is_empty(), "{:?}", verdict.refused());
+    ben.circle.apply_checked(esc, verdict).unwrap();
+    assert_eq!(
+        ben.circle.escalation(&e).unwrap().status,
+        EscalationStatus::Resolved
+    );
+}
+
 /// A circle from before the escalations' document keeps the escalations its core holds:
 /// they are listed, answered in the core by a steward, and guarded there as before.
 #[test]

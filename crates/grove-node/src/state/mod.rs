@@ -49,9 +49,9 @@ pub(crate) enum Need {
     Core,
     /// The shards holding these decisions.
     Decisions(Vec<String>),
-    /// The shard of the current month (where a new decision goes), and the escalations (a
-    /// decision in a centre zone raises one).
-    ThisMonth,
+    /// The shard of the current month (where a new decision goes), and the escalations when
+    /// the decision raises one (a centre zone).
+    Logging(Box<grove_core::NewDecision>),
     /// The core and the escalations' document.
     Escalations,
     /// Every shard: the whole log's documents (exports, sync, membership changes).
@@ -184,17 +184,19 @@ impl NodeState {
         let wanted: Vec<String> = match need {
             Need::Core => Vec::new(),
             Need::Decisions(ids) => ids.iter().filter_map(|d| decision_doc(d).ok()).collect(),
-            Need::ThisMonth => vec![circle_doc_for_month(self.now())],
+            Need::Logging(new) => {
+                if self.loaded(&id)?.escalates(new) {
+                    self.ensure_escalations(&id)?;
+                }
+                vec![circle_doc_for_month(self.now())]
+            }
             Need::Escalations => Vec::new(),
             Need::All | Need::Log => {
                 self.months.keep_whole(&id);
                 self.store.docs(&id)?
             }
         };
-        if matches!(
-            need,
-            Need::ThisMonth | Need::Escalations | Need::All | Need::Log
-        ) {
+        if matches!(need, Need::Escalations | Need::All | Need::Log) {
             self.ensure_escalations(&id)?;
         }
         self.ensure_docs(&id, wanted, matches!(need, Need::Log))?;
