@@ -677,3 +677,68 @@ async fn a_pass_that_missed_a_concurrent_objection_reads_contested_on_every_node
     }
     Ok(())
 }
+
+/// Escalations live in a document of their own, out of the core: a centre-zone decision
+/// logged on a member's node reaches the steward's, and the steward's answer, written just
+/// after a core change the member's node may not hold when the answer arrives, reaches
+/// back. Both nodes end with the same answered escalation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalation_raised_on_a_members_node_is_answered_on_the_stewards() -> Result<()> {
+    use anyhow::Context as _;
+    use grove_node::core::{EscalationStatus, NewDecision, Verdict, Zone};
+    let dir = tempfile::tempdir()?;
+    let n = nodes(&dir, &["steward", "member"]).await?;
+    let basics = create_circle(&n[0], "Tenants").await?;
+    let circle = basics.circle.clone();
+    copy_circle(&n[0], &n[1], &circle).await?;
+    n[0].handle.dial(&n[1].addr).await?;
+    converged(&circle, &[&n[0], &n[1]]).await?;
+    let c = |node: &TestNode| node.handle.circle(Some(circle.clone()));
+
+    let decision = c(&n[1])
+        .log_decision(NewDecision {
+            team: basics.team.clone(),
+            principles: vec![basics.principle.clone()],
+            context: "A reporter called about the eviction.".into(),
+            choice: "We gave an interview.".into(),
+            zone: Some(Zone::CentreIntervention),
+            ..Default::default()
+        })
+        .await?;
+    converged(&circle, &[&n[0], &n[1]]).await?;
+    let raised = c(&n[0])
+        .escalations()
+        .await?
+        .into_iter()
+        .find(|e| e.decision == decision)
+        .context("the steward's node lists the member's escalation")?;
+    assert_eq!(raised.status, EscalationStatus::Open);
+    let err = c(&n[1])
+        .resolve_escalation(raised.id.clone(), Verdict::Back, "Fine by me".into())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("only a steward"), "{err}");
+
+    c(&n[0]).add_team("Press".into(), None).await?;
+    c(&n[0])
+        .resolve_escalation(raised.id.clone(), Verdict::Back, "Right call.".into())
+        .await?;
+    converged(&circle, &[&n[0], &n[1]]).await?;
+    for node in &n {
+        let seen = c(node)
+            .escalations()
+            .await?
+            .into_iter()
+            .find(|e| e.id == raised.id)
+            .context("both nodes list the escalation")?;
+        assert_eq!(seen.status, EscalationStatus::Resolved, "{}", node.name);
+        assert_eq!(seen.verdict, Some(Verdict::Back), "{}", node.name);
+        assert_eq!(
+            seen.response.as_deref(),
+            Some("Right call."),
+            "{}",
+            node.name
+        );
+    }
+    Ok(())
+}

@@ -447,7 +447,12 @@ impl CoreNow<'_> {
     /// The core as of `heads`, if every one of them is held or accepted in this batch.
     fn at<'s>(&'s self, heads: &'s [ChangeHash]) -> Option<At<'s, Automerge>> {
         let (doc, holds) = match self {
-            CoreNow::Held(doc) => (*doc, heads.iter().all(|h| doc.get_change_meta_by_hash(h).is_some())),
+            CoreNow::Held(doc) => (
+                *doc,
+                heads
+                    .iter()
+                    .all(|h| doc.get_change_meta_by_hash(h).is_some()),
+            ),
             CoreNow::Replayed(scratch) => (&scratch.doc, heads.iter().all(|h| scratch.holds(h))),
         };
         (holds && !heads.is_empty()).then_some(At { doc, heads })

@@ -48,8 +48,8 @@ mod zones;
 pub use authorize::{Authorized, RefusedChange};
 pub use automerge;
 pub use circle::{
-    circle_doc_for_month, decision_doc, shard_doc, shard_period, Circle, CircleInfo, Clock,
-    is_replayed, LoadedDoc, Unsaved, CORE_DOC, ESCALATIONS_DOC, SCHEMA,
+    circle_doc_for_month, decision_doc, is_replayed, shard_doc, shard_period, Circle, CircleInfo,
+    Clock, LoadedDoc, Unsaved, CORE_DOC, ESCALATIONS_DOC, SCHEMA,
 };
 pub use clock::{Day, Timestamp, DAY_MS};
 pub use commitments::{Commitment, NewCommitment};

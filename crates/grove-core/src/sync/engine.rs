@@ -684,11 +684,13 @@ impl<P: Clone + Ord + fmt::Debug> Engine<P> {
             let verdict = match verdict {
                 Ok(verdict) => verdict,
                 Err(reason) => {
-                    // Core changes arrive in causal order, with any admission they need.
-                    if reason.may_resolve_later()
-                        && addr.doc != CORE_DOC
-                        && !self.core_in_sync(docs, &peer, &addr.circle)
-                    {
+                    // Core changes arrive in causal order, with any admission they need. An
+                    // escalation's answer names the core it was written on, which may still
+                    // be on its way even when the peer's last known core matches ours: it
+                    // waits either way (and a hostile peer's waits only fill its own queue).
+                    let core_pending = matches!(reason, AuthError::CoreNotHeld { .. })
+                        || !self.core_in_sync(docs, &peer, &addr.circle);
+                    if reason.may_resolve_later() && addr.doc != CORE_DOC && core_pending {
                         debug!(?peer, %addr, %reason, "holding changes until their author's admission arrives");
                         if let Some(state) = self.peers.get_mut(&peer) {
                             if state.deferred.len() < MAX_DEFERRED {

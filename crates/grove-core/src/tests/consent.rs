@@ -737,7 +737,10 @@ fn an_answer_naming_no_state_of_the_circle_is_refused_even_from_a_steward() {
             .unwrap();
         merge(&ben.circle, &mut judge.circle).unwrap();
         let what = refused_as_not_allowed(merge(&steward.circle, &mut judge.circle));
-        assert!(what.contains("state of the circle") || what.contains("state it answered on"), "{what}");
+        assert!(
+            what.contains("state of the circle") || what.contains("state it answered on"),
+            "{what}"
+        );
         assert_eq!(
             judge.circle.escalation(&e).unwrap().status,
             EscalationStatus::Open
@@ -769,7 +772,10 @@ fn an_answer_waits_for_the_core_state_it_names() {
         }
         other => panic!("the answer was judged without its core: {other:?}"),
     }
-    assert_eq!(ben.circle.escalation(&e).unwrap().status, EscalationStatus::Open);
+    assert_eq!(
+        ben.circle.escalation(&e).unwrap().status,
+        EscalationStatus::Open
+    );
     let core = only(CORE_DOC);
     let verdict = ben.circle.authorize_merge(&core).unwrap();
     ben.circle.apply_checked(core, verdict).unwrap();
@@ -806,7 +812,13 @@ fn an_escalation_an_older_grove_raised_in_the_core_is_answered_and_guarded_there
         })
         .unwrap();
     merge(&ben.circle, &mut ana.circle).unwrap();
-    let listed: Vec<String> = ana.circle.escalations().unwrap().into_iter().map(|e| e.id).collect();
+    let listed: Vec<String> = ana
+        .circle
+        .escalations()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
     assert!(listed.contains(&"e-legacy".to_string()), "{listed:?}");
     // Ben's modified client answers it in the core: refused, as before.
     let obj = crate::fields::entity(&ben.circle.core.am, &coll, "e-legacy")
