@@ -474,6 +474,7 @@ fn replay_escalations(
     let order = causal_order(fresh);
     let mut scratch = Scratch::new(held, &order);
     let mut refused: HashSet<ChangeHash> = HashSet::new();
+    let mut offices = Offices::default();
     for sc in order {
         // Garbage fails the batch even when built on a refused change.
         let device = match gate.author(sc) {
@@ -495,7 +496,8 @@ fn replay_escalations(
         let verdict = verdict.and_then(|()| {
             let before = scratch.heads.clone();
             scratch.take(sc)?;
-            match check_escalation_change(&scratch.doc, membership, core, &device, sc) {
+            match check_escalation_change(&scratch.doc, membership, core, &mut offices, &device, sc)
+            {
                 Ok(Judged::Done) => Ok(Judged::Done),
                 other => {
                     scratch.undo(sc, before)?;
@@ -516,6 +518,22 @@ fn replay_escalations(
     Ok(())
 }
 
+/// The membership at each core state answers in a batch name as seen, read once: a new
+/// member's first sync of a large circle judges tens of thousands of answers, most naming
+/// the same few states.
+#[derive(Default)]
+struct Offices(HashMap<Vec<ChangeHash>, Membership>);
+
+impl Offices {
+    fn at(&mut self, core: &At<'_, Automerge>) -> &Membership {
+        let mut heads = core.heads.to_vec();
+        heads.sort();
+        self.0
+            .entry(heads)
+            .or_insert_with(|| Membership::read(core))
+    }
+}
+
 /// A change of the escalations' document passed its check, or cannot be judged until the
 /// core changes it names as seen arrive.
 enum Judged {
@@ -524,7 +542,7 @@ enum Judged {
 }
 
 /// What one change may do to the escalations' document (already holding it): raise an
-/// escalation in its author's name, or, as a steward, acknowledge and answer one, naming
+/// escalation, or, as a steward, acknowledge and answer one, naming
 /// the core heads it was written on (`seen`), as of which its author must have been a
 /// steward in office. The rules are those of the core's collection before it
 /// ([`governance::check_escalations`]), and stricter: a raise must be open and about a
@@ -533,6 +551,7 @@ fn check_escalation_change(
     doc: &Automerge,
     membership: &Membership,
     core: &CoreNow<'_>,
+    offices: &mut Offices,
     device: &str,
     sc: &SignedChange,
 ) -> std::result::Result<Judged, AuthError> {
@@ -584,7 +603,7 @@ fn check_escalation_change(
         let Some(core_then) = core.at(&seen) else {
             return Ok(Judged::Later);
         };
-        let then = Membership::read(&core_then);
+        let then = offices.at(&core_then);
         let members = then.current_members();
         let act = Act {
             author: &author,
