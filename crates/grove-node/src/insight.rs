@@ -58,6 +58,8 @@ fn with_insight<R>(
     f: impl FnOnce(&Circle, &mut CircleCache, grove_core::Timestamp) -> Result<R>,
 ) -> Result<R> {
     let id = s.prepare(sel, &Need::Log)?;
+    // Vitality counts the escalations' waits.
+    s.ensure_escalations(&id)?;
     let now = s.now();
     let mut caches = std::mem::take(&mut s.insight);
     let result = (|| {

@@ -196,7 +196,9 @@ impl NodeState {
                 self.store.docs(&id)?
             }
         };
-        if matches!(need, Need::Escalations | Need::All | Need::Log) {
+        // The whole log's lists do without them; syncing, exporting and the views of
+        // escalations do not.
+        if matches!(need, Need::Escalations | Need::All) {
             self.ensure_escalations(&id)?;
         }
         self.ensure_docs(&id, wanted, matches!(need, Need::Log))?;
