@@ -143,7 +143,12 @@ impl NodeHandle {
             let mut out = Vec::new();
             for id in s.circle_ids()? {
                 s.open(&id)?;
-                let months = s.store.docs(&id)?.len().saturating_sub(1);
+                let months = s
+                    .store
+                    .docs(&id)?
+                    .iter()
+                    .filter(|k| grove_core::shard_period(k).is_some())
+                    .count();
                 let c = s.loaded(&id)?;
                 out.push(CircleSummary {
                     info: c.info()?,
@@ -779,7 +784,7 @@ impl CircleHandle {
         read!(self, Need::Core, |c| Ok(c
             .doc_keys()
             .into_iter()
-            .filter(|k| k != grove_core::CORE_DOC)
+            .filter(|k| grove_core::shard_period(k).is_some())
             .collect()))
     }
 
