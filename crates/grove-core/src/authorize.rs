@@ -567,11 +567,25 @@ fn check_escalation_change(
         device: device.to_string(),
         what,
     };
-    let touched = Touched::by(doc, &after_doc, &sc.change);
-    if let Some(obj) = touched.outside() {
+    let touched = Touched::at_root(doc, &sc.change);
+    if let Some(obj) = touched.nested() {
         return Err(refuse(format!(
-            "it writes object {obj}, which its own past does not hold (a change may write only what its author could see)"
+            "it writes object {obj} inside an escalation, which holds no objects of its own"
         )));
+    }
+    // Each escalation it writes in must be the one at its key in the change's own past, and
+    // still as of the change: a write to an object made by a concurrent change is applied by
+    // automerge, but every read at the change's own heads misses it.
+    for (key, obj) in touched.entities() {
+        let at = |d: &At<'_, Automerge>| match d.get(automerge::ROOT, key.as_str()) {
+            Ok(Some((automerge::Value::Object(_), id))) => id == *obj,
+            _ => false,
+        };
+        if !at(&before_doc) || !at(&after_doc) {
+            return Err(refuse(format!(
+                "it writes object {obj}, which its own past does not hold (a change may write only what its author could see)"
+            )));
+        }
     }
     let ids = touched.roots();
     let before = crate::escalations::read_root(&before_doc, ids.as_ref());

@@ -55,6 +55,10 @@ pub(crate) struct Touched {
     /// concurrent to it, named in a hand-made change. Automerge applies such a write, but
     /// every read at the change's own heads misses it, so no comparison would see it.
     outside: Option<String>,
+    /// See [`Touched::entities`].
+    entities: Vec<(String, ObjId)>,
+    /// See [`Touched::nested`].
+    nested: Option<String>,
 }
 
 /// Where an object lies in the core document as of the change.
@@ -122,6 +126,66 @@ impl Touched {
     /// escalations'), the entities it writes.
     pub(crate) fn roots(&self) -> Option<BTreeSet<String>> {
         (!self.unplaced).then(|| self.colls.keys().cloned().collect())
+    }
+
+    /// What `change` writes in a document whose entities are maps at its root (the
+    /// escalations'), each root key as a collection of its own, and the entities it writes
+    /// in that it did not make ([`Touched::entities`]). [`Touched::by`] lists the root's
+    /// children as of the change first, a walk over every entity of such a document for
+    /// each change, and places each object as of the change's own past: here an object is
+    /// placed by its parents in `doc`, and whether it is the one its author saw is for the
+    /// caller to check against the entity at its key (one read at each of two heads, which
+    /// the check makes anyway). An object inside an entity that the change did not make
+    /// is written by no Grove: it marks the change `nested`.
+    pub(crate) fn at_root(doc: &Automerge, change: &Change) -> Touched {
+        let mut out = Touched::default();
+        let mut seen: HashMap<String, ()> = HashMap::new();
+        for op in change.decode().operations {
+            let id = match &op.obj {
+                ObjectId::Root => {
+                    match &op.key {
+                        Key::Map(k) => out.all(k),
+                        Key::Seq(_) => out.unplaced = true,
+                    }
+                    continue;
+                }
+                ObjectId::Id(id) => id.to_string(),
+            };
+            // An object this change made was made by one of its ops on an object above
+            // it, placed there: what is written inside it is under that same root key.
+            if made_by(change, &id) || seen.insert(id.clone(), ()).is_some() {
+                continue;
+            }
+            let Some(obj) = doc.import_obj(&id).ok() else {
+                out.unplaced = true;
+                continue;
+            };
+            let parents: Option<Vec<_>> = doc.parents(&obj).ok().map(Iterator::collect);
+            match parents.as_deref() {
+                Some([only]) if only.obj == ROOT => match &only.prop {
+                    Prop::Map(k) => {
+                        out.key(k, String::new());
+                        out.entities.push((k.clone(), obj));
+                    }
+                    Prop::Seq(_) => out.unplaced = true,
+                },
+                Some([_, ..]) => out.nested = Some(id),
+                _ => out.unplaced = true,
+            }
+        }
+        out
+    }
+
+    /// The entities at the root a change from [`Touched::at_root`] writes in without making
+    /// them: each key with the object written.
+    pub(crate) fn entities(&self) -> &[(String, ObjId)] {
+        &self.entities
+    }
+
+    /// An object inside an entity that a change from [`Touched::at_root`] writes in without
+    /// making it.
+    pub(crate) fn nested(&self) -> Option<&str> {
+        self.nested.as_deref()
     }
 
     /// An object the change writes although its own past does not hold it (see the field).
