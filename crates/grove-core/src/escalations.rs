@@ -191,18 +191,10 @@ impl Circle {
 
     /// What an answer in the escalations' document names as seen: the core's heads now,
     /// as of which every receiver judges whether its author was a steward in office.
-    fn seen_now(&self, place: Place) -> Option<String> {
+    fn seen_now(&self, place: Place) -> Option<Vec<u8>> {
         match place {
             Place::Core => None,
-            Place::Own => Some(
-                self.core
-                    .am
-                    .get_heads()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
+            Place::Own => Some(self.core.am.get_heads().iter().flat_map(|h| h.0).collect()),
         }
     }
 
@@ -236,39 +228,41 @@ enum Place {
 }
 
 /// The field of an answered escalation (in the escalations' document) naming the core
-/// heads its answer was written on, comma-separated hex.
+/// heads its answer was written on: their 32-byte hashes, one after the other (bytes, not
+/// hex: an answer's heaviest field, and every answer carries one).
 pub(crate) const SEEN: &str = "seen";
 
 fn put_seen(
     tx: &mut automerge::transaction::Transaction<'_>,
     obj: &ObjId,
-    seen: Option<&str>,
+    seen: Option<&[u8]>,
 ) -> Result<()> {
-    match seen {
-        Some(seen) => fields::put_str(tx, obj, SEEN, seen),
-        None => Ok(()),
+    if let Some(seen) = seen {
+        tx.put(obj, SEEN, automerge::ScalarValue::Bytes(seen.to_vec()))?;
     }
+    Ok(())
 }
 
 /// What escalation `id` of an escalations' document names as seen, if anything.
-pub(crate) fn seen<D: ReadDoc>(doc: &D, id: &str) -> Option<String> {
+pub(crate) fn seen<D: ReadDoc>(doc: &D, id: &str) -> Option<Vec<u8>> {
     let (_, obj) = doc.get(automerge::ROOT, id).ok()??;
     match doc.get(&obj, SEEN).ok()?? {
         (automerge::Value::Scalar(s), _) => match s.as_ref() {
-            automerge::ScalarValue::Str(s) => Some(s.to_string()),
+            automerge::ScalarValue::Bytes(b) => Some(b.clone()),
             _ => None,
         },
         _ => None,
     }
 }
 
-/// The core heads a `seen` field names, or None when it names none or is not hex.
-pub(crate) fn parse_seen(seen: &str) -> Option<Vec<automerge::ChangeHash>> {
-    let heads: Vec<automerge::ChangeHash> = seen
-        .split(',')
-        .map(|h| h.parse().ok())
-        .collect::<Option<_>>()?;
-    (!heads.is_empty()).then_some(heads)
+/// The core heads a `seen` field names, or None when it names none or is malformed.
+pub(crate) fn parse_seen(seen: &[u8]) -> Option<Vec<automerge::ChangeHash>> {
+    if seen.is_empty() || seen.len() % 32 != 0 {
+        return None;
+    }
+    seen.chunks_exact(32)
+        .map(|h| h.try_into().ok().map(automerge::ChangeHash))
+        .collect()
 }
 
 /// The escalations of a core document (any state of it) that `scope` covers, by id.

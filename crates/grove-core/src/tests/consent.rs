@@ -645,15 +645,9 @@ fn esc_obj(d: &Dev, e: &str) -> ObjId {
 }
 
 /// What an answer written on `d` names as seen: its core's heads now.
-fn seen_on(d: &Dev) -> String {
-    d.circle
-        .doc(crate::CORE_DOC)
-        .unwrap()
-        .get_heads()
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+fn seen_on(d: &Dev) -> automerge::ScalarValue {
+    let heads = d.circle.doc(crate::CORE_DOC).unwrap().get_heads();
+    automerge::ScalarValue::Bytes(heads.iter().flat_map(|h| h.0).collect())
 }
 
 /// A modified client's answer to escalation `e`, written on `d` at `at` in the escalations'
@@ -663,7 +657,7 @@ fn forge_answer(d: &mut Dev, e: &str, at: i64) {
     let seen = seen_on(d);
     d.circle
         .change_escalations(Timestamp(at), "escalation resolve", |tx| {
-            tx.put(&obj, "seen", seen.as_str())?;
+            tx.put(&obj, "seen", seen.clone())?;
             tx.put(&obj, "status", "resolved")?;
             tx.put(&obj, "response", "Fine by me")?;
             Ok(())
@@ -719,7 +713,13 @@ fn an_answer_naming_no_state_of_the_circle_is_refused_even_from_a_steward() {
     merge(&ana.circle, &mut ben.circle).unwrap();
     let e = escalate(&mut ben);
     merge(&ben.circle, &mut ana.circle).unwrap();
-    for seen in [None, Some("not hex")] {
+    use automerge::ScalarValue;
+    let malformed = [
+        None,
+        Some(ScalarValue::Str("not heads".into())),
+        Some(ScalarValue::Bytes(vec![7; 31])),
+    ];
+    for seen in malformed {
         let mut judge = Dev::receive(2, "m-ben", &ben);
         let mut steward = Dev::receive(1, "m-ana", &ana);
         merge(&ana.circle, &mut steward.circle).unwrap();
@@ -728,7 +728,7 @@ fn an_answer_naming_no_state_of_the_circle_is_refused_even_from_a_steward() {
         steward
             .circle
             .change_escalations(Timestamp(at), "escalation resolve", |tx| {
-                if let Some(seen) = seen {
+                if let Some(seen) = seen.clone() {
                     tx.put(&obj, "seen", seen)?;
                 }
                 tx.put(&obj, "status", "resolved")?;
@@ -857,7 +857,7 @@ fn a_forged_escalation_change_is_refused_however_it_reaches_the_escalation() {
         &ObjId,
         &ObjId,
         &str,
-        &str,
+        &automerge::ScalarValue,
     ) -> Result<(), automerge::AutomergeError>;
     // Ben, no steward, writes with a modified client; Ana's device must refuse it.
     let refusal = |forge: Forge| -> String {
@@ -883,7 +883,7 @@ fn a_forged_escalation_change_is_refused_however_it_reaches_the_escalation() {
     let deleted = refusal(|tx, root, _, e, _| tx.delete(root, e));
     assert!(deleted.contains("deletes an escalation"), "{deleted}");
     let nested = refusal(|tx, _, obj, _, seen| {
-        tx.put(obj, "seen", seen)?;
+        tx.put(obj, "seen", seen.clone())?;
         let inner = tx.put_object(obj, "notes", ObjType::Map)?;
         tx.put(&inner, "by", "m-ben")?;
         let again = match tx.get(obj, "notes")? {
@@ -896,7 +896,7 @@ fn a_forged_escalation_change_is_refused_however_it_reaches_the_escalation() {
     assert!(nested.contains("no steward"), "{nested}");
     let replaced = refusal(|tx, root, _, e, seen| {
         let again = tx.put_object(root, e, ObjType::Map)?;
-        tx.put(&again, "seen", seen)?;
+        tx.put(&again, "seen", seen.clone())?;
         tx.put(&again, "status", "resolved")
     });
     assert!(replaced.contains("no steward"), "{replaced}");
@@ -922,7 +922,7 @@ fn a_change_writing_an_escalation_its_own_past_does_not_hold_is_refused() {
     let seen = seen_on(&ben);
     ben.circle
         .change_escalations(Timestamp(ben.now + 1000), "forged", |tx| {
-            tx.put(&obj, "seen", seen.as_str())?;
+            tx.put(&obj, "seen", seen.clone())?;
             Ok(tx.put(&obj, "status", "resolved")?)
         })
         .unwrap();
