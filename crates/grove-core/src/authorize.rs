@@ -274,7 +274,7 @@ impl Circle {
                     &mut out,
                     self.clock.as_ref().map(|now| now()),
                 )?;
-                (membership, CoreNow::Replayed(scratch))
+                (membership, CoreNow::Replayed(Box::new(scratch)))
             }
         };
         if !fresh_esc.is_empty() {
@@ -440,7 +440,7 @@ fn replay_core<'a>(
 /// or the replay's scratch copy when the batch brought core changes too.
 enum CoreNow<'a> {
     Held(&'a Automerge),
-    Replayed(Scratch<'a>),
+    Replayed(Box<Scratch<'a>>),
 }
 
 impl CoreNow<'_> {

@@ -257,7 +257,7 @@ pub(crate) fn seen<D: ReadDoc>(doc: &D, id: &str) -> Option<Vec<u8>> {
 
 /// The core heads a `seen` field names, or None when it names none or is malformed.
 pub(crate) fn parse_seen(seen: &[u8]) -> Option<Vec<automerge::ChangeHash>> {
-    if seen.is_empty() || seen.len() % 32 != 0 {
+    if seen.is_empty() || !seen.len().is_multiple_of(32) {
         return None;
     }
     seen.chunks_exact(32)
