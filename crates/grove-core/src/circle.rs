@@ -878,18 +878,14 @@ impl Circle {
         what: &str,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<O>,
     ) -> Result<O> {
-        let done = self
-            .core
-            .am
-            .transact_with(|_| commit(now, what), f)
-            .map_err(|f| f.error)?;
-        if let (Some(key), Some(hash)) = (&self.signer, done.hash) {
-            let sig = signing::sign_change(key, &hash);
-            // Made here, so known good: sending it never checks it.
-            self.checked.insert(hash, sig);
-            self.core.add_sig(hash, sig);
-        }
-        Ok(done.result)
+        transact_signed(
+            &mut self.core,
+            self.signer.as_ref(),
+            &mut self.checked,
+            now,
+            what,
+            f,
+        )
     }
 
     /// Runs `f` in one transaction on the shard of `period`, creating the shard if needed.
@@ -905,16 +901,7 @@ impl Circle {
             .shards
             .entry(period.to_string())
             .or_insert_with(|| Doc::new(&actor));
-        let done = doc
-            .am
-            .transact_with(|_| commit(now, what), f)
-            .map_err(|f| f.error)?;
-        if let (Some(key), Some(hash)) = (&self.signer, done.hash) {
-            let sig = signing::sign_change(key, &hash);
-            self.checked.insert(hash, sig);
-            doc.add_sig(hash, sig);
-        }
-        Ok(done.result)
+        transact_signed(doc, self.signer.as_ref(), &mut self.checked, now, what, f)
     }
 
     /// Runs `f` in one transaction on the escalations' document, which must be loaded.
@@ -925,16 +912,7 @@ impl Circle {
         f: impl FnOnce(&mut Transaction<'_>) -> Result<O>,
     ) -> Result<O> {
         let doc = self.esc.as_mut().ok_or(CoreError::EscalationsNotLoaded)?;
-        let done = doc
-            .am
-            .transact_with(|_| commit(now, what), f)
-            .map_err(|f| f.error)?;
-        if let (Some(key), Some(hash)) = (&self.signer, done.hash) {
-            let sig = signing::sign_change(key, &hash);
-            self.checked.insert(hash, sig);
-            doc.add_sig(hash, sig);
-        }
-        Ok(done.result)
+        transact_signed(doc, self.signer.as_ref(), &mut self.checked, now, what, f)
     }
 
     /// The escalations' document, or an error when it is not loaded.
@@ -952,6 +930,28 @@ impl Circle {
     pub(crate) fn shards(&self) -> impl DoubleEndedIterator<Item = (&String, &Automerge)> {
         self.shards.iter().map(|(p, d)| (p, &d.am))
     }
+}
+
+/// Runs `f` in one transaction on `doc` (nothing written on error), signing the change with
+/// `signer`: made here, so known good, and sending it never checks it.
+fn transact_signed<O>(
+    doc: &mut Doc,
+    signer: Option<&SigningKey>,
+    checked: &mut Checked,
+    now: Timestamp,
+    what: &str,
+    f: impl FnOnce(&mut Transaction<'_>) -> Result<O>,
+) -> Result<O> {
+    let done = doc
+        .am
+        .transact_with(|_| commit(now, what), f)
+        .map_err(|f| f.error)?;
+    if let (Some(key), Some(hash)) = (signer, done.hash) {
+        let sig = signing::sign_change(key, &hash);
+        checked.insert(hash, sig);
+        doc.add_sig(hash, sig);
+    }
+    Ok(done.result)
 }
 
 pub(crate) fn commit(now: Timestamp, what: &str) -> CommitOptions {
